@@ -1,0 +1,13 @@
+//! spumone-kernel: the guest-facing core of the hypervisor.
+//!
+//! Owns (as it grows): vCPU state and the fixed-priority scheduler, virtual
+//! interrupts with IPL separation (RTOS levels 8-15, GPOS 1-7), and the
+//! hypercall ABI. It knows nothing about which core it runs on or how the
+//! hardware is reached: that is `spumone-percore`'s hardware-access trait.
+//!
+//! Must not touch: the simulator (it is built for a board as well), the heap
+//! (`no_std`, no `alloc`), or any other core's state.
+#![no_std]
+#![forbid(unsafe_code)]
+
+pub mod ipl;
