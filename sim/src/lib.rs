@@ -9,6 +9,9 @@
 
 pub mod cpu;
 pub mod devices;
-#[cfg(any())] pub mod bus;
-#[cfg(any())] pub mod loader;
-#[cfg(any())] pub mod machine;
+pub mod bus;
+pub mod loader;
+pub mod machine;
+pub mod gdb;
+pub mod report;
+pub mod trace;

@@ -155,6 +155,10 @@ pub struct Cpu {
     pub in_delay_slot: bool,
     /// Debugger breakpoints (physical fetch not needed: virtual PC match).
     pub breakpoints: Vec<u32>,
+    /// The breakpoint address `run` last stopped at: the next `run` that
+    /// starts there executes that instruction instead of stopping again.
+    /// Cleared by the next `run` (and by the debugger when it steps).
+    pub break_resume: Option<u32>,
     /// Instruction/exception trace, collected only when enabled (`Some`);
     /// the machine drains it after every time slice.
     pub trace: Option<Vec<TraceEvent>>,
@@ -215,6 +219,7 @@ impl Cpu {
             branch_target: 0,
             in_delay_slot: false,
             breakpoints: Vec::new(),
+            break_resume: None,
             trace: None,
         };
         cpu.reset(0xA000_0000);
@@ -433,12 +438,17 @@ impl Cpu {
         }
         self.yield_now = false;
         let check_breaks = !self.breakpoints.is_empty();
-        let mut first = true;
+        let mut resume_at = self.break_resume.take();
         while self.cycles < limit || self.slot_pending {
-            if check_breaks && !first && !self.slot_pending && self.breakpoints.contains(&self.pc) {
+            if check_breaks
+                && !self.slot_pending
+                && resume_at != Some(self.pc)
+                && self.breakpoints.contains(&self.pc)
+            {
+                self.break_resume = Some(self.pc);
                 return Stop::Breakpoint;
             }
-            first = false;
+            resume_at = None;
             self.step(bus, table);
             if self.yield_now && !self.slot_pending {
                 self.yield_now = false;

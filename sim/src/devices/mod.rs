@@ -51,3 +51,11 @@ pub trait Mmio {
     fn write(&mut self, at: Access, offset: u32, size: Size, value: u32) -> Result<(), MmioFault>;
 }
 pub mod simctl;
+
+pub mod board;
+pub mod cpg;
+pub mod intc;
+pub mod pfc;
+pub mod rst;
+pub mod scif;
+pub mod tmu;

@@ -1,0 +1,415 @@
+//! The RP1's physical address map: DRAM, the shared CSM, each core's
+//! private local memories (URAM, ILRAM, OLRAM), and the memory-mapped
+//! devices. Implements the CPU's `Bus` trait, charges each access the
+//! latency of its region, keeps the MOVLI/MOVCO reservations (a store by
+//! one core breaks another core's reservation of the same 32-byte line),
+//! and records every access that nothing answered.
+//!
+//! Owns: memory contents and the device instances. Must not touch: CPU
+//! state (it sees only the accessing core's id and clock).
+
+use crate::cpu::{Bus, BusError};
+use crate::devices::{
+    board::Board, cpg::Cpg, intc::Intc, pfc::Pfc, rst::Rst, scif::Scif, simctl::SimCtl, tmu::Tmu, Access,
+    Mmio, Size,
+};
+
+/// DRAM: physical 0x08000000 (areas 2 and 3), up to 128 MiB.
+pub const DRAM_BASE: u32 = 0x0800_0000;
+pub const DRAM_MAX: u32 = 0x0800_0000;
+/// Per-core URAM (setup-shx3.c's bootmem nodes), 128 KiB each.
+pub const URAM_BASE: [u32; 4] = [0x145F_0000, 0x14DF_0000, 0x155F_0000, 0x15DF_0000];
+pub const URAM_SIZE: u32 = 0x2_0000;
+/// The shared CSM, 128 KiB.
+pub const CSM_BASE: u32 = 0x1600_0000;
+pub const CSM_SIZE: u32 = 0x2_0000;
+/// Per-core OL memory and IL memory in P4 (each core sees its own).
+pub const OLRAM_BASE: u32 = 0xE500_0000;
+pub const OLRAM_SIZE: u32 = 0x4000;
+pub const ILRAM_BASE: u32 = 0xE520_0000;
+pub const ILRAM_SIZE: u32 = 0x2000;
+
+/// Extra cycles an access costs by region (on top of the one cycle every
+/// instruction costs). Caches are not modelled; these are averages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Latency {
+    pub dram: u64,
+    pub local: u64,
+    pub csm: u64,
+    pub mmio: u64,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency { dram: 1, local: 0, csm: 2, mmio: 10 }
+    }
+}
+
+/// An access nothing answered (or a device refused), for the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BusFault {
+    pub core: usize,
+    pub cycle: u64,
+    pub addr: u32,
+    pub size: Size,
+    pub write: bool,
+}
+
+/// How many faults are kept in detail; the rest are only counted.
+const FAULTS_KEPT: usize = 64;
+
+pub struct Rp1Bus {
+    pub cores: usize,
+    pub dram: Vec<u8>,
+    pub csm: Vec<u8>,
+    pub uram: Vec<Vec<u8>>,
+    pub olram: Vec<Vec<u8>>,
+    pub ilram: Vec<Vec<u8>>,
+    pub intc: Intc,
+    pub tmu: [Tmu; 2],
+    pub scif: [Scif; 4],
+    pub cpg: Cpg,
+    pub pfc: Pfc,
+    pub rst: Rst,
+    pub board: Board,
+    pub simctl: SimCtl,
+    pub latency: Latency,
+    /// Reserved 32-byte line per core (MOVLI.L), if any.
+    reservation: [Option<u32>; 4],
+    any_reservation: bool,
+    pub faults: Vec<BusFault>,
+    pub fault_count: u64,
+}
+
+/// Which device a P4 or physical address belongs to.
+enum Region {
+    Dram(usize),
+    Csm(usize),
+    Uram(usize, usize),
+    Olram(usize),
+    Ilram(usize),
+    Device(Dev, u32),
+    None,
+}
+
+#[derive(Clone, Copy)]
+enum Dev {
+    Intc,
+    Tmu(usize),
+    Scif(usize),
+    Cpg,
+    Pfc,
+    Rst,
+    Board,
+    SimCtl,
+}
+
+impl Rp1Bus {
+    pub fn new(cores: usize, dram_size: u32) -> Rp1Bus {
+        let cpg = Cpg::new();
+        let pclk = cpg.peripheral_hz();
+        Rp1Bus {
+            cores,
+            dram: vec![0; dram_size as usize],
+            csm: vec![0; CSM_SIZE as usize],
+            uram: (0..4).map(|_| vec![0; URAM_SIZE as usize]).collect(),
+            olram: (0..4).map(|_| vec![0; OLRAM_SIZE as usize]).collect(),
+            ilram: (0..4).map(|_| vec![0; ILRAM_SIZE as usize]).collect(),
+            intc: Intc::new(cores),
+            tmu: [Tmu::new(0, crate::devices::cpg::CPU_HZ, pclk), Tmu::new(3, crate::devices::cpg::CPU_HZ, pclk)],
+            scif: [Scif::new(), Scif::new(), Scif::new(), Scif::new()],
+            cpg,
+            pfc: Pfc::new(),
+            rst: Rst::new(cores),
+            board: Board::new(),
+            simctl: SimCtl::default(),
+            latency: Latency::default(),
+            reservation: [None; 4],
+            any_reservation: false,
+            faults: Vec::new(),
+            fault_count: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn decode(&self, core: usize, addr: u32) -> Region {
+        use crate::devices::{board, intc, pfc, rst, scif, simctl, tmu};
+        let dram_end = DRAM_BASE + self.dram.len() as u32;
+        if (DRAM_BASE..dram_end).contains(&addr) {
+            return Region::Dram((addr - DRAM_BASE) as usize);
+        }
+        if addr < 0x2000_0000 {
+            if (CSM_BASE..CSM_BASE + CSM_SIZE).contains(&addr) {
+                return Region::Csm((addr - CSM_BASE) as usize);
+            }
+            for (owner, base) in URAM_BASE.iter().enumerate().take(self.cores) {
+                if (*base..base + URAM_SIZE).contains(&addr) {
+                    // Only the owning core reaches its URAM.
+                    return if owner == core { Region::Uram(owner, (addr - base) as usize) } else { Region::None };
+                }
+            }
+            if (simctl::BASE..simctl::BASE + simctl::SIZE).contains(&addr) {
+                return Region::Device(Dev::SimCtl, addr - simctl::BASE);
+            }
+            if (board::BASE..board::BASE + board::SIZE).contains(&addr) {
+                return Region::Device(Dev::Board, addr - board::BASE);
+            }
+            return Region::None;
+        }
+        if (OLRAM_BASE..OLRAM_BASE + OLRAM_SIZE).contains(&addr) {
+            return Region::Olram((addr - OLRAM_BASE) as usize);
+        }
+        if (ILRAM_BASE..ILRAM_BASE + ILRAM_SIZE).contains(&addr) {
+            return Region::Ilram((addr - ILRAM_BASE) as usize);
+        }
+        let devices: [(u32, u32, Dev); 10] = [
+            (intc::BASE, intc::SIZE, Dev::Intc),
+            (rst::BASE, rst::SIZE, Dev::Rst),
+            (tmu::TMU0_BASE, tmu::SIZE, Dev::Tmu(0)),
+            (tmu::TMU1_BASE, tmu::SIZE, Dev::Tmu(1)),
+            (scif::SCIF0_BASE, scif::SIZE, Dev::Scif(0)),
+            (scif::SCIF1_BASE, scif::SIZE, Dev::Scif(1)),
+            (scif::SCIF2_BASE, scif::SIZE, Dev::Scif(2)),
+            (scif::SCIF3_BASE, scif::SIZE, Dev::Scif(3)),
+            (crate::devices::cpg::BASE, crate::devices::cpg::SIZE, Dev::Cpg),
+            (pfc::BASE, pfc::SIZE, Dev::Pfc),
+        ];
+        for (base, size, dev) in devices {
+            if addr >= base && addr - base < size {
+                return Region::Device(dev, addr - base);
+            }
+        }
+        Region::None
+    }
+
+    fn device(&mut self, dev: Dev) -> &mut dyn Mmio {
+        match dev {
+            Dev::Intc => &mut self.intc,
+            Dev::Tmu(i) => &mut self.tmu[i],
+            Dev::Scif(i) => &mut self.scif[i],
+            Dev::Cpg => &mut self.cpg,
+            Dev::Pfc => &mut self.pfc,
+            Dev::Rst => &mut self.rst,
+            Dev::Board => &mut self.board,
+            Dev::SimCtl => &mut self.simctl,
+        }
+    }
+
+    fn fault(&mut self, core: usize, cycle: u64, addr: u32, size: Size, write: bool) -> BusError {
+        self.fault_count += 1;
+        if self.faults.len() < FAULTS_KEPT {
+            self.faults.push(BusFault { core, cycle, addr, size, write });
+        }
+        BusError
+    }
+
+    /// The backing bytes of a memory region, for loading and debugging.
+    fn memory(&mut self, core: usize, region: &Region) -> Option<(&mut [u8], usize)> {
+        match *region {
+            Region::Dram(off) => Some((&mut self.dram[..], off)),
+            Region::Csm(off) => Some((&mut self.csm[..], off)),
+            Region::Uram(owner, off) => Some((&mut self.uram[owner][..], off)),
+            Region::Olram(off) => Some((&mut self.olram[core][..], off)),
+            Region::Ilram(off) => Some((&mut self.ilram[core][..], off)),
+            _ => None,
+        }
+    }
+
+    /// Copy `bytes` into memory at physical address `addr` (as seen by
+    /// `core`). Fails, changing nothing, unless the whole range is memory.
+    pub fn load(&mut self, core: usize, addr: u32, bytes: &[u8]) -> Result<(), u32> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let last = addr.checked_add(bytes.len() as u32 - 1).ok_or(addr)?;
+        if self.decode_is_none(core, last) {
+            return Err(addr);
+        }
+        let region = self.decode(core, addr);
+        let Some((mem, off)) = self.memory(core, &region) else { return Err(addr) };
+        if off + bytes.len() > mem.len() {
+            return Err(addr);
+        }
+        mem[off..off + bytes.len()].copy_from_slice(bytes);
+        Ok(())
+    }
+
+    fn decode_is_none(&self, core: usize, addr: u32) -> bool {
+        matches!(self.decode(core, addr), Region::None | Region::Device(..))
+    }
+
+    /// Read memory for a debugger: no side effects on devices.
+    pub fn peek(&mut self, core: usize, addr: u32) -> Option<u8> {
+        let region = self.decode(core, addr);
+        self.memory(core, &region).map(|(m, off)| m[off])
+    }
+
+    /// Write memory for a debugger.
+    pub fn poke(&mut self, core: usize, addr: u32, value: u8) -> bool {
+        self.load(core, addr, &[value]).is_ok()
+    }
+
+    /// Refresh the INTC's inputs from the devices at time `now`.
+    pub fn sync_interrupts(&mut self, now: u64) {
+        use crate::devices::intc::Source;
+        for (unit, tmu) in self.tmu.iter().enumerate() {
+            for (ch, on) in tmu.irq_lines(now).into_iter().enumerate() {
+                self.intc.set_line(Source::tmu(unit * 3 + ch), on);
+            }
+        }
+        for (port, scif) in self.scif.iter().enumerate() {
+            for (kind, on) in scif.irq_lines().into_iter().enumerate() {
+                if let Some(src) = Source::scif(port, kind) {
+                    self.intc.set_line(src, on);
+                }
+            }
+        }
+    }
+
+    /// The earliest cycle after `now` at which a device changes an
+    /// interrupt line by itself (a timer underflow).
+    pub fn next_event(&self, now: u64) -> Option<u64> {
+        self.tmu.iter().filter_map(|t| t.next_event(now)).min()
+    }
+
+    fn break_reservations(&mut self, writer: usize, addr: u32) {
+        let line = addr & !31;
+        for (core, r) in self.reservation.iter_mut().enumerate() {
+            if core != writer && *r == Some(line) {
+                *r = None;
+            }
+        }
+        self.any_reservation = self.reservation.iter().any(Option::is_some);
+    }
+}
+
+#[inline(always)]
+fn read_mem(mem: &[u8], off: usize, size: Size) -> Option<u32> {
+    Some(match size {
+        Size::Byte => *mem.get(off)? as u32,
+        Size::Word => u16::from_le_bytes(mem.get(off..off + 2)?.try_into().ok()?) as u32,
+        Size::Long => u32::from_le_bytes(mem.get(off..off + 4)?.try_into().ok()?),
+    })
+}
+
+#[inline(always)]
+fn write_mem(mem: &mut [u8], off: usize, size: Size, v: u32) -> Option<()> {
+    match size {
+        Size::Byte => *mem.get_mut(off)? = v as u8,
+        Size::Word => mem.get_mut(off..off + 2)?.copy_from_slice(&(v as u16).to_le_bytes()),
+        Size::Long => mem.get_mut(off..off + 4)?.copy_from_slice(&v.to_le_bytes()),
+    }
+    Some(())
+}
+
+impl Bus for Rp1Bus {
+    #[inline(always)]
+    fn read(&mut self, core: usize, now: &mut u64, addr: u32, size: Size) -> Result<u32, BusError> {
+        // Fast path: DRAM.
+        let off = addr.wrapping_sub(DRAM_BASE) as usize;
+        if off < self.dram.len() {
+            *now += self.latency.dram;
+            if let Some(v) = read_mem(&self.dram, off, size) {
+                return Ok(v);
+            }
+        }
+        self.read_slow(core, now, addr, size)
+    }
+
+    #[inline(always)]
+    fn write(&mut self, core: usize, now: &mut u64, addr: u32, size: Size, value: u32) -> Result<(), BusError> {
+        if self.any_reservation {
+            self.break_reservations(core, addr);
+        }
+        let off = addr.wrapping_sub(DRAM_BASE) as usize;
+        if off < self.dram.len() {
+            *now += self.latency.dram;
+            if write_mem(&mut self.dram, off, size, value).is_some() {
+                return Ok(());
+            }
+        }
+        self.write_slow(core, now, addr, size, value)
+    }
+
+    #[inline(always)]
+    fn fetch(&mut self, core: usize, addr: u32) -> Result<u16, BusError> {
+        let off = addr.wrapping_sub(DRAM_BASE) as usize;
+        if let Some(b) = self.dram.get(off..off + 2) {
+            return Ok(u16::from_le_bytes([b[0], b[1]]));
+        }
+        let region = self.decode(core, addr);
+        match self.memory(core, &region) {
+            Some((mem, off)) => read_mem(mem, off, Size::Word).map(|v| v as u16).ok_or(BusError),
+            None => Err(self.fault(core, 0, addr, Size::Word, false)),
+        }
+    }
+
+    fn reserve(&mut self, core: usize, addr: u32) {
+        self.reservation[core] = Some(addr & !31);
+        self.any_reservation = true;
+    }
+
+    fn take_reservation(&mut self, core: usize) -> bool {
+        let held = self.reservation[core].take().is_some();
+        self.any_reservation = self.reservation.iter().any(Option::is_some);
+        held
+    }
+
+    fn clear_reservation(&mut self, core: usize) {
+        if self.reservation[core].take().is_some() {
+            self.any_reservation = self.reservation.iter().any(Option::is_some);
+        }
+    }
+}
+
+impl Rp1Bus {
+    #[inline(never)]
+    fn read_slow(&mut self, core: usize, now: &mut u64, addr: u32, size: Size) -> Result<u32, BusError> {
+        let region = self.decode(core, addr);
+        let latency = self.region_latency(&region);
+        *now += latency;
+        let at = Access { core, now: *now };
+        let value = match region {
+            Region::Device(dev, off) => self.device(dev).read(at, off, size).ok(),
+            ref r => self.memory(core, r).and_then(|(m, off)| read_mem(m, off, size)),
+        };
+        value.ok_or_else(|| self.fault(core, at.now, addr, size, false))
+    }
+
+    #[inline(never)]
+    fn write_slow(&mut self, core: usize, now: &mut u64, addr: u32, size: Size, value: u32) -> Result<(), BusError> {
+        let region = self.decode(core, addr);
+        let latency = self.region_latency(&region);
+        *now += latency;
+        let at = Access { core, now: *now };
+        let done = match region {
+            Region::Device(dev, off) => self.device(dev).write(at, off, size, value).ok(),
+            ref r => self.memory(core, r).and_then(|(m, off)| write_mem(m, off, size, value)),
+        };
+        done.ok_or_else(|| self.fault(core, at.now, addr, size, true))
+    }
+
+    fn region_latency(&self, region: &Region) -> u64 {
+        match region {
+            Region::Dram(_) => self.latency.dram,
+            Region::Csm(_) => self.latency.csm,
+            Region::Uram(..) | Region::Olram(_) | Region::Ilram(_) => self.latency.local,
+            Region::Device(..) | Region::None => self.latency.mmio,
+        }
+    }
+}
+
+/// Whether two physical addresses lie in the same memory region (so a
+/// range between them is contiguous memory).
+pub fn same_region(a: u32, b: u32) -> bool {
+    let region_of = |x: u32| -> Option<u32> {
+        if (DRAM_BASE..DRAM_BASE + DRAM_MAX).contains(&x) {
+            return Some(DRAM_BASE);
+        }
+        if (CSM_BASE..CSM_BASE + CSM_SIZE).contains(&x) {
+            return Some(CSM_BASE);
+        }
+        URAM_BASE.iter().copied().find(|base| (*base..base + URAM_SIZE).contains(&x))
+    };
+    matches!((region_of(a), region_of(b)), (Some(x), Some(y)) if x == y)
+}

@@ -1,0 +1,108 @@
+//! Loading ELF images into the simulated machine, with the `object` crate.
+//!
+//! An image must be a 32-bit little-endian SuperH executable. Each PT_LOAD
+//! segment is copied to its physical address: p_paddr, or the segment's
+//! virtual address folded into the 29-bit physical space when the image
+//! gives a P1/P2 address there (as Linux's vmlinux and our test programs
+//! do). Every segment must lie entirely in memory; the bytes beyond
+//! p_filesz are zeroed. Nothing is written unless the whole image is valid.
+
+use crate::bus::Rp1Bus;
+use object::elf::{FileHeader32, PT_LOAD};
+use object::read::elf::{FileHeader, ProgramHeader};
+use object::Endianness;
+
+/// Why an image could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid ELF file: {0}")]
+    Malformed(String),
+    #[error("not a 32-bit little-endian ELF file")]
+    WrongClass,
+    #[error("ELF machine {0} is not SuperH (42)")]
+    WrongMachine(u16),
+    #[error("ELF type {0} is not an executable (ET_EXEC)")]
+    NotExecutable(u16),
+    #[error("segment {index} ({size:#x} bytes at physical {addr:#010x}) is not inside the machine's memory")]
+    OutsideMemory { index: usize, addr: u32, size: u32 },
+    #[error("segment {index} has p_filesz {filesz:#x} larger than p_memsz {memsz:#x}")]
+    BadSegmentSize { index: usize, filesz: u32, memsz: u32 },
+    #[error("the image has no loadable segment")]
+    NothingToLoad,
+}
+
+/// What was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedImage {
+    pub entry: u32,
+    /// (physical address, memory size) of each loaded segment.
+    pub segments: Vec<(u32, u32)>,
+}
+
+/// Fold a virtual address into the 29-bit physical space.
+pub fn physical(addr: u32) -> u32 {
+    addr & 0x1FFF_FFFF
+}
+
+/// Parse and load `image` into `bus` (as core 0 sees memory).
+pub fn load_elf(bus: &mut Rp1Bus, image: &[u8]) -> Result<LoadedImage, LoadError> {
+    let header = FileHeader32::<Endianness>::parse(image).map_err(|e| LoadError::Malformed(e.to_string()))?;
+    let endian = header.endian().map_err(|e| LoadError::Malformed(e.to_string()))?;
+    if endian != Endianness::Little {
+        return Err(LoadError::WrongClass);
+    }
+    let machine = header.e_machine(endian);
+    if machine != object::elf::EM_SH {
+        return Err(LoadError::WrongMachine(machine));
+    }
+    let kind = header.e_type(endian);
+    if kind != object::elf::ET_EXEC {
+        return Err(LoadError::NotExecutable(kind));
+    }
+    let phdrs = header.program_headers(endian, image).map_err(|e| LoadError::Malformed(e.to_string()))?;
+
+    // Validate everything first, so a bad image leaves memory untouched.
+    let mut plan = Vec::new();
+    for (index, ph) in phdrs.iter().enumerate() {
+        if ph.p_type(endian) != PT_LOAD {
+            continue;
+        }
+        let (filesz, memsz) = (ph.p_filesz(endian), ph.p_memsz(endian));
+        if filesz > memsz {
+            return Err(LoadError::BadSegmentSize { index, filesz, memsz });
+        }
+        if memsz == 0 {
+            continue;
+        }
+        let data = ph.data(endian, image).map_err(|_| {
+            LoadError::Malformed(format!("segment {index}'s file bytes lie outside the file"))
+        })?;
+        let addr = physical(ph.p_paddr(endian));
+        let end = addr.checked_add(memsz - 1);
+        let fits = end.is_some_and(|end| physical(end) == end && bus_has_memory(bus, addr, memsz));
+        if !fits {
+            return Err(LoadError::OutsideMemory { index, addr, size: memsz });
+        }
+        plan.push((addr, memsz, data));
+    }
+    if plan.is_empty() {
+        return Err(LoadError::NothingToLoad);
+    }
+    let mut segments = Vec::new();
+    for (addr, memsz, data) in plan {
+        let mut bytes = data.to_vec();
+        bytes.resize(memsz as usize, 0);
+        bus.load(0, addr, &bytes).expect("range validated above");
+        segments.push((addr, memsz));
+    }
+    Ok(LoadedImage { entry: header.e_entry(endian), segments })
+}
+
+fn bus_has_memory(bus: &mut Rp1Bus, addr: u32, size: u32) -> bool {
+    // `load` of an empty probe is free; check both ends and that the range
+    // does not straddle two regions by probing the first and last byte.
+    let first = bus.peek(0, addr).is_some();
+    let last = bus.peek(0, addr + (size - 1)).is_some();
+    let same_region = crate::bus::same_region(addr, addr + (size - 1));
+    first && last && same_region
+}

@@ -1,0 +1,246 @@
+//! The RP1 machine: up to four SH-4A cores on one bus, run by one host
+//! thread in a fixed-quantum round robin over simulated time.
+//!
+//! Time: every core has a cycle counter at 600 MHz. A round advances all
+//! running cores to the same cycle, `round_end`, which is the earlier of
+//! the quantum boundary and the next device event (a timer underflow), so
+//! interrupts are raised at their exact cycle. Within a round, core 0 runs
+//! first, then core 1, and so on; a core stops early when it writes to a
+//! device or changes SR, so that interrupts and core starts are seen by the
+//! next instruction. The order never depends on the host: the same image
+//! and configuration give the same result.
+//!
+//! Owns: the cores, the bus, the opcode table, the console capture.
+
+use crate::bus::Rp1Bus;
+use crate::cpu::{Cpu, OpTable, Stop, TraceEvent};
+use std::sync::Arc;
+
+/// Machine configuration (what the CLI and tests choose).
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Cores present, 1 to 4.
+    pub cores: usize,
+    /// DRAM size in bytes (at physical 0x08000000), up to 128 MiB.
+    pub dram_size: u32,
+    /// Round-robin quantum in cycles.
+    pub quantum: u64,
+    /// Collect an instruction/exception/interrupt trace.
+    pub trace: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false }
+    }
+}
+
+/// A configuration the machine cannot be built with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cores must be 1 to 4, not {0}")]
+    Cores(usize),
+    #[error("DRAM size must be a non-zero multiple of 4 KiB up to 128 MiB, not {0:#x}")]
+    DramSize(u32),
+    #[error("the quantum must be at least 1 cycle")]
+    Quantum,
+}
+
+/// Why `Machine::run` returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// A guest wrote an exit code to SIMCTL.
+    Guest(u32),
+    /// The cycle limit was reached.
+    CycleLimit,
+    /// Every core is asleep or held in reset and nothing can wake one:
+    /// the machine has halted.
+    Halted,
+    /// A debugger breakpoint was hit on this core.
+    Breakpoint(usize),
+}
+
+pub struct Machine {
+    pub config: Config,
+    pub cpus: Vec<Cpu>,
+    pub bus: Rp1Bus,
+    table: Arc<OpTable<Rp1Bus>>,
+    /// Global simulated time: the end of the last completed round.
+    pub now: u64,
+    /// Everything the guest wrote to SCIF0.
+    pub console: Vec<u8>,
+    /// Output of the other SCIF ports.
+    pub other_serial: [Vec<u8>; 4],
+    /// Collected trace events (when enabled).
+    pub trace: Vec<TraceEvent>,
+    /// Set to stop at the end of the current step (debugger interrupt).
+    pub stop_requested: bool,
+}
+
+impl Machine {
+    pub fn new(config: Config) -> Result<Machine, ConfigError> {
+        if !(1..=4).contains(&config.cores) {
+            return Err(ConfigError::Cores(config.cores));
+        }
+        if config.dram_size == 0 || config.dram_size > crate::bus::DRAM_MAX || config.dram_size % 4096 != 0 {
+            return Err(ConfigError::DramSize(config.dram_size));
+        }
+        if config.quantum == 0 {
+            return Err(ConfigError::Quantum);
+        }
+        let mut cpus: Vec<Cpu> = (0..config.cores).map(Cpu::new).collect();
+        for (i, cpu) in cpus.iter_mut().enumerate() {
+            // Secondary cores are held in reset until core 0 starts them.
+            cpu.halted = i != 0;
+            if config.trace {
+                cpu.trace = Some(Vec::new());
+            }
+        }
+        let mut bus = Rp1Bus::new(config.cores, config.dram_size);
+        // The board's boot monitor leaves SCIF0 set up as the console
+        // (transmitter and receiver enabled) before it starts a program;
+        // Linux's early console and bare-metal programs rely on that.
+        use crate::devices::{scif, Access, Mmio, Size};
+        bus.scif[0]
+            .write(Access { core: 0, now: 0 }, 0x08, Size::Word, (scif::SCSCR_TE | scif::SCSCR_RE) as u32)
+            .expect("SCSCR accepts a word write");
+        Ok(Machine {
+            bus,
+            cpus,
+            table: Arc::new(OpTable::new()),
+            now: 0,
+            console: Vec::new(),
+            other_serial: Default::default(),
+            trace: Vec::new(),
+            stop_requested: false,
+            config,
+        })
+    }
+
+    /// The decoded opcode table (shared by all cores).
+    pub fn table(&self) -> &OpTable<Rp1Bus> {
+        &self.table
+    }
+
+    /// Run until a guest exits, the machine halts, a breakpoint is hit, or
+    /// global time reaches `limit` cycles.
+    pub fn run(&mut self, limit: u64) -> Exit {
+        loop {
+            if let Some(code) = self.bus.simctl.exit_code {
+                return Exit::Guest(code);
+            }
+            if self.now >= limit {
+                return Exit::CycleLimit;
+            }
+            if self.halted() {
+                return Exit::Halted;
+            }
+            let mut round_end = (self.now + self.config.quantum).min(limit);
+            if let Some(event) = self.bus.next_event(self.now) {
+                round_end = round_end.min(event.max(self.now + 1));
+            }
+            if let Some(core) = self.run_round(round_end) {
+                return Exit::Breakpoint(core);
+            }
+            self.now = round_end;
+            self.after_round();
+        }
+    }
+
+    /// Run every core up to `round_end`. Returns a core that hit a breakpoint.
+    fn run_round(&mut self, round_end: u64) -> Option<usize> {
+        let table = Arc::clone(&self.table);
+        for i in 0..self.cpus.len() {
+            if self.cpus[i].halted {
+                self.cpus[i].cycles = round_end;
+                continue;
+            }
+            loop {
+                let cpu = &mut self.cpus[i];
+                self.bus.sync_interrupts(cpu.cycles);
+                if let Some(p) = self.bus.intc.pending(i) {
+                    if cpu.accept_interrupt(&mut self.bus, p.level, p.intevt as u32) {
+                        self.bus.intc.accept(i, p.intevt);
+                    }
+                }
+                if cpu.sleeping {
+                    cpu.cycles = cpu.cycles.max(round_end);
+                    break;
+                }
+                let stop = cpu.run(&mut self.bus, &table, round_end);
+                self.start_requested_cores(round_end);
+                match stop {
+                    Stop::Limit => break,
+                    Stop::Yield | Stop::Sleep => {
+                        if self.bus.simctl.exit_code.is_some() {
+                            return None;
+                        }
+                        if self.cpus[i].cycles >= round_end && !self.cpus[i].sleeping {
+                            break;
+                        }
+                    }
+                    Stop::Breakpoint => return Some(i),
+                }
+            }
+        }
+        None
+    }
+
+    fn after_round(&mut self) {
+        self.start_requested_cores(self.now);
+        self.bus.sync_interrupts(self.now);
+        self.console.extend(self.bus.scif[0].take_output());
+        for port in 1..4 {
+            let out = self.bus.scif[port].take_output();
+            self.other_serial[port].extend(out);
+        }
+        for cpu in &mut self.cpus {
+            if let Some(t) = cpu.trace.as_mut() {
+                self.trace.append(t);
+            }
+        }
+    }
+
+    /// Start the cores the RESET/STBCR registers released.
+    fn start_requested_cores(&mut self, now: u64) {
+        for (core, entry) in self.bus.rst.take_starts() {
+            if let Some(cpu) = self.cpus.get_mut(core) {
+                cpu.reset(entry);
+                cpu.halted = false;
+                cpu.cycles = cpu.cycles.max(now);
+            }
+        }
+    }
+
+    /// No core can make progress and no device event is scheduled.
+    fn halted(&mut self) -> bool {
+        if !self.cpus.iter().all(|c| c.halted || c.sleeping) {
+            return false;
+        }
+        // Asleep with every maskable interrupt blocked: nothing but an NMI
+        // (which the RP1 model has no source for) could wake the machine.
+        if self.cpus.iter().all(|c| c.halted || !c.accepts_interrupt(15)) {
+            return true;
+        }
+        if self.bus.next_event(self.now).is_some() {
+            return false;
+        }
+        self.bus.sync_interrupts(self.now);
+        for (i, cpu) in self.cpus.iter().enumerate() {
+            if cpu.halted {
+                continue;
+            }
+            if let Some(p) = self.bus.intc.pending(i) {
+                if cpu.accepts_interrupt(p.level) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// Console output so far, as text (invalid UTF-8 replaced).
+    pub fn console_text(&self) -> String {
+        String::from_utf8_lossy(&self.console).into_owned()
+    }
+}
