@@ -305,6 +305,14 @@ impl<'m> SimTarget<'m> {
             Exit::CycleLimit => None,
             Exit::Breakpoint(core) => Some(self.breakpoint_stop(core)),
             Exit::Guest(code) => Some(self.exit_stop(code)),
+            Exit::DoubleFault { core, fault } => {
+                eprintln!(
+                    "gdb: core {core} took {:?} at pc {:#010x} with SR.BL=1 and was reset",
+                    fault.exception, fault.pc
+                );
+                self.last_core = core;
+                Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(core), signal: Signal::SIGSEGV })
+            }
             Exit::Halted => {
                 eprintln!("gdb: the machine has halted (every core asleep or held in reset, nothing can wake one)");
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(self.last_core), signal: Signal::SIGSTOP })

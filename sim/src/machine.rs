@@ -58,6 +58,9 @@ pub enum Exit {
     Halted,
     /// A debugger breakpoint was hit on this core.
     Breakpoint(usize),
+    /// A core took an exception while SR.BL was set (or a TLB multiple
+    /// hit), which resets it: software has lost control of that core.
+    DoubleFault { core: usize, fault: crate::cpu::DoubleFault },
 }
 
 pub struct Machine {
@@ -139,16 +142,17 @@ impl Machine {
             if let Some(event) = self.bus.next_event(self.now) {
                 round_end = round_end.min(event.max(self.now + 1));
             }
-            if let Some(core) = self.run_round(round_end) {
-                return Exit::Breakpoint(core);
+            if let Some(exit) = self.run_round(round_end) {
+                return exit;
             }
             self.now = round_end;
             self.after_round();
         }
     }
 
-    /// Run every core up to `round_end`. Returns a core that hit a breakpoint.
-    fn run_round(&mut self, round_end: u64) -> Option<usize> {
+    /// Run every core up to `round_end`, unless a core hits a breakpoint or
+    /// double-faults.
+    fn run_round(&mut self, round_end: u64) -> Option<Exit> {
         let table = Arc::clone(&self.table);
         for i in 0..self.cpus.len() {
             if self.cpus[i].halted {
@@ -168,6 +172,10 @@ impl Machine {
                     break;
                 }
                 let stop = cpu.run(&mut self.bus, &table, round_end);
+                if let Some(fault) = self.cpus[i].double_fault.take() {
+                    self.after_round();
+                    return Some(Exit::DoubleFault { core: i, fault });
+                }
                 self.start_requested_cores(round_end);
                 match stop {
                     Stop::Limit => break,
@@ -179,7 +187,7 @@ impl Machine {
                             break;
                         }
                     }
-                    Stop::Breakpoint => return Some(i),
+                    Stop::Breakpoint => return Some(Exit::Breakpoint(i)),
                 }
             }
         }

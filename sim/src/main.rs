@@ -191,6 +191,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
             eprintln!("rp1: stopped at the cycle limit ({} cycles)", args.max_cycles);
             ExitCode::from(124)
         }
+        Exit::DoubleFault { .. } => ExitCode::from(3),
         Exit::Breakpoint(core) => {
             eprintln!("rp1: breakpoint on core {core}");
             ExitCode::from(5)

@@ -14,6 +14,13 @@ pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
         Exit::Halted => "machine halted (all cores asleep, nothing can wake them)".into(),
         Exit::CycleLimit => "cycle limit".into(),
         Exit::Breakpoint(c) => format!("breakpoint on core {c}"),
+        Exit::DoubleFault { core, fault } => format!(
+            "core {core} took {:x?} (EXPEVT {:#05x}) at pc {:#010x} while exceptions were blocked (SR.BL=1); \
+             the core resets and software has lost control",
+            fault.exception,
+            fault.exception.code(),
+            fault.pc
+        ),
     };
     let total: u64 = m.cpus.iter().map(|c| c.stats.instructions).sum();
     let secs = host.as_secs_f64();

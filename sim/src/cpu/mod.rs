@@ -153,6 +153,11 @@ pub struct Cpu {
     pub branch_target: u32,
     /// The instruction executing now is in a delay slot.
     pub in_delay_slot: bool,
+    /// Set when an exception struck while SR.BL was set (a multiple
+    /// exception): the silicon resets the core, which only recovers if
+    /// software expects it. The machine stops with a clear report instead of
+    /// looping through resets.
+    pub double_fault: Option<DoubleFault>,
     /// Debugger breakpoints (physical fetch not needed: virtual PC match).
     pub breakpoints: Vec<u32>,
     /// The breakpoint address `run` last stopped at: the next `run` that
@@ -162,6 +167,15 @@ pub struct Cpu {
     /// Instruction/exception trace, collected only when enabled (`Some`);
     /// the machine drains it after every time slice.
     pub trace: Option<Vec<TraceEvent>>,
+}
+
+/// An exception taken while exceptions were blocked (SR.BL = 1), or a TLB
+/// multiple hit: both reset the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DoubleFault {
+    /// PC of the instruction that faulted.
+    pub pc: u32,
+    pub exception: Exception,
 }
 
 /// What the trace option records.
@@ -218,6 +232,7 @@ impl Cpu {
             branch_pc: 0,
             branch_target: 0,
             in_delay_slot: false,
+            double_fault: None,
             breakpoints: Vec::new(),
             break_resume: None,
             trace: None,
@@ -366,6 +381,7 @@ impl Cpu {
         // An exception while BL is set is a multiple exception: a manual reset.
         if self.sr & sr::BL != 0 || e.entry() == Entry::Reset {
             let code = if self.sr & sr::BL != 0 { 0x020 } else { e.code() };
+            self.double_fault.get_or_insert(DoubleFault { pc, exception: e });
             self.reset(0xA000_0000);
             self.expevt = code;
             return;
