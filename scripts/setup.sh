@@ -12,6 +12,7 @@ command -v qemu-sh4 >/dev/null || need+=(qemu-user)
 command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 command -v bc >/dev/null || need+=(bc)
 command -v script >/dev/null || need+=(bsdutils)
+command -v xxd >/dev/null || need+=(xxd)
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO=sudo
