@@ -8,7 +8,7 @@
 //! Owns: memory contents and the device instances. Must not touch: CPU
 //! state (it sees only the accessing core's id and clock).
 
-use crate::cpu::{Bus, BusError};
+use crate::cpu::{code_cache, Bus, BusError, CodeCache};
 use crate::devices::{
     board::Board, cpg::Cpg, intc::Intc, pfc::Pfc, rst::Rst, scif::Scif, simctl::SimCtl, tmu::Tmu, Access,
     Mmio, Size,
@@ -77,8 +77,20 @@ pub struct Rp1Bus {
     /// Reserved 32-byte line per core (MOVLI.L), if any.
     reservation: [Option<u32>; 4],
     any_reservation: bool,
+    /// The last slow-path write went to a device (see `Bus::take_device_write`).
+    device_written: bool,
     pub faults: Vec<BusFault>,
     pub fault_count: u64,
+    /// Decoded DRAM code for the cores (`cpu::code_cache`); `None` while
+    /// the running core has it.
+    code_cache: Option<Box<CodeCache<Rp1Bus>>>,
+    /// One bit per DRAM block (`code_cache::BLOCK_BYTES`) given out for
+    /// decoding by `code_block` and not stored to since. Every store into
+    /// DRAM checks it (`note_dram_store`): memory must only be changed
+    /// through `Bus::write`/`write_fast`, `load` or `poke`.
+    code_marks: Vec<u64>,
+    /// Physical addresses of marked blocks stored to, not yet drained.
+    code_writes: Vec<u32>,
 }
 
 /// Which device a P4 or physical address belongs to.
@@ -126,9 +138,32 @@ impl Rp1Bus {
             latency: Latency::default(),
             reservation: [None; 4],
             any_reservation: false,
+            device_written: false,
             faults: Vec::new(),
             fault_count: 0,
+            code_cache: Some(Box::new(CodeCache::new())),
+            code_marks: vec![0; (dram_size / code_cache::BLOCK_BYTES).div_ceil(64) as usize],
+            code_writes: Vec::new(),
         }
+    }
+
+    /// Every store into DRAM (offset `off`, `len` bytes) passes here: a
+    /// store to a block someone decoded is reported to the code cache.
+    #[inline(always)]
+    fn note_dram_store(&mut self, off: usize, len: usize) {
+        let block = code_cache::BLOCK_BYTES as usize;
+        for b in off / block..=(off + len.max(1) - 1) / block {
+            if self.code_marks[b / 64] & (1 << (b % 64)) != 0 {
+                self.code_store(b);
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn code_store(&mut self, b: usize) {
+        self.code_marks[b / 64] &= !(1 << (b % 64));
+        self.code_writes.push(DRAM_BASE + (b as u32) * code_cache::BLOCK_BYTES);
     }
 
     #[inline(always)]
@@ -231,6 +266,9 @@ impl Rp1Bus {
             return Err(addr);
         }
         mem[off..off + bytes.len()].copy_from_slice(bytes);
+        if let Region::Dram(off) = region {
+            self.note_dram_store(off, bytes.len());
+        }
         Ok(())
     }
 
@@ -325,10 +363,65 @@ impl Bus for Rp1Bus {
         if off < self.dram.len() {
             *now += self.latency.dram;
             if write_mem(&mut self.dram, off, size, value).is_some() {
+                self.note_dram_store(off, size.bytes() as usize);
                 return Ok(());
             }
         }
         self.write_slow(core, now, addr, size, value)
+    }
+
+    /// DRAM only: `read`'s DRAM case (latency, then the value).
+    #[inline(always)]
+    fn read_fast(&mut self, _core: usize, now: &mut u64, addr: u32, size: Size) -> Option<u32> {
+        let off = addr.wrapping_sub(DRAM_BASE) as usize;
+        let v = read_mem(&self.dram, off, size)?;
+        *now += self.latency.dram;
+        Some(v)
+    }
+
+    /// DRAM only: `write`'s DRAM case (reservations, latency, the store).
+    #[inline(always)]
+    fn write_fast(&mut self, core: usize, now: &mut u64, addr: u32, size: Size, value: u32) -> bool {
+        let off = addr.wrapping_sub(DRAM_BASE) as usize;
+        if off.wrapping_add(size.bytes() as usize) > self.dram.len() {
+            return false;
+        }
+        if self.any_reservation {
+            self.break_reservations(core, addr);
+        }
+        *now += self.latency.dram;
+        let done = write_mem(&mut self.dram, off, size, value).is_some();
+        self.note_dram_store(off, size.bytes() as usize);
+        done
+    }
+
+    fn take_code_cache(&mut self) -> Option<Box<CodeCache<Self>>> {
+        self.code_cache.take()
+    }
+
+    fn put_code_cache(&mut self, cache: Box<CodeCache<Self>>) {
+        self.code_cache = Some(cache);
+    }
+
+    /// DRAM blocks only (the same for every core); marks the block.
+    fn code_block(&mut self, phys: u32) -> Option<&[u8]> {
+        let off = phys.wrapping_sub(DRAM_BASE) as usize;
+        let len = code_cache::BLOCK_BYTES as usize;
+        if !off.is_multiple_of(len) || off + len > self.dram.len() {
+            return None;
+        }
+        let b = off / len;
+        self.code_marks[b / 64] |= 1 << (b % 64);
+        Some(&self.dram[off..off + len])
+    }
+
+    #[inline(always)]
+    fn code_written(&self) -> bool {
+        !self.code_writes.is_empty()
+    }
+
+    fn drain_code_writes(&mut self, out: &mut Vec<u32>) {
+        out.append(&mut self.code_writes);
     }
 
     #[inline(always)]
@@ -353,6 +446,10 @@ impl Bus for Rp1Bus {
         let held = self.reservation[core].take().is_some();
         self.any_reservation = self.reservation.iter().any(Option::is_some);
         held
+    }
+
+    fn take_device_write(&mut self) -> bool {
+        std::mem::take(&mut self.device_written)
     }
 
     fn clear_reservation(&mut self, core: usize) {
@@ -383,9 +480,15 @@ impl Rp1Bus {
         *now += latency;
         let at = Access { core, now: *now };
         let done = match region {
-            Region::Device(dev, off) => self.device(dev).write(at, off, size, value).ok(),
+            Region::Device(dev, off) => {
+                self.device_written = true;
+                self.device(dev).write(at, off, size, value).ok()
+            }
             ref r => self.memory(core, r).and_then(|(m, off)| write_mem(m, off, size, value)),
         };
+        if let (Region::Dram(off), Some(())) = (&region, done) {
+            self.note_dram_store(*off, size.bytes() as usize);
+        }
         done.ok_or_else(|| self.fault(core, at.now, addr, size, true))
     }
 

@@ -106,3 +106,12 @@ fn bus_has_memory(bus: &mut Rp1Bus, addr: u32, size: u32) -> bool {
     let same_region = crate::bus::same_region(addr, addr + (size - 1));
     first && last && same_region
 }
+
+/// The address of symbol `name` in an ELF image's symbol table, if the
+/// image has one and defines it (for tools that patch a loaded image, such
+/// as the benchmark's iteration count or a kernel's boot parameters).
+pub fn symbol_address(image: &[u8], name: &str) -> Option<u32> {
+    use object::{Object, ObjectSymbol};
+    let file = object::File::parse(image).ok()?;
+    file.symbols().find(|s| s.name() == Ok(name)).map(|s| s.address() as u32)
+}

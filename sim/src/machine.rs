@@ -172,6 +172,9 @@ impl Machine {
                     break;
                 }
                 let stop = cpu.run(&mut self.bus, &table, round_end);
+                if self.bus.simctl.exit_code.is_some() {
+                    return None;
+                }
                 if let Some(fault) = self.cpus[i].double_fault.take() {
                     self.after_round();
                     return Some(Exit::DoubleFault { core: i, fault });

@@ -31,12 +31,24 @@ pub const fn branch_enc<B>(pattern: &'static str, mnemonic: &'static str, handle
 }
 
 /// The decoded opcode space.
+///
+/// The per-opcode arrays have the fixed length 65,536, so indexing them by
+/// a `u16` needs no bounds check.
 pub struct OpTable<B> {
-    handlers: Box<[Handler<B>]>,
+    handlers: Box<[Handler<B>; 0x10000]>,
     /// Index into `mnemonics` per opcode (0 = illegal).
-    names: Box<[u16]>,
+    names: Box<[u16; 0x10000]>,
     mnemonics: Vec<&'static str>,
-    slot_illegal: Box<[bool]>,
+    /// Whether the word raises a slot illegal instruction in a delay slot:
+    /// the encodings that say so, and every undefined one.
+    slot_illegal: Box<[bool; 0x10000]>,
+    /// The word's `dispatch` kind (0: call `handlers`).
+    kind: Box<[u8; 0x10000]>,
+}
+
+/// A boxed array of 65,536 copies of `v`, built on the heap.
+fn boxed_array<T: Clone>(v: T) -> Box<[T; 0x10000]> {
+    vec![v; 0x10000].into_boxed_slice().try_into().unwrap_or_else(|_| unreachable!("length is 0x10000"))
 }
 
 fn illegal<B: Bus>(_: &mut Cpu, _: &mut B, _: u16) -> Result<(), Exception> {
@@ -64,10 +76,11 @@ impl<B: Bus> OpTable<B> {
     /// Build the table from every instruction group.
     pub fn new() -> OpTable<B> {
         let mut table = OpTable {
-            handlers: vec![illegal::<B> as Handler<B>; 0x10000].into_boxed_slice(),
-            names: vec![0u16; 0x10000].into_boxed_slice(),
+            handlers: boxed_array(illegal::<B> as Handler<B>),
+            names: boxed_array(0u16),
             mnemonics: vec!["(illegal)"],
-            slot_illegal: vec![false; 0x10000].into_boxed_slice(),
+            slot_illegal: boxed_array(true),
+            kind: boxed_array(0u8),
         };
         for encoding in super::ops::all_encodings::<B>() {
             table.insert(&encoding);
@@ -79,6 +92,7 @@ impl<B: Bus> OpTable<B> {
         let (mask, value) = parse(e.pattern);
         let name = self.mnemonics.len() as u16;
         self.mnemonics.push(e.mnemonic);
+        let kind = super::dispatch::kind_of(e.mnemonic);
         // Walk every setting of the operand bits.
         let free = !mask;
         let mut sub: u16 = 0;
@@ -92,6 +106,7 @@ impl<B: Bus> OpTable<B> {
             self.handlers[op] = e.handler;
             self.names[op] = name;
             self.slot_illegal[op] = e.slot_illegal;
+            self.kind[op] = kind;
             sub = sub.wrapping_sub(free) & free;
             if sub == 0 {
                 break;
@@ -108,7 +123,14 @@ impl<B: Bus> OpTable<B> {
     /// encodings, which raise a slot illegal instruction there too).
     #[inline(always)]
     pub fn slot_illegal(&self, op: u16) -> bool {
-        self.slot_illegal[op as usize] || self.names[op as usize] == 0
+        self.slot_illegal[op as usize]
+    }
+
+    /// The kind `dispatch::dispatch_or_slow` executes `op` by (0: its
+    /// handler).
+    #[inline(always)]
+    pub fn kind(&self, op: u16) -> u8 {
+        self.kind[op as usize]
     }
 
     /// The mnemonic of the instruction group `op` belongs to.

@@ -7,6 +7,13 @@
 //! Owns: translation state of one core. Must not touch: memory or devices
 //! (translation yields a physical address; the CPU does the access).
 //!
+//! TLB extended mode (MMUCR.ME = 1, the SH-X2/SH-X3 mode Linux's
+//! CONFIG_X2TLB uses): LDTLB and the data arrays take the page size from
+//! PTEA.ESZ (bits 7:4) and the protection from PTEA.EPR (bits 13:8: kernel
+//! read/write/execute, user read/write/execute), and ignore PTEL's SZ and
+//! PR bits. Each entry remembers the mode it was loaded in. The ASID
+//! extension (MMUCR.AEX, PTEAEX) is not modelled.
+//!
 //! Differences from the silicon that software cannot rely on: MMUCR.URC
 //! advances once per LDTLB (a round-robin replacement pointer) rather than
 //! on every UTLB access, and the ITLB is refilled round-robin rather than by
@@ -19,6 +26,8 @@ use super::Exception;
 pub mod mmucr {
     pub const AT: u32 = 1 << 0;
     pub const TI: u32 = 1 << 2;
+    /// TLB extended mode: PTEA.ESZ/EPR instead of PTEL.SZ/PR.
+    pub const ME: u32 = 1 << 7;
     pub const SV: u32 = 1 << 8;
     pub const SQMD: u32 = 1 << 9;
     pub const URC_SHIFT: u32 = 10;
@@ -26,7 +35,7 @@ pub mod mmucr {
     pub const FIELD6: u32 = 0x3F;
     pub const LRUI_SHIFT: u32 = 26;
     /// Bits that hold state (TI always reads 0).
-    pub const WRITABLE: u32 = (0x3F << LRUI_SHIFT) | (0x3F << URB_SHIFT) | (0x3F << URC_SHIFT) | SQMD | SV | AT;
+    pub const WRITABLE: u32 = (0x3F << LRUI_SHIFT) | (0x3F << URB_SHIFT) | (0x3F << URC_SHIFT) | SQMD | SV | ME | AT;
 }
 
 /// One TLB entry, UTLB or ITLB.
@@ -46,12 +55,42 @@ pub struct TlbEntry {
     pub dirty: bool,
     pub shared: bool,
     pub write_through: bool,
+    /// Loaded in TLB extended mode: `esz` and `epr` apply, `size` and `pr`
+    /// do not.
+    pub ext: bool,
+    /// Extended page size ESZ3:ESZ0.
+    pub esz: u8,
+    /// Extended protection EPR5:EPR0 (`epr` bits).
+    pub epr: u8,
+}
+
+/// EPR bits (PTEA bits 13:8; Linux's `_PAGE_EXT_*` in pgtable_32.h).
+pub mod epr {
+    pub const USER_EXEC: u8 = 1 << 0;
+    pub const USER_WRITE: u8 = 1 << 1;
+    pub const USER_READ: u8 = 1 << 2;
+    pub const KERN_EXEC: u8 = 1 << 3;
+    pub const KERN_WRITE: u8 = 1 << 4;
+    pub const KERN_READ: u8 = 1 << 5;
 }
 
 impl TlbEntry {
     /// Mask of the address bits that select the page.
     #[inline(always)]
     pub fn page_mask(&self) -> u32 {
+        if self.ext {
+            return match self.esz {
+                0b0001 => 0xFFFF_F000, // 4 KiB
+                0b0010 => 0xFFFF_E000, // 8 KiB
+                0b0100 => 0xFFFF_0000, // 64 KiB
+                0b0101 => 0xFFFC_0000, // 256 KiB
+                0b0111 => 0xFFF0_0000, // 1 MiB
+                0b1000 => 0xFFC0_0000, // 4 MiB
+                0b1100 => 0xFC00_0000, // 64 MiB
+                // 0b0000 is 1 KiB; the reserved codes are treated alike.
+                _ => 0xFFFF_FC00,
+            };
+        }
         match self.size {
             0 => 0xFFFF_FC00,
             1 => 0xFFFF_F000,
@@ -85,16 +124,58 @@ impl TlbEntry {
         self.write_through = ptel & 1 != 0;
     }
 
+    /// PTEL as the data array shows it: in extended mode SZ and PR are
+    /// reserved and read as 0.
     fn to_ptel(&self) -> u32 {
+        let (size, pr) = if self.ext { (0, 0) } else { (self.size as u32, self.pr as u32) };
         self.ppn
             | (self.valid as u32) << 8
-            | ((self.size as u32 >> 1) & 1) << 7
-            | (self.pr as u32) << 5
-            | (self.size as u32 & 1) << 4
+            | ((size >> 1) & 1) << 7
+            | pr << 5
+            | (size & 1) << 4
             | (self.cacheable as u32) << 3
             | (self.dirty as u32) << 2
             | (self.shared as u32) << 1
             | self.write_through as u32
+    }
+
+    /// PTEA layout in extended mode: EPR in bits 13:8, ESZ in bits 7:4.
+    fn from_ptea(&mut self, ptea: u32) {
+        self.epr = ((ptea >> 8) & 0x3F) as u8;
+        self.esz = ((ptea >> 4) & 0xF) as u8;
+    }
+
+    fn to_ptea(&self) -> u32 {
+        (self.epr as u32) << 8 | (self.esz as u32) << 4
+    }
+
+    /// May this access use the entry? (`exec`: an instruction fetch.)
+    fn permits(&self, privileged: bool, write: bool, exec: bool) -> bool {
+        if self.ext {
+            let need = match (privileged, exec, write) {
+                (true, true, _) => epr::KERN_EXEC,
+                (true, false, true) => epr::KERN_WRITE,
+                (true, false, false) => epr::KERN_READ,
+                (false, true, _) => epr::USER_EXEC,
+                (false, false, true) => epr::USER_WRITE,
+                (false, false, false) => epr::USER_READ,
+            };
+            return self.epr & need != 0;
+        }
+        if exec {
+            // The ITLB keeps only PR's user bit; privileged fetches are
+            // always allowed.
+            return privileged || self.pr & 2 != 0;
+        }
+        match (self.pr, privileged, write) {
+            (0, true, false) => true,
+            (0, _, _) => false,
+            (1, true, _) => true,
+            (1, false, _) => false,
+            (2, true, _) => true,
+            (2, false, w) => !w,
+            _ => true,
+        }
     }
 }
 
@@ -171,14 +252,23 @@ impl Mmu {
         ((self.mmucr >> mmucr::URC_SHIFT) & mmucr::FIELD6) as usize
     }
 
+    fn extended(&self) -> bool {
+        self.mmucr & mmucr::ME != 0
+    }
+
     /// LDTLB: PTEH/PTEL/PTEA into UTLB[URC], then advance URC (wrapping at
     /// URB when URB is non-zero).
     pub fn ldtlb(&mut self) {
         let i = self.urc();
+        let ext = self.extended();
         let e = &mut self.utlb[i];
         e.vpn = self.pteh & 0xFFFF_FC00;
         e.asid = self.pteh as u8;
         e.from_ptel(self.ptel);
+        e.ext = ext;
+        if ext {
+            e.from_ptea(self.ptea);
+        }
         let urb = ((self.mmucr >> mmucr::URB_SHIFT) & mmucr::FIELD6) as usize;
         let mut next = i + 1;
         if next == 64 || (urb != 0 && next >= urb) {
@@ -211,16 +301,7 @@ impl Mmu {
             return Err(if write { Exception::TlbMissWrite(vaddr) } else { Exception::TlbMissRead(vaddr) });
         };
         let e = &self.utlb[i];
-        let allowed = match (e.pr, privileged, write) {
-            (0, true, false) => true,
-            (0, _, _) => false,
-            (1, true, _) => true,
-            (1, false, _) => false,
-            (2, true, _) => true,
-            (2, false, w) => !w,
-            _ => true,
-        };
-        if !allowed {
+        if !e.permits(privileged, write, false) {
             return Err(if write { Exception::TlbProtectionWrite(vaddr) } else { Exception::TlbProtectionRead(vaddr) });
         }
         if write && !e.dirty {
@@ -252,14 +333,16 @@ impl Mmu {
                 let i = self.itlb_next;
                 self.itlb_next = (i + 1) % 4;
                 let mut copy = self.utlb[u];
-                // The ITLB keeps only the user-access bit of PR.
+                // The ITLB keeps only the user-access bit of PR (compatible
+                // mode) or the execute bits of EPR (extended mode).
                 copy.pr &= 2;
+                copy.epr &= epr::KERN_EXEC | epr::USER_EXEC;
                 self.itlb[i] = copy;
                 i
             }
         };
         let e = &self.itlb[i];
-        if !privileged && e.pr & 2 == 0 {
+        if !e.permits(privileged, false, true) {
             return Err(Exception::ItlbProtection(vaddr));
         }
         Ok(e.physical(vaddr))
@@ -286,7 +369,11 @@ impl Mmu {
             0xF3 => {
                 let e = &self.itlb[((addr >> 8) & 3) as usize];
                 if addr & (1 << 23) != 0 {
-                    0
+                    if e.ext {
+                        e.to_ptea()
+                    } else {
+                        0
+                    }
                 } else {
                     e.to_ptel() & !(1 << 2 | 1)
                 }
@@ -298,7 +385,11 @@ impl Mmu {
             0xF7 => {
                 let e = &self.utlb[((addr >> 8) & 63) as usize];
                 if addr & (1 << 23) != 0 {
-                    0
+                    if e.ext {
+                        e.to_ptea()
+                    } else {
+                        0
+                    }
                 } else {
                     e.to_ptel()
                 }
@@ -348,13 +439,20 @@ impl Mmu {
                     }
                 }
             }
-            0xF3 | 0xF7 if addr & (1 << 23) == 0 => {
+            0xF3 | 0xF7 => {
+                let ext = self.extended();
                 let e = if addr >> 24 == 0xF7 {
                     &mut self.utlb[((addr >> 8) & 63) as usize]
                 } else {
                     &mut self.itlb[((addr >> 8) & 3) as usize]
                 };
-                e.from_ptel(value);
+                e.ext = ext;
+                if addr & (1 << 23) == 0 {
+                    e.from_ptel(value);
+                } else if ext {
+                    // Data array 2 exists in extended mode only.
+                    e.from_ptea(value);
+                }
             }
             _ => {}
         }
@@ -475,5 +573,101 @@ mod tests {
         load(&mut m, 0x1234_5000, 0x42, 0x0ABC_D000 | RW4K | 1);
         assert_eq!(m.array_read(0xF600_0000), 0x1234_5000 | (1 << 9) | (1 << 8) | 0x42);
         assert_eq!(m.array_read(0xF700_0000), 0x0ABC_D000 | RW4K | 1);
+    }
+
+    /// Linux 6.1 with CONFIG_X2TLB (arch/sh/mm/tlb-sh4.c `__update_tlb`):
+    /// PTEA = pte_high (EPR, ESZ), PTEL = pte_low without PR/SZ. These are
+    /// the registers of the vmalloc page n_tty_open wrote at 0xc0000038.
+    #[test]
+    fn extended_mode_takes_size_and_protection_from_ptea() {
+        let mut m = Mmu::new();
+        m.set_mmucr(mmucr::AT | mmucr::ME);
+        assert_eq!(m.mmucr(), mmucr::AT | mmucr::ME);
+        m.pteh = 0xC000_0000;
+        m.ptea = 0x0000_3810; // KERN_READ | KERN_WRITE | KERN_EXEC, ESZ = 4 KiB
+        m.ptel = 0x0A16_610E; // PPN, V, C, D, SH; PR = SZ = 0
+        m.ldtlb();
+        assert_eq!(m.translate_data(0xC000_0038, true, true), Ok(0x0A16_6038));
+        assert_eq!(m.translate_data(0xC000_0FFF, false, true), Ok(0x0A16_6FFF));
+        assert_eq!(m.translate_data(0xC000_1000, false, true), Err(Exception::TlbMissRead(0xC000_1000)));
+        // No user permission at all.
+        assert_eq!(m.translate_data(0x4000_0038, false, false), Err(Exception::TlbMissRead(0x4000_0038)));
+        assert_eq!(m.translate_data(0xC000_0038, false, false), Err(Exception::TlbProtectionRead(0xC000_0038)));
+        assert_eq!(m.translate_data(0xC000_0038, true, false), Err(Exception::TlbProtectionWrite(0xC000_0038)));
+        assert_eq!(m.translate_fetch(0xC000_0100, true), Ok(0x0A16_6100));
+        assert_eq!(m.translate_fetch(0xC000_0100, false), Err(Exception::ItlbProtection(0xC000_0100)));
+    }
+
+    #[test]
+    fn extended_mode_protection_bits() {
+        let mut m = Mmu::new();
+        m.set_mmucr(mmucr::AT | mmucr::ME);
+        // Linux's PAGE_READONLY-like user page: kernel read, user read + exec, D set.
+        m.pteh = 0x0040_0000 | 3;
+        m.ptea = ((epr::KERN_READ | epr::USER_READ | epr::USER_EXEC) as u32) << 8 | 0x10;
+        m.ptel = 0x0810_0000 | (1 << 8) | (1 << 2);
+        m.ldtlb();
+        assert_eq!(m.translate_data(0x0040_0010, false, false), Ok(0x0810_0010));
+        assert_eq!(m.translate_data(0x0040_0010, false, true), Ok(0x0810_0010));
+        assert_eq!(m.translate_data(0x0040_0010, true, false), Err(Exception::TlbProtectionWrite(0x0040_0010)));
+        assert_eq!(m.translate_data(0x0040_0010, true, true), Err(Exception::TlbProtectionWrite(0x0040_0010)));
+        assert_eq!(m.translate_fetch(0x0040_0010, false), Ok(0x0810_0010));
+        assert_eq!(m.translate_fetch(0x0040_0010, true), Err(Exception::ItlbProtection(0x0040_0010)));
+        // Writable but clean: protection passes, then the initial page write.
+        m.pteh = 0x0050_0000 | 3;
+        m.ptea = ((epr::KERN_READ | epr::KERN_WRITE | epr::USER_READ | epr::USER_WRITE) as u32) << 8 | 0x10;
+        m.ptel = 0x0820_0000 | (1 << 8);
+        m.ldtlb();
+        assert_eq!(m.translate_data(0x0050_0000, true, false), Err(Exception::InitialPageWrite(0x0050_0000)));
+        assert_eq!(m.translate_data(0x0050_0000, true, true), Err(Exception::InitialPageWrite(0x0050_0000)));
+    }
+
+    #[test]
+    fn extended_page_sizes() {
+        let sizes = [
+            (0b0000u32, 0x3FFu32),
+            (0b0001, 0xFFF),
+            (0b0010, 0x1FFF),
+            (0b0100, 0xFFFF),
+            (0b0101, 0x3_FFFF),
+            (0b0111, 0xF_FFFF),
+            (0b1000, 0x3F_FFFF),
+            (0b1100, 0x3FF_FFFF),
+        ];
+        for (esz, mask) in sizes {
+            let mut m = Mmu::new();
+            m.set_mmucr(mmucr::AT | mmucr::ME);
+            m.pteh = 0x1000_0000;
+            m.ptea = ((epr::KERN_READ as u32) << 8) | esz << 4;
+            // PTEL's SZ bits say 1 MiB; extended mode ignores them.
+            m.ptel = 0x0800_0000 | (1 << 8) | (1 << 7) | (1 << 4);
+            m.ldtlb();
+            let va = 0x1000_0000 | mask;
+            assert_eq!(m.translate_data(va, false, true), Ok(0x0800_0000 | mask), "esz {esz:04b}");
+            assert!(m.translate_data(va + 1, false, true).is_err(), "esz {esz:04b} ends at the mask");
+        }
+    }
+
+    #[test]
+    fn extended_mode_data_array_2() {
+        let mut m = Mmu::new();
+        m.set_mmucr(mmucr::ME);
+        m.pteh = 0x1234_5000;
+        m.ptea = 0x3810;
+        m.ptel = 0x0ABC_D000 | (1 << 8) | (1 << 2) | (3 << 5) | (1 << 4);
+        m.ldtlb();
+        // Data array 1 shows no SZ/PR in extended mode; data array 2 has EPR/ESZ.
+        assert_eq!(m.array_read(0xF700_0000), 0x0ABC_D000 | (1 << 8) | (1 << 2));
+        assert_eq!(m.array_read(0xF780_0000), 0x3810);
+        m.array_write(0xF780_0100, 0x0000_2470, true); // KR, UR, ESZ 1 MiB
+        m.array_write(0xF700_0100, 0x0800_0000 | (1 << 8), true);
+        m.array_write(0xF600_0100, 0x2000_0000 | (1 << 8), true);
+        assert_eq!(m.array_read(0xF780_0100), 0x2470);
+        m.set_mmucr(mmucr::AT | mmucr::ME);
+        assert_eq!(m.translate_data(0x200F_FFFF, false, false), Ok(0x080F_FFFF));
+        // Compatible mode: data array 2 reads as 0, PTEA is not used.
+        let mut c = Mmu::new();
+        load(&mut c, 0x1234_5000, 0, 0x0ABC_D000 | RW4K);
+        assert_eq!(c.array_read(0xF780_0000), 0);
     }
 }

@@ -11,7 +11,9 @@
 //! Instruction semantics live in `ops/`, one file per group, each registering
 //! its encodings in the one opcode table (`decode.rs`) built once per machine.
 
+pub mod code_cache;
 pub mod decode;
+pub mod dispatch;
 pub mod exception;
 pub mod mmu;
 pub mod ops;
@@ -19,6 +21,7 @@ pub mod p4;
 #[cfg(test)]
 mod tests;
 
+pub use code_cache::CodeCache;
 pub use decode::OpTable;
 pub use exception::{Entry, Exception};
 
@@ -74,12 +77,61 @@ pub trait Bus {
     fn write(&mut self, core: usize, now: &mut u64, addr: u32, size: Size, value: u32) -> Result<(), BusError>;
     /// Fetch one instruction word (physical address, 2-aligned).
     fn fetch(&mut self, core: usize, addr: u32) -> Result<u16, BusError>;
+    /// The decoded-code cache this bus keeps for its cores, if any (see
+    /// `code_cache`): the running core takes it for a time slice and gives
+    /// it back. Without one (the default) every fetch goes through `fetch`.
+    fn take_code_cache(&mut self) -> Option<Box<CodeCache<Self>>>
+    where
+        Self: Sized,
+    {
+        None
+    }
+    #[allow(clippy::boxed_local)] // the cache travels boxed: it is large
+    fn put_code_cache(&mut self, _cache: Box<CodeCache<Self>>)
+    where
+        Self: Sized,
+    {
+    }
+    /// The `code_cache::BLOCK_BYTES` of memory at physical `phys` (aligned),
+    /// for decoding, if it is memory whose stores the bus reports: from now
+    /// on a store there (by anyone) shows in `code_written` and
+    /// `drain_code_writes`. `None`: not cacheable.
+    fn code_block(&mut self, _phys: u32) -> Option<&[u8]> {
+        None
+    }
+    /// Whether a store has reached a block given out by `code_block` since
+    /// the last `drain_code_writes`.
+    #[inline(always)]
+    fn code_written(&self) -> bool {
+        false
+    }
+    /// Move the physical addresses of the blocks stored to since the last
+    /// call into `out` (their marks are gone: `code_block` renews them).
+    fn drain_code_writes(&mut self, _out: &mut Vec<u32>) {}
+    /// The part of `read` a bus can do fast (plain memory, typically): the
+    /// same value and the same effects as `read`, or `None` having done
+    /// nothing, and the CPU then calls `read`. `addr` is aligned.
+    #[inline(always)]
+    fn read_fast(&mut self, _core: usize, _now: &mut u64, _addr: u32, _size: Size) -> Option<u32> {
+        None
+    }
+    /// The part of `write` a bus can do fast, as for `read_fast`: returns
+    /// whether it did the write (with all of `write`'s effects).
+    #[inline(always)]
+    fn write_fast(&mut self, _core: usize, _now: &mut u64, _addr: u32, _size: Size, _value: u32) -> bool {
+        false
+    }
     /// MOVLI.L: start a reservation of `addr` for `core`.
     fn reserve(&mut self, core: usize, addr: u32);
     /// MOVCO.L: whether `core` still holds its reservation; clears it.
     fn take_reservation(&mut self, core: usize) -> bool;
     /// Drop `core`'s reservation (exception or interrupt entry).
     fn clear_reservation(&mut self, core: usize);
+    /// Whether the last `write` reached a device rather than memory (and
+    /// forget it). Only asked on the slow write path.
+    fn take_device_write(&mut self) -> bool {
+        false
+    }
 }
 
 /// Counters kept per core for the report.
@@ -140,7 +192,7 @@ pub struct Cpu {
     pub cycles: u64,
     pub stats: CoreStats,
     /// Set by an instruction that needs the machine to re-examine interrupts
-    /// or devices before the next instruction.
+    /// or devices before the next instruction. Set it with `request_yield`.
     pub yield_now: bool,
     /// SLEEP executed and no interrupt has woken the core yet.
     pub sleeping: bool,
@@ -153,6 +205,10 @@ pub struct Cpu {
     pub branch_target: u32,
     /// The instruction executing now is in a delay slot.
     pub in_delay_slot: bool,
+    /// RTE's delay slot was fetched by the pipeline before SR changed, so
+    /// it is fetched with the privilege RTE ran with (returning to user
+    /// mode from a handler in P1 must not fault on the slot).
+    pub rte_slot_fetch: bool,
     /// Set when an exception struck while SR.BL was set (a multiple
     /// exception): the silicon resets the core, which only recovers if
     /// software expects it. The machine stops with a clear report instead of
@@ -167,6 +223,88 @@ pub struct Cpu {
     /// Instruction/exception trace, collected only when enabled (`Some`);
     /// the machine drains it after every time slice.
     pub trace: Option<Vec<TraceEvent>>,
+    /// The last instruction fetch's translation, reused while the PC stays
+    /// in its window (see `Window`).
+    fetch_window: Window,
+    /// The last data read's and data write's translations.
+    read_window: Window,
+    write_window: Window,
+    /// Virtual address of the decoded block the execution loop is running
+    /// in (`run_decoded`), or `NO_CODE`. Valid only while the fetch window
+    /// covers it and no store has reached decoded code: every place that
+    /// changes either resets it.
+    code_vbase: u32,
+}
+
+/// Selects a PC's decoded block, plus bit 0 so that an odd PC never matches.
+const CODE_MASK: u32 = !(code_cache::BLOCK_BYTES - 1) | 1;
+/// A `code_vbase` no PC matches (bit 1 is outside `CODE_MASK`).
+const NO_CODE: u32 = 2;
+/// Set in `code_vbase` by an instruction that needs the execution loop's
+/// attention after it: a delayed branch (its slot comes next) or a yield
+/// request. No PC matches a `code_vbase` with it set, so the loop tests for
+/// these rare cases only when the block test fails, instead of testing two
+/// flags after every instruction (`run_decoded`).
+const ATTENTION: u32 = 4;
+
+/// A cached translation ("window"): every address with
+/// `addr & mask == base` translates to physical `addr + delta`, with no
+/// exception, exactly as the full translation would. Three per core: one
+/// for instruction fetch, one for data reads, one for data writes (write
+/// permission and the D bit differ from reads).
+///
+/// Spans: a whole 512 MiB segment for a fixed translation (P1/P2, P0/P3
+/// with the MMU off), one 1 KiB block (the smallest page) for a TLB
+/// translation: every address of such a block matches exactly the same
+/// TLB entries, so the hit (single, permitted, dirty or not) is the same
+/// for all of it. Alignment: `base` has the low bits clear and the users
+/// add the access's alignment bits to `mask`, so a misaligned address never
+/// matches and takes the full path, which raises the address error.
+///
+/// What a window depends on: SR.MD, MMUCR, PTEH.ASID, the UTLB (data) and
+/// the ITLB (fetch). A TLB hit has no side effects, so using the window is
+/// indistinguishable from translating every time as long as the windows are
+/// dropped whenever any of those may change: `set_sr`, `reset`, every
+/// CPU-internal P4 write (MMU registers, TLB arrays), LDTLB, exception
+/// entry, and each `run` and `step` (anything outside the core, such as the
+/// debugger, may have changed them in between). If the MMU model ever gives
+/// TLB hits side effects (LRUI or URC updates per access, say), the
+/// windows must go (or be limited to the fixed translations). An ITLB refill happens only on a
+/// fetch-window miss, and replaces the fetch window. Memory itself is not
+/// cached: every access still reads or writes the bus, so stores to code
+/// (by any core) are seen by the next fetch exactly as before.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    mask: u32,
+    base: u32,
+    delta: u32,
+}
+
+impl Window {
+    /// Matches no address: `addr & 0` is 0, never `u32::MAX`.
+    const EMPTY: Window = Window { mask: 0, base: u32::MAX, delta: 0 };
+    /// A fixed translation covers the whole 512 MiB segment.
+    const SEGMENT: u32 = 0xE000_0000;
+    /// A TLB translation covers the 1 KiB block.
+    const BLOCK: u32 = 0xFFFF_FC00;
+
+    /// The window of span `span` (`SEGMENT` or `BLOCK`) holding the
+    /// translation `vaddr` -> `paddr`.
+    #[inline(always)]
+    fn new(span: u32, vaddr: u32, paddr: u32) -> Window {
+        Window { mask: span, base: vaddr & span, delta: paddr.wrapping_sub(vaddr) }
+    }
+
+    /// The physical address of `vaddr` if the window covers it and it is
+    /// aligned to `align` bytes.
+    #[inline(always)]
+    fn lookup(self, vaddr: u32, align: u32) -> Option<u32> {
+        if vaddr & (self.mask | (align - 1)) == self.base {
+            Some(vaddr.wrapping_add(self.delta))
+        } else {
+            None
+        }
+    }
 }
 
 /// An exception taken while exceptions were blocked (SR.BL = 1), or a TLB
@@ -232,10 +370,15 @@ impl Cpu {
             branch_pc: 0,
             branch_target: 0,
             in_delay_slot: false,
+            rte_slot_fetch: false,
             double_fault: None,
             breakpoints: Vec::new(),
             break_resume: None,
             trace: None,
+            fetch_window: Window::EMPTY,
+            read_window: Window::EMPTY,
+            write_window: Window::EMPTY,
+            code_vbase: NO_CODE,
         };
         cpu.reset(0xA000_0000);
         cpu
@@ -244,6 +387,7 @@ impl Cpu {
     /// Reset the core (power-on or manual), starting execution at `pc`.
     /// Keeps the cycle counter and statistics.
     pub fn reset(&mut self, pc: u32) {
+        self.invalidate_windows();
         self.sr = sr::RESET;
         self.vbr = 0;
         self.fpscr = fpscr::RESET;
@@ -254,7 +398,7 @@ impl Cpu {
         self.sleeping = false;
         self.slot_pending = false;
         self.in_delay_slot = false;
-        self.yield_now = true;
+        self.request_yield();
     }
 
     /// Advance past a 16-bit instruction.
@@ -281,7 +425,20 @@ impl Cpu {
             }
         }
         self.sr = new;
-        self.yield_now = true;
+        self.request_yield();
+        // SR.MD selects the fetch translation.
+        self.invalidate_windows();
+    }
+
+    /// Forget the cached translations (see `Window`): call after anything
+    /// that may change how addresses translate (SR.MD, MMUCR, PTEH, the
+    /// TLBs).
+    #[inline(always)]
+    pub fn invalidate_windows(&mut self) {
+        self.code_vbase = NO_CODE;
+        self.fetch_window = Window::EMPTY;
+        self.read_window = Window::EMPTY;
+        self.write_window = Window::EMPTY;
     }
 
     /// Bank 1 is in use only in privileged mode with RB set.
@@ -359,7 +516,9 @@ impl Cpu {
     /// Architectural entry to an exception handler. `pc` is the PC of the
     /// faulting instruction (of the branch, for one in a delay slot); TRAPA
     /// passes the address after itself.
+    #[inline(never)]
     pub fn enter_exception<B: Bus>(&mut self, bus: &mut B, e: Exception) {
+        self.invalidate_windows();
         self.stats.exceptions += 1;
         bus.clear_reservation(self.id);
         if let Some(addr) = e.address() {
@@ -411,8 +570,11 @@ impl Cpu {
 
     /// Whether an interrupt of `level` would be accepted now. Never between
     /// a delayed branch and its slot.
+    /// A sleeping core accepts interrupts even with SR.BL set (SH-4A
+    /// manual, interrupt acceptance in sleep mode); Linux's idle loop
+    /// relies on it.
     pub fn accepts_interrupt(&self, level: u8) -> bool {
-        self.sr & sr::BL == 0 && level > self.imask() && !self.slot_pending
+        (self.sr & sr::BL == 0 || self.sleeping) && level > self.imask() && !self.slot_pending
     }
 
     /// A delayed branch: the next instruction (the slot) executes, then
@@ -422,7 +584,17 @@ impl Cpu {
         self.branch_pc = self.pc;
         self.branch_target = target;
         self.slot_pending = true;
+        self.code_vbase |= ATTENTION;
         self.pc = self.pc.wrapping_add(2);
+    }
+
+    /// Ask the machine to look at interrupts and devices before the next
+    /// instruction (after the slot, if a delayed branch is pending). Set
+    /// `yield_now` only through this.
+    #[inline(always)]
+    pub fn request_yield(&mut self) {
+        self.yield_now = true;
+        self.code_vbase |= ATTENTION;
     }
 
     /// Take an interrupt if SR allows it; returns whether it was taken.
@@ -453,6 +625,20 @@ impl Cpu {
             return Stop::Sleep;
         }
         self.yield_now = false;
+        // Anything outside this core (the machine, the debugger) may have
+        // changed translation state since the last slice.
+        self.invalidate_windows();
+        if !self.breakpoints.is_empty() || self.trace.is_some() || self.slot_pending {
+            return self.run_checked(bus, table, limit);
+        }
+        self.break_resume = None;
+        self.run_fast(bus, table, limit)
+    }
+
+    /// The general loop: breakpoints, tracing, and a delay slot left
+    /// pending by a debugger single step. One `step` per instruction.
+    #[inline(never)]
+    fn run_checked<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>, limit: u64) -> Stop {
         let check_breaks = !self.breakpoints.is_empty();
         let mut resume_at = self.break_resume.take();
         while self.cycles < limit || self.slot_pending {
@@ -468,53 +654,348 @@ impl Cpu {
             self.step(bus, table);
             if self.yield_now && !self.slot_pending {
                 self.yield_now = false;
-                return if self.sleeping { Stop::Sleep } else { Stop::Yield };
+                return self.yield_stop();
             }
         }
         Stop::Limit
     }
 
-    /// Execute exactly one instruction (or take the exception it raises).
+    /// How `run` stops after an exception or a yield request: it clears the
+    /// request (exception entry makes one).
     #[inline(always)]
-    pub fn step<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>) {
+    fn yield_stop(&mut self) -> Stop {
+        self.yield_now = false;
+        if self.sleeping {
+            Stop::Sleep
+        } else {
+            Stop::Yield
+        }
+    }
+
+    /// The loop without breakpoints or trace, entered with no slot pending:
+    /// through the bus's decoded-code cache if it has one.
+    fn run_fast<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>, limit: u64) -> Stop {
+        let mut retired: u64 = 0;
+        let stop = match bus.take_code_cache() {
+            Some(mut cache) => {
+                // Other cores, the loader or a debugger may have stored to
+                // decoded code since this cache was last used.
+                cache.sync(bus);
+                let (stop, n) = self.run_decoded(bus, table, &mut cache, limit);
+                retired = n;
+                bus.put_code_cache(cache);
+                stop
+            }
+            None => loop {
+                // With no slot pending, `run_checked`'s loop condition is
+                // the cycle limit alone.
+                if self.cycles >= limit {
+                    break Stop::Limit;
+                }
+                if let Some(stop) = self.exec_direct(bus, table, &mut retired) {
+                    break stop;
+                }
+            },
+        };
+        // Instructions retired, counted in a register and added here (no
+        // handler reads the statistics).
+        self.stats.instructions += retired;
+        stop
+    }
+
+    /// `run_fast` with decoded code. It does exactly what `run_checked`
+    /// does, instruction by instruction (the same state changes in the same
+    /// order); what it saves is the per-instruction work. Inside a decoded
+    /// block an instruction costs: the block test on the PC (which also
+    /// catches, through `ATTENTION` and `NO_CODE`, a pending slot, a yield
+    /// request, a stale block or translation), the cycle limit test, the
+    /// dispatch (`dispatch`), the counters and the exception test. Leaving
+    /// the block goes through the outer loop: the fetch window, then the
+    /// code cache. Returns why it stopped and how many instructions ran.
+    fn run_decoded<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        table: &OpTable<B>,
+        cache: &mut CodeCache<B>,
+        limit: u64,
+    ) -> (Stop, u64) {
+        let mut n: u64 = 0;
+        let retired = &mut n;
+        let stop = self.run_decoded_inner(bus, table, cache, limit, retired);
+        (stop, n)
+    }
+
+    #[inline(always)]
+    fn run_decoded_inner<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        table: &OpTable<B>,
+        cache: &mut CodeCache<B>,
+        limit: u64,
+        retired: &mut u64,
+    ) -> Stop {
+        'outer: loop {
+            // What the last instruction left for the loop when its block
+            // could not be kept (see `ATTENTION`): a delayed branch's slot
+            // runs whatever the limit says, then a yield request is served.
+            if self.slot_pending {
+                self.slot_pending = false;
+                *retired += 1;
+                if let Some(stop) = self.slot_direct(bus, table) {
+                    return stop;
+                }
+            }
+            if self.yield_now {
+                return self.yield_stop();
+            }
+            if self.cycles >= limit {
+                return Stop::Limit;
+            }
+            // The slow path: find the PC's block. First drop the blocks
+            // stores have reached (including this core's, which reset
+            // `code_vbase` and so brought the loop here).
+            if bus.code_written() {
+                cache.sync(bus);
+            }
+            let pc = self.pc;
+            let phys = match self.fetch_window.lookup(pc, 2) {
+                Some(phys) => phys,
+                None => match self.refill_fetch_window(pc) {
+                    Ok(phys) => phys,
+                    Err(e) => {
+                        // A fetch fault counts as an instruction (`step`).
+                        self.cycles += 1;
+                        *retired += 1;
+                        self.enter_exception(bus, e);
+                        return self.yield_stop();
+                    }
+                },
+            };
+            let Some(block) = cache.block(bus, table, phys & !(code_cache::BLOCK_BYTES - 1)) else {
+                // Not cacheable (not DRAM): this instruction the direct way.
+                match self.exec_direct(bus, table, retired) {
+                    Some(stop) => return stop,
+                    None => continue 'outer,
+                }
+            };
+            // The fetch window covers the whole block (it spans at least
+            // 1 KiB, aligned), so every PC of it translates through it.
+            let vbase = pc & !(code_cache::BLOCK_BYTES - 1);
+            self.code_vbase = vbase;
+            loop {
+                let pc = self.pc;
+                let i = (pc as usize >> 1) % code_cache::BLOCK_OPS;
+                // The common case: the next instruction of this block, below
+                // the cycle limit (with no slot pending, `run_checked`'s loop
+                // condition is the limit alone). Anything else is the `SLOW`
+                // kind, which executes nothing; folding both tests into the
+                // kind keeps the dispatch a single jump.
+                let fast = (pc & CODE_MASK == self.code_vbase) & (self.cycles < limit);
+                let kind = if fast { block.kind[i] } else { dispatch::SLOW };
+                if let Some(result) = dispatch::dispatch_or_slow(kind, self, bus, block.ops[i], block.handlers[i]) {
+                    self.cycles += 1;
+                    *retired += 1;
+                    if let Err(e) = result {
+                        // The handler changed nothing, so no slot is pending.
+                        self.enter_exception(bus, e);
+                        return self.yield_stop();
+                    }
+                    // Every setter of `slot_pending` and `yield_now` must
+                    // flag `code_vbase` (`delayed_branch`, `request_yield`).
+                    debug_assert!(!(self.slot_pending || self.yield_now) || self.code_vbase != vbase);
+                    continue;
+                }
+                if pc & CODE_MASK == self.code_vbase {
+                    // The next instruction of the block, at the limit.
+                    return Stop::Limit;
+                }
+                if self.code_vbase != vbase | ATTENTION {
+                    // Another block, or this one is no longer valid.
+                    continue 'outer;
+                }
+                // The block is valid and the last instruction left a delayed
+                // branch's slot or a yield request.
+                self.code_vbase = vbase;
+                if !self.slot_pending {
+                    if self.yield_now {
+                        return self.yield_stop();
+                    }
+                    continue;
+                }
+                // The slot runs now, whatever the limit says (`step_slot`):
+                // from the block if it is a legal instruction of it, through
+                // `slot_direct` otherwise.
+                self.slot_pending = false;
+                *retired += 1;
+                if pc & CODE_MASK != vbase || block.slot_illegal[i] {
+                    if let Some(stop) = self.slot_direct(bus, table) {
+                        return stop;
+                    }
+                } else {
+                    self.in_delay_slot = true;
+                    let result = block.handlers[i](self, bus, block.ops[i]);
+                    self.in_delay_slot = false;
+                    self.cycles += 1;
+                    match result {
+                        Ok(()) => self.pc = self.branch_target,
+                        Err(e) => return self.slot_exception(bus, e.in_delay_slot()),
+                    }
+                }
+                if self.yield_now {
+                    return self.yield_stop();
+                }
+            }
+        }
+    }
+
+    /// `step_slot` with the windowed fetch (`slot_pending` already clear).
+    #[inline(never)]
+    fn slot_direct<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>) -> Option<Stop> {
         let pc = self.pc;
-        let slot = self.slot_pending;
-        self.slot_pending = false;
+        let fetched = self.fetch_windowed(bus, pc).map(|op| (table.get(op), op));
+        self.finish_slot(bus, table, fetched)
+    }
+
+    /// A slot instruction raised `e`: the branch is re-executed after the
+    /// handler returns (`step_slot`).
+    #[cold]
+    #[inline(never)]
+    fn slot_exception<B: Bus>(&mut self, bus: &mut B, e: Exception) -> Stop {
+        self.pc = self.branch_pc;
+        self.enter_exception(bus, e);
+        self.yield_stop()
+    }
+
+    /// One instruction (and the slot of a delayed branch) fetched through
+    /// the bus: `step` with the fetch window. Returns why the loop must
+    /// stop, if it must.
+    #[inline(always)]
+    fn exec_direct<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>, retired: &mut u64) -> Option<Stop> {
+        let pc = self.pc;
+        let result = match self.fetch_windowed(bus, pc) {
+            Ok(op) => table.get(op)(self, bus, op),
+            Err(e) => Err(e),
+        };
+        self.cycles += 1;
+        *retired += 1;
+        if let Err(e) = result {
+            // The handler changed nothing, so no slot is pending.
+            self.enter_exception(bus, e);
+            return Some(self.yield_stop());
+        }
+        if self.slot_pending {
+            self.slot_pending = false;
+            *retired += 1;
+            if let Some(stop) = self.slot_direct(bus, table) {
+                return Some(stop);
+            }
+        }
+        if self.yield_now {
+            return Some(self.yield_stop());
+        }
+        None
+    }
+
+    /// The rest of `step_slot` once the slot instruction is fetched (as its
+    /// handler and opcode, or the fetch fault): execute it, then continue
+    /// at the branch target, or take the exception. `slot_pending` is
+    /// already clear. Returns `Some` if the loop must stop (an exception).
+    /// The caller counts the slot as one retired instruction either way.
+    #[inline(never)]
+    fn finish_slot<B: Bus>(
+        &mut self,
+        bus: &mut B,
+        table: &OpTable<B>,
+        fetched: Result<(decode::Handler<B>, u16), Exception>,
+    ) -> Option<Stop> {
+        let result = match fetched {
+            Ok((handler, op)) => {
+                if table.slot_illegal(op) {
+                    Err(Exception::SlotIllegalInstruction)
+                } else {
+                    self.in_delay_slot = true;
+                    let r = handler(self, bus, op);
+                    self.in_delay_slot = false;
+                    r.map_err(Exception::in_delay_slot)
+                }
+            }
+            // A fetch fault in the slot is reported as it is.
+            Err(e) => Err(e),
+        };
+        self.cycles += 1;
+        match result {
+            Ok(()) => {
+                self.pc = self.branch_target;
+                None
+            }
+            Err(e) => {
+                // The branch is re-executed after the handler returns.
+                self.pc = self.branch_pc;
+                self.enter_exception(bus, e);
+                Some(self.yield_stop())
+            }
+        }
+    }
+
+    /// Execute exactly one instruction (or take the exception it raises).
+    pub fn step<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>) {
+        // The caller (debugger, tests) may have changed translation state
+        // directly since the last instruction.
+        self.invalidate_windows();
+        if self.slot_pending {
+            self.slot_pending = false;
+            self.step_slot(bus, table);
+            return;
+        }
+        let pc = self.pc;
         let result = match self.fetch(bus, pc) {
             Ok(op) => {
                 if let Some(t) = self.trace.as_mut() {
                     t.push(TraceEvent::Instruction { core: self.id, cycle: self.cycles, pc, opcode: op });
                 }
-                if slot {
-                    if table.slot_illegal(op) {
-                        Err(Exception::SlotIllegalInstruction)
-                    } else {
-                        self.in_delay_slot = true;
-                        let r = table.get(op)(self, bus, op);
-                        self.in_delay_slot = false;
-                        r.map_err(Exception::in_delay_slot)
-                    }
-                } else {
-                    table.get(op)(self, bus, op)
-                }
+                table.get(op)(self, bus, op)
             }
             Err(e) => Err(e),
         };
         self.cycles += 1;
         self.stats.instructions += 1;
-        match result {
-            Ok(()) => {
-                if slot {
-                    self.pc = self.branch_target;
+        if let Err(e) = result {
+            self.enter_exception(bus, e);
+            self.request_yield();
+        }
+    }
+
+    /// Execute the delay slot of the branch at `branch_pc` (the caller has
+    /// cleared `slot_pending`), then continue at `branch_target`; on an
+    /// exception, the branch is re-executed after the handler returns.
+    #[inline(never)]
+    fn step_slot<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>) {
+        let pc = self.pc;
+        let result = match self.fetch(bus, pc) {
+            Ok(op) => {
+                if let Some(t) = self.trace.as_mut() {
+                    t.push(TraceEvent::Instruction { core: self.id, cycle: self.cycles, pc, opcode: op });
+                }
+                if table.slot_illegal(op) {
+                    Err(Exception::SlotIllegalInstruction)
+                } else {
+                    self.in_delay_slot = true;
+                    let r = table.get(op)(self, bus, op);
+                    self.in_delay_slot = false;
+                    r.map_err(Exception::in_delay_slot)
                 }
             }
+            // A fetch fault in the slot is reported as it is.
+            Err(e) => Err(e),
+        };
+        self.cycles += 1;
+        self.stats.instructions += 1;
+        match result {
+            Ok(()) => self.pc = self.branch_target,
             Err(e) => {
-                if slot {
-                    // The branch is re-executed after the handler returns.
-                    self.pc = self.branch_pc;
-                }
+                self.pc = self.branch_pc;
                 self.enter_exception(bus, e);
-                self.yield_now = true;
+                self.request_yield();
             }
         }
     }
@@ -529,14 +1010,49 @@ impl Cpu {
         bus.fetch(self.id, phys).map_err(|_| Exception::InstructionAddressError(pc))
     }
 
+    /// `fetch` through the fetch window: the same result and side effects.
+    #[inline(always)]
+    fn fetch_windowed<B: Bus>(&mut self, bus: &mut B, pc: u32) -> Result<u16, Exception> {
+        let phys = match self.fetch_window.lookup(pc, 2) {
+            Some(phys) => phys,
+            None => self.refill_fetch_window(pc)?,
+        };
+        bus.fetch(self.id, phys).map_err(|_| Exception::InstructionAddressError(pc))
+    }
+
+    /// Translate `pc` as `fetch` does (same checks, same ITLB refill) and
+    /// make the fetch window cover it.
+    #[inline(never)]
+    fn refill_fetch_window(&mut self, pc: u32) -> Result<u32, Exception> {
+        if pc & 1 != 0 {
+            return Err(Exception::InstructionAddressError(pc));
+        }
+        if self.rte_slot_fetch {
+            // A one-off fetch with RTE's privilege: no window may keep it.
+            let phys = self.translate_fetch(pc)?;
+            self.invalidate_windows();
+            return Ok(phys);
+        }
+        let phys = self.translate_fetch(pc)?;
+        // `translate_fetch` succeeded: P1/P2, or P0/P3 with the MMU off, is
+        // a fixed translation; anything else came from the ITLB.
+        let fixed = matches!(pc >> 29, 4 | 5) || !self.mmu.translation_on();
+        let span = if fixed { Window::SEGMENT } else { Window::BLOCK };
+        self.fetch_window = Window::new(span, pc, phys);
+        // The decoded block was found through the old window.
+        self.code_vbase = NO_CODE;
+        Ok(phys)
+    }
+
     fn translate_fetch(&mut self, pc: u32) -> Result<u32, Exception> {
+        let privileged = self.privileged() || std::mem::take(&mut self.rte_slot_fetch);
         match pc >> 29 {
             // P1, P2: fixed translation.
-            4 | 5 if self.privileged() => Ok(pc & 0x1FFF_FFFF),
+            4 | 5 if privileged => Ok(pc & 0x1FFF_FFFF),
             // P0/U0 and P3: through the MMU if it is on.
-            0..=3 | 6 if pc < 0x8000_0000 || self.privileged() => {
+            0..=3 | 6 if pc < 0x8000_0000 || privileged => {
                 if self.mmu.translation_on() {
-                    self.mmu.translate_fetch(pc, self.privileged())
+                    self.mmu.translate_fetch(pc, privileged)
                 } else {
                     Ok(pc & 0x1FFF_FFFF)
                 }
@@ -552,6 +1068,11 @@ impl Cpu {
     #[inline(always)]
     fn data_target(&mut self, vaddr: u32, write: bool) -> Result<Target, Exception> {
         let privileged = self.privileged();
+        // The common case first, tested with one compare: P1/P2 in
+        // privileged mode, a fixed translation (the match arm `4 | 5`).
+        if vaddr >> 30 == 2 && privileged {
+            return Ok(Target::Bus(vaddr & 0x1FFF_FFFF));
+        }
         match vaddr >> 29 {
             0..=3 => {
                 if self.mmu.translation_on() {
@@ -586,8 +1107,22 @@ impl Cpu {
     }
 
     /// Read `size` bytes at virtual address `vaddr` (zero-extended).
+    ///
+    /// The fast path: an aligned address in the read window, answered by
+    /// the bus's fast path (DRAM). Anything else takes `read_slow`, the
+    /// full path, which gives the same result when both apply.
     #[inline(always)]
     pub fn read<B: Bus>(&mut self, bus: &mut B, vaddr: u32, size: Size) -> Result<u32, Exception> {
+        if let Some(pa) = self.read_window.lookup(vaddr, size.bytes()) {
+            if let Some(v) = bus.read_fast(self.id, &mut self.cycles, pa, size) {
+                return Ok(v);
+            }
+        }
+        self.read_slow(bus, vaddr, size)
+    }
+
+    #[inline(never)]
+    fn read_slow<B: Bus>(&mut self, bus: &mut B, vaddr: u32, size: Size) -> Result<u32, Exception> {
         if vaddr & (size.bytes() - 1) != 0 {
             return Err(Exception::AddressErrorRead(vaddr));
         }
@@ -598,24 +1133,73 @@ impl Cpu {
     #[inline(always)]
     fn read_unaligned_ok<B: Bus>(&mut self, bus: &mut B, vaddr: u32, size: Size) -> Result<u32, Exception> {
         match self.data_target(vaddr, false)? {
-            Target::Bus(pa) => bus
-                .read(self.id, &mut self.cycles, pa, size)
-                .map_err(|_| Exception::AddressErrorRead(vaddr)),
+            Target::Bus(pa) => {
+                self.read_window = self.data_window(vaddr, pa);
+                bus.read(self.id, &mut self.cycles, pa, size).map_err(|_| Exception::AddressErrorRead(vaddr))
+            }
             Target::P4 => p4::read(self, bus, vaddr, size),
         }
     }
 
+    /// The window holding the data translation `vaddr` -> `pa` that
+    /// `data_target` just made (see `Window`).
+    #[inline(always)]
+    fn data_window(&self, vaddr: u32, pa: u32) -> Window {
+        // `data_target` gave a bus address: P1/P2, or P0/P3 with the MMU
+        // off, is a fixed translation; anything else came from the UTLB.
+        let fixed = matches!(vaddr >> 29, 4 | 5) || !self.mmu.translation_on();
+        Window::new(if fixed { Window::SEGMENT } else { Window::BLOCK }, vaddr, pa)
+    }
+
     /// Write the low `size` bytes of `value` at virtual address `vaddr`.
+    /// Fast path as for `read`.
     #[inline(always)]
     pub fn write<B: Bus>(&mut self, bus: &mut B, vaddr: u32, size: Size, value: u32) -> Result<(), Exception> {
+        if let Some(pa) = self.write_window.lookup(vaddr, size.bytes()) {
+            if bus.write_fast(self.id, &mut self.cycles, pa, size, value) {
+                self.note_code_writes(bus);
+                return Ok(());
+            }
+        }
+        let r = self.write_slow(bus, vaddr, size, value);
+        self.note_code_writes(bus);
+        r
+    }
+
+    /// After a store to the bus: if it reached decoded code, leave the
+    /// decoded block (`run_decoded` then drops the stale blocks before it
+    /// fetches again).
+    #[inline(always)]
+    pub fn note_code_writes<B: Bus>(&mut self, bus: &B) {
+        if bus.code_written() {
+            self.code_vbase = NO_CODE;
+        }
+    }
+
+    #[inline(never)]
+    fn write_slow<B: Bus>(&mut self, bus: &mut B, vaddr: u32, size: Size, value: u32) -> Result<(), Exception> {
         if vaddr & (size.bytes() - 1) != 0 {
             return Err(Exception::AddressErrorWrite(vaddr));
         }
         match self.data_target(vaddr, true)? {
-            Target::Bus(pa) => bus
-                .write(self.id, &mut self.cycles, pa, size, value)
-                .map_err(|_| Exception::AddressErrorWrite(vaddr)),
-            Target::P4 => p4::write(self, bus, vaddr, size, value),
+            Target::Bus(pa) => {
+                self.write_window = self.data_window(vaddr, pa);
+                let r = bus
+                    .write(self.id, &mut self.cycles, pa, size, value)
+                    .map_err(|_| Exception::AddressErrorWrite(vaddr));
+                if bus.take_device_write() {
+                    // A device (SIMCTL, board registers) may have stopped
+                    // the machine or raised an interrupt line.
+                    self.request_yield();
+                }
+                r
+            }
+            Target::P4 => {
+                // CPU-internal P4 registers include the MMU's (MMUCR,
+                // PTEH) and the TLB arrays.
+                self.invalidate_windows();
+                p4::write(self, bus, vaddr, size, value)
+            }
         }
     }
 

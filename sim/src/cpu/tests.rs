@@ -606,3 +606,35 @@ fn sleep_stops_the_core_until_an_interrupt() {
     assert_eq!(rig.cpu.spc, CODE + 2, "returns after SLEEP");
     assert!(!rig.cpu.sleeping);
 }
+
+#[test]
+fn rte_to_user_mode_fetches_its_slot_with_the_old_privilege() {
+    // RTE ; NOP in P1, returning to user mode at a P0 address: the slot
+    // must not raise an instruction address error.
+    let mut rig = Rig::new(&[0x002B, 0x7101, 0x0009]);
+    rig.cpu.ssr = 0; // user mode
+    rig.cpu.spc = (CODE + 4) & 0x1FFF_FFFF;
+    rig.steps(2);
+    assert_eq!(rig.cpu.expevt, 0, "no exception");
+    assert_eq!(rig.cpu.r[1], 1, "the slot ran");
+    assert_eq!(rig.cpu.pc, (CODE + 4) & 0x1FFF_FFFF);
+    // Back in user mode, P1 is out of reach again.
+    let mut rig = Rig::new(&[0x002B, 0x0009]);
+    rig.cpu.ssr = 0;
+    rig.cpu.spc = CODE + 0x10;
+    rig.steps(3);
+    assert_eq!((rig.cpu.expevt, rig.cpu.mmu.tea), (0x0E0, CODE + 0x10));
+}
+
+#[test]
+fn sleep_with_bl_set_is_woken_by_an_interrupt() {
+    // Linux's idle: SR.BL set, then SLEEP; the interrupt is still taken.
+    let mut rig = Rig::new(&[0x001B, 0x0009]);
+    rig.cpu.set_sr(sr::MD | sr::BL);
+    let stop = rig.cpu.run(&mut rig.bus, &rig.table, 1000);
+    assert_eq!(stop, Stop::Sleep);
+    assert!(rig.cpu.accept_interrupt(&mut rig.bus, 4, 0x400));
+    assert_eq!((rig.cpu.intevt, rig.cpu.spc, rig.cpu.pc), (0x400, CODE + 2, rig.cpu.vbr + 0x600));
+    // Awake with BL set, it does not.
+    assert!(!rig.cpu.accept_interrupt(&mut rig.bus, 15, 0x420));
+}

@@ -44,19 +44,19 @@ pub fn encodings<B: Bus>() -> Vec<Encoding<B>> {
     ]
 }
 
-fn add<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn add<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rn(op)].wrapping_add(c.r[rm(op)]);
     c.next();
     Ok(())
 }
 
-fn add_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn add_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rn(op)].wrapping_add(simm8(op));
     c.next();
     Ok(())
 }
 
-fn addc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn addc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let (a, b) = (c.r[rn(op)], c.r[rm(op)]);
     let (s1, c1) = a.overflowing_add(b);
     let (s2, c2) = s1.overflowing_add(c.t() as u32);
@@ -66,7 +66,7 @@ fn addc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn addv<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn addv<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let (s, v) = (c.r[rn(op)] as i32).overflowing_add(c.r[rm(op)] as i32);
     c.r[rn(op)] = s as u32;
     c.set_t(v);
@@ -74,7 +74,7 @@ fn addv<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn cmp_eq_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn cmp_eq_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.set_t(c.r[0] == simm8(op));
     c.next();
     Ok(())
@@ -82,7 +82,7 @@ fn cmp_eq_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
 
 macro_rules! compare {
     ($name:ident, |$a:ident, $b:ident| $cond:expr) => {
-        fn $name<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+        pub(crate) fn $name<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
             let ($a, $b) = (c.r[rn(op)], c.r[rm(op)]);
             c.set_t($cond);
             c.next();
@@ -101,13 +101,13 @@ compare!(cmp_str, |n, m| {
     x & 0xFF == 0 || x & 0xFF00 == 0 || x & 0xFF_0000 == 0 || x & 0xFF00_0000 == 0
 });
 
-fn cmp_pz<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn cmp_pz<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.set_t(c.r[rn(op)] as i32 >= 0);
     c.next();
     Ok(())
 }
 
-fn cmp_pl<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn cmp_pl<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.set_t(c.r[rn(op)] as i32 > 0);
     c.next();
     Ok(())
@@ -116,7 +116,7 @@ fn cmp_pl<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
 /// One step of non-restoring division (the SH-4 manual's DIV1 table,
 /// folded: subtract when the old Q equals M, add otherwise; the new Q is
 /// the shifted-out bit xor the carry/borrow xor M).
-fn div1<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn div1<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let (n, m) = (rn(op), rm(op));
     let sr = c.sr();
     let old_q = sr & sr::Q != 0;
@@ -136,7 +136,7 @@ fn div1<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn div0s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn div0s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let q = c.r[rn(op)] >> 31 != 0;
     let m = c.r[rm(op)] >> 31 != 0;
     c.set_sr_bit(sr::Q, q);
@@ -146,7 +146,7 @@ fn div0s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn div0u<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn div0u<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.set_sr_bit(sr::Q, false);
     c.set_sr_bit(sr::M, false);
     c.set_t(false);
@@ -163,21 +163,21 @@ fn mac(c: &Cpu) -> i64 {
     ((c.mach as u64) << 32 | c.macl as u64) as i64
 }
 
-fn dmuls<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn dmuls<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let v = (c.r[rn(op)] as i32 as i64).wrapping_mul(c.r[rm(op)] as i32 as i64);
     set_mac(c, v as u64);
     c.next();
     Ok(())
 }
 
-fn dmulu<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn dmulu<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let v = (c.r[rn(op)] as u64) * (c.r[rm(op)] as u64);
     set_mac(c, v);
     c.next();
     Ok(())
 }
 
-fn dt<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn dt<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let n = rn(op);
     c.r[n] = c.r[n].wrapping_sub(1);
     c.set_t(c.r[n] == 0);
@@ -185,25 +185,25 @@ fn dt<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn exts_b<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn exts_b<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rm(op)] as u8 as i8 as i32 as u32;
     c.next();
     Ok(())
 }
 
-fn exts_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn exts_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rm(op)] as u16 as i16 as i32 as u32;
     c.next();
     Ok(())
 }
 
-fn extu_b<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn extu_b<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rm(op)] & 0xFF;
     c.next();
     Ok(())
 }
 
-fn extu_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn extu_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rm(op)] & 0xFFFF;
     c.next();
     Ok(())
@@ -229,7 +229,7 @@ fn mac_operands<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16, long: bool) -> Result
     Ok((vn, vm))
 }
 
-fn mac_l<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn mac_l<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let (vn, vm) = mac_operands(c, bus, op, true)?;
     let product = (vn as i32 as i64) * (vm as i32 as i64);
     let sum = mac(c).wrapping_add(product);
@@ -247,7 +247,7 @@ fn mac_l<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn mac_w<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn mac_w<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let (vn, vm) = mac_operands(c, bus, op, false)?;
     let product = (vn as i16 as i64) * (vm as i16 as i64);
     if c.sr() & sr::S != 0 {
@@ -270,31 +270,31 @@ fn mac_w<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn mul_l<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn mul_l<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.macl = c.r[rn(op)].wrapping_mul(c.r[rm(op)]);
     c.next();
     Ok(())
 }
 
-fn muls_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn muls_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.macl = ((c.r[rn(op)] as i16 as i32) * (c.r[rm(op)] as i16 as i32)) as u32;
     c.next();
     Ok(())
 }
 
-fn mulu_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn mulu_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.macl = (c.r[rn(op)] & 0xFFFF) * (c.r[rm(op)] & 0xFFFF);
     c.next();
     Ok(())
 }
 
-fn neg<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn neg<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = 0u32.wrapping_sub(c.r[rm(op)]);
     c.next();
     Ok(())
 }
 
-fn negc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn negc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let m = c.r[rm(op)];
     let t = c.t() as u32;
     let tmp = 0u32.wrapping_sub(m);
@@ -305,13 +305,13 @@ fn negc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn sub<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn sub<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rn(op)].wrapping_sub(c.r[rm(op)]);
     c.next();
     Ok(())
 }
 
-fn subc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn subc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let (a, b) = (c.r[rn(op)], c.r[rm(op)]);
     let (d1, b1) = a.overflowing_sub(b);
     let (d2, b2) = d1.overflowing_sub(c.t() as u32);
@@ -321,7 +321,7 @@ fn subc<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn subv<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn subv<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let (d, v) = (c.r[rn(op)] as i32).overflowing_sub(c.r[rm(op)] as i32);
     c.r[rn(op)] = d as u32;
     c.set_t(v);

@@ -34,7 +34,7 @@ fn target12(c: &Cpu, op: u16) -> u32 {
     c.pc.wrapping_add(4).wrapping_add(sdisp12(op) << 1)
 }
 
-fn bf<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn bf<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     if c.t() {
         c.next();
     } else {
@@ -43,7 +43,7 @@ fn bf<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn bt<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn bt<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     if c.t() {
         c.pc = target8(c, op);
     } else {
@@ -52,7 +52,7 @@ fn bt<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn bf_s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn bf_s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     if c.t() {
         c.next();
     } else {
@@ -61,7 +61,7 @@ fn bf_s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn bt_s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn bt_s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     if c.t() {
         c.delayed_branch(target8(c, op));
     } else {
@@ -70,42 +70,42 @@ fn bt_s<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn bra<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn bra<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.delayed_branch(target12(c, op));
     Ok(())
 }
 
-fn bsr<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn bsr<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.pr = c.pc.wrapping_add(4);
     c.delayed_branch(target12(c, op));
     Ok(())
 }
 
-fn braf<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn braf<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.delayed_branch(c.pc.wrapping_add(4).wrapping_add(c.r[rn(op)]));
     Ok(())
 }
 
-fn bsrf<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn bsrf<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let target = c.pc.wrapping_add(4).wrapping_add(c.r[rn(op)]);
     c.pr = c.pc.wrapping_add(4);
     c.delayed_branch(target);
     Ok(())
 }
 
-fn jmp<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn jmp<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.delayed_branch(c.r[rn(op)]);
     Ok(())
 }
 
-fn jsr<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn jsr<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let target = c.r[rn(op)];
     c.pr = c.pc.wrapping_add(4);
     c.delayed_branch(target);
     Ok(())
 }
 
-fn rts<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn rts<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.delayed_branch(c.pr);
     Ok(())
 }

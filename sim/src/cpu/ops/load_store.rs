@@ -89,46 +89,46 @@ fn store<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, addr: u32, v: u32) -> R
     c.write(bus, addr, size_of(N), v)
 }
 
-fn mov_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn mov_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = simm8(op);
     c.next();
     Ok(())
 }
 
-fn mov_w_pc<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn mov_w_pc<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.pc.wrapping_add(4).wrapping_add(imm8(op) << 1);
     c.r[rn(op)] = load::<B, 2>(c, bus, addr)?;
     c.next();
     Ok(())
 }
 
-fn mov_l_pc<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn mov_l_pc<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = (c.pc & !3).wrapping_add(4).wrapping_add(imm8(op) << 2);
     c.r[rn(op)] = load::<B, 4>(c, bus, addr)?;
     c.next();
     Ok(())
 }
 
-fn mov<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn mov<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rm(op)];
     c.next();
     Ok(())
 }
 
-fn store_ind<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn store_ind<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     store::<B, N>(c, bus, c.r[rn(op)], c.r[rm(op)])?;
     c.next();
     Ok(())
 }
 
-fn load_ind<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn load_ind<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     c.r[rn(op)] = load::<B, N>(c, bus, c.r[rm(op)])?;
     c.next();
     Ok(())
 }
 
 /// Stores Rm as it was before the decrement, also when m == n.
-fn store_predec<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn store_predec<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let n = rn(op);
     let addr = c.r[n].wrapping_sub(N);
     store::<B, N>(c, bus, addr, c.r[rm(op)])?;
@@ -138,7 +138,7 @@ fn store_predec<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
 }
 
 /// When m == n the loaded value wins over the increment.
-fn load_postinc<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn load_postinc<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let (n, m) = (rn(op), rm(op));
     let v = load::<B, N>(c, bus, c.r[m])?;
     c.r[m] = c.r[m].wrapping_add(N);
@@ -147,88 +147,88 @@ fn load_postinc<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn store_disp_r0<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn store_disp_r0<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rm(op)].wrapping_add(disp4(op) * N);
     store::<B, N>(c, bus, addr, c.r[0])?;
     c.next();
     Ok(())
 }
 
-fn store_disp_l<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn store_disp_l<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rn(op)].wrapping_add(disp4(op) * 4);
     store::<B, 4>(c, bus, addr, c.r[rm(op)])?;
     c.next();
     Ok(())
 }
 
-fn load_disp_r0<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn load_disp_r0<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rm(op)].wrapping_add(disp4(op) * N);
     c.r[0] = load::<B, N>(c, bus, addr)?;
     c.next();
     Ok(())
 }
 
-fn load_disp_l<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn load_disp_l<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rm(op)].wrapping_add(disp4(op) * 4);
     c.r[rn(op)] = load::<B, 4>(c, bus, addr)?;
     c.next();
     Ok(())
 }
 
-fn store_r0<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn store_r0<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rn(op)].wrapping_add(c.r[0]);
     store::<B, N>(c, bus, addr, c.r[rm(op)])?;
     c.next();
     Ok(())
 }
 
-fn load_r0<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn load_r0<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rm(op)].wrapping_add(c.r[0]);
     c.r[rn(op)] = load::<B, N>(c, bus, addr)?;
     c.next();
     Ok(())
 }
 
-fn store_gbr<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn store_gbr<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.gbr.wrapping_add(imm8(op) * N);
     store::<B, N>(c, bus, addr, c.r[0])?;
     c.next();
     Ok(())
 }
 
-fn load_gbr<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn load_gbr<B: Bus, const N: u32>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.gbr.wrapping_add(imm8(op) * N);
     c.r[0] = load::<B, N>(c, bus, addr)?;
     c.next();
     Ok(())
 }
 
-fn mova<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn mova<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[0] = (c.pc & !3).wrapping_add(4).wrapping_add(imm8(op) << 2);
     c.next();
     Ok(())
 }
 
-fn movt<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn movt<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.t() as u32;
     c.next();
     Ok(())
 }
 
-fn swap_b<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn swap_b<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let v = c.r[rm(op)];
     c.r[rn(op)] = (v & 0xFFFF_0000) | ((v & 0xFF) << 8) | ((v >> 8) & 0xFF);
     c.next();
     Ok(())
 }
 
-fn swap_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn swap_w<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = c.r[rm(op)].rotate_left(16);
     c.next();
     Ok(())
 }
 
-fn xtrct<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn xtrct<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = (c.r[rm(op)] << 16) | (c.r[rn(op)] >> 16);
     c.next();
     Ok(())
@@ -236,14 +236,14 @@ fn xtrct<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
 
 /// MOVCA.L allocates a cache line without reading memory; with no cache
 /// model it is a plain store.
-fn movca<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn movca<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     store::<B, 4>(c, bus, c.r[rn(op)], c.r[0])?;
     c.next();
     Ok(())
 }
 
 /// Load-linked: R0 = @Rm and set this core's reservation (LDST).
-fn movli<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn movli<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rn(op)];
     let v = load::<B, 4>(c, bus, addr)?;
     if let Some(pa) = c.debug_translate(addr) {
@@ -257,7 +257,7 @@ fn movli<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
 /// Store-conditional: store R0 only if the reservation still stands
 /// (no exception or interrupt, no store by another core to the line since
 /// MOVLI.L); T reports success. The reservation is gone afterwards.
-fn movco<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn movco<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rn(op)];
     if bus.take_reservation(c.id) {
         store::<B, 4>(c, bus, addr, c.r[0])?;
@@ -269,13 +269,13 @@ fn movco<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn movua<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn movua<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     c.r[0] = c.read32_unaligned(bus, c.r[rn(op)])?;
     c.next();
     Ok(())
 }
 
-fn movua_postinc<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn movua_postinc<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let m = rn(op);
     let v = c.read32_unaligned(bus, c.r[m])?;
     c.r[m] = c.r[m].wrapping_add(4);

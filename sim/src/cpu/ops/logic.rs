@@ -27,20 +27,20 @@ pub fn encodings<B: Bus>() -> Vec<Encoding<B>> {
 
 macro_rules! reg_op {
     ($name:ident, $imm:ident, $byte:ident, $f:expr) => {
-        fn $name<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+        pub(crate) fn $name<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
             let f: fn(u32, u32) -> u32 = $f;
             c.r[rn(op)] = f(c.r[rn(op)], c.r[rm(op)]);
             c.next();
             Ok(())
         }
-        fn $imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+        pub(crate) fn $imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
             let f: fn(u32, u32) -> u32 = $f;
             c.r[0] = f(c.r[0], imm8(op));
             c.next();
             Ok(())
         }
         /// Read-modify-write of the byte at GBR + R0.
-        fn $byte<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+        pub(crate) fn $byte<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
             let f: fn(u32, u32) -> u32 = $f;
             let addr = c.gbr.wrapping_add(c.r[0]);
             let v = c.read8(bus, addr)?;
@@ -55,14 +55,14 @@ reg_op!(and, and_imm, and_b, |a, b| a & b);
 reg_op!(or, or_imm, or_b, |a, b| a | b);
 reg_op!(xor, xor_imm, xor_b, |a, b| a ^ b);
 
-fn not<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn not<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.r[rn(op)] = !c.r[rm(op)];
     c.next();
     Ok(())
 }
 
 /// Test-and-set: T = (byte == 0), then set bit 7, as one locked access.
-fn tas_b<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn tas_b<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rn(op)];
     let v = c.read8(bus, addr)?;
     c.write8(bus, addr, v | 0x80)?;
@@ -71,19 +71,19 @@ fn tas_b<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn tst<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn tst<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.set_t(c.r[rn(op)] & c.r[rm(op)] == 0);
     c.next();
     Ok(())
 }
 
-fn tst_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn tst_imm<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.set_t(c.r[0] & imm8(op) == 0);
     c.next();
     Ok(())
 }
 
-fn tst_b<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn tst_b<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let v = c.read8(bus, c.gbr.wrapping_add(c.r[0]))?;
     c.set_t(v & imm8(op) == 0);
     c.next();

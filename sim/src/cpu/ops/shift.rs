@@ -31,7 +31,7 @@ pub fn encodings<B: Bus>() -> Vec<Encoding<B>> {
 /// (result, new T).
 macro_rules! through_t {
     ($name:ident, |$v:ident, $t:ident| $body:expr) => {
-        fn $name<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+        pub(crate) fn $name<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
             let n = rn(op);
             let ($v, $t) = (c.r[n], c.t());
             let (result, t): (u32, bool) = $body;
@@ -54,7 +54,7 @@ through_t!(shar, |v, _t| (((v as i32) >> 1) as u32, v & 1 != 0));
 /// A fixed shift that leaves T alone.
 macro_rules! fixed {
     ($name:ident, |$v:ident| $body:expr) => {
-        fn $name<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+        pub(crate) fn $name<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
             let n = rn(op);
             let $v = c.r[n];
             c.r[n] = $body;
@@ -73,7 +73,7 @@ fixed!(shlr16, |v| v >> 16);
 
 /// SHAD: Rm >= 0 shifts left by Rm[4:0]; Rm < 0 shifts right arithmetically
 /// by 32 - Rm[4:0], i.e. by 32 (all sign bits) when Rm[4:0] is 0.
-fn shad<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn shad<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let (n, s) = (rn(op), c.r[rm(op)]);
     let v = c.r[n];
     c.r[n] = if s as i32 >= 0 {
@@ -88,7 +88,7 @@ fn shad<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
 }
 
 /// SHLD: as SHAD but the right shift is logical (by 32 gives 0).
-fn shld<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn shld<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     let (n, s) = (rn(op), c.r[rm(op)]);
     let v = c.r[n];
     c.r[n] = if s as i32 >= 0 {

@@ -66,16 +66,16 @@ impl Reg {
 /// post-increment load and pre-decrement store.
 macro_rules! moves {
     ($reg:expr, $ld:ident, $ldl:ident, $st:ident, $stl:ident) => {
-        fn $ld<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+        pub(crate) fn $ld<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
             ld(c, $reg, c.r[rn(op)])
         }
-        fn $ldl<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+        pub(crate) fn $ldl<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
             ld_postinc(c, bus, $reg, rn(op))
         }
-        fn $st<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+        pub(crate) fn $st<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
             st(c, $reg, rn(op))
         }
-        fn $stl<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+        pub(crate) fn $stl<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
             st_predec(c, bus, $reg, rn(op))
         }
     };
@@ -203,14 +203,14 @@ fn bank_index(op: u16) -> usize {
     rm(op) & 7
 }
 
-fn ldc_bank<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn ldc_bank<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.check_privileged()?;
     c.r_bank[bank_index(op)] = c.r[rn(op)];
     c.next();
     Ok(())
 }
 
-fn ldcl_bank<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn ldcl_bank<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     c.check_privileged()?;
     let m = rn(op);
     let v = c.read32(bus, c.r[m])?;
@@ -220,14 +220,14 @@ fn ldcl_bank<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn stc_bank<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn stc_bank<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.check_privileged()?;
     c.r[rn(op)] = c.r_bank[bank_index(op)];
     c.next();
     Ok(())
 }
 
-fn stcl_bank<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn stcl_bank<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     c.check_privileged()?;
     let n = rn(op);
     let addr = c.r[n].wrapping_sub(4);
@@ -237,52 +237,55 @@ fn stcl_bank<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     Ok(())
 }
 
-fn clrmac<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn clrmac<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.mach = 0;
     c.macl = 0;
     c.next();
     Ok(())
 }
 
-fn clrs<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn clrs<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.set_sr_bit(crate::cpu::sr::S, false);
     c.next();
     Ok(())
 }
 
-fn sets<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn sets<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.set_sr_bit(crate::cpu::sr::S, true);
     c.next();
     Ok(())
 }
 
-fn clrt<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn clrt<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.set_t(false);
     c.next();
     Ok(())
 }
 
-fn sett<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn sett<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.set_t(true);
     c.next();
     Ok(())
 }
 
-fn nop<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn nop<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.next();
     Ok(())
 }
 
-fn ldtlb<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn ldtlb<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.check_privileged()?;
     c.mmu.ldtlb();
+    // The UTLB changed: drop the cached data translations (and the fetch
+    // one, which only the ITLB feeds, to keep the rule simple).
+    c.invalidate_windows();
     c.next();
     Ok(())
 }
 
 /// OCBI invalidates an operand-cache line: translated (and checked) as a
 /// write, though with no cache model nothing else happens.
-fn ocbi<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn ocbi<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.probe(c.r[rn(op)], true)?;
     c.next();
     Ok(())
@@ -290,14 +293,14 @@ fn ocbi<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
 
 /// OCBP/OCBWB write back a line: translated as a read; memory is already
 /// up to date.
-fn ocbp_ocbwb<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn ocbp_ocbwb<B: Bus>(c: &mut Cpu, _: &mut B, op: u16) -> R {
     c.probe(c.r[rn(op)], false)?;
     c.next();
     Ok(())
 }
 
 /// PREF to the store-queue area flushes that queue; elsewhere a hint.
-fn pref<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
+pub(crate) fn pref<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
     let addr = c.r[rn(op)];
     if (0xE000_0000..0xE400_0000).contains(&addr) {
         if !c.privileged() && c.mmu.sq_privileged_only() {
@@ -310,31 +313,32 @@ fn pref<B: Bus>(c: &mut Cpu, bus: &mut B, op: u16) -> R {
 }
 
 /// PREFI and ICBI act on the instruction cache, which is not modelled.
-fn prefi_icbi<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn prefi_icbi<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.next();
     Ok(())
 }
 
 /// RTE: SR from SSR at once (the slot runs in the restored mode), PC from
-/// SPC after the slot.
+/// SPC after the slot. The slot itself was fetched with RTE's privilege.
 fn rte<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.check_privileged()?;
     let target = c.spc;
     c.delayed_branch(target);
     c.set_sr(c.ssr);
+    c.rte_slot_fetch = true;
     Ok(())
 }
 
 /// SLEEP: stop until an interrupt; it returns to the next instruction.
-fn sleep<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
+pub(crate) fn sleep<B: Bus>(c: &mut Cpu, _: &mut B, _: u16) -> R {
     c.check_privileged()?;
     c.next();
     c.sleeping = true;
     c.stats.sleeps += 1;
-    c.yield_now = true;
+    c.request_yield();
     Ok(())
 }
 
-fn trapa<B: Bus>(_: &mut Cpu, _: &mut B, op: u16) -> R {
+pub(crate) fn trapa<B: Bus>(_: &mut Cpu, _: &mut B, op: u16) -> R {
     Err(Exception::Trap(imm8(op) as u8))
 }

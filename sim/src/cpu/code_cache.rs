@@ -1,0 +1,177 @@
+//! The decoded-code cache: DRAM instruction words already looked up in the
+//! opcode table, 1 KiB block by block, so the execution loop goes from the
+//! PC straight to (handler, opcode) without reading memory or the table.
+//!
+//! Why: fetching a word from the bus and then its handler from the 65,536
+//! entry table was most of the cost of an instruction. A decoded block is a
+//! few small arrays (handler, opcode, `dispatch` kind, slot legality) that
+//! stay in the host's L1 cache while a loop runs.
+//!
+//! Coherence (the cache must never be observable): a block always equals
+//! what `Bus::fetch` + `OpTable::get` would give now. The bus keeps a mark
+//! per DRAM block that has been handed out for decoding (`Bus::code_block`)
+//! and, when any store reaches a marked block (a CPU store from any core, a
+//! store-queue flush, the loader, a debugger poke), unmarks it and records
+//! the block (`Bus::drain_code_writes`). The cache drops every recorded
+//! block before it is used: when a core takes it for a time slice, and
+//! whenever the running core's own store hits code (`Bus::code_written`,
+//! checked after every CPU store, sends the loop back to its slow path,
+//! which drains). So self-modifying code, code loading and cross-modifying
+//! code behave exactly as with no cache, with or without ICBI.
+//!
+//! Only DRAM is cached: it is the same for every core, so one cache serves
+//! all of them (the bus owns it; the running core borrows it for a slice).
+//! Per-core memories (URAM) and the rest take the uncached path.
+//!
+//! Owns: decoded copies of code. Must not touch: memory, CPU state.
+
+use super::decode::{Handler, OpTable};
+use super::Bus;
+
+/// Bytes of code per block.
+pub const BLOCK_BYTES: u32 = 1024;
+/// Instruction words per block.
+pub const BLOCK_OPS: usize = (BLOCK_BYTES / 2) as usize;
+/// Direct-mapped slots (by physical block number): up to 1 MiB of distinct
+/// code decoded at once, 5 KiB of host memory per slot in use.
+const SLOTS: usize = 1024;
+/// A `phys` no block has (blocks are 1 KiB aligned).
+const NO_BLOCK: u32 = u32::MAX;
+
+/// One decoded block: entry `i` is the instruction at `phys + 2 * i`.
+pub struct Block<B> {
+    /// Physical address of the block, or `NO_BLOCK` for a free slot.
+    phys: u32,
+    pub handlers: [Handler<B>; BLOCK_OPS],
+    pub ops: [u16; BLOCK_OPS],
+    /// `OpTable::slot_illegal` of each word.
+    pub slot_illegal: [bool; BLOCK_OPS],
+    /// `OpTable::kind` of each word (how `dispatch` executes it).
+    pub kind: [u8; BLOCK_OPS],
+}
+
+/// Decoded DRAM code shared by the cores of one bus.
+pub struct CodeCache<B> {
+    slots: Vec<Option<Box<Block<B>>>>,
+    /// Scratch buffer for the blocks the bus reports written.
+    written: Vec<u32>,
+}
+
+impl<B: Bus> Default for CodeCache<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: Bus> CodeCache<B> {
+    pub fn new() -> CodeCache<B> {
+        CodeCache { slots: (0..SLOTS).map(|_| None).collect(), written: Vec::new() }
+    }
+
+    #[inline(always)]
+    fn slot(phys: u32) -> usize {
+        (phys / BLOCK_BYTES) as usize % SLOTS
+    }
+
+    /// Drop every block the bus reports stored to since the last call.
+    pub fn sync(&mut self, bus: &mut B) {
+        bus.drain_code_writes(&mut self.written);
+        for &phys in &self.written {
+            if let Some(b) = &mut self.slots[Self::slot(phys)] {
+                if b.phys == phys {
+                    b.phys = NO_BLOCK;
+                }
+            }
+        }
+        self.written.clear();
+    }
+
+    /// The decoded block at physical `phys` (1 KiB aligned), decoding it
+    /// now if needed; `None` if the bus does not offer that memory as
+    /// cacheable code. Call `sync` first if the bus reports code writes.
+    pub fn block(&mut self, bus: &mut B, table: &OpTable<B>, phys: u32) -> Option<&Block<B>> {
+        debug_assert_eq!(phys % BLOCK_BYTES, 0);
+        let slot = &mut self.slots[Self::slot(phys)];
+        if !matches!(slot, Some(b) if b.phys == phys) {
+            let bytes = bus.code_block(phys)?;
+            if bytes.len() != BLOCK_BYTES as usize {
+                return None;
+            }
+            let b = slot.get_or_insert_with(|| {
+                Box::new(Block {
+                    phys: NO_BLOCK,
+                    handlers: [table.get(0); BLOCK_OPS],
+                    ops: [0; BLOCK_OPS],
+                    slot_illegal: [false; BLOCK_OPS],
+                    kind: [0; BLOCK_OPS],
+                })
+            });
+            for (i, word) in bytes.chunks_exact(2).take(BLOCK_OPS).enumerate() {
+                let op = u16::from_le_bytes([word[0], word[1]]);
+                b.ops[i] = op;
+                b.handlers[i] = table.get(op);
+                b.slot_illegal[i] = table.slot_illegal(op);
+                b.kind[i] = table.kind(op);
+            }
+            b.phys = phys;
+        }
+        slot.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::machine::{Config, Exit, Machine};
+
+    /// A one-core machine with `code` (instruction words) at P1 0x88001000,
+    /// core 0 about to run it.
+    fn machine(code: &[u16]) -> Machine {
+        let mut m = Machine::new(Config { cores: 1, ..Config::default() }).unwrap();
+        let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+        m.bus.load(0, 0x0800_1000, &bytes).unwrap();
+        m.cpus[0].reset(0x8800_1000);
+        m
+    }
+
+    /// A store rewrites an instruction of the block being executed, two
+    /// instructions ahead: the new instruction runs.
+    #[test]
+    fn store_ahead_in_the_running_block_is_executed() {
+        let mut m = machine(&[
+            0xD104, // mov.l L_target,r1
+            0xD205, // mov.l L_newop,r2
+            0x2121, // mov.w r2,@r1
+            0x0009, // nop
+            0xE005, // mov #5,r0  (becomes mov #123,r0)
+            0xD304, // mov.l L_exit,r3
+            0x2302, // mov.l r0,@r3
+            0xAFFE, // bra .
+            0x0009, // nop
+            0x0009, // (pad)
+            0x1008, 0x8800, // L_target: .long 0x88001008
+            0xE07B, 0x0000, // L_newop: .long 0xE07B (mov #123,r0)
+            0x0000, 0xBBFF, // L_exit: .long 0xBBFF0000 (SIMCTL)
+        ]);
+        assert_eq!(m.run(1_000_000), Exit::Guest(123));
+    }
+
+    /// Code changed from outside (a debugger poke) between time slices is
+    /// what runs next.
+    #[test]
+    fn poke_between_slices_is_executed() {
+        let mut m = machine(&[
+            0xE007, // mov #7,r0  (poked to mov #9,r0)
+            0xD102, // mov.l L_data,r1
+            0x2102, // mov.l r0,@r1
+            0xAFFB, // bra (back to the start)
+            0x0009, // nop
+            0x0009, // (pad)
+            0x2000, 0x8800, // L_data: .long 0x88002000
+        ]);
+        assert_eq!(m.run(10_000), Exit::CycleLimit);
+        assert_eq!(m.bus.peek(0, 0x0800_2000), Some(7));
+        assert!(m.bus.poke(0, 0x0800_1000, 9));
+        assert_eq!(m.run(20_000), Exit::CycleLimit);
+        assert_eq!(m.bus.peek(0, 0x0800_2000), Some(9));
+    }
+}

@@ -1,0 +1,222 @@
+//! Hostile input: malformed ELF images, segments outside memory, guests
+//! that jump into unmapped space or fault with exceptions blocked. Each must
+//! end in a precise error or the architectural exception — never a panic
+//! or a hang.
+
+use proptest::prelude::*;
+use rp1_sim::cpu::Exception;
+use rp1_sim::loader::{load_elf, LoadError};
+use rp1_sim::machine::{Config, Exit, Machine};
+
+/// One PT_LOAD segment for `elf`.
+struct Seg {
+    paddr: u32,
+    vaddr: u32,
+    bytes: Vec<u8>,
+    memsz: u32,
+}
+
+/// A minimal ELF32 little-endian SuperH executable.
+fn elf(entry: u32, segs: &[Seg]) -> Vec<u8> {
+    let phoff = 52u32;
+    let data_start = phoff + 32 * segs.len() as u32;
+    let mut out = Vec::new();
+    out.extend_from_slice(&[0x7F, b'E', b'L', b'F', 1, 1, 1, 0]);
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    out.extend_from_slice(&42u16.to_le_bytes()); // EM_SH
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&entry.to_le_bytes());
+    out.extend_from_slice(&phoff.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // shoff
+    out.extend_from_slice(&0u32.to_le_bytes()); // flags
+    out.extend_from_slice(&52u16.to_le_bytes());
+    out.extend_from_slice(&32u16.to_le_bytes());
+    out.extend_from_slice(&(segs.len() as u16).to_le_bytes());
+    out.extend_from_slice(&40u16.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    let mut offset = data_start;
+    for s in segs {
+        for v in [1u32, offset, s.vaddr, s.paddr, s.bytes.len() as u32, s.memsz, 7, 4] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        offset += s.bytes.len() as u32;
+    }
+    for s in segs {
+        out.extend_from_slice(&s.bytes);
+    }
+    out
+}
+
+fn code(words: &[u16]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// A program at P1 0x88001000 (physical 0x08001000).
+fn program(words: &[u16]) -> Vec<u8> {
+    let bytes = code(words);
+    let memsz = bytes.len() as u32;
+    elf(0x8800_1000, &[Seg { paddr: 0x0800_1000, vaddr: 0x8800_1000, bytes, memsz }])
+}
+
+fn machine() -> Machine {
+    Machine::new(Config { cores: 1, ..Config::default() }).unwrap()
+}
+
+fn boot(image: &[u8]) -> Machine {
+    let mut m = machine();
+    let loaded = load_elf(&mut m.bus, image).expect("valid image");
+    m.cpus[0].reset(loaded.entry);
+    m
+}
+
+#[test]
+fn valid_image_loads_and_zero_fills_bss() {
+    let mut m = machine();
+    let img = elf(0x8800_1000, &[Seg { paddr: 0x0800_1000, vaddr: 0x8800_1000, bytes: vec![1, 2, 3, 4], memsz: 8 }]);
+    m.bus.load(0, 0x0800_1004, &[9, 9, 9, 9]).unwrap();
+    let loaded = load_elf(&mut m.bus, &img).unwrap();
+    assert_eq!(loaded.entry, 0x8800_1000);
+    assert_eq!(loaded.segments, vec![(0x0800_1000, 8)]);
+    let bytes: Vec<u8> = (0..8).map(|i| m.bus.peek(0, 0x0800_1000 + i).unwrap()).collect();
+    assert_eq!(bytes, [1, 2, 3, 4, 0, 0, 0, 0]);
+}
+
+#[test]
+fn malformed_images_are_refused_precisely() {
+    let mut m = machine();
+    assert!(matches!(load_elf(&mut m.bus, b""), Err(LoadError::Malformed(_))));
+    assert!(matches!(load_elf(&mut m.bus, b"\x7fELF"), Err(LoadError::Malformed(_))));
+    let good = program(&[0x0009]);
+    assert!(matches!(load_elf(&mut m.bus, &good[..40]), Err(LoadError::Malformed(_))));
+    let mut wrong_machine = good.clone();
+    wrong_machine[18] = 3; // EM_386
+    assert_eq!(load_elf(&mut m.bus, &wrong_machine), Err(LoadError::WrongMachine(3)));
+    let mut big_endian = good.clone();
+    big_endian[5] = 2;
+    assert!(matches!(load_elf(&mut m.bus, &big_endian), Err(LoadError::WrongClass | LoadError::Malformed(_))));
+    let mut relocatable = good.clone();
+    relocatable[16] = 1;
+    assert_eq!(load_elf(&mut m.bus, &relocatable), Err(LoadError::NotExecutable(1)));
+    // The segment's bytes lie past the end of the file.
+    let truncated = &good[..good.len() - 1];
+    assert!(matches!(load_elf(&mut m.bus, truncated), Err(LoadError::Malformed(_))));
+    assert_eq!(load_elf(&mut m.bus, &elf(0, &[])), Err(LoadError::NothingToLoad));
+}
+
+#[test]
+fn segments_outside_memory_are_refused_and_nothing_is_written() {
+    let mut m = machine();
+    // Physical 0x04000000 is area 1: nothing there.
+    let img = elf(0, &[Seg { paddr: 0x0400_0000, vaddr: 0x8400_0000, bytes: vec![1; 16], memsz: 16 }]);
+    assert_eq!(load_elf(&mut m.bus, &img), Err(LoadError::OutsideMemory { index: 0, addr: 0x0400_0000, size: 16 }));
+    // Runs off the end of DRAM.
+    let img = elf(
+        0,
+        &[
+            Seg { paddr: 0x0800_0000, vaddr: 0x8800_0000, bytes: vec![7; 4], memsz: 4 },
+            Seg { paddr: 0x0FFF_FFF0, vaddr: 0x8FFF_FFF0, bytes: vec![1; 32], memsz: 32 },
+        ],
+    );
+    assert!(matches!(load_elf(&mut m.bus, &img), Err(LoadError::OutsideMemory { index: 1, .. })));
+    assert_eq!(m.bus.peek(0, 0x0800_0000), Some(0), "the valid first segment was not written either");
+    let img = elf(0, &[Seg { paddr: 0x0800_0000, vaddr: 0x8800_0000, bytes: vec![1; 8], memsz: 4 }]);
+    assert_eq!(load_elf(&mut m.bus, &img), Err(LoadError::BadSegmentSize { index: 0, filesz: 8, memsz: 4 }));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    /// Random bytes and random corruptions of a valid image never panic.
+    #[test]
+    fn loader_never_panics(noise in proptest::collection::vec(any::<u8>(), 0..256),
+                           flips in proptest::collection::vec((0usize..200, any::<u8>()), 0..8)) {
+        let mut m = machine();
+        let _ = load_elf(&mut m.bus, &noise);
+        let mut img = program(&[0xE001, 0x0009, 0x0009]);
+        for (at, v) in flips {
+            let len = img.len();
+            img[at % len] = v;
+        }
+        let _ = load_elf(&mut m.bus, &img);
+    }
+}
+
+#[test]
+fn jump_to_unmapped_space_with_exceptions_blocked_is_a_reported_double_fault() {
+    // MOV.L @(disp,PC),R0 ; JMP @R0 ; NOP ; .long 0xA4000000 (nothing there)
+    let img = program(&[0xD001, 0x402B, 0x0009, 0x0009, 0x0000, 0xA400]);
+    let mut m = boot(&img);
+    let exit = m.run(1_000_000);
+    match exit {
+        Exit::DoubleFault { core: 0, fault } => {
+            assert_eq!(fault.exception, Exception::InstructionAddressError(0xA400_0000));
+            assert_eq!(fault.pc, 0xA400_0000);
+        }
+        other => panic!("expected a double fault, got {other:?}"),
+    }
+    assert_eq!(m.bus.fault_count, 1);
+    assert_eq!(m.bus.faults[0].addr, 0x0400_0000);
+}
+
+#[test]
+fn jump_to_unmapped_space_with_a_handler_takes_the_address_error() {
+    // Set VBR = 0x88002000, clear BL, jump to 0xA4000000. The handler at
+    // VBR+0x100 writes EXPEVT to SIMCTL's exit register.
+    let main = [
+        0xD003u16, // MOV.L @(12,PC),R0: the VBR literal
+        0x402E,    // LDC R0,VBR
+        0xD003,    // MOV.L sr value,R0
+        0x400E,    // LDC R0,SR (BL=0, MD=1)
+        0xD003,    // MOV.L target,R0
+        0x402B,    // JMP @R0
+        0x0009,    // NOP
+        0x0009,
+        0x2000, 0x8800, // .long 0x88002000 (VBR)
+        0x0000, 0x4000, // .long 0x40000000 (SR: MD)
+        0x0000, 0xA400, // .long 0xA4000000
+    ];
+    let handler = [
+        0xD101u16, // MOV.L expevt_addr,R1
+        0x6012,    // MOV.L @R1,R0
+        0xD201,    // MOV.L simctl,R2
+        0x2202,    // MOV.L R0,@R2
+        0x0024, 0xFF00, // .long 0xFF000024 (EXPEVT)
+        0x0000, 0xBBFF, // .long 0xBBFF0000
+    ];
+    let img = elf(
+        0x8800_1000,
+        &[
+            Seg { paddr: 0x0800_1000, vaddr: 0x8800_1000, bytes: code(&main), memsz: 2 * main.len() as u32 },
+            Seg { paddr: 0x0800_2100, vaddr: 0x8800_2100, bytes: code(&handler), memsz: 2 * handler.len() as u32 },
+        ],
+    );
+    let mut m = boot(&img);
+    assert_eq!(m.run(1_000_000), Exit::Guest(0x0E0));
+    assert_eq!(m.cpus[0].mmu.tea, 0xA400_0000);
+    assert_eq!(m.cpus[0].spc, 0xA400_0000);
+}
+
+#[test]
+fn a_guest_that_spins_forever_stops_at_the_cycle_limit() {
+    let img = program(&[0xAFFE, 0x0009]); // BRA . ; NOP
+    let mut m = boot(&img);
+    assert_eq!(m.run(50_000), Exit::CycleLimit);
+    assert_eq!(m.now, 50_000);
+}
+
+#[test]
+fn sleeping_with_interrupts_masked_is_a_clean_halt() {
+    let img = program(&[0x001B, 0xAFFD, 0x0009]); // SLEEP (reset state: IMASK=15, BL=1)
+    let mut m = boot(&img);
+    assert_eq!(m.run(1_000_000), Exit::Halted);
+}
+
+#[test]
+fn bad_configurations_are_refused() {
+    use rp1_sim::machine::ConfigError;
+    assert_eq!(Machine::new(Config { cores: 0, ..Config::default() }).err(), Some(ConfigError::Cores(0)));
+    assert_eq!(Machine::new(Config { cores: 5, ..Config::default() }).err(), Some(ConfigError::Cores(5)));
+    assert_eq!(Machine::new(Config { dram_size: 123, ..Config::default() }).err(), Some(ConfigError::DramSize(123)));
+    assert_eq!(Machine::new(Config { quantum: 0, ..Config::default() }).err(), Some(ConfigError::Quantum));
+}
