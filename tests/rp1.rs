@@ -1,0 +1,80 @@
+//! The test programs on our simulated RP1 (`rp1-sim`).
+//!
+//! Differential programs must print exactly what GXemul and qemu-sh4 print
+//! (the checked-in transcripts the `reference` test holds the references
+//! to); the RP1-only programs must print their hand-derived transcripts and
+//! exit 0. Runs are deterministic, so the cycle counts are checked exactly
+//! where a program's timing is part of what it tests, and two runs of the
+//! same SMP program must agree to the cycle.
+
+use rp1_sim::loader::load_elf;
+use rp1_sim::machine::{Config, Exit, Machine};
+use rp1_systests::*;
+
+/// Generous: the slowest program needs well under a simulated second.
+const MAX_CYCLES: u64 = 3_000_000_000;
+
+struct Run {
+    exit: Exit,
+    console: String,
+    cycles: Vec<u64>,
+    instructions: Vec<u64>,
+}
+
+fn run_on_rp1(program: &str, cores: usize) -> Run {
+    let elf = build(program, Platform::Rp1);
+    let image = std::fs::read(&elf).unwrap();
+    let mut m = Machine::new(Config { cores, ..Config::default() }).unwrap();
+    let loaded = load_elf(&mut m.bus, &image).unwrap_or_else(|e| panic!("{program}: {e}"));
+    m.cpus[0].reset(loaded.entry);
+    let exit = m.run(MAX_CYCLES);
+    Run {
+        exit,
+        console: m.console_text(),
+        cycles: m.cpus.iter().map(|c| c.cycles).collect(),
+        instructions: m.cpus.iter().map(|c| c.stats.instructions).collect(),
+    }
+}
+
+fn check(program: &str) {
+    let run = run_on_rp1(program, 4);
+    if let Err(diff) = check_transcript(program, &run.console) {
+        panic!("{program} on rp1 (exit {:?}):\n{diff}\n--- console ---\n{}", run.exit, run.console);
+    }
+    assert_eq!(run.exit, Exit::Guest(0), "{program}: console was\n{}", run.console);
+}
+
+macro_rules! programs {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                check(stringify!($name));
+            }
+        )*
+        /// Every program in the lists has a test here.
+        #[test]
+        fn every_program_is_run() {
+            let here = [$(stringify!($name)),*];
+            for p in DIFFERENTIAL.iter().chain(RP1_ONLY) {
+                assert!(here.contains(p), "{p} is not run on rp1");
+            }
+        }
+    };
+}
+
+programs!(
+    hello, alu, muldiv, shift, logic, memory, branch, crc, mac, sh4a, fpu, fpu_vector, selfcheck, exceptions,
+    irq_levels, tmu_periodic, smp_start, ici, spinlock, mmu, fpu_priv,
+);
+
+#[test]
+fn smp_runs_are_deterministic_to_the_cycle() {
+    for program in ["spinlock", "ici", "tmu_periodic"] {
+        let a = run_on_rp1(program, 4);
+        let b = run_on_rp1(program, 4);
+        assert_eq!(a.console, b.console, "{program}: console differs between runs");
+        assert_eq!(a.cycles, b.cycles, "{program}: cycle counts differ between runs");
+        assert_eq!(a.instructions, b.instructions, "{program}: instruction counts differ between runs");
+    }
+}

@@ -1,0 +1,50 @@
+//! `rp1-demo`: the README's main job. Builds the bundled SMP programs with
+//! the SH-4 cross compiler and boots each on the simulated RP1 (four
+//! cores), showing its console and the per-core report: secondary-core
+//! start as Linux does it, inter-core interrupts between every pair of
+//! cores, an LL/SC spinlock under four-core contention, and periodic timer
+//! interrupts. Every run is deterministic: run it twice, get the same
+//! output and cycle counts.
+
+use rp1_sim::loader::load_elf;
+use rp1_sim::machine::{Config, Exit, Machine};
+use rp1_systests::{build, Platform};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+const SCENARIOS: &[(&str, &str)] = &[
+    ("smp_start", "core 0 starts cores 1-3 through STBCR/RESET, as Linux's smp-shx3.c does"),
+    ("ici", "inter-core interrupts between all 16 sender/receiver pairs"),
+    ("spinlock", "a MOVLI.L/MOVCO.L spinlock and a lock-free counter under 4-core contention"),
+    ("tmu_periodic", "TMU0 periodic interrupts, counted against the simulated cycle counter"),
+];
+
+fn main() -> ExitCode {
+    let mut failed = 0;
+    for (program, what) in SCENARIOS {
+        println!("=== {program}: {what}");
+        let elf = build(program, Platform::Rp1);
+        let image = std::fs::read(&elf).expect("read the program");
+        let mut m = Machine::new(Config::default()).expect("the default machine");
+        let loaded = load_elf(&mut m.bus, &image).expect("load the program");
+        m.cpus[0].reset(loaded.entry);
+        let t0 = Instant::now();
+        let exit = m.run(6_000_000_000);
+        let host = t0.elapsed();
+        print!("{}", m.console_text());
+        let _ = std::io::stdout().flush();
+        print!("{}", rp1_sim::report::summary(&m, exit, host));
+        println!();
+        if exit != Exit::Guest(0) {
+            failed += 1;
+        }
+    }
+    if failed == 0 {
+        println!("all {} scenarios passed", SCENARIOS.len());
+        ExitCode::SUCCESS
+    } else {
+        println!("{failed} scenario(s) failed");
+        ExitCode::FAILURE
+    }
+}
