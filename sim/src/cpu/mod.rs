@@ -19,6 +19,8 @@ pub mod mmu;
 pub mod ops;
 pub mod p4;
 #[cfg(test)]
+pub(crate) mod test_rig;
+#[cfg(test)]
 mod tests;
 
 pub use code_cache::CodeCache;

@@ -4,103 +4,27 @@
 //! arithmetic; the ones marked "qemu" also agree with qemu-sh4 7.2.
 
 use super::*;
-use crate::cpu::{fpscr, sr, BusError, OpTable};
-use crate::devices::Size;
+use crate::cpu::test_rig::{Rig, TestBus, CODE};
+use crate::cpu::{fpscr, sr, OpTable};
 
-// ----- the rig (as in cpu::tests) -----
+// ----- the rig (cpu::test_rig, with FPSCR and FD set up) -----
 
-/// 1 MiB of RAM at physical 0x0800_0000, nothing else.
-struct TestBus {
-    mem: Vec<u8>,
-}
-
-const BASE: u32 = 0x0800_0000;
-/// Code is loaded here (P1 view of BASE + 0x1000).
-const CODE: u32 = 0x8800_1000;
 /// A data area (P1).
 const DATA: u32 = 0x8800_8000;
 const VBR: u32 = CODE + 0x1_0000;
 
-impl TestBus {
-    fn off(&self, addr: u32, n: u32) -> Result<usize, BusError> {
-        let off = addr.wrapping_sub(BASE) as usize;
-        if off + n as usize <= self.mem.len() {
-            Ok(off)
-        } else {
-            Err(BusError)
-        }
-    }
-    fn put32(&mut self, vaddr: u32, v: u32) {
-        let off = (vaddr & 0x1FFF_FFFF) as usize - BASE as usize;
-        self.mem[off..off + 4].copy_from_slice(&v.to_le_bytes());
-    }
-    fn get32(&self, vaddr: u32) -> u32 {
-        let off = (vaddr & 0x1FFF_FFFF) as usize - BASE as usize;
-        u32::from_le_bytes(self.mem[off..off + 4].try_into().unwrap())
-    }
-}
-
-impl Bus for TestBus {
-    fn read(&mut self, _: usize, _: &mut u64, addr: u32, size: Size) -> Result<u32, BusError> {
-        let off = self.off(addr, size.bytes())?;
-        let m = &self.mem;
-        Ok(match size {
-            Size::Byte => m[off] as u32,
-            Size::Word => u16::from_le_bytes([m[off], m[off + 1]]) as u32,
-            Size::Long => u32::from_le_bytes(m[off..off + 4].try_into().unwrap()),
-        })
-    }
-    fn write(&mut self, _: usize, _: &mut u64, addr: u32, size: Size, v: u32) -> Result<(), BusError> {
-        let off = self.off(addr, size.bytes())?;
-        let bytes = v.to_le_bytes();
-        self.mem[off..off + size.bytes() as usize].copy_from_slice(&bytes[..size.bytes() as usize]);
-        Ok(())
-    }
-    fn fetch(&mut self, _: usize, addr: u32) -> Result<u16, BusError> {
-        let off = self.off(addr, 2)?;
-        Ok(u16::from_le_bytes([self.mem[off], self.mem[off + 1]]))
-    }
-    fn reserve(&mut self, _: usize, _: u32) {}
-    fn take_reservation(&mut self, _: usize) -> bool {
-        false
-    }
-    fn clear_reservation(&mut self, _: usize) {}
-}
-
-struct Rig {
-    cpu: Cpu,
-    bus: TestBus,
-    table: OpTable<TestBus>,
-}
-
-impl Rig {
-    /// A privileged core with BL and FD clear, VBR at CODE + 0x10000, code
-    /// at CODE, FPSCR = `fpscr`.
-    fn new(code: &[u16], fpscr: u32) -> Rig {
-        let mut bus = TestBus { mem: vec![0; 1 << 20] };
-        for (i, op) in code.iter().enumerate() {
-            let off = (CODE & 0x1FFF_FFFF) as usize - BASE as usize + 2 * i;
-            bus.mem[off..off + 2].copy_from_slice(&op.to_le_bytes());
-        }
-        let mut cpu = Cpu::new(0);
-        cpu.reset(CODE);
-        cpu.set_sr(sr::MD);
-        cpu.vbr = VBR;
-        cpu.set_fpscr(fpscr);
-        Rig { cpu, bus, table: OpTable::new() }
-    }
-
-    fn steps(&mut self, n: usize) -> &mut Self {
-        for _ in 0..n {
-            self.cpu.step(&mut self.bus, &self.table);
-        }
-        self
-    }
+/// A privileged core with BL and FD clear, VBR at CODE + 0x10000, code at
+/// CODE, FPSCR = `fpscr`.
+fn rig(code: &[u16], fpscr: u32) -> Rig {
+    let mut rig = Rig::new(code);
+    rig.cpu.vbr = VBR;
+    rig.cpu.set_fpscr(fpscr);
+    rig
 }
 
 /// Run `code` (one step per instruction) with FPSCR = `fpscr` after `setup`.
 fn run(code: &[u16], fpscr: u32, setup: impl FnOnce(&mut Cpu)) -> Cpu {
-    let mut rig = Rig::new(code, fpscr);
+    let mut rig = rig(code, fpscr);
     setup(&mut rig.cpu);
     rig.steps(code.len());
     rig.cpu
@@ -281,7 +205,7 @@ fn fmov_single_in_every_addressing_mode() {
     // FMOV FR1,FR2 ; FMOV.S @R1,FR3 ; FMOV.S @(R0,R1),FR4 ; FMOV.S @R2+,FR5
     // FMOV.S FR2,@R3 ; FMOV.S FR3,@-R4 ; FMOV.S FR4,@(R0,R5)
     let code = [0xF21C, 0xF318, 0xF416, 0xF529, 0xF32A, 0xF43B, 0xF547];
-    let mut rig = Rig::new(&code, RN);
+    let mut rig = rig(&code, RN);
     rig.bus.put32(DATA, 0x1111_1111);
     rig.bus.put32(DATA + 8, 0x2222_2222);
     rig.bus.put32(DATA + 0x10, 0x3333_3333);
@@ -331,7 +255,7 @@ fn fmov_64_bit_memory_forms_move_little_endian_pairs() {
     // SZ=1: FMOV @R1,DR2 (F218) ; FMOV @R1+,XD4 (F519) ; FMOV DR2,@R3 (F32A) ;
     // FMOV XD4,@-R4 (F45B) ; FMOV @(R0,R1),DR6 (F616) ; FMOV DR6,@(R0,R5) (F567)
     let code = [0xF218, 0xF519, 0xF32A, 0xF45B, 0xF616, 0xF567];
-    let mut rig = Rig::new(&code, SZ);
+    let mut rig = rig(&code, SZ);
     rig.bus.put32(DATA, 0x5555_5555); // low word of the double at DATA
     rig.bus.put32(DATA + 4, 0x3FF0_0000); // high word
     rig.bus.put32(DATA + 0x10, 0x0000_0001);
@@ -848,7 +772,7 @@ fn fpscr_and_fpul_moves_through_registers_and_memory() {
     // LDS R1,FPUL ; STS FPUL,R2 ; STS.L FPUL,@-R3 ; STS.L FPSCR,@-R3 ;
     // LDS.L @R4+,FPSCR ; LDS.L @R4+,FPUL
     let code = [0x415A, 0x025A, 0x4352, 0x4362, 0x4466, 0x4456];
-    let mut rig = Rig::new(&code, 0x0004_0001);
+    let mut rig = rig(&code, 0x0004_0001);
     rig.bus.put32(DATA + 0x100, 0x0008_0000);
     rig.bus.put32(DATA + 0x104, 0xDEAD_BEEF);
     let c = &mut rig.cpu;
