@@ -35,6 +35,12 @@ pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
         total,
         if secs > 0.0 { total as f64 / secs / 1e6 } else { 0.0 }
     );
+    let lat = &m.bus.latency;
+    let _ = writeln!(
+        s,
+        "timing: 1 cycle per instruction, extra cycles per access: DRAM +{}, CSM +{}, local memory +{}, devices +{}; quantum {} cycles",
+        lat.dram, lat.csm, lat.local, lat.mmio, m.config.quantum
+    );
     let _ = writeln!(s, "core  state     instructions        cycles  exceptions  interrupts  tlb-misses  sleeps  pc");
     for c in &m.cpus {
         let state = if c.halted {
