@@ -72,6 +72,26 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// Where SCIF0 output goes: standard output, a file, both or neither.
+struct Console {
+    to_stdout: bool,
+    file: Option<std::fs::File>,
+}
+
+impl Console {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        if self.to_stdout {
+            let mut out = std::io::stdout().lock();
+            out.write_all(bytes)?;
+            out.flush()?;
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(bytes)?;
+        }
+        Ok(())
+    }
+}
+
 fn parse_u32(s: &str) -> Result<u32, String> {
     let t = s.trim();
     let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
@@ -114,9 +134,12 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     let entry = args.entry.or(entry).expect("at least one image");
     machine.cpus[0].reset(entry);
 
-    let mut console_file = match &args.console_file {
-        Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
-        None => None,
+    let mut console = Console {
+        to_stdout: args.console == ConsoleMode::Stdout,
+        file: match &args.console_file {
+            Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
+            None => None,
+        },
     };
     let mut trace_file = match &args.trace {
         Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?)),
@@ -127,16 +150,8 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     let mut shown = 0usize;
     let mut exit_from_gdb = None;
     if let Some(addr) = &args.gdb {
-        let to_stdout = args.console == ConsoleMode::Stdout;
         let mut sink = |bytes: &[u8]| {
-            if to_stdout {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(bytes);
-                let _ = out.flush();
-            }
-            if let Some(f) = console_file.as_mut() {
-                let _ = f.write_all(bytes);
-            }
+            let _ = console.write(bytes);
         };
         let outcome = rp1_sim::gdb::serve_with(&mut machine, addr, &mut sink).map_err(|e| format!("gdb: {e}"))?;
         shown = machine.console.len();
@@ -158,14 +173,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
             loop {
                 let limit = (machine.now + SLICE).min(args.max_cycles);
                 let exit = machine.run(limit);
-                if args.console == ConsoleMode::Stdout {
-                    let mut out = std::io::stdout().lock();
-                    let _ = out.write_all(&machine.console[shown..]);
-                    let _ = out.flush();
-                }
-                if let Some(f) = console_file.as_mut() {
-                    f.write_all(&machine.console[shown..]).map_err(|e| e.to_string())?;
-                }
+                console.write(&machine.console[shown..]).map_err(|e| e.to_string())?;
                 shown = machine.console.len();
                 if let Some(t) = trace_file.as_mut() {
                     let events = std::mem::take(&mut machine.trace);
