@@ -256,15 +256,11 @@ impl Rp1Bus {
         if bytes.is_empty() {
             return Ok(());
         }
-        let last = addr.checked_add(bytes.len() as u32 - 1).ok_or(addr)?;
-        if self.decode_is_none(core, last) {
+        if !self.is_memory_range(core, addr, bytes.len()) {
             return Err(addr);
         }
         let region = self.decode(core, addr);
-        let Some((mem, off)) = self.memory(core, &region) else { return Err(addr) };
-        if off + bytes.len() > mem.len() {
-            return Err(addr);
-        }
+        let (mem, off) = self.memory(core, &region).expect("checked by is_memory_range");
         mem[off..off + bytes.len()].copy_from_slice(bytes);
         if let Region::Dram(off) = region {
             self.note_dram_store(off, bytes.len());
@@ -272,8 +268,14 @@ impl Rp1Bus {
         Ok(())
     }
 
-    fn decode_is_none(&self, core: usize, addr: u32) -> bool {
-        matches!(self.decode(core, addr), Region::None | Region::Device(..))
+    /// Whether `len` bytes from physical address `addr` are all memory of
+    /// one region (as `core` sees it), so `load` can write them.
+    pub fn is_memory_range(&mut self, core: usize, addr: u32, len: usize) -> bool {
+        let region = self.decode(core, addr);
+        match self.memory(core, &region) {
+            Some((mem, off)) => len <= mem.len() - off,
+            None => false,
+        }
     }
 
     /// Read memory for a debugger: no side effects on devices.
@@ -500,19 +502,4 @@ impl Rp1Bus {
             Region::Device(..) | Region::None => self.latency.mmio,
         }
     }
-}
-
-/// Whether two physical addresses lie in the same memory region (so a
-/// range between them is contiguous memory).
-pub fn same_region(a: u32, b: u32) -> bool {
-    let region_of = |x: u32| -> Option<u32> {
-        if (DRAM_BASE..DRAM_BASE + DRAM_MAX).contains(&x) {
-            return Some(DRAM_BASE);
-        }
-        if (CSM_BASE..CSM_BASE + CSM_SIZE).contains(&x) {
-            return Some(CSM_BASE);
-        }
-        URAM_BASE.iter().copied().find(|base| (*base..base + URAM_SIZE).contains(&x))
-    };
-    matches!((region_of(a), region_of(b)), (Some(x), Some(y)) if x == y)
 }

@@ -79,7 +79,7 @@ pub fn load_elf(bus: &mut Rp1Bus, image: &[u8]) -> Result<LoadedImage, LoadError
         })?;
         let addr = physical(ph.p_paddr(endian));
         let end = addr.checked_add(memsz - 1);
-        let fits = end.is_some_and(|end| physical(end) == end && bus_has_memory(bus, addr, memsz));
+        let fits = end.is_some_and(|end| physical(end) == end && bus.is_memory_range(0, addr, memsz as usize));
         if !fits {
             return Err(LoadError::OutsideMemory { index, addr, size: memsz });
         }
@@ -96,15 +96,6 @@ pub fn load_elf(bus: &mut Rp1Bus, image: &[u8]) -> Result<LoadedImage, LoadError
         segments.push((addr, memsz));
     }
     Ok(LoadedImage { entry: header.e_entry(endian), segments })
-}
-
-fn bus_has_memory(bus: &mut Rp1Bus, addr: u32, size: u32) -> bool {
-    // `load` of an empty probe is free; check both ends and that the range
-    // does not straddle two regions by probing the first and last byte.
-    let first = bus.peek(0, addr).is_some();
-    let last = bus.peek(0, addr + (size - 1)).is_some();
-    let same_region = crate::bus::same_region(addr, addr + (size - 1));
-    first && last && same_region
 }
 
 /// The address of symbol `name` in an ELF image's symbol table, if the
