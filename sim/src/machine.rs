@@ -183,9 +183,6 @@ impl Machine {
                 match stop {
                     Stop::Limit => break,
                     Stop::Yield | Stop::Sleep => {
-                        if self.bus.simctl.exit_code.is_some() {
-                            return None;
-                        }
                         if self.cpus[i].cycles >= round_end && !self.cpus[i].sleeping {
                             break;
                         }
