@@ -126,7 +126,9 @@ impl Machine {
     }
 
     /// Run until a guest exits, the machine halts, a breakpoint is hit, or
-    /// global time reaches `limit` cycles.
+    /// global time reaches `limit` cycles (at the end of the round that
+    /// reaches it: up to a quantum later). Running to `a` then to `b` gives
+    /// exactly the machine state of running to `b` directly.
     pub fn run(&mut self, limit: u64) -> Exit {
         loop {
             if let Some(code) = self.bus.simctl.exit_code {
@@ -138,7 +140,12 @@ impl Machine {
             if self.halted() {
                 return Exit::Halted;
             }
-            let mut round_end = (self.now + self.config.quantum).min(limit);
+            // Rounds end on multiples of the quantum or at device events,
+            // never at `limit`: where a caller slices a run must not change
+            // how the cores interleave, so the last round may pass `limit`
+            // by less than a quantum.
+            let q = self.config.quantum;
+            let mut round_end = (self.now / q + 1) * q;
             if let Some(event) = self.bus.next_event(self.now) {
                 round_end = round_end.min(event.max(self.now + 1));
             }
