@@ -117,6 +117,11 @@ enum Dev {
 }
 
 impl Rp1Bus {
+    /// Bytes of DRAM (starting at [`DRAM_BASE`]).
+    pub fn dram_size(&self) -> usize {
+        self.dram.len()
+    }
+
     pub fn new(cores: usize, dram_size: u32) -> Rp1Bus {
         let cpg = Cpg::new();
         let pclk = cpg.peripheral_hz();

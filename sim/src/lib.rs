@@ -11,6 +11,7 @@ pub mod cpu;
 pub mod devices;
 pub mod bus;
 pub mod loader;
+pub mod linux_boot;
 pub mod machine;
 pub mod gdb;
 pub mod report;

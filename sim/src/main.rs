@@ -67,6 +67,14 @@ struct RunArgs {
     /// and wait for gdb-multiarch before running.
     #[arg(long)]
     gdb: Option<String>,
+    /// Linux kernel command line, written to the kernel's boot parameters
+    /// (the `empty_zero_page` of the first image), as a boot loader would.
+    #[arg(long)]
+    cmdline: Option<String>,
+    /// Initramfs to place in RAM after the first image and announce in its
+    /// boot parameters.
+    #[arg(long)]
+    initrd: Option<PathBuf>,
     /// Do not print the summary.
     #[arg(long)]
     quiet: bool,
@@ -126,10 +134,19 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     };
     let mut machine = Machine::new(config).map_err(|e| e.to_string())?;
     let mut entry = None;
-    for path in &args.images {
+    for (i, path) in args.images.iter().enumerate() {
         let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let image = rp1_sim::loader::load_elf(&mut machine.bus, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         entry.get_or_insert(image.entry);
+        if i == 0 && (args.cmdline.is_some() || args.initrd.is_some()) {
+            let initrd = match &args.initrd {
+                Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                None => None,
+            };
+            let cmdline = args.cmdline.as_deref().unwrap_or("");
+            rp1_sim::linux_boot::set_boot_params(&mut machine.bus, &bytes, cmdline, initrd.as_deref())
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
     }
     let entry = args.entry.or(entry).expect("at least one image");
     machine.cpus[0].reset(entry);
