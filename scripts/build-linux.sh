@@ -1,47 +1,85 @@
 #!/usr/bin/env bash
-# Builds an unmodified Linux 6.1 SMP kernel for the simulated RP1 (SH-X3
-# prototype, 4 CPUs, SCIF console, TMU timers) from Debian's
-# linux-source-6.1 with the configuration fragment in
-# tests/linux/x3proto-smp.config, compiled with the corrected cc1 from
-# scripts/fix-sh4-cc1.sh. The result is cached in build/linux/vmlinux and
-# rebuilt only when the fragment or the compiler fix changes.
+# Builds Linux 6.1 SMP for the simulated RP1 (SH-X3 prototype, 4 CPUs,
+# SCIF console, TMU timers) and its test initramfs:
+#   build/linux/vmlinux           the kernel
+#   build/linux/initramfs.cpio.gz a static /init and /bin/hackbench
+#                                 (tests/linux/initramfs/)
+# The kernel is Debian's linux-source-6.1 with the configuration fragment
+# tests/linux/x3proto-smp.config and the bug fixes in
+# guests-patches/linux-6.1/fixes/ (one patch: the SH-X3 IPI irq numbers,
+# wrong in every 6.1 kernel; see the patch). Everything is compiled with the
+# corrected cc1 from scripts/fix-sh4-cc1.sh. Results are cached in
+# build/linux and rebuilt only when their inputs change.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/linux
 frag=$top/tests/linux/x3proto-smp.config
-stamp=$out/.fragment
+fixes=$top/guests-patches/linux-6.1/fixes
+ramfs=$top/tests/linux/initramfs
 "$top/scripts/setup.sh"
 if [ ! -f /usr/src/linux-source-6.1.tar.xz ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq linux-source-6.1
 fi
-fingerprint() { cat "$frag" "$top/scripts/fix-sh4-cc1.sh"; }
-if [ -f "$out/vmlinux" ] && [ -f "$stamp" ] && cmp -s <(fingerprint) "$stamp"; then
-    echo "build-linux: cached $out/vmlinux"
-    exit 0
-fi
-mkdir -p "$out"
-src=$out/src
-if [ ! -d "$src" ]; then
-    tar -C "$out" -xf /usr/src/linux-source-6.1.tar.xz
-    mv "$out/linux-source-6.1" "$src"
-fi
 # Debian's cc1 deletes compares before branches at -O1 and above; build
 # with the corrected copy (scripts/fix-sh4-cc1.sh explains).
 gccfix=$("$top/scripts/fix-sh4-cc1.sh")
-make="make -C $src O=$out/obj ARCH=sh CROSS_COMPILE=sh4-linux-gnu- KCFLAGS=-B$gccfix/ -j$(nproc)"
-$make allnoconfig >/dev/null
-"$src/scripts/kconfig/merge_config.sh" -m -O "$out/obj" "$out/obj/.config" "$frag" >/dev/null
-$make olddefconfig >/dev/null
-# Every line of the fragment must have survived Kconfig's dependency rules.
-missing=0
-while IFS= read -r line; do
-    case "$line" in ''|'#'*) continue ;; esac
-    grep -qxF "$line" "$out/obj/.config" || { echo "build-linux: not in .config: $line" >&2; missing=1; }
-done < "$frag"
-[ $missing -eq 0 ]
-$make vmlinux
-cp "$out/obj/vmlinux" "$out/vmlinux"
-fingerprint > "$stamp"
-echo "build-linux: built $out/vmlinux"
+mkdir -p "$out"
+
+# --- the kernel -------------------------------------------------------
+kernel_inputs() { cat "$0" "$frag" "$top/scripts/fix-sh4-cc1.sh" "$fixes"/*.patch; }
+if [ -f "$out/vmlinux" ] && [ -f "$out/.kernel-inputs" ] && cmp -s <(kernel_inputs) "$out/.kernel-inputs"; then
+    echo "build-linux: cached $out/vmlinux"
+else
+    src=$out/src
+    # A source tree is reused only if it carries exactly this patch set.
+    if [ ! -d "$src" ] || ! cmp -s <(cat "$fixes"/*.patch) "$src/.rp1-patches"; then
+        rm -rf "$src" "$out/linux-source-6.1"
+        tar -C "$out" -xf /usr/src/linux-source-6.1.tar.xz
+        mv "$out/linux-source-6.1" "$src"
+        for p in "$fixes"/*.patch; do
+            patch -d "$src" -p1 -s < "$p"
+        done
+        cat "$fixes"/*.patch > "$src/.rp1-patches"
+    fi
+    # A fixed build identity, so the same sources give the same vmlinux
+    # (and the same boot console) on every machine.
+    export KBUILD_BUILD_TIMESTAMP="2026-01-01 00:00:00 UTC" KBUILD_BUILD_USER=rp1 KBUILD_BUILD_HOST=rp1 KBUILD_BUILD_VERSION=1
+    make="make -C $src O=$out/obj ARCH=sh CROSS_COMPILE=sh4-linux-gnu- KCFLAGS=-B$gccfix/ -j$(nproc)"
+    $make allnoconfig >/dev/null
+    "$src/scripts/kconfig/merge_config.sh" -m -O "$out/obj" "$out/obj/.config" "$frag" >/dev/null
+    $make olddefconfig >/dev/null
+    # Every line of the fragment must have survived Kconfig's dependency rules.
+    missing=0
+    while IFS= read -r line; do
+        case "$line" in ''|'#'*) continue ;; esac
+        grep -qxF "$line" "$out/obj/.config" || { echo "build-linux: not in .config: $line" >&2; missing=1; }
+    done < "$frag"
+    [ $missing -eq 0 ]
+    $make vmlinux usr/gen_init_cpio
+    cp "$out/obj/vmlinux" "$out/vmlinux"
+    kernel_inputs > "$out/.kernel-inputs"
+    echo "build-linux: built $out/vmlinux"
+fi
+
+# --- the initramfs ----------------------------------------------------
+ramfs_inputs() { cat "$ramfs"/* "$top/scripts/fix-sh4-cc1.sh"; }
+if [ -f "$out/initramfs.cpio.gz" ] && [ -f "$out/.initramfs-inputs" ] && cmp -s <(ramfs_inputs) "$out/.initramfs-inputs"; then
+    echo "build-linux: cached $out/initramfs.cpio.gz"
+else
+    bin=$out/initramfs
+    mkdir -p "$bin"
+    for prog in init hackbench; do
+        # Freestanding, no glibc: tests/linux/initramfs/rt.h says why.
+        sh4-linux-gnu-gcc -B"$gccfix"/ -O2 -Wall -Wextra -Werror -static \
+            -nostdlib -ffreestanding -fno-builtin \
+            -o "$bin/$prog" "$ramfs/$prog.c" -lgcc
+    done
+    sed "s|@BIN@|$bin|g" "$ramfs/initramfs.list" > "$bin/list"
+    # Fixed timestamps and no gzip name/time: the same inputs give the
+    # same bytes, so simulated boots are reproducible across machines.
+    "$out/obj/usr/gen_init_cpio" -t 0 "$bin/list" | gzip -9n > "$out/initramfs.cpio.gz"
+    ramfs_inputs > "$out/.initramfs-inputs"
+    echo "build-linux: built $out/initramfs.cpio.gz"
+fi

@@ -15,6 +15,8 @@
 //! What each program checks, and why some references cannot run some
 //! programs, is in `docs/test-programs.md`.
 
+pub mod linux;
+
 use std::fmt;
 use std::fs;
 use std::io::Read;
