@@ -1,0 +1,133 @@
+//! The guest-visible register state of a vCPU: everything the hypervisor
+//! saves when it takes a vCPU off a core and restores when it puts it back,
+//! and what the migration engine ships to another core.
+//!
+//! Invariant: a vCPU's [`VcpuContext`] is the complete architectural state
+//! its guest can observe (general, banked, control, system, FPU, exception
+//! and MMU registers it uses). Restoring it on any core must make the
+//! guest's next instruction behave exactly as if it had never left.
+
+/// Number of 32-bit words in a [`VcpuContext`] (its wire size / 4).
+pub const CONTEXT_WORDS: usize = 8 + 8 + 8 + 13 + 2 + 32 + 3 + 4;
+
+/// The register state of one vCPU.
+///
+/// Banks are stored by bank number, not by "current/other": `bank0[n]` is
+/// R`n`_BANK0 whatever the vCPU's SR.RB says, so a context is meaningful
+/// without decoding its SR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct VcpuContext {
+    /// R0-R7 of bank 0.
+    pub bank0: [u32; 8],
+    /// R0-R7 of bank 1.
+    pub bank1: [u32; 8],
+    /// R8-R15 (not banked).
+    pub r8_15: [u32; 8],
+    /// Program counter: the next instruction the vCPU executes.
+    pub pc: u32,
+    /// The vCPU's status register (MD, RB, BL, FD, IMASK, M, Q, S, T) as
+    /// the guest sees it.
+    pub sr: u32,
+    pub gbr: u32,
+    /// The guest's own vector base (registered by `SET_VECTOR`); the
+    /// physical VBR always belongs to the hypervisor.
+    pub vbr: u32,
+    pub ssr: u32,
+    pub spc: u32,
+    pub sgr: u32,
+    pub dbr: u32,
+    pub mach: u32,
+    pub macl: u32,
+    pub pr: u32,
+    pub fpscr: u32,
+    pub fpul: u32,
+    /// The guest's virtual interrupt level (0-15): what it asked for
+    /// with `IRQ_DISABLE`/`IRQ_RESTORE`, before IPL separation clips it.
+    pub virtual_imask: u32,
+    /// Whether the vCPU is inside a critical section the hypervisor must
+    /// not preempt (its last `PREEMPT_COUNT`, 0 = preemptible).
+    pub preempt_count: u32,
+    /// FR0-FR15 of FPU bank 0 and of bank 1 (XF0-XF15), by bank number.
+    pub fpr_bank0: [u32; 16],
+    pub fpr_bank1: [u32; 16],
+    /// Exception-entry registers the guest's handler may still read.
+    pub expevt: u32,
+    pub intevt: u32,
+    pub tra: u32,
+    /// MMU registers a guest may use (PTEH carries the ASID).
+    pub pteh: u32,
+    pub ptel: u32,
+    pub ttb: u32,
+    pub tea: u32,
+}
+
+impl VcpuContext {
+    /// The context as words in a fixed order (the order of the fields
+    /// above), for the mailbox. [`VcpuContext::from_words`] inverts it.
+    pub fn to_words(&self) -> [u32; CONTEXT_WORDS] {
+        let mut w = [0u32; CONTEXT_WORDS];
+        let mut i = 0;
+        let mut put = |v: u32| {
+            w[i] = v;
+            i += 1;
+        };
+        self.bank0.iter().for_each(|&v| put(v));
+        self.bank1.iter().for_each(|&v| put(v));
+        self.r8_15.iter().for_each(|&v| put(v));
+        for v in [
+            self.pc, self.sr, self.gbr, self.vbr, self.ssr, self.spc, self.sgr, self.dbr, self.mach, self.macl,
+            self.pr, self.fpscr, self.fpul, self.virtual_imask, self.preempt_count,
+        ] {
+            put(v);
+        }
+        self.fpr_bank0.iter().for_each(|&v| put(v));
+        self.fpr_bank1.iter().for_each(|&v| put(v));
+        for v in [self.expevt, self.intevt, self.tra, self.pteh, self.ptel, self.ttb, self.tea] {
+            put(v);
+        }
+        w
+    }
+
+    /// Rebuild a context from [`VcpuContext::to_words`]'s output.
+    pub fn from_words(w: &[u32; CONTEXT_WORDS]) -> VcpuContext {
+        let mut it = w.iter().copied();
+        let mut next = || it.next().expect("CONTEXT_WORDS covers every field");
+        let mut c = VcpuContext::default();
+        c.bank0.iter_mut().for_each(|v| *v = next());
+        c.bank1.iter_mut().for_each(|v| *v = next());
+        c.r8_15.iter_mut().for_each(|v| *v = next());
+        for f in [
+            &mut c.pc, &mut c.sr, &mut c.gbr, &mut c.vbr, &mut c.ssr, &mut c.spc, &mut c.sgr, &mut c.dbr,
+            &mut c.mach, &mut c.macl, &mut c.pr, &mut c.fpscr, &mut c.fpul, &mut c.virtual_imask,
+            &mut c.preempt_count,
+        ] {
+            *f = next();
+        }
+        c.fpr_bank0.iter_mut().for_each(|v| *v = next());
+        c.fpr_bank1.iter_mut().for_each(|v| *v = next());
+        for f in [&mut c.expevt, &mut c.intevt, &mut c.tra, &mut c.pteh, &mut c.ptel, &mut c.ttb, &mut c.tea] {
+            *f = next();
+        }
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_round_trip_every_field() {
+        // Give every word a distinct value so a swapped or dropped field
+        // shows up.
+        let mut w = [0u32; CONTEXT_WORDS];
+        for (i, v) in w.iter_mut().enumerate() {
+            *v = 0x1000_0000 + i as u32 * 0x0101;
+        }
+        let c = VcpuContext::from_words(&w);
+        assert_eq!(c.to_words(), w);
+        assert_eq!(c.bank0[0], w[0]);
+        assert_eq!(c.pc, w[24]);
+        assert_eq!(c.tea, w[CONTEXT_WORDS - 1]);
+    }
+}
