@@ -7,7 +7,7 @@
 # The kernel is Debian's linux-source-6.1 with the configuration fragment
 # tests/linux/x3proto-smp.config and the bug fixes in
 # guests-patches/linux-6.1/fixes/ (one patch: the SH-X3 IPI irq numbers,
-# wrong in every 6.1 kernel; see the patch). Everything is compiled with the
+# wrong since the evt2irq change reached 6.1 stable; see the patch). Everything is compiled with the
 # corrected cc1 from scripts/fix-sh4-cc1.sh. Results are cached in
 # build/linux and rebuilt only when their inputs change.
 set -euo pipefail

@@ -84,6 +84,15 @@ impl Boot {
     }
 }
 
+/// Whether [`MARKER`] appears in `console` with its last byte past
+/// `searched`, the length already looked at. The console grows a few bytes
+/// at a time, so the marker can straddle two slices of the run: the search
+/// starts `MARKER.len() - 1` bytes before `searched`.
+fn marker_completed(console: &[u8], searched: usize) -> bool {
+    let from = searched.saturating_sub(MARKER.len() - 1).min(console.len());
+    console[from..].windows(MARKER.len()).any(|w| w == MARKER.as_bytes())
+}
+
 /// Simulated seconds of `cycles` at the RP1's 600 MHz.
 pub fn seconds(cycles: u64) -> f64 {
     cycles as f64 / 600e6
@@ -110,9 +119,9 @@ pub fn boot(images: &LinuxImages, cmdline: &str, max_cycles: u64) -> Result<Boot
     let exit = loop {
         let limit = (m.now + SLICE).min(max_cycles);
         let exit = m.run(limit);
-        let from = searched.min(m.console.len().saturating_sub(MARKER.len()));
+        let seen = marker_completed(&m.console, searched);
         searched = m.console.len();
-        if boot_cycles.is_none() && m.console[from..].windows(MARKER.len()).any(|w| w == MARKER.as_bytes()) {
+        if boot_cycles.is_none() && seen {
             boot_cycles = Some(m.now);
             boot_instructions = Some(m.cpus.iter().map(|c| c.stats.instructions).sum());
             boot_host = Some(started.elapsed());
@@ -133,4 +142,26 @@ pub fn boot(images: &LinuxImages, cmdline: &str, max_cycles: u64) -> Result<Boot
         host: started.elapsed(),
         per_core: m.cpus.iter().map(|c| (c.stats.instructions, c.cycles)).collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{marker_completed, MARKER};
+
+    #[test]
+    fn a_marker_split_across_two_slices_is_found() {
+        let console = format!("Run /init as init process\n{MARKER}, 4 CPUs online (0-3)\n");
+        let start = console.find(MARKER).unwrap();
+        // Every split point: the first slice ends inside the marker (or
+        // before or after it), the second holds the rest of the console.
+        for split in 0..console.len() {
+            let first = &console.as_bytes()[..split];
+            let found_first = marker_completed(first, 0);
+            let found_second = marker_completed(console.as_bytes(), split);
+            assert_eq!(found_first, split >= start + MARKER.len(), "split at {split}");
+            assert!(found_first || found_second, "split at {split}: marker missed");
+        }
+        // Once the whole marker has been searched, it is not found again.
+        assert!(!marker_completed(console.as_bytes(), console.len()));
+    }
 }
