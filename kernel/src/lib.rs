@@ -10,5 +10,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod guest;
+pub mod hypercall;
 pub mod ipl;
 pub mod vcpu;

@@ -7,8 +7,10 @@
 //!
 //! Must not touch: another instance's state (nothing but bytes in shared
 //! memory and an ICI crosses between cores), the simulator's types, the heap.
-//!
-//! Status: the crate exists so the layout and the `no_std` rule hold from
-//! the first commit; the instance itself is built under issue 3.
 #![no_std]
 #![forbid(unsafe_code)]
+
+pub mod config;
+pub mod hw;
+pub mod instance;
+pub mod post;

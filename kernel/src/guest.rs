@@ -1,0 +1,75 @@
+//! What the hypervisor knows about a guest: its class, priority, memory
+//! partition and vCPUs, fixed at boot from the machine description.
+//!
+//! Invariant: a guest may only name memory inside its partition. Guests
+//! run untranslated in P1 (0x80000000 + physical) or P2 (0xa0000000 +
+//! physical); [`Partition::check`] accepts either alias and returns the
+//! physical address.
+
+use crate::ipl::GuestClass;
+
+/// Most guests a machine runs.
+pub const MAX_GUESTS: usize = 4;
+/// Most vCPUs one guest has.
+pub const MAX_VCPUS: usize = 4;
+
+/// A guest's physical memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Partition {
+    pub base: u32,
+    pub size: u32,
+}
+
+impl Partition {
+    /// The physical address of the guest address range `[addr, addr+len)`
+    /// if all of it lies in the partition (through P1 or P2) and `addr` is
+    /// a multiple of `align`.
+    pub fn check(&self, addr: u32, len: u32, align: u32) -> Option<u32> {
+        if align > 1 && addr % align != 0 {
+            return None;
+        }
+        let phys = match addr >> 29 {
+            4 | 5 => addr & 0x1fff_ffff,
+            _ => return None,
+        };
+        let end = phys.checked_add(len)?;
+        let part_end = self.base.checked_add(self.size)?;
+        (phys >= self.base && end <= part_end).then_some(phys)
+    }
+}
+
+/// One guest, as every instance knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestSpec {
+    pub class: GuestClass,
+    /// Higher runs first; the RTOS is above every GPOS.
+    pub priority: u8,
+    pub partition: Partition,
+    pub vcpus: u8,
+    /// The core each vCPU starts on (its home: it always returns there).
+    pub home: [u8; MAX_VCPUS],
+    /// Entry point of the boot vCPU (vCPU 0); the others are started by
+    /// the guest with `START_VCPU`.
+    pub entry: u32,
+    /// Levels of the guest's virtual timer and virtual IPIs (in its class).
+    pub timer_level: u8,
+    pub ipi_level: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_accepts_p1_and_p2_aliases_inside_it_only() {
+        let p = Partition { base: 0x0880_0000, size: 0x10_0000 };
+        assert_eq!(p.check(0x8880_0000, 4, 4), Some(0x0880_0000));
+        assert_eq!(p.check(0xa88f_fffc, 4, 4), Some(0x088f_fffc));
+        assert_eq!(p.check(0x888f_fffd, 4, 1), None, "runs past the end");
+        assert_eq!(p.check(0x887f_fffc, 4, 4), None, "below the base");
+        assert_eq!(p.check(0x0880_0000, 4, 4), None, "P0 is not how guests address memory");
+        assert_eq!(p.check(0x8880_0002, 4, 4), None, "misaligned");
+        assert_eq!(p.check(0x8880_0000, u32::MAX, 1), None, "length overflows");
+        assert_eq!(p.check(0xc880_0000, 4, 4), None, "P3");
+    }
+}

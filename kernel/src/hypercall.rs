@@ -1,0 +1,127 @@
+//! The hypercall ABI in code: numbers, error codes, and the SR bits the
+//! hypervisor reads and writes on a guest's behalf. `docs/hypercall-abi.md`
+//! is the prose version; change both together.
+
+/// The `trapa` immediates reserved for hypercalls.
+pub const FIRST: u8 = 0x60;
+pub const LAST: u8 = 0x7f;
+
+/// Whether a trap with immediate `imm` is a hypercall (else it belongs to
+/// the guest).
+pub const fn is_hypercall(imm: u8) -> bool {
+    imm >= FIRST && imm <= LAST
+}
+
+/// Every defined hypercall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hypercall {
+    SetVector,
+    IrqDisable,
+    IrqRestore,
+    Idle,
+    Yield,
+    SpinYield,
+    PreemptCount,
+    SendIpi,
+    VcpuId,
+    StartVcpu,
+    ConsoleWrite,
+    TimerSet,
+    TimeNow,
+    Sample,
+    Exit,
+    KernelExit,
+}
+
+impl Hypercall {
+    /// The hypercall with `trapa` immediate `imm`, if one is defined.
+    pub const fn from_imm(imm: u8) -> Option<Hypercall> {
+        use Hypercall::*;
+        Some(match imm {
+            0x60 => SetVector,
+            0x61 => IrqDisable,
+            0x62 => IrqRestore,
+            0x63 => Idle,
+            0x64 => Yield,
+            0x65 => SpinYield,
+            0x66 => PreemptCount,
+            0x67 => SendIpi,
+            0x68 => VcpuId,
+            0x69 => StartVcpu,
+            0x6a => ConsoleWrite,
+            0x6b => TimerSet,
+            0x6c => TimeNow,
+            0x6d => Sample,
+            0x6e => Exit,
+            0x6f => KernelExit,
+            _ => return None,
+        })
+    }
+}
+
+/// Error codes returned in r0 (as negative numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum HcError {
+    NoSys = -1,
+    Vcpu = -2,
+    Addr = -3,
+    Level = -4,
+    State = -5,
+    Arg = -6,
+}
+
+/// Number of distinct error codes (for per-code counters).
+pub const ERROR_KINDS: usize = 6;
+
+impl HcError {
+    /// The value the guest finds in r0.
+    pub const fn to_r0(self) -> u32 {
+        self as i32 as u32
+    }
+    /// Index 0-5 for counters.
+    pub const fn index(self) -> usize {
+        (-(self as i32) - 1) as usize
+    }
+}
+
+/// Longest `CONSOLE_WRITE`.
+pub const CONSOLE_MAX: u32 = 256;
+/// `SAMPLE` kinds.
+pub const SAMPLE_DISPATCH_LATENCY: u32 = 0;
+pub const SAMPLE_WORK_UNITS: u32 = 1;
+
+/// SR bits.
+pub mod sr {
+    pub const MD: u32 = 1 << 30;
+    pub const RB: u32 = 1 << 29;
+    pub const BL: u32 = 1 << 28;
+    pub const FD: u32 = 1 << 15;
+    pub const IMASK_SHIFT: u32 = 4;
+    pub const IMASK: u32 = 0xf << IMASK_SHIFT;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_number_in_the_defined_range_decodes_and_nothing_else() {
+        for imm in 0..=255u8 {
+            let defined = Hypercall::from_imm(imm).is_some();
+            assert_eq!(defined, (0x60..=0x6f).contains(&imm), "imm {imm:#x}");
+            if defined {
+                assert!(is_hypercall(imm));
+            }
+        }
+        assert!(is_hypercall(0x7f) && !is_hypercall(0x5f) && !is_hypercall(0x10));
+    }
+
+    #[test]
+    fn error_codes_match_the_abi_document() {
+        assert_eq!(HcError::NoSys.to_r0(), 0xffff_ffff);
+        assert_eq!(HcError::Arg.to_r0() as i32, -6);
+        assert_eq!(HcError::Vcpu.index(), 1);
+        assert_eq!(HcError::Arg.index(), ERROR_KINDS - 1);
+    }
+}

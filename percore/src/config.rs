@@ -1,0 +1,89 @@
+//! What an instance is told at boot: the machine's guests, the LHP policy
+//! and the cost table. Every instance gets the same copy (on the board it
+//! is part of the boot image); nothing in it changes while running.
+
+use spumone_kernel::guest::{GuestSpec, MAX_GUESTS};
+
+/// How lock-holder preemption is avoided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// The RTOS preempts the GPOS whenever it becomes runnable.
+    None,
+    /// The RTOS waits while the GPOS vCPU reports a non-zero preempt count.
+    DelayedPreemption,
+    /// GPOS kernel entries on a core shared with the RTOS move the vCPU to
+    /// another core; it comes back at `KERNEL_EXIT`.
+    TrapMigration,
+    /// When the RTOS becomes runnable the GPOS vCPU leaves its core; it
+    /// comes back when the RTOS idles.
+    OnDemandMigration,
+}
+
+/// What each hypervisor path costs, in CPU cycles (600 MHz). Charged to
+/// the core that does the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Costs {
+    /// Entering and leaving the hypervisor (the entry stub, register save
+    /// and restore), once per entry.
+    pub entry_exit: u32,
+    /// Decoding and carrying out a hypercall, on top of the entry.
+    pub hypercall: u32,
+    /// Switching the core from one vCPU to another.
+    pub vcpu_switch: u32,
+    /// Emulating an interrupt or exception entry into a guest.
+    pub inject: u32,
+    /// Writing one mailbox message and raising the ICI.
+    pub mailbox_send: u32,
+    /// Reading and validating one mailbox message.
+    pub mailbox_receive: u32,
+    /// Departure migration: source half (`spm_cpu_migrate`) and
+    /// destination half (`accept_immigrant`).
+    pub departure_source: u32,
+    pub departure_destination: u32,
+    /// Return migration halves.
+    pub return_source: u32,
+    pub return_destination: u32,
+}
+
+impl Costs {
+    /// The RP1 measurements of the SPUMONE paper for migration (24.9 +
+    /// 28.0 us departure, 38.1 + 12.0 us return) and estimates for the
+    /// rest (docs/machine-description.md says where they come from).
+    pub const RP1: Costs = Costs {
+        entry_exit: 300,
+        hypercall: 120,
+        vcpu_switch: 1_200,
+        inject: 150,
+        mailbox_send: 400,
+        mailbox_receive: 400,
+        departure_source: 14_940,
+        departure_destination: 16_800,
+        return_source: 22_860,
+        return_destination: 7_200,
+    };
+}
+
+/// The whole boot configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Physical cores in use (1-4).
+    pub cores: u8,
+    pub guests: [Option<GuestSpec>; MAX_GUESTS],
+    pub policy: Policy,
+    /// Spinning vCPUs may give their core away (`SPIN_YIELD`).
+    pub spin_yield: bool,
+    /// RTOS levels 8-15 stay open while the GPOS masks its own (on), or a
+    /// GPOS mask blocks every level (off).
+    pub ipl_separation: bool,
+    /// Round-robin slice among vCPUs of equal priority, in cycles.
+    pub time_slice: u32,
+    /// Delayed preemption with a bound: past this many cycles of waiting
+    /// the GPOS vCPU is migrated away instead.
+    pub delay_bound: Option<u32>,
+    /// On-demand migration that dispatches the RTOS first and ships the
+    /// departing vCPU's context afterwards.
+    pub dispatch_first: bool,
+    /// Level of the hypervisor's own interrupts (its timer and mailbox ICI).
+    pub hypervisor_level: u8,
+    pub costs: Costs,
+}

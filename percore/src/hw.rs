@@ -1,0 +1,101 @@
+//! The hardware-access trait: everything an instance may do to its core.
+//!
+//! On the board this is the SH-4A entry stub (which saves the interrupted
+//! registers) and a handful of inline-assembly and MMIO helpers; hosted on
+//! the simulator, `rp1_sim::hosting` implements it on one simulated core.
+//! The instance never sees another core's registers, memory it does not
+//! own, or any simulator type: only this trait.
+//!
+//! Timing: nothing here advances simulated time by itself except what the
+//! device accesses would cost; the instance charges its own work with
+//! [`CoreHardware::charge`] from the cost table.
+
+use spumone_kernel::vcpu::VcpuContext;
+
+/// Why the core entered the hypervisor (what the hardware wrote to
+/// EXPEVT/INTEVT/TRA/TEA on the way in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// A synchronous exception or trap of the code that was running.
+    Exception { expevt: u32, tra: u32, tea: u32 },
+    /// An interrupt.
+    Interrupt { intevt: u32 },
+}
+
+/// Events an instance reports for traces and experiments. On the board they
+/// would go to a trace buffer in the core's local memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TraceEvent {
+    /// A vCPU starts running on this core.
+    Dispatch { guest: u8, vcpu: u8 },
+    /// The running vCPU stops running (switched out, idle, migrated).
+    Undispatch { guest: u8, vcpu: u8 },
+    /// A virtual interrupt was injected into a vCPU.
+    Inject { guest: u8, vcpu: u8, intevt: u16 },
+    /// The source half of a migration finished (`cycles` it cost).
+    MigrateOut { guest: u8, vcpu: u8, to: u8, departure: bool, cycles: u32 },
+    /// The destination half finished.
+    MigrateIn { guest: u8, vcpu: u8, from: u8, departure: bool, cycles: u32 },
+    /// `SAMPLE` from a guest.
+    Sample { guest: u8, vcpu: u8, kind: u32, value: u32 },
+    /// A guest called `EXIT`.
+    GuestExit { guest: u8, status: u32 },
+}
+
+/// One core's hardware, as its hypervisor instance sees it.
+pub trait CoreHardware {
+    /// This core's number (CPIDR).
+    fn core_id(&self) -> usize;
+    /// This core's clock, in CPU cycles.
+    fn now(&self) -> u64;
+    /// Spend `cycles` of hypervisor work.
+    fn charge(&mut self, cycles: u64);
+
+    /// Why the core entered the hypervisor this time.
+    fn entry(&self) -> Entry;
+    /// The interrupted code's registers, as they were before the entry
+    /// (PC from SPC, SR from SSR, R15 from SGR, banks by number). The
+    /// context's `vbr`, `virtual_imask` and `preempt_count` are not
+    /// hardware state and are left as they are.
+    fn save_context(&self, ctx: &mut VcpuContext);
+    /// Leave the hypervisor into `ctx`: load every register and resume at
+    /// `ctx.pc` with `ctx.sr`, whose IMASK field is replaced by
+    /// `physical_imask` (IPL separation decides it, not the guest).
+    fn resume(&mut self, ctx: &VcpuContext, physical_imask: u8);
+    /// Nothing to run: sleep until the next interrupt (with every level
+    /// open), which enters the hypervisor again.
+    fn idle(&mut self);
+
+    /// Copy guest memory at physical address `phys` (already checked to be
+    /// inside the guest's partition) into `buf`.
+    fn read_guest(&mut self, phys: u32, buf: &mut [u8]);
+    /// The shared mailbox region: read and write one word at `offset`.
+    fn shared_read(&mut self, offset: u32) -> u32;
+    fn shared_write(&mut self, offset: u32, value: u32);
+
+    /// Program the interrupt controller for this core: its timer channel and
+    /// ICIs at `level`, everything else masked on this core.
+    fn init_interrupts(&mut self, level: u8);
+    /// Raise the mailbox ICI on core `target`.
+    fn send_ici(&mut self, target: usize);
+    /// Acknowledge this core's mailbox ICI.
+    fn clear_ici(&mut self);
+    /// Make this core's timer interrupt at `deadline` (cycles), or never.
+    fn arm_timer(&mut self, deadline: Option<u64>);
+    /// Acknowledge this core's timer interrupt.
+    fn clear_timer(&mut self);
+
+    /// Guest console output.
+    fn console(&mut self, guest: u8, bytes: &[u8]);
+    /// Report an event (traces, experiment samples).
+    fn trace(&mut self, event: TraceEvent);
+}
+
+/// INTEVT of this core's timer interrupt: TMU channel `core` (TMU0
+/// channels 0-2 are 0x400/0x420/0x440, TMU1 channel 0 is 0x460).
+pub const fn timer_intevt(core: usize) -> u32 {
+    0x400 + 0x20 * core as u32
+}
+
+/// INTEVT of the mailbox ICI (message 0).
+pub const ICI_INTEVT: u32 = 0xf00;

@@ -1,0 +1,941 @@
+//! One hypervisor instance: the code that owns one physical core.
+//!
+//! Every exception, trap and interrupt of the core enters [`Instance::enter`].
+//! The instance saves the running vCPU, handles the cause (a hypercall, a
+//! guest exception to forward, its timer, a mailbox ICI), applies the
+//! lock-holder-preemption policy, picks the vCPU to run by fixed priority
+//! (round-robin among equals), delivers that vCPU's pending virtual
+//! interrupts by emulating the SH-4A entry into its vector table, and
+//! resumes it, or sleeps the core.
+//!
+//! Owns: the vCPUs resident on this core (their full register state),
+//! where this core's home vCPUs are while away, this core's timer, and its
+//! receive-side mailbox bookkeeping. Must not touch: any other instance's
+//! state (it only knows other cores by number and talks to them through
+//! the mailbox), the simulator, the heap.
+//!
+//! Migration is always between a vCPU's home core and one other core:
+//! departure (home -> away) and return (away -> home). So a home core
+//! always knows where its vCPUs are, and messages for a vCPU go to its home,
+//! which forwards them if the vCPU is away.
+
+use crate::config::{Config, Policy};
+use crate::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT};
+use crate::post::{Post, PostOffice};
+use heapless::Vec;
+use spumone_kernel::guest::{GuestSpec, MAX_GUESTS, MAX_VCPUS};
+use spumone_kernel::hypercall::{self, sr, HcError, Hypercall, ERROR_KINDS};
+use spumone_kernel::ipl::GuestClass;
+use spumone_kernel::vcpu::VcpuContext;
+
+/// Bytes of core-local memory an instance's state must fit in: the URAM
+/// of one RP1 core (128 KiB). Checked at compile time; the run report
+/// prints the actual size.
+pub const STATE_BUDGET: usize = 128 * 1024;
+static_assertions::const_assert!(core::mem::size_of::<Instance>() <= STATE_BUDGET);
+
+/// How long mail that could not be sent waits before the next try (10 us).
+const MAIL_RETRY: u64 = 6_000;
+
+/// Most vCPUs resident on one core at once.
+pub const MAX_RESIDENT: usize = 8;
+
+/// INTEVT of the virtual timer and of virtual IPI message 0.
+pub const VIRTUAL_TIMER_INTEVT: u16 = 0x400;
+pub const VIRTUAL_IPI_INTEVT: u16 = 0xf00;
+/// Pending-interrupt bits: bit 0 the timer, bit 8 + m IPI message m.
+const PENDING_TIMER: u16 = 1;
+const PENDING_IPI_SHIFT: u32 = 8;
+
+/// Why a vCPU is away from its home core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwayReason {
+    /// On-demand: the RTOS on its home core is active.
+    RtosActive,
+    /// Trap-based: it is running its kernel.
+    KernelEntry,
+    /// Delayed preemption ran past its bound.
+    DelayBound,
+}
+
+impl AwayReason {
+    pub const fn code(self) -> u8 {
+        match self {
+            AwayReason::RtosActive => 0,
+            AwayReason::KernelEntry => 1,
+            AwayReason::DelayBound => 2,
+        }
+    }
+    pub const fn from_code(c: u8) -> Option<AwayReason> {
+        match c {
+            0 => Some(AwayReason::RtosActive),
+            1 => Some(AwayReason::KernelEntry),
+            2 => Some(AwayReason::DelayBound),
+            _ => None,
+        }
+    }
+}
+
+/// Where a home vCPU is while away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Away {
+    core: u8,
+    reason: AwayReason,
+    return_requested: bool,
+}
+
+/// A vCPU's run state on the core where it is resident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Runnable,
+    /// Called `IDLE`: waits for a virtual interrupt.
+    Idle,
+    /// Its guest exited.
+    Exited,
+}
+
+/// A vCPU's virtual timer. Deadlines are absolute, in cycles, so they
+/// mean the same on every core.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VirtualTimer {
+    /// Period in cycles, 0 = stopped.
+    pub period: u64,
+    pub next: u64,
+    pub oneshot: bool,
+}
+
+/// A vCPU resident on this core.
+#[derive(Clone, Copy, Debug)]
+pub struct Vcpu {
+    pub guest: u8,
+    pub id: u8,
+    pub state: RunState,
+    pub ctx: VcpuContext,
+    pub pending: u16,
+    pub timer: VirtualTimer,
+    /// Set while the vCPU is away from home, with why.
+    pub away: Option<AwayReason>,
+}
+
+/// Counters printed in the run report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub entries: u64,
+    pub hypercalls: u64,
+    pub hypercall_errors: [u64; ERROR_KINDS],
+    pub switches: u64,
+    pub injections: u64,
+    pub forwarded_exceptions: u64,
+    pub timer_interrupts: u64,
+    pub icis: u64,
+    pub departures_out: u64,
+    pub departures_in: u64,
+    pub returns_out: u64,
+    pub returns_in: u64,
+    pub delayed_preemptions: u64,
+    pub delay_bound_hits: u64,
+    pub spin_yields: u64,
+    pub virtual_ipis: u64,
+    pub forwarded_messages: u64,
+    /// Entries that had no cause this instance recognises.
+    pub spurious: u64,
+    /// Guests stopped for a fault they had no handler for.
+    pub guest_faults: u64,
+    /// Messages for a vCPU that exists nowhere (dropped, counted).
+    pub misrouted: u64,
+}
+
+/// The state of one core's hypervisor.
+pub struct Instance {
+    core: u8,
+    config: Config,
+    vcpus: Vec<Vcpu, MAX_RESIDENT>,
+    /// Index in `vcpus` of the vCPU on the core now.
+    current: Option<usize>,
+    /// When the current vCPU's time slice ends (if others of its priority
+    /// wait).
+    slice_end: Option<u64>,
+    /// For this core's home vCPUs: the core each is on while away, why,
+    /// and whether its return has been asked for.
+    away: [[Option<Away>; MAX_VCPUS]; MAX_GUESTS],
+    /// Delayed preemption: since when an RTOS vCPU has been waiting for
+    /// the GPOS to leave its critical section.
+    delayed_since: Option<u64>,
+    /// Dispatch-first on-demand migration: source-half work still owed.
+    deferred_work: u64,
+    post: PostOffice,
+    pub stats: Stats,
+}
+
+impl Instance {
+    /// Boot the instance of core `core`: program its interrupts, put the
+    /// boot vCPUs whose home is this core in place, and run.
+    pub fn boot<H: CoreHardware>(hw: &mut H, config: Config) -> Instance {
+        let core = hw.core_id() as u8;
+        let mut inst = Instance {
+            core,
+            config,
+            vcpus: Vec::new(),
+            current: None,
+            slice_end: None,
+            away: [[None; MAX_VCPUS]; MAX_GUESTS],
+            delayed_since: None,
+            deferred_work: 0,
+            post: PostOffice::new(core, config.cores),
+            stats: Stats::default(),
+        };
+        hw.init_interrupts(config.hypervisor_level);
+        inst.post.init(hw);
+        for (g, spec) in config.guests.iter().enumerate() {
+            if let Some(spec) = spec {
+                if spec.home[0] == core {
+                    let mut ctx = VcpuContext::default();
+                    start_context(&mut ctx, spec, spec.entry, 0);
+                    inst.add_vcpu(Vcpu {
+                        guest: g as u8,
+                        id: 0,
+                        state: RunState::Runnable,
+                        ctx,
+                        pending: 0,
+                        timer: VirtualTimer::default(),
+                        away: None,
+                    });
+                }
+            }
+        }
+        inst.schedule_and_leave(hw);
+        inst
+    }
+
+    /// This instance's core.
+    pub fn core(&self) -> u8 {
+        self.core
+    }
+
+    /// The vCPUs resident here (for reports and tests).
+    pub fn resident(&self) -> &[Vcpu] {
+        &self.vcpus
+    }
+
+    /// The mailbox's counters.
+    pub fn mailbox_stats(&self) -> crate::post::PostStats {
+        self.post.stats()
+    }
+
+    /// The core entered the hypervisor.
+    pub fn enter<H: CoreHardware>(&mut self, hw: &mut H) {
+        self.stats.entries += 1;
+        hw.charge(self.config.costs.entry_exit as u64);
+        if let Some(cur) = self.current {
+            let ctx = &mut self.vcpus[cur].ctx;
+            hw.save_context(ctx);
+        }
+        match hw.entry() {
+            Entry::Interrupt { intevt } if intevt == timer_intevt(self.core as usize) => {
+                self.stats.timer_interrupts += 1;
+                hw.clear_timer();
+            }
+            Entry::Interrupt { intevt } if intevt == ICI_INTEVT => {
+                self.stats.icis += 1;
+                hw.clear_ici();
+            }
+            Entry::Interrupt { .. } => self.stats.spurious += 1,
+            Entry::Exception { expevt: 0x160, tra, .. } if hypercall::is_hypercall((tra >> 2) as u8) => {
+                match self.current {
+                    Some(cur) => self.hypercall(hw, cur, (tra >> 2) as u8),
+                    None => self.stats.spurious += 1,
+                }
+            }
+            Entry::Exception { expevt, tra, .. } => match self.current {
+                Some(cur) => self.forward_exception(hw, cur, expevt, tra),
+                None => self.stats.spurious += 1,
+            },
+        }
+        // Whatever the cause, look at the mailbox and the timers: a masked
+        // ICI or timer may be overdue.
+        self.receive_mail(hw);
+        self.expire_timers(hw);
+        self.schedule_and_leave(hw);
+    }
+
+    // ----- vCPUs -----
+
+    fn add_vcpu(&mut self, v: Vcpu) -> bool {
+        self.vcpus.push(v).is_ok()
+    }
+
+    fn find(&self, guest: u8, vcpu: u8) -> Option<usize> {
+        self.vcpus.iter().position(|v| v.guest == guest && v.id == vcpu)
+    }
+
+    fn spec(&self, guest: u8) -> Option<&GuestSpec> {
+        self.config.guests.get(guest as usize)?.as_ref()
+    }
+
+    fn class(&self, guest: u8) -> GuestClass {
+        self.spec(guest).map_or(GuestClass::GeneralPurpose, |s| s.class)
+    }
+
+    fn priority(&self, i: usize) -> u8 {
+        self.spec(self.vcpus[i].guest).map_or(0, |s| s.priority)
+    }
+
+    fn home_of(&self, guest: u8, vcpu: u8) -> Option<u8> {
+        let spec = self.spec(guest)?;
+        (vcpu < spec.vcpus).then(|| spec.home[vcpu as usize])
+    }
+
+    /// Remove resident vCPU `i` (it migrates away), keeping `current`
+    /// pointing at the same vCPU.
+    fn take_vcpu(&mut self, i: usize) -> Vcpu {
+        let v = self.vcpus.remove(i);
+        self.current = match self.current {
+            Some(c) if c == i => None,
+            Some(c) if c > i => Some(c - 1),
+            other => other,
+        };
+        v
+    }
+
+    // ----- virtual interrupts -----
+
+    /// Raise virtual interrupt bit(s) `bits` on resident vCPU `i`.
+    fn raise(&mut self, i: usize, bits: u16) {
+        let v = &mut self.vcpus[i];
+        v.pending |= bits;
+        if v.state == RunState::Idle {
+            v.state = RunState::Runnable;
+        }
+    }
+
+    /// The highest-level pending interrupt of vCPU `i` its mask lets in:
+    /// (bit, INTEVT).
+    fn deliverable(&self, i: usize) -> Option<(u16, u16)> {
+        let v = &self.vcpus[i];
+        let spec = self.spec(v.guest)?;
+        if v.pending == 0 || v.ctx.vbr == 0 || v.ctx.sr & sr::BL != 0 {
+            return None;
+        }
+        let mask = v.ctx.virtual_imask;
+        // The timer and the IPIs each have one level; between equal levels
+        // the timer goes first (the lower INTEVT, as the INTC orders them).
+        if v.pending & PENDING_TIMER != 0 && spec.timer_level as u32 > mask {
+            return Some((PENDING_TIMER, VIRTUAL_TIMER_INTEVT));
+        }
+        if spec.ipi_level as u32 > mask {
+            for m in 0..8u16 {
+                let bit = 1 << (PENDING_IPI_SHIFT + m as u32);
+                if v.pending & bit != 0 {
+                    return Some((bit, VIRTUAL_IPI_INTEVT + 0x20 * m));
+                }
+            }
+        }
+        None
+    }
+
+    /// Emulate the SH-4A interrupt entry into vCPU `i`'s vector table.
+    fn inject<H: CoreHardware>(&mut self, hw: &mut H, i: usize, bit: u16, intevt: u16) {
+        hw.charge(self.config.costs.inject as u64);
+        self.stats.injections += 1;
+        let v = &mut self.vcpus[i];
+        v.pending &= !bit;
+        enter_guest_vector(&mut v.ctx, 0x600);
+        v.ctx.intevt = intevt as u32;
+        hw.trace(TraceEvent::Inject { guest: v.guest, vcpu: v.id, intevt });
+    }
+
+    fn expire_timers<H: CoreHardware>(&mut self, hw: &mut H) {
+        let now = hw.now();
+        for i in 0..self.vcpus.len() {
+            let t = self.vcpus[i].timer;
+            if t.period != 0 && t.next <= now && self.vcpus[i].state != RunState::Exited {
+                let timer = &mut self.vcpus[i].timer;
+                if t.oneshot {
+                    timer.period = 0;
+                } else {
+                    // Periodic: the next release is a whole number of
+                    // periods after the first, however late we are.
+                    let missed = (now - t.next) / t.period + 1;
+                    timer.next = t.next + missed * t.period;
+                }
+                self.raise(i, PENDING_TIMER);
+            }
+        }
+        if let Some(since) = self.delayed_since {
+            if let Some(bound) = self.config.delay_bound {
+                if now >= since + bound as u64 {
+                    self.delay_bound_expired(hw);
+                }
+            }
+        }
+    }
+
+    // ----- exceptions and hypercalls -----
+
+    /// A guest exception or non-hypercall trap: deliver it to the guest's
+    /// own handler (VBR + 0x100, or + 0x400 for TLB misses).
+    fn forward_exception<H: CoreHardware>(&mut self, hw: &mut H, i: usize, expevt: u32, tra: u32) {
+        if self.vcpus[i].ctx.vbr == 0 {
+            // Nowhere to deliver it: the guest is stopped, the core lives on.
+            self.stats.guest_faults += 1;
+            let g = self.vcpus[i].guest;
+            self.exit_guest_here(hw, g, 0xdead);
+            return;
+        }
+        self.stats.forwarded_exceptions += 1;
+        hw.charge(self.config.costs.inject as u64);
+        let offset = if matches!(expevt, 0x040 | 0x060) { 0x400 } else { 0x100 };
+        let ctx = &mut self.vcpus[i].ctx;
+        enter_guest_vector(ctx, offset);
+        ctx.expevt = expevt;
+        ctx.tra = tra;
+        self.maybe_trap_migrate(hw, i);
+    }
+
+    fn hypercall<H: CoreHardware>(&mut self, hw: &mut H, i: usize, imm: u8) {
+        self.stats.hypercalls += 1;
+        hw.charge(self.config.costs.hypercall as u64);
+        let result = match Hypercall::from_imm(imm) {
+            None => Err(HcError::NoSys),
+            Some(call) => self.do_hypercall(hw, i, call),
+        };
+        let r0 = match result {
+            Ok(v) => v,
+            Err(e) => {
+                self.stats.hypercall_errors[e.index()] += 1;
+                e.to_r0()
+            }
+        };
+        // `i` may have left (EXIT, migration): only a resident vCPU gets r0.
+        if let Some(i) = self.current {
+            set_reg(&mut self.vcpus[i].ctx, 0, r0);
+        }
+    }
+
+    fn do_hypercall<H: CoreHardware>(&mut self, hw: &mut H, i: usize, call: Hypercall) -> Result<u32, HcError> {
+        let guest = self.vcpus[i].guest;
+        let spec = *self.spec(guest).ok_or(HcError::State)?;
+        let arg = |n: usize| reg(&self.vcpus[i].ctx, 4 + n);
+        let (a0, a1, a2) = (arg(0), arg(1), arg(2));
+        let class = spec.class;
+        match call {
+            Hypercall::SetVector => {
+                spec.partition.check(a0, 0x604, 4).ok_or(HcError::Addr)?;
+                self.vcpus[i].ctx.vbr = a0;
+                Ok(0)
+            }
+            Hypercall::IrqDisable => {
+                let ctx = &mut self.vcpus[i].ctx;
+                let old = ctx.virtual_imask;
+                // 15: every level the guest owns. IPL separation, not the
+                // guest, decides what that means physically.
+                ctx.virtual_imask = 15;
+                Ok(old)
+            }
+            Hypercall::IrqRestore => {
+                // 0-15 for the RTOS; a GPOS names its own levels 0-7, or 15
+                // (what IRQ_DISABLE returns when already disabled).
+                let ok = a0 <= 15 && (class == GuestClass::RealTime || a0 <= class.levels().1 as u32 || a0 == 15);
+                if !ok {
+                    return Err(HcError::Level);
+                }
+                let ctx = &mut self.vcpus[i].ctx;
+                let old = ctx.virtual_imask;
+                ctx.virtual_imask = a0;
+                Ok(old)
+            }
+            Hypercall::Idle => {
+                if self.vcpus[i].pending == 0 {
+                    self.vcpus[i].state = RunState::Idle;
+                }
+                Ok(0)
+            }
+            Hypercall::Yield => {
+                self.rotate(i);
+                Ok(0)
+            }
+            Hypercall::SpinYield => {
+                self.stats.spin_yields += 1;
+                if self.config.spin_yield {
+                    self.rotate(i);
+                }
+                Ok(0)
+            }
+            Hypercall::PreemptCount => {
+                self.vcpus[i].ctx.preempt_count = a0;
+                Ok(0)
+            }
+            Hypercall::SendIpi => {
+                if a0 >= spec.vcpus as u32 {
+                    return Err(HcError::Vcpu);
+                }
+                if a1 >= 8 {
+                    return Err(HcError::Arg);
+                }
+                self.stats.virtual_ipis += 1;
+                self.route(hw, Post::VirtualIpi { guest, vcpu: a0 as u8, message: a1 as u8 });
+                Ok(0)
+            }
+            Hypercall::VcpuId => Ok(self.vcpus[i].id as u32),
+            Hypercall::StartVcpu => {
+                if a0 >= spec.vcpus as u32 || a0 == 0 {
+                    return Err(HcError::Vcpu);
+                }
+                spec.partition.check(a1, 2, 2).ok_or(HcError::Addr)?;
+                self.route(hw, Post::StartVcpu { guest, vcpu: a0 as u8, entry: a1, arg: a2 });
+                Ok(0)
+            }
+            Hypercall::ConsoleWrite => {
+                if a1 > hypercall::CONSOLE_MAX {
+                    return Err(HcError::Arg);
+                }
+                let phys = spec.partition.check(a0, a1, 1).ok_or(HcError::Addr)?;
+                let mut buf = [0u8; hypercall::CONSOLE_MAX as usize];
+                hw.read_guest(phys, &mut buf[..a1 as usize]);
+                hw.console(guest, &buf[..a1 as usize]);
+                Ok(a1)
+            }
+            Hypercall::TimerSet => {
+                let t = &mut self.vcpus[i].timer;
+                if a0 == 0 {
+                    *t = VirtualTimer::default();
+                    self.vcpus[i].pending &= !PENDING_TIMER;
+                    return Ok(0);
+                }
+                // Periods are shipped as 32-bit cycle counts: at most 7 s.
+                if a0 > 7_000_000 {
+                    return Err(HcError::Arg);
+                }
+                let period = a0 as u64 * 600;
+                *t = VirtualTimer { period, next: hw.now() + period, oneshot: a1 == 1 };
+                Ok(0)
+            }
+            Hypercall::TimeNow => {
+                let now = hw.now();
+                set_reg(&mut self.vcpus[i].ctx, 1, (now >> 32) as u32);
+                Ok(now as u32)
+            }
+            Hypercall::Sample => {
+                let v = &self.vcpus[i];
+                hw.trace(TraceEvent::Sample { guest, vcpu: v.id, kind: a0, value: a1 });
+                Ok(0)
+            }
+            Hypercall::Exit => {
+                self.exit_guest_here(hw, guest, a0);
+                Ok(0)
+            }
+            Hypercall::KernelExit => {
+                if self.vcpus[i].away == Some(AwayReason::KernelEntry) {
+                    self.return_home(hw, i);
+                }
+                Ok(0)
+            }
+        }
+    }
+
+    /// The guest stops on this core (its other cores stop it when they
+    /// hear of it through the host's report; the run ends when every guest
+    /// has exited).
+    fn exit_guest_here<H: CoreHardware>(&mut self, hw: &mut H, guest: u8, status: u32) {
+        for v in self.vcpus.iter_mut().filter(|v| v.guest == guest) {
+            v.state = RunState::Exited;
+            v.timer = VirtualTimer::default();
+        }
+        hw.trace(TraceEvent::GuestExit { guest, status });
+    }
+
+    // ----- scheduling -----
+
+    /// Move vCPU `i` behind the others of its priority.
+    fn rotate(&mut self, i: usize) {
+        let v = self.vcpus.remove(i);
+        let _ = self.vcpus.push(v);
+        self.current = match self.current {
+            Some(c) if c == i => Some(self.vcpus.len() - 1),
+            Some(c) if c > i => Some(c - 1),
+            other => other,
+        };
+        self.slice_end = None;
+    }
+
+    /// The vCPU that should run: highest priority, first in order among
+    /// equals.
+    fn pick(&self) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for i in 0..self.vcpus.len() {
+            if self.vcpus[i].state != RunState::Runnable {
+                continue;
+            }
+            if best.is_none_or(|b| self.priority(i) > self.priority(b)) {
+                best = Some(i);
+            }
+        }
+        best
+    }
+
+    fn rtos_runnable(&self) -> bool {
+        (0..self.vcpus.len())
+            .any(|i| self.vcpus[i].state == RunState::Runnable && self.class(self.vcpus[i].guest) == GuestClass::RealTime)
+    }
+
+    /// Whether a real-time vCPU lives on this core (a "shared" core).
+    fn hosts_rtos(&self) -> bool {
+        self.vcpus.iter().any(|v| self.class(v.guest) == GuestClass::RealTime && v.state != RunState::Exited)
+    }
+
+    /// Apply the policy, choose, deliver, and leave into the chosen vCPU
+    /// (or sleep).
+    fn schedule_and_leave<H: CoreHardware>(&mut self, hw: &mut H) {
+        self.apply_policy(hw);
+        self.send_pending_mail(hw);
+        let now = hw.now();
+        let mut next = self.pick();
+        // Delayed preemption: a GPOS vCPU in a critical section keeps the
+        // core while the RTOS waits.
+        if let (Some(cur), Some(n)) = (self.current, next) {
+            if self.config.policy == Policy::DelayedPreemption
+                && n != cur
+                && self.vcpus[cur].state == RunState::Runnable
+                && self.class(self.vcpus[cur].guest) == GuestClass::GeneralPurpose
+                && self.class(self.vcpus[n].guest) == GuestClass::RealTime
+                && self.vcpus[cur].ctx.preempt_count != 0
+            {
+                if self.delayed_since.is_none() {
+                    self.delayed_since = Some(now);
+                    self.stats.delayed_preemptions += 1;
+                }
+                next = Some(cur);
+            } else if self.class(self.vcpus[n].guest) == GuestClass::RealTime {
+                self.delayed_since = None;
+            }
+        }
+        // Round-robin slice among equals.
+        if let (Some(cur), Some(n)) = (self.current, next) {
+            if n == cur && self.slice_end.is_some_and(|end| now >= end) {
+                self.rotate(cur);
+                next = self.pick();
+            }
+        }
+        if next != self.current {
+            if let Some(cur) = self.current {
+                let v = &self.vcpus[cur];
+                hw.trace(TraceEvent::Undispatch { guest: v.guest, vcpu: v.id });
+            }
+            if let Some(n) = next {
+                hw.charge(self.config.costs.vcpu_switch as u64);
+                self.stats.switches += 1;
+                let v = &self.vcpus[n];
+                hw.trace(TraceEvent::Dispatch { guest: v.guest, vcpu: v.id });
+            }
+            self.current = next;
+            self.slice_end = None;
+        }
+        if let Some(n) = next {
+            let equals_wait = (0..self.vcpus.len()).any(|j| {
+                j != n && self.vcpus[j].state == RunState::Runnable && self.priority(j) == self.priority(n)
+            });
+            if !equals_wait {
+                self.slice_end = None;
+            } else if self.slice_end.is_none() {
+                self.slice_end = Some(hw.now() + self.config.time_slice as u64);
+            }
+            if let Some((bit, intevt)) = self.deliverable(n) {
+                self.inject(hw, n, bit, intevt);
+                // Trap-based migration moves a GPOS vCPU that enters its
+                // kernel on an RTOS core before the handler runs there.
+                if self.maybe_trap_migrate(hw, n) {
+                    return self.schedule_and_leave(hw);
+                }
+            }
+        } else if self.deferred_work > 0 {
+            // The core is free: do the source-half work dispatch-first
+            // on-demand migration put off.
+            hw.charge(self.deferred_work);
+            self.deferred_work = 0;
+        }
+        self.arm_timer(hw);
+        match next {
+            Some(n) => {
+                let v = &self.vcpus[n];
+                let class = self.class(v.guest);
+                let vmask = v.ctx.virtual_imask.min(15) as u8;
+                let imask = if self.config.ipl_separation { class.physical_imask(vmask) } else { vmask };
+                hw.resume(&v.ctx, imask);
+            }
+            None => hw.idle(),
+        }
+    }
+
+    fn arm_timer<H: CoreHardware>(&mut self, hw: &mut H) {
+        let mut deadline = self.slice_end;
+        let mut earliest = |t: u64| deadline = Some(deadline.map_or(t, |d: u64| d.min(t)));
+        for v in &self.vcpus {
+            if v.timer.period != 0 && v.state != RunState::Exited {
+                earliest(v.timer.next);
+            }
+        }
+        if let (Some(since), Some(bound)) = (self.delayed_since, self.config.delay_bound) {
+            earliest(since + bound as u64);
+        }
+        if self.post.has_waiting() {
+            // A ring was full or not ready yet: try again soon.
+            earliest(hw.now() + MAIL_RETRY);
+        }
+        hw.arm_timer(deadline);
+    }
+
+    // ----- lock-holder-preemption policies -----
+
+    fn apply_policy<H: CoreHardware>(&mut self, hw: &mut H) {
+        if self.config.policy != Policy::OnDemandMigration {
+            return;
+        }
+        if self.rtos_runnable() {
+            // Send every GPOS vCPU that lives here away while the RTOS runs.
+            while let Some(i) = (0..self.vcpus.len()).find(|&i| {
+                let v = &self.vcpus[i];
+                self.class(v.guest) == GuestClass::GeneralPurpose && v.away.is_none() && v.state != RunState::Exited
+            }) {
+                if !self.depart(hw, i, AwayReason::RtosActive) {
+                    break;
+                }
+            }
+        } else if self.hosts_rtos() {
+            // The RTOS idles: ask for the vCPUs it displaced back.
+            self.request_returns(hw, AwayReason::RtosActive);
+        }
+    }
+
+    /// Under trap-based migration, move GPOS vCPU `i` off this core if it
+    /// shares it with an RTOS and has just entered its kernel. Returns
+    /// whether it left.
+    fn maybe_trap_migrate<H: CoreHardware>(&mut self, hw: &mut H, i: usize) -> bool {
+        if self.config.policy != Policy::TrapMigration
+            || self.class(self.vcpus[i].guest) != GuestClass::GeneralPurpose
+            || self.vcpus[i].away.is_some()
+            || !self.hosts_rtos()
+        {
+            return false;
+        }
+        self.depart(hw, i, AwayReason::KernelEntry)
+    }
+
+    /// Bounded delayed preemption: the RTOS has waited long enough; the
+    /// GPOS vCPU holding the core leaves it instead.
+    fn delay_bound_expired<H: CoreHardware>(&mut self, hw: &mut H) {
+        self.stats.delay_bound_hits += 1;
+        self.delayed_since = None;
+        if let Some(cur) = self.current {
+            if self.class(self.vcpus[cur].guest) == GuestClass::GeneralPurpose && self.vcpus[cur].away.is_none() {
+                self.depart(hw, cur, AwayReason::DelayBound);
+            }
+        }
+    }
+}
+
+// ----- migration and routing -----
+
+impl Instance {
+    /// Where vCPUs displaced from this core go: the next core.
+    fn destination(&self) -> Option<u8> {
+        (self.config.cores > 1).then(|| (self.core + 1) % self.config.cores)
+    }
+
+    /// Departure migration, source half: take resident vCPU `i` (which
+    /// lives here) off this core and ship it. Returns whether it left.
+    fn depart<H: CoreHardware>(&mut self, hw: &mut H, i: usize, reason: AwayReason) -> bool {
+        let Some(dest) = self.destination() else { return false };
+        if self.home_of(self.vcpus[i].guest, self.vcpus[i].id) != Some(self.core) {
+            return false;
+        }
+        let was_current = self.current == Some(i);
+        let mut v = self.take_vcpu(i);
+        if was_current {
+            hw.trace(TraceEvent::Undispatch { guest: v.guest, vcpu: v.id });
+            self.slice_end = None;
+        }
+        let costs = self.config.costs;
+        let cost = if self.config.dispatch_first && reason == AwayReason::RtosActive {
+            // Ship the context now, do the rest once the RTOS is running.
+            self.deferred_work += costs.departure_source.saturating_sub(costs.mailbox_send) as u64;
+            costs.mailbox_send
+        } else {
+            costs.departure_source
+        };
+        hw.charge(cost as u64);
+        v.away = Some(reason);
+        self.away[v.guest as usize][v.id as usize] = Some(Away { core: dest, reason, return_requested: false });
+        self.stats.departures_out += 1;
+        hw.trace(TraceEvent::MigrateOut { guest: v.guest, vcpu: v.id, to: dest, departure: true, cycles: cost });
+        self.post.queue(dest, Post::Migrate { vcpu: v, departure: true });
+        true
+    }
+
+    /// Return migration, source half: send resident vCPU `i` (away from
+    /// its home) back.
+    fn return_home<H: CoreHardware>(&mut self, hw: &mut H, i: usize) {
+        let (g, id) = (self.vcpus[i].guest, self.vcpus[i].id);
+        let Some(home) = self.home_of(g, id) else { return };
+        let was_current = self.current == Some(i);
+        let mut v = self.take_vcpu(i);
+        if was_current {
+            hw.trace(TraceEvent::Undispatch { guest: g, vcpu: id });
+            self.slice_end = None;
+        }
+        let cost = self.config.costs.return_source;
+        hw.charge(cost as u64);
+        v.away = None;
+        self.stats.returns_out += 1;
+        hw.trace(TraceEvent::MigrateOut { guest: g, vcpu: id, to: home, departure: false, cycles: cost });
+        self.post.queue(home, Post::Migrate { vcpu: v, departure: false });
+    }
+
+    /// Ask the cores holding this core's vCPUs displaced for `reason` to
+    /// send them back (once each).
+    fn request_returns<H: CoreHardware>(&mut self, _hw: &mut H, reason: AwayReason) {
+        for g in 0..MAX_GUESTS {
+            for id in 0..MAX_VCPUS {
+                if let Some(a) = self.away[g][id].as_mut() {
+                    if a.reason == reason && !a.return_requested {
+                        a.return_requested = true;
+                        let core = a.core;
+                        self.post.queue(core, Post::ReturnRequest { guest: g as u8, vcpu: id as u8 });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Destination half of a migration: `v` arrives.
+    fn accept_immigrant<H: CoreHardware>(&mut self, hw: &mut H, from: u8, mut v: Vcpu, departure: bool) {
+        let costs = self.config.costs;
+        let cost = if departure { costs.departure_destination } else { costs.return_destination };
+        hw.charge(cost as u64);
+        if departure {
+            self.stats.departures_in += 1;
+        } else {
+            self.stats.returns_in += 1;
+            v.away = None;
+            self.away[v.guest as usize][v.id as usize] = None;
+        }
+        hw.trace(TraceEvent::MigrateIn { guest: v.guest, vcpu: v.id, from, departure, cycles: cost });
+        if !self.add_vcpu(v) {
+            // No room: send it home rather than lose it.
+            self.stats.misrouted += 1;
+            if let Some(home) = self.home_of(v.guest, v.id).filter(|&h| h != self.core) {
+                self.post.queue(home, Post::Migrate { vcpu: v, departure: false });
+            }
+        }
+    }
+
+    /// Deliver `post` (about one vCPU) here if the vCPU is resident, else
+    /// send it towards the vCPU: to its home, or from its home to where it
+    /// is away.
+    fn route<H: CoreHardware>(&mut self, hw: &mut H, post: Post) {
+        let (guest, vcpu) = post.target();
+        let Some(home) = self.home_of(guest, vcpu) else {
+            self.stats.misrouted += 1;
+            return;
+        };
+        if let Some(i) = self.find(guest, vcpu) {
+            match post {
+                Post::VirtualIpi { message, .. } => self.raise(i, 1 << (PENDING_IPI_SHIFT + message as u32)),
+                Post::ReturnRequest { .. } => {
+                    if self.vcpus[i].away.is_some() {
+                        self.return_home(hw, i);
+                    }
+                }
+                // Started twice, or a migrated context routed as a start:
+                // the guest's mistake, counted.
+                Post::StartVcpu { .. } | Post::Migrate { .. } => self.stats.misrouted += 1,
+            }
+            return;
+        }
+        if home != self.core {
+            self.stats.forwarded_messages += 1;
+            self.post.queue(home, post);
+            return;
+        }
+        if let Some(a) = self.away[guest as usize][vcpu as usize] {
+            self.stats.forwarded_messages += 1;
+            self.post.queue(a.core, post);
+            return;
+        }
+        match post {
+            Post::StartVcpu { entry, arg, .. } => {
+                let Some(spec) = self.spec(guest).copied() else { return };
+                let mut ctx = VcpuContext::default();
+                start_context(&mut ctx, &spec, entry, arg);
+                // The new vCPU shares its guest's vector table.
+                ctx.vbr = self.vcpus.iter().find(|v| v.guest == guest).map_or(0, |v| v.ctx.vbr);
+                let v = Vcpu { guest, id: vcpu, state: RunState::Runnable, ctx, pending: 0, timer: VirtualTimer::default(), away: None };
+                if !self.add_vcpu(v) {
+                    self.stats.misrouted += 1;
+                }
+            }
+            // A vCPU that has not started yet: the IPI has nowhere to go.
+            _ => self.stats.misrouted += 1,
+        }
+    }
+
+    fn receive_mail<H: CoreHardware>(&mut self, hw: &mut H) {
+        for from in 0..self.config.cores {
+            if from == self.core {
+                continue;
+            }
+            while let Some(post) = self.post.receive(hw, from) {
+                hw.charge(self.config.costs.mailbox_receive as u64);
+                match post {
+                    Post::Migrate { vcpu, departure } => self.accept_immigrant(hw, from, vcpu, departure),
+                    other => self.route(hw, other),
+                }
+            }
+        }
+    }
+
+    fn send_pending_mail<H: CoreHardware>(&mut self, hw: &mut H) {
+        let sent = self.post.flush(hw);
+        hw.charge(sent as u64 * self.config.costs.mailbox_send as u64);
+    }
+}
+
+// ----- register helpers -----
+
+/// General register `n` of `ctx` as its code sees it (R0-R7 through the
+/// bank its SR.RB selects).
+pub fn reg(ctx: &VcpuContext, n: usize) -> u32 {
+    match n {
+        0..=7 if ctx.sr & sr::RB != 0 => ctx.bank1[n],
+        0..=7 => ctx.bank0[n],
+        _ => ctx.r8_15[n - 8],
+    }
+}
+
+pub fn set_reg(ctx: &mut VcpuContext, n: usize, value: u32) {
+    match n {
+        0..=7 if ctx.sr & sr::RB != 0 => ctx.bank1[n] = value,
+        0..=7 => ctx.bank0[n] = value,
+        _ => ctx.r8_15[n - 8] = value,
+    }
+}
+
+/// What the SH-4A does on an exception or interrupt, done to a saved
+/// context: SPC, SSR and SGR keep where it was, SR gets MD, RB and BL, and
+/// execution continues at the guest's VBR + `offset`.
+fn enter_guest_vector(ctx: &mut VcpuContext, offset: u32) {
+    ctx.spc = ctx.pc;
+    ctx.ssr = ctx.sr;
+    ctx.sgr = ctx.r8_15[7];
+    ctx.sr |= sr::MD | sr::RB | sr::BL;
+    ctx.pc = ctx.vbr.wrapping_add(offset);
+}
+
+/// A fresh vCPU: privileged, interrupts at its class's top level masked
+/// (the guest lowers them when it is ready), FPU enabled, r4 = `arg`.
+fn start_context(ctx: &mut VcpuContext, spec: &GuestSpec, entry: u32, arg: u32) {
+    ctx.pc = entry;
+    ctx.sr = sr::MD;
+    ctx.virtual_imask = spec.class.levels().1 as u32;
+    ctx.fpscr = 0x0004_0001;
+    ctx.bank0[4] = arg;
+}

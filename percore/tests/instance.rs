@@ -1,0 +1,405 @@
+//! The instance against a fake core: exact checks of hypercalls, virtual
+//! interrupt delivery, IPL separation, scheduling and migration, with no
+//! simulator in the way. Shared memory is one `Vec` behind every fake core,
+//! so two instances really exchange bytes.
+
+use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS};
+use spumone_kernel::hypercall::sr;
+use spumone_kernel::ipl::GuestClass;
+use spumone_kernel::vcpu::VcpuContext;
+use spumone_percore::config::{Config, Costs, Policy};
+use spumone_percore::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT};
+use spumone_percore::instance::{reg, set_reg, Instance};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+const RT_BASE: u32 = 0x0880_0000;
+const GP_BASE: u32 = 0x0900_0000;
+const RT_ENTRY: u32 = 0x8880_0000;
+const GP_ENTRY: u32 = 0x8900_0000;
+const RT_VBR: u32 = 0x8880_1000;
+const GP_VBR: u32 = 0x8900_1000;
+
+/// What the fake core did last.
+#[derive(Clone, Debug, PartialEq)]
+enum Leave {
+    Resumed { ctx: VcpuContext, imask: u8 },
+    Idle,
+}
+
+struct FakeCore {
+    core: usize,
+    now: u64,
+    entry: Entry,
+    /// The "registers": what the running code had when it entered.
+    regs: VcpuContext,
+    left: Option<Leave>,
+    shared: Rc<RefCell<Vec<u32>>>,
+    icis_sent: Vec<usize>,
+    timer: Option<u64>,
+    console: Vec<u8>,
+    events: Vec<TraceEvent>,
+}
+
+impl FakeCore {
+    fn new(core: usize, shared: &Rc<RefCell<Vec<u32>>>) -> FakeCore {
+        FakeCore {
+            core,
+            now: 0,
+            entry: Entry::Interrupt { intevt: 0 },
+            regs: VcpuContext::default(),
+            left: None,
+            shared: Rc::clone(shared),
+            icis_sent: Vec::new(),
+            timer: None,
+            console: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The context the instance resumed, as the guest will run it.
+    fn resumed(&self) -> (VcpuContext, u8) {
+        match self.left.clone() {
+            Some(Leave::Resumed { ctx, imask }) => (ctx, imask),
+            other => panic!("expected a resume, got {other:?}"),
+        }
+    }
+
+    /// Run the resumed guest "until" it executes `trapa #imm` at the
+    /// resumed PC with `args` in r4.. (SPC = the next instruction).
+    fn trap(&mut self, inst: &mut Instance, imm: u8, args: &[u32]) -> VcpuContext {
+        let (mut ctx, _) = self.resumed();
+        for (i, a) in args.iter().enumerate() {
+            set_reg(&mut ctx, 4 + i, *a);
+        }
+        ctx.pc += 2;
+        self.regs = ctx;
+        self.entry = Entry::Exception { expevt: 0x160, tra: (imm as u32) << 2, tea: 0 };
+        inst.enter(self);
+        // What runs next (an all-zero context when the core went idle).
+        match &self.left {
+            Some(Leave::Resumed { ctx, .. }) => *ctx,
+            _ => VcpuContext::default(),
+        }
+    }
+
+    fn interrupt(&mut self, inst: &mut Instance, intevt: u32) {
+        if let Some(Leave::Resumed { ctx, .. }) = self.left.clone() {
+            self.regs = ctx;
+        }
+        self.entry = Entry::Interrupt { intevt };
+        inst.enter(self);
+    }
+}
+
+impl CoreHardware for FakeCore {
+    fn core_id(&self) -> usize {
+        self.core
+    }
+    fn now(&self) -> u64 {
+        self.now
+    }
+    fn charge(&mut self, cycles: u64) {
+        self.now += cycles;
+    }
+    fn entry(&self) -> Entry {
+        self.entry
+    }
+    fn save_context(&self, ctx: &mut VcpuContext) {
+        let (vbr, vmask, pc) = (ctx.vbr, ctx.virtual_imask, ctx.preempt_count);
+        *ctx = self.regs;
+        ctx.vbr = vbr;
+        ctx.virtual_imask = vmask;
+        ctx.preempt_count = pc;
+    }
+    fn resume(&mut self, ctx: &VcpuContext, physical_imask: u8) {
+        self.left = Some(Leave::Resumed { ctx: *ctx, imask: physical_imask });
+    }
+    fn idle(&mut self) {
+        self.left = Some(Leave::Idle);
+    }
+    fn read_guest(&mut self, phys: u32, buf: &mut [u8]) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (phys as usize + i) as u8;
+        }
+    }
+    fn shared_read(&mut self, offset: u32) -> u32 {
+        self.shared.borrow()[offset as usize / 4]
+    }
+    fn shared_write(&mut self, offset: u32, value: u32) {
+        self.shared.borrow_mut()[offset as usize / 4] = value;
+    }
+    fn init_interrupts(&mut self, _level: u8) {}
+    fn send_ici(&mut self, target: usize) {
+        self.icis_sent.push(target);
+    }
+    fn clear_ici(&mut self) {}
+    fn arm_timer(&mut self, deadline: Option<u64>) {
+        self.timer = deadline;
+    }
+    fn clear_timer(&mut self) {}
+    fn console(&mut self, _guest: u8, bytes: &[u8]) {
+        self.console.extend_from_slice(bytes);
+    }
+    fn trace(&mut self, event: TraceEvent) {
+        self.events.push(event);
+    }
+}
+
+fn rtos() -> GuestSpec {
+    GuestSpec {
+        class: GuestClass::RealTime,
+        priority: 10,
+        partition: Partition { base: RT_BASE, size: 0x10_0000 },
+        vcpus: 1,
+        home: [0, 0, 0, 0],
+        entry: RT_ENTRY,
+        timer_level: 14,
+        ipi_level: 13,
+    }
+}
+
+fn gpos(vcpus: u8) -> GuestSpec {
+    GuestSpec {
+        class: GuestClass::GeneralPurpose,
+        priority: 1,
+        partition: Partition { base: GP_BASE, size: 0x100_0000 },
+        vcpus,
+        home: [0, 1, 2, 3],
+        entry: GP_ENTRY,
+        timer_level: 5,
+        ipi_level: 4,
+    }
+}
+
+fn config(guests: &[GuestSpec], policy: Policy) -> Config {
+    let mut g: [Option<GuestSpec>; MAX_GUESTS] = [None; MAX_GUESTS];
+    for (i, s) in guests.iter().enumerate() {
+        g[i] = Some(*s);
+    }
+    Config {
+        cores: 2,
+        guests: g,
+        policy,
+        spin_yield: true,
+        ipl_separation: true,
+        time_slice: 60_000,
+        delay_bound: None,
+        dispatch_first: false,
+        hypervisor_level: 15,
+        costs: Costs::RP1,
+    }
+}
+
+fn shared() -> Rc<RefCell<Vec<u32>>> {
+    Rc::new(RefCell::new(vec![0; 0x2_0000 / 4]))
+}
+
+#[test]
+fn boot_starts_the_boot_vcpu_privileged_with_its_levels_masked() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let _inst = Instance::boot(&mut hw, config(&[rtos()], Policy::None));
+    let (ctx, imask) = hw.resumed();
+    assert_eq!(ctx.pc, RT_ENTRY);
+    assert_eq!(ctx.sr, sr::MD);
+    assert_eq!(ctx.virtual_imask, 15);
+    assert_eq!(imask, 15);
+    // Core 1 has no vCPU of its own: it sleeps.
+    let mut hw1 = FakeCore::new(1, &mem);
+    let _inst1 = Instance::boot(&mut hw1, config(&[rtos()], Policy::None));
+    assert_eq!(hw1.left, Some(Leave::Idle));
+}
+
+#[test]
+fn bad_hypercall_arguments_return_error_codes_and_are_counted() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot(&mut hw, config(&[rtos()], Policy::None));
+    let r0 = |c: &VcpuContext| reg(c, 0) as i32;
+    assert_eq!(r0(&hw.trap(&mut inst, 0x60, &[0x9000_0000])), -3, "VBR outside the partition");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x60, &[RT_VBR + 2])), -3, "misaligned VBR");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x7a, &[])), -1, "undefined number");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x67, &[7, 0])), -2, "no vCPU 7");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x67, &[0, 8])), -6, "IPI message 8");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x62, &[16])), -4, "level 16");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x6a, &[RT_ENTRY, 257])), -6, "console write too long");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x6a, &[RT_ENTRY + 0xf_fff0, 32])), -3, "console write past the end");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x69, &[0, RT_ENTRY, 0])), -2, "vCPU 0 is started already");
+    assert_eq!(inst.stats.hypercall_errors, [1, 2, 3, 1, 0, 2]);
+    // The instance is unharmed: a good call works.
+    assert_eq!(r0(&hw.trap(&mut inst, 0x60, &[RT_VBR])), 0);
+    assert_eq!(r0(&hw.trap(&mut inst, 0x68, &[])), 0, "vCPU id");
+    assert_eq!(r0(&hw.trap(&mut inst, 0x6a, &[RT_ENTRY, 4])), 4);
+    assert_eq!(hw.console, [0x00, 0x01, 0x02, 0x03].map(|b: u8| b.wrapping_add((RT_BASE & 0xff) as u8)));
+}
+
+#[test]
+fn hypercalls_return_past_the_trap_with_registers_kept() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot(&mut hw, config(&[rtos()], Policy::None));
+    let (mut before, _) = hw.resumed();
+    before.r8_15 = [8, 9, 10, 11, 12, 13, 14, 15];
+    before.mach = 0x1234;
+    hw.left = Some(Leave::Resumed { ctx: before, imask: 15 });
+    let after = hw.trap(&mut inst, 0x68, &[]);
+    assert_eq!(after.pc, RT_ENTRY + 2);
+    assert_eq!(after.r8_15, before.r8_15);
+    assert_eq!(after.mach, 0x1234);
+    assert_eq!(after.sr, before.sr);
+}
+
+#[test]
+fn virtual_timer_interrupt_enters_the_guest_vector_like_the_hardware() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot(&mut hw, config(&[rtos()], Policy::None));
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]); // 1 ms periodic
+    let deadline = hw.timer.expect("the timer is armed");
+    // Interrupts still masked (boot level 15): the tick waits.
+    let unmasked = hw.trap(&mut inst, 0x62, &[0]);
+    let pc_before = unmasked.pc;
+    hw.now = deadline;
+    hw.interrupt(&mut inst, timer_intevt(0) as u32);
+    let (ctx, imask) = hw.resumed();
+    assert_eq!(ctx.pc, RT_VBR + 0x600);
+    assert_eq!(ctx.spc, pc_before);
+    assert_eq!(ctx.intevt, 0x400);
+    assert_eq!(ctx.sr & (sr::MD | sr::RB | sr::BL), sr::MD | sr::RB | sr::BL);
+    assert_eq!(ctx.ssr & sr::BL, 0);
+    assert_eq!(imask, 0);
+    // The next release is exactly one period later.
+    assert_eq!(hw.timer, Some(deadline + 600_000));
+}
+
+#[test]
+fn ipl_separation_lets_the_rtos_timer_through_a_gpos_with_interrupts_disabled() {
+    for separation in [true, false] {
+        let mem = shared();
+        let mut hw = FakeCore::new(0, &mem);
+        let mut cfg = config(&[gpos(1)], Policy::None);
+        cfg.ipl_separation = separation;
+        let mut inst = Instance::boot(&mut hw, cfg);
+        hw.trap(&mut inst, 0x62, &[0]);
+        let (_, imask) = hw.resumed();
+        assert_eq!(imask, 0);
+        hw.trap(&mut inst, 0x61, &[]); // IRQ_DISABLE
+        let (ctx, imask) = hw.resumed();
+        assert_eq!(ctx.virtual_imask, 15);
+        assert_eq!(imask, if separation { 7 } else { 15 }, "separation {separation}");
+    }
+}
+
+/// A context with a different value in every word, as a guest in the
+/// middle of its work would have.
+fn busy_context(pc: u32) -> VcpuContext {
+    let mut words = [0u32; spumone_kernel::vcpu::CONTEXT_WORDS];
+    for (i, w) in words.iter_mut().enumerate() {
+        *w = 0x5a00_0000 | (i as u32) << 8 | i as u32;
+    }
+    let mut c = VcpuContext::from_words(&words);
+    c.pc = pc;
+    c.sr = sr::MD | 0x0000_0301; // privileged, M/Q/T set, BL and RB clear
+    c.vbr = 0;
+    c
+}
+
+#[test]
+fn on_demand_migration_moves_a_gpos_vcpu_mid_critical_section_and_back_unchanged() {
+    let mem = shared();
+    let cfg = config(&[rtos(), gpos(1)], Policy::OnDemandMigration);
+    let mut hw0 = FakeCore::new(0, &mem);
+    let mut core0 = Instance::boot(&mut hw0, cfg);
+    let mut hw1 = FakeCore::new(1, &mem);
+    let mut core1 = Instance::boot(&mut hw1, cfg);
+    // The RTOS (priority 10) is runnable from boot, so the GPOS vCPU that
+    // lives on core 0 starts out on core 1.
+    // Core 1 was not ready when core 0 booted: the vCPU waited in core
+    // 0's outbox, with a retry timer, and goes at core 0's next entry.
+    assert_eq!(hw0.resumed().0.pc, RT_ENTRY);
+    assert_eq!(core0.mailbox_stats().waited, 1);
+    assert_eq!(hw0.timer, Some(hw0.now + 6_000));
+    hw0.trap(&mut core0, 0x60, &[RT_VBR]);
+    assert_eq!(core0.mailbox_stats().mailbox.sent, 1);
+    assert_eq!(hw0.icis_sent, [1, 1], "a kick for the full ring, then one for the message");
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!(hw1.resumed().0.pc, GP_ENTRY);
+    // The RTOS sets up a 1 ms tick and idles: the GPOS vCPU comes home.
+    hw0.trap(&mut core0, 0x6b, &[1000, 0]);
+    hw0.trap(&mut core0, 0x62, &[0]);
+    hw0.trap(&mut core0, 0x63, &[]);
+    assert_eq!(hw0.left, Some(Leave::Idle));
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!(hw1.left, Some(Leave::Idle));
+    hw0.interrupt(&mut core0, ICI_INTEVT);
+    let gp = hw0.resumed().0;
+    assert_eq!(gp.pc, GP_ENTRY);
+    hw0.icis_sent.clear();
+    hw1.icis_sent.clear();
+    // The GPOS takes a lock: interrupts off, preempt count 1, then works.
+    hw0.trap(&mut core0, 0x61, &[]);
+    let in_cs = hw0.trap(&mut core0, 0x66, &[1]);
+    let mut busy = busy_context(in_cs.pc + 0x40);
+    busy.virtual_imask = in_cs.virtual_imask;
+    busy.preempt_count = 1;
+    hw0.left = Some(Leave::Resumed { ctx: busy, imask: 7 });
+
+    // The RTOS tick: the GPOS vCPU leaves core 0 before the RTOS runs.
+    hw0.now = hw0.timer.unwrap();
+    hw0.interrupt(&mut core0, timer_intevt(0));
+    let (rt, _) = hw0.resumed();
+    assert_eq!((rt.pc, rt.intevt), (RT_VBR + 0x600, 0x400), "the RTOS handles its tick");
+    assert_eq!(hw0.icis_sent, [1]);
+    assert_eq!(core0.stats.departures_out, 2);
+    assert!(hw0.events.iter().any(|e| matches!(e, TraceEvent::MigrateOut { to: 1, departure: true, cycles: 14_940, .. })));
+
+    // Core 1 takes the ICI and runs the vCPU exactly where it was.
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    let (arrived, imask) = hw1.resumed();
+    assert_eq!(arrived, busy, "every register arrives unchanged");
+    assert_eq!(imask, 7, "still in its critical section: GPOS levels masked, RTOS levels open");
+    assert_eq!(core1.stats.departures_in, 2);
+
+    // The RTOS idles: core 0 asks for its vCPU back; core 1 returns it.
+    let mut rt_done = rt;
+    rt_done.pc = RT_VBR + 0x700;
+    rt_done.sr &= !sr::BL;
+    hw0.left = Some(Leave::Resumed { ctx: rt_done, imask: 0 });
+    hw0.trap(&mut core0, 0x63, &[]);
+    assert_eq!(hw0.left, Some(Leave::Idle));
+    assert_eq!(hw0.icis_sent, [1, 1]);
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!(hw1.left, Some(Leave::Idle), "core 1 has nothing left to run");
+    assert_eq!(core1.stats.returns_out, 2);
+    hw0.interrupt(&mut core0, ICI_INTEVT);
+    let (home, imask) = hw0.resumed();
+    assert_eq!(home, busy, "and back home unchanged");
+    assert_eq!(imask, 7);
+    assert_eq!((core0.stats.returns_in, core0.mailbox_stats().mailbox.rejected.total()), (2, 0));
+}
+
+#[test]
+fn delayed_preemption_keeps_the_rtos_waiting_until_the_preempt_count_drops() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot(&mut hw, config(&[rtos(), gpos(1)], Policy::DelayedPreemption));
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    let gp = hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(gp.pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    let in_cs = hw.trap(&mut inst, 0x66, &[1]);
+
+    hw.now = hw.timer.unwrap();
+    hw.interrupt(&mut inst, timer_intevt(0));
+    let (still, _) = hw.resumed();
+    assert_eq!(still.pc, in_cs.pc, "the GPOS keeps the core inside its critical section");
+    assert_eq!(inst.stats.delayed_preemptions, 1);
+
+    let left_cs = hw.trap(&mut inst, 0x66, &[0]);
+    assert_eq!((left_cs.pc, left_cs.intevt), (RT_VBR + 0x600, 0x400), "preempt count 0: the RTOS runs at once");
+    assert_eq!(inst.stats.switches, 3, "RTOS -> GPOS -> RTOS (counting boot)");
+}
