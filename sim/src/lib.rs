@@ -16,3 +16,4 @@ pub mod machine;
 pub mod gdb;
 pub mod report;
 pub mod trace;
+pub mod hosting;

@@ -46,6 +46,25 @@ pub enum ConfigError {
     Quantum,
 }
 
+/// A hypervisor hosted on the machine: Rust code that stands in for the
+/// handlers at a core's vector base (see `Cpu::host_vbr`). It sees the
+/// core and the bus only for the duration of one entry.
+pub trait Host {
+    /// Core `core` took an exception or interrupt into its host vector
+    /// base; the hardware entry (SPC, SSR, SGR, EXPEVT/INTEVT, SR.MD/RB/BL)
+    /// is done. On return the core resumes wherever `cpu` now says.
+    fn enter(&mut self, core: usize, cpu: &mut Cpu, bus: &mut Rp1Bus);
+}
+
+/// No hypervisor: cores never set a host vector base.
+pub struct NoHost;
+
+impl Host for NoHost {
+    fn enter(&mut self, core: usize, _cpu: &mut Cpu, _bus: &mut Rp1Bus) {
+        unreachable!("core {core} entered a host vector base, but the machine runs without a hypervisor")
+    }
+}
+
 /// Why `Machine::run` returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Exit {
@@ -130,6 +149,13 @@ impl Machine {
     /// reaches it: up to a quantum later). Running to `a` then to `b` gives
     /// exactly the machine state of running to `b` directly.
     pub fn run(&mut self, limit: u64) -> Exit {
+        self.run_hosted(&mut NoHost, limit)
+    }
+
+    /// [`Machine::run`] with a hosted hypervisor: whenever a core enters
+    /// its host vector base (`Cpu::host_vbr`), `host` runs for that core
+    /// before the core executes another instruction.
+    pub fn run_hosted<H: Host>(&mut self, host: &mut H, limit: u64) -> Exit {
         loop {
             if let Some(code) = self.bus.simctl.exit_code {
                 return Exit::Guest(code);
@@ -149,7 +175,7 @@ impl Machine {
             if let Some(event) = self.bus.next_event(self.now) {
                 round_end = round_end.min(event.max(self.now + 1));
             }
-            if let Some(exit) = self.run_round(round_end) {
+            if let Some(exit) = self.run_round(host, round_end) {
                 return exit;
             }
             self.now = round_end;
@@ -159,7 +185,7 @@ impl Machine {
 
     /// Run every core up to `round_end`, unless a core hits a breakpoint or
     /// double-faults.
-    fn run_round(&mut self, round_end: u64) -> Option<Exit> {
+    fn run_round<H: Host>(&mut self, host: &mut H, round_end: u64) -> Option<Exit> {
         let table = Arc::clone(&self.table);
         for i in 0..self.cpus.len() {
             if self.cpus[i].halted {
@@ -174,11 +200,14 @@ impl Machine {
                         self.bus.intc.accept(i, p.intevt);
                     }
                 }
+                self.serve_host(host, i);
+                let cpu = &mut self.cpus[i];
                 if cpu.sleeping {
                     cpu.cycles = cpu.cycles.max(round_end);
                     break;
                 }
                 let stop = cpu.run(&mut self.bus, &table, round_end);
+                self.serve_host(host, i);
                 if self.bus.simctl.exit_code.is_some() {
                     return None;
                 }
@@ -199,6 +228,15 @@ impl Machine {
             }
         }
         None
+    }
+
+    /// Run the hosted hypervisor for core `i` if the core entered it.
+    fn serve_host<H: Host>(&mut self, host: &mut H, i: usize) {
+        let cpu = &mut self.cpus[i];
+        if cpu.host_entered {
+            cpu.host_entered = false;
+            host.enter(i, cpu, &mut self.bus);
+        }
     }
 
     fn after_round(&mut self) {

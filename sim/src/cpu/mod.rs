@@ -216,6 +216,14 @@ pub struct Cpu {
     /// software expects it. The machine stops with a clear report instead of
     /// looping through resets.
     pub double_fault: Option<DoubleFault>,
+    /// Hosted hypervisor: while VBR equals this address, every exception
+    /// and interrupt entry ends the core's time slice with `host_entered`
+    /// set, and the machine hands the core to its hypervisor instance
+    /// (Rust code standing in for the handlers at that vector base).
+    pub host_vbr: Option<u32>,
+    /// An exception or interrupt entered the host vector base; the machine
+    /// clears it when the hypervisor instance has run.
+    pub host_entered: bool,
     /// Debugger breakpoints (physical fetch not needed: virtual PC match).
     pub breakpoints: Vec<u32>,
     /// The breakpoint address `run` last stopped at: the next `run` that
@@ -366,6 +374,8 @@ impl Cpu {
             cycles: 0,
             stats: CoreStats::default(),
             yield_now: false,
+            host_vbr: None,
+            host_entered: false,
             sleeping: false,
             halted: false,
             slot_pending: false,
@@ -558,6 +568,16 @@ impl Cpu {
             Entry::Reset => unreachable!("handled above"),
         };
         self.pc = self.vbr.wrapping_add(offset);
+        self.note_host_entry();
+    }
+
+    /// After an exception or interrupt entry: if the vector base is the
+    /// hosted hypervisor's, stop the slice so the machine can run it.
+    fn note_host_entry(&mut self) {
+        if self.host_vbr == Some(self.vbr) {
+            self.host_entered = true;
+            self.request_yield();
+        }
     }
 
     /// The part of exception and interrupt entry they share.
@@ -614,6 +634,7 @@ impl Cpu {
         self.sleeping = false;
         self.enter_handler(self.pc);
         self.pc = self.vbr.wrapping_add(0x600);
+        self.note_host_entry();
         true
     }
 

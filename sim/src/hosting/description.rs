@@ -1,0 +1,1746 @@
+//! The machine description: which guests run on the hosted hypervisor, and
+//! how (TOML, read with `serde` and `toml`; the format is documented in
+//! docs/machine-description.md, with examples under examples/machines/).
+//!
+//! Owns: the description's types, its parser and every validation rule
+//! (partitions in DRAM and disjoint, vCPU cores, interrupt levels per guest
+//! class, the LHP policy and its options, the hypervisor cost table), the
+//! error type that names the offending field with its line and column, and
+//! the cost table's printout (`Costs::to_table_string`).
+//!
+//! Must not touch: the simulated machine, the hypervisor instances or the
+//! guests' memory. This module only reads text (and, in `check_images`,
+//! ELF files); loading images, patching `params` into them and charging
+//! costs belong to the hosting code that uses these types.
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+/// The RP1's CPU clock (SH-X3 at 600 MHz): the unit of every cost.
+pub const CPU_HZ: u64 = 600_000_000;
+/// Cycles per microsecond at `CPU_HZ`.
+pub const CYCLES_PER_US: u64 = 600;
+/// First byte of the RP1's DRAM (physical).
+pub const DRAM_BASE: u32 = 0x0800_0000;
+/// One past the last byte of DRAM (physical): DRAM is 0x08000000-0x0FFFFFFF.
+pub const DRAM_END: u32 = 0x1000_0000;
+/// Partition alignment and size granule (4 KiB, the smallest MMU page).
+pub const PARTITION_ALIGN: u32 = 0x1000;
+/// Physical cores of the RP1.
+pub const CORES: u8 = 4;
+/// Most vCPUs one guest may have.
+pub const MAX_VCPUS: usize = 4;
+/// Most guests one description may have.
+pub const MAX_GUESTS: usize = 4;
+/// Largest time slice and delayed-preemption bound, in microseconds (1 s).
+pub const MAX_INTERVAL_US: u32 = 1_000_000;
+/// Largest single cost (1 s of CPU time), in cycles.
+pub const MAX_COST_CYCLES: u64 = CPU_HZ;
+
+/// Microseconds for `cycles` at 600 MHz (exact to f64 precision).
+pub fn cycles_to_us(cycles: u64) -> f64 {
+    cycles as f64 / CYCLES_PER_US as f64
+}
+
+// ---------------------------------------------------------------------------
+// The validated description
+// ---------------------------------------------------------------------------
+
+/// A validated machine description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    pub hypervisor: Hypervisor,
+    pub costs: Costs,
+    /// In file order; a guest's index here is its guest number.
+    pub guests: Vec<Guest>,
+    /// The directory image paths were resolved against.
+    pub base_dir: PathBuf,
+}
+
+/// The `[hypervisor]` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hypervisor {
+    pub policy: Policy,
+    /// Spin-yield alongside the policy (SPIN_YIELD hypercalls yield the vCPU).
+    pub spin_yield: bool,
+    /// IPL separation (RTOS 8-15, GPOS 1-7); off only for the comparison.
+    pub ipl_separation: bool,
+    /// Round-robin time slice among equal priorities on one core.
+    pub time_slice_us: u32,
+    /// Delayed preemption only: past this bound, migrate instead of waiting.
+    pub delayed_preemption_bound_us: Option<u32>,
+    /// On-demand migration only: dispatch the RTOS first, ship the departing
+    /// vCPU's context afterwards.
+    pub dispatch_first: bool,
+}
+
+impl Hypervisor {
+    /// Default round-robin time slice (10 ms, as a GPOS tick-based scheduler).
+    pub const DEFAULT_TIME_SLICE_US: u32 = 10_000;
+}
+
+/// The lock-holder-preemption policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Policy {
+    None,
+    DelayedPreemption,
+    TrapMigration,
+    OnDemandMigration,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 4] =
+        [Policy::None, Policy::DelayedPreemption, Policy::TrapMigration, Policy::OnDemandMigration];
+
+    /// The name used in description files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Policy::None => "none",
+            Policy::DelayedPreemption => "delayed-preemption",
+            Policy::TrapMigration => "trap-migration",
+            Policy::OnDemandMigration => "on-demand-migration",
+        }
+    }
+
+    /// The policy named `name` (as in description files).
+    pub fn from_name(name: &str) -> Option<Policy> {
+        Policy::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A guest's class, which fixes the interrupt levels it owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestClass {
+    /// Real-time OS: levels 8-15.
+    Rtos,
+    /// General-purpose OS: levels 1-7.
+    Gpos,
+}
+
+impl GuestClass {
+    /// Lowest and highest interrupt level of the class.
+    pub fn levels(self) -> (u8, u8) {
+        match self {
+            GuestClass::Rtos => (8, 15),
+            GuestClass::Gpos => (1, 7),
+        }
+    }
+
+    pub fn owns(self, level: u8) -> bool {
+        let (lo, hi) = self.levels();
+        (lo..=hi).contains(&level)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            GuestClass::Rtos => "rtos",
+            GuestClass::Gpos => "gpos",
+        }
+    }
+
+    fn upper(self) -> &'static str {
+        match self {
+            GuestClass::Rtos => "RTOS",
+            GuestClass::Gpos => "GPOS",
+        }
+    }
+}
+
+impl fmt::Display for GuestClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One `[[guest]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guest {
+    pub name: String,
+    pub class: GuestClass,
+    /// Fixed priority; higher runs first. Every RTOS guest is above every GPOS guest.
+    pub priority: u8,
+    /// ELF images, resolved against the description's directory; the first
+    /// one's entry point is the boot vCPU's default entry.
+    pub images: Vec<PathBuf>,
+    pub partition: Partition,
+    /// vCPU n of the guest is `vcpus[n]`.
+    pub vcpus: Vec<VcpuSpec>,
+    pub interrupts: Vec<InterruptSpec>,
+    pub params: Vec<ParamPatch>,
+}
+
+impl Guest {
+    /// The level the description gives `source`, if the guest owns it.
+    pub fn level(&self, source: InterruptSource) -> Option<u8> {
+        self.interrupts.iter().find(|i| i.source == source).map(|i| i.level)
+    }
+}
+
+/// A guest's physical memory partition, inside DRAM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partition {
+    pub base: u32,
+    pub size: u32,
+}
+
+impl Partition {
+    /// Last byte (inclusive).
+    pub fn last(&self) -> u32 {
+        self.base + (self.size - 1)
+    }
+
+    /// Whether the physical range `addr..addr+len` lies inside.
+    pub fn contains_range(&self, addr: u32, len: u32) -> bool {
+        let (a, l) = (addr as u64, len as u64);
+        a >= self.base as u64 && a + l <= self.base as u64 + self.size as u64
+    }
+
+    pub fn contains(&self, addr: u32) -> bool {
+        self.contains_range(addr, 1)
+    }
+
+    pub fn overlaps(&self, other: &Partition) -> bool {
+        (self.base as u64) < other.base as u64 + other.size as u64
+            && (other.base as u64) < self.base as u64 + self.size as u64
+    }
+}
+
+impl fmt::Display for Partition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#010x}-{:#010x}", self.base, self.last())
+    }
+}
+
+/// One vCPU of a guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VcpuSpec {
+    /// Physical core it starts on (0-3).
+    pub core: u8,
+    /// Entry point. For vCPU 0, overrides the first image's ELF entry; for
+    /// another vCPU, starts it at boot at this address (without one it waits
+    /// for the guest's START_VCPU hypercall).
+    pub entry: Option<u32>,
+}
+
+/// A virtual interrupt source a guest owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InterruptSource {
+    /// The vCPU's virtual timer (TIMER_SET), INTEVT 0x400.
+    Timer,
+    /// Virtual IPIs between the guest's vCPUs (SEND_IPI), INTEVT 0xf00 + 0x20 m.
+    Ipi,
+}
+
+impl InterruptSource {
+    pub fn name(self) -> &'static str {
+        match self {
+            InterruptSource::Timer => "timer",
+            InterruptSource::Ipi => "ipi",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InterruptSpec {
+    pub source: InterruptSource,
+    /// 8-15 for an RTOS, 1-7 for a GPOS.
+    pub level: u8,
+}
+
+/// Words to write over an image's symbol before the guest starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamPatch {
+    pub symbol: String,
+    /// 32-bit words, in the guest's (little-endian) byte order. Negative
+    /// numbers in the file are stored as two's complement.
+    pub words: Vec<u32>,
+}
+
+// ---------------------------------------------------------------------------
+// Costs
+// ---------------------------------------------------------------------------
+
+/// The hypervisor cost table, in cycles of the 600 MHz CPU clock. Every
+/// hypervisor path is charged from it; every report prints it
+/// (`to_table_string`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Costs {
+    /// Entering the instance from a guest (trap, interrupt or exception) and
+    /// returning to a guest: save/restore of the scratch state, the dispatch.
+    pub entry_exit: u64,
+    /// Handling one hypercall, on top of `entry_exit`.
+    pub hypercall: u64,
+    /// Switching a core from one vCPU to another (full context save/restore).
+    pub vcpu_switch: u64,
+    /// Emulating an interrupt entry into a guest (SPC/SSR/SGR/INTEVT/SR, PC).
+    pub interrupt_injection: u64,
+    /// Raising an inter-core interrupt (the sender's work).
+    pub ici_send: u64,
+    /// From an ICI's send to the receiving core taking it.
+    pub ici_latency: u64,
+    /// Writing or reading-and-validating one mailbox message.
+    pub mailbox_message: u64,
+    /// Departure migration, the source core's half (`spm_cpu_migrate`).
+    pub departure_source: u64,
+    /// Departure migration, the destination core's half (`accept_immigrant`).
+    pub departure_destination: u64,
+    /// Return migration, the source core's half.
+    pub return_source: u64,
+    /// Return migration, the destination core's half.
+    pub return_destination: u64,
+}
+
+/// Where a default cost comes from.
+const MEASURED: &str = "RP1 measurement (papers)";
+const ESTIMATE: &str = "estimate";
+
+impl Default for Costs {
+    fn default() -> Self {
+        Costs {
+            entry_exit: 180,               // 0.30 us
+            hypercall: 120,                // 0.20 us
+            vcpu_switch: 600,              // 1.00 us
+            interrupt_injection: 150,      // 0.25 us
+            ici_send: 60,                  // 0.10 us
+            ici_latency: 300,              // 0.50 us
+            mailbox_message: 240,          // 0.40 us
+            departure_source: 14_940,      // 24.9 us
+            departure_destination: 16_800, // 28.0 us
+            return_source: 22_860,         // 38.1 us
+            return_destination: 7_200,     // 12.0 us
+        }
+    }
+}
+
+impl Costs {
+    /// (field name, cycles, where the default comes from) for every cost, in table order.
+    pub fn rows(&self) -> [(&'static str, u64, &'static str); 11] {
+        [
+            ("entry_exit", self.entry_exit, ESTIMATE),
+            ("hypercall", self.hypercall, ESTIMATE),
+            ("vcpu_switch", self.vcpu_switch, ESTIMATE),
+            ("interrupt_injection", self.interrupt_injection, ESTIMATE),
+            ("ici_send", self.ici_send, ESTIMATE),
+            ("ici_latency", self.ici_latency, ESTIMATE),
+            ("mailbox_message", self.mailbox_message, ESTIMATE),
+            ("departure_source", self.departure_source, MEASURED),
+            ("departure_destination", self.departure_destination, MEASURED),
+            ("return_source", self.return_source, MEASURED),
+            ("return_destination", self.return_destination, MEASURED),
+        ]
+    }
+
+    /// The cost table as text: every cost in cycles and in microseconds at
+    /// 600 MHz, and whether it is the default (measured or estimated) or was
+    /// set by the description.
+    pub fn to_table_string(&self) -> String {
+        let defaults = Costs::default().rows();
+        let mut out = String::from("hypervisor cost table (CPU clock 600 MHz)\n");
+        out.push_str(&format!("  {:<22} {:>10} {:>10}  {}\n", "cost", "cycles", "us", "source"));
+        for ((name, cycles, origin), (_, default, _)) in self.rows().into_iter().zip(defaults) {
+            let source = if cycles == default { origin } else { "set in the description" };
+            out.push_str(&format!("  {:<22} {:>10} {:>10.3}  {}\n", name, cycles, cycles_to_us(cycles), source));
+        }
+        out
+    }
+
+    fn slot(&mut self, name: &str) -> Option<&mut u64> {
+        Some(match name {
+            "entry_exit" => &mut self.entry_exit,
+            "hypercall" => &mut self.hypercall,
+            "vcpu_switch" => &mut self.vcpu_switch,
+            "interrupt_injection" => &mut self.interrupt_injection,
+            "ici_send" => &mut self.ici_send,
+            "ici_latency" => &mut self.ici_latency,
+            "mailbox_message" => &mut self.mailbox_message,
+            "departure_source" => &mut self.departure_source,
+            "departure_destination" => &mut self.departure_destination,
+            "return_source" => &mut self.return_source,
+            "return_destination" => &mut self.return_destination,
+            _ => return None,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+/// Line and column (both from 1; the column counts characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Why a description was rejected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DescriptionError {
+    /// The description file, when it came from `load`.
+    pub file: Option<PathBuf>,
+    /// The field, e.g. `guest[1].partition.base`; empty for a TOML syntax
+    /// error or an unreadable file.
+    pub field: String,
+    pub message: String,
+    /// Where in the text, when known.
+    pub location: Option<Location>,
+    /// The offending source line with a caret under the span, when known.
+    pub snippet: Option<String>,
+}
+
+impl DescriptionError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DescriptionError { file: None, field: field.into(), message: message.into(), location: None, snippet: None }
+    }
+
+    /// "field: message" (or just the message when no field applies).
+    pub fn summary(&self) -> String {
+        if self.field.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.field, self.message)
+        }
+    }
+
+    fn locate(mut self, text: &str, span: Option<Range<usize>>) -> Self {
+        if let Some(span) = span {
+            let (location, snippet) = location_of(text, span);
+            self.location = Some(location);
+            self.snippet = snippet;
+        }
+        self
+    }
+}
+
+impl fmt::Display for DescriptionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.file, self.location) {
+            (Some(file), Some(l)) => write!(f, "{}:{}:{}: ", file.display(), l.line, l.column)?,
+            (Some(file), None) => write!(f, "{}: ", file.display())?,
+            (None, Some(l)) => write!(f, "line {}, column {}: ", l.line, l.column)?,
+            (None, None) => {}
+        }
+        f.write_str(&self.summary())?;
+        if let Some(snippet) = &self.snippet {
+            write!(f, "\n{snippet}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DescriptionError {}
+
+/// Line/column of `span.start` and a one-line snippet with carets (none
+/// when that line is blank).
+fn location_of(text: &str, span: Range<usize>) -> (Location, Option<String>) {
+    let start = span.start.min(text.len());
+    let (mut line, mut line_start) = (1, 0);
+    for (i, c) in text.char_indices() {
+        if i >= start {
+            break;
+        }
+        if c == '\n' {
+            line += 1;
+            line_start = i + 1;
+        }
+    }
+    let line_text: &str = text[line_start..].split('\n').next().unwrap_or("").trim_end_matches('\r');
+    let column = text[line_start..].char_indices().take_while(|(i, _)| line_start + i < start).count() + 1;
+    let span_chars = text
+        .get(start..span.end.max(start).min(text.len()))
+        .map(|s| s.split('\n').next().unwrap_or("").chars().count())
+        .unwrap_or(1)
+        .max(1);
+    if line_text.trim().is_empty() {
+        return (Location { line, column }, None);
+    }
+    let gutter = line.to_string().len();
+    let snippet = format!(
+        "{:gutter$} |\n{} | {}\n{:gutter$} | {}{}",
+        "",
+        line,
+        line_text,
+        "",
+        " ".repeat(column - 1),
+        "^".repeat(span_chars.min(line_text.chars().count().saturating_sub(column - 1).max(1))),
+    );
+    (Location { line, column }, Some(snippet))
+}
+
+// ---------------------------------------------------------------------------
+// Field paths <-> spans, through toml's spanned document tree
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+fn render_path(segs: &[Seg]) -> String {
+    let mut s = String::new();
+    for seg in segs {
+        match seg {
+            Seg::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn parse_path(path: &str) -> Vec<Seg> {
+    let mut segs = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(b) = rest.find('[') {
+            segs.push(Seg::Key(rest[..b].to_string()));
+            rest = &rest[b..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let end = stripped.find(']').unwrap_or(stripped.len());
+                if let Ok(i) = stripped[..end].parse() {
+                    segs.push(Seg::Index(i));
+                }
+                rest = stripped.get(end + 1..).unwrap_or("");
+            }
+        } else if !rest.is_empty() {
+            segs.push(Seg::Key(rest.to_string()));
+        }
+    }
+    segs
+}
+
+fn span_contains(span: &Range<usize>, off: usize) -> bool {
+    span.start <= off && off < span.end.max(span.start + 1)
+}
+
+/// The deepest field whose key or value covers byte `off`.
+fn path_at_table(table: &DeTable<'_>, off: usize) -> Option<Vec<Seg>> {
+    let mut shallow = None;
+    for (k, v) in table.iter() {
+        if let Some(mut sub) = path_at_value(v, off) {
+            sub.insert(0, Seg::Key(k.get_ref().to_string()));
+            return Some(sub);
+        }
+        if shallow.is_none() && (span_contains(&k.span(), off) || span_contains(&v.span(), off)) {
+            shallow = Some(vec![Seg::Key(k.get_ref().to_string())]);
+        }
+    }
+    shallow
+}
+
+fn path_at_value(v: &Spanned<DeValue<'_>>, off: usize) -> Option<Vec<Seg>> {
+    match v.get_ref() {
+        DeValue::Table(t) => path_at_table(t, off),
+        DeValue::Array(a) => {
+            let mut shallow = None;
+            for (i, item) in a.iter().enumerate() {
+                if let Some(mut sub) = path_at_value(item, off) {
+                    sub.insert(0, Seg::Index(i));
+                    return Some(sub);
+                }
+                if shallow.is_none() && span_contains(&item.span(), off) {
+                    shallow = Some(vec![Seg::Index(i)]);
+                }
+            }
+            shallow
+        }
+        _ => None,
+    }
+}
+
+/// The field whose key starts last before byte `off` (for syntax errors the
+/// recovered document does not cover, such as a duplicate key).
+fn last_key_before(table: &DeTable<'_>, off: usize, path: &mut Vec<Seg>, best: &mut Option<(usize, Vec<Seg>)>) {
+    for (k, v) in table.iter() {
+        let start = k.span().start;
+        path.push(Seg::Key(k.get_ref().to_string()));
+        if start < off && best.as_ref().is_none_or(|(b, _)| start >= *b) {
+            *best = Some((start, path.clone()));
+        }
+        last_key_in_value(v, off, path, best);
+        path.pop();
+    }
+}
+
+fn last_key_in_value(v: &Spanned<DeValue<'_>>, off: usize, path: &mut Vec<Seg>, best: &mut Option<(usize, Vec<Seg>)>) {
+    match v.get_ref() {
+        DeValue::Table(t) => last_key_before(t, off, path, best),
+        DeValue::Array(a) => {
+            for (i, item) in a.iter().enumerate() {
+                path.push(Seg::Index(i));
+                last_key_in_value(item, off, path, best);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The span of the value at `path` (a key's span when the value has none).
+fn span_of(root: &DeTable<'_>, path: &str) -> Option<Range<usize>> {
+    let segs = parse_path(path);
+    let mut span: Option<Range<usize>> = None;
+    let mut table = Some(root);
+    let mut value: Option<&Spanned<DeValue<'_>>> = None;
+    for seg in &segs {
+        match seg {
+            Seg::Key(k) => {
+                let t = match (table, value) {
+                    (Some(t), None) => t,
+                    (_, Some(v)) => v.get_ref().as_table()?,
+                    (None, None) => return None,
+                };
+                let (key, v) = t.get_key_value(k.as_str())?;
+                span = Some(if v.span().is_empty() { key.span() } else { v.span() });
+                value = Some(v);
+                table = None;
+            }
+            Seg::Index(i) => {
+                let v = value?.get_ref().as_array()?.get(*i)?;
+                span = Some(v.span());
+                value = Some(v);
+            }
+        }
+    }
+    span
+}
+
+// ---------------------------------------------------------------------------
+// The raw file, as serde reads it
+// ---------------------------------------------------------------------------
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDescription {
+    hypervisor: RawHypervisor,
+    #[serde(default)]
+    costs: RawCosts,
+    #[serde(default)]
+    guest: Vec<RawGuest>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHypervisor {
+    policy: Policy,
+    #[serde(default)]
+    spin_yield: bool,
+    #[serde(default = "yes")]
+    ipl_separation: bool,
+    time_slice_us: Option<i64>,
+    delayed_preemption_bound_us: Option<i64>,
+    #[serde(default)]
+    dispatch_first: bool,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCosts {
+    entry_exit: Option<CostValue>,
+    hypercall: Option<CostValue>,
+    vcpu_switch: Option<CostValue>,
+    interrupt_injection: Option<CostValue>,
+    ici_send: Option<CostValue>,
+    ici_latency: Option<CostValue>,
+    mailbox_message: Option<CostValue>,
+    departure_source: Option<CostValue>,
+    departure_destination: Option<CostValue>,
+    return_source: Option<CostValue>,
+    return_destination: Option<CostValue>,
+}
+
+impl RawCosts {
+    fn entries(&self) -> [(&'static str, Option<u64>); 11] {
+        let c = |v: &Option<CostValue>| v.as_ref().map(|v| v.0);
+        [
+            ("entry_exit", c(&self.entry_exit)),
+            ("hypercall", c(&self.hypercall)),
+            ("vcpu_switch", c(&self.vcpu_switch)),
+            ("interrupt_injection", c(&self.interrupt_injection)),
+            ("ici_send", c(&self.ici_send)),
+            ("ici_latency", c(&self.ici_latency)),
+            ("mailbox_message", c(&self.mailbox_message)),
+            ("departure_source", c(&self.departure_source)),
+            ("departure_destination", c(&self.departure_destination)),
+            ("return_source", c(&self.return_source)),
+            ("return_destination", c(&self.return_destination)),
+        ]
+    }
+}
+
+/// A cost, in cycles: a plain number is microseconds; a string carries its
+/// unit ("300 cycles", "250 ns", "24.9 us", "1.5 ms").
+struct CostValue(u64);
+
+impl<'de> Deserialize<'de> for CostValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CostVisitor)
+    }
+}
+
+struct CostVisitor;
+
+fn cost_from_us<E: de::Error>(us: f64, shown: &str) -> Result<CostValue, E> {
+    cost_from_scaled(us, CYCLES_PER_US as f64, shown)
+}
+
+fn cost_from_scaled<E: de::Error>(value: f64, cycles_per_unit: f64, shown: &str) -> Result<CostValue, E> {
+    if !value.is_finite() {
+        return Err(E::custom(format!("{shown} is not a finite duration")));
+    }
+    if value < 0.0 {
+        return Err(E::custom(format!("{shown} is negative")));
+    }
+    let cycles = (value * cycles_per_unit).round();
+    if cycles > MAX_COST_CYCLES as f64 {
+        return Err(E::custom(format!("{shown} is more than 1 s")));
+    }
+    Ok(CostValue(cycles as u64))
+}
+
+impl<'de> Visitor<'de> for CostVisitor {
+    type Value = CostValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a duration: a number of microseconds, or a string such as \"300 cycles\" or \"24.9 us\"")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<CostValue, E> {
+        cost_from_us(v as f64, &format!("{v} us"))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<CostValue, E> {
+        cost_from_us(v as f64, &format!("{v} us"))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<CostValue, E> {
+        cost_from_us(v, &format!("{v} us"))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<CostValue, E> {
+        let t = s.trim();
+        let split =
+            t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+' || c == '_')).unwrap_or(t.len());
+        let (number, unit) = (t[..split].replace('_', ""), t[split..].trim());
+        let per_unit = match unit {
+            "cycles" | "cycle" => 1.0,
+            "ns" => CYCLES_PER_US as f64 / 1000.0,
+            "us" => CYCLES_PER_US as f64,
+            "ms" => CYCLES_PER_US as f64 * 1000.0,
+            "" => return Err(E::custom(format!("\"{s}\" has no unit (use cycles, ns, us or ms)"))),
+            _ => return Err(E::custom(format!("unknown unit \"{unit}\" in \"{s}\" (use cycles, ns, us or ms)"))),
+        };
+        let value: f64 = number.parse().map_err(|_| E::custom(format!("\"{s}\" does not start with a number")))?;
+        if per_unit == 1.0 && value.fract() != 0.0 {
+            return Err(E::custom(format!("\"{s}\": a number of cycles must be whole")));
+        }
+        cost_from_scaled(value, per_unit, &format!("\"{s}\""))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGuest {
+    name: String,
+    class: GuestClass,
+    priority: i64,
+    image: Images,
+    partition: RawPartition,
+    vcpus: Vec<RawVcpu>,
+    #[serde(default)]
+    interrupts: Vec<RawInterrupt>,
+    #[serde(default)]
+    params: Vec<RawParam>,
+}
+
+/// `image = "a.elf"` or `image = ["a.elf", "b.elf"]`.
+struct Images(Vec<String>);
+
+impl<'de> Deserialize<'de> for Images {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Images;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a path to an ELF image, or an array of such paths")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Images, E> {
+                Ok(Images(vec![s.to_string()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Images, A::Error> {
+                let mut v = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    v.push(s);
+                }
+                Ok(Images(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPartition {
+    base: i64,
+    size: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVcpu {
+    core: i64,
+    entry: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInterrupt {
+    source: InterruptSource,
+    level: i64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawParam {
+    symbol: String,
+    words: Vec<i64>,
+}
+
+// ---------------------------------------------------------------------------
+// Parsing and validation
+// ---------------------------------------------------------------------------
+
+/// Parse and validate a description. Image paths are resolved against
+/// `base_dir` (the description file's directory); the images themselves are
+/// not read (see `Description::check_images`).
+pub fn parse(text: &str, base_dir: &Path) -> Result<Description, DescriptionError> {
+    let field_at = |root: &DeTable<'_>, span: Option<Range<usize>>| {
+        span.and_then(|s| path_at_table(root, s.start)).map(|p| render_path(&p)).unwrap_or_default()
+    };
+    let root = DeTable::parse(text).map_err(|e| {
+        // Name the field the syntax error is in where the recovered part of
+        // the document shows it (a duplicate key, a bad value).
+        let (partial, _) = DeTable::parse_recoverable(text);
+        let mut field = field_at(partial.get_ref(), e.span());
+        if field.is_empty() {
+            if let Some(off) = e.span().map(|s| s.start) {
+                let mut best = None;
+                last_key_before(partial.get_ref(), off, &mut Vec::new(), &mut best);
+                field = best.map(|(_, p)| render_path(&p)).unwrap_or_default();
+            }
+        }
+        DescriptionError::new(field, e.message()).locate(text, e.span())
+    })?;
+    let raw: RawDescription = toml::from_str(text).map_err(|e| {
+        let message = e.message().replace("expected i64", "expected an integer");
+        DescriptionError::new(field_at(root.get_ref(), e.span()), message).locate(text, e.span())
+    })?;
+    validate(raw, base_dir).map_err(|(field, message)| {
+        let span = span_of(root.get_ref(), &field);
+        DescriptionError::new(field, message).locate(text, span)
+    })
+}
+
+/// Read and parse the description file at `path`; image paths are resolved
+/// against its directory.
+pub fn load(path: &Path) -> Result<Description, DescriptionError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let mut err = DescriptionError::new("", format!("cannot read the description: {e}"));
+        err.file = Some(path.to_path_buf());
+        err
+    })?;
+    let base_dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    parse(&text, &base_dir).map_err(|mut e| {
+        e.file = Some(path.to_path_buf());
+        e
+    })
+}
+
+type Invalid = (String, String);
+
+fn bad<T>(field: impl Into<String>, message: impl Into<String>) -> Result<T, Invalid> {
+    Err((field.into(), message.into()))
+}
+
+fn interval_us(field: &str, v: i64) -> Result<u32, Invalid> {
+    if v < 1 || v > MAX_INTERVAL_US as i64 {
+        return bad(field, format!("{v} must be between 1 and {MAX_INTERVAL_US}"));
+    }
+    Ok(v as u32)
+}
+
+fn validate(raw: RawDescription, base_dir: &Path) -> Result<Description, Invalid> {
+    let h = &raw.hypervisor;
+    let time_slice_us = match h.time_slice_us {
+        Some(v) => interval_us("hypervisor.time_slice_us", v)?,
+        None => Hypervisor::DEFAULT_TIME_SLICE_US,
+    };
+    let delayed_preemption_bound_us = match h.delayed_preemption_bound_us {
+        Some(v) => {
+            if h.policy != Policy::DelayedPreemption {
+                return bad(
+                    "hypervisor.delayed_preemption_bound_us",
+                    format!("only meaningful with policy = \"delayed-preemption\" (this file has \"{}\")", h.policy),
+                );
+            }
+            Some(interval_us("hypervisor.delayed_preemption_bound_us", v)?)
+        }
+        None => None,
+    };
+    if h.dispatch_first && h.policy != Policy::OnDemandMigration {
+        return bad(
+            "hypervisor.dispatch_first",
+            format!("only meaningful with policy = \"on-demand-migration\" (this file has \"{}\")", h.policy),
+        );
+    }
+    let hypervisor = Hypervisor {
+        policy: h.policy,
+        spin_yield: h.spin_yield,
+        ipl_separation: h.ipl_separation,
+        time_slice_us,
+        delayed_preemption_bound_us,
+        dispatch_first: h.dispatch_first,
+    };
+
+    let mut costs = Costs::default();
+    for (name, value) in raw.costs.entries() {
+        if let Some(v) = value {
+            *costs.slot(name).expect("every raw cost has a slot") = v;
+        }
+    }
+
+    if raw.guest.is_empty() {
+        return bad("guest", "the description has no [[guest]]: at least one guest must run");
+    }
+    if raw.guest.len() > MAX_GUESTS {
+        return bad("guest", format!("{} guests, at most {MAX_GUESTS}", raw.guest.len()));
+    }
+    let mut guests: Vec<Guest> = Vec::new();
+    for (gi, g) in raw.guest.iter().enumerate() {
+        let guest = validate_guest(gi, g, base_dir)?;
+        let p = format!("guest[{gi}]");
+        for (oi, other) in guests.iter().enumerate() {
+            if other.name == guest.name {
+                return bad(format!("{p}.name"), format!("\"{}\" is already the name of guest[{oi}]", guest.name));
+            }
+            if other.partition.overlaps(&guest.partition) {
+                return bad(
+                    format!("{p}.partition"),
+                    format!("{} overlaps guest[{oi}] \"{}\" ({})", guest.partition, other.name, other.partition),
+                );
+            }
+            let (rtos, gpos, gpos_index) = match (other.class, guest.class) {
+                (GuestClass::Rtos, GuestClass::Gpos) => (other, &guest, gi),
+                (GuestClass::Gpos, GuestClass::Rtos) => (&guest, other, oi),
+                _ => continue,
+            };
+            if gpos.priority >= rtos.priority {
+                let (rtos_index, rtos_name) = if gpos_index == gi { (oi, &other.name) } else { (gi, &guest.name) };
+                return bad(
+                    format!("{p}.priority"),
+                    format!(
+                        "a GPOS guest's priority ({}) must be below every RTOS guest's (guest[{rtos_index}] \"{rtos_name}\" has {})",
+                        gpos.priority, rtos.priority
+                    ),
+                );
+            }
+        }
+        guests.push(guest);
+    }
+    Ok(Description { hypervisor, costs, guests, base_dir: base_dir.to_path_buf() })
+}
+
+fn validate_guest(gi: usize, g: &RawGuest, base_dir: &Path) -> Result<Guest, Invalid> {
+    let p = format!("guest[{gi}]");
+    let name_ok = !g.name.is_empty()
+        && g.name.len() <= 32
+        && g.name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !name_ok {
+        return bad(
+            format!("{p}.name"),
+            format!("\"{}\" is not a name: 1-32 letters, digits, '_' or '-'", g.name.escape_debug()),
+        );
+    }
+    if !(0..=255).contains(&g.priority) {
+        return bad(format!("{p}.priority"), format!("{} is not a priority (0-255)", g.priority));
+    }
+    if g.image.0.is_empty() {
+        return bad(format!("{p}.image"), "no image: give a path or a non-empty array of paths");
+    }
+    let mut images = Vec::new();
+    for (ii, image) in g.image.0.iter().enumerate() {
+        if image.trim().is_empty() {
+            let field = if g.image.0.len() == 1 { format!("{p}.image") } else { format!("{p}.image[{ii}]") };
+            return bad(field, "an image path cannot be empty");
+        }
+        images.push(base_dir.join(image));
+    }
+
+    let (base, size) = (g.partition.base, g.partition.size);
+    let dram = format!("DRAM ({DRAM_BASE:#010x}-{:#010x})", DRAM_END - 1);
+    if base < DRAM_BASE as i64 || base >= DRAM_END as i64 {
+        return bad(format!("{p}.partition.base"), format!("{} is outside {dram}", hex(base)));
+    }
+    if base % PARTITION_ALIGN as i64 != 0 {
+        return bad(format!("{p}.partition.base"), format!("{} is not 4 KiB aligned", hex(base)));
+    }
+    if size <= 0 {
+        return bad(format!("{p}.partition.size"), format!("{}: a partition cannot be empty", hex(size)));
+    }
+    if size % PARTITION_ALIGN as i64 != 0 {
+        return bad(format!("{p}.partition.size"), format!("{} is not a multiple of 4 KiB", hex(size)));
+    }
+    if base.saturating_add(size) > DRAM_END as i64 {
+        return bad(
+            format!("{p}.partition.size"),
+            format!("{} at {} runs past the end of DRAM ({:#010x})", hex(size), hex(base), DRAM_END - 1),
+        );
+    }
+    let partition = Partition { base: base as u32, size: size as u32 };
+
+    if g.vcpus.is_empty() {
+        return bad(format!("{p}.vcpus"), "empty: a guest needs at least one vCPU");
+    }
+    if g.vcpus.len() > MAX_VCPUS {
+        return bad(format!("{p}.vcpus"), format!("{} vCPUs, at most {MAX_VCPUS}", g.vcpus.len()));
+    }
+    let mut vcpus = Vec::new();
+    for (vi, v) in g.vcpus.iter().enumerate() {
+        let vp = format!("{p}.vcpus[{vi}]");
+        if !(0..CORES as i64).contains(&v.core) {
+            return bad(format!("{vp}.core"), format!("{} is not a core (0-{})", v.core, CORES - 1));
+        }
+        let entry = match v.entry {
+            None => None,
+            Some(e) => {
+                if !(0..=u32::MAX as i64).contains(&e) {
+                    return bad(format!("{vp}.entry"), format!("{e} is not a 32-bit address"));
+                }
+                let e = e as u32;
+                if !e.is_multiple_of(2) {
+                    return bad(format!("{vp}.entry"), format!("{e:#010x} is not 2-byte aligned"));
+                }
+                // P1/P2 addresses map straight to physical memory: they must
+                // land in the guest's own partition.
+                if (0x8000_0000..0xC000_0000).contains(&e) && !partition.contains(e & 0x1FFF_FFFF) {
+                    return bad(
+                        format!("{vp}.entry"),
+                        format!(
+                            "{e:#010x} (physical {:#010x}) is outside the guest's partition ({partition})",
+                            e & 0x1FFF_FFFF
+                        ),
+                    );
+                }
+                Some(e)
+            }
+        };
+        vcpus.push(VcpuSpec { core: v.core as u8, entry });
+    }
+
+    let mut interrupts: Vec<InterruptSpec> = Vec::new();
+    for (ii, i) in g.interrupts.iter().enumerate() {
+        let ip = format!("{p}.interrupts[{ii}]");
+        if let Some(first) = interrupts.iter().position(|o| o.source == i.source) {
+            return bad(
+                format!("{ip}.source"),
+                format!("\"{}\" is given twice (first at {p}.interrupts[{first}])", i.source.name()),
+            );
+        }
+        let (lo, hi) = g.class.levels();
+        if !(lo as i64..=hi as i64).contains(&i.level) {
+            return bad(
+                format!("{ip}.level"),
+                format!("{} is not an {} level ({lo}-{hi})", i.level, g.class.upper()).replace("an GPOS", "a GPOS"),
+            );
+        }
+        interrupts.push(InterruptSpec { source: i.source, level: i.level as u8 });
+    }
+
+    let mut params: Vec<ParamPatch> = Vec::new();
+    for (pi, r) in g.params.iter().enumerate() {
+        let pp = format!("{p}.params[{pi}]");
+        let sym_ok = !r.symbol.is_empty()
+            && !r.symbol.starts_with(|c: char| c.is_ascii_digit())
+            && r.symbol.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '$');
+        if !sym_ok {
+            return bad(format!("{pp}.symbol"), format!("\"{}\" is not a symbol name", r.symbol.escape_debug()));
+        }
+        if let Some(first) = params.iter().position(|o| o.symbol == r.symbol) {
+            return bad(
+                format!("{pp}.symbol"),
+                format!("\"{}\" is patched twice (first at {p}.params[{first}])", r.symbol),
+            );
+        }
+        if r.words.is_empty() {
+            return bad(format!("{pp}.words"), "empty: give at least one 32-bit word");
+        }
+        let mut words = Vec::new();
+        for (wi, &w) in r.words.iter().enumerate() {
+            if !(i32::MIN as i64..=u32::MAX as i64).contains(&w) {
+                return bad(format!("{pp}.words[{wi}]"), format!("{w} does not fit in 32 bits"));
+            }
+            words.push(w as u32);
+        }
+        params.push(ParamPatch { symbol: r.symbol.clone(), words });
+    }
+
+    Ok(Guest {
+        name: g.name.clone(),
+        class: g.class,
+        priority: g.priority as u8,
+        images,
+        partition,
+        vcpus,
+        interrupts,
+        params,
+    })
+}
+
+/// 0x-prefixed, at least 8 hex digits; negative numbers as "-0x...".
+fn hex(v: i64) -> String {
+    if v < 0 {
+        format!("-{:#010x}", v.unsigned_abs())
+    } else {
+        format!("{v:#010x}")
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Checks against the images themselves
+// ---------------------------------------------------------------------------
+
+impl Description {
+    /// The guest named `name`.
+    pub fn guest(&self, name: &str) -> Option<&Guest> {
+        self.guests.iter().find(|g| g.name == name)
+    }
+
+    /// Read every guest's images and check them against the description:
+    /// each is a 32-bit little-endian SuperH executable whose loadable
+    /// segments lie in the guest's partition, and each `params` symbol is
+    /// defined in one of the guest's images, inside the partition and large
+    /// enough for its words (when the symbol table gives a size).
+    pub fn check_images(&self) -> Result<(), DescriptionError> {
+        use object::read::elf::{ElfFile32, ProgramHeader};
+        use object::{Object, ObjectSymbol};
+
+        for (gi, g) in self.guests.iter().enumerate() {
+            let mut files = Vec::new();
+            for (ii, path) in g.images.iter().enumerate() {
+                let field =
+                    if g.images.len() == 1 { format!("guest[{gi}].image") } else { format!("guest[{gi}].image[{ii}]") };
+                let data = std::fs::read(path)
+                    .map_err(|e| DescriptionError::new(&field, format!("cannot read {}: {e}", path.display())))?;
+                files.push((field, path, data));
+            }
+            for (field, path, data) in &files {
+                let elf = ElfFile32::<object::Endianness>::parse(data.as_slice()).map_err(|e| {
+                    DescriptionError::new(field, format!("{} is not a 32-bit ELF file: {e}", path.display()))
+                })?;
+                let endian = elf.endian();
+                let header = elf.elf_header();
+                if !elf.is_little_endian() || header.e_machine.get(endian) != object::elf::EM_SH {
+                    return Err(DescriptionError::new(
+                        field,
+                        format!("{} is not a little-endian SuperH executable", path.display()),
+                    ));
+                }
+                for (si, ph) in elf.elf_program_headers().iter().enumerate() {
+                    if ph.p_type(endian) != object::elf::PT_LOAD || ph.p_memsz(endian) == 0 {
+                        continue;
+                    }
+                    let (addr, len) = (ph.p_paddr(endian) & 0x1FFF_FFFF, ph.p_memsz(endian));
+                    if !g.partition.contains_range(addr, len) {
+                        return Err(DescriptionError::new(
+                            field,
+                            format!(
+                                "segment {si} of {} ({len:#x} bytes at physical {addr:#010x}) is outside the partition ({})",
+                                path.display(),
+                                g.partition
+                            ),
+                        ));
+                    }
+                }
+            }
+            for (pi, param) in g.params.iter().enumerate() {
+                let found = files.iter().find_map(|(_, _, data)| {
+                    let file = object::File::parse(data.as_slice()).ok()?;
+                    let sym = file.symbols().find(|s| s.name() == Ok(param.symbol.as_str()))?;
+                    Some((sym.address() as u32, sym.size()))
+                });
+                let pp = format!("guest[{gi}].params[{pi}]");
+                let Some((addr, size)) = found else {
+                    let names: Vec<String> = g.images.iter().map(|p| p.display().to_string()).collect();
+                    return Err(DescriptionError::new(
+                        format!("{pp}.symbol"),
+                        format!("\"{}\" is not defined in {}", param.symbol, names.join(", ")),
+                    ));
+                };
+                let bytes = param.words.len() as u64 * 4;
+                if size != 0 && bytes > size {
+                    return Err(DescriptionError::new(
+                        format!("{pp}.words"),
+                        format!(
+                            "{} words ({bytes} bytes) do not fit in \"{}\" ({size} bytes)",
+                            param.words.len(),
+                            param.symbol
+                        ),
+                    ));
+                }
+                let phys = addr & 0x1FFF_FFFF;
+                if !g.partition.contains_range(phys, bytes as u32) {
+                    return Err(DescriptionError::new(
+                        format!("{pp}.symbol"),
+                        format!(
+                            "\"{}\" at {addr:#010x} (physical {phys:#010x}) is outside the partition ({})",
+                            param.symbol, g.partition
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A few lines naming the policy and each guest, for run reports.
+    pub fn summary(&self) -> String {
+        let h = &self.hypervisor;
+        let mut out = format!(
+            "policy {}{}{}, spin-yield {}, IPL separation {}, time slice {} us\n",
+            h.policy,
+            match h.delayed_preemption_bound_us {
+                Some(b) => format!(" (bound {b} us)"),
+                None => String::new(),
+            },
+            if h.dispatch_first { " (dispatch first)" } else { "" },
+            if h.spin_yield { "on" } else { "off" },
+            if h.ipl_separation { "on" } else { "off" },
+            h.time_slice_us,
+        );
+        for (gi, g) in self.guests.iter().enumerate() {
+            let cores: Vec<String> = g.vcpus.iter().map(|v| v.core.to_string()).collect();
+            out.push_str(&format!(
+                "guest[{gi}] {} ({}, priority {}): partition {}, {} vCPU(s) on cores [{}]\n",
+                g.name,
+                g.class,
+                g.priority,
+                g.partition,
+                g.vcpus.len(),
+                cores.join(", ")
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const GOOD: &str = r#"
+# a description using every field
+[hypervisor]
+policy = "delayed-preemption"
+spin_yield = true
+ipl_separation = false
+time_slice_us = 5000
+delayed_preemption_bound_us = 50
+
+[costs]
+entry_exit = "200 cycles"
+vcpu_switch = 1.5
+ici_latency = "500 ns"
+departure_source = 25
+return_destination = "0.012 ms"
+
+[[guest]]
+name = "probe"
+class = "rtos"
+priority = 10
+image = "../guests/rtos_probe.elf"
+partition = { base = 0x08800000, size = 0x00800000 }
+vcpus = [{ core = 0, entry = 0x88800000 }]
+interrupts = [{ source = "timer", level = 12 }, { source = "ipi", level = 9 }]
+params = [{ symbol = "probe_params", words = [1000, 30, -1] }]
+
+[[guest]]
+name = "smp_load"
+class = "gpos"
+priority = 1
+image = ["load.elf", "extra.elf"]
+partition = { base = 0x09000000, size = 0x01000000 }
+vcpus = [{ core = 0 }, { core = 1 }, { core = 2 }, { core = 3, entry = 0x89000100 }]
+interrupts = [{ source = "ipi", level = 3 }, { source = "timer", level = 5 }]
+"#;
+
+    fn err(text: &str) -> DescriptionError {
+        match parse(text, Path::new("/m")) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(e) => e,
+        }
+    }
+
+    /// GOOD with `from` replaced by `to` (which must occur).
+    fn with(from: &str, to: &str) -> String {
+        assert!(GOOD.contains(from), "{from}");
+        GOOD.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn a_good_file_parses_to_exact_values() {
+        let d = parse(GOOD, Path::new("/m/machines")).unwrap();
+        assert_eq!(
+            d.hypervisor,
+            Hypervisor {
+                policy: Policy::DelayedPreemption,
+                spin_yield: true,
+                ipl_separation: false,
+                time_slice_us: 5000,
+                delayed_preemption_bound_us: Some(50),
+                dispatch_first: false,
+            }
+        );
+        assert_eq!(
+            d.costs,
+            Costs {
+                entry_exit: 200,
+                vcpu_switch: 900,
+                ici_latency: 300,
+                departure_source: 15_000,
+                return_destination: 7_200,
+                ..Costs::default()
+            }
+        );
+        assert_eq!(d.base_dir, PathBuf::from("/m/machines"));
+        assert_eq!(d.guests.len(), 2);
+        assert_eq!(
+            d.guests[0],
+            Guest {
+                name: "probe".into(),
+                class: GuestClass::Rtos,
+                priority: 10,
+                images: vec![PathBuf::from("/m/machines/../guests/rtos_probe.elf")],
+                partition: Partition { base: 0x0880_0000, size: 0x0080_0000 },
+                vcpus: vec![VcpuSpec { core: 0, entry: Some(0x8880_0000) }],
+                interrupts: vec![
+                    InterruptSpec { source: InterruptSource::Timer, level: 12 },
+                    InterruptSpec { source: InterruptSource::Ipi, level: 9 },
+                ],
+                params: vec![ParamPatch { symbol: "probe_params".into(), words: vec![1000, 30, 0xFFFF_FFFF] }],
+            }
+        );
+        let g = &d.guests[1];
+        assert_eq!(g.class, GuestClass::Gpos);
+        assert_eq!(g.priority, 1);
+        assert_eq!(g.images, vec![PathBuf::from("/m/machines/load.elf"), PathBuf::from("/m/machines/extra.elf")]);
+        assert_eq!(g.partition, Partition { base: 0x0900_0000, size: 0x0100_0000 });
+        assert_eq!(g.partition.last(), 0x09FF_FFFF);
+        let cores: Vec<u8> = g.vcpus.iter().map(|v| v.core).collect();
+        assert_eq!(cores, [0, 1, 2, 3]);
+        assert_eq!(g.vcpus[3].entry, Some(0x8900_0100));
+        assert_eq!(g.level(InterruptSource::Timer), Some(5));
+        assert_eq!(g.level(InterruptSource::Ipi), Some(3));
+        assert!(g.params.is_empty());
+        assert_eq!(d.guest("smp_load"), Some(g));
+    }
+
+    #[test]
+    fn defaults_fill_a_minimal_file() {
+        let text = "[hypervisor]\npolicy = \"on-demand-migration\"\n\n[[guest]]\nname = \"g\"\nclass = \"gpos\"\npriority = 0\nimage = \"g.elf\"\npartition = { base = 0x08000000, size = 0x1000 }\nvcpus = [{ core = 3 }]\n";
+        let d = parse(text, Path::new(".")).unwrap();
+        assert_eq!(
+            d.hypervisor,
+            Hypervisor {
+                policy: Policy::OnDemandMigration,
+                spin_yield: false,
+                ipl_separation: true,
+                time_slice_us: Hypervisor::DEFAULT_TIME_SLICE_US,
+                delayed_preemption_bound_us: None,
+                dispatch_first: false,
+            }
+        );
+        assert_eq!(d.costs, Costs::default());
+        assert_eq!(d.guests[0].interrupts, []);
+        assert_eq!(d.guests[0].vcpus, [VcpuSpec { core: 3, entry: None }]);
+        assert_eq!(d.guests[0].level(InterruptSource::Timer), None);
+        // A partition may end exactly at the end of DRAM.
+        let top = text.replace("base = 0x08000000, size = 0x1000", "base = 0x0ffff000, size = 0x1000");
+        assert_eq!(parse(&top, Path::new(".")).unwrap().guests[0].partition.last(), 0x0FFF_FFFF);
+    }
+
+    #[test]
+    fn arrays_of_tables_work_like_inline_arrays() {
+        let text = r#"
+[hypervisor]
+policy = "trap-migration"
+
+[[guest]]
+name = "g"
+class = "rtos"
+priority = 9
+image = "g.elf"
+partition.base = 0x08001000
+partition.size = 0x2000
+
+[[guest.vcpus]]
+core = 1
+
+[[guest.vcpus]]
+core = 2
+entry = 0x88001000
+
+[[guest.params]]
+symbol = "p"
+words = [7]
+
+[[guest.interrupts]]
+source = "ipi"
+level = 4
+"#;
+        let e = err(text);
+        assert_eq!(e.summary(), "guest[0].interrupts[0].level: 4 is not an RTOS level (8-15)");
+        let line = text.lines().position(|l| l == "level = 4").unwrap() + 1;
+        assert_eq!(e.location, Some(Location { line, column: 9 }));
+        let d = parse(&text.replace("level = 4", "level = 8"), Path::new(".")).unwrap();
+        let g = &d.guests[0];
+        assert_eq!(g.partition, Partition { base: 0x0800_1000, size: 0x2000 });
+        assert_eq!(g.vcpus, [VcpuSpec { core: 1, entry: None }, VcpuSpec { core: 2, entry: Some(0x8800_1000) }]);
+        assert_eq!(g.params, [ParamPatch { symbol: "p".into(), words: vec![7] }]);
+        assert_eq!(g.level(InterruptSource::Ipi), Some(8));
+    }
+
+    #[test]
+    fn each_bad_field_gets_its_exact_message() {
+        let cases: Vec<(String, &str)> = vec![
+            // [hypervisor]
+            (with("\"delayed-preemption\"", "\"lazy\""),
+             "hypervisor.policy: unknown variant `lazy`, expected one of `none`, `delayed-preemption`, `trap-migration`, `on-demand-migration`"),
+            (with("policy = \"delayed-preemption\"\n", ""), "hypervisor: missing field `policy`"),
+            (with("time_slice_us = 5000", "time_slice_us = 0"), "hypervisor.time_slice_us: 0 must be between 1 and 1000000"),
+            (with("delayed_preemption_bound_us = 50", "delayed_preemption_bound_us = 2000000"),
+             "hypervisor.delayed_preemption_bound_us: 2000000 must be between 1 and 1000000"),
+            (with("\"delayed-preemption\"", "\"trap-migration\""),
+             "hypervisor.delayed_preemption_bound_us: only meaningful with policy = \"delayed-preemption\" (this file has \"trap-migration\")"),
+            (with("delayed_preemption_bound_us = 50", "dispatch_first = true"),
+             "hypervisor.dispatch_first: only meaningful with policy = \"on-demand-migration\" (this file has \"delayed-preemption\")"),
+            (with("spin_yield = true", "spin_yield = 1"), "hypervisor.spin_yield: invalid type: integer `1`, expected a boolean"),
+            (with("spin_yield = true", "spin_yeld = true"),
+             "hypervisor.spin_yeld: unknown field `spin_yeld`, expected one of `policy`, `spin_yield`, `ipl_separation`, `time_slice_us`, `delayed_preemption_bound_us`, `dispatch_first`"),
+            // [costs]
+            (with("vcpu_switch = 1.5", "ici_send = -3"), "costs.ici_send: -3 us is negative"),
+            (with("vcpu_switch = 1.5", "vcpu_switch = \"3 parsecs\""),
+             "costs.vcpu_switch: unknown unit \"parsecs\" in \"3 parsecs\" (use cycles, ns, us or ms)"),
+            (with("vcpu_switch = 1.5", "vcpu_switch = \"300\""), "costs.vcpu_switch: \"300\" has no unit (use cycles, ns, us or ms)"),
+            (with("vcpu_switch = 1.5", "vcpu_switch = \"2.5 cycles\""), "costs.vcpu_switch: \"2.5 cycles\": a number of cycles must be whole"),
+            (with("vcpu_switch = 1.5", "vcpu_switch = 2000000"), "costs.vcpu_switch: 2000000 us is more than 1 s"),
+            (with("vcpu_switch = 1.5", "vcpu_switch = nan"), "costs.vcpu_switch: NaN us is not a finite duration"),
+            (with("vcpu_switch = 1.5", "vcpu_swtch = 1.5"),
+             "costs.vcpu_swtch: unknown field `vcpu_swtch`, expected one of `entry_exit`, `hypercall`, `vcpu_switch`, `interrupt_injection`, `ici_send`, `ici_latency`, `mailbox_message`, `departure_source`, `departure_destination`, `return_source`, `return_destination`"),
+            // [[guest]] fields
+            (with("name = \"smp_load\"", "name = \"probe\""), "guest[1].name: \"probe\" is already the name of guest[0]"),
+            (with("name = \"smp_load\"", "name = \"smp load\""), "guest[1].name: \"smp load\" is not a name: 1-32 letters, digits, '_' or '-'"),
+            (with("class = \"rtos\"", "class = \"hard\""), "guest[0].class: unknown variant `hard`, expected `rtos` or `gpos`"),
+            (with("priority = 10", "priority = 300"), "guest[0].priority: 300 is not a priority (0-255)"),
+            (with("priority = 10", "priority = \"high\""), "guest[0].priority: invalid type: string \"high\", expected an integer"),
+            (with("priority = 1\n", "priority = 12\n"),
+             "guest[1].priority: a GPOS guest's priority (12) must be below every RTOS guest's (guest[0] \"probe\" has 10)"),
+            (with("image = \"../guests/rtos_probe.elf\"", "image = \"\""), "guest[0].image: an image path cannot be empty"),
+            (with("image = [\"load.elf\", \"extra.elf\"]", "image = []"), "guest[1].image: no image: give a path or a non-empty array of paths"),
+            (with("image = \"../guests/rtos_probe.elf\"\n", ""), "guest[0]: missing field `image`"),
+            (with("base = 0x09000000", "base = 0x07f00000"), "guest[1].partition.base: 0x07f00000 is outside DRAM (0x08000000-0x0fffffff)"),
+            (with("base = 0x08800000", "base = 0x08800800"), "guest[0].partition.base: 0x08800800 is not 4 KiB aligned"),
+            (with("size = 0x00800000", "size = 0"), "guest[0].partition.size: 0x00000000: a partition cannot be empty"),
+            (with("size = 0x00800000", "size = 0x00800100"), "guest[0].partition.size: 0x00800100 is not a multiple of 4 KiB"),
+            (with("base = 0x09000000, size = 0x01000000", "base = 0x0f800000, size = 0x01000000"),
+             "guest[1].partition.size: 0x01000000 at 0x0f800000 runs past the end of DRAM (0x0fffffff)"),
+            (with("base = 0x09000000", "base = 0x08800000"),
+             "guest[1].partition: 0x08800000-0x097fffff overlaps guest[0] \"probe\" (0x08800000-0x08ffffff)"),
+            (with("size = 0x00800000 }", "size = 0x00800000, end = 3 }"),
+             "guest[0].partition.end: unknown field `end`, expected `base` or `size`"),
+            (with("vcpus = [{ core = 0, entry = 0x88800000 }]", "vcpus = []"), "guest[0].vcpus: empty: a guest needs at least one vCPU"),
+            (with("{ core = 3, entry = 0x89000100 }", "{ core = 3 }, { core = 0 }"), "guest[1].vcpus: 5 vCPUs, at most 4"),
+            (with("{ core = 1 }", "{ core = 4 }"), "guest[1].vcpus[1].core: 4 is not a core (0-3)"),
+            (with("entry = 0x89000100", "entry = 0x89000101"), "guest[1].vcpus[3].entry: 0x89000101 is not 2-byte aligned"),
+            (with("entry = 0x88800000", "entry = 0x88002000"),
+             "guest[0].vcpus[0].entry: 0x88002000 (physical 0x08002000) is outside the guest's partition (0x08800000-0x08ffffff)"),
+            (with("entry = 0x88800000", "entry = 0x100000000"), "guest[0].vcpus[0].entry: 4294967296 is not a 32-bit address"),
+            (with("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 9 }, { source = \"ipi\", level = 5 }"),
+             "guest[0].interrupts[2].source: \"ipi\" is given twice (first at guest[0].interrupts[1])"),
+            (with("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 5 }"),
+             "guest[0].interrupts[1].level: 5 is not an RTOS level (8-15)"),
+            (with("{ source = \"timer\", level = 5 }", "{ source = \"timer\", level = 9 }"),
+             "guest[1].interrupts[1].level: 9 is not a GPOS level (1-7)"),
+            (with("{ source = \"ipi\", level = 3 }", "{ source = \"dma\", level = 3 }"),
+             "guest[1].interrupts[0].source: unknown variant `dma`, expected `timer` or `ipi`"),
+            (with("words = [1000, 30, -1]", "words = [1000, 4294967296]"), "guest[0].params[0].words[1]: 4294967296 does not fit in 32 bits"),
+            (with("words = [1000, 30, -1]", "words = []"), "guest[0].params[0].words: empty: give at least one 32-bit word"),
+            (with("symbol = \"probe_params\"", "symbol = \"9lives\""), "guest[0].params[0].symbol: \"9lives\" is not a symbol name"),
+            (with("words = [1000, 30, -1] }", "words = [1] }, { symbol = \"probe_params\", words = [2] }"),
+             "guest[0].params[1].symbol: \"probe_params\" is patched twice (first at guest[0].params[0])"),
+            (with("interrupts = [{ source = \"ipi\"", "irqs = 1\ninterrupts = [{ source = \"ipi\""),
+             "guest[1].irqs: unknown field `irqs`, expected one of `name`, `class`, `priority`, `image`, `partition`, `vcpus`, `interrupts`, `params`"),
+            // the document
+            ("[hypervisor]\npolicy = \"none\"\n".to_string(), "guest: the description has no [[guest]]: at least one guest must run"),
+            (format!("{GOOD}\n[[guest]]\nname = \"x\""), "guest[2]: missing field `class`"),
+            (with("[costs]", "[cost]"), "cost: unknown field `cost`, expected one of `hypervisor`, `costs`, `guest`"),
+            (with("class = \"gpos\"\n", "class = \"gpos\"\nclass = \"rtos\"\n"), "guest[1].class: duplicate key"),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for (text, expected) in &cases {
+            let e = err(text);
+            assert_eq!(e.summary(), *expected, "\n{text}");
+            assert!(seen.insert(*expected), "duplicate case {expected}");
+        }
+        assert!(cases.len() >= 12);
+    }
+
+    #[test]
+    fn errors_point_at_the_line_and_column() {
+        // a toml syntax error keeps toml's position
+        let e = err(&with("priority = 10", "priority = = 10"));
+        let line = GOOD.lines().position(|l| l == "priority = 10").unwrap() + 1;
+        assert_eq!(e.location, Some(Location { line, column: 12 }));
+        assert_eq!(e.field, "guest[0].priority");
+        // a serde error points at the value
+        let e = err(&with("priority = 10", "priority = \"high\""));
+        assert_eq!(e.location, Some(Location { line, column: 12 }));
+        // a validation error points at the value it names, and shows it
+        let e = err(&with("base = 0x09000000", "base = 0x07f00000"));
+        let line = GOOD.lines().position(|l| l.contains("base = 0x09000000")).unwrap() + 1;
+        assert_eq!(e.location, Some(Location { line, column: 22 }));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "line {line}, column 22: guest[1].partition.base: 0x07f00000 is outside DRAM (0x08000000-0x0fffffff)\n   |\n{line} | partition = {{ base = 0x07f00000, size = 0x01000000 }}\n   |                      ^^^^^^^^^^"
+            )
+        );
+        // a non-ASCII line still counts its column in characters
+        let e = err(&with("name = \"smp_load\"", "name = \"café\""));
+        assert_eq!(e.location.unwrap().column, 8);
+        assert!(e.to_string().contains("^^^^^^"), "{e}");
+    }
+
+    #[test]
+    fn load_names_the_file_and_resolves_images_beside_it() {
+        let dir = std::env::temp_dir().join(format!("rp1-desc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("m.toml");
+        std::fs::write(&path, GOOD).unwrap();
+        let d = load(&path).unwrap();
+        assert_eq!(d.guests[1].images[0], dir.join("load.elf"));
+        std::fs::write(&path, with("{ core = 1 }", "{ core = 7 }")).unwrap();
+        let e = load(&path).unwrap_err();
+        assert_eq!(e.file.as_deref(), Some(path.as_path()));
+        assert!(e.to_string().starts_with(&format!("{}:", path.display())), "{e}");
+        assert!(e.to_string().contains("guest[1].vcpus[1].core: 7 is not a core (0-3)"), "{e}");
+        let missing = load(&dir.join("nope.toml")).unwrap_err();
+        assert!(missing.message.starts_with("cannot read the description: "), "{missing}");
+        // check_images names the image that is not there
+        let e = d.check_images().unwrap_err();
+        assert_eq!(e.field, "guest[0].image");
+        assert!(e.message.starts_with("cannot read "), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A minimal little-endian SuperH ET_EXEC: one PT_LOAD of `len` bytes at
+    /// physical `load`, and a symbol table with `sym` of `sym_size` bytes at `sym_addr`.
+    fn tiny_elf(load: u32, len: u32, sym: &str, sym_addr: u32, sym_size: u32) -> Vec<u8> {
+        let le16 = |v: u16| v.to_le_bytes().to_vec();
+        let le32 = |v: u32| v.to_le_bytes().to_vec();
+        let strtab = [b"\0".as_slice(), sym.as_bytes(), b"\0"].concat();
+        let shstrtab = b"\0.symtab\0.strtab\0.shstrtab\0".to_vec();
+        let mut symtab = vec![0u8; 16];
+        symtab.extend([le32(1), le32(sym_addr), le32(sym_size), vec![0x11, 0], le16(0xfff1)].concat());
+        let (ph_off, data_off) = (52u32, 52 + 32);
+        let sym_off = data_off + 16;
+        let str_off = sym_off + symtab.len() as u32;
+        let shstr_off = str_off + strtab.len() as u32;
+        let sh_off = (shstr_off + shstrtab.len() as u32 + 3) & !3;
+        let mut f = vec![0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        f.extend([le16(2), le16(42), le32(1), le32(load | 0x8000_0000), le32(ph_off), le32(sh_off)].concat());
+        f.extend([le32(0), le16(52), le16(32), le16(1), le16(40), le16(4), le16(3)].concat());
+        // PT_LOAD: 16 file bytes, `len` in memory
+        f.extend(
+            [le32(1), le32(data_off), le32(load | 0x8000_0000), le32(load), le32(16), le32(len), le32(7), le32(4)]
+                .concat(),
+        );
+        f.extend([0u8; 16]);
+        f.extend(&symtab);
+        f.extend(&strtab);
+        f.extend(&shstrtab);
+        f.resize(sh_off as usize, 0);
+        let sh = |name: u32, kind: u32, off: u32, size: u32, link: u32, entsize: u32| {
+            [
+                le32(name),
+                le32(kind),
+                le32(0),
+                le32(0),
+                le32(off),
+                le32(size),
+                le32(link),
+                le32(1),
+                le32(4),
+                le32(entsize),
+            ]
+            .concat()
+        };
+        f.extend(vec![0u8; 40]);
+        f.extend(sh(1, 2, sym_off, symtab.len() as u32, 2, 16));
+        f.extend(sh(9, 3, str_off, strtab.len() as u32, 0, 0));
+        f.extend(sh(17, 3, shstr_off, shstrtab.len() as u32, 0, 0));
+        f
+    }
+
+    #[test]
+    fn check_images_reads_segments_and_symbols() {
+        let dir = std::env::temp_dir().join(format!("rp1-images-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = "[hypervisor]\npolicy = \"none\"\n[[guest]]\nname = \"g\"\nclass = \"gpos\"\npriority = 1\nimage = \"g.elf\"\npartition = { base = 0x08800000, size = 0x10000 }\nvcpus = [{ core = 0 }]\nparams = [{ symbol = \"probe_params\", words = [1, 2] }]\n";
+        let d = parse(text, &dir).unwrap();
+        let check = |elf: Vec<u8>| {
+            std::fs::write(dir.join("g.elf"), elf).unwrap();
+            d.check_images().map_err(|e| e.summary())
+        };
+        assert_eq!(check(tiny_elf(0x0880_0000, 0x100, "probe_params", 0x8880_0010, 8)), Ok(()));
+        assert_eq!(
+            check(tiny_elf(0x0880_0000, 0x100, "probe_params", 0x8880_0010, 4)),
+            Err("guest[0].params[0].words: 2 words (8 bytes) do not fit in \"probe_params\" (4 bytes)".to_string())
+        );
+        assert_eq!(
+            check(tiny_elf(0x0880_0000, 0x100, "other", 0x8880_0010, 8)),
+            Err(format!(
+                "guest[0].params[0].symbol: \"probe_params\" is not defined in {}",
+                dir.join("g.elf").display()
+            ))
+        );
+        assert_eq!(
+            check(tiny_elf(0x0880_0000, 0x100, "probe_params", 0x8890_0000, 8)),
+            Err("guest[0].params[0].symbol: \"probe_params\" at 0x88900000 (physical 0x08900000) is outside the partition (0x08800000-0x0880ffff)".to_string())
+        );
+        assert_eq!(
+            check(tiny_elf(0x0880_0000, 0x20000, "probe_params", 0x8880_0010, 8)),
+            Err(format!("guest[0].image: segment 0 of {} (0x20000 bytes at physical 0x08800000) is outside the partition (0x08800000-0x0880ffff)", dir.join("g.elf").display()))
+        );
+        let e = check(b"not an elf".to_vec()).unwrap_err();
+        assert!(e.starts_with("guest[0].image: ") && e.contains("is not a 32-bit ELF file"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cost_table_prints_cycles_and_microseconds() {
+        let c = Costs::default();
+        assert_eq!(c.departure_source, 14_940);
+        assert_eq!(c.departure_destination, 16_800);
+        assert_eq!(c.return_source, 22_860);
+        assert_eq!(c.return_destination, 7_200);
+        let table = c.to_table_string();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 2 + 11, "{table}");
+        assert_eq!(lines[0], "hypervisor cost table (CPU clock 600 MHz)");
+        assert_eq!(lines[1], "  cost                       cycles         us  source");
+        assert_eq!(lines[7], "  ici_latency                   300      0.500  estimate");
+        assert_eq!(lines[9], "  departure_source            14940     24.900  RP1 measurement (papers)");
+        assert_eq!(lines[12], "  return_destination           7200     12.000  RP1 measurement (papers)");
+        let changed = Costs { vcpu_switch: 900, ..c }.to_table_string();
+        assert_eq!(
+            changed.lines().nth(4),
+            Some("  vcpu_switch                   900      1.500  set in the description")
+        );
+    }
+
+    #[test]
+    fn example_machines_parse() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/machines");
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let d = load(&path).unwrap_or_else(|e| panic!("{e}"));
+                let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+                if let Some(p) = Policy::from_name(&stem) {
+                    assert_eq!(d.hypervisor.policy, p, "{stem}");
+                }
+                names.push(stem);
+            }
+        }
+        names.sort();
+        for p in Policy::ALL {
+            assert!(names.iter().any(|n| n == p.name()), "no example for {p}: {names:?}");
+        }
+        let demo = load(&dir.join("demo.toml")).unwrap();
+        assert_eq!(demo.hypervisor.policy, Policy::OnDemandMigration);
+        let (rtos, gpos) = (&demo.guests[0], &demo.guests[1]);
+        assert_eq!(
+            (rtos.class, rtos.priority, rtos.partition),
+            (GuestClass::Rtos, 10, Partition { base: 0x0880_0000, size: 8 << 20 })
+        );
+        assert_eq!(rtos.vcpus, [VcpuSpec { core: 0, entry: None }]);
+        assert_eq!(
+            (gpos.class, gpos.priority, gpos.partition),
+            (GuestClass::Gpos, 1, Partition { base: 0x0900_0000, size: 16 << 20 })
+        );
+        assert_eq!(gpos.vcpus.iter().map(|v| v.core).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC*") {
+            let _ = parse(&text, Path::new("."));
+        }
+
+        #[test]
+        fn mutated_good_files_never_panic(cut in 0usize..2000, insert in "[\\[\\]{}=\",.#\n a-z0-9x_-]{0,12}") {
+            let mut text = GOOD.to_string();
+            let mut at = cut % (text.len() + 1);
+            while !text.is_char_boundary(at) { at -= 1; }
+            text.insert_str(at, &insert);
+            if let Err(e) = parse(&text, Path::new(".")) {
+                let _ = e.to_string();
+            }
+        }
+
+        #[test]
+        fn any_integer_in_any_numeric_field_never_panics(v in any::<i64>(), field in 0usize..9) {
+            let targets = ["priority = 10", "base = 0x08800000", "size = 0x00800000", "core = 0,",
+                           "entry = 0x88800000", "level = 12", "time_slice_us = 5000", "vcpu_switch = 1.5", "words = [1000"];
+            let t = targets[field];
+            let key = t.split(" = ").next().unwrap();
+            let tail = if t.ends_with(',') { "," } else { "" };
+            let prefix = if key == "words" { "[" } else { "" };
+            let text = with(t, &format!("{key} = {prefix}{v}{tail}"));
+            if let Err(e) = parse(&text, Path::new(".")) {
+                prop_assert!(!e.field.is_empty(), "{e}");
+            }
+        }
+    }
+}

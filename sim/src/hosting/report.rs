@@ -1,0 +1,120 @@
+//! The text report of a hosted run: what the guests printed, dispatch
+//! latency and throughput from their samples, migrations, each instance's
+//! counters, the mailbox's, and the cost table the run used.
+//!
+//! Owns: formatting and the statistics of samples. Must not touch: the run
+//! itself.
+
+use super::description::{cycles_to_us, Description};
+use super::runner::RunResult;
+use spumone_kernel::hypercall::{SAMPLE_DISPATCH_LATENCY, SAMPLE_WORK_UNITS};
+use std::fmt::Write;
+
+/// Order statistics of a set of values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    pub count: usize,
+    pub min: f64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Summary {
+    /// `None` for an empty set. Percentiles are nearest-rank.
+    pub fn of(values: &[f64]) -> Option<Summary> {
+        if values.is_empty() {
+            return None;
+        }
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        let rank = |p: f64| v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
+        Some(Summary {
+            count: v.len(),
+            min: v[0],
+            mean: v.iter().sum::<f64>() / v.len() as f64,
+            p50: rank(0.50),
+            p99: rank(0.99),
+            max: v[v.len() - 1],
+        })
+    }
+}
+
+/// Dispatch latencies (microseconds) the RTOS guests reported.
+pub fn latencies_us(result: &RunResult) -> Vec<f64> {
+    result
+        .log
+        .samples
+        .iter()
+        .filter(|s| s.kind == SAMPLE_DISPATCH_LATENCY)
+        .map(|s| cycles_to_us(s.value as u64))
+        .collect()
+}
+
+/// Work units the load guests reported, summed.
+pub fn work_units(result: &RunResult) -> u64 {
+    result.log.samples.iter().filter(|s| s.kind == SAMPLE_WORK_UNITS).map(|s| s.value as u64).sum()
+}
+
+/// The whole report.
+pub fn render(desc: &Description, result: &RunResult) -> String {
+    let mut out = String::new();
+    let secs = result.cycles as f64 / 600e6;
+    let _ = writeln!(out, "policy {}, IPL separation {}, spin-yield {}{}", desc.hypervisor.policy,
+        if desc.hypervisor.ipl_separation { "on" } else { "off" },
+        if desc.hypervisor.spin_yield { "on" } else { "off" },
+        if desc.hypervisor.dispatch_first { ", dispatch first" } else { "" });
+    let _ = writeln!(
+        out,
+        "run ended: {:?} after {:.6} s simulated ({} cycles), {:.3} s host, {} instructions",
+        result.exit,
+        secs,
+        result.cycles,
+        result.host.as_secs_f64(),
+        result.instructions
+    );
+    for (g, name) in result.guests.iter().enumerate() {
+        let status = match result.log.exits.get(g).copied().flatten() {
+            Some(s) => format!("exited {s}"),
+            None => "still running".into(),
+        };
+        let _ = writeln!(out, "\nguest {g} `{name}` ({status}):");
+        for line in result.console(g).lines() {
+            let _ = writeln!(out, "  | {line}");
+        }
+    }
+    if let Some(s) = Summary::of(&latencies_us(result)) {
+        let _ = writeln!(
+            out,
+            "\ndispatch latency (us, {} samples): min {:.2}  mean {:.2}  p50 {:.2}  p99 {:.2}  max {:.2}",
+            s.count, s.min, s.mean, s.p50, s.p99, s.max
+        );
+    }
+    let units = work_units(result);
+    if units > 0 {
+        let _ = writeln!(out, "GPOS work units: {units}");
+    }
+    let _ = writeln!(out, "\ncore  entries  hypercalls  errors  switches  injected  dep-out  dep-in  ret-out  ret-in  delayed  mail-rejected");
+    for (core, s) in result.stats.iter().enumerate() {
+        let m = &result.mailbox[core];
+        let _ = writeln!(
+            out,
+            "{core:>4}  {:>7}  {:>10}  {:>6}  {:>8}  {:>8}  {:>7}  {:>6}  {:>7}  {:>6}  {:>7}  {:>13}",
+            s.entries,
+            s.hypercalls,
+            s.hypercall_errors.iter().sum::<u64>(),
+            s.switches,
+            s.injections,
+            s.departures_out,
+            s.departures_in,
+            s.returns_out,
+            s.returns_in,
+            s.delayed_preemptions,
+            m.mailbox.rejected.total()
+        );
+    }
+    let _ = writeln!(out, "\ninstance state: {} bytes per core (core-local memory: 131072)", result.instance_bytes);
+    let _ = writeln!(out, "\n{}", desc.costs.to_table_string());
+    out
+}

@@ -1,0 +1,230 @@
+//! Running a machine description: load each guest into its partition,
+//! boot the hypervisor on every core, run, and collect what happened.
+//!
+//! Owns: the translation from the host's [`Description`] to the
+//! hypervisor's fixed-size boot configuration, guest image loading and
+//! parameter patching, and the run loop. Must not touch: the hypervisor's
+//! decisions (it only reads the instances' counters afterwards).
+
+use super::description::{self, Description, InterruptSource};
+use super::hypervisor::{Hypervisor, Log};
+use crate::loader::{load_elf, physical};
+use crate::machine::{Config as MachineConfig, Exit, Machine};
+use object::elf::{FileHeader32, PT_LOAD};
+use object::read::elf::{FileHeader, ProgramHeader};
+use object::Endianness;
+use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
+use spumone_kernel::ipl::GuestClass;
+use spumone_percore::config::{Config, Costs, Policy};
+use spumone_percore::instance::Stats;
+use spumone_percore::post::PostStats;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Why a description could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("guest `{guest}`: {path}: {error}")]
+    Image { guest: String, path: PathBuf, error: String },
+    #[error("guest `{guest}`: parameter `{symbol}`: {error}")]
+    Param { guest: String, symbol: String, error: String },
+    #[error("the machine: {0}")]
+    Machine(String),
+}
+
+/// How long and how to run.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    /// Stop after this many cycles even if guests are still running.
+    pub max_cycles: u64,
+    /// Keep every scheduling event (for a timeline).
+    pub keep_events: bool,
+}
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunResult {
+    pub exit: Exit,
+    /// Simulated cycles when the run ended.
+    pub cycles: u64,
+    pub host: Duration,
+    pub instructions: u64,
+    pub log: Log,
+    /// Per core: the instance's counters and its mailbox's.
+    pub stats: Vec<Stats>,
+    pub mailbox: Vec<PostStats>,
+    /// Guest names, by guest number.
+    pub guests: Vec<String>,
+    /// Size of one instance's state in bytes (must fit core-local memory).
+    pub instance_bytes: usize,
+}
+
+impl RunResult {
+    /// A guest's console output as text.
+    pub fn console(&self, guest: usize) -> String {
+        String::from_utf8_lossy(self.log.consoles.get(guest).map_or(&[][..], |c| c)).into_owned()
+    }
+
+    /// Values of SAMPLEs of `kind` from `guest`, in order.
+    pub fn samples(&self, guest: u8, kind: u32) -> Vec<u32> {
+        self.log.samples.iter().filter(|s| s.guest == guest && s.kind == kind).map(|s| s.value).collect()
+    }
+}
+
+/// The hypervisor's boot configuration for `desc`, with each guest's boot
+/// entry point (from its image unless the description overrides it).
+pub fn boot_config(desc: &Description, entries: &[u32]) -> Config {
+    let h = &desc.hypervisor;
+    let c = &desc.costs;
+    let us = |v: u32| v.saturating_mul(description::CYCLES_PER_US as u32);
+    let cyc = |v: u64| v.min(u32::MAX as u64) as u32;
+    let mut guests: [Option<GuestSpec>; MAX_GUESTS] = [None; MAX_GUESTS];
+    for (g, guest) in desc.guests.iter().enumerate().take(MAX_GUESTS) {
+        let class = match guest.class {
+            description::GuestClass::Rtos => GuestClass::RealTime,
+            description::GuestClass::Gpos => GuestClass::GeneralPurpose,
+        };
+        // Sources the description does not give have level 0: never
+        // delivered.
+        let level = |s| guest.level(s).unwrap_or(0);
+        let mut home = [0u8; MAX_VCPUS];
+        for (v, spec) in guest.vcpus.iter().enumerate().take(MAX_VCPUS) {
+            home[v] = spec.core;
+        }
+        guests[g] = Some(GuestSpec {
+            class,
+            priority: guest.priority,
+            partition: Partition { base: guest.partition.base, size: guest.partition.size },
+            vcpus: guest.vcpus.len().min(MAX_VCPUS) as u8,
+            home,
+            entry: guest.vcpus.first().and_then(|v| v.entry).unwrap_or(entries[g]),
+            timer_level: level(InterruptSource::Timer),
+            ipi_level: level(InterruptSource::Ipi),
+        });
+    }
+    Config {
+        cores: description::CORES,
+        guests,
+        policy: match h.policy {
+            description::Policy::None => Policy::None,
+            description::Policy::DelayedPreemption => Policy::DelayedPreemption,
+            description::Policy::TrapMigration => Policy::TrapMigration,
+            description::Policy::OnDemandMigration => Policy::OnDemandMigration,
+        },
+        spin_yield: h.spin_yield,
+        ipl_separation: h.ipl_separation,
+        time_slice: us(h.time_slice_us),
+        delay_bound: h.delayed_preemption_bound_us.map(us),
+        dispatch_first: h.dispatch_first,
+        hypervisor_level: 15,
+        costs: Costs {
+            entry_exit: cyc(c.entry_exit),
+            hypercall: cyc(c.hypercall),
+            vcpu_switch: cyc(c.vcpu_switch),
+            inject: cyc(c.interrupt_injection),
+            mailbox_send: cyc(c.mailbox_message + c.ici_send),
+            mailbox_receive: cyc(c.mailbox_message + c.ici_latency),
+            departure_source: cyc(c.departure_source),
+            departure_destination: cyc(c.departure_destination),
+            return_source: cyc(c.return_source),
+            return_destination: cyc(c.return_destination),
+        },
+    }
+}
+
+/// Overwrite 32-bit words at symbol `symbol` of ELF `image` (in its file
+/// bytes, so they load with the image).
+pub fn patch_words(image: &mut [u8], symbol: &str, words: &[u32]) -> Result<(), String> {
+    let addr = crate::loader::symbol_address(image, symbol).ok_or("no such symbol in the image")?;
+    let header = FileHeader32::<Endianness>::parse(&*image).map_err(|e| e.to_string())?;
+    let endian = header.endian().map_err(|e| e.to_string())?;
+    let len = words.len() as u32 * 4;
+    let mut offset = None;
+    for ph in header.program_headers(endian, &*image).map_err(|e| e.to_string())? {
+        let (va, filesz) = (ph.p_vaddr(endian), ph.p_filesz(endian));
+        if ph.p_type(endian) == PT_LOAD && addr >= va && addr as u64 + len as u64 <= va as u64 + filesz as u64 {
+            offset = Some((ph.p_offset(endian) + (addr - va)) as usize);
+        }
+    }
+    let offset = offset.ok_or("the symbol is not in the file bytes of a loadable segment")?;
+    for (i, w) in words.iter().enumerate() {
+        image[offset + 4 * i..offset + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+    }
+    Ok(())
+}
+
+/// Every loadable segment of `image` must lie in the partition.
+fn check_segments(image: &[u8], base: u32, size: u32) -> Result<(), String> {
+    let header = FileHeader32::<Endianness>::parse(image).map_err(|e| e.to_string())?;
+    let endian = header.endian().map_err(|e| e.to_string())?;
+    for (i, ph) in header.program_headers(endian, image).map_err(|e| e.to_string())?.iter().enumerate() {
+        let memsz = ph.p_memsz(endian);
+        if ph.p_type(endian) != PT_LOAD || memsz == 0 {
+            continue;
+        }
+        let start = physical(ph.p_paddr(endian)) as u64;
+        if start < base as u64 || start + memsz as u64 > base as u64 + size as u64 {
+            return Err(format!(
+                "segment {i} ({memsz:#x} bytes at physical {start:#010x}) is outside the partition {base:#010x}-{:#010x}",
+                base as u64 + size as u64 - 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Load every guest of `desc` into a fresh machine and boot the hypervisor.
+pub fn prepare(desc: &Description, keep_events: bool) -> Result<(Machine, Hypervisor), RunError> {
+    let mut machine = Machine::new(MachineConfig { cores: description::CORES as usize, ..MachineConfig::default() })
+        .map_err(|e| RunError::Machine(e.to_string()))?;
+    let mut entries = Vec::new();
+    for guest in &desc.guests {
+        let mut entry = None;
+        for path in &guest.images {
+            let err = |error: String| RunError::Image { guest: guest.name.clone(), path: path.clone(), error };
+            let mut image = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+            for p in &guest.params {
+                patch_words(&mut image, &p.symbol, &p.words).map_err(|error| RunError::Param {
+                    guest: guest.name.clone(),
+                    symbol: p.symbol.clone(),
+                    error,
+                })?;
+            }
+            check_segments(&image, guest.partition.base, guest.partition.size).map_err(err)?;
+            let loaded = load_elf(&mut machine.bus, &image).map_err(|e| err(e.to_string()))?;
+            entry.get_or_insert(loaded.entry);
+        }
+        entries.push(entry.unwrap_or(0));
+    }
+    let config = boot_config(desc, &entries);
+    let hv = Hypervisor::boot(&mut machine, config, keep_events);
+    Ok((machine, hv))
+}
+
+/// Run `desc` until every guest has exited or `opts.max_cycles` pass,
+/// calling `progress(now)` every few simulated milliseconds.
+pub fn run(desc: &Description, opts: RunOptions, mut progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
+    let (mut machine, mut hv) = prepare(desc, opts.keep_events)?;
+    let started = Instant::now();
+    const SLICE: u64 = 6_000_000; // 10 ms
+    let exit = loop {
+        let exit = machine.run_hosted(&mut hv, (machine.now + SLICE).min(opts.max_cycles));
+        progress(machine.now);
+        match exit {
+            Exit::CycleLimit if machine.now < opts.max_cycles => continue,
+            other => break other,
+        }
+    };
+    let host = started.elapsed();
+    Ok(RunResult {
+        exit,
+        cycles: machine.now,
+        host,
+        instructions: machine.cpus.iter().map(|c| c.stats.instructions).sum(),
+        stats: hv.instances().iter().map(|i| i.stats).collect(),
+        mailbox: hv.instances().iter().map(|i| i.mailbox_stats()).collect(),
+        guests: desc.guests.iter().map(|g| g.name.clone()).collect(),
+        instance_bytes: std::mem::size_of::<spumone_percore::instance::Instance>(),
+        log: hv.log,
+    })
+}
