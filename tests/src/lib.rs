@@ -15,7 +15,9 @@
 //! What each program checks, and why some references cannot run some
 //! programs, is in `docs/test-programs.md`.
 
+pub mod hvguests;
 pub mod linux;
+pub mod lhp;
 
 use std::fmt;
 use std::fs;

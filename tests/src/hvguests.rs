@@ -1,0 +1,234 @@
+//! Builds the paravirtualized guests in `tests/hvguests` (the RTOS probe
+//! and the SMP load, `docs/guests.md`) and patches their parameter blocks.
+//!
+//! * [`build_guest`] compiles `tests/hvguests/<name>.c` with the common
+//!   runtime (`tests/hvguests/common`) and links it at a P1 base with
+//!   `tests/hvguests/guest.ld` into `<target>/hvguests/<name>-<base>.elf`,
+//!   rebuilding only when a source, the linker script or the command line
+//!   changed (the same rule as [`crate::try_build`]).
+//! * [`patch_params`] and [`read_params`] write and read the 32-bit words
+//!   of a guest's parameter block (`probe_params`, `load_params`) in the
+//!   ELF image, before the image is loaded.
+//!
+//! The guests are built for SH-4A without the FPU (`-m4a-nofpu`): they
+//! never need it, so their handlers need not save it and the hypervisor's
+//! FPU handling cannot disturb them. They are linked without libgcc, whose
+//! SH-4 division helpers use the FPU: a guest that needs a helper fails to
+//! link instead.
+
+use crate::{Error, Result};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The CPU flag of every guest object and of the link.
+const CPU_FLAG: &str = "-m4a-nofpu";
+
+/// Where P1 starts and ends: guests run untranslated in P1.
+const P1: std::ops::Range<u32> = 0x8000_0000..0xa000_0000;
+
+/// `tests/hvguests`.
+pub fn hvguests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("hvguests")
+}
+
+fn invalid(msg: String) -> Error {
+    Error::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, msg))
+}
+
+/// Builds guest `name` (`tests/hvguests/<name>.c`) linked at `base`, a P1
+/// address inside its memory partition (e.g. `0x8880_0000`; load addresses
+/// are `base - 0x8000_0000`), and returns the ELF's path.
+pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
+    let _guard = crate::BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(invalid(format!("`{name}` is not a guest name")));
+    }
+    if !P1.contains(&base) || base % 4 != 0 {
+        return Err(invalid(format!(
+            "guest base {base:#010x} is not a 4-byte aligned P1 address"
+        )));
+    }
+    let cc = crate::compiler();
+    crate::require(&cc, "install Debian's gcc-sh4-linux-gnu")?;
+
+    let dir = hvguests_dir();
+    let main_source = dir.join(format!("{name}.c"));
+    if !main_source.is_file() {
+        return Err(Error::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no guest source {}", main_source.display()),
+        )));
+    }
+    let common = dir.join("common");
+    let include = dir.join("include");
+    let script = dir.join("guest.ld");
+    let mut sources: Vec<PathBuf> = crate::files_in(&common)?
+        .into_iter()
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "S")))
+        .collect();
+    sources.push(main_source);
+
+    let out_dir = crate::target_dir().join("hvguests");
+    fs::create_dir_all(&out_dir)?;
+    let stem = format!("{name}-{base:08x}");
+    let elf = out_dir.join(format!("{stem}.elf"));
+    let stamp = out_dir.join(format!("{stem}.cmd"));
+    let work = out_dir.join(format!("{stem}.tmp{}", std::process::id()));
+    fs::create_dir_all(&work)?;
+
+    let mut commands = Vec::new();
+    let mut objects = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let obj = work.join(format!(
+            "{i}-{}.o",
+            src.file_name().unwrap().to_string_lossy()
+        ));
+        let mut cmd = Command::new(&cc);
+        cmd.arg(CPU_FLAG)
+            .args(crate::COMMON_CFLAGS)
+            .arg(crate::DEFAULT_OPT)
+            .arg(format!("-I{}", include.display()))
+            .arg(format!("-I{}", common.display()))
+            .arg("-c")
+            .arg(src)
+            .arg("-o")
+            .arg(&obj);
+        commands.push(cmd);
+        objects.push(obj);
+    }
+    let tmp_elf = work.join("out.elf");
+    let mut link = Command::new(&cc);
+    link.arg(CPU_FLAG)
+        .arg("-ml")
+        .args(crate::LINK_FLAGS)
+        .arg("-n")
+        .arg("-T")
+        .arg(&script)
+        .arg(format!("-Wl,--defsym=GUEST_BASE={base:#010x}"))
+        .args(&objects)
+        .arg("-o")
+        .arg(&tmp_elf);
+    commands.push(link);
+
+    // As in try_build_opt: the stamp leaves out the per-process directory.
+    let description: String = commands
+        .iter()
+        .map(|c| crate::shell_words(c).replace(&work.display().to_string(), "<work>"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut inputs = crate::files_in(&include)?;
+    inputs.extend(crate::files_in(&common)?);
+    inputs.extend(sources.iter().cloned());
+    inputs.push(script.clone());
+
+    let up_to_date = elf.is_file()
+        && fs::read_to_string(&stamp)
+            .map(|s| s == description)
+            .unwrap_or(false)
+        && fs::metadata(&elf)?.modified()? >= crate::newest_mtime(&inputs)?;
+    if up_to_date {
+        let _ = fs::remove_dir_all(&work);
+        return Ok(elf);
+    }
+    let result = (|| {
+        for cmd in &mut commands {
+            crate::run_build_step(cmd)?;
+        }
+        fs::rename(&tmp_elf, &elf)?;
+        fs::write(&stamp, &description)?;
+        Ok(elf.clone())
+    })();
+    let _ = fs::remove_dir_all(&work);
+    result
+}
+
+/// Writes `words` (in the image's byte order) over the start of the object
+/// `symbol` in an ELF image, e.g. a guest's `probe_params`. Fails unless
+/// the symbol exists, is 4-byte aligned, has file bytes (not .bss) and, if
+/// the symbol table gives its size, is at least `words.len()` words long.
+pub fn patch_params(
+    image: &mut [u8],
+    symbol: &str,
+    words: &[u32],
+) -> std::result::Result<(), String> {
+    let (offset, little) = param_offset(image, symbol, words.len())?;
+    for (i, w) in words.iter().enumerate() {
+        let bytes = if little {
+            w.to_le_bytes()
+        } else {
+            w.to_be_bytes()
+        };
+        image[offset + 4 * i..offset + 4 * i + 4].copy_from_slice(&bytes);
+    }
+    Ok(())
+}
+
+/// Reads the first `count` words of `symbol` as [`patch_params`] writes them.
+pub fn read_params(
+    image: &[u8],
+    symbol: &str,
+    count: usize,
+) -> std::result::Result<Vec<u32>, String> {
+    let (offset, little) = param_offset(image, symbol, count)?;
+    Ok((0..count)
+        .map(|i| {
+            let b: [u8; 4] = image[offset + 4 * i..offset + 4 * i + 4]
+                .try_into()
+                .unwrap();
+            if little {
+                u32::from_le_bytes(b)
+            } else {
+                u32::from_be_bytes(b)
+            }
+        })
+        .collect())
+}
+
+/// The file offset of `symbol`'s first byte, checked to hold `count`
+/// words, and whether the image is little-endian.
+fn param_offset(
+    image: &[u8],
+    symbol: &str,
+    count: usize,
+) -> std::result::Result<(usize, bool), String> {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let file = object::File::parse(image).map_err(|e| format!("not an ELF image: {e}"))?;
+    let sym = file
+        .symbols()
+        .find(|s| s.name() == Ok(symbol))
+        .ok_or_else(|| format!("no symbol `{symbol}` in the image"))?;
+    let addr = sym.address();
+    let len = 4 * count as u64;
+    if addr % 4 != 0 {
+        return Err(format!("`{symbol}` at {addr:#x} is not 4-byte aligned"));
+    }
+    if sym.size() != 0 && len > sym.size() {
+        return Err(format!(
+            "`{symbol}` is {} bytes, too small for {count} words",
+            sym.size()
+        ));
+    }
+    let index = sym
+        .section_index()
+        .ok_or_else(|| format!("`{symbol}` is not defined in a section"))?;
+    let section = file
+        .section_by_index(index)
+        .map_err(|e| format!("`{symbol}`'s section: {e}"))?;
+    let (file_start, file_size) = section
+        .file_range()
+        .ok_or_else(|| format!("`{symbol}` is in a section without file bytes (.bss?)"))?;
+    let start = addr
+        .checked_sub(section.address())
+        .filter(|o| o + len <= file_size)
+        .ok_or_else(|| {
+            format!(
+                "`{symbol}` at {addr:#x} with {count} words does not fit its section's file bytes"
+            )
+        })?;
+    let offset = file_start + start;
+    if offset + len > image.len() as u64 {
+        return Err(format!("`{symbol}` lies past the end of the image"));
+    }
+    Ok((offset as usize, file.is_little_endian()))
+}

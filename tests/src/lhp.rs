@@ -1,0 +1,110 @@
+//! The lock-holder-preemption scenarios: the RTOS probe and the SMP load
+//! guest on the hosted hypervisor, as machine descriptions.
+//!
+//! Owns: building the two guests and writing the machine description of
+//! one scenario (policy, RTOS utilization, sizes); the runs themselves are
+//! `rp1_sim::hosting::runner`'s.
+
+use crate::hvguests::build_guest;
+use rp1_sim::hosting::description::{self, Description, Policy};
+use rp1_sim::hosting::runner::{self, RunOptions, RunResult};
+use std::path::PathBuf;
+
+/// Where the guests are linked and live (P1 addresses of their partitions).
+pub const RTOS_BASE: u32 = 0x8880_0000;
+pub const GPOS_BASE: u32 = 0x8900_0000;
+
+/// One scenario.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub policy: Policy,
+    pub spin_yield: bool,
+    pub ipl_separation: bool,
+    pub dispatch_first: bool,
+    pub delay_bound_us: Option<u32>,
+    /// Periodic samples the probe takes (one per millisecond); 0 = no RTOS.
+    pub samples: u32,
+    /// The probe's CPU burner utilization, percent of its 500 ms window.
+    pub rtos_util: u32,
+    /// GPOS vCPUs (1-4, on cores 0..n) and how long they run.
+    pub gpos_vcpus: u32,
+    pub gpos_ms: u32,
+    /// Work inside the GPOS's lock per acquisition (loop iterations).
+    pub cs_iterations: u32,
+}
+
+impl Scenario {
+    pub fn new(policy: Policy) -> Scenario {
+        Scenario {
+            policy,
+            spin_yield: false,
+            ipl_separation: true,
+            dispatch_first: false,
+            delay_bound_us: None,
+            samples: 200,
+            rtos_util: 0,
+            gpos_vcpus: 4,
+            gpos_ms: 200,
+            cs_iterations: 400,
+        }
+    }
+
+    /// The machine description, as TOML.
+    pub fn description_toml(&self, probe: &str, load: &str) -> String {
+        let mut t = format!(
+            "[hypervisor]\npolicy = \"{}\"\nspin_yield = {}\nipl_separation = {}\ndispatch_first = {}\n",
+            self.policy.name(),
+            self.spin_yield,
+            self.ipl_separation,
+            self.dispatch_first
+        );
+        if let Some(b) = self.delay_bound_us {
+            t += &format!("delayed_preemption_bound_us = {b}\n");
+        }
+        if self.samples > 0 {
+            t += &format!(
+                "\n[[guest]]\nname = \"rtos_probe\"\nclass = \"rtos\"\npriority = 10\nimage = \"{probe}\"\n\
+                 partition = {{ base = {:#x}, size = 0x800000 }}\nvcpus = [{{ core = 0 }}]\n\
+                 interrupts = [{{ source = \"timer\", level = 12 }}]\n\
+                 params = [{{ symbol = \"probe_params\", words = [{}, {}, 1000, 500] }}]\n",
+                RTOS_BASE - 0x8000_0000,
+                self.samples,
+                self.rtos_util
+            );
+        }
+        let cores: Vec<String> = (0..self.gpos_vcpus).map(|c| format!("{{ core = {c} }}")).collect();
+        t += &format!(
+            "\n[[guest]]\nname = \"smp_load\"\nclass = \"gpos\"\npriority = 1\nimage = \"{load}\"\n\
+             partition = {{ base = {:#x}, size = 0x1000000 }}\nvcpus = [{}]\n\
+             interrupts = [{{ source = \"timer\", level = 5 }}, {{ source = \"ipi\", level = 6 }}]\n\
+             params = [{{ symbol = \"load_params\", words = [{}, {}, {}] }}]\n",
+            GPOS_BASE - 0x8000_0000,
+            cores.join(", "),
+            self.gpos_vcpus,
+            self.gpos_ms,
+            self.cs_iterations
+        );
+        t
+    }
+
+    /// Build the guests, write the description and parse it.
+    pub fn description(&self) -> Result<Description, String> {
+        let (probe, load) = guests()?;
+        let text = self.description_toml(&probe.display().to_string(), &load.display().to_string());
+        description::parse(&text, std::path::Path::new(".")).map_err(|e| e.to_string())
+    }
+
+    /// Run the scenario to its end (or `max_cycles`).
+    pub fn run(&self, max_cycles: u64, keep_events: bool) -> Result<(Description, RunResult), String> {
+        let desc = self.description()?;
+        let result = runner::run(&desc, RunOptions { max_cycles, keep_events }, |_| {}).map_err(|e| e.to_string())?;
+        Ok((desc, result))
+    }
+}
+
+/// The two guests, built (cached) at their partitions' bases.
+pub fn guests() -> Result<(PathBuf, PathBuf), String> {
+    let probe = build_guest("rtos_probe", RTOS_BASE).map_err(|e| e.to_string())?;
+    let load = build_guest("smp_load", GPOS_BASE).map_err(|e| e.to_string())?;
+    Ok((probe, load))
+}
