@@ -124,7 +124,15 @@ pub struct Stats {
     pub hypercalls: u64,
     pub hypercall_errors: [u64; ERROR_KINDS],
     pub switches: u64,
+    /// Virtual interrupts injected into a guest (emulated entries).
     pub injections: u64,
+    /// Virtual interrupt raises, and how many found their bit already
+    /// pending. Summed over all instances at the end of a run:
+    /// raised = injected + coalesced + cancelled + still pending.
+    pub virqs_raised: u64,
+    pub virqs_coalesced: u64,
+    /// Pending timer ticks withdrawn by `TIMER_SET(0)`.
+    pub virqs_cancelled: u64,
     pub forwarded_exceptions: u64,
     pub timer_interrupts: u64,
     pub icis: u64,
@@ -264,6 +272,14 @@ impl Instance {
         self.vcpus.push(v).is_ok()
     }
 
+    fn add_vcpu_front(&mut self, v: Vcpu) -> bool {
+        if self.vcpus.insert(0, v).is_err() {
+            return false;
+        }
+        self.current = self.current.map(|c| c + 1);
+        true
+    }
+
     fn find(&self, guest: u8, vcpu: u8) -> Option<usize> {
         self.vcpus.iter().position(|v| v.guest == guest && v.id == vcpu)
     }
@@ -302,6 +318,10 @@ impl Instance {
     /// Raise virtual interrupt bit(s) `bits` on resident vCPU `i`.
     fn raise(&mut self, i: usize, bits: u16) {
         let v = &mut self.vcpus[i];
+        // A source is a pending bit, as on the INTC: raising it again before
+        // delivery delivers once. Counted, so no interrupt goes unaccounted.
+        self.stats.virqs_raised += bits.count_ones() as u64;
+        self.stats.virqs_coalesced += (v.pending & bits).count_ones() as u64;
         v.pending |= bits;
         if v.state == RunState::Idle {
             v.state = RunState::Runnable;
@@ -333,15 +353,37 @@ impl Instance {
         None
     }
 
-    /// Emulate the SH-4A interrupt entry into vCPU `i`'s vector table.
+    /// Emulate the SH-4A interrupt entry into vCPU `i`'s vector table, as
+    /// the SH-4A does with CPUOPM.INTMU = 1: the vCPU's level rises to the
+    /// accepted interrupt's, and SSR keeps the level it had (its IMASK
+    /// field), which the guest's handler restores with `IRQ_RESTORE` before
+    /// its `rte`. Same-level interrupts therefore cannot nest without end.
     fn inject<H: CoreHardware>(&mut self, hw: &mut H, i: usize, bit: u16, intevt: u16) {
         hw.charge(self.config.costs.inject as u64);
         self.stats.injections += 1;
+        let level = self.level_of(i, bit) as u32;
+        let physical = self.physical_imask(i) as u32;
         let v = &mut self.vcpus[i];
         v.pending &= !bit;
+        v.ctx.sr = (v.ctx.sr & !sr::IMASK) | (physical << sr::IMASK_SHIFT);
         enter_guest_vector(&mut v.ctx, 0x600);
         v.ctx.intevt = intevt as u32;
+        v.ctx.virtual_imask = v.ctx.virtual_imask.max(level);
         hw.trace(TraceEvent::Inject { guest: v.guest, vcpu: v.id, intevt });
+    }
+
+    /// The level of pending-interrupt bit `bit` of vCPU `i`.
+    fn level_of(&self, i: usize, bit: u16) -> u8 {
+        let Some(spec) = self.spec(self.vcpus[i].guest) else { return 0 };
+        if bit == PENDING_TIMER { spec.timer_level } else { spec.ipi_level }
+    }
+
+    /// The physical SR.IMASK that runs vCPU `i` at its virtual level:
+    /// IPL separation clips a GPOS to its own levels.
+    fn physical_imask(&self, i: usize) -> u8 {
+        let v = &self.vcpus[i];
+        let vmask = v.ctx.virtual_imask.min(15) as u8;
+        if self.config.ipl_separation { self.class(v.guest).physical_imask(vmask) } else { vmask }
     }
 
     fn expire_timers<H: CoreHardware>(&mut self, hw: &mut H) {
@@ -499,6 +541,8 @@ impl Instance {
                 let t = &mut self.vcpus[i].timer;
                 if a0 == 0 {
                     *t = VirtualTimer::default();
+                    // Stopping the timer withdraws a tick not yet taken.
+                    self.stats.virqs_cancelled += (self.vcpus[i].pending & PENDING_TIMER).count_ones() as u64;
                     self.vcpus[i].pending &= !PENDING_TIMER;
                     return Ok(0);
                 }
@@ -655,13 +699,7 @@ impl Instance {
         }
         self.arm_timer(hw);
         match next {
-            Some(n) => {
-                let v = &self.vcpus[n];
-                let class = self.class(v.guest);
-                let vmask = v.ctx.virtual_imask.min(15) as u8;
-                let imask = if self.config.ipl_separation { class.physical_imask(vmask) } else { vmask };
-                hw.resume(&v.ctx, imask);
-            }
+            Some(n) => hw.resume(&self.vcpus[n].ctx, self.physical_imask(n)),
             None => hw.idle(),
         }
     }
@@ -819,7 +857,12 @@ impl Instance {
             self.away[v.guest as usize][v.id as usize] = None;
         }
         hw.trace(TraceEvent::MigrateIn { guest: v.guest, vcpu: v.id, from, departure, cycles: cost });
-        if !self.add_vcpu(v) {
+        // A vCPU that came to run a kernel entry (trap-based migration)
+        // goes before the others of its priority: it is on a short kernel
+        // path, and making it wait a round-robin slice would hold up its
+        // whole guest (it may be about to take a lock the others need).
+        let added = if v.away == Some(AwayReason::KernelEntry) { self.add_vcpu_front(v) } else { self.add_vcpu(v) };
+        if !added {
             // No room: send it home rather than lose it.
             self.stats.misrouted += 1;
             if let Some(home) = self.home_of(v.guest, v.id).filter(|&h| h != self.core) {
