@@ -161,6 +161,11 @@ void guest_interrupt(uint32_t intevt)
 		guest_fatal(GUEST_EXIT_INTERRUPT | intevt,
 			    "unexpected interrupt INTEVT=0x%x", (unsigned)intevt);
 	atomic_add(&activations[PRIO_PERIODIC], 1);
+}
+
+/* Back at the interrupted level: run what the tick released. */
+void guest_interrupt_exit(void)
+{
 	dispatch();
 }
 

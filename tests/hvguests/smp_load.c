@@ -11,13 +11,19 @@
  * Then, until duration_ms of simulated time have passed, each vCPU
  * repeats one work unit:
  *
- *   IRQ_DISABLE, PREEMPT_COUNT(1), take the shared MOVLI/MOVCO spinlock
- *   (SPIN_YIELD(lock) after every spin_yield_threshold failed looks),
- *   cs_iterations of work on shared data, release, IRQ_RESTORE,
- *   PREEMPT_COUNT(0) (Linux's spin_lock_irqsave order); every
- *   syscall_every units a system call (trapa #0x10, served by the guest's
- *   own VBR+0x100 handler, which ends with KERNEL_EXIT); every ipi_every
- *   units SEND_IPI(next vCPU, 0).
+ *   user_iterations of work at "user level", then a system call (trapa
+ *   #0x10, served by the guest's own VBR+0x100 handler: its "kernel").
+ *   The kernel part, in Linux's spin_lock_irqsave order: IRQ_DISABLE,
+ *   PREEMPT_COUNT(1), cs_iterations of work under this vCPU's own
+ *   runqueue lock, one message into another vCPU's runqueue under that
+ *   one's lock (round robin over the others), IRQ_RESTORE,
+ *   PREEMPT_COUNT(0), KERNEL_EXIT, rte. Locks are MOVLI/MOVCO spinlocks;
+ *   a waiter calls SPIN_YIELD(lock) after spin_yield_threshold failed
+ *   looks. Every ipi_every units, SEND_IPI(next vCPU, 0).
+ *
+ * A vCPU preempted inside its kernel work holds its runqueue lock, and
+ * every other vCPU stalls at its next message to it: the lock-holder
+ * preemption the experiments measure.
  *
  * The timer handler counts ticks, the IPI handler counts IPIs received.
  * At the end each vCPU reports SAMPLE(1, work units) and checks in; vCPU 0
@@ -30,9 +36,9 @@
  *   offset  name                  default  meaning (0 = off where noted)
  *   +0      nr_vcpus              4        1-4 (a single vCPU IPIs itself)
  *   +4      duration_ms           200      >= 1, simulated time
- *   +8      cs_iterations         50       work inside the lock
+ *   +8      cs_iterations         50       kernel work inside the own runqueue lock
  *   +12     spin_yield_threshold  1000     failed looks before SPIN_YIELD; 0 = never
- *   +16     syscall_every         4        units per trapa #0x10; 0 = none
+ *   +16     user_iterations       100      user-level work per unit
  *   +20     ipi_every             16       units per IPI; 0 = none
  *   +24     timer_period_us       4000     per-vCPU timer; 0 = none
  *
@@ -48,7 +54,7 @@ struct load_params {
 	uint32_t duration_ms;
 	uint32_t cs_iterations;
 	uint32_t spin_yield_threshold;
-	uint32_t syscall_every;
+	uint32_t user_iterations;
 	uint32_t ipi_every;
 	uint32_t timer_period_us;
 };
@@ -60,7 +66,7 @@ struct load_params load_params = {
 	.duration_ms = 200,
 	.cs_iterations = 50,
 	.spin_yield_threshold = 1000,
-	.syscall_every = 4,
+	.user_iterations = 100,
 	.ipi_every = 16,
 	.timer_period_us = 4000,
 };
@@ -71,16 +77,24 @@ struct load_params load_params = {
  * (which do not nest) and its interrupt handlers (which may: their
  * counters are updated atomically). */
 struct vcpu_stats {
-	uint32_t work, syscalls, syscall_sum, ipis_sent, ipi_errors;
+	uint32_t work, syscalls, user_sum, ipis_sent, ipi_errors;
 	volatile uint32_t ipis_received, ticks;
 	uint32_t spin_yields, lock_errors;
+	uint32_t rotate; /* whose runqueue gets the next message */
 };
 static struct vcpu_stats stats[GUEST_MAX_VCPUS];
 
-/* The lock and what it protects. */
-static volatile uint32_t lock_word;           /* 0 free, 1 held */
-static volatile uint32_t owner = 0xffffffff;   /* vCPU inside, or none */
-static volatile uint32_t cs_count, cs_data;
+/* One "runqueue" per vCPU: a MOVLI/MOVCO spinlock and what it protects.
+ * Its own vCPU holds it for the long part of every system call; the
+ * others take it briefly to hand it a message. So a vCPU preempted inside
+ * its kernel work stalls every vCPU that next sends to it. */
+struct runqueue {
+	volatile uint32_t lock;        /* 0 free, 1 held */
+	volatile uint32_t owner;       /* vCPU inside, or NO_OWNER */
+	volatile uint32_t data, work_done, messages;
+};
+#define NO_OWNER 0xffffffffu
+static struct runqueue rq[GUEST_MAX_VCPUS];
 
 /* Start barrier and end rendezvous. */
 static volatile uint32_t arrived, finished, go;
@@ -126,25 +140,51 @@ static void spin_unlock(volatile uint32_t *l)
 	*l = 0;
 }
 
-static void critical_section(unsigned me, struct vcpu_stats *s)
+static void rq_lock(unsigned cpu, unsigned me, struct vcpu_stats *s)
 {
-	uint32_t i, v, n = load_params.cs_iterations;
+	spin_lock(&rq[cpu].lock, s);
+	if (rq[cpu].owner != NO_OWNER)
+		s->lock_errors++;
+	rq[cpu].owner = me;
+}
+
+static void rq_unlock(unsigned cpu, unsigned me, struct vcpu_stats *s)
+{
+	if (rq[cpu].owner != me)
+		s->lock_errors++;
+	rq[cpu].owner = NO_OWNER;
+	spin_unlock(&rq[cpu].lock);
+}
+
+/* The kernel side of one work unit (Linux's spin_lock_irqsave order):
+ * the long part under this vCPU's own runqueue lock, then a message to
+ * another vCPU's runqueue under that one's lock. */
+static void kernel_work(unsigned me, unsigned n, struct vcpu_stats *s)
+{
+	uint32_t i, v, iterations = load_params.cs_iterations;
+	unsigned to = me;
+	/* Round robin over the others, without division (no libgcc). */
+	if (n > 1) {
+		if (++s->rotate >= n - 1)
+			s->rotate = 0;
+		to = me + 1 + s->rotate;
+		if (to >= n)
+			to -= n;
+	}
 	long level = hv_irq_disable();
 
 	hv_preempt_count(1);
-	spin_lock(&lock_word, s);
-	if (owner != 0xffffffff)
-		s->lock_errors++;
-	owner = me;
-	v = cs_data;
-	for (i = 0; i < n; i++)
+	rq_lock(me, me, s);
+	v = rq[me].data;
+	for (i = 0; i < iterations; i++)
 		v = v * 33 + i;
-	cs_data = v;
-	cs_count = cs_count + 1; /* not atomic on purpose: the lock must protect it */
-	if (owner != me)
-		s->lock_errors++;
-	owner = 0xffffffff;
-	spin_unlock(&lock_word);
+	rq[me].data = v;
+	rq[me].work_done = rq[me].work_done + 1; /* not atomic: the lock protects it */
+	rq_unlock(me, me, s);
+
+	rq_lock(to, me, s);
+	rq[to].messages = rq[to].messages + 1;
+	rq_unlock(to, me, s);
 	hv_irq_restore(level < 0 ? 0 : (unsigned long)level);
 	hv_preempt_count(0);
 }
@@ -154,19 +194,17 @@ static void system_call(void)
 	__asm__ __volatile__("trapa #" HV_STR(SYSCALL_TRAP) : : : "memory");
 }
 
-/* The guest's own system call: a little kernel work, KERNEL_EXIT (the
+/* The guest's own system call: the unit's kernel work, KERNEL_EXIT (the
  * return to "user level" a Linux patch would report), then rte. */
 int guest_trap(uint32_t imm, struct trap_frame *f)
 {
-	struct vcpu_stats *s = &stats[this_vcpu()];
-	uint32_t i, sum = s->syscall_sum;
+	unsigned me = this_vcpu();
+	struct vcpu_stats *s = &stats[me];
 
 	(void)f;
 	if (imm != SYSCALL_TRAP)
 		return 0;
-	for (i = 0; i < 16; i++)
-		sum = (sum << 1) ^ (sum >> 31) ^ i;
-	s->syscall_sum = sum;
+	kernel_work(me, load_params.nr_vcpus, s);
 	s->syscalls++;
 	hv_kernel_exit();
 	return 1;
@@ -207,19 +245,19 @@ static void vcpu_setup(void)
 static void run_load(unsigned me, unsigned n)
 {
 	struct vcpu_stats *s = &stats[me];
-	const uint32_t sys_every = load_params.syscall_every;
+	const uint32_t user = load_params.user_iterations;
 	const uint32_t ipi_every = load_params.ipi_every;
-	uint32_t sys_left = sys_every, ipi_left = ipi_every;
+	uint32_t ipi_left = ipi_every, i, sum = 0;
 	unsigned next = me + 1 == n ? 0 : me + 1;
 	uint64_t end = run_end;
 
 	while (hv_time_now() < end) {
-		critical_section(me, s);
+		/* User-level work, then the system call that does the kernel
+		 * part of the unit. */
+		for (i = 0; i < user; i++)
+			sum = (sum << 1) ^ (sum >> 31) ^ i;
+		system_call();
 		s->work++;
-		if (sys_every && --sys_left == 0) {
-			sys_left = sys_every;
-			system_call();
-		}
 		if (ipi_every && --ipi_left == 0) {
 			ipi_left = ipi_every;
 			if (hv_send_ipi(next, 0) < 0)
@@ -228,6 +266,7 @@ static void run_load(unsigned me, unsigned n)
 				s->ipis_sent++;
 		}
 	}
+	s->user_sum = sum;
 	hv_timer_set(0, 0);
 	hv_sample(HV_SAMPLE_WORK, s->work);
 	atomic_add(&finished, 1);
@@ -259,6 +298,8 @@ int main(void)
 			   (unsigned)p.nr_vcpus, (unsigned)p.duration_ms);
 		return GUEST_EXIT_PARAMS;
 	}
+	for (i = 0; i < GUEST_MAX_VCPUS; i++)
+		rq[i].owner = NO_OWNER;
 	vcpu_setup();
 	for (i = 1; i < p.nr_vcpus; i++) {
 		long r = hv_start_vcpu(i, _start, i);
@@ -301,10 +342,16 @@ int main(void)
 			   (unsigned)stats[i].ipis_sent, (unsigned)stats[i].ipi_errors,
 			   (unsigned)stats[i].ipis_received, (unsigned)stats[i].ticks,
 			   (unsigned)stats[i].spin_yields);
-	if (total.lock_errors || cs_count != total.work) {
-		con_printf("smp_load: FAIL lock_errors=%u cs_count=%u work=%u\n",
-			   (unsigned)total.lock_errors, (unsigned)cs_count,
-			   (unsigned)total.work);
+	/* Every unit did its kernel work under its own lock and left one
+	 * message under another's: the counts must match exactly. */
+	for (i = 0, k = 0; i < p.nr_vcpus; i++)
+		k += rq[i].messages;
+	for (i = 0; i < p.nr_vcpus; i++)
+		if (rq[i].work_done != stats[i].work)
+			total.lock_errors++;
+	if (total.lock_errors || k != total.work) {
+		con_printf("smp_load: FAIL lock_errors=%u messages=%u work=%u\n",
+			   (unsigned)total.lock_errors, k, (unsigned)total.work);
 		return GUEST_EXIT_CHECK;
 	}
 	return GUEST_EXIT_OK;

@@ -20,6 +20,11 @@ unsigned this_vcpu(void)
 	return ((uint32_t)__stacks_end - 1 - sp) >> GUEST_STACK_SHIFT;
 }
 
+/* Default: nothing to run on the way out of an interrupt. */
+__attribute__((weak)) void guest_interrupt_exit(void)
+{
+}
+
 /* Default for single-vCPU guests: a vCPU they never start has started. */
 __attribute__((weak)) void secondary_main(uint32_t arg)
 {
@@ -32,7 +37,13 @@ void guest_exception(uint32_t kind, uint32_t code, uint32_t tra,
 		     struct trap_frame *f)
 {
 	if (kind == VEC_INTERRUPT) {
+		/* The hypervisor raised our level to this interrupt's (SH-4A
+		 * INTMU semantics); SSR.IMASK holds the level we had. The
+		 * handler runs masked at its own level, then the level goes
+		 * back before whatever the interrupt made ready runs. */
 		guest_interrupt(code);
+		hv_irq_restore((f->ssr >> 4) & 0xf);
+		guest_interrupt_exit();
 		return;
 	}
 	if (kind == VEC_GENERAL && code == SH_EXPEVT_TRAPA &&

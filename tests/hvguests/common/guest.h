@@ -15,13 +15,16 @@
  *                                        a non-hypercall TRAPA; return 0
  *                                        if it is not one the guest uses
  * Handlers run on the interrupted stack with SR.BL = 0 (vectors.S clears
- * it once SPC/SSR are saved, so hypercalls are allowed) and at the virtual
- * interrupt level the interrupted code had: delivery does not raise it.
- * So another interrupt may nest inside a handler. The guests' handlers
- * are written for that (MOVLI/MOVCO counters) rather than masking with
- * IRQ_DISABLE, which would add a hypercall to every interrupt and so to
- * the RTOS probe's measured dispatch latency. Handlers never execute a
- * guest trap (trapa #0x10) themselves.
+ * it once SPC/SSR are saved, so hypercalls are allowed). The hypervisor
+ * delivers interrupts as an SH-4A with CPUOPM.INTMU = 1 does: the vCPU's
+ * level rises to the interrupt's, so guest_interrupt() runs masked at its
+ * own level (only higher levels nest), and SSR.IMASK keeps the level the
+ * interrupted code had. guest_exception() restores that level with
+ * IRQ_RESTORE after guest_interrupt() and then calls
+ * guest_interrupt_exit() (weak, empty by default): the place for work the
+ * interrupt made ready, such as an RTOS's task dispatch, which must not
+ * run at the interrupt's level. Handlers never execute a guest trap
+ * (trapa #0x10) themselves.
  */
 #ifndef GUEST_H
 #define GUEST_H
@@ -80,6 +83,7 @@ void guest_exception(uint32_t kind, uint32_t code, uint32_t tra,
 int main(void);
 void secondary_main(uint32_t arg);
 void guest_interrupt(uint32_t intevt);
+void guest_interrupt_exit(void);
 int guest_trap(uint32_t imm, struct trap_frame *f);
 
 /* This vCPU's index, from which stack r15 is in (no hypercall needed). */
