@@ -7,3 +7,4 @@ pub mod core_hw;
 pub mod hypervisor;
 pub mod report;
 pub mod runner;
+pub mod trace_export;

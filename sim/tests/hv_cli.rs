@@ -1,0 +1,280 @@
+//! `rp1 hv`: the built binary's exit codes and messages.
+//!
+//! Bad input (a description that cannot be read or is invalid, an image
+//! that is missing or does not fit, a bad option or timeline path) must end
+//! with status 2 and one precise message; a run ends with 0 only when every
+//! guest exited with 0. Real guests are built by rp1-systests, not here, so
+//! the runs use three-instruction guests assembled by hand below.
+//!
+//! Owns: these tests and their scratch directories. Must not touch: the
+//! repository's files (everything is written under the system's temp dir).
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh scratch directory for one test, removed when it ends.
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(test: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("rp1-hv-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Scratch(dir)
+}
+
+fn rp1(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rp1")).args(args).output().expect("run rp1")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// A one-guest description: `image` at 0x08800000 (8 MiB), one vCPU on
+/// core 0, `extra` appended to the guest's table.
+fn description(dir: &Path, image: &str, extra: &str) -> PathBuf {
+    let text = format!(
+        "[hypervisor]\npolicy = \"none\"\n\n[[guest]]\nname = \"g\"\nclass = \"rtos\"\npriority = 10\n\
+         image = \"{image}\"\npartition = {{ base = 0x08800000, size = 0x00800000 }}\nvcpus = [{{ core = 0 }}]\n{extra}"
+    );
+    let path = dir.join("machine.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A little-endian SuperH ELF32 executable with one loadable segment
+/// holding `code` (16-bit instructions) at virtual `vaddr`, physical
+/// `vaddr & 0x1fffffff`, entered at its start. No section headers.
+fn sh_elf(vaddr: u32, code: &[u16]) -> Vec<u8> {
+    const EHSIZE: u32 = 52;
+    const PHENTSIZE: u32 = 32;
+    let offset = EHSIZE + PHENTSIZE;
+    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut f = Vec::new();
+    let half = |f: &mut Vec<u8>, v: u16| f.extend_from_slice(&v.to_le_bytes());
+    let word = |f: &mut Vec<u8>, v: u32| f.extend_from_slice(&v.to_le_bytes());
+    // e_ident: magic, 32-bit, little-endian, version 1, System V
+    f.extend_from_slice(&[0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    half(&mut f, 2); // e_type: ET_EXEC
+    half(&mut f, 42); // e_machine: EM_SH
+    word(&mut f, 1); // e_version
+    word(&mut f, vaddr); // e_entry
+    word(&mut f, EHSIZE); // e_phoff
+    word(&mut f, 0); // e_shoff
+    word(&mut f, 0); // e_flags
+    half(&mut f, EHSIZE as u16);
+    half(&mut f, PHENTSIZE as u16);
+    half(&mut f, 1); // e_phnum
+    half(&mut f, 40); // e_shentsize
+    half(&mut f, 0); // e_shnum
+    half(&mut f, 0); // e_shstrndx
+    assert_eq!(f.len() as u32, EHSIZE);
+    word(&mut f, 1); // p_type: PT_LOAD
+    word(&mut f, offset);
+    word(&mut f, vaddr);
+    word(&mut f, vaddr & 0x1fff_ffff); // p_paddr
+    word(&mut f, bytes.len() as u32); // p_filesz
+    word(&mut f, bytes.len() as u32); // p_memsz
+    word(&mut f, 5); // p_flags: R X
+    word(&mut f, 4); // p_align
+    assert_eq!(f.len() as u32, offset);
+    f.extend_from_slice(&bytes);
+    f
+}
+
+/// `mov #status, r4; trapa #0x6e` (EXIT), then `bra .; nop`.
+fn exit_guest(status: u8) -> Vec<u16> {
+    assert!(status < 0x80);
+    vec![0xe400 | status as u16, 0xc36e, 0xaffe, 0x0009]
+}
+
+/// `bra .; nop`: never exits.
+fn spinning_guest() -> Vec<u16> {
+    vec![0xaffe, 0x0009]
+}
+
+fn write_image(dir: &Path, name: &str, vaddr: u32, code: &[u16]) {
+    std::fs::write(dir.join(name), sh_elf(vaddr, code)).unwrap();
+}
+
+#[test]
+fn a_missing_image_is_named_with_its_field_and_path() {
+    let dir = scratch("missing-image");
+    let desc = description(&dir, "nothing-here.elf", "");
+    let o = rp1(&["hv", desc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "rp1: {}: guest[0].image: cannot read {}: No such file or directory (os error 2)\n",
+            desc.display(),
+            dir.join("nothing-here.elf").display()
+        )
+    );
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn a_bad_field_gives_file_line_column_and_the_source_line() {
+    let dir = scratch("bad-field");
+    write_image(&dir, "g.elf", 0x8880_0000, &exit_guest(0));
+    let desc = description(&dir, "g.elf", "interrupts = [{ source = \"timer\", level = 5 }]\n");
+    let o = rp1(&["hv", desc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    let mut lines = err.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        format!("rp1: {}:11:43: guest[0].interrupts[0].level: 5 is not an RTOS level (8-15)", desc.display())
+    );
+    assert_eq!(lines.next().unwrap().trim(), "|");
+    assert_eq!(lines.next().unwrap(), "11 | interrupts = [{ source = \"timer\", level = 5 }]");
+    assert!(lines.next().unwrap().ends_with('^'));
+
+    // an unknown key names itself
+    let desc = description(&dir, "g.elf", "colour = \"blue\"\n");
+    let o = rp1(&["hv", desc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let first = stderr(&o).lines().next().unwrap().to_string();
+    assert!(
+        first.starts_with(&format!("rp1: {}:11:1: guest[0].colour: unknown field `colour`", desc.display())),
+        "{first}"
+    );
+}
+
+#[test]
+fn an_unreadable_description_and_bad_options_are_bad_input() {
+    let dir = scratch("unreadable");
+    let missing = dir.join("absent.toml");
+    let o = rp1(&["hv", missing.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!("rp1: {}: cannot read the description: No such file or directory (os error 2)\n", missing.display())
+    );
+    let desc = description(&dir, "g.elf", "");
+    for bad in [&["--max-ms", "0"][..], &["--max-ms", "ten"], &["--frobnicate"]] {
+        let mut args = vec!["hv", desc.to_str().unwrap()];
+        args.extend_from_slice(bad);
+        let o = rp1(&args);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+    let o = rp1(&["hv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("<DESCRIPTION>"), "{}", stderr(&o));
+}
+
+#[test]
+fn images_that_do_not_fit_the_description_are_bad_input() {
+    let dir = scratch("bad-images");
+    // not an ELF file
+    std::fs::write(dir.join("text.elf"), "hello").unwrap();
+    let desc = description(&dir, "text.elf", "");
+    let o = rp1(&["hv", desc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let want = format!("rp1: {}: guest[0].image: {} is not a 32-bit ELF file", desc.display(), dir.join("text.elf").display());
+    assert!(stderr(&o).starts_with(&want), "{}", stderr(&o));
+
+    // linked for another guest's partition
+    write_image(&dir, "far.elf", 0x8900_0000, &exit_guest(0));
+    let desc = description(&dir, "far.elf", "");
+    let o = rp1(&["hv", desc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "rp1: {}: guest[0].image: segment 0 of {} (0x8 bytes at physical 0x09000000) is outside the partition \
+             (0x08800000-0x08ffffff)\n",
+            desc.display(),
+            dir.join("far.elf").display()
+        )
+    );
+
+    // a parameter symbol the image does not define
+    write_image(&dir, "g.elf", 0x8880_0000, &exit_guest(0));
+    let desc = description(&dir, "g.elf", "params = [{ symbol = \"probe_params\", words = [1] }]\n");
+    let o = rp1(&["hv", desc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "rp1: {}: guest[0].params[0].symbol: \"probe_params\" is not defined in {}\n",
+            desc.display(),
+            dir.join("g.elf").display()
+        )
+    );
+}
+
+#[test]
+fn a_timeline_path_that_cannot_be_created_is_bad_input() {
+    let dir = scratch("bad-timeline");
+    write_image(&dir, "g.elf", 0x8880_0000, &exit_guest(0));
+    let desc = description(&dir, "g.elf", "");
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--timeline", "/nonexistent-rp1-dir/t.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), "rp1: --timeline /nonexistent-rp1-dir/t.json: No such file or directory (os error 2)\n");
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn a_guest_exiting_0_exits_0_and_writes_a_timeline() {
+    let dir = scratch("exit-0");
+    write_image(&dir, "g.elf", 0x8880_0000, &exit_guest(0));
+    let desc = description(&dir, "g.elf", "");
+    let timeline = dir.join("t.json");
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--timeline", timeline.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let out = stdout(&o);
+    assert!(out.starts_with("policy none, IPL separation on, spin-yield off\nrun ended: Guest(0)"), "{out}");
+    assert!(out.contains("guest 0 `g` (exited 0):"), "{out}");
+    assert!(out.contains("hypervisor cost table"), "{out}");
+    assert!(out.contains(&format!(" events written to {}", timeline.display())), "{out}");
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&timeline).unwrap()).expect("the timeline is JSON");
+    let events = v["traceEvents"].as_array().unwrap();
+    let runs: Vec<&Value> = events.iter().filter(|e| e["cat"] == "run").collect();
+    assert_eq!(runs.len(), 1);
+    assert_eq!((runs[0]["name"].as_str(), runs[0]["pid"].as_u64()), (Some("g/vcpu0"), Some(1)));
+    assert!(events.iter().any(|e| e["cat"] == "mark" && e["name"] == "g exits (status 0)"));
+    assert_eq!(v["otherData"]["policy"], "none");
+
+    // --quiet prints nothing; the same run without a timeline
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--quiet"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!((stdout(&o), stderr(&o)), (String::new(), String::new()));
+}
+
+#[test]
+fn a_guest_exiting_non_zero_or_the_time_limit_exits_1() {
+    let dir = scratch("exit-1");
+    write_image(&dir, "g.elf", 0x8880_0000, &exit_guest(3));
+    let desc = description(&dir, "g.elf", "");
+    let o = rp1(&["hv", desc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "rp1: guest `g` exited with status 3 (0x3)\n");
+    assert!(stdout(&o).contains("guest 0 `g` (exited 3):"));
+
+    write_image(&dir, "g.elf", 0x8880_0000, &spinning_guest());
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--max-ms", "2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stderr(&o), "rp1: stopped at --max-ms 2 (1200000 cycles) with `g` still running\n");
+    assert!(stdout(&o).contains("guest 0 `g` (still running):"));
+}
