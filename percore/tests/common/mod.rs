@@ -1,0 +1,273 @@
+//! Shared by the instance tests: a fake core that implements the hardware
+//! trait with plain fields (the "registers", a clock, the armed timer, the
+//! ICIs raised) and one `Vec` as the shared mailbox memory behind every
+//! fake core, so two instances really exchange bytes; the guest specs and
+//! configuration the tests use; a seeded random generator; and (in
+//! `world`) a multi-core world that drives instances with scripted guests
+//! and checks every context an instance resumes.
+#![allow(dead_code)]
+
+pub mod world;
+
+use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS};
+use spumone_kernel::hypercall::sr;
+use spumone_kernel::ipl::GuestClass;
+use spumone_kernel::vcpu::VcpuContext;
+use spumone_percore::config::{Config, Costs, Policy};
+use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
+use spumone_percore::instance::{set_reg, Instance};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub const RT_BASE: u32 = 0x0880_0000;
+pub const GP_BASE: u32 = 0x0900_0000;
+pub const RT_ENTRY: u32 = 0x8880_0000;
+pub const GP_ENTRY: u32 = 0x8900_0000;
+pub const RT_VBR: u32 = 0x8880_1000;
+pub const GP_VBR: u32 = 0x8900_1000;
+
+/// What the fake core did last.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Leave {
+    Resumed { ctx: VcpuContext, imask: u8 },
+    Idle,
+}
+
+pub type SharedMem = Rc<RefCell<Vec<u32>>>;
+
+pub struct FakeCore {
+    pub core: usize,
+    pub now: u64,
+    pub entry: Entry,
+    /// The "registers": what the running code had when it entered.
+    pub regs: VcpuContext,
+    pub left: Option<Leave>,
+    pub shared: SharedMem,
+    pub icis_sent: Vec<usize>,
+    pub timer: Option<u64>,
+    pub console: Vec<u8>,
+    pub events: Vec<TraceEvent>,
+}
+
+impl FakeCore {
+    pub fn new(core: usize, shared: &SharedMem) -> FakeCore {
+        FakeCore {
+            core,
+            now: 0,
+            entry: Entry::Interrupt { intevt: 0 },
+            regs: VcpuContext::default(),
+            left: None,
+            shared: Rc::clone(shared),
+            icis_sent: Vec::new(),
+            timer: None,
+            console: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The context the instance resumed, as the guest will run it.
+    pub fn resumed(&self) -> (VcpuContext, u8) {
+        match self.left.clone() {
+            Some(Leave::Resumed { ctx, imask }) => (ctx, imask),
+            other => panic!("expected a resume, got {other:?}"),
+        }
+    }
+
+    /// Run the resumed guest "until" it executes `trapa #imm` at the
+    /// resumed PC with `args` in r4.. (SPC = the next instruction).
+    pub fn trap(&mut self, inst: &mut Instance, imm: u8, args: &[u32]) -> VcpuContext {
+        let (mut ctx, _) = self.resumed();
+        for (i, a) in args.iter().enumerate() {
+            set_reg(&mut ctx, 4 + i, *a);
+        }
+        ctx.pc += 2;
+        self.regs = ctx;
+        self.entry = Entry::Exception { expevt: 0x160, tra: (imm as u32) << 2, tea: 0 };
+        inst.enter(self);
+        // What runs next (an all-zero context when the core went idle).
+        match &self.left {
+            Some(Leave::Resumed { ctx, .. }) => *ctx,
+            _ => VcpuContext::default(),
+        }
+    }
+
+    pub fn interrupt(&mut self, inst: &mut Instance, intevt: u32) {
+        if let Some(Leave::Resumed { ctx, .. }) = self.left.clone() {
+            self.regs = ctx;
+        }
+        self.entry = Entry::Interrupt { intevt };
+        inst.enter(self);
+    }
+}
+
+impl CoreHardware for FakeCore {
+    fn core_id(&self) -> usize {
+        self.core
+    }
+    fn now(&self) -> u64 {
+        self.now
+    }
+    fn charge(&mut self, cycles: u64) {
+        self.now += cycles;
+    }
+    fn entry(&self) -> Entry {
+        self.entry
+    }
+    fn save_context(&self, ctx: &mut VcpuContext) {
+        let (vbr, vmask, pc) = (ctx.vbr, ctx.virtual_imask, ctx.preempt_count);
+        *ctx = self.regs;
+        ctx.vbr = vbr;
+        ctx.virtual_imask = vmask;
+        ctx.preempt_count = pc;
+    }
+    fn resume(&mut self, ctx: &VcpuContext, physical_imask: u8) {
+        self.left = Some(Leave::Resumed { ctx: *ctx, imask: physical_imask });
+    }
+    fn idle(&mut self) {
+        self.left = Some(Leave::Idle);
+    }
+    fn read_guest(&mut self, phys: u32, buf: &mut [u8]) {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (phys as usize + i) as u8;
+        }
+    }
+    fn shared_read(&mut self, offset: u32) -> u32 {
+        self.shared.borrow()[offset as usize / 4]
+    }
+    fn shared_write(&mut self, offset: u32, value: u32) {
+        self.shared.borrow_mut()[offset as usize / 4] = value;
+    }
+    fn init_interrupts(&mut self, _level: u8) {}
+    fn send_ici(&mut self, target: usize) {
+        self.icis_sent.push(target);
+    }
+    fn clear_ici(&mut self) {}
+    fn arm_timer(&mut self, deadline: Option<u64>) {
+        self.timer = deadline;
+    }
+    fn clear_timer(&mut self) {}
+    fn console(&mut self, _guest: u8, bytes: &[u8]) {
+        self.console.extend_from_slice(bytes);
+    }
+    fn trace(&mut self, event: TraceEvent) {
+        self.events.push(event);
+    }
+}
+
+pub fn rtos() -> GuestSpec {
+    GuestSpec {
+        class: GuestClass::RealTime,
+        priority: 10,
+        partition: Partition { base: RT_BASE, size: 0x10_0000 },
+        vcpus: 1,
+        home: [0, 0, 0, 0],
+        entry: RT_ENTRY,
+        timer_level: 14,
+        ipi_level: 13,
+    }
+}
+
+pub fn gpos(vcpus: u8) -> GuestSpec {
+    GuestSpec {
+        class: GuestClass::GeneralPurpose,
+        priority: 1,
+        partition: Partition { base: GP_BASE, size: 0x100_0000 },
+        vcpus,
+        home: [0, 1, 2, 3],
+        entry: GP_ENTRY,
+        timer_level: 5,
+        ipi_level: 4,
+    }
+}
+
+pub fn config(guests: &[GuestSpec], policy: Policy) -> Config {
+    let mut g: [Option<GuestSpec>; MAX_GUESTS] = [None; MAX_GUESTS];
+    for (i, s) in guests.iter().enumerate() {
+        g[i] = Some(*s);
+    }
+    Config {
+        cores: 2,
+        guests: g,
+        policy,
+        spin_yield: true,
+        ipl_separation: true,
+        time_slice: 60_000,
+        delay_bound: None,
+        dispatch_first: false,
+        hypervisor_level: 15,
+        costs: Costs::RP1,
+    }
+}
+
+pub fn shared() -> SharedMem {
+    Rc::new(RefCell::new(vec![0; 0x2_0000 / 4]))
+}
+
+/// A context with a different value in every word, as a guest in the
+/// middle of its work would have.
+pub fn busy_context(pc: u32) -> VcpuContext {
+    let mut words = [0u32; spumone_kernel::vcpu::CONTEXT_WORDS];
+    for (i, w) in words.iter_mut().enumerate() {
+        *w = 0x5a00_0000 | (i as u32) << 8 | i as u32;
+    }
+    let mut c = VcpuContext::from_words(&words);
+    c.pc = pc;
+    c.sr = sr::MD | 0x0000_0301; // privileged, M/Q/T set, BL and RB clear
+    c.vbr = 0;
+    c
+}
+
+/// A small seeded generator (SplitMix64): the same seed gives the same
+/// run, so every randomized test here is reproducible.
+#[derive(Clone, Debug)]
+pub struct SeededRng(u64);
+
+impl SeededRng {
+    pub fn new(seed: u64) -> SeededRng {
+        SeededRng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    pub fn u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+    pub fn range(&mut self, lo: u64, hi_inclusive: u64) -> u64 {
+        lo + self.below(hi_inclusive - lo + 1)
+    }
+    /// True with probability `percent` / 100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// Run `f` on its own thread and fail if it has not finished within
+/// `seconds`: an instance entry that never returns shows up as this
+/// failure instead of a hung test run.
+pub fn with_watchdog<F: FnOnce() + Send + 'static>(seconds: u64, f: F) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(seconds)) {
+        Ok(()) => handle.join().expect("test thread"),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            // The thread panicked: re-raise its panic here.
+            if let Err(p) = handle.join() {
+                std::panic::resume_unwind(p);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("no progress within {seconds} s: an instance entry (or the harness) loops forever")
+        }
+    }
+}
