@@ -57,6 +57,10 @@ pub struct RunResult {
     pub guests: Vec<String>,
     /// Size of one instance's state in bytes (must fit core-local memory).
     pub instance_bytes: usize,
+    /// Virtual interrupts still pending on resident vCPUs when the run
+    /// ended (for the accounting: raised = injected + coalesced +
+    /// cancelled + pending).
+    pub pending_virqs_at_end: u64,
 }
 
 impl RunResult {
@@ -225,6 +229,12 @@ pub fn run(desc: &Description, opts: RunOptions, mut progress: impl FnMut(u64)) 
         mailbox: hv.instances().iter().map(|i| i.mailbox_stats()).collect(),
         guests: desc.guests.iter().map(|g| g.name.clone()).collect(),
         instance_bytes: std::mem::size_of::<spumone_percore::instance::Instance>(),
+        pending_virqs_at_end: hv
+            .instances()
+            .iter()
+            .flat_map(|i| i.resident())
+            .map(|v| v.pending.count_ones() as u64)
+            .sum(),
         log: hv.log,
     })
 }
