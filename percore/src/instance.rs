@@ -179,6 +179,14 @@ impl Instance {
     /// Boot the instance of core `core`: program its interrupts, put the
     /// boot vCPUs whose home is this core in place, and run.
     pub fn boot<H: CoreHardware>(hw: &mut H, config: Config) -> Instance {
+        Instance::boot_with(hw, config, &[])
+    }
+
+    /// [`Instance::boot`], also starting the secondary vCPUs listed in
+    /// `secondaries` as (guest, vCPU, entry) whose home is this core, as if
+    /// their guest had called `START_VCPU` (r4 = the vCPU's number). The
+    /// list is part of the boot configuration: every instance gets the same.
+    pub fn boot_with<H: CoreHardware>(hw: &mut H, config: Config, secondaries: &[(u8, u8, u32)]) -> Instance {
         let core = hw.core_id() as u8;
         let mut inst = Instance {
             core,
@@ -210,6 +218,23 @@ impl Instance {
                     });
                 }
             }
+        }
+        for &(guest, vcpu, entry) in secondaries {
+            let Some(spec) = inst.spec(guest).copied() else { continue };
+            if vcpu == 0 || vcpu >= spec.vcpus || spec.home[vcpu as usize] != core {
+                continue;
+            }
+            let mut ctx = VcpuContext::default();
+            start_context(&mut ctx, &spec, entry, vcpu as u32);
+            inst.add_vcpu(Vcpu {
+                guest,
+                id: vcpu,
+                state: RunState::Runnable,
+                ctx,
+                pending: 0,
+                timer: VirtualTimer::default(),
+                away: None,
+            });
         }
         inst.schedule_and_leave(hw);
         inst

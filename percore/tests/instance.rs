@@ -209,3 +209,18 @@ fn delayed_preemption_keeps_the_rtos_waiting_until_the_preempt_count_drops() {
     assert_eq!((left_cs.pc, left_cs.intevt), (RT_VBR + 0x600, 0x400), "preempt count 0: the RTOS runs at once");
     assert_eq!(inst.stats.switches, 3, "RTOS -> GPOS -> RTOS (counting boot)");
 }
+
+#[test]
+fn secondary_vcpus_listed_in_the_boot_configuration_start_on_their_home_core() {
+    let mem = shared();
+    let cfg = config(&[gpos(2)], Policy::None);
+    let secondaries = [(0u8, 1u8, GP_ENTRY + 0x100)];
+    let mut hw0 = FakeCore::new(0, &mem);
+    let _core0 = Instance::boot_with(&mut hw0, cfg, &secondaries);
+    assert_eq!(hw0.resumed().0.pc, GP_ENTRY, "core 0 runs the boot vCPU");
+    let mut hw1 = FakeCore::new(1, &mem);
+    let core1 = Instance::boot_with(&mut hw1, cfg, &secondaries);
+    let (ctx, _) = hw1.resumed();
+    assert_eq!((ctx.pc, reg(&ctx, 4)), (GP_ENTRY + 0x100, 1), "vCPU 1 starts at its entry with r4 = 1");
+    assert_eq!(core1.resident().iter().map(|v| (v.guest, v.id)).collect::<Vec<_>>(), [(0, 1)]);
+}

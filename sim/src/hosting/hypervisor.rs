@@ -84,6 +84,12 @@ impl Hypervisor {
     /// already be loaded in their partitions). Every core leaves reset
     /// with its VBR at the hypervisor's vectors.
     pub fn boot(machine: &mut Machine, config: Config, keep_events: bool) -> Hypervisor {
+        Hypervisor::boot_with(machine, config, &[], keep_events)
+    }
+
+    /// [`Hypervisor::boot`], with secondary vCPUs started at boot:
+    /// (guest, vCPU, entry) each.
+    pub fn boot_with(machine: &mut Machine, config: Config, secondaries: &[(u8, u8, u32)], keep_events: bool) -> Hypervisor {
         let guests = config.guests.iter().take(MAX_GUESTS).filter(|g| g.is_some()).count();
         let mut log = Log {
             consoles: vec![Vec::new(); guests],
@@ -99,7 +105,7 @@ impl Hypervisor {
             cpu.vbr = HOST_VBR;
             cpu.host_vbr = Some(HOST_VBR);
             let mut hw = SimCore { core, cpu, bus: &mut machine.bus, sink: &mut log };
-            instances.push(Instance::boot(&mut hw, config));
+            instances.push(Instance::boot_with(&mut hw, config, secondaries));
         }
         Hypervisor { instances, log }
     }

@@ -201,7 +201,16 @@ pub fn prepare(desc: &Description, keep_events: bool) -> Result<(Machine, Hyperv
         entries.push(entry.unwrap_or(0));
     }
     let config = boot_config(desc, &entries);
-    let hv = Hypervisor::boot(&mut machine, config, keep_events);
+    // Secondary vCPUs the description gives an entry start at boot.
+    let secondaries: Vec<(u8, u8, u32)> = desc
+        .guests
+        .iter()
+        .enumerate()
+        .flat_map(|(g, guest)| {
+            guest.vcpus.iter().enumerate().skip(1).filter_map(move |(v, spec)| spec.entry.map(|e| (g as u8, v as u8, e)))
+        })
+        .collect();
+    let hv = Hypervisor::boot_with(&mut machine, config, &secondaries, keep_events);
     Ok((machine, hv))
 }
 
