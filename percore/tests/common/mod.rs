@@ -91,6 +91,26 @@ impl FakeCore {
         }
     }
 
+    /// The guest's interrupt handler for the entry just resumed, as
+    /// tests/hvguests does it: BL cleared, `IRQ_RESTORE(SSR.IMASK)` (the
+    /// level it had before the interrupt raised it), then `rte`. Returns
+    /// the context it returns to (now in `left`).
+    pub fn return_from_interrupt(&mut self, inst: &mut Instance) -> VcpuContext {
+        let (entered, imask) = self.resumed();
+        assert_ne!(entered.sr & sr::BL, 0, "not in an emulated entry");
+        let mut handler = entered;
+        handler.sr &= !sr::BL;
+        handler.pc = entered.vbr + 0x640;
+        self.left = Some(Leave::Resumed { ctx: handler, imask });
+        self.trap(inst, 0x62, &[(entered.ssr & sr::IMASK) >> sr::IMASK_SHIFT]);
+        let (_, imask) = self.resumed();
+        let mut back = entered;
+        back.pc = entered.spc;
+        back.sr = entered.ssr;
+        self.left = Some(Leave::Resumed { ctx: back, imask });
+        back
+    }
+
     pub fn interrupt(&mut self, inst: &mut Instance, intevt: u32) {
         if let Some(Leave::Resumed { ctx, .. }) = self.left.clone() {
             self.regs = ctx;

@@ -18,9 +18,11 @@
 //!   after a hypercall, and SPC/SSR/SGR/INTEVT/EXPEVT/TRA after an emulated
 //!   entry), whichever core resumes it, however often it migrated;
 //! - an emulated entry exactly as the SH-4A does it: SPC = where it was,
-//!   SSR = its SR, SGR = its R15, SR |= MD|RB|BL, PC = its own VBR + 0x600
-//!   (interrupts: INTEVT 0x400 or 0xf00 + 0x20 m) or + 0x100/0x400 (a
-//!   forwarded exception, with its EXPEVT and TRA);
+//!   SSR = its SR (for an interrupt with IMASK = the level it ran at),
+//!   SGR = its R15, SR = SSR | MD|RB|BL, PC = its own VBR + 0x600
+//!   (interrupts: INTEVT 0x400 or 0xf00 + 0x20 m, only at a level above
+//!   its virtual level) or + 0x100/0x400 (a forwarded exception, with its
+//!   EXPEVT and TRA);
 //! - the hypercall's result in r0, computed independently from the ABI
 //!   (docs/hypercall-abi.md) at call time;
 //! - its virtual level, VBR and preempt count as the ABI defines them, and
@@ -30,9 +32,17 @@
 //!
 //! So a resume that leaks another vCPU's register, resumes a vCPU outside
 //! its partition or at an address that is not its own, loses a result, or
-//! injects without the SH-4A's entry semantics fails at once. When the
-//! harness sees an emulated entry it runs the guest's handler as an
-//! immediate `rte` (PC = SPC, SR = SSR): handlers here take no time.
+//! injects without the SH-4A's entry semantics fails at once.
+//!
+//! Handlers: an interrupt entry raises the vCPU's virtual level to the
+//! interrupt's (SH-4A INTMU semantics) and SSR.IMASK keeps the level it
+//! had. The world runs every guest's interrupt handler as
+//! tests/hvguests/common/vectors.S and guest.c do: save SPC/SSR and the
+//! registers, clear BL, `IRQ_RESTORE(SSR.IMASK)` (a real hypercall, which
+//! may itself be interrupted and nest another handler), then restore
+//! everything and `rte` (PC = SPC, SR = SSR). A forwarded exception's
+//! handler returns at once (`rte`). The guests' own `act` only runs
+//! outside handlers.
 
 use super::{FakeCore, Leave, SharedMem};
 use spumone_kernel::guest::GuestSpec;
@@ -125,7 +135,20 @@ pub struct Model {
     pub resumes: u64,
     /// Where it was last resumed.
     pub last_core: Option<usize>,
+    /// Interrupt handlers it is in, innermost last.
+    pub frames: Vec<Frame>,
 }
+
+/// An interrupt handler in progress: the context it entered with (what
+/// its `rte` restores) and whether it has made its `IRQ_RESTORE`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Frame {
+    pub entered: VcpuContext,
+    pub restore_issued: bool,
+}
+
+/// Where the world's interrupt handlers run (offset from the VBR).
+pub const HANDLER_PC: u32 = 0x640;
 
 /// What a resume turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -179,8 +202,9 @@ pub struct World {
     pub imask: Vec<u8>,
     /// An ICI waiting for each core, and since when.
     pub ici: Vec<Option<u64>>,
-    /// Interrupted work, continued when the vCPU runs again.
-    pub postponed: BTreeMap<Vid, Act>,
+    /// Interrupted work, continued when the vCPU runs again (by handler
+    /// depth: 0 is the guest's own code).
+    pub postponed: BTreeMap<(Vid, usize), Act>,
     seen: Vec<usize>,
     /// What each instance's counters must say, as the world counted it.
     pub errors: Vec<[u64; ERROR_KINDS]>,
@@ -295,27 +319,20 @@ impl World {
             self.enter(c, Cause::Interrupt(intevt), g);
             return true;
         };
-        let act = match self.postponed.remove(&v) {
-            Some(a) => a,
-            None => {
-                let mut ctx = self.live[c];
-                let a = g.act(self, c, v, &mut ctx);
-                self.set_live(c, v, ctx);
-                a
-            }
-        };
+        let act = self.next_act(c, v, g);
+        let depth = self.models[&v].frames.len();
         let now = self.hw[c].now;
         let chunk = act.cycles().min(QUANTUM);
         if let Some((ti, intevt)) = self.due(c, now + chunk) {
             let at = ti.max(now);
-            self.postponed.insert(v, act.with_cycles(act.cycles() - (at - now)));
+            self.postponed.insert((v, depth), act.with_cycles(act.cycles() - (at - now)));
             self.hw[c].now = at;
             self.enter(c, Cause::Interrupt(intevt), g);
             return true;
         }
         self.hw[c].now = now + chunk;
         if act.cycles() > chunk {
-            self.postponed.insert(v, act.with_cycles(act.cycles() - chunk));
+            self.postponed.insert((v, depth), act.with_cycles(act.cycles() - chunk));
             return true;
         }
         match act {
@@ -326,13 +343,55 @@ impl World {
         true
     }
 
+    /// What vCPU `v` does next: interrupted work first, then its
+    /// innermost handler (`IRQ_RESTORE`, then `rte`), then its guest's own
+    /// code.
+    fn next_act(&mut self, c: usize, v: Vid, g: &mut dyn Guests) -> Act {
+        loop {
+            let depth = self.models[&v].frames.len();
+            if let Some(a) = self.postponed.remove(&(v, depth)) {
+                return a;
+            }
+            if depth == 0 {
+                let mut ctx = self.live[c];
+                let a = g.act(self, c, v, &mut ctx);
+                self.set_live(c, v, ctx);
+                return a;
+            }
+            let vbr = self.models[&v].vbr;
+            let m = self.models.get_mut(&v).unwrap();
+            let top = m.frames.last_mut().unwrap();
+            if !top.restore_issued {
+                // Saved everything; BL cleared; back to the level it had.
+                top.restore_issued = true;
+                let level = (top.entered.ssr & sr::IMASK) >> sr::IMASK_SHIFT;
+                let mut ctx = self.live[c];
+                ctx.pc = vbr.wrapping_add(HANDLER_PC);
+                ctx.sr &= !sr::BL;
+                self.live[c] = ctx;
+                return Act::Trap { cycles: 30, imm: 0x62, args: [level, 0, 0, 0] };
+            }
+            // Restore every register, reload SPC/SSR, rte.
+            let f = m.frames.pop().unwrap();
+            let mut ctx = f.entered;
+            ctx.pc = f.entered.spc;
+            ctx.sr = f.entered.ssr;
+            let imask = ((ctx.sr & sr::IMASK) >> sr::IMASK_SHIFT) as u8;
+            assert_eq!(imask, self.imask[c], "{v:?}: rte to an SR.IMASK other than the level the hypervisor runs it at");
+            ctx.vbr = self.live[c].vbr;
+            ctx.virtual_imask = self.live[c].virtual_imask;
+            ctx.preempt_count = self.live[c].preempt_count;
+            self.live[c] = ctx;
+        }
+    }
+
     /// Step until `done` says so; panics after `limit` steps.
-    pub fn run_until(&mut self, g: &mut dyn Guests, limit: u64, mut done: impl FnMut(&World) -> bool) {
+    pub fn run_until(&mut self, g: &mut dyn Guests, limit: u64, what: &str, mut done: impl FnMut(&World) -> bool) {
         let start = self.steps;
         while !done(self) {
-            assert!(self.steps - start < limit, "not done after {limit} steps");
+            assert!(self.steps - start < limit, "{what}: not done after {limit} steps (time {:?})", self.hw.iter().map(|h| h.now).collect::<Vec<_>>());
             if !self.step(g) {
-                assert!(done(self), "every core sleeps for ever and the run is not done");
+                assert!(done(self), "{what}: every core sleeps for ever and the run is not done");
                 return;
             }
         }
@@ -342,7 +401,9 @@ impl World {
     fn set_live(&mut self, c: usize, v: Vid, mut ctx: VcpuContext) {
         let old = self.live[c];
         ctx.r8_15[0] = tag(v);
-        ctx.sr &= !sr::BL;
+        // Guests change their level only by hypercalls: SR.IMASK is what
+        // the hypervisor runs them at.
+        ctx.sr = ctx.sr & !(sr::BL | sr::IMASK) | (self.imask[c] as u32) << sr::IMASK_SHIFT;
         ctx.vbr = old.vbr;
         ctx.virtual_imask = old.virtual_imask;
         ctx.preempt_count = old.preempt_count;
@@ -531,7 +592,6 @@ impl World {
             }
             Leave::Resumed { ctx, imask } => Some(self.check_resume(c, ctx, imask, start, end)),
         };
-        // Keep the trap result in r0 for `TIME_NOW` ranges: done in check.
         EntryInfo { core: c, cause, vcpu, start, end, events, resumed }
     }
 
@@ -544,13 +604,21 @@ impl World {
         let spec = self.spec(v.0);
         assert!(spec.partition.check(ctx.pc, 2, 2).is_some(), "core {c} resumed {v:?} at {:#x}, outside its partition", ctx.pc);
         let sep = self.cfg.ipl_separation;
+        let class = spec.class;
+        let phys = |level: u32| -> u8 {
+            let l = level.min(15) as u8;
+            if sep {
+                class.physical_imask(l)
+            } else {
+                l
+            }
+        };
         let m = self.models.get_mut(&v).unwrap();
         assert!(!m.exited, "core {c} resumed {v:?} after its guest stopped");
         let mut out = Resume { vcpu: v, first: !m.started, injected: None, forwarded: None, result: None };
         let mut guest = ctx;
         if !m.started {
-            let (lo, hi) = spec.class.levels();
-            let _ = lo;
+            let (_, hi) = class.levels();
             let mut fresh = VcpuContext::default();
             fresh.pc = ctx.pc;
             fresh.sr = sr::MD;
@@ -566,48 +634,25 @@ impl World {
                 ctx.bank0[4],
                 m.starts
             );
-            assert!(ctx.vbr == 0 || spec.partition.check(ctx.vbr, 0x604, 4).is_some(), "{v:?} starts with a VBR outside its partition");
+            assert!(
+                ctx.vbr == 0 || spec.partition.check(ctx.vbr, 0x604, 4).is_some(),
+                "{v:?} starts with a VBR outside its partition"
+            );
             m.started = true;
             m.vbr = ctx.vbr;
             m.imask = hi as u32;
             m.preempt = 0;
             m.call = None;
             m.forward = None;
+            guest.r8_15[0] = tag(v);
         } else {
             let s = m.shadow;
-            if ctx.sr & sr::BL != 0 {
-                assert_eq!((ctx.spc, ctx.ssr, ctx.sgr), (s.pc, s.sr, s.r8_15[7]), "{v:?}: emulated entry with wrong SPC/SSR/SGR");
-                assert_eq!(ctx.sr, s.sr | sr::MD | sr::RB | sr::BL, "{v:?}: emulated entry SR");
-                if let Some((expevt, tra, offset)) = m.forward.take() {
-                    assert_eq!(ctx.pc, m.vbr.wrapping_add(offset), "{v:?}: forwarded exception not at its VBR + {offset:#x}");
-                    assert_eq!((ctx.expevt, ctx.tra), (expevt, tra), "{v:?}: forwarded EXPEVT/TRA");
-                    out.forwarded = Some(expevt);
-                } else {
-                    assert_eq!(ctx.pc, m.vbr.wrapping_add(0x600), "{v:?}: interrupt entry not at its VBR + 0x600");
-                    let i = ctx.intevt;
-                    assert!(i == 0x400 || (0xf00..=0xfe0).contains(&i) && i % 0x20 == 0, "{v:?}: INTEVT {i:#x}");
-                    out.injected = Some(i as u16);
-                }
-                // The guest's handler returns at once.
-                guest.pc = ctx.spc;
-                guest.sr = ctx.ssr;
-            } else {
-                assert!(m.forward.is_none(), "{v:?} resumed without its forwarded exception");
-            }
             let mut want = s;
-            if ctx.sr & sr::BL != 0 {
-                want.spc = ctx.spc;
-                want.ssr = ctx.ssr;
-                want.sgr = ctx.sgr;
-                want.intevt = ctx.intevt;
-                want.expevt = ctx.expevt;
-                want.tra = ctx.tra;
-            }
             want.vbr = m.vbr;
-            want.virtual_imask = m.imask;
             want.preempt_count = m.preempt;
+            // The result of its hypercall, in the bank it called from.
             if let Some((imm, expect)) = m.call.take() {
-                let r0 = reg(&guest, 0);
+                let r0 = reg_as(&ctx, 0, s.sr);
                 match expect {
                     Expect::Exact(e) => assert_eq!(
                         r0 as i32, e as i32,
@@ -615,32 +660,69 @@ impl World {
                         [reg(&s, 4), reg(&s, 5), reg(&s, 6), reg(&s, 7)]
                     ),
                     Expect::Time { lo, .. } => {
-                        let t = (reg(&guest, 1) as u64) << 32 | r0 as u64;
+                        let r1 = reg_as(&ctx, 1, s.sr);
+                        let t = (r1 as u64) << 32 | r0 as u64;
                         assert!(t >= lo && t <= end, "{v:?}: TIME_NOW {t} outside the call [{lo}, {end}]");
-                        set_reg(&mut want, 1, reg(&guest, 1));
+                        set_reg(&mut want, 1, r1);
                     }
                     Expect::Any => {}
                 }
                 set_reg(&mut want, 0, r0);
                 out.result = Some((imm, r0));
             }
-            // Everything else is exactly what the vCPU left with.
-            let mut got = guest;
-            // `want` holds the guest's own SR/PC; compare the rest.
-            got.pc = guest.pc;
-            assert_eq!(got, want, "{v:?} resumed on core {c} with registers it did not have (entry {start}..{end})");
+            if ctx.sr & sr::BL != 0 {
+                // An emulated entry, as the SH-4A makes it.
+                want.spc = s.pc;
+                want.sgr = s.r8_15[7];
+                if let Some((expevt, tra, offset)) = m.forward.take() {
+                    want.ssr = s.sr;
+                    want.pc = m.vbr.wrapping_add(offset);
+                    want.expevt = expevt;
+                    want.tra = tra;
+                    out.forwarded = Some(expevt);
+                } else {
+                    let i = ctx.intevt;
+                    assert!(i == 0x400 || (0xf00..=0xfe0).contains(&i) && i % 0x20 == 0, "{v:?}: INTEVT {i:#x}");
+                    let level = if i == 0x400 { spec.timer_level } else { spec.ipi_level } as u32;
+                    assert!(level > m.imask, "{v:?}: INTEVT {i:#x} (level {level}) injected at virtual level {}", m.imask);
+                    // SSR.IMASK: the level it ran at; its level rises to
+                    // the interrupt's.
+                    want.ssr = s.sr & !sr::IMASK | (phys(m.imask) as u32) << sr::IMASK_SHIFT;
+                    want.pc = m.vbr.wrapping_add(0x600);
+                    want.intevt = i;
+                    m.imask = m.imask.max(level);
+                    out.injected = Some(i as u16);
+                }
+                want.sr = want.ssr | sr::MD | sr::RB | sr::BL;
+            } else {
+                assert!(m.forward.is_none(), "{v:?} resumed without its forwarded exception");
+            }
+            want.virtual_imask = m.imask;
+            assert_eq!(ctx, want, "{v:?} resumed on core {c} with registers it did not have (entry {start}..{end})");
+            if out.forwarded.is_some() {
+                // Its exception handler returns at once.
+                guest.pc = ctx.spc;
+                guest.sr = ctx.ssr;
+            }
+            if out.injected.is_some() {
+                m.frames.push(Frame { entered: ctx, restore_issued: false });
+            }
         }
-        let class = spec.class;
-        let want_imask = if sep { class.physical_imask(m.imask.min(15) as u8) } else { m.imask.min(15) as u8 };
-        assert_eq!(imask, want_imask, "{v:?}: physical IMASK for virtual level {}", m.imask);
+        assert_eq!(imask, phys(m.imask), "{v:?}: physical IMASK for virtual level {}", m.imask);
         m.resumes += 1;
         m.last_core = Some(c);
-        if out.first {
-            guest.r8_15[0] = tag(v);
-        }
+        // The hardware runs it with SR.IMASK = the physical mask.
+        guest.sr = guest.sr & !sr::IMASK | (imask as u32) << sr::IMASK_SHIFT;
         self.running[c] = Some(v);
         self.live[c] = guest;
         self.imask[c] = imask;
         out
     }
+}
+
+/// General register `n` of `ctx` through the bank `sr` selects.
+pub fn reg_as(ctx: &VcpuContext, n: usize, sr: u32) -> u32 {
+    let mut c = *ctx;
+    c.sr = sr;
+    reg(&c, n)
 }
