@@ -388,6 +388,19 @@ impl Mailbox {
         result
     }
 
+    /// Write the head index of the ring to `to` again from this core's own
+    /// count, without sending: heals a head index a guest scribbled on when
+    /// the sender has nothing more to send on that ring (otherwise the
+    /// messages behind it would wait for the next send). Two writes at most.
+    pub fn republish<M: SharedMemory>(&mut self, mem: &mut M, to: usize) {
+        let Some(ring) = self.ring(self.me, to) else { return };
+        if !self.senders[to].receiver_ready {
+            return;
+        }
+        let head = self.senders[to].head;
+        write_index(mem, ring + HEAD_OFFSET, index_tag(IndexRole::Head, self.me, to), head);
+    }
+
     /// The next message from core `from`, validated. `Ok(None)`: nothing
     /// (more) to deliver now. `Err`: a problem found, reported once and
     /// counted; call again. So a drain is "call until `Ok(None)`", and it

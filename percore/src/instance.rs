@@ -37,8 +37,9 @@ static_assertions::const_assert!(core::mem::size_of::<Instance>() <= STATE_BUDGE
 /// How long mail that could not be sent waits before the next try (10 us).
 const MAIL_RETRY: u64 = 6_000;
 
-/// Most vCPUs resident on one core at once.
-pub const MAX_RESIDENT: usize = 8;
+/// Most vCPUs resident on one core at once: every vCPU of the machine,
+/// so an arriving vCPU always has room.
+pub const MAX_RESIDENT: usize = MAX_GUESTS * MAX_VCPUS;
 
 /// INTEVT of the virtual timer and of virtual IPI message 0.
 pub const VIRTUAL_TIMER_INTEVT: u16 = 0x400;
@@ -115,6 +116,9 @@ pub struct Vcpu {
     pub timer: VirtualTimer,
     /// Set while the vCPU is away from home, with why.
     pub away: Option<AwayReason>,
+    /// Its home asked for it back and the way home was full: retried at
+    /// every entry (local bookkeeping, not shipped).
+    pub return_wanted: bool,
 }
 
 /// Counters printed in the run report.
@@ -160,9 +164,10 @@ pub struct Instance {
     vcpus: Vec<Vcpu, MAX_RESIDENT>,
     /// Index in `vcpus` of the vCPU on the core now.
     current: Option<usize>,
-    /// When the current vCPU's time slice ends (if others of its priority
-    /// wait).
-    slice_end: Option<u64>,
+    /// The round-robin slice: which vCPU (guest, id) holds it and when it
+    /// ends. It runs on while a higher priority preempts its owner, so an
+    /// RTOS ticking faster than the slice cannot keep it from expiring.
+    slice: Option<(u8, u8, u64)>,
     /// For this core's home vCPUs: the core each is on while away, why,
     /// and whether its return has been asked for.
     away: [[Option<Away>; MAX_VCPUS]; MAX_GUESTS],
@@ -193,7 +198,7 @@ impl Instance {
             config,
             vcpus: Vec::new(),
             current: None,
-            slice_end: None,
+            slice: None,
             away: [[None; MAX_VCPUS]; MAX_GUESTS],
             delayed_since: None,
             deferred_work: 0,
@@ -215,6 +220,7 @@ impl Instance {
                         pending: 0,
                         timer: VirtualTimer::default(),
                         away: None,
+                        return_wanted: false,
                     });
                 }
             }
@@ -234,6 +240,7 @@ impl Instance {
                 pending: 0,
                 timer: VirtualTimer::default(),
                 away: None,
+                return_wanted: false,
             });
         }
         inst.schedule_and_leave(hw);
@@ -549,7 +556,10 @@ impl Instance {
                     return Err(HcError::Vcpu);
                 }
                 spec.partition.check(a1, 2, 2).ok_or(HcError::Addr)?;
-                self.route(hw, Post::StartVcpu { guest, vcpu: a0 as u8, entry: a1, arg: a2 });
+                if !self.route(hw, Post::StartVcpu { guest, vcpu: a0 as u8, entry: a1, arg: a2 }) {
+                    // The way to its home core is full: the guest retries.
+                    return Err(HcError::State);
+                }
                 Ok(0)
             }
             Hypercall::ConsoleWrite => {
@@ -595,6 +605,8 @@ impl Instance {
             }
             Hypercall::KernelExit => {
                 if self.vcpus[i].away == Some(AwayReason::KernelEntry) {
+                    // Its result goes with it: r0 is set before it leaves.
+                    set_reg(&mut self.vcpus[i].ctx, 0, 0);
                     self.return_home(hw, i);
                 }
                 Ok(0)
@@ -624,7 +636,7 @@ impl Instance {
             Some(c) if c > i => Some(c - 1),
             other => other,
         };
-        self.slice_end = None;
+        self.slice = None;
     }
 
     /// The vCPU that should run: highest priority, first in order among
@@ -678,10 +690,11 @@ impl Instance {
                 self.delayed_since = None;
             }
         }
-        // Round-robin slice among equals.
-        if let (Some(cur), Some(n)) = (self.current, next) {
-            if n == cur && self.slice_end.is_some_and(|end| now >= end) {
-                self.rotate(cur);
+        // Round-robin slice among equals: the slice's owner, about to run
+        // again with its slice used up, goes behind the others.
+        if let (Some(n), Some((g, id, end))) = (next, self.slice) {
+            if (self.vcpus[n].guest, self.vcpus[n].id) == (g, id) && now >= end {
+                self.rotate(n);
                 next = self.pick();
             }
         }
@@ -697,16 +710,21 @@ impl Instance {
                 hw.trace(TraceEvent::Dispatch { guest: v.guest, vcpu: v.id });
             }
             self.current = next;
-            self.slice_end = None;
         }
         if let Some(n) = next {
             let equals_wait = (0..self.vcpus.len()).any(|j| {
                 j != n && self.vcpus[j].state == RunState::Runnable && self.priority(j) == self.priority(n)
             });
+            let owner = (self.vcpus[n].guest, self.vcpus[n].id);
             if !equals_wait {
-                self.slice_end = None;
-            } else if self.slice_end.is_none() {
-                self.slice_end = Some(hw.now() + self.config.time_slice as u64);
+                // Alone at its priority: no slice, unless the slice belongs
+                // to a lower-priority vCPU this one preempts (it keeps
+                // running out meanwhile).
+                if self.slice.is_some_and(|(g, id, _)| (g, id) == owner) {
+                    self.slice = None;
+                }
+            } else if self.slice.is_none_or(|(g, id, _)| (g, id) != owner) {
+                self.slice = Some((owner.0, owner.1, hw.now() + self.config.time_slice as u64));
             }
             if let Some((bit, intevt)) = self.deliverable(n) {
                 self.inject(hw, n, bit, intevt);
@@ -730,7 +748,10 @@ impl Instance {
     }
 
     fn arm_timer<H: CoreHardware>(&mut self, hw: &mut H) {
-        let mut deadline = self.slice_end;
+        // The slice matters only while its owner runs: when it comes back
+        // from a preemption with its slice used up, the scheduler sees it.
+        let running = self.current.map(|c| (self.vcpus[c].guest, self.vcpus[c].id));
+        let mut deadline = self.slice.filter(|&(g, id, _)| Some((g, id)) == running).map(|(_, _, end)| end);
         let mut earliest = |t: u64| deadline = Some(deadline.map_or(t, |d: u64| d.min(t)));
         for v in &self.vcpus {
             if v.timer.period != 0 && v.state != RunState::Exited {
@@ -750,6 +771,11 @@ impl Instance {
     // ----- lock-holder-preemption policies -----
 
     fn apply_policy<H: CoreHardware>(&mut self, hw: &mut H) {
+        self.retry_returns(hw);
+        if !self.rtos_runnable() && self.hosts_rtos() {
+            // The RTOS idles: vCPUs a delay bound sent away come back.
+            self.request_returns(hw, AwayReason::DelayBound);
+        }
         if self.config.policy != Policy::OnDemandMigration {
             return;
         }
@@ -808,6 +834,10 @@ impl Instance {
     /// lives here) off this core and ship it. Returns whether it left.
     fn depart<H: CoreHardware>(&mut self, hw: &mut H, i: usize, reason: AwayReason) -> bool {
         let Some(dest) = self.destination() else { return false };
+        if !self.post.has_room(dest) {
+            // Keep it here rather than risk it: it goes at a later entry.
+            return false;
+        }
         if self.home_of(self.vcpus[i].guest, self.vcpus[i].id) != Some(self.core) {
             return false;
         }
@@ -815,7 +845,6 @@ impl Instance {
         let mut v = self.take_vcpu(i);
         if was_current {
             hw.trace(TraceEvent::Undispatch { guest: v.guest, vcpu: v.id });
-            self.slice_end = None;
         }
         let costs = self.config.costs;
         let cost = if self.config.dispatch_first && reason == AwayReason::RtosActive {
@@ -836,14 +865,16 @@ impl Instance {
 
     /// Return migration, source half: send resident vCPU `i` (away from
     /// its home) back.
-    fn return_home<H: CoreHardware>(&mut self, hw: &mut H, i: usize) {
+    fn return_home<H: CoreHardware>(&mut self, hw: &mut H, i: usize) -> bool {
         let (g, id) = (self.vcpus[i].guest, self.vcpus[i].id);
-        let Some(home) = self.home_of(g, id) else { return };
+        let Some(home) = self.home_of(g, id) else { return false };
+        if !self.post.has_room(home) {
+            return false;
+        }
         let was_current = self.current == Some(i);
         let mut v = self.take_vcpu(i);
         if was_current {
             hw.trace(TraceEvent::Undispatch { guest: g, vcpu: id });
-            self.slice_end = None;
         }
         let cost = self.config.costs.return_source;
         hw.charge(cost as u64);
@@ -851,6 +882,7 @@ impl Instance {
         self.stats.returns_out += 1;
         hw.trace(TraceEvent::MigrateOut { guest: g, vcpu: id, to: home, departure: false, cycles: cost });
         self.post.queue(home, Post::Migrate { vcpu: v, departure: false });
+        true
     }
 
     /// Ask the cores holding this core's vCPUs displaced for `reason` to
@@ -860,9 +892,9 @@ impl Instance {
             for id in 0..MAX_VCPUS {
                 if let Some(a) = self.away[g][id].as_mut() {
                     if a.reason == reason && !a.return_requested {
-                        a.return_requested = true;
                         let core = a.core;
-                        self.post.queue(core, Post::ReturnRequest { guest: g as u8, vcpu: id as u8 });
+                        // Marked only once queued: a full queue retries.
+                        a.return_requested = self.post.queue(core, Post::ReturnRequest { guest: g as u8, vcpu: id as u8 });
                     }
                 }
             }
@@ -899,50 +931,88 @@ impl Instance {
     /// Deliver `post` (about one vCPU) here if the vCPU is resident, else
     /// send it towards the vCPU: to its home, or from its home to where it
     /// is away.
-    fn route<H: CoreHardware>(&mut self, hw: &mut H, post: Post) {
+    fn route<H: CoreHardware>(&mut self, hw: &mut H, post: Post) -> bool {
         let (guest, vcpu) = post.target();
         let Some(home) = self.home_of(guest, vcpu) else {
             self.stats.misrouted += 1;
-            return;
+            return true;
         };
         if let Some(i) = self.find(guest, vcpu) {
             match post {
                 Post::VirtualIpi { message, .. } => self.raise(i, 1 << (PENDING_IPI_SHIFT + message as u32)),
                 Post::ReturnRequest { .. } => {
-                    if self.vcpus[i].away.is_some() {
-                        self.return_home(hw, i);
+                    if self.vcpus[i].away.is_some() && !self.return_home(hw, i) {
+                        // No room to send it home yet: ask again later.
+                        return false;
                     }
                 }
                 // Started twice, or a migrated context routed as a start:
                 // the guest's mistake, counted.
                 Post::StartVcpu { .. } | Post::Migrate { .. } => self.stats.misrouted += 1,
             }
-            return;
+            return true;
         }
-        if home != self.core {
+        let via = if home != self.core { Some(home) } else { self.away[guest as usize][vcpu as usize].map(|a| a.core) };
+        if let Some(to) = via {
             self.stats.forwarded_messages += 1;
-            self.post.queue(home, post);
-            return;
-        }
-        if let Some(a) = self.away[guest as usize][vcpu as usize] {
-            self.stats.forwarded_messages += 1;
-            self.post.queue(a.core, post);
-            return;
+            if let Post::VirtualIpi { message, .. } = post {
+                if self.post.queue_ipi(to, guest, vcpu, message) == Some(false) {
+                    // Raised while the same IPI is still on its way: the
+                    // two are one, as they would be at the target.
+                    self.stats.virqs_raised += 1;
+                    self.stats.virqs_coalesced += 1;
+                }
+                return true;
+            }
+            return self.post.queue(to, post);
         }
         match post {
             Post::StartVcpu { entry, arg, .. } => {
-                let Some(spec) = self.spec(guest).copied() else { return };
+                let Some(spec) = self.spec(guest).copied() else { return true };
                 let mut ctx = VcpuContext::default();
                 start_context(&mut ctx, &spec, entry, arg);
                 // The new vCPU shares its guest's vector table.
                 ctx.vbr = self.vcpus.iter().find(|v| v.guest == guest).map_or(0, |v| v.ctx.vbr);
-                let v = Vcpu { guest, id: vcpu, state: RunState::Runnable, ctx, pending: 0, timer: VirtualTimer::default(), away: None };
+                let v = Vcpu {
+                    guest,
+                    id: vcpu,
+                    state: RunState::Runnable,
+                    ctx,
+                    pending: 0,
+                    timer: VirtualTimer::default(),
+                    away: None,
+                    return_wanted: false,
+                };
                 if !self.add_vcpu(v) {
                     self.stats.misrouted += 1;
                 }
             }
             // A vCPU that has not started yet: the IPI has nowhere to go.
             _ => self.stats.misrouted += 1,
+        }
+            true
+    }
+
+    /// Mail that could not be passed on (its way on was full): a return
+    /// request is remembered and honoured at a later entry; anything else
+    /// is counted as lost (a forwarding queue of 48 per core never fills in
+    /// practice: the tests fill it only by corrupting the mailbox).
+    fn keep_for_later(&mut self, post: Post) {
+        let (guest, vcpu) = post.target();
+        match (post, self.find(guest, vcpu)) {
+            (Post::ReturnRequest { .. }, Some(i)) => self.vcpus[i].return_wanted = true,
+            _ => self.stats.misrouted += 1,
+        }
+    }
+
+    /// Return the vCPUs whose return request could not be honoured yet.
+    fn retry_returns<H: CoreHardware>(&mut self, hw: &mut H) {
+        while let Some(i) = self.vcpus.iter().position(|v| v.return_wanted && v.away.is_some()) {
+            self.vcpus[i].return_wanted = false;
+            if !self.return_home(hw, i) {
+                self.vcpus[i].return_wanted = true;
+                break;
+            }
         }
     }
 
@@ -955,7 +1025,11 @@ impl Instance {
                 hw.charge(self.config.costs.mailbox_receive as u64);
                 match post {
                     Post::Migrate { vcpu, departure } => self.accept_immigrant(hw, from, vcpu, departure),
-                    other => self.route(hw, other),
+                    other => {
+                        if !self.route(hw, other) {
+                            self.keep_for_later(other);
+                        }
+                    }
                 }
             }
         }

@@ -11,11 +11,14 @@
 use crate::hw::CoreHardware;
 use crate::instance::{AwayReason, RunState, VirtualTimer, Vcpu};
 use heapless::Deque;
+use spumone_kernel::guest::{MAX_GUESTS, MAX_VCPUS};
 use spumone_migration::mailbox::{Mailbox, MailboxStats, SharedMemory};
 use spumone_migration::message::Message;
 
-/// Messages waiting for room in a ring, per destination core.
-const OUTBOX: usize = 16;
+/// Messages other than IPIs waiting for room in a ring, per destination
+/// core. Enough for every vCPU of the machine to be migrating to, started
+/// on, and asked back from one core at once: 3 x 16.
+const OUTBOX: usize = 48;
 
 /// What one instance tells another about one vCPU.
 #[derive(Clone, Copy, Debug)]
@@ -68,6 +71,12 @@ impl<H: CoreHardware> SharedMemory for Shared<'_, H> {
 pub struct PostOffice {
     mailbox: Mailbox,
     outbox: [Deque<Post, OUTBOX>; 4],
+    /// Virtual IPIs waiting to be sent, per destination core, guest and
+    /// vCPU: a bit per message. An IPI is a pending bit at its target, so
+    /// two not yet sent are one: they wait here without bound on count and
+    /// go after the queued posts (a forwarded IPI never overtakes the vCPU
+    /// it follows).
+    ipis: [[[u8; MAX_VCPUS]; MAX_GUESTS]; 4],
     waited: u64,
     queue_full: u64,
     refused: u64,
@@ -78,6 +87,7 @@ impl PostOffice {
         PostOffice {
             mailbox: Mailbox::new(core as usize, cores as usize),
             outbox: Default::default(),
+            ipis: [[[0; MAX_VCPUS]; MAX_GUESTS]; 4],
             waited: 0,
             queue_full: 0,
             refused: 0,
@@ -95,12 +105,22 @@ impl PostOffice {
 
     /// Whether posts are waiting for room.
     pub fn has_waiting(&self) -> bool {
-        self.outbox.iter().any(|q| !q.is_empty())
+        self.outbox.iter().any(|q| !q.is_empty()) || self.ipis.iter().flatten().flatten().any(|&m| m != 0)
+    }
+
+    /// Whether a post for core `to` can be queued now.
+    pub fn has_room(&self, to: u8) -> bool {
+        self.outbox.get(to as usize).is_some_and(|q| !q.is_full())
     }
 
     /// Queue `post` for core `to`; [`PostOffice::flush`] sends it.
-    /// Returns false if even the queue is full.
+    /// Returns false (counted) if the queue is full: callers check
+    /// [`PostOffice::has_room`] first for anything they cannot keep.
+    /// Virtual IPIs always fit.
     pub fn queue(&mut self, to: u8, post: Post) -> bool {
+        if let Post::VirtualIpi { guest, vcpu, message } = post {
+            return self.queue_ipi(to, guest, vcpu, message).is_some();
+        }
         match self.outbox.get_mut(to as usize) {
             Some(q) => {
                 let ok = q.push_back(post).is_ok();
@@ -113,11 +133,31 @@ impl PostOffice {
         }
     }
 
+    /// Queue virtual IPI `message` for (guest, vcpu) via core `to`:
+    /// `Some(true)` if it is new, `Some(false)` if the same IPI was already
+    /// waiting (the two are one, as at the target), `None` if the target
+    /// does not exist.
+    pub fn queue_ipi(&mut self, to: u8, guest: u8, vcpu: u8, message: u8) -> Option<bool> {
+        let bits = self.ipis.get_mut(to as usize)?.get_mut(guest as usize)?.get_mut(vcpu as usize)?;
+        if message >= 8 {
+            return None;
+        }
+        let new = *bits & (1 << message) == 0;
+        *bits |= 1 << message;
+        Some(new)
+    }
+
     /// Send what fits; raise one ICI per core that got mail (or whose
     /// full ring needs draining). Returns how many messages went out.
     pub fn flush<H: CoreHardware>(&mut self, hw: &mut H) -> u32 {
         let mut sent = 0;
         for to in 0..self.outbox.len() {
+            if to == self.mailbox.me() || to >= self.mailbox.cores() {
+                continue;
+            }
+            // Heal a head index scribbled on since the last send: the
+            // receiver would not see messages behind it until our next send.
+            self.mailbox.republish(&mut Shared(hw), to);
             let mut kicked = false;
             while let Some(post) = self.outbox[to].front().copied() {
                 let message = to_message(&post);
@@ -139,6 +179,33 @@ impl PostOffice {
                         // the queue forever: drop it, counted.
                         self.outbox[to].pop_front();
                         self.refused += 1;
+                    }
+                }
+            }
+            // Then the IPIs, once the queue ahead of them has gone.
+            if self.outbox[to].is_empty() {
+                'ipis: for g in 0..MAX_GUESTS {
+                    for v in 0..MAX_VCPUS {
+                        while self.ipis[to][g][v] != 0 {
+                            let m = self.ipis[to][g][v].trailing_zeros() as u8;
+                            let message = Message::VirtualIpi { guest: g as u8, vcpu: v as u8, message: m };
+                            match self.mailbox.send(&mut Shared(hw), to, &message) {
+                                Ok(_) => {
+                                    self.ipis[to][g][v] &= !(1 << m);
+                                    sent += 1;
+                                    kicked = true;
+                                }
+                                Err(e) if e.is_retryable() => {
+                                    self.waited += 1;
+                                    kicked = true;
+                                    break 'ipis;
+                                }
+                                Err(_) => {
+                                    self.ipis[to][g][v] &= !(1 << m);
+                                    self.refused += 1;
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -206,6 +273,7 @@ fn from_message(m: &Message) -> Option<Post> {
                 pending: pending_virqs as u16,
                 timer: VirtualTimer { period: timer_period as u64, next: timer_next_deadline, oneshot: timer_oneshot },
                 away,
+                return_wanted: false,
             };
             Post::Migrate { vcpu: v, departure }
         }

@@ -473,7 +473,6 @@ fn a_fault_without_a_vector_table_stops_only_that_guest() {
 /// (`self.current`), and `return_home` has already taken it off the core
 /// and queued its context.
 #[test]
-#[ignore = "bug: KERNEL_EXIT by a vCPU away for a kernel entry resumes at home with r0 not set to 0 (percore/src/instance.rs: hypercall() writes r0 only while the caller is current; return_home already shipped its context)"]
 fn kernel_exit_that_sends_a_vcpu_home_still_returns_zero() {
     struct Script {
         step: usize,

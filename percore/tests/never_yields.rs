@@ -87,7 +87,7 @@ fn run(cfg: Config, periods: u64) -> Outcome {
         assert!(imask < 15, "guest {g} runs with every level masked: no interrupt can stop it");
         let t = hw.timer.expect("the instance always arms its timer while a GPOS runs");
         hw.now = hw.now.max(t);
-        out.runs.push((g, from, hw.now, hw.now == deadline));
+        out.runs.push((g, from, hw.now, hw.now >= deadline));
         hw.interrupt(&mut inst, timer_intevt(0));
         (ctx, imask) = hw.resumed();
         if guest_of(ctx.pc) == 0 {
@@ -114,9 +114,13 @@ fn a_gpos_that_never_yields_neither_delays_the_rtos_nor_starves_its_equal() {
         let c = cfg.costs;
         let latency = (c.entry_exit + c.vcpu_switch + c.inject) as u64;
         assert_eq!(o.ticks.len(), 51, "{policy:?}: one tick per deadline, the first and 50 periods on");
+        // A slice that ends just before a tick costs that tick one more
+        // entry and switch at most.
+        let collision = (c.entry_exit + c.vcpu_switch) as u64;
         for &(d, at) in &o.ticks {
-            assert_eq!(at, d + latency, "{policy:?}: the tick due at {d}");
+            assert!(at >= d + latency && at <= d + latency + collision, "{policy:?}: the tick due at {d} came at {at}");
         }
+        assert!(o.ticks.iter().filter(|&&(d, at)| at == d + latency).count() > 40, "{policy:?}: most ticks take exactly {latency} cycles");
         // Round robin: no run longer than a slice; a slice that expires
         // gives the core to the other guest.
         let mut time = [0u64; 3];
@@ -124,7 +128,8 @@ fn a_gpos_that_never_yields_neither_delays_the_rtos_nor_starves_its_equal() {
             let (g, from, to, by_tick) = w[0];
             assert!(to - from <= cfg.time_slice as u64, "{policy:?}: guest {g} ran {} cycles in one go", to - from);
             if !by_tick {
-                assert_eq!(to - from, cfg.time_slice as u64, "{policy:?}: a run not cut by a tick lasts a whole slice");
+                // The slice runs on through the RTOS's ticks, so a run not
+                // cut by a tick ends where its slice ends.
                 assert_ne!(w[1].0, g, "{policy:?}: after its slice guest {g} kept the core");
             }
         }
@@ -168,11 +173,9 @@ fn without_ipl_separation_a_gpos_with_interrupts_off_masks_the_rtos_tick() {
 
 /// The machine descriptions use a 10 ms slice and a 1 ms RTOS period.
 /// Every RTOS tick switches the core away from the GPOS guest that runs;
-/// `schedule_and_leave` then clears `slice_end`, and when the RTOS idles
-/// the first runnable GPOS in the vector order (the same one) starts a
-/// fresh slice. The slice never expires: the other GPOS guest never runs.
+/// the slice must run on meanwhile and expire. (Once a bug: the switch
+/// restarted it, so the other GPOS guest never ran.)
 #[test]
-#[ignore = "bug: an RTOS that ticks more often than the time slice starves an equal-priority GPOS vCPU for ever (instance.rs schedule_and_leave restarts the slice after every higher-priority preemption)"]
 fn an_rtos_tick_shorter_than_the_slice_does_not_starve_an_equal_priority_vcpu() {
     let cfg = machine(Policy::None, 6_000_000); // 10 ms
     let o = run(cfg, 50); // 50 ms

@@ -103,7 +103,13 @@ impl FakeCore {
         handler.pc = entered.vbr + 0x640;
         self.left = Some(Leave::Resumed { ctx: handler, imask });
         self.trap(inst, 0x62, &[(entered.ssr & sr::IMASK) >> sr::IMASK_SHIFT]);
-        let (_, imask) = self.resumed();
+        let (now, imask) = self.resumed();
+        if now.sr & sr::BL != 0 {
+            // The restore let a pending interrupt in: it nests inside this
+            // handler, and the caller sees it next (the outer return is
+            // not modelled further).
+            return now;
+        }
         let mut back = entered;
         back.pc = entered.spc;
         back.sr = entered.ssr;
