@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian machine: the SH-4 cross
 # toolchain (to build the test programs), GXemul and qemu-sh4 (independent
-# references), gdb-multiarch (debugging through the GDB stub) and bc.
+# references), gdb-multiarch (debugging through the GDB stub), and what a
+# Linux kernel build needs (make, flex, bison, bc, perl, patch, xz).
 # Idempotent: skips apt when everything is already there.
 set -euo pipefail
 need=()
@@ -13,6 +14,9 @@ command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 command -v bc >/dev/null || need+=(bc)
 command -v script >/dev/null || need+=(bsdutils)
 command -v xxd >/dev/null || need+=(xxd)
+for tool in make flex bison perl patch xz gcc; do
+    command -v $tool >/dev/null || need+=("$( [ $tool = xz ] && echo xz-utils || echo $tool )")
+done
 if [ ${#need[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO=sudo
