@@ -270,6 +270,7 @@ impl Instance {
             let ctx = &mut self.vcpus[cur].ctx;
             hw.save_context(ctx);
         }
+        let mut mail = false;
         match hw.entry() {
             Entry::Interrupt { intevt } if intevt == timer_intevt(self.core as usize) => {
                 self.stats.timer_interrupts += 1;
@@ -278,6 +279,7 @@ impl Instance {
             Entry::Interrupt { intevt } if intevt == ICI_INTEVT => {
                 self.stats.icis += 1;
                 hw.clear_ici();
+                mail = true;
             }
             Entry::Interrupt { .. } => self.stats.spurious += 1,
             Entry::Exception { expevt: 0x160, tra, .. } if hypercall::is_hypercall((tra >> 2) as u8) => {
@@ -291,9 +293,13 @@ impl Instance {
                 None => self.stats.spurious += 1,
             },
         }
-        // Whatever the cause, look at the mailbox and the timers: a masked
-        // ICI or timer may be overdue.
-        self.receive_mail(hw);
+        // The mailbox is read when its ICI says there is mail: reading it
+        // at other entries would let a core act on a message before, in
+        // its own time, it was sent. Timers are checked at every entry: a
+        // masked timer interrupt may be overdue.
+        if mail {
+            self.receive_mail(hw);
+        }
         self.expire_timers(hw);
         self.schedule_and_leave(hw);
     }

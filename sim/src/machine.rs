@@ -195,7 +195,7 @@ impl Machine {
             loop {
                 let cpu = &mut self.cpus[i];
                 self.bus.sync_interrupts(cpu.cycles);
-                if let Some(p) = self.bus.intc.pending(i) {
+                if let Some(p) = self.bus.intc.pending_at(i, cpu.cycles) {
                     if cpu.accept_interrupt(&mut self.bus, p.level, p.intevt as u32) {
                         self.bus.intc.accept(i, p.intevt);
                     }

@@ -474,6 +474,10 @@ pub struct Intc {
     int2msk: [[u32; 3]; MAX_CORES],
     int2distcr: [u32; 3],
     intici: [u32; MAX_CORES],
+    /// When core n's ICI requests were made (the sender's clock when
+    /// CnINTICI went from 0 to non-zero): a core whose clock is behind the
+    /// sender's cannot take them yet, or it would react before the cause.
+    ici_since: [u64; MAX_CORES],
     icipri: [u32; MAX_CORES],
     intack: [bool; MAX_CORES],
     userimask: u8,
@@ -501,6 +505,7 @@ impl Intc {
             int2msk: [INT2MSK_VALID; MAX_CORES],
             int2distcr: [0; 3],
             intici: [0; MAX_CORES],
+            ici_since: [0; MAX_CORES],
             icipri: [0; MAX_CORES],
             intack: [false; MAX_CORES],
             userimask: 0,
@@ -600,9 +605,17 @@ impl Intc {
         (requested && level > self.userimask).then_some(level)
     }
 
-    /// The highest-priority interrupt `core` would be offered now. Ties
+    /// The highest-priority interrupt `core` would be offered at any time
+    /// from now on (ICIs included whatever the sender's clock). Ties
     /// between equal levels go to the lower INTEVT code.
     pub fn pending(&self, core: usize) -> Option<Pending> {
+        self.pending_at(core, u64::MAX)
+    }
+
+    /// The highest-priority interrupt `core`, whose clock reads `now`, is
+    /// offered: as [`Intc::pending`], but ICIs requested at a later clock
+    /// reading than `now` wait until `core` gets there.
+    pub fn pending_at(&self, core: usize, now: u64) -> Option<Pending> {
         if core >= self.cores {
             return None;
         }
@@ -625,7 +638,8 @@ impl Intc {
                 offer(Pending { level, intevt: src.intevt() });
             }
         }
-        for msg in 0..ICI_MESSAGES {
+        let ici_due = self.ici_since[core] <= now;
+        for msg in (0..ICI_MESSAGES).filter(|_| ici_due) {
             if let Some(level) = self.ici_level(core, msg) {
                 offer(Pending { level, intevt: ICI_INTEVT_BASE + 0x20 * msg as u16 });
             }
@@ -722,7 +736,7 @@ impl Mmio for Intc {
         })
     }
 
-    fn write(&mut self, _at: Access, offset: u32, size: Size, value: u32) -> Result<(), MmioFault> {
+    fn write(&mut self, at: Access, offset: u32, size: Size, value: u32) -> Result<(), MmioFault> {
         let reg = Reg::decode(offset).ok_or(MmioFault::NoRegister)?;
         if size != Size::Long {
             return Err(MmioFault::BadWidth);
@@ -762,6 +776,9 @@ impl Mmio for Intc {
                 if clear {
                     self.intici[core] &= !value;
                 } else {
+                    if self.intici[core] == 0 {
+                        self.ici_since[core] = at.now;
+                    }
                     self.intici[core] |= value;
                 }
             }
@@ -994,6 +1011,22 @@ mod tests {
         // Priority 0 disables.
         wr(&mut intc, INT2PRI1, 0);
         assert_eq!(intc.pending(0), Some(Pending { level: 3, intevt: 0x400 }));
+    }
+
+    /// An ICI sent when the sender's clock read 5000 cannot be taken by a
+    /// core whose clock is behind that (it would react before the cause:
+    /// the hosted hypervisor's migrations showed a negative transit).
+    #[test]
+    fn an_ici_waits_until_the_receivers_clock_reaches_the_send() {
+        let mut intc = Intc::new(2);
+        wr(&mut intc, cicipri(1), 0xf);
+        intc.write(Access { core: 0, now: 5000 }, cintici(1) - BASE, Size::Long, 1).unwrap();
+        assert_eq!(intc.pending_at(1, 4999), None);
+        assert_eq!(intc.pending_at(1, 5000), Some(Pending { level: 15, intevt: 0xf00 }));
+        assert_eq!(intc.pending(1), Some(Pending { level: 15, intevt: 0xf00 }), "the machine is not halted: it will come");
+        // A second request while the first is pending keeps the first time.
+        intc.write(Access { core: 0, now: 9000 }, cintici(1) - BASE, Size::Long, 1 << 4).unwrap();
+        assert_eq!(intc.pending_at(1, 5000).map(|p| p.intevt), Some(0xf00));
     }
 
     #[test]

@@ -294,6 +294,7 @@ mod tests {
             mailbox: Vec::new(),
             guests: vec!["rtos".into(), "gpos".into()],
             instance_bytes: 0,
+            pending_virqs_at_end: 0,
         }
     }
 
