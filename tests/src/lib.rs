@@ -18,6 +18,7 @@
 pub mod hvguests;
 pub mod linux;
 pub mod lhp;
+pub mod experiments;
 
 use std::fmt;
 use std::fs;

@@ -1,12 +1,29 @@
 //! `rp1-lhp`: the lock-holder-preemption experiments on the hosted
 //! hypervisor (docs/experiments.md).
 //!
-//! `rp1-lhp run` runs one scenario and prints its report.
+//! Owns: the command line only: parsing arguments, the progress bar, and
+//! printing what `rp1_systests::experiments` returns (tables, the cost
+//! table, the command that reproduces a result, where files went). The
+//! experiments themselves, their statistics and output files live in
+//! tests/src/experiments.rs; scenarios in tests/src/lhp.rs. Must not
+//! touch: either of those, the guests, the hypervisor or the simulator.
+//!
+//! Subcommands: `latency`, `throughput`, `migration`, `demo`, `all` (the
+//! first three with their defaults), and `run` (one scenario, its report).
+//! Exit status: 0 ok, 1 a run failed (a guest exited non-zero or a run hit
+//! its cycle limit; the message names the scenario), 2 bad arguments.
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 use rp1_sim::hosting::description::Policy;
+use rp1_systests::experiments::{
+    self, check_run, cycle_limit, run_command, DemoParams, ExperimentError, LatencyParams, MigrationParams, Observer,
+    ThroughputParams,
+};
 use rp1_systests::lhp::Scenario;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "rp1-lhp", about = "Lock-holder-preemption experiments on the simulated RP1")]
@@ -49,6 +66,15 @@ struct ScenarioArgs {
 impl ScenarioArgs {
     fn scenario(&self) -> Result<Scenario, String> {
         let policy = Policy::from_name(&self.policy).ok_or_else(|| format!("unknown policy `{}`", self.policy))?;
+        if self.util > 100 {
+            return Err(format!("--util {} is above 100", self.util));
+        }
+        if !(1..=4).contains(&self.vcpus) {
+            return Err(format!("--vcpus {} is not 1-4", self.vcpus));
+        }
+        if self.gpos_ms == 0 {
+            return Err("--gpos-ms must be at least 1".into());
+        }
         let mut s = Scenario::new(policy);
         s.samples = self.samples;
         s.rtos_util = self.util;
@@ -67,26 +93,308 @@ impl ScenarioArgs {
 enum Command {
     /// Run one scenario and print its report.
     Run(ScenarioArgs),
+    /// RTOS dispatch latency per policy with the GPOS load running.
+    Latency {
+        /// Periodic samples (1 ms each) per policy.
+        #[arg(long, default_value_t = 2000)]
+        samples: u32,
+        /// RTOS CPU-burner utilization (percent of its 500 ms window).
+        #[arg(long, default_value_t = 0)]
+        util: u32,
+        /// Output directory [default: target/lhp/latency].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// GPOS throughput against RTOS utilization per policy.
+    Throughput {
+        /// RTOS utilizations in percent, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0,10,20,30,40,50,60,70,80,90,100")]
+        utils: Vec<u32>,
+        /// GPOS run time in simulated milliseconds.
+        #[arg(long, default_value_t = 1000)]
+        ms: u32,
+        /// Spin-yield (SPIN_YIELD hypercalls yield the vCPU).
+        #[arg(long, action = ArgAction::Set, default_value_t = true)]
+        spin_yield: bool,
+        /// Output directory [default: target/lhp/throughput].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// vCPU migration cost, source and destination halves.
+    Migration {
+        /// Simulated milliseconds (one departure and one return per ms).
+        #[arg(long, default_value_t = 200)]
+        ms: u32,
+        /// Output directory [default: target/lhp/migration].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The RTOS probe and the SMP load side by side under on-demand
+    /// migration with dispatch-first: a short report, a timeline, a chart.
+    Demo {
+        #[arg(long, default_value_t = 1000)]
+        samples: u32,
+        #[arg(long, default_value_t = 30)]
+        util: u32,
+        /// Output directory [default: target/lhp/demo].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// latency, throughput and migration with their defaults.
+    All {
+        /// Output directory; each experiment writes to its own
+        /// subdirectory [default: target/lhp].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+/// How a subcommand ended badly.
+enum Failure {
+    /// Exit 2.
+    BadArguments(String),
+    /// Exit 1.
+    Run(String),
+}
+
+impl From<ExperimentError> for Failure {
+    fn from(e: ExperimentError) -> Failure {
+        Failure::Run(e.to_string())
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run_one(&args),
+        Command::Latency { samples, util, out } => {
+            latency(&LatencyParams { samples, util }, &out_dir(out, "latency")).map(|_| ())
+        }
+        Command::Throughput { utils, ms, spin_yield, out } => {
+            throughput(&ThroughputParams { utils, ms, spin_yield }, &out_dir(out, "throughput")).map(|_| ())
+        }
+        Command::Migration { ms, out } => migration(&MigrationParams { ms }, &out_dir(out, "migration")).map(|_| ()),
+        Command::Demo { samples, util, out } => demo(&DemoParams { samples, util }, &out_dir(out, "demo")),
+        Command::All { out } => all(out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Failure::BadArguments(e)) => {
             eprintln!("rp1-lhp: {e}");
             ExitCode::from(2)
+        }
+        Err(Failure::Run(e)) => {
+            eprintln!("rp1-lhp: {e}");
+            ExitCode::from(1)
         }
     }
 }
 
-fn run_one(args: &ScenarioArgs) -> Result<(), String> {
-    let s = args.scenario()?;
-    let limit = 600_000_000 * (s.gpos_ms.max(s.samples) as u64 / 1000 + 5);
-    let (desc, r) = s.run(limit, false)?;
+fn out_dir(out: Option<PathBuf>, sub: &str) -> PathBuf {
+    out.unwrap_or_else(|| default_base().join(sub))
+}
+
+/// `<target>/lhp`, without the `tests/..` of the target directory's path.
+fn default_base() -> PathBuf {
+    let target = rp1_systests::target_dir();
+    std::fs::canonicalize(&target).unwrap_or(target).join("lhp")
+}
+
+fn bad(msg: String) -> Failure {
+    Failure::BadArguments(msg)
+}
+
+fn check_util(flag: &str, u: u32) -> Result<(), Failure> {
+    if u > 100 {
+        return Err(bad(format!("{flag} {u} is above 100")));
+    }
+    Ok(())
+}
+
+fn check_positive(flag: &str, v: u32) -> Result<(), Failure> {
+    if v == 0 {
+        return Err(bad(format!("{flag} must be at least 1")));
+    }
+    Ok(())
+}
+
+/// A progress bar over the runs of one experiment (hidden when stderr is
+/// not a terminal; a line per finished run goes to stderr either way).
+struct Bar {
+    bar: ProgressBar,
+    label: String,
+    runs: usize,
+}
+
+impl Bar {
+    fn new(name: &str) -> Bar {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template(&format!("{name} [{{bar:30}}] {{pos}}/{{len}} runs, {{elapsed}} {{msg}}"))
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(500));
+        Bar { bar, label: String::new(), runs: 0 }
+    }
+
+    fn line(&self, text: String) {
+        if self.bar.is_hidden() {
+            eprintln!("{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Observer for Bar {
+    fn planned(&mut self, runs: usize) {
+        self.runs = runs;
+        self.bar.set_length(runs as u64);
+    }
+
+    fn run_started(&mut self, _index: usize, label: &str, _command: &str) {
+        self.label = label.to_string();
+        self.bar.set_message(label.to_string());
+    }
+
+    fn simulated(&mut self, cycles: u64) {
+        self.bar.set_message(format!("{}: {} ms simulated", self.label, cycles / 600_000));
+    }
+
+    fn run_finished(&mut self, index: usize, label: &str, cycles: u64, host: Duration) {
+        self.bar.inc(1);
+        self.line(format!(
+            "  [{}/{}] {label}: {:.3} s simulated in {:.1} s",
+            index + 1,
+            self.runs,
+            cycles as f64 / 600e6,
+            host.as_secs_f64()
+        ));
+    }
+}
+
+fn print_files(files: &[PathBuf]) {
+    println!("written:");
+    for f in files {
+        println!("  {}", f.display());
+    }
+}
+
+fn print_costs(costs: &rp1_sim::hosting::description::Costs) {
+    println!("{}", costs.to_table_string());
+}
+
+fn latency(p: &LatencyParams, out: &Path) -> Result<(), Failure> {
+    check_positive("--samples", p.samples)?;
+    check_util("--util", p.util)?;
+    let r = {
+        let mut bar = Bar::new("latency");
+        experiments::latency(p, &mut bar)?
+    };
+    println!("{}", r.table());
+    println!(
+        "spin-yield is on in every run: a GPOS vCPU that spins too long on its lock yields its core, which keeps\nthe GPOS alive when migration puts two of its vCPUs on one core (the paper's fix, section 5.3)."
+    );
+    println!("\nruns (each alone):");
+    for s in &r.series {
+        println!("  {:<38} {}", s.variant.label, s.command);
+    }
+    println!();
+    print_costs(&r.costs);
+    print_files(&r.write(out)?);
+    println!("reproduce: {}", r.command(out));
+    Ok(())
+}
+
+fn throughput(p: &ThroughputParams, out: &Path) -> Result<(), Failure> {
+    check_positive("--ms", p.ms)?;
+    if p.utils.is_empty() {
+        return Err(bad("--utils is empty".into()));
+    }
+    for &u in &p.utils {
+        check_util("--utils", u)?;
+    }
+    let r = {
+        let mut bar = Bar::new("throughput");
+        experiments::throughput(p, &mut bar)?
+    };
+    println!("{}", r.table());
+    println!(
+        "The RTOS probe runs {} + 5 * util + 50 periodic samples (ms) so that it is active for the whole of the\nGPOS's run even when the load's start is held up by the burner (docs/experiments.md).\n",
+        p.ms
+    );
+    print_costs(&r.costs);
+    print_files(&r.write(out)?);
+    println!("reproduce: {}", r.command(out));
+    Ok(())
+}
+
+fn migration(p: &MigrationParams, out: &Path) -> Result<(), Failure> {
+    check_positive("--ms", p.ms)?;
+    let r = {
+        let mut bar = Bar::new("migration");
+        experiments::migration(p, &mut bar)?
+    };
+    println!("{}", r.table());
+    println!("run: {}\n", r.run_command);
+    print_costs(&r.costs);
+    print_files(&r.write(out)?);
+    println!("reproduce: {}", r.command(out));
+    Ok(())
+}
+
+fn demo(p: &DemoParams, out: &Path) -> Result<(), Failure> {
+    check_positive("--samples", p.samples)?;
+    check_util("--util", p.util)?;
+    let r = {
+        let mut bar = Bar::new("demo");
+        experiments::demo(p, &mut bar)?
+    };
+    print!("{}", r.summary());
+    println!("  run: {}\n", r.run_command);
+    print_costs(&r.description.costs);
+    let files = r.write(out)?;
+    println!("written (timeline: open in ui.perfetto.dev or chrome://tracing):");
+    for f in &files {
+        println!("  {}", f.display());
+    }
+    println!("reproduce: {}", r.command(out));
+    match r.failure {
+        Some(f) => Err(f.into()),
+        None => Ok(()),
+    }
+}
+
+fn all(out: Option<PathBuf>) -> Result<(), Failure> {
+    let base = out.unwrap_or_else(default_base);
+    println!("== latency ==\n");
+    latency(&LatencyParams::default(), &base.join("latency"))?;
+    println!("\n== throughput ==\n");
+    throughput(&ThroughputParams::default(), &base.join("throughput"))?;
+    println!("\n== migration ==\n");
+    migration(&MigrationParams::default(), &base.join("migration"))?;
+    println!("\nreproduce all three: rp1-lhp all --out {}", base.display());
+    Ok(())
+}
+
+fn run_one(args: &ScenarioArgs) -> Result<(), Failure> {
+    let s = args.scenario().map_err(bad)?;
+    let desc = s.description().map_err(Failure::Run)?;
+    let r = rp1_sim::hosting::runner::run(
+        &desc,
+        rp1_sim::hosting::runner::RunOptions { max_cycles: cycle_limit(&s), keep_events: false },
+        |_| {},
+    )
+    .map_err(|e| Failure::Run(e.to_string()))?;
     print!("{}", rp1_sim::hosting::report::render(&desc, &r));
+    println!("reproduce: {}", run_command(&s));
+    check_run(&run_command(&s), &s, &r)?;
     Ok(())
 }
