@@ -121,6 +121,30 @@ pub struct Vcpu {
     pub return_wanted: bool,
 }
 
+impl Vcpu {
+    /// A vCPU of `spec` (guest `guest`, number `id`) about to run its first
+    /// instruction at `entry` with `arg` in r4.
+    fn fresh(guest: u8, id: u8, spec: &GuestSpec, entry: u32, arg: u32) -> Vcpu {
+        let mut ctx = VcpuContext::default();
+        ctx.pc = entry;
+        ctx.sr = sr::MD;
+        // Its class's levels masked until the guest is ready for them.
+        ctx.virtual_imask = spec.class.levels().1 as u32;
+        ctx.fpscr = 0x0004_0001;
+        ctx.bank0[4] = arg;
+        Vcpu {
+            guest,
+            id,
+            state: RunState::Runnable,
+            ctx,
+            pending: 0,
+            timer: VirtualTimer::default(),
+            away: None,
+            return_wanted: false,
+        }
+    }
+}
+
 /// Counters printed in the run report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -210,18 +234,7 @@ impl Instance {
         for (g, spec) in config.guests.iter().enumerate() {
             if let Some(spec) = spec {
                 if spec.home[0] == core {
-                    let mut ctx = VcpuContext::default();
-                    start_context(&mut ctx, spec, spec.entry, 0);
-                    inst.add_vcpu(Vcpu {
-                        guest: g as u8,
-                        id: 0,
-                        state: RunState::Runnable,
-                        ctx,
-                        pending: 0,
-                        timer: VirtualTimer::default(),
-                        away: None,
-                        return_wanted: false,
-                    });
+                    inst.add_vcpu(Vcpu::fresh(g as u8, 0, spec, spec.entry, 0));
                 }
             }
         }
@@ -230,18 +243,7 @@ impl Instance {
             if vcpu == 0 || vcpu >= spec.vcpus || spec.home[vcpu as usize] != core {
                 continue;
             }
-            let mut ctx = VcpuContext::default();
-            start_context(&mut ctx, &spec, entry, vcpu as u32);
-            inst.add_vcpu(Vcpu {
-                guest,
-                id: vcpu,
-                state: RunState::Runnable,
-                ctx,
-                pending: 0,
-                timer: VirtualTimer::default(),
-                away: None,
-                return_wanted: false,
-            });
+            inst.add_vcpu(Vcpu::fresh(guest, vcpu, &spec, entry, vcpu as u32));
         }
         inst.schedule_and_leave(hw);
         inst
@@ -975,20 +977,9 @@ impl Instance {
         match post {
             Post::StartVcpu { entry, arg, .. } => {
                 let Some(spec) = self.spec(guest).copied() else { return true };
-                let mut ctx = VcpuContext::default();
-                start_context(&mut ctx, &spec, entry, arg);
+                let mut v = Vcpu::fresh(guest, vcpu, &spec, entry, arg);
                 // The new vCPU shares its guest's vector table.
-                ctx.vbr = self.vcpus.iter().find(|v| v.guest == guest).map_or(0, |v| v.ctx.vbr);
-                let v = Vcpu {
-                    guest,
-                    id: vcpu,
-                    state: RunState::Runnable,
-                    ctx,
-                    pending: 0,
-                    timer: VirtualTimer::default(),
-                    away: None,
-                    return_wanted: false,
-                };
+                v.ctx.vbr = self.vcpus.iter().find(|v| v.guest == guest).map_or(0, |v| v.ctx.vbr);
                 if !self.add_vcpu(v) {
                     self.stats.misrouted += 1;
                 }
@@ -1078,12 +1069,3 @@ fn enter_guest_vector(ctx: &mut VcpuContext, offset: u32) {
     ctx.pc = ctx.vbr.wrapping_add(offset);
 }
 
-/// A fresh vCPU: privileged, interrupts at its class's top level masked
-/// (the guest lowers them when it is ready), FPU enabled, r4 = `arg`.
-fn start_context(ctx: &mut VcpuContext, spec: &GuestSpec, entry: u32, arg: u32) {
-    ctx.pc = entry;
-    ctx.sr = sr::MD;
-    ctx.virtual_imask = spec.class.levels().1 as u32;
-    ctx.fpscr = 0x0004_0001;
-    ctx.bank0[4] = arg;
-}
