@@ -1112,13 +1112,9 @@ impl MigrationResult {
         if self.departure.transit.min < 0.0 || self.ret.transit.min < 0.0 {
             let _ = writeln!(
                 t,
-                "  A negative transit means the destination half began before the source half had ended. The\n  \
-                 cores' clocks drift apart by up to one charged half: a half is charged by advancing its core's\n  \
-                 clock in one step, and the cores run in {}-cycle rounds, so a core that has just been charged runs\n  \
-                 ahead of the others until they catch up; and the mailbox message and ICI it sends are seen by the\n  \
-                 receiver at its next look, whatever its own clock says (an ICI carries no time). Cross-core time\n  \
-                 differences at this scale therefore measure clock skew, not transit; start-start is skewed the\n  \
-                 same way. See docs/experiments.md (\"Known limits\").",
+                "  A negative transit means the destination half began before the source half had ended, which\n  \
+                 the simulator prevents (an ICI is taken only once the receiver's clock has reached the sender's\n  \
+                 and instances read the mailbox on its ICI): it is a bug; cores run in {}-cycle rounds.",
                 rp1_sim::machine::Config::default().quantum
             );
         }
