@@ -64,7 +64,7 @@ else
 fi
 
 # --- the initramfs ----------------------------------------------------
-ramfs_inputs() { cat "$ramfs"/* "$top/scripts/fix-sh4-cc1.sh"; }
+ramfs_inputs() { cat "$0" "$ramfs"/* "$top/scripts/fix-sh4-cc1.sh"; }
 if [ -f "$out/initramfs.cpio.gz" ] && [ -f "$out/.initramfs-inputs" ] && cmp -s <(ramfs_inputs) "$out/.initramfs-inputs"; then
     echo "build-linux: cached $out/initramfs.cpio.gz"
 else
