@@ -82,8 +82,26 @@ impl AwayReason {
 struct Away {
     core: u8,
     reason: AwayReason,
-    return_requested: bool,
+    /// When its return was last asked for (asked again after
+    /// `RESEND_AFTER` if it has not come back: the request may have been
+    /// destroyed in the mailbox).
+    return_requested: Option<u64>,
 }
+
+/// A migration sent and not yet acknowledged: its copy, kept until the
+/// destination says it has the vCPU (or the vCPU comes back), and sent
+/// again if no word comes.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    vcpu: Vcpu,
+    to: u8,
+    departure: bool,
+    resend_at: u64,
+}
+
+/// How long a migration or a return request waits for its answer before
+/// it is sent again (1 ms).
+const RESEND_AFTER: u64 = 600_000;
 
 /// A vCPU's run state on the core where it is resident.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,6 +137,10 @@ pub struct Vcpu {
     /// Its home asked for it back and the way home was full: retried at
     /// every entry (local bookkeeping, not shipped).
     pub return_wanted: bool,
+    /// How many times it has migrated (wrapping): a destination accepts a
+    /// `Migrate` only if it is newer than the last it accepted for this
+    /// vCPU, so a resent copy is never taken twice.
+    pub epoch: u16,
 }
 
 impl Vcpu {
@@ -141,6 +163,7 @@ impl Vcpu {
             timer: VirtualTimer::default(),
             away: None,
             return_wanted: false,
+            epoch: 0,
         }
     }
 }
@@ -179,6 +202,10 @@ pub struct Stats {
     pub guest_faults: u64,
     /// Messages for a vCPU that exists nowhere (dropped, counted).
     pub misrouted: u64,
+    /// Migrations sent again for want of an acknowledgement, and copies a
+    /// destination recognised as already taken (dropped, acknowledged).
+    pub migrations_resent: u64,
+    pub stale_migrations: u64,
 }
 
 /// The state of one core's hypervisor.
@@ -201,6 +228,10 @@ pub struct Instance {
     /// Dispatch-first on-demand migration: source-half work still owed.
     deferred_work: u64,
     post: PostOffice,
+    /// Migrations sent and not yet acknowledged.
+    in_flight: Vec<InFlight, MAX_RESIDENT>,
+    /// The epoch of the last migration this core accepted, per vCPU.
+    accepted_epoch: [[Option<u16>; MAX_VCPUS]; MAX_GUESTS],
     pub stats: Stats,
 }
 
@@ -227,6 +258,8 @@ impl Instance {
             delayed_since: None,
             deferred_work: 0,
             post: PostOffice::new(core, config.cores),
+            in_flight: Vec::new(),
+            accepted_epoch: [[None; MAX_VCPUS]; MAX_GUESTS],
             stats: Stats::default(),
         };
         hw.init_interrupts(config.hypervisor_level);
@@ -773,6 +806,9 @@ impl Instance {
             // A ring was full or not ready yet: try again soon.
             earliest(hw.now() + MAIL_RETRY);
         }
+        for f in &self.in_flight {
+            earliest(f.resend_at);
+        }
         hw.arm_timer(deadline);
     }
 
@@ -780,6 +816,7 @@ impl Instance {
 
     fn apply_policy<H: CoreHardware>(&mut self, hw: &mut H) {
         self.retry_returns(hw);
+        self.resend_migrations(hw);
         if !self.rtos_runnable() && self.hosts_rtos() {
             // The RTOS idles: vCPUs a delay bound sent away come back.
             self.request_returns(hw, AwayReason::DelayBound);
@@ -842,7 +879,7 @@ impl Instance {
     /// lives here) off this core and ship it. Returns whether it left.
     fn depart<H: CoreHardware>(&mut self, hw: &mut H, i: usize, reason: AwayReason) -> bool {
         let Some(dest) = self.destination() else { return false };
-        if !self.post.has_room(dest) {
+        if !self.post.has_room(dest) || self.in_flight.is_full() {
             // Keep it here rather than risk it: it goes at a later entry.
             return false;
         }
@@ -864,10 +901,11 @@ impl Instance {
         };
         hw.charge(cost as u64);
         v.away = Some(reason);
-        self.away[v.guest as usize][v.id as usize] = Some(Away { core: dest, reason, return_requested: false });
+        v.epoch = v.epoch.wrapping_add(1);
+        self.away[v.guest as usize][v.id as usize] = Some(Away { core: dest, reason, return_requested: None });
         self.stats.departures_out += 1;
         hw.trace(TraceEvent::MigrateOut { guest: v.guest, vcpu: v.id, to: dest, departure: true, cycles: cost });
-        self.post.queue(dest, Post::Migrate { vcpu: v, departure: true });
+        self.ship(hw, v, dest, true);
         true
     }
 
@@ -876,7 +914,7 @@ impl Instance {
     fn return_home<H: CoreHardware>(&mut self, hw: &mut H, i: usize) -> bool {
         let (g, id) = (self.vcpus[i].guest, self.vcpus[i].id);
         let Some(home) = self.home_of(g, id) else { return false };
-        if !self.post.has_room(home) {
+        if !self.post.has_room(home) || self.in_flight.is_full() {
             return false;
         }
         let was_current = self.current == Some(i);
@@ -887,22 +925,49 @@ impl Instance {
         let cost = self.config.costs.return_source;
         hw.charge(cost as u64);
         v.away = None;
+        v.epoch = v.epoch.wrapping_add(1);
         self.stats.returns_out += 1;
         hw.trace(TraceEvent::MigrateOut { guest: g, vcpu: id, to: home, departure: false, cycles: cost });
-        self.post.queue(home, Post::Migrate { vcpu: v, departure: false });
+        self.ship(hw, v, home, false);
         true
+    }
+
+    /// Queue `v`'s migration to `to` and keep a copy until it is
+    /// acknowledged. The caller has checked there is room for both.
+    fn ship<H: CoreHardware>(&mut self, hw: &mut H, v: Vcpu, to: u8, departure: bool) {
+        self.post.queue(to, Post::Migrate { vcpu: v, departure });
+        let _ = self.in_flight.push(InFlight { vcpu: v, to, departure, resend_at: hw.now() + RESEND_AFTER });
+    }
+
+    /// Send again the migrations whose acknowledgement is overdue (the
+    /// message, or its acknowledgement, may have been destroyed by a guest
+    /// scribbling on the mailbox): the destination takes a copy once.
+    fn resend_migrations<H: CoreHardware>(&mut self, hw: &mut H) {
+        let now = hw.now();
+        for i in 0..self.in_flight.len() {
+            let f = self.in_flight[i];
+            if now >= f.resend_at && self.post.has_room(f.to) {
+                self.post.queue(f.to, Post::Migrate { vcpu: f.vcpu, departure: f.departure });
+                self.in_flight[i].resend_at = now + RESEND_AFTER;
+                self.stats.migrations_resent += 1;
+            }
+        }
     }
 
     /// Ask the cores holding this core's vCPUs displaced for `reason` to
     /// send them back (once each).
-    fn request_returns<H: CoreHardware>(&mut self, _hw: &mut H, reason: AwayReason) {
+    fn request_returns<H: CoreHardware>(&mut self, hw: &mut H, reason: AwayReason) {
+        let now = hw.now();
         for g in 0..MAX_GUESTS {
             for id in 0..MAX_VCPUS {
                 if let Some(a) = self.away[g][id].as_mut() {
-                    if a.reason == reason && !a.return_requested {
+                    let due = a.return_requested.is_none_or(|at| now >= at + RESEND_AFTER);
+                    if a.reason == reason && due {
                         let core = a.core;
                         // Marked only once queued: a full queue retries.
-                        a.return_requested = self.post.queue(core, Post::ReturnRequest { guest: g as u8, vcpu: id as u8 });
+                        if self.post.queue(core, Post::ReturnRequest { guest: g as u8, vcpu: id as u8 }) {
+                            a.return_requested = Some(now);
+                        }
                     }
                 }
             }
@@ -911,6 +976,22 @@ impl Instance {
 
     /// Destination half of a migration: `v` arrives.
     fn accept_immigrant<H: CoreHardware>(&mut self, hw: &mut H, from: u8, mut v: Vcpu, departure: bool) {
+        // Whatever it is, tell the sender we have it, so it stops resending.
+        self.post.queue(from, Post::MigrateAck { guest: v.guest, vcpu: v.id });
+        let (g, id) = (v.guest as usize, v.id as usize);
+        if g >= MAX_GUESTS || id >= MAX_VCPUS {
+            self.stats.misrouted += 1;
+            return;
+        }
+        let newer = self.accepted_epoch[g][id].is_none_or(|last| (v.epoch.wrapping_sub(last) as i16) > 0);
+        if !newer || self.find(v.guest, v.id).is_some() {
+            // A copy sent again after this core had taken the vCPU.
+            self.stats.stale_migrations += 1;
+            return;
+        }
+        self.accepted_epoch[g][id] = Some(v.epoch);
+        // The vCPU itself is the best acknowledgement of an earlier move.
+        self.in_flight.retain(|f| (f.vcpu.guest, f.vcpu.id) != (v.guest, v.id));
         let costs = self.config.costs;
         let cost = if departure { costs.departure_destination } else { costs.return_destination };
         hw.charge(cost as u64);
@@ -956,8 +1037,15 @@ impl Instance {
                 }
                 // Started twice, or a migrated context routed as a start:
                 // the guest's mistake, counted.
-                Post::StartVcpu { .. } | Post::Migrate { .. } => self.stats.misrouted += 1,
+                Post::StartVcpu { .. } | Post::Migrate { .. } | Post::MigrateAck { .. } => self.stats.misrouted += 1,
             }
+            return true;
+        }
+        if let Post::ReturnRequest { .. } = post {
+            // Only the core that holds the vCPU can honour it; if it has
+            // left (or never arrived), its home asks again later. Passing
+            // it on would bounce it between the two cores.
+            self.stats.misrouted += 1;
             return true;
         }
         let via = if home != self.core { Some(home) } else { self.away[guest as usize][vcpu as usize].map(|a| a.core) };
@@ -1022,6 +1110,9 @@ impl Instance {
                 hw.charge(self.config.costs.mailbox_receive as u64);
                 match post {
                     Post::Migrate { vcpu, departure } => self.accept_immigrant(hw, from, vcpu, departure),
+                    Post::MigrateAck { guest, vcpu } => {
+                        self.in_flight.retain(|f| !(f.to == from && (f.vcpu.guest, f.vcpu.id) == (guest, vcpu)));
+                    }
                     other => {
                         if !self.route(hw, other) {
                             self.keep_for_later(other);

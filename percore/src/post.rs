@@ -29,6 +29,8 @@ pub enum Post {
     StartVcpu { guest: u8, vcpu: u8, entry: u32, arg: u32 },
     /// Send this vCPU home (its RTOS went idle).
     ReturnRequest { guest: u8, vcpu: u8 },
+    /// The destination has this vCPU (its source may forget its copy).
+    MigrateAck { guest: u8, vcpu: u8 },
 }
 
 impl Post {
@@ -38,7 +40,8 @@ impl Post {
             Post::Migrate { vcpu, .. } => (vcpu.guest, vcpu.id),
             Post::VirtualIpi { guest, vcpu, .. }
             | Post::StartVcpu { guest, vcpu, .. }
-            | Post::ReturnRequest { guest, vcpu } => (guest, vcpu),
+            | Post::ReturnRequest { guest, vcpu }
+            | Post::MigrateAck { guest, vcpu } => (guest, vcpu),
         }
     }
 }
@@ -241,7 +244,9 @@ fn to_message(post: &Post) -> Message {
             vcpu: vcpu.id,
             reason: encode_reason(&vcpu, departure),
             context: vcpu.ctx,
-            pending_virqs: vcpu.pending as u32,
+            // Low half: the pending bits; high half: the vCPU's migration
+            // epoch, which lets a destination tell a resent copy from news.
+            pending_virqs: vcpu.pending as u32 | (vcpu.epoch as u32) << 16,
             timer_period: vcpu.timer.period as u32,
             timer_next_deadline: vcpu.timer.next,
             timer_oneshot: vcpu.timer.oneshot,
@@ -249,6 +254,7 @@ fn to_message(post: &Post) -> Message {
         Post::VirtualIpi { guest, vcpu, message } => Message::VirtualIpi { guest, vcpu, message },
         Post::StartVcpu { guest, vcpu, entry, arg } => Message::StartVcpu { guest, vcpu, entry, arg },
         Post::ReturnRequest { guest, vcpu } => Message::ReturnRequest { guest, vcpu },
+        Post::MigrateAck { guest, vcpu } => Message::MigrateAck { guest, vcpu },
     }
 }
 
@@ -271,6 +277,7 @@ fn from_message(m: &Message) -> Option<Post> {
                 state,
                 ctx: context,
                 pending: pending_virqs as u16,
+                epoch: (pending_virqs >> 16) as u16,
                 timer: VirtualTimer { period: timer_period as u64, next: timer_next_deadline, oneshot: timer_oneshot },
                 away,
                 return_wanted: false,
@@ -280,6 +287,7 @@ fn from_message(m: &Message) -> Option<Post> {
         Message::VirtualIpi { guest, vcpu, message } => Post::VirtualIpi { guest, vcpu, message },
         Message::StartVcpu { guest, vcpu, entry, arg } => Post::StartVcpu { guest, vcpu, entry, arg },
         Message::ReturnRequest { guest, vcpu } => Post::ReturnRequest { guest, vcpu },
+        Message::MigrateAck { guest, vcpu } => Post::MigrateAck { guest, vcpu },
         _ => return None,
     })
 }
