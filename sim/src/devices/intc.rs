@@ -474,9 +474,9 @@ pub struct Intc {
     int2msk: [[u32; 3]; MAX_CORES],
     int2distcr: [u32; 3],
     intici: [u32; MAX_CORES],
-    /// When core n's ICI requests were made (the sender's clock when
-    /// CnINTICI went from 0 to non-zero): a core whose clock is behind the
-    /// sender's cannot take them yet, or it would react before the cause.
+    /// When core n's ICI requests were last made (the sender's clock): a
+    /// core whose clock is behind it cannot take them yet, or it would
+    /// react before the cause.
     ici_since: [u64; MAX_CORES],
     icipri: [u32; MAX_CORES],
     intack: [bool; MAX_CORES],
@@ -776,9 +776,11 @@ impl Mmio for Intc {
                 if clear {
                     self.intici[core] &= !value;
                 } else {
-                    if self.intici[core] == 0 {
-                        self.ici_since[core] = at.now;
-                    }
+                    // A request made while another is pending moves the
+                    // time on: whatever the receiver does on taking the ICI
+                    // (reading a mailbox) must not see the later sender's
+                    // work early. The first request waits a little longer.
+                    self.ici_since[core] = if self.intici[core] == 0 { at.now } else { self.ici_since[core].max(at.now) };
                     self.intici[core] |= value;
                 }
             }
@@ -1024,9 +1026,12 @@ mod tests {
         assert_eq!(intc.pending_at(1, 4999), None);
         assert_eq!(intc.pending_at(1, 5000), Some(Pending { level: 15, intevt: 0xf00 }));
         assert_eq!(intc.pending(1), Some(Pending { level: 15, intevt: 0xf00 }), "the machine is not halted: it will come");
-        // A second request while the first is pending keeps the first time.
+        // A second request while the first is pending moves the time on:
+        // taking the ICI must not show the receiver the later sender's work
+        // (a mailbox message) before it was done.
         intc.write(Access { core: 0, now: 9000 }, cintici(1) - BASE, Size::Long, 1 << 4).unwrap();
-        assert_eq!(intc.pending_at(1, 5000).map(|p| p.intevt), Some(0xf00));
+        assert_eq!(intc.pending_at(1, 8999), None);
+        assert_eq!(intc.pending_at(1, 9000).map(|p| p.intevt), Some(0xf00));
     }
 
     #[test]
