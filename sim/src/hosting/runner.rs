@@ -136,25 +136,61 @@ pub fn boot_config(desc: &Description, entries: &[u32]) -> Config {
     }
 }
 
-/// Overwrite 32-bit words at symbol `symbol` of ELF `image` (in its file
-/// bytes, so they load with the image).
+/// Write `words` (in the image's byte order) over the start of the object
+/// `symbol` in an ELF image (its file bytes, so they load with the image),
+/// e.g. a guest's `probe_params`. Fails unless the symbol exists, is 4-byte
+/// aligned, has file bytes (not .bss) and, if the symbol table gives its
+/// size, is at least `words.len()` words long.
 pub fn patch_words(image: &mut [u8], symbol: &str, words: &[u32]) -> Result<(), String> {
-    let addr = crate::loader::symbol_address(image, symbol).ok_or("no such symbol in the image")?;
-    let header = FileHeader32::<Endianness>::parse(&*image).map_err(|e| e.to_string())?;
-    let endian = header.endian().map_err(|e| e.to_string())?;
-    let len = words.len() as u32 * 4;
-    let mut offset = None;
-    for ph in header.program_headers(endian, &*image).map_err(|e| e.to_string())? {
-        let (va, filesz) = (ph.p_vaddr(endian), ph.p_filesz(endian));
-        if ph.p_type(endian) == PT_LOAD && addr >= va && addr as u64 + len as u64 <= va as u64 + filesz as u64 {
-            offset = Some((ph.p_offset(endian) + (addr - va)) as usize);
-        }
-    }
-    let offset = offset.ok_or("the symbol is not in the file bytes of a loadable segment")?;
+    let (offset, little) = param_offset(image, symbol, words.len())?;
     for (i, w) in words.iter().enumerate() {
-        image[offset + 4 * i..offset + 4 * i + 4].copy_from_slice(&w.to_le_bytes());
+        let bytes = if little { w.to_le_bytes() } else { w.to_be_bytes() };
+        image[offset + 4 * i..offset + 4 * i + 4].copy_from_slice(&bytes);
     }
     Ok(())
+}
+
+/// Read the first `count` words of `symbol` as [`patch_words`] writes them.
+pub fn read_words(image: &[u8], symbol: &str, count: usize) -> Result<Vec<u32>, String> {
+    let (offset, little) = param_offset(image, symbol, count)?;
+    Ok((0..count)
+        .map(|i| {
+            let b: [u8; 4] = image[offset + 4 * i..offset + 4 * i + 4].try_into().expect("4 bytes");
+            if little { u32::from_le_bytes(b) } else { u32::from_be_bytes(b) }
+        })
+        .collect())
+}
+
+/// The file offset of `symbol`'s first byte, checked to hold `count`
+/// words, and whether the image is little-endian.
+fn param_offset(image: &[u8], symbol: &str, count: usize) -> Result<(usize, bool), String> {
+    use object::{Object, ObjectSection, ObjectSymbol};
+    let file = object::File::parse(image).map_err(|e| format!("not an ELF image: {e}"))?;
+    let sym = file
+        .symbols()
+        .find(|s| s.name() == Ok(symbol))
+        .ok_or_else(|| format!("no symbol `{symbol}` in the image"))?;
+    let addr = sym.address();
+    let len = 4 * count as u64;
+    if addr % 4 != 0 {
+        return Err(format!("`{symbol}` at {addr:#x} is not 4-byte aligned"));
+    }
+    if sym.size() != 0 && len > sym.size() {
+        return Err(format!("`{symbol}` is {} bytes, too small for {count} words", sym.size()));
+    }
+    let index = sym.section_index().ok_or_else(|| format!("`{symbol}` is not defined in a section"))?;
+    let section = file.section_by_index(index).map_err(|e| format!("`{symbol}`'s section: {e}"))?;
+    let (file_start, file_size) =
+        section.file_range().ok_or_else(|| format!("`{symbol}` is in a section without file bytes (.bss?)"))?;
+    let start = addr
+        .checked_sub(section.address())
+        .filter(|o| o + len <= file_size)
+        .ok_or_else(|| format!("`{symbol}` at {addr:#x} with {count} words does not fit its section's file bytes"))?;
+    let offset = file_start + start;
+    if offset + len > image.len() as u64 {
+        return Err(format!("`{symbol}` lies past the end of the image"));
+    }
+    Ok((offset as usize, file.is_little_endian()))
 }
 
 /// Every loadable segment of `image` must lie in the partition.
