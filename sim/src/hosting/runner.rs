@@ -8,11 +8,8 @@
 
 use super::description::{self, Description, InterruptSource};
 use super::hypervisor::{Hypervisor, Log};
-use crate::loader::{load_elf, physical};
+use crate::loader::load_elf;
 use crate::machine::{Config as MachineConfig, Exit, Machine};
-use object::elf::{FileHeader32, PT_LOAD};
-use object::read::elf::{FileHeader, ProgramHeader};
-use object::Endianness;
 use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
 use spumone_kernel::ipl::GuestClass;
 use spumone_percore::config::{Config, Costs, Policy};
@@ -30,6 +27,8 @@ pub enum RunError {
     Param { guest: String, symbol: String, error: String },
     #[error("the machine: {0}")]
     Machine(String),
+    #[error("{0}")]
+    Description(String),
 }
 
 /// How long and how to run.
@@ -193,28 +192,11 @@ fn param_offset(image: &[u8], symbol: &str, count: usize) -> Result<(usize, bool
     Ok((offset as usize, file.is_little_endian()))
 }
 
-/// Every loadable segment of `image` must lie in the partition.
-fn check_segments(image: &[u8], base: u32, size: u32) -> Result<(), String> {
-    let header = FileHeader32::<Endianness>::parse(image).map_err(|e| e.to_string())?;
-    let endian = header.endian().map_err(|e| e.to_string())?;
-    for (i, ph) in header.program_headers(endian, image).map_err(|e| e.to_string())?.iter().enumerate() {
-        let memsz = ph.p_memsz(endian);
-        if ph.p_type(endian) != PT_LOAD || memsz == 0 {
-            continue;
-        }
-        let start = physical(ph.p_paddr(endian)) as u64;
-        if start < base as u64 || start + memsz as u64 > base as u64 + size as u64 {
-            return Err(format!(
-                "segment {i} ({memsz:#x} bytes at physical {start:#010x}) is outside the partition {base:#010x}-{:#010x}",
-                base as u64 + size as u64 - 1
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Load every guest of `desc` into a fresh machine and boot the hypervisor.
 pub fn prepare(desc: &Description, keep_events: bool) -> Result<(Machine, Hypervisor), RunError> {
+    // Every image's segments in its partition, every `params` symbol
+    // present and big enough: the description's own check, once.
+    desc.check_images().map_err(|e| RunError::Description(e.to_string()))?;
     let mut machine = Machine::new(MachineConfig { cores: description::CORES as usize, ..MachineConfig::default() })
         .map_err(|e| RunError::Machine(e.to_string()))?;
     let mut entries = Vec::new();
@@ -230,7 +212,6 @@ pub fn prepare(desc: &Description, keep_events: bool) -> Result<(Machine, Hyperv
                     error,
                 })?;
             }
-            check_segments(&image, guest.partition.base, guest.partition.size).map_err(err)?;
             let loaded = load_elf(&mut machine.bus, &image).map_err(|e| err(e.to_string()))?;
             entry.get_or_insert(loaded.entry);
         }
