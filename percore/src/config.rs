@@ -48,14 +48,17 @@ pub struct Costs {
 impl Costs {
     /// The RP1 measurements of the SPUMONE paper for migration (24.9 +
     /// 28.0 us departure, 38.1 + 12.0 us return) and estimates for the
-    /// rest (docs/machine-description.md says where they come from).
+    /// rest: the machine description's defaults
+    /// (`sim/src/hosting/description.rs`, `docs/machine-description.md`),
+    /// with its ICI send and latency folded into the mailbox costs as the
+    /// runner folds them.
     pub const RP1: Costs = Costs {
-        entry_exit: 300,
+        entry_exit: 180,
         hypercall: 120,
-        vcpu_switch: 1_200,
+        vcpu_switch: 600,
         inject: 150,
-        mailbox_send: 400,
-        mailbox_receive: 400,
+        mailbox_send: 240 + 60,
+        mailbox_receive: 240 + 300,
         departure_source: 14_940,
         departure_destination: 16_800,
         return_source: 22_860,

@@ -264,3 +264,18 @@ pub fn run(desc: &Description, opts: RunOptions, mut progress: impl FnMut(u64)) 
         log: hv.log,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hypervisor's built-in cost table and a description's defaults
+    /// are one table: a description that sets no cost boots with RP1's.
+    #[test]
+    fn a_description_without_costs_boots_with_the_rp1_cost_table() {
+        let text = "[hypervisor]\npolicy = \"none\"\n[[guest]]\nname = \"g\"\nclass = \"gpos\"\npriority = 1\n\
+                    image = \"g.elf\"\npartition = { base = 0x08800000, size = 0x10000 }\nvcpus = [{ core = 0 }]\n";
+        let desc = description::parse(text, std::path::Path::new(".")).expect("a minimal description");
+        assert_eq!(boot_config(&desc, &[0x8880_0000]).costs, Costs::RP1);
+    }
+}
