@@ -66,6 +66,31 @@ impl Costs {
     };
 }
 
+/// Rows the interrupt destination table has room for.
+pub const MAX_DEVICES: usize = 8;
+/// Physical interrupt sources one vCPU may own (its pending bits 1-7).
+pub const MAX_DEVICES_PER_VCPU: usize = 7;
+
+/// A row of the interrupt destination table: a physical interrupt source
+/// (a device's request line at the INTC) and the vCPU that owns it.
+///
+/// The source is offered to whichever core the vCPU is on (the instance
+/// there unmasks it for its own core; the one it left masks it), so the
+/// interrupt follows the vCPU as its virtual timer and IPIs do. It is
+/// masked from its arrival until the guest's handler has lowered the
+/// vCPU's level below `level` again, as the SH-4A's INTC would hold a
+/// level-triggered request the CPU's mask blocks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DeviceRoute {
+    /// The INTEVT code the core reads when it takes the interrupt; the
+    /// guest sees the same code.
+    pub intevt: u16,
+    pub guest: u8,
+    pub vcpu: u8,
+    /// Its interrupt level, in the owner's class (the INTC priority).
+    pub level: u8,
+}
+
 /// The whole boot configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -89,4 +114,7 @@ pub struct Config {
     /// Level of the hypervisor's own interrupts (its timer and mailbox ICI).
     pub hypervisor_level: u8,
     pub costs: Costs,
+    /// The interrupt destination table for physical interrupts (the
+    /// virtual timer and IPIs need none: they are always their vCPU's).
+    pub devices: [Option<DeviceRoute>; MAX_DEVICES],
 }

@@ -76,6 +76,13 @@ pub trait CoreHardware {
     /// Program the interrupt controller for this core: its timer channel and
     /// ICIs at `level`, everything else masked on this core.
     fn init_interrupts(&mut self, level: u8);
+    /// Give the physical interrupt source whose INTEVT is `intevt` its
+    /// priority `level` (a machine-wide setting, made once at boot by the
+    /// instance on the source's home core) and mask it on this core.
+    fn init_device_interrupt(&mut self, intevt: u32, level: u8);
+    /// Let the interrupt controller offer source `intevt` to this core
+    /// (`true`), or stop it (`false`). Only this core's mask changes.
+    fn enable_device_interrupt(&mut self, intevt: u32, enabled: bool);
     /// Raise the mailbox ICI on core `target`.
     fn send_ici(&mut self, target: usize);
     /// Acknowledge this core's mailbox ICI.

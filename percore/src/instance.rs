@@ -14,12 +14,20 @@
 //! state (it only knows other cores by number and talks to them through
 //! the mailbox), the simulator, the heap.
 //!
+//! Physical device interrupts go through the interrupt destination table
+//! ([`crate::config::DeviceRoute`]): the instance on the core where the
+//! owning vCPU is keeps the source unmasked there, takes the interrupt,
+//! masks it and raises the vCPU's pending bit for it; the source opens
+//! again once the guest's handler has brought the vCPU's level back below
+//! it. A vCPU that migrates takes its sources with it: the core it leaves
+//! stops them, the core it reaches opens them.
+//!
 //! Migration is always between a vCPU's home core and one other core:
 //! departure (home -> away) and return (away -> home). So a home core
 //! always knows where its vCPUs are, and messages for a vCPU go to its home,
 //! which forwards them if the vCPU is away.
 
-use crate::config::{Config, Policy};
+use crate::config::{Config, Policy, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
 use crate::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT};
 use crate::post::{Post, PostOffice};
 use heapless::Vec;
@@ -33,6 +41,8 @@ use spumone_kernel::vcpu::VcpuContext;
 /// prints the actual size.
 pub const STATE_BUDGET: usize = 128 * 1024;
 static_assertions::const_assert!(core::mem::size_of::<Instance>() <= STATE_BUDGET);
+// One bit of `Instance::devices_open` per destination-table row.
+static_assertions::const_assert!(MAX_DEVICES <= 8);
 
 /// How long mail that could not be sent waits before the next try (10 us).
 const MAIL_RETRY: u64 = 6_000;
@@ -44,7 +54,8 @@ pub const MAX_RESIDENT: usize = MAX_GUESTS * MAX_VCPUS;
 /// INTEVT of the virtual timer and of virtual IPI message 0.
 pub const VIRTUAL_TIMER_INTEVT: u16 = 0x400;
 pub const VIRTUAL_IPI_INTEVT: u16 = 0xf00;
-/// Pending-interrupt bits: bit 0 the timer, bit 8 + m IPI message m.
+/// Pending-interrupt bits: bit 0 the timer, bits 1-7 the physical sources
+/// the vCPU owns (in destination-table order), bit 8 + m IPI message m.
 const PENDING_TIMER: u16 = 1;
 const PENDING_IPI_SHIFT: u32 = 8;
 
@@ -196,6 +207,11 @@ pub struct Stats {
     pub spin_yields: u64,
     pub virtual_ipis: u64,
     pub forwarded_messages: u64,
+    /// Physical device interrupts taken (each raises its owner's pending
+    /// bit), and those taken for a vCPU that is not here (left masked:
+    /// the core the vCPU is on takes it).
+    pub device_interrupts: u64,
+    pub device_interrupts_elsewhere: u64,
     /// Entries that had no cause this instance recognises.
     pub spurious: u64,
     /// Guests stopped for a fault they had no handler for.
@@ -232,6 +248,8 @@ pub struct Instance {
     in_flight: Vec<InFlight, MAX_RESIDENT>,
     /// The epoch of the last migration this core accepted, per vCPU.
     accepted_epoch: [[Option<u16>; MAX_VCPUS]; MAX_GUESTS],
+    /// Destination-table rows whose source this core has unmasked.
+    devices_open: u8,
     pub stats: Stats,
 }
 
@@ -260,9 +278,15 @@ impl Instance {
             post: PostOffice::new(core, config.cores),
             in_flight: Vec::new(),
             accepted_epoch: [[None; MAX_VCPUS]; MAX_GUESTS],
+            devices_open: 0,
             stats: Stats::default(),
         };
         hw.init_interrupts(config.hypervisor_level);
+        for route in config.devices.iter().flatten() {
+            if inst.home_of(route.guest, route.vcpu) == Some(core) {
+                hw.init_device_interrupt(route.intevt as u32, route.level);
+            }
+        }
         inst.post.init(hw);
         for (g, spec) in config.guests.iter().enumerate() {
             if let Some(spec) = spec {
@@ -316,6 +340,7 @@ impl Instance {
                 hw.clear_ici();
                 mail = true;
             }
+            Entry::Interrupt { intevt } if self.device_row(intevt).is_some() => self.device_interrupt(hw, intevt),
             Entry::Interrupt { .. } => self.stats.spurious += 1,
             Entry::Exception { expevt: 0x160, tra, .. } if hypercall::is_hypercall((tra >> 2) as u8) => {
                 match self.current {
@@ -402,28 +427,27 @@ impl Instance {
     }
 
     /// The highest-level pending interrupt of vCPU `i` its mask lets in:
-    /// (bit, INTEVT).
+    /// (bit, INTEVT). Between equal levels the lower INTEVT goes first, as
+    /// the INTC orders them.
     fn deliverable(&self, i: usize) -> Option<(u16, u16)> {
         let v = &self.vcpus[i];
-        let spec = self.spec(v.guest)?;
         if v.pending == 0 || v.ctx.vbr == 0 || v.ctx.sr & sr::BL != 0 {
             return None;
         }
-        let mask = v.ctx.virtual_imask;
-        // The timer and the IPIs each have one level; between equal levels
-        // the timer goes first (the lower INTEVT, as the INTC orders them).
-        if v.pending & PENDING_TIMER != 0 && spec.timer_level as u32 > mask {
-            return Some((PENDING_TIMER, VIRTUAL_TIMER_INTEVT));
-        }
-        if spec.ipi_level as u32 > mask {
-            for m in 0..8u16 {
-                let bit = 1 << (PENDING_IPI_SHIFT + m as u32);
-                if v.pending & bit != 0 {
-                    return Some((bit, VIRTUAL_IPI_INTEVT + 0x20 * m));
-                }
+        let mut best: Option<(u8, u16, u16)> = None;
+        for b in 0..16 {
+            let bit = 1u16 << b;
+            if v.pending & bit == 0 {
+                continue;
+            }
+            let Some((level, intevt)) = self.source_of(i, bit) else { continue };
+            if level as u32 > v.ctx.virtual_imask
+                && best.is_none_or(|(l, e, _)| level > l || (level == l && intevt < e))
+            {
+                best = Some((level, intevt, bit));
             }
         }
-        None
+        best.map(|(_, intevt, bit)| (bit, intevt))
     }
 
     /// Emulate the SH-4A interrupt entry into vCPU `i`'s vector table, as
@@ -445,10 +469,24 @@ impl Instance {
         hw.trace(TraceEvent::Inject { guest: v.guest, vcpu: v.id, intevt });
     }
 
-    /// The level of pending-interrupt bit `bit` of vCPU `i`.
+    /// The level and INTEVT of pending-interrupt bit `bit` of vCPU `i`.
+    fn source_of(&self, i: usize, bit: u16) -> Option<(u8, u16)> {
+        let (guest, id) = (self.vcpus[i].guest, self.vcpus[i].id);
+        let spec = self.spec(guest)?;
+        let b = bit.trailing_zeros();
+        match b {
+            0 => Some((spec.timer_level, VIRTUAL_TIMER_INTEVT)),
+            1..=7 => (0..MAX_DEVICES).find_map(|r| {
+                let route = self.config.devices[r]?;
+                ((route.guest, route.vcpu) == (guest, id) && self.device_bit(r) == Some(bit))
+                    .then_some((route.level, route.intevt))
+            }),
+            _ => Some((spec.ipi_level, VIRTUAL_IPI_INTEVT + 0x20 * (b - PENDING_IPI_SHIFT) as u16)),
+        }
+    }
+
     fn level_of(&self, i: usize, bit: u16) -> u8 {
-        let Some(spec) = self.spec(self.vcpus[i].guest) else { return 0 };
-        if bit == PENDING_TIMER { spec.timer_level } else { spec.ipi_level }
+        self.source_of(i, bit).map_or(0, |(level, _)| level)
     }
 
     /// The physical SR.IMASK that runs vCPU `i` at its virtual level:
@@ -457,6 +495,59 @@ impl Instance {
         let v = &self.vcpus[i];
         let vmask = v.ctx.virtual_imask.min(15) as u8;
         if self.config.ipl_separation { self.class(v.guest).physical_imask(vmask) } else { vmask }
+    }
+
+    // ----- physical device interrupts -----
+
+    /// The destination-table row of physical source `intevt`.
+    fn device_row(&self, intevt: u32) -> Option<usize> {
+        self.config.devices.iter().position(|r| r.is_some_and(|r| r.intevt as u32 == intevt))
+    }
+
+    /// The pending bit of row `r` on its vCPU: bits 1-7, in table order
+    /// among that vCPU's rows (None past the seventh).
+    fn device_bit(&self, r: usize) -> Option<u16> {
+        let route = self.config.devices[r]?;
+        let before = self.config.devices[..r]
+            .iter()
+            .flatten()
+            .filter(|o| (o.guest, o.vcpu) == (route.guest, route.vcpu))
+            .count();
+        (before < MAX_DEVICES_PER_VCPU).then(|| 1 << (1 + before))
+    }
+
+    /// A physical device interrupt: its source stays masked here (the
+    /// device keeps requesting until the guest serves it) and its owner's
+    /// pending bit is raised.
+    fn device_interrupt<H: CoreHardware>(&mut self, hw: &mut H, intevt: u32) {
+        self.stats.device_interrupts += 1;
+        let Some(r) = self.device_row(intevt) else { return };
+        hw.enable_device_interrupt(intevt, false);
+        self.devices_open &= !(1 << r);
+        let (Some(route), Some(bit)) = (self.config.devices[r], self.device_bit(r)) else { return };
+        match self.find(route.guest, route.vcpu) {
+            Some(i) if self.vcpus[i].state != RunState::Exited => self.raise(i, bit),
+            _ => self.stats.device_interrupts_elsewhere += 1,
+        }
+    }
+
+    /// Open on this core exactly the sources whose owner is here, alive,
+    /// has no interrupt from them pending and runs below their level (not
+    /// in their handler, not masking them); close the others. Run before
+    /// every exit, so a source follows its vCPU from core to core and is
+    /// never open on two cores.
+    fn sync_device_routes<H: CoreHardware>(&mut self, hw: &mut H) {
+        for r in 0..MAX_DEVICES {
+            let (Some(route), Some(bit)) = (self.config.devices[r], self.device_bit(r)) else { continue };
+            let open = self.find(route.guest, route.vcpu).is_some_and(|i| {
+                let v = &self.vcpus[i];
+                v.state != RunState::Exited && v.pending & bit == 0 && v.ctx.virtual_imask < route.level as u32
+            });
+            if open != (self.devices_open & (1 << r) != 0) {
+                hw.enable_device_interrupt(route.intevt as u32, open);
+                self.devices_open ^= 1 << r;
+            }
+        }
     }
 
     fn expire_timers<H: CoreHardware>(&mut self, hw: &mut H) {
@@ -781,6 +872,7 @@ impl Instance {
             hw.charge(self.deferred_work);
             self.deferred_work = 0;
         }
+        self.sync_device_routes(hw);
         self.arm_timer(hw);
         match next {
             Some(n) => hw.resume(&self.vcpus[n].ctx, self.physical_imask(n)),

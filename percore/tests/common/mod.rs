@@ -45,6 +45,9 @@ pub struct FakeCore {
     pub shared: SharedMem,
     pub icis_sent: Vec<usize>,
     pub timer: Option<u64>,
+    /// Physical sources unmasked on this core, and the priorities set.
+    pub devices_enabled: std::collections::BTreeSet<u32>,
+    pub device_levels: Vec<(u32, u8)>,
     pub console: Vec<u8>,
     pub events: Vec<TraceEvent>,
 }
@@ -60,6 +63,8 @@ impl FakeCore {
             shared: Rc::clone(shared),
             icis_sent: Vec::new(),
             timer: None,
+            devices_enabled: Default::default(),
+            device_levels: Vec::new(),
             console: Vec::new(),
             events: Vec::new(),
         }
@@ -164,6 +169,18 @@ impl CoreHardware for FakeCore {
         self.shared.borrow_mut()[offset as usize / 4] = value;
     }
     fn init_interrupts(&mut self, _level: u8) {}
+    fn init_device_interrupt(&mut self, intevt: u32, level: u8) {
+        self.device_levels.push((intevt, level));
+        self.devices_enabled.remove(&intevt);
+    }
+    fn enable_device_interrupt(&mut self, intevt: u32, enabled: bool) {
+        assert_ne!(self.devices_enabled.contains(&intevt), enabled, "0x{intevt:x}: enabled twice or disabled twice");
+        if enabled {
+            self.devices_enabled.insert(intevt);
+        } else {
+            self.devices_enabled.remove(&intevt);
+        }
+    }
     fn send_ici(&mut self, target: usize) {
         self.icis_sent.push(target);
     }
@@ -222,6 +239,7 @@ pub fn config(guests: &[GuestSpec], policy: Policy) -> Config {
         dispatch_first: false,
         hypervisor_level: 15,
         costs: Costs::RP1,
+        devices: [None; spumone_percore::config::MAX_DEVICES],
     }
 }
 

@@ -64,13 +64,56 @@ impl<S: Sink> SimCore<'_, S> {
         (unit, (self.core % 3) as u32)
     }
 
-    fn stop_timer(&mut self) {
+    /// This core's channel registers: TCOR (+0), TCNT (+4), TCR (+8).
+    fn timer_registers(&self) -> u32 {
+        let (unit, ch) = self.timer_channel();
+        unit + 0x08 + 12 * ch
+    }
+
+    /// Start this core's channel counting, once, at boot: from then on it
+    /// runs for ever and is armed by writing TCNT and TCR only. TSTR holds
+    /// the start bits of three channels, and a unit's other channels may be
+    /// another core's timer or a guest's device (TMU4/TMU5 share TMU1 with
+    /// core 3's timer): a read-modify-write of it at every entry could
+    /// undo a concurrent one on another core.
+    fn start_timer(&mut self) {
+        let regs = self.timer_registers();
+        self.mmio_write(regs + 8, Size::Word, 0); // TCR: no interrupt, UNF clear, Pφ/4
+        self.mmio_write(regs, Size::Long, u32::MAX); // TCOR: no reload worth having
+        self.mmio_write(regs + 4, Size::Long, u32::MAX); // TCNT
         let (unit, ch) = self.timer_channel();
         let tstr = self.mmio_read(unit + 0x04, Size::Byte);
-        self.mmio_write(unit + 0x04, Size::Byte, tstr & !(1 << ch));
-        // TCR: UNF cleared, interrupt enabled, Pφ/4.
-        self.mmio_write(unit + 0x08 + 12 * ch + 8, Size::Word, tmu::TCR_UNIE as u32);
+        self.mmio_write(unit + 0x04, Size::Byte, tstr | (1 << ch));
     }
+
+    /// Priority `level` for `source` in its INT2PRI field (machine-wide).
+    fn set_priority(&mut self, source: Source, level: u8) {
+        if let PriorityField::Int2Pri { register, shift } = source.priority_field() {
+            let addr = intc::BASE + 0x800 + 4 * register as u32;
+            let old = self.mmio_read(addr, Size::Long);
+            let value = (old & !(0xf << shift)) | ((level as u32 & 0xf) << shift);
+            self.mmio_write(addr, Size::Long, value);
+        }
+    }
+
+    /// Mask or unmask `source` for this core only: CnINT2MSK<register>
+    /// (write 1 to mask) or CnINT2MSKCLR<register> (write 1 to unmask).
+    fn set_masked(&mut self, source: Source, masked: bool) {
+        if let MaskBit::Int2Msk { register, bit } = source.mask_bit() {
+            let base = if masked { 0x820 } else { 0x850 };
+            let addr = intc::BASE + base + 0x10 * register as u32 + 4 * self.core as u32;
+            self.mmio_write(addr, Size::Long, 1 << bit);
+        }
+    }
+}
+
+/// The on-chip source a destination-table row names by its INTEVT: only
+/// sources with a per-core mask bit can follow a vCPU (not IRL or IRQ
+/// pins, not HUDI or IRM).
+pub fn device_source(intevt: u32) -> Option<Source> {
+    Source::ALL
+        .into_iter()
+        .find(|s| s.intevt() as u32 == intevt && matches!(s.mask_bit(), MaskBit::Int2Msk { .. }))
 }
 
 impl<S: Sink> CoreHardware for SimCore<'_, S> {
@@ -197,21 +240,25 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
 
     fn init_interrupts(&mut self, level: u8) {
         let source = Source::tmu(self.core);
-        if let PriorityField::Int2Pri { register, shift } = source.priority_field() {
-            let addr = intc::BASE + 0x800 + 4 * register as u32;
-            let old = self.mmio_read(addr, Size::Long);
-            let value = (old & !(0xf << shift)) | ((level as u32 & 0xf) << shift);
-            self.mmio_write(addr, Size::Long, value);
-        }
-        if let MaskBit::Int2Msk { register, bit } = source.mask_bit() {
-            // CnINT2MSKCLR<register> of this core: unmask our channel only.
-            let clr = intc::BASE + 0x850 + 0x10 * register as u32 + 4 * self.core as u32;
-            self.mmio_write(clr, Size::Long, 1 << bit);
-        }
+        self.set_priority(source, level);
+        self.set_masked(source, false);
         // CnICIPRI: message 0's priority, bits 3:0 (write-1-to-set).
         let icipri = intc::BASE + 0x090 + 4 * self.core as u32;
         self.mmio_write(icipri, Size::Long, level as u32 & 0xf);
-        self.stop_timer();
+        self.start_timer();
+    }
+
+    fn init_device_interrupt(&mut self, intevt: u32, level: u8) {
+        if let Some(source) = device_source(intevt) {
+            self.set_priority(source, level);
+            self.set_masked(source, true);
+        }
+    }
+
+    fn enable_device_interrupt(&mut self, intevt: u32, enabled: bool) {
+        if let Some(source) = device_source(intevt) {
+            self.set_masked(source, !enabled);
+        }
     }
 
     fn send_ici(&mut self, target: usize) {
@@ -224,19 +271,20 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
     }
 
     fn arm_timer(&mut self, deadline: Option<u64>) {
-        self.stop_timer();
+        let regs = self.timer_registers();
+        // TCR: interrupt off and UNF cleared, so an old underflow cannot fire.
+        self.mmio_write(regs + 8, Size::Word, 0);
         let Some(deadline) = deadline else { return };
-        let (unit, ch) = self.timer_channel();
         let counts = deadline.saturating_sub(self.cpu.cycles).div_ceil(CYCLES_PER_TMU_COUNT).clamp(1, u32::MAX as u64);
-        let regs = unit + 0x08 + 12 * ch;
-        self.mmio_write(regs, Size::Long, u32::MAX); // TCOR: no reload worth having
-        self.mmio_write(regs + 4, Size::Long, (counts - 1) as u32); // TCNT
-        let tstr = self.mmio_read(unit + 0x04, Size::Byte);
-        self.mmio_write(unit + 0x04, Size::Byte, tstr | (1 << ch));
+        self.mmio_write(regs + 4, Size::Long, (counts - 1) as u32); // TCNT, counting on
+        // Interrupt on; writing UNF as 1 keeps an underflow that happened
+        // since TCNT was written (it can only be cleared by writing 0).
+        self.mmio_write(regs + 8, Size::Word, (tmu::TCR_UNIE | tmu::TCR_UNF) as u32);
     }
 
     fn clear_timer(&mut self) {
-        self.stop_timer();
+        let regs = self.timer_registers();
+        self.mmio_write(regs + 8, Size::Word, 0);
     }
 
     fn console(&mut self, guest: u8, bytes: &[u8]) {

@@ -13,6 +13,7 @@
 //! ELF files); loading images, patching `params` into them and charging
 //! costs belong to the hosting code that uses these types.
 
+use crate::devices::intc::Source;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -37,6 +38,10 @@ pub const CORES: u8 = 4;
 pub const MAX_VCPUS: usize = 4;
 /// Most guests one description may have.
 pub const MAX_GUESTS: usize = 4;
+/// Most device sources the machine's guests may own, and one vCPU may own
+/// (the hypervisor's destination table and pending bits).
+pub const MAX_DEVICES: usize = spumone_percore::config::MAX_DEVICES;
+pub const MAX_DEVICES_PER_VCPU: usize = spumone_percore::config::MAX_DEVICES_PER_VCPU;
 /// Largest time slice and delayed-preemption bound, in microseconds (1 s).
 pub const MAX_INTERVAL_US: u32 = 1_000_000;
 /// Largest single cost (1 s of CPU time), in cycles.
@@ -235,22 +240,77 @@ pub struct VcpuSpec {
     pub entry: Option<u32>,
 }
 
-/// A virtual interrupt source a guest owns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// An interrupt source a guest owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum InterruptSource {
     /// The vCPU's virtual timer (TIMER_SET), INTEVT 0x400.
     Timer,
     /// Virtual IPIs between the guest's vCPUs (SEND_IPI), INTEVT 0xf00 + 0x20 m.
     Ipi,
+    /// A physical device's interrupt, routed through the hypervisor's
+    /// destination table to one vCPU; the guest sees the device's own
+    /// INTEVT code.
+    Device(Source),
 }
+
+/// The physical sources a guest may own, by their description names:
+/// TMU channels 4 and 5 (channels 0-3 are the hypervisor's per-core
+/// timers) and the four SCIF ports' lines.
+pub const DEVICE_SOURCES: [(&str, Source); 18] = [
+    ("tmu4", Source::Tmu4),
+    ("tmu5", Source::Tmu5),
+    ("scif0-eri", Source::Scif0Eri),
+    ("scif0-rxi", Source::Scif0Rxi),
+    ("scif0-bri", Source::Scif0Bri),
+    ("scif0-txi", Source::Scif0Txi),
+    ("scif1-eri", Source::Scif1Eri),
+    ("scif1-rxi", Source::Scif1Rxi),
+    ("scif1-bri", Source::Scif1Bri),
+    ("scif1-txi", Source::Scif1Txi),
+    ("scif2-eri", Source::Scif2Eri),
+    ("scif2-rxi", Source::Scif2Rxi),
+    ("scif2-bri", Source::Scif2Bri),
+    ("scif2-txi", Source::Scif2Txi),
+    ("scif3-eri", Source::Scif3Eri),
+    ("scif3-rxi", Source::Scif3Rxi),
+    ("scif3-bri", Source::Scif3Bri),
+    ("scif3-txi", Source::Scif3Txi),
+];
 
 impl InterruptSource {
     pub fn name(self) -> &'static str {
         match self {
             InterruptSource::Timer => "timer",
             InterruptSource::Ipi => "ipi",
+            InterruptSource::Device(src) => {
+                DEVICE_SOURCES.iter().find(|(_, s)| *s == src).map_or("device", |(name, _)| name)
+            }
         }
+    }
+
+    pub fn from_name(name: &str) -> Option<InterruptSource> {
+        match name {
+            "timer" => Some(InterruptSource::Timer),
+            "ipi" => Some(InterruptSource::Ipi),
+            _ => DEVICE_SOURCES.iter().find(|(n, _)| *n == name).map(|&(_, s)| InterruptSource::Device(s)),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for InterruptSource {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        InterruptSource::from_name(&name).ok_or_else(|| {
+            let why = if matches!(name.as_str(), "tmu0" | "tmu1" | "tmu2" | "tmu3") {
+                " (TMU channels 0-3 are the hypervisor's own timers)"
+            } else {
+                ""
+            };
+            de::Error::custom(format!(
+                "unknown interrupt source \"{}\"{why}: expected \"timer\", \"ipi\", \"tmu4\", \"tmu5\" or \"scifN-eri|rxi|bri|txi\" (N = 0-3)",
+                name.escape_debug()
+            ))
+        })
     }
 }
 
@@ -259,6 +319,9 @@ pub struct InterruptSpec {
     pub source: InterruptSource,
     /// 8-15 for an RTOS, 1-7 for a GPOS.
     pub level: u8,
+    /// The vCPU a device source is delivered to (0 for the timer and IPIs,
+    /// which every vCPU has).
+    pub vcpu: u8,
 }
 
 /// Words to write over an image's symbol before the guest starts.
@@ -821,6 +884,7 @@ struct RawVcpu {
 struct RawInterrupt {
     source: InterruptSource,
     level: i64,
+    vcpu: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -972,9 +1036,57 @@ fn validate(raw: RawDescription, base_dir: &Path) -> Result<Description, Invalid
                 );
             }
         }
+        check_device_sources(gi, &guest, &guests)?;
         guests.push(guest);
     }
     Ok(Description { hypervisor, costs, guests, base_dir: base_dir.to_path_buf() })
+}
+
+/// Physical sources across guests: each has one owner, the whole machine
+/// has room for `MAX_DEVICES` of them, and sources that share an INTC
+/// priority field (a SCIF port's four lines) share a level.
+fn check_device_sources(gi: usize, guest: &Guest, earlier: &[Guest]) -> Result<(), Invalid> {
+    let devices = |g: &Guest| -> Vec<(usize, Source, u8)> {
+        g.interrupts
+            .iter()
+            .enumerate()
+            .filter_map(|(ii, i)| match i.source {
+                InterruptSource::Device(src) => Some((ii, src, i.level)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut total: usize = earlier.iter().map(|g| devices(g).len()).sum();
+    for (ii, src, level) in devices(guest) {
+        let ip = format!("guest[{gi}].interrupts[{ii}]");
+        total += 1;
+        if total > MAX_DEVICES {
+            return bad(format!("{ip}.source"), format!("the machine's guests own more than {MAX_DEVICES} device sources"));
+        }
+        let others = earlier.iter().enumerate().chain(std::iter::once((gi, guest)));
+        for (oi, other) in others {
+            for (oii, osrc, olevel) in devices(other) {
+                if (oi, oii) >= (gi, ii) {
+                    continue;
+                }
+                let there = format!("guest[{oi}].interrupts[{oii}]");
+                if osrc == src && oi != gi {
+                    return bad(format!("{ip}.source"), format!("\"{}\" already belongs to guest[{oi}] \"{}\" ({there})", InterruptSource::Device(src).name(), other.name));
+                }
+                if osrc != src && osrc.priority_field() == src.priority_field() && olevel != level {
+                    return bad(
+                        format!("{ip}.level"),
+                        format!(
+                            "{level}: \"{}\" shares its INTC priority field with \"{}\", which has level {olevel} ({there})",
+                            InterruptSource::Device(src).name(),
+                            InterruptSource::Device(osrc).name()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_guest(gi: usize, g: &RawGuest, base_dir: &Path) -> Result<Guest, Invalid> {
@@ -1080,7 +1192,24 @@ fn validate_guest(gi: usize, g: &RawGuest, base_dir: &Path) -> Result<Guest, Inv
                 format!("{} is not an {} level ({lo}-{hi})", i.level, g.class.upper()).replace("an GPOS", "a GPOS"),
             );
         }
-        interrupts.push(InterruptSpec { source: i.source, level: i.level as u8 });
+        let vcpu = match (i.source, i.vcpu) {
+            (_, None) => 0,
+            (InterruptSource::Device(_), Some(v)) if (0..vcpus.len() as i64).contains(&v) => v as u8,
+            (InterruptSource::Device(_), Some(v)) => {
+                return bad(format!("{ip}.vcpu"), format!("{v} is not one of the guest's vCPUs (0-{})", vcpus.len() - 1));
+            }
+            (source, Some(_)) => {
+                return bad(
+                    format!("{ip}.vcpu"),
+                    format!("only a device source belongs to one vCPU; every vCPU has its own \"{}\"", source.name()),
+                );
+            }
+        };
+        let per_vcpu = interrupts.iter().filter(|o| matches!(o.source, InterruptSource::Device(_)) && o.vcpu == vcpu).count();
+        if matches!(i.source, InterruptSource::Device(_)) && per_vcpu == MAX_DEVICES_PER_VCPU {
+            return bad(format!("{ip}.source"), format!("vCPU {vcpu} already owns {MAX_DEVICES_PER_VCPU} device sources, the most one vCPU can"));
+        }
+        interrupts.push(InterruptSpec { source: i.source, level: i.level as u8, vcpu });
     }
 
     let mut params: Vec<ParamPatch> = Vec::new();
@@ -1351,8 +1480,8 @@ interrupts = [{ source = "ipi", level = 3 }, { source = "timer", level = 5 }]
                 partition: Partition { base: 0x0880_0000, size: 0x0080_0000 },
                 vcpus: vec![VcpuSpec { core: 0, entry: Some(0x8880_0000) }],
                 interrupts: vec![
-                    InterruptSpec { source: InterruptSource::Timer, level: 12 },
-                    InterruptSpec { source: InterruptSource::Ipi, level: 9 },
+                    InterruptSpec { source: InterruptSource::Timer, level: 12, vcpu: 0 },
+                    InterruptSpec { source: InterruptSource::Ipi, level: 9, vcpu: 0 },
                 ],
                 params: vec![ParamPatch { symbol: "probe_params".into(), words: vec![1000, 30, 0xFFFF_FFFF] }],
             }
@@ -1438,6 +1567,20 @@ level = 4
     }
 
     #[test]
+    fn device_sources_parse_with_their_vcpu_and_are_named_back() {
+        let text = with("{ source = \"timer\", level = 5 }", "{ source = \"timer\", level = 5 }, { source = \"tmu5\", level = 4, vcpu = 2 }, { source = \"scif2-rxi\", level = 3 }");
+        let d = parse(&text, Path::new(".")).unwrap();
+        let dev = &d.guests[1].interrupts[2..];
+        assert_eq!(dev[0], InterruptSpec { source: InterruptSource::Device(Source::Tmu5), level: 4, vcpu: 2 });
+        assert_eq!(dev[1], InterruptSpec { source: InterruptSource::Device(Source::Scif2Rxi), level: 3, vcpu: 0 });
+        assert_eq!((dev[0].source.name(), dev[1].source.name()), ("tmu5", "scif2-rxi"));
+        for (name, source) in DEVICE_SOURCES {
+            assert_eq!(InterruptSource::from_name(name), Some(InterruptSource::Device(source)));
+            assert!(crate::hosting::core_hw::device_source(source.intevt() as u32) == Some(source), "{name} is routable");
+        }
+    }
+
+    #[test]
     fn each_bad_field_gets_its_exact_message() {
         let cases: Vec<(String, &str)> = vec![
             // [hypervisor]
@@ -1494,12 +1637,25 @@ level = 4
             (with("entry = 0x88800000", "entry = 0x100000000"), "guest[0].vcpus[0].entry: 4294967296 is not a 32-bit address"),
             (with("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 9 }, { source = \"ipi\", level = 5 }"),
              "guest[0].interrupts[2].source: \"ipi\" is given twice (first at guest[0].interrupts[1])"),
+            // Device sources.
+            (with("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 9 }, { source = \"tmu0\", level = 9 }"),
+             "guest[0].interrupts[2].source: unknown interrupt source \"tmu0\" (TMU channels 0-3 are the hypervisor's own timers): expected \"timer\", \"ipi\", \"tmu4\", \"tmu5\" or \"scifN-eri|rxi|bri|txi\" (N = 0-3)"),
+            (with("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 9 }, { source = \"tmu4\", level = 9, vcpu = 1 }"),
+             "guest[0].interrupts[2].vcpu: 1 is not one of the guest's vCPUs (0-0)"),
+            (with("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 9, vcpu = 0 }"),
+             "guest[0].interrupts[1].vcpu: only a device source belongs to one vCPU; every vCPU has its own \"ipi\""),
+            (with("{ source = \"timer\", level = 5 }", "{ source = \"timer\", level = 5 }, { source = \"tmu4\", level = 4, vcpu = 3 }").replace("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 9 }, { source = \"tmu4\", level = 9 }"),
+             "guest[1].interrupts[2].source: \"tmu4\" already belongs to guest[0] \"probe\" (guest[0].interrupts[2])"),
+            (with("{ source = \"timer\", level = 5 }", "{ source = \"timer\", level = 5 }, { source = \"scif1-rxi\", level = 4 }").replace("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 9 }, { source = \"scif1-txi\", level = 9 }"),
+             "guest[1].interrupts[2].level: 4: \"scif1-rxi\" shares its INTC priority field with \"scif1-txi\", which has level 9 (guest[0].interrupts[2])"),
+            (with("{ source = \"timer\", level = 5 }", "{ source = \"timer\", level = 5 }, { source = \"tmu5\", level = 8 }"),
+             "guest[1].interrupts[2].level: 8 is not a GPOS level (1-7)"),
             (with("{ source = \"ipi\", level = 9 }", "{ source = \"ipi\", level = 5 }"),
              "guest[0].interrupts[1].level: 5 is not an RTOS level (8-15)"),
             (with("{ source = \"timer\", level = 5 }", "{ source = \"timer\", level = 9 }"),
              "guest[1].interrupts[1].level: 9 is not a GPOS level (1-7)"),
             (with("{ source = \"ipi\", level = 3 }", "{ source = \"dma\", level = 3 }"),
-             "guest[1].interrupts[0].source: unknown variant `dma`, expected `timer` or `ipi`"),
+             "guest[1].interrupts[0].source: unknown interrupt source \"dma\": expected \"timer\", \"ipi\", \"tmu4\", \"tmu5\" or \"scifN-eri|rxi|bri|txi\" (N = 0-3)"),
             (with("words = [1000, 30, -1]", "words = [1000, 4294967296]"), "guest[0].params[0].words[1]: 4294967296 does not fit in 32 bits"),
             (with("words = [1000, 30, -1]", "words = []"), "guest[0].params[0].words: empty: give at least one 32-bit word"),
             (with("symbol = \"probe_params\"", "symbol = \"9lives\""), "guest[0].params[0].symbol: \"9lives\" is not a symbol name"),

@@ -12,7 +12,7 @@ use crate::loader::load_elf;
 use crate::machine::{Config as MachineConfig, Exit, Machine};
 use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
 use spumone_kernel::ipl::GuestClass;
-use spumone_percore::config::{Config, Costs, Policy};
+use spumone_percore::config::{Config, Costs, DeviceRoute, Policy, MAX_DEVICES};
 use spumone_percore::instance::Stats;
 use spumone_percore::post::PostStats;
 use std::path::PathBuf;
@@ -105,6 +105,20 @@ pub fn boot_config(desc: &Description, entries: &[u32]) -> Config {
             ipi_level: level(InterruptSource::Ipi),
         });
     }
+    // The interrupt destination table: every device source, in the order
+    // the guests list them.
+    let mut devices: [Option<DeviceRoute>; MAX_DEVICES] = [None; MAX_DEVICES];
+    let routes = desc.guests.iter().enumerate().flat_map(|(g, guest)| {
+        guest.interrupts.iter().filter_map(move |i| match i.source {
+            InterruptSource::Device(src) => {
+                Some(DeviceRoute { intevt: src.intevt(), guest: g as u8, vcpu: i.vcpu, level: i.level })
+            }
+            _ => None,
+        })
+    });
+    for (row, route) in devices.iter_mut().zip(routes) {
+        *row = Some(route);
+    }
     Config {
         cores: description::CORES,
         guests,
@@ -132,6 +146,7 @@ pub fn boot_config(desc: &Description, entries: &[u32]) -> Config {
             return_source: cyc(c.return_source),
             return_destination: cyc(c.return_destination),
         },
+        devices,
     }
 }
 

@@ -103,7 +103,11 @@ pub fn export(result: &RunResult, options: Options<'_>) -> (Timeline, Unpaired) 
         } else if IPI_INTEVTS.contains(&intevt) && intevt % 0x20 == 0 {
             InterruptSource::Ipi
         } else {
-            return 0;
+            // A device the guest owns, seen under its own INTEVT.
+            match guest.interrupts.iter().find(|i| matches!(i.source, InterruptSource::Device(s) if s.intevt() == intevt)) {
+                Some(i) => i.source,
+                None => return 0,
+            }
         };
         guest.level(source).unwrap_or(0)
     };
