@@ -106,7 +106,7 @@ fn the_latency_files_are_written() {
 
 #[test]
 fn without_a_policy_the_gpos_does_less_work_than_under_delayed_preemption() {
-    let params = ThroughputParams { utils: vec![50], ms: 1000, spin_yield: true };
+    let params = ThroughputParams { utils: vec![50], ..ThroughputParams::default() };
     let variants = [Variant::new(Policy::None), Variant::new(Policy::DelayedPreemption)];
     let r = throughput_with(&params, &variants, &[], &mut Quiet).expect("the throughput runs");
     println!("{}", r.table());

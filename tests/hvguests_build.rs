@@ -16,8 +16,8 @@ const BASES: [u32; 2] = [0x8880_0000, 0x8900_0000];
 
 /// (guest, parameter block symbol, its default words)
 const GUESTS: [(&str, &str, &[u32]); 2] = [
-    ("rtos_probe", "probe_params", &[1000, 0, 1000, 500]),
-    ("smp_load", "load_params", &[4, 200, 50, 1000, 100, 16, 4000]),
+    ("rtos_probe", "probe_params", &[1000, 0, 1000, 500, 0]),
+    ("smp_load", "load_params", &[4, 200, 50, 1000, 100, 16, 4000, 0]),
 ];
 
 fn build(name: &str, base: u32) -> Vec<u8> {

@@ -105,7 +105,13 @@ fn dispatch_latency_follows_the_policies_as_the_papers_explain() {
 
 #[test]
 fn without_a_policy_gpos_throughput_collapses_under_rtos_load_and_the_policies_remove_it() {
-    let units = |p: Policy| work_units(&run(&scenario(p, 1000, 1000, 50)));
+    // 20 ms burner windows: fifty long preemptions of vCPU 0 in the run,
+    // so the collapse does not hang on where two of them happen to fall.
+    let units = |p: Policy| {
+        let mut s = scenario(p, 1000, 1000, 50);
+        s.burn_window_ms = 20;
+        work_units(&run(&s))
+    };
     let none = units(Policy::None);
     let delayed = units(Policy::DelayedPreemption);
     let on_demand = units(Policy::OnDemandMigration);

@@ -40,6 +40,19 @@
  *   +4      util_percent    0        0-100 burner utilization
  *   +8      period_us       1000     100-1000000 periodic task and timer
  *   +12     burn_window_ms  500      1-7000 burner window
+ *   +16     timer_source    0        0 the virtual timer, 1 TMU channel 4
+ *
+ * With timer_source = 1 the periodic task is released by a physical
+ * device, TMU4 (rp1_tmu.h), which the machine description must give the
+ * probe (`{ source = "tmu4", level = L }`): its interrupt reaches the
+ * probe through the hypervisor's destination table. The handler
+ * acknowledges the underflow; the task measures its latency on the
+ * device's own clock, as a hardware latency test would: the counts TCNT
+ * has gone down since it reloaded, times 48 cycles (resolution 48
+ * cycles, 0.08 us, rounded down). period_us must be even. A release late
+ * by a period or more is absorbed by the one after it (the device keeps
+ * one underflow flag): it shows as lost, found from the gap between
+ * releases, not as an overrun.
  *
  * Output: one line, then EXIT(0) (GUEST_EXIT_PARAMS / _SETUP on errors):
  *   rtos_probe: samples=N period_us=P util=U% window_ms=W lat_cycles
@@ -49,12 +62,14 @@
  * overruns samples at least a period late, lost the releases they absorbed.
  */
 #include "guest.h"
+#include "rp1_tmu.h"
 
 struct probe_params {
 	uint32_t samples;
 	uint32_t util_percent;
 	uint32_t period_us;
 	uint32_t burn_window_ms;
+	uint32_t timer_source;
 };
 
 /* Forced into .data so that it has file bytes to patch whatever the defaults. */
@@ -64,7 +79,11 @@ struct probe_params probe_params = {
 	.util_percent = 0,
 	.period_us = 1000,
 	.burn_window_ms = 500,
+	.timer_source = 0,
 };
+
+#define SOURCE_VIRTUAL 0
+#define SOURCE_TMU4 1
 
 /* Priorities, 0 the highest; PRIO_IDLE is the main loop. */
 enum { PRIO_PERIODIC, PRIO_BURNER, PRIO_IDLE };
@@ -105,13 +124,44 @@ static void dispatch(void)
 	}
 }
 
+static void record(uint64_t lat)
+{
+	hv_sample(HV_SAMPLE_LATENCY, lat > 0xffffffffull ? 0xffffffffu : (uint32_t)lat);
+	lat_sum += lat;
+	if (lat < lat_min)
+		lat_min = lat;
+	if (lat > lat_max)
+		lat_max = lat;
+	if (++taken == probe_params.samples)
+		done = 1;
+}
+
+/* TMU4 releases: the latency is on the device's clock; lost releases are
+ * the whole periods between this release and the previous one, less one. */
+static void periodic_task_tmu(void)
+{
+	uint32_t count = tmu_count(4);
+	uint64_t now = hv_time_now();
+	uint64_t lat = (uint64_t)(tmu_counts(probe_params.period_us) - 1 - count) * TMU_CYCLES_PER_COUNT;
+	uint64_t release = now - lat;
+
+	if (next_release != 0 && release > next_release + period_cycles / 2)
+		lost += (uint32_t)udiv64(release - next_release + period_cycles / 2, period_cycles, 0);
+	next_release = release + period_cycles;
+	record(lat);
+}
+
 static void periodic_task(void)
 {
-	uint64_t now = hv_time_now();
-	uint64_t release = next_release, lat = 0;
+	uint64_t now, release = next_release, lat = 0;
 
 	if (done)
 		return; /* ticks until main stops the timer */
+	if (probe_params.timer_source == SOURCE_TMU4) {
+		periodic_task_tmu();
+		return;
+	}
+	now = hv_time_now();
 	if (now < release && skipped_last) {
 		/* The last release counted as lost had not been absorbed: the
 		 * hypervisor saw it only after it raised the previous tick. */
@@ -132,14 +182,7 @@ static void periodic_task(void)
 		lost++;
 		skipped_last = 1;
 	}
-	hv_sample(HV_SAMPLE_LATENCY, lat > 0xffffffffull ? 0xffffffffu : (uint32_t)lat);
-	lat_sum += lat;
-	if (lat < lat_min)
-		lat_min = lat;
-	if (lat > lat_max)
-		lat_max = lat;
-	if (++taken == probe_params.samples)
-		done = 1;
+	record(lat);
 }
 
 /* Busy until burn_end, checking the clock every few hundred cycles. */
@@ -157,9 +200,13 @@ static void burner_task(void)
 
 void guest_interrupt(uint32_t intevt)
 {
-	if (intevt != HV_INTEVT_TIMER)
+	uint32_t expected = probe_params.timer_source == SOURCE_TMU4 ? TMU4_INTEVT : HV_INTEVT_TIMER;
+
+	if (intevt != expected)
 		guest_fatal(GUEST_EXIT_INTERRUPT | intevt,
 			    "unexpected interrupt INTEVT=0x%x", (unsigned)intevt);
+	if (intevt == TMU4_INTEVT)
+		tmu_ack(4);
 	atomic_add(&activations[PRIO_PERIODIC], 1);
 }
 
@@ -190,10 +237,12 @@ int main(void)
 
 	if (p.samples == 0 || p.util_percent > 100 || p.period_us < 100 ||
 	    p.period_us > 1000000 || p.burn_window_ms == 0 ||
-	    p.burn_window_ms > 7000) {
-		con_printf("rtos_probe: bad parameters samples=%u util=%u period_us=%u window_ms=%u\n",
+	    p.burn_window_ms > 7000 || p.timer_source > SOURCE_TMU4 ||
+	    (p.timer_source == SOURCE_TMU4 && p.period_us % 2 != 0)) {
+		con_printf("rtos_probe: bad parameters samples=%u util=%u period_us=%u window_ms=%u timer_source=%u\n",
 			   (unsigned)p.samples, (unsigned)p.util_percent,
-			   (unsigned)p.period_us, (unsigned)p.burn_window_ms);
+			   (unsigned)p.period_us, (unsigned)p.burn_window_ms,
+			   (unsigned)p.timer_source);
 		return GUEST_EXIT_PARAMS;
 	}
 	period_cycles = (uint64_t)p.period_us * HV_CYCLES_PER_US;
@@ -208,11 +257,16 @@ int main(void)
 		guest_fatal(GUEST_EXIT_SETUP, "IRQ_RESTORE(0) failed: %ld", r);
 
 	start = hv_time_now();
-	next_release = start + period_cycles;
-	r = hv_timer_set(p.period_us, 0);
-	if (r < 0)
-		guest_fatal(GUEST_EXIT_SETUP, "TIMER_SET(%u) failed: %ld",
-			    (unsigned)p.period_us, r);
+	if (p.timer_source == SOURCE_TMU4) {
+		next_release = 0; /* found from the first release */
+		tmu_start_periodic(4, tmu_counts(p.period_us));
+	} else {
+		next_release = start + period_cycles;
+		r = hv_timer_set(p.period_us, 0);
+		if (r < 0)
+			guest_fatal(GUEST_EXIT_SETUP, "TIMER_SET(%u) failed: %ld",
+				    (unsigned)p.period_us, r);
+	}
 
 	/* The idle loop: the burner when its share of the window is not used up. */
 	win_start = start;
@@ -229,15 +283,19 @@ int main(void)
 			hv_idle();
 		}
 	}
-	hv_timer_set(0, 0);
+	if (p.timer_source == SOURCE_TMU4)
+		tmu_stop(4);
+	else
+		hv_timer_set(0, 0);
 
 	avg = udiv64(lat_sum, taken, 0);
-	con_printf("rtos_probe: samples=%u period_us=%u util=%u%% window_ms=%u"
+	con_printf("rtos_probe: samples=%u period_us=%u util=%u%% window_ms=%u source=%s"
 		   " lat_cycles min=%llu avg=%llu max=%llu"
 		   " lat_ns min=%llu avg=%llu max=%llu"
 		   " early=%u overruns=%u lost=%u burn_ms=%llu\n",
 		   (unsigned)taken, (unsigned)p.period_us,
 		   (unsigned)p.util_percent, (unsigned)p.burn_window_ms,
+		   p.timer_source == SOURCE_TMU4 ? "tmu4" : "virtual",
 		   (unsigned long long)lat_min, (unsigned long long)avg,
 		   (unsigned long long)lat_max,
 		   (unsigned long long)cycles_to_ns(lat_min),

@@ -41,13 +41,24 @@
  *   +16     user_iterations       100      user-level work per unit
  *   +20     ipi_every             16       units per IPI; 0 = none
  *   +24     timer_period_us       4000     per-vCPU timer; 0 = none
+ *   +28     device_period_us      0        vCPU 0's TMU5 period (even); 0 = none
+ *
+ * With device_period_us set, vCPU 0 runs TMU channel 5 (rp1_tmu.h), a
+ * physical device the machine description must give it
+ * (`{ source = "tmu5", level = L, vcpu = 0 }`), for the whole load, and
+ * counts its interrupts; wherever vCPU 0 runs (it migrates under the
+ * migration policies) the hypervisor routes them to it. It reports
+ * device_ticks and device_us, the time the channel ran: with nothing lost
+ * or doubled, device_ticks is device_us / device_period_us to within one.
  *
  * Output (vCPU 0):
  *   smp_load: vcpus=N duration_ms=D work=W [w0 w1 ..] syscalls=S
  *   ipis_sent=I ipis_received=R ticks=T spin_yields=Y lock_errors=0
+ *   [device_ticks=K device_us=U]
  *   then one line per vCPU with its own counts.
  */
 #include "guest.h"
+#include "rp1_tmu.h"
 
 struct load_params {
 	uint32_t nr_vcpus;
@@ -57,6 +68,7 @@ struct load_params {
 	uint32_t user_iterations;
 	uint32_t ipi_every;
 	uint32_t timer_period_us;
+	uint32_t device_period_us;
 };
 
 /* Forced into .data so that it has file bytes to patch whatever the defaults. */
@@ -69,6 +81,7 @@ struct load_params load_params = {
 	.user_iterations = 100,
 	.ipi_every = 16,
 	.timer_period_us = 4000,
+	.device_period_us = 0,
 };
 
 #define SYSCALL_TRAP 0x10
@@ -78,7 +91,7 @@ struct load_params load_params = {
  * counters are updated atomically). */
 struct vcpu_stats {
 	uint32_t work, syscalls, user_sum, ipis_sent, ipi_errors;
-	volatile uint32_t ipis_received, ticks;
+	volatile uint32_t ipis_received, ticks, device_ticks;
 	uint32_t spin_yields, lock_errors;
 	uint32_t rotate; /* whose runqueue gets the next message */
 };
@@ -219,6 +232,10 @@ void guest_interrupt(uint32_t intevt)
 		atomic_add(&s->ticks, 1);
 	else if (intevt == HV_INTEVT_IPI(0))
 		atomic_add(&s->ipis_received, 1);
+	else if (intevt == TMU5_INTEVT && load_params.device_period_us) {
+		tmu_ack(5);
+		atomic_add(&s->device_ticks, 1);
+	}
 	else
 		guest_fatal(GUEST_EXIT_INTERRUPT | intevt,
 			    "unexpected interrupt INTEVT=0x%x", (unsigned)intevt);
@@ -290,12 +307,15 @@ int main(void)
 {
 	const struct load_params p = load_params;
 	struct vcpu_stats total;
-	char per_vcpu[48];
+	char per_vcpu[48], device[64] = "";
+	uint64_t device_from = 0, device_cycles = 0;
 	unsigned i, k;
 
-	if (p.nr_vcpus == 0 || p.nr_vcpus > GUEST_MAX_VCPUS || p.duration_ms == 0) {
-		con_printf("smp_load: bad parameters nr_vcpus=%u duration_ms=%u\n",
-			   (unsigned)p.nr_vcpus, (unsigned)p.duration_ms);
+	if (p.nr_vcpus == 0 || p.nr_vcpus > GUEST_MAX_VCPUS || p.duration_ms == 0 ||
+	    p.device_period_us % 2 != 0 || p.device_period_us > 1000000) {
+		con_printf("smp_load: bad parameters nr_vcpus=%u duration_ms=%u device_period_us=%u\n",
+			   (unsigned)p.nr_vcpus, (unsigned)p.duration_ms,
+			   (unsigned)p.device_period_us);
 		return GUEST_EXIT_PARAMS;
 	}
 	for (i = 0; i < GUEST_MAX_VCPUS; i++)
@@ -312,8 +332,19 @@ int main(void)
 	run_end = hv_time_now() + (uint64_t)p.duration_ms * HV_CYCLES_PER_MS;
 	synco();
 	go = 1;
+	if (p.device_period_us) {
+		device_from = hv_time_now();
+		tmu_start_periodic(5, tmu_counts(p.device_period_us));
+	}
 
 	run_load(0, p.nr_vcpus);
+	if (p.device_period_us) {
+		tmu_stop(5);
+		device_cycles = hv_time_now() - device_from;
+		str_printf(device, sizeof(device), " device_ticks=%u device_us=%llu",
+			   (unsigned)stats[0].device_ticks,
+			   (unsigned long long)udiv64(device_cycles, HV_CYCLES_PER_US, 0));
+	}
 	while (finished < p.nr_vcpus)
 		hv_yield();
 	synco();
@@ -330,11 +361,11 @@ int main(void)
 		k += str_printf(per_vcpu + k, sizeof(per_vcpu) - k, "%s%u",
 				i ? " " : "", (unsigned)stats[i].work);
 	con_printf("smp_load: vcpus=%u duration_ms=%u work=%u [%s] syscalls=%u"
-		   " ipis_sent=%u ipis_received=%u ticks=%u spin_yields=%u lock_errors=%u\n",
+		   " ipis_sent=%u ipis_received=%u ticks=%u spin_yields=%u lock_errors=%u%s\n",
 		   (unsigned)p.nr_vcpus, (unsigned)p.duration_ms, (unsigned)total.work,
 		   per_vcpu, (unsigned)total.syscalls, (unsigned)total.ipis_sent,
 		   (unsigned)total.ipis_received, (unsigned)total.ticks,
-		   (unsigned)total.spin_yields, (unsigned)total.lock_errors);
+		   (unsigned)total.spin_yields, (unsigned)total.lock_errors, device);
 	for (i = 0; i < p.nr_vcpus; i++)
 		con_printf("smp_load: vcpu %u work=%u syscalls=%u ipis_sent=%u ipi_errors=%u"
 			   " ipis_received=%u ticks=%u spin_yields=%u\n",

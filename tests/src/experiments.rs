@@ -39,10 +39,18 @@ pub const CYCLES_PER_MS: u64 = CYCLES_PER_US * 1000;
 const SAMPLE_LATENCY: u32 = 0;
 const SAMPLE_WORK: u32 = 1;
 
-/// The RTOS probe's CPU-burner window (lhp.rs writes 500 ms into every
-/// description): at utilization U the burner holds core 0 for the first
-/// U % of each window, i.e. 5 * U ms.
+/// The RTOS probe's CPU-burner window in the papers and in the latency
+/// experiment: at utilization U the burner holds core 0 for the first U %
+/// of each window, i.e. 5 * U ms.
 pub const BURN_WINDOW_MS: u32 = 500;
+
+/// The burner window of the throughput sweep. The start of each burn is
+/// one long preemption of the GPOS vCPU on core 0, and it stalls the
+/// whole GPOS only if it catches that vCPU holding a lock: a 1 s run with
+/// 500 ms windows makes two such draws, so whether a point shows the
+/// collapse is down to where those two fall. 50 ms windows make twenty
+/// at the same utilization (`--burn-window-ms 500` is the papers' window).
+pub const THROUGHPUT_BURN_WINDOW_MS: u32 = 50;
 
 // ---------------------------------------------------------------------------
 // Policies, scenarios, running
@@ -148,6 +156,9 @@ pub fn run_command(s: &Scenario) -> String {
         s.gpos_ms,
         s.cs_iterations
     );
+    if s.burn_window_ms != BURN_WINDOW_MS {
+        c += &format!(" --burn-window-ms {}", s.burn_window_ms);
+    }
     if s.spin_yield {
         c += " --spin-yield";
     }
@@ -159,6 +170,12 @@ pub fn run_command(s: &Scenario) -> String {
     }
     if let Some(b) = s.delay_bound_us {
         c += &format!(" --delay-bound-us {b}");
+    }
+    if s.rtos_on_tmu4 {
+        c += " --rtos-tmu4";
+    }
+    if s.gpos_tmu5_period_us != 0 {
+        c += &format!(" --gpos-tmu5-us {}", s.gpos_tmu5_period_us);
     }
     c
 }
@@ -526,22 +543,29 @@ pub struct ThroughputParams {
     /// How long the GPOS load runs (simulated ms).
     pub ms: u32,
     pub spin_yield: bool,
+    /// The RTOS burner's window (ms).
+    pub burn_window_ms: u32,
 }
 
 impl Default for ThroughputParams {
     fn default() -> Self {
-        ThroughputParams { utils: (0..=10).map(|i| i * 10).collect(), ms: 1000, spin_yield: true }
+        ThroughputParams {
+            utils: (0..=10).map(|i| i * 10).collect(),
+            ms: 1000,
+            spin_yield: true,
+            burn_window_ms: THROUGHPUT_BURN_WINDOW_MS,
+        }
     }
 }
 
 /// How many periodic samples (ms) the RTOS probe takes in a throughput run
-/// at utilization `util`: the GPOS's `ms` plus the longest the load's start
-/// can be held up (its vCPU 0 shares core 0 with the burner, which under
-/// `none` and delayed preemption keeps it off the core for the first
-/// 5 * util ms) plus 50 ms, so that the RTOS is active for the whole of
-/// the GPOS's measured run.
-pub fn throughput_rtos_samples(ms: u32, util: u32) -> u32 {
-    ms + util * BURN_WINDOW_MS / 100 + 50
+/// at utilization `util` with burner window `window_ms`: the GPOS's `ms`
+/// plus the longest the load's start can be held up (its vCPU 0 shares
+/// core 0 with the burner, which under `none` and delayed preemption keeps
+/// it off the core for the first util % of the first window) plus 50 ms,
+/// so that the RTOS is active for the whole of the GPOS's measured run.
+pub fn throughput_rtos_samples(ms: u32, util: u32, window_ms: u32) -> u32 {
+    ms + util * window_ms / 100 + 50
 }
 
 /// One throughput run.
@@ -635,7 +659,8 @@ pub fn throughput_with(
     for v in variants {
         let mut points = Vec::new();
         for &u in &params.utils {
-            let s = v.scenario(params.spin_yield, throughput_rtos_samples(params.ms, u), u, 4, params.ms);
+            let mut s = v.scenario(params.spin_yield, throughput_rtos_samples(params.ms, u, params.burn_window_ms), u, 4, params.ms);
+            s.burn_window_ms = params.burn_window_ms;
             let (_, r) = runs.run(&format!("{} at {u} %", v.label), &s, false)?;
             let work_units = report::work_units(&r);
             let throughput = work_units as f64 / secs;
@@ -671,10 +696,11 @@ impl ThroughputResult {
     pub fn command(&self, out: &Path) -> String {
         let utils: Vec<String> = self.params.utils.iter().map(u32::to_string).collect();
         format!(
-            "rp1-lhp throughput --utils {} --ms {} --spin-yield {} --out {}",
+            "rp1-lhp throughput --utils {} --ms {} --spin-yield {} --burn-window-ms {} --out {}",
             utils.join(","),
             self.params.ms,
             self.params.spin_yield,
+            self.params.burn_window_ms,
             out.display()
         )
     }
@@ -683,9 +709,10 @@ impl ThroughputResult {
     /// ideal; then the GPOS-alone references.
     pub fn table(&self) -> String {
         let mut t = format!(
-            "GPOS throughput (work units per simulated second; GPOS run {} ms, 4 vCPUs, spin-yield {})\n",
+            "GPOS throughput (work units per simulated second; GPOS run {} ms, 4 vCPUs, spin-yield {}, RTOS burner window {} ms)\n",
             self.params.ms,
-            if self.params.spin_yield { "on" } else { "off" }
+            if self.params.spin_yield { "on" } else { "off" },
+            self.params.burn_window_ms
         );
         let width = self.series.iter().map(|s| s.variant.label.len()).max().unwrap_or(10).max(12);
         let _ = write!(t, "  {:>6}", "util %");
@@ -728,13 +755,14 @@ impl ThroughputResult {
                 "  * the GPOS load could not start while the RTOS ran (its vCPU 0 shares core 0 with the RTOS, which\n    never gives the core up at this utilization under this policy): it ran only after the probe had\n    finished. \"starved\" = no GPOS progress while the RTOS ran; \"partial\" = only part of the GPOS run\n    overlapped the RTOS. The raw figures are in throughput.csv."
             );
         }
-        if self.params.ms % BURN_WINDOW_MS != 0 {
+        if self.params.ms % self.params.burn_window_ms != 0 {
             let _ = writeln!(
                 t,
-                "  note: {} ms is not a multiple of the burner's {BURN_WINDOW_MS} ms window, so the share of the GPOS's run\n  \
+                "  note: {} ms is not a multiple of the burner's {} ms window, so the share of the GPOS's run\n  \
                  during which the burner holds core 0 depends on when the load started (later under none and\n  \
                  delayed preemption): the policies are not compared at the same effective utilization.",
-                self.params.ms
+                self.params.ms,
+                self.params.burn_window_ms
             );
         }
         if !self.alone.is_empty() {
@@ -808,7 +836,8 @@ impl ThroughputResult {
             "gpos_ms": self.params.ms,
             "gpos_vcpus": 4,
             "spin_yield": self.params.spin_yield,
-            "rtos_samples": "gpos_ms + 5 * util + 50 (the RTOS outlasts the GPOS's run)",
+            "burn_window_ms": self.params.burn_window_ms,
+            "rtos_samples": "gpos_ms + util % of burn_window_ms + 50 (the RTOS outlasts the GPOS's run)",
             "throughput_unit": "GPOS work units per simulated second",
             "cost_table_cycles": costs_json(&self.costs),
             "policies": series,

@@ -24,13 +24,25 @@ pub struct Scenario {
     pub delay_bound_us: Option<u32>,
     /// Periodic samples the probe takes (one per millisecond); 0 = no RTOS.
     pub samples: u32,
-    /// The probe's CPU burner utilization, percent of its 500 ms window.
+    /// The probe's CPU burner utilization, percent of its window.
     pub rtos_util: u32,
+    /// The burner's window (the papers' 500 ms): the burner holds core 0
+    /// for the first `rtos_util` % of each. Each window's start is one
+    /// long preemption of the GPOS vCPU on core 0, which stalls the whole
+    /// GPOS only if it catches that vCPU holding a lock: shorter windows
+    /// give a run more such draws.
+    pub burn_window_ms: u32,
     /// GPOS vCPUs (1-4, on cores 0..n) and how long they run.
     pub gpos_vcpus: u32,
     pub gpos_ms: u32,
     /// Work inside the GPOS's lock per acquisition (loop iterations).
     pub cs_iterations: u32,
+    /// The probe's periodic task is released by TMU4, a physical device
+    /// the probe owns (level 12), instead of its virtual timer.
+    pub rtos_on_tmu4: bool,
+    /// GPOS vCPU 0 owns TMU5 (level 4) and runs it at this period (us,
+    /// even), counting its interrupts; 0 = no device.
+    pub gpos_tmu5_period_us: u32,
 }
 
 impl Scenario {
@@ -43,9 +55,12 @@ impl Scenario {
             delay_bound_us: None,
             samples: 200,
             rtos_util: 0,
+            burn_window_ms: 500,
             gpos_vcpus: 4,
             gpos_ms: 200,
             cs_iterations: 400,
+            rtos_on_tmu4: false,
+            gpos_tmu5_period_us: 0,
         }
     }
 
@@ -62,22 +77,29 @@ impl Scenario {
             t += &format!("delayed_preemption_bound_us = {b}\n");
         }
         if self.samples > 0 {
+            let (device, source) = if self.rtos_on_tmu4 { (", { source = \"tmu4\", level = 12 }", 1) } else { ("", 0) };
             t += &format!(
                 "\n[[guest]]\nname = \"rtos_probe\"\nclass = \"rtos\"\npriority = 10\nimage = \"{probe}\"\n\
                  partition = {{ base = {:#x}, size = 0x800000 }}\nvcpus = [{{ core = 0 }}]\n\
-                 interrupts = [{{ source = \"timer\", level = 12 }}]\n\
-                 params = [{{ symbol = \"probe_params\", words = [{}, {}, 1000, 500] }}]\n",
+                 interrupts = [{{ source = \"timer\", level = 12 }}{device}]\n\
+                 params = [{{ symbol = \"probe_params\", words = [{}, {}, 1000, {}, {source}] }}]\n",
                 RTOS_BASE - 0x8000_0000,
                 self.samples,
-                self.rtos_util
+                self.rtos_util,
+                self.burn_window_ms
             );
         }
+        // smp_load's defaults past the third word, as in smp_load.c.
+        let (device, words_after_cs) = match self.gpos_tmu5_period_us {
+            0 => (String::new(), String::new()),
+            us => (", { source = \"tmu5\", level = 4, vcpu = 0 }".to_string(), format!(", 1000, 100, 16, 4000, {us}")),
+        };
         let cores: Vec<String> = (0..self.gpos_vcpus).map(|c| format!("{{ core = {c} }}")).collect();
         t += &format!(
             "\n[[guest]]\nname = \"smp_load\"\nclass = \"gpos\"\npriority = 1\nimage = \"{load}\"\n\
              partition = {{ base = {:#x}, size = 0x1000000 }}\nvcpus = [{}]\n\
-             interrupts = [{{ source = \"timer\", level = 5 }}, {{ source = \"ipi\", level = 6 }}]\n\
-             params = [{{ symbol = \"load_params\", words = [{}, {}, {}] }}]\n",
+             interrupts = [{{ source = \"timer\", level = 5 }}, {{ source = \"ipi\", level = 6 }}{device}]\n\
+             params = [{{ symbol = \"load_params\", words = [{}, {}, {}{words_after_cs}] }}]\n",
             GPOS_BASE - 0x8000_0000,
             cores.join(", "),
             self.gpos_vcpus,

@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rp1_sim::hosting::description::Policy;
 use rp1_systests::experiments::{
     self, check_run, cycle_limit, run_command, DemoParams, ExperimentError, LatencyParams, MigrationParams, Observer,
-    ThroughputParams,
+    ThroughputParams, THROUGHPUT_BURN_WINDOW_MS,
 };
 use rp1_systests::lhp::Scenario;
 use std::path::{Path, PathBuf};
@@ -40,9 +40,12 @@ struct ScenarioArgs {
     /// RTOS periodic samples (1 ms each); 0 runs the GPOS alone.
     #[arg(long, default_value_t = 200)]
     samples: u32,
-    /// RTOS CPU-burner utilization in percent of its 500 ms window.
+    /// RTOS CPU-burner utilization in percent of its window.
     #[arg(long, default_value_t = 0)]
     util: u32,
+    /// The RTOS CPU burner's window in milliseconds (the papers' 500).
+    #[arg(long, default_value_t = 500)]
+    burn_window_ms: u32,
     /// GPOS vCPUs (one per core from core 0).
     #[arg(long, default_value_t = 4)]
     vcpus: u32,
@@ -61,6 +64,14 @@ struct ScenarioArgs {
     /// Bounded delayed preemption: migrate after this many microseconds.
     #[arg(long)]
     delay_bound_us: Option<u32>,
+    /// Release the RTOS's periodic task from TMU4, a physical device it
+    /// owns, instead of its virtual timer.
+    #[arg(long)]
+    rtos_tmu4: bool,
+    /// GPOS vCPU 0 owns TMU5 and runs it at this period (even, in us),
+    /// counting its interrupts wherever it runs.
+    #[arg(long)]
+    gpos_tmu5_us: Option<u32>,
 }
 
 impl ScenarioArgs {
@@ -75,9 +86,16 @@ impl ScenarioArgs {
         if self.gpos_ms == 0 {
             return Err("--gpos-ms must be at least 1".into());
         }
+        check_window(self.burn_window_ms)?;
+        if let Some(us) = self.gpos_tmu5_us {
+            if us == 0 || us % 2 != 0 || us > 1_000_000 {
+                return Err(format!("--gpos-tmu5-us {us} is not an even number of microseconds up to 1000000"));
+            }
+        }
         let mut s = Scenario::new(policy);
         s.samples = self.samples;
         s.rtos_util = self.util;
+        s.burn_window_ms = self.burn_window_ms;
         s.gpos_vcpus = self.vcpus;
         s.gpos_ms = self.gpos_ms;
         s.cs_iterations = self.cs;
@@ -85,6 +103,8 @@ impl ScenarioArgs {
         s.ipl_separation = !self.no_ipl_separation;
         s.dispatch_first = self.dispatch_first;
         s.delay_bound_us = self.delay_bound_us;
+        s.rtos_on_tmu4 = self.rtos_tmu4;
+        s.gpos_tmu5_period_us = self.gpos_tmu5_us.unwrap_or(0);
         Ok(s)
     }
 }
@@ -116,6 +136,10 @@ enum Command {
         /// Spin-yield (SPIN_YIELD hypercalls yield the vCPU).
         #[arg(long, action = ArgAction::Set, default_value_t = true)]
         spin_yield: bool,
+        /// The RTOS CPU burner's window in milliseconds (the papers' is 500:
+        /// docs/experiments.md says why the sweep's default is shorter).
+        #[arg(long, default_value_t = THROUGHPUT_BURN_WINDOW_MS)]
+        burn_window_ms: u32,
         /// Output directory [default: target/lhp/throughput].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -163,6 +187,15 @@ impl From<ExperimentError> for Failure {
     }
 }
 
+/// The probe accepts burner windows of 1-7000 ms (docs/guests.md).
+fn check_window(ms: u32) -> Result<(), String> {
+    if (1..=7000).contains(&ms) {
+        Ok(())
+    } else {
+        Err(format!("--burn-window-ms {ms} is not 1-7000"))
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -170,9 +203,12 @@ fn main() -> ExitCode {
         Command::Latency { samples, util, out } => {
             latency(&LatencyParams { samples, util }, &out_dir(out, "latency")).map(|_| ())
         }
-        Command::Throughput { utils, ms, spin_yield, out } => {
-            throughput(&ThroughputParams { utils, ms, spin_yield }, &out_dir(out, "throughput")).map(|_| ())
-        }
+        Command::Throughput { utils, ms, spin_yield, burn_window_ms, out } => check_window(burn_window_ms)
+            .map_err(Failure::BadArguments)
+            .and_then(|()| {
+                let params = ThroughputParams { utils, ms, spin_yield, burn_window_ms };
+                throughput(&params, &out_dir(out, "throughput")).map(|_| ())
+            }),
         Command::Migration { ms, out } => migration(&MigrationParams { ms }, &out_dir(out, "migration")).map(|_| ()),
         Command::Demo { samples, util, out } => demo(&DemoParams { samples, util }, &out_dir(out, "demo")),
         Command::All { out } => all(out),
