@@ -95,12 +95,12 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
     if units > 0 {
         let _ = writeln!(out, "GPOS work units: {units}");
     }
-    let _ = writeln!(out, "\ncore  entries  hypercalls  errors  switches  injected  dep-out  dep-in  ret-out  ret-in  delayed  mail-rejected");
+    let _ = writeln!(out, "\ncore  entries  hypercalls  errors  switches  injected  dep-out  dep-in  ret-out  ret-in  delayed  dev-irqs  mail-rejected");
     for (core, s) in result.stats.iter().enumerate() {
         let m = &result.mailbox[core];
         let _ = writeln!(
             out,
-            "{core:>4}  {:>7}  {:>10}  {:>6}  {:>8}  {:>8}  {:>7}  {:>6}  {:>7}  {:>6}  {:>7}  {:>13}",
+            "{core:>4}  {:>7}  {:>10}  {:>6}  {:>8}  {:>8}  {:>7}  {:>6}  {:>7}  {:>6}  {:>7}  {:>8}  {:>13}",
             s.entries,
             s.hypercalls,
             s.hypercall_errors.iter().sum::<u64>(),
@@ -111,6 +111,7 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
             s.returns_out,
             s.returns_in,
             s.delayed_preemptions,
+            s.device_interrupts,
             m.mailbox.rejected.total()
         );
     }
