@@ -7,7 +7,7 @@
 use object::elf::PT_LOAD;
 use object::read::elf::{ElfFile32, ProgramHeader};
 use object::{Object, ObjectSymbol};
-use rp1_systests::hvguests::{build_guest, patch_params, read_params};
+use rp1_systests::hvguests::{build_guest, patch_params, read_params, LOAD_PARAM_DEFAULTS, PROBE_PARAM_DEFAULTS};
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::process::Command;
@@ -16,8 +16,8 @@ const BASES: [u32; 2] = [0x8880_0000, 0x8900_0000];
 
 /// (guest, parameter block symbol, its default words)
 const GUESTS: [(&str, &str, &[u32]); 2] = [
-    ("rtos_probe", "probe_params", &[1000, 0, 1000, 500, 0]),
-    ("smp_load", "load_params", &[4, 200, 50, 1000, 100, 16, 4000, 0]),
+    ("rtos_probe", "probe_params", &PROBE_PARAM_DEFAULTS),
+    ("smp_load", "load_params", &LOAD_PARAM_DEFAULTS),
 ];
 
 fn build(name: &str, base: u32) -> Vec<u8> {

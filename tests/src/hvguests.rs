@@ -147,3 +147,9 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
 /// `load_params`) in its ELF image: the runner's own functions, so a test
 /// patches exactly as a machine description's `params` does.
 pub use rp1_sim::hosting::runner::{patch_words as patch_params, read_words as read_params};
+
+/// The parameter blocks' defaults as the guests' sources give them
+/// (`probe_params` in rtos_probe.c, `load_params` in smp_load.c), word by
+/// word; tests/hvguests_build.rs checks them against the built images.
+pub const PROBE_PARAM_DEFAULTS: [u32; 5] = [1000, 0, 1000, 500, 0];
+pub const LOAD_PARAM_DEFAULTS: [u32; 8] = [4, 200, 50, 1000, 100, 16, 4000, 0];

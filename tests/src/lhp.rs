@@ -5,7 +5,7 @@
 //! one scenario (policy, RTOS utilization, sizes); the runs themselves are
 //! `rp1_sim::hosting::runner`'s.
 
-use crate::hvguests::build_guest;
+use crate::hvguests::{build_guest, LOAD_PARAM_DEFAULTS};
 use rp1_sim::hosting::description::{self, Description, Policy};
 use rp1_sim::hosting::runner::{self, RunOptions, RunResult};
 use std::path::PathBuf;
@@ -89,10 +89,14 @@ impl Scenario {
                 self.burn_window_ms
             );
         }
-        // smp_load's defaults past the third word, as in smp_load.c.
+        // Reaching the TMU5 period (the last word) means writing the words
+        // before it too: smp_load's own defaults.
         let (device, words_after_cs) = match self.gpos_tmu5_period_us {
             0 => (String::new(), String::new()),
-            us => (", { source = \"tmu5\", level = 4, vcpu = 0 }".to_string(), format!(", 1000, 100, 16, 4000, {us}")),
+            us => {
+                let between: String = LOAD_PARAM_DEFAULTS[3..7].iter().map(|w| format!(", {w}")).collect();
+                (", { source = \"tmu5\", level = 4, vcpu = 0 }".to_string(), format!("{between}, {us}"))
+            }
         };
         let cores: Vec<String> = (0..self.gpos_vcpus).map(|c| format!("{{ core = {c} }}")).collect();
         t += &format!(

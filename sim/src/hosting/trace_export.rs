@@ -104,10 +104,8 @@ pub fn export(result: &RunResult, options: Options<'_>) -> (Timeline, Unpaired) 
             InterruptSource::Ipi
         } else {
             // A device the guest owns, seen under its own INTEVT.
-            match guest.interrupts.iter().find(|i| matches!(i.source, InterruptSource::Device(s) if s.intevt() == intevt)) {
-                Some(i) => i.source,
-                None => return 0,
-            }
+            let device = guest.interrupts.iter().find(|i| matches!(i.source, InterruptSource::Device(s) if s.intevt() == intevt));
+            return device.map_or(0, |i| i.level);
         };
         guest.level(source).unwrap_or(0)
     };
