@@ -46,6 +46,21 @@ pub struct Costs {
 }
 
 impl Costs {
+    /// Nothing charged: the board image, whose costs are what its code
+    /// takes to run.
+    pub const ZERO: Costs = Costs {
+        entry_exit: 0,
+        hypercall: 0,
+        vcpu_switch: 0,
+        inject: 0,
+        mailbox_send: 0,
+        mailbox_receive: 0,
+        departure_source: 0,
+        departure_destination: 0,
+        return_source: 0,
+        return_destination: 0,
+    };
+
     /// The RP1 measurements of the SPUMONE paper for migration (24.9 +
     /// 28.0 us departure, 38.1 + 12.0 us return) and estimates for the
     /// rest: the machine description's defaults
@@ -117,4 +132,22 @@ pub struct Config {
     /// The interrupt destination table for physical interrupts (the
     /// virtual timer and IPIs need none: they are always their vCPU's).
     pub devices: [Option<DeviceRoute>; MAX_DEVICES],
+}
+
+impl Config {
+    /// No guests, one core, no policy: a starting point to fill in (the
+    /// boot block decoder and tests start from it).
+    pub const DEFAULT: Config = Config {
+        cores: 1,
+        guests: [None; MAX_GUESTS],
+        policy: Policy::None,
+        spin_yield: false,
+        ipl_separation: true,
+        time_slice: 6_000_000,
+        delay_bound: None,
+        dispatch_first: false,
+        hypervisor_level: 15,
+        costs: Costs::RP1,
+        devices: [None; MAX_DEVICES],
+    };
 }

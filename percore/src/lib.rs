@@ -10,7 +10,10 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod bootblock;
 pub mod config;
 pub mod hw;
 pub mod instance;
 pub mod post;
+pub mod rp1;
+pub mod tracebuf;
