@@ -12,6 +12,13 @@ command -v gxemul >/dev/null || need+=(gxemul)
 command -v qemu-sh4 >/dev/null || need+=(qemu-user)
 command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 command -v bc >/dev/null || need+=(bc)
+# The hypervisor's board image (scripts/build-hv.sh, docs/board-image.md):
+# Debian's own Rust with its library sources (for -Zbuild-std=core on
+# wasm32), the wasm linker, and wasm2c.
+[ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] || need+=(rustc-web cargo-web)
+[ -d /usr/src/rustc-1.96.0/library ] || need+=(rust-web-src)
+[ -e /usr/bin/rust-lld ] && [ -e "$(readlink -f /usr/bin/rust-lld)" ] || need+=(lld-22)
+command -v wasm2c >/dev/null || need+=(wabt)
 command -v script >/dev/null || need+=(bsdutils)
 command -v xxd >/dev/null || need+=(xxd)
 for tool in make flex bison perl patch xz gcc; do

@@ -1,0 +1,344 @@
+/*
+ * entry.S - the hypervisor's SH-4A entry and exit paths, its reset entry
+ * and its MMIO accessors: only what Rust cannot do (docs/board-image.md).
+ *
+ * Owns: the vector table (VBR+0x100 general exceptions, +0x400 TLB
+ * misses, +0x600 interrupts), saving every register the interrupted code
+ * had into this core's register frame (board/src/frame.rs has its layout
+ * and checks these offsets), calling the Rust entry through the C runtime
+ * on this core's C stack, and leaving into the frame (RTE, or a jump into
+ * a guest handler with SR.BL set so that it sees its own SSR/SPC), or
+ * sleeping. Must not touch: decisions; another core's memory.
+ *
+ * Per-core data is reached through `percore`, a structure at the start of
+ * the core's OL memory (0xe5000000: the same address on every core, each
+ * core seeing its own): +0 the frame's base, +4 its end (URAM addresses).
+ *
+ * On entry the hardware has set SR.MD, RB and BL (so every interrupt is
+ * held until the exit) and saved PC, SR and R15 in SPC, SSR and SGR; R15
+ * is therefore free, and registers R0-R7 are bank 1's.
+ */
+	.set	PERCORE_FRAME_BASE, 0
+	.set	PERCORE_FRAME_END, 4
+	.set	KIND_GENERAL, 1
+	.set	KIND_TLB_MISS, 2
+	.set	KIND_INTERRUPT, 3
+	.set	ACTION_IDLE, 1
+	.set	ACTION_HALT, 2
+	/* The frame's tail, from r15 = base + 220 (frame.rs). */
+	.set	TAIL_R15, 0
+	.set	TAIL_JUMP_PC, 4
+	.set	TAIL_JUMP_SR, 8
+	.set	TAIL_MODE, 12
+	.set	TAIL_BANK1, 16
+
+/* ---- the reset entry: core 0 from the ELF entry, the others from their
+ * reset vector (spumone_c_start starts them). Reset state: SR = MD|RB|BL
+ * with IMASK 15, so nothing interrupts the boot. */
+	.section .text.start, "ax"
+	.global	_start
+_start:
+	mov.l	.Lcpidr, r0
+	mov.l	@r0, r4			/* r4 = this core's number */
+	mov	r4, r0
+	and	#3, r0
+	shll2	r0
+	mov.l	.Lstack_tops, r1
+	mov.l	@(r0, r1), r15		/* the C stack: the end of this core's URAM */
+	mov.l	.Lc_start, r0
+	jsr	@r0
+	 nop
+	mov.l	.Lexit_common, r1	/* r0 = the action */
+	jmp	@r1
+	 nop
+	.balign	4
+.Lcpidr:	.long	0xff000048
+.Lstack_tops:	.long	hv_c_stack_tops
+.Lc_start:	.long	spumone_c_start
+.Lexit_common:	.long	exit_common
+
+/* ---- the vector table ---- */
+	.section .text.vectors, "ax"
+	.global	hv_vectors
+hv_vectors:
+	.org	0x100
+	mov.l	1f, r15
+	mov.l	@r15, r15		/* the frame's end */
+	mov.l	r7, @-r15
+	bra	save_common
+	 mov	#KIND_GENERAL, r7
+	.balign	4
+1:	.long	percore + PERCORE_FRAME_END
+
+	.org	0x400
+	mov.l	1f, r15
+	mov.l	@r15, r15
+	mov.l	r7, @-r15
+	bra	save_common
+	 mov	#KIND_TLB_MISS, r7
+	.balign	4
+1:	.long	percore + PERCORE_FRAME_END
+
+	.org	0x600
+	mov.l	1f, r15
+	mov.l	@r15, r15
+	mov.l	r7, @-r15
+	bra	save_common
+	 mov	#KIND_INTERRUPT, r7
+	.balign	4
+1:	.long	percore + PERCORE_FRAME_END
+
+/* Push the rest of the registers (r7 is saved, r7 holds the kind). */
+save_common:
+	mov.l	r6, @-r15
+	mov.l	r5, @-r15
+	mov.l	r4, @-r15
+	mov.l	r3, @-r15
+	mov.l	r2, @-r15
+	mov.l	r1, @-r15
+	mov.l	r0, @-r15		/* bank 1 r0-r7 */
+	add	#-12, r15		/* mode, jump_sr, jump_pc: exit only */
+	stc	sgr, r0
+	mov.l	r0, @-r15		/* r15 */
+	mov.l	r14, @-r15
+	mov.l	r13, @-r15
+	mov.l	r12, @-r15
+	mov.l	r11, @-r15
+	mov.l	r10, @-r15
+	mov.l	r9, @-r15
+	mov.l	r8, @-r15
+	stc.l	r7_bank, @-r15
+	stc.l	r6_bank, @-r15
+	stc.l	r5_bank, @-r15
+	stc.l	r4_bank, @-r15
+	stc.l	r3_bank, @-r15
+	stc.l	r2_bank, @-r15
+	stc.l	r1_bank, @-r15
+	stc.l	r0_bank, @-r15		/* bank 0 r0-r7 */
+	stc.l	spc, @-r15
+	stc.l	ssr, @-r15
+	stc.l	gbr, @-r15
+	sts.l	macl, @-r15
+	sts.l	mach, @-r15
+	sts.l	pr, @-r15
+	/* The FPU may be off for the guest (SR.FD): on for the stub. */
+	stc	sr, r0
+	mov.l	.Lnot_fd, r1
+	and	r1, r0
+	ldc	r0, sr
+	sts.l	fpscr, @-r15
+	sts.l	fpul, @-r15
+	mov.l	.Lfpscr_fr1, r0		/* FR = 1, PR = SZ = 0: FR0-15 are bank 1 */
+	lds	r0, fpscr
+	fmov.s	fr15, @-r15
+	fmov.s	fr14, @-r15
+	fmov.s	fr13, @-r15
+	fmov.s	fr12, @-r15
+	fmov.s	fr11, @-r15
+	fmov.s	fr10, @-r15
+	fmov.s	fr9, @-r15
+	fmov.s	fr8, @-r15
+	fmov.s	fr7, @-r15
+	fmov.s	fr6, @-r15
+	fmov.s	fr5, @-r15
+	fmov.s	fr4, @-r15
+	fmov.s	fr3, @-r15
+	fmov.s	fr2, @-r15
+	fmov.s	fr1, @-r15
+	fmov.s	fr0, @-r15
+	frchg				/* FR = 0: bank 0 */
+	fmov.s	fr15, @-r15
+	fmov.s	fr14, @-r15
+	fmov.s	fr13, @-r15
+	fmov.s	fr12, @-r15
+	fmov.s	fr11, @-r15
+	fmov.s	fr10, @-r15
+	fmov.s	fr9, @-r15
+	fmov.s	fr8, @-r15
+	fmov.s	fr7, @-r15
+	fmov.s	fr6, @-r15
+	fmov.s	fr5, @-r15
+	fmov.s	fr4, @-r15
+	fmov.s	fr3, @-r15
+	fmov.s	fr2, @-r15
+	fmov.s	fr1, @-r15
+	fmov.s	fr0, @-r15		/* r15 = the frame's base */
+	/* The Rust entry, on the C stack at the end of this core's URAM
+	 * (just above its trace ring; the frame is far below it). */
+	mov	r7, r4			/* the kind */
+	mov.l	.Lc_stack_top, r15
+	mov.l	@r15, r15
+	mov.l	.Lc_enter, r0
+	jsr	@r0
+	 nop
+	/* fall through with r0 = the action */
+	.global	exit_common
+exit_common:
+	mov.l	.Lpercore, r1
+	mov.l	@(PERCORE_FRAME_BASE, r1), r15
+	cmp/eq	#ACTION_IDLE, r0
+	bt	do_idle
+	cmp/eq	#ACTION_HALT, r0
+	bt	do_halt
+	mov	#0, r0			/* FR = PR = SZ = 0: bank 0 first */
+	lds	r0, fpscr
+	fmov.s	@r15+, fr0
+	fmov.s	@r15+, fr1
+	fmov.s	@r15+, fr2
+	fmov.s	@r15+, fr3
+	fmov.s	@r15+, fr4
+	fmov.s	@r15+, fr5
+	fmov.s	@r15+, fr6
+	fmov.s	@r15+, fr7
+	fmov.s	@r15+, fr8
+	fmov.s	@r15+, fr9
+	fmov.s	@r15+, fr10
+	fmov.s	@r15+, fr11
+	fmov.s	@r15+, fr12
+	fmov.s	@r15+, fr13
+	fmov.s	@r15+, fr14
+	fmov.s	@r15+, fr15
+	frchg
+	fmov.s	@r15+, fr0
+	fmov.s	@r15+, fr1
+	fmov.s	@r15+, fr2
+	fmov.s	@r15+, fr3
+	fmov.s	@r15+, fr4
+	fmov.s	@r15+, fr5
+	fmov.s	@r15+, fr6
+	fmov.s	@r15+, fr7
+	fmov.s	@r15+, fr8
+	fmov.s	@r15+, fr9
+	fmov.s	@r15+, fr10
+	fmov.s	@r15+, fr11
+	fmov.s	@r15+, fr12
+	fmov.s	@r15+, fr13
+	fmov.s	@r15+, fr14
+	fmov.s	@r15+, fr15
+	lds.l	@r15+, fpul
+	lds.l	@r15+, fpscr
+	lds.l	@r15+, pr
+	lds.l	@r15+, mach
+	lds.l	@r15+, macl
+	ldc.l	@r15+, gbr
+	ldc.l	@r15+, ssr
+	ldc.l	@r15+, spc
+	ldc.l	@r15+, r0_bank
+	ldc.l	@r15+, r1_bank
+	ldc.l	@r15+, r2_bank
+	ldc.l	@r15+, r3_bank
+	ldc.l	@r15+, r4_bank
+	ldc.l	@r15+, r5_bank
+	ldc.l	@r15+, r6_bank
+	ldc.l	@r15+, r7_bank
+	mov.l	@r15+, r8
+	mov.l	@r15+, r9
+	mov.l	@r15+, r10
+	mov.l	@r15+, r11
+	mov.l	@r15+, r12
+	mov.l	@r15+, r13
+	mov.l	@r15+, r14
+	/* r15 = base + 220: the tail */
+	mov.l	@(TAIL_MODE, r15), r0
+	tst	r0, r0
+	bf	do_jump
+	mov.l	@(TAIL_BANK1 + 4, r15), r1
+	mov.l	@(TAIL_BANK1 + 8, r15), r2
+	mov.l	@(TAIL_BANK1 + 12, r15), r3
+	mov.l	@(TAIL_BANK1 + 16, r15), r4
+	mov.l	@(TAIL_BANK1 + 20, r15), r5
+	mov.l	@(TAIL_BANK1 + 24, r15), r6
+	mov.l	@(TAIL_BANK1 + 28, r15), r7
+	mov.l	@(TAIL_BANK1, r15), r0
+	mov.l	@(TAIL_R15, r15), r15
+	rte
+	 nop
+
+/* Into a guest's handler with SR.BL set: SSR and SPC already hold the
+ * guest's own values, so no RTE. SR is loaded directly (bank 1 stays
+ * current: frame.rs only chooses this for an SR with RB set), and R15 comes
+ * back through DBR, the hypervisor's scratch register, in the jump's slot. */
+do_jump:
+	mov.l	@(TAIL_R15, r15), r0
+	ldc	r0, dbr
+	mov.l	@(TAIL_BANK1 + 4, r15), r1
+	mov.l	@(TAIL_BANK1 + 8, r15), r2
+	mov.l	@(TAIL_BANK1 + 12, r15), r3
+	mov.l	@(TAIL_BANK1 + 16, r15), r4
+	mov.l	@(TAIL_BANK1 + 20, r15), r5
+	mov.l	@(TAIL_BANK1 + 24, r15), r6
+	mov.l	@(TAIL_BANK1 + 28, r15), r7
+	mov.l	@(TAIL_JUMP_SR, r15), r0
+	ldc	r0, sr
+	mov.l	@(TAIL_BANK1, r15), r0
+	mov.l	@(TAIL_JUMP_PC, r15), r15
+	jmp	@r15
+	 stc	dbr, r15
+
+/* Nothing to run: sleep with every level open; an interrupt enters at
+ * VBR+0x600 and the frame it saves is not a vCPU's. */
+do_idle:
+	mov.l	.Lsr_idle, r0
+	ldc	r0, sr
+1:	sleep
+	bra	1b
+	 nop
+
+/* Stopped for good (a refused boot configuration, an unused core). */
+do_halt:
+	mov.l	.Lsr_halt, r0
+	ldc	r0, sr
+1:	sleep
+	bra	1b
+	 nop
+
+	.balign	4
+.Lnot_fd:	.long	0xffff7fff
+.Lfpscr_fr1:	.long	0x00200000
+.Lc_stack_top:	.long	percore + 8
+.Lc_enter:	.long	spumone_c_enter
+.Lpercore:	.long	percore
+.Lsr_idle:	.long	0x60008000	/* MD RB, FD, IMASK 0, BL clear */
+.Lsr_halt:	.long	0x700080f0	/* MD RB BL, FD, IMASK 15 */
+
+/* ---- MMIO accessors behind CoreHardware, as wasm2c names the Rust
+ * module's imports: (env, address[, value]). ---- */
+	.text
+	.global	Z_envZ_hw_read32
+Z_envZ_hw_read32:
+	rts
+	 mov.l	@r5, r0
+	.global	Z_envZ_hw_write32
+Z_envZ_hw_write32:
+	rts
+	 mov.l	r6, @r5
+	.global	Z_envZ_hw_read16
+Z_envZ_hw_read16:
+	mov.w	@r5, r0
+	rts
+	 extu.w	r0, r0
+	.global	Z_envZ_hw_write16
+Z_envZ_hw_write16:
+	rts
+	 mov.w	r6, @r5
+	.global	Z_envZ_hw_read8
+Z_envZ_hw_read8:
+	mov.b	@r5, r0
+	rts
+	 extu.b	r0, r0
+	.global	Z_envZ_hw_write8
+Z_envZ_hw_write8:
+	rts
+	 mov.b	r6, @r5
+	.global	Z_envZ_hw_synco
+Z_envZ_hw_synco:
+	synco
+	rts
+	 nop
+	.global	hv_set_vbr
+hv_set_vbr:
+	ldc	r4, vbr
+	rts
+	 nop
+
+	.section .note.GNU-stack, "", %progbits

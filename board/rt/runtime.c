@@ -1,0 +1,278 @@
+/*
+ * runtime.c - the C half of the board image: the wasm2c runtime for bare
+ * metal and the glue between the entry stubs and the Rust module.
+ *
+ * Owns: placing each core's wasm linear memory over that core's URAM (so
+ * every Rust static is per core), the per-core wasm instance in OL memory,
+ * boot of a core (its stacks, its instance, VBR), and the few runtime
+ * services wasm2c's output calls (traps, function types, tables, memcpy).
+ * Must not touch: decisions (the Rust module makes every one), another
+ * core's URAM.
+ *
+ * wasm2c is told (-DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1) that bounds are
+ * checked by the hardware, so it emits no check: a wild access in linear
+ * memory leaves the core's URAM and faults with SR.BL set, which resets
+ * the core (the simulator reports it). See docs/board-image.md.
+ */
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include "spumone.h"
+
+#define URAM_BYTES     0x20000u
+#define URAM_C_STACK   0x1e000u /* tracebuf::URAM_C_STACK */
+#define STACK_PATTERN  0x53544b21u
+#define SIMCTL_EXIT    (*(volatile uint32_t *)0xbbff0000u)
+#define PANIC_EXIT     0xfa000000u
+
+/* Each core's URAM through P1 (untranslated whatever a guest does to the
+ * MMU), from setup-shx3.c's bootmem nodes. */
+static const uint32_t uram_p1[4] = { 0x945f0000u, 0x94df0000u, 0x955f0000u, 0x95df0000u };
+
+/* The C stack of each core: the end of its URAM. entry.S reads it. */
+const uint32_t hv_c_stack_tops[4] = {
+	0x945f0000u + URAM_BYTES, 0x94df0000u + URAM_BYTES,
+	0x955f0000u + URAM_BYTES, 0x95df0000u + URAM_BYTES,
+};
+
+/* Function tables (Rust's dyn calls, core::fmt): per core, so in OL memory. */
+#define TABLE_SLOTS 64
+
+/* At the start of each core's OL memory (the linker sets the address):
+ * every core has its own at the same address. entry.S uses the first three
+ * words. */
+struct percore {
+	uint32_t frame_base; /* +0: the register frame (URAM) */
+	uint32_t frame_end;  /* +4 */
+	uint32_t c_stack;    /* +8: top of the C stack */
+	uint32_t core;       /* +12 */
+	Z_spumone_instance_t instance;
+	wasm_rt_funcref_t table[TABLE_SLOTS];
+};
+extern struct percore percore;
+_Static_assert(offsetof(struct percore, frame_base) == 0, "entry.S");
+_Static_assert(offsetof(struct percore, frame_end) == 4, "entry.S");
+_Static_assert(offsetof(struct percore, c_stack) == 8, "entry.S");
+_Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
+
+#define FRAME_BYTES 268u /* board/src/frame.rs */
+
+extern char hv_vectors[];
+extern char _start[];
+void hv_set_vbr(void *vbr);
+
+/* ---- output for the fatal paths (the Rust side has its own) ---- */
+static void putc_scif0(char c)
+{
+	volatile uint16_t *scfsr = (volatile uint16_t *)0xffc30010u;
+	volatile uint8_t *scftdr = (volatile uint8_t *)0xffc3000cu;
+	for (unsigned i = 0; i < 100000 && !(*scfsr & 0x20); i++)
+		;
+	*scftdr = (uint8_t)c;
+	*scfsr = *scfsr & (uint16_t)~0x60;
+}
+
+static void puts_scif0(const char *s)
+{
+	while (*s)
+		putc_scif0(*s++);
+}
+
+static void hv_fatal(const char *what, uint32_t code) __attribute__((noreturn));
+static void hv_fatal(const char *what, uint32_t code)
+{
+	puts_scif0("spumone: core ");
+	putc_scif0((char)('0' + (percore.core & 3)));
+	puts_scif0(": ");
+	puts_scif0(what);
+	puts_scif0("\n");
+	SIMCTL_EXIT = PANIC_EXIT | (code << 8) | (percore.core & 0xff);
+	for (;;)
+		__asm__ volatile("sleep");
+}
+
+/* ---- the wasm2c runtime ---- */
+void wasm_rt_init(void) {}
+bool wasm_rt_is_initialized(void) { return true; }
+void wasm_rt_free(void) {}
+
+void wasm_rt_trap(wasm_rt_trap_t trap)
+{
+	hv_fatal("wasm trap (unreachable, bad call or overflow) in the hypervisor", 0x10 + (uint32_t)trap);
+}
+
+const char *wasm_rt_strerror(wasm_rt_trap_t trap)
+{
+	(void)trap;
+	return "trap";
+}
+
+/* Function types: registered once, by core 0 before it starts the others
+ * (Z_spumone_init_module), then only read. */
+#define MAX_FUNC_TYPES 64
+#define MAX_TYPE_ARITY 12
+static struct {
+	uint32_t params, results;
+	wasm_rt_type_t types[MAX_TYPE_ARITY];
+} func_types[MAX_FUNC_TYPES];
+static uint32_t func_type_count;
+
+uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...)
+{
+	wasm_rt_type_t types[MAX_TYPE_ARITY] = { 0 };
+	if (params + results > MAX_TYPE_ARITY)
+		hv_fatal("a function type with too many parameters", 1);
+	va_list ap;
+	va_start(ap, results);
+	for (uint32_t i = 0; i < params + results; i++)
+		types[i] = (wasm_rt_type_t)va_arg(ap, int);
+	va_end(ap);
+	for (uint32_t t = 0; t < func_type_count; t++) {
+		if (func_types[t].params != params || func_types[t].results != results)
+			continue;
+		uint32_t i = 0;
+		while (i < params + results && func_types[t].types[i] == types[i])
+			i++;
+		if (i == params + results)
+			return t;
+	}
+	if (func_type_count == MAX_FUNC_TYPES)
+		hv_fatal("too many function types", 2);
+	func_types[func_type_count].params = params;
+	func_types[func_type_count].results = results;
+	for (uint32_t i = 0; i < MAX_TYPE_ARITY; i++)
+		func_types[func_type_count].types[i] = types[i];
+	return func_type_count++;
+}
+
+/* The linear memory is this core's URAM, all of it: the build sizes the
+ * module's memory to exactly URAM_BYTES. Zeroed but for the C stack in
+ * use at its end. */
+void wasm_rt_allocate_memory(wasm_rt_memory_t *memory, uint32_t initial_pages, uint32_t max_pages)
+{
+	if (initial_pages * 65536u != URAM_BYTES || max_pages != initial_pages)
+		hv_fatal("the module's memory is not exactly one URAM", 3);
+	uint32_t *base = (uint32_t *)uram_p1[percore.core & 3];
+	for (uint32_t i = 0; i < URAM_C_STACK / 4; i++)
+		base[i] = 0;
+	memory->data = (uint8_t *)base;
+	memory->pages = initial_pages;
+	memory->max_pages = max_pages;
+	memory->size = URAM_BYTES;
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *memory, uint32_t pages)
+{
+	(void)memory;
+	(void)pages;
+	return (uint32_t)-1; /* never: URAM is all there is */
+}
+
+void wasm_rt_free_memory(wasm_rt_memory_t *memory) { (void)memory; }
+
+void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *table, uint32_t elements, uint32_t max_elements)
+{
+	if (elements > TABLE_SLOTS)
+		hv_fatal("the function table does not fit OL memory", 4);
+	for (uint32_t i = 0; i < elements; i++)
+		percore.table[i] = (wasm_rt_funcref_t){ 0 };
+	table->data = percore.table;
+	table->max_size = max_elements;
+	table->size = elements;
+}
+
+void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *table) { (void)table; }
+
+/* ---- what the Rust module imports besides the MMIO accessors ---- */
+void Z_envZ_hw_copy_in(struct Z_env_instance_t *env, u32 phys, u32 dst, u32 len)
+{
+	(void)env;
+	const volatile uint8_t *from = (const volatile uint8_t *)(0xa0000000u | (phys & 0x1fffffffu));
+	uint8_t *to = percore.instance.w2c_memory.data + dst;
+	if (dst > URAM_BYTES || len > URAM_BYTES - dst)
+		hv_fatal("a copy outside linear memory", 5);
+	for (u32 i = 0; i < len; i++)
+		to[i] = from[i];
+}
+
+void Z_envZ_hw_halt(struct Z_env_instance_t *env, u32 code)
+{
+	(void)env;
+	SIMCTL_EXIT = code;
+	for (;;)
+		__asm__ volatile("sleep");
+}
+
+/* ---- boot and entry ---- */
+
+/* A core starts here (entry.S: _start, on its C stack). Returns the
+ * action for the exit path. */
+uint32_t spumone_c_start(uint32_t core)
+{
+	percore.core = core;
+	percore.c_stack = hv_c_stack_tops[core & 3];
+	/* Mark the C stack below this frame, for the high-water mark. */
+	uint32_t marker;
+	uint32_t *low = (uint32_t *)(uram_p1[core & 3] + URAM_C_STACK);
+	uint32_t *high = (uint32_t *)(((uint32_t)&marker - 256u) & ~3u);
+	for (uint32_t *p = low; p < high; p++)
+		*p = STACK_PATTERN;
+	if (core == 0)
+		Z_spumone_init_module();
+	Z_spumone_instantiate(&percore.instance, (struct Z_env_instance_t *)&percore);
+	percore.frame_base = (uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_frame(&percore.instance);
+	percore.frame_end = percore.frame_base + FRAME_BYTES;
+	hv_set_vbr(hv_vectors);
+	return Z_spumoneZ_hv_boot(&percore.instance, core, (uint32_t)_start);
+}
+
+/* Every entry (entry.S, after the frame is saved). */
+uint32_t spumone_c_enter(uint32_t kind)
+{
+	return Z_spumoneZ_hv_enter(&percore.instance, kind);
+}
+
+/* What GCC calls for block moves in freestanding code. */
+void *memcpy(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	if ((((uintptr_t)d | (uintptr_t)s | n) & 3) == 0) {
+		uint32_t *dw = dst;
+		const uint32_t *sw = src;
+		for (size_t i = 0; i < n / 4; i++)
+			dw[i] = sw[i];
+		return dst;
+	}
+	for (size_t i = 0; i < n; i++)
+		d[i] = s[i];
+	return dst;
+}
+
+void *memmove(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	if (d < s || d >= s + n)
+		return memcpy(dst, src, n);
+	while (n--)
+		d[n] = s[n];
+	return dst;
+}
+
+void *memset(void *dst, int c, size_t n)
+{
+	uint8_t *d = dst;
+	for (size_t i = 0; i < n; i++)
+		d[i] = (uint8_t)c;
+	return dst;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const uint8_t *x = a, *y = b;
+	for (size_t i = 0; i < n; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}

@@ -1,0 +1,149 @@
+//! spumone-board: the Rust half of the hypervisor's board image.
+//!
+//! One copy of this code runs on every core, each with its own linear
+//! memory, which the C runtime (`rt/runtime.c`) places over that core's
+//! URAM: so every `static` here is per core, and nothing written here is
+//! ever seen by another core. The assembly entry stubs (`rt/entry.S`) save
+//! the interrupted registers into [`frame::Frame`], call [`hv_enter`], and
+//! resume whatever the frame then holds (or sleep, or halt).
+//!
+//! Owns: the board's implementation of `percore::hw::CoreHardware` (over
+//! the MMIO accessors the C side imports into this module, [`mmio`]), the
+//! boot sequence (read and check the boot block, start the other cores,
+//! boot the instance), the trace ring in URAM, and the panic path. Must not
+//! touch: decisions (every one is `spumone-percore`'s or
+//! `spumone-migration`'s), another core's memory, the cost table (nothing
+//! is charged: every cost is what this code takes to run).
+#![no_std]
+
+pub mod board_core;
+pub mod frame;
+pub mod layout;
+pub mod mmio;
+
+use board_core::{Action, BoardCore};
+use core::fmt::Write;
+use frame::Frame;
+use spumone_percore::bootblock;
+use spumone_percore::instance::Instance;
+use spumone_percore::rp1::Rp1;
+use spumone_percore::tracebuf;
+
+/// Everything this core's hypervisor keeps, in its URAM.
+struct State {
+    instance: Instance,
+    /// The board's view of the core between entries.
+    core: BoardCore,
+}
+
+static mut FRAME: Frame = Frame::ZERO;
+static mut STATE: State = State { instance: Instance::new(), core: BoardCore::new() };
+
+/// The linear-memory offset of the register frame the entry stubs fill.
+#[no_mangle]
+pub extern "C" fn hv_frame() -> u32 {
+    core::ptr::addr_of!(FRAME) as u32
+}
+
+/// Boot this core's instance. `core` is CPIDR, `entry` the address the
+/// other cores start at. Returns what the stub does next ([`Action`]).
+#[no_mangle]
+pub extern "C" fn hv_boot(core: u32, entry: u32) -> u32 {
+    // SAFETY: one core, one linear memory, entered only from the stub with
+    // every interrupt blocked (SR.BL = 1): nothing else can hold a
+    // reference to these statics while this runs.
+    let (state, frame) = unsafe { (&mut *core::ptr::addr_of_mut!(STATE), &mut *core::ptr::addr_of_mut!(FRAME)) };
+    layout::fill_stack_pattern();
+    state.core.init(core as u8);
+    let mut regs = mmio::Mmio;
+    let boot = match read_boot_block(&mut regs) {
+        Ok(boot) => boot,
+        Err(e) => {
+            if core == 0 {
+                let mut out = ConsoleOut(Rp1 { regs: &mut regs, core: 0 });
+                let _ = write!(out, "spumone: boot configuration refused: {e}\n");
+                let _ = write!(out, "spumone: no guest runs\n");
+            }
+            state.core.set_header(tracebuf::header::BOOT_STATE, 2);
+            return Action::Halt as u32;
+        }
+    };
+    state.core.set_header(tracebuf::header::BOOT_STATE, 1);
+    let config = boot.config;
+    if core == 0 {
+        let mut rp1 = Rp1 { regs: &mut regs, core: 0 };
+        let guests = config.guests.iter().flatten().count();
+        let mut out = ConsoleOut(Rp1 { regs: rp1.regs, core: 0 });
+        let _ = write!(out, "spumone: {} cores, {} guests, policy {:?}\n", config.cores, guests, config.policy);
+        for target in 1..config.cores as usize {
+            rp1.start_core(target, entry);
+        }
+    } else if core >= config.cores as u32 {
+        // A core the configuration does not use stays asleep.
+        return Action::Halt as u32;
+    }
+    let mut secondaries = [(0u8, 0u8, 0u32); bootblock::MAX_SECONDARIES];
+    let mut n = 0;
+    for s in boot.secondary_list() {
+        secondaries[n] = s;
+        n += 1;
+    }
+    let mut hw = state.core.lend(frame, 0);
+    state.instance.boot(&mut hw, config, &secondaries[..n]);
+    let action = hw.action();
+    state.core.after_exit(&state.instance);
+    action as u32
+}
+
+/// The core entered the hypervisor through vector `kind` (1: VBR+0x100,
+/// 2: VBR+0x400, 3: VBR+0x600); the frame holds the interrupted registers.
+#[no_mangle]
+pub extern "C" fn hv_enter(kind: u32) -> u32 {
+    // SAFETY: as in `hv_boot`: entered only from the stub, with SR.BL = 1.
+    let (state, frame) = unsafe { (&mut *core::ptr::addr_of_mut!(STATE), &mut *core::ptr::addr_of_mut!(FRAME)) };
+    let mut hw = state.core.lend(frame, kind);
+    state.instance.enter(&mut hw);
+    let action = hw.action();
+    state.core.after_exit(&state.instance);
+    action as u32
+}
+
+/// Read the boot block from its place in DRAM and check it.
+fn read_boot_block(regs: &mut mmio::Mmio) -> Result<bootblock::BootConfig, bootblock::BootBlockError> {
+    use spumone_percore::rp1::Registers;
+    let mut words = [0u32; bootblock::MAX_WORDS];
+    let base = 0xa000_0000 | bootblock::BLOCK_PHYS;
+    // The header first: its length says how much more to read.
+    for (i, w) in words.iter_mut().enumerate().take(bootblock::HEADER_WORDS) {
+        *w = regs.read32(base + 4 * i as u32);
+    }
+    let len = if words[0] == bootblock::MAGIC { (words[2] / 4) as usize } else { 0 };
+    let len = len.clamp(bootblock::HEADER_WORDS, bootblock::MAX_WORDS);
+    for (i, w) in words.iter_mut().enumerate().take(len).skip(bootblock::HEADER_WORDS) {
+        *w = regs.read32(base + 4 * i as u32);
+    }
+    bootblock::decode(&words)
+}
+
+/// `core::fmt` onto the SCIF0 console.
+struct ConsoleOut<'a, R: spumone_percore::rp1::Registers>(Rp1<'a, R>);
+
+impl<R: spumone_percore::rp1::Registers> Write for ConsoleOut<'_, R> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0.console_write(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    // SAFETY: reading this core's own number; nothing else runs.
+    let core = unsafe { (*core::ptr::addr_of!(STATE)).core.id() };
+    let mut regs = mmio::Mmio;
+    let mut out = ConsoleOut(Rp1 { regs: &mut regs, core: core as usize });
+    let _ = match info.location() {
+        Some(l) => write!(out, "spumone: core {core}: hypervisor panic at {}:{}\n", l.file(), l.line()),
+        None => write!(out, "spumone: core {core}: hypervisor panic\n"),
+    };
+    mmio::halt(layout::PANIC_EXIT | core as u32)
+}
