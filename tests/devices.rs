@@ -6,9 +6,9 @@
 //! starved vCPU misses is absorbed by the device's own flag, never by the
 //! hypervisor. Every run is deterministic.
 
-use rp1_sim::hosting::description::Policy;
-use rp1_sim::hosting::report::{latencies_us, Summary};
-use rp1_sim::hosting::runner::RunResult;
+use spumone_hosting::description::Policy;
+use spumone_hosting::report::{latencies_us, Summary};
+use spumone_hosting::runner::RunResult;
 use rp1_sim::machine::Exit;
 use rp1_systests::lhp::Scenario;
 use spumone_percore::instance::Stats;

@@ -12,7 +12,7 @@
 //! `cargo test --release -p rp1-systests --test experiments -- --nocapture`
 //! to see the numbers.
 
-use rp1_sim::hosting::description::{cycles_to_us, Costs, Policy};
+use spumone_hosting::description::{cycles_to_us, Costs, Policy};
 use rp1_systests::experiments::{
     self, latency, migration, throughput_with, LatencyParams, LatencyResult, MigrationParams, Quiet, ThroughputParams,
     Variant,

@@ -5,9 +5,9 @@
 //! repeated runs are compared for equality; policy claims are compared
 //! between runs of the same scenario.
 
-use rp1_sim::hosting::description::Policy;
-use rp1_sim::hosting::report::{latencies_us, work_units, Summary};
-use rp1_sim::hosting::runner::RunResult;
+use spumone_hosting::description::Policy;
+use spumone_hosting::report::{latencies_us, work_units, Summary};
+use spumone_hosting::runner::RunResult;
 use rp1_sim::machine::Exit;
 use rp1_systests::lhp::Scenario;
 

@@ -15,7 +15,7 @@
 //! or the report's and timeline's contents; it calls the library for those.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rp1_sim::hosting::{description, report, runner, trace_export};
+use spumone_hosting::{description, report, runner, trace_export};
 use rp1_sim::machine::{Config, Exit, Machine};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

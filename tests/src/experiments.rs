@@ -13,17 +13,17 @@
 //! Must not touch: the machine descriptions' format or the guests
 //! (tests/src/lhp.rs, tests/hvguests), the hypervisor (percore/, kernel/),
 //! the simulator and its hosting support (sim/): everything here goes
-//! through `lhp::Scenario` and `rp1_sim::hosting`'s public API.
+//! through `lhp::Scenario` and `spumone_hosting`'s public API.
 //!
 //! Every run is deterministic: the same parameters give the same structs,
 //! field for field (host time is deliberately not part of them).
 
 use crate::lhp::Scenario;
-use rp1_sim::hosting::charts;
-use rp1_sim::hosting::description::{cycles_to_us, Costs, Description, Policy, CYCLES_PER_US};
-use rp1_sim::hosting::report::{self, Summary};
-use rp1_sim::hosting::runner::{self, RunOptions, RunResult};
-use rp1_sim::hosting::trace_export;
+use spumone_hosting::charts;
+use spumone_hosting::description::{cycles_to_us, Costs, Description, Policy, CYCLES_PER_US};
+use spumone_hosting::report::{self, Summary};
+use spumone_hosting::runner::{self, RunOptions, RunResult};
+use spumone_hosting::trace_export;
 use rp1_sim::machine::Exit;
 use serde_json::{json, Value};
 use spumone_percore::hw::TraceEvent;
@@ -919,7 +919,7 @@ impl Migration {
 
 /// The migrations of a run made with `keep_events`: each `MigrateOut`
 /// paired with the next `MigrateIn` of the same (guest, vCPU), in log
-/// order, as `rp1_sim::hosting::trace_export` pairs them. Returns the
+/// order, as `spumone_hosting::trace_export` pairs them. Returns the
 /// pairs and the numbers of halves that had no partner (out, in).
 pub fn pair_migrations(r: &RunResult) -> (Vec<Migration>, u64, u64) {
     struct Out {

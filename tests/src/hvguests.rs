@@ -146,7 +146,7 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
 /// Writes and reads a guest's parameter block (`probe_params`,
 /// `load_params`) in its ELF image: the runner's own functions, so a test
 /// patches exactly as a machine description's `params` does.
-pub use rp1_sim::hosting::runner::{patch_words as patch_params, read_words as read_params};
+pub use spumone_hosting::runner::{patch_words as patch_params, read_words as read_params};
 
 /// The parameter blocks' defaults as the guests' sources give them
 /// (`probe_params` in rtos_probe.c, `load_params` in smp_load.c), word by

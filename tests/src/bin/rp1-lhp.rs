@@ -15,7 +15,7 @@
 
 use clap::{ArgAction, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use rp1_sim::hosting::description::Policy;
+use spumone_hosting::description::Policy;
 use rp1_systests::experiments::{
     self, check_run, cycle_limit, run_command, DemoParams, ExperimentError, LatencyParams, MigrationParams, Observer,
     ThroughputParams, THROUGHPUT_BURN_WINDOW_MS,
@@ -323,7 +323,7 @@ fn print_files(files: &[PathBuf]) {
     }
 }
 
-fn print_costs(costs: &rp1_sim::hosting::description::Costs) {
+fn print_costs(costs: &spumone_hosting::description::Costs) {
     println!("{}", costs.to_table_string());
 }
 
@@ -423,13 +423,13 @@ fn all(out: Option<PathBuf>) -> Result<(), Failure> {
 fn run_one(args: &ScenarioArgs) -> Result<(), Failure> {
     let s = args.scenario().map_err(bad)?;
     let desc = s.description().map_err(Failure::Run)?;
-    let r = rp1_sim::hosting::runner::run(
+    let r = spumone_hosting::runner::run(
         &desc,
-        rp1_sim::hosting::runner::RunOptions { max_cycles: cycle_limit(&s), keep_events: false },
+        spumone_hosting::runner::RunOptions { max_cycles: cycle_limit(&s), keep_events: false },
         |_| {},
     )
     .map_err(|e| Failure::Run(e.to_string()))?;
-    print!("{}", rp1_sim::hosting::report::render(&desc, &r));
+    print!("{}", spumone_hosting::report::render(&desc, &r));
     println!("reproduce: {}", run_command(&s));
     check_run(&run_command(&s), &s, &r)?;
     Ok(())
