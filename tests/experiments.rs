@@ -1,4 +1,4 @@
-//! The lock-holder-preemption experiments (tests/src/experiments.rs) on
+//! The lock-holder-preemption experiments (cli/src/experiments.rs) on
 //! short runs: the same parameters give the same results, field for
 //! field, and the results show what the design implies: delayed
 //! preemption makes the RTOS wait for the GPOS's critical section while
@@ -7,13 +7,13 @@
 //! the migration halves are the cost table's.
 //!
 //! Owns: these checks only. Must not touch: the experiments' code, the
-//! scenarios (tests/src/lhp.rs), the guests, the hypervisor or the
+//! scenarios (cli/src/lhp.rs), the guests, the hypervisor or the
 //! simulator. Run with
 //! `cargo test --release -p rp1-systests --test experiments -- --nocapture`
 //! to see the numbers.
 
 use spumone_hosting::description::{cycles_to_us, Costs, Policy};
-use rp1_systests::experiments::{
+use rp1::experiments::{
     self, latency, migration, throughput_with, LatencyParams, LatencyResult, MigrationParams, Quiet, ThroughputParams,
     Variant,
 };

@@ -11,7 +11,7 @@
 
 use rp1_sim::loader::{load_elf, symbol_address};
 use rp1_sim::machine::{Config, Exit, Machine};
-use rp1_systests::{build, Platform};
+use rp1::programs::{build, Platform};
 use std::process::Command;
 use std::time::Instant;
 
@@ -64,7 +64,7 @@ fn run_sim(program: &str, cores: usize, iters: u32) -> SimRun {
 
 /// Runs ../shared/bench/peers.sh and returns (name, crc, seconds) per peer.
 fn run_peers(iters: u32) -> Result<Vec<(String, String, f64)>, String> {
-    let script = rp1_systests::guests_dir().join("../../../shared/bench/peers.sh");
+    let script = rp1::programs::guests_dir().join("../../../shared/bench/peers.sh");
     let out = Command::new("bash")
         .arg(&script)
         .arg(iters.to_string())

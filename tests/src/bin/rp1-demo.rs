@@ -8,7 +8,7 @@
 
 use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config, Exit, Machine};
-use rp1_systests::{build, Platform};
+use rp1::programs::{build, Platform};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;

@@ -2,7 +2,7 @@
 //! hypervisor (docs/experiments.md).
 //!
 //! Owns: the command line only: parsing arguments, the progress bar, and
-//! printing what `rp1_systests::experiments` returns (tables, the cost
+//! printing what `rp1::experiments` returns (tables, the cost
 //! table, the command that reproduces a result, where files went). The
 //! experiments themselves, their statistics and output files live in
 //! tests/src/experiments.rs; scenarios in tests/src/lhp.rs. Must not
@@ -16,11 +16,11 @@
 use clap::{ArgAction, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use spumone_hosting::description::Policy;
-use rp1_systests::experiments::{
+use rp1::experiments::{
     self, check_run, cycle_limit, run_command, DemoParams, ExperimentError, LatencyParams, MigrationParams, Observer,
     ThroughputParams, THROUGHPUT_BURN_WINDOW_MS,
 };
-use rp1_systests::lhp::Scenario;
+use rp1::lhp::Scenario;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -232,7 +232,7 @@ fn out_dir(out: Option<PathBuf>, sub: &str) -> PathBuf {
 
 /// `<target>/lhp`, without the `tests/..` of the target directory's path.
 fn default_base() -> PathBuf {
-    let target = rp1_systests::target_dir();
+    let target = rp1::programs::target_dir();
     std::fs::canonicalize(&target).unwrap_or(target).join("lhp")
 }
 

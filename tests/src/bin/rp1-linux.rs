@@ -20,7 +20,7 @@
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rp1_sim::machine::Exit;
-use rp1_systests::linux::{boot, build, seconds, Boot, LinuxImages};
+use rp1::linux::{boot, build, seconds, Boot, LinuxImages};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,13 +7,13 @@
 //! spin-yield choice), checking that each run ended properly, the
 //! statistics drawn from the runs (latency summaries, throughput, migration
 //! pairing), the text tables and the output files (CSV, JSON, SVG, the
-//! demo's timeline and report). The `rp1-lhp` binary only parses arguments
-//! and prints what these functions return.
+//! demo's timeline and report). The `rp1 lhp` command only parses
+//! arguments and prints what these functions return.
 //!
 //! Must not touch: the machine descriptions' format or the guests
-//! (tests/src/lhp.rs, tests/hvguests), the hypervisor (percore/, kernel/),
-//! the simulator and its hosting support (sim/): everything here goes
-//! through `lhp::Scenario` and `spumone_hosting`'s public API.
+//! (cli/src/lhp.rs, tests/hvguests), the hypervisor (percore/, kernel/),
+//! the simulator (sim/) and the hosting crate (hosting/): everything here
+//! goes through `lhp::Scenario` and `spumone_hosting`'s public API.
 //!
 //! Every run is deterministic: the same parameters give the same structs,
 //! field for field (host time is deliberately not part of them).
