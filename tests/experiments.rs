@@ -65,7 +65,7 @@ fn every_policy_takes_every_sample_and_the_runs_say_how_to_rerun_them() {
         assert_eq!(s.summary.count, SAMPLES as usize, "{}", s.variant.label);
         assert_eq!(s.latencies_us.len(), SAMPLES as usize);
         assert!(s.gpos_work_units > 0, "{}: the GPOS load ran", s.variant.label);
-        assert!(s.command.starts_with("rp1-lhp run --policy ") && s.command.contains("--spin-yield"), "{}", s.command);
+        assert!(s.command.starts_with("rp1 lhp run --policy ") && s.command.contains("--spin-yield"), "{}", s.command);
     }
     assert_eq!(r.gpos_ms, SAMPLES + 50);
     assert_eq!(r.costs, Costs::default());

@@ -145,10 +145,10 @@ pub fn throughput_variants() -> Vec<Variant> {
     ]
 }
 
-/// The `rp1-lhp run` command line that runs scenario `s` by itself.
+/// The `rp1 lhp run` command line that runs scenario `s` by itself.
 pub fn run_command(s: &Scenario) -> String {
     let mut c = format!(
-        "rp1-lhp run --policy {} --samples {} --util {} --vcpus {} --gpos-ms {} --cs {}",
+        "rp1 lhp run --policy {} --samples {} --util {} --vcpus {} --gpos-ms {} --cs {}",
         s.policy.name(),
         s.samples,
         s.rtos_util,
@@ -381,7 +381,7 @@ pub const LATENCY_SPIN_YIELD: bool = true;
 #[derive(Clone, Debug, PartialEq)]
 pub struct LatencySeries {
     pub variant: Variant,
-    /// `rp1-lhp run ...` for this run alone.
+    /// `rp1 lhp run ...` for this run alone.
     pub command: String,
     /// Every sample, in order, in microseconds.
     pub latencies_us: Vec<f64>,
@@ -443,9 +443,9 @@ pub fn latency_with(
 }
 
 impl LatencyResult {
-    /// `rp1-lhp latency ...` that reproduces this result.
+    /// `rp1 lhp latency ...` that reproduces this result.
     pub fn command(&self, out: &Path) -> String {
-        format!("rp1-lhp latency --samples {} --util {} --out {}", self.params.samples, self.params.util, out.display())
+        format!("rp1 lhp latency --samples {} --util {} --out {}", self.params.samples, self.params.util, out.display())
     }
 
     /// The table: policy, samples, mean, p50, p99, max, and the paper's
@@ -692,11 +692,11 @@ pub fn throughput_with(
 }
 
 impl ThroughputResult {
-    /// `rp1-lhp throughput ...` that reproduces this result.
+    /// `rp1 lhp throughput ...` that reproduces this result.
     pub fn command(&self, out: &Path) -> String {
         let utils: Vec<String> = self.params.utils.iter().map(u32::to_string).collect();
         format!(
-            "rp1-lhp throughput --utils {} --ms {} --spin-yield {} --burn-window-ms {} --out {}",
+            "rp1 lhp throughput --utils {} --ms {} --spin-yield {} --burn-window-ms {} --out {}",
             utils.join(","),
             self.params.ms,
             self.params.spin_yield,
@@ -1083,9 +1083,9 @@ pub fn migration(params: &MigrationParams, obs: &mut dyn Observer) -> Result<Mig
 }
 
 impl MigrationResult {
-    /// `rp1-lhp migration ...` that reproduces this result.
+    /// `rp1 lhp migration ...` that reproduces this result.
     pub fn command(&self, out: &Path) -> String {
-        format!("rp1-lhp migration --ms {} --out {}", self.params.ms, out.display())
+        format!("rp1 lhp migration --ms {} --out {}", self.params.ms, out.display())
     }
 
     pub fn table(&self) -> String {
@@ -1280,9 +1280,9 @@ pub fn demo(params: &DemoParams, obs: &mut dyn Observer) -> Result<DemoResult, E
 }
 
 impl DemoResult {
-    /// `rp1-lhp demo ...` that reproduces this result.
+    /// `rp1 lhp demo ...` that reproduces this result.
     pub fn command(&self, out: &Path) -> String {
-        format!("rp1-lhp demo --samples {} --util {} --out {}", self.params.samples, self.params.util, out.display())
+        format!("rp1 lhp demo --samples {} --util {} --out {}", self.params.samples, self.params.util, out.display())
     }
 
     /// The short report.

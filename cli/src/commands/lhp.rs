@@ -1,11 +1,11 @@
-//! `rp1-lhp`: the lock-holder-preemption experiments on the hosted
+//! `rp1 lhp`: the lock-holder-preemption experiments on the hosted
 //! hypervisor (docs/experiments.md).
 //!
 //! Owns: the command line only: parsing arguments, the progress bar, and
 //! printing what `rp1::experiments` returns (tables, the cost
 //! table, the command that reproduces a result, where files went). The
 //! experiments themselves, their statistics and output files live in
-//! tests/src/experiments.rs; scenarios in tests/src/lhp.rs. Must not
+//! cli/src/experiments.rs; scenarios in cli/src/lhp.rs. Must not
 //! touch: either of those, the guests, the hypervisor or the simulator.
 //!
 //! Subcommands: `latency`, `throughput`, `migration`, `demo`, `all` (the
@@ -13,7 +13,7 @@
 //! Exit status: 0 ok, 1 a run failed (a guest exited non-zero or a run hit
 //! its cycle limit; the message names the scenario), 2 bad arguments.
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use spumone_hosting::description::Policy;
 use rp1::experiments::{
@@ -25,9 +25,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-#[derive(Parser)]
-#[command(name = "rp1-lhp", about = "Lock-holder-preemption experiments on the simulated RP1")]
-struct Cli {
+#[derive(clap::Args)]
+pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
@@ -196,9 +195,9 @@ fn check_window(ms: u32) -> Result<(), String> {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+/// Runs `rp1 lhp`: 0 ok, 1 a run failed, 2 bad arguments.
+pub fn main(args: Args) -> ExitCode {
+    let result = match args.command {
         Command::Run(args) => run_one(&args),
         Command::Latency { samples, util, out } => {
             latency(&LatencyParams { samples, util }, &out_dir(out, "latency")).map(|_| ())
@@ -216,11 +215,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BadArguments(e)) => {
-            eprintln!("rp1-lhp: {e}");
+            eprintln!("rp1 lhp: {e}");
             ExitCode::from(2)
         }
         Err(Failure::Run(e)) => {
-            eprintln!("rp1-lhp: {e}");
+            eprintln!("rp1 lhp: {e}");
             ExitCode::from(1)
         }
     }
@@ -416,7 +415,7 @@ fn all(out: Option<PathBuf>) -> Result<(), Failure> {
     throughput(&ThroughputParams::default(), &base.join("throughput"))?;
     println!("\n== migration ==\n");
     migration(&MigrationParams::default(), &base.join("migration"))?;
-    println!("\nreproduce all three: rp1-lhp all --out {}", base.display());
+    println!("\nreproduce all three: rp1 lhp all --out {}", base.display());
     Ok(())
 }
 
