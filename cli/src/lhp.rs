@@ -3,7 +3,8 @@
 //!
 //! Owns: building the two guests and writing the machine description of
 //! one scenario (policy, RTOS utilization, sizes); the runs themselves are
-//! `spumone_hosting::runner`'s.
+//! `spumone_hosting::runner`'s. Must not touch: the description's format
+//! and rules (spumone-hosting), the guests' sources, the hypervisor.
 
 use crate::hvguests::{build_guest, LOAD_PARAM_DEFAULTS};
 use spumone_hosting::description::{self, Description, Policy};
