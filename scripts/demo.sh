@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo run --release -q -p rp1-systests --bin rp1-lhp -- demo "$@"
+cargo run --release -q -p rp1 -- lhp demo "$@"

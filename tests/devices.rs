@@ -1,16 +1,16 @@
 //! Physical device interrupts on the hosted hypervisor, with real devices
 //! and real guests: TMU4 releases the RTOS probe's periodic task and TMU5
-//! ticks for the SMP load guest's vCPU 0 (tests/src/lhp.rs). Each reaches
+//! ticks for the SMP load guest's vCPU 0 (cli/src/lhp.rs). Each reaches
 //! its owner through the destination table, on whichever core the owner
 //! is; a device interrupt taken is delivered exactly once; and what a
 //! starved vCPU misses is absorbed by the device's own flag, never by the
 //! hypervisor. Every run is deterministic.
 
-use rp1_sim::hosting::description::Policy;
-use rp1_sim::hosting::report::{latencies_us, Summary};
-use rp1_sim::hosting::runner::RunResult;
+use spumone_hosting::description::Policy;
+use spumone_hosting::report::{latencies_us, Summary};
+use spumone_hosting::runner::RunResult;
 use rp1_sim::machine::Exit;
-use rp1_systests::lhp::Scenario;
+use rp1::lhp::Scenario;
 use spumone_percore::instance::Stats;
 
 const LIMIT: u64 = 600_000_000 * 5;

@@ -1,4 +1,4 @@
-//! The lock-holder-preemption experiments (tests/src/experiments.rs) on
+//! The lock-holder-preemption experiments (cli/src/experiments.rs) on
 //! short runs: the same parameters give the same results, field for
 //! field, and the results show what the design implies: delayed
 //! preemption makes the RTOS wait for the GPOS's critical section while
@@ -7,13 +7,13 @@
 //! the migration halves are the cost table's.
 //!
 //! Owns: these checks only. Must not touch: the experiments' code, the
-//! scenarios (tests/src/lhp.rs), the guests, the hypervisor or the
+//! scenarios (cli/src/lhp.rs), the guests, the hypervisor or the
 //! simulator. Run with
 //! `cargo test --release -p rp1-systests --test experiments -- --nocapture`
 //! to see the numbers.
 
-use rp1_sim::hosting::description::{cycles_to_us, Costs, Policy};
-use rp1_systests::experiments::{
+use spumone_hosting::description::{cycles_to_us, Costs, Policy};
+use rp1::experiments::{
     self, latency, migration, throughput_with, LatencyParams, LatencyResult, MigrationParams, Quiet, ThroughputParams,
     Variant,
 };
@@ -65,7 +65,7 @@ fn every_policy_takes_every_sample_and_the_runs_say_how_to_rerun_them() {
         assert_eq!(s.summary.count, SAMPLES as usize, "{}", s.variant.label);
         assert_eq!(s.latencies_us.len(), SAMPLES as usize);
         assert!(s.gpos_work_units > 0, "{}: the GPOS load ran", s.variant.label);
-        assert!(s.command.starts_with("rp1-lhp run --policy ") && s.command.contains("--spin-yield"), "{}", s.command);
+        assert!(s.command.starts_with("rp1 lhp run --policy ") && s.command.contains("--spin-yield"), "{}", s.command);
     }
     assert_eq!(r.gpos_ms, SAMPLES + 50);
     assert_eq!(r.costs, Costs::default());

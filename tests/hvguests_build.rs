@@ -7,7 +7,7 @@
 use object::elf::PT_LOAD;
 use object::read::elf::{ElfFile32, ProgramHeader};
 use object::{Object, ObjectSymbol};
-use rp1_systests::hvguests::{build_guest, patch_params, read_params, LOAD_PARAM_DEFAULTS, PROBE_PARAM_DEFAULTS};
+use rp1::hvguests::{build_guest, patch_params, read_params, LOAD_PARAM_DEFAULTS, PROBE_PARAM_DEFAULTS};
 use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::process::Command;

@@ -1,15 +1,15 @@
 //! The hypervisor hosted on the simulated RP1, with the RTOS probe and the
-//! SMP load guest (tests/src/lhp.rs): determinism, interrupt accounting,
+//! SMP load guest (cli/src/lhp.rs): determinism, interrupt accounting,
 //! IPL separation, and what each lock-holder-preemption policy does to
 //! dispatch latency and GPOS throughput. Every run is deterministic, so
 //! repeated runs are compared for equality; policy claims are compared
 //! between runs of the same scenario.
 
-use rp1_sim::hosting::description::Policy;
-use rp1_sim::hosting::report::{latencies_us, work_units, Summary};
-use rp1_sim::hosting::runner::RunResult;
+use spumone_hosting::description::Policy;
+use spumone_hosting::report::{latencies_us, work_units, Summary};
+use spumone_hosting::runner::RunResult;
 use rp1_sim::machine::Exit;
-use rp1_systests::lhp::Scenario;
+use rp1::lhp::Scenario;
 
 /// Far more than any scenario here needs.
 const LIMIT: u64 = 600_000_000 * 5;

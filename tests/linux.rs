@@ -4,7 +4,7 @@
 //! the same images are identical to the cycle.
 
 use rp1_sim::machine::Exit;
-use rp1_systests::linux::{boot, build, Boot, LinuxImages};
+use rp1::linux::{boot, build, Boot, LinuxImages};
 use std::sync::OnceLock;
 
 /// Far more than a boot and a short hackbench need (about 0.1 s).

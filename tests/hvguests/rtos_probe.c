@@ -33,7 +33,7 @@
  * microseconds), hence the 100 us minimum.
  *
  * Parameters: `probe_params` in .data, patched in the ELF by the host
- * before loading (tests/src/hvguests.rs, patch_params), 32-bit words:
+ * before loading (cli/src/hvguests.rs, patch_params), 32-bit words:
  *
  *   offset  name            default  range
  *   +0      samples         1000     >= 1 periodic samples, then EXIT(0)

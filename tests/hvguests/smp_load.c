@@ -31,7 +31,7 @@
  * GUEST_EXIT_CHECK if the lock let two vCPUs in at once or lost an update.
  *
  * Parameters: `load_params` in .data, patched in the ELF by the host
- * before loading (tests/src/hvguests.rs, patch_params), 32-bit words:
+ * before loading (cli/src/hvguests.rs, patch_params), 32-bit words:
  *
  *   offset  name                  default  meaning (0 = off where noted)
  *   +0      nr_vcpus              4        1-4 (a single vCPU IPIs itself)

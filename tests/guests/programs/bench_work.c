@@ -1,7 +1,7 @@
 /*
  * Benchmark harness (not a test): the shared workload
  * ../shared/bench/work.c on one core, `bench_iters` passes; prints the CRC
- * and exits. `rp1-bench` patches bench_iters in memory after loading, so
+ * and exits. `rp1 bench` patches bench_iters in memory after loading, so
  * one build serves every iteration count. Built at -O2 so the inner loop is
  * the same nine-instruction loop the peers run.
  */

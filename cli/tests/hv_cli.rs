@@ -3,8 +3,9 @@
 //! Bad input (a description that cannot be read or is invalid, an image
 //! that is missing or does not fit, a bad option or timeline path) must end
 //! with status 2 and one precise message; a run ends with 0 only when every
-//! guest exited with 0. Real guests are built by rp1-systests, not here, so
-//! the runs use three-instruction guests assembled by hand below.
+//! guest exited with 0. Real guests need the SH-4 cross compiler and are
+//! run by rp1-systests' tests, so the runs here use three-instruction
+//! guests assembled by hand below.
 //!
 //! Owns: these tests and their scratch directories. Must not touch: the
 //! repository's files (everything is written under the system's temp dir).

@@ -8,11 +8,11 @@
 //! another core's registers on an instance's behalf: each entry lends the
 //! instance exactly its own core through [`SimCore`].
 
-use super::core_hw::{Sink, SimCore, HOST_VBR};
-use crate::bus::Rp1Bus;
-use crate::cpu::{Bus, Cpu};
-use crate::devices::{simctl, Size};
-use crate::machine::{Host, Machine};
+use crate::core_hw::{Sink, SimCore, HOST_VBR};
+use rp1_sim::bus::Rp1Bus;
+use rp1_sim::cpu::{Bus, Cpu};
+use rp1_sim::devices::{simctl, Size};
+use rp1_sim::machine::{Host, Machine};
 use spumone_kernel::guest::MAX_GUESTS;
 use spumone_percore::config::Config;
 use spumone_percore::hw::TraceEvent;

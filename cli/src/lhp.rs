@@ -3,11 +3,12 @@
 //!
 //! Owns: building the two guests and writing the machine description of
 //! one scenario (policy, RTOS utilization, sizes); the runs themselves are
-//! `rp1_sim::hosting::runner`'s.
+//! `spumone_hosting::runner`'s. Must not touch: the description's format
+//! and rules (spumone-hosting), the guests' sources, the hypervisor.
 
 use crate::hvguests::{build_guest, LOAD_PARAM_DEFAULTS};
-use rp1_sim::hosting::description::{self, Description, Policy};
-use rp1_sim::hosting::runner::{self, RunOptions, RunResult};
+use spumone_hosting::description::{self, Description, Policy};
+use spumone_hosting::runner::{self, RunOptions, RunResult};
 use std::path::PathBuf;
 
 /// Where the guests are linked and live (P1 addresses of their partitions).

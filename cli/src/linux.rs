@@ -5,6 +5,11 @@
 //! line (that instant is "booted": simulated cycles, instructions and host
 //! time are taken there), then on until the kernel halts the machine after
 //! hackbench. The console of the whole run is kept for checks.
+//!
+//! Owns: running the build script and one boot. Must not touch: the
+//! kernel's configuration or the build itself (scripts/build-linux.sh,
+//! tests/linux/), the machine (it uses rp1-sim's public API), or what a
+//! boot must show (the `rp1 linux` command and tests/linux.rs check that).
 
 use rp1_sim::linux_boot::set_boot_params;
 use rp1_sim::loader::load_elf;

@@ -22,11 +22,11 @@
 //! sense and counted in the trace's `otherData.unpaired`.
 //!
 //! Owns: this translation only. Must not touch: the run, the log, the
-//! instances, or the timeline's format (sim/src/hosting/timeline.rs).
+//! instances, or the timeline's format (timeline.rs).
 
-use super::description::{Description, InterruptSource};
-use super::runner::RunResult;
-use super::timeline::{cycles_to_us, MigrationEvent, MigrationKind, Timeline};
+use crate::description::{Description, InterruptSource};
+use crate::runner::RunResult;
+use crate::timeline::{cycles_to_us, MigrationEvent, MigrationKind, Timeline};
 use spumone_kernel::hypercall::SAMPLE_DISPATCH_LATENCY;
 use spumone_percore::hw::TraceEvent;
 use std::collections::{BTreeMap, VecDeque};
@@ -280,8 +280,8 @@ impl Item {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hosting::hypervisor::Log;
-    use crate::machine::Exit;
+    use crate::hypervisor::Log;
+    use rp1_sim::machine::Exit;
     use serde_json::Value;
     use std::time::Duration;
 
@@ -493,7 +493,7 @@ mod tests {
             vcpus = [{ core = 0 }, { core = 1 }]
             interrupts = [{ source = "timer", level = 5 }, { source = "ipi", level = 6 }]
         "#;
-        let d = crate::hosting::description::parse(text, std::path::Path::new(".")).unwrap();
+        let d = crate::description::parse(text, std::path::Path::new(".")).unwrap();
         let v = json(&timeline_with(&r, Options { description: Some(&d), max_events: None }));
         let irq = with_cat(&v, "i", "interrupt");
         assert_eq!((irq[0]["args"]["level"].as_u64(), irq[1]["args"]["level"].as_u64()), (Some(12), Some(6)));

@@ -1,11 +1,11 @@
-//! `rp1-linux`: boot Linux 6.1 on the simulated RP1 with 1, 2, 3 and 4 CPUs
+//! `rp1 linux`: boot Linux 6.1 on the simulated RP1 with 1, 2, 3 and 4 CPUs
 //! and report how long the boot and hackbench take.
 //!
 //! Builds (or finds cached) the kernel and initramfs with
 //! `scripts/build-linux.sh`, then boots each CPU count with
 //! `maxcpus=N hackbench=G,L` on the kernel command line. Each run must reach
 //! `/init`'s marker with N CPUs online, print hackbench's `Time:` line with
-//! exit status 0, and halt the machine; otherwise `rp1-linux` says which run
+//! exit status 0, and halt the machine; otherwise `rp1 linux` says which run
 //! failed and how, and exits with status 1.
 //!
 //! The table gives, per CPU count: simulated and host seconds and
@@ -15,23 +15,22 @@
 //! in MIPS (all cores' instructions per host second). Simulated figures
 //! are exact and repeat from run to run; host figures depend on the host.
 //!
-//! Usage: rp1-linux [--groups G] [--loops L] [--cpus 1,2,3,4] [--json FILE]
+//! Usage: rp1 linux [--groups G] [--loops L] [--cpus 1,2,3,4] [--json FILE]
+//!
+//! Owns: this subcommand's options, the checks of each boot, the table and
+//! the JSON file. Must not touch: building or booting Linux (the library's
+//! `rp1::linux`) or the machine.
 
-use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
 use rp1_sim::machine::Exit;
-use rp1_systests::linux::{boot, build, seconds, Boot, LinuxImages};
+use rp1::linux::{boot, build, seconds, Boot, LinuxImages};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-#[derive(Parser)]
-#[command(
-    name = "rp1-linux",
-    about = "Boot Linux 6.1 on the simulated RP1 with 1-4 CPUs and tabulate boot and hackbench times"
-)]
-struct Cli {
+#[derive(clap::Args)]
+pub struct Args {
     /// Hackbench groups (hackbench=G,L on the kernel command line).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     groups: u32,
@@ -134,7 +133,7 @@ fn check(cpus: u32, cmdline: &str, b: Boot, max_cycles: u64) -> Result<Row, Stri
     })
 }
 
-fn run_all(cli: &Cli, images: &LinuxImages) -> Result<Vec<Row>, String> {
+fn run_all(cli: &Args, images: &LinuxImages) -> Result<Vec<Row>, String> {
     let max_cycles = (cli.max_seconds * 600e6) as u64;
     let bar = ProgressBar::new(cli.cpus.len() as u64);
     bar.set_style(
@@ -238,7 +237,7 @@ fn print_table(rows: &[Row]) {
     }
 }
 
-fn to_json(cli: &Cli, images: &LinuxImages, rows: &[Row]) -> serde_json::Value {
+fn to_json(cli: &Args, images: &LinuxImages, rows: &[Row]) -> serde_json::Value {
     json!({
         "kernel": images.vmlinux.display().to_string(),
         "initramfs": images.initramfs.display().to_string(),
@@ -262,20 +261,21 @@ fn to_json(cli: &Cli, images: &LinuxImages, rows: &[Row]) -> serde_json::Value {
     })
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    eprintln!("rp1-linux: building (or finding cached) build/linux/vmlinux and initramfs.cpio.gz");
+/// Runs `rp1 linux`: 0 every boot passed, 1 one failed, 2 Linux cannot be
+/// built or the JSON file cannot be written.
+pub fn main(cli: Args) -> ExitCode {
+    eprintln!("rp1 linux: building (or finding cached) build/linux/vmlinux and initramfs.cpio.gz");
     let images = match build() {
         Ok(images) => images,
         Err(e) => {
-            eprintln!("rp1-linux: cannot build Linux: {e}");
+            eprintln!("rp1 linux: cannot build Linux: {e}");
             return ExitCode::from(2);
         }
     };
     let rows = match run_all(&cli, &images) {
         Ok(rows) => rows,
         Err(e) => {
-            eprintln!("rp1-linux: FAILED: {e}");
+            eprintln!("rp1 linux: FAILED: {e}");
             return ExitCode::from(1);
         }
     };
@@ -288,10 +288,10 @@ fn main() -> ExitCode {
     if let Some(path) = &cli.json {
         let text = serde_json::to_string_pretty(&to_json(&cli, &images, &rows)).expect("serializable") + "\n";
         if let Err(e) = std::fs::write(path, text) {
-            eprintln!("rp1-linux: {}: {e}", path.display());
+            eprintln!("rp1 linux: {}: {e}", path.display());
             return ExitCode::from(2);
         }
-        eprintln!("rp1-linux: wrote {}", path.display());
+        eprintln!("rp1 linux: wrote {}", path.display());
     }
     ExitCode::SUCCESS
 }

@@ -1,14 +1,17 @@
-//! `rp1-demo`: the README's main job. Builds the bundled SMP programs with
+//! `rp1 demo`: the bare-metal SMP demo. Builds the bundled SMP programs with
 //! the SH-4 cross compiler and boots each on the simulated RP1 (four
 //! cores), showing its console and the per-core report: secondary-core
 //! start as Linux does it, inter-core interrupts between every pair of
 //! cores, an LL/SC spinlock under four-core contention, and periodic timer
 //! interrupts. Every run is deterministic: run it twice, get the same
 //! output and cycle counts.
+//!
+//! Owns: the list of scenarios and what this subcommand prints. Must not
+//! touch: the programs (tests/guests/programs) or the simulator.
 
 use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config, Exit, Machine};
-use rp1_systests::{build, Platform};
+use rp1::programs::{build, Platform};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -20,7 +23,8 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("tmu_periodic", "TMU0 periodic interrupts, counted against the simulated cycle counter"),
 ];
 
-fn main() -> ExitCode {
+/// Runs `rp1 demo`: 0 when every scenario's program exited with 0.
+pub fn main() -> ExitCode {
     let mut failed = 0;
     for (program, what) in SCENARIOS {
         println!("=== {program}: {what}");

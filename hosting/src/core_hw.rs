@@ -9,16 +9,16 @@
 //! models see the same accesses a board would. Must not touch: any other
 //! core, or the instance's decisions.
 
-use crate::bus::{Rp1Bus, CSM_BASE};
-use crate::cpu::{Bus, Cpu};
-use crate::devices::intc::{self, MaskBit, PriorityField, Source};
-use crate::devices::{tmu, Size};
+use rp1_sim::bus::{Rp1Bus, CSM_BASE};
+use rp1_sim::cpu::{Bus, Cpu};
+use rp1_sim::devices::intc::{self, MaskBit, PriorityField, Source};
+use rp1_sim::devices::{tmu, Size};
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
 
 /// The hypervisor's vector base: the start of each core's ILRAM, where the
 /// board image keeps the entry stubs.
-pub const HOST_VBR: u32 = crate::bus::ILRAM_BASE;
+pub const HOST_VBR: u32 = rp1_sim::bus::ILRAM_BASE;
 /// Offset of the mailbox region in the CSM.
 pub const MAILBOX_BASE: u32 = CSM_BASE;
 

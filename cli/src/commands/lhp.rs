@@ -1,11 +1,11 @@
-//! `rp1-lhp`: the lock-holder-preemption experiments on the hosted
+//! `rp1 lhp`: the lock-holder-preemption experiments on the hosted
 //! hypervisor (docs/experiments.md).
 //!
 //! Owns: the command line only: parsing arguments, the progress bar, and
-//! printing what `rp1_systests::experiments` returns (tables, the cost
+//! printing what `rp1::experiments` returns (tables, the cost
 //! table, the command that reproduces a result, where files went). The
 //! experiments themselves, their statistics and output files live in
-//! tests/src/experiments.rs; scenarios in tests/src/lhp.rs. Must not
+//! cli/src/experiments.rs; scenarios in cli/src/lhp.rs. Must not
 //! touch: either of those, the guests, the hypervisor or the simulator.
 //!
 //! Subcommands: `latency`, `throughput`, `migration`, `demo`, `all` (the
@@ -13,21 +13,20 @@
 //! Exit status: 0 ok, 1 a run failed (a guest exited non-zero or a run hit
 //! its cycle limit; the message names the scenario), 2 bad arguments.
 
-use clap::{ArgAction, Parser, Subcommand};
+use clap::{ArgAction, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use rp1_sim::hosting::description::Policy;
-use rp1_systests::experiments::{
+use spumone_hosting::description::Policy;
+use rp1::experiments::{
     self, check_run, cycle_limit, run_command, DemoParams, ExperimentError, LatencyParams, MigrationParams, Observer,
     ThroughputParams, THROUGHPUT_BURN_WINDOW_MS,
 };
-use rp1_systests::lhp::Scenario;
+use rp1::lhp::Scenario;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-#[derive(Parser)]
-#[command(name = "rp1-lhp", about = "Lock-holder-preemption experiments on the simulated RP1")]
-struct Cli {
+#[derive(clap::Args)]
+pub struct Args {
     #[command(subcommand)]
     command: Command,
 }
@@ -196,9 +195,9 @@ fn check_window(ms: u32) -> Result<(), String> {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+/// Runs `rp1 lhp`: 0 ok, 1 a run failed, 2 bad arguments.
+pub fn main(args: Args) -> ExitCode {
+    let result = match args.command {
         Command::Run(args) => run_one(&args),
         Command::Latency { samples, util, out } => {
             latency(&LatencyParams { samples, util }, &out_dir(out, "latency")).map(|_| ())
@@ -216,11 +215,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::BadArguments(e)) => {
-            eprintln!("rp1-lhp: {e}");
+            eprintln!("rp1 lhp: {e}");
             ExitCode::from(2)
         }
         Err(Failure::Run(e)) => {
-            eprintln!("rp1-lhp: {e}");
+            eprintln!("rp1 lhp: {e}");
             ExitCode::from(1)
         }
     }
@@ -232,7 +231,7 @@ fn out_dir(out: Option<PathBuf>, sub: &str) -> PathBuf {
 
 /// `<target>/lhp`, without the `tests/..` of the target directory's path.
 fn default_base() -> PathBuf {
-    let target = rp1_systests::target_dir();
+    let target = rp1::programs::target_dir();
     std::fs::canonicalize(&target).unwrap_or(target).join("lhp")
 }
 
@@ -323,7 +322,7 @@ fn print_files(files: &[PathBuf]) {
     }
 }
 
-fn print_costs(costs: &rp1_sim::hosting::description::Costs) {
+fn print_costs(costs: &spumone_hosting::description::Costs) {
     println!("{}", costs.to_table_string());
 }
 
@@ -416,20 +415,20 @@ fn all(out: Option<PathBuf>) -> Result<(), Failure> {
     throughput(&ThroughputParams::default(), &base.join("throughput"))?;
     println!("\n== migration ==\n");
     migration(&MigrationParams::default(), &base.join("migration"))?;
-    println!("\nreproduce all three: rp1-lhp all --out {}", base.display());
+    println!("\nreproduce all three: rp1 lhp all --out {}", base.display());
     Ok(())
 }
 
 fn run_one(args: &ScenarioArgs) -> Result<(), Failure> {
     let s = args.scenario().map_err(bad)?;
     let desc = s.description().map_err(Failure::Run)?;
-    let r = rp1_sim::hosting::runner::run(
+    let r = spumone_hosting::runner::run(
         &desc,
-        rp1_sim::hosting::runner::RunOptions { max_cycles: cycle_limit(&s), keep_events: false },
+        spumone_hosting::runner::RunOptions { max_cycles: cycle_limit(&s), keep_events: false },
         |_| {},
     )
     .map_err(|e| Failure::Run(e.to_string()))?;
-    print!("{}", rp1_sim::hosting::report::render(&desc, &r));
+    print!("{}", spumone_hosting::report::render(&desc, &r));
     println!("reproduce: {}", run_command(&s));
     check_run(&run_command(&s), &s, &r)?;
     Ok(())

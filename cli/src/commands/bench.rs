@@ -1,4 +1,4 @@
-//! `rp1-bench`: how fast the simulator runs SH-4A code, beside its peers.
+//! `rp1 bench`: how fast the simulator runs SH-4A code, beside its peers.
 //!
 //! Runs the shared workload (../shared/bench/work.c) under our own harness
 //! on one simulated core, checks the CRC against the host's, and times
@@ -7,12 +7,16 @@
 //! machines are shared and noisy, so only ratios measured side by side mean
 //! anything. Then the same workload on all four simulated cores at once.
 //!
-//! Usage: rp1-bench [ITERS] (default 2000; 4096 x 9 instructions per pass).
+//! Usage: rp1 bench [ITERS] (default 2000; 4096 x 9 instructions per pass).
+//!
+//! Owns: the measurement and what it prints. Must not touch: the workload
+//! (../shared/bench), the harness programs (tests/guests/programs/
+//! bench_work*.c) or the simulator. A wrong CRC panics (exit status 101).
 
 use rp1_sim::loader::{load_elf, symbol_address};
 use rp1_sim::machine::{Config, Exit, Machine};
-use rp1_systests::{build, Platform};
-use std::process::Command;
+use rp1::programs::{build, Platform};
+use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 /// The workload's CRC, computed on the host (the same algorithm as work.c).
@@ -64,7 +68,7 @@ fn run_sim(program: &str, cores: usize, iters: u32) -> SimRun {
 
 /// Runs ../shared/bench/peers.sh and returns (name, crc, seconds) per peer.
 fn run_peers(iters: u32) -> Result<Vec<(String, String, f64)>, String> {
-    let script = rp1_systests::guests_dir().join("../../../shared/bench/peers.sh");
+    let script = rp1::programs::guests_dir().join("../../../shared/bench/peers.sh");
     let out = Command::new("bash")
         .arg(&script)
         .arg(iters.to_string())
@@ -86,8 +90,16 @@ fn run_peers(iters: u32) -> Result<Vec<(String, String, f64)>, String> {
     Ok(peers)
 }
 
-fn main() {
-    let iters: u32 = std::env::args().nth(1).map(|s| s.parse().expect("ITERS must be a number")).unwrap_or(2000);
+#[derive(clap::Args)]
+pub struct Args {
+    /// Passes over the 4 KiB buffer (4096 x 9 instructions each).
+    #[arg(default_value_t = 2000)]
+    iters: u32,
+}
+
+/// Runs `rp1 bench`.
+pub fn main(args: Args) -> ExitCode {
+    let iters = args.iters;
     let want = format!("{:08x}", host_crc(iters));
     let workload = iters as f64 * 4096.0 * 9.0;
     println!("workload: ../shared/bench/work.c, ITERS={iters} (~{:.1} M instructions), expected CRC {want}", workload / 1e6);
@@ -130,4 +142,5 @@ fn main() {
         four.cycles
     );
     assert!(all_ok, "a simulated core computed a wrong CRC:\n{}", four.console);
+    ExitCode::SUCCESS
 }

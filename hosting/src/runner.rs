@@ -6,10 +6,10 @@
 //! parameter patching, and the run loop. Must not touch: the hypervisor's
 //! decisions (it only reads the instances' counters afterwards).
 
-use super::description::{self, Description, InterruptSource};
-use super::hypervisor::{Hypervisor, Log};
-use crate::loader::load_elf;
-use crate::machine::{Config as MachineConfig, Exit, Machine};
+use crate::description::{self, Description, InterruptSource};
+use crate::hypervisor::{Hypervisor, Log};
+use rp1_sim::loader::load_elf;
+use rp1_sim::machine::{Config as MachineConfig, Exit, Machine};
 use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
 use spumone_kernel::ipl::GuestClass;
 use spumone_percore::config::{Config, Costs, DeviceRoute, Policy, MAX_DEVICES};

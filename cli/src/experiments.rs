@@ -7,23 +7,23 @@
 //! spin-yield choice), checking that each run ended properly, the
 //! statistics drawn from the runs (latency summaries, throughput, migration
 //! pairing), the text tables and the output files (CSV, JSON, SVG, the
-//! demo's timeline and report). The `rp1-lhp` binary only parses arguments
-//! and prints what these functions return.
+//! demo's timeline and report). The `rp1 lhp` command only parses
+//! arguments and prints what these functions return.
 //!
 //! Must not touch: the machine descriptions' format or the guests
-//! (tests/src/lhp.rs, tests/hvguests), the hypervisor (percore/, kernel/),
-//! the simulator and its hosting support (sim/): everything here goes
-//! through `lhp::Scenario` and `rp1_sim::hosting`'s public API.
+//! (cli/src/lhp.rs, tests/hvguests), the hypervisor (percore/, kernel/),
+//! the simulator (sim/) and the hosting crate (hosting/): everything here
+//! goes through `lhp::Scenario` and `spumone_hosting`'s public API.
 //!
 //! Every run is deterministic: the same parameters give the same structs,
 //! field for field (host time is deliberately not part of them).
 
 use crate::lhp::Scenario;
-use rp1_sim::hosting::charts;
-use rp1_sim::hosting::description::{cycles_to_us, Costs, Description, Policy, CYCLES_PER_US};
-use rp1_sim::hosting::report::{self, Summary};
-use rp1_sim::hosting::runner::{self, RunOptions, RunResult};
-use rp1_sim::hosting::trace_export;
+use spumone_hosting::charts;
+use spumone_hosting::description::{cycles_to_us, Costs, Description, Policy, CYCLES_PER_US};
+use spumone_hosting::report::{self, Summary};
+use spumone_hosting::runner::{self, RunOptions, RunResult};
+use spumone_hosting::trace_export;
 use rp1_sim::machine::Exit;
 use serde_json::{json, Value};
 use spumone_percore::hw::TraceEvent;
@@ -145,10 +145,10 @@ pub fn throughput_variants() -> Vec<Variant> {
     ]
 }
 
-/// The `rp1-lhp run` command line that runs scenario `s` by itself.
+/// The `rp1 lhp run` command line that runs scenario `s` by itself.
 pub fn run_command(s: &Scenario) -> String {
     let mut c = format!(
-        "rp1-lhp run --policy {} --samples {} --util {} --vcpus {} --gpos-ms {} --cs {}",
+        "rp1 lhp run --policy {} --samples {} --util {} --vcpus {} --gpos-ms {} --cs {}",
         s.policy.name(),
         s.samples,
         s.rtos_util,
@@ -381,7 +381,7 @@ pub const LATENCY_SPIN_YIELD: bool = true;
 #[derive(Clone, Debug, PartialEq)]
 pub struct LatencySeries {
     pub variant: Variant,
-    /// `rp1-lhp run ...` for this run alone.
+    /// `rp1 lhp run ...` for this run alone.
     pub command: String,
     /// Every sample, in order, in microseconds.
     pub latencies_us: Vec<f64>,
@@ -443,9 +443,9 @@ pub fn latency_with(
 }
 
 impl LatencyResult {
-    /// `rp1-lhp latency ...` that reproduces this result.
+    /// `rp1 lhp latency ...` that reproduces this result.
     pub fn command(&self, out: &Path) -> String {
-        format!("rp1-lhp latency --samples {} --util {} --out {}", self.params.samples, self.params.util, out.display())
+        format!("rp1 lhp latency --samples {} --util {} --out {}", self.params.samples, self.params.util, out.display())
     }
 
     /// The table: policy, samples, mean, p50, p99, max, and the paper's
@@ -692,11 +692,11 @@ pub fn throughput_with(
 }
 
 impl ThroughputResult {
-    /// `rp1-lhp throughput ...` that reproduces this result.
+    /// `rp1 lhp throughput ...` that reproduces this result.
     pub fn command(&self, out: &Path) -> String {
         let utils: Vec<String> = self.params.utils.iter().map(u32::to_string).collect();
         format!(
-            "rp1-lhp throughput --utils {} --ms {} --spin-yield {} --burn-window-ms {} --out {}",
+            "rp1 lhp throughput --utils {} --ms {} --spin-yield {} --burn-window-ms {} --out {}",
             utils.join(","),
             self.params.ms,
             self.params.spin_yield,
@@ -919,7 +919,7 @@ impl Migration {
 
 /// The migrations of a run made with `keep_events`: each `MigrateOut`
 /// paired with the next `MigrateIn` of the same (guest, vCPU), in log
-/// order, as `rp1_sim::hosting::trace_export` pairs them. Returns the
+/// order, as `spumone_hosting::trace_export` pairs them. Returns the
 /// pairs and the numbers of halves that had no partner (out, in).
 pub fn pair_migrations(r: &RunResult) -> (Vec<Migration>, u64, u64) {
     struct Out {
@@ -1083,9 +1083,9 @@ pub fn migration(params: &MigrationParams, obs: &mut dyn Observer) -> Result<Mig
 }
 
 impl MigrationResult {
-    /// `rp1-lhp migration ...` that reproduces this result.
+    /// `rp1 lhp migration ...` that reproduces this result.
     pub fn command(&self, out: &Path) -> String {
-        format!("rp1-lhp migration --ms {} --out {}", self.params.ms, out.display())
+        format!("rp1 lhp migration --ms {} --out {}", self.params.ms, out.display())
     }
 
     pub fn table(&self) -> String {
@@ -1280,9 +1280,9 @@ pub fn demo(params: &DemoParams, obs: &mut dyn Observer) -> Result<DemoResult, E
 }
 
 impl DemoResult {
-    /// `rp1-lhp demo ...` that reproduces this result.
+    /// `rp1 lhp demo ...` that reproduces this result.
     pub fn command(&self, out: &Path) -> String {
-        format!("rp1-lhp demo --samples {} --util {} --out {}", self.params.samples, self.params.util, out.display())
+        format!("rp1 lhp demo --samples {} --util {} --out {}", self.params.samples, self.params.util, out.display())
     }
 
     /// The short report.

@@ -5,8 +5,8 @@
 //! Owns: formatting and the statistics of samples. Must not touch: the run
 //! itself.
 
-use super::description::{cycles_to_us, Description};
-use super::runner::RunResult;
+use crate::description::{cycles_to_us, Description};
+use crate::runner::RunResult;
 use spumone_kernel::hypercall::{SAMPLE_DISPATCH_LATENCY, SAMPLE_WORK_UNITS};
 use std::fmt::Write;
 

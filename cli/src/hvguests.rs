@@ -5,7 +5,7 @@
 //!   runtime (`tests/hvguests/common`) and links it at a P1 base with
 //!   `tests/hvguests/guest.ld` into `<target>/hvguests/<name>-<base>.elf`,
 //!   rebuilding only when a source, the linker script or the command line
-//!   changed (the same rule as [`crate::try_build`]).
+//!   changed (the same rule as [`crate::programs::try_build`]).
 //! * [`patch_params`] and [`read_params`] write and read the 32-bit words
 //!   of a guest's parameter block (`probe_params`, `load_params`) in the
 //!   ELF image, before the image is loaded.
@@ -15,10 +15,14 @@
 //! FPU handling cannot disturb them. They are linked without libgcc, whose
 //! SH-4 division helpers use the FPU: a guest that needs a helper fails to
 //! link instead.
+//!
+//! Owns: the guests' build flags and cache, and their parameter defaults.
+//! Must not touch: the guests' sources, the hypervisor, or the runner
+//! (patching is spumone-hosting's `runner::patch_words`, re-exported).
 
-use crate::{Error, Result};
+use crate::programs::{Error, Result};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 /// The CPU flag of every guest object and of the link.
@@ -29,7 +33,7 @@ const P1: std::ops::Range<u32> = 0x8000_0000..0xa000_0000;
 
 /// `tests/hvguests`.
 pub fn hvguests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("hvguests")
+    crate::programs::workspace_dir().join("tests").join("hvguests")
 }
 
 fn invalid(msg: String) -> Error {
@@ -40,7 +44,7 @@ fn invalid(msg: String) -> Error {
 /// address inside its memory partition (e.g. `0x8880_0000`; load addresses
 /// are `base - 0x8000_0000`), and returns the ELF's path.
 pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
-    let _guard = crate::BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = crate::programs::BUILD_LOCK.lock().unwrap_or_else(|e| e.into_inner());
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(invalid(format!("`{name}` is not a guest name")));
     }
@@ -49,8 +53,8 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
             "guest base {base:#010x} is not a 4-byte aligned P1 address"
         )));
     }
-    let cc = crate::compiler();
-    crate::require(&cc, "install Debian's gcc-sh4-linux-gnu")?;
+    let cc = crate::programs::compiler();
+    crate::programs::require(&cc, "install Debian's gcc-sh4-linux-gnu")?;
 
     let dir = hvguests_dir();
     let main_source = dir.join(format!("{name}.c"));
@@ -63,13 +67,13 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
     let common = dir.join("common");
     let include = dir.join("include");
     let script = dir.join("guest.ld");
-    let mut sources: Vec<PathBuf> = crate::files_in(&common)?
+    let mut sources: Vec<PathBuf> = crate::programs::files_in(&common)?
         .into_iter()
         .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "S")))
         .collect();
     sources.push(main_source);
 
-    let out_dir = crate::target_dir().join("hvguests");
+    let out_dir = crate::programs::target_dir().join("hvguests");
     fs::create_dir_all(&out_dir)?;
     let stem = format!("{name}-{base:08x}");
     let elf = out_dir.join(format!("{stem}.elf"));
@@ -86,8 +90,8 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
         ));
         let mut cmd = Command::new(&cc);
         cmd.arg(CPU_FLAG)
-            .args(crate::COMMON_CFLAGS)
-            .arg(crate::DEFAULT_OPT)
+            .args(crate::programs::COMMON_CFLAGS)
+            .arg(crate::programs::DEFAULT_OPT)
             .arg(format!("-I{}", include.display()))
             .arg(format!("-I{}", common.display()))
             .arg("-c")
@@ -101,7 +105,7 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
     let mut link = Command::new(&cc);
     link.arg(CPU_FLAG)
         .arg("-ml")
-        .args(crate::LINK_FLAGS)
+        .args(crate::programs::LINK_FLAGS)
         .arg("-n")
         .arg("-T")
         .arg(&script)
@@ -114,11 +118,11 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
     // As in try_build_opt: the stamp leaves out the per-process directory.
     let description: String = commands
         .iter()
-        .map(|c| crate::shell_words(c).replace(&work.display().to_string(), "<work>"))
+        .map(|c| crate::programs::shell_words(c).replace(&work.display().to_string(), "<work>"))
         .collect::<Vec<_>>()
         .join("\n");
-    let mut inputs = crate::files_in(&include)?;
-    inputs.extend(crate::files_in(&common)?);
+    let mut inputs = crate::programs::files_in(&include)?;
+    inputs.extend(crate::programs::files_in(&common)?);
     inputs.extend(sources.iter().cloned());
     inputs.push(script.clone());
 
@@ -126,14 +130,14 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
         && fs::read_to_string(&stamp)
             .map(|s| s == description)
             .unwrap_or(false)
-        && fs::metadata(&elf)?.modified()? >= crate::newest_mtime(&inputs)?;
+        && fs::metadata(&elf)?.modified()? >= crate::programs::newest_mtime(&inputs)?;
     if up_to_date {
         let _ = fs::remove_dir_all(&work);
         return Ok(elf);
     }
     let result = (|| {
         for cmd in &mut commands {
-            crate::run_build_step(cmd)?;
+            crate::programs::run_build_step(cmd)?;
         }
         fs::rename(&tmp_elf, &elf)?;
         fs::write(&stamp, &description)?;
@@ -146,7 +150,7 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
 /// Writes and reads a guest's parameter block (`probe_params`,
 /// `load_params`) in its ELF image: the runner's own functions, so a test
 /// patches exactly as a machine description's `params` does.
-pub use rp1_sim::hosting::runner::{patch_words as patch_params, read_words as read_params};
+pub use spumone_hosting::runner::{patch_words as patch_params, read_words as read_params};
 
 /// The parameter blocks' defaults as the guests' sources give them
 /// (`probe_params` in rtos_probe.c, `load_params` in smp_load.c), word by

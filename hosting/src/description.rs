@@ -13,7 +13,7 @@
 //! ELF files); loading images, patching `params` into them and charging
 //! costs belong to the hosting code that uses these types.
 
-use crate::devices::intc::Source;
+use rp1_sim::devices::intc::Source;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -1576,7 +1576,7 @@ level = 4
         assert_eq!((dev[0].source.name(), dev[1].source.name()), ("tmu5", "scif2-rxi"));
         for (name, source) in DEVICE_SOURCES {
             assert_eq!(InterruptSource::from_name(name), Some(InterruptSource::Device(source)));
-            assert!(crate::hosting::core_hw::device_source(source.intevt() as u32) == Some(source), "{name} is routable");
+            assert!(crate::core_hw::device_source(source.intevt() as u32) == Some(source), "{name} is routable");
         }
     }
 

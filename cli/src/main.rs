@@ -1,0 +1,62 @@
+//! `rp1`: the one command of this repository.
+//!
+//! * `rp1 run IMAGE...` boots ELF images on the simulated RP1;
+//! * `rp1 hv DESCRIPTION.toml` runs a machine description under the hosted
+//!   hypervisor and reports;
+//! * `rp1 lhp ...` runs the lock-holder-preemption experiments
+//!   (docs/experiments.md);
+//! * `rp1 linux` boots Linux with 1-4 CPUs and tabulates boot and
+//!   hackbench times (docs/linux.md);
+//! * `rp1 bench [ITERS]` measures the simulator's speed beside GXemul and
+//!   qemu-sh4 (docs/benchmarks.md);
+//! * `rp1 demo` boots the bundled SMP test programs.
+//!
+//! Each subcommand is a module of `commands/`, with its options, what it
+//! prints and its exit codes. Owns: the list of subcommands only. Must not
+//! touch: the simulation, the hypervisor, descriptions, reports,
+//! experiments or guest builds; the subcommands call rp1-sim,
+//! spumone-hosting and this crate's library for those.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use commands::{bench, demo, hv, lhp, linux, run};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "rp1", version, about = "Deterministic simulator of the RP1 (quad-core SH-4A) board")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Boot ELF images on the simulated RP1.
+    Run(run::Args),
+    /// Run a machine description under the hosted hypervisor and report.
+    ///
+    /// Exit status: 0 when every guest exited with status 0; 1 when a guest
+    /// exited with another status, the run reached --max-ms, or it ended
+    /// before every guest exited; 2 for a bad description, image or option.
+    Hv(hv::Args),
+    /// Lock-holder-preemption experiments on the simulated RP1.
+    Lhp(lhp::Args),
+    /// Boot Linux 6.1 on the simulated RP1 with 1-4 CPUs and tabulate boot and hackbench times.
+    Linux(linux::Args),
+    /// How fast the simulator runs SH-4A code, beside GXemul and qemu-sh4.
+    Bench(bench::Args),
+    /// Boot the bundled SMP test programs on the simulated RP1 and show their reports.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Run(args) => run::main(args),
+        Command::Hv(args) => hv::main(args),
+        Command::Lhp(args) => lhp::main(args),
+        Command::Linux(args) => linux::main(args),
+        Command::Bench(args) => bench::main(args),
+        Command::Demo => demo::main(),
+    }
+}
