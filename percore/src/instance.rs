@@ -36,6 +36,11 @@ use spumone_kernel::hypercall::{self, sr, HcError, Hypercall, ERROR_KINDS};
 use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::VcpuContext;
 
+// The resident vCPU record is the kernel's, so that the migration engine
+// can ship it without importing the instance; re-exported under its old
+// path.
+pub use spumone_kernel::vcpu::{AwayReason, RunState, Vcpu, VirtualTimer};
+
 /// Bytes of core-local memory an instance's state must fit in: the URAM
 /// of one RP1 core (128 KiB). Checked at compile time; the run report
 /// prints the actual size.
@@ -58,35 +63,6 @@ pub const VIRTUAL_IPI_INTEVT: u16 = 0xf00;
 /// the vCPU owns (in destination-table order), bit 8 + m IPI message m.
 const PENDING_TIMER: u16 = 1;
 const PENDING_IPI_SHIFT: u32 = 8;
-
-/// Why a vCPU is away from its home core.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AwayReason {
-    /// On-demand: the RTOS on its home core is active.
-    RtosActive,
-    /// Trap-based: it is running its kernel.
-    KernelEntry,
-    /// Delayed preemption ran past its bound.
-    DelayBound,
-}
-
-impl AwayReason {
-    pub const fn code(self) -> u8 {
-        match self {
-            AwayReason::RtosActive => 0,
-            AwayReason::KernelEntry => 1,
-            AwayReason::DelayBound => 2,
-        }
-    }
-    pub const fn from_code(c: u8) -> Option<AwayReason> {
-        match c {
-            0 => Some(AwayReason::RtosActive),
-            1 => Some(AwayReason::KernelEntry),
-            2 => Some(AwayReason::DelayBound),
-            _ => None,
-        }
-    }
-}
 
 /// Where a home vCPU is while away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,71 +89,6 @@ struct InFlight {
 /// How long a migration or a return request waits for its answer before
 /// it is sent again (1 ms).
 const RESEND_AFTER: u64 = 600_000;
-
-/// A vCPU's run state on the core where it is resident.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunState {
-    Runnable,
-    /// Called `IDLE`: waits for a virtual interrupt.
-    Idle,
-    /// Its guest exited.
-    Exited,
-}
-
-/// A vCPU's virtual timer. Deadlines are absolute, in cycles, so they
-/// mean the same on every core.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct VirtualTimer {
-    /// Period in cycles, 0 = stopped.
-    pub period: u64,
-    pub next: u64,
-    pub oneshot: bool,
-}
-
-/// A vCPU resident on this core.
-#[derive(Clone, Copy, Debug)]
-pub struct Vcpu {
-    pub guest: u8,
-    pub id: u8,
-    pub state: RunState,
-    pub ctx: VcpuContext,
-    pub pending: u16,
-    pub timer: VirtualTimer,
-    /// Set while the vCPU is away from home, with why.
-    pub away: Option<AwayReason>,
-    /// Its home asked for it back and the way home was full: retried at
-    /// every entry (local bookkeeping, not shipped).
-    pub return_wanted: bool,
-    /// How many times it has migrated (wrapping): a destination accepts a
-    /// `Migrate` only if it is newer than the last it accepted for this
-    /// vCPU, so a resent copy is never taken twice.
-    pub epoch: u16,
-}
-
-impl Vcpu {
-    /// A vCPU of `spec` (guest `guest`, number `id`) about to run its first
-    /// instruction at `entry` with `arg` in r4.
-    fn fresh(guest: u8, id: u8, spec: &GuestSpec, entry: u32, arg: u32) -> Vcpu {
-        let mut ctx = VcpuContext::default();
-        ctx.pc = entry;
-        ctx.sr = sr::MD;
-        // Its class's levels masked until the guest is ready for them.
-        ctx.virtual_imask = spec.class.levels().1 as u32;
-        ctx.fpscr = 0x0004_0001;
-        ctx.bank0[4] = arg;
-        Vcpu {
-            guest,
-            id,
-            state: RunState::Runnable,
-            ctx,
-            pending: 0,
-            timer: VirtualTimer::default(),
-            away: None,
-            return_wanted: false,
-            epoch: 0,
-        }
-    }
-}
 
 /// Counters printed in the run report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
