@@ -124,6 +124,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// No guests, one core, no policy: what an instance holds before it
+    /// boots (usable in a `static`).
+    pub const EMPTY: Config = Config {
+        cores: 1,
+        guests: [None; MAX_GUESTS],
+        policy: Policy::None,
+        spin_yield: false,
+        ipl_separation: true,
+        time_slice: 0,
+        delay_bound: None,
+        dispatch_first: false,
+        hypervisor_level: 15,
+        costs: Costs::RP1,
+        devices: [None; MAX_DEVICES],
+    };
+
     /// The lock-holder-preemption policy this configuration chooses.
     pub const fn lhp(&self) -> Lhp {
         Lhp::new(self.policy, self.spin_yield, self.delay_bound, self.dispatch_first)

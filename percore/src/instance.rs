@@ -31,6 +31,11 @@
 //! departure (home -> away) and return (away -> home). So a home core
 //! always knows where its vCPUs are, and messages for a vCPU go to its home,
 //! which forwards them if the vCPU is away.
+//!
+//! An instance is built in place: [`Instance::new`] is a `const fn` (an
+//! empty instance for a `static` in the core's local memory) and
+//! [`Instance::boot`] initialises it where it is, so no whole instance is
+//! ever moved across a small stack.
 
 use crate::config::{Config, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
 use crate::hw::{timer_intevt, CoreHardware, EnginePort, Entry, TraceEvent, ICI_INTEVT};
@@ -112,6 +117,38 @@ pub struct Stats {
     pub stale_migrations: u64,
 }
 
+impl Stats {
+    pub const ZERO: Stats = Stats {
+        entries: 0,
+        hypercalls: 0,
+        hypercall_errors: [0; ERROR_KINDS],
+        switches: 0,
+        injections: 0,
+        virqs_raised: 0,
+        virqs_coalesced: 0,
+        virqs_cancelled: 0,
+        forwarded_exceptions: 0,
+        timer_interrupts: 0,
+        icis: 0,
+        departures_out: 0,
+        departures_in: 0,
+        returns_out: 0,
+        returns_in: 0,
+        delayed_preemptions: 0,
+        delay_bound_hits: 0,
+        spin_yields: 0,
+        virtual_ipis: 0,
+        forwarded_messages: 0,
+        device_interrupts: 0,
+        device_interrupts_elsewhere: 0,
+        spurious: 0,
+        guest_faults: 0,
+        misrouted: 0,
+        migrations_resent: 0,
+        stale_migrations: 0,
+    };
+}
+
 /// The state of one core's hypervisor.
 pub struct Instance {
     core: u8,
@@ -132,54 +169,78 @@ pub struct Instance {
     pub stats: Stats,
 }
 
-impl Instance {
-    /// Boot the instance of core `core`: program its interrupts, put the
-    /// boot vCPUs whose home is this core in place, and run.
-    pub fn boot<H: CoreHardware>(hw: &mut H, config: Config) -> Instance {
-        Instance::boot_with(hw, config, &[])
+impl Default for Instance {
+    fn default() -> Instance {
+        Instance::new()
     }
+}
 
-    /// [`Instance::boot`], also starting the secondary vCPUs listed in
-    /// `secondaries` as (guest, vCPU, entry) whose home is this core, as if
-    /// their guest had called `START_VCPU` (r4 = the vCPU's number). The
-    /// list is part of the boot configuration: every instance gets the same.
-    pub fn boot_with<H: CoreHardware>(hw: &mut H, config: Config, secondaries: &[(u8, u8, u32)]) -> Instance {
-        let core = hw.core_id() as u8;
-        let mut engine = Engine::new();
-        engine.reset(core, config.cores, config.costs.migration());
-        let mut inst = Instance {
-            core,
-            config,
-            lhp: config.lhp(),
+impl Instance {
+    /// An empty instance that has not booted: no core, no guests. Cheap to
+    /// place in a `static`; [`Instance::boot`] makes it a core's.
+    pub const fn new() -> Instance {
+        Instance {
+            core: 0,
+            config: Config::EMPTY,
+            lhp: Lhp::OFF,
             vcpus: Vec::new(),
             current: None,
             slice: None,
-            engine,
+            engine: Engine::new(),
             devices_open: 0,
-            stats: Stats::default(),
-        };
+            stats: Stats::ZERO,
+        }
+    }
+
+    /// Boot this instance, in place, as the instance of its core
+    /// (`hw.core_id()`): program the core's interrupts, set up its end of
+    /// the mailbox, put the boot vCPUs whose home is this core in place,
+    /// also starting the secondary vCPUs listed in `secondaries` as
+    /// (guest, vCPU, entry) whose home is this core, as if their guest had
+    /// called `START_VCPU` (r4 = the vCPU's number), and run. The list is
+    /// part of the boot configuration: every instance gets the same.
+    /// Whatever the instance held before is forgotten.
+    pub fn boot<H: CoreHardware>(&mut self, hw: &mut H, config: Config, secondaries: &[(u8, u8, u32)]) {
+        let core = hw.core_id() as u8;
+        // Field by field: no whole instance is built on the stack.
+        self.core = core;
+        self.config = config;
+        self.lhp = config.lhp();
+        self.vcpus.clear();
+        self.current = None;
+        self.slice = None;
+        self.engine.reset(core, config.cores, config.costs.migration());
+        self.devices_open = 0;
+        self.stats = Stats::ZERO;
         hw.init_interrupts(config.hypervisor_level);
         for route in config.devices.iter().flatten() {
-            if inst.home_of(route.guest, route.vcpu) == Some(core) {
+            if self.home_of(route.guest, route.vcpu) == Some(core) {
                 hw.init_device_interrupt(route.intevt as u32, route.level);
             }
         }
-        inst.engine.init(&mut EnginePort(hw));
+        self.engine.init(&mut EnginePort(hw));
         for (g, spec) in config.guests.iter().enumerate() {
             if let Some(spec) = spec {
                 if spec.home[0] == core {
-                    inst.add_vcpu(Vcpu::fresh(g as u8, 0, spec, spec.entry, 0));
+                    self.add_vcpu(Vcpu::fresh(g as u8, 0, spec, spec.entry, 0));
                 }
             }
         }
         for &(guest, vcpu, entry) in secondaries {
-            let Some(spec) = inst.spec(guest).copied() else { continue };
+            let Some(spec) = self.spec(guest).copied() else { continue };
             if vcpu == 0 || vcpu >= spec.vcpus || spec.home[vcpu as usize] != core {
                 continue;
             }
-            inst.add_vcpu(Vcpu::fresh(guest, vcpu, &spec, entry, vcpu as u32));
+            self.add_vcpu(Vcpu::fresh(guest, vcpu, &spec, entry, vcpu as u32));
         }
-        inst.schedule_and_leave(hw);
+        self.schedule_and_leave(hw);
+    }
+
+    /// A booted instance, returned by value (for hosted runs and tests;
+    /// see [`Instance::boot`]).
+    pub fn boot_with<H: CoreHardware>(hw: &mut H, config: Config, secondaries: &[(u8, u8, u32)]) -> Instance {
+        let mut inst = Instance::new();
+        inst.boot(hw, config, secondaries);
         inst
     }
 
