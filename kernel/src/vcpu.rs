@@ -1,11 +1,24 @@
-//! The guest-visible register state of a vCPU: everything the hypervisor
-//! saves when it takes a vCPU off a core and restores when it puts it back,
-//! and what the migration engine ships to another core.
+//! A vCPU as the hypervisor holds it: the guest-visible register state
+//! ([`VcpuContext`]: everything saved when a vCPU leaves a core and
+//! restored when it comes back, and what the migration engine ships to
+//! another core) and the record of a vCPU resident on a core ([`Vcpu`]:
+//! that context plus its run state, pending virtual interrupts, virtual
+//! timer, why it is away from home, and its migration epoch).
+//!
+//! The record lives here, below both `spumone-percore` (which schedules
+//! resident vCPUs and delivers their interrupts) and `spumone-migration`
+//! (which ships them between cores), so neither imports the other's types.
+//! Owns: the fields and their meaning. Must not touch: what the fields are
+//! used for (scheduling, delivery, migration are the crates above), any
+//! hardware.
 //!
 //! Invariant: a vCPU's [`VcpuContext`] is the complete architectural state
 //! its guest can observe (general, banked, control, system, FPU, exception
 //! and MMU registers it uses). Restoring it on any core must make the
 //! guest's next instruction behave exactly as if it had never left.
+
+use crate::guest::GuestSpec;
+use crate::hypercall::sr;
 
 /// Number of 32-bit words in a [`VcpuContext`] (its wire size / 4).
 pub const CONTEXT_WORDS: usize = 8 + 8 + 8 + 13 + 2 + 32 + 3 + 4;
@@ -109,6 +122,110 @@ impl VcpuContext {
             *f = next();
         }
         c
+    }
+}
+
+/// A vCPU's run state on the core where it is resident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Runnable,
+    /// Called `IDLE`: waits for a virtual interrupt.
+    Idle,
+    /// Its guest exited.
+    Exited,
+}
+
+/// A vCPU's virtual timer. Deadlines are absolute, in cycles, so they
+/// mean the same on every core.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct VirtualTimer {
+    /// Period in cycles, 0 = stopped.
+    pub period: u64,
+    pub next: u64,
+    pub oneshot: bool,
+}
+
+/// Why a vCPU is away from its home core (which lock-holder-preemption
+/// policy sent it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AwayReason {
+    /// On-demand: the RTOS on its home core is active.
+    RtosActive,
+    /// Trap-based: it is running its kernel.
+    KernelEntry,
+    /// Delayed preemption ran past its bound.
+    DelayBound,
+}
+
+impl AwayReason {
+    /// Its 2-bit code in a `Migrate` message's reason byte (3 is "going
+    /// home", see `spumone_migration::outbox`).
+    pub const fn code(self) -> u8 {
+        match self {
+            AwayReason::RtosActive => 0,
+            AwayReason::KernelEntry => 1,
+            AwayReason::DelayBound => 2,
+        }
+    }
+    pub const fn from_code(c: u8) -> Option<AwayReason> {
+        match c {
+            0 => Some(AwayReason::RtosActive),
+            1 => Some(AwayReason::KernelEntry),
+            2 => Some(AwayReason::DelayBound),
+            _ => None,
+        }
+    }
+}
+
+/// A vCPU resident on a core (and, while it migrates, the copy its source
+/// keeps until the destination has it).
+#[derive(Clone, Copy, Debug)]
+pub struct Vcpu {
+    pub guest: u8,
+    pub id: u8,
+    pub state: RunState,
+    pub ctx: VcpuContext,
+    /// Pending virtual interrupts, a bit per source (the instance's
+    /// numbering: bit 0 the timer, 1-7 device sources, 8 + m IPI m).
+    pub pending: u16,
+    pub timer: VirtualTimer,
+    /// Set while the vCPU is away from home, with why.
+    pub away: Option<AwayReason>,
+    /// Its home asked for it back and the way home was full: retried at
+    /// every entry (local bookkeeping, not shipped).
+    pub return_wanted: bool,
+    /// How many times it has migrated (wrapping): a destination accepts a
+    /// `Migrate` only if it is newer than the last it accepted for this
+    /// vCPU, so a resent copy is never taken twice.
+    pub epoch: u16,
+}
+
+impl Vcpu {
+    /// A vCPU of `spec` (guest `guest`, number `id`) about to run its first
+    /// instruction at `entry` with `arg` in r4: privileged, its class's
+    /// levels masked until the guest is ready for them.
+    pub fn fresh(guest: u8, id: u8, spec: &GuestSpec, entry: u32, arg: u32) -> Vcpu {
+        let mut bank0 = [0; 8];
+        bank0[4] = arg;
+        let ctx = VcpuContext {
+            bank0,
+            pc: entry,
+            sr: sr::MD,
+            virtual_imask: spec.class.levels().1 as u32,
+            fpscr: 0x0004_0001,
+            ..VcpuContext::default()
+        };
+        Vcpu {
+            guest,
+            id,
+            state: RunState::Runnable,
+            ctx,
+            pending: 0,
+            timer: VirtualTimer::default(),
+            away: None,
+            return_wanted: false,
+            epoch: 0,
+        }
     }
 }
 

@@ -6,22 +6,40 @@
 //! between cores is bytes in simulated shared memory plus an inter-core
 //! interrupt. No heap.
 //!
-//! Status: the mailbox is built and tested: the shared-memory layout
-//! ([`layout`]), the message formats and their validation ([`message`],
-//! [`crc`]), the self-checking ring indices ([`index`]) and each instance's
-//! end of the rings with its recovery rules ([`mailbox`]); the protocol is
-//! described in `docs/mailbox.md`. The migration engine and the policies
-//! that use it are still to come (issue 3); the per-core instance
-//! (`spumone-percore`) calls the mailbox.
+//! From the bottom up:
+//! - the mailbox: the shared-memory layout ([`layout`]), the message
+//!   formats and their validation ([`message`], [`crc`]), the
+//!   self-checking ring indices ([`index`]) and each instance's end of the
+//!   rings with its recovery rules ([`mailbox`]); the protocol is described
+//!   in `docs/mailbox.md`;
+//! - what the engine may do to its core ([`port`]);
+//! - an instance's outgoing mail and its conversion to and from the wire
+//!   ([`outbox`]);
+//! - the migration engine: the source and destination halves, the
+//!   acknowledgement/resend/epoch protocol, where away vCPUs are, return
+//!   requests ([`engine`]);
+//! - the lock-holder-preemption policies' decisions ([`policy`]).
+//!
+//! The per-core instance (`spumone-percore`) schedules the vCPUs, asks
+//! [`policy`] what to do and calls [`engine`] to move them. The record of a
+//! vCPU both use is `spumone_kernel::vcpu::Vcpu`, below both crates.
 #![no_std]
 #![forbid(unsafe_code)]
 
 pub mod crc;
+pub mod engine;
 pub mod index;
 pub mod layout;
 pub mod mailbox;
 pub mod message;
+pub mod outbox;
+pub mod policy;
+pub mod port;
 
+pub use engine::{Arrival, Engine, MigrationCosts};
 pub use layout::{region_size, ring_offset, MAX_CORES, SLOTS_PER_RING};
 pub use mailbox::{Mailbox, MailboxStats, RecvError, SendError, SharedMemory};
 pub use message::{Message, MessageKind, Rejection};
+pub use outbox::{Incoming, Outbox, Post, PostStats};
+pub use policy::{Lhp, Policy};
+pub use port::{MigrationEvent, MigrationHardware};

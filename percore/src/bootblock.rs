@@ -471,7 +471,7 @@ mod tests {
             timer_level: 5,
             ipi_level: 6,
         };
-        let mut config = Config::DEFAULT;
+        let mut config = Config::EMPTY;
         config.costs = Costs::ZERO;
         config.cores = 4;
         config.guests[0] = Some(rtos);

@@ -1,23 +1,15 @@
 //! What an instance is told at boot: the machine's guests, the LHP policy
 //! and the cost table. Every instance gets the same copy (on the board it
 //! is part of the boot image); nothing in it changes while running.
+//!
+//! [`Policy`] itself is `spumone_migration::policy`'s (re-exported here):
+//! the policies' decisions live there.
 
 use spumone_kernel::guest::{GuestSpec, MAX_GUESTS};
+use spumone_migration::engine::MigrationCosts;
+use spumone_migration::policy::Lhp;
 
-/// How lock-holder preemption is avoided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
-    /// The RTOS preempts the GPOS whenever it becomes runnable.
-    None,
-    /// The RTOS waits while the GPOS vCPU reports a non-zero preempt count.
-    DelayedPreemption,
-    /// GPOS kernel entries on a core shared with the RTOS move the vCPU to
-    /// another core; it comes back at `KERNEL_EXIT`.
-    TrapMigration,
-    /// When the RTOS becomes runnable the GPOS vCPU leaves its core; it
-    /// comes back when the RTOS idles.
-    OnDemandMigration,
-}
+pub use spumone_migration::policy::Policy;
 
 /// What each hypervisor path costs, in CPU cycles (600 MHz). Charged to
 /// the core that does the work.
@@ -79,6 +71,18 @@ impl Costs {
         return_source: 22_860,
         return_destination: 7_200,
     };
+
+    /// The migration engine's part of the table.
+    pub const fn migration(&self) -> MigrationCosts {
+        MigrationCosts {
+            mailbox_send: self.mailbox_send,
+            mailbox_receive: self.mailbox_receive,
+            departure_source: self.departure_source,
+            departure_destination: self.departure_destination,
+            return_source: self.return_source,
+            return_destination: self.return_destination,
+        }
+    }
 }
 
 /// Rows the interrupt destination table has room for.
@@ -135,9 +139,9 @@ pub struct Config {
 }
 
 impl Config {
-    /// No guests, one core, no policy: a starting point to fill in (the
-    /// boot block decoder and tests start from it).
-    pub const DEFAULT: Config = Config {
+    /// No guests, one core, no policy: what an instance holds before it
+    /// boots (usable in a `static`), and a starting point to fill in.
+    pub const EMPTY: Config = Config {
         cores: 1,
         guests: [None; MAX_GUESTS],
         policy: Policy::None,
@@ -150,4 +154,9 @@ impl Config {
         costs: Costs::RP1,
         devices: [None; MAX_DEVICES],
     };
+
+    /// The lock-holder-preemption policy this configuration chooses.
+    pub const fn lhp(&self) -> Lhp {
+        Lhp::new(self.policy, self.spin_yield, self.delay_bound, self.dispatch_first)
+    }
 }

@@ -9,8 +9,13 @@
 //! Timing: nothing here advances simulated time by itself except what the
 //! device accesses would cost; the instance charges its own work with
 //! [`CoreHardware::charge`] from the cost table.
+//!
+//! The migration engine (`spumone_migration::engine`) gets only a slice of
+//! this trait, its `MigrationHardware`; [`EnginePort`] adapts one to the
+//! other.
 
 use spumone_kernel::vcpu::VcpuContext;
+use spumone_migration::port::{MigrationEvent, MigrationHardware};
 
 /// Why the core entered the hypervisor (what the hardware wrote to
 /// EXPEVT/INTEVT/TRA/TEA on the way in).
@@ -106,3 +111,35 @@ pub const fn timer_intevt(core: usize) -> u32 {
 
 /// INTEVT of the mailbox ICI (message 0).
 pub const ICI_INTEVT: u32 = 0xf00;
+
+/// A core's hardware as the migration engine may use it: its clock, the
+/// mailbox's shared words and ICI, charging, and migration trace events.
+pub struct EnginePort<'a, H: CoreHardware>(pub &'a mut H);
+
+impl<H: CoreHardware> MigrationHardware for EnginePort<'_, H> {
+    fn now(&self) -> u64 {
+        self.0.now()
+    }
+    fn charge(&mut self, cycles: u64) {
+        self.0.charge(cycles)
+    }
+    fn shared_read(&mut self, offset: u32) -> u32 {
+        self.0.shared_read(offset)
+    }
+    fn shared_write(&mut self, offset: u32, value: u32) {
+        self.0.shared_write(offset, value)
+    }
+    fn send_ici(&mut self, target: usize) {
+        self.0.send_ici(target)
+    }
+    fn trace(&mut self, event: MigrationEvent) {
+        self.0.trace(match event {
+            MigrationEvent::Out { guest, vcpu, to, departure, cycles } => {
+                TraceEvent::MigrateOut { guest, vcpu, to, departure, cycles }
+            }
+            MigrationEvent::In { guest, vcpu, from, departure, cycles } => {
+                TraceEvent::MigrateIn { guest, vcpu, from, departure, cycles }
+            }
+        })
+    }
+}

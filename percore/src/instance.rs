@@ -8,11 +8,16 @@
 //! interrupts by emulating the SH-4A entry into its vector table, and
 //! resumes it, or sleeps the core.
 //!
-//! Owns: the vCPUs resident on this core (their full register state),
-//! where this core's home vCPUs are while away, this core's timer, and its
-//! receive-side mailbox bookkeeping. Must not touch: any other instance's
-//! state (it only knows other cores by number and talks to them through
-//! the mailbox), the simulator, the heap.
+//! Owns: the vCPUs resident on this core (their full register state, the
+//! run queue and the round-robin slice), their virtual interrupts, the
+//! device routes open on this core, this core's timer, and the counters.
+//! It asks the lock-holder-preemption policy (`spumone_migration::policy`)
+//! what to do and has the migration engine (`spumone_migration::engine`,
+//! one per instance, reached through [`EnginePort`]) move vCPUs, keep
+//! track of the ones away and carry the mail. Must not touch: any other
+//! instance's state (it only knows other cores by number and talks to them
+//! through the engine's mailbox), the engine's protocol state, the
+//! simulator, the heap.
 //!
 //! Physical device interrupts go through the interrupt destination table
 //! ([`crate::config::DeviceRoute`]): the instance on the core where the
@@ -26,26 +31,41 @@
 //! departure (home -> away) and return (away -> home). So a home core
 //! always knows where its vCPUs are, and messages for a vCPU go to its home,
 //! which forwards them if the vCPU is away.
+//!
+//! An instance is built in place: [`Instance::new`] is a `const fn` (an
+//! empty instance for a `static` in the core's local memory) and
+//! [`Instance::boot`] initialises it where it is, so no whole instance is
+//! ever moved across a small stack.
 
-use crate::config::{Config, Policy, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
-use crate::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT};
-use crate::post::{Post, PostOffice};
+use crate::config::{Config, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
+use crate::hw::{timer_intevt, CoreHardware, EnginePort, Entry, TraceEvent, ICI_INTEVT};
+use crate::post::{Incoming, Post};
 use heapless::Vec;
 use spumone_kernel::guest::{GuestSpec, MAX_GUESTS, MAX_VCPUS};
 use spumone_kernel::hypercall::{self, sr, HcError, Hypercall, ERROR_KINDS};
 use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::VcpuContext;
+use spumone_migration::engine::{Arrival, Engine};
+use spumone_migration::policy::{Contender, CoreView, Lhp, Preemption};
 
-/// Bytes of core-local memory an instance's state must fit in: the URAM
-/// of one RP1 core (128 KiB). Checked at compile time; the run report
-/// prints the actual size.
-pub const STATE_BUDGET: usize = 128 * 1024;
+// The resident vCPU record is the kernel's (the migration engine ships
+// it); re-exported under its old path.
+pub use spumone_kernel::vcpu::{AwayReason, RunState, Vcpu, VirtualTimer};
+
+/// Bytes an instance's state may take: a quarter of one RP1 core's URAM
+/// (128 KiB), leaving the rest for the stack, the code's data and the
+/// trace buffer. Checked at compile time for every target the crate is
+/// built for (the host and wasm32); the run report prints the actual size.
+/// `size_of::<Instance>()` is 15,272 bytes on wasm32 and 15,336 on x86-64
+/// (`rustc -Zprint-type-sizes`, and the run report on the host): 5,640 of
+/// resident vCPUs, 5,896 of in-flight migration copies (the only copy of a
+/// migrating vCPU: queued posts are 12 bytes and name it), 2,352 of queued
+/// posts, 256 the mailbox end, the rest the away table, the configuration
+/// and the counters.
+pub const STATE_BUDGET: usize = 32 * 1024;
 static_assertions::const_assert!(core::mem::size_of::<Instance>() <= STATE_BUDGET);
 // One bit of `Instance::devices_open` per destination-table row.
 static_assertions::const_assert!(MAX_DEVICES <= 8);
-
-/// How long mail that could not be sent waits before the next try (10 us).
-const MAIL_RETRY: u64 = 6_000;
 
 /// Most vCPUs resident on one core at once: every vCPU of the machine,
 /// so an arriving vCPU always has room.
@@ -58,126 +78,6 @@ pub const VIRTUAL_IPI_INTEVT: u16 = 0xf00;
 /// the vCPU owns (in destination-table order), bit 8 + m IPI message m.
 const PENDING_TIMER: u16 = 1;
 const PENDING_IPI_SHIFT: u32 = 8;
-
-/// Why a vCPU is away from its home core.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AwayReason {
-    /// On-demand: the RTOS on its home core is active.
-    RtosActive,
-    /// Trap-based: it is running its kernel.
-    KernelEntry,
-    /// Delayed preemption ran past its bound.
-    DelayBound,
-}
-
-impl AwayReason {
-    pub const fn code(self) -> u8 {
-        match self {
-            AwayReason::RtosActive => 0,
-            AwayReason::KernelEntry => 1,
-            AwayReason::DelayBound => 2,
-        }
-    }
-    pub const fn from_code(c: u8) -> Option<AwayReason> {
-        match c {
-            0 => Some(AwayReason::RtosActive),
-            1 => Some(AwayReason::KernelEntry),
-            2 => Some(AwayReason::DelayBound),
-            _ => None,
-        }
-    }
-}
-
-/// Where a home vCPU is while away.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Away {
-    core: u8,
-    reason: AwayReason,
-    /// When its return was last asked for (asked again after
-    /// `RESEND_AFTER` if it has not come back: the request may have been
-    /// destroyed in the mailbox).
-    return_requested: Option<u64>,
-}
-
-/// A migration sent and not yet acknowledged: its copy, kept until the
-/// destination says it has the vCPU (or the vCPU comes back), and sent
-/// again if no word comes.
-#[derive(Clone, Copy, Debug)]
-struct InFlight {
-    vcpu: Vcpu,
-    to: u8,
-    departure: bool,
-    resend_at: u64,
-}
-
-/// How long a migration or a return request waits for its answer before
-/// it is sent again (1 ms).
-const RESEND_AFTER: u64 = 600_000;
-
-/// A vCPU's run state on the core where it is resident.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RunState {
-    Runnable,
-    /// Called `IDLE`: waits for a virtual interrupt.
-    Idle,
-    /// Its guest exited.
-    Exited,
-}
-
-/// A vCPU's virtual timer. Deadlines are absolute, in cycles, so they
-/// mean the same on every core.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct VirtualTimer {
-    /// Period in cycles, 0 = stopped.
-    pub period: u64,
-    pub next: u64,
-    pub oneshot: bool,
-}
-
-/// A vCPU resident on this core.
-#[derive(Clone, Copy, Debug)]
-pub struct Vcpu {
-    pub guest: u8,
-    pub id: u8,
-    pub state: RunState,
-    pub ctx: VcpuContext,
-    pub pending: u16,
-    pub timer: VirtualTimer,
-    /// Set while the vCPU is away from home, with why.
-    pub away: Option<AwayReason>,
-    /// Its home asked for it back and the way home was full: retried at
-    /// every entry (local bookkeeping, not shipped).
-    pub return_wanted: bool,
-    /// How many times it has migrated (wrapping): a destination accepts a
-    /// `Migrate` only if it is newer than the last it accepted for this
-    /// vCPU, so a resent copy is never taken twice.
-    pub epoch: u16,
-}
-
-impl Vcpu {
-    /// A vCPU of `spec` (guest `guest`, number `id`) about to run its first
-    /// instruction at `entry` with `arg` in r4.
-    fn fresh(guest: u8, id: u8, spec: &GuestSpec, entry: u32, arg: u32) -> Vcpu {
-        let mut ctx = VcpuContext::default();
-        ctx.pc = entry;
-        ctx.sr = sr::MD;
-        // Its class's levels masked until the guest is ready for them.
-        ctx.virtual_imask = spec.class.levels().1 as u32;
-        ctx.fpscr = 0x0004_0001;
-        ctx.bank0[4] = arg;
-        Vcpu {
-            guest,
-            id,
-            state: RunState::Runnable,
-            ctx,
-            pending: 0,
-            timer: VirtualTimer::default(),
-            away: None,
-            return_wanted: false,
-            epoch: 0,
-        }
-    }
-}
 
 /// Counters printed in the run report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -224,10 +124,44 @@ pub struct Stats {
     pub stale_migrations: u64,
 }
 
+impl Stats {
+    pub const ZERO: Stats = Stats {
+        entries: 0,
+        hypercalls: 0,
+        hypercall_errors: [0; ERROR_KINDS],
+        switches: 0,
+        injections: 0,
+        virqs_raised: 0,
+        virqs_coalesced: 0,
+        virqs_cancelled: 0,
+        forwarded_exceptions: 0,
+        timer_interrupts: 0,
+        icis: 0,
+        departures_out: 0,
+        departures_in: 0,
+        returns_out: 0,
+        returns_in: 0,
+        delayed_preemptions: 0,
+        delay_bound_hits: 0,
+        spin_yields: 0,
+        virtual_ipis: 0,
+        forwarded_messages: 0,
+        device_interrupts: 0,
+        device_interrupts_elsewhere: 0,
+        spurious: 0,
+        guest_faults: 0,
+        misrouted: 0,
+        migrations_resent: 0,
+        stale_migrations: 0,
+    };
+}
+
 /// The state of one core's hypervisor.
 pub struct Instance {
     core: u8,
     config: Config,
+    /// The lock-holder-preemption policy and its waiting state.
+    lhp: Lhp,
     vcpus: Vec<Vcpu, MAX_RESIDENT>,
     /// Index in `vcpus` of the vCPU on the core now.
     current: Option<usize>,
@@ -235,74 +169,85 @@ pub struct Instance {
     /// ends. It runs on while a higher priority preempts its owner, so an
     /// RTOS ticking faster than the slice cannot keep it from expiring.
     slice: Option<(u8, u8, u64)>,
-    /// For this core's home vCPUs: the core each is on while away, why,
-    /// and whether its return has been asked for.
-    away: [[Option<Away>; MAX_VCPUS]; MAX_GUESTS],
-    /// Delayed preemption: since when an RTOS vCPU has been waiting for
-    /// the GPOS to leave its critical section.
-    delayed_since: Option<u64>,
-    /// Dispatch-first on-demand migration: source-half work still owed.
-    deferred_work: u64,
-    post: PostOffice,
-    /// Migrations sent and not yet acknowledged.
-    in_flight: Vec<InFlight, MAX_RESIDENT>,
-    /// The epoch of the last migration this core accepted, per vCPU.
-    accepted_epoch: [[Option<u16>; MAX_VCPUS]; MAX_GUESTS],
+    /// Migrations, where this core's vCPUs are while away, and the mail.
+    engine: Engine,
     /// Destination-table rows whose source this core has unmasked.
     devices_open: u8,
     pub stats: Stats,
 }
 
-impl Instance {
-    /// Boot the instance of core `core`: program its interrupts, put the
-    /// boot vCPUs whose home is this core in place, and run.
-    pub fn boot<H: CoreHardware>(hw: &mut H, config: Config) -> Instance {
-        Instance::boot_with(hw, config, &[])
+impl Default for Instance {
+    fn default() -> Instance {
+        Instance::new()
     }
+}
 
-    /// [`Instance::boot`], also starting the secondary vCPUs listed in
-    /// `secondaries` as (guest, vCPU, entry) whose home is this core, as if
-    /// their guest had called `START_VCPU` (r4 = the vCPU's number). The
-    /// list is part of the boot configuration: every instance gets the same.
-    pub fn boot_with<H: CoreHardware>(hw: &mut H, config: Config, secondaries: &[(u8, u8, u32)]) -> Instance {
-        let core = hw.core_id() as u8;
-        let mut inst = Instance {
-            core,
-            config,
+impl Instance {
+    /// An empty instance that has not booted: no core, no guests. Cheap to
+    /// place in a `static`; [`Instance::boot`] makes it a core's.
+    pub const fn new() -> Instance {
+        Instance {
+            core: 0,
+            config: Config::EMPTY,
+            lhp: Lhp::OFF,
             vcpus: Vec::new(),
             current: None,
             slice: None,
-            away: [[None; MAX_VCPUS]; MAX_GUESTS],
-            delayed_since: None,
-            deferred_work: 0,
-            post: PostOffice::new(core, config.cores),
-            in_flight: Vec::new(),
-            accepted_epoch: [[None; MAX_VCPUS]; MAX_GUESTS],
+            engine: Engine::new(),
             devices_open: 0,
-            stats: Stats::default(),
-        };
+            stats: Stats::ZERO,
+        }
+    }
+
+    /// Boot this instance, in place, as the instance of its core
+    /// (`hw.core_id()`): program the core's interrupts, set up its end of
+    /// the mailbox, put the boot vCPUs whose home is this core in place,
+    /// also starting the secondary vCPUs listed in `secondaries` as
+    /// (guest, vCPU, entry) whose home is this core, as if their guest had
+    /// called `START_VCPU` (r4 = the vCPU's number), and run. The list is
+    /// part of the boot configuration: every instance gets the same.
+    /// Whatever the instance held before is forgotten.
+    pub fn boot<H: CoreHardware>(&mut self, hw: &mut H, config: Config, secondaries: &[(u8, u8, u32)]) {
+        let core = hw.core_id() as u8;
+        // Field by field: no whole instance is built on the stack.
+        self.core = core;
+        self.config = config;
+        self.lhp = config.lhp();
+        self.vcpus.clear();
+        self.current = None;
+        self.slice = None;
+        self.engine.reset(core, config.cores, config.costs.migration());
+        self.devices_open = 0;
+        self.stats = Stats::ZERO;
         hw.init_interrupts(config.hypervisor_level);
         for route in config.devices.iter().flatten() {
-            if inst.home_of(route.guest, route.vcpu) == Some(core) {
+            if self.home_of(route.guest, route.vcpu) == Some(core) {
                 hw.init_device_interrupt(route.intevt as u32, route.level);
             }
         }
-        inst.post.init(hw);
+        self.engine.init(&mut EnginePort(hw));
         for (g, spec) in config.guests.iter().enumerate() {
             if let Some(spec) = spec {
                 if spec.home[0] == core {
-                    inst.add_vcpu(Vcpu::fresh(g as u8, 0, spec, spec.entry, 0));
+                    self.add_vcpu(Vcpu::fresh(g as u8, 0, spec, spec.entry, 0));
                 }
             }
         }
         for &(guest, vcpu, entry) in secondaries {
-            let Some(spec) = inst.spec(guest).copied() else { continue };
+            let Some(spec) = self.spec(guest).copied() else { continue };
             if vcpu == 0 || vcpu >= spec.vcpus || spec.home[vcpu as usize] != core {
                 continue;
             }
-            inst.add_vcpu(Vcpu::fresh(guest, vcpu, &spec, entry, vcpu as u32));
+            self.add_vcpu(Vcpu::fresh(guest, vcpu, &spec, entry, vcpu as u32));
         }
-        inst.schedule_and_leave(hw);
+        self.schedule_and_leave(hw);
+    }
+
+    /// A booted instance, returned by value (for hosted runs and tests;
+    /// see [`Instance::boot`]).
+    pub fn boot_with<H: CoreHardware>(hw: &mut H, config: Config, secondaries: &[(u8, u8, u32)]) -> Instance {
+        let mut inst = Instance::new();
+        inst.boot(hw, config, secondaries);
         inst
     }
 
@@ -318,7 +263,7 @@ impl Instance {
 
     /// The mailbox's counters.
     pub fn mailbox_stats(&self) -> crate::post::PostStats {
-        self.post.stats()
+        self.engine.stats()
     }
 
     /// The core entered the hypervisor.
@@ -567,12 +512,8 @@ impl Instance {
                 self.raise(i, PENDING_TIMER);
             }
         }
-        if let Some(since) = self.delayed_since {
-            if let Some(bound) = self.config.delay_bound {
-                if now >= since + bound as u64 {
-                    self.delay_bound_expired(hw);
-                }
-            }
+        if self.lhp.bound_passed(now) {
+            self.delay_bound_expired(hw);
         }
     }
 
@@ -662,7 +603,7 @@ impl Instance {
             }
             Hypercall::SpinYield => {
                 self.stats.spin_yields += 1;
-                if self.config.spin_yield {
+                if self.lhp.spin_yields() {
                     self.rotate(i);
                 }
                 Ok(0)
@@ -796,6 +737,17 @@ impl Instance {
         self.vcpus.iter().any(|v| self.class(v.guest) == GuestClass::RealTime && v.state != RunState::Exited)
     }
 
+    /// This core as the policies see it.
+    fn view(&self) -> CoreView {
+        CoreView { rtos_runnable: self.rtos_runnable(), hosts_rtos: self.hosts_rtos() }
+    }
+
+    /// Resident vCPU `i` as delayed preemption sees it.
+    fn contender(&self, i: usize) -> Contender {
+        let v = &self.vcpus[i];
+        Contender { class: self.class(v.guest), runnable: v.state == RunState::Runnable, preempt_count: v.ctx.preempt_count }
+    }
+
     /// Apply the policy, choose, deliver, and leave into the chosen vCPU
     /// (or sleep).
     fn schedule_and_leave<H: CoreHardware>(&mut self, hw: &mut H) {
@@ -806,20 +758,12 @@ impl Instance {
         // Delayed preemption: a GPOS vCPU in a critical section keeps the
         // core while the RTOS waits.
         if let (Some(cur), Some(n)) = (self.current, next) {
-            if self.config.policy == Policy::DelayedPreemption
-                && n != cur
-                && self.vcpus[cur].state == RunState::Runnable
-                && self.class(self.vcpus[cur].guest) == GuestClass::GeneralPurpose
-                && self.class(self.vcpus[n].guest) == GuestClass::RealTime
-                && self.vcpus[cur].ctx.preempt_count != 0
-            {
-                if self.delayed_since.is_none() {
-                    self.delayed_since = Some(now);
+            let (running, wanted) = (self.contender(cur), self.contender(n));
+            if let Preemption::Hold { first } = self.lhp.preemption(now, running, wanted) {
+                if first {
                     self.stats.delayed_preemptions += 1;
                 }
                 next = Some(cur);
-            } else if self.class(self.vcpus[n].guest) == GuestClass::RealTime {
-                self.delayed_since = None;
             }
         }
         // Round-robin slice among equals: the slice's owner, about to run
@@ -866,11 +810,10 @@ impl Instance {
                     return self.schedule_and_leave(hw);
                 }
             }
-        } else if self.deferred_work > 0 {
+        } else {
             // The core is free: do the source-half work dispatch-first
             // on-demand migration put off.
-            hw.charge(self.deferred_work);
-            self.deferred_work = 0;
+            self.engine.settle_deferred(&mut EnginePort(hw));
         }
         self.sync_device_routes(hw);
         self.arm_timer(hw);
@@ -891,44 +834,42 @@ impl Instance {
                 earliest(v.timer.next);
             }
         }
-        if let (Some(since), Some(bound)) = (self.delayed_since, self.config.delay_bound) {
-            earliest(since + bound as u64);
+        if let Some(bound) = self.lhp.bound_deadline() {
+            earliest(bound);
         }
-        if self.post.has_waiting() {
-            // A ring was full or not ready yet: try again soon.
-            earliest(hw.now() + MAIL_RETRY);
-        }
-        for f in &self.in_flight {
-            earliest(f.resend_at);
+        // Mail waiting for room in a ring, migrations awaiting their
+        // acknowledgement.
+        if let Some(t) = self.engine.next_deadline(hw.now()) {
+            earliest(t);
         }
         hw.arm_timer(deadline);
     }
 
     // ----- lock-holder-preemption policies -----
 
+    /// Before the scheduler picks: retry what the engine owes, then carry
+    /// out the policy's plan for this core.
     fn apply_policy<H: CoreHardware>(&mut self, hw: &mut H) {
         self.retry_returns(hw);
-        self.resend_migrations(hw);
-        if !self.rtos_runnable() && self.hosts_rtos() {
-            // The RTOS idles: vCPUs a delay bound sent away come back.
-            self.request_returns(hw, AwayReason::DelayBound);
+        self.stats.migrations_resent += self.engine.resend_overdue(&mut EnginePort(hw));
+        let plan = self.lhp.plan(self.view());
+        if plan.recall_delay_bounded {
+            self.engine.request_returns(&mut EnginePort(hw), AwayReason::DelayBound);
         }
-        if self.config.policy != Policy::OnDemandMigration {
-            return;
-        }
-        if self.rtos_runnable() {
+        if plan.evict_gpos {
             // Send every GPOS vCPU that lives here away while the RTOS runs.
             while let Some(i) = (0..self.vcpus.len()).find(|&i| {
                 let v = &self.vcpus[i];
-                self.class(v.guest) == GuestClass::GeneralPurpose && v.away.is_none() && v.state != RunState::Exited
+                Lhp::evictable(self.class(v.guest), v.away, v.state)
             }) {
                 if !self.depart(hw, i, AwayReason::RtosActive) {
                     break;
                 }
             }
-        } else if self.hosts_rtos() {
+        }
+        if plan.recall_displaced {
             // The RTOS idles: ask for the vCPUs it displaced back.
-            self.request_returns(hw, AwayReason::RtosActive);
+            self.engine.request_returns(&mut EnginePort(hw), AwayReason::RtosActive);
         }
     }
 
@@ -936,11 +877,8 @@ impl Instance {
     /// shares it with an RTOS and has just entered its kernel. Returns
     /// whether it left.
     fn maybe_trap_migrate<H: CoreHardware>(&mut self, hw: &mut H, i: usize) -> bool {
-        if self.config.policy != Policy::TrapMigration
-            || self.class(self.vcpus[i].guest) != GuestClass::GeneralPurpose
-            || self.vcpus[i].away.is_some()
-            || !self.hosts_rtos()
-        {
+        let v = &self.vcpus[i];
+        if !self.lhp.trap_migrates(self.class(v.guest), v.away, self.view()) {
             return false;
         }
         self.depart(hw, i, AwayReason::KernelEntry)
@@ -950,9 +888,8 @@ impl Instance {
     /// GPOS vCPU holding the core leaves it instead.
     fn delay_bound_expired<H: CoreHardware>(&mut self, hw: &mut H) {
         self.stats.delay_bound_hits += 1;
-        self.delayed_since = None;
         if let Some(cur) = self.current {
-            if self.class(self.vcpus[cur].guest) == GuestClass::GeneralPurpose && self.vcpus[cur].away.is_none() {
+            if Lhp::bound_evicts(self.class(self.vcpus[cur].guest), self.vcpus[cur].away) {
                 self.depart(hw, cur, AwayReason::DelayBound);
             }
         }
@@ -962,16 +899,12 @@ impl Instance {
 // ----- migration and routing -----
 
 impl Instance {
-    /// Where vCPUs displaced from this core go: the next core.
-    fn destination(&self) -> Option<u8> {
-        (self.config.cores > 1).then(|| (self.core + 1) % self.config.cores)
-    }
-
-    /// Departure migration, source half: take resident vCPU `i` (which
-    /// lives here) off this core and ship it. Returns whether it left.
+    /// Departure migration: take resident vCPU `i` (which lives here) off
+    /// this core and have the engine ship it (the source half). Returns
+    /// whether it left.
     fn depart<H: CoreHardware>(&mut self, hw: &mut H, i: usize, reason: AwayReason) -> bool {
-        let Some(dest) = self.destination() else { return false };
-        if !self.post.has_room(dest) || self.in_flight.is_full() {
+        let Some(dest) = self.engine.destination() else { return false };
+        if !self.engine.can_ship(dest) {
             // Keep it here rather than risk it: it goes at a later entry.
             return false;
         }
@@ -979,132 +912,53 @@ impl Instance {
             return false;
         }
         let was_current = self.current == Some(i);
-        let mut v = self.take_vcpu(i);
+        let v = self.take_vcpu(i);
         if was_current {
             hw.trace(TraceEvent::Undispatch { guest: v.guest, vcpu: v.id });
         }
-        let costs = self.config.costs;
-        let cost = if self.config.dispatch_first && reason == AwayReason::RtosActive {
-            // Ship the context now, do the rest once the RTOS is running.
-            self.deferred_work += costs.departure_source.saturating_sub(costs.mailbox_send) as u64;
-            costs.mailbox_send
-        } else {
-            costs.departure_source
-        };
-        hw.charge(cost as u64);
-        v.away = Some(reason);
-        v.epoch = v.epoch.wrapping_add(1);
-        self.away[v.guest as usize][v.id as usize] = Some(Away { core: dest, reason, return_requested: None });
+        let context_first = self.lhp.ships_context_first(reason);
+        self.engine.depart(&mut EnginePort(hw), v, dest, reason, context_first);
         self.stats.departures_out += 1;
-        hw.trace(TraceEvent::MigrateOut { guest: v.guest, vcpu: v.id, to: dest, departure: true, cycles: cost });
-        self.ship(hw, v, dest, true);
         true
     }
 
-    /// Return migration, source half: send resident vCPU `i` (away from
-    /// its home) back.
+    /// Return migration: send resident vCPU `i` (away from its home) back.
     fn return_home<H: CoreHardware>(&mut self, hw: &mut H, i: usize) -> bool {
         let (g, id) = (self.vcpus[i].guest, self.vcpus[i].id);
         let Some(home) = self.home_of(g, id) else { return false };
-        if !self.post.has_room(home) || self.in_flight.is_full() {
+        if !self.engine.can_ship(home) {
             return false;
         }
         let was_current = self.current == Some(i);
-        let mut v = self.take_vcpu(i);
+        let v = self.take_vcpu(i);
         if was_current {
             hw.trace(TraceEvent::Undispatch { guest: g, vcpu: id });
         }
-        let cost = self.config.costs.return_source;
-        hw.charge(cost as u64);
-        v.away = None;
-        v.epoch = v.epoch.wrapping_add(1);
+        self.engine.return_home(&mut EnginePort(hw), v, home);
         self.stats.returns_out += 1;
-        hw.trace(TraceEvent::MigrateOut { guest: g, vcpu: id, to: home, departure: false, cycles: cost });
-        self.ship(hw, v, home, false);
         true
     }
 
-    /// Queue `v`'s migration to `to` and keep a copy until it is
-    /// acknowledged. The caller has checked there is room for both.
-    fn ship<H: CoreHardware>(&mut self, hw: &mut H, v: Vcpu, to: u8, departure: bool) {
-        self.post.queue(to, Post::Migrate { vcpu: v, departure });
-        let _ = self.in_flight.push(InFlight { vcpu: v, to, departure, resend_at: hw.now() + RESEND_AFTER });
-    }
-
-    /// Send again the migrations whose acknowledgement is overdue (the
-    /// message, or its acknowledgement, may have been destroyed by a guest
-    /// scribbling on the mailbox): the destination takes a copy once.
-    fn resend_migrations<H: CoreHardware>(&mut self, hw: &mut H) {
-        let now = hw.now();
-        for i in 0..self.in_flight.len() {
-            let f = self.in_flight[i];
-            if now >= f.resend_at && self.post.has_room(f.to) {
-                self.post.queue(f.to, Post::Migrate { vcpu: f.vcpu, departure: f.departure });
-                self.in_flight[i].resend_at = now + RESEND_AFTER;
-                self.stats.migrations_resent += 1;
-            }
-        }
-    }
-
-    /// Ask the cores holding this core's vCPUs displaced for `reason` to
-    /// send them back (once each).
-    fn request_returns<H: CoreHardware>(&mut self, hw: &mut H, reason: AwayReason) {
-        let now = hw.now();
-        for g in 0..MAX_GUESTS {
-            for id in 0..MAX_VCPUS {
-                if let Some(a) = self.away[g][id].as_mut() {
-                    let due = a.return_requested.is_none_or(|at| now >= at + RESEND_AFTER);
-                    if a.reason == reason && due {
-                        let core = a.core;
-                        // Marked only once queued: a full queue retries.
-                        if self.post.queue(core, Post::ReturnRequest { guest: g as u8, vcpu: id as u8 }) {
-                            a.return_requested = Some(now);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Destination half of a migration: `v` arrives.
-    fn accept_immigrant<H: CoreHardware>(&mut self, hw: &mut H, from: u8, mut v: Vcpu, departure: bool) {
-        // Whatever it is, tell the sender we have it, so it stops resending.
-        self.post.queue(from, Post::MigrateAck { guest: v.guest, vcpu: v.id });
-        let (g, id) = (v.guest as usize, v.id as usize);
-        if g >= MAX_GUESTS || id >= MAX_VCPUS {
-            self.stats.misrouted += 1;
-            return;
-        }
-        let newer = self.accepted_epoch[g][id].is_none_or(|last| (v.epoch.wrapping_sub(last) as i16) > 0);
-        if !newer || self.find(v.guest, v.id).is_some() {
-            // A copy sent again after this core had taken the vCPU.
-            self.stats.stale_migrations += 1;
-            return;
-        }
-        self.accepted_epoch[g][id] = Some(v.epoch);
-        // The vCPU itself is the best acknowledgement of an earlier move.
-        self.in_flight.retain(|f| (f.vcpu.guest, f.vcpu.id) != (v.guest, v.id));
-        let costs = self.config.costs;
-        let cost = if departure { costs.departure_destination } else { costs.return_destination };
-        hw.charge(cost as u64);
+    /// Destination half: `v` arrives from core `from`; the engine checks
+    /// and acknowledges it, the instance puts it on this core.
+    fn accept_immigrant<H: CoreHardware>(&mut self, hw: &mut H, from: u8, v: Vcpu, departure: bool) {
+        let here = self.find(v.guest, v.id).is_some();
+        let v = match self.engine.accept(&mut EnginePort(hw), from, v, departure, here) {
+            Arrival::Misrouted => return self.stats.misrouted += 1,
+            Arrival::Stale => return self.stats.stale_migrations += 1,
+            Arrival::Arrived(v) => v,
+        };
         if departure {
             self.stats.departures_in += 1;
         } else {
             self.stats.returns_in += 1;
-            v.away = None;
-            self.away[v.guest as usize][v.id as usize] = None;
         }
-        hw.trace(TraceEvent::MigrateIn { guest: v.guest, vcpu: v.id, from, departure, cycles: cost });
-        // A vCPU that came to run a kernel entry (trap-based migration)
-        // goes before the others of its priority: it is on a short kernel
-        // path, and making it wait a round-robin slice would hold up its
-        // whole guest (it may be about to take a lock the others need).
-        let added = if v.away == Some(AwayReason::KernelEntry) { self.add_vcpu_front(v) } else { self.add_vcpu(v) };
+        let added = if Lhp::runs_first_on_arrival(v.away) { self.add_vcpu_front(v) } else { self.add_vcpu(v) };
         if !added {
             // No room: send it home rather than lose it.
             self.stats.misrouted += 1;
-            if let Some(home) = self.home_of(v.guest, v.id).filter(|&h| h != self.core) {
-                self.post.queue(home, Post::Migrate { vcpu: v, departure: false });
+            if let Some(home) = self.home_of(v.guest, v.id) {
+                self.engine.send_back(&mut EnginePort(hw), v, home);
             }
         }
     }
@@ -1140,11 +994,10 @@ impl Instance {
             self.stats.misrouted += 1;
             return true;
         }
-        let via = if home != self.core { Some(home) } else { self.away[guest as usize][vcpu as usize].map(|a| a.core) };
-        if let Some(to) = via {
+        if let Some(to) = self.engine.forward_to(guest, vcpu, home) {
             self.stats.forwarded_messages += 1;
             if let Post::VirtualIpi { message, .. } = post {
-                if self.post.queue_ipi(to, guest, vcpu, message) == Some(false) {
+                if self.engine.queue_ipi(to, guest, vcpu, message) == Some(false) {
                     // Raised while the same IPI is still on its way: the
                     // two are one, as they would be at the target.
                     self.stats.virqs_raised += 1;
@@ -1152,7 +1005,7 @@ impl Instance {
                 }
                 return true;
             }
-            return self.post.queue(to, post);
+            return self.engine.queue(to, post);
         }
         match post {
             Post::StartVcpu { entry, arg, .. } => {
@@ -1167,7 +1020,7 @@ impl Instance {
             // A vCPU that has not started yet: the IPI has nowhere to go.
             _ => self.stats.misrouted += 1,
         }
-            true
+        true
     }
 
     /// Mail that could not be passed on (its way on was full): a return
@@ -1198,16 +1051,12 @@ impl Instance {
             if from == self.core {
                 continue;
             }
-            while let Some(post) = self.post.receive(hw, from) {
-                hw.charge(self.config.costs.mailbox_receive as u64);
-                match post {
-                    Post::Migrate { vcpu, departure } => self.accept_immigrant(hw, from, vcpu, departure),
-                    Post::MigrateAck { guest, vcpu } => {
-                        self.in_flight.retain(|f| !(f.to == from && (f.vcpu.guest, f.vcpu.id) == (guest, vcpu)));
-                    }
-                    other => {
-                        if !self.route(hw, other) {
-                            self.keep_for_later(other);
+            while let Some(incoming) = self.engine.receive(&mut EnginePort(hw), from) {
+                match incoming {
+                    Incoming::Migrate { vcpu, departure } => self.accept_immigrant(hw, from, vcpu, departure),
+                    Incoming::Post(post) => {
+                        if !self.route(hw, post) {
+                            self.keep_for_later(post);
                         }
                     }
                 }
@@ -1216,8 +1065,7 @@ impl Instance {
     }
 
     fn send_pending_mail<H: CoreHardware>(&mut self, hw: &mut H) {
-        let sent = self.post.flush(hw);
-        hw.charge(sent as u64 * self.config.costs.mailbox_send as u64);
+        self.engine.flush(&mut EnginePort(hw));
     }
 }
 

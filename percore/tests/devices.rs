@@ -30,7 +30,7 @@ fn enabled(hw: &FakeCore) -> BTreeSet<u32> {
 fn a_device_interrupt_enters_its_owner_under_its_own_intevt_and_its_source_waits_for_the_handler() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot(&mut hw, with_device(config(&[rtos()], Policy::None), TMU4, 0, 13));
+    let mut inst = Instance::boot_with(&mut hw, with_device(config(&[rtos()], Policy::None), TMU4, 0, 13), &[]);
     assert_eq!(hw.device_levels, [(TMU4, 13)], "its home core sets its priority");
     assert_eq!(enabled(&hw), BTreeSet::new(), "the RTOS boots with its levels masked");
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
@@ -61,7 +61,7 @@ fn a_gpos_device_interrupt_waits_while_the_rtos_runs_and_enters_the_gpos_when_it
     let mut hw = FakeCore::new(0, &mem);
     let mut gp = gpos(1);
     gp.home = [0; 4];
-    let mut inst = Instance::boot(&mut hw, with_device(config(&[rtos(), gp], Policy::None), TMU5, 1, 5));
+    let mut inst = Instance::boot_with(&mut hw, with_device(config(&[rtos(), gp], Policy::None), TMU5, 1, 5), &[]);
     // The RTOS sets up its tick and idles; the GPOS opens its levels.
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
     hw.trap(&mut inst, 0x6b, &[1000, 0]);
@@ -100,9 +100,9 @@ fn a_device_source_follows_its_vcpu_from_core_to_core_and_is_never_open_on_two()
     let mem = shared();
     let cfg = with_device(config(&[rtos(), gpos(1)], Policy::OnDemandMigration), TMU5, 1, 5);
     let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot(&mut hw0, cfg);
+    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
     let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot(&mut hw1, cfg);
+    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
     assert_eq!((hw0.device_levels.as_slice(), hw1.device_levels.as_slice()), ([(TMU5, 5)].as_slice(), [].as_slice()));
     // The RTOS is runnable from boot: the GPOS vCPU starts out on core 1.
     hw0.trap(&mut core0, 0x60, &[RT_VBR]);
@@ -145,7 +145,7 @@ fn a_device_interrupt_taken_on_a_core_the_vcpu_has_left_is_counted_and_left_mask
     gp.home = [0; 4];
     let cfg = with_device(config(&[gp], Policy::None), TMU5, 0, 5);
     let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot(&mut hw1, cfg);
+    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
     hw1.devices_enabled.insert(TMU5);
     hw1.interrupt(&mut core1, TMU5);
     assert_eq!(hw1.left, Some(Leave::Idle));

@@ -386,7 +386,7 @@ proptest! {
 fn every_non_hypercall_trap_is_forwarded_to_the_guest_vector() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = spumone_percore::instance::Instance::boot(&mut hw, config(&[gpos(1)], Policy::None));
+    let mut inst = spumone_percore::instance::Instance::boot_with(&mut hw, config(&[gpos(1)], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
     let mut forwarded = 0;
     for imm in (0u8..=0xff).filter(|i| !(0x60..=0x7f).contains(i)) {
@@ -419,7 +419,7 @@ fn every_non_hypercall_trap_is_forwarded_to_the_guest_vector() {
 fn reserved_hypercall_numbers_return_e_nosys() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = spumone_percore::instance::Instance::boot(&mut hw, config(&[gpos(1)], Policy::None));
+    let mut inst = spumone_percore::instance::Instance::boot_with(&mut hw, config(&[gpos(1)], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
     for imm in 0x70..=0x7fu8 {
         let ctx = hw.trap(&mut inst, imm, &[1, 2, 3, 4]);
@@ -436,7 +436,7 @@ fn reserved_hypercall_numbers_return_e_nosys() {
 fn a_fault_without_a_vector_table_stops_only_that_guest() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = spumone_percore::instance::Instance::boot(&mut hw, config(&[rtos(), gpos(1)], Policy::None));
+    let mut inst = spumone_percore::instance::Instance::boot_with(&mut hw, config(&[rtos(), gpos(1)], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
     hw.trap(&mut inst, 0x6b, &[1000, 0]);
     hw.trap(&mut inst, 0x62, &[0]);

@@ -16,7 +16,7 @@ use spumone_percore::instance::{reg, Instance};
 fn boot_starts_the_boot_vcpu_privileged_with_its_levels_masked() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let _inst = Instance::boot(&mut hw, config(&[rtos()], Policy::None));
+    let _inst = Instance::boot_with(&mut hw, config(&[rtos()], Policy::None), &[]);
     let (ctx, imask) = hw.resumed();
     assert_eq!(ctx.pc, RT_ENTRY);
     assert_eq!(ctx.sr, sr::MD);
@@ -24,7 +24,7 @@ fn boot_starts_the_boot_vcpu_privileged_with_its_levels_masked() {
     assert_eq!(imask, 15);
     // Core 1 has no vCPU of its own: it sleeps.
     let mut hw1 = FakeCore::new(1, &mem);
-    let _inst1 = Instance::boot(&mut hw1, config(&[rtos()], Policy::None));
+    let _inst1 = Instance::boot_with(&mut hw1, config(&[rtos()], Policy::None), &[]);
     assert_eq!(hw1.left, Some(Leave::Idle));
 }
 
@@ -32,7 +32,7 @@ fn boot_starts_the_boot_vcpu_privileged_with_its_levels_masked() {
 fn bad_hypercall_arguments_return_error_codes_and_are_counted() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot(&mut hw, config(&[rtos()], Policy::None));
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos()], Policy::None), &[]);
     let r0 = |c: &VcpuContext| reg(c, 0) as i32;
     assert_eq!(r0(&hw.trap(&mut inst, 0x60, &[0x9000_0000])), -3, "VBR outside the partition");
     assert_eq!(r0(&hw.trap(&mut inst, 0x60, &[RT_VBR + 2])), -3, "misaligned VBR");
@@ -55,7 +55,7 @@ fn bad_hypercall_arguments_return_error_codes_and_are_counted() {
 fn hypercalls_return_past_the_trap_with_registers_kept() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot(&mut hw, config(&[rtos()], Policy::None));
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos()], Policy::None), &[]);
     let (mut before, _) = hw.resumed();
     before.r8_15 = [8, 9, 10, 11, 12, 13, 14, 15];
     before.mach = 0x1234;
@@ -71,7 +71,7 @@ fn hypercalls_return_past_the_trap_with_registers_kept() {
 fn virtual_timer_interrupt_enters_the_guest_vector_like_the_hardware() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot(&mut hw, config(&[rtos()], Policy::None));
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos()], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
     hw.trap(&mut inst, 0x6b, &[1000, 0]); // 1 ms periodic
     let deadline = hw.timer.expect("the timer is armed");
@@ -101,7 +101,7 @@ fn ipl_separation_lets_the_rtos_timer_through_a_gpos_with_interrupts_disabled() 
         let mut hw = FakeCore::new(0, &mem);
         let mut cfg = config(&[gpos(1)], Policy::None);
         cfg.ipl_separation = separation;
-        let mut inst = Instance::boot(&mut hw, cfg);
+        let mut inst = Instance::boot_with(&mut hw, cfg, &[]);
         hw.trap(&mut inst, 0x62, &[0]);
         let (_, imask) = hw.resumed();
         assert_eq!(imask, 0);
@@ -117,9 +117,9 @@ fn on_demand_migration_moves_a_gpos_vcpu_mid_critical_section_and_back_unchanged
     let mem = shared();
     let cfg = config(&[rtos(), gpos(1)], Policy::OnDemandMigration);
     let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot(&mut hw0, cfg);
+    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
     let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot(&mut hw1, cfg);
+    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
     // The RTOS (priority 10) is runnable from boot, so the GPOS vCPU that
     // lives on core 0 starts out on core 1.
     // Core 1 was not ready when core 0 booted: the vCPU waited in core
@@ -190,7 +190,7 @@ fn on_demand_migration_moves_a_gpos_vcpu_mid_critical_section_and_back_unchanged
 fn delayed_preemption_keeps_the_rtos_waiting_until_the_preempt_count_drops() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot(&mut hw, config(&[rtos(), gpos(1)], Policy::DelayedPreemption));
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gpos(1)], Policy::DelayedPreemption), &[]);
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
     hw.trap(&mut inst, 0x6b, &[1000, 0]);
     hw.trap(&mut inst, 0x62, &[0]);
@@ -223,4 +223,35 @@ fn secondary_vcpus_listed_in_the_boot_configuration_start_on_their_home_core() {
     let (ctx, _) = hw1.resumed();
     assert_eq!((ctx.pc, reg(&ctx, 4)), (GP_ENTRY + 0x100, 1), "vCPU 1 starts at its entry with r4 = 1");
     assert_eq!(core1.resident().iter().map(|v| (v.guest, v.id)).collect::<Vec<_>>(), [(0, 1)]);
+}
+
+/// The board keeps each core's instance in a `static` in that core's URAM
+/// and boots it where it is (`Instance::new` is a `const fn`; `boot` takes
+/// `&mut self`). Here the static is behind a mutex, the host's way to a
+/// mutable static without `unsafe`.
+static CORE0: std::sync::Mutex<Instance> = std::sync::Mutex::new(Instance::new());
+
+#[test]
+fn an_instance_in_a_static_boots_in_place_and_a_second_boot_starts_afresh() {
+    let cfg = config(&[rtos(), gpos(1)], Policy::OnDemandMigration);
+    let mut inst = CORE0.lock().unwrap();
+    assert!(inst.resident().is_empty() && inst.stats.entries == 0, "not booted: nothing in it");
+    // The same boot in place and by value: the same instance.
+    let mut hw = FakeCore::new(0, &shared());
+    inst.boot(&mut hw, cfg, &[]);
+    let mut hw_ref = FakeCore::new(0, &shared());
+    let by_value = Instance::boot_with(&mut hw_ref, cfg, &[]);
+    let ids = |i: &Instance| i.resident().iter().map(|v| (v.guest, v.id)).collect::<Vec<_>>();
+    assert_eq!((hw.resumed(), hw.timer, &hw.events), (hw_ref.resumed(), hw_ref.timer, &hw_ref.events));
+    assert_eq!((inst.stats, inst.mailbox_stats(), ids(&inst)), (by_value.stats, by_value.mailbox_stats(), ids(&by_value)));
+    // It has state now: the GPOS vCPU departed for core 1 (not booted, so
+    // its migration waits in the outbox and stays in flight).
+    assert_eq!((inst.stats.departures_out, inst.mailbox_stats().waited), (1, 1));
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    assert_eq!(inst.mailbox_stats().waited, 2);
+    // Booting again forgets all of it: the same as a first boot.
+    let mut hw2 = FakeCore::new(0, &shared());
+    inst.boot(&mut hw2, cfg, &[]);
+    assert_eq!((hw2.resumed(), hw2.timer, &hw2.events), (hw_ref.resumed(), hw_ref.timer, &hw_ref.events));
+    assert_eq!((inst.stats, inst.mailbox_stats(), ids(&inst)), (by_value.stats, by_value.mailbox_stats(), ids(&by_value)));
 }

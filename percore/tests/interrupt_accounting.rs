@@ -477,9 +477,9 @@ fn ipis_are_not_lost_when_the_receiver_is_slow() {
     let mut cfg = config(&[gpos(2)], Policy::None);
     cfg.ipl_separation = false;
     let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = spumone_percore::instance::Instance::boot(&mut hw0, cfg);
+    let mut core0 = spumone_percore::instance::Instance::boot_with(&mut hw0, cfg, &[]);
     let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = spumone_percore::instance::Instance::boot(&mut hw1, cfg);
+    let mut core1 = spumone_percore::instance::Instance::boot_with(&mut hw1, cfg, &[]);
     hw0.trap(&mut core0, 0x60, &[GP_VBR]);
     hw0.trap(&mut core0, 0x62, &[0]);
     hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 0]);

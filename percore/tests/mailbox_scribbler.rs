@@ -495,9 +495,9 @@ fn two_gpos_vcpus() -> (SharedMem, FakeCore, Instance, FakeCore, Instance) {
     let mem = shared();
     let cfg = config(&[gpos(2)], Policy::None);
     let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot(&mut hw0, cfg);
+    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
     let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot(&mut hw1, cfg);
+    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
     hw0.trap(&mut core0, 0x60, &[GP_VBR]);
     hw0.trap(&mut core0, 0x62, &[0]);
     hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 7]);
@@ -574,9 +574,9 @@ fn departure_in_flight() -> (SharedMem, FakeCore, Instance, FakeCore, Instance) 
     let mem = shared();
     let cfg = config(&[rtos(), gpos(1)], Policy::OnDemandMigration);
     let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot(&mut hw0, cfg);
+    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
     let mut hw1 = FakeCore::new(1, &mem);
-    let core1 = Instance::boot(&mut hw1, cfg);
+    let core1 = Instance::boot_with(&mut hw1, cfg, &[]);
     hw0.trap(&mut core0, 0x60, &[RT_VBR]);
     assert_eq!(core0.mailbox_stats().mailbox.sent, 1, "the Migrate is in the ring");
     (mem, hw0, core0, hw1, core1)
@@ -698,9 +698,9 @@ fn a_full_outbox_does_not_drop_a_departing_vcpu() {
     let mem = shared();
     let cfg = config(&[rtos(), gpos(2)], Policy::OnDemandMigration);
     let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot(&mut hw0, cfg);
+    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
     let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot(&mut hw1, cfg);
+    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
     hw0.trap(&mut core0, 0x60, &[RT_VBR]);
     hw0.icis_sent.clear();
     hw1.interrupt(&mut core1, ICI_INTEVT);

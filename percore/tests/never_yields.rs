@@ -68,7 +68,7 @@ struct Outcome {
 fn run(cfg: Config, periods: u64) -> Outcome {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot(&mut hw, cfg);
+    let mut inst = Instance::boot_with(&mut hw, cfg, &[]);
     assert_eq!(guest_of(hw.resumed().0.pc), 0, "the RTOS runs first");
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
     hw.trap(&mut inst, 0x6b, &[1000, 0]);
@@ -157,7 +157,7 @@ fn without_ipl_separation_a_gpos_with_interrupts_off_masks_the_rtos_tick() {
         cfg.ipl_separation = separation;
         let mem = shared();
         let mut hw = FakeCore::new(0, &mem);
-        let mut inst = Instance::boot(&mut hw, cfg);
+        let mut inst = Instance::boot_with(&mut hw, cfg, &[]);
         hw.trap(&mut inst, 0x60, &[RT_VBR]);
         hw.trap(&mut inst, 0x6b, &[1000, 0]);
         hw.trap(&mut inst, 0x62, &[0]);

@@ -256,7 +256,7 @@ impl World {
         };
         for c in 0..n {
             let mut hw = FakeCore::new(c, &mem);
-            let inst = Instance::boot(&mut hw, cfg);
+            let inst = Instance::boot_with(&mut hw, cfg, &[]);
             w.hw.push(hw);
             w.inst.push(inst);
         }

@@ -1,0 +1,393 @@
+//! The vCPU migration engine: departure and return migration, each with
+//! its source half (SPUMONE's `spm_cpu_migrate()`) and destination half
+//! (`accept_immigrant()`), and the protocol that makes them survive a
+//! damaged mailbox.
+//!
+//! Owns, for one core:
+//! - the migrations this core has sent and not yet seen acknowledged (the
+//!   in-flight table: the one copy of each departing vCPU, resent after
+//!   [`RESEND_AFTER`] without word), and the per-vCPU epochs that let a
+//!   destination take a resent copy once only;
+//! - where this core's home vCPUs are while away, why, and when their
+//!   return was last asked for (asked again after [`RESEND_AFTER`]);
+//! - the source-half work dispatch-first still owes;
+//! - the outgoing mail ([`crate::outbox`]) and this core's end of the
+//!   mailbox under it.
+//!
+//! Must not touch: the run queue (the per-core instance takes a vCPU off
+//! its core before [`Engine::depart`] or [`Engine::return_home`], and puts
+//! an [`Arrival`] on it), virtual interrupts, the policies (they decide
+//! who moves and when: `crate::policy`; the engine moves whom it is given),
+//! any other core's state, and any hardware but [`MigrationHardware`].
+//!
+//! Migration is always between a vCPU's home core and one other core:
+//! departure (home -> away) and return (away -> home). So a home core
+//! always knows where its vCPUs are, and mail for a vCPU goes to its home,
+//! which forwards it while the vCPU is away ([`Engine::forward_to`]).
+
+use crate::message::Message;
+use crate::outbox::{migrate_message, Incoming, Outbox, Post, PostStats};
+use crate::port::{MigrationEvent, MigrationHardware};
+use heapless::Vec;
+use spumone_kernel::guest::{MAX_GUESTS, MAX_VCPUS};
+use spumone_kernel::vcpu::{AwayReason, Vcpu};
+
+/// Migrations one core can have in flight: every vCPU of the machine.
+pub const MAX_IN_FLIGHT: usize = MAX_GUESTS * MAX_VCPUS;
+
+/// How long a migration or a return request waits for its answer before
+/// it is sent again (1 ms).
+pub const RESEND_AFTER: u64 = 600_000;
+
+/// How long mail that could not be sent waits before the next try (10 us).
+pub const MAIL_RETRY: u64 = 6_000;
+
+/// What the engine's work costs, in CPU cycles (the instance's cost table
+/// gives them at boot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MigrationCosts {
+    /// Writing one mailbox message and raising the ICI.
+    pub mailbox_send: u32,
+    /// Reading and validating one mailbox message.
+    pub mailbox_receive: u32,
+    pub departure_source: u32,
+    pub departure_destination: u32,
+    pub return_source: u32,
+    pub return_destination: u32,
+}
+
+impl MigrationCosts {
+    pub const ZERO: MigrationCosts = MigrationCosts {
+        mailbox_send: 0,
+        mailbox_receive: 0,
+        departure_source: 0,
+        departure_destination: 0,
+        return_source: 0,
+        return_destination: 0,
+    };
+}
+
+/// Where a home vCPU is while away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Away {
+    core: u8,
+    reason: AwayReason,
+    /// When its return was last asked for (asked again after
+    /// `RESEND_AFTER` if it has not come back: the request may have been
+    /// destroyed in the mailbox).
+    return_requested: Option<u64>,
+}
+
+/// A migration sent and not yet acknowledged: its copy, kept until the
+/// destination says it has the vCPU (or the vCPU comes back), and sent
+/// again if no word comes.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    vcpu: Vcpu,
+    to: u8,
+    departure: bool,
+    resend_at: u64,
+}
+
+/// What the destination half made of an arriving vCPU.
+// Lives only on the stack for the moment it takes to hand the vCPU over
+// (and there is no heap to box it in).
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Copy, Debug)]
+pub enum Arrival {
+    /// It names a vCPU that cannot exist (dropped, acknowledged).
+    Misrouted,
+    /// A copy this core has already taken (dropped, acknowledged).
+    Stale,
+    /// Taken: the instance puts it on its core.
+    Arrived(Vcpu),
+}
+
+/// One core's migration engine.
+pub struct Engine {
+    core: u8,
+    cores: u8,
+    costs: MigrationCosts,
+    outbox: Outbox,
+    /// Migrations sent and not yet acknowledged.
+    in_flight: Vec<InFlight, MAX_IN_FLIGHT>,
+    /// For this core's home vCPUs: the core each is on while away, why,
+    /// and whether its return has been asked for.
+    away: [[Option<Away>; MAX_VCPUS]; MAX_GUESTS],
+    /// The epoch of the last migration this core accepted, per vCPU.
+    accepted_epoch: [[Option<u16>; MAX_VCPUS]; MAX_GUESTS],
+    /// Dispatch-first on-demand migration: source-half work still owed.
+    deferred_work: u64,
+}
+
+impl Engine {
+    /// The engine of no core: nothing moves until [`Engine::reset`].
+    pub const fn new() -> Engine {
+        Engine {
+            core: 0,
+            cores: 0,
+            costs: MigrationCosts::ZERO,
+            outbox: Outbox::new(),
+            in_flight: Vec::new(),
+            away: [[None; MAX_VCPUS]; MAX_GUESTS],
+            accepted_epoch: [[None; MAX_VCPUS]; MAX_GUESTS],
+            deferred_work: 0,
+        }
+    }
+
+    /// Make it, in place, the empty engine of core `core` of `cores`.
+    pub fn reset(&mut self, core: u8, cores: u8, costs: MigrationCosts) {
+        self.core = core;
+        self.cores = cores;
+        self.costs = costs;
+        self.outbox.reset(core, cores);
+        self.in_flight.clear();
+        self.away = [[None; MAX_VCPUS]; MAX_GUESTS];
+        self.accepted_epoch = [[None; MAX_VCPUS]; MAX_GUESTS];
+        self.deferred_work = 0;
+    }
+
+    /// Set up the mailbox rings this core receives on (once, at boot).
+    pub fn init<H: MigrationHardware>(&mut self, hw: &mut H) {
+        self.outbox.init(hw);
+    }
+
+    /// The mailbox's and the outbox's counters.
+    pub fn stats(&self) -> PostStats {
+        self.outbox.stats()
+    }
+
+    // ----- source halves -----
+
+    /// Where vCPUs displaced from this core go: the next core.
+    pub fn destination(&self) -> Option<u8> {
+        (self.cores > 1).then(|| (self.core + 1) % self.cores)
+    }
+
+    /// Whether a vCPU can be shipped to core `to` now: room for its post
+    /// and for its in-flight copy. A vCPU that cannot stays where it is
+    /// and goes at a later entry, rather than risk losing it.
+    pub fn can_ship(&self, to: u8) -> bool {
+        self.outbox.has_room(to) && !self.in_flight.is_full()
+    }
+
+    /// Departure migration, source half: ship `v`, which the instance has
+    /// taken off this core (its home), to core `to`, where it stays until
+    /// asked back for `reason`. With `context_first` (dispatch-first) only
+    /// the mailbox send is done now; the rest of the half is owed until
+    /// [`Engine::settle_deferred`]. The caller checked [`Engine::can_ship`].
+    pub fn depart<H: MigrationHardware>(
+        &mut self,
+        hw: &mut H,
+        mut v: Vcpu,
+        to: u8,
+        reason: AwayReason,
+        context_first: bool,
+    ) {
+        let costs = self.costs;
+        let cost = if context_first {
+            self.deferred_work += costs.departure_source.saturating_sub(costs.mailbox_send) as u64;
+            costs.mailbox_send
+        } else {
+            costs.departure_source
+        };
+        hw.charge(cost as u64);
+        v.away = Some(reason);
+        v.epoch = v.epoch.wrapping_add(1);
+        if let Some(a) = self.away_entry(v.guest, v.id) {
+            *a = Some(Away { core: to, reason, return_requested: None });
+        }
+        hw.trace(MigrationEvent::Out { guest: v.guest, vcpu: v.id, to, departure: true, cycles: cost });
+        self.ship(hw, v, to, true);
+    }
+
+    /// Return migration, source half: send `v` (away from its home, taken
+    /// off this core by the instance) back to core `home`. The caller
+    /// checked [`Engine::can_ship`].
+    pub fn return_home<H: MigrationHardware>(&mut self, hw: &mut H, mut v: Vcpu, home: u8) {
+        let cost = self.costs.return_source;
+        hw.charge(cost as u64);
+        v.away = None;
+        v.epoch = v.epoch.wrapping_add(1);
+        hw.trace(MigrationEvent::Out { guest: v.guest, vcpu: v.id, to: home, departure: false, cycles: cost });
+        self.ship(hw, v, home, false);
+    }
+
+    /// An arrived vCPU this core has no room for goes back to its home as
+    /// it came (no half charged). Returns false if it cannot be shipped
+    /// either.
+    pub fn send_back<H: MigrationHardware>(&mut self, hw: &mut H, v: Vcpu, home: u8) -> bool {
+        if home == self.core || !self.can_ship(home) {
+            return false;
+        }
+        self.ship(hw, v, home, false);
+        true
+    }
+
+    /// Keep `v`'s copy until it is acknowledged and queue its migration to
+    /// `to` (the post names the copy). The caller has checked there is
+    /// room for both.
+    fn ship<H: MigrationHardware>(&mut self, hw: &mut H, v: Vcpu, to: u8, departure: bool) {
+        let post = Post::Migrate { guest: v.guest, vcpu: v.id, epoch: v.epoch, departure };
+        let _ = self.in_flight.push(InFlight { vcpu: v, to, departure, resend_at: hw.now() + RESEND_AFTER });
+        self.outbox.queue(to, post);
+    }
+
+    /// Send again the migrations whose acknowledgement is overdue (the
+    /// message, or its acknowledgement, may have been destroyed by a guest
+    /// scribbling on the mailbox): the destination takes a copy once.
+    /// Returns how many were queued again.
+    pub fn resend_overdue<H: MigrationHardware>(&mut self, hw: &mut H) -> u64 {
+        let now = hw.now();
+        let mut resent = 0;
+        for f in self.in_flight.iter_mut() {
+            if now >= f.resend_at && self.outbox.has_room(f.to) {
+                let v = &f.vcpu;
+                self.outbox.queue(f.to, Post::Migrate { guest: v.guest, vcpu: v.id, epoch: v.epoch, departure: f.departure });
+                f.resend_at = now + RESEND_AFTER;
+                resent += 1;
+            }
+        }
+        resent
+    }
+
+    /// Ask the cores holding this core's vCPUs displaced for `reason` to
+    /// send them back (once each, again after [`RESEND_AFTER`]).
+    pub fn request_returns<H: MigrationHardware>(&mut self, hw: &mut H, reason: AwayReason) {
+        let now = hw.now();
+        for g in 0..MAX_GUESTS {
+            for id in 0..MAX_VCPUS {
+                if let Some(a) = self.away[g][id].as_mut() {
+                    let due = a.return_requested.is_none_or(|at| now >= at + RESEND_AFTER);
+                    if a.reason == reason && due {
+                        // Marked only once queued: a full queue retries.
+                        if self.outbox.queue(a.core, Post::ReturnRequest { guest: g as u8, vcpu: id as u8 }) {
+                            a.return_requested = Some(now);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dispatch-first: the core is free, do the source-half work put off.
+    pub fn settle_deferred<H: MigrationHardware>(&mut self, hw: &mut H) {
+        if self.deferred_work > 0 {
+            hw.charge(self.deferred_work);
+            self.deferred_work = 0;
+        }
+    }
+
+    // ----- destination half and receiving -----
+
+    /// The next message from core `from` for the instance: a vCPU to
+    /// [`Engine::accept`], or a post to route. Acknowledgements are the
+    /// engine's own and are taken here. Every valid message costs
+    /// `mailbox_receive`.
+    pub fn receive<H: MigrationHardware>(&mut self, hw: &mut H, from: u8) -> Option<Incoming> {
+        loop {
+            let incoming = self.outbox.receive(hw, from)?;
+            hw.charge(self.costs.mailbox_receive as u64);
+            match incoming {
+                Incoming::Post(Post::MigrateAck { guest, vcpu }) => {
+                    self.in_flight.retain(|f| !(f.to == from && (f.vcpu.guest, f.vcpu.id) == (guest, vcpu)));
+                }
+                other => return Some(other),
+            }
+        }
+    }
+
+    /// Destination half of a migration: `v` arrives from core `from`
+    /// (`already_here`: the instance has a vCPU of that name resident).
+    pub fn accept<H: MigrationHardware>(
+        &mut self,
+        hw: &mut H,
+        from: u8,
+        mut v: Vcpu,
+        departure: bool,
+        already_here: bool,
+    ) -> Arrival {
+        // Whatever it is, tell the sender we have it, so it stops resending.
+        self.outbox.queue(from, Post::MigrateAck { guest: v.guest, vcpu: v.id });
+        let (g, id) = (v.guest as usize, v.id as usize);
+        if g >= MAX_GUESTS || id >= MAX_VCPUS {
+            return Arrival::Misrouted;
+        }
+        let newer = self.accepted_epoch[g][id].is_none_or(|last| (v.epoch.wrapping_sub(last) as i16) > 0);
+        if !newer || already_here {
+            // A copy sent again after this core had taken the vCPU.
+            return Arrival::Stale;
+        }
+        self.accepted_epoch[g][id] = Some(v.epoch);
+        // The vCPU itself is the best acknowledgement of an earlier move.
+        self.in_flight.retain(|f| (f.vcpu.guest, f.vcpu.id) != (v.guest, v.id));
+        let costs = self.costs;
+        let cost = if departure { costs.departure_destination } else { costs.return_destination };
+        hw.charge(cost as u64);
+        if !departure {
+            v.away = None;
+            self.away[g][id] = None;
+        }
+        hw.trace(MigrationEvent::In { guest: v.guest, vcpu: v.id, from, departure, cycles: cost });
+        Arrival::Arrived(v)
+    }
+
+    // ----- where vCPUs are, and mail for them -----
+
+    /// Where mail for vCPU (guest, vcpu), whose home is `home` and which is
+    /// not resident here, goes: to its home if that is another core; from
+    /// its home, to the core it is away on. `None`: it is nowhere yet.
+    pub fn forward_to(&self, guest: u8, vcpu: u8, home: u8) -> Option<u8> {
+        if home != self.core {
+            return Some(home);
+        }
+        self.away.get(guest as usize)?.get(vcpu as usize)?.map(|a| a.core)
+    }
+
+    /// Queue `post` for core `to` (see [`Outbox::queue`]).
+    pub fn queue(&mut self, to: u8, post: Post) -> bool {
+        self.outbox.queue(to, post)
+    }
+
+    /// Queue a virtual IPI for core `to` (see [`Outbox::queue_ipi`]).
+    pub fn queue_ipi(&mut self, to: u8, guest: u8, vcpu: u8, message: u8) -> Option<bool> {
+        self.outbox.queue_ipi(to, guest, vcpu, message)
+    }
+
+    /// Send what fits of the outgoing mail, each message costing
+    /// `mailbox_send`. A queued migration sends its in-flight copy; one
+    /// whose copy is gone (acknowledged meanwhile) is withdrawn.
+    pub fn flush<H: MigrationHardware>(&mut self, hw: &mut H) {
+        let in_flight = &self.in_flight;
+        let copy = |to: u8, guest: u8, vcpu: u8, epoch: u16, departure: bool| -> Option<Message> {
+            in_flight
+                .iter()
+                .find(|f| {
+                    (f.to, f.vcpu.guest, f.vcpu.id, f.vcpu.epoch, f.departure) == (to, guest, vcpu, epoch, departure)
+                })
+                .map(|f| migrate_message(&f.vcpu, departure))
+        };
+        let sent = self.outbox.flush(hw, copy);
+        hw.charge(sent as u64 * self.costs.mailbox_send as u64);
+    }
+
+    /// When the engine needs the core's timer: soon if mail waits for room,
+    /// and when the first in-flight migration is due to be sent again.
+    pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        let mut deadline = self.outbox.has_waiting().then_some(now + MAIL_RETRY);
+        for f in &self.in_flight {
+            deadline = Some(deadline.map_or(f.resend_at, |d| d.min(f.resend_at)));
+        }
+        deadline
+    }
+
+    fn away_entry(&mut self, guest: u8, vcpu: u8) -> Option<&mut Option<Away>> {
+        self.away.get_mut(guest as usize)?.get_mut(vcpu as usize)
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::new()
+    }
+}

@@ -1,0 +1,422 @@
+//! One instance's outgoing mail and its conversion to and from the wire.
+//!
+//! Owns: this core's [`Mailbox`] end, the queue of [`Post`]s waiting for
+//! room in a ring (nothing is dropped when a ring is full: a post waits
+//! here and goes with the next flush), the virtual IPIs waiting as pending
+//! bits, their counters ([`PostStats`]), and the conversion between posts,
+//! vCPU records and the mailbox's wire [`Message`] (the `Migrate` reason
+//! byte and the engine's word). Must not touch: the wire format itself
+//! (`message`), the in-flight copies of migrating vCPUs (the engine's: a
+//! queued `Migrate` post only names one, and [`Outbox::flush`] asks the
+//! engine for it when its turn comes), any other core's bookkeeping.
+//!
+//! Posts are small on purpose: a whole vCPU (352 bytes) is kept once, in
+//! the engine's in-flight table, not once per queued copy.
+
+use crate::mailbox::{Mailbox, MailboxStats};
+use crate::message::Message;
+use crate::port::{MigrationHardware, Shared};
+use crate::MAX_CORES;
+use heapless::Deque;
+use spumone_kernel::guest::{MAX_GUESTS, MAX_VCPUS};
+use spumone_kernel::vcpu::{AwayReason, RunState, Vcpu, VirtualTimer};
+
+/// Posts other than IPIs waiting for room in a ring, per destination
+/// core. Enough for every vCPU of the machine to be migrating to, started
+/// on, and asked back from one core at once: 3 x 16.
+pub const OUTBOX: usize = 48;
+
+// The outbox holds 4 x 48 posts: keep each a few words, never a vCPU.
+static_assertions::const_assert!(core::mem::size_of::<Post>() <= 12);
+
+/// What one instance tells another about one vCPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Post {
+    /// A vCPU moves: departure (home -> away) or return (away -> home).
+    /// The vCPU itself is the engine's in-flight copy of this `epoch`,
+    /// read when the post is sent.
+    Migrate { guest: u8, vcpu: u8, epoch: u16, departure: bool },
+    VirtualIpi { guest: u8, vcpu: u8, message: u8 },
+    StartVcpu { guest: u8, vcpu: u8, entry: u32, arg: u32 },
+    /// Send this vCPU home (its RTOS went idle).
+    ReturnRequest { guest: u8, vcpu: u8 },
+    /// The destination has this vCPU (its source may forget its copy).
+    MigrateAck { guest: u8, vcpu: u8 },
+}
+
+impl Post {
+    /// The vCPU the post is about.
+    pub fn target(&self) -> (u8, u8) {
+        match *self {
+            Post::Migrate { guest, vcpu, .. }
+            | Post::VirtualIpi { guest, vcpu, .. }
+            | Post::StartVcpu { guest, vcpu, .. }
+            | Post::ReturnRequest { guest, vcpu }
+            | Post::MigrateAck { guest, vcpu } => (guest, vcpu),
+        }
+    }
+}
+
+/// A valid message received from another core.
+// Lives only on the stack between the ring and the instance (and there is
+// no heap to box the vCPU in).
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Copy, Debug)]
+pub enum Incoming {
+    /// A vCPU arrives (the destination half takes it).
+    Migrate { vcpu: Vcpu, departure: bool },
+    /// Anything else (never a [`Post::Migrate`]).
+    Post(Post),
+}
+
+/// Counters of the mailbox and of this queue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PostStats {
+    pub mailbox: MailboxStats,
+    /// Posts that waited because a ring was full.
+    pub waited: u64,
+    /// Posts that could not even be queued (the queue was full too); the
+    /// instance keeps them in its own state and retries.
+    pub queue_full: u64,
+    /// Posts the mailbox refused as invalid (a bug, never expected).
+    pub refused: u64,
+    /// `Migrate` posts whose copy was no longer in flight when their turn
+    /// came (acknowledged, or the vCPU came back, while the post waited
+    /// for room): nothing left to send, and nothing lost.
+    pub withdrawn: u64,
+}
+
+/// This core's outgoing mail.
+pub struct Outbox {
+    mailbox: Mailbox,
+    queues: [Deque<Post, OUTBOX>; MAX_CORES],
+    /// Virtual IPIs waiting to be sent, per destination core, guest and
+    /// vCPU: a bit per message. An IPI is a pending bit at its target, so
+    /// two not yet sent are one: they wait here without bound on count and
+    /// go after the queued posts (a forwarded IPI never overtakes the vCPU
+    /// it follows).
+    ipis: [[[u8; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES],
+    waited: u64,
+    queue_full: u64,
+    refused: u64,
+    withdrawn: u64,
+}
+
+impl Outbox {
+    /// An empty outbox of no core (every send fails until
+    /// [`Outbox::reset`] names one).
+    pub const fn new() -> Outbox {
+        Outbox {
+            mailbox: Mailbox::new(0, 0),
+            queues: [const { Deque::new() }; MAX_CORES],
+            ipis: [[[0; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES],
+            waited: 0,
+            queue_full: 0,
+            refused: 0,
+            withdrawn: 0,
+        }
+    }
+
+    /// Empty it in place for core `core` of `cores`.
+    pub fn reset(&mut self, core: u8, cores: u8) {
+        self.mailbox = Mailbox::new(core as usize, cores as usize);
+        self.queues.iter_mut().for_each(Deque::clear);
+        self.ipis = [[[0; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES];
+        self.waited = 0;
+        self.queue_full = 0;
+        self.refused = 0;
+        self.withdrawn = 0;
+    }
+
+    /// Set up the rings this core receives on.
+    pub fn init<H: MigrationHardware>(&mut self, hw: &mut H) {
+        self.mailbox.init(&mut Shared(hw));
+    }
+
+    pub fn stats(&self) -> PostStats {
+        PostStats {
+            mailbox: self.mailbox.stats(),
+            waited: self.waited,
+            queue_full: self.queue_full,
+            refused: self.refused,
+            withdrawn: self.withdrawn,
+        }
+    }
+
+    /// Whether posts are waiting for room.
+    pub fn has_waiting(&self) -> bool {
+        self.queues.iter().any(|q| !q.is_empty()) || self.ipis.iter().flatten().flatten().any(|&m| m != 0)
+    }
+
+    /// Whether a post for core `to` can be queued now.
+    pub fn has_room(&self, to: u8) -> bool {
+        self.queues.get(to as usize).is_some_and(|q| !q.is_full())
+    }
+
+    /// Queue `post` for core `to`; [`Outbox::flush`] sends it. Returns
+    /// false (counted) if the queue is full: callers check
+    /// [`Outbox::has_room`] first for anything they cannot keep. Virtual
+    /// IPIs always fit.
+    pub fn queue(&mut self, to: u8, post: Post) -> bool {
+        if let Post::VirtualIpi { guest, vcpu, message } = post {
+            return self.queue_ipi(to, guest, vcpu, message).is_some();
+        }
+        match self.queues.get_mut(to as usize) {
+            Some(q) => {
+                let ok = q.push_back(post).is_ok();
+                if !ok {
+                    self.queue_full += 1;
+                }
+                ok
+            }
+            None => false,
+        }
+    }
+
+    /// Queue virtual IPI `message` for (guest, vcpu) via core `to`:
+    /// `Some(true)` if it is new, `Some(false)` if the same IPI was already
+    /// waiting (the two are one, as at the target), `None` if the target
+    /// does not exist.
+    pub fn queue_ipi(&mut self, to: u8, guest: u8, vcpu: u8, message: u8) -> Option<bool> {
+        let bits = self.ipis.get_mut(to as usize)?.get_mut(guest as usize)?.get_mut(vcpu as usize)?;
+        if message >= 8 {
+            return None;
+        }
+        let new = *bits & (1 << message) == 0;
+        *bits |= 1 << message;
+        Some(new)
+    }
+
+    /// Send what fits; raise one ICI per core that got mail (or whose full
+    /// ring needs draining). A queued `Migrate` is turned into its message
+    /// by `migrating(to, guest, vcpu, epoch, departure)` (from the engine's
+    /// in-flight copy; `None`: no copy any more, the post is withdrawn).
+    /// Returns how many messages went out.
+    pub fn flush<H: MigrationHardware>(
+        &mut self,
+        hw: &mut H,
+        mut migrating: impl FnMut(u8, u8, u8, u16, bool) -> Option<Message>,
+    ) -> u32 {
+        let mut sent = 0;
+        for to in 0..self.queues.len() {
+            if to == self.mailbox.me() || to >= self.mailbox.cores() {
+                continue;
+            }
+            // Heal a head index scribbled on since the last send: the
+            // receiver would not see messages behind it until our next send.
+            self.mailbox.republish(&mut Shared(hw), to);
+            let mut kicked = false;
+            while let Some(post) = self.queues[to].front().copied() {
+                let message = match post {
+                    Post::Migrate { guest, vcpu, epoch, departure } => match migrating(to as u8, guest, vcpu, epoch, departure) {
+                        Some(m) => m,
+                        None => {
+                            self.queues[to].pop_front();
+                            self.withdrawn += 1;
+                            continue;
+                        }
+                    },
+                    other => small_message(&other),
+                };
+                match self.mailbox.send(&mut Shared(hw), to, &message) {
+                    Ok(_) => {
+                        self.queues[to].pop_front();
+                        sent += 1;
+                        kicked = true;
+                    }
+                    Err(e) if e.is_retryable() => {
+                        // Full or not ready: wait here, and kick the
+                        // receiver so it drains its ring.
+                        self.waited += 1;
+                        kicked = true;
+                        break;
+                    }
+                    Err(_) => {
+                        // A message the mailbox refuses outright would block
+                        // the queue forever: drop it, counted.
+                        self.queues[to].pop_front();
+                        self.refused += 1;
+                    }
+                }
+            }
+            // Then the IPIs, once the queue ahead of them has gone.
+            if self.queues[to].is_empty() {
+                'ipis: for g in 0..MAX_GUESTS {
+                    for v in 0..MAX_VCPUS {
+                        while self.ipis[to][g][v] != 0 {
+                            let m = self.ipis[to][g][v].trailing_zeros() as u8;
+                            let message = Message::VirtualIpi { guest: g as u8, vcpu: v as u8, message: m };
+                            match self.mailbox.send(&mut Shared(hw), to, &message) {
+                                Ok(_) => {
+                                    self.ipis[to][g][v] &= !(1 << m);
+                                    sent += 1;
+                                    kicked = true;
+                                }
+                                Err(e) if e.is_retryable() => {
+                                    self.waited += 1;
+                                    kicked = true;
+                                    break 'ipis;
+                                }
+                                Err(_) => {
+                                    self.ipis[to][g][v] &= !(1 << m);
+                                    self.refused += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if kicked {
+                hw.send_ici(to);
+            }
+        }
+        sent
+    }
+
+    /// The next valid message from core `from`, if any. Invalid ones are
+    /// rejected and counted by the mailbox and skipped here.
+    pub fn receive<H: MigrationHardware>(&mut self, hw: &mut H, from: u8) -> Option<Incoming> {
+        // Bounded: a ring holds few slots; a scribbled ring cannot keep us.
+        for _ in 0..64 {
+            match self.mailbox.receive(&mut Shared(hw), from as usize) {
+                Ok(Some(m)) => match from_message(&m) {
+                    Some(p) => return Some(p),
+                    None => continue,
+                },
+                Ok(None) => return None,
+                Err(_) => continue,
+            }
+        }
+        None
+    }
+}
+
+impl Default for Outbox {
+    fn default() -> Outbox {
+        Outbox::new()
+    }
+}
+
+/// The message of a post that carries no vCPU.
+fn small_message(post: &Post) -> Message {
+    match *post {
+        Post::VirtualIpi { guest, vcpu, message } => Message::VirtualIpi { guest, vcpu, message },
+        Post::StartVcpu { guest, vcpu, entry, arg } => Message::StartVcpu { guest, vcpu, entry, arg },
+        Post::ReturnRequest { guest, vcpu } => Message::ReturnRequest { guest, vcpu },
+        Post::MigrateAck { guest, vcpu } => Message::MigrateAck { guest, vcpu },
+        Post::Migrate { .. } => unreachable!("a Migrate post is resolved through the in-flight table"),
+    }
+}
+
+/// The `Migrate` message that moves `v` (departure or return).
+pub fn migrate_message(v: &Vcpu, departure: bool) -> Message {
+    Message::Migrate {
+        guest: v.guest,
+        vcpu: v.id,
+        reason: encode_reason(v, departure),
+        context: v.ctx,
+        // Low half: the pending bits; high half: the vCPU's migration
+        // epoch, which lets a destination tell a resent copy from news.
+        pending_virqs: v.pending as u32 | (v.epoch as u32) << 16,
+        timer_period: v.timer.period as u32,
+        timer_next_deadline: v.timer.next,
+        timer_oneshot: v.timer.oneshot,
+    }
+}
+
+fn from_message(m: &Message) -> Option<Incoming> {
+    Some(match *m {
+        Message::Migrate {
+            guest,
+            vcpu,
+            reason,
+            context,
+            pending_virqs,
+            timer_period,
+            timer_next_deadline,
+            timer_oneshot,
+        } => {
+            let (away, departure, state) = decode_reason(reason)?;
+            let v = Vcpu {
+                guest,
+                id: vcpu,
+                state,
+                ctx: context,
+                pending: pending_virqs as u16,
+                epoch: (pending_virqs >> 16) as u16,
+                timer: VirtualTimer { period: timer_period as u64, next: timer_next_deadline, oneshot: timer_oneshot },
+                away,
+                return_wanted: false,
+            };
+            Incoming::Migrate { vcpu: v, departure }
+        }
+        Message::VirtualIpi { guest, vcpu, message } => Incoming::Post(Post::VirtualIpi { guest, vcpu, message }),
+        Message::StartVcpu { guest, vcpu, entry, arg } => Incoming::Post(Post::StartVcpu { guest, vcpu, entry, arg }),
+        Message::ReturnRequest { guest, vcpu } => Incoming::Post(Post::ReturnRequest { guest, vcpu }),
+        Message::MigrateAck { guest, vcpu } => Incoming::Post(Post::MigrateAck { guest, vcpu }),
+        _ => return None,
+    })
+}
+
+/// The migration's reason byte: bits 1:0 why the vCPU is away (3 = it is
+/// going home), bit 5 its guest exited, bit 6 departure, bit 7 the vCPU
+/// was idle.
+fn encode_reason(v: &Vcpu, departure: bool) -> u8 {
+    let away = v.away.map_or(3, |r| r.code());
+    let idle = (v.state == RunState::Idle) as u8;
+    let exited = (v.state == RunState::Exited) as u8;
+    away | (exited << 5) | ((departure as u8) << 6) | (idle << 7)
+}
+
+fn decode_reason(r: u8) -> Option<(Option<AwayReason>, bool, RunState)> {
+    let away = match r & 3 {
+        3 => None,
+        c => Some(AwayReason::from_code(c)?),
+    };
+    let state = match (r >> 7 & 1, r >> 5 & 1) {
+        (_, 1) => RunState::Exited,
+        (1, _) => RunState::Idle,
+        _ => RunState::Runnable,
+    };
+    Some((away, r & 0x40 != 0, state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spumone_kernel::vcpu::VcpuContext;
+
+    fn vcpu(state: RunState, away: Option<AwayReason>) -> Vcpu {
+        let ctx = VcpuContext { pc: 0x8c00_1000, virtual_imask: 7, ..VcpuContext::default() };
+        Vcpu {
+            guest: 1,
+            id: 2,
+            state,
+            ctx,
+            pending: 0x0103,
+            timer: VirtualTimer { period: 600_000, next: 1_234_567_890_123, oneshot: true },
+            away,
+            return_wanted: true,
+            epoch: 0xbeef,
+        }
+    }
+
+    #[test]
+    fn a_migrated_vcpu_arrives_as_it_left_but_for_local_bookkeeping() {
+        for state in [RunState::Runnable, RunState::Idle, RunState::Exited] {
+            for away in [None, Some(AwayReason::RtosActive), Some(AwayReason::KernelEntry), Some(AwayReason::DelayBound)] {
+                for departure in [false, true] {
+                    let v = vcpu(state, away);
+                    let Some(Incoming::Migrate { vcpu: w, departure: d }) = from_message(&migrate_message(&v, departure))
+                    else {
+                        panic!("not a migration")
+                    };
+                    assert_eq!(d, departure);
+                    assert_eq!((w.guest, w.id, w.state, w.ctx, w.pending, w.timer, w.away, w.epoch),
+                        (v.guest, v.id, v.state, v.ctx, v.pending, v.timer, v.away, v.epoch));
+                    assert!(!w.return_wanted, "not shipped");
+                }
+            }
+        }
+    }
+}
