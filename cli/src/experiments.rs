@@ -168,6 +168,9 @@ pub fn run_command(s: &Scenario) -> String {
     if s.dispatch_first {
         c += " --dispatch-first";
     }
+    if s.hosted {
+        c += " --hosted";
+    }
     if let Some(b) = s.delay_bound_us {
         c += &format!(" --delay-bound-us {b}");
     }
@@ -255,11 +258,11 @@ impl<'a> Runs<'a> {
         self.obs.run_started(index, label, &command);
         let setup = |message: String| ExperimentError::Setup { scenario: format!("{label} ({command})"), message };
         let desc = s.description().map_err(setup)?;
+        let mode = s.mode().map_err(setup)?;
         let started = Instant::now();
         let obs = &mut *self.obs;
-        let result =
-            runner::run(&desc, RunOptions { max_cycles: cycle_limit(s), keep_events }, |now| obs.simulated(now))
-                .map_err(|e| setup(e.to_string()))?;
+        let result = runner::run(&desc, RunOptions { max_cycles: cycle_limit(s), keep_events, mode }, |now| obs.simulated(now))
+            .map_err(|e| setup(e.to_string()))?;
         self.obs.run_finished(index, label, result.cycles, started.elapsed());
         match self.costs {
             None => self.costs = Some(desc.costs),

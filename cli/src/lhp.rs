@@ -1,5 +1,6 @@
 //! The lock-holder-preemption scenarios: the RTOS probe and the SMP load
-//! guest on the hosted hypervisor, as machine descriptions.
+//! guest on the hypervisor (its board image, or the hosted model), as
+//! machine descriptions.
 //!
 //! Owns: building the two guests and writing the machine description of
 //! one scenario (policy, RTOS utilization, sizes); the runs themselves are
@@ -10,6 +11,16 @@ use crate::hvguests::{build_guest, LOAD_PARAM_DEFAULTS};
 use spumone_hosting::description::{self, Description, Policy};
 use spumone_hosting::runner::{self, RunOptions, RunResult};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Whether new scenarios run the hosted model instead of the board image
+/// (`rp1 lhp --hosted`); the board image is the default.
+static HOSTED: AtomicBool = AtomicBool::new(false);
+
+/// Make new scenarios run the hosted model (`true`) or the board image.
+pub fn set_hosted_default(hosted: bool) {
+    HOSTED.store(hosted, Ordering::Relaxed);
+}
 
 /// Where the guests are linked and live (P1 addresses of their partitions).
 pub const RTOS_BASE: u32 = 0x8880_0000;
@@ -44,6 +55,9 @@ pub struct Scenario {
     /// GPOS vCPU 0 owns TMU5 (level 4) and runs it at this period (us,
     /// even), counting its interrupts; 0 = no device.
     pub gpos_tmu5_period_us: u32,
+    /// Run the hosted model (costs charged from the cost table) instead of
+    /// the board image (costs measured).
+    pub hosted: bool,
 }
 
 impl Scenario {
@@ -62,6 +76,17 @@ impl Scenario {
             cs_iterations: 400,
             rtos_on_tmu4: false,
             gpos_tmu5_period_us: 0,
+            hosted: HOSTED.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The hypervisor this scenario runs on (the board image is built if
+    /// missing or stale).
+    pub fn mode(&self) -> Result<runner::Mode, String> {
+        if self.hosted {
+            Ok(runner::Mode::Hosted)
+        } else {
+            Ok(runner::Mode::Native { image: crate::board::image()? })
         }
     }
 
@@ -124,7 +149,8 @@ impl Scenario {
     /// Run the scenario to its end (or `max_cycles`).
     pub fn run(&self, max_cycles: u64, keep_events: bool) -> Result<(Description, RunResult), String> {
         let desc = self.description()?;
-        let result = runner::run(&desc, RunOptions { max_cycles, keep_events }, |_| {}).map_err(|e| e.to_string())?;
+        let mode = self.mode()?;
+        let result = runner::run(&desc, RunOptions { max_cycles, keep_events, mode }, |_| {}).map_err(|e| e.to_string())?;
         Ok((desc, result))
     }
 }

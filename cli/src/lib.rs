@@ -18,6 +18,7 @@
 //! (rp1-sim), the hosted hypervisor, descriptions, reports and timelines
 //! (spumone-hosting), or the hypervisor crates: it uses their public APIs.
 
+pub mod board;
 pub mod programs;
 pub mod hvguests;
 pub mod lhp;

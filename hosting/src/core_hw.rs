@@ -19,6 +19,8 @@ use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
 /// The hypervisor's vector base: the start of each core's ILRAM, where the
 /// board image keeps the entry stubs.
 pub const HOST_VBR: u32 = rp1_sim::bus::ILRAM_BASE;
+/// SIMCTL's EXIT register (physical): ends the run with the value written.
+pub const SIMCTL_EXIT: u32 = rp1_sim::devices::simctl::BASE;
 /// Offset of the mailbox region in the CSM.
 pub const MAILBOX_BASE: u32 = CSM_BASE;
 
@@ -285,6 +287,11 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
     fn clear_timer(&mut self) {
         let regs = self.timer_registers();
         self.mmio_write(regs + 8, Size::Word, 0);
+    }
+
+    fn power_off(&mut self, status: u32) {
+        // The simulator's power switch (SIMCTL EXIT), as the board image's.
+        self.mmio_write(crate::core_hw::SIMCTL_EXIT, Size::Long, status);
     }
 
     fn console(&mut self, guest: u8, bytes: &[u8]) {

@@ -82,11 +82,16 @@ pub struct Hypervisor {
     /// On-demand migration only: dispatch the RTOS first, ship the departing
     /// vCPU's context afterwards.
     pub dispatch_first: bool,
+    /// With `dispatch_first`: how long the departure waits for the RTOS
+    /// to finish (it is withdrawn if it does) before its message goes.
+    pub departure_defer_us: u32,
 }
 
 impl Hypervisor {
     /// Default round-robin time slice (10 ms, as a GPOS tick-based scheduler).
     pub const DEFAULT_TIME_SLICE_US: u32 = 10_000;
+    /// Default departure deferral of dispatch-first on-demand migration.
+    pub const DEFAULT_DEPARTURE_DEFER_US: u32 = 20;
 }
 
 /// The lock-holder-preemption policy.
@@ -717,6 +722,7 @@ struct RawHypervisor {
     delayed_preemption_bound_us: Option<i64>,
     #[serde(default)]
     dispatch_first: bool,
+    departure_defer_us: Option<i64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -984,6 +990,18 @@ fn validate(raw: RawDescription, base_dir: &Path) -> Result<Description, Invalid
             format!("only meaningful with policy = \"on-demand-migration\" (this file has \"{}\")", h.policy),
         );
     }
+    let departure_defer_us = match h.departure_defer_us {
+        Some(v) => {
+            if !h.dispatch_first {
+                return bad("hypervisor.departure_defer_us", "only meaningful with dispatch_first = true".to_string());
+            }
+            if !(0..=MAX_INTERVAL_US as i64).contains(&v) {
+                return bad("hypervisor.departure_defer_us", format!("{v} must be between 0 and {MAX_INTERVAL_US}"));
+            }
+            v as u32
+        }
+        None => Hypervisor::DEFAULT_DEPARTURE_DEFER_US,
+    };
     let hypervisor = Hypervisor {
         policy: h.policy,
         spin_yield: h.spin_yield,
@@ -991,6 +1009,7 @@ fn validate(raw: RawDescription, base_dir: &Path) -> Result<Description, Invalid
         time_slice_us,
         delayed_preemption_bound_us,
         dispatch_first: h.dispatch_first,
+        departure_defer_us,
     };
 
     let mut costs = Costs::default();
@@ -1455,6 +1474,7 @@ interrupts = [{ source = "ipi", level = 3 }, { source = "timer", level = 5 }]
                 time_slice_us: 5000,
                 delayed_preemption_bound_us: Some(50),
                 dispatch_first: false,
+                departure_defer_us: Hypervisor::DEFAULT_DEPARTURE_DEFER_US,
             }
         );
         assert_eq!(
@@ -1514,6 +1534,7 @@ interrupts = [{ source = "ipi", level = 3 }, { source = "timer", level = 5 }]
                 time_slice_us: Hypervisor::DEFAULT_TIME_SLICE_US,
                 delayed_preemption_bound_us: None,
                 dispatch_first: false,
+                departure_defer_us: Hypervisor::DEFAULT_DEPARTURE_DEFER_US,
             }
         );
         assert_eq!(d.costs, Costs::default());
@@ -1596,7 +1617,7 @@ level = 4
              "hypervisor.dispatch_first: only meaningful with policy = \"on-demand-migration\" (this file has \"delayed-preemption\")"),
             (with("spin_yield = true", "spin_yield = 1"), "hypervisor.spin_yield: invalid type: integer `1`, expected a boolean"),
             (with("spin_yield = true", "spin_yeld = true"),
-             "hypervisor.spin_yeld: unknown field `spin_yeld`, expected one of `policy`, `spin_yield`, `ipl_separation`, `time_slice_us`, `delayed_preemption_bound_us`, `dispatch_first`"),
+             "hypervisor.spin_yeld: unknown field `spin_yeld`, expected one of `policy`, `spin_yield`, `ipl_separation`, `time_slice_us`, `delayed_preemption_bound_us`, `dispatch_first`, `departure_defer_us`"),
             // [costs]
             (with("vcpu_switch = 1.5", "ici_send = -3"), "costs.ici_send: -3 us is negative"),
             (with("vcpu_switch = 1.5", "vcpu_switch = \"3 parsecs\""),

@@ -10,8 +10,7 @@
 
 use crate::core_hw::{Sink, SimCore, HOST_VBR};
 use rp1_sim::bus::Rp1Bus;
-use rp1_sim::cpu::{Bus, Cpu};
-use rp1_sim::devices::{simctl, Size};
+use rp1_sim::cpu::Cpu;
 use rp1_sim::machine::{Host, Machine};
 use spumone_kernel::guest::MAX_GUESTS;
 use spumone_percore::config::Config;
@@ -42,12 +41,6 @@ pub struct Log {
     pub exits: Vec<Option<u32>>,
 }
 
-impl Log {
-    fn guests_running(&self) -> usize {
-        self.exits.iter().filter(|e| e.is_none()).count()
-    }
-}
-
 impl Sink for Log {
     fn console(&mut self, _core: usize, guest: u8, bytes: &[u8]) {
         if let Some(c) = self.consoles.get_mut(guest as usize) {
@@ -56,6 +49,15 @@ impl Sink for Log {
     }
 
     fn trace(&mut self, core: usize, cycle: u64, event: TraceEvent) {
+        self.event(core, cycle, event);
+    }
+}
+
+impl Log {
+    /// An event an instance reported (hosted, or read from a board
+    /// image's trace ring): samples and exits are kept, and every event if
+    /// asked for.
+    pub fn event(&mut self, core: usize, cycle: u64, event: TraceEvent) {
         match event {
             TraceEvent::Sample { guest, vcpu, kind, value } => {
                 self.samples.push(Sample { cycle, core, guest, vcpu, kind, value });
@@ -118,14 +120,9 @@ impl Hypervisor {
 
 impl Host for Hypervisor {
     fn enter(&mut self, core: usize, cpu: &mut Cpu, bus: &mut Rp1Bus) {
-        let running_before = self.log.guests_running();
+        // When every guest has exited, the instance that learns it last
+        // powers the machine off itself (CoreHardware::power_off).
         let mut hw = SimCore { core, cpu, bus, sink: &mut self.log };
         self.instances[core].enter(&mut hw);
-        if running_before > 0 && self.log.guests_running() == 0 {
-            // Every guest has exited: the run is over. On the board the
-            // hypervisor would power off; here it tells the simulator.
-            let status = self.log.exits.iter().flatten().fold(0, |acc, &s| acc | s);
-            bus.write(core, &mut cpu.cycles, simctl::BASE, Size::Long, status).expect("SIMCTL exit");
-        }
     }
 }

@@ -20,6 +20,7 @@ pub mod charts;
 pub mod timeline;
 pub mod core_hw;
 pub mod hypervisor;
+pub mod native;
 pub mod report;
 pub mod runner;
 pub mod trace_export;

@@ -2,20 +2,26 @@
 //! boot the hypervisor on every core, run, and collect what happened.
 //!
 //! Owns: the translation from the host's [`Description`] to the
-//! hypervisor's fixed-size boot configuration, guest image loading and
-//! parameter patching, and the run loop. Must not touch: the hypervisor's
+//! hypervisor's fixed-size boot configuration (a `Config` for the hosted
+//! model, a boot block for the board image), guest image loading and
+//! parameter patching, and the run loop of either ([`Mode`]). Must not touch: the hypervisor's
 //! decisions (it only reads the instances' counters afterwards).
 
 use crate::description::{self, Description, InterruptSource};
 use crate::hypervisor::{Hypervisor, Log};
+use crate::native::{self, CoreFigures};
 use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config as MachineConfig, Exit, Machine};
 use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
 use spumone_kernel::ipl::GuestClass;
 use spumone_percore::config::{Config, Costs, DeviceRoute, Policy, MAX_DEVICES};
 use spumone_percore::instance::Stats;
+use spumone_percore::bootblock::{self, BootConfig};
+use spumone_migration::mailbox::MailboxStats;
+use spumone_migration::outbox::OutboxCounters;
 use spumone_percore::post::PostStats;
-use std::path::PathBuf;
+use spumone_percore::tracebuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Why a description could not be run.
@@ -29,15 +35,41 @@ pub enum RunError {
     Machine(String),
     #[error("{0}")]
     Description(String),
+    #[error("the board image: {0}")]
+    Board(String),
+}
+
+/// Which hypervisor runs the description.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The board image (`scripts/build-hv.sh`): SH-4A code in each core's
+    /// URAM, booted by the machine like any program. Every figure is
+    /// measured: the cycles the hypervisor's code took.
+    Native { image: PathBuf },
+    /// The hypervisor crates as host Rust beside the simulator, entered
+    /// where the board's stubs would be, charging simulated time from the
+    /// description's cost table: a fast model for tests and what-if runs.
+    Hosted,
+}
+
+impl Mode {
+    /// How a report qualifies the hypervisor's costs.
+    pub fn costs_are(&self) -> &'static str {
+        match self {
+            Mode::Native { .. } => "measured",
+            Mode::Hosted => "charged from the cost table",
+        }
+    }
 }
 
 /// How long and how to run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct RunOptions {
     /// Stop after this many cycles even if guests are still running.
     pub max_cycles: u64,
     /// Keep every scheduling event (for a timeline).
     pub keep_events: bool,
+    pub mode: Mode,
 }
 
 /// What a run produced.
@@ -60,6 +92,13 @@ pub struct RunResult {
     /// ended (for the accounting: raised = injected + coalesced +
     /// cancelled + pending).
     pub pending_virqs_at_end: u64,
+    /// Which hypervisor ran (its costs measured or charged).
+    pub mode: Mode,
+    /// The board image's per-core figures (empty when hosted).
+    pub board: Vec<CoreFigures>,
+    /// What the machine's console (SCIF0) showed: the board image's own
+    /// messages (boot, refusals, panics).
+    pub machine_console: String,
 }
 
 impl RunResult {
@@ -133,6 +172,7 @@ pub fn boot_config(desc: &Description, entries: &[u32]) -> Config {
         time_slice: us(h.time_slice_us),
         delay_bound: h.delayed_preemption_bound_us.map(us),
         dispatch_first: h.dispatch_first,
+        departure_defer: us(h.departure_defer_us),
         hypervisor_level: 15,
         costs: Costs {
             entry_exit: cyc(c.entry_exit),
@@ -207,48 +247,103 @@ fn param_offset(image: &[u8], symbol: &str, count: usize) -> Result<(usize, bool
     Ok((offset as usize, file.is_little_endian()))
 }
 
-/// Load every guest of `desc` into a fresh machine and boot the hypervisor.
-pub fn prepare(desc: &Description, keep_events: bool) -> Result<(Machine, Hypervisor), RunError> {
+/// A fresh machine for `desc`.
+fn new_machine() -> Result<Machine, RunError> {
+    Machine::new(MachineConfig { cores: description::CORES as usize, ..MachineConfig::default() })
+        .map_err(|e| RunError::Machine(e.to_string()))
+}
+
+/// Load every guest image of `desc` (parameters patched) into `machine`;
+/// returns each guest's entry point (its first image's).
+pub fn load_guests(desc: &Description, machine: &mut Machine) -> Result<Vec<u32>, RunError> {
     // Every image's segments in its partition, every `params` symbol
     // present and big enough: the description's own check, once.
     desc.check_images().map_err(|e| RunError::Description(e.to_string()))?;
-    let mut machine = Machine::new(MachineConfig { cores: description::CORES as usize, ..MachineConfig::default() })
-        .map_err(|e| RunError::Machine(e.to_string()))?;
     let mut entries = Vec::new();
     for guest in &desc.guests {
         let mut entry = None;
         for path in &guest.images {
+            let image = patched_image(desc, guest, path)?;
             let err = |error: String| RunError::Image { guest: guest.name.clone(), path: path.clone(), error };
-            let mut image = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-            for p in &guest.params {
-                patch_words(&mut image, &p.symbol, &p.words).map_err(|error| RunError::Param {
-                    guest: guest.name.clone(),
-                    symbol: p.symbol.clone(),
-                    error,
-                })?;
-            }
             let loaded = load_elf(&mut machine.bus, &image).map_err(|e| err(e.to_string()))?;
             entry.get_or_insert(loaded.entry);
         }
         entries.push(entry.unwrap_or(0));
     }
-    let config = boot_config(desc, &entries);
-    // Secondary vCPUs the description gives an entry start at boot.
-    let secondaries: Vec<(u8, u8, u32)> = desc
-        .guests
+    Ok(entries)
+}
+
+/// The bytes of one of `guest`'s images with its parameters patched in.
+pub fn patched_image(_desc: &Description, guest: &description::Guest, path: &Path) -> Result<Vec<u8>, RunError> {
+    let err = |error: String| RunError::Image { guest: guest.name.clone(), path: path.to_path_buf(), error };
+    let mut image = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    for p in &guest.params {
+        patch_words(&mut image, &p.symbol, &p.words).map_err(|error| RunError::Param {
+            guest: guest.name.clone(),
+            symbol: p.symbol.clone(),
+            error,
+        })?;
+    }
+    Ok(image)
+}
+
+/// Secondary vCPUs the description gives an entry: started at boot.
+pub fn secondaries(desc: &Description) -> Vec<(u8, u8, u32)> {
+    desc.guests
         .iter()
         .enumerate()
         .flat_map(|(g, guest)| {
             guest.vcpus.iter().enumerate().skip(1).filter_map(move |(v, spec)| spec.entry.map(|e| (g as u8, v as u8, e)))
         })
-        .collect();
-    let hv = Hypervisor::boot_with(&mut machine, config, &secondaries, keep_events);
+        .collect()
+}
+
+/// The boot configuration of `desc` as the board image reads it (no cost
+/// table: the board charges nothing).
+pub fn boot_configuration(desc: &Description, entries: &[u32]) -> BootConfig {
+    let mut config = boot_config(desc, entries);
+    config.costs = Costs::ZERO;
+    let mut list = [None; bootblock::MAX_SECONDARIES];
+    for (slot, s) in list.iter_mut().zip(secondaries(desc)) {
+        *slot = Some(s);
+    }
+    BootConfig { config, secondaries: list }
+}
+
+/// Load every guest of `desc` into a fresh machine and boot the hosted
+/// hypervisor.
+pub fn prepare(desc: &Description, keep_events: bool) -> Result<(Machine, Hypervisor), RunError> {
+    let mut machine = new_machine()?;
+    let entries = load_guests(desc, &mut machine)?;
+    let config = boot_config(desc, &entries);
+    let hv = Hypervisor::boot_with(&mut machine, config, &secondaries(desc), keep_events);
     Ok((machine, hv))
+}
+
+/// Load the board image at `image`, the boot block of `desc` and its
+/// guests into a fresh machine, with core 0 at the image's entry, as a
+/// boot loader would.
+pub fn prepare_native(desc: &Description, image: &Path) -> Result<Machine, RunError> {
+    let mut machine = new_machine()?;
+    let entries = load_guests(desc, &mut machine)?;
+    let bytes = std::fs::read(image).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))?;
+    let hv = load_elf(&mut machine.bus, &bytes).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))?;
+    let block = native::boot_block(&boot_configuration(desc, &entries));
+    native::load_boot_block(&mut machine.bus, &block).map_err(RunError::Board)?;
+    machine.cpus[0].reset(hv.entry);
+    Ok(machine)
 }
 
 /// Run `desc` until every guest has exited or `opts.max_cycles` pass,
 /// calling `progress(now)` every few simulated milliseconds.
-pub fn run(desc: &Description, opts: RunOptions, mut progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
+pub fn run(desc: &Description, opts: RunOptions, progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
+    match &opts.mode {
+        Mode::Hosted => run_hosted(desc, &opts, progress),
+        Mode::Native { image } => run_native(desc, &opts, image, progress),
+    }
+}
+
+fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
     let (mut machine, mut hv) = prepare(desc, opts.keep_events)?;
     let started = Instant::now();
     const SLICE: u64 = 6_000_000; // 10 ms
@@ -277,6 +372,66 @@ pub fn run(desc: &Description, opts: RunOptions, mut progress: impl FnMut(u64)) 
             .map(|v| v.pending.count_ones() as u64)
             .sum(),
         log: hv.log,
+        mode: Mode::Hosted,
+        board: Vec::new(),
+        machine_console: machine.console_text(),
+    })
+}
+
+fn run_native(
+    desc: &Description,
+    opts: &RunOptions,
+    image: &Path,
+    mut progress: impl FnMut(u64),
+) -> Result<RunResult, RunError> {
+    let mut machine = prepare_native(desc, image)?;
+    let guests = desc.guests.len();
+    let mut log = Log {
+        consoles: vec![Vec::new(); guests],
+        exits: vec![None; guests],
+        keep_events: opts.keep_events,
+        ..Log::default()
+    };
+    let cores = description::CORES as usize;
+    let mut reader = native::TraceReader::new(cores);
+    let started = Instant::now();
+    // The rings are drained every simulated millisecond: a core writes far
+    // fewer records than a ring holds in that time (docs/trace-ring.md).
+    const SLICE: u64 = 600_000;
+    let exit = loop {
+        let exit = machine.run((machine.now + SLICE).min(opts.max_cycles));
+        reader.drain(&mut machine, &mut log);
+        progress(machine.now);
+        match exit {
+            Exit::CycleLimit if machine.now < opts.max_cycles => continue,
+            other => break other,
+        }
+    };
+    let host = started.elapsed();
+    reader.measure_stacks(&mut machine);
+    let mut stats = Vec::new();
+    let mut mailbox = Vec::new();
+    for core in 0..cores {
+        stats.push(native::TraceReader::counters::<Stats>(&mut machine, core, tracebuf::header::STATS_OFFSET).unwrap_or_default());
+        let m = native::TraceReader::counters::<MailboxStats>(&mut machine, core, tracebuf::header::MAILBOX_STATS_OFFSET);
+        let o = native::TraceReader::counters::<OutboxCounters>(&mut machine, core, tracebuf::header::OUTBOX_COUNTERS_OFFSET);
+        mailbox.push(PostStats::from_parts(m.unwrap_or_default(), o.unwrap_or_default()));
+    }
+    let figures = reader.figures().to_vec();
+    Ok(RunResult {
+        exit,
+        cycles: machine.now,
+        host,
+        instructions: machine.cpus.iter().map(|c| c.stats.instructions).sum(),
+        stats,
+        mailbox,
+        guests: desc.guests.iter().map(|g| g.name.clone()).collect(),
+        instance_bytes: figures.iter().map(|f| f.instance_bytes as usize).max().unwrap_or(0),
+        pending_virqs_at_end: figures.iter().map(|f| f.pending_virqs as u64).sum(),
+        log,
+        mode: opts.mode.clone(),
+        board: figures,
+        machine_console: machine.console_text(),
     })
 }
 

@@ -11,6 +11,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod counters;
 pub mod guest;
 pub mod hypercall;
 pub mod ipl;

@@ -28,53 +28,120 @@ pub const CONTEXT_WORDS: usize = 8 + 8 + 8 + 13 + 2 + 32 + 3 + 4;
 /// Banks are stored by bank number, not by "current/other": `bank0[n]` is
 /// R`n`_BANK0 whatever the vCPU's SR.RB says, so a context is meaningful
 /// without decoding its SR.
+///
+/// Memory layout: `#[repr(C)]`, in the order the board image's entry stub
+/// saves a core's registers (`board/rt/entry.S` pushes from the end
+/// downwards and its exit pops from the start), so that saving and
+/// restoring a vCPU is one block copy. [`CONTEXT_LAYOUT`] checks the
+/// offsets the stub uses. The wire order (`to_words`) is independent of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[repr(C)]
 pub struct VcpuContext {
-    /// R0-R7 of bank 0.
-    pub bank0: [u32; 8],
-    /// R0-R7 of bank 1.
-    pub bank1: [u32; 8],
-    /// R8-R15 (not banked).
-    pub r8_15: [u32; 8],
-    /// Program counter: the next instruction the vCPU executes.
-    pub pc: u32,
+    /// Exception-entry registers the guest's handler may still read.
+    pub expevt: u32,
+    pub intevt: u32,
+    pub tra: u32,
+    pub tea: u32,
+    /// MMU registers a guest may use (PTEH carries the ASID).
+    pub pteh: u32,
+    pub ptel: u32,
+    pub ttb: u32,
+    /// FR0-FR15 of FPU bank 0 and of bank 1 (XF0-XF15), by bank number.
+    pub fpr_bank0: [u32; 16],
+    pub fpr_bank1: [u32; 16],
+    pub fpul: u32,
+    pub fpscr: u32,
+    pub pr: u32,
+    pub mach: u32,
+    pub macl: u32,
+    pub gbr: u32,
+    pub ssr: u32,
+    pub spc: u32,
     /// The vCPU's status register (MD, RB, BL, FD, IMASK, M, Q, S, T) as
     /// the guest sees it.
     pub sr: u32,
-    pub gbr: u32,
+    pub sgr: u32,
+    pub dbr: u32,
     /// The guest's own vector base (registered by `SET_VECTOR`); the
     /// physical VBR always belongs to the hypervisor.
     pub vbr: u32,
-    pub ssr: u32,
-    pub spc: u32,
-    pub sgr: u32,
-    pub dbr: u32,
-    pub mach: u32,
-    pub macl: u32,
-    pub pr: u32,
-    pub fpscr: u32,
-    pub fpul: u32,
     /// The guest's virtual interrupt level (0-15): what it asked for
     /// with `IRQ_DISABLE`/`IRQ_RESTORE`, before IPL separation clips it.
     pub virtual_imask: u32,
     /// Whether the vCPU is inside a critical section the hypervisor must
     /// not preempt (its last `PREEMPT_COUNT`, 0 = preemptible).
     pub preempt_count: u32,
-    /// FR0-FR15 of FPU bank 0 and of bank 1 (XF0-XF15), by bank number.
-    pub fpr_bank0: [u32; 16],
-    pub fpr_bank1: [u32; 16],
-    /// Exception-entry registers the guest's handler may still read.
-    pub expevt: u32,
-    pub intevt: u32,
-    pub tra: u32,
-    /// MMU registers a guest may use (PTEH carries the ASID).
-    pub pteh: u32,
-    pub ptel: u32,
-    pub ttb: u32,
-    pub tea: u32,
+    /// R0-R7 of bank 0.
+    pub bank0: [u32; 8],
+    /// R8-R15 (not banked).
+    pub r8_15: [u32; 8],
+    /// R0-R7 of bank 1.
+    pub bank1: [u32; 8],
+    /// Program counter: the next instruction the vCPU executes.
+    pub pc: u32,
 }
 
+/// Byte offsets of a [`VcpuContext`]'s fields that the board image's entry
+/// and exit stubs rely on (they are in `board/rt/entry.S` as numbers).
+pub mod layout {
+    pub const FPR_BANK0: usize = 28;
+    pub const FPUL: usize = 156;
+    pub const SSR: usize = 180;
+    pub const SR: usize = 188;
+    pub const VBR: usize = 200;
+    pub const BANK0: usize = 212;
+    pub const R8_15: usize = 244;
+    pub const BANK1: usize = 276;
+    pub const PC: usize = 308;
+    pub const BYTES: usize = 312;
+}
+
+// The layout the stubs rely on, checked at compile time.
+const _: () = {
+    use core::mem::{offset_of, size_of};
+    assert!(offset_of!(VcpuContext, fpr_bank0) == layout::FPR_BANK0);
+    assert!(offset_of!(VcpuContext, fpul) == layout::FPUL);
+    assert!(offset_of!(VcpuContext, ssr) == layout::SSR);
+    assert!(offset_of!(VcpuContext, sr) == layout::SR);
+    assert!(offset_of!(VcpuContext, vbr) == layout::VBR);
+    assert!(offset_of!(VcpuContext, bank0) == layout::BANK0);
+    assert!(offset_of!(VcpuContext, r8_15) == layout::R8_15);
+    assert!(offset_of!(VcpuContext, bank1) == layout::BANK1);
+    assert!(offset_of!(VcpuContext, pc) == layout::PC);
+    assert!(size_of::<VcpuContext>() == layout::BYTES && layout::BYTES == 4 * CONTEXT_WORDS);
+};
+
 impl VcpuContext {
+    /// General register `n` as the vCPU's code sees it (R0-R7 through the
+    /// bank its SR.RB selects).
+    pub fn reg(&self, n: usize) -> u32 {
+        match n {
+            0..=7 if self.sr & sr::RB != 0 => self.bank1[n],
+            0..=7 => self.bank0[n],
+            _ => self.r8_15[n - 8],
+        }
+    }
+
+    pub fn set_reg(&mut self, n: usize, value: u32) {
+        match n {
+            0..=7 if self.sr & sr::RB != 0 => self.bank1[n] = value,
+            0..=7 => self.bank0[n] = value,
+            _ => self.r8_15[n - 8] = value,
+        }
+    }
+
+    /// What the SH-4A does on an exception or interrupt, done to a saved
+    /// context: SPC, SSR and SGR keep where it was, SR gets MD, RB and BL,
+    /// and execution continues at `vector` (the guest's VBR + 0x100,
+    /// 0x400 or 0x600).
+    pub fn enter_vector(&mut self, vector: u32) {
+        self.spc = self.pc;
+        self.ssr = self.sr;
+        self.sgr = self.r8_15[7];
+        self.sr |= sr::MD | sr::RB | sr::BL;
+        self.pc = vector;
+    }
+
     /// The context as words in a fixed order (the order of the fields
     /// above), for the mailbox. [`VcpuContext::from_words`] inverts it.
     pub fn to_words(&self) -> [u32; CONTEXT_WORDS] {

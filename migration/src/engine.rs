@@ -87,6 +87,20 @@ struct InFlight {
     to: u8,
     departure: bool,
     resend_at: u64,
+    /// The source half's own work so far (cycles): taking the vCPU off and
+    /// recording it. The send adds its part when the message goes.
+    work: u64,
+    /// Its source half has been reported (a resend is not a new half).
+    reported: bool,
+}
+
+/// A departure held back (dispatch-first).
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    to: u8,
+    guest: u8,
+    vcpu: u8,
+    until: u64,
 }
 
 /// What the destination half made of an arriving vCPU.
@@ -116,8 +130,13 @@ pub struct Engine {
     away: [[Option<Away>; MAX_VCPUS]; MAX_GUESTS],
     /// The epoch of the last migration this core accepted, per vCPU.
     accepted_epoch: [[Option<u16>; MAX_VCPUS]; MAX_GUESTS],
-    /// Dispatch-first on-demand migration: source-half work still owed.
-    deferred_work: u64,
+    /// Dispatch-first: a departure decided while the RTOS was dispatched
+    /// first, whose message waits until `until` for the RTOS to finish (it
+    /// is then withdrawn: the vCPU never leaves) or goes then.
+    held: Option<Held>,
+    /// When the message being received started to be read (the start of a
+    /// migration's destination half).
+    receive_started: u64,
 }
 
 impl Engine {
@@ -131,7 +150,8 @@ impl Engine {
             in_flight: Vec::new(),
             away: [[None; MAX_VCPUS]; MAX_GUESTS],
             accepted_epoch: [[None; MAX_VCPUS]; MAX_GUESTS],
-            deferred_work: 0,
+            held: None,
+            receive_started: 0,
         }
     }
 
@@ -144,7 +164,8 @@ impl Engine {
         self.in_flight.clear();
         self.away = [[None; MAX_VCPUS]; MAX_GUESTS];
         self.accepted_epoch = [[None; MAX_VCPUS]; MAX_GUESTS];
-        self.deferred_work = 0;
+        self.held = None;
+        self.receive_started = 0;
     }
 
     /// Set up the mailbox rings this core receives on (once, at boot).
@@ -153,8 +174,22 @@ impl Engine {
     }
 
     /// The mailbox's and the outbox's counters.
+    /// Whether mail waits to be sent now (a full or not-ready ring; a held
+    /// departure is not due before its time).
+    pub fn has_waiting(&self) -> bool {
+        match self.held {
+            Some(h) => self.outbox.has_waiting_except(h.to),
+            None => self.outbox.has_waiting(),
+        }
+    }
+
     pub fn stats(&self) -> PostStats {
         self.outbox.stats()
+    }
+
+    /// Where the mailbox's and the outbox's counters are.
+    pub fn counters_ref(&self) -> (&crate::mailbox::MailboxStats, &crate::outbox::OutboxCounters) {
+        self.outbox.counters_ref()
     }
 
     // ----- source halves -----
@@ -182,35 +217,59 @@ impl Engine {
         mut v: Vcpu,
         to: u8,
         reason: AwayReason,
-        context_first: bool,
+        hold_for: Option<u64>,
     ) {
+        let start = hw.now();
         let costs = self.costs;
-        let cost = if context_first {
-            self.deferred_work += costs.departure_source.saturating_sub(costs.mailbox_send) as u64;
-            costs.mailbox_send
-        } else {
-            costs.departure_source
-        };
-        hw.charge(cost as u64);
+        // The hosted model charges the half from the cost table (the send's
+        // part when the message goes); on the board nothing is charged and
+        // the half is what the code takes.
+        hw.charge(costs.departure_source.saturating_sub(costs.mailbox_send) as u64);
         v.away = Some(reason);
         v.epoch = v.epoch.wrapping_add(1);
         if let Some(a) = self.away_entry(v.guest, v.id) {
             *a = Some(Away { core: to, reason, return_requested: None });
         }
-        hw.trace(MigrationEvent::Out { guest: v.guest, vcpu: v.id, to, departure: true, cycles: cost });
-        self.ship(hw, v, to, true);
+        let (guest, vcpu) = (v.guest, v.id);
+        self.ship(hw, v, to, true, start);
+        if let Some(cycles) = hold_for {
+            // Dispatch-first: the RTOS runs first; the message waits.
+            self.held = Some(Held { to, guest, vcpu, until: hw.now() + cycles });
+        }
+    }
+
+    /// Dispatch-first: the RTOS has finished before the held departure
+    /// went: withdraw it. Returns the vCPU (home, not away) for the
+    /// instance to run again; nothing left the core.
+    pub fn withdraw_held(&mut self) -> Option<Vcpu> {
+        let h = self.held.take()?;
+        let i = self.in_flight.iter().position(|f| (f.vcpu.guest, f.vcpu.id, f.to) == (h.guest, h.vcpu, h.to))?;
+        let mut v = self.in_flight.swap_remove(i).vcpu;
+        self.outbox.withdraw_migrate(h.to, h.guest, h.vcpu);
+        v.away = None;
+        if let Some(a) = self.away_entry(h.guest, h.vcpu) {
+            *a = None;
+        }
+        Some(v)
+    }
+
+    /// Let a held departure go if its time has come.
+    fn release_held(&mut self, now: u64) {
+        if self.held.is_some_and(|h| now >= h.until) {
+            self.held = None;
+        }
     }
 
     /// Return migration, source half: send `v` (away from its home, taken
     /// off this core by the instance) back to core `home`. The caller
     /// checked [`Engine::can_ship`].
     pub fn return_home<H: MigrationHardware>(&mut self, hw: &mut H, mut v: Vcpu, home: u8) {
-        let cost = self.costs.return_source;
-        hw.charge(cost as u64);
+        let start = hw.now();
+        let costs = self.costs;
+        hw.charge(costs.return_source.saturating_sub(costs.mailbox_send) as u64);
         v.away = None;
         v.epoch = v.epoch.wrapping_add(1);
-        hw.trace(MigrationEvent::Out { guest: v.guest, vcpu: v.id, to: home, departure: false, cycles: cost });
-        self.ship(hw, v, home, false);
+        self.ship(hw, v, home, false, start);
     }
 
     /// An arrived vCPU this core has no room for goes back to its home as
@@ -220,16 +279,19 @@ impl Engine {
         if home == self.core || !self.can_ship(home) {
             return false;
         }
-        self.ship(hw, v, home, false);
+        let start = hw.now();
+        self.ship(hw, v, home, false, start);
         true
     }
 
     /// Keep `v`'s copy until it is acknowledged and queue its migration to
     /// `to` (the post names the copy). The caller has checked there is
     /// room for both.
-    fn ship<H: MigrationHardware>(&mut self, hw: &mut H, v: Vcpu, to: u8, departure: bool) {
+    fn ship<H: MigrationHardware>(&mut self, hw: &mut H, v: Vcpu, to: u8, departure: bool, start: u64) {
         let post = Post::Migrate { guest: v.guest, vcpu: v.id, epoch: v.epoch, departure };
-        let _ = self.in_flight.push(InFlight { vcpu: v, to, departure, resend_at: hw.now() + RESEND_AFTER });
+        let now = hw.now();
+        let f = InFlight { vcpu: v, to, departure, resend_at: now + RESEND_AFTER, work: now - start, reported: false };
+        let _ = self.in_flight.push(f);
         self.outbox.queue(to, post);
     }
 
@@ -270,13 +332,6 @@ impl Engine {
         }
     }
 
-    /// Dispatch-first: the core is free, do the source-half work put off.
-    pub fn settle_deferred<H: MigrationHardware>(&mut self, hw: &mut H) {
-        if self.deferred_work > 0 {
-            hw.charge(self.deferred_work);
-            self.deferred_work = 0;
-        }
-    }
 
     // ----- destination half and receiving -----
 
@@ -286,6 +341,8 @@ impl Engine {
     /// `mailbox_receive`.
     pub fn receive<H: MigrationHardware>(&mut self, hw: &mut H, from: u8) -> Option<Incoming> {
         loop {
+            // A migration's destination half starts with reading its message.
+            self.receive_started = hw.now();
             let incoming = self.outbox.receive(hw, from)?;
             hw.charge(self.costs.mailbox_receive as u64);
             match incoming {
@@ -323,12 +380,15 @@ impl Engine {
         self.in_flight.retain(|f| (f.vcpu.guest, f.vcpu.id) != (v.guest, v.id));
         let costs = self.costs;
         let cost = if departure { costs.departure_destination } else { costs.return_destination };
-        hw.charge(cost as u64);
+        hw.charge(cost.saturating_sub(costs.mailbox_receive) as u64);
         if !departure {
             v.away = None;
             self.away[g][id] = None;
         }
-        hw.trace(MigrationEvent::In { guest: v.guest, vcpu: v.id, from, departure, cycles: cost });
+        // From reading its message to now (the instance then puts it in
+        // its run queue): the half as it ran.
+        let cycles = hw.now().saturating_sub(self.receive_started).min(u32::MAX as u64) as u32;
+        hw.trace(MigrationEvent::In { guest: v.guest, vcpu: v.id, from, departure, cycles });
         Arrival::Arrived(v)
     }
 
@@ -358,6 +418,11 @@ impl Engine {
     /// `mailbox_send`. A queued migration sends its in-flight copy; one
     /// whose copy is gone (acknowledged meanwhile) is withdrawn.
     pub fn flush<H: MigrationHardware>(&mut self, hw: &mut H) {
+        if self.held.is_some() {
+            self.release_held(hw.now());
+        }
+        let skip = self.held.map(|h| h.to);
+        let start = if self.in_flight.iter().any(|f| !f.reported) { hw.now() } else { 0 };
         let in_flight = &self.in_flight;
         let copy = |to: u8, guest: u8, vcpu: u8, epoch: u16, departure: bool| -> Option<Message> {
             in_flight
@@ -367,14 +432,35 @@ impl Engine {
                 })
                 .map(|f| migrate_message(&f.vcpu, departure))
         };
-        let sent = self.outbox.flush(hw, copy);
+        let mut shipped: heapless::Vec<(u8, u8, u16), MAX_IN_FLIGHT> = heapless::Vec::new();
+        let sent = self.outbox.flush(hw, skip, copy, |g, v, e| {
+            let _ = shipped.push((g, v, e));
+        });
         hw.charge(sent as u64 * self.costs.mailbox_send as u64);
+        if shipped.is_empty() {
+            return;
+        }
+        // Each migration's source half, now its message is out: its own
+        // work before, plus this send.
+        let send = hw.now().saturating_sub(start);
+        for (g, v, e) in shipped {
+            if let Some(f) = self.in_flight.iter_mut().find(|f| (f.vcpu.guest, f.vcpu.id, f.vcpu.epoch) == (g, v, e)) {
+                if !f.reported {
+                    f.reported = true;
+                    let cycles = (f.work + send).min(u32::MAX as u64) as u32;
+                    hw.trace(MigrationEvent::Out { guest: g, vcpu: v, to: f.to, departure: f.departure, cycles });
+                }
+            }
+        }
     }
 
     /// When the engine needs the core's timer: soon if mail waits for room,
     /// and when the first in-flight migration is due to be sent again.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
-        let mut deadline = self.outbox.has_waiting().then_some(now + MAIL_RETRY);
+        let mut deadline = self.has_waiting().then_some(now + MAIL_RETRY);
+        if let Some(h) = self.held {
+            deadline = Some(deadline.map_or(h.until, |d| d.min(h.until)));
+        }
         for f in &self.in_flight {
             deadline = Some(deadline.map_or(f.resend_at, |d| d.min(f.resend_at)));
         }

@@ -31,9 +31,10 @@
 //!   costs at most one ring of messages.
 
 use crate::index::{decode_index, encode_index, index_tag, IndexRole, INDEX_WORDS};
-use crate::layout::{ring_offset, slot_offset, HEAD_OFFSET, MAX_CORES, SLOTS_PER_RING, SLOT_WORDS, TAIL_OFFSET};
+use crate::layout::{ring_offset, slot_offset, HEAD_OFFSET, MAX_CORES, SLOTS_PER_RING, TAIL_OFFSET};
 use crate::message::{
-    check_and_decode, check_framing, Message, Rejection, HEADER_WORDS, MAX_PAYLOAD_WORDS, MESSAGE_MAGIC,
+    check_and_decode, check_framing, checksum, routing_word, Message, Rejection, HEADER_WORDS, MAX_PAYLOAD_WORDS,
+    MESSAGE_MAGIC,
 };
 use static_assertions::const_assert;
 
@@ -116,6 +117,7 @@ pub enum RecvError {
 
 /// How many slots were rejected, by the first check they failed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct RejectionCounts {
     pub bad_magic: u64,
     pub unknown_kind: u64,
@@ -126,6 +128,9 @@ pub struct RejectionCounts {
     pub bad_field: u64,
     pub reserved_bits: u64,
 }
+
+spumone_kernel::word_counters!(RejectionCounts { bad_magic: u64, unknown_kind: u64, bad_length: u64, bad_checksum: u64, bad_route: u64, bad_sequence: u64, bad_field: u64, reserved_bits: u64 });
+spumone_kernel::word_counters!(MailboxStats { sent: u64, received: u64, full: u64, not_ready: u64, corrupt_tail: u64, invalid_outgoing: u64, sender_resyncs: u64, bad_head: u64, overruns: u64, lost: u64, rejected: RejectionCounts });
 
 impl RejectionCounts {
     pub const ZERO: RejectionCounts = RejectionCounts {
@@ -165,8 +170,10 @@ impl RejectionCounts {
     }
 }
 
-/// This instance's mailbox counters, over all its rings.
+/// This instance's mailbox counters, over all its rings (64-bit words in
+/// this order in core-local memory: `spumone_kernel::counters`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct MailboxStats {
     /// Messages written and published.
     pub sent: u64,
@@ -291,6 +298,11 @@ impl Mailbox {
         self.cores
     }
 
+    /// The counters where they are (a board publishes their location).
+    pub const fn stats_ref(&self) -> &MailboxStats {
+        &self.stats
+    }
+
     pub const fn stats(&self) -> MailboxStats {
         self.stats
     }
@@ -330,7 +342,12 @@ impl Mailbox {
             Some(ring) => ring,
             None => return Err(SendError::BadCore { to }),
         };
-        if let Err(reason) = message.validate(self.cores) {
+        // Encode once; refuse what the receiver would (its own decoding of
+        // these very words is the check).
+        let mut payload = [0u32; MAX_PAYLOAD_WORDS];
+        let n = message.encode_payload(&mut payload);
+        let kind = message.kind();
+        if let Err(reason) = Message::decode_payload(kind, &payload[..n], self.cores) {
             self.stats.invalid_outgoing += 1;
             return Err(SendError::Invalid(reason));
         }
@@ -366,12 +383,12 @@ impl Mailbox {
                     Err(SendError::Full)
                 } else {
                     let sequence = sender.head;
-                    let mut slot = [0u32; SLOT_WORDS as usize];
-                    let words = message.encode_slot(self.me, to, sequence, &mut slot);
+                    let routing = routing_word(kind, n, self.me, to);
+                    let header = [MESSAGE_MAGIC, sequence, routing, checksum(MESSAGE_MAGIC, sequence, routing, &payload[..n])];
                     // The tail read is complete before the slot is reused.
                     mem.barrier();
                     let base = slot_offset(ring, sequence);
-                    for (i, &word) in slot[..words].iter().enumerate() {
+                    for (i, &word) in header.iter().chain(payload[..n].iter()).enumerate() {
                         mem.write_u32(base + 4 * i as u32, word);
                     }
                     sender.head = sequence.wrapping_add(1);

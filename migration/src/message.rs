@@ -55,10 +55,11 @@ pub enum MessageKind {
     StartVcpu = 5,
     ReturnRequest = 6,
     Where = 7,
+    GuestExit = 8,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 8] = [
         MessageKind::Migrate,
         MessageKind::MigrateAck,
         MessageKind::VirtualIpi,
@@ -66,6 +67,7 @@ impl MessageKind {
         MessageKind::StartVcpu,
         MessageKind::ReturnRequest,
         MessageKind::Where,
+        MessageKind::GuestExit,
     ];
 
     pub const fn from_u8(code: u8) -> Option<MessageKind> {
@@ -77,6 +79,7 @@ impl MessageKind {
             5 => MessageKind::StartVcpu,
             6 => MessageKind::ReturnRequest,
             7 => MessageKind::Where,
+            8 => MessageKind::GuestExit,
             _ => return None,
         })
     }
@@ -86,6 +89,7 @@ impl MessageKind {
         match self {
             MessageKind::Migrate => MAX_PAYLOAD_WORDS,
             MessageKind::StartVcpu => 3,
+            MessageKind::GuestExit => 2,
             MessageKind::MigrateAck
             | MessageKind::VirtualIpi
             | MessageKind::Wake
@@ -130,6 +134,9 @@ pub enum Message {
     ReturnRequest { guest: u8, vcpu: u8 },
     /// Routing update: this vCPU now lives on `core`.
     Where { guest: u8, vcpu: u8, core: u8 },
+    /// Guest `guest` called `EXIT` with `status` (vCPU 0 names it): every
+    /// core stops its vCPUs, and the last exit ends the run.
+    GuestExit { guest: u8, vcpu: u8, status: u32 },
 }
 
 /// A payload field whose value is out of range.
@@ -294,6 +301,7 @@ impl Message {
             Message::StartVcpu { .. } => MessageKind::StartVcpu,
             Message::ReturnRequest { .. } => MessageKind::ReturnRequest,
             Message::Where { .. } => MessageKind::Where,
+            Message::GuestExit { .. } => MessageKind::GuestExit,
         }
     }
 
@@ -306,7 +314,8 @@ impl Message {
             | Message::Wake { guest, vcpu }
             | Message::StartVcpu { guest, vcpu, .. }
             | Message::ReturnRequest { guest, vcpu }
-            | Message::Where { guest, vcpu, .. } => (guest, vcpu),
+            | Message::Where { guest, vcpu, .. }
+            | Message::GuestExit { guest, vcpu, .. } => (guest, vcpu),
         }
     }
 
@@ -342,6 +351,10 @@ impl Message {
                 out[0] = pack(guest, vcpu, 0, 0);
                 out[1] = entry;
                 out[2] = arg;
+            }
+            Message::GuestExit { guest, vcpu, status } => {
+                out[0] = pack(guest, vcpu, 0, 0);
+                out[1] = status;
             }
         }
         self.kind().payload_words()
@@ -405,6 +418,10 @@ impl Message {
                 check_reserved(0, word0, 0x0000_FFFF)?;
                 Message::StartVcpu { guest, vcpu, entry: payload[1], arg: payload[2] }
             }
+            MessageKind::GuestExit => {
+                check_reserved(0, word0, 0x0000_FFFF)?;
+                Message::GuestExit { guest, vcpu, status: payload[1] }
+            }
         })
     }
 
@@ -442,7 +459,7 @@ mod tests {
             assert!(HEADER_WORDS + kind.payload_words() <= SLOT_WORDS as usize);
         }
         assert_eq!(MessageKind::from_u8(0), None);
-        assert_eq!(MessageKind::from_u8(8), None);
+        assert_eq!(MessageKind::from_u8(9), None);
         assert_eq!(MAX_PAYLOAD_WORDS, 83);
     }
 

@@ -42,6 +42,8 @@ pub enum Post {
     ReturnRequest { guest: u8, vcpu: u8 },
     /// The destination has this vCPU (its source may forget its copy).
     MigrateAck { guest: u8, vcpu: u8 },
+    /// Guest `guest` exited with `status` (vCPU 0 names it).
+    GuestExit { guest: u8, vcpu: u8, status: u32 },
 }
 
 impl Post {
@@ -52,6 +54,7 @@ impl Post {
             | Post::VirtualIpi { guest, vcpu, .. }
             | Post::StartVcpu { guest, vcpu, .. }
             | Post::ReturnRequest { guest, vcpu }
+            | Post::GuestExit { guest, vcpu, .. }
             | Post::MigrateAck { guest, vcpu } => (guest, vcpu),
         }
     }
@@ -96,10 +99,40 @@ pub struct Outbox {
     /// go after the queued posts (a forwarded IPI never overtakes the vCPU
     /// it follows).
     ipis: [[[u8; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES],
-    waited: u64,
-    queue_full: u64,
-    refused: u64,
-    withdrawn: u64,
+    /// Bit `to`: some IPI for core `to` waits in `ipis`; some post waits in
+    /// `queues[to]` (kept with them, so an idle entry need not look).
+    ipi_rings: u8,
+    queued_rings: u8,
+    /// Flushes that found nothing for each core, for the republishing rule.
+    idle_flushes: [u32; MAX_CORES],
+    counters: OutboxCounters,
+}
+
+/// An idle ring's head index is written again every this many flushes
+/// (each entry of the instance flushes).
+pub const REPUBLISH_EVERY: u32 = 16;
+
+/// The outbox's own counters (64-bit words in this order in core-local
+/// memory: `spumone_kernel::counters`); [`PostStats`] has the same fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct OutboxCounters {
+    pub waited: u64,
+    pub queue_full: u64,
+    pub refused: u64,
+    pub withdrawn: u64,
+}
+spumone_kernel::word_counters!(OutboxCounters { waited: u64, queue_full: u64, refused: u64, withdrawn: u64 });
+
+impl OutboxCounters {
+    pub const ZERO: OutboxCounters = OutboxCounters { waited: 0, queue_full: 0, refused: 0, withdrawn: 0 };
+}
+
+impl PostStats {
+    /// The counters a reader found in an instance's memory, put together.
+    pub fn from_parts(mailbox: MailboxStats, c: OutboxCounters) -> PostStats {
+        PostStats { mailbox, waited: c.waited, queue_full: c.queue_full, refused: c.refused, withdrawn: c.withdrawn }
+    }
 }
 
 impl Outbox {
@@ -110,10 +143,10 @@ impl Outbox {
             mailbox: Mailbox::new(0, 0),
             queues: [const { Deque::new() }; MAX_CORES],
             ipis: [[[0; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES],
-            waited: 0,
-            queue_full: 0,
-            refused: 0,
-            withdrawn: 0,
+            ipi_rings: 0,
+            queued_rings: 0,
+            idle_flushes: [0; MAX_CORES],
+            counters: OutboxCounters::ZERO,
         }
     }
 
@@ -122,10 +155,10 @@ impl Outbox {
         self.mailbox = Mailbox::new(core as usize, cores as usize);
         self.queues.iter_mut().for_each(Deque::clear);
         self.ipis = [[[0; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES];
-        self.waited = 0;
-        self.queue_full = 0;
-        self.refused = 0;
-        self.withdrawn = 0;
+        self.ipi_rings = 0;
+        self.queued_rings = 0;
+        self.idle_flushes = [0; MAX_CORES];
+        self.counters = OutboxCounters::ZERO;
     }
 
     /// Set up the rings this core receives on.
@@ -133,19 +166,57 @@ impl Outbox {
         self.mailbox.init(&mut Shared(hw));
     }
 
+    /// Where the counters are (a board publishes their location).
+    pub fn counters_ref(&self) -> (&MailboxStats, &OutboxCounters) {
+        (self.mailbox.stats_ref(), &self.counters)
+    }
+
     pub fn stats(&self) -> PostStats {
         PostStats {
             mailbox: self.mailbox.stats(),
-            waited: self.waited,
-            queue_full: self.queue_full,
-            refused: self.refused,
-            withdrawn: self.withdrawn,
+            waited: self.counters.waited,
+            queue_full: self.counters.queue_full,
+            refused: self.counters.refused,
+            withdrawn: self.counters.withdrawn,
         }
     }
 
     /// Whether posts are waiting for room.
     pub fn has_waiting(&self) -> bool {
-        self.queues.iter().any(|q| !q.is_empty()) || self.ipis.iter().flatten().flatten().any(|&m| m != 0)
+        self.queued_rings | self.ipi_rings != 0
+    }
+
+    /// Whether anything waits for a core other than `held`.
+    pub fn has_waiting_except(&self, held: u8) -> bool {
+        (self.queued_rings | self.ipi_rings) & !(1u8 << held) != 0
+    }
+
+    /// Keep `queued_rings` right after posts to core `to` left its queue.
+    fn note_queue(&mut self, to: usize) {
+        if self.queues[to].is_empty() {
+            self.queued_rings &= !(1 << to);
+        }
+    }
+
+    /// Take back a queued `Migrate` post for (guest, vcpu) to core `to`
+    /// (its vCPU is not leaving after all); the posts around it keep their
+    /// order.
+    pub fn withdraw_migrate(&mut self, to: u8, guest: u8, vcpu: u8) {
+        let Some(q) = self.queues.get_mut(to as usize) else { return };
+        let n = q.len();
+        for _ in 0..n {
+            let Some(p) = q.pop_front() else { break };
+            let drop = matches!(p, Post::Migrate { guest: g, vcpu: v, .. } if (g, v) == (guest, vcpu));
+            if !drop {
+                let _ = q.push_back(p);
+            }
+        }
+        self.note_queue(to as usize);
+    }
+
+    /// Whether anything waits for core `to`.
+    fn busy(&self, to: usize) -> bool {
+        (self.queued_rings | self.ipi_rings) & (1 << to) != 0
     }
 
     /// Whether a post for core `to` can be queued now.
@@ -164,8 +235,11 @@ impl Outbox {
         match self.queues.get_mut(to as usize) {
             Some(q) => {
                 let ok = q.push_back(post).is_ok();
+                if ok {
+                    self.queued_rings |= 1 << to;
+                }
                 if !ok {
-                    self.queue_full += 1;
+                    self.counters.queue_full += 1;
                 }
                 ok
             }
@@ -184,6 +258,7 @@ impl Outbox {
         }
         let new = *bits & (1 << message) == 0;
         *bits |= 1 << message;
+        self.ipi_rings |= 1 << to;
         Some(new)
     }
 
@@ -195,16 +270,28 @@ impl Outbox {
     pub fn flush<H: MigrationHardware>(
         &mut self,
         hw: &mut H,
+        skip: Option<u8>,
         mut migrating: impl FnMut(u8, u8, u8, u16, bool) -> Option<Message>,
+        mut migrated: impl FnMut(u8, u8, u16),
     ) -> u32 {
         let mut sent = 0;
         for to in 0..self.queues.len() {
-            if to == self.mailbox.me() || to >= self.mailbox.cores() {
+            if to == self.mailbox.me() || to >= self.mailbox.cores() || skip == Some(to as u8) {
                 continue;
             }
-            // Heal a head index scribbled on since the last send: the
-            // receiver would not see messages behind it until our next send.
-            self.mailbox.republish(&mut Shared(hw), to);
+            if !self.busy(to) {
+                // Nothing to send. Heal, now and then, a head index
+                // scribbled on since the last send: the receiver would not
+                // see messages behind it until our next send. (Every send
+                // republishes it anyway; this bounds the wait when there is
+                // none, at the cost of two shared-memory writes every
+                // REPUBLISH_EVERY idle flushes rather than every flush.)
+                self.idle_flushes[to] = self.idle_flushes[to].wrapping_add(1);
+                if self.idle_flushes[to] % REPUBLISH_EVERY == 0 {
+                    self.mailbox.republish(&mut Shared(hw), to);
+                }
+                continue;
+            }
             let mut kicked = false;
             while let Some(post) = self.queues[to].front().copied() {
                 let message = match post {
@@ -212,7 +299,7 @@ impl Outbox {
                         Some(m) => m,
                         None => {
                             self.queues[to].pop_front();
-                            self.withdrawn += 1;
+                            self.counters.withdrawn += 1;
                             continue;
                         }
                     },
@@ -223,11 +310,14 @@ impl Outbox {
                         self.queues[to].pop_front();
                         sent += 1;
                         kicked = true;
+                        if let Post::Migrate { guest, vcpu, epoch, .. } = post {
+                            migrated(guest, vcpu, epoch);
+                        }
                     }
                     Err(e) if e.is_retryable() => {
                         // Full or not ready: wait here, and kick the
                         // receiver so it drains its ring.
-                        self.waited += 1;
+                        self.counters.waited += 1;
                         kicked = true;
                         break;
                     }
@@ -235,10 +325,11 @@ impl Outbox {
                         // A message the mailbox refuses outright would block
                         // the queue forever: drop it, counted.
                         self.queues[to].pop_front();
-                        self.refused += 1;
+                        self.counters.refused += 1;
                     }
                 }
             }
+            self.note_queue(to);
             // Then the IPIs, once the queue ahead of them has gone.
             if self.queues[to].is_empty() {
                 'ipis: for g in 0..MAX_GUESTS {
@@ -253,17 +344,20 @@ impl Outbox {
                                     kicked = true;
                                 }
                                 Err(e) if e.is_retryable() => {
-                                    self.waited += 1;
+                                    self.counters.waited += 1;
                                     kicked = true;
                                     break 'ipis;
                                 }
                                 Err(_) => {
                                     self.ipis[to][g][v] &= !(1 << m);
-                                    self.refused += 1;
+                                    self.counters.refused += 1;
                                 }
                             }
                         }
                     }
+                }
+                if self.ipis[to].iter().flatten().all(|&m| m == 0) {
+                    self.ipi_rings &= !(1 << to);
                 }
             }
             if kicked {
@@ -304,6 +398,7 @@ fn small_message(post: &Post) -> Message {
         Post::StartVcpu { guest, vcpu, entry, arg } => Message::StartVcpu { guest, vcpu, entry, arg },
         Post::ReturnRequest { guest, vcpu } => Message::ReturnRequest { guest, vcpu },
         Post::MigrateAck { guest, vcpu } => Message::MigrateAck { guest, vcpu },
+        Post::GuestExit { guest, vcpu, status } => Message::GuestExit { guest, vcpu, status },
         Post::Migrate { .. } => unreachable!("a Migrate post is resolved through the in-flight table"),
     }
 }
@@ -354,6 +449,7 @@ fn from_message(m: &Message) -> Option<Incoming> {
         Message::StartVcpu { guest, vcpu, entry, arg } => Incoming::Post(Post::StartVcpu { guest, vcpu, entry, arg }),
         Message::ReturnRequest { guest, vcpu } => Incoming::Post(Post::ReturnRequest { guest, vcpu }),
         Message::MigrateAck { guest, vcpu } => Incoming::Post(Post::MigrateAck { guest, vcpu }),
+        Message::GuestExit { guest, vcpu, status } => Incoming::Post(Post::GuestExit { guest, vcpu, status }),
         _ => return None,
     })
 }

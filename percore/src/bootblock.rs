@@ -24,7 +24,7 @@
 //! | 8 | delay bound, cycles (bit 3 of the flags says whether it is used) |
 //! | 9 | the hypervisor's own interrupt level (1-15) |
 //! | 10 | guests G (1-4), devices D (0-8), secondaries S (0-12), one byte each from bit 0; bits 31:24 zero |
-//! | 11 | reserved, 0 |
+//! | 11 | dispatch-first departure deferral, cycles |
 //! | 12 .. | G guest records of [`GUEST_WORDS`] words, D device records of 2 words, S secondary records of 2 words |
 //!
 //! Guest record: class (0 RTOS, 1 GPOS) | priority << 8 | vCPUs << 16;
@@ -184,6 +184,7 @@ pub fn encode(boot: &BootConfig, out: &mut [u32; MAX_WORDS]) -> usize {
     out[8] = c.delay_bound.unwrap_or(0);
     out[9] = c.hypervisor_level as u32;
     out[10] = guests as u32 | (devices as u32) << 8 | (secondaries as u32) << 16;
+    out[11] = c.departure_defer;
     let mut at = HEADER_WORDS;
     for g in c.guests.iter().flatten().take(guests) {
         let class = match g.class {
@@ -265,9 +266,6 @@ pub fn decode(words: &[u32]) -> Result<BootConfig, BootBlockError> {
     if w[10] >> 24 != 0 {
         return Err(ReservedBits { word: 10, value: w[10] });
     }
-    if w[11] != 0 {
-        return Err(ReservedBits { word: 11, value: w[11] });
-    }
     let (g_count, d_count, s_count) = (w[10] & 0xff, (w[10] >> 8) & 0xff, (w[10] >> 16) & 0xff);
     if g_count == 0 || g_count as usize > MAX_GUESTS {
         return Err(BadCount { what: "guests", count: g_count, max: MAX_GUESTS as u32 });
@@ -295,6 +293,7 @@ pub fn decode(words: &[u32]) -> Result<BootConfig, BootBlockError> {
         time_slice: w[7],
         delay_bound: (flags & 8 != 0).then_some(w[8]),
         dispatch_first: flags & 4 != 0,
+        departure_defer: w[11],
         hypervisor_level: w[9] as u8,
         costs: Costs::ZERO,
         devices: [None; MAX_DEVICES],

@@ -130,6 +130,9 @@ pub struct Config {
     /// On-demand migration that dispatches the RTOS first and ships the
     /// departing vCPU's context afterwards.
     pub dispatch_first: bool,
+    /// Dispatch-first: the longest a departure's message waits for the
+    /// RTOS to finish (it is withdrawn if the RTOS idles first), in cycles.
+    pub departure_defer: u32,
     /// Level of the hypervisor's own interrupts (its timer and mailbox ICI).
     pub hypervisor_level: u8,
     pub costs: Costs,
@@ -150,6 +153,7 @@ impl Config {
         time_slice: 6_000_000,
         delay_bound: None,
         dispatch_first: false,
+        departure_defer: 12_000,
         hypervisor_level: 15,
         costs: Costs::RP1,
         devices: [None; MAX_DEVICES],

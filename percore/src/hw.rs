@@ -71,6 +71,43 @@ pub trait CoreHardware {
     /// open), which enters the hypervisor again.
     fn idle(&mut self);
 
+    // The quick ways out of an entry that changed nothing but a result
+    // register or the vCPU's position in its own handler: they leave the
+    // interrupted registers where the entry put them, so an implementation
+    // (the board's) need not copy a whole context twice. Each is defined
+    // as what the save/modify/resume it replaces does; the defaults do
+    // exactly that.
+
+    /// R4-R7 of the interrupted code as it sees them (a hypercall's
+    /// arguments).
+    fn args(&self) -> [u32; 4] {
+        let mut ctx = VcpuContext::default();
+        self.save_context(&mut ctx);
+        [ctx.reg(4), ctx.reg(5), ctx.reg(6), ctx.reg(7)]
+    }
+    /// Resume the interrupted code where it was, with R0 (and R1, if
+    /// given) replaced and the physical IMASK given.
+    fn resume_interrupted(&mut self, r0: u32, r1: Option<u32>, physical_imask: u8) {
+        let mut ctx = VcpuContext::default();
+        self.save_context(&mut ctx);
+        ctx.set_reg(0, r0);
+        if let Some(r1) = r1 {
+            ctx.set_reg(1, r1);
+        }
+        self.resume(&ctx, physical_imask);
+    }
+    /// Resume the interrupted code in its own handler at `vector`, as the
+    /// SH-4A enters an exception (`VcpuContext::enter_vector`), with EXPEVT
+    /// and TRA set for the handler to read.
+    fn resume_into_handler(&mut self, vector: u32, expevt: u32, tra: u32, physical_imask: u8) {
+        let mut ctx = VcpuContext::default();
+        self.save_context(&mut ctx);
+        ctx.enter_vector(vector);
+        ctx.expevt = expevt;
+        ctx.tra = tra;
+        self.resume(&ctx, physical_imask);
+    }
+
     /// Copy guest memory at physical address `phys` (already checked to be
     /// inside the guest's partition) into `buf`.
     fn read_guest(&mut self, phys: u32, buf: &mut [u8]);
@@ -96,6 +133,11 @@ pub trait CoreHardware {
     fn arm_timer(&mut self, deadline: Option<u64>);
     /// Acknowledge this core's timer interrupt.
     fn clear_timer(&mut self);
+
+    /// Every guest has exited: end everything, with `status` (the guests'
+    /// exit statuses or'ed together). On the board: the machine's power
+    /// switch (the simulator's SIMCTL).
+    fn power_off(&mut self, status: u32);
 
     /// Guest console output.
     fn console(&mut self, guest: u8, bytes: &[u8]);

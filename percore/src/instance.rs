@@ -37,7 +37,7 @@
 //! [`Instance::boot`] initialises it where it is, so no whole instance is
 //! ever moved across a small stack.
 
-use crate::config::{Config, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
+use crate::config::{Config, Policy, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
 use crate::hw::{timer_intevt, CoreHardware, EnginePort, Entry, TraceEvent, ICI_INTEVT};
 use crate::post::{Incoming, Post};
 use heapless::Vec;
@@ -81,6 +81,7 @@ const PENDING_IPI_SHIFT: u32 = 8;
 
 /// Counters printed in the run report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Stats {
     pub entries: u64,
     pub hypercalls: u64,
@@ -122,7 +123,12 @@ pub struct Stats {
     /// destination recognised as already taken (dropped, acknowledged).
     pub migrations_resent: u64,
     pub stale_migrations: u64,
+    /// Dispatch-first departures withdrawn before their message went (the
+    /// RTOS finished within the deferral): departures_out = departures_in
+    /// (at the destinations) + withdrawn + in flight.
+    pub departures_withdrawn: u64,
 }
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, departures_withdrawn: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -152,6 +158,7 @@ impl Stats {
         guest_faults: 0,
         misrouted: 0,
         migrations_resent: 0,
+        departures_withdrawn: 0,
         stale_migrations: 0,
     };
 }
@@ -173,6 +180,25 @@ pub struct Instance {
     engine: Engine,
     /// Destination-table rows whose source this core has unmasked.
     devices_open: u8,
+    /// What the configuration says, looked up at every entry, kept in the
+    /// form the lookups want (filled at boot): each guest's class and
+    /// priority, each destination-table row's pending bit (0: no row, or
+    /// past a vCPU's seventh), the rows in use.
+    class_of: [GuestClass; MAX_GUESTS],
+    priority_of: [u8; MAX_GUESTS],
+    device_bits: [u16; MAX_DEVICES],
+    device_rows: u8,
+    /// The deadline the core's timer was last armed for: until then no
+    /// time-driven work (virtual timers, slices, bounds, resends) is due.
+    armed: Option<u64>,
+    /// Each guest's exit status, once this core knows it (from its own
+    /// vCPU's `EXIT` or fault, or from another core's `GuestExit`), and
+    /// the cores still to be told of an exit this core saw first (a bit
+    /// per core: a full ring retries).
+    exited: [Option<u32>; MAX_GUESTS],
+    unannounced: [u8; MAX_GUESTS],
+    /// Every guest has exited and this core has said so (power off).
+    powered_off: bool,
     pub stats: Stats,
 }
 
@@ -195,6 +221,14 @@ impl Instance {
             slice: None,
             engine: Engine::new(),
             devices_open: 0,
+            class_of: [GuestClass::GeneralPurpose; MAX_GUESTS],
+            priority_of: [0; MAX_GUESTS],
+            device_bits: [0; MAX_DEVICES],
+            device_rows: 0,
+            armed: None,
+            exited: [None; MAX_GUESTS],
+            unannounced: [0; MAX_GUESTS],
+            powered_off: false,
             stats: Stats::ZERO,
         }
     }
@@ -219,6 +253,32 @@ impl Instance {
         self.engine.reset(core, config.cores, config.costs.migration());
         self.devices_open = 0;
         self.stats = Stats::ZERO;
+        self.armed = None;
+        self.exited = [None; MAX_GUESTS];
+        self.unannounced = [0; MAX_GUESTS];
+        self.powered_off = false;
+        for g in 0..MAX_GUESTS {
+            let spec = config.guests[g];
+            self.class_of[g] = spec.map_or(GuestClass::GeneralPurpose, |s| s.class);
+            self.priority_of[g] = spec.map_or(0, |s| s.priority);
+        }
+        self.device_rows = 0;
+        for r in 0..MAX_DEVICES {
+            self.device_bits[r] = match config.devices[r] {
+                Some(route) => {
+                    let before = config.devices[..r]
+                        .iter()
+                        .flatten()
+                        .filter(|o| (o.guest, o.vcpu) == (route.guest, route.vcpu))
+                        .count();
+                    if before < MAX_DEVICES_PER_VCPU { 1 << (1 + before) } else { 0 }
+                }
+                None => 0,
+            };
+            if self.device_bits[r] != 0 {
+                self.device_rows |= 1 << r;
+            }
+        }
         hw.init_interrupts(config.hypervisor_level);
         for route in config.devices.iter().flatten() {
             if self.home_of(route.guest, route.vcpu) == Some(core) {
@@ -261,21 +321,61 @@ impl Instance {
         &self.vcpus
     }
 
+    /// The vCPU on the core now, if any (its registers in `ctx` are as of
+    /// its last full save: a quick exit does not update them).
+    pub fn current_vcpu(&self) -> Option<&Vcpu> {
+        self.current.map(|c| &self.vcpus[c])
+    }
+
     /// The mailbox's counters.
     pub fn mailbox_stats(&self) -> crate::post::PostStats {
         self.engine.stats()
+    }
+
+    /// Where this instance's counters are in its memory: its own, the
+    /// mailbox's and the outbox's (the board publishes their locations
+    /// for a reader: docs/trace-ring.md).
+    pub fn counters_ref(
+        &self,
+    ) -> (&Stats, &spumone_migration::mailbox::MailboxStats, &spumone_migration::outbox::OutboxCounters) {
+        let (m, o) = self.engine.counters_ref();
+        (&self.stats, m, o)
     }
 
     /// The core entered the hypervisor.
     pub fn enter<H: CoreHardware>(&mut self, hw: &mut H) {
         self.stats.entries += 1;
         hw.charge(self.config.costs.entry_exit as u64);
+        let entry = hw.entry();
+        // A hypercall or an exception of the running vCPU is handled with
+        // its registers left where the entry put them: most need only its
+        // arguments and change nothing the scheduler looks at, and then the
+        // vCPU goes on without its context ever being copied.
         if let Some(cur) = self.current {
-            let ctx = &mut self.vcpus[cur].ctx;
-            hw.save_context(ctx);
+            match entry {
+                Entry::Exception { expevt: 0x160, tra, .. } if hypercall::is_hypercall((tra >> 2) as u8) => {
+                    return self.hypercall_entry(hw, cur, (tra >> 2) as u8);
+                }
+                Entry::Exception { expevt, tra, .. } if self.forwards_quietly(cur) => {
+                    self.stats.forwarded_exceptions += 1;
+                    hw.charge(self.config.costs.inject as u64);
+                    let vector = self.vcpus[cur].ctx.vbr.wrapping_add(exception_offset(expevt));
+                    if self.nothing_due(hw) {
+                        return hw.resume_into_handler(vector, expevt, tra, self.physical_imask(cur));
+                    }
+                    let ctx = &mut self.vcpus[cur].ctx;
+                    hw.save_context(ctx);
+                    ctx.enter_vector(vector);
+                    ctx.expevt = expevt;
+                    ctx.tra = tra;
+                    return self.leave(hw, false);
+                }
+                _ => {}
+            }
+            hw.save_context(&mut self.vcpus[cur].ctx);
         }
         let mut mail = false;
-        match hw.entry() {
+        match entry {
             Entry::Interrupt { intevt } if intevt == timer_intevt(self.core as usize) => {
                 self.stats.timer_interrupts += 1;
                 hw.clear_timer();
@@ -287,17 +387,19 @@ impl Instance {
             }
             Entry::Interrupt { intevt } if self.device_row(intevt).is_some() => self.device_interrupt(hw, intevt),
             Entry::Interrupt { .. } => self.stats.spurious += 1,
-            Entry::Exception { expevt: 0x160, tra, .. } if hypercall::is_hypercall((tra >> 2) as u8) => {
-                match self.current {
-                    Some(cur) => self.hypercall(hw, cur, (tra >> 2) as u8),
-                    None => self.stats.spurious += 1,
-                }
-            }
             Entry::Exception { expevt, tra, .. } => match self.current {
-                Some(cur) => self.forward_exception(hw, cur, expevt, tra),
+                Some(cur) => {
+                    self.forward_exception(hw, cur, expevt, tra);
+                }
                 None => self.stats.spurious += 1,
             },
         }
+        self.leave(hw, mail);
+    }
+
+    /// The end of every entry but the quick ways out: read the mailbox if
+    /// its ICI came, expire timers, schedule and leave.
+    fn leave<H: CoreHardware>(&mut self, hw: &mut H, mail: bool) {
         // The mailbox is read when its ICI says there is mail: reading it
         // at other entries would let a core act on a message before, in
         // its own time, it was sent. Timers are checked at every entry: a
@@ -307,6 +409,49 @@ impl Instance {
         }
         self.expire_timers(hw);
         self.schedule_and_leave(hw);
+    }
+
+    /// Whether the running vCPU may simply go on: no mail waits to be sent
+    /// and no time-driven work (virtual timers, slices, bounds, resends:
+    /// everything the core's timer was armed for) is due.
+    fn nothing_due<H: CoreHardware>(&self, hw: &H) -> bool {
+        !self.engine.has_waiting() && self.armed.is_none_or(|t| hw.now() < t)
+    }
+
+    /// Whether an exception of resident vCPU `i` goes to its own handler
+    /// and it stays here (no trap-based migration of it).
+    fn forwards_quietly(&self, i: usize) -> bool {
+        let v = &self.vcpus[i];
+        v.ctx.vbr != 0 && !self.lhp.trap_migrates(self.class(v.guest), v.away, self.view())
+    }
+
+    /// A hypercall of the running vCPU `cur`.
+    fn hypercall_entry<H: CoreHardware>(&mut self, hw: &mut H, cur: usize, imm: u8) {
+        let (guest, id) = (self.vcpus[cur].guest, self.vcpus[cur].id);
+        let call = Hypercall::from_imm(imm);
+        // A kernel exit away from home sends the vCPU, registers and all.
+        let ships = call == Some(Hypercall::KernelExit) && self.vcpus[cur].away == Some(AwayReason::KernelEntry);
+        if ships {
+            hw.save_context(&mut self.vcpus[cur].ctx);
+        }
+        let args = hw.args();
+        let (r0, r1, local) = self.hypercall(hw, cur, call, args);
+        if local && self.nothing_due(hw) {
+            return hw.resume_interrupted(r0, r1, self.physical_imask(cur));
+        }
+        // The caller, if still here (EXIT, a migration): its registers,
+        // with the result.
+        if let Some(j) = self.find(guest, id) {
+            let ctx = &mut self.vcpus[j].ctx;
+            if !ships {
+                hw.save_context(ctx);
+            }
+            ctx.set_reg(0, r0);
+            if let Some(r1) = r1 {
+                ctx.set_reg(1, r1);
+            }
+        }
+        self.leave(hw, false);
     }
 
     // ----- vCPUs -----
@@ -332,11 +477,11 @@ impl Instance {
     }
 
     fn class(&self, guest: u8) -> GuestClass {
-        self.spec(guest).map_or(GuestClass::GeneralPurpose, |s| s.class)
+        self.class_of.get(guest as usize).copied().unwrap_or(GuestClass::GeneralPurpose)
     }
 
     fn priority(&self, i: usize) -> u8 {
-        self.spec(self.vcpus[i].guest).map_or(0, |s| s.priority)
+        self.priority_of.get(self.vcpus[i].guest as usize).copied().unwrap_or(0)
     }
 
     fn home_of(&self, guest: u8, vcpu: u8) -> Option<u8> {
@@ -408,7 +553,7 @@ impl Instance {
         let v = &mut self.vcpus[i];
         v.pending &= !bit;
         v.ctx.sr = (v.ctx.sr & !sr::IMASK) | (physical << sr::IMASK_SHIFT);
-        enter_guest_vector(&mut v.ctx, 0x600);
+        v.ctx.enter_vector(v.ctx.vbr.wrapping_add(0x600));
         v.ctx.intevt = intevt as u32;
         v.ctx.virtual_imask = v.ctx.virtual_imask.max(level);
         hw.trace(TraceEvent::Inject { guest: v.guest, vcpu: v.id, intevt });
@@ -446,19 +591,23 @@ impl Instance {
 
     /// The destination-table row of physical source `intevt`.
     fn device_row(&self, intevt: u32) -> Option<usize> {
+        if self.device_rows == 0 {
+            return None;
+        }
         self.config.devices.iter().position(|r| r.is_some_and(|r| r.intevt as u32 == intevt))
     }
 
     /// The pending bit of row `r` on its vCPU: bits 1-7, in table order
     /// among that vCPU's rows (None past the seventh).
     fn device_bit(&self, r: usize) -> Option<u16> {
-        let route = self.config.devices[r]?;
-        let before = self.config.devices[..r]
-            .iter()
-            .flatten()
-            .filter(|o| (o.guest, o.vcpu) == (route.guest, route.vcpu))
-            .count();
-        (before < MAX_DEVICES_PER_VCPU).then(|| 1 << (1 + before))
+        self.device_bits.get(r).copied().filter(|&b| b != 0)
+    }
+
+    /// Whether resident vCPU `i` owns a physical source.
+    fn owns_devices(&self, i: usize) -> bool {
+        let v = &self.vcpus[i];
+        self.device_rows != 0
+            && self.config.devices.iter().flatten().any(|r| (r.guest, r.vcpu) == (v.guest, v.id))
     }
 
     /// A physical device interrupt: its source stays masked here (the
@@ -482,6 +631,9 @@ impl Instance {
     /// every exit, so a source follows its vCPU from core to core and is
     /// never open on two cores.
     fn sync_device_routes<H: CoreHardware>(&mut self, hw: &mut H) {
+        if self.device_rows == 0 {
+            return;
+        }
         for r in 0..MAX_DEVICES {
             let (Some(route), Some(bit)) = (self.config.devices[r], self.device_bit(r)) else { continue };
             let open = self.find(route.guest, route.vcpu).is_some_and(|i| {
@@ -521,55 +673,96 @@ impl Instance {
 
     /// A guest exception or non-hypercall trap: deliver it to the guest's
     /// own handler (VBR + 0x100, or + 0x400 for TLB misses).
-    fn forward_exception<H: CoreHardware>(&mut self, hw: &mut H, i: usize, expevt: u32, tra: u32) {
+    /// Returns whether it stayed local (the vCPU goes on here, in its
+    /// handler).
+    fn forward_exception<H: CoreHardware>(&mut self, hw: &mut H, i: usize, expevt: u32, tra: u32) -> bool {
         if self.vcpus[i].ctx.vbr == 0 {
             // Nowhere to deliver it: the guest is stopped, the core lives on.
             self.stats.guest_faults += 1;
             let g = self.vcpus[i].guest;
             self.exit_guest_here(hw, g, 0xdead);
-            return;
+            return false;
         }
         self.stats.forwarded_exceptions += 1;
         hw.charge(self.config.costs.inject as u64);
-        let offset = if matches!(expevt, 0x040 | 0x060) { 0x400 } else { 0x100 };
         let ctx = &mut self.vcpus[i].ctx;
-        enter_guest_vector(ctx, offset);
+        ctx.enter_vector(ctx.vbr.wrapping_add(exception_offset(expevt)));
         ctx.expevt = expevt;
         ctx.tra = tra;
-        self.maybe_trap_migrate(hw, i);
+        !self.maybe_trap_migrate(hw, i)
     }
 
-    fn hypercall<H: CoreHardware>(&mut self, hw: &mut H, i: usize, imm: u8) {
+    /// Carry out hypercall `call` (`None`: an undefined number) of
+    /// resident vCPU `i` with arguments `args` (R4-R7). Returns R0, R1 if
+    /// the call sets it, and whether the call was local: it changed nothing
+    /// the scheduler, the policy, interrupt delivery, the device routes or
+    /// the timers look at, and its vCPU is still the one on the core.
+    fn hypercall<H: CoreHardware>(
+        &mut self,
+        hw: &mut H,
+        i: usize,
+        call: Option<Hypercall>,
+        args: [u32; 4],
+    ) -> (u32, Option<u32>, bool) {
         self.stats.hypercalls += 1;
         hw.charge(self.config.costs.hypercall as u64);
-        let result = match Hypercall::from_imm(imm) {
+        let (guest, id) = (self.vcpus[i].guest, self.vcpus[i].id);
+        let result = match call {
             None => Err(HcError::NoSys),
-            Some(call) => self.do_hypercall(hw, i, call),
+            Some(call) => self.do_hypercall(hw, i, call, args),
         };
-        let r0 = match result {
+        let (r0, r1) = match result {
             Ok(v) => v,
             Err(e) => {
                 self.stats.hypercall_errors[e.index()] += 1;
-                e.to_r0()
+                (e.to_r0(), None)
             }
         };
-        // `i` may have left (EXIT, migration): only a resident vCPU gets r0.
-        if let Some(i) = self.current {
-            set_reg(&mut self.vcpus[i].ctx, 0, r0);
+        let still_here = self.current.is_some_and(|c| (self.vcpus[c].guest, self.vcpus[c].id) == (guest, id));
+        if !still_here || self.current != Some(i) {
+            return (r0, r1, false);
         }
+        let local = match (call, result) {
+            // Refused before it changed anything.
+            (None, _) | (_, Err(_)) => true,
+            (Some(call), Ok(_)) => {
+                let v = &self.vcpus[i];
+                match call {
+                    Hypercall::VcpuId | Hypercall::TimeNow | Hypercall::Sample | Hypercall::ConsoleWrite => true,
+                    // A higher level delivers nothing new; it may close a
+                    // device source (sync_device_routes).
+                    Hypercall::IrqDisable => !self.owns_devices(i),
+                    // A lower level may let a pending interrupt in or open
+                    // a source.
+                    Hypercall::IrqRestore | Hypercall::SetVector => v.pending == 0 && !self.owns_devices(i),
+                    Hypercall::PreemptCount => self.config.policy != Policy::DelayedPreemption,
+                    Hypercall::SpinYield => !self.config.spin_yield,
+                    Hypercall::KernelExit => v.away != Some(AwayReason::KernelEntry),
+                    _ => false,
+                }
+            }
+        };
+        (r0, r1, local)
     }
 
-    fn do_hypercall<H: CoreHardware>(&mut self, hw: &mut H, i: usize, call: Hypercall) -> Result<u32, HcError> {
+    /// R0 and, for `TIME_NOW`, R1.
+    fn do_hypercall<H: CoreHardware>(
+        &mut self,
+        hw: &mut H,
+        i: usize,
+        call: Hypercall,
+        args: [u32; 4],
+    ) -> Result<(u32, Option<u32>), HcError> {
+        let r0 = |v: u32| Ok((v, None));
         let guest = self.vcpus[i].guest;
         let spec = *self.spec(guest).ok_or(HcError::State)?;
-        let arg = |n: usize| reg(&self.vcpus[i].ctx, 4 + n);
-        let (a0, a1, a2) = (arg(0), arg(1), arg(2));
+        let [a0, a1, a2, _] = args;
         let class = spec.class;
         match call {
             Hypercall::SetVector => {
                 spec.partition.check(a0, 0x604, 4).ok_or(HcError::Addr)?;
                 self.vcpus[i].ctx.vbr = a0;
-                Ok(0)
+                r0(0)
             }
             Hypercall::IrqDisable => {
                 let ctx = &mut self.vcpus[i].ctx;
@@ -577,7 +770,7 @@ impl Instance {
                 // 15: every level the guest owns. IPL separation, not the
                 // guest, decides what that means physically.
                 ctx.virtual_imask = 15;
-                Ok(old)
+                r0(old)
             }
             Hypercall::IrqRestore => {
                 // 0-15 for the RTOS; a GPOS names its own levels 0-7, or 15
@@ -589,28 +782,28 @@ impl Instance {
                 let ctx = &mut self.vcpus[i].ctx;
                 let old = ctx.virtual_imask;
                 ctx.virtual_imask = a0;
-                Ok(old)
+                r0(old)
             }
             Hypercall::Idle => {
                 if self.vcpus[i].pending == 0 {
                     self.vcpus[i].state = RunState::Idle;
                 }
-                Ok(0)
+                r0(0)
             }
             Hypercall::Yield => {
                 self.rotate(i);
-                Ok(0)
+                r0(0)
             }
             Hypercall::SpinYield => {
                 self.stats.spin_yields += 1;
                 if self.lhp.spin_yields() {
                     self.rotate(i);
                 }
-                Ok(0)
+                r0(0)
             }
             Hypercall::PreemptCount => {
                 self.vcpus[i].ctx.preempt_count = a0;
-                Ok(0)
+                r0(0)
             }
             Hypercall::SendIpi => {
                 if a0 >= spec.vcpus as u32 {
@@ -621,9 +814,9 @@ impl Instance {
                 }
                 self.stats.virtual_ipis += 1;
                 self.route(hw, Post::VirtualIpi { guest, vcpu: a0 as u8, message: a1 as u8 });
-                Ok(0)
+                r0(0)
             }
-            Hypercall::VcpuId => Ok(self.vcpus[i].id as u32),
+            Hypercall::VcpuId => r0(self.vcpus[i].id as u32),
             Hypercall::StartVcpu => {
                 if a0 >= spec.vcpus as u32 || a0 == 0 {
                     return Err(HcError::Vcpu);
@@ -633,7 +826,7 @@ impl Instance {
                     // The way to its home core is full: the guest retries.
                     return Err(HcError::State);
                 }
-                Ok(0)
+                r0(0)
             }
             Hypercall::ConsoleWrite => {
                 if a1 > hypercall::CONSOLE_MAX {
@@ -643,7 +836,7 @@ impl Instance {
                 let mut buf = [0u8; hypercall::CONSOLE_MAX as usize];
                 hw.read_guest(phys, &mut buf[..a1 as usize]);
                 hw.console(guest, &buf[..a1 as usize]);
-                Ok(a1)
+                r0(a1)
             }
             Hypercall::TimerSet => {
                 let t = &mut self.vcpus[i].timer;
@@ -652,7 +845,7 @@ impl Instance {
                     // Stopping the timer withdraws a tick not yet taken.
                     self.stats.virqs_cancelled += (self.vcpus[i].pending & PENDING_TIMER).count_ones() as u64;
                     self.vcpus[i].pending &= !PENDING_TIMER;
-                    return Ok(0);
+                    return r0(0);
                 }
                 // Periods are shipped as 32-bit cycle counts: at most 7 s.
                 if a0 > 7_000_000 {
@@ -660,29 +853,29 @@ impl Instance {
                 }
                 let period = a0 as u64 * 600;
                 *t = VirtualTimer { period, next: hw.now() + period, oneshot: a1 == 1 };
-                Ok(0)
+                r0(0)
             }
             Hypercall::TimeNow => {
                 let now = hw.now();
-                set_reg(&mut self.vcpus[i].ctx, 1, (now >> 32) as u32);
-                Ok(now as u32)
+                Ok((now as u32, Some((now >> 32) as u32)))
             }
             Hypercall::Sample => {
                 let v = &self.vcpus[i];
                 hw.trace(TraceEvent::Sample { guest, vcpu: v.id, kind: a0, value: a1 });
-                Ok(0)
+                r0(0)
             }
             Hypercall::Exit => {
                 self.exit_guest_here(hw, guest, a0);
-                Ok(0)
+                r0(0)
             }
             Hypercall::KernelExit => {
                 if self.vcpus[i].away == Some(AwayReason::KernelEntry) {
-                    // Its result goes with it: r0 is set before it leaves.
-                    set_reg(&mut self.vcpus[i].ctx, 0, 0);
+                    // Its result goes with it: r0 is set before it leaves
+                    // (the caller saved its registers first).
+                    self.vcpus[i].ctx.set_reg(0, 0);
                     self.return_home(hw, i);
                 }
-                Ok(0)
+                r0(0)
             }
         }
     }
@@ -691,11 +884,47 @@ impl Instance {
     /// hear of it through the host's report; the run ends when every guest
     /// has exited).
     fn exit_guest_here<H: CoreHardware>(&mut self, hw: &mut H, guest: u8, status: u32) {
+        if self.exited.get(guest as usize).is_some_and(|e| e.is_none()) {
+            hw.trace(TraceEvent::GuestExit { guest, status });
+            // Every other core in use is told, so it stops the guest's
+            // vCPUs it holds and counts the exit.
+            let others = ((1u16 << self.config.cores) - 1) as u8 & !(1 << self.core);
+            self.unannounced[guest as usize] = others;
+        }
+        self.guest_exited(hw, guest, status);
+    }
+
+    /// Guest `guest` exited with `status`: its vCPUs here stop (and any
+    /// that arrive later), and once every guest has exited the core powers
+    /// the machine off with the statuses or'ed together.
+    fn guest_exited<H: CoreHardware>(&mut self, hw: &mut H, guest: u8, status: u32) {
+        let Some(slot) = self.exited.get_mut(guest as usize) else { return };
+        slot.get_or_insert(status);
         for v in self.vcpus.iter_mut().filter(|v| v.guest == guest) {
             v.state = RunState::Exited;
             v.timer = VirtualTimer::default();
         }
-        hw.trace(TraceEvent::GuestExit { guest, status });
+        let all = (0..MAX_GUESTS).all(|g| self.config.guests[g].is_none() || self.exited[g].is_some());
+        if all && !self.powered_off {
+            self.powered_off = true;
+            let status = self.exited.iter().flatten().fold(0, |acc, &s| acc | s);
+            hw.power_off(status);
+        }
+    }
+
+    /// Queue the exits this core still owes other cores.
+    fn announce_exits(&mut self) {
+        for g in 0..MAX_GUESTS {
+            let (Some(status), mut owed) = (self.exited[g], self.unannounced[g]) else { continue };
+            while owed != 0 {
+                let to = owed.trailing_zeros() as u8;
+                if !self.engine.queue(to, Post::GuestExit { guest: g as u8, vcpu: 0, status }) {
+                    break;
+                }
+                owed &= !(1 << to);
+            }
+            self.unannounced[g] = owed;
+        }
     }
 
     // ----- scheduling -----
@@ -810,10 +1039,6 @@ impl Instance {
                     return self.schedule_and_leave(hw);
                 }
             }
-        } else {
-            // The core is free: do the source-half work dispatch-first
-            // on-demand migration put off.
-            self.engine.settle_deferred(&mut EnginePort(hw));
         }
         self.sync_device_routes(hw);
         self.arm_timer(hw);
@@ -842,6 +1067,7 @@ impl Instance {
         if let Some(t) = self.engine.next_deadline(hw.now()) {
             earliest(t);
         }
+        self.armed = deadline;
         hw.arm_timer(deadline);
     }
 
@@ -850,6 +1076,7 @@ impl Instance {
     /// Before the scheduler picks: retry what the engine owes, then carry
     /// out the policy's plan for this core.
     fn apply_policy<H: CoreHardware>(&mut self, hw: &mut H) {
+        self.announce_exits();
         self.retry_returns(hw);
         self.stats.migrations_resent += self.engine.resend_overdue(&mut EnginePort(hw));
         let plan = self.lhp.plan(self.view());
@@ -868,7 +1095,13 @@ impl Instance {
             }
         }
         if plan.recall_displaced {
-            // The RTOS idles: ask for the vCPUs it displaced back.
+            // The RTOS idles: a departure still held never happens (its
+            // vCPU runs again here, first among its equals); the vCPUs that
+            // did leave are asked back.
+            if let Some(v) = self.engine.withdraw_held() {
+                self.stats.departures_withdrawn += 1;
+                self.add_vcpu_front(v);
+            }
             self.engine.request_returns(&mut EnginePort(hw), AwayReason::RtosActive);
         }
     }
@@ -916,8 +1149,11 @@ impl Instance {
         if was_current {
             hw.trace(TraceEvent::Undispatch { guest: v.guest, vcpu: v.id });
         }
-        let context_first = self.lhp.ships_context_first(reason);
-        self.engine.depart(&mut EnginePort(hw), v, dest, reason, context_first);
+        // Dispatch-first: the RTOS runs at once; the departure's message
+        // waits for it up to the deferral, and is withdrawn if it is done
+        // by then (the vCPU then never leaves).
+        let hold_for = self.lhp.ships_context_first(reason).then_some(self.config.departure_defer as u64);
+        self.engine.depart(&mut EnginePort(hw), v, dest, reason, hold_for);
         self.stats.departures_out += 1;
         true
     }
@@ -943,11 +1179,16 @@ impl Instance {
     /// and acknowledges it, the instance puts it on this core.
     fn accept_immigrant<H: CoreHardware>(&mut self, hw: &mut H, from: u8, v: Vcpu, departure: bool) {
         let here = self.find(v.guest, v.id).is_some();
-        let v = match self.engine.accept(&mut EnginePort(hw), from, v, departure, here) {
+        let mut v = match self.engine.accept(&mut EnginePort(hw), from, v, departure, here) {
             Arrival::Misrouted => return self.stats.misrouted += 1,
             Arrival::Stale => return self.stats.stale_migrations += 1,
             Arrival::Arrived(v) => v,
         };
+        if self.exited.get(v.guest as usize).is_some_and(|e| e.is_some()) {
+            // Its guest exited while it travelled.
+            v.state = RunState::Exited;
+            v.timer = VirtualTimer::default();
+        }
         if departure {
             self.stats.departures_in += 1;
         } else {
@@ -983,7 +1224,9 @@ impl Instance {
                 }
                 // Started twice, or a migrated context routed as a start:
                 // the guest's mistake, counted.
-                Post::StartVcpu { .. } | Post::Migrate { .. } | Post::MigrateAck { .. } => self.stats.misrouted += 1,
+                Post::StartVcpu { .. } | Post::Migrate { .. } | Post::MigrateAck { .. } | Post::GuestExit { .. } => {
+                    self.stats.misrouted += 1
+                }
             }
             return true;
         }
@@ -1054,6 +1297,7 @@ impl Instance {
             while let Some(incoming) = self.engine.receive(&mut EnginePort(hw), from) {
                 match incoming {
                     Incoming::Migrate { vcpu, departure } => self.accept_immigrant(hw, from, vcpu, departure),
+                    Incoming::Post(Post::GuestExit { guest, status, .. }) => self.guest_exited(hw, guest, status),
                     Incoming::Post(post) => {
                         if !self.route(hw, post) {
                             self.keep_for_later(post);
@@ -1074,29 +1318,19 @@ impl Instance {
 /// General register `n` of `ctx` as its code sees it (R0-R7 through the
 /// bank its SR.RB selects).
 pub fn reg(ctx: &VcpuContext, n: usize) -> u32 {
-    match n {
-        0..=7 if ctx.sr & sr::RB != 0 => ctx.bank1[n],
-        0..=7 => ctx.bank0[n],
-        _ => ctx.r8_15[n - 8],
-    }
+    ctx.reg(n)
 }
 
 pub fn set_reg(ctx: &mut VcpuContext, n: usize, value: u32) {
-    match n {
-        0..=7 if ctx.sr & sr::RB != 0 => ctx.bank1[n] = value,
-        0..=7 => ctx.bank0[n] = value,
-        _ => ctx.r8_15[n - 8] = value,
+    ctx.set_reg(n, value)
+}
+
+/// Where an exception enters a guest's vector table: VBR + 0x400 for the
+/// TLB misses (EXPEVT 0x040, 0x060), + 0x100 for the rest.
+pub const fn exception_offset(expevt: u32) -> u32 {
+    if matches!(expevt, 0x040 | 0x060) {
+        0x400
+    } else {
+        0x100
     }
 }
-
-/// What the SH-4A does on an exception or interrupt, done to a saved
-/// context: SPC, SSR and SGR keep where it was, SR gets MD, RB and BL, and
-/// execution continues at the guest's VBR + `offset`.
-fn enter_guest_vector(ctx: &mut VcpuContext, offset: u32) {
-    ctx.spc = ctx.pc;
-    ctx.ssr = ctx.sr;
-    ctx.sgr = ctx.r8_15[7];
-    ctx.sr |= sr::MD | sr::RB | sr::BL;
-    ctx.pc = ctx.vbr.wrapping_add(offset);
-}
-

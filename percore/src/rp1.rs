@@ -173,8 +173,11 @@ impl<R: Registers> Rp1<'_, R> {
         // TCR: interrupt off and UNF cleared, so an old underflow cannot fire.
         self.regs.write16(regs + 8, 0);
         let Some(deadline) = deadline else { return };
-        let counts = deadline.saturating_sub(now).div_ceil(CYCLES_PER_TMU_COUNT).clamp(1, u32::MAX as u64);
-        self.regs.write32(regs + 4, (counts - 1) as u32); // TCNT, counting on
+        // In 32 bits (no 64-bit division on the way in): a deadline more
+        // than 2^32 cycles (7 s) away is armed for 7 s, and re-armed then.
+        let delta = deadline.saturating_sub(now).min(u32::MAX as u64) as u32;
+        let counts = delta.div_ceil(CYCLES_PER_TMU_COUNT as u32).max(1);
+        self.regs.write32(regs + 4, counts - 1); // TCNT, counting on
         // Interrupt on; writing UNF as 1 keeps an underflow that happened
         // since TCNT was written (it can only be cleared by writing 0).
         self.regs.write16(regs + 8, TCR_UNIE | TCR_UNF);
@@ -187,16 +190,16 @@ impl<R: Registers> Rp1<'_, R> {
     }
 
     /// The core's cycle counter (SIMCTL's, standing in for a board's
-    /// global timer): high word, low word, high word again, so a carry
-    /// between the reads is never mixed in.
+    /// global timer): the high word, then the low word. A carry between
+    /// the two reads can only have happened if the low word is small (the
+    /// reads are a few cycles apart), and then the high word is read again.
     pub fn cycles(&mut self) -> u64 {
-        loop {
-            let hi = self.regs.read32(SIMCTL_P2 + 8);
-            let lo = self.regs.read32(SIMCTL_P2 + 4);
-            if self.regs.read32(SIMCTL_P2 + 8) == hi {
-                return (hi as u64) << 32 | lo as u64;
-            }
+        let mut hi = self.regs.read32(SIMCTL_P2 + 8);
+        let lo = self.regs.read32(SIMCTL_P2 + 4);
+        if lo < 0x1_0000 {
+            hi = self.regs.read32(SIMCTL_P2 + 8);
         }
+        (hi as u64) << 32 | lo as u64
     }
 
     /// Start core `target` at `entry` as Linux's `shx3_start_cpu` does:

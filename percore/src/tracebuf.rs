@@ -51,15 +51,15 @@ pub mod header {
     pub const DROPPED: usize = 5;
     /// The core the instance runs on.
     pub const CORE: usize = 6;
-    /// Where, in the instance's local memory, its counters are
-    /// (byte offsets from the memory's base; see [`crate::instance::Stats::WORDS`]).
+    /// Where, in the instance's local memory, its counters are (byte
+    /// offsets from the memory's base): the instance's `Stats`, the
+    /// mailbox's `MailboxStats`, the outbox's `OutboxCounters`, each as
+    /// 64-bit words (`spumone_kernel::counters`).
     pub const STATS_OFFSET: usize = 7;
     pub const MAILBOX_STATS_OFFSET: usize = 8;
+    pub const OUTBOX_COUNTERS_OFFSET: usize = 10;
     /// Bytes of the instance's state (`size_of::<Instance>()` on the board).
     pub const INSTANCE_BYTES: usize = 9;
-    /// Bytes of statics in the image (everything the linker placed after
-    /// the stack).
-    pub const STATIC_BYTES: usize = 10;
     /// Virtual interrupts pending on vCPUs resident here, as of the last
     /// exit (for the accounting raised = delivered + coalesced + cancelled
     /// + pending).

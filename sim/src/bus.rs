@@ -289,6 +289,19 @@ impl Rp1Bus {
         self.memory(core, &region).map(|(m, off)| m[off])
     }
 
+    /// Read `buf.len()` bytes of memory from physical `addr`, as `core`
+    /// sees it, for a debugger: false (and `buf` untouched) unless the
+    /// whole range is memory of one region.
+    pub fn read_memory(&mut self, core: usize, addr: u32, buf: &mut [u8]) -> bool {
+        if !self.is_memory_range(core, addr, buf.len()) {
+            return false;
+        }
+        let region = self.decode(core, addr);
+        let (mem, off) = self.memory(core, &region).expect("checked by is_memory_range");
+        buf.copy_from_slice(&mem[off..off + buf.len()]);
+        true
+    }
+
     /// Write memory for a debugger.
     pub fn poke(&mut self, core: usize, addr: u32, value: u8) -> bool {
         self.load(core, addr, &[value]).is_ok()

@@ -1,6 +1,7 @@
 //! `rp1 hv DESCRIPTION.toml`: runs a machine description
-//! (docs/machine-description.md) under the hosted hypervisor, prints the
-//! run report and, with `--timeline`, writes a Chrome-trace timeline.
+//! (docs/machine-description.md) on the hypervisor's board image (or, with
+//! `--hosted`, the hosted model), prints the run report and, with
+//! `--timeline`, writes a Chrome-trace timeline.
 //!
 //! Owns: this subcommand's options, what it prints and its exit codes.
 //! Must not touch: the simulation, the hypervisor, the description's rules
@@ -35,6 +36,15 @@ pub struct Args {
     /// Print neither progress nor the report (errors still go to stderr).
     #[arg(long)]
     quiet: bool,
+    /// Run the hosted model of the hypervisor (host Rust beside the
+    /// simulator, costs charged from the description's cost table) instead
+    /// of its board image.
+    #[arg(long, conflicts_with = "image")]
+    hosted: bool,
+    /// The board image to run (default: build/hv/spumone.elf, built by
+    /// scripts/build-hv.sh if missing or stale).
+    #[arg(long, value_name = "ELF")]
+    image: Option<PathBuf>,
 }
 
 /// Runs `rp1 hv`; bad input is exit status 2.
@@ -61,7 +71,16 @@ fn hv(args: Args) -> Result<ExitCode, String> {
         Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("--timeline {}: {e}", p.display()))?),
         None => None,
     };
-    let opts = runner::RunOptions { max_cycles: args.max_ms * CYCLES_PER_MS, keep_events: args.timeline.is_some() };
+    let mode = if args.hosted {
+        runner::Mode::Hosted
+    } else {
+        let image = match &args.image {
+            Some(p) => p.clone(),
+            None => rp1::board::image()?,
+        };
+        runner::Mode::Native { image }
+    };
+    let opts = runner::RunOptions { max_cycles: args.max_ms * CYCLES_PER_MS, keep_events: args.timeline.is_some(), mode };
     let progress = if !args.quiet && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new_spinner();
         if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {

@@ -27,6 +27,11 @@ use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
+    /// Run the hosted model of the hypervisor (host Rust, costs charged
+    /// from the cost table) instead of its board image (SH-4A code in each
+    /// core's URAM, costs measured).
+    #[arg(long, global = true)]
+    hosted: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -197,6 +202,7 @@ fn check_window(ms: u32) -> Result<(), String> {
 
 /// Runs `rp1 lhp`: 0 ok, 1 a run failed, 2 bad arguments.
 pub fn main(args: Args) -> ExitCode {
+    rp1::lhp::set_hosted_default(args.hosted);
     let result = match args.command {
         Command::Run(args) => run_one(&args),
         Command::Latency { samples, util, out } => {
@@ -422,9 +428,10 @@ fn all(out: Option<PathBuf>) -> Result<(), Failure> {
 fn run_one(args: &ScenarioArgs) -> Result<(), Failure> {
     let s = args.scenario().map_err(bad)?;
     let desc = s.description().map_err(Failure::Run)?;
+    let mode = s.mode().map_err(|e| Failure::Run(e.to_string()))?;
     let r = spumone_hosting::runner::run(
         &desc,
-        spumone_hosting::runner::RunOptions { max_cycles: cycle_limit(&s), keep_events: false },
+        spumone_hosting::runner::RunOptions { max_cycles: cycle_limit(&s), keep_events: false, mode },
         |_| {},
     )
     .map_err(|e| Failure::Run(e.to_string()))?;

@@ -42,6 +42,12 @@ pub struct FakeCore {
     /// The "registers": what the running code had when it entered.
     pub regs: VcpuContext,
     pub left: Option<Leave>,
+    /// The last exit was a quick one (`resume_interrupted`,
+    /// `resume_into_handler`): the instance's copy of the vCPU's registers
+    /// was not brought up to date.
+    pub quick: bool,
+    /// The status the instance powered the machine off with.
+    pub powered_off: Option<u32>,
     pub shared: SharedMem,
     pub icis_sent: Vec<usize>,
     pub timer: Option<u64>,
@@ -60,6 +66,8 @@ impl FakeCore {
             entry: Entry::Interrupt { intevt: 0 },
             regs: VcpuContext::default(),
             left: None,
+            quick: false,
+            powered_off: None,
             shared: Rc::clone(shared),
             icis_sent: Vec::new(),
             timer: None,
@@ -89,6 +97,7 @@ impl FakeCore {
         self.regs = ctx;
         self.entry = Entry::Exception { expevt: 0x160, tra: (imm as u32) << 2, tea: 0 };
         inst.enter(self);
+        self.settle(inst);
         // What runs next (an all-zero context when the core went idle).
         match &self.left {
             Some(Leave::Resumed { ctx, .. }) => *ctx,
@@ -128,6 +137,23 @@ impl FakeCore {
         }
         self.entry = Entry::Interrupt { intevt };
         inst.enter(self);
+        self.settle(inst);
+    }
+
+    /// After a quick exit the recorded context is the interrupted
+    /// registers: its non-hardware fields (the guest's VBR, virtual level,
+    /// preempt count) are the instance's, taken from the vCPU that went on.
+    fn settle(&mut self, inst: &Instance) {
+        if !self.quick {
+            return;
+        }
+        if let Some(Leave::Resumed { ctx, .. }) = self.left.as_mut() {
+            if let Some(v) = inst.current_vcpu() {
+                ctx.vbr = v.ctx.vbr;
+                ctx.virtual_imask = v.ctx.virtual_imask;
+                ctx.preempt_count = v.ctx.preempt_count;
+            }
+        }
     }
 }
 
@@ -153,9 +179,31 @@ impl CoreHardware for FakeCore {
     }
     fn resume(&mut self, ctx: &VcpuContext, physical_imask: u8) {
         self.left = Some(Leave::Resumed { ctx: *ctx, imask: physical_imask });
+        self.quick = false;
+    }
+    // The quick exits resume the interrupted registers themselves (the
+    // instance's copy of them is not brought up to date): recorded as a
+    // resume of exactly what the SH-4A would run, and marked as quick.
+    fn resume_interrupted(&mut self, r0: u32, r1: Option<u32>, physical_imask: u8) {
+        let mut ctx = self.regs;
+        ctx.set_reg(0, r0);
+        if let Some(r1) = r1 {
+            ctx.set_reg(1, r1);
+        }
+        self.left = Some(Leave::Resumed { ctx, imask: physical_imask });
+        self.quick = true;
+    }
+    fn resume_into_handler(&mut self, vector: u32, expevt: u32, tra: u32, physical_imask: u8) {
+        let mut ctx = self.regs;
+        ctx.enter_vector(vector);
+        ctx.expevt = expevt;
+        ctx.tra = tra;
+        self.left = Some(Leave::Resumed { ctx, imask: physical_imask });
+        self.quick = true;
     }
     fn idle(&mut self) {
         self.left = Some(Leave::Idle);
+        self.quick = false;
     }
     fn read_guest(&mut self, phys: u32, buf: &mut [u8]) {
         for (i, b) in buf.iter_mut().enumerate() {
@@ -189,6 +237,9 @@ impl CoreHardware for FakeCore {
         self.timer = deadline;
     }
     fn clear_timer(&mut self) {}
+    fn power_off(&mut self, status: u32) {
+        self.powered_off = Some(status);
+    }
     fn console(&mut self, _guest: u8, bytes: &[u8]) {
         self.console.extend_from_slice(bytes);
     }
@@ -237,6 +288,7 @@ pub fn config(guests: &[GuestSpec], policy: Policy) -> Config {
         time_slice: 60_000,
         delay_bound: None,
         dispatch_first: false,
+        departure_defer: 12_000,
         hypervisor_level: 15,
         costs: Costs::RP1,
         devices: [None; spumone_percore::config::MAX_DEVICES],

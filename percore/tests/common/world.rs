@@ -147,8 +147,10 @@ pub struct Frame {
     pub restore_issued: bool,
 }
 
-/// Where the world's interrupt handlers run (offset from the VBR).
-pub const HANDLER_PC: u32 = 0x640;
+/// Where the world's interrupt handlers run (offset from the VBR): inside
+/// the 0x604 bytes `SET_VECTOR` checks are in the partition (at 0x640 a
+/// table at the partition's very end put the handler outside it).
+pub const HANDLER_PC: u32 = 0x200;
 
 /// What a resume turned out to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -595,10 +597,22 @@ impl World {
         EntryInfo { core: c, cause, vcpu, start, end, events, resumed }
     }
 
-    fn check_resume(&mut self, c: usize, ctx: VcpuContext, imask: u8, start: u64, end: u64) -> Resume {
-        let hits: Vec<&Vcpu> = self.inst[c].resident().iter().filter(|x| x.ctx == ctx).collect();
-        assert_eq!(hits.len(), 1, "core {c} resumed a context that is not exactly one resident vCPU's: {ctx:x?}");
-        let x = hits[0];
+    fn check_resume(&mut self, c: usize, mut ctx: VcpuContext, imask: u8, start: u64, end: u64) -> Resume {
+        let x = if self.hw[c].quick {
+            // A quick exit resumes the vCPU that was running, from its
+            // registers as the entry left them: the instance's copy is
+            // older, and only its non-hardware fields are its own.
+            let v = self.running[c].expect("a quick exit resumes the vCPU that entered");
+            let x = self.inst[c].resident().iter().find(|x| (x.guest, x.id) == v).expect("it is still resident");
+            ctx.vbr = x.ctx.vbr;
+            ctx.virtual_imask = x.ctx.virtual_imask;
+            ctx.preempt_count = x.ctx.preempt_count;
+            x
+        } else {
+            let hits: Vec<&Vcpu> = self.inst[c].resident().iter().filter(|x| x.ctx == ctx).collect();
+            assert_eq!(hits.len(), 1, "core {c} resumed a context that is not exactly one resident vCPU's: {ctx:x?}");
+            hits[0]
+        };
         let v = (x.guest, x.id);
         assert_eq!(x.state, RunState::Runnable, "core {c} resumed {v:?}, which is {:?}", x.state);
         let spec = self.spec(v.0);
