@@ -68,9 +68,9 @@ cp "$out/target/wasm32-unknown-unknown/release/spumone_board.wasm" "$out/spumone
 # The layout the board code assumes: memory exactly one URAM, statics
 # ending below the trace ring.
 layout=$(wasm-objdump -x "$out/spumone.wasm")
-echo "$layout" | grep -q "pages: initial=2 max=2" || { echo "build-hv: linear memory is not 2 pages (128 KiB)" >&2; exit 1; }
-heap_base=$(echo "$layout" | sed -n 's/.*global\[[0-9]*\] i32 mutable=0 <__heap_base> - init i32=\([0-9]*\).*/\1/p')
-data_end=$(echo "$layout" | sed -n 's/.*global\[[0-9]*\] i32 mutable=0 <__data_end> - init i32=\([0-9]*\).*/\1/p')
+grep -q "pages: initial=2 max=2" <<< "$layout" || { echo "build-hv: linear memory is not 2 pages (128 KiB)" >&2; exit 1; }
+heap_base=$(sed -n 's/.*global\[[0-9]*\] i32 mutable=0 <__heap_base> - init i32=\([0-9]*\).*/\1/p' <<< "$layout")
+data_end=$(sed -n 's/.*global\[[0-9]*\] i32 mutable=0 <__data_end> - init i32=\([0-9]*\).*/\1/p' <<< "$layout")
 if [ -z "$heap_base" ] || [ "$heap_base" -gt "$TRACE_AT" ]; then
     echo "build-hv: statics end at ${heap_base:-?}, past the trace ring at $TRACE_AT" >&2
     exit 1
@@ -88,7 +88,7 @@ cflags=(-B"$gccfix/" -m4a-nofpu -ml -O2 -ffreestanding -fno-common -fno-pic -fno
         -ffunction-sections -fdata-sections -Wall -Wno-unused-function -Wno-unused-variable
         -Wno-unused-but-set-variable -Wno-unused-label -Wno-unused-value -DNDEBUG -fdebug-prefix-map="$top"=/spumone
         -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1 -DWASM_RT_SKIP_SIGNAL_RECOVERY=1 -I"$out")
-sh4-linux-gnu-gcc "${cflags[@]}" -c "$out/spumone.c" -o "$out/spumone.o"
+sh4-linux-gnu-gcc "${cflags[@]}" -include "$top/board/rt/wasm2c-fast.h" -c "$out/spumone.c" -o "$out/spumone.o"
 sh4-linux-gnu-gcc "${cflags[@]}" -c "$top/board/rt/runtime.c" -o "$out/runtime.o"
 sh4-linux-gnu-gcc -m4a -ml -c "$top/board/rt/entry.S" -o "$out/entry.o"
 

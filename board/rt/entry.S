@@ -18,19 +18,13 @@
  * held until the exit) and saved PC, SR and R15 in SPC, SSR and SGR; R15
  * is therefore free, and registers R0-R7 are bank 1's.
  */
-	.set	PERCORE_FRAME_BASE, 0
+	.set	PERCORE_FRAME_BASE, 0	/* struct percore in runtime.c */
 	.set	PERCORE_FRAME_END, 4
 	.set	KIND_GENERAL, 1
 	.set	KIND_TLB_MISS, 2
 	.set	KIND_INTERRUPT, 3
 	.set	ACTION_IDLE, 1
 	.set	ACTION_HALT, 2
-	/* The frame's tail, from r15 = base + 220 (frame.rs). */
-	.set	TAIL_R15, 0
-	.set	TAIL_JUMP_PC, 4
-	.set	TAIL_JUMP_SR, 8
-	.set	TAIL_MODE, 12
-	.set	TAIL_BANK1, 16
 
 /* ---- the reset entry: core 0 from the ELF entry, the others from their
  * reset vector (spumone_c_start starts them). Reset state: SR = MD|RB|BL
@@ -57,14 +51,20 @@ _start:
 .Lc_start:	.long	spumone_c_start
 .Lexit_common:	.long	exit_common
 
-/* ---- the vector table ---- */
+/* ---- the vector table ----
+ * The frame (board/src/frame.rs) is a VcpuContext in its memory order
+ * (kernel/src/vcpu.rs, `layout`), then exit_sr and mode: 80 words. Word
+ * numbers below are its. The stub pushes from its end down on entry and
+ * pops from its start on exit. */
 	.section .text.vectors, "ax"
 	.global	hv_vectors
 hv_vectors:
 	.org	0x100
 	mov.l	1f, r15
 	mov.l	@r15, r15		/* the frame's end */
-	mov.l	r7, @-r15
+	add	#-8, r15		/* 79 mode, 78 exit_sr: exit only */
+	stc.l	spc, @-r15		/* 77 pc */
+	mov.l	r7, @-r15		/* 76 bank 1 r7 */
 	bra	save_common
 	 mov	#KIND_GENERAL, r7
 	.balign	4
@@ -73,6 +73,8 @@ hv_vectors:
 	.org	0x400
 	mov.l	1f, r15
 	mov.l	@r15, r15
+	add	#-8, r15
+	stc.l	spc, @-r15
 	mov.l	r7, @-r15
 	bra	save_common
 	 mov	#KIND_TLB_MISS, r7
@@ -82,13 +84,15 @@ hv_vectors:
 	.org	0x600
 	mov.l	1f, r15
 	mov.l	@r15, r15
+	add	#-8, r15
+	stc.l	spc, @-r15
 	mov.l	r7, @-r15
 	bra	save_common
 	 mov	#KIND_INTERRUPT, r7
 	.balign	4
 1:	.long	percore + PERCORE_FRAME_END
 
-/* Push the rest of the registers (r7 is saved, r7 holds the kind). */
+/* Push the rest (r7 is saved and holds the kind). */
 save_common:
 	mov.l	r6, @-r15
 	mov.l	r5, @-r15
@@ -96,17 +100,16 @@ save_common:
 	mov.l	r3, @-r15
 	mov.l	r2, @-r15
 	mov.l	r1, @-r15
-	mov.l	r0, @-r15		/* bank 1 r0-r7 */
-	add	#-12, r15		/* mode, jump_sr, jump_pc: exit only */
+	mov.l	r0, @-r15		/* 75-69 bank 1 r6-r0 */
 	stc	sgr, r0
-	mov.l	r0, @-r15		/* r15 */
+	mov.l	r0, @-r15		/* 68 r15 */
 	mov.l	r14, @-r15
 	mov.l	r13, @-r15
 	mov.l	r12, @-r15
 	mov.l	r11, @-r15
 	mov.l	r10, @-r15
 	mov.l	r9, @-r15
-	mov.l	r8, @-r15
+	mov.l	r8, @-r15		/* 67-61 r14-r8 */
 	stc.l	r7_bank, @-r15
 	stc.l	r6_bank, @-r15
 	stc.l	r5_bank, @-r15
@@ -114,20 +117,23 @@ save_common:
 	stc.l	r3_bank, @-r15
 	stc.l	r2_bank, @-r15
 	stc.l	r1_bank, @-r15
-	stc.l	r0_bank, @-r15		/* bank 0 r0-r7 */
-	stc.l	spc, @-r15
-	stc.l	ssr, @-r15
-	stc.l	gbr, @-r15
-	sts.l	macl, @-r15
-	sts.l	mach, @-r15
-	sts.l	pr, @-r15
+	stc.l	r0_bank, @-r15		/* 60-53 bank 0 */
+	add	#-16, r15		/* 52-49 preempt_count, virtual_imask, vbr, dbr: not hardware */
+	stc.l	sgr, @-r15		/* 48 sgr */
+	stc.l	ssr, @-r15		/* 47 sr */
+	stc.l	spc, @-r15		/* 46 spc */
+	stc.l	ssr, @-r15		/* 45 ssr */
+	stc.l	gbr, @-r15		/* 44 */
+	sts.l	macl, @-r15		/* 43 */
+	sts.l	mach, @-r15		/* 42 */
+	sts.l	pr, @-r15		/* 41 */
 	/* The FPU may be off for the guest (SR.FD): on for the stub. */
 	stc	sr, r0
 	mov.l	.Lnot_fd, r1
 	and	r1, r0
 	ldc	r0, sr
-	sts.l	fpscr, @-r15
-	sts.l	fpul, @-r15
+	sts.l	fpscr, @-r15		/* 40 */
+	sts.l	fpul, @-r15		/* 39 */
 	mov.l	.Lfpscr_fr1, r0		/* FR = 1, PR = SZ = 0: FR0-15 are bank 1 */
 	lds	r0, fpscr
 	fmov.s	fr15, @-r15
@@ -145,7 +151,7 @@ save_common:
 	fmov.s	fr3, @-r15
 	fmov.s	fr2, @-r15
 	fmov.s	fr1, @-r15
-	fmov.s	fr0, @-r15
+	fmov.s	fr0, @-r15		/* 38-23 FPU bank 1 */
 	frchg				/* FR = 0: bank 0 */
 	fmov.s	fr15, @-r15
 	fmov.s	fr14, @-r15
@@ -162,7 +168,23 @@ save_common:
 	fmov.s	fr3, @-r15
 	fmov.s	fr2, @-r15
 	fmov.s	fr1, @-r15
-	fmov.s	fr0, @-r15		/* r15 = the frame's base */
+	fmov.s	fr0, @-r15		/* 22-7 FPU bank 0 */
+	/* The exception and MMU registers, as this entry left them. */
+	mov.l	.Lp4, r1
+	mov.l	@(8, r1), r0
+	mov.l	r0, @-r15		/* 6 TTB */
+	mov.l	@(4, r1), r0
+	mov.l	r0, @-r15		/* 5 PTEL */
+	mov.l	@r1, r0
+	mov.l	r0, @-r15		/* 4 PTEH */
+	mov.l	@(12, r1), r0
+	mov.l	r0, @-r15		/* 3 TEA */
+	mov.l	@(32, r1), r0
+	mov.l	r0, @-r15		/* 2 TRA */
+	mov.l	@(40, r1), r0
+	mov.l	r0, @-r15		/* 1 INTEVT */
+	mov.l	@(36, r1), r0
+	mov.l	r0, @-r15		/* 0 EXPEVT: r15 = the frame's base */
 	/* The Rust entry, on the C stack at the end of this core's URAM
 	 * (just above its trace ring; the frame is far below it). */
 	mov	r7, r4			/* the kind */
@@ -180,6 +202,7 @@ exit_common:
 	bt	do_idle
 	cmp/eq	#ACTION_HALT, r0
 	bt	do_halt
+	add	#28, r15		/* 0-6: written by Rust (MMIO) when they change */
 	mov	#0, r0			/* FR = PR = SZ = 0: bank 0 first */
 	lds	r0, fpscr
 	fmov.s	@r15+, fr0
@@ -221,8 +244,24 @@ exit_common:
 	lds.l	@r15+, mach
 	lds.l	@r15+, macl
 	ldc.l	@r15+, gbr
-	ldc.l	@r15+, ssr
+	/* r15 = word 45 (ssr). Bank 1 r0-r7 are free until the very end. */
+	mov	r15, r1
+	mov.w	.Loff_mode, r0
+	mov.l	@(r0, r1), r2		/* 79 mode */
+	add	#-4, r0
+	mov.l	@(r0, r1), r3		/* 78 exit_sr */
+	tst	r2, r2
+	bf	1f
+	ldc	r3, ssr			/* RTE: SSR = exit_sr, SPC = pc */
+	add	#-4, r0
+	mov.l	@(r0, r1), r4		/* 77 pc */
+	ldc	r4, spc
+	add	#8, r15
+	bra	2f
+	 nop
+1:	ldc.l	@r15+, ssr		/* jump: the guest's own SSR, SPC */
 	ldc.l	@r15+, spc
+2:	add	#24, r15		/* 47-52: sr, sgr, dbr, vbr, virtual_imask, preempt_count */
 	ldc.l	@r15+, r0_bank
 	ldc.l	@r15+, r1_bank
 	ldc.l	@r15+, r2_bank
@@ -238,40 +277,39 @@ exit_common:
 	mov.l	@r15+, r12
 	mov.l	@r15+, r13
 	mov.l	@r15+, r14
-	/* r15 = base + 220: the tail */
-	mov.l	@(TAIL_MODE, r15), r0
-	tst	r0, r0
+	/* r15 = word 68 (r15): bank 1 at 69-76, pc at 77 */
+	tst	r2, r2
 	bf	do_jump
-	mov.l	@(TAIL_BANK1 + 4, r15), r1
-	mov.l	@(TAIL_BANK1 + 8, r15), r2
-	mov.l	@(TAIL_BANK1 + 12, r15), r3
-	mov.l	@(TAIL_BANK1 + 16, r15), r4
-	mov.l	@(TAIL_BANK1 + 20, r15), r5
-	mov.l	@(TAIL_BANK1 + 24, r15), r6
-	mov.l	@(TAIL_BANK1 + 28, r15), r7
-	mov.l	@(TAIL_BANK1, r15), r0
-	mov.l	@(TAIL_R15, r15), r15
+	mov.l	@(8, r15), r1
+	mov.l	@(12, r15), r2
+	mov.l	@(16, r15), r3
+	mov.l	@(20, r15), r4
+	mov.l	@(24, r15), r5
+	mov.l	@(28, r15), r6
+	mov.l	@(32, r15), r7
+	mov.l	@(4, r15), r0
+	mov.l	@r15, r15
 	rte
 	 nop
 
 /* Into a guest's handler with SR.BL set: SSR and SPC already hold the
  * guest's own values, so no RTE. SR is loaded directly (bank 1 stays
- * current: frame.rs only chooses this for an SR with RB set), and R15 comes
- * back through DBR, the hypervisor's scratch register, in the jump's slot. */
+ * current: frame.rs only chooses this for an SR with MD, RB and BL set),
+ * and R15 comes back through DBR, the hypervisor's scratch register, in
+ * the jump's slot. */
 do_jump:
-	mov.l	@(TAIL_R15, r15), r0
+	mov.l	@r15, r0
 	ldc	r0, dbr
-	mov.l	@(TAIL_BANK1 + 4, r15), r1
-	mov.l	@(TAIL_BANK1 + 8, r15), r2
-	mov.l	@(TAIL_BANK1 + 12, r15), r3
-	mov.l	@(TAIL_BANK1 + 16, r15), r4
-	mov.l	@(TAIL_BANK1 + 20, r15), r5
-	mov.l	@(TAIL_BANK1 + 24, r15), r6
-	mov.l	@(TAIL_BANK1 + 28, r15), r7
-	mov.l	@(TAIL_JUMP_SR, r15), r0
-	ldc	r0, sr
-	mov.l	@(TAIL_BANK1, r15), r0
-	mov.l	@(TAIL_JUMP_PC, r15), r15
+	ldc	r3, sr
+	mov.l	@(8, r15), r1
+	mov.l	@(12, r15), r2
+	mov.l	@(16, r15), r3
+	mov.l	@(20, r15), r4
+	mov.l	@(24, r15), r5
+	mov.l	@(28, r15), r6
+	mov.l	@(32, r15), r7
+	mov.l	@(4, r15), r0
+	mov.l	@(36, r15), r15		/* 77 pc */
 	jmp	@r15
 	 stc	dbr, r15
 
@@ -292,7 +330,10 @@ do_halt:
 	bra	1b
 	 nop
 
+	.balign	2
+.Loff_mode:	.word	136	/* (79 - 45) * 4 */
 	.balign	4
+.Lp4:		.long	0xff000000
 .Lnot_fd:	.long	0xffff7fff
 .Lfpscr_fr1:	.long	0x00200000
 .Lc_stack_top:	.long	percore + 8

@@ -55,7 +55,7 @@ _Static_assert(offsetof(struct percore, frame_end) == 4, "entry.S");
 _Static_assert(offsetof(struct percore, c_stack) == 8, "entry.S");
 _Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
 
-#define FRAME_BYTES 268u /* board/src/frame.rs */
+#define FRAME_BYTES 320u /* board/src/frame.rs */
 
 extern char hv_vectors[];
 extern char _start[];

@@ -11,7 +11,6 @@
 use crate::frame::Frame;
 use crate::layout::{URAM_TRACE, URAM_TRACE_BYTES};
 use crate::mmio::{self, Mmio};
-use core::cell::Cell;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
 use spumone_percore::instance::Instance;
@@ -30,16 +29,16 @@ pub enum Action {
     Halt = 2,
 }
 
-/// The P4 registers an entry overwrites or a guest may change, in the
-/// order of [`P4_ADDRS`]: TRA, EXPEVT, INTEVT, TEA, PTEH, PTEL, TTB.
+/// The P4 registers an entry overwrites or a guest may change (the stub
+/// saves them into the context): TRA, EXPEVT, INTEVT, TEA, PTEH, PTEL, TTB.
 const P4_ADDRS: [u32; 7] = [rp1::TRA, rp1::EXPEVT, rp1::INTEVT, rp1::TEA, rp1::PTEH, rp1::PTEL, rp1::TTB];
 
 /// This core, as the board code knows it between entries.
 pub struct BoardCore {
     id: u8,
-    /// What the P4 registers hold now (read at the last save, or written
-    /// since): a resume writes only those whose value changes.
-    p4: Cell<[u32; 7]>,
+    /// The last exit was not a quick one: what a reader sees of the
+    /// instance (pending interrupts) may have changed.
+    dirty: bool,
 }
 
 impl Default for BoardCore {
@@ -50,19 +49,13 @@ impl Default for BoardCore {
 
 impl BoardCore {
     pub const fn new() -> BoardCore {
-        BoardCore { id: 0, p4: Cell::new([0; 7]) }
+        BoardCore { id: 0, dirty: true }
     }
 
     /// Boot: learn the core number, lay the trace ring out.
     pub fn init(&mut self, core: u8) {
         self.id = core;
         Writer::init(trace_words(), core);
-        let mut regs = Mmio;
-        let mut p4 = [0; 7];
-        for (v, &a) in p4.iter_mut().zip(P4_ADDRS.iter()) {
-            *v = regs.read32(a);
-        }
-        self.p4.set(p4);
     }
 
     pub fn id(&self) -> u8 {
@@ -81,10 +74,17 @@ impl BoardCore {
     /// After an entry: publish what a reader wants to know (where the
     /// counters are, what is still pending).
     pub fn after_exit(&mut self, instance: &Instance) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
         let pending: u32 = instance.resident().iter().map(|v| v.pending.count_ones()).sum();
+        let (stats, mailbox, outbox) = instance.counters_ref();
         let mut w = Writer::attach(trace_words());
         w.set_header(tracebuf::header::PENDING_VIRQS, pending);
-        w.set_header(tracebuf::header::STATS_OFFSET, core::ptr::addr_of!(instance.stats) as u32);
+        w.set_header(tracebuf::header::STATS_OFFSET, stats as *const _ as u32);
+        w.set_header(tracebuf::header::MAILBOX_STATS_OFFSET, mailbox as *const _ as u32);
+        w.set_header(tracebuf::header::OUTBOX_COUNTERS_OFFSET, outbox as *const _ as u32);
         w.set_header(tracebuf::header::INSTANCE_BYTES, core::mem::size_of::<Instance>() as u32);
     }
 }
@@ -132,42 +132,61 @@ impl CoreHardware for Lent<'_> {
     fn charge(&mut self, _cycles: u64) {}
 
     fn entry(&self) -> Entry {
-        let mut regs = Mmio;
+        let c = &self.frame.ctx;
         if self.kind == 3 {
-            Entry::Interrupt { intevt: regs.read32(rp1::INTEVT) }
+            Entry::Interrupt { intevt: c.intevt }
         } else {
-            Entry::Exception { expevt: regs.read32(rp1::EXPEVT), tra: regs.read32(rp1::TRA), tea: regs.read32(rp1::TEA) }
+            Entry::Exception { expevt: c.expevt, tra: c.tra, tea: c.tea }
         }
     }
 
     fn save_context(&self, ctx: &mut VcpuContext) {
         self.frame.save_into(ctx);
-        let mut regs = Mmio;
-        let mut p4 = [0u32; 7];
-        for (v, &a) in p4.iter_mut().zip(P4_ADDRS.iter()) {
-            *v = regs.read32(a);
-        }
-        self.core.p4.set(p4);
-        [ctx.tra, ctx.expevt, ctx.intevt, ctx.tea, ctx.pteh, ctx.ptel, ctx.ttb] = p4;
     }
 
     fn resume(&mut self, ctx: &VcpuContext, physical_imask: u8) {
-        self.frame.load_from(ctx, physical_imask);
+        // The hardware holds what the stub saved (nothing since has changed
+        // these registers): write only what the resumed vCPU must see
+        // differently.
+        let c = &self.frame.ctx;
+        let have = [c.tra, c.expevt, c.intevt, c.tea, c.pteh, c.ptel, c.ttb];
         let want = [ctx.tra, ctx.expevt, ctx.intevt, ctx.tea, ctx.pteh, ctx.ptel, ctx.ttb];
-        let mut have = self.core.p4.get();
         let mut regs = Mmio;
         for i in 0..want.len() {
             if want[i] != have[i] {
                 regs.write32(P4_ADDRS[i], want[i]);
-                have[i] = want[i];
             }
         }
-        self.core.p4.set(have);
+        self.frame.load_from(ctx, physical_imask);
+        self.action = Action::Resume;
+        self.core.dirty = true;
+    }
+
+    fn args(&self) -> [u32; 4] {
+        let c = &self.frame.ctx;
+        [c.reg(4), c.reg(5), c.reg(6), c.reg(7)]
+    }
+
+    fn resume_interrupted(&mut self, r0: u32, r1: Option<u32>, physical_imask: u8) {
+        self.frame.resume_interrupted(r0, r1, physical_imask);
+        self.action = Action::Resume;
+    }
+
+    fn resume_into_handler(&mut self, vector: u32, expevt: u32, tra: u32, physical_imask: u8) {
+        let mut regs = Mmio;
+        if expevt != self.frame.ctx.expevt {
+            regs.write32(rp1::EXPEVT, expevt);
+        }
+        if tra != self.frame.ctx.tra {
+            regs.write32(rp1::TRA, tra);
+        }
+        self.frame.resume_into_handler(vector, physical_imask);
         self.action = Action::Resume;
     }
 
     fn idle(&mut self) {
         self.action = Action::Idle;
+        self.core.dirty = true;
     }
 
     fn read_guest(&mut self, phys: u32, buf: &mut [u8]) {
@@ -209,6 +228,10 @@ impl CoreHardware for Lent<'_> {
 
     fn clear_timer(&mut self) {
         self.rp1(&mut Mmio).clear_timer();
+    }
+
+    fn power_off(&mut self, status: u32) {
+        mmio::halt(status);
     }
 
     fn console(&mut self, guest: u8, bytes: &[u8]) {

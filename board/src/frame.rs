@@ -1,136 +1,122 @@
 //! The register frame: where the entry stub (`rt/entry.S`) saves the
 //! interrupted code's registers and from where the exit stub loads the
-//! ones to resume. Its layout is the stub's push order; the offsets the
-//! stub uses are checked here at compile time.
+//! ones to resume. Its first part is a `VcpuContext`, in that type's
+//! memory order (`spumone_kernel::vcpu::layout`), so saving a vCPU is one
+//! block copy out of it and resuming one is one block copy into it; the
+//! last two words tell the exit stub how to leave.
 //!
-//! Owns: the frame layout and the conversion between it and a vCPU's
-//! `VcpuContext`. Must not touch: anything the stub does not save (the
-//! exception registers and MMU registers are read through MMIO).
+//! Owns: the frame's layout beyond the context, how an exit is encoded
+//! (RTE or a jump into a guest handler), and the quick exits that change
+//! the interrupted registers in place. Must not touch: the exception and
+//! MMU registers on the way out (the stub does not load them: `board_core`
+//! writes those that change, through MMIO).
 
 use spumone_kernel::hypercall::sr;
-use spumone_kernel::vcpu::VcpuContext;
+use spumone_kernel::vcpu::{layout, VcpuContext};
 
-/// How the exit stub leaves into the frame (word `mode`).
+/// How the exit stub leaves (word `mode`): by RTE into `ctx.pc` with SR =
+/// `exit_sr`, the guest's SSR/SPC being dead (any exception may overwrite
+/// them, so code running with SR.BL clear cannot rely on them).
 pub const MODE_RTE: u32 = 0;
-/// Jump into a guest handler with SR.BL set: SSR and SPC hold the guest's
-/// own values, the stub loads SR and jumps to `jump_pc`.
+/// Into a guest handler the instance has just entered (an emulated
+/// exception or interrupt entry: SR.MD, RB and BL set): SSR/SPC get the
+/// guest's own `ctx.ssr`/`ctx.spc`, SR is loaded with `exit_sr` and the
+/// stub jumps to `ctx.pc`.
 pub const MODE_JUMP: u32 = 1;
 
-/// Words in push order from the frame's base (lowest address): the stub
-/// pushes from the end downwards on entry and pops from the base on exit.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Frame {
-    /// FR0-FR15 of FPU bank 0, then of bank 1 (by number, whatever
-    /// FPSCR.FR was).
-    pub fpr: [[u32; 16]; 2],
-    pub fpul: u32,
-    pub fpscr: u32,
-    pub pr: u32,
-    pub mach: u32,
-    pub macl: u32,
-    pub gbr: u32,
-    /// On entry the interrupted SR and PC (the hardware's SSR/SPC); on exit
-    /// what the stub loads into SSR/SPC.
-    pub ssr: u32,
-    pub spc: u32,
-    pub bank0: [u32; 8],
-    pub r8_14: [u32; 7],
-    /// On entry the interrupted R15 (from SGR).
-    pub r15: u32,
-    pub jump_pc: u32,
-    pub jump_sr: u32,
+    /// On entry the interrupted registers (PC and SPC from SPC, SR and SSR
+    /// from SSR, R15 and SGR from SGR, the exception and MMU registers as
+    /// the entry left them; `dbr`, `vbr`, `virtual_imask` and
+    /// `preempt_count` are not written: they are not hardware the stub
+    /// saves). On exit the registers to load.
+    pub ctx: VcpuContext,
+    /// The SR to leave with (the context's, with the physical IMASK).
+    pub exit_sr: u32,
     pub mode: u32,
-    pub bank1: [u32; 8],
 }
 
-/// Bytes the stub saves; `rt/entry.S` has the same number.
-pub const FRAME_BYTES: usize = 268;
+/// Bytes the stub saves; `rt/entry.S` and `rt/runtime.c` have the number.
+pub const FRAME_BYTES: usize = 320;
 static_assertions::const_assert_eq!(core::mem::size_of::<Frame>(), FRAME_BYTES);
-// The offsets rt/entry.S uses (r15 = base + 220 after the control
-// registers are popped; the tail is reached with @(disp, r15)).
-static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, fpul), 128);
-static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, ssr), 152);
-static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, bank0), 160);
-static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, r15), 220);
-static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, jump_pc), 224);
-static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, jump_sr), 228);
-static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, mode), 232);
-static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, bank1), 236);
+static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, exit_sr), layout::BYTES);
+static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, mode), layout::BYTES + 4);
 
 impl Frame {
     pub const ZERO: Frame = Frame {
-        fpr: [[0; 16]; 2],
-        fpul: 0,
-        fpscr: 0,
-        pr: 0,
-        mach: 0,
-        macl: 0,
-        gbr: 0,
-        ssr: 0,
-        spc: 0,
-        bank0: [0; 8],
-        r8_14: [0; 7],
-        r15: 0,
-        jump_pc: 0,
-        jump_sr: 0,
+        ctx: VcpuContext {
+            expevt: 0,
+            intevt: 0,
+            tra: 0,
+            tea: 0,
+            pteh: 0,
+            ptel: 0,
+            ttb: 0,
+            fpr_bank0: [0; 16],
+            fpr_bank1: [0; 16],
+            fpul: 0,
+            fpscr: 0,
+            pr: 0,
+            mach: 0,
+            macl: 0,
+            gbr: 0,
+            ssr: 0,
+            spc: 0,
+            sr: 0,
+            sgr: 0,
+            dbr: 0,
+            vbr: 0,
+            virtual_imask: 0,
+            preempt_count: 0,
+            bank0: [0; 8],
+            r8_15: [0; 8],
+            bank1: [0; 8],
+            pc: 0,
+        },
+        exit_sr: 0,
         mode: 0,
-        bank1: [0; 8],
     };
 
-    /// The registers the stub saved, into `ctx` (PC from SPC, SR from SSR,
-    /// R15 from SGR, banks by number, as the hosted model saves them).
+    /// The registers the stub saved, into `ctx`: everything but the fields
+    /// that are not hardware (`dbr`, the hypervisor's scratch on the
+    /// board; `vbr`, `virtual_imask`, `preempt_count`, the instance's).
     pub fn save_into(&self, ctx: &mut VcpuContext) {
-        ctx.bank0 = self.bank0;
-        ctx.bank1 = self.bank1;
-        ctx.r8_15[..7].copy_from_slice(&self.r8_14);
-        ctx.r8_15[7] = self.r15;
-        ctx.pc = self.spc;
-        ctx.sr = self.ssr;
-        ctx.ssr = self.ssr;
-        ctx.spc = self.spc;
-        ctx.sgr = self.r15;
-        ctx.gbr = self.gbr;
-        ctx.mach = self.mach;
-        ctx.macl = self.macl;
-        ctx.pr = self.pr;
-        ctx.fpscr = self.fpscr;
-        ctx.fpul = self.fpul;
-        ctx.fpr_bank0 = self.fpr[0];
-        ctx.fpr_bank1 = self.fpr[1];
+        let keep = (ctx.dbr, ctx.vbr, ctx.virtual_imask, ctx.preempt_count);
+        *ctx = self.ctx;
+        (ctx.dbr, ctx.vbr, ctx.virtual_imask, ctx.preempt_count) = keep;
     }
 
-    /// Load `ctx` to be resumed with SR's IMASK replaced by
-    /// `physical_imask`. A context in an exception handler's entry (SR.BL
-    /// set: an emulated entry the instance just made) must see its own
-    /// SSR and SPC, so it is entered by a jump; any other by RTE, its SSR
-    /// and SPC being dead (an exception could overwrite them at any time).
+    /// Load `ctx` to be resumed with SR's IMASK replaced by `physical_imask`.
     pub fn load_from(&mut self, ctx: &VcpuContext, physical_imask: u8) {
-        let sr = (ctx.sr & !sr::IMASK) | ((physical_imask as u32 & 0xf) << sr::IMASK_SHIFT);
-        self.bank0 = ctx.bank0;
-        self.bank1 = ctx.bank1;
-        self.r8_14.copy_from_slice(&ctx.r8_15[..7]);
-        self.r15 = ctx.r8_15[7];
-        self.gbr = ctx.gbr;
-        self.mach = ctx.mach;
-        self.macl = ctx.macl;
-        self.pr = ctx.pr;
-        self.fpscr = ctx.fpscr;
-        self.fpul = ctx.fpul;
-        self.fpr[0] = ctx.fpr_bank0;
-        self.fpr[1] = ctx.fpr_bank1;
-        // The jump keeps register bank 1 current throughout (the stub's
-        // last loads go to bank 1), which an emulated entry always selects.
-        if sr & sr::BL != 0 && sr & sr::RB != 0 && sr & sr::MD != 0 {
-            self.mode = MODE_JUMP;
-            self.ssr = ctx.ssr;
-            self.spc = ctx.spc;
-            self.jump_pc = ctx.pc;
-            self.jump_sr = sr;
-        } else {
-            self.mode = MODE_RTE;
-            self.ssr = sr;
-            self.spc = ctx.pc;
+        self.ctx = *ctx;
+        self.set_exit(physical_imask);
+    }
+
+    /// Leave into what `self.ctx` now holds: by a jump if it is in an
+    /// emulated entry (SR.MD, RB, BL: register bank 1 current, as the
+    /// stub's last loads need), else by RTE.
+    fn set_exit(&mut self, physical_imask: u8) {
+        let sr = (self.ctx.sr & !sr::IMASK) | ((physical_imask as u32 & 0xf) << sr::IMASK_SHIFT);
+        let entered = sr::MD | sr::RB | sr::BL;
+        self.exit_sr = sr;
+        self.mode = if sr & entered == entered { MODE_JUMP } else { MODE_RTE };
+    }
+
+    /// Resume the interrupted code where it was, R0 (and R1) replaced.
+    pub fn resume_interrupted(&mut self, r0: u32, r1: Option<u32>, physical_imask: u8) {
+        self.ctx.set_reg(0, r0);
+        if let Some(r1) = r1 {
+            self.ctx.set_reg(1, r1);
         }
+        self.set_exit(physical_imask);
+    }
+
+    /// Resume the interrupted code in its handler at `vector`, as the
+    /// SH-4A enters an exception.
+    pub fn resume_into_handler(&mut self, vector: u32, physical_imask: u8) {
+        self.ctx.enter_vector(vector);
+        self.set_exit(physical_imask);
     }
 }
