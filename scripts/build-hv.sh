@@ -33,7 +33,7 @@ gccfix=$("$top/scripts/fix-sh4-cc1.sh")
 # (percore::tracebuf::URAM_*; checked below).
 LINEAR_BYTES=131072
 RUST_STACK=16384
-TRACE_AT=$((0x16000))
+TRACE_AT=$((0x15fc0))
 
 inputs() {
     cd "$top"
@@ -84,7 +84,7 @@ wasm2c "$out/spumone.wasm" -n spumone -o "$out/spumone.c"
 #    (scripts/fix-sh4-cc1.sh). No bounds checks: URAM's edges are the
 #    hardware's (runtime.c).
 say "sh4-linux-gnu-gcc"
-cflags=(-B"$gccfix/" -m4a-nofpu -ml -O2 -ffreestanding -fno-common -fno-pic -fno-stack-protector
+cflags=(-B"$gccfix/" -m4a-nofpu -ml -O3 -ffreestanding -fno-common -fno-pic -fno-stack-protector
         -ffunction-sections -fdata-sections -Wall -Wno-unused-function -Wno-unused-variable
         -Wno-unused-but-set-variable -Wno-unused-label -Wno-unused-value -DNDEBUG -fdebug-prefix-map="$top"=/spumone
         -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1 -DWASM_RT_SKIP_SIGNAL_RECOVERY=1 -I"$out")

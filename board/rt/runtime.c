@@ -232,7 +232,8 @@ uint32_t spumone_c_enter(uint32_t kind)
 	return Z_spumoneZ_hv_enter(&percore.instance, kind);
 }
 
-/* What GCC calls for block moves in freestanding code. */
+/* What GCC and wasm2c's block moves call. Saving or resuming a vCPU is a
+ * 312-byte copy, so the aligned case goes eight words at a time. */
 void *memcpy(void *dst, const void *src, size_t n)
 {
 	uint8_t *d = dst;
@@ -240,8 +241,18 @@ void *memcpy(void *dst, const void *src, size_t n)
 	if ((((uintptr_t)d | (uintptr_t)s | n) & 3) == 0) {
 		uint32_t *dw = dst;
 		const uint32_t *sw = src;
-		for (size_t i = 0; i < n / 4; i++)
-			dw[i] = sw[i];
+		size_t words = n / 4;
+		while (words >= 8) {
+			uint32_t a = sw[0], b = sw[1], c = sw[2], e = sw[3];
+			uint32_t f = sw[4], g = sw[5], h = sw[6], k = sw[7];
+			dw[0] = a; dw[1] = b; dw[2] = c; dw[3] = e;
+			dw[4] = f; dw[5] = g; dw[6] = h; dw[7] = k;
+			dw += 8;
+			sw += 8;
+			words -= 8;
+		}
+		while (words--)
+			*dw++ = *sw++;
 		return dst;
 	}
 	for (size_t i = 0; i < n; i++)

@@ -11,6 +11,7 @@
 use crate::frame::Frame;
 use crate::layout::{URAM_TRACE, URAM_TRACE_BYTES};
 use crate::mmio::{self, Mmio};
+use core::cell::Cell;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
 use spumone_percore::instance::Instance;
@@ -68,7 +69,7 @@ impl BoardCore {
 
     /// Lend the core to the instance for one entry through vector `kind`.
     pub fn lend<'a>(&'a mut self, frame: &'a mut Frame, kind: u32) -> Lent<'a> {
-        Lent { core: self, frame, kind, action: Action::Halt }
+        Lent { core: self, frame, kind, action: Action::Halt, stamp: Cell::new(None) }
     }
 
     /// After an entry: publish what a reader wants to know (where the
@@ -103,6 +104,10 @@ pub struct Lent<'a> {
     frame: &'a mut Frame,
     kind: u32,
     action: Action,
+    /// The instance's latest clock reading in this entry: what its trace
+    /// events are stamped with (the events of one entry happen within a
+    /// few microseconds; reading the clock for each would cost more).
+    stamp: Cell<Option<u64>>,
 }
 
 impl Lent<'_> {
@@ -125,7 +130,9 @@ impl CoreHardware for Lent<'_> {
     }
 
     fn now(&self) -> u64 {
-        self.rp1(&mut Mmio).cycles()
+        let now = self.rp1(&mut Mmio).cycles();
+        self.stamp.set(Some(now));
+        now
     }
 
     /// Nothing is charged on the board: the work itself takes the time.
@@ -241,7 +248,10 @@ impl CoreHardware for Lent<'_> {
     }
 
     fn trace(&mut self, event: TraceEvent) {
-        let now = self.now();
-        self.record(&tracebuf::encode_event(now, &event));
+        let at = match self.stamp.get() {
+            Some(t) => t,
+            None => self.now(),
+        };
+        self.record(&tracebuf::encode_event(at, &event));
     }
 }

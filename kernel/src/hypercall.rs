@@ -31,6 +31,7 @@ pub enum Hypercall {
     Sample,
     Exit,
     KernelExit,
+    TimerAt,
 }
 
 impl Hypercall {
@@ -54,6 +55,7 @@ impl Hypercall {
             0x6d => Sample,
             0x6e => Exit,
             0x6f => KernelExit,
+            0x70 => TimerAt,
             _ => return None,
         })
     }
@@ -109,7 +111,7 @@ mod tests {
     fn every_number_in_the_defined_range_decodes_and_nothing_else() {
         for imm in 0..=255u8 {
             let defined = Hypercall::from_imm(imm).is_some();
-            assert_eq!(defined, (0x60..=0x6f).contains(&imm), "imm {imm:#x}");
+            assert_eq!(defined, (0x60..=0x70).contains(&imm), "imm {imm:#x}");
             if defined {
                 assert!(is_hypercall(imm));
             }

@@ -22,6 +22,8 @@ use crate::hypercall::sr;
 
 /// Number of 32-bit words in a [`VcpuContext`] (its wire size / 4).
 pub const CONTEXT_WORDS: usize = 8 + 8 + 8 + 13 + 2 + 32 + 3 + 4;
+/// Where `virtual_imask` is in the wire order (`to_words`).
+pub const CONTEXT_VIRTUAL_IMASK: usize = 8 + 8 + 8 + 13;
 
 /// The register state of one vCPU.
 ///
@@ -313,5 +315,6 @@ mod tests {
         assert_eq!(c.bank0[0], w[0]);
         assert_eq!(c.pc, w[24]);
         assert_eq!(c.tea, w[CONTEXT_WORDS - 1]);
+        assert_eq!(c.virtual_imask, w[CONTEXT_VIRTUAL_IMASK]);
     }
 }

@@ -94,15 +94,6 @@ struct InFlight {
     reported: bool,
 }
 
-/// A departure held back (dispatch-first).
-#[derive(Clone, Copy, Debug)]
-struct Held {
-    to: u8,
-    guest: u8,
-    vcpu: u8,
-    until: u64,
-}
-
 /// What the destination half made of an arriving vCPU.
 // Lives only on the stack for the moment it takes to hand the vCPU over
 // (and there is no heap to box it in).
@@ -130,10 +121,6 @@ pub struct Engine {
     away: [[Option<Away>; MAX_VCPUS]; MAX_GUESTS],
     /// The epoch of the last migration this core accepted, per vCPU.
     accepted_epoch: [[Option<u16>; MAX_VCPUS]; MAX_GUESTS],
-    /// Dispatch-first: a departure decided while the RTOS was dispatched
-    /// first, whose message waits until `until` for the RTOS to finish (it
-    /// is then withdrawn: the vCPU never leaves) or goes then.
-    held: Option<Held>,
     /// When the message being received started to be read (the start of a
     /// migration's destination half).
     receive_started: u64,
@@ -150,7 +137,6 @@ impl Engine {
             in_flight: Vec::new(),
             away: [[None; MAX_VCPUS]; MAX_GUESTS],
             accepted_epoch: [[None; MAX_VCPUS]; MAX_GUESTS],
-            held: None,
             receive_started: 0,
         }
     }
@@ -164,7 +150,6 @@ impl Engine {
         self.in_flight.clear();
         self.away = [[None; MAX_VCPUS]; MAX_GUESTS];
         self.accepted_epoch = [[None; MAX_VCPUS]; MAX_GUESTS];
-        self.held = None;
         self.receive_started = 0;
     }
 
@@ -174,13 +159,9 @@ impl Engine {
     }
 
     /// The mailbox's and the outbox's counters.
-    /// Whether mail waits to be sent now (a full or not-ready ring; a held
-    /// departure is not due before its time).
+    /// Whether mail waits to be sent (a full or not-ready ring).
     pub fn has_waiting(&self) -> bool {
-        match self.held {
-            Some(h) => self.outbox.has_waiting_except(h.to),
-            None => self.outbox.has_waiting(),
-        }
+        self.outbox.has_waiting()
     }
 
     pub fn stats(&self) -> PostStats {
@@ -208,16 +189,13 @@ impl Engine {
 
     /// Departure migration, source half: ship `v`, which the instance has
     /// taken off this core (its home), to core `to`, where it stays until
-    /// asked back for `reason`. With `context_first` (dispatch-first) only
-    /// the mailbox send is done now; the rest of the half is owed until
-    /// [`Engine::settle_deferred`]. The caller checked [`Engine::can_ship`].
+    /// asked back for `reason`. The caller checked [`Engine::can_ship`].
     pub fn depart<H: MigrationHardware>(
         &mut self,
         hw: &mut H,
         mut v: Vcpu,
         to: u8,
         reason: AwayReason,
-        hold_for: Option<u64>,
     ) {
         let start = hw.now();
         let costs = self.costs;
@@ -230,34 +208,7 @@ impl Engine {
         if let Some(a) = self.away_entry(v.guest, v.id) {
             *a = Some(Away { core: to, reason, return_requested: None });
         }
-        let (guest, vcpu) = (v.guest, v.id);
         self.ship(hw, v, to, true, start);
-        if let Some(cycles) = hold_for {
-            // Dispatch-first: the RTOS runs first; the message waits.
-            self.held = Some(Held { to, guest, vcpu, until: hw.now() + cycles });
-        }
-    }
-
-    /// Dispatch-first: the RTOS has finished before the held departure
-    /// went: withdraw it. Returns the vCPU (home, not away) for the
-    /// instance to run again; nothing left the core.
-    pub fn withdraw_held(&mut self) -> Option<Vcpu> {
-        let h = self.held.take()?;
-        let i = self.in_flight.iter().position(|f| (f.vcpu.guest, f.vcpu.id, f.to) == (h.guest, h.vcpu, h.to))?;
-        let mut v = self.in_flight.swap_remove(i).vcpu;
-        self.outbox.withdraw_migrate(h.to, h.guest, h.vcpu);
-        v.away = None;
-        if let Some(a) = self.away_entry(h.guest, h.vcpu) {
-            *a = None;
-        }
-        Some(v)
-    }
-
-    /// Let a held departure go if its time has come.
-    fn release_held(&mut self, now: u64) {
-        if self.held.is_some_and(|h| now >= h.until) {
-            self.held = None;
-        }
     }
 
     /// Return migration, source half: send `v` (away from its home, taken
@@ -316,6 +267,9 @@ impl Engine {
     /// Ask the cores holding this core's vCPUs displaced for `reason` to
     /// send them back (once each, again after [`RESEND_AFTER`]).
     pub fn request_returns<H: MigrationHardware>(&mut self, hw: &mut H, reason: AwayReason) {
+        if self.away.iter().flatten().all(|a| a.is_none_or(|a| a.reason != reason)) {
+            return;
+        }
         let now = hw.now();
         for g in 0..MAX_GUESTS {
             for id in 0..MAX_VCPUS {
@@ -418,10 +372,6 @@ impl Engine {
     /// `mailbox_send`. A queued migration sends its in-flight copy; one
     /// whose copy is gone (acknowledged meanwhile) is withdrawn.
     pub fn flush<H: MigrationHardware>(&mut self, hw: &mut H) {
-        if self.held.is_some() {
-            self.release_held(hw.now());
-        }
-        let skip = self.held.map(|h| h.to);
         let start = if self.in_flight.iter().any(|f| !f.reported) { hw.now() } else { 0 };
         let in_flight = &self.in_flight;
         let copy = |to: u8, guest: u8, vcpu: u8, epoch: u16, departure: bool| -> Option<Message> {
@@ -433,7 +383,7 @@ impl Engine {
                 .map(|f| migrate_message(&f.vcpu, departure))
         };
         let mut shipped: heapless::Vec<(u8, u8, u16), MAX_IN_FLIGHT> = heapless::Vec::new();
-        let sent = self.outbox.flush(hw, skip, copy, |g, v, e| {
+        let sent = self.outbox.flush(hw, copy, |g, v, e| {
             let _ = shipped.push((g, v, e));
         });
         hw.charge(sent as u64 * self.costs.mailbox_send as u64);
@@ -458,9 +408,6 @@ impl Engine {
     /// and when the first in-flight migration is due to be sent again.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
         let mut deadline = self.has_waiting().then_some(now + MAIL_RETRY);
-        if let Some(h) = self.held {
-            deadline = Some(deadline.map_or(h.until, |d| d.min(h.until)));
-        }
         for f in &self.in_flight {
             deadline = Some(deadline.map_or(f.resend_at, |d| d.min(f.resend_at)));
         }

@@ -33,9 +33,22 @@
 use crate::index::{decode_index, encode_index, index_tag, IndexRole, INDEX_WORDS};
 use crate::layout::{ring_offset, slot_offset, HEAD_OFFSET, MAX_CORES, SLOTS_PER_RING, TAIL_OFFSET};
 use crate::message::{
-    check_and_decode, check_framing, checksum, routing_word, Message, Rejection, HEADER_WORDS, MAX_PAYLOAD_WORDS,
-    MESSAGE_MAGIC,
+    check_and_decode, check_framing, checksum, routing_word, Message, MessageKind, Rejection, HEADER_WORDS,
+    MAX_PAYLOAD_WORDS, MESSAGE_MAGIC,
 };
+
+/// The payload of every kind but `Migrate` fits this many words.
+const SMALL_PAYLOAD_WORDS: usize = 3;
+static_assertions::const_assert!({
+    let mut ok = true;
+    let mut i = 0;
+    while i < MessageKind::ALL.len() {
+        let k = MessageKind::ALL[i];
+        ok &= matches!(k, MessageKind::Migrate) || k.payload_words() <= SMALL_PAYLOAD_WORDS;
+        i += 1;
+    }
+    ok
+});
 use static_assertions::const_assert;
 
 /// The mailbox region as the instance's hardware layer provides it.
@@ -338,19 +351,39 @@ impl Mailbox {
     /// refused send costs the index reads and writes only. Raise `to`'s ICI
     /// after a success.
     pub fn send<M: SharedMemory>(&mut self, mem: &mut M, to: usize, message: &Message) -> Result<u32, SendError> {
+        // Encode once, in a buffer the size of the kind (only a migration
+        // needs the big one: zeroing it for every IPI would cost more than
+        // sending the IPI).
+        let kind = message.kind();
+        if kind == MessageKind::Migrate {
+            let mut payload = [0u32; MAX_PAYLOAD_WORDS];
+            let n = message.encode_payload(&mut payload);
+            self.send_payload(mem, to, kind, &payload[..n])
+        } else {
+            let mut payload = [0u32; SMALL_PAYLOAD_WORDS];
+            let n = message.encode_payload(&mut payload);
+            self.send_payload(mem, to, kind, &payload[..n])
+        }
+    }
+
+    /// [`Mailbox::send`] of an encoded payload.
+    fn send_payload<M: SharedMemory>(
+        &mut self,
+        mem: &mut M,
+        to: usize,
+        kind: MessageKind,
+        payload: &[u32],
+    ) -> Result<u32, SendError> {
         let ring = match self.ring(self.me, to) {
             Some(ring) => ring,
             None => return Err(SendError::BadCore { to }),
         };
-        // Encode once; refuse what the receiver would (its own decoding of
-        // these very words is the check).
-        let mut payload = [0u32; MAX_PAYLOAD_WORDS];
-        let n = message.encode_payload(&mut payload);
-        let kind = message.kind();
-        if let Err(reason) = Message::decode_payload(kind, &payload[..n], self.cores) {
+        // Refuse what the receiver would: its own checks on these words.
+        if let Err(reason) = Message::check_payload(kind, payload, self.cores) {
             self.stats.invalid_outgoing += 1;
             return Err(SendError::Invalid(reason));
         }
+        let n = payload.len();
         let sender = &mut self.senders[to];
         let (tail_words, tail) = read_index(mem, ring + TAIL_OFFSET, index_tag(IndexRole::Tail, self.me, to));
         let result = match tail {
@@ -384,11 +417,11 @@ impl Mailbox {
                 } else {
                     let sequence = sender.head;
                     let routing = routing_word(kind, n, self.me, to);
-                    let header = [MESSAGE_MAGIC, sequence, routing, checksum(MESSAGE_MAGIC, sequence, routing, &payload[..n])];
+                    let header = [MESSAGE_MAGIC, sequence, routing, checksum(MESSAGE_MAGIC, sequence, routing, payload)];
                     // The tail read is complete before the slot is reused.
                     mem.barrier();
                     let base = slot_offset(ring, sequence);
-                    for (i, &word) in header.iter().chain(payload[..n].iter()).enumerate() {
+                    for (i, &word) in header.iter().chain(payload.iter()).enumerate() {
                         mem.write_u32(base + 4 * i as u32, word);
                     }
                     sender.head = sequence.wrapping_add(1);
@@ -528,12 +561,23 @@ impl Mailbox {
         let routing = mem.read_u32(base + 8);
         let stored = mem.read_u32(base + 12);
         let kind = check_framing(magic, routing)?;
-        let mut payload = [0u32; MAX_PAYLOAD_WORDS];
-        let payload = &mut payload[..kind.payload_words()];
-        for (i, word) in payload.iter_mut().enumerate() {
-            *word = mem.read_u32(base + 4 * (HEADER_WORDS + i) as u32);
+        let header = [magic, sequence, routing, stored];
+        let mut read = |payload: &mut [u32]| {
+            for (i, word) in payload.iter_mut().enumerate() {
+                *word = mem.read_u32(base + 4 * (HEADER_WORDS + i) as u32);
+            }
+        };
+        // A buffer the size of the kind (see `send`).
+        if kind == MessageKind::Migrate {
+            let mut payload = [0u32; MAX_PAYLOAD_WORDS];
+            read(&mut payload);
+            check_and_decode(header, kind, &payload, from, self.me, position, self.cores)
+        } else {
+            let mut payload = [0u32; SMALL_PAYLOAD_WORDS];
+            let payload = &mut payload[..kind.payload_words()];
+            read(payload);
+            check_and_decode(header, kind, payload, from, self.me, position, self.cores)
         }
-        check_and_decode([magic, sequence, routing, stored], kind, payload, from, self.me, position, self.cores)
     }
 
     /// The ring `from -> to`, if both are cores of this machine, distinct,

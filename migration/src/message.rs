@@ -23,7 +23,7 @@
 use crate::crc::Crc32;
 use crate::layout::{MAX_CORES, SLOT_WORDS};
 use spumone_kernel::guest::{MAX_GUESTS, MAX_VCPUS};
-use spumone_kernel::vcpu::{VcpuContext, CONTEXT_WORDS};
+use spumone_kernel::vcpu::{VcpuContext, CONTEXT_VIRTUAL_IMASK, CONTEXT_WORDS};
 use static_assertions::const_assert;
 
 /// Word 0 of every message: ASCII "SPMB" read as a big-endian number.
@@ -322,7 +322,8 @@ impl Message {
     /// Write the payload into `out`; returns its length in words (always
     /// the kind's [`MessageKind::payload_words`]). Does not validate: see
     /// [`Message::validate`].
-    pub fn encode_payload(&self, out: &mut [u32; MAX_PAYLOAD_WORDS]) -> usize {
+    /// `out` must hold the kind's payload ([`MessageKind::payload_words`]).
+    pub fn encode_payload(&self, out: &mut [u32]) -> usize {
         match *self {
             Message::Migrate {
                 guest,
@@ -340,7 +341,7 @@ impl Message {
                 out[2] = timer_period;
                 out[3] = timer_next_deadline as u32;
                 out[4] = (timer_next_deadline >> 32) as u32;
-                out[MIGRATE_FIXED_WORDS..].copy_from_slice(&context.to_words());
+                out[MIGRATE_FIXED_WORDS..MAX_PAYLOAD_WORDS].copy_from_slice(&context.to_words());
             }
             Message::MigrateAck { guest, vcpu }
             | Message::Wake { guest, vcpu }
@@ -363,26 +364,15 @@ impl Message {
     /// Rebuild a message of `kind` from its payload, checking every field
     /// (`cores`: the machine's core count, for `Where`).
     pub fn decode_payload(kind: MessageKind, payload: &[u32], cores: usize) -> Result<Message, Rejection> {
-        let expected = kind.payload_words();
-        if payload.len() != expected {
-            return Err(Rejection::BadLength { kind, expected: expected as u8, found: payload.len() as u8 });
-        }
+        Message::check_payload(kind, payload, cores)?;
         let word0 = payload[0];
-        let (guest, vcpu) = check_target(word0)?;
+        let (guest, vcpu) = (byte(word0, 0), byte(word0, 1));
         Ok(match kind {
             MessageKind::Migrate => {
                 let flags = byte(word0, 3);
-                check_reserved(0, word0, 0x00FF_FFFF | (FLAG_TIMER_ONESHOT as u32) << 24)?;
                 let mut words = [0u32; CONTEXT_WORDS];
                 words.copy_from_slice(&payload[MIGRATE_FIXED_WORDS..]);
                 let context = VcpuContext::from_words(&words);
-                if context.virtual_imask > MAX_VIRTUAL_IMASK {
-                    return Err(Rejection::BadField {
-                        field: Field::VirtualImask,
-                        found: context.virtual_imask,
-                        limit: MAX_VIRTUAL_IMASK + 1,
-                    });
-                }
                 Message::Migrate {
                     guest,
                     vcpu,
@@ -394,35 +384,52 @@ impl Message {
                     timer_oneshot: flags & FLAG_TIMER_ONESHOT != 0,
                 }
             }
-            MessageKind::MigrateAck | MessageKind::Wake | MessageKind::ReturnRequest => {
-                check_reserved(0, word0, 0x0000_FFFF)?;
-                match kind {
-                    MessageKind::MigrateAck => Message::MigrateAck { guest, vcpu },
-                    MessageKind::Wake => Message::Wake { guest, vcpu },
-                    _ => Message::ReturnRequest { guest, vcpu },
+            MessageKind::MigrateAck => Message::MigrateAck { guest, vcpu },
+            MessageKind::Wake => Message::Wake { guest, vcpu },
+            MessageKind::ReturnRequest => Message::ReturnRequest { guest, vcpu },
+            MessageKind::VirtualIpi => Message::VirtualIpi { guest, vcpu, message: byte(word0, 2) },
+            MessageKind::Where => Message::Where { guest, vcpu, core: byte(word0, 2) },
+            MessageKind::StartVcpu => Message::StartVcpu { guest, vcpu, entry: payload[1], arg: payload[2] },
+            MessageKind::GuestExit => Message::GuestExit { guest, vcpu, status: payload[1] },
+        })
+    }
+
+    /// Every check [`Message::decode_payload`] makes, without building the
+    /// message (a sender uses it on the words it is about to send).
+    pub fn check_payload(kind: MessageKind, payload: &[u32], cores: usize) -> Result<(), Rejection> {
+        let expected = kind.payload_words();
+        if payload.len() != expected {
+            return Err(Rejection::BadLength { kind, expected: expected as u8, found: payload.len() as u8 });
+        }
+        let word0 = payload[0];
+        check_target(word0)?;
+        match kind {
+            MessageKind::Migrate => {
+                check_reserved(0, word0, 0x00FF_FFFF | (FLAG_TIMER_ONESHOT as u32) << 24)?;
+                let virtual_imask = payload[MIGRATE_FIXED_WORDS + CONTEXT_VIRTUAL_IMASK];
+                if virtual_imask > MAX_VIRTUAL_IMASK {
+                    return Err(Rejection::BadField {
+                        field: Field::VirtualImask,
+                        found: virtual_imask,
+                        limit: MAX_VIRTUAL_IMASK + 1,
+                    });
                 }
             }
+            MessageKind::MigrateAck
+            | MessageKind::Wake
+            | MessageKind::ReturnRequest
+            | MessageKind::StartVcpu
+            | MessageKind::GuestExit => check_reserved(0, word0, 0x0000_FFFF)?,
             MessageKind::VirtualIpi => {
                 check_reserved(0, word0, 0x00FF_FFFF)?;
-                let message = byte(word0, 2);
-                check_below(Field::IpiMessage, message as u32, IPI_MESSAGES as usize)?;
-                Message::VirtualIpi { guest, vcpu, message }
+                check_below(Field::IpiMessage, byte(word0, 2) as u32, IPI_MESSAGES as usize)?;
             }
             MessageKind::Where => {
                 check_reserved(0, word0, 0x00FF_FFFF)?;
-                let core = byte(word0, 2);
-                check_below(Field::Core, core as u32, cores.min(MAX_CORES))?;
-                Message::Where { guest, vcpu, core }
+                check_below(Field::Core, byte(word0, 2) as u32, cores.min(MAX_CORES))?;
             }
-            MessageKind::StartVcpu => {
-                check_reserved(0, word0, 0x0000_FFFF)?;
-                Message::StartVcpu { guest, vcpu, entry: payload[1], arg: payload[2] }
-            }
-            MessageKind::GuestExit => {
-                check_reserved(0, word0, 0x0000_FFFF)?;
-                Message::GuestExit { guest, vcpu, status: payload[1] }
-            }
-        })
+        }
+        Ok(())
     }
 
     /// Whether a receiver on a machine of `cores` cores would accept this

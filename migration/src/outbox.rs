@@ -186,32 +186,11 @@ impl Outbox {
         self.queued_rings | self.ipi_rings != 0
     }
 
-    /// Whether anything waits for a core other than `held`.
-    pub fn has_waiting_except(&self, held: u8) -> bool {
-        (self.queued_rings | self.ipi_rings) & !(1u8 << held) != 0
-    }
-
     /// Keep `queued_rings` right after posts to core `to` left its queue.
     fn note_queue(&mut self, to: usize) {
         if self.queues[to].is_empty() {
             self.queued_rings &= !(1 << to);
         }
-    }
-
-    /// Take back a queued `Migrate` post for (guest, vcpu) to core `to`
-    /// (its vCPU is not leaving after all); the posts around it keep their
-    /// order.
-    pub fn withdraw_migrate(&mut self, to: u8, guest: u8, vcpu: u8) {
-        let Some(q) = self.queues.get_mut(to as usize) else { return };
-        let n = q.len();
-        for _ in 0..n {
-            let Some(p) = q.pop_front() else { break };
-            let drop = matches!(p, Post::Migrate { guest: g, vcpu: v, .. } if (g, v) == (guest, vcpu));
-            if !drop {
-                let _ = q.push_back(p);
-            }
-        }
-        self.note_queue(to as usize);
     }
 
     /// Whether anything waits for core `to`.
@@ -270,13 +249,12 @@ impl Outbox {
     pub fn flush<H: MigrationHardware>(
         &mut self,
         hw: &mut H,
-        skip: Option<u8>,
         mut migrating: impl FnMut(u8, u8, u8, u16, bool) -> Option<Message>,
         mut migrated: impl FnMut(u8, u8, u16),
     ) -> u32 {
         let mut sent = 0;
         for to in 0..self.queues.len() {
-            if to == self.mailbox.me() || to >= self.mailbox.cores() || skip == Some(to as u8) {
+            if to == self.mailbox.me() || to >= self.mailbox.cores() {
                 continue;
             }
             if !self.busy(to) {

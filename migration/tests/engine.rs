@@ -96,7 +96,7 @@ fn a_departure_arrives_whole_and_its_acknowledgement_ends_the_copy() {
     assert_eq!(e0.destination(), Some(1));
     assert!(e0.can_ship(1));
     let v = gpos_vcpu();
-    e0.depart(&mut hw0, v, 1, AwayReason::RtosActive, None);
+    e0.depart(&mut hw0, v, 1, AwayReason::RtosActive);
     e0.flush(&mut hw0);
     // The half is charged once in all: its work, then the send's part.
     assert_eq!(hw0.charged, COSTS.departure_source as u64);
@@ -124,7 +124,7 @@ fn a_departure_arrives_whole_and_its_acknowledgement_ends_the_copy() {
 #[test]
 fn an_unacknowledged_migration_is_sent_again_and_taken_once() {
     let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
-    e0.depart(&mut hw0, gpos_vcpu(), 1, AwayReason::KernelEntry, None);
+    e0.depart(&mut hw0, gpos_vcpu(), 1, AwayReason::KernelEntry);
     e0.flush(&mut hw0);
     let [Incoming::Migrate { vcpu, departure }] = drain(&mut hw1, &mut e1, 0)[..] else { panic!() };
     assert!(matches!(e1.accept(&mut hw1, 0, vcpu, departure, false), Arrival::Arrived(_)));
@@ -157,7 +157,7 @@ fn a_resend_waiting_for_room_is_withdrawn_once_the_copy_is_acknowledged() {
         }
     }
     assert!(e0.queue(1, Post::StartVcpu { guest: 2, vcpu: 1, entry: 0x8c00_0000, arg: 0 }));
-    e0.depart(&mut hw0, gpos_vcpu(), 1, AwayReason::RtosActive, None);
+    e0.depart(&mut hw0, gpos_vcpu(), 1, AwayReason::RtosActive);
     e0.flush(&mut hw0);
     assert_eq!(e0.stats().mailbox.sent, 8);
     // No word for 1 ms: the copy is queued again, and the ring is full.

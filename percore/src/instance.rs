@@ -123,12 +123,12 @@ pub struct Stats {
     /// destination recognised as already taken (dropped, acknowledged).
     pub migrations_resent: u64,
     pub stale_migrations: u64,
-    /// Dispatch-first departures withdrawn before their message went (the
-    /// RTOS finished within the deferral): departures_out = departures_in
-    /// (at the destinations) + withdrawn + in flight.
-    pub departures_withdrawn: u64,
+    /// Dispatch-first departures that never happened: the RTOS finished
+    /// within the deferral, and the GPOS vCPUs it had displaced ran here
+    /// again without leaving.
+    pub departures_avoided: u64,
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, departures_withdrawn: u64 });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, departures_avoided: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -158,7 +158,7 @@ impl Stats {
         guest_faults: 0,
         misrouted: 0,
         migrations_resent: 0,
-        departures_withdrawn: 0,
+        departures_avoided: 0,
         stale_migrations: 0,
     };
 }
@@ -199,6 +199,9 @@ pub struct Instance {
     unannounced: [u8; MAX_GUESTS],
     /// Every guest has exited and this core has said so (power off).
     powered_off: bool,
+    /// Dispatch-first: until when the GPOS vCPUs the RTOS displaced wait
+    /// here before they depart.
+    departing: Option<u64>,
     pub stats: Stats,
 }
 
@@ -229,6 +232,7 @@ impl Instance {
             exited: [None; MAX_GUESTS],
             unannounced: [0; MAX_GUESTS],
             powered_off: false,
+            departing: None,
             stats: Stats::ZERO,
         }
     }
@@ -257,6 +261,7 @@ impl Instance {
         self.exited = [None; MAX_GUESTS];
         self.unannounced = [0; MAX_GUESTS];
         self.powered_off = false;
+        self.departing = None;
         for g in 0..MAX_GUESTS {
             let spec = config.guests[g];
             self.class_of[g] = spec.map_or(GuestClass::GeneralPurpose, |s| s.class);
@@ -658,7 +663,9 @@ impl Instance {
                 } else {
                     // Periodic: the next release is a whole number of
                     // periods after the first, however late we are.
-                    let missed = (now - t.next) / t.period + 1;
+                    // (No 64-bit division in the usual case: on time.)
+                    let late = now - t.next;
+                    let missed = if late < t.period { 1 } else { late / t.period + 1 };
                     timer.next = t.next + missed * t.period;
                 }
                 self.raise(i, PENDING_TIMER);
@@ -853,6 +860,19 @@ impl Instance {
                 }
                 let period = a0 as u64 * 600;
                 *t = VirtualTimer { period, next: hw.now() + period, oneshot: a1 == 1 };
+                r0(0)
+            }
+            Hypercall::TimerAt => {
+                // A periodic (or, with period 0, one-shot) timer whose first
+                // expiry is the absolute time r5:r4: the guest knows its
+                // releases exactly (TIMER_SET starts its period when the
+                // hypervisor handles the call, which the guest cannot see).
+                if a2 > 7_000_000 {
+                    return Err(HcError::Arg);
+                }
+                let period = a2 as u64 * 600;
+                let first = (a1 as u64) << 32 | a0 as u64;
+                self.vcpus[i].timer = VirtualTimer { period: period.max(1), next: first, oneshot: a2 == 0 };
                 r0(0)
             }
             Hypercall::TimeNow => {
@@ -1062,9 +1082,15 @@ impl Instance {
         if let Some(bound) = self.lhp.bound_deadline() {
             earliest(bound);
         }
+        let now = hw.now();
+        // A deferral still running (once it has passed, departures that
+        // could not go yet retry with the mail, below).
+        if let Some(until) = self.departing.filter(|&u| u > now) {
+            earliest(until);
+        }
         // Mail waiting for room in a ring, migrations awaiting their
         // acknowledgement.
-        if let Some(t) = self.engine.next_deadline(hw.now()) {
+        if let Some(t) = self.engine.next_deadline(now) {
             earliest(t);
         }
         self.armed = deadline;
@@ -1084,25 +1110,42 @@ impl Instance {
             self.engine.request_returns(&mut EnginePort(hw), AwayReason::DelayBound);
         }
         if plan.evict_gpos {
+            // Dispatch-first: the RTOS runs at once (the GPOS vCPUs here
+            // are below it and simply wait); they leave only if the RTOS is
+            // still busy when the deferral ends. Nothing of a departure is
+            // done on the way to the RTOS.
+            let go = if self.lhp.ships_context_first(AwayReason::RtosActive) {
+                let now = hw.now();
+                let until = *self.departing.get_or_insert(now + self.config.departure_defer as u64);
+                now >= until
+            } else {
+                true
+            };
             // Send every GPOS vCPU that lives here away while the RTOS runs.
-            while let Some(i) = (0..self.vcpus.len()).find(|&i| {
-                let v = &self.vcpus[i];
-                Lhp::evictable(self.class(v.guest), v.away, v.state)
-            }) {
+            while go {
+                let Some(i) = (0..self.vcpus.len()).find(|&i| {
+                    let v = &self.vcpus[i];
+                    Lhp::evictable(self.class(v.guest), v.away, v.state)
+                }) else {
+                    break;
+                };
                 if !self.depart(hw, i, AwayReason::RtosActive) {
                     break;
                 }
             }
         }
         if plan.recall_displaced {
-            // The RTOS idles: a departure still held never happens (its
-            // vCPU runs again here, first among its equals); the vCPUs that
-            // did leave are asked back.
-            if let Some(v) = self.engine.withdraw_held() {
-                self.stats.departures_withdrawn += 1;
-                self.add_vcpu_front(v);
+            // The RTOS idles: departures still deferred never happen; the
+            // vCPUs that did leave are asked back.
+            if self.departing.take().is_some()
+                && self.vcpus.iter().any(|v| Lhp::evictable(self.class(v.guest), v.away, v.state))
+            {
+                self.stats.departures_avoided += 1;
             }
             self.engine.request_returns(&mut EnginePort(hw), AwayReason::RtosActive);
+        }
+        if !plan.evict_gpos && !plan.recall_displaced {
+            self.departing = None;
         }
     }
 
@@ -1149,11 +1192,7 @@ impl Instance {
         if was_current {
             hw.trace(TraceEvent::Undispatch { guest: v.guest, vcpu: v.id });
         }
-        // Dispatch-first: the RTOS runs at once; the departure's message
-        // waits for it up to the deferral, and is withdrawn if it is done
-        // by then (the vCPU then never leaves).
-        let hold_for = self.lhp.ships_context_first(reason).then_some(self.config.departure_defer as u64);
-        self.engine.depart(&mut EnginePort(hw), v, dest, reason, hold_for);
+        self.engine.depart(&mut EnginePort(hw), v, dest, reason);
         self.stats.departures_out += 1;
         true
     }

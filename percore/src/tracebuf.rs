@@ -21,10 +21,13 @@ use crate::hw::TraceEvent;
 /// which is also the base of the instance's wasm linear memory): the Rust
 /// stack from 0, then statics, then this ring, then the C runtime's stack.
 pub const URAM_BYTES: u32 = 0x2_0000;
-pub const URAM_TRACE: u32 = 0x1_6000;
-pub const URAM_TRACE_BYTES: u32 = 0x8000;
+/// The ring: its header, then 2048 records (a power of two, so a slot is
+/// a mask, not a division, on a CPU without a divide instruction).
+pub const URAM_TRACE: u32 = 0x1_6000 - (HEADER_WORDS as u32 * 4);
+pub const URAM_TRACE_BYTES: u32 = HEADER_WORDS as u32 * 4 + 2048 * RECORD_WORDS as u32 * 4;
 /// The C stack: from here to the end of URAM, growing down.
 pub const URAM_C_STACK: u32 = URAM_TRACE + URAM_TRACE_BYTES;
+const _: () = assert!(URAM_C_STACK == 0x1_e000);
 /// What unused stack holds (both stacks are filled at boot), so a reader
 /// can find the deepest either has been.
 pub const STACK_PATTERN: u32 = 0x5354_4b21;
@@ -168,9 +171,14 @@ pub struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    /// Records a region of `words` holds.
+    /// Records a region of `words` holds: a power of two.
     pub const fn capacity_of(words: usize) -> usize {
-        (words - HEADER_WORDS) / RECORD_WORDS
+        let fit = (words - HEADER_WORDS) / RECORD_WORDS;
+        if fit == 0 {
+            0
+        } else {
+            1 << (usize::BITS - 1 - fit.leading_zeros())
+        }
     }
 
     /// Lay out an empty ring over `words` for `core`.
@@ -205,7 +213,8 @@ impl<'a> Writer<'a> {
             self.words[header::DROPPED] = self.words[header::DROPPED].wrapping_add(1);
             return;
         }
-        let at = HEADER_WORDS + (head % capacity) as usize * RECORD_WORDS;
+        // The capacity is a power of two (capacity_of).
+        let at = HEADER_WORDS + (head & (capacity - 1)) as usize * RECORD_WORDS;
         self.words[at..at + RECORD_WORDS].copy_from_slice(record);
         self.words[header::HEAD] = head.wrapping_add(1);
     }
@@ -237,23 +246,25 @@ mod tests {
 
     #[test]
     fn a_full_ring_drops_new_records_and_counts_them() {
+        // Room for 3 records: the ring uses 2 (a power of two).
         let mut mem = [0u32; HEADER_WORDS + 3 * RECORD_WORDS];
         let mut w = Writer::init(&mut mem, 2);
         for i in 0..5u32 {
             w.push(&[i, 0, 0, 0]);
         }
-        assert_eq!(mem[header::CAPACITY], 3);
-        assert_eq!(mem[header::HEAD], 3);
-        assert_eq!(mem[header::DROPPED], 2);
+        assert_eq!(mem[header::CAPACITY], 2);
+        assert_eq!(mem[header::HEAD], 2);
+        assert_eq!(mem[header::DROPPED], 3);
         assert_eq!(mem[HEADER_WORDS], 0, "the oldest record is kept");
-        // The reader consumes two; two more fit, the first wraps to slot 0.
-        mem[header::TAIL] = 2;
+        // The reader consumes one; one more fits, in slot 0.
+        mem[header::TAIL] = 1;
         let mut w = Writer::attach(&mut mem);
         w.push(&[7, 0, 0, 0]);
         w.push(&[8, 0, 0, 0]);
-        w.push(&[9, 0, 0, 0]);
-        assert_eq!(mem[header::HEAD], 5);
-        assert_eq!(mem[HEADER_WORDS], 7, "slot 0 is reused for the fourth record");
-        assert_eq!(mem[header::DROPPED], 3);
+        assert_eq!(mem[header::HEAD], 3);
+        assert_eq!(mem[HEADER_WORDS], 7, "slot 0 is reused for the third record");
+        assert_eq!(mem[header::DROPPED], 4);
+        assert_eq!(Writer::capacity_of(HEADER_WORDS + 2048 * RECORD_WORDS), 2048);
+        assert_eq!(Writer::capacity_of(HEADER_WORDS + 2047 * RECORD_WORDS), 1024);
     }
 }

@@ -5,9 +5,9 @@
  * Owns: a two-task fixed-priority scheduler and the latency statistics.
  *
  *  - The periodic task (highest priority) is released by every virtual
- *    timer interrupt (TIMER_SET, period_us). Release k happens at
+ *    timer interrupt (TIMER_AT, period_us). Release k happens at
  *    start + k * period, where start is TIME_NOW read just before
- *    TIMER_SET. When the task starts running it reads TIME_NOW and
+ *    TIMER_AT programs the first release at start + period. When the task starts running it reads TIME_NOW and
  *    reports now - release with SAMPLE(0, cycles).
  *  - The burner (lower priority) busy-loops on TIME_NOW for the first
  *    util_percent % of every burn_window_ms window, windows counted from
@@ -261,10 +261,14 @@ int main(void)
 		next_release = 0; /* found from the first release */
 		tmu_start_periodic(4, tmu_counts(p.period_us));
 	} else {
+		/* The first release is a time the probe chose: TIMER_SET would
+		 * start the period when the hypervisor handles the call, a
+		 * moment the probe cannot see, and every sample would carry
+		 * that offset. */
 		next_release = start + period_cycles;
-		r = hv_timer_set(p.period_us, 0);
+		r = hv_timer_at(next_release, p.period_us);
 		if (r < 0)
-			guest_fatal(GUEST_EXIT_SETUP, "TIMER_SET(%u) failed: %ld",
+			guest_fatal(GUEST_EXIT_SETUP, "TIMER_AT(%u) failed: %ld",
 				    (unsigned)p.period_us, r);
 	}
 

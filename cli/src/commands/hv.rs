@@ -45,6 +45,11 @@ pub struct Args {
     /// scripts/build-hv.sh if missing or stale).
     #[arg(long, value_name = "ELF")]
     image: Option<PathBuf>,
+    /// Do not run: write what a boot loader would place (the boot block as
+    /// boot.elf, each guest image with its parameters patched) into DIR,
+    /// and print the `rp1 run` command that boots them with the board image.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["hosted", "timeline"])]
+    write_boot: Option<PathBuf>,
 }
 
 /// Runs `rp1 hv`; bad input is exit status 2.
@@ -66,6 +71,9 @@ fn hv(args: Args) -> Result<ExitCode, String> {
         e.file.get_or_insert_with(|| path.clone());
         e.to_string()
     })?;
+    if let Some(dir) = &args.write_boot {
+        return write_boot(&desc, args.image.clone(), dir).map(|()| ExitCode::SUCCESS);
+    }
     // Create the timeline file before the run, so a bad path fails at once.
     let timeline_file = match &args.timeline {
         Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("--timeline {}: {e}", p.display()))?),
@@ -161,3 +169,31 @@ fn hv_status(args: &Args, result: &runner::RunResult) -> ExitCode {
     ExitCode::from(1)
 }
 
+
+/// `rp1 hv --write-boot DIR`: the boot block and the patched guest images,
+/// for `rp1 run` (docs/boot-block.md).
+fn write_boot(desc: &description::Description, image: Option<PathBuf>, dir: &std::path::Path) -> Result<(), String> {
+    let image = match image {
+        Some(p) => p,
+        None => rp1::board::image()?,
+    };
+    std::fs::create_dir_all(dir).map_err(|e| format!("--write-boot {}: {e}", dir.display()))?;
+    // The guests' entry points come from loading them, as the runner does.
+    let mut machine = rp1_sim::machine::Machine::new(rp1_sim::machine::Config::default()).map_err(|e| e.to_string())?;
+    let entries = runner::load_guests(desc, &mut machine).map_err(|e| e.to_string())?;
+    let block = spumone_hosting::native::boot_block(&runner::boot_configuration(desc, &entries));
+    let boot = dir.join("boot.elf");
+    std::fs::write(&boot, spumone_hosting::native::boot_block_elf(&block)).map_err(|e| format!("{}: {e}", boot.display()))?;
+    let mut files = vec![image.display().to_string(), boot.display().to_string()];
+    for guest in &desc.guests {
+        for (k, path) in guest.images.iter().enumerate() {
+            let bytes = runner::patched_image(desc, guest, path).map_err(|e| e.to_string())?;
+            let out = dir.join(format!("{}{}.elf", guest.name, if k == 0 { String::new() } else { format!("-{k}") }));
+            std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            files.push(out.display().to_string());
+        }
+    }
+    println!("wrote the boot block ({} words) and {} guest image(s) to {}", block.len(), files.len() - 2, dir.display());
+    println!("boot them: rp1 run {}", files.join(" "));
+    Ok(())
+}

@@ -76,6 +76,10 @@ struct ScenarioArgs {
     /// counting its interrupts wherever it runs.
     #[arg(long)]
     gpos_tmu5_us: Option<u32>,
+    /// Print the scenario's machine description (TOML, for `rp1 hv`)
+    /// instead of running it (`run` only).
+    #[arg(long)]
+    print_description: bool,
 }
 
 impl ScenarioArgs {
@@ -427,6 +431,11 @@ fn all(out: Option<PathBuf>) -> Result<(), Failure> {
 
 fn run_one(args: &ScenarioArgs) -> Result<(), Failure> {
     let s = args.scenario().map_err(bad)?;
+    if args.print_description {
+        let (probe, load) = rp1::lhp::guests().map_err(Failure::Run)?;
+        print!("{}", s.description_toml(&probe.display().to_string(), &load.display().to_string()));
+        return Ok(());
+    }
     let desc = s.description().map_err(Failure::Run)?;
     let mode = s.mode().map_err(|e| Failure::Run(e.to_string()))?;
     let r = spumone_hosting::runner::run(

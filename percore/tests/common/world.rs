@@ -527,6 +527,13 @@ impl World {
                 }
             }
             0x6c => Ok(Expect::Time { lo: now, hi: u64::MAX }),
+            0x70 => {
+                if a[2] > 7_000_000 {
+                    Err(HcError::Arg)
+                } else {
+                    Ok(Expect::Exact(0))
+                }
+            }
             0x6d | 0x6e => Ok(Expect::Exact(0)),
             0x6f => {
                 if self.tolerate_kernel_exit_r0 && away == Some(AwayReason::KernelEntry) {

@@ -39,6 +39,7 @@
 #define HV_SAMPLE        0x6d
 #define HV_EXIT          0x6e
 #define HV_KERNEL_EXIT   0x6f
+#define HV_TIMER_AT      0x70
 
 /* Error codes (r0 < 0). */
 #define HV_E_NOSYS (-1) /* no such hypercall number */
@@ -189,6 +190,13 @@ static inline long hv_console_write(const void *buf, unsigned long len)
 static inline long hv_timer_set(unsigned long period_us, unsigned long oneshot)
 {
 	return HV_CALL2(HV_TIMER_SET, period_us, oneshot);
+}
+
+/* A timer whose first expiry is the absolute time `first` (cycles, as
+ * TIME_NOW counts them), then every period_us (0: once). */
+static inline long hv_timer_at(unsigned long long first, unsigned long period_us)
+{
+	return HV_CALL3(HV_TIMER_AT, (unsigned long)first, (unsigned long)(first >> 32), period_us);
 }
 
 /* Simulated time in 600 MHz cycles. */
