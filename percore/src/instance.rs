@@ -71,6 +71,10 @@ static_assertions::const_assert!(MAX_DEVICES <= 8);
 /// so an arriving vCPU always has room.
 pub const MAX_RESIDENT: usize = MAX_GUESTS * MAX_VCPUS;
 
+/// The slice a spin-yield gives the vCPU it yields to (100 us): enough for
+/// a lock holder's critical section, short against a round-robin slice.
+pub const SPIN_YIELD_SLICE: u64 = 60_000;
+
 /// INTEVT of the virtual timer and of virtual IPI message 0.
 pub const VIRTUAL_TIMER_INTEVT: u16 = 0x400;
 pub const VIRTUAL_IPI_INTEVT: u16 = 0xf00;
@@ -202,6 +206,9 @@ pub struct Instance {
     /// Dispatch-first: until when the GPOS vCPUs the RTOS displaced wait
     /// here before they depart.
     departing: Option<u64>,
+    /// A spin-yield rotated the running vCPU behind its equals: the next
+    /// slice is short ([`SPIN_YIELD_SLICE`]).
+    short_slice: bool,
     pub stats: Stats,
 }
 
@@ -233,6 +240,7 @@ impl Instance {
             unannounced: [0; MAX_GUESTS],
             powered_off: false,
             departing: None,
+            short_slice: false,
             stats: Stats::ZERO,
         }
     }
@@ -262,6 +270,7 @@ impl Instance {
         self.unannounced = [0; MAX_GUESTS];
         self.powered_off = false;
         self.departing = None;
+        self.short_slice = false;
         for g in 0..MAX_GUESTS {
             let spec = config.guests[g];
             self.class_of[g] = spec.map_or(GuestClass::GeneralPurpose, |s| s.class);
@@ -804,7 +813,13 @@ impl Instance {
             Hypercall::SpinYield => {
                 self.stats.spin_yields += 1;
                 if self.lhp.spin_yields() {
+                    // Behind its equals, but only for a short slice: the
+                    // lock holder needs the core for its critical section,
+                    // not for a whole round-robin slice, while the yielder
+                    // (perhaps a vCPU here for a kernel entry, its guest
+                    // waiting for it) waits.
                     self.rotate(i);
+                    self.short_slice = true;
                 }
                 r0(0)
             }
@@ -1049,7 +1064,8 @@ impl Instance {
                     self.slice = None;
                 }
             } else if self.slice.is_none_or(|(g, id, _)| (g, id) != owner) {
-                self.slice = Some((owner.0, owner.1, hw.now() + self.config.time_slice as u64));
+                let len = if core::mem::take(&mut self.short_slice) { SPIN_YIELD_SLICE } else { self.config.time_slice as u64 };
+                self.slice = Some((owner.0, owner.1, hw.now() + len));
             }
             if let Some((bit, intevt)) = self.deliverable(n) {
                 self.inject(hw, n, bit, intevt);
