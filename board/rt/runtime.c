@@ -195,6 +195,30 @@ void Z_envZ_hw_copy_in(struct Z_env_instance_t *env, u32 phys, u32 dst, u32 len)
 		to[i] = from[i];
 }
 
+/* Words between the CSM (a P2 address) and linear memory, in order: the
+ * mailbox's messages go as one copy each. */
+void Z_envZ_hw_words_in(struct Z_env_instance_t *env, u32 addr, u32 words, u32 n)
+{
+	(void)env;
+	const volatile uint32_t *from = (const volatile uint32_t *)addr;
+	if (words > URAM_BYTES || n > (URAM_BYTES - words) / 4 || (words & 3) != 0)
+		hv_fatal("a word copy outside linear memory", 6);
+	uint32_t *to = (uint32_t *)(percore.instance.w2c_memory.data + words);
+	for (u32 i = 0; i < n; i++)
+		to[i] = from[i];
+}
+
+void Z_envZ_hw_words_out(struct Z_env_instance_t *env, u32 addr, u32 words, u32 n)
+{
+	(void)env;
+	volatile uint32_t *to = (volatile uint32_t *)addr;
+	if (words > URAM_BYTES || n > (URAM_BYTES - words) / 4 || (words & 3) != 0)
+		hv_fatal("a word copy outside linear memory", 7);
+	const uint32_t *from = (const uint32_t *)(percore.instance.w2c_memory.data + words);
+	for (u32 i = 0; i < n; i++)
+		to[i] = from[i];
+}
+
 void Z_envZ_hw_halt(struct Z_env_instance_t *env, u32 code)
 {
 	(void)env;

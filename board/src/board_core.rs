@@ -208,6 +208,18 @@ impl CoreHardware for Lent<'_> {
         Mmio.write32(rp1::CSM_P2 + offset, value)
     }
 
+    fn shared_read_block(&mut self, offset: u32, words: &mut [u32]) {
+        mmio::copy_words_in(rp1::CSM_P2 + offset, words);
+    }
+
+    fn shared_write_block(&mut self, offset: u32, words: &[u32]) {
+        mmio::copy_words_out(rp1::CSM_P2 + offset, words);
+    }
+
+    fn barrier(&mut self) {
+        mmio::synco();
+    }
+
     fn init_interrupts(&mut self, level: u8) {
         self.rp1(&mut Mmio).init_interrupts(level);
     }

@@ -19,6 +19,10 @@ extern "C" {
     /// Copy `len` bytes from physical address `phys` (a guest partition,
     /// already checked) to linear-memory offset `dst`.
     fn hw_copy_in(phys: u32, dst: u32, len: u32);
+    /// Copy `n` words between P2 address `addr` (the CSM) and linear memory
+    /// `words`, a word at a time in the order given.
+    fn hw_words_in(addr: u32, words: u32, n: u32);
+    fn hw_words_out(addr: u32, words: u32, n: u32);
     /// `synco`: every access before it is done for every core before any
     /// after it.
     fn hw_synco();
@@ -57,6 +61,18 @@ impl Registers for Mmio {
 pub fn copy_in(phys: u32, buf: &mut [u8]) {
     // SAFETY: `buf` is ours; the C side writes exactly `buf.len()` bytes.
     unsafe { hw_copy_in(phys, buf.as_mut_ptr() as u32, buf.len() as u32) }
+}
+
+/// Words of the CSM (P2 address) into `words`.
+pub fn copy_words_in(addr: u32, words: &mut [u32]) {
+    // SAFETY: `words` is ours; the C side writes exactly its length.
+    unsafe { hw_words_in(addr, words.as_mut_ptr() as u32, words.len() as u32) }
+}
+
+/// `words` into the CSM (P2 address).
+pub fn copy_words_out(addr: u32, words: &[u32]) {
+    // SAFETY: the C side only reads `words`.
+    unsafe { hw_words_out(addr, words.as_ptr() as u32, words.len() as u32) }
 }
 
 pub fn synco() {

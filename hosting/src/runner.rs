@@ -408,6 +408,11 @@ fn run_native(
         }
     };
     let host = started.elapsed();
+    // The rings are read core by core: put what they held in time order
+    // (stable: events of one cycle stay in core order), as a hosted run
+    // logs them.
+    log.events.sort_by_key(|&(_, cycle, _)| cycle);
+    log.samples.sort_by_key(|s| s.cycle);
     reader.measure_stacks(&mut machine);
     let mut stats = Vec::new();
     let mut mailbox = Vec::new();

@@ -57,6 +57,18 @@ use static_assertions::const_assert;
 pub trait SharedMemory {
     fn read_u32(&mut self, offset: u32) -> u32;
     fn write_u32(&mut self, offset: u32, value: u32);
+    /// Consecutive words from byte `offset` (one block copy where the
+    /// memory allows it: a migration's message is about ninety words).
+    fn read_block(&mut self, offset: u32, words: &mut [u32]) {
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = self.read_u32(offset + 4 * i as u32);
+        }
+    }
+    fn write_block(&mut self, offset: u32, words: &[u32]) {
+        for (i, &w) in words.iter().enumerate() {
+            self.write_u32(offset + 4 * i as u32, w);
+        }
+    }
     /// An ordering point: every access before it is performed, for every
     /// core, before any access after it. The simulated machine is
     /// sequentially consistent, so the default does nothing; on an SH-4A
@@ -421,9 +433,8 @@ impl Mailbox {
                     // The tail read is complete before the slot is reused.
                     mem.barrier();
                     let base = slot_offset(ring, sequence);
-                    for (i, &word) in header.iter().chain(payload.iter()).enumerate() {
-                        mem.write_u32(base + 4 * i as u32, word);
-                    }
+                    mem.write_block(base, &header);
+                    mem.write_block(base + 4 * HEADER_WORDS as u32, payload);
                     sender.head = sequence.wrapping_add(1);
                     self.stats.sent += 1;
                     Ok(sequence)
@@ -562,11 +573,7 @@ impl Mailbox {
         let stored = mem.read_u32(base + 12);
         let kind = check_framing(magic, routing)?;
         let header = [magic, sequence, routing, stored];
-        let mut read = |payload: &mut [u32]| {
-            for (i, word) in payload.iter_mut().enumerate() {
-                *word = mem.read_u32(base + 4 * (HEADER_WORDS + i) as u32);
-            }
-        };
+        let mut read = |payload: &mut [u32]| mem.read_block(base + 4 * HEADER_WORDS as u32, payload);
         // A buffer the size of the kind (see `send`).
         if kind == MessageKind::Migrate {
             let mut payload = [0u32; MAX_PAYLOAD_WORDS];

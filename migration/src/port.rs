@@ -30,6 +30,21 @@ pub trait MigrationHardware {
     /// The mailbox region in shared memory: one word at byte `offset`.
     fn shared_read(&mut self, offset: u32) -> u32;
     fn shared_write(&mut self, offset: u32, value: u32);
+    /// Consecutive words from byte `offset` (a block copy where the
+    /// hardware has one; word by word otherwise).
+    fn shared_read_block(&mut self, offset: u32, words: &mut [u32]) {
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = self.shared_read(offset + 4 * i as u32);
+        }
+    }
+    fn shared_write_block(&mut self, offset: u32, words: &[u32]) {
+        for (i, &w) in words.iter().enumerate() {
+            self.shared_write(offset + 4 * i as u32, w);
+        }
+    }
+    /// An ordering point for shared memory (`synco` on the SH-4A; the
+    /// simulated machine is sequentially consistent).
+    fn barrier(&mut self) {}
     /// Raise the mailbox ICI on core `target`.
     fn send_ici(&mut self, target: usize);
     /// Report a finished migration half.
@@ -45,5 +60,14 @@ impl<H: MigrationHardware> SharedMemory for Shared<'_, H> {
     }
     fn write_u32(&mut self, offset: u32, value: u32) {
         self.0.shared_write(offset, value)
+    }
+    fn read_block(&mut self, offset: u32, words: &mut [u32]) {
+        self.0.shared_read_block(offset, words)
+    }
+    fn write_block(&mut self, offset: u32, words: &[u32]) {
+        self.0.shared_write_block(offset, words)
+    }
+    fn barrier(&mut self) {
+        self.0.barrier()
     }
 }

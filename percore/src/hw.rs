@@ -114,6 +114,22 @@ pub trait CoreHardware {
     /// The shared mailbox region: read and write one word at `offset`.
     fn shared_read(&mut self, offset: u32) -> u32;
     fn shared_write(&mut self, offset: u32, value: u32);
+    /// Consecutive words of the mailbox region (a block copy where the
+    /// hardware has one; word by word by default).
+    fn shared_read_block(&mut self, offset: u32, words: &mut [u32]) {
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = self.shared_read(offset + 4 * i as u32);
+        }
+    }
+    fn shared_write_block(&mut self, offset: u32, words: &[u32]) {
+        for (i, &w) in words.iter().enumerate() {
+            self.shared_write(offset + 4 * i as u32, w);
+        }
+    }
+    /// An ordering point for shared memory: every access before it is
+    /// done, for every core, before any after it (`synco`; the simulated
+    /// machine is sequentially consistent, so the default does nothing).
+    fn barrier(&mut self) {}
 
     /// Program the interrupt controller for this core: its timer channel and
     /// ICIs at `level`, everything else masked on this core.
@@ -170,6 +186,15 @@ impl<H: CoreHardware> MigrationHardware for EnginePort<'_, H> {
     }
     fn shared_write(&mut self, offset: u32, value: u32) {
         self.0.shared_write(offset, value)
+    }
+    fn shared_read_block(&mut self, offset: u32, words: &mut [u32]) {
+        self.0.shared_read_block(offset, words)
+    }
+    fn shared_write_block(&mut self, offset: u32, words: &[u32]) {
+        self.0.shared_write_block(offset, words)
+    }
+    fn barrier(&mut self) {
+        self.0.barrier()
     }
     fn send_ici(&mut self, target: usize) {
         self.0.send_ici(target)
