@@ -305,6 +305,11 @@ pub fn check_run(scenario: &str, s: &Scenario, r: &RunResult) -> Result<(), Expe
             None => bad.push(format!("guest `{name}` was still running: {}", last_line(g))),
         }
     }
+    if bad.is_empty() && s.gpos_vcpus > 1 {
+        if let Err(why) = crate::lhp::check_progress(s, &r.console(r.guests.len() - 1)) {
+            bad.push(format!("a GPOS vCPU starved: {why}"));
+        }
+    }
     match r.exit {
         Exit::CycleLimit => fail(format!(
             "hit its cycle limit of {} cycles ({:.3} s simulated); {}",

@@ -161,3 +161,44 @@ pub fn guests() -> Result<(PathBuf, PathBuf), String> {
     let load = build_guest("smp_load", GPOS_BASE).map_err(|e| e.to_string())?;
     Ok((probe, load))
 }
+
+/// The work units each GPOS vCPU did, from the load guest's summary line
+/// (`smp_load: ... work=N [w0 w1 ...] ...`).
+pub fn vcpu_work(console: &str) -> Option<Vec<u64>> {
+    let line = console.lines().find(|l| l.starts_with("smp_load: vcpus="))?;
+    let open = line.find('[')?;
+    let close = open + line[open..].find(']')?;
+    line[open + 1..close].split_whitespace().map(|w| w.parse().ok()).collect()
+}
+
+/// Whether every GPOS vCPU made progress: none below half its fair share
+/// of the work done. A vCPU's share is its core's capacity over all of
+/// theirs: vCPU 0 shares core 0 with the RTOS and its burner, which takes
+/// `rtos_util` % of it; the others have a core each. A run that fails this
+/// (a vCPU starved) is not a measurement of the policy, and the
+/// experiments report it as failed.
+pub fn check_progress(s: &Scenario, console: &str) -> Result<(), String> {
+    let work = vcpu_work(console).ok_or_else(|| "no per-vCPU work in the load guest's output".to_string())?;
+    let total: u64 = work.iter().sum();
+    let capacity = |i: usize| {
+        if i == 0 && s.samples > 0 {
+            1.0 - s.rtos_util.min(100) as f64 / 100.0
+        } else {
+            1.0
+        }
+    };
+    let all: f64 = (0..work.len()).map(capacity).sum();
+    let starved: Vec<String> = work
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &w)| {
+            let fair = total as f64 * capacity(i) / all;
+            (all > 0.0 && (w as f64) < 0.5 * fair).then(|| format!("vCPU {i} did {w} work units, under half its fair share ({fair:.0})"))
+        })
+        .collect();
+    if starved.is_empty() {
+        Ok(())
+    } else {
+        Err(starved.join("; "))
+    }
+}
