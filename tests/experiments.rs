@@ -1,10 +1,12 @@
 //! The lock-holder-preemption experiments (cli/src/experiments.rs) on
-//! short runs: the same parameters give the same results, field for
-//! field, and the results show what the design implies: delayed
-//! preemption makes the RTOS wait for the GPOS's critical section while
-//! on-demand migration with dispatch-first does not; without a policy a
-//! preempted lock holder costs the GPOS more than delayed preemption does;
-//! the migration halves are the cost table's.
+//! short runs of the board image: the same parameters give the same
+//! results, field for field, and the results show what the design
+//! implies: delayed preemption makes the RTOS wait for the GPOS's critical
+//! section while on-demand migration with dispatch-first does not; without
+//! a policy a preempted lock holder costs the GPOS more than delayed
+//! preemption does; the migration halves the instances measured are
+//! consistent with the timeline they wrote; a run in which a GPOS vCPU
+//! starves is reported as failed.
 //!
 //! Owns: these checks only. Must not touch: the experiments' code, the
 //! scenarios (cli/src/lhp.rs), the guests, the hypervisor or the
@@ -12,11 +14,13 @@
 //! `cargo test --release -p rp1-systests --test experiments -- --nocapture`
 //! to see the numbers.
 
-use spumone_hosting::description::{cycles_to_us, Costs, Policy};
 use rp1::experiments::{
     self, latency, migration, throughput_with, LatencyParams, LatencyResult, MigrationParams, Quiet, ThroughputParams,
     Variant,
 };
+use rp1::lhp::{check_progress, Scenario};
+use spumone_hosting::description::Policy;
+use spumone_hosting::runner::Mode;
 use std::sync::OnceLock;
 
 const SAMPLES: u32 = 200;
@@ -47,8 +51,10 @@ fn the_latency_experiment_is_exactly_reproducible() {
 }
 
 #[test]
-fn every_policy_takes_every_sample_and_the_runs_say_how_to_rerun_them() {
+fn every_policy_takes_every_sample_on_the_board_image_and_no_gpos_vcpu_starves() {
     let r = latency_200();
+    assert!(matches!(r.mode, Mode::Native { .. }), "the experiments run the board image: {:?}", r.mode);
+    assert!(r.table().contains("every cost is measured"), "{}", r.table());
     let labels: Vec<&str> = r.series.iter().map(|s| s.variant.label.as_str()).collect();
     assert_eq!(
         labels,
@@ -62,13 +68,16 @@ fn every_policy_takes_every_sample_and_the_runs_say_how_to_rerun_them() {
         ]
     );
     for s in &r.series {
+        // Trap-based migration once parked vCPU 0 behind a 10 ms slice on
+        // core 1 (408 work units against 6,839 under none): the progress
+        // check would mark such a run failed.
+        assert_eq!(s.failed, None, "{}", s.variant.label);
         assert_eq!(s.summary.count, SAMPLES as usize, "{}", s.variant.label);
         assert_eq!(s.latencies_us.len(), SAMPLES as usize);
         assert!(s.gpos_work_units > 0, "{}: the GPOS load ran", s.variant.label);
         assert!(s.command.starts_with("rp1 lhp run --policy ") && s.command.contains("--spin-yield"), "{}", s.command);
     }
     assert_eq!(r.gpos_ms, SAMPLES + 50);
-    assert_eq!(r.costs, Costs::default());
 }
 
 #[test]
@@ -76,19 +85,23 @@ fn delayed_preemption_makes_the_rtos_wait_and_dispatch_first_does_not() {
     let r = latency_200();
     let delayed = &series(r, "delayed-preemption").summary;
     let first = &series(r, "on-demand-migration+dispatch-first").summary;
+    let ship_first = &series(r, "on-demand-migration").summary;
     let none = &series(r, "none").summary;
     // Delayed preemption holds the RTOS back until the GPOS vCPU on core 0
     // leaves its critical section (400 iterations under the lock):
     assert!(delayed.mean > first.mean, "delayed {delayed:?} vs dispatch-first {first:?}");
-    assert!(delayed.p99 > 2.0 * first.p99, "delayed {delayed:?} vs dispatch-first {first:?}");
-    // dispatch-first ships the departing vCPU's context after the RTOS is
-    // running: a plain preemption plus the mailbox send.
-    let send_us = cycles_to_us(Costs::default().mailbox_message + Costs::default().ici_send);
-    assert!(first.mean < none.mean + send_us + 1.5, "dispatch-first {first:?} vs none {none:?}");
+    assert!(delayed.p99 > 1.5 * first.p99, "delayed {delayed:?} vs dispatch-first {first:?}");
+    // Dispatch-first does nothing of a departure before the RTOS runs, so
+    // its latency is the no-policy one (the target: p99 within
+    // 1 us); shipping first puts the measured source half in front of
+    // every dispatch.
+    assert!(first.p99 <= none.p99 + 1.0, "dispatch-first {first:?} vs none {none:?}");
+    assert!(first.mean <= none.mean + 1.0, "dispatch-first {first:?} vs none {none:?}");
+    assert!(ship_first.p50 > none.p50 + 5.0, "on-demand {ship_first:?} vs none {none:?}");
 }
 
 #[test]
-fn the_latency_files_are_written() {
+fn the_latency_files_are_written_and_say_the_costs_are_measured() {
     let r = latency_200();
     let dir = std::env::temp_dir().join(format!("rp1-lhp-test-{}", std::process::id()));
     let files = r.write(&dir).expect("files written");
@@ -100,6 +113,9 @@ fn the_latency_files_are_written() {
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1]).unwrap()).unwrap();
     assert_eq!(json["policies"].as_array().unwrap().len(), r.series.len());
     assert_eq!(json["policies"][1]["paper_mean_us"], 24.09);
+    assert_eq!(json["hypervisor"]["mode"], "native");
+    assert_eq!(json["hypervisor"]["costs"], "measured");
+    assert!(json["hypervisor"].get("cost_table_cycles").is_none(), "a native run has no cost table as input");
     assert!(std::fs::read_to_string(&files[2]).unwrap().contains("delayed-preemption"));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -113,32 +129,52 @@ fn without_a_policy_the_gpos_does_less_work_than_under_delayed_preemption() {
     let none = &r.series[0].points[0];
     let delayed = &r.series[1].points[0];
     // The RTOS probe outlasts the load, so both saw the burner for half of
-    // their run (1000 ms is two whole 500 ms windows).
+    // their run (1000 ms is twenty whole 50 ms windows).
     assert_eq!((none.rtos_coverage, delayed.rtos_coverage), (1.0, 1.0));
     // Delayed preemption never preempts the lock holder. Without a policy
     // the GPOS loses the same half of core 0 and, for every burst of the
     // burner that begins while vCPU 0 holds the lock, all four vCPUs for
-    // the burst (the others spin): at best it ties delayed preemption, and
-    // here (deterministically) one of the two bursts catches the holder.
+    // the burst (the others spin): at best it ties delayed preemption.
     assert!(none.throughput < delayed.throughput, "none {none:?} vs delayed {delayed:?}");
 }
 
 #[test]
-fn migration_halves_are_the_cost_tables_and_every_departure_returns() {
+fn the_measured_migration_halves_agree_with_the_timeline_and_every_departure_returns() {
     let ms = 40;
     let r = migration(&MigrationParams { ms }, &mut Quiet).expect("the migration run");
     println!("{}", r.table());
-    let c = Costs::default();
+    assert_eq!(r.failed, None);
+    assert!(r.departure.charged_cycles.is_none() && r.ret.charged_cycles.is_none(), "nothing is charged natively");
     assert!(r.departure.count >= ms as usize - 1, "{} departures in {ms} ticks", r.departure.count);
     assert!(r.departure.count.abs_diff(r.ret.count) <= 1);
-    // Every half is charged exactly its cost (the mean may differ in the
-    // last bit from summing).
-    let exactly = |s: &experiments::Stat, cycles: u64| (s.min, s.max) == (cycles_to_us(cycles), cycles_to_us(cycles));
-    assert!(exactly(&r.departure.source, c.departure_source), "{:?}", r.departure);
-    assert!(exactly(&r.departure.destination, c.departure_destination), "{:?}", r.departure);
-    assert!(exactly(&r.ret.source, c.return_source), "{:?}", r.ret);
-    assert!(exactly(&r.ret.destination, c.return_destination), "{:?}", r.ret);
     assert_eq!(r.unpaired_in, 0);
     assert!(r.migrations.iter().all(|m| m.guest == 1 && m.vcpu == 0), "only the GPOS's vCPU 0 shares core 0");
+    for m in &r.migrations {
+        // Each half is the instance's own clock reading at its end minus
+        // the one at its start: the destination can only take the message
+        // after the source sent it (the ICI is taken once the receiver's
+        // clock has passed the sender's), and a half is real work.
+        assert!(m.transit_us() >= 0.0, "{m:?}");
+        assert!(m.source_us() > 1.0 && m.destination_us() > 1.0, "{m:?}");
+        assert!(m.source_us() < 100.0 && m.destination_us() < 100.0, "{m:?}");
+        assert_ne!(m.source_core, m.destination_core);
+    }
     assert_eq!(r, migration(&MigrationParams { ms }, &mut Quiet).unwrap());
+}
+
+#[test]
+fn a_starved_gpos_vcpu_fails_the_progress_check() {
+    let s = Scenario::new(Policy::TrapMigration);
+    let line = |work: &str| format!("smp_load: vcpus=4 duration_ms=200 work=0 [{work}] syscalls=0\n");
+    // The shape of the trap-based bug: vCPU 0 did 408 against ~6,800 each.
+    let err = check_progress(&s, &line("408 6839 6840 6838")).unwrap_err();
+    assert!(err.contains("vCPU 0 did 408 work units"), "{err}");
+    assert!(check_progress(&s, &line("6500 6839 6840 6838")).is_ok());
+    // vCPU 0 shares core 0 with the RTOS: its fair share shrinks with the
+    // RTOS's utilization (here 80 %: a fifth of a core).
+    let mut busy = s.clone();
+    busy.rtos_util = 80;
+    assert!(check_progress(&busy, &line("1300 6839 6840 6838")).is_ok());
+    assert!(check_progress(&busy, &line("300 6839 6840 6838")).is_err());
+    assert!(check_progress(&s, "no summary line").is_err());
 }

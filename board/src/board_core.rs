@@ -13,10 +13,11 @@ use crate::layout::{URAM_TRACE, URAM_TRACE_BYTES};
 use crate::mmio::{self, Mmio};
 use core::cell::Cell;
 use spumone_kernel::vcpu::VcpuContext;
-use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
+use spumone_kernel::hypercall::is_hypercall;
+use spumone_percore::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT};
 use spumone_percore::instance::Instance;
 use spumone_percore::rp1::{self, Registers, Rp1};
-use spumone_percore::tracebuf::{self, Writer};
+use spumone_percore::tracebuf::{self, EntryClass, EntryCosts, EntryOutcome, Writer};
 
 /// What the exit stub does after the Rust entry returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct BoardCore {
     /// The last exit was not a quick one: what a reader sees of the
     /// instance (pending interrupts) may have changed.
     dirty: bool,
+    /// What every entry took, published for a reader (header word 13).
+    costs: EntryCosts,
 }
 
 impl Default for BoardCore {
@@ -50,13 +53,19 @@ impl Default for BoardCore {
 
 impl BoardCore {
     pub const fn new() -> BoardCore {
-        BoardCore { id: 0, dirty: true }
+        BoardCore { id: 0, dirty: true, costs: EntryCosts::ZERO }
     }
 
     /// Boot: learn the core number, lay the trace ring out.
     pub fn init(&mut self, core: u8) {
         self.id = core;
-        Writer::init(trace_words(), core);
+        let mut w = Writer::init(trace_words(), core);
+        w.set_header(tracebuf::header::ENTRY_COSTS_OFFSET, core::ptr::addr_of!(self.costs) as u32);
+    }
+
+    /// Count one entry, `cycles` long from the Rust entry to its return.
+    pub fn count_entry(&mut self, class: EntryClass, outcome: EntryOutcome, cycles: u64) {
+        self.costs.add(class, outcome, cycles);
     }
 
     pub fn id(&self) -> u8 {
@@ -69,7 +78,7 @@ impl BoardCore {
 
     /// Lend the core to the instance for one entry through vector `kind`.
     pub fn lend<'a>(&'a mut self, frame: &'a mut Frame, kind: u32) -> Lent<'a> {
-        Lent { core: self, frame, kind, action: Action::Halt, stamp: Cell::new(None) }
+        Lent { core: self, frame, kind, action: Action::Halt, stamp: Cell::new(None), loaded: false }
     }
 
     /// After an entry: publish what a reader wants to know (where the
@@ -87,6 +96,19 @@ impl BoardCore {
         w.set_header(tracebuf::header::MAILBOX_STATS_OFFSET, mailbox as *const _ as u32);
         w.set_header(tracebuf::header::OUTBOX_COUNTERS_OFFSET, outbox as *const _ as u32);
         w.set_header(tracebuf::header::INSTANCE_BYTES, core::mem::size_of::<Instance>() as u32);
+    }
+}
+
+/// Why core `core` entered, from what the entry left in the frame.
+pub fn classify(core: usize, entry: Entry) -> EntryClass {
+    match entry {
+        Entry::Interrupt { intevt } if intevt == timer_intevt(core) => EntryClass::Timer,
+        Entry::Interrupt { intevt } if intevt == ICI_INTEVT => EntryClass::Ici,
+        // The INTC's device sources (TMU, SCIF); what is left is nobody's.
+        Entry::Interrupt { intevt } if (0x400..0xf00).contains(&intevt) => EntryClass::Device,
+        Entry::Interrupt { .. } => EntryClass::Other,
+        Entry::Exception { expevt: 0x160, tra, .. } if is_hypercall((tra >> 2) as u8) => EntryClass::Hypercall,
+        Entry::Exception { .. } => EntryClass::Exception,
     }
 }
 
@@ -108,11 +130,19 @@ pub struct Lent<'a> {
     /// events are stamped with (the events of one entry happen within a
     /// few microseconds; reading the clock for each would cost more).
     stamp: Cell<Option<u64>>,
+    /// The exit loads a whole context (not a quick exit).
+    loaded: bool,
 }
 
 impl Lent<'_> {
     pub fn action(&self) -> Action {
         self.action
+    }
+
+    /// Whether the exit loads a whole context into the frame, rather than
+    /// a quick exit's few registers.
+    pub fn loaded_a_context(&self) -> bool {
+        self.loaded
     }
 
     fn rp1<'r>(&self, regs: &'r mut Mmio) -> Rp1<'r, Mmio> {
@@ -166,6 +196,7 @@ impl CoreHardware for Lent<'_> {
         }
         self.frame.load_from(ctx, physical_imask);
         self.action = Action::Resume;
+        self.loaded = true;
         self.core.dirty = true;
     }
 

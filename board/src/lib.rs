@@ -25,9 +25,10 @@ use board_core::{Action, BoardCore};
 use core::fmt::Write;
 use frame::Frame;
 use spumone_percore::bootblock;
+use spumone_percore::hw::CoreHardware;
 use spumone_percore::instance::Instance;
 use spumone_percore::rp1::Rp1;
-use spumone_percore::tracebuf;
+use spumone_percore::tracebuf::{self, EntryOutcome};
 
 /// Everything this core's hypervisor keeps, in its URAM.
 struct State {
@@ -101,10 +102,22 @@ pub extern "C" fn hv_boot(core: u32, entry: u32) -> u32 {
 pub extern "C" fn hv_enter(kind: u32) -> u32 {
     // SAFETY: as in `hv_boot`: entered only from the stub, with SR.BL = 1.
     let (state, frame) = unsafe { (&mut *core::ptr::addr_of_mut!(STATE), &mut *core::ptr::addr_of_mut!(FRAME)) };
+    let core = state.core.id() as usize;
+    let started = Rp1 { regs: &mut mmio::Mmio, core }.cycles();
+    let before = state.instance.current_vcpu().map(|v| (v.guest, v.id));
     let mut hw = state.core.lend(frame, kind);
+    let class = board_core::classify(core, hw.entry());
     state.instance.enter(&mut hw);
     let action = hw.action();
+    let outcome = match action {
+        Action::Idle => EntryOutcome::Idle,
+        _ if !hw.loaded_a_context() => EntryOutcome::Quick,
+        _ if state.instance.current_vcpu().map(|v| (v.guest, v.id)) == before => EntryOutcome::Resumed,
+        _ => EntryOutcome::Switched,
+    };
     state.core.after_exit(&state.instance);
+    let ended = Rp1 { regs: &mut mmio::Mmio, core }.cycles();
+    state.core.count_entry(class, outcome, ended.wrapping_sub(started));
     action as u32
 }
 

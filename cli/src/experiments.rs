@@ -22,7 +22,7 @@ use crate::lhp::Scenario;
 use spumone_hosting::charts;
 use spumone_hosting::description::{cycles_to_us, Costs, Description, Policy, CYCLES_PER_US};
 use spumone_hosting::report::{self, Summary};
-use spumone_hosting::runner::{self, RunOptions, RunResult};
+use spumone_hosting::runner::{self, Mode, RunOptions, RunResult};
 use spumone_hosting::trace_export;
 use rp1_sim::machine::Exit;
 use serde_json::{json, Value};
@@ -237,12 +237,13 @@ struct Runs<'a> {
     obs: &'a mut dyn Observer,
     next: usize,
     costs: Option<Costs>,
+    mode: Option<Mode>,
 }
 
 impl<'a> Runs<'a> {
     fn new(obs: &'a mut dyn Observer, runs: usize) -> Runs<'a> {
         obs.planned(runs);
-        Runs { obs, next: 0, costs: None }
+        Runs { obs, next: 0, costs: None, mode: None }
     }
 
     /// Run `s` (named `label`) to its end, without checking how it ended.
@@ -261,7 +262,10 @@ impl<'a> Runs<'a> {
         let mode = s.mode().map_err(setup)?;
         let started = Instant::now();
         let obs = &mut *self.obs;
-        let result = runner::run(&desc, RunOptions { max_cycles: cycle_limit(s), keep_events, mode }, |now| obs.simulated(now))
+        let result =
+            runner::run(&desc, RunOptions { max_cycles: cycle_limit(s), keep_events, mode: mode.clone() }, |now| {
+                obs.simulated(now)
+            })
             .map_err(|e| setup(e.to_string()))?;
         self.obs.run_finished(index, label, result.cycles, started.elapsed());
         match self.costs {
@@ -271,10 +275,16 @@ impl<'a> Runs<'a> {
             }
             Some(_) => {}
         }
+        match &self.mode {
+            None => self.mode = Some(mode),
+            Some(m) if *m != mode => return Err(setup("the runs of one experiment used different hypervisors".into())),
+            Some(_) => {}
+        }
         Ok((desc, result))
     }
 
-    /// Run `s` and fail unless every guest exited 0.
+    /// Run `s` and fail unless every guest exited 0 (a run in which a
+    /// GPOS vCPU starved ends properly: see [`starvation`]).
     fn run(
         &mut self,
         label: &str,
@@ -288,6 +298,31 @@ impl<'a> Runs<'a> {
 
     fn costs(&self) -> Costs {
         self.costs.unwrap_or_default()
+    }
+
+    fn mode(&self) -> Mode {
+        self.mode.clone().unwrap_or(Mode::Hosted)
+    }
+}
+
+/// One line saying which hypervisor ran an experiment and so whether its
+/// costs are measured or charged.
+pub fn hypervisor_line(mode: &Mode) -> String {
+    match mode {
+        Mode::Native { image } => format!(
+            "hypervisor: the board image ({}), one instance in each core's URAM; every cost is measured in simulated cycles",
+            image.display()
+        ),
+        Mode::Hosted => "hypervisor: the hosted model; its costs are charged from the cost table, not measured".into(),
+    }
+}
+
+/// What an experiment's JSON says about its hypervisor: the mode and, for
+/// the hosted model only, the cost table that was an input.
+fn hypervisor_json(mode: &Mode, costs: &Costs) -> Value {
+    match mode {
+        Mode::Native { image } => json!({ "mode": "native", "image": image.display().to_string(), "costs": "measured" }),
+        Mode::Hosted => json!({ "mode": "hosted", "costs": "charged", "cost_table_cycles": costs_json(costs) }),
     }
 }
 
@@ -305,11 +340,6 @@ pub fn check_run(scenario: &str, s: &Scenario, r: &RunResult) -> Result<(), Expe
             None => bad.push(format!("guest `{name}` was still running: {}", last_line(g))),
         }
     }
-    if bad.is_empty() && s.gpos_vcpus > 1 {
-        if let Err(why) = crate::lhp::check_progress(s, &r.console(r.guests.len() - 1)) {
-            bad.push(format!("a GPOS vCPU starved: {why}"));
-        }
-    }
     match r.exit {
         Exit::CycleLimit => fail(format!(
             "hit its cycle limit of {} cycles ({:.3} s simulated); {}",
@@ -321,6 +351,18 @@ pub fn check_run(scenario: &str, s: &Scenario, r: &RunResult) -> Result<(), Expe
         Exit::Guest(_) => fail(bad.join("; ")),
         other => fail(format!("the machine stopped: {other:?}; {}", bad.join("; "))),
     }
+}
+
+/// Did every GPOS vCPU make progress ([`crate::lhp::check_progress`])?
+/// `Some(why)` when one did less than half its fair share: such a run
+/// measured a starved vCPU rather than the policy, so the experiments
+/// report it as failed and leave it out of their tables and charts.
+pub fn starvation(s: &Scenario, r: &RunResult) -> Option<String> {
+    if s.gpos_vcpus < 2 {
+        return None;
+    }
+    let gpos = r.guests.iter().position(|n| n == "smp_load")?;
+    crate::lhp::check_progress(s, &r.console(gpos)).err().map(|why| format!("a GPOS vCPU starved: {why}"))
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), ExperimentError> {
@@ -397,6 +439,9 @@ pub struct LatencySeries {
     /// Simulated cycles of the run, and the GPOS's work meanwhile.
     pub run_cycles: u64,
     pub gpos_work_units: u64,
+    /// Why this run does not count (a GPOS vCPU starved), if it does not:
+    /// the table and chart leave it out.
+    pub failed: Option<String>,
 }
 
 /// The latency experiment's results.
@@ -406,7 +451,10 @@ pub struct LatencyResult {
     pub gpos_ms: u32,
     pub spin_yield: bool,
     pub series: Vec<LatencySeries>,
-    /// The cost table every run used.
+    /// The hypervisor every run used.
+    pub mode: Mode,
+    /// The cost table every run's description carried (an input only for
+    /// the hosted model).
     pub costs: Costs,
 }
 
@@ -439,6 +487,7 @@ pub fn latency_with(
             summary,
             run_cycles: r.cycles,
             gpos_work_units: report::work_units(&r),
+            failed: starvation(&s, &r),
         });
     }
     Ok(LatencyResult {
@@ -446,6 +495,7 @@ pub fn latency_with(
         gpos_ms: params.gpos_ms(),
         spin_yield: LATENCY_SPIN_YIELD,
         series,
+        mode: runs.mode(),
         costs: runs.costs(),
     })
 }
@@ -466,6 +516,7 @@ impl LatencyResult {
             self.gpos_ms,
             if self.spin_yield { "on" } else { "off" }
         );
+        let _ = writeln!(t, "{}", hypervisor_line(&self.mode));
         let _ = writeln!(
             t,
             "  {:<38} {:>7} {:>9} {:>9} {:>9} {:>9} {:>11}",
@@ -473,6 +524,10 @@ impl LatencyResult {
         );
         for s in &self.series {
             let paper = s.variant.paper_mean_us.map_or("-".to_string(), |p| format!("{p:.2}"));
+            if let Some(why) = &s.failed {
+                let _ = writeln!(t, "  {:<38} FAILED, not tabulated: {why}", s.variant.label);
+                continue;
+            }
             let m = &s.summary;
             let _ = writeln!(
                 t,
@@ -506,7 +561,8 @@ impl LatencyResult {
                     "dispatch_first": s.variant.dispatch_first,
                     "delay_bound_us": s.variant.delay_bound_us,
                     "run_command": s.command,
-                    "latency_us": summary_json(&s.summary),
+                    "latency_us": if s.failed.is_some() { Value::Null } else { summary_json(&s.summary) },
+                    "failed": s.failed,
                     "paper_mean_us": s.variant.paper_mean_us,
                     "run_cycles": s.run_cycles,
                     "gpos_work_units": s.gpos_work_units,
@@ -522,14 +578,18 @@ impl LatencyResult {
             "gpos_vcpus": 4,
             "spin_yield": self.spin_yield,
             "percentiles": "nearest rank",
-            "cost_table_cycles": costs_json(&self.costs),
+            "hypervisor": hypervisor_json(&self.mode, &self.costs),
             "policies": policies,
         });
         write_file(&js, &pretty(&v))?;
 
         let svg = dir.join("latency_cdf.svg");
-        let series: Vec<(&str, &[f64])> =
-            self.series.iter().map(|s| (s.variant.label.as_str(), s.latencies_us.as_slice())).collect();
+        let series: Vec<(&str, &[f64])> = self
+            .series
+            .iter()
+            .filter(|s| s.failed.is_none())
+            .map(|s| (s.variant.label.as_str(), s.latencies_us.as_slice()))
+            .collect();
         let title = format!(
             "RTOS dispatch latency under GPOS load ({} samples, RTOS util {} %)",
             self.params.samples, self.params.util
@@ -594,6 +654,9 @@ pub struct ThroughputPoint {
     pub throughput_under_rtos: Option<f64>,
     pub command: String,
     pub run_cycles: u64,
+    /// Why this run does not count (a GPOS vCPU starved), if it does not:
+    /// the table and chart leave it out.
+    pub failed: Option<String>,
 }
 
 /// One policy's curve.
@@ -610,6 +673,8 @@ pub struct AloneLine {
     pub work_units: u64,
     pub throughput: f64,
     pub command: String,
+    /// Why this run does not count, if it does not.
+    pub failed: Option<String>,
 }
 
 /// The throughput experiment's results.
@@ -620,6 +685,7 @@ pub struct ThroughputResult {
     pub alone: Vec<AloneLine>,
     /// (utilization %, I(f) = X1 * (4 - f)), when the 1-vCPU line was run.
     pub ideal: Vec<(u32, f64)>,
+    pub mode: Mode,
     pub costs: Costs,
 }
 
@@ -661,7 +727,13 @@ pub fn throughput_with(
         let s = Variant::new(Policy::None).scenario(params.spin_yield, 0, 0, n, params.ms);
         let (_, r) = runs.run(&format!("GPOS alone, {n} vCPU{}", if n == 1 { "" } else { "s" }), &s, false)?;
         let work_units = report::work_units(&r);
-        alone.push(AloneLine { vcpus: n, work_units, throughput: work_units as f64 / secs, command: run_command(&s) });
+        alone.push(AloneLine {
+            vcpus: n,
+            work_units,
+            throughput: work_units as f64 / secs,
+            command: run_command(&s),
+            failed: starvation(&s, &r),
+        });
     }
     let mut series = Vec::new();
     for v in variants {
@@ -688,15 +760,16 @@ pub fn throughput_with(
                 throughput_under_rtos,
                 command: run_command(&s),
                 run_cycles: r.cycles,
+                failed: starvation(&s, &r),
             });
         }
         series.push(ThroughputSeries { variant: v.clone(), points });
     }
-    let ideal = match alone.iter().find(|a| a.vcpus == 1) {
+    let ideal = match alone.iter().find(|a| a.vcpus == 1 && a.failed.is_none()) {
         Some(x1) => params.utils.iter().map(|&u| (u, x1.throughput * (4.0 - u as f64 / 100.0))).collect(),
         None => Vec::new(),
     };
-    Ok(ThroughputResult { params: params.clone(), series, alone, ideal, costs: runs.costs() })
+    Ok(ThroughputResult { params: params.clone(), series, alone, ideal, mode: runs.mode(), costs: runs.costs() })
 }
 
 impl ThroughputResult {
@@ -722,6 +795,7 @@ impl ThroughputResult {
             if self.params.spin_yield { "on" } else { "off" },
             self.params.burn_window_ms
         );
+        let _ = writeln!(t, "{}", hypervisor_line(&self.mode));
         let width = self.series.iter().map(|s| s.variant.label.len()).max().unwrap_or(10).max(12);
         let _ = write!(t, "  {:>6}", "util %");
         for s in &self.series {
@@ -733,10 +807,16 @@ impl ThroughputResult {
             let _ = writeln!(t, " {:>12}", "ideal");
         }
         let mut notes = false;
+        let mut failures = Vec::new();
         for (row, &u) in self.params.utils.iter().enumerate() {
             let _ = write!(t, "  {u:>6}");
             for s in &self.series {
                 let p = &s.points[row];
+                if let Some(why) = &p.failed {
+                    failures.push(format!("{} at {u} %: {why}", s.variant.label));
+                    let _ = write!(t, " {:>width$}", "FAILED+");
+                    continue;
+                }
                 let cell = match p.throughput_under_rtos {
                     Some(x) if p.rtos_coverage >= 0.999 => format!("{x:.0}"),
                     Some(_) => {
@@ -763,6 +843,12 @@ impl ThroughputResult {
                 "  * the GPOS load could not start while the RTOS ran (its vCPU 0 shares core 0 with the RTOS, which\n    never gives the core up at this utilization under this policy): it ran only after the probe had\n    finished. \"starved\" = no GPOS progress while the RTOS ran; \"partial\" = only part of the GPOS run\n    overlapped the RTOS. The raw figures are in throughput.csv."
             );
         }
+        if !failures.is_empty() {
+            let _ = writeln!(t, "  + failed runs, not tabulated:");
+            for f in &failures {
+                let _ = writeln!(t, "    {f}");
+            }
+        }
         if self.params.ms % self.params.burn_window_ms != 0 {
             let _ = writeln!(
                 t,
@@ -777,14 +863,11 @@ impl ThroughputResult {
             let _ = writeln!(t, "  GPOS alone (no RTOS guest), vCPUs on dedicated cores:");
         }
         for a in &self.alone {
-            let _ = writeln!(
-                t,
-                "    {} vCPU{}: {:.0} ({} work units)",
-                a.vcpus,
-                if a.vcpus == 1 { " " } else { "s" },
-                a.throughput,
-                a.work_units
-            );
+            let plural = if a.vcpus == 1 { " " } else { "s" };
+            let _ = match &a.failed {
+                Some(why) => writeln!(t, "    {} vCPU{plural}: FAILED, not tabulated: {why}", a.vcpus),
+                None => writeln!(t, "    {} vCPU{plural}: {:.0} ({} work units)", a.vcpus, a.throughput, a.work_units),
+            };
         }
         if !self.ideal.is_empty() {
             let _ = writeln!(t, "  ideal I(f) = X1 * (4 - f), X1 = the 1-vCPU throughput, f = util / 100");
@@ -797,23 +880,36 @@ impl ThroughputResult {
         make_dir(dir)?;
         let csv = dir.join("throughput.csv");
         let mut text = String::from(
-            "series,util_percent,work_units,throughput_per_s,rtos_coverage,throughput_under_rtos_per_s,run_cycles\n",
+            "series,util_percent,work_units,throughput_per_s,rtos_coverage,throughput_under_rtos_per_s,run_cycles,failed\n",
         );
         for s in &self.series {
             for p in &s.points {
                 let under = p.throughput_under_rtos.map_or(String::new(), |x| format!("{x:.3}"));
                 let _ = writeln!(
                     text,
-                    "{},{},{},{:.3},{:.4},{under},{}",
-                    s.variant.label, p.util, p.work_units, p.throughput, p.rtos_coverage, p.run_cycles
+                    "{},{},{},{:.3},{:.4},{under},{},{}",
+                    s.variant.label,
+                    p.util,
+                    p.work_units,
+                    p.throughput,
+                    p.rtos_coverage,
+                    p.run_cycles,
+                    p.failed.is_some()
                 );
             }
         }
         for a in &self.alone {
-            let _ = writeln!(text, "gpos-alone-{}-vcpus,,{},{:.3},,,", a.vcpus, a.work_units, a.throughput);
+            let _ = writeln!(
+                text,
+                "gpos-alone-{}-vcpus,,{},{:.3},,,,{}",
+                a.vcpus,
+                a.work_units,
+                a.throughput,
+                a.failed.is_some()
+            );
         }
         for (u, x) in &self.ideal {
-            let _ = writeln!(text, "ideal,{u},,{x:.3},,,");
+            let _ = writeln!(text, "ideal,{u},,{x:.3},,,,false");
         }
         write_file(&csv, &text)?;
 
@@ -834,6 +930,7 @@ impl ThroughputResult {
                         "throughput_under_rtos_per_s": p.throughput_under_rtos,
                         "run_cycles": p.run_cycles,
                         "run_command": p.command,
+                        "failed": p.failed,
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -847,10 +944,11 @@ impl ThroughputResult {
             "burn_window_ms": self.params.burn_window_ms,
             "rtos_samples": "gpos_ms + util % of burn_window_ms + 50 (the RTOS outlasts the GPOS's run)",
             "throughput_unit": "GPOS work units per simulated second",
-            "cost_table_cycles": costs_json(&self.costs),
+            "hypervisor": hypervisor_json(&self.mode, &self.costs),
             "policies": series,
             "gpos_alone": self.alone.iter().map(|a| json!({
                 "vcpus": a.vcpus, "work_units": a.work_units, "throughput_per_s": a.throughput, "run_command": a.command,
+                "failed": a.failed,
             })).collect::<Vec<_>>(),
             "ideal": { "formula": "X1 * (4 - util / 100)",
                        "points": self.ideal.iter().map(|(u, x)| json!({"util_percent": u, "throughput_per_s": x})).collect::<Vec<_>>() },
@@ -862,7 +960,12 @@ impl ThroughputResult {
             .series
             .iter()
             .map(|s| {
-                let pts = s.points.iter().filter_map(|p| p.throughput_under_rtos.map(|x| (p.util as f64, x))).collect();
+                let pts = s
+                    .points
+                    .iter()
+                    .filter(|p| p.failed.is_none())
+                    .filter_map(|p| p.throughput_under_rtos.map(|x| (p.util as f64, x)))
+                    .collect();
                 (s.variant.label.clone(), pts)
             })
             .collect();
@@ -871,7 +974,7 @@ impl ThroughputResult {
         let mut refs: Vec<(String, Vec<(f64, f64)>)> = self
             .alone
             .iter()
-            .filter(|a| a.vcpus >= 2)
+            .filter(|a| a.vcpus >= 2 && a.failed.is_none())
             .map(|a| (format!("GPOS alone, {} cores", a.vcpus), vec![(lo, a.throughput), (hi, a.throughput)]))
             .collect();
         if !self.ideal.is_empty() {
@@ -1006,20 +1109,23 @@ pub struct MigrationSummary {
     pub destination: Stat,
     pub transit: Stat,
     pub start_to_start: Stat,
-    /// What the cost table charges for each half (cycles).
-    pub charged_source_cycles: u64,
-    pub charged_destination_cycles: u64,
+    /// What the cost table charged for each half (cycles: source,
+    /// destination) when the hosted model ran; `None` when the halves
+    /// were measured (the board image).
+    pub charged_cycles: Option<(u64, u64)>,
     /// The paper's figures (us): source, destination.
     pub paper: (f64, f64),
 }
 
 impl MigrationSummary {
-    pub fn of(migrations: &[Migration], departure: bool, costs: &Costs) -> MigrationSummary {
+    /// Summarise the departures (or returns) of `migrations`; `charged` is
+    /// the hosted model's cost table, `None` for the board image.
+    pub fn of(migrations: &[Migration], departure: bool, charged: Option<&Costs>) -> MigrationSummary {
         let m: Vec<&Migration> = migrations.iter().filter(|m| m.departure == departure).collect();
-        let (cs, cd, paper) = if departure {
-            (costs.departure_source, costs.departure_destination, (24.9, 28.0))
+        let (charged_cycles, paper) = if departure {
+            (charged.map(|c| (c.departure_source, c.departure_destination)), (24.9, 28.0))
         } else {
-            (costs.return_source, costs.return_destination, (38.1, 12.0))
+            (charged.map(|c| (c.return_source, c.return_destination)), (38.1, 12.0))
         };
         MigrationSummary {
             departure,
@@ -1028,8 +1134,7 @@ impl MigrationSummary {
             destination: Stat::of(m.iter().map(|x| x.destination_us())),
             transit: Stat::of(m.iter().map(|x| x.transit_us())),
             start_to_start: Stat::of(m.iter().map(|x| x.start_to_start_us())),
-            charged_source_cycles: cs,
-            charged_destination_cycles: cd,
+            charged_cycles,
             paper,
         }
     }
@@ -1066,7 +1171,18 @@ pub struct MigrationResult {
     pub ret: MigrationSummary,
     pub unpaired_out: u64,
     pub unpaired_in: u64,
+    /// Why the run does not count (a GPOS vCPU starved), if it does not.
+    pub failed: Option<String>,
+    pub mode: Mode,
     pub costs: Costs,
+}
+
+impl MigrationResult {
+    /// Mean of a whole round trip: a departure's two halves and a
+    /// return's two.
+    pub fn round_trip_us(&self) -> f64 {
+        self.departure.source.mean + self.departure.destination.mean + self.ret.source.mean + self.ret.destination.mean
+    }
 }
 
 /// The migration cost: on-demand migration, RTOS utilization 0, a 1 ms
@@ -1078,14 +1194,17 @@ pub fn migration(params: &MigrationParams, obs: &mut dyn Observer) -> Result<Mig
     let s = v.scenario(LATENCY_SPIN_YIELD, params.ms, 0, 4, params.ms + 50);
     let (desc, r) = runs.run(&v.label, &s, true)?;
     let (migrations, unpaired_out, unpaired_in) = pair_migrations(&r);
+    let charged = (r.mode == Mode::Hosted).then_some(&desc.costs);
     Ok(MigrationResult {
         params: params.clone(),
         run_command: run_command(&s),
-        departure: MigrationSummary::of(&migrations, true, &desc.costs),
-        ret: MigrationSummary::of(&migrations, false, &desc.costs),
+        departure: MigrationSummary::of(&migrations, true, charged),
+        ret: MigrationSummary::of(&migrations, false, charged),
         migrations,
         unpaired_out,
         unpaired_in,
+        failed: starvation(&s, &r),
+        mode: r.mode.clone(),
         costs: desc.costs,
     })
 }
@@ -1101,6 +1220,11 @@ impl MigrationResult {
             "vCPU migration cost (us): on-demand migration, 1 ms periodic RTOS task at 0 % utilization, {} ms, GPOS load on 4 vCPUs\n",
             self.params.ms
         );
+        let _ = writeln!(t, "{}", hypervisor_line(&self.mode));
+        if let Some(why) = &self.failed {
+            let _ = writeln!(t, "  FAILED, not tabulated: {why}");
+            return t;
+        }
         let _ = writeln!(
             t,
             "  {:<10} {:<12} {:>6} {:>9} {:>9} {:>9} {:>11}",
@@ -1136,16 +1260,31 @@ impl MigrationResult {
         }
         let _ = writeln!(
             t,
-            "  The source and destination halves are NOT measured: the hypervisor charges each half from the cost\n  \
-             table (departure {} + {} cycles, return {} + {} cycles, the paper's RP1 figures), so they equal the\n  \
-             paper's by construction. What the simulation measures is the transit: from the end of the source\n  \
-             half to the start of the destination half (mailbox message, ICI delivery, the destination core\n  \
-             taking it); start-start is from the start of the source half to the start of the destination half.",
-            self.departure.charged_source_cycles,
-            self.departure.charged_destination_cycles,
-            self.ret.charged_source_cycles,
-            self.ret.charged_destination_cycles
+            "  round trip (the four halves' means): {:.1} us; the paper's RP1 figures add up to {:.1} us",
+            self.round_trip_us(),
+            self.departure.paper.0 + self.departure.paper.1 + self.ret.paper.0 + self.ret.paper.1
         );
+        match (self.departure.charged_cycles, self.ret.charged_cycles) {
+            (Some((ds, dd)), Some((rs, rd))) => {
+                let _ = writeln!(
+                    t,
+                    "  The source and destination halves are NOT measured: the hosted model charges each half from the\n  \
+                     cost table (departure {ds} + {dd} cycles, return {rs} + {rd} cycles), so they equal the table by\n  \
+                     construction. The transit is measured: from the end of the source half to the start of the\n  \
+                     destination half; start-start is from the start of one to the start of the other."
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    t,
+                    "  Every figure is measured by the instances' own cycle counters: the source half from the decision\n  \
+                     to migrate until the message and the ICI are sent (saving the context, building and sending the\n  \
+                     message), the destination half from reading the message until the vCPU is queued (checking it,\n  \
+                     restoring the context). Transit: from the end of the source half to the start of the destination\n  \
+                     half (the ICI's delivery, the destination core taking it); start-start: start to start."
+                );
+            }
+        }
         if self.departure.transit.min < 0.0 || self.ret.transit.min < 0.0 {
             let _ = writeln!(
                 t,
@@ -1192,8 +1331,7 @@ impl MigrationResult {
                 "source_half_us": m.source.json(),
                 "destination_half_us": m.destination.json(),
                 "transit_us": m.transit.json(),
-                "charged_source_cycles": m.charged_source_cycles,
-                "charged_destination_cycles": m.charged_destination_cycles,
+                "charged_cycles": m.charged_cycles.map(|(s, d)| json!({ "source": s, "destination": d })),
                 "paper_us": { "source": m.paper.0, "destination": m.paper.1 },
             })
         };
@@ -1202,12 +1340,14 @@ impl MigrationResult {
             "command": self.command(dir),
             "run_command": self.run_command,
             "ms": self.params.ms,
-            "halves": "charged from the cost table, not measured",
+            "halves": if self.mode == Mode::Hosted { "charged from the cost table, not measured" } else { "measured by the instances" },
             "transit": "measured: end of the source half to start of the destination half",
             "departure": kind(&self.departure),
             "return": kind(&self.ret),
+            "round_trip_us": self.round_trip_us(),
+            "failed": self.failed,
             "unpaired": { "source_halves": self.unpaired_out, "destination_halves": self.unpaired_in },
-            "cost_table_cycles": costs_json(&self.costs),
+            "hypervisor": hypervisor_json(&self.mode, &self.costs),
         });
         write_file(&js, &pretty(&v))?;
 
@@ -1266,10 +1406,14 @@ pub fn demo(params: &DemoParams, obs: &mut dyn Observer) -> Result<DemoResult, E
     let gpos_ms = params.samples + 50;
     let s = v.scenario(true, params.samples, params.util, 4, gpos_ms);
     let (desc, r) = runs.run_unchecked(&v.label, &s, true)?;
-    let failure = check_run(&format!("demo ({})", run_command(&s)), &s, &r).err();
+    let scenario = format!("demo ({})", run_command(&s));
+    let failure = check_run(&scenario, &s, &r)
+        .err()
+        .or_else(|| starvation(&s, &r).map(|reason| ExperimentError::RunFailed { scenario, reason }));
     let latencies_us = report::latencies_us(&r);
     let work_units = report::work_units(&r);
     let (migrations, _, _) = pair_migrations(&r);
+    let charged = (r.mode == Mode::Hosted).then_some(&desc.costs);
     Ok(DemoResult {
         params: params.clone(),
         run_command: run_command(&s),
@@ -1278,8 +1422,8 @@ pub fn demo(params: &DemoParams, obs: &mut dyn Observer) -> Result<DemoResult, E
         latencies_us,
         work_units,
         throughput: work_units as f64 / (gpos_ms as f64 / 1000.0),
-        departure: MigrationSummary::of(&migrations, true, &desc.costs),
-        ret: MigrationSummary::of(&migrations, false, &desc.costs),
+        departure: MigrationSummary::of(&migrations, true, charged),
+        ret: MigrationSummary::of(&migrations, false, charged),
         exits: r.guests.iter().enumerate().map(|(g, n)| (n.clone(), r.log.exits.get(g).copied().flatten())).collect(),
         failure,
         description: desc,
@@ -1299,6 +1443,7 @@ impl DemoResult {
             "demo: RTOS probe ({} x 1 ms, burner {} %) beside the SMP load (4 vCPUs, {} ms) under on-demand migration, dispatch-first, spin-yield\n",
             self.params.samples, self.params.util, self.gpos_ms
         );
+        let _ = writeln!(t, "  {}", hypervisor_line(&self.result.mode));
         match &self.latency {
             Some(l) => {
                 let _ = writeln!(
@@ -1322,11 +1467,10 @@ impl DemoResult {
             );
         }
         if self.description.hypervisor.dispatch_first {
-            let c = &self.description.costs;
             let _ = writeln!(
                 t,
-                "  (dispatch-first: a departure's source half before the RTOS runs is the mailbox send; the other {:.2} us\n   of it are done once core 0 idles)",
-                cycles_to_us(c.departure_source.saturating_sub(c.mailbox_message + c.ici_send))
+                "  (dispatch-first: core 0 dispatches the RTOS first and does a departure's source half only once the RTOS\n   \
+                 idles or the departure has waited its deferral bound, so the half is not on the RTOS's path)"
             );
         }
         let exits: Vec<String> = self

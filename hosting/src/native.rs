@@ -73,6 +73,9 @@ pub struct CoreFigures {
     /// pattern happened to be written as data, which nothing does).
     pub rust_stack_bytes: u32,
     pub c_stack_bytes: u32,
+    /// The time the instance spent per entry, by cause and outcome
+    /// (measured by the board, read at the end of the run).
+    pub entry_costs: tracebuf::EntryCosts,
 }
 
 /// A probe on every core's trace ring.

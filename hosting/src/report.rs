@@ -5,9 +5,10 @@
 //! Owns: formatting and the statistics of samples. Must not touch: the run
 //! itself.
 
-use crate::description::{cycles_to_us, Description};
-use crate::runner::RunResult;
-use spumone_kernel::hypercall::{SAMPLE_DISPATCH_LATENCY, SAMPLE_WORK_UNITS};
+use crate::description::{cycles_to_us, Description, CYCLES_PER_US};
+use crate::runner::{Mode, RunResult};
+use spumone_percore::tracebuf::{EntryClass, EntryCosts, EntryOutcome};
+use spumone_kernel::hypercall::{SAMPLE_DISPATCH_LATENCY, SAMPLE_HYPERCALL_ROUND_TRIP, SAMPLE_WORK_UNITS};
 use std::fmt::Write;
 
 /// Order statistics of a set of values.
@@ -91,6 +92,13 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
             s.count, s.min, s.mean, s.p50, s.p99, s.max
         );
     }
+    if let Some(rt) = result.log.samples.iter().filter(|s| s.kind == SAMPLE_HYPERCALL_ROUND_TRIP).map(|s| s.value).min() {
+        let _ = writeln!(
+            out,
+            "hypercall round trip as a guest measured it (back-to-back TIME_NOWs): {rt} cycles ({:.2} us)",
+            cycles_to_us(rt as u64)
+        );
+    }
     let units = work_units(result);
     if units > 0 {
         let _ = writeln!(out, "GPOS work units: {units}");
@@ -115,7 +123,61 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
             m.mailbox.rejected.total()
         );
     }
-    let _ = writeln!(out, "\ninstance state: {} bytes per core (core-local memory: 131072)", result.instance_bytes);
-    let _ = writeln!(out, "\n{}", desc.costs.to_table_string());
+    match &result.mode {
+        Mode::Native { image } => {
+            let _ = writeln!(out, "\nhypervisor: the board image {}; every cost below is measured", image.display());
+            out += &board_figures(result);
+        }
+        Mode::Hosted => {
+            let _ = writeln!(
+                out,
+                "\nhypervisor: the hosted model (host Rust beside the simulator); its time is charged from the cost table\n\
+                 below, an input, not measured"
+            );
+            let _ = writeln!(out, "instance state: {} bytes per core (size_of on the host)", result.instance_bytes);
+            let _ = writeln!(out, "\n{}", desc.costs.to_table_string());
+        }
+    }
+    out
+}
+
+/// The board image's own figures: what each core's URAM holds and the
+/// time its entries took, measured.
+pub fn board_figures(result: &RunResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "core  instance bytes  Rust stack  C stack  trace records  dropped");
+    for (core, f) in result.board.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "{core:>4}  {:>14}  {:>10}  {:>7}  {:>13}  {:>7}",
+            f.instance_bytes, f.rust_stack_bytes, f.c_stack_bytes, f.records, f.dropped
+        );
+    }
+    let all = result.board.iter().fold(EntryCosts::ZERO, |a, f| a.merged(&f.entry_costs));
+    let _ = writeln!(
+        out,
+        "\ntime per hypervisor entry (all cores, measured from the Rust entry to its return; the stubs' save and\n\
+         restore are not in it, docs/board-image.md):"
+    );
+    let _ = writeln!(out, "  {:<18} {:<12} {:>9} {:>12} {:>9} {:>12}", "entry", "exit", "count", "mean cycles", "mean us", "max cycles");
+    for class in EntryClass::ALL {
+        for outcome in EntryOutcome::ALL {
+            let c = all.get(class, outcome);
+            if c.count == 0 {
+                continue;
+            }
+            let mean = c.cycles as f64 / c.count as f64;
+            let _ = writeln!(
+                out,
+                "  {:<18} {:<12} {:>9} {:>12.0} {:>9.2} {:>12}",
+                class.name(),
+                outcome.name(),
+                c.count,
+                mean,
+                mean / CYCLES_PER_US as f64,
+                c.max
+            );
+        }
+    }
     out
 }

@@ -422,7 +422,11 @@ fn run_native(
         let o = native::TraceReader::counters::<OutboxCounters>(&mut machine, core, tracebuf::header::OUTBOX_COUNTERS_OFFSET);
         mailbox.push(PostStats::from_parts(m.unwrap_or_default(), o.unwrap_or_default()));
     }
-    let figures = reader.figures().to_vec();
+    let mut figures = reader.figures().to_vec();
+    for (core, f) in figures.iter_mut().enumerate() {
+        let costs = native::TraceReader::counters(&mut machine, core, tracebuf::header::ENTRY_COSTS_OFFSET);
+        f.entry_costs = costs.unwrap_or_default();
+    }
     Ok(RunResult {
         exit,
         cycles: machine.now,

@@ -92,6 +92,10 @@ pub const CONSOLE_MAX: u32 = 256;
 /// `SAMPLE` kinds.
 pub const SAMPLE_DISPATCH_LATENCY: u32 = 0;
 pub const SAMPLE_WORK_UNITS: u32 = 1;
+/// The cycles between two back-to-back `TIME_NOW` calls: a whole hypercall
+/// round trip as the guest sees it (exit, the guest's instructions, the
+/// `TRAPA`, the entry), the smallest of several.
+pub const SAMPLE_HYPERCALL_ROUND_TRIP: u32 = 2;
 
 /// SR bits.
 pub mod sr {

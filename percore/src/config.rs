@@ -153,7 +153,7 @@ impl Config {
         time_slice: 6_000_000,
         delay_bound: None,
         dispatch_first: false,
-        departure_defer: 12_000,
+        departure_defer: 60_000,
         hypervisor_level: 15,
         costs: Costs::RP1,
         devices: [None; MAX_DEVICES],

@@ -69,6 +69,131 @@ pub mod header {
     pub const PENDING_VIRQS: usize = 11;
     /// Set once the boot configuration was accepted (1) or refused (2).
     pub const BOOT_STATE: usize = 12;
+    /// Byte offset of the board's [`super::EntryCosts`] (0: none kept).
+    pub const ENTRY_COSTS_OFFSET: usize = 13;
+}
+
+/// What made a core enter the hypervisor: the rows of [`EntryCosts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryClass {
+    /// A `TRAPA` in the hypercall range from the running vCPU.
+    Hypercall = 0,
+    /// This core's hypervisor timer (virtual timers, slices, bounds).
+    Timer = 1,
+    /// The inter-core interrupt: mail from another instance.
+    Ici = 2,
+    /// A physical device interrupt routed to a guest.
+    Device = 3,
+    /// Any other exception (forwarded to the guest, or a fault).
+    Exception = 4,
+    /// An interrupt nothing claims.
+    Other = 5,
+}
+
+/// How an entry ended: the columns of [`EntryCosts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryOutcome {
+    /// A quick exit: the interrupted vCPU goes on with its registers left
+    /// where the entry put them (a result in R0/R1, or its own handler).
+    Quick = 0,
+    /// The same vCPU resumed through a full context load.
+    Resumed = 1,
+    /// Another vCPU (or the same one, moved to its handler after another
+    /// had run) was loaded: a vCPU switch.
+    Switched = 2,
+    /// Nothing to run: the core sleeps.
+    Idle = 3,
+}
+
+impl EntryClass {
+    pub const ALL: [EntryClass; ENTRY_CLASSES] = [
+        EntryClass::Hypercall,
+        EntryClass::Timer,
+        EntryClass::Ici,
+        EntryClass::Device,
+        EntryClass::Exception,
+        EntryClass::Other,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryClass::Hypercall => "hypercall",
+            EntryClass::Timer => "timer",
+            EntryClass::Ici => "ICI (mail)",
+            EntryClass::Device => "device interrupt",
+            EntryClass::Exception => "exception",
+            EntryClass::Other => "other interrupt",
+        }
+    }
+}
+
+impl EntryOutcome {
+    pub const ALL: [EntryOutcome; ENTRY_OUTCOMES] =
+        [EntryOutcome::Quick, EntryOutcome::Resumed, EntryOutcome::Switched, EntryOutcome::Idle];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryOutcome::Quick => "quick exit",
+            EntryOutcome::Resumed => "same vCPU",
+            EntryOutcome::Switched => "vCPU switch",
+            EntryOutcome::Idle => "idle",
+        }
+    }
+}
+
+pub const ENTRY_CLASSES: usize = 6;
+pub const ENTRY_OUTCOMES: usize = 4;
+const ENTRY_CELLS: usize = ENTRY_CLASSES * ENTRY_OUTCOMES;
+
+/// The time the board's hypervisor spends per entry, by why it entered and
+/// how it left, measured on the core's own cycle counter from the Rust
+/// entry (`hv_enter`) to its return into the exit stub. Not in it: the
+/// stubs' register save and restore (a fixed instruction sequence, the
+/// same for every entry; docs/board-image.md gives its cost). Published
+/// in URAM like the instance's counters (header word 13).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct EntryCosts {
+    /// Entries, cycles in all and the longest, per cell
+    /// (`class * ENTRY_OUTCOMES + outcome`).
+    pub count: [u64; ENTRY_CELLS],
+    pub cycles: [u64; ENTRY_CELLS],
+    pub max: [u64; ENTRY_CELLS],
+}
+spumone_kernel::word_counters!(EntryCosts { count: [u64; ENTRY_CELLS], cycles: [u64; ENTRY_CELLS], max: [u64; ENTRY_CELLS] });
+
+/// One cell of [`EntryCosts`], read back.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EntryCost {
+    pub count: u64,
+    pub cycles: u64,
+    pub max: u64,
+}
+
+impl EntryCosts {
+    pub const ZERO: EntryCosts = EntryCosts { count: [0; ENTRY_CELLS], cycles: [0; ENTRY_CELLS], max: [0; ENTRY_CELLS] };
+
+    /// Count one entry that took `cycles`.
+    pub fn add(&mut self, class: EntryClass, outcome: EntryOutcome, cycles: u64) {
+        let i = class as usize * ENTRY_OUTCOMES + outcome as usize;
+        self.count[i] += 1;
+        self.cycles[i] += cycles;
+        self.max[i] = self.max[i].max(cycles);
+    }
+
+    pub fn get(&self, class: EntryClass, outcome: EntryOutcome) -> EntryCost {
+        let i = class as usize * ENTRY_OUTCOMES + outcome as usize;
+        EntryCost { count: self.count[i], cycles: self.cycles[i], max: self.max[i] }
+    }
+
+    /// The sum of two cores' tables (max of the maxima).
+    pub fn merged(&self, other: &EntryCosts) -> EntryCosts {
+        EntryCosts {
+            count: core::array::from_fn(|i| self.count[i] + other.count[i]),
+            cycles: core::array::from_fn(|i| self.cycles[i] + other.cycles[i]),
+            max: core::array::from_fn(|i| self.max[i].max(other.max[i])),
+        }
+    }
 }
 
 /// Record kinds (bits 7:0 of word 0).

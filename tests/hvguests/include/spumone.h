@@ -58,6 +58,7 @@
 /* SAMPLE kinds. */
 #define HV_SAMPLE_LATENCY 0 /* RTOS dispatch latency, in cycles */
 #define HV_SAMPLE_WORK    1 /* work units done */
+#define HV_SAMPLE_ROUND_TRIP 2 /* cycles between back-to-back TIME_NOWs */
 
 /* CONSOLE_WRITE's per-call limit. */
 #define HV_CONSOLE_MAX 256
