@@ -1,5 +1,6 @@
-//! Builds the paravirtualized guests in `tests/hvguests` (the RTOS probe
-//! and the SMP load, `docs/guests.md`) and patches their parameter blocks.
+//! Builds the paravirtualized guests in `tests/hvguests` (the RTOS probe,
+//! the SMP load and the hostile guest, `docs/guests.md`) and patches their
+//! parameter blocks.
 //!
 //! * [`build_guest`] compiles `tests/hvguests/<name>.c` with the common
 //!   runtime (`tests/hvguests/common`) and links it at a P1 base with
@@ -153,7 +154,12 @@ pub fn build_guest(name: &str, base: u32) -> Result<PathBuf> {
 pub use spumone_hosting::runner::{patch_words as patch_params, read_words as read_params};
 
 /// The parameter blocks' defaults as the guests' sources give them
-/// (`probe_params` in rtos_probe.c, `load_params` in smp_load.c), word by
+/// (`probe_params` in rtos_probe.c, `load_params` in smp_load.c,
+/// `hostile_params` in hostile.c), word by
 /// word; tests/hvguests_build.rs checks them against the built images.
 pub const PROBE_PARAM_DEFAULTS: [u32; 5] = [1000, 0, 1000, 500, 0];
 pub const LOAD_PARAM_DEFAULTS: [u32; 8] = [4, 200, 50, 1000, 100, 16, 4000, 0];
+/// `hostile_params` in hostile.c (mode, seed, calls, nr_vcpus, part_base,
+/// part_size, timer_period_us, scribble_ms, recover_ms, region_bytes,
+/// ipi_gap, scribble_gap, storm_period_us, storm_ms).
+pub const HOSTILE_PARAM_DEFAULTS: [u32; 14] = [0, 1, 2000, 4, 0x0900_0000, 0x0100_0000, 500, 40, 10, 37_632, 2000, 50, 2, 20];
