@@ -11,17 +11,23 @@
 # redone only when an input changes (the sources, the lock file, this
 # script, the tools' versions). Prints the image's path on success.
 #
-# Usage: scripts/build-hv.sh [--force] [--quiet]
+# Usage: scripts/build-hv.sh [--force] [--quiet] [--out DIR]
+#   --out DIR  build into DIR (default build/hv), with its own cargo target
+#              directory: tests/board.rs builds a second copy from nothing
+#              this way and compares the bytes.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/hv
 force=0 quiet=0
-for arg in "$@"; do
-    case $arg in
+while [ $# -gt 0 ]; do
+    case $1 in
         --force) force=1 ;;
         --quiet) quiet=1 ;;
-        *) echo "build-hv: unknown option $arg" >&2; exit 2 ;;
+        --out) [ $# -ge 2 ] || { echo "build-hv: --out needs a directory" >&2; exit 2; }
+               mkdir -p "$2"; out=$(cd "$2" && pwd); shift ;;
+        *) echo "build-hv: unknown option $1" >&2; exit 2 ;;
     esac
+    shift
 done
 say() { [ $quiet = 1 ] || echo "build-hv: $*" >&2; }
 

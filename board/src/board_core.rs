@@ -271,6 +271,10 @@ impl CoreHardware for Lent<'_> {
         self.rp1(&mut Mmio).clear_ici();
     }
 
+    fn set_ici_level(&mut self, level: u8) {
+        self.rp1(&mut Mmio).set_ici_level(level);
+    }
+
     fn arm_timer(&mut self, deadline: Option<u64>) {
         let now = self.now();
         self.rp1(&mut Mmio).arm_timer(now, deadline);

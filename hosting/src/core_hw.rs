@@ -272,6 +272,14 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         self.mmio_write(intc::BASE + 0x080 + 4 * core, Size::Long, 1);
     }
 
+    fn set_ici_level(&mut self, level: u8) {
+        let core = self.core as u32;
+        self.mmio_write(intc::BASE + 0x0a0 + 4 * core, Size::Long, 0xf);
+        if level != 0 {
+            self.mmio_write(intc::BASE + 0x090 + 4 * core, Size::Long, level as u32 & 0xf);
+        }
+    }
+
     fn arm_timer(&mut self, deadline: Option<u64>) {
         let regs = self.timer_registers();
         // TCR: interrupt off and UNF cleared, so an old underflow cannot fire.

@@ -147,6 +147,10 @@ pub fn board_figures(result: &RunResult) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "core  instance bytes  Rust stack  C stack  trace records  dropped");
     for (core, f) in result.board.iter().enumerate() {
+        if !f.ring {
+            let _ = writeln!(out, "{core:>4}  (not started: the configuration does not use it)");
+            continue;
+        }
         let _ = writeln!(
             out,
             "{core:>4}  {:>14}  {:>10}  {:>7}  {:>13}  {:>7}",

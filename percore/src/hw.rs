@@ -145,6 +145,9 @@ pub trait CoreHardware {
     fn send_ici(&mut self, target: usize);
     /// Acknowledge this core's mailbox ICI.
     fn clear_ici(&mut self);
+    /// Set the level this core takes its mailbox ICI at; 0 closes it (an
+    /// ICI raised meanwhile stays pending and is taken once reopened).
+    fn set_ici_level(&mut self, level: u8);
     /// Make this core's timer interrupt at `deadline` (cycles), or never.
     fn arm_timer(&mut self, deadline: Option<u64>);
     /// Acknowledge this core's timer interrupt.

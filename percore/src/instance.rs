@@ -209,6 +209,9 @@ pub struct Instance {
     /// A spin-yield rotated the running vCPU behind its equals: the next
     /// slice is short ([`SPIN_YIELD_SLICE`]).
     short_slice: bool,
+    /// The mailbox ICI is closed while a single-vCPU RTOS runs here (see
+    /// [`Instance::holds_mail_back`]).
+    ici_closed: bool,
     pub stats: Stats,
 }
 
@@ -241,6 +244,7 @@ impl Instance {
             powered_off: false,
             departing: None,
             short_slice: false,
+            ici_closed: false,
             stats: Stats::ZERO,
         }
     }
@@ -418,11 +422,27 @@ impl Instance {
         // at other entries would let a core act on a message before, in
         // its own time, it was sent. Timers are checked at every entry: a
         // masked timer interrupt may be overdue.
-        if mail {
+        // With the ICI closed (an RTOS runs) the mail waits, unless the
+        // engine has something due: it may be resending for want of an
+        // acknowledgement that is already in the ring.
+        let overdue = self.ici_closed && self.engine.next_deadline(hw.now()).is_some_and(|t| t <= hw.now());
+        if mail || overdue {
             self.receive_mail(hw);
         }
         self.expire_timers(hw);
         self.schedule_and_leave(hw);
+    }
+
+    /// Whether mail may wait while resident vCPU `i` runs: it is the only
+    /// vCPU of an RTOS guest. Nothing addressed to such a vCPU comes by
+    /// mail (no other vCPU of its guest sends it IPIs, and it never
+    /// migrates), and what mail brings for others here (IPIs and returning
+    /// vCPUs of a GPOS, acknowledgements) cannot run before it stops: so
+    /// the core's ICI is closed while it runs, and a flood of messages
+    /// from other cores costs it nothing.
+    fn holds_mail_back(&self, i: usize) -> bool {
+        let guest = self.vcpus[i].guest;
+        self.class(guest) == GuestClass::RealTime && self.spec(guest).is_some_and(|s| s.vcpus == 1)
     }
 
     /// Whether the running vCPU may simply go on: no mail waits to be sent
@@ -1077,6 +1097,11 @@ impl Instance {
             }
         }
         self.sync_device_routes(hw);
+        let close = next.is_some_and(|n| self.holds_mail_back(n));
+        if close != self.ici_closed {
+            self.ici_closed = close;
+            hw.set_ici_level(if close { 0 } else { self.config.hypervisor_level });
+        }
         self.arm_timer(hw);
         match next {
             Some(n) => hw.resume(&self.vcpus[n].ctx, self.physical_imask(n)),
@@ -1090,8 +1115,17 @@ impl Instance {
         let running = self.current.map(|c| (self.vcpus[c].guest, self.vcpus[c].id));
         let mut deadline = self.slice.filter(|&(g, id, _)| Some((g, id)) == running).map(|(_, _, end)| end);
         let mut earliest = |t: u64| deadline = Some(deadline.map_or(t, |d: u64| d.min(t)));
-        for v in &self.vcpus {
-            if v.timer.period != 0 && v.state != RunState::Exited {
+        // A virtual timer matters now only if its tick could change what
+        // runs or what the running vCPU is delivered: not when its tick is
+        // already pending (another would only coalesce), nor for a vCPU
+        // below the running one (it cannot run first; the next entry that
+        // schedules catches its timer up). Otherwise a GPOS vCPU could
+        // keep its core in the hypervisor with a timer shorter than an
+        // entry, masked or behind the RTOS.
+        let floor = self.current.map(|c| self.priority(c));
+        for (i, v) in self.vcpus.iter().enumerate() {
+            let matters = v.pending & PENDING_TIMER == 0 && floor.is_none_or(|p| self.priority(i) >= p);
+            if v.timer.period != 0 && v.state != RunState::Exited && matters {
                 earliest(v.timer.next);
             }
         }

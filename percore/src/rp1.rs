@@ -161,6 +161,15 @@ impl<R: Registers> Rp1<'_, R> {
         self.regs.write32(INTC + 0x070 + 4 * target as u32, 1);
     }
 
+    /// This core's mailbox ICI (message 0) at `level`, 0 = never taken:
+    /// CnICIPRICLR clears the field, CnICIPRI sets the new one.
+    pub fn set_ici_level(&mut self, level: u8) {
+        self.regs.write32(INTC + 0x0a0 + 4 * self.core as u32, 0xf);
+        if level != 0 {
+            self.regs.write32(INTC + 0x090 + 4 * self.core as u32, level as u32 & 0xf);
+        }
+    }
+
     /// Acknowledge this core's mailbox ICI.
     pub fn clear_ici(&mut self) {
         self.regs.write32(INTC + 0x080 + 4 * self.core as u32, 1);

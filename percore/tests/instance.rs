@@ -255,3 +255,70 @@ fn an_instance_in_a_static_boots_in_place_and_a_second_boot_starts_afresh() {
     assert_eq!((hw2.resumed(), hw2.timer, &hw2.events), (hw_ref.resumed(), hw_ref.timer, &hw_ref.events));
     assert_eq!((inst.stats, inst.mailbox_stats(), ids(&inst)), (by_value.stats, by_value.mailbox_stats(), ids(&by_value)));
 }
+
+#[test]
+fn a_pending_tick_arms_no_timer_so_a_masked_vcpu_cannot_keep_its_core_in_the_hypervisor() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[gpos(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    // Masked (boot level 15), a 5 us periodic timer: shorter than an entry
+    // on the board.
+    hw.trap(&mut inst, 0x6b, &[5, 0]);
+    let first = hw.timer.expect("the first expiry is armed");
+    assert_eq!(first, hw.now + 3_000);
+    hw.now = first;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    // The tick is pending behind the mask: nothing more is armed, however
+    // many periods pass, and the vCPU runs on where it was.
+    assert_eq!(hw.timer, None, "a pending tick arms nothing");
+    hw.now += 100 * 3_000;
+    hw.trap(&mut inst, 0x68, &[]);
+    assert_eq!(hw.timer, None);
+    let before = inst.stats.virqs_raised;
+    // Unmasked, the tick is delivered and the timer runs again, one period
+    // on from now (the missed ones coalesce).
+    let entered = hw.trap(&mut inst, 0x62, &[0]);
+    assert_eq!((entered.pc, entered.intevt), (GP_VBR + 0x600, 0x400));
+    assert_eq!(inst.stats.virqs_raised, before + 1);
+    assert!(hw.timer.is_some_and(|t| t > hw.now && t <= hw.now + 3_000), "{:?} at {}", hw.timer, hw.now);
+}
+
+#[test]
+fn the_timers_of_vcpus_below_the_running_one_arm_nothing() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gpos(1)], Policy::None), &[]);
+    // While the GPOS runs both timers are armed (the RTOS's tick would
+    // preempt it); once the RTOS runs, the GPOS's is not (its tick could
+    // not run before the RTOS stops, and the entry then catches it up).
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    let rt_tick = hw.timer.expect("the RTOS's tick is armed");
+    hw.trap(&mut inst, 0x62, &[0]);
+    let gp = hw.trap(&mut inst, 0x63, &[]); // RTOS idles: the GPOS runs
+    assert_eq!(gp.pc, GP_ENTRY);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    hw.trap(&mut inst, 0x6b, &[100, 0]); // GPOS: 100 us
+    let gp_tick = hw.now + 60_000;
+    assert_eq!(hw.timer, Some(gp_tick.min(rt_tick)));
+    // The RTOS's tick: it runs; the GPOS's timer now arms nothing.
+    hw.now = rt_tick;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    assert_eq!(hw.resumed().0.pc, RT_VBR + 0x600);
+    assert_eq!(hw.timer, Some(rt_tick + 600_000), "only the RTOS's next tick");
+}
+
+#[test]
+fn the_mailbox_ici_is_closed_while_a_single_vcpu_rtos_runs() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gpos(1)], Policy::None), &[]);
+    assert_eq!(hw.resumed().0.pc, RT_ENTRY);
+    assert_eq!(hw.ici_level, 0, "the RTOS runs: mail waits");
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    let gp = hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(gp.pc, GP_ENTRY);
+    assert_eq!(hw.ici_level, 15, "the GPOS runs: the ICI is open at the hypervisor's level");
+}

@@ -521,3 +521,33 @@ impl Rp1Bus {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each core's URAM is its own: the hypervisor's board image keeps an
+    /// instance's whole state there on that premise (docs/board-image.md).
+    /// Another core's read or write faults (the CPU raises an address
+    /// error), is recorded, and changes nothing. (Addresses here are
+    /// physical: the CPU strips P1/P2 before the bus sees them.)
+    #[test]
+    fn only_its_own_core_reaches_a_uram() {
+        let mut bus = Rp1Bus::new(4, 0x0800_0000);
+        let mut now = 0;
+        for owner in 0..4 {
+            let base = URAM_BASE[owner];
+            for other in (0..4).filter(|&c| c != owner) {
+                let faults = bus.fault_count;
+                assert_eq!(bus.write(other, &mut now, base + 0x100, Size::Long, 0xdead_beef), Err(BusError));
+                assert_eq!(bus.read(other, &mut now, base + URAM_SIZE - 4, Size::Byte), Err(BusError));
+                assert_eq!(bus.fault_count, faults + 2, "core {other} into core {owner}'s URAM");
+                let f = bus.faults.last().expect("faults are recorded");
+                assert_eq!((f.core, f.addr, f.write), (other, base + URAM_SIZE - 4, false));
+            }
+            assert_eq!(bus.uram[owner][0x100..0x104], [0; 4], "a refused write changed nothing");
+            bus.write(owner, &mut now, base + 0x100, Size::Long, 0x1234_5678).expect("the owner writes");
+            assert_eq!(bus.read(owner, &mut now, base + 0x100, Size::Long), Ok(0x1234_5678));
+        }
+    }
+}

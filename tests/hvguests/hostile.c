@@ -37,9 +37,8 @@
  *    inside a masked window: IRQ_DISABLE, the call, then SET_VECTOR(own
  *    table) or TIMER_SET(own period, periodic), then IRQ_RESTORE(previous
  *    level). No interrupt or exception can use the foreign vector table
- *    or see the foreign timer meanwhile. Valid periods below
- *    MIN_PERIOD_US are raised by it (see there: shorter ones stall the
- *    core, mode 2).
+ *    or see the foreign timer meanwhile. Any valid period goes, down to
+ *    1 us: a tick pending behind the mask arms nothing (mode 2).
  *  - START_VCPU with valid arguments names a vCPU that already runs (all
  *    are started first): the ABI says it is ignored; r0 is 0 or E_STATE
  *    (the message could not be queued). Its entry point is rogue_entry,
@@ -72,9 +71,9 @@
  * flight when the counts are reported. With region_bytes = 0 the
  * scribbler only computes (a control run).
  *
- * Modes 2 and 3 reproduce two ways a GPOS stalls an RTOS on a shared core
- * with valid calls only (tests/board_hostile.rs, the ignored defect
- * tests):
+ * Modes 2 and 3 try two ways a GPOS once stalled an RTOS on a shared core
+ * with valid calls only (tests/board_hostile.rs checks they no longer
+ * do):
  *  - mode 2, timer storm: vCPU 0 masks itself, sets its timer to
  *    storm_period_us for storm_ms (computing meanwhile), then puts its
  *    own timer back;
@@ -170,16 +169,6 @@ struct hostile_params hostile_params = {
 
 #define EXIT_ROGUE_START 6 /* a vCPU started at rogue_entry */
 
-/*
- * The shortest timer period the hostile calls set (valid periods below it
- * are raised by it). Shorter ones are valid, but a period below the cost
- * of the hypervisor's timer entry (about 7 us on the board image) keeps
- * the vCPU's core inside the hypervisor for as long as the timer runs, so
- * the vCPU never reaches the call that would put its timer back, and an
- * RTOS on that core never runs again: mode 2 reproduces that
- * (tests/board_hostile.rs, a defect report).
- */
-#define MIN_PERIOD_US 100
 
 /* The guest's levels (machine description): timer 5, IPIs 6. */
 #define TIMER_LEVEL 5
@@ -720,8 +709,6 @@ static void hostile_step(struct vstate *s, unsigned me)
 		if (below(s, 2))
 			a[0] = below(s, 3) ? 7000000 + below(s, 3) - 1 : below(s, 3000);
 		if (a[0] <= 7000000) {
-			if (a[0] != 0 && a[0] < MIN_PERIOD_US)
-				a[0] += MIN_PERIOD_US;
 			masked_window(s, me, imm, a);
 			return;
 		}
@@ -735,8 +722,6 @@ static void hostile_step(struct vstate *s, unsigned me)
 			a[2] = below(s, 3) ? 7000000 + below(s, 3) - 1 : below(s, 3000);
 		}
 		if (a[2] <= 7000000) {
-			if (a[2] != 0 && a[2] < MIN_PERIOD_US)
-				a[2] += MIN_PERIOD_US;
 			masked_window(s, me, imm, a);
 			return;
 		}

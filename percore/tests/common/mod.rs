@@ -50,6 +50,8 @@ pub struct FakeCore {
     pub powered_off: Option<u32>,
     pub shared: SharedMem,
     pub icis_sent: Vec<usize>,
+    /// The level the instance last set its mailbox ICI to (0: closed).
+    pub ici_level: u8,
     pub timer: Option<u64>,
     /// Physical sources unmasked on this core, and the priorities set.
     pub devices_enabled: std::collections::BTreeSet<u32>,
@@ -70,6 +72,7 @@ impl FakeCore {
             powered_off: None,
             shared: Rc::clone(shared),
             icis_sent: Vec::new(),
+            ici_level: 15,
             timer: None,
             devices_enabled: Default::default(),
             device_levels: Vec::new(),
@@ -233,6 +236,9 @@ impl CoreHardware for FakeCore {
         self.icis_sent.push(target);
     }
     fn clear_ici(&mut self) {}
+    fn set_ici_level(&mut self, level: u8) {
+        self.ici_level = level;
+    }
     fn arm_timer(&mut self, deadline: Option<u64>) {
         self.timer = deadline;
     }

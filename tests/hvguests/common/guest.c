@@ -26,6 +26,15 @@ __attribute__((weak)) void guest_interrupt_exit(void)
 }
 
 /* Default for single-vCPU guests: a vCPU they never start has started. */
+__attribute__((weak)) int guest_fault(uint32_t kind, uint32_t code,
+				      struct trap_frame *f)
+{
+	(void)kind;
+	(void)code;
+	(void)f;
+	return 0;
+}
+
 __attribute__((weak)) void secondary_main(uint32_t arg)
 {
 	guest_fatal(GUEST_EXIT_SETUP, "unexpected secondary vCPU (r4=%u)",
@@ -48,6 +57,8 @@ void guest_exception(uint32_t kind, uint32_t code, uint32_t tra,
 	}
 	if (kind == VEC_GENERAL && code == SH_EXPEVT_TRAPA &&
 	    guest_trap(tra >> 2, f))
+		return;
+	if (code != SH_EXPEVT_TRAPA && guest_fault(kind, code, f))
 		return;
 	guest_fatal(GUEST_EXIT_EXCEPTION | (code & 0xfff),
 		    "%s EXPEVT=0x%x TRA=0x%x TEA=0x%x SPC=0x%08x SSR=0x%08x PR=0x%08x",

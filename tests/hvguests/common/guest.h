@@ -14,6 +14,9 @@
  *   int  guest_trap(uint32_t imm, struct trap_frame *f)
  *                                        a non-hypercall TRAPA; return 0
  *                                        if it is not one the guest uses
+ *   int  guest_fault(uint32_t kind, uint32_t code, struct trap_frame *f)
+ *                                        any other exception; optional,
+ *                                        the default ends the guest
  * Handlers run on the interrupted stack with SR.BL = 0 (vectors.S clears
  * it once SPC/SSR are saved, so hypercalls are allowed). The hypervisor
  * delivers interrupts as an SH-4A with CPUOPM.INTMU = 1 does: the vCPU's
@@ -85,6 +88,10 @@ void secondary_main(uint32_t arg);
 void guest_interrupt(uint32_t intevt);
 void guest_interrupt_exit(void);
 int guest_trap(uint32_t imm, struct trap_frame *f);
+/* Any other exception (an address error, a TLB miss): return 1 if the
+ * guest handled it (f->spc is where it resumes), 0 to end the guest
+ * (weak: the default ends it). */
+int guest_fault(uint32_t kind, uint32_t code, struct trap_frame *f);
 
 /* This vCPU's index, from which stack r15 is in (no hypercall needed). */
 unsigned this_vcpu(void);

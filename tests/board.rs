@@ -1,0 +1,134 @@
+//! The board image itself (issue 9, docs/board-image.md): it builds from
+//! nothing to the same bytes; every byte of an instance's state is in its
+//! core's URAM, as the image's own symbols say; and a guest on another
+//! core cannot reach a core's URAM, directly (the RP1 refuses it) or
+//! through a hypercall (the hypervisor does). Booting the image with `rp1
+//! run` alone and refusing bad boot blocks is cli/tests/board_boot.rs;
+//! the simulator's refusal of another core's URAM access, sim/src/bus.rs.
+//!
+//! Owns: these checks. Must not touch: the build script, the image's
+//! sources, the guests.
+
+use object::{Object, ObjectSection, ObjectSymbol, SectionFlags};
+use rp1::hvguests::build_guest;
+use rp1::lhp::{Scenario, RTOS_BASE};
+use rp1_sim::bus::{URAM_BASE, URAM_SIZE};
+use rp1_sim::machine::Exit;
+use spumone_hosting::description::{self, Policy};
+use spumone_hosting::runner::{self, RunOptions};
+use spumone_percore::bootblock::BLOCK_PHYS;
+use spumone_percore::tracebuf::URAM_TRACE;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn image() -> PathBuf {
+    rp1::board::image().expect("the board image builds")
+}
+
+#[test]
+fn the_board_image_builds_from_nothing_to_the_same_bytes() {
+    let first = std::fs::read(image()).unwrap();
+    // A second build in a directory of its own: its own cargo target
+    // directory, so Rust, wasm2c, gcc and the link all run again.
+    let dir = rp1::programs::target_dir().join("board-repro");
+    let _ = std::fs::remove_dir_all(&dir);
+    let script = rp1::programs::workspace_dir().join("scripts/build-hv.sh");
+    let o = Command::new("bash").arg(&script).args(["--quiet", "--out"]).arg(&dir).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let second = std::fs::read(dir.join("spumone.elf")).unwrap();
+    assert!(first == second, "two builds differ ({} and {} bytes)", first.len(), second.len());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `wasm-objdump -x`'s value of the linker global `name` (`__heap_base`:
+/// where the Rust statics end in linear memory).
+fn wasm_global(dump: &str, name: &str) -> u32 {
+    let line = dump.lines().find(|l| l.contains(&format!("<{name}>"))).unwrap_or_else(|| panic!("no {name}"));
+    line.rsplit("i32=").next().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn every_byte_of_an_instance_is_in_its_cores_uram_by_the_images_symbols() {
+    let elf_path = image();
+    let bytes = std::fs::read(&elf_path).unwrap();
+    let elf = object::File::parse(&*bytes).unwrap();
+    let sym = |name: &str| elf.symbols().find(|s| s.name() == Ok(name)).unwrap_or_else(|| panic!("no symbol {name}"));
+
+    // In DRAM: code, read-only data and nothing an instance writes. The
+    // only writable bytes are the C runtime's function-type table (filled
+    // by core 0 at boot, before the other cores start, read-only after)
+    // and the GOT libgcc's helpers address through.
+    let mut writable = Vec::new();
+    for s in elf.sections().filter(|s| s.size() > 0) {
+        let SectionFlags::Elf { sh_flags } = s.flags() else { unreachable!() };
+        if sh_flags & u64::from(object::elf::SHF_ALLOC) == 0 {
+            continue;
+        }
+        let (start, end) = (s.address() as u32, (s.address() + s.size()) as u32);
+        assert!(start >= 0x8800_0000 && end <= 0x8000_0000 | BLOCK_PHYS, "{:?} at {start:#x}..{end:#x}", s.name());
+        if sh_flags & u64::from(object::elf::SHF_WRITE) != 0 {
+            for y in elf.symbols().filter(|y| y.address() >= start as u64 && y.address() < end as u64 && y.size() > 0) {
+                writable.push(y.name().unwrap().to_string());
+            }
+        }
+    }
+    writable.sort();
+    assert_eq!(writable, ["func_type_count", "func_types", "func_types"], "writable DRAM symbols");
+
+    // Each core's C stack tops its own URAM; the stub's per-core block is
+    // in the core's own OL memory (the same address on every core).
+    let tops = sym("hv_c_stack_tops");
+    let section = elf.section_by_index(tops.section_index().unwrap()).unwrap();
+    let data = section.data().unwrap();
+    let at = (tops.address() - section.address()) as usize;
+    for core in 0..4 {
+        let top = u32::from_le_bytes(data[at + 4 * core..at + 4 * core + 4].try_into().unwrap());
+        assert_eq!(top, 0x8000_0000 | (URAM_BASE[core] + URAM_SIZE), "core {core}'s C stack");
+    }
+    assert_eq!(sym("percore").address(), 0xe500_0000);
+
+    // The Rust side: its linear memory is exactly one URAM, and its
+    // statics end below the trace ring.
+    let wasm = elf_path.with_file_name("spumone.wasm");
+    let dump = Command::new("wasm-objdump").arg("-x").arg(&wasm).output().expect("wasm-objdump (wabt)");
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("pages: initial=2 max=2"), "linear memory is not 128 KiB");
+    let heap_base = wasm_global(&dump, "__heap_base");
+    assert!(heap_base <= URAM_TRACE, "statics end at {heap_base:#x}, past the trace ring at {URAM_TRACE:#x}");
+    assert!(wasm_global(&dump, "__data_end") <= heap_base);
+    println!("statics end at {heap_base:#x} of {URAM_SIZE:#x}; the trace ring starts at {URAM_TRACE:#x}");
+}
+
+#[test]
+fn a_guest_cannot_reach_a_cores_uram_from_another_core_or_through_a_hypercall() {
+    let probe = build_guest("rtos_probe", RTOS_BASE).unwrap();
+    let poke = build_guest("uram_poke", 0x8900_0000).unwrap();
+    let toml = format!(
+        "[hypervisor]\npolicy = \"none\"\n\n\
+         [[guest]]\nname = \"rtos_probe\"\nclass = \"rtos\"\npriority = 10\nimage = \"{}\"\n\
+         partition = {{ base = 0x08800000, size = 0x800000 }}\nvcpus = [{{ core = 0 }}]\n\
+         interrupts = [{{ source = \"timer\", level = 12 }}]\nparams = [{{ symbol = \"probe_params\", words = [30, 0, 1000, 500, 0] }}]\n\n\
+         [[guest]]\nname = \"uram_poke\"\nclass = \"gpos\"\npriority = 1\nimage = \"{}\"\n\
+         partition = {{ base = 0x09000000, size = 0x1000000 }}\nvcpus = [{{ core = 1 }}]\n",
+        probe.display(),
+        poke.display()
+    );
+    let desc = description::parse(&toml, std::path::Path::new(".")).expect("a valid description");
+    let mut s = Scenario::new(Policy::None);
+    s.hosted = false;
+    let mode = s.mode().unwrap();
+    let r = runner::run(&desc, RunOptions { max_cycles: 60_000_000, keep_events: false, mode }, |_| {}).unwrap();
+    let console = r.console(1);
+    println!("{console}");
+    assert_eq!(r.exit, Exit::Guest(0), "{console}\n{}", r.machine_console);
+    assert_eq!(console.matches(": refused (").count(), 6, "{console}");
+    assert!(!console.contains("NOT REFUSED"), "{console}");
+    assert!(console.contains("uram_poke: 3 faults taken, 0 not refused"), "{console}");
+    // The instance on core 0 was not disturbed: the RTOS beside it took
+    // every sample, the ring lost nothing, nothing panicked.
+    assert!(r.console(0).contains("samples=30 ") && r.console(0).contains(" lost=0 "), "{}", r.console(0));
+    assert!(r.board.iter().all(|f| f.dropped == 0));
+    assert!(!r.machine_console.contains("panic"), "{}", r.machine_console);
+    assert_eq!(r.stats[1].forwarded_exceptions, 3, "the address errors went to the guest's own handler");
+    assert_eq!(r.stats.iter().map(|s| s.hypercall_errors[2]).sum::<u64>(), 3, "three E_ADDR");
+}
