@@ -59,9 +59,13 @@ fn tmu4_releases_the_rtos_through_the_destination_table_past_a_gpos_with_interru
     assert_eq!(sum(&on, |s| s.spurious), 0);
     // IPL separation: the device preempts the GPOS's masked kernel work
     // at once; without it, the release waits for the GPOS to unmask.
+    // Every sample carries the same floor (the device's interrupt entry,
+    // the probe's handler and its reading of TMU4's counter, about 18 us
+    // on the board image): compare what lies above it.
     let (_, off_lat) = probe_on_tmu4(false);
+    let (on_excess, off_excess) = (on_lat.mean - on_lat.min, off_lat.mean - off_lat.min);
     assert!(
-        off_lat.mean > 1.5 * on_lat.mean && off_lat.max > 2.0 * on_lat.max,
+        off_excess > 4.0 * on_excess && off_lat.p99 > on_lat.p99 + 10.0,
         "separation off: {off_lat:?} vs on: {on_lat:?}"
     );
 }

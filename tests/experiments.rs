@@ -92,11 +92,15 @@ fn delayed_preemption_makes_the_rtos_wait_and_dispatch_first_does_not() {
     assert!(delayed.mean > first.mean, "delayed {delayed:?} vs dispatch-first {first:?}");
     assert!(delayed.p99 > 1.5 * first.p99, "delayed {delayed:?} vs dispatch-first {first:?}");
     // Dispatch-first does nothing of a departure before the RTOS runs, so
-    // its latency is the no-policy one (the target: p99 within
-    // 1 us); shipping first puts the measured source half in front of
-    // every dispatch.
-    assert!(first.p99 <= none.p99 + 1.0, "dispatch-first {first:?} vs none {none:?}");
-    assert!(first.mean <= none.mean + 1.0, "dispatch-first {first:?} vs none {none:?}");
+    // its latency is the no-policy one but for the policy's bookkeeping on
+    // each release (about 0.3 us): a source half (9 us) never lands in
+    // front of a dispatch, not even the worst. (The target, p99
+    // within 1 us of none, is the latency experiment's at 2,000 samples;
+    // at 200, p99 is the second-largest sample, and the tails of two runs
+    // differ by more than that bookkeeping.) Shipping first puts the
+    // measured source half in front of every dispatch.
+    assert!(first.mean <= none.mean + 0.5, "dispatch-first {first:?} vs none {none:?}");
+    assert!(first.max <= none.max + 1.5, "dispatch-first {first:?} vs none {none:?}");
     assert!(ship_first.p50 > none.p50 + 5.0, "on-demand {ship_first:?} vs none {none:?}");
 }
 

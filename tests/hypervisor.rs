@@ -91,7 +91,9 @@ fn the_hosted_model_and_the_board_image_run_the_guests_alike() {
         assert_eq!(field(&load, "vcpus"), 4, "{load}");
         assert_eq!(field(&load, "lock_errors"), 0, "{load}");
         assert_eq!(field(&load, "work"), field(&load, "syscalls"), "{load}");
-        assert_eq!(r.log.samples.iter().filter(|x| x.guest == 0).count(), 150);
+        // 150 latency samples (kind 0), and the probe's hypercall round trip (kind 2).
+        assert_eq!(r.log.samples.iter().filter(|x| x.guest == 0 && x.kind == 0).count(), 150);
+        assert_eq!(r.log.samples.iter().filter(|x| x.guest == 0 && x.kind == 2).count(), 1);
     }
     // Both report the same kinds of events: the RTOS's 150 ticks injected
     // (the timer's INTEVT) on core 0 and its vCPU never leaving.
@@ -171,9 +173,15 @@ fn dispatch_latency_follows_the_policies_and_dispatch_first_keeps_the_departure_
         .collect();
     let source = Summary::of(&sources).expect("departures");
     assert!(ship_first.p50 > none.p50 + 0.9 * source.p50, "ship-first {ship_first:?}, none {none:?}, source half {source:?}");
-    // Dispatch-first does nothing of the departure on the way to the RTOS.
-    assert!(dispatch_first.p99 <= none.p99 + 1.0, "dispatch-first {dispatch_first:?} vs none {none:?}");
-    assert!(dispatch_first.mean <= none.mean + 1.0, "dispatch-first {dispatch_first:?} vs none {none:?}");
+    // Dispatch-first does nothing of the departure on the way to the RTOS:
+    // what it adds is the policy's bookkeeping on the release (about 190
+    // cycles, 0.3 us, per release: the board's entry-cost table), and no
+    // source half (9 us) ever lands in front of a dispatch, not even the
+    // worst. (The target, p99 within 1 us of none, is the latency
+    // experiment's at 2,000 samples; at 300, p99 is the third-largest
+    // sample and two runs' tails differ by more than the bookkeeping.)
+    assert!(dispatch_first.mean <= none.mean + 0.5, "dispatch-first {dispatch_first:?} vs none {none:?}");
+    assert!(dispatch_first.max <= none.max + 1.5, "dispatch-first {dispatch_first:?} vs none {none:?}");
     // With the RTOS idle its short task nearly always finishes inside the
     // deferral: the GPOS vCPU stays (it leaves only when a release comes
     // late, behind a long hypervisor entry).

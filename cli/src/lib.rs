@@ -15,7 +15,7 @@
 //!
 //! Owns: building guests (it runs `sh4-linux-gnu-gcc` and the Linux build
 //! script), the scenarios and the experiments. Must not touch: the machine
-//! (rp1-sim), the hosted hypervisor, descriptions, reports and timelines
+//! (rp1-sim), the board image's runner and the hosted model, descriptions, reports and timelines
 //! (spumone-hosting), or the hypervisor crates: it uses their public APIs.
 
 pub mod board;

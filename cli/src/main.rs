@@ -1,8 +1,8 @@
 //! `rp1`: the one command of this repository.
 //!
 //! * `rp1 run IMAGE...` boots ELF images on the simulated RP1;
-//! * `rp1 hv DESCRIPTION.toml` runs a machine description under the hosted
-//!   hypervisor and reports;
+//! * `rp1 hv DESCRIPTION.toml` runs a machine description under the
+//!   hypervisor (its board image, or the hosted model) and reports;
 //! * `rp1 lhp ...` runs the lock-holder-preemption experiments
 //!   (docs/experiments.md);
 //! * `rp1 linux` boots Linux with 1-4 CPUs and tabulates boot and
@@ -34,7 +34,7 @@ struct Cli {
 enum Command {
     /// Boot ELF images on the simulated RP1.
     Run(run::Args),
-    /// Run a machine description under the hosted hypervisor and report.
+    /// Run a machine description under the hypervisor (its board image, or with --hosted the hosted model) and report.
     ///
     /// Exit status: 0 when every guest exited with status 0; 1 when a guest
     /// exited with another status, the run reached --max-ms, or it ended

@@ -1,4 +1,4 @@
-//! The machine description: which guests run on the hosted hypervisor, and
+//! The machine description: which guests run on the hypervisor, and
 //! how (TOML, read with `serde` and `toml`; the format is documented in
 //! docs/machine-description.md, with examples under examples/machines/).
 //!

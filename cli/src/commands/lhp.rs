@@ -1,5 +1,5 @@
-//! `rp1 lhp`: the lock-holder-preemption experiments on the hosted
-//! hypervisor (docs/experiments.md).
+//! `rp1 lhp`: the lock-holder-preemption experiments on the hypervisor's
+//! board image (or, with `--hosted`, the hosted model; docs/experiments.md).
 //!
 //! Owns: the command line only: parsing arguments, the progress bar, and
 //! printing what `rp1::experiments` returns (tables, the cost
