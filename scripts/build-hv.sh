@@ -30,6 +30,11 @@ while [ $# -gt 0 ]; do
     shift
 done
 say() { [ $quiet = 1 ] || echo "build-hv: $*" >&2; }
+# One build per output directory at a time: tests start several at once,
+# and the later ones find the first one's result up to date.
+mkdir -p "$out"
+exec 9>"$out/.lock"
+flock 9
 
 "$top/scripts/setup.sh" --board >&2
 gccfix=$("$top/scripts/fix-sh4-cc1.sh")

@@ -26,6 +26,9 @@ fi
 # with the corrected copy (scripts/fix-sh4-cc1.sh explains).
 gccfix=$("$top/scripts/fix-sh4-cc1.sh")
 mkdir -p "$out"
+# One build at a time: tests that need the kernel may start together.
+exec 9>"$out/.lock"
+flock 9
 
 # --- the kernel -------------------------------------------------------
 kernel_inputs() { cat "$0" "$frag" "$top/scripts/fix-sh4-cc1.sh" "$fixes"/*.patch; }

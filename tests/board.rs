@@ -40,6 +40,32 @@ fn the_board_image_builds_from_nothing_to_the_same_bytes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Tests build the image from several threads at once; on a fresh clone
+/// they all met in scripts/fix-sh4-cc1.sh, and one read a cc1 copy another
+/// was still writing ("unexpected byte  at 0xab998e", CI run 13). Four
+/// runs on one fresh directory must all give the corrected compiler.
+#[test]
+fn overlapping_compiler_fixes_all_succeed() {
+    let dir = rp1::programs::target_dir().join("gccfix-race");
+    let _ = std::fs::remove_dir_all(&dir);
+    let script = rp1::programs::workspace_dir().join("scripts/fix-sh4-cc1.sh");
+    let runs: Vec<_> = (0..4)
+        .map(|_| Command::new("bash").arg(&script).arg("--out").arg(&dir).stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped()).spawn().unwrap())
+        .collect();
+    for run in runs {
+        let o = run.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), dir.to_str().unwrap());
+    }
+    let fixed = std::fs::read(dir.join("cc1")).unwrap();
+    let installed = std::fs::read(rp1::programs::workspace_dir().join("build/gccfix/cc1"));
+    if let Ok(installed) = installed {
+        assert!(fixed == installed, "the raced copy differs from build/gccfix/cc1");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `wasm-objdump -x`'s value of the linker global `name` (`__heap_base`:
 /// where the Rust statics end in linear memory).
 fn wasm_global(dump: &str, name: &str) -> u32 {
