@@ -16,6 +16,7 @@
 use clap::{ArgAction, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use spumone_hosting::description::Policy;
+use spumone_hosting::runner::Mode;
 use rp1::experiments::{
     self, check_run, cycle_limit, run_command, DemoParams, ExperimentError, LatencyParams, MigrationParams, Observer,
     ThroughputParams, THROUGHPUT_BURN_WINDOW_MS,
@@ -332,8 +333,13 @@ fn print_files(files: &[PathBuf]) {
     }
 }
 
-fn print_costs(costs: &spumone_hosting::description::Costs) {
-    println!("{}", costs.to_table_string());
+/// The cost table, when it was an input: the hosted model charges every
+/// hypervisor path from it. The board image measures its costs, so its
+/// experiments print none (a table they did not use would read as one).
+fn print_costs(mode: &Mode, costs: &spumone_hosting::description::Costs) {
+    if *mode == Mode::Hosted {
+        println!("{}", costs.to_table_string());
+    }
 }
 
 fn latency(p: &LatencyParams, out: &Path) -> Result<(), Failure> {
@@ -352,7 +358,7 @@ fn latency(p: &LatencyParams, out: &Path) -> Result<(), Failure> {
         println!("  {:<38} {}", s.variant.label, s.command);
     }
     println!();
-    print_costs(&r.costs);
+    print_costs(&r.mode, &r.costs);
     print_files(&r.write(out)?);
     println!("reproduce: {}", r.command(out));
     Ok(())
@@ -375,7 +381,7 @@ fn throughput(p: &ThroughputParams, out: &Path) -> Result<(), Failure> {
         "The RTOS probe runs {} + 5 * util + 50 periodic samples (ms) so that it is active for the whole of the\nGPOS's run even when the load's start is held up by the burner (docs/experiments.md).\n",
         p.ms
     );
-    print_costs(&r.costs);
+    print_costs(&r.mode, &r.costs);
     print_files(&r.write(out)?);
     println!("reproduce: {}", r.command(out));
     Ok(())
@@ -389,7 +395,7 @@ fn migration(p: &MigrationParams, out: &Path) -> Result<(), Failure> {
     };
     println!("{}", r.table());
     println!("run: {}\n", r.run_command);
-    print_costs(&r.costs);
+    print_costs(&r.mode, &r.costs);
     print_files(&r.write(out)?);
     println!("reproduce: {}", r.command(out));
     Ok(())
@@ -404,7 +410,7 @@ fn demo(p: &DemoParams, out: &Path) -> Result<(), Failure> {
     };
     print!("{}", r.summary());
     println!("  run: {}\n", r.run_command);
-    print_costs(&r.description.costs);
+    print_costs(&r.result.mode, &r.description.costs);
     let files = r.write(out)?;
     println!("written (timeline: open in ui.perfetto.dev or chrome://tracing):");
     for f in &files {
