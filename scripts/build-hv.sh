@@ -67,13 +67,39 @@ rm -f "$out/key"
 
 # 1. Rust -> wasm32, with Debian's rustc and its library sources
 #    (-Zbuild-std=core needs RUSTC_BOOTSTRAP=1; board-build.md).
+#
+#    From a staged copy, $out/src, that is a workspace of its own holding
+#    board/ and the three crates it depends on. Cargo derives every
+#    crate's symbol hash (-C metadata) from its path, relative to the
+#    workspace root when the crate is inside it and absolute otherwise;
+#    built in place, kernel/, percore/ and migration/ are outside board/'s
+#    workspace, so two clones in different directories got different
+#    symbol names, a different function order and code 8 bytes apart (and
+#    different simulated timings). Inside the staged workspace every path
+#    is relative.
 say "rust -> wasm32"
-remap="--remap-path-prefix=$top=/spumone --remap-path-prefix=$HOME=/home"
+stage=$out/src
+rm -rf "$stage"
+mkdir -p "$stage"
+(cd "$top" && find board kernel percore migration \( -name target -prune \) -o -type f \
+    \( -name '*.rs' -o -name '*.toml' -o -name Cargo.lock \) -print0 | xargs -0 cp --parents -t "$stage")
+# The staged board manifest without its [profile.release] and [workspace]
+# (the last sections of board/Cargo.toml); the root manifest gets them.
+# kernel/, percore/ and migration/ stay outside the workspace (path
+# dependencies, as in board/'s own), so their dev-dependencies are not
+# resolved and board/Cargo.lock stays the board's.
+sed '/^\[profile.release\]/,$d' "$top/board/Cargo.toml" > "$stage/board/Cargo.toml"
+{
+    printf '[workspace]\nresolver = "2"\nmembers = ["board"]\nexclude = ["kernel", "percore", "migration"]\n\n'
+    sed -n '/^\[profile.release\]/,/^\[workspace\]/p' "$top/board/Cargo.toml" | sed '$d'
+} > "$stage/Cargo.toml"
+mv "$stage/board/Cargo.lock" "$stage/Cargo.lock"
+remap="--remap-path-prefix=$stage=/spumone --remap-path-prefix=$HOME=/home"
 RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$out/target" \
 RUSTFLAGS="-C link-arg=--initial-memory=$LINEAR_BYTES -C link-arg=--max-memory=$LINEAR_BYTES \
  -C link-arg=-zstack-size=$RUST_STACK -C link-arg=--stack-first $remap" \
-    /usr/bin/cargo build --quiet --release --locked --manifest-path "$top/board/Cargo.toml" \
-    --target wasm32-unknown-unknown -Zbuild-std=core
+    /usr/bin/cargo build --quiet --release --locked --manifest-path "$stage/Cargo.toml" \
+    -p spumone-board --target wasm32-unknown-unknown -Zbuild-std=core
 cp "$out/target/wasm32-unknown-unknown/release/spumone_board.wasm" "$out/spumone.wasm"
 
 # The layout the board code assumes: memory exactly one URAM, statics

@@ -28,14 +28,24 @@ fn image() -> PathBuf {
 #[test]
 fn the_board_image_builds_from_nothing_to_the_same_bytes() {
     let first = std::fs::read(image()).unwrap();
-    // A second build in a directory of its own: its own cargo target
-    // directory, so Rust, wasm2c, gcc and the link all run again.
+    // A second build from a copy of the sources in another directory, as
+    // another clone would be, into a directory of its own with its own
+    // cargo target directory: Rust, wasm2c, gcc and the link all run again.
+    // (Built in place, the crates' symbol hashes came from their absolute
+    // paths, and a clone elsewhere, CI's, got other code: scripts/build-hv.sh.)
     let dir = rp1::programs::target_dir().join("board-repro");
     let _ = std::fs::remove_dir_all(&dir);
-    let script = rp1::programs::workspace_dir().join("scripts/build-hv.sh");
-    let o = Command::new("bash").arg(&script).args(["--quiet", "--out"]).arg(&dir).output().unwrap();
+    let tree = dir.join("another-clone");
+    std::fs::create_dir_all(&tree).unwrap();
+    let top = rp1::programs::workspace_dir();
+    for part in ["scripts", "board", "kernel", "percore", "migration"] {
+        let o = Command::new("cp").arg("-r").arg(top.join(part)).arg(&tree).output().unwrap();
+        assert!(o.status.success(), "copying {part}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let out = dir.join("out");
+    let o = Command::new("bash").arg(tree.join("scripts/build-hv.sh")).args(["--quiet", "--out"]).arg(&out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let second = std::fs::read(dir.join("spumone.elf")).unwrap();
+    let second = std::fs::read(out.join("spumone.elf")).unwrap();
     assert!(first == second, "two builds differ ({} and {} bytes)", first.len(), second.len());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,7 +4,8 @@
 //! implies: delayed preemption makes the RTOS wait for the GPOS's critical
 //! section while on-demand migration with dispatch-first does not; without
 //! a policy a preempted lock holder costs the GPOS more than delayed
-//! preemption does; the migration halves the instances measured are
+//! preemption does; at full RTOS utilization only migration keeps the
+//! GPOS running; the migration halves the instances measured are
 //! consistent with the timeline they wrote; a run in which a GPOS vCPU
 //! starves is reported as failed.
 //!
@@ -93,14 +94,16 @@ fn delayed_preemption_makes_the_rtos_wait_and_dispatch_first_does_not() {
     assert!(delayed.p99 > 1.5 * first.p99, "delayed {delayed:?} vs dispatch-first {first:?}");
     // Dispatch-first does nothing of a departure before the RTOS runs, so
     // its latency is the no-policy one but for the policy's bookkeeping on
-    // each release (about 0.3 us): a source half (9 us) never lands in
-    // front of a dispatch, not even the worst. (The target, p99
-    // within 1 us of none, is the latency experiment's at 2,000 samples;
-    // at 200, p99 is the second-largest sample, and the tails of two runs
-    // differ by more than that bookkeeping.) Shipping first puts the
-    // measured source half in front of every dispatch.
+    // each release (about 0.3 us): a source half (9.3 us) never lands in
+    // front of a dispatch, so even the worst sample stays within half a
+    // source half of none's worst. (The tails of two 200-sample runs
+    // differ by a few us on their own: 20.88 against 17.51 us was seen.
+    // The target, p99 within 1 us of none, is the latency
+    // experiment's at 2,000 samples; at 200, p99 is the second-largest
+    // sample.) Shipping first puts the measured source half in front of
+    // every dispatch.
     assert!(first.mean <= none.mean + 0.5, "dispatch-first {first:?} vs none {none:?}");
-    assert!(first.max <= none.max + 1.5, "dispatch-first {first:?} vs none {none:?}");
+    assert!(first.max <= none.max + 4.5, "dispatch-first {first:?} vs none {none:?}");
     assert!(ship_first.p50 > none.p50 + 5.0, "on-demand {ship_first:?} vs none {none:?}");
 }
 
@@ -126,20 +129,64 @@ fn the_latency_files_are_written_and_say_the_costs_are_measured() {
 
 #[test]
 fn without_a_policy_the_gpos_does_less_work_than_under_delayed_preemption() {
-    let params = ThroughputParams { utils: vec![50], ..ThroughputParams::default() };
-    let variants = [Variant::new(Policy::None), Variant::new(Policy::DelayedPreemption)];
-    let r = throughput_with(&params, &variants, &[], &mut Quiet).expect("the throughput runs");
-    println!("{}", r.table());
-    let none = &r.series[0].points[0];
-    let delayed = &r.series[1].points[0];
-    // The RTOS probe outlasts the load, so both saw the burner for half of
-    // their run (1000 ms is twenty whole 50 ms windows).
-    assert_eq!((none.rtos_coverage, delayed.rtos_coverage), (1.0, 1.0));
+    // The throughput experiment's point at 50 % (1000 ms, 50 ms burner
+    // windows, a probe that outlasts the load), but with the lock held for
+    // 2000 iterations instead of 400. With 400, vCPU 0 holds its lock for
+    // a small part of its time on the board image (the hypercalls around
+    // the section cost more than the hosted model charged), so whether
+    // the twenty bursts catch the holder is a draw: at 50 % none and
+    // delayed preemption came within 2 % of each other, one way or the
+    // other as the image's code moved. With 2000 the lock is held most of
+    // the time and most bursts catch it.
+    let run = |policy| {
+        let mut s = Scenario::new(policy);
+        s.hosted = false;
+        s.spin_yield = true;
+        s.rtos_util = 50;
+        s.burn_window_ms = 50;
+        s.samples = 1075;
+        s.gpos_ms = 1000;
+        s.cs_iterations = 2000;
+        let (_, r) = s.run(600_000_000 * 3, false).expect("the scenario runs");
+        assert_eq!(r.exit, rp1_sim::machine::Exit::Guest(0), "{policy:?}: {}", r.console(1));
+        let console = r.console(1);
+        let work = rp1::lhp::vcpu_work(&console).expect("per-vCPU work");
+        (work.iter().sum::<u64>(), console)
+    };
+    let (none, none_console) = run(Policy::None);
+    let (delayed, delayed_console) = run(Policy::DelayedPreemption);
+    println!("none {none} work units\n{none_console}\ndelayed preemption {delayed}\n{delayed_console}");
     // Delayed preemption never preempts the lock holder. Without a policy
     // the GPOS loses the same half of core 0 and, for every burst of the
     // burner that begins while vCPU 0 holds the lock, all four vCPUs for
-    // the burst (the others spin): at best it ties delayed preemption.
-    assert!(none.throughput < delayed.throughput, "none {none:?} vs delayed {delayed:?}");
+    // the burst (the others spin): it does clearly less work.
+    assert!((none as f64) < 0.9 * delayed as f64, "none {none} vs delayed preemption {delayed}");
+}
+
+#[test]
+fn at_full_rtos_utilization_only_migration_keeps_the_gpos_running() {
+    // The throughput experiment, shortened (100 ms, 50 ms windows). At
+    // 100 % the burner never gives core 0 up: without a policy the load's
+    // vCPU 0 (which starts the others) cannot run while the probe does, so
+    // the load only starts once the probe has finished (coverage 0, shown
+    // as starved); on-demand migration moves vCPU 0 to core 1 and the GPOS
+    // runs beside the RTOS the whole time, on about three cores.
+    let params = ThroughputParams { utils: vec![0, 100], ms: 100, ..ThroughputParams::default() };
+    let variants = [Variant::new(Policy::None), Variant::new(Policy::OnDemandMigration)];
+    let r = throughput_with(&params, &variants, &[1], &mut Quiet).expect("the throughput runs");
+    println!("{}", r.table());
+    assert_eq!(r.mode, Mode::Native { image: rp1::board::image().unwrap() });
+    let (none, on_demand) = (&r.series[0].points, &r.series[1].points);
+    assert!(none.iter().chain(on_demand).all(|p| p.failed.is_none()), "{none:?} {on_demand:?}");
+    assert_eq!((none[0].rtos_coverage, on_demand[0].rtos_coverage), (1.0, 1.0));
+    assert_eq!((none[1].rtos_coverage, none[1].throughput_under_rtos), (0.0, Some(0.0)));
+    assert_eq!(on_demand[1].rtos_coverage, 1.0);
+    // Three cores' worth, give or take the migrations: between 2 and 3.5
+    // times what one vCPU alone does.
+    let x1 = r.alone[0].throughput;
+    let full = on_demand[1].throughput_under_rtos.unwrap();
+    assert!(full > 2.0 * x1 && full < 3.5 * x1, "on-demand at 100 %: {full} against X1 {x1}");
+    assert!(r.table().contains("0 (starved)"), "{}", r.table());
 }
 
 #[test]
@@ -174,11 +221,14 @@ fn a_starved_gpos_vcpu_fails_the_progress_check() {
     let err = check_progress(&s, &line("408 6839 6840 6838")).unwrap_err();
     assert!(err.contains("vCPU 0 did 408 work units"), "{err}");
     assert!(check_progress(&s, &line("6500 6839 6840 6838")).is_ok());
+    // Slowed by design, not starved: trap-based migration's vCPU 0 did a
+    // fifth of its share over the 2,000-sample latency run.
+    assert!(check_progress(&s, &line("8455 44000 44500 44200")).is_ok());
     // vCPU 0 shares core 0 with the RTOS: its fair share shrinks with the
     // RTOS's utilization (here 80 %: a fifth of a core).
     let mut busy = s.clone();
     busy.rtos_util = 80;
     assert!(check_progress(&busy, &line("1300 6839 6840 6838")).is_ok());
-    assert!(check_progress(&busy, &line("300 6839 6840 6838")).is_err());
+    assert!(check_progress(&busy, &line("100 6839 6840 6838")).is_err());
     assert!(check_progress(&s, "no summary line").is_err());
 }
