@@ -354,7 +354,7 @@ pub fn check_run(scenario: &str, s: &Scenario, r: &RunResult) -> Result<(), Expe
 }
 
 /// Did every GPOS vCPU make progress ([`crate::lhp::check_progress`])?
-/// `Some(why)` when one did less than an eighth of its fair share: such a run
+/// `Some(why)` when one did less than half its fair share: such a run
 /// measured a starved vCPU rather than the policy, so the experiments
 /// report it as failed and leave it out of their tables and charts.
 pub fn starvation(s: &Scenario, r: &RunResult) -> Option<String> {

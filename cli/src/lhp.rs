@@ -171,20 +171,20 @@ pub fn vcpu_work(console: &str) -> Option<Vec<u64>> {
     line[open + 1..close].split_whitespace().map(|w| w.parse().ok()).collect()
 }
 
-/// Whether every GPOS vCPU made progress: none below an eighth of its
-/// fair share of the work done. A vCPU's share is its core's capacity over
-/// all of theirs: vCPU 0 shares core 0 with the RTOS and its burner, which
-/// takes `rtos_util` % of it; the others have a core each. A run that
-/// fails this (a vCPU starved) is not a measurement of the policy, and the
+/// Whether every GPOS vCPU made progress: none below half its fair share
+/// of the work done (issue 9's rule). A vCPU's share is its core's
+/// capacity over all of theirs: vCPU 0 shares core 0 with the RTOS and its
+/// burner, which takes `rtos_util` % of it; the others have a core each. A
+/// run that fails this is not a measurement of the policy alone, and the
 /// experiments report it as failed.
 ///
-/// Why an eighth: a policy may slow vCPU 0 by design. Trap-based migration
-/// moves it to core 1 and back for every system call (two measured
-/// migrations, about 45 us, per work unit of about 55 us), and over the
-/// latency experiment's 2 s it did a fifth of its share; half, the first
-/// bound, called that run starved. Starvation proper (vCPU 0 never let
-/// back onto a core, as in the trap-based bug this check was written for)
-/// leaves it a few per cent.
+/// Trap-based migration fails it over the 2 s latency run: vCPU 0 makes
+/// every system call on core 1, preempting vCPU 1 there, and spins on the
+/// runqueue lock vCPU 1 was holding until spin-yield hands the core back
+/// (about 2,700 spin-yields a second), so it does about a fifth of its
+/// share and vCPU 1 half of its own. Most ticks then find vCPU 0 away
+/// from core 0, and the RTOS's latency does not show what the policy
+/// would cost a GPOS that kept its pace (docs/experiments.md).
 pub fn check_progress(s: &Scenario, console: &str) -> Result<(), String> {
     let work = vcpu_work(console).ok_or_else(|| "no per-vCPU work in the load guest's output".to_string())?;
     let total: u64 = work.iter().sum();
@@ -201,7 +201,7 @@ pub fn check_progress(s: &Scenario, console: &str) -> Result<(), String> {
         .enumerate()
         .filter_map(|(i, &w)| {
             let fair = total as f64 * capacity(i) / all;
-            (all > 0.0 && (w as f64) < fair / 8.0).then(|| format!("vCPU {i} did {w} work units, under an eighth of its fair share ({fair:.0})"))
+            (all > 0.0 && (w as f64) < 0.5 * fair).then(|| format!("vCPU {i} did {w} work units, under half its fair share ({fair:.0})"))
         })
         .collect();
     if starved.is_empty() {
