@@ -62,7 +62,6 @@ if [ $force = 0 ] && [ -f "$out/spumone.elf" ] && [ "$(cat "$out/key" 2>/dev/nul
     echo "$out/spumone.elf"
     exit 0
 fi
-mkdir -p "$out"
 rm -f "$out/key"
 
 # 1. Rust -> wasm32, with Debian's rustc and its library sources

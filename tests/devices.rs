@@ -10,7 +10,7 @@ use spumone_hosting::description::Policy;
 use spumone_hosting::report::{latencies_us, Summary};
 use spumone_hosting::runner::RunResult;
 use rp1_sim::machine::Exit;
-use rp1::lhp::Scenario;
+use rp1::lhp::{console_field, Scenario};
 use spumone_percore::instance::Stats;
 
 const LIMIT: u64 = 600_000_000 * 5;
@@ -27,11 +27,9 @@ fn sum(r: &RunResult, f: fn(&Stats) -> u64) -> u64 {
     r.stats.iter().map(f).sum()
 }
 
-/// `name=value` from a console line.
+/// `name=value` from a console line (`rp1::lhp::console_field`).
 fn field(console: &str, name: &str) -> u64 {
-    let key = format!(" {name}=");
-    let at = console.find(&key).unwrap_or_else(|| panic!("no {name} in {console}")) + key.len();
-    console[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    console_field(console, name).unwrap_or_else(|| panic!("no {name} in {console}"))
 }
 
 fn probe_on_tmu4(ipl_separation: bool) -> (RunResult, Summary) {

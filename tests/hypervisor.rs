@@ -6,7 +6,7 @@
 //! deterministic, so repeated runs are compared for equality; policy
 //! claims are compared between runs of the same scenario.
 
-use rp1::lhp::{check_progress, Scenario};
+use rp1::lhp::{check_progress, console_field, Scenario};
 use rp1_sim::machine::Exit;
 use spumone_hosting::description::Policy;
 use spumone_hosting::report::{latencies_us, work_units, Summary};
@@ -47,11 +47,9 @@ fn sum(r: &RunResult, f: fn(&Stats) -> u64) -> u64 {
     r.stats.iter().map(f).sum()
 }
 
-/// `name=value` from a console line.
+/// `name=value` from a console line (`rp1::lhp::console_field`).
 fn field(console: &str, name: &str) -> u64 {
-    let key = format!(" {name}=");
-    let at = console.find(&key).unwrap_or_else(|| panic!("no {name} in {console}")) + key.len();
-    console[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    console_field(console, name).unwrap_or_else(|| panic!("no {name} in {console}"))
 }
 
 #[test]

@@ -162,6 +162,14 @@ pub fn guests() -> Result<(PathBuf, PathBuf), String> {
     Ok((probe, load))
 }
 
+/// The number after ` name=` in a guest's console output (the guests'
+/// summary lines are `key=value` pairs), or `None` if there is none.
+pub fn console_field(console: &str, name: &str) -> Option<u64> {
+    let key = format!(" {name}=");
+    let at = console.find(&key)? + key.len();
+    console[at..].split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
 /// The work units each GPOS vCPU did, from the load guest's summary line
 /// (`smp_load: ... work=N [w0 w1 ...] ...`).
 pub fn vcpu_work(console: &str) -> Option<Vec<u64>> {
