@@ -177,6 +177,10 @@ impl CoreHardware for Lent<'_> {
         }
     }
 
+    fn entry_sr(&self) -> u32 {
+        self.frame.ctx.sr
+    }
+
     fn save_context(&self, ctx: &mut VcpuContext) {
         self.frame.save_into(ctx);
     }
@@ -273,6 +277,14 @@ impl CoreHardware for Lent<'_> {
 
     fn set_ici_level(&mut self, level: u8) {
         self.rp1(&mut Mmio).set_ici_level(level);
+    }
+
+    fn set_doorbell(&mut self, level: u8) {
+        self.rp1(&mut Mmio).set_doorbell(level);
+    }
+
+    fn flush_tlb(&mut self) {
+        self.rp1(&mut Mmio).flush_tlb();
     }
 
     fn arm_timer(&mut self, deadline: Option<u64>) {

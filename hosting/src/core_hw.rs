@@ -139,6 +139,10 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         }
     }
 
+    fn entry_sr(&self) -> u32 {
+        self.cpu.ssr
+    }
+
     fn save_context(&self, ctx: &mut VcpuContext) {
         let cpu = &*self.cpu;
         let (current, other) = (&cpu.r[..8], &cpu.r_bank[..]);
@@ -278,6 +282,21 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         if level != 0 {
             self.mmio_write(intc::BASE + 0x090 + 4 * core, Size::Long, level as u32 & 0xf);
         }
+    }
+
+    fn set_doorbell(&mut self, level: u8) {
+        let core = 4 * self.core as u32;
+        self.mmio_write(intc::BASE + 0x080 + core, Size::Long, 1 << 4);
+        self.mmio_write(intc::BASE + 0x0a0 + core, Size::Long, 0xf0);
+        if level != 0 {
+            self.mmio_write(intc::BASE + 0x090 + core, Size::Long, (level as u32 & 0xf) << 4);
+            self.mmio_write(intc::BASE + 0x070 + core, Size::Long, 1 << 4);
+        }
+    }
+
+    fn flush_tlb(&mut self) {
+        let mmucr = self.cpu.mmu.mmucr();
+        self.cpu.mmu.set_mmucr(mmucr | rp1_sim::cpu::mmu::mmucr::TI);
     }
 
     fn arm_timer(&mut self, deadline: Option<u64>) {

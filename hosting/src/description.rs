@@ -135,6 +135,27 @@ impl fmt::Display for Policy {
     }
 }
 
+/// How a guest masks its interrupts (docs/hypercall-abi.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InterruptMask {
+    /// With `IRQ_DISABLE`/`IRQ_RESTORE`: the hypervisor keeps the level.
+    #[default]
+    Hypercall,
+    /// By writing SR.IMASK itself (a paravirtualized Linux); the
+    /// hypervisor reads the level from SR at each entry.
+    Sr,
+}
+
+/// Boot parameters for a Linux/SH image: what a boot loader leaves in the
+/// kernel's `empty_zero_page` (`rp1_sim::linux_boot`), with the initramfs
+/// placed after the kernel inside the guest's partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinuxBoot {
+    pub initrd: Option<PathBuf>,
+    pub cmdline: String,
+}
+
 /// A guest's class, which fixes the interrupt levels it owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -195,6 +216,12 @@ pub struct Guest {
     pub vcpus: Vec<VcpuSpec>,
     pub interrupts: Vec<InterruptSpec>,
     pub params: Vec<ParamPatch>,
+    pub interrupt_mask: InterruptMask,
+    /// The guest uses the MMU (its vCPUs' TLB entries are flushed when
+    /// another vCPU takes a core).
+    pub mmu: bool,
+    /// Linux boot parameters for the first image, if it is a Linux kernel.
+    pub linux: Option<LinuxBoot>,
 }
 
 impl Guest {
@@ -848,6 +875,21 @@ struct RawGuest {
     interrupts: Vec<RawInterrupt>,
     #[serde(default)]
     params: Vec<RawParam>,
+    #[serde(default)]
+    interrupt_mask: InterruptMask,
+    #[serde(default)]
+    mmu: bool,
+    #[serde(default)]
+    linux: Option<RawLinux>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLinux {
+    #[serde(default)]
+    initrd: Option<String>,
+    #[serde(default)]
+    cmdline: String,
 }
 
 /// `image = "a.elf"` or `image = ["a.elf", "b.elf"]`.
@@ -1273,6 +1315,23 @@ fn validate_guest(gi: usize, g: &RawGuest, base_dir: &Path) -> Result<Guest, Inv
         vcpus,
         interrupts,
         params,
+        interrupt_mask: g.interrupt_mask,
+        mmu: g.mmu,
+        linux: match &g.linux {
+            None => None,
+            Some(l) => {
+                if l.cmdline.len() >= rp1_sim::linux_boot::COMMAND_LINE_SIZE || l.cmdline.contains('\0') {
+                    return bad(
+                        format!("{p}.linux.cmdline"),
+                        format!("{} bytes; Linux/SH takes at most {}, without NUL bytes", l.cmdline.len(), rp1_sim::linux_boot::COMMAND_LINE_SIZE - 1),
+                    );
+                }
+                if l.initrd.as_ref().is_some_and(|i| i.trim().is_empty()) {
+                    return bad(format!("{p}.linux.initrd"), "an initramfs path cannot be empty");
+                }
+                Some(LinuxBoot { initrd: l.initrd.as_ref().map(|i| base_dir.join(i)), cmdline: l.cmdline.clone() })
+            }
+        },
     })
 }
 
@@ -1509,6 +1568,9 @@ interrupts = [{ source = "ipi", level = 3 }, { source = "timer", level = 5 }]
                     InterruptSpec { source: InterruptSource::Ipi, level: 9, vcpu: 0 },
                 ],
                 params: vec![ParamPatch { symbol: "probe_params".into(), words: vec![1000, 30, 0xFFFF_FFFF] }],
+                interrupt_mask: InterruptMask::Hypercall,
+                mmu: false,
+                linux: None,
             }
         );
         let g = &d.guests[1];
@@ -1688,7 +1750,7 @@ level = 4
             (with("words = [1000, 30, -1] }", "words = [1] }, { symbol = \"probe_params\", words = [2] }"),
              "guest[0].params[1].symbol: \"probe_params\" is patched twice (first at guest[0].params[0])"),
             (with("interrupts = [{ source = \"ipi\"", "irqs = 1\ninterrupts = [{ source = \"ipi\""),
-             "guest[1].irqs: unknown field `irqs`, expected one of `name`, `class`, `priority`, `image`, `partition`, `vcpus`, `interrupts`, `params`"),
+             "guest[1].irqs: unknown field `irqs`, expected one of `name`, `class`, `priority`, `image`, `partition`, `vcpus`, `interrupts`, `params`, `interrupt_mask`, `mmu`, `linux`"),
             // the document
             ("[hypervisor]\npolicy = \"none\"\n".to_string(), "guest: the description has no [[guest]]: at least one guest must run"),
             (format!("{GOOD}\n[[guest]]\nname = \"x\""), "guest[2]: missing field `class`"),

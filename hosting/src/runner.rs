@@ -7,7 +7,7 @@
 //! parameter patching, and the run loop of either ([`Mode`]). Must not touch: the hypervisor's
 //! decisions (it only reads the instances' counters afterwards).
 
-use crate::description::{self, Description, InterruptSource};
+use crate::description::{self, Description, InterruptMask, InterruptSource};
 use crate::hypervisor::{Hypervisor, Log};
 use crate::native::{self, CoreFigures};
 use rp1_sim::loader::load_elf;
@@ -142,6 +142,8 @@ pub fn boot_config(desc: &Description, entries: &[u32]) -> Config {
             entry: guest.vcpus.first().and_then(|v| v.entry).unwrap_or(entries[g]),
             timer_level: level(InterruptSource::Timer),
             ipi_level: level(InterruptSource::Ipi),
+            sr_imask: guest.interrupt_mask == InterruptMask::Sr,
+            mmu: guest.mmu,
         });
     }
     // The interrupt destination table: every device source, in the order
@@ -262,11 +264,24 @@ pub fn load_guests(desc: &Description, machine: &mut Machine) -> Result<Vec<u32>
     let mut entries = Vec::new();
     for guest in &desc.guests {
         let mut entry = None;
-        for path in &guest.images {
+        for (n, path) in guest.images.iter().enumerate() {
             let image = patched_image(desc, guest, path)?;
             let err = |error: String| RunError::Image { guest: guest.name.clone(), path: path.clone(), error };
             let loaded = load_elf(&mut machine.bus, &image).map_err(|e| err(e.to_string()))?;
             entry.get_or_insert(loaded.entry);
+            if let (0, Some(linux)) = (n, &guest.linux) {
+                let initrd = match &linux.initrd {
+                    Some(p) => Some(std::fs::read(p).map_err(|e| RunError::Image {
+                        guest: guest.name.clone(),
+                        path: p.clone(),
+                        error: e.to_string(),
+                    })?),
+                    None => None,
+                };
+                let ram = (guest.partition.base, guest.partition.size);
+                rp1_sim::linux_boot::set_boot_params_in(&mut machine.bus, &image, &linux.cmdline, initrd.as_deref(), ram)
+                    .map_err(|e| err(format!("boot parameters: {e}")))?;
+            }
         }
         entries.push(entry.unwrap_or(0));
     }

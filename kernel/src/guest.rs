@@ -54,6 +54,18 @@ pub struct GuestSpec {
     /// Levels of the guest's virtual timer and virtual IPIs (in its class).
     pub timer_level: u8,
     pub ipi_level: u8,
+    /// The guest masks interrupts by writing SR.IMASK itself (a
+    /// paravirtualized Linux: `ldc` to SR costs nothing, a hypercall at
+    /// every `local_irq_disable` would cost a microsecond), never with
+    /// `IRQ_DISABLE`/`IRQ_RESTORE`. Its virtual level is then the SR.IMASK
+    /// the hypervisor finds at each entry, and a virtual interrupt it
+    /// masks is held in the core's doorbell (docs/hypercall-abi.md).
+    pub sr_imask: bool,
+    /// The guest runs with the MMU on (translated addresses, its own TLB
+    /// entries): a core's TLB is flushed before one of its vCPUs runs
+    /// after another vCPU that uses the MMU, since ASIDs are the guest's
+    /// per-vCPU choice and mean nothing across vCPUs.
+    pub mmu: bool,
 }
 
 #[cfg(test)]

@@ -79,6 +79,8 @@ fn gpos_vcpu() -> Vcpu {
         entry: 0x8c00_1000,
         timer_level: 5,
         ipi_level: 6,
+        sr_imask: false,
+        mmu: false,
     };
     let mut v = Vcpu::fresh(1, 0, &spec, spec.entry, 0);
     v.pending = 0x0101;

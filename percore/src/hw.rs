@@ -58,6 +58,8 @@ pub trait CoreHardware {
 
     /// Why the core entered the hypervisor this time.
     fn entry(&self) -> Entry;
+    /// The interrupted code's SR (what the entry saved in SSR).
+    fn entry_sr(&self) -> u32;
     /// The interrupted code's registers, as they were before the entry
     /// (PC from SPC, SR from SSR, R15 from SGR, banks by number). The
     /// context's `vbr`, `virtual_imask` and `preempt_count` are not
@@ -148,6 +150,12 @@ pub trait CoreHardware {
     /// Set the level this core takes its mailbox ICI at; 0 closes it (an
     /// ICI raised meanwhile stays pending and is taken once reopened).
     fn set_ici_level(&mut self, level: u8);
+    /// Raise this core's doorbell, an interrupt request to itself at
+    /// `level` that the hardware takes once the running code's SR.IMASK
+    /// falls below it (INTEVT [`DOORBELL_INTEVT`]); 0 withdraws it.
+    fn set_doorbell(&mut self, level: u8);
+    /// Invalidate every entry of this core's TLB (MMUCR.TI).
+    fn flush_tlb(&mut self);
     /// Make this core's timer interrupt at `deadline` (cycles), or never.
     fn arm_timer(&mut self, deadline: Option<u64>);
     /// Acknowledge this core's timer interrupt.
@@ -172,6 +180,8 @@ pub const fn timer_intevt(core: usize) -> u32 {
 
 /// INTEVT of the mailbox ICI (message 0).
 pub const ICI_INTEVT: u32 = 0xf00;
+/// INTEVT of the doorbell (ICI message 1, a core's request to itself).
+pub const DOORBELL_INTEVT: u32 = 0xf20;
 
 /// A core's hardware as the migration engine may use it: its clock, the
 /// mailbox's shared words and ICI, charging, and migration trace events.

@@ -38,7 +38,7 @@
 //! ever moved across a small stack.
 
 use crate::config::{Config, Policy, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
-use crate::hw::{timer_intevt, CoreHardware, EnginePort, Entry, TraceEvent, ICI_INTEVT};
+use crate::hw::{timer_intevt, CoreHardware, EnginePort, Entry, TraceEvent, DOORBELL_INTEVT, ICI_INTEVT};
 use crate::post::{Incoming, Post};
 use heapless::Vec;
 use spumone_kernel::guest::{GuestSpec, MAX_GUESTS, MAX_VCPUS};
@@ -131,8 +131,13 @@ pub struct Stats {
     /// within the deferral, and the GPOS vCPUs it had displaced ran here
     /// again without leaving.
     pub departures_avoided: u64,
+    /// Doorbells taken: a guest that masks with SR.IMASK lowered its mask
+    /// below a virtual interrupt held for it.
+    pub doorbells: u64,
+    /// TLB flushes: an MMU guest's vCPU took the core after another.
+    pub tlb_flushes: u64,
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, departures_avoided: u64 });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, departures_avoided: u64, doorbells: u64, tlb_flushes: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -164,6 +169,8 @@ impl Stats {
         migrations_resent: 0,
         departures_avoided: 0,
         stale_migrations: 0,
+        doorbells: 0,
+        tlb_flushes: 0,
     };
 }
 
@@ -212,6 +219,10 @@ pub struct Instance {
     /// The mailbox ICI is closed while a single-vCPU RTOS runs here (see
     /// [`Instance::holds_mail_back`]).
     ici_closed: bool,
+    /// The level this core's doorbell is raised at (0: not raised).
+    doorbell: u8,
+    /// The MMU guest's vCPU whose TLB entries this core may hold.
+    tlb_owner: Option<(u8, u8)>,
     pub stats: Stats,
 }
 
@@ -245,6 +256,8 @@ impl Instance {
             departing: None,
             short_slice: false,
             ici_closed: false,
+            doorbell: 0,
+            tlb_owner: None,
             stats: Stats::ZERO,
         }
     }
@@ -370,8 +383,18 @@ impl Instance {
         // arguments and change nothing the scheduler looks at, and then the
         // vCPU goes on without its context ever being copied.
         if let Some(cur) = self.current {
+            let sr_now = hw.entry_sr();
+            if self.masks_with_sr(cur) {
+                // Its level is what it last wrote to SR.IMASK.
+                self.vcpus[cur].ctx.virtual_imask = (sr_now & sr::IMASK) >> sr::IMASK_SHIFT;
+            }
             match entry {
-                Entry::Exception { expevt: 0x160, tra, .. } if hypercall::is_hypercall((tra >> 2) as u8) => {
+                // Only privileged code calls the hypervisor: a guest's user
+                // program that executes `trapa #0x60` gets its own kernel's
+                // trap handler, like any other trap number.
+                Entry::Exception { expevt: 0x160, tra, .. }
+                    if sr_now & sr::MD != 0 && hypercall::is_hypercall((tra >> 2) as u8) =>
+                {
                     return self.hypercall_entry(hw, cur, (tra >> 2) as u8);
                 }
                 Entry::Exception { expevt, tra, .. } if self.forwards_quietly(cur) => {
@@ -402,6 +425,11 @@ impl Instance {
                 self.stats.icis += 1;
                 hw.clear_ici();
                 mail = true;
+            }
+            Entry::Interrupt { intevt } if intevt == DOORBELL_INTEVT => {
+                self.stats.doorbells += 1;
+                hw.set_doorbell(0);
+                self.doorbell = 0;
             }
             Entry::Interrupt { intevt } if self.device_row(intevt).is_some() => self.device_interrupt(hw, intevt),
             Entry::Interrupt { .. } => self.stats.spurious += 1,
@@ -527,6 +555,11 @@ impl Instance {
     /// pointing at the same vCPU.
     fn take_vcpu(&mut self, i: usize) -> Vcpu {
         let v = self.vcpus.remove(i);
+        // Whatever it changes in its page tables while away, its entries
+        // here would not hear of: they go when it (or another) comes.
+        if self.tlb_owner == Some((v.guest, v.id)) {
+            self.tlb_owner = None;
+        }
         self.current = match self.current {
             Some(c) if c == i => None,
             Some(c) if c > i => Some(c - 1),
@@ -1103,10 +1136,43 @@ impl Instance {
             hw.set_ici_level(if close { 0 } else { self.config.hypervisor_level });
         }
         self.arm_timer(hw);
+        let bell = next.map_or(0, |n| self.held_level(n));
+        if bell != self.doorbell {
+            hw.set_doorbell(bell);
+            self.doorbell = bell;
+        }
+        if let Some(n) = next.filter(|&n| self.spec(self.vcpus[n].guest).is_some_and(|s| s.mmu)) {
+            let owner = (self.vcpus[n].guest, self.vcpus[n].id);
+            if self.tlb_owner != Some(owner) {
+                hw.flush_tlb();
+                self.stats.tlb_flushes += 1;
+                self.tlb_owner = Some(owner);
+            }
+        }
         match next {
             Some(n) => hw.resume(&self.vcpus[n].ctx, self.physical_imask(n)),
             None => hw.idle(),
         }
+    }
+
+    /// Whether resident vCPU `i`'s guest masks with SR.IMASK.
+    fn masks_with_sr(&self, i: usize) -> bool {
+        self.spec(self.vcpus[i].guest).is_some_and(|s| s.sr_imask)
+    }
+
+    /// The level to raise the doorbell at while vCPU `i` runs: the highest
+    /// level of a virtual interrupt pending for it that its SR.IMASK
+    /// holds back (0: none, or its guest does not mask with SR). The
+    /// hardware then takes the doorbell the moment the guest's `ldc` to SR
+    /// lowers the mask below it, as it would take a device's request.
+    fn held_level(&self, i: usize) -> u8 {
+        let v = &self.vcpus[i];
+        // Without a vector table nothing can be delivered: a doorbell
+        // would only ring again and again.
+        if v.pending == 0 || v.ctx.vbr == 0 || !self.masks_with_sr(i) {
+            return 0;
+        }
+        (0..16).filter(|b| v.pending & 1 << b != 0).map(|b| self.level_of(i, 1 << b)).max().unwrap_or(0)
     }
 
     fn arm_timer<H: CoreHardware>(&mut self, hw: &mut H) {

@@ -46,6 +46,9 @@ pub const PTEH: u32 = 0xff00_0000;
 pub const PTEL: u32 = 0xff00_0004;
 pub const TTB: u32 = 0xff00_0008;
 pub const CPIDR: u32 = 0xff00_0048;
+pub const MMUCR: u32 = 0xff00_0010;
+/// MMUCR.TI: invalidate the TLB.
+pub const MMUCR_TI: u32 = 1 << 2;
 
 /// TCR bits.
 pub const TCR_UNF: u16 = 1 << 8;
@@ -168,6 +171,26 @@ impl<R: Registers> Rp1<'_, R> {
         if level != 0 {
             self.regs.write32(INTC + 0x090 + 4 * self.core as u32, level as u32 & 0xf);
         }
+    }
+
+    /// This core's doorbell (ICI message 1 to itself) at `level`, or
+    /// withdrawn (0): the request and its priority field (CnICIPRI bits
+    /// 7:4) cleared, then set again.
+    pub fn set_doorbell(&mut self, level: u8) {
+        let core = 4 * self.core as u32;
+        self.regs.write32(INTC + 0x080 + core, 1 << 4);
+        self.regs.write32(INTC + 0x0a0 + core, 0xf0);
+        if level != 0 {
+            self.regs.write32(INTC + 0x090 + core, (level as u32 & 0xf) << 4);
+            self.regs.write32(INTC + 0x070 + core, 1 << 4);
+        }
+    }
+
+    /// Invalidate this core's TLB: MMUCR.TI (reads as 0; the other bits
+    /// are written back as they are).
+    pub fn flush_tlb(&mut self) {
+        let mmucr = self.regs.read32(MMUCR);
+        self.regs.write32(MMUCR, mmucr | MMUCR_TI);
     }
 
     /// Acknowledge this core's mailbox ICI.

@@ -62,6 +62,21 @@ pub fn set_boot_params(
     command_line: &str,
     initrd: Option<&[u8]>,
 ) -> Result<BootParams, BootError> {
+    let ram = (DRAM_BASE, bus.dram_size() as u32);
+    set_boot_params_in(bus, image, command_line, initrd, ram)
+}
+
+/// As [`set_boot_params`], for a kernel whose RAM is `ram` = (physical
+/// base, size) rather than all of DRAM: a guest's partition, with the
+/// kernel configured for it (`CONFIG_MEMORY_START`, `CONFIG_MEMORY_SIZE`).
+/// INITRD_START is an offset from that base.
+pub fn set_boot_params_in(
+    bus: &mut Rp1Bus,
+    image: &[u8],
+    command_line: &str,
+    initrd: Option<&[u8]>,
+    ram: (u32, u32),
+) -> Result<BootParams, BootError> {
     let zero_page = physical(symbol_address(image, "empty_zero_page").ok_or(BootError::NoZeroPage)?);
     if command_line.len() >= COMMAND_LINE_SIZE {
         return Err(BootError::CommandLineTooLong { len: command_line.len(), max: COMMAND_LINE_SIZE - 1 });
@@ -74,7 +89,7 @@ pub fn set_boot_params(
         Some(bytes) => {
             let end = physical(symbol_address(image, "_end").ok_or(BootError::NoEnd)?);
             let start = (end + INITRD_GAP).next_multiple_of(PAGE);
-            let ram_end = DRAM_BASE + bus.dram_size() as u32;
+            let ram_end = ram.0 + ram.1;
             let room = ram_end.saturating_sub(start);
             if bytes.len() as u64 > room as u64 {
                 return Err(BootError::InitrdTooLarge { size: bytes.len(), room });
@@ -89,7 +104,7 @@ pub fn set_boot_params(
     let (loader, start, size) = match placed {
         Some((start, bytes)) => {
             bus.load(0, start, bytes).expect("range checked above");
-            (LOADER_TYPE_UNKNOWN, start - DRAM_BASE, bytes.len() as u32)
+            (LOADER_TYPE_UNKNOWN, start - ram.0, bytes.len() as u32)
         }
         None => (0, 0, 0),
     };

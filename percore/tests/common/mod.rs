@@ -52,6 +52,9 @@ pub struct FakeCore {
     pub icis_sent: Vec<usize>,
     /// The level the instance last set its mailbox ICI to (0: closed).
     pub ici_level: u8,
+    /// The doorbell's level (0: not raised) and the TLB flushes asked for.
+    pub doorbell: u8,
+    pub tlb_flushes: u32,
     pub timer: Option<u64>,
     /// Physical sources unmasked on this core, and the priorities set.
     pub devices_enabled: std::collections::BTreeSet<u32>,
@@ -73,6 +76,8 @@ impl FakeCore {
             shared: Rc::clone(shared),
             icis_sent: Vec::new(),
             ici_level: 15,
+            doorbell: 0,
+            tlb_flushes: 0,
             timer: None,
             devices_enabled: Default::default(),
             device_levels: Vec::new(),
@@ -173,6 +178,15 @@ impl CoreHardware for FakeCore {
     fn entry(&self) -> Entry {
         self.entry
     }
+    fn entry_sr(&self) -> u32 {
+        self.regs.sr
+    }
+    fn set_doorbell(&mut self, level: u8) {
+        self.doorbell = level;
+    }
+    fn flush_tlb(&mut self) {
+        self.tlb_flushes += 1;
+    }
     fn save_context(&self, ctx: &mut VcpuContext) {
         let (vbr, vmask, pc) = (ctx.vbr, ctx.virtual_imask, ctx.preempt_count);
         *ctx = self.regs;
@@ -264,6 +278,8 @@ pub fn rtos() -> GuestSpec {
         entry: RT_ENTRY,
         timer_level: 14,
         ipi_level: 13,
+        sr_imask: false,
+        mmu: false,
     }
 }
 
@@ -277,6 +293,8 @@ pub fn gpos(vcpus: u8) -> GuestSpec {
         entry: GP_ENTRY,
         timer_level: 5,
         ipi_level: 4,
+        sr_imask: false,
+        mmu: false,
     }
 }
 

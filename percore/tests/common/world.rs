@@ -405,7 +405,9 @@ impl World {
         ctx.r8_15[0] = tag(v);
         // Guests change their level only by hypercalls: SR.IMASK is what
         // the hypervisor runs them at.
-        ctx.sr = ctx.sr & !(sr::BL | sr::IMASK) | (self.imask[c] as u32) << sr::IMASK_SHIFT;
+        // They run privileged (a user program's `trapa #0x60` is its own
+        // kernel's business, tested on its own).
+        ctx.sr = ctx.sr & !(sr::BL | sr::IMASK) | sr::MD | (self.imask[c] as u32) << sr::IMASK_SHIFT;
         ctx.vbr = old.vbr;
         ctx.virtual_imask = old.virtual_imask;
         ctx.preempt_count = old.preempt_count;

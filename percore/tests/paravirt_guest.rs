@@ -1,0 +1,132 @@
+//! What a paravirtualized Linux needs of an instance beyond the ABI our own
+//! guests use: its level read from SR.IMASK (it masks with `ldc`, not with
+//! hypercalls), the doorbell that hands it a virtual interrupt the moment
+//! it unmasks, a TLB that never shows one vCPU another's entries, and user
+//! programs that cannot call the hypervisor. Exact checks against a fake
+//! core.
+
+mod common;
+
+use common::*;
+use spumone_kernel::guest::GuestSpec;
+use spumone_kernel::hypercall::sr;
+use spumone_percore::config::Policy;
+use spumone_percore::hw::{timer_intevt, DOORBELL_INTEVT};
+use spumone_percore::instance::Instance;
+
+fn linux_like(vcpus: u8) -> GuestSpec {
+    GuestSpec { sr_imask: true, mmu: true, ..gpos(vcpus) }
+}
+
+/// The running guest writes SR.IMASK itself (`ldc rN, sr`).
+fn guest_sets_imask(hw: &mut FakeCore, level: u32) {
+    let Some(Leave::Resumed { ctx, .. }) = hw.left.as_mut() else { panic!("nothing runs") };
+    ctx.sr = ctx.sr & !sr::IMASK | level << sr::IMASK_SHIFT;
+}
+
+#[test]
+fn a_user_program_trapping_in_the_hypercall_range_reaches_its_own_kernel() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[gpos(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    let Some(Leave::Resumed { ctx, .. }) = hw.left.as_mut() else { panic!() };
+    ctx.sr &= !sr::MD; // now in user mode
+    let user_pc = ctx.pc;
+    let after = hw.trap(&mut inst, 0x6e, &[7]); // EXIT, from user mode
+    assert_eq!(after.pc, GP_VBR + 0x100, "the guest's general exception vector");
+    assert_eq!((after.expevt, after.tra), (0x160, 0x6e << 2));
+    assert_eq!(after.spc, user_pc + 2);
+    assert_eq!(after.ssr & sr::MD, 0);
+    assert_eq!(inst.stats.hypercalls, 1, "only SET_VECTOR was a hypercall");
+    assert_eq!(inst.stats.forwarded_exceptions, 1);
+    assert_eq!(hw.powered_off, None, "the guest did not exit");
+}
+
+#[test]
+fn a_tick_masked_by_sr_imask_waits_in_the_doorbell_and_enters_when_unmasked() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[linux_like(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    let deadline = hw.timer.expect("armed");
+    // local_irq_disable: IMASK 7, no hypercall.
+    guest_sets_imask(&mut hw, 7);
+    let pc = hw.resumed().0.pc;
+    hw.now = deadline;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    let (ctx, imask) = hw.resumed();
+    assert_eq!(ctx.pc, pc, "masked: the guest goes on where it was");
+    assert_eq!((ctx.virtual_imask, imask), (7, 7), "its level is its SR.IMASK");
+    assert_eq!(hw.doorbell, 5, "the doorbell holds the timer's level");
+    // local_irq_enable: the hardware takes the doorbell at once.
+    guest_sets_imask(&mut hw, 0);
+    hw.interrupt(&mut inst, DOORBELL_INTEVT);
+    let (ctx, imask) = hw.resumed();
+    assert_eq!((ctx.pc, ctx.intevt, ctx.spc), (GP_VBR + 0x600, 0x400, pc));
+    assert_eq!(ctx.ssr & sr::IMASK, 0, "SSR has the level it unmasked to");
+    assert_eq!(imask, 5, "the handler runs at the tick's level");
+    assert_eq!(hw.doorbell, 0);
+    assert_eq!((inst.stats.doorbells, inst.stats.injections), (1, 1));
+}
+
+#[test]
+fn a_guest_that_masks_with_hypercalls_never_rings_the_doorbell() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[gpos(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    let deadline = hw.timer.expect("armed");
+    // Still at its boot level 15 (no IRQ_RESTORE yet): the tick is held
+    // by the hypervisor, and IRQ_RESTORE is how the guest lets it in.
+    hw.now = deadline;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    assert_eq!(hw.doorbell, 0);
+    let ctx = hw.trap(&mut inst, 0x62, &[0]);
+    assert_eq!((ctx.pc, ctx.intevt), (GP_VBR + 0x600, 0x400));
+    assert_eq!(inst.stats.doorbells, 0);
+}
+
+#[test]
+fn the_tlb_is_flushed_when_another_mmu_vcpu_takes_the_core_and_not_for_the_rtos() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let two_on_core0 = GuestSpec { home: [0, 0, 0, 0], ..linux_like(2) };
+    let entry1 = GP_ENTRY + 0x100;
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), two_on_core0], Policy::None), &[(1, 1, entry1)]);
+    // The RTOS runs first, sets a tick and idles.
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    hw.trap(&mut inst, 0x6b, &[1000, 1]);
+    let tick = hw.timer.expect("armed");
+    assert_eq!(hw.tlb_flushes, 0, "the RTOS does not use the MMU");
+    hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!((hw.resumed().0.pc, hw.tlb_flushes), (GP_ENTRY, 1), "Linux's vCPU 0");
+    // vCPU 0 yields to vCPU 1: a flush; and back: another.
+    hw.trap(&mut inst, 0x64, &[]);
+    assert_eq!((hw.resumed().0.pc, hw.tlb_flushes), (entry1, 2));
+    hw.trap(&mut inst, 0x64, &[]);
+    assert_eq!((hw.resumed().0.pc, hw.tlb_flushes), (GP_ENTRY + 2, 3));
+    assert_eq!(inst.stats.tlb_flushes, 3);
+}
+
+#[test]
+fn a_vcpu_that_the_rtos_preempted_comes_back_to_its_tlb_unflushed() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), linux_like(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    hw.trap(&mut inst, 0x6b, &[1000, 1]);
+    let tick = hw.timer.expect("armed");
+    hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!((hw.resumed().0.pc, hw.tlb_flushes), (GP_ENTRY, 1));
+    hw.now = tick;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    assert_eq!(hw.resumed().0.pc, RT_VBR + 0x600);
+    hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(hw.resumed().0.pc, GP_ENTRY);
+    assert_eq!((hw.tlb_flushes, inst.stats.tlb_flushes), (1, 1));
+}
