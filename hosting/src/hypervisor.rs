@@ -37,8 +37,10 @@ pub struct Log {
     /// (core, cycle, event) for timelines; kept only when asked for.
     pub events: Vec<(usize, u64, TraceEvent)>,
     pub keep_events: bool,
-    /// Exit status per guest, once it has called `EXIT`.
+    /// Exit status per guest, once it has called `EXIT`, and when
+    /// (the cycle of the first exit event).
     pub exits: Vec<Option<u32>>,
+    pub exit_cycles: Vec<Option<u64>>,
 }
 
 impl Sink for Log {
@@ -66,6 +68,10 @@ impl Log {
                 if let Some(e) = self.exits.get_mut(guest as usize) {
                     e.get_or_insert(status);
                 }
+                if self.exit_cycles.len() <= guest as usize {
+                    self.exit_cycles.resize(guest as usize + 1, None);
+                }
+                self.exit_cycles[guest as usize].get_or_insert(cycle);
             }
             _ => {}
         }

@@ -76,9 +76,11 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         result.instructions
     );
     for (g, name) in result.guests.iter().enumerate() {
-        let status = match result.log.exits.get(g).copied().flatten() {
-            Some(s) => format!("exited {s}"),
-            None => "still running".into(),
+        let exit_at = result.log.exit_cycles.get(g).copied().flatten();
+        let status = match (result.log.exits.get(g).copied().flatten(), exit_at) {
+            (Some(s), Some(at)) => format!("exited {s} at {:.3} ms simulated", at as f64 / 600e3),
+            (Some(s), None) => format!("exited {s}"),
+            (None, _) => "still running".into(),
         };
         let _ = writeln!(out, "\nguest {g} `{name}` ({status}):");
         for line in result.console(g).lines() {
