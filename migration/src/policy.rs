@@ -92,6 +92,9 @@ pub struct Lhp {
     /// Since when an RTOS vCPU has been waiting for the GPOS to leave its
     /// critical section.
     waiting_since: Option<u64>,
+    /// The bound passed and the GPOS vCPU could not leave: the RTOS takes
+    /// the core at the next switch, in place.
+    bound_overrun: bool,
 }
 
 impl Lhp {
@@ -99,7 +102,7 @@ impl Lhp {
     pub const OFF: Lhp = Lhp::new(Policy::None, false, None, false);
 
     pub const fn new(policy: Policy, spin_yield: bool, delay_bound: Option<u32>, dispatch_first: bool) -> Lhp {
-        Lhp { policy, spin_yield, delay_bound, dispatch_first, waiting_since: None }
+        Lhp { policy, spin_yield, delay_bound, dispatch_first, waiting_since: None, bound_overrun: false }
     }
 
     pub const fn policy(&self) -> Policy {
@@ -108,10 +111,11 @@ impl Lhp {
 
     /// Before the scheduler picks: who leaves, who is asked back.
     pub fn plan(&self, view: CoreView) -> Plan {
-        // The RTOS idles: vCPUs a delay bound sent away come back (whatever
-        // the policy: the bound is an option of delayed preemption, but a
-        // vCPU it sent must come home under any).
-        let idle_rtos = !view.rtos_runnable && view.hosts_rtos;
+        // The RTOS idles, or has exited: vCPUs a delay bound sent away come
+        // back (whatever the policy: the bound is an option of delayed
+        // preemption, but a vCPU it sent must come home under any). A core
+        // with nobody away asks nothing (the engine looks first).
+        let idle_rtos = !view.rtos_runnable;
         let on_demand = self.policy == Policy::OnDemandMigration;
         Plan {
             recall_delay_bounded: idle_rtos,
@@ -149,6 +153,10 @@ impl Lhp {
     /// section keeps the core from the RTOS; the wait ends when the RTOS
     /// gets the core.
     pub fn preemption(&mut self, now: u64, running: Contender, next: Contender) -> Preemption {
+        if core::mem::take(&mut self.bound_overrun) && next.class == GuestClass::RealTime {
+            self.waiting_since = None;
+            return Preemption::Proceed;
+        }
         if self.policy == Policy::DelayedPreemption
             && running.runnable
             && running.class == GuestClass::GeneralPurpose
@@ -187,6 +195,13 @@ impl Lhp {
         passed
     }
 
+    /// The bound passed but the running GPOS vCPU could not depart (no
+    /// room on the way, or its guest has not booted the destination core):
+    /// the bound still holds, so the RTOS preempts it where it is.
+    pub fn bound_overrun(&mut self) {
+        self.bound_overrun = true;
+    }
+
     /// Whether the vCPU running when the bound passed departs.
     pub fn bound_evicts(class: GuestClass, away: Option<AwayReason>) -> bool {
         class == GuestClass::GeneralPurpose && away.is_none()
@@ -222,7 +237,10 @@ mod tests {
         assert!(p.evict_gpos && !p.recall_displaced && !p.recall_delay_bounded);
         let p = od.plan(view(false, true));
         assert!(!p.evict_gpos && p.recall_displaced && p.recall_delay_bounded);
-        assert_eq!(od.plan(view(false, false)), Plan::default(), "no RTOS here: nothing to do");
+        // No RTOS here (none, or it has exited): whoever it sent away comes
+        // back (a core with nobody away asks nothing: the engine checks).
+        let p = od.plan(view(false, false));
+        assert!(!p.evict_gpos && p.recall_displaced && p.recall_delay_bounded, "the RTOS exited: recall");
         for policy in [Policy::None, Policy::DelayedPreemption, Policy::TrapMigration] {
             let p = Lhp::new(policy, false, Some(100), false).plan(view(true, true));
             assert!(!p.evict_gpos && !p.recall_displaced, "{policy:?}");

@@ -223,6 +223,10 @@ pub struct Instance {
     doorbell: u8,
     /// The MMU guest's vCPU whose TLB entries this core may hold.
     tlb_owner: Option<(u8, u8)>,
+    /// The vCPUs of each guest (a bit each) this core knows have been
+    /// started: every vCPU 0, the boot list's, and those whose
+    /// `START_VCPU` ran here.
+    started: [u8; MAX_GUESTS],
     pub stats: Stats,
 }
 
@@ -258,6 +262,7 @@ impl Instance {
             ici_closed: false,
             doorbell: 0,
             tlb_owner: None,
+            started: [0; MAX_GUESTS],
             stats: Stats::ZERO,
         }
     }
@@ -319,6 +324,7 @@ impl Instance {
         self.engine.init(&mut EnginePort(hw));
         for (g, spec) in config.guests.iter().enumerate() {
             if let Some(spec) = spec {
+                self.started[g] = 1;
                 if spec.home[0] == core {
                     self.add_vcpu(Vcpu::fresh(g as u8, 0, spec, spec.entry, 0));
                 }
@@ -326,6 +332,9 @@ impl Instance {
         }
         for &(guest, vcpu, entry) in secondaries {
             let Some(spec) = self.spec(guest).copied() else { continue };
+            if vcpu < spec.vcpus {
+                self.started[guest as usize] |= 1 << vcpu;
+            }
             if vcpu == 0 || vcpu >= spec.vcpus || spec.home[vcpu as usize] != core {
                 continue;
             }
@@ -901,6 +910,7 @@ impl Instance {
                     // The way to its home core is full: the guest retries.
                     return Err(HcError::State);
                 }
+                self.started[guest as usize] |= 1 << a0;
                 r0(0)
             }
             Hypercall::ConsoleWrite => {
@@ -1281,8 +1291,10 @@ impl Instance {
     fn delay_bound_expired<H: CoreHardware>(&mut self, hw: &mut H) {
         self.stats.delay_bound_hits += 1;
         if let Some(cur) = self.current {
-            if Lhp::bound_evicts(self.class(self.vcpus[cur].guest), self.vcpus[cur].away) {
-                self.depart(hw, cur, AwayReason::DelayBound);
+            if Lhp::bound_evicts(self.class(self.vcpus[cur].guest), self.vcpus[cur].away)
+                && !self.depart(hw, cur, AwayReason::DelayBound)
+            {
+                self.lhp.bound_overrun();
             }
         }
     }
@@ -1296,6 +1308,9 @@ impl Instance {
     /// whether it left.
     fn depart<H: CoreHardware>(&mut self, hw: &mut H, i: usize, reason: AwayReason) -> bool {
         let Some(dest) = self.engine.destination() else { return false };
+        if !self.booted_on(self.vcpus[i].guest, dest) {
+            return false;
+        }
         if !self.engine.can_ship(dest) {
             // Keep it here rather than risk it: it goes at a later entry.
             return false;
@@ -1311,6 +1326,19 @@ impl Instance {
         self.engine.depart(&mut EnginePort(hw), v, dest, reason);
         self.stats.departures_out += 1;
         true
+    }
+
+    /// Whether `guest` may have vCPUs sent to `core`: it has no vCPU whose
+    /// home that is, or one of them has been started. A core's cache and
+    /// MMU control registers are set by the guest's kernel as each of its
+    /// CPUs boots; a vCPU sent to a core its guest has not booted yet
+    /// would find them at their reset values (and Linux's early cache
+    /// set-up on that core would then meet the other vCPU's settings).
+    fn booted_on(&self, guest: u8, core: u8) -> bool {
+        let Some(spec) = self.spec(guest) else { return false };
+        let homed = (0..spec.vcpus).filter(|&v| spec.home[v as usize] == core);
+        let started = self.started[guest as usize];
+        homed.clone().next().is_none() || homed.into_iter().any(|v| started & 1 << v != 0)
     }
 
     /// Return migration: send resident vCPU `i` (away from its home) back.

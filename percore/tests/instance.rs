@@ -187,6 +187,29 @@ fn on_demand_migration_moves_a_gpos_vcpu_mid_critical_section_and_back_unchanged
 }
 
 #[test]
+fn a_vcpu_sent_away_for_the_rtos_comes_home_when_the_rtos_exits() {
+    let mem = shared();
+    let cfg = config(&[rtos(), gpos(1)], Policy::OnDemandMigration);
+    let mut hw0 = FakeCore::new(0, &mem);
+    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
+    let mut hw1 = FakeCore::new(1, &mem);
+    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
+    // As above: the GPOS vCPU starts out on core 1.
+    hw0.trap(&mut core0, 0x60, &[RT_VBR]);
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!(hw1.resumed().0.pc, GP_ENTRY);
+    // The RTOS exits: nothing will ever run on core 0 but the GPOS vCPU,
+    // so core 0 asks for it back, as when the RTOS idles.
+    hw0.trap(&mut core0, 0x6e, &[0]);
+    assert_eq!(hw0.left, Some(Leave::Idle));
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!(hw1.left, Some(Leave::Idle), "core 1 sent it home");
+    hw0.interrupt(&mut core0, ICI_INTEVT);
+    assert_eq!(hw0.resumed().0.pc, GP_ENTRY, "running at home again");
+    assert_eq!((core1.stats.returns_out, core0.stats.returns_in), (1, 1));
+}
+
+#[test]
 fn delayed_preemption_keeps_the_rtos_waiting_until_the_preempt_count_drops() {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
