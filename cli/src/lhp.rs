@@ -103,17 +103,7 @@ impl Scenario {
             t += &format!("delayed_preemption_bound_us = {b}\n");
         }
         if self.samples > 0 {
-            let (device, source) = if self.rtos_on_tmu4 { (", { source = \"tmu4\", level = 12 }", 1) } else { ("", 0) };
-            t += &format!(
-                "\n[[guest]]\nname = \"rtos_probe\"\nclass = \"rtos\"\npriority = 10\nimage = \"{probe}\"\n\
-                 partition = {{ base = {:#x}, size = 0x800000 }}\nvcpus = [{{ core = 0 }}]\n\
-                 interrupts = [{{ source = \"timer\", level = 12 }}{device}]\n\
-                 params = [{{ symbol = \"probe_params\", words = [{}, {}, 1000, {}, {source}] }}]\n",
-                RTOS_BASE - 0x8000_0000,
-                self.samples,
-                self.rtos_util,
-                self.burn_window_ms
-            );
+            t += &probe_toml(probe, self.samples, self.rtos_util, self.burn_window_ms, self.rtos_on_tmu4);
         }
         // Reaching the TMU5 period (the last word) means writing the words
         // before it too: smp_load's own defaults.
@@ -153,6 +143,21 @@ impl Scenario {
         let result = runner::run(&desc, RunOptions { max_cycles, keep_events, mode }, |_| {}).map_err(|e| e.to_string())?;
         Ok((desc, result))
     }
+}
+
+/// The RTOS probe's `[[guest]]` table: core 0, timer at level 12, a 1 ms
+/// period, `samples` samples, `util` % burnt in each `burn_window_ms`
+/// window; `tmu4`: its period from TMU channel 4 instead of the virtual
+/// timer.
+pub fn probe_toml(probe: &str, samples: u32, util: u32, burn_window_ms: u32, tmu4: bool) -> String {
+    let (device, source) = if tmu4 { (", { source = \"tmu4\", level = 12 }", 1) } else { ("", 0) };
+    format!(
+        "\n[[guest]]\nname = \"rtos_probe\"\nclass = \"rtos\"\npriority = 10\nimage = \"{probe}\"\n\
+         partition = {{ base = {:#x}, size = 0x800000 }}\nvcpus = [{{ core = 0 }}]\n\
+         interrupts = [{{ source = \"timer\", level = 12 }}{device}]\n\
+         params = [{{ symbol = \"probe_params\", words = [{samples}, {util}, 1000, {burn_window_ms}, {source}] }}]\n",
+        RTOS_BASE - 0x8000_0000,
+    )
 }
 
 /// The two guests, built (cached) at their partitions' bases.

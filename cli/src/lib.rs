@@ -24,3 +24,4 @@ pub mod hvguests;
 pub mod lhp;
 pub mod experiments;
 pub mod linux;
+pub mod linux_guest;

@@ -26,6 +26,9 @@ pub const MARKER: &str = "rp1-init: user space up";
 #[derive(Clone, Debug)]
 pub struct LinuxImages {
     pub vmlinux: PathBuf,
+    /// The same kernel as a guest of the hypervisor
+    /// (guests-patches/linux-6.1/paravirt/, tests/linux/spumone-guest.config).
+    pub vmlinux_guest: PathBuf,
     pub initramfs: PathBuf,
 }
 
@@ -52,7 +55,11 @@ pub fn build() -> Result<LinuxImages, String> {
         ));
     }
     let out = top.join("build/linux");
-    Ok(LinuxImages { vmlinux: out.join("vmlinux"), initramfs: out.join("initramfs.cpio.gz") })
+    Ok(LinuxImages {
+        vmlinux: out.join("vmlinux"),
+        vmlinux_guest: out.join("vmlinux-guest"),
+        initramfs: out.join("initramfs.cpio.gz"),
+    })
 }
 
 /// One boot's measurements.

@@ -1952,6 +1952,36 @@ level = 4
             (GuestClass::Gpos, 1, Partition { base: 0x0900_0000, size: 16 << 20 })
         );
         assert_eq!(gpos.vcpus.iter().map(|v| v.core).collect::<Vec<_>>(), [0, 1, 2, 3]);
+        assert_eq!((gpos.interrupt_mask, gpos.mmu, &gpos.linux), (InterruptMask::Hypercall, false, &None));
+        let linux = load(&dir.join("linux.toml")).unwrap();
+        let g = &linux.guests[1];
+        assert_eq!((g.interrupt_mask, g.mmu), (InterruptMask::Sr, true));
+        assert_eq!(
+            g.linux,
+            Some(LinuxBoot { initrd: Some(dir.join("../../build/linux/initramfs.cpio.gz")), cmdline: "hackbench=1,10".into() })
+        );
+    }
+
+    #[test]
+    fn linux_guest_keys_are_checked() {
+        let base = "[hypervisor]\npolicy = \"none\"\n[[guest]]\nname = \"l\"\nclass = \"gpos\"\npriority = 1\nimage = \"v\"\npartition = { base = 0x0c000000, size = 0x1000 }\nvcpus = [{ core = 0 }]\n";
+        // The message's first line, without where in the file it is.
+        let err = |extra: &str| {
+            let e = parse(&format!("{base}{extra}"), Path::new("/m")).unwrap_err().to_string();
+            let first = e.lines().next().unwrap_or_default().to_string();
+            first.split_once(": ").filter(|(at, _)| at.starts_with("line ")).map_or(first.clone(), |(_, m)| m.to_string())
+        };
+        assert_eq!(err("interrupt_mask = \"imask\"\n"), "guest[0].interrupt_mask: unknown variant `imask`, expected `hypercall` or `sr`");
+        assert_eq!(err("mmu = 1\n"), "guest[0].mmu: invalid type: integer `1`, expected a boolean");
+        let long = "x".repeat(256);
+        assert_eq!(
+            err(&format!("linux = {{ cmdline = \"{long}\" }}\n")),
+            "guest[0].linux.cmdline: 256 bytes; Linux/SH takes at most 255, without NUL bytes"
+        );
+        assert_eq!(err("linux = { initrd = \" \" }\n"), "guest[0].linux.initrd: an initramfs path cannot be empty");
+        assert_eq!(err("linux = { initrd = \"i\", cmd = \"\" }\n"), "guest[0].linux.cmd: unknown field `cmd`, expected `initrd` or `cmdline`");
+        let ok = parse(&format!("{base}linux = {{ initrd = \"i.cpio\" }}\n"), Path::new("/m")).unwrap();
+        assert_eq!(ok.guests[0].linux, Some(LinuxBoot { initrd: Some(PathBuf::from("/m/i.cpio")), cmdline: String::new() }));
     }
 
     proptest! {

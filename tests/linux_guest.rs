@@ -1,0 +1,194 @@
+//! Linux 6.1 SMP as the hypervisor's guest (the board image): four vCPUs
+//! beside the RTOS probe on core 0, the paravirtualized kernel of
+//! guests-patches/linux-6.1/paravirt/ booted from the test initramfs. It
+//! boots, runs hackbench to a clean exit and halts under every policy;
+//! two runs are identical; the probe keeps its ticks while Linux runs and
+//! when Linux dies; the patch series stays under 200 changed lines and
+//! one that no longer applies is refused by name.
+
+use rp1::linux::{build, LinuxImages};
+use rp1::linux_guest::{check, hackbench_seconds, linux_index, LinuxGuest};
+use spumone_hosting::description::Policy;
+use spumone_hosting::report::latencies_us;
+use spumone_hosting::runner::RunResult;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// Far more than boot and a short hackbench take (about 0.11 s).
+const MAX_CYCLES: u64 = 600_000_000 * 3;
+
+fn images() -> &'static LinuxImages {
+    static IMAGES: OnceLock<LinuxImages> = OnceLock::new();
+    IMAGES.get_or_init(|| build().unwrap_or_else(|e| panic!("building Linux for the RP1: {e}")))
+}
+
+fn top() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn run(g: &LinuxGuest) -> (spumone_hosting::description::Description, RunResult) {
+    g.run(images(), MAX_CYCLES).unwrap_or_else(|e| panic!("{g:?}: {e}"))
+}
+
+/// The probe's latencies stay those of an RTOS alone on its core: its
+/// level-12 tick preempts Linux whatever Linux masks (IPL separation).
+fn assert_probe_on_time(result: &RunResult, samples: usize) {
+    let lat = latencies_us(result);
+    assert_eq!(lat.len(), samples, "the probe took every sample");
+    let max = lat.iter().cloned().fold(0.0, f64::max);
+    assert!(max < 40.0, "worst dispatch latency {max:.2} us beside Linux");
+}
+
+#[test]
+fn linux_boots_on_four_vcpus_beside_the_rtos_runs_hackbench_and_halts() {
+    let g = LinuxGuest::new(Policy::None);
+    let (desc, result) = run(&g);
+    let console = check(&desc, &result).unwrap_or_else(|e| panic!("{e}"));
+    for want in ["Booting machvec: x3proto", "clocksource: Switched to clocksource spumone", "printk: console [hvc0] enabled"] {
+        assert!(console.contains(want), "no {want:?}:\n{console}");
+    }
+    let t = hackbench_seconds(&console).expect("hackbench prints its time");
+    assert!(t > 0.0 && t < 0.5, "hackbench took {t} s");
+    let exit = result.log.exit_cycles[linux_index(&desc)].expect("Linux exited");
+    assert!(exit < result.cycles, "Linux halted before the run ended");
+    assert_probe_on_time(&result, 200);
+    // Linux masks with SR.IMASK: what it masked waited in the doorbells,
+    // and its vCPUs' TLB entries were never shown to another vCPU.
+    let doorbells: u64 = result.stats.iter().map(|s| s.doorbells).sum();
+    assert!(doorbells > 0, "no doorbell rang");
+    assert!(result.stats.iter().all(|s| s.guest_faults == 0 && s.hypercall_errors.iter().all(|&e| e == 0)));
+}
+
+#[test]
+fn every_policy_runs_linux_to_a_clean_halt_beside_a_busy_rtos() {
+    for (policy, spin_yield) in [
+        (Policy::DelayedPreemption, false),
+        (Policy::TrapMigration, false),
+        (Policy::OnDemandMigration, false),
+        (Policy::OnDemandMigration, true),
+    ] {
+        let mut g = LinuxGuest::new(policy);
+        g.spin_yield = spin_yield;
+        g.rtos_util = 30;
+        let (desc, result) = run(&g);
+        check(&desc, &result).unwrap_or_else(|e| panic!("{policy:?} spin-yield {spin_yield}: {e}"));
+        assert_eq!(latencies_us(&result).len(), 200, "{policy:?}: the probe took every sample");
+    }
+}
+
+#[test]
+fn two_runs_of_the_linux_guest_are_identical() {
+    let mut g = LinuxGuest::new(Policy::OnDemandMigration);
+    g.rtos_util = 30;
+    let (desc, a) = run(&g);
+    let (_, b) = run(&g);
+    check(&desc, &a).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.console(linux_index(&desc)), b.console(linux_index(&desc)));
+    assert_eq!((a.cycles, a.instructions), (b.cycles, b.instructions));
+    assert_eq!(a.log.exit_cycles, b.log.exit_cycles);
+    assert_eq!(a.stats, b.stats);
+    assert_eq!(latencies_us(&a), latencies_us(&b));
+}
+
+#[test]
+fn a_linux_guest_that_panics_leaves_the_rtos_ticking_on_time() {
+    // No init to run: Linux panics and spins in panic()'s delay loop on
+    // one vCPU with the others stopped (SLEEP with interrupts masked).
+    let mut g = LinuxGuest::new(Policy::OnDemandMigration);
+    g.cmdline = "rdinit=/no-such-init init=/no-such-init".into();
+    g.probe_samples = 300;
+    let (desc, result) = run(&g);
+    let console = result.console(linux_index(&desc));
+    assert!(console.contains("Kernel panic"), "Linux did not panic:\n{console}");
+    assert_eq!(result.log.exits[linux_index(&desc)], None, "a panicked Linux does not exit");
+    assert_eq!(result.log.exits[0], Some(0), "the probe finished");
+    assert_probe_on_time(&result, 300);
+}
+
+#[test]
+fn the_linux_patch_series_is_under_200_changed_lines() {
+    let out = Command::new("bash")
+        .arg(top().join("scripts/patch-size.sh"))
+        .arg(top().join("guests-patches/linux-6.1/paravirt"))
+        .output()
+        .expect("run patch-size.sh");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let total: u32 = text
+        .lines()
+        .find_map(|l| l.split("= ").nth(1)?.split(' ').next()?.parse().ok())
+        .expect("a total line");
+    assert!(total < 200 && total > 100, "{total} changed lines");
+}
+
+#[test]
+fn the_size_check_fails_a_series_of_200_lines_and_counts_only_hunks() {
+    let dir = std::env::temp_dir().join(format!("rp1-patch-size-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // A message with lines that look like diff lines, a diffstat, and a
+    // hunk of 150 added and 50 removed lines: 200, not under 200.
+    let mut p = String::from("Subject: [PATCH] big\n\n-not counted\n+not counted\n---\n f | 200 +-\n\n");
+    p += "diff --git a/f b/f\n--- a/f\n+++ b/f\n@@ -1,50 +1,150 @@\n";
+    p += &"-old\n".repeat(50);
+    p += &"+new\n".repeat(150);
+    p += "-- \n2.47.3\n";
+    std::fs::write(dir.join("0001-big.patch"), &p).unwrap();
+    let size = |limit: &str| {
+        Command::new("bash").arg(top().join("scripts/patch-size.sh")).args(["--limit", limit]).arg(&dir).output().unwrap()
+    };
+    let out = size("200");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("  150 added   50 removed  = 200 changed lines"));
+    assert_eq!(size("201").status.code(), Some(0));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_patch_that_no_longer_applies_is_refused_with_its_file_and_hunk() {
+    let dir = std::env::temp_dir().join(format!("rp1-apply-series-{}", std::process::id()));
+    let (tree, patches) = (dir.join("tree"), dir.join("patches"));
+    std::fs::create_dir_all(tree.join("arch/sh/kernel")).unwrap();
+    std::fs::create_dir_all(&patches).unwrap();
+    std::fs::write(tree.join("arch/sh/kernel/idle.c"), "one\ntwo\nthree\n").unwrap();
+    std::fs::write(patches.join("series"), "0001-ok.patch\n0002-stale.patch\n").unwrap();
+    std::fs::write(
+        patches.join("0001-ok.patch"),
+        "--- a/arch/sh/kernel/idle.c\n+++ b/arch/sh/kernel/idle.c\n@@ -1,3 +1,3 @@\n one\n-two\n+2\n three\n",
+    )
+    .unwrap();
+    std::fs::write(
+        patches.join("0002-stale.patch"),
+        "--- a/arch/sh/kernel/idle.c\n+++ b/arch/sh/kernel/idle.c\n@@ -1,3 +1,3 @@\n one\n-TWO\n+II\n three\n",
+    )
+    .unwrap();
+    let out = Command::new("bash").arg(top().join("scripts/apply-series.sh")).arg(&patches).arg(&tree).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("0002-stale.patch no longer applies"), "{err}");
+    assert!(err.contains("arch/sh/kernel/idle.c"), "{err}");
+    assert!(err.contains("Hunk #1 FAILED at 1."), "{err}");
+    // The first patch went in, the stale one changed nothing.
+    assert_eq!(std::fs::read_to_string(tree.join("arch/sh/kernel/idle.c")).unwrap(), "one\n2\nthree\n");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_kernel_or_initramfs_that_does_not_fit_its_partition_is_refused_before_boot() {
+    let g = LinuxGuest::new(Policy::None);
+    let (probe, _) = rp1::lhp::guests().unwrap();
+    let text = g.description_toml(&probe.display().to_string(), images());
+    // 1 MiB: the kernel alone is bigger.
+    let small = text.replace("size = 0x4000000", "size = 0x100000");
+    let desc = spumone_hosting::description::parse(&small, Path::new(".")).unwrap();
+    let err = desc.check_images().unwrap_err().to_string();
+    assert!(err.contains("is outside the partition (0x0c000000-0x0c0fffff)") && err.contains("bytes at physical"), "{err}");
+    // 4 MiB holds the kernel but not the initramfs after it (and the gap
+    // the loader leaves): refused by the loader, with the sizes.
+    let tight = text.replace("size = 0x4000000", "size = 0x400000");
+    let desc = spumone_hosting::description::parse(&tight, Path::new(".")).unwrap();
+    let mode = spumone_hosting::runner::Mode::Native { image: rp1::board::image().unwrap() };
+    let opts = spumone_hosting::runner::RunOptions { max_cycles: 1000, keep_events: false, mode };
+    let err = spumone_hosting::runner::run(&desc, opts, |_| {}).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("does not fit in RAM after the kernel (room for"), "{err}");
+}
