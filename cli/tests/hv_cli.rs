@@ -246,7 +246,8 @@ fn a_guest_exiting_0_exits_0_and_writes_a_timeline() {
     assert_eq!(stderr(&o), "");
     let out = stdout(&o);
     assert!(out.starts_with("policy none, IPL separation on, spin-yield off\nrun ended: Guest(0)"), "{out}");
-    assert!(out.contains("guest 0 `g` (exited 0):"), "{out}");
+    let line = out.lines().find(|l| l.starts_with("guest 0 `g` (exited 0 at ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.ends_with(" ms simulated):"), "{line}");
     assert!(out.contains("the board image") && out.contains("every cost below is measured"), "{out}");
     assert!(out.contains("(not started: the configuration does not use it)"), "{out}");
     assert!(!out.contains("hypervisor cost table"), "the cost table is no input of a native run: {out}");
@@ -273,7 +274,7 @@ fn a_guest_exiting_non_zero_or_the_time_limit_exits_1() {
     let o = rp1(&["hv", desc.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(stderr(&o), "rp1: guest `g` exited with status 3 (0x3)\n");
-    assert!(stdout(&o).contains("guest 0 `g` (exited 3):"));
+    assert!(stdout(&o).contains("guest 0 `g` (exited 3 at "), "{}", stdout(&o));
 
     write_image(&dir, "g.elf", 0x8880_0000, &spinning_guest());
     let o = rp1(&["hv", desc.to_str().unwrap(), "--max-ms", "2"]);
