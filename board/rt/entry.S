@@ -20,6 +20,7 @@
  */
 	.set	PERCORE_FRAME_BASE, 0	/* struct percore in runtime.c */
 	.set	PERCORE_FRAME_END, 4
+	.set	PERCORE_DIRECT, 16	/* direct_vbr, direct_count, scratch0, scratch1 */
 	.set	KIND_GENERAL, 1
 	.set	KIND_TLB_MISS, 2
 	.set	KIND_INTERRUPT, 3
@@ -59,7 +60,21 @@ _start:
 	.section .text.vectors, "ax"
 	.global	hv_vectors
 hv_vectors:
+/* A guest with direct exceptions (percore.direct_vbr, set by the Rust
+ * exit for the vCPU it resumes) gets every exception but a hypercall
+ * straight from here, as the hardware would have given it: SPC, SSR,
+ * SGR, EXPEVT, TRA, TEA and PTEH are the hardware's, R15 its own; only
+ * bank-1 R0 and R1 are not kept (such a guest treats them as scratch on
+ * exception entry, as Linux does). Everything else takes the full entry,
+ * with every register kept. */
 	.org	0x100
+	mov.l	3f, r15			/* r15 is free: SGR holds the guest's */
+	mov.l	r0, @(8, r15)		/* bank 1 r0 aside (scratch0) */
+	mov.l	@r15, r0		/* direct_vbr */
+	tst	r0, r0
+	bf	direct_general
+	mov.l	@(8, r15), r0
+general_entry:
 	mov.l	1f, r15
 	mov.l	@r15, r15		/* the frame's end */
 	add	#-8, r15		/* 79 mode, 78 exit_sr: exit only */
@@ -69,8 +84,41 @@ hv_vectors:
 	 mov	#KIND_GENERAL, r7
 	.balign	4
 1:	.long	percore + PERCORE_FRAME_END
+3:	.long	percore + PERCORE_DIRECT
+
+/* r15 = &direct_vbr, r0 = the guest's VBR, bank 1 r0 in scratch0. */
+direct_general:
+	mov.l	r1, @(12, r15)		/* bank 1 r1 aside (scratch1) */
+	mov.l	.Lexpevt_p4, r1
+	mov.l	@r1, r0
+	shlr2	r0
+	shlr2	r0
+	shlr	r0
+	cmp/eq	#(0x160 >> 5), r0	/* a trap... */
+	bf	1f
+	add	#-4, r1
+	mov.l	@r1, r0			/* TRA (0xff000020) */
+	shlr2	r0
+	shlr2	r0
+	shlr2	r0
+	shlr	r0
+	cmp/eq	#3, r0			/* ...numbered 0x60-0x7f: a hypercall */
+	bf	1f
+	mov.l	@(12, r15), r1
+	bra	general_entry
+	 mov.l	@(8, r15), r0
+1:	mov	#1, r0
+	bra	direct_count
+	 shll8	r0			/* the offset: 0x100 */
 
 	.org	0x400
+	mov.l	3f, r15
+	mov.l	r0, @(8, r15)
+	mov.l	@r15, r0
+	tst	r0, r0
+	mov.w	.Lvbr_tlb, r0		/* the offset (direct_count reloads the VBR) */
+	bf	direct_count
+	mov.l	@(8, r15), r0
 	mov.l	1f, r15
 	mov.l	@r15, r15
 	add	#-8, r15
@@ -80,6 +128,21 @@ hv_vectors:
 	 mov	#KIND_TLB_MISS, r7
 	.balign	4
 1:	.long	percore + PERCORE_FRAME_END
+3:	.long	percore + PERCORE_DIRECT
+.Lexpevt_p4:	.long	0xff000024
+.Lvbr_tlb:	.word	0x400
+	.balign	2
+
+/* r15 = &direct_vbr, r0 = the vector's offset: count, then enter the
+ * guest's handler at its VBR + offset with its own R15. */
+direct_count:
+	mov.l	@(4, r15), r1
+	add	#1, r1
+	mov.l	r1, @(4, r15)		/* direct_count */
+	mov.l	@r15, r1
+	add	r1, r0
+	jmp	@r0
+	 stc	sgr, r15
 
 	.org	0x600
 	mov.l	1f, r15

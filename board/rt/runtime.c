@@ -46,6 +46,10 @@ struct percore {
 	uint32_t frame_end;  /* +4 */
 	uint32_t c_stack;    /* +8: top of the C stack */
 	uint32_t core;       /* +12 */
+	/* +16: the running vCPU's VBR if its exceptions go straight to it
+	 * (0: through the hypervisor), +20: how many went so, +24/+28: where
+	 * entry.S keeps two registers meanwhile. */
+	uint32_t direct_vbr, direct_count, scratch[2];
 	Z_spumone_instance_t instance;
 	wasm_rt_funcref_t table[TABLE_SLOTS];
 };
@@ -53,6 +57,8 @@ extern struct percore percore;
 _Static_assert(offsetof(struct percore, frame_base) == 0, "entry.S");
 _Static_assert(offsetof(struct percore, frame_end) == 4, "entry.S");
 _Static_assert(offsetof(struct percore, c_stack) == 8, "entry.S");
+_Static_assert(offsetof(struct percore, direct_vbr) == 16, "entry.S");
+_Static_assert(offsetof(struct percore, scratch) == 24, "entry.S");
 _Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
 
 #define FRAME_BYTES 320u /* board/src/frame.rs */

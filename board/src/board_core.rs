@@ -9,7 +9,7 @@
 //! this core's own, `percore::rp1` addresses them by core number).
 
 use crate::frame::Frame;
-use crate::layout::{URAM_TRACE, URAM_TRACE_BYTES};
+use crate::layout::{PERCORE_DIRECT_VBR, URAM_TRACE, URAM_TRACE_BYTES};
 use crate::mmio::{self, Mmio};
 use core::cell::Cell;
 use spumone_kernel::vcpu::VcpuContext;
@@ -285,6 +285,14 @@ impl CoreHardware for Lent<'_> {
 
     fn flush_tlb(&mut self) {
         self.rp1(&mut Mmio).flush_tlb();
+    }
+
+    fn set_direct_exceptions(&mut self, vbr: u32) {
+        Mmio.write32(PERCORE_DIRECT_VBR, vbr);
+    }
+
+    fn direct_exceptions(&self) -> u64 {
+        Mmio.read32(PERCORE_DIRECT_VBR + 4) as u64
     }
 
     fn arm_timer(&mut self, deadline: Option<u64>) {

@@ -14,6 +14,10 @@ pub const STACK_TOP: u32 = 0x4000;
 /// Filled into unused stack at boot; the reader finds the high-water mark
 /// as the lowest word that no longer holds it.
 pub const STACK_PATTERN: u32 = spumone_percore::tracebuf::STACK_PATTERN;
+/// `struct percore` (board/rt/runtime.c) is at the start of each core's
+/// OL memory; +16 is `direct_vbr`, +20 `direct_count` (entry.S's direct
+/// exception path reads the one and counts in the other).
+pub const PERCORE_DIRECT_VBR: u32 = 0xe500_0010;
 /// Exit status a hypervisor panic ends the run with (| core).
 pub const PANIC_EXIT: u32 = 0xfa00_0000;
 

@@ -52,7 +52,7 @@ impl LinuxGuest {
              partition = {{ base = {LINUX_BASE:#x}, size = {LINUX_SIZE:#x} }}\n\
              vcpus = [{{ core = 0 }}, {{ core = 1 }}, {{ core = 2 }}, {{ core = 3 }}]\n\
              interrupts = [{{ source = \"timer\", level = 5 }}, {{ source = \"ipi\", level = 6 }}]\n\
-             interrupt_mask = \"sr\"\nmmu = true\n\
+             interrupt_mask = \"sr\"\nmmu = true\ndirect_exceptions = true\n\
              linux = {{ initrd = \"{}\", cmdline = \"{}\" }}\n",
             images.vmlinux_guest.display(),
             images.initramfs.display(),

@@ -220,6 +220,8 @@ pub struct Guest {
     /// The guest uses the MMU (its vCPUs' TLB entries are flushed when
     /// another vCPU takes a core).
     pub mmu: bool,
+    /// Its exceptions other than hypercalls go straight to its handler.
+    pub direct_exceptions: bool,
     /// Linux boot parameters for the first image, if it is a Linux kernel.
     pub linux: Option<LinuxBoot>,
 }
@@ -880,6 +882,8 @@ struct RawGuest {
     #[serde(default)]
     mmu: bool,
     #[serde(default)]
+    direct_exceptions: bool,
+    #[serde(default)]
     linux: Option<RawLinux>,
 }
 
@@ -1317,6 +1321,7 @@ fn validate_guest(gi: usize, g: &RawGuest, base_dir: &Path) -> Result<Guest, Inv
         params,
         interrupt_mask: g.interrupt_mask,
         mmu: g.mmu,
+        direct_exceptions: g.direct_exceptions,
         linux: match &g.linux {
             None => None,
             Some(l) => {
@@ -1570,6 +1575,7 @@ interrupts = [{ source = "ipi", level = 3 }, { source = "timer", level = 5 }]
                 params: vec![ParamPatch { symbol: "probe_params".into(), words: vec![1000, 30, 0xFFFF_FFFF] }],
                 interrupt_mask: InterruptMask::Hypercall,
                 mmu: false,
+                direct_exceptions: false,
                 linux: None,
             }
         );
@@ -1750,7 +1756,7 @@ level = 4
             (with("words = [1000, 30, -1] }", "words = [1] }, { symbol = \"probe_params\", words = [2] }"),
              "guest[0].params[1].symbol: \"probe_params\" is patched twice (first at guest[0].params[0])"),
             (with("interrupts = [{ source = \"ipi\"", "irqs = 1\ninterrupts = [{ source = \"ipi\""),
-             "guest[1].irqs: unknown field `irqs`, expected one of `name`, `class`, `priority`, `image`, `partition`, `vcpus`, `interrupts`, `params`, `interrupt_mask`, `mmu`, `linux`"),
+             "guest[1].irqs: unknown field `irqs`, expected one of `name`, `class`, `priority`, `image`, `partition`, `vcpus`, `interrupts`, `params`, `interrupt_mask`, `mmu`, `direct_exceptions`, `linux`"),
             // the document
             ("[hypervisor]\npolicy = \"none\"\n".to_string(), "guest: the description has no [[guest]]: at least one guest must run"),
             (format!("{GOOD}\n[[guest]]\nname = \"x\""), "guest[2]: missing field `class`"),

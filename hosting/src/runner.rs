@@ -144,6 +144,7 @@ pub fn boot_config(desc: &Description, entries: &[u32]) -> Config {
             ipi_level: level(InterruptSource::Ipi),
             sr_imask: guest.interrupt_mask == InterruptMask::Sr,
             mmu: guest.mmu,
+            direct_exceptions: guest.direct_exceptions,
         });
     }
     // The interrupt destination table: every device source, in the order

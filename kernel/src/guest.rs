@@ -66,6 +66,12 @@ pub struct GuestSpec {
     /// after another vCPU that uses the MMU, since ASIDs are the guest's
     /// per-vCPU choice and mean nothing across vCPUs.
     pub mmu: bool,
+    /// The guest's exceptions other than hypercalls go from the hardware
+    /// straight to its handler, not through the hypervisor (the board's
+    /// entry stub; bank-1 R0 and R1 are then scratch, as Linux treats
+    /// them). The hypervisor still takes them while a policy needs to see
+    /// the guest's kernel entries (trap-based migration on an RTOS core).
+    pub direct_exceptions: bool,
 }
 
 #[cfg(test)]

@@ -81,6 +81,7 @@ fn gpos_vcpu() -> Vcpu {
         ipi_level: 6,
         sr_imask: false,
         mmu: false,
+        direct_exceptions: false,
     };
     let mut v = Vcpu::fresh(1, 0, &spec, spec.entry, 0);
     v.pending = 0x0101;

@@ -156,6 +156,13 @@ pub trait CoreHardware {
     fn set_doorbell(&mut self, level: u8);
     /// Invalidate every entry of this core's TLB (MMUCR.TI).
     fn flush_tlb(&mut self);
+    /// Let the running vCPU's exceptions other than hypercalls go straight
+    /// to its handler at `vbr` + 0x100/0x400 (0: through the hypervisor,
+    /// [`Entry::Exception`]). The hosted model has no such path: there it
+    /// does nothing and the exceptions are forwarded as before.
+    fn set_direct_exceptions(&mut self, vbr: u32);
+    /// How many exceptions have gone straight to a guest on this core.
+    fn direct_exceptions(&self) -> u64;
     /// Make this core's timer interrupt at `deadline` (cycles), or never.
     fn arm_timer(&mut self, deadline: Option<u64>);
     /// Acknowledge this core's timer interrupt.

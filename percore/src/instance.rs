@@ -134,10 +134,13 @@ pub struct Stats {
     /// Doorbells taken: a guest that masks with SR.IMASK lowered its mask
     /// below a virtual interrupt held for it.
     pub doorbells: u64,
+    /// Exceptions that went from the hardware straight to a guest with
+    /// direct exceptions (the entry stub counts them; read at each entry).
+    pub direct_exceptions: u64,
     /// TLB flushes: an MMU guest's vCPU took the core after another.
     pub tlb_flushes: u64,
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, departures_avoided: u64, doorbells: u64, tlb_flushes: u64 });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, tlb_flushes: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -170,6 +173,7 @@ impl Stats {
         departures_avoided: 0,
         stale_migrations: 0,
         doorbells: 0,
+        direct_exceptions: 0,
         tlb_flushes: 0,
     };
 }
@@ -221,6 +225,10 @@ pub struct Instance {
     ici_closed: bool,
     /// The level this core's doorbell is raised at (0: not raised).
     doorbell: u8,
+    /// Where the running vCPU's exceptions go straight to (0: here).
+    direct: u32,
+    /// This entry already tried to send the mail (a `SEND_IPI`).
+    mail_tried: bool,
     /// The MMU guest's vCPU whose TLB entries this core may hold.
     tlb_owner: Option<(u8, u8)>,
     /// The vCPUs of each guest (a bit each) this core knows have been
@@ -261,6 +269,8 @@ impl Instance {
             short_slice: false,
             ici_closed: false,
             doorbell: 0,
+            direct: 0,
+            mail_tried: false,
             tlb_owner: None,
             started: [0; MAX_GUESTS],
             stats: Stats::ZERO,
@@ -385,6 +395,7 @@ impl Instance {
     /// The core entered the hypervisor.
     pub fn enter<H: CoreHardware>(&mut self, hw: &mut H) {
         self.stats.entries += 1;
+        self.stats.direct_exceptions = hw.direct_exceptions();
         hw.charge(self.config.costs.entry_exit as u64);
         let entry = hw.entry();
         // A hypercall or an exception of the running vCPU is handled with
@@ -807,12 +818,19 @@ impl Instance {
                 let v = &self.vcpus[i];
                 match call {
                     Hypercall::VcpuId | Hypercall::TimeNow | Hypercall::Sample | Hypercall::ConsoleWrite => true,
+                    // An IPI for a vCPU on another core (sent already).
+                    Hypercall::SendIpi => self.find(guest, args[0] as u8).is_none(),
                     // A higher level delivers nothing new; it may close a
                     // device source (sync_device_routes).
                     Hypercall::IrqDisable => !self.owns_devices(i),
                     // A lower level may let a pending interrupt in or open
                     // a source.
-                    Hypercall::IrqRestore | Hypercall::SetVector => v.pending == 0 && !self.owns_devices(i),
+                    Hypercall::IrqRestore => v.pending == 0 && !self.owns_devices(i),
+                    // A new vector table may also be where its exceptions
+                    // now go straight to.
+                    Hypercall::SetVector => {
+                        v.pending == 0 && !self.owns_devices(i) && self.direct_vbr(i) == self.direct
+                    }
                     Hypercall::PreemptCount => self.config.policy != Policy::DelayedPreemption,
                     Hypercall::SpinYield => !self.config.spin_yield,
                     Hypercall::KernelExit => v.away != Some(AwayReason::KernelEntry),
@@ -898,6 +916,14 @@ impl Instance {
                 }
                 self.stats.virtual_ipis += 1;
                 self.route(hw, Post::VirtualIpi { guest, vcpu: a0 as u8, message: a1 as u8 });
+                if self.find(guest, a0 as u8).is_none() {
+                    // For another core: sent now, so that the caller can
+                    // go on at once (the call changed nothing here). If it
+                    // could not go, the full exit this entry then takes
+                    // does not try again at once.
+                    self.engine.flush(&mut EnginePort(hw));
+                    self.mail_tried = self.engine.has_waiting();
+                }
                 r0(0)
             }
             Hypercall::VcpuId => r0(self.vcpus[i].id as u32),
@@ -1151,6 +1177,11 @@ impl Instance {
             hw.set_doorbell(bell);
             self.doorbell = bell;
         }
+        let direct = next.map_or(0, |n| self.direct_vbr(n));
+        if direct != self.direct {
+            hw.set_direct_exceptions(direct);
+            self.direct = direct;
+        }
         if let Some(n) = next.filter(|&n| self.spec(self.vcpus[n].guest).is_some_and(|s| s.mmu)) {
             let owner = (self.vcpus[n].guest, self.vcpus[n].id);
             if self.tlb_owner != Some(owner) {
@@ -1163,6 +1194,16 @@ impl Instance {
             Some(n) => hw.resume(&self.vcpus[n].ctx, self.physical_imask(n)),
             None => hw.idle(),
         }
+    }
+
+    /// Where resident vCPU `i`'s exceptions may go straight to: its VBR,
+    /// if its guest has direct exceptions, it has a vector table, and no
+    /// policy needs to see its kernel entries here (0 otherwise).
+    fn direct_vbr(&self, i: usize) -> u32 {
+        let v = &self.vcpus[i];
+        let direct = self.spec(v.guest).is_some_and(|s| s.direct_exceptions)
+            && !self.lhp.trap_migrates(self.class(v.guest), v.away, self.view());
+        if direct { v.ctx.vbr } else { 0 }
     }
 
     /// Whether resident vCPU `i`'s guest masks with SR.IMASK.
@@ -1492,6 +1533,9 @@ impl Instance {
     }
 
     fn send_pending_mail<H: CoreHardware>(&mut self, hw: &mut H) {
+        if core::mem::take(&mut self.mail_tried) {
+            return;
+        }
         self.engine.flush(&mut EnginePort(hw));
     }
 }

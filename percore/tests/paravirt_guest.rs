@@ -15,7 +15,7 @@ use spumone_percore::hw::{timer_intevt, DOORBELL_INTEVT};
 use spumone_percore::instance::Instance;
 
 fn linux_like(vcpus: u8) -> GuestSpec {
-    GuestSpec { sr_imask: true, mmu: true, ..gpos(vcpus) }
+    GuestSpec { sr_imask: true, mmu: true, direct_exceptions: true, ..gpos(vcpus) }
 }
 
 /// The running guest writes SR.IMASK itself (`ldc rN, sr`).
@@ -100,7 +100,7 @@ fn the_tlb_is_flushed_when_another_mmu_vcpu_takes_the_core_and_not_for_the_rtos(
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
     hw.trap(&mut inst, 0x62, &[0]);
     hw.trap(&mut inst, 0x6b, &[1000, 1]);
-    let tick = hw.timer.expect("armed");
+    assert!(hw.timer.is_some(), "armed");
     assert_eq!(hw.tlb_flushes, 0, "the RTOS does not use the MMU");
     hw.trap(&mut inst, 0x63, &[]);
     assert_eq!((hw.resumed().0.pc, hw.tlb_flushes), (GP_ENTRY, 1), "Linux's vCPU 0");
@@ -129,4 +129,34 @@ fn a_vcpu_that_the_rtos_preempted_comes_back_to_its_tlb_unflushed() {
     hw.trap(&mut inst, 0x63, &[]);
     assert_eq!(hw.resumed().0.pc, GP_ENTRY);
     assert_eq!((hw.tlb_flushes, inst.stats.tlb_flushes), (1, 1));
+}
+
+#[test]
+fn exceptions_go_straight_to_a_direct_guest_unless_a_policy_must_see_its_kernel_entries() {
+    for (policy, with_rtos, direct) in [
+        (Policy::None, true, true),
+        (Policy::OnDemandMigration, false, true),
+        // Trap-based migration acts on kernel entries on a core the RTOS
+        // shares: there the hypervisor takes them.
+        (Policy::TrapMigration, true, false),
+        (Policy::TrapMigration, false, true),
+    ] {
+        let mem = shared();
+        let mut hw = FakeCore::new(0, &mem);
+        let guests = if with_rtos { vec![rtos(), linux_like(1)] } else { vec![linux_like(1)] };
+        let mut inst = Instance::boot_with(&mut hw, config(&guests, policy), &[]);
+        if with_rtos {
+            hw.trap(&mut inst, 0x60, &[RT_VBR]);
+            hw.trap(&mut inst, 0x63, &[]);
+        }
+        assert_eq!(hw.direct_vbr, 0, "{policy:?}: no vector table yet");
+        hw.trap(&mut inst, 0x60, &[GP_VBR]);
+        assert_eq!(hw.direct_vbr, if direct { GP_VBR } else { 0 }, "{policy:?}, RTOS {with_rtos}");
+    }
+    // A guest without the flag keeps every exception going through.
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[gpos(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    assert_eq!(hw.direct_vbr, 0);
 }

@@ -55,6 +55,8 @@ pub struct FakeCore {
     /// The doorbell's level (0: not raised) and the TLB flushes asked for.
     pub doorbell: u8,
     pub tlb_flushes: u32,
+    /// Where the vCPU's exceptions go straight to (0: the hypervisor).
+    pub direct_vbr: u32,
     pub timer: Option<u64>,
     /// Physical sources unmasked on this core, and the priorities set.
     pub devices_enabled: std::collections::BTreeSet<u32>,
@@ -78,6 +80,7 @@ impl FakeCore {
             ici_level: 15,
             doorbell: 0,
             tlb_flushes: 0,
+            direct_vbr: 0,
             timer: None,
             devices_enabled: Default::default(),
             device_levels: Vec::new(),
@@ -187,6 +190,12 @@ impl CoreHardware for FakeCore {
     fn flush_tlb(&mut self) {
         self.tlb_flushes += 1;
     }
+    fn set_direct_exceptions(&mut self, vbr: u32) {
+        self.direct_vbr = vbr;
+    }
+    fn direct_exceptions(&self) -> u64 {
+        0
+    }
     fn save_context(&self, ctx: &mut VcpuContext) {
         let (vbr, vmask, pc) = (ctx.vbr, ctx.virtual_imask, ctx.preempt_count);
         *ctx = self.regs;
@@ -280,6 +289,7 @@ pub fn rtos() -> GuestSpec {
         ipi_level: 13,
         sr_imask: false,
         mmu: false,
+        direct_exceptions: false,
     }
 }
 
@@ -295,6 +305,7 @@ pub fn gpos(vcpus: u8) -> GuestSpec {
         ipi_level: 4,
         sr_imask: false,
         mmu: false,
+        direct_exceptions: false,
     }
 }
 
