@@ -227,8 +227,6 @@ pub struct Instance {
     doorbell: u8,
     /// Where the running vCPU's exceptions go straight to (0: here).
     direct: u32,
-    /// This entry already tried to send the mail (a `SEND_IPI`).
-    mail_tried: bool,
     /// The MMU guest's vCPU whose TLB entries this core may hold.
     tlb_owner: Option<(u8, u8)>,
     /// The vCPUs of each guest (a bit each) this core knows have been
@@ -270,7 +268,6 @@ impl Instance {
             ici_closed: false,
             doorbell: 0,
             direct: 0,
-            mail_tried: false,
             tlb_owner: None,
             started: [0; MAX_GUESTS],
             stats: Stats::ZERO,
@@ -818,8 +815,6 @@ impl Instance {
                 let v = &self.vcpus[i];
                 match call {
                     Hypercall::VcpuId | Hypercall::TimeNow | Hypercall::Sample | Hypercall::ConsoleWrite => true,
-                    // An IPI for a vCPU on another core (sent already).
-                    Hypercall::SendIpi => self.find(guest, args[0] as u8).is_none(),
                     // A higher level delivers nothing new; it may close a
                     // device source (sync_device_routes).
                     Hypercall::IrqDisable => !self.owns_devices(i),
@@ -916,14 +911,6 @@ impl Instance {
                 }
                 self.stats.virtual_ipis += 1;
                 self.route(hw, Post::VirtualIpi { guest, vcpu: a0 as u8, message: a1 as u8 });
-                if self.find(guest, a0 as u8).is_none() {
-                    // For another core: sent now, so that the caller can
-                    // go on at once (the call changed nothing here). If it
-                    // could not go, the full exit this entry then takes
-                    // does not try again at once.
-                    self.engine.flush(&mut EnginePort(hw));
-                    self.mail_tried = self.engine.has_waiting();
-                }
                 r0(0)
             }
             Hypercall::VcpuId => r0(self.vcpus[i].id as u32),
@@ -1369,14 +1356,20 @@ impl Instance {
         true
     }
 
-    /// Whether `guest` may have vCPUs sent to `core`: it has no vCPU whose
-    /// home that is, or one of them has been started. A core's cache and
-    /// MMU control registers are set by the guest's kernel as each of its
-    /// CPUs boots; a vCPU sent to a core its guest has not booted yet
-    /// would find them at their reset values (and Linux's early cache
-    /// set-up on that core would then meet the other vCPU's settings).
+    /// Whether `guest` may have vCPUs sent to `core`. A guest that uses
+    /// the MMU has its kernel set up each core's cache and MMU control
+    /// registers as it boots that CPU: a vCPU sent to a core its guest has
+    /// not booted yet would find them at their reset values, and the
+    /// kernel's own set-up there would then meet the other vCPU's settings
+    /// (Linux's `cpu_init` on vCPU 1 flushed a cache vCPU 0 had enabled,
+    /// with a way count still 0). Such a guest may go only where it has no
+    /// vCPU whose home that is, or one of them has started. Guests without
+    /// the MMU (our test guests) go anywhere.
     fn booted_on(&self, guest: u8, core: u8) -> bool {
         let Some(spec) = self.spec(guest) else { return false };
+        if !spec.mmu {
+            return true;
+        }
         let homed = (0..spec.vcpus).filter(|&v| spec.home[v as usize] == core);
         let started = self.started[guest as usize];
         homed.clone().next().is_none() || homed.into_iter().any(|v| started & 1 << v != 0)
@@ -1533,9 +1526,6 @@ impl Instance {
     }
 
     fn send_pending_mail<H: CoreHardware>(&mut self, hw: &mut H) {
-        if core::mem::take(&mut self.mail_tried) {
-            return;
-        }
         self.engine.flush(&mut EnginePort(hw));
     }
 }
