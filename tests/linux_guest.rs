@@ -197,3 +197,37 @@ fn a_kernel_or_initramfs_that_does_not_fit_its_partition_is_refused_before_boot(
     let err = spumone_hosting::runner::run(&desc, opts, |_| {}).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("does not fit in RAM after the kernel (room for"), "{err}");
 }
+
+#[test]
+fn the_full_system_experiment_runs_checks_and_writes_its_files() {
+    use rp1::linux_experiment::{run, variants, Params};
+    let all = variants();
+    let params = Params {
+        groups: 1,
+        loops: 10,
+        utils: vec![0, 50],
+        variants: vec![all[0], all[3]], // none, on-demand
+    };
+    let sweep = run(images(), &params, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let o = &sweep.overhead;
+    assert!(o.native.hackbench_s > 0.0 && o.guest_alone.hackbench_s >= o.native.hackbench_s);
+    assert_eq!(sweep.points.len(), 4);
+    for p in &sweep.points {
+        let run = p.run.as_ref().unwrap_or_else(|| panic!("{} at {} %: {:?}", p.variant, p.util, p.failure));
+        assert!(run.halted_s > run.hackbench_s, "{p:?}");
+        let lat = p.latency.as_ref().expect("the probe's latency while Linux ran");
+        assert!(lat.samples > 20 && lat.max_us < 60.0, "{p:?}");
+    }
+    // The burner's share of core 0 costs Linux time under `none`.
+    let halted = |v: &str, u: u32| sweep.points.iter().find(|p| p.variant == v && p.util == u).unwrap().run.as_ref().unwrap().halted_s;
+    assert!(halted("none", 50) > halted("none", 0), "{} vs {}", halted("none", 50), halted("none", 0));
+    let dir = std::env::temp_dir().join(format!("rp1-linux-exp-{}", std::process::id()));
+    let files = sweep.write(&dir).unwrap();
+    let csv = std::fs::read_to_string(&files[0]).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3 + 4, "{csv}");
+    assert!(csv.lines().nth(4).unwrap().starts_with("none,0,"), "{csv}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1]).unwrap()).unwrap();
+    assert_eq!(json["points"].as_array().unwrap().len(), 4);
+    assert!(std::fs::read_to_string(&files[2]).unwrap().contains("the RTOS is the probe, not TOPPERS/JSP"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -25,3 +25,4 @@ pub mod lhp;
 pub mod experiments;
 pub mod linux;
 pub mod linux_guest;
+pub mod linux_experiment;

@@ -173,6 +173,26 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Linux 6.1 (4 vCPUs) as the GPOS beside the RTOS probe: its
+    /// overhead against native Linux, and hackbench's time and the RTOS's
+    /// latency per policy and RTOS utilization (docs/linux-guest.md).
+    Linux {
+        /// RTOS utilizations in percent, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "0,10,20,30,40,50,60,70,80,90,100")]
+        utils: Vec<u32>,
+        /// hackbench groups (hackbench=G,L on Linux's command line).
+        #[arg(long, default_value_t = 4)]
+        groups: u32,
+        /// Messages each hackbench sender passes to each receiver.
+        #[arg(long, default_value_t = 100)]
+        loops: u32,
+        /// Policies to sweep, comma-separated [default: all five].
+        #[arg(long, value_delimiter = ',')]
+        policies: Vec<String>,
+        /// Output directory [default: target/lhp/linux].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// latency, throughput and migration with their defaults.
     All {
         /// Output directory; each experiment writes to its own
@@ -221,6 +241,7 @@ pub fn main(args: Args) -> ExitCode {
             }),
         Command::Migration { ms, out } => migration(&MigrationParams { ms }, &out_dir(out, "migration")).map(|_| ()),
         Command::Demo { samples, util, out } => demo(&DemoParams { samples, util }, &out_dir(out, "demo")),
+        Command::Linux { utils, groups, loops, policies, out } => linux(utils, groups, loops, policies, &out_dir(out, "linux")),
         Command::All { out } => all(out),
     };
     match result {
@@ -234,6 +255,37 @@ pub fn main(args: Args) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn linux(utils: Vec<u32>, groups: u32, loops: u32, policies: Vec<String>, out: &std::path::Path) -> Result<(), Failure> {
+    use rp1::linux_experiment::{run, variants, Params};
+    for &u in &utils {
+        check_util("--utils", u)?;
+    }
+    check_positive("--groups", groups)?;
+    check_positive("--loops", loops)?;
+    let all = variants();
+    let chosen = if policies.is_empty() {
+        all.clone()
+    } else {
+        let mut v = Vec::new();
+        for p in &policies {
+            let found = all.iter().find(|x| x.name == p.as_str()).ok_or_else(|| {
+                let names: Vec<&str> = all.iter().map(|x| x.name).collect();
+                bad(format!("--policies: no policy {p:?} (one of {})", names.join(", ")))
+            })?;
+            v.push(*found);
+        }
+        v
+    };
+    let images = rp1::linux::build().map_err(Failure::Run)?;
+    let params = Params { groups, loops, utils, variants: chosen };
+    let sweep = run(&images, &params, |line| eprintln!("rp1 lhp linux: {line}")).map_err(Failure::Run)?;
+    print!("{}", sweep.table());
+    for f in sweep.write(out).map_err(Failure::Run)? {
+        println!("wrote {}", f.display());
+    }
+    Ok(())
 }
 
 fn out_dir(out: Option<PathBuf>, sub: &str) -> PathBuf {
