@@ -291,10 +291,6 @@ impl CoreHardware for Lent<'_> {
         Mmio.write32(PERCORE_DIRECT_VBR, vbr);
     }
 
-    fn direct_exceptions(&self) -> u64 {
-        Mmio.read32(PERCORE_DIRECT_VBR + 4) as u64
-    }
-
     fn arm_timer(&mut self, deadline: Option<u64>) {
         let now = self.now();
         self.rp1(&mut Mmio).arm_timer(now, deadline);

@@ -228,7 +228,6 @@ impl Sweep {
         );
         let utils: Vec<u32> = {
             let mut u: Vec<u32> = self.points.iter().map(|p| p.util).collect();
-            u.dedup();
             u.sort();
             u.dedup();
             u
@@ -245,14 +244,18 @@ impl Sweep {
         let cell = |v: &str, u: u32, f: &dyn Fn(&Point) -> Option<String>| {
             self.points.iter().find(|p| p.variant == v && p.util == u).and_then(f).unwrap_or_else(|| "FAILED".into())
         };
+        // A table's heading: a column per utilization.
+        let heading = |t: &mut String| {
+            t.push_str("| policy |");
+            for u in &utils {
+                let _ = write!(t, " {u} % |");
+            }
+            t.push_str("\n|:--|");
+            t.push_str(&"--:|".repeat(utils.len()));
+            t.push('\n');
+        };
         t += "hackbench time (s) against RTOS utilization; ideal = guest alone / (1 - U/4) (core 0's share lost)\n";
-        let _ = write!(t, "| policy |");
-        for u in &utils {
-            let _ = write!(t, " {u} % |");
-        }
-        t += "\n|:--|";
-        t += &"--:|".repeat(utils.len());
-        t += "\n";
+        heading(&mut t);
         for v in &variants {
             let _ = write!(t, "| {v} |");
             for &u in &utils {
@@ -265,13 +268,8 @@ impl Sweep {
             let ideal = o.guest_alone.hackbench_s / (1.0 - u as f64 / 400.0);
             let _ = write!(t, " {ideal:.3} |");
         }
-        t += "\n\nRTOS dispatch latency while Linux ran (us): mean / p99 / max\n| policy |";
-        for u in &utils {
-            let _ = write!(t, " {u} % |");
-        }
-        t += "\n|:--|";
-        t += &"--:|".repeat(utils.len());
-        t += "\n";
+        t += "\n\nRTOS dispatch latency while Linux ran (us): mean / p99 / max\n";
+        heading(&mut t);
         for v in &variants {
             let _ = write!(t, "| {v} |");
             for &u in &utils {

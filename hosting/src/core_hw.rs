@@ -296,10 +296,6 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
 
     fn set_direct_exceptions(&mut self, _vbr: u32) {}
 
-    fn direct_exceptions(&self) -> u64 {
-        0
-    }
-
     fn flush_tlb(&mut self) {
         let mmucr = self.cpu.mmu.mmucr();
         self.cpu.mmu.set_mmucr(mmucr | rp1_sim::cpu::mmu::mmucr::TI);

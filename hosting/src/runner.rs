@@ -256,6 +256,10 @@ fn new_machine() -> Result<Machine, RunError> {
         .map_err(|e| RunError::Machine(e.to_string()))
 }
 
+/// Where a core's entry stub counts the exceptions it sent straight to a
+/// guest (its OL memory; board/src/layout.rs, `PERCORE_DIRECT_VBR` + 4).
+const DIRECT_COUNT: u32 = 0xe500_0014;
+
 /// Load every guest image of `desc` (parameters patched) into `machine`;
 /// returns each guest's entry point (its first image's).
 pub fn load_guests(desc: &Description, machine: &mut Machine) -> Result<Vec<u32>, RunError> {
@@ -433,7 +437,14 @@ fn run_native(
     let mut stats = Vec::new();
     let mut mailbox = Vec::new();
     for core in 0..cores {
-        stats.push(native::TraceReader::counters::<Stats>(&mut machine, core, tracebuf::header::STATS_OFFSET).unwrap_or_default());
+        let mut s = native::TraceReader::counters::<Stats>(&mut machine, core, tracebuf::header::STATS_OFFSET).unwrap_or_default();
+        // Counted by the entry stub in the core's OL memory (struct percore,
+        // board/rt/runtime.c: direct_count at +20), not by the instance.
+        let mut count = [0u8; 4];
+        if machine.bus.read_memory(core, DIRECT_COUNT, &mut count) {
+            s.direct_exceptions = u32::from_le_bytes(count) as u64;
+        }
+        stats.push(s);
         let m = native::TraceReader::counters::<MailboxStats>(&mut machine, core, tracebuf::header::MAILBOX_STATS_OFFSET);
         let o = native::TraceReader::counters::<OutboxCounters>(&mut machine, core, tracebuf::header::OUTBOX_COUNTERS_OFFSET);
         mailbox.push(PostStats::from_parts(m.unwrap_or_default(), o.unwrap_or_default()));

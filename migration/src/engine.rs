@@ -382,22 +382,25 @@ impl Engine {
                 })
                 .map(|f| migrate_message(&f.vcpu, departure))
         };
-        let mut shipped: heapless::Vec<(u8, u8, u16), MAX_IN_FLIGHT> = heapless::Vec::new();
-        let sent = self.outbox.flush(hw, copy, |g, v, e| {
-            let _ = shipped.push((g, v, e));
+        let mut shipped: heapless::Vec<(u8, u8, u16, u64), MAX_IN_FLIGHT> = heapless::Vec::new();
+        let sent = self.outbox.flush(hw, copy, |g, v, e, at| {
+            let _ = shipped.push((g, v, e, at));
         });
-        hw.charge(sent as u64 * self.costs.mailbox_send as u64);
+        // The hosted model charges the sends after the fact: they belong to
+        // the halves as if charged before the ICIs (0 on the board).
+        let charged = sent as u64 * self.costs.mailbox_send as u64;
+        hw.charge(charged);
         if shipped.is_empty() {
             return;
         }
-        // Each migration's source half, now its message is out: its own
-        // work before, plus this send.
-        let send = hw.now().saturating_sub(start);
-        for (g, v, e) in shipped {
+        // Each migration's source half, now its message and ICI are out:
+        // its own work before, plus this send up to its ICI (not the
+        // flush's work for other cores after it).
+        for (g, v, e, at) in shipped {
             if let Some(f) = self.in_flight.iter_mut().find(|f| (f.vcpu.guest, f.vcpu.id, f.vcpu.epoch) == (g, v, e)) {
                 if !f.reported {
                     f.reported = true;
-                    let cycles = (f.work + send).min(u32::MAX as u64) as u32;
+                    let cycles = (f.work + at.saturating_sub(start) + charged).min(u32::MAX as u64) as u32;
                     hw.trace(MigrationEvent::Out { guest: g, vcpu: v, to: f.to, departure: f.departure, cycles });
                 }
             }

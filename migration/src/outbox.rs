@@ -250,7 +250,7 @@ impl Outbox {
         &mut self,
         hw: &mut H,
         mut migrating: impl FnMut(u8, u8, u8, u16, bool) -> Option<Message>,
-        mut migrated: impl FnMut(u8, u8, u16),
+        mut migrated: impl FnMut(u8, u8, u16, u64),
     ) -> u32 {
         let mut sent = 0;
         for to in 0..self.queues.len() {
@@ -271,6 +271,9 @@ impl Outbox {
                 continue;
             }
             let mut kicked = false;
+            // The migrations that went, told once their ICI is out (with
+            // the clock then: the end of their source half).
+            let mut went: heapless::Vec<(u8, u8, u16), OUTBOX> = heapless::Vec::new();
             while let Some(post) = self.queues[to].front().copied() {
                 let message = match post {
                     Post::Migrate { guest, vcpu, epoch, departure } => match migrating(to as u8, guest, vcpu, epoch, departure) {
@@ -289,7 +292,7 @@ impl Outbox {
                         sent += 1;
                         kicked = true;
                         if let Post::Migrate { guest, vcpu, epoch, .. } = post {
-                            migrated(guest, vcpu, epoch);
+                            let _ = went.push((guest, vcpu, epoch));
                         }
                     }
                     Err(e) if e.is_retryable() => {
@@ -340,6 +343,12 @@ impl Outbox {
             }
             if kicked {
                 hw.send_ici(to);
+            }
+            if !went.is_empty() {
+                let at = hw.now();
+                for (guest, vcpu, epoch) in went {
+                    migrated(guest, vcpu, epoch, at);
+                }
             }
         }
         sent

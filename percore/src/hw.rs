@@ -161,8 +161,6 @@ pub trait CoreHardware {
     /// [`Entry::Exception`]). The hosted model has no such path: there it
     /// does nothing and the exceptions are forwarded as before.
     fn set_direct_exceptions(&mut self, vbr: u32);
-    /// How many exceptions have gone straight to a guest on this core.
-    fn direct_exceptions(&self) -> u64;
     /// Make this core's timer interrupt at `deadline` (cycles), or never.
     fn arm_timer(&mut self, deadline: Option<u64>);
     /// Acknowledge this core's timer interrupt.

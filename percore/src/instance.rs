@@ -135,7 +135,9 @@ pub struct Stats {
     /// below a virtual interrupt held for it.
     pub doorbells: u64,
     /// Exceptions that went from the hardware straight to a guest with
-    /// direct exceptions (the entry stub counts them; read at each entry).
+    /// direct exceptions. The board's entry stub counts them in its own
+    /// word, never seen by the instance (reading it at every entry would
+    /// cost every entry): the host fills this in from that word.
     pub direct_exceptions: u64,
     /// TLB flushes: an MMU guest's vCPU took the core after another.
     pub tlb_flushes: u64,
@@ -392,7 +394,6 @@ impl Instance {
     /// The core entered the hypervisor.
     pub fn enter<H: CoreHardware>(&mut self, hw: &mut H) {
         self.stats.entries += 1;
-        self.stats.direct_exceptions = hw.direct_exceptions();
         hw.charge(self.config.costs.entry_exit as u64);
         let entry = hw.entry();
         // A hypercall or an exception of the running vCPU is handled with

@@ -193,9 +193,6 @@ impl CoreHardware for FakeCore {
     fn set_direct_exceptions(&mut self, vbr: u32) {
         self.direct_vbr = vbr;
     }
-    fn direct_exceptions(&self) -> u64 {
-        0
-    }
     fn save_context(&self, ctx: &mut VcpuContext) {
         let (vbr, vmask, pc) = (ctx.vbr, ctx.virtual_imask, ctx.preempt_count);
         *ctx = self.regs;
