@@ -114,12 +114,7 @@ fn ipl_separation_lets_the_rtos_timer_through_a_gpos_with_interrupts_disabled() 
 
 #[test]
 fn on_demand_migration_moves_a_gpos_vcpu_mid_critical_section_and_back_unchanged() {
-    let mem = shared();
-    let cfg = config(&[rtos(), gpos(1)], Policy::OnDemandMigration);
-    let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
-    let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
+    let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[rtos(), gpos(1)], Policy::OnDemandMigration));
     // The RTOS (priority 10) is runnable from boot, so the GPOS vCPU that
     // lives on core 0 starts out on core 1.
     // Core 1 was not ready when core 0 booted: the vCPU waited in core
@@ -188,12 +183,7 @@ fn on_demand_migration_moves_a_gpos_vcpu_mid_critical_section_and_back_unchanged
 
 #[test]
 fn a_vcpu_sent_away_for_the_rtos_comes_home_when_the_rtos_exits() {
-    let mem = shared();
-    let cfg = config(&[rtos(), gpos(1)], Policy::OnDemandMigration);
-    let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
-    let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
+    let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[rtos(), gpos(1)], Policy::OnDemandMigration));
     // As above: the GPOS vCPU starts out on core 1.
     hw0.trap(&mut core0, 0x60, &[RT_VBR]);
     hw1.interrupt(&mut core1, ICI_INTEVT);

@@ -327,6 +327,16 @@ pub fn config(guests: &[GuestSpec], policy: Policy) -> Config {
     }
 }
 
+/// Cores 0 and 1 booted with `cfg` on one shared memory, core 0 first.
+pub fn two_cores(cfg: Config) -> (SharedMem, FakeCore, Instance, FakeCore, Instance) {
+    let mem = shared();
+    let mut hw0 = FakeCore::new(0, &mem);
+    let core0 = Instance::boot_with(&mut hw0, cfg, &[]);
+    let mut hw1 = FakeCore::new(1, &mem);
+    let core1 = Instance::boot_with(&mut hw1, cfg, &[]);
+    (mem, hw0, core0, hw1, core1)
+}
+
 pub fn shared() -> SharedMem {
     Rc::new(RefCell::new(vec![0; 0x2_0000 / 4]))
 }
