@@ -206,10 +206,7 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
         groups: 1,
         loops: 10,
         utils: vec![0, 50],
-        // none and delayed preemption: on-demand migration with Linux
-        // beside a probe that runs longer than Linux slows Linux down many
-        // times over (the ignored test below).
-        variants: vec![all[0], all[1]],
+        variants: vec![all[0], all[3]], // none, on-demand
     };
     let sweep = run(images(), &params, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let o = &sweep.overhead;
@@ -235,15 +232,24 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Open bug (docs/linux-guest.md, "Not built yet"): under on-demand
-/// migration, with the probe ticking for two seconds and no burner, Linux
-/// stops making progress before its console comes up (every vCPU idle,
-/// ticks still arriving), where `none` halts after 0.1 s. With a retry
-/// backoff for mail that finds no room it finished, in 1.8 s. A short
-/// probe (200 samples, 30 %) does not show it
-/// (`every_policy_runs_linux_to_a_clean_halt_beside_a_busy_rtos`).
+/// Under on-demand migration, with the probe ticking for two seconds and
+/// no burner, Linux's vCPU 0 moves to core 1 and back every millisecond.
+/// Three bugs showed here:
+/// - a secondary's cpu_init flushed a cache another vCPU had enabled, with
+///   a way count of 0, and never finished (fixed in the series' third
+///   patch);
+/// - vCPU 0 booted on core 1 (the probe held core 0), so core 0's MMU was
+///   never turned on, and the first user process vCPU 0 ran at home
+///   faulted until Linux died (MMUCR now travels in the vCPU context);
+/// - IPIs to vCPU 0 from cores 2 and 3 went by way of core 0, which holds
+///   mail back while the probe runs, so their senders spun in
+///   smp_call_function for the whole of vCPU 0's time away (they now go
+///   where the mailbox's location table says vCPU 0 is).
+///
+/// How long Linux takes to boot here moves by tens of percent with any
+/// change in timing (SH-X3's cache flushes are IPIs to every CPU, and
+/// each waits for all of them): the bound catches a stall, not a trend.
 #[test]
-#[ignore = "open bug: on-demand migration slows Linux beside a long-running RTOS many times over"]
 fn on_demand_migration_keeps_linux_near_its_speed_beside_an_idle_rtos() {
     let run_for = |policy| {
         let mut g = LinuxGuest::new(policy);
@@ -253,5 +259,6 @@ fn on_demand_migration_keeps_linux_near_its_speed_beside_an_idle_rtos() {
         result.log.exit_cycles[linux_index(&desc)].unwrap()
     };
     let (none, on_demand) = (run_for(Policy::None), run_for(Policy::OnDemandMigration));
-    assert!(on_demand < none * 3 / 2, "Linux halted at {on_demand} cycles under on-demand, {none} under none");
+    println!("Linux halted after {none} cycles under none, {on_demand} under on-demand migration");
+    assert!(on_demand < none * 2, "Linux halted at {on_demand} cycles under on-demand, {none} under none");
 }

@@ -77,9 +77,9 @@ hv_vectors:
 general_entry:
 	mov.l	1f, r15
 	mov.l	@r15, r15		/* the frame's end */
-	add	#-8, r15		/* 79 mode, 78 exit_sr: exit only */
-	stc.l	spc, @-r15		/* 77 pc */
-	mov.l	r7, @-r15		/* 76 bank 1 r7 */
+	add	#-8, r15		/* 80 mode, 79 exit_sr: exit only */
+	stc.l	spc, @-r15		/* 78 pc */
+	mov.l	r7, @-r15		/* 77 bank 1 r7 */
 	bra	save_common
 	 mov	#KIND_GENERAL, r7
 	.balign	4
@@ -163,16 +163,16 @@ save_common:
 	mov.l	r3, @-r15
 	mov.l	r2, @-r15
 	mov.l	r1, @-r15
-	mov.l	r0, @-r15		/* 75-69 bank 1 r6-r0 */
+	mov.l	r0, @-r15		/* 76-70 bank 1 r6-r0 */
 	stc	sgr, r0
-	mov.l	r0, @-r15		/* 68 r15 */
+	mov.l	r0, @-r15		/* 69 r15 */
 	mov.l	r14, @-r15
 	mov.l	r13, @-r15
 	mov.l	r12, @-r15
 	mov.l	r11, @-r15
 	mov.l	r10, @-r15
 	mov.l	r9, @-r15
-	mov.l	r8, @-r15		/* 67-61 r14-r8 */
+	mov.l	r8, @-r15		/* 68-62 r14-r8 */
 	stc.l	r7_bank, @-r15
 	stc.l	r6_bank, @-r15
 	stc.l	r5_bank, @-r15
@@ -180,23 +180,23 @@ save_common:
 	stc.l	r3_bank, @-r15
 	stc.l	r2_bank, @-r15
 	stc.l	r1_bank, @-r15
-	stc.l	r0_bank, @-r15		/* 60-53 bank 0 */
-	add	#-16, r15		/* 52-49 preempt_count, virtual_imask, vbr, dbr: not hardware */
-	stc.l	sgr, @-r15		/* 48 sgr */
-	stc.l	ssr, @-r15		/* 47 sr */
-	stc.l	spc, @-r15		/* 46 spc */
-	stc.l	ssr, @-r15		/* 45 ssr */
-	stc.l	gbr, @-r15		/* 44 */
-	sts.l	macl, @-r15		/* 43 */
-	sts.l	mach, @-r15		/* 42 */
-	sts.l	pr, @-r15		/* 41 */
+	stc.l	r0_bank, @-r15		/* 61-54 bank 0 */
+	add	#-16, r15		/* 53-50 preempt_count, virtual_imask, vbr, dbr: not hardware */
+	stc.l	sgr, @-r15		/* 49 sgr */
+	stc.l	ssr, @-r15		/* 48 sr */
+	stc.l	spc, @-r15		/* 47 spc */
+	stc.l	ssr, @-r15		/* 46 ssr */
+	stc.l	gbr, @-r15		/* 45 */
+	sts.l	macl, @-r15		/* 44 */
+	sts.l	mach, @-r15		/* 43 */
+	sts.l	pr, @-r15		/* 42 */
 	/* The FPU may be off for the guest (SR.FD): on for the stub. */
 	stc	sr, r0
 	mov.l	.Lnot_fd, r1
 	and	r1, r0
 	ldc	r0, sr
-	sts.l	fpscr, @-r15		/* 40 */
-	sts.l	fpul, @-r15		/* 39 */
+	sts.l	fpscr, @-r15		/* 41 */
+	sts.l	fpul, @-r15		/* 40 */
 	mov.l	.Lfpscr_fr1, r0		/* FR = 1, PR = SZ = 0: FR0-15 are bank 1 */
 	lds	r0, fpscr
 	fmov.s	fr15, @-r15
@@ -214,7 +214,7 @@ save_common:
 	fmov.s	fr3, @-r15
 	fmov.s	fr2, @-r15
 	fmov.s	fr1, @-r15
-	fmov.s	fr0, @-r15		/* 38-23 FPU bank 1 */
+	fmov.s	fr0, @-r15		/* 39-24 FPU bank 1 */
 	frchg				/* FR = 0: bank 0 */
 	fmov.s	fr15, @-r15
 	fmov.s	fr14, @-r15
@@ -231,9 +231,11 @@ save_common:
 	fmov.s	fr3, @-r15
 	fmov.s	fr2, @-r15
 	fmov.s	fr1, @-r15
-	fmov.s	fr0, @-r15		/* 22-7 FPU bank 0 */
+	fmov.s	fr0, @-r15		/* 23-8 FPU bank 0 */
 	/* The exception and MMU registers, as this entry left them. */
 	mov.l	.Lp4, r1
+	mov.l	@(16, r1), r0
+	mov.l	r0, @-r15		/* 7 MMUCR */
 	mov.l	@(8, r1), r0
 	mov.l	r0, @-r15		/* 6 TTB */
 	mov.l	@(4, r1), r0
@@ -265,7 +267,7 @@ exit_common:
 	bt	do_idle
 	cmp/eq	#ACTION_HALT, r0
 	bt	do_halt
-	add	#28, r15		/* 0-6: written by Rust (MMIO) when they change */
+	add	#32, r15		/* 0-7: written by Rust (MMIO) when they change */
 	mov	#0, r0			/* FR = PR = SZ = 0: bank 0 first */
 	lds	r0, fpscr
 	fmov.s	@r15+, fr0
@@ -307,24 +309,24 @@ exit_common:
 	lds.l	@r15+, mach
 	lds.l	@r15+, macl
 	ldc.l	@r15+, gbr
-	/* r15 = word 45 (ssr). Bank 1 r0-r7 are free until the very end. */
+	/* r15 = word 46 (ssr). Bank 1 r0-r7 are free until the very end. */
 	mov	r15, r1
 	mov.w	.Loff_mode, r0
-	mov.l	@(r0, r1), r2		/* 79 mode */
+	mov.l	@(r0, r1), r2		/* 80 mode */
 	add	#-4, r0
-	mov.l	@(r0, r1), r3		/* 78 exit_sr */
+	mov.l	@(r0, r1), r3		/* 79 exit_sr */
 	tst	r2, r2
 	bf	1f
 	ldc	r3, ssr			/* RTE: SSR = exit_sr, SPC = pc */
 	add	#-4, r0
-	mov.l	@(r0, r1), r4		/* 77 pc */
+	mov.l	@(r0, r1), r4		/* 78 pc */
 	ldc	r4, spc
 	add	#8, r15
 	bra	2f
 	 nop
 1:	ldc.l	@r15+, ssr		/* jump: the guest's own SSR, SPC */
 	ldc.l	@r15+, spc
-2:	add	#24, r15		/* 47-52: sr, sgr, dbr, vbr, virtual_imask, preempt_count */
+2:	add	#24, r15		/* 48-53: sr, sgr, dbr, vbr, virtual_imask, preempt_count */
 	ldc.l	@r15+, r0_bank
 	ldc.l	@r15+, r1_bank
 	ldc.l	@r15+, r2_bank
@@ -340,7 +342,7 @@ exit_common:
 	mov.l	@r15+, r12
 	mov.l	@r15+, r13
 	mov.l	@r15+, r14
-	/* r15 = word 68 (r15): bank 1 at 69-76, pc at 77 */
+	/* r15 = word 69 (r15): bank 1 at 70-77, pc at 78 */
 	tst	r2, r2
 	bf	do_jump
 	mov.l	@(8, r15), r1
@@ -372,7 +374,7 @@ do_jump:
 	mov.l	@(28, r15), r6
 	mov.l	@(32, r15), r7
 	mov.l	@(4, r15), r0
-	mov.l	@(36, r15), r15		/* 77 pc */
+	mov.l	@(36, r15), r15		/* 78 pc */
 	jmp	@r15
 	 stc	dbr, r15
 
@@ -394,7 +396,7 @@ do_halt:
 	 nop
 
 	.balign	2
-.Loff_mode:	.word	136	/* (79 - 45) * 4 */
+.Loff_mode:	.word	136	/* (80 - 46) * 4 */
 	.balign	4
 .Lp4:		.long	0xff000000
 .Lnot_fd:	.long	0xffff7fff

@@ -61,7 +61,7 @@ _Static_assert(offsetof(struct percore, direct_vbr) == 16, "entry.S");
 _Static_assert(offsetof(struct percore, scratch) == 24, "entry.S");
 _Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
 
-#define FRAME_BYTES 320u /* board/src/frame.rs */
+#define FRAME_BYTES 324u /* board/src/frame.rs */
 
 extern char hv_vectors[];
 extern char _start[];

@@ -32,8 +32,9 @@ pub enum Action {
 }
 
 /// The P4 registers an entry overwrites or a guest may change (the stub
-/// saves them into the context): TRA, EXPEVT, INTEVT, TEA, PTEH, PTEL, TTB.
-const P4_ADDRS: [u32; 7] = [rp1::TRA, rp1::EXPEVT, rp1::INTEVT, rp1::TEA, rp1::PTEH, rp1::PTEL, rp1::TTB];
+/// saves them into the context): TRA, EXPEVT, INTEVT, TEA, PTEH, PTEL, TTB,
+/// MMUCR.
+const P4_ADDRS: [u32; 8] = [rp1::TRA, rp1::EXPEVT, rp1::INTEVT, rp1::TEA, rp1::PTEH, rp1::PTEL, rp1::TTB, rp1::MMUCR];
 
 /// This core, as the board code knows it between entries.
 pub struct BoardCore {
@@ -190,8 +191,8 @@ impl CoreHardware for Lent<'_> {
         // these registers): write only what the resumed vCPU must see
         // differently.
         let c = &self.frame.ctx;
-        let have = [c.tra, c.expevt, c.intevt, c.tea, c.pteh, c.ptel, c.ttb];
-        let want = [ctx.tra, ctx.expevt, ctx.intevt, ctx.tea, ctx.pteh, ctx.ptel, ctx.ttb];
+        let have = [c.tra, c.expevt, c.intevt, c.tea, c.pteh, c.ptel, c.ttb, c.mmucr];
+        let want = [ctx.tra, ctx.expevt, ctx.intevt, ctx.tea, ctx.pteh, ctx.ptel, ctx.ttb, ctx.mmucr];
         let mut regs = Mmio;
         for i in 0..want.len() {
             if want[i] != have[i] {

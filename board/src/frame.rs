@@ -39,7 +39,7 @@ pub struct Frame {
 }
 
 /// Bytes the stub saves; `rt/entry.S` and `rt/runtime.c` have the number.
-pub const FRAME_BYTES: usize = 320;
+pub const FRAME_BYTES: usize = 324;
 static_assertions::const_assert_eq!(core::mem::size_of::<Frame>(), FRAME_BYTES);
 static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, exit_sr), layout::BYTES);
 static_assertions::const_assert_eq!(core::mem::offset_of!(Frame, mode), layout::BYTES + 4);
@@ -54,6 +54,7 @@ impl Frame {
             pteh: 0,
             ptel: 0,
             ttb: 0,
+            mmucr: 0,
             fpr_bank0: [0; 16],
             fpr_bank1: [0; 16],
             fpul: 0,

@@ -1288,9 +1288,9 @@ impl MigrationResult {
         if self.departure.transit.min < 0.0 || self.ret.transit.min < 0.0 {
             let _ = writeln!(
                 t,
-                "  A negative transit means the destination half began before the source half had ended, which\n  \
-                 the simulator prevents (an ICI is taken only once the receiver's clock has reached the sender's\n  \
-                 and instances read the mailbox on its ICI): it is a bug; cores run in {}-cycle rounds.",
+                "  A negative transit (at most one round of the simulator, {} cycles) is the simulator's: cores\n  \
+                 take turns of a round, so a core that drains its mailbox on another message's ICI can read a\n  \
+                 slot a core earlier in the round wrote later in simulated time. The halves did not overlap.",
                 rp1_sim::machine::Config::default().quantum
             );
         }

@@ -180,6 +180,7 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         ctx.pteh = cpu.mmu.pteh;
         ctx.ptel = cpu.mmu.ptel;
         ctx.ttb = cpu.mmu.ttb;
+        ctx.mmucr = cpu.mmu.mmucr();
         ctx.tea = cpu.mmu.tea;
     }
 
@@ -215,6 +216,12 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         cpu.mmu.pteh = ctx.pteh;
         cpu.mmu.ptel = ctx.ptel;
         cpu.mmu.ttb = ctx.ttb;
+        if cpu.mmu.mmucr() != ctx.mmucr {
+            // Translation on or off: what the fetch and data windows
+            // cached no longer holds.
+            cpu.mmu.set_mmucr(ctx.mmucr);
+            cpu.invalidate_windows();
+        }
         cpu.mmu.tea = ctx.tea;
         cpu.pc = ctx.pc;
         cpu.sleeping = false;

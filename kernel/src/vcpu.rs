@@ -21,7 +21,7 @@ use crate::guest::GuestSpec;
 use crate::hypercall::sr;
 
 /// Number of 32-bit words in a [`VcpuContext`] (its wire size / 4).
-pub const CONTEXT_WORDS: usize = 8 + 8 + 8 + 13 + 2 + 32 + 3 + 4;
+pub const CONTEXT_WORDS: usize = 8 + 8 + 8 + 13 + 2 + 32 + 3 + 5;
 /// Where `virtual_imask` is in the wire order (`to_words`).
 pub const CONTEXT_VIRTUAL_IMASK: usize = 8 + 8 + 8 + 13;
 
@@ -48,6 +48,10 @@ pub struct VcpuContext {
     pub pteh: u32,
     pub ptel: u32,
     pub ttb: u32,
+    /// The MMU's control (translation on, SV, SQMD; URC as it was). It is
+    /// per core on the SH-4A, but a guest sets it for itself: a vCPU that
+    /// enabled translation on one core must find it on the next.
+    pub mmucr: u32,
     /// FR0-FR15 of FPU bank 0 and of bank 1 (XF0-XF15), by bank number.
     pub fpr_bank0: [u32; 16],
     pub fpr_bank1: [u32; 16],
@@ -86,16 +90,16 @@ pub struct VcpuContext {
 /// Byte offsets of a [`VcpuContext`]'s fields that the board image's entry
 /// and exit stubs rely on (they are in `board/rt/entry.S` as numbers).
 pub mod layout {
-    pub const FPR_BANK0: usize = 28;
-    pub const FPUL: usize = 156;
-    pub const SSR: usize = 180;
-    pub const SR: usize = 188;
-    pub const VBR: usize = 200;
-    pub const BANK0: usize = 212;
-    pub const R8_15: usize = 244;
-    pub const BANK1: usize = 276;
-    pub const PC: usize = 308;
-    pub const BYTES: usize = 312;
+    pub const FPR_BANK0: usize = 32;
+    pub const FPUL: usize = 160;
+    pub const SSR: usize = 184;
+    pub const SR: usize = 192;
+    pub const VBR: usize = 204;
+    pub const BANK0: usize = 216;
+    pub const R8_15: usize = 248;
+    pub const BANK1: usize = 280;
+    pub const PC: usize = 312;
+    pub const BYTES: usize = 316;
 }
 
 // The layout the stubs rely on, checked at compile time.
@@ -164,7 +168,7 @@ impl VcpuContext {
         }
         self.fpr_bank0.iter().for_each(|&v| put(v));
         self.fpr_bank1.iter().for_each(|&v| put(v));
-        for v in [self.expevt, self.intevt, self.tra, self.pteh, self.ptel, self.ttb, self.tea] {
+        for v in [self.expevt, self.intevt, self.tra, self.pteh, self.ptel, self.ttb, self.mmucr, self.tea] {
             put(v);
         }
         w
@@ -187,7 +191,7 @@ impl VcpuContext {
         }
         c.fpr_bank0.iter_mut().for_each(|v| *v = next());
         c.fpr_bank1.iter_mut().for_each(|v| *v = next());
-        for f in [&mut c.expevt, &mut c.intevt, &mut c.tra, &mut c.pteh, &mut c.ptel, &mut c.ttb, &mut c.tea] {
+        for f in [&mut c.expevt, &mut c.intevt, &mut c.tra, &mut c.pteh, &mut c.ptel, &mut c.ttb, &mut c.mmucr, &mut c.tea] {
             *f = next();
         }
         c

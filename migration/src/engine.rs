@@ -25,6 +25,7 @@
 //! always knows where its vCPUs are, and mail for a vCPU goes to its home,
 //! which forwards it while the vCPU is away ([`Engine::forward_to`]).
 
+use crate::layout::{location_core, location_offset, location_word};
 use crate::message::Message;
 use crate::outbox::{migrate_message, Incoming, Outbox, Post, PostStats};
 use crate::port::{MigrationEvent, MigrationHardware};
@@ -156,6 +157,17 @@ impl Engine {
     /// Set up the mailbox rings this core receives on (once, at boot).
     pub fn init<H: MigrationHardware>(&mut self, hw: &mut H) {
         self.outbox.init(hw);
+        if self.core == 0 {
+            // Nothing is away yet. (A word written before this by a core
+            // that booted faster would only cost an IPI one hop.)
+            for g in 0..MAX_GUESTS {
+                for id in 0..MAX_VCPUS {
+                    if let Some(at) = location_offset(self.cores as usize, g, id) {
+                        hw.shared_write(at, 0);
+                    }
+                }
+            }
+        }
     }
 
     /// The mailbox's and the outbox's counters.
@@ -220,6 +232,7 @@ impl Engine {
         hw.charge(costs.return_source.saturating_sub(costs.mailbox_send) as u64);
         v.away = None;
         v.epoch = v.epoch.wrapping_add(1);
+        self.publish_location(hw, v.guest, v.id, home);
         self.ship(hw, v, home, false, start);
     }
 
@@ -231,6 +244,7 @@ impl Engine {
             return false;
         }
         let start = hw.now();
+        self.publish_location(hw, v.guest, v.id, home);
         self.ship(hw, v, home, false, start);
         true
     }
@@ -335,7 +349,9 @@ impl Engine {
         let costs = self.costs;
         let cost = if departure { costs.departure_destination } else { costs.return_destination };
         hw.charge(cost.saturating_sub(costs.mailbox_receive) as u64);
-        if !departure {
+        if departure {
+            self.publish_location(hw, v.guest, v.id, self.core);
+        } else {
             v.away = None;
             self.away[g][id] = None;
         }
@@ -356,6 +372,33 @@ impl Engine {
             return Some(home);
         }
         self.away.get(guest as usize)?.get(vcpu as usize)?.map(|a| a.core)
+    }
+
+    /// Where this core sends a virtual IPI its own guest raised for vCPU
+    /// (guest, vcpu), whose home is `home` and which is not resident here.
+    /// From its home: where it is away. Elsewhere: the core the location
+    /// table names, which spares the IPI a stop at a home core that may
+    /// hold its mail back while its RTOS runs (on-demand migration) and
+    /// another trip on. The table is a hint: the core it names delivers the
+    /// IPI if the vCPU is there and otherwise sends it home, the way any
+    /// mail for a vCPU that has moved on goes (mail that arrived is never
+    /// sent by the table, so a stale or scribbled word costs one hop and
+    /// cannot make mail circle). `None`: it is nowhere yet.
+    pub fn ipi_destination<H: MigrationHardware>(&self, hw: &mut H, guest: u8, vcpu: u8, home: u8) -> Option<u8> {
+        if home == self.core {
+            return self.forward_to(guest, vcpu, home);
+        }
+        let hint = location_offset(self.cores as usize, guest as usize, vcpu as usize)
+            .and_then(|at| location_core(hw.shared_read(at), self.cores as usize));
+        Some(hint.filter(|&c| c != self.core).unwrap_or(home))
+    }
+
+    /// Record in the location table that vCPU (guest, vcpu) is on `core`
+    /// from now on (its destination half took it, or its return left).
+    fn publish_location<H: MigrationHardware>(&self, hw: &mut H, guest: u8, vcpu: u8, core: u8) {
+        if let Some(at) = location_offset(self.cores as usize, guest as usize, vcpu as usize) {
+            hw.shared_write(at, location_word(core));
+        }
     }
 
     /// Queue `post` for core `to` (see [`Outbox::queue`]).

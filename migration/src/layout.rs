@@ -11,7 +11,12 @@
 //! where `k` counts the receivers of `from` in increasing order. A ring is
 //! a 64-byte header (the head index in its first 32-byte cache line, the
 //! tail index in its second, so the two writers never share a line) followed by [`SLOTS_PER_RING`] slots of [`SLOT_BYTES`] bytes.
+//!
+//! After the rings comes the location table: one word per (guest, vCPU),
+//! the core a vCPU away from its home is on, as a hint for the cores that
+//! send it IPIs (see `Engine::ipi_destination`).
 
+use spumone_kernel::guest::{MAX_GUESTS, MAX_VCPUS};
 use static_assertions::const_assert;
 
 /// Most cores the layout serves (the RP1 has four).
@@ -47,9 +52,39 @@ pub const fn ring_count(cores: usize) -> usize {
     }
 }
 
-/// Bytes of shared memory the mailbox needs for `cores` cores.
+/// Bytes of the location table: a word per (guest, vCPU).
+pub const LOCATION_BYTES: u32 = (MAX_GUESTS * MAX_VCPUS * 4) as u32;
+
+/// Bytes of shared memory the mailbox needs for `cores` cores: the rings,
+/// then the location table.
 pub const fn region_size(cores: usize) -> u32 {
-    ring_count(cores) as u32 * RING_BYTES
+    if cores < 2 {
+        return 0;
+    }
+    ring_count(cores) as u32 * RING_BYTES + LOCATION_BYTES
+}
+
+/// Byte offset of vCPU (`guest`, `vcpu`)'s location word, or `None` if
+/// either is out of range or there is no mailbox (one core).
+pub const fn location_offset(cores: usize, guest: usize, vcpu: usize) -> Option<u32> {
+    if cores < 2 || cores > MAX_CORES || guest >= MAX_GUESTS || vcpu >= MAX_VCPUS {
+        return None;
+    }
+    Some(ring_count(cores) as u32 * RING_BYTES + ((guest * MAX_VCPUS + vcpu) * 4) as u32)
+}
+
+/// A location word: core + 1 (0, as the region starts, means "not known").
+pub const fn location_word(core: u8) -> u32 {
+    core as u32 + 1
+}
+
+/// The core a location word names, if it names one of `cores`.
+pub const fn location_core(word: u32, cores: usize) -> Option<u8> {
+    if word >= 1 && word <= cores as u32 {
+        Some((word - 1) as u8)
+    } else {
+        None
+    }
 }
 
 /// The ring `from` sends to `to` on, or `None` if either core is out of
@@ -90,7 +125,7 @@ const_assert!(SLOT_BYTES % CACHE_LINE_BYTES == 0);
 const_assert!(SLOTS_PER_RING.is_power_of_two());
 // Four cores' twelve rings take well under half of the CSM.
 const_assert!(region_size(MAX_CORES) <= CSM_BYTES / 2);
-const_assert!(region_size(MAX_CORES) == 37_632);
+const_assert!(region_size(MAX_CORES) == 37_632 + LOCATION_BYTES);
 
 #[cfg(test)]
 mod tests {
@@ -109,7 +144,7 @@ mod tests {
                             assert!(!seen[i], "ring {i} used twice");
                             seen[i] = true;
                             let end = ring_offset(cores, from, to).unwrap() + RING_BYTES;
-                            assert!(end <= region_size(cores));
+                            assert!(end <= location_offset(cores, 0, 0).unwrap());
                         }
                     }
                 }
@@ -132,8 +167,24 @@ mod tests {
         assert_eq!(ring_offset(4, 1, 0), Some(0x24c0));
         assert_eq!(ring_offset(4, 2, 1), Some(0x55c0));
         assert_eq!(slot_offset(0x86c0, 0), 0x8700);
-        assert_eq!(region_size(4), 0x9300);
-        assert_eq!(region_size(2), 2 * RING_BYTES);
+        assert_eq!(region_size(4), 0x9300 + 0x40);
+        assert_eq!(region_size(2), 2 * RING_BYTES + 0x40);
+    }
+
+    #[test]
+    fn the_location_table_follows_the_rings_and_names_only_real_cores() {
+        assert_eq!(location_offset(4, 0, 0), Some(0x9300));
+        assert_eq!(location_offset(4, 3, 3), Some(0x9300 + 15 * 4));
+        assert_eq!(location_offset(4, 3, 3).unwrap() + 4, region_size(4));
+        assert_eq!(location_offset(2, 1, 2), Some(2 * RING_BYTES + 6 * 4));
+        assert_eq!((location_offset(4, 4, 0), location_offset(4, 0, 4), location_offset(1, 0, 0)), (None, None, None));
+        for core in 0..4 {
+            assert_eq!(location_core(location_word(core), 4), Some(core));
+        }
+        // Zero (a fresh region) and anything scribbled past the cores name none.
+        assert_eq!(location_core(0, 4), None);
+        assert_eq!(location_core(location_word(3), 3), None);
+        assert_eq!(location_core(0xdead_beef, 4), None);
     }
 
     #[test]

@@ -517,7 +517,7 @@ mod tests {
         }
         assert_eq!(MessageKind::from_u8(0), None);
         assert_eq!(MessageKind::from_u8(9), None);
-        assert_eq!(MAX_PAYLOAD_WORDS, 83);
+        assert_eq!(MAX_PAYLOAD_WORDS, 84);
     }
 
     #[test]

@@ -141,11 +141,14 @@ impl Lhp {
     }
 
     /// A vCPU arriving for `away` goes before the others of its priority:
-    /// one that came to run a kernel entry (trap-based migration) is on a
-    /// short kernel path, and making it wait a round-robin slice would hold
-    /// up its whole guest (it may be about to take a lock the others need).
+    /// it was just preempted (on-demand migration, a delay bound), or is on
+    /// a short kernel path (trap-based migration), and making it wait a
+    /// round-robin slice behind a vCPU of its own guest would hold up that
+    /// guest: the one it waits behind may be spinning on a lock the
+    /// arrival holds, or waiting for its answer to an IPI. It stays away
+    /// only until its home core is free again.
     pub fn runs_first_on_arrival(away: Option<AwayReason>) -> bool {
-        away == Some(AwayReason::KernelEntry)
+        away.is_some()
     }
 
     /// Delayed preemption: the scheduler would switch from `running` to
@@ -225,6 +228,15 @@ mod tests {
 
     const GP: GuestClass = GuestClass::GeneralPurpose;
     const RT: GuestClass = GuestClass::RealTime;
+
+    #[test]
+    fn every_migrated_vcpu_runs_first_where_it_arrives_and_a_returning_one_does_not() {
+        for reason in [AwayReason::RtosActive, AwayReason::KernelEntry, AwayReason::DelayBound] {
+            assert!(Lhp::runs_first_on_arrival(Some(reason)), "{reason:?}");
+        }
+        // Home again (`away` cleared by the return): it queues as usual.
+        assert!(!Lhp::runs_first_on_arrival(None));
+    }
 
     fn view(rtos_runnable: bool, hosts_rtos: bool) -> CoreView {
         CoreView { rtos_runnable, hosts_rtos }

@@ -125,8 +125,8 @@ fn every_byte_flip_of_a_slot_is_rejected_and_the_ring_recovers() {
         assert!(s.rejected.bad_checksum > 0 && s.rejected.bad_length > 0 && s.rejected.unknown_kind > 0);
         assert_eq!(s.bad_head + s.overruns, 0);
     }
-    // 3 masks x 4 bytes x (7 + 5 + 87 words).
-    assert_eq!(flips, 3 * 4 * (7 + 5 + 87));
+    // 3 masks x 4 bytes x (7 + 5 + 88 words).
+    assert_eq!(flips, 3 * 4 * (7 + 5 + 88));
 }
 
 #[test]

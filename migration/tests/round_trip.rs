@@ -102,6 +102,7 @@ fn a_migrated_context_arrives_identical() {
         pteh,
         ptel,
         ttb,
+        mmucr,
         tea,
     } = arrived;
     assert_eq!((bank0, bank1, r8_15), (context.bank0, context.bank1, context.r8_15));
@@ -127,8 +128,8 @@ fn a_migrated_context_arrives_identical() {
     );
     assert_eq!((fpr_bank0, fpr_bank1), (context.fpr_bank0, context.fpr_bank1));
     assert_eq!(
-        [expevt, intevt, tra, pteh, ptel, ttb, tea],
-        [context.expevt, context.intevt, context.tra, context.pteh, context.ptel, context.ttb, context.tea]
+        [expevt, intevt, tra, pteh, ptel, ttb, mmucr, tea],
+        [context.expevt, context.intevt, context.tra, context.pteh, context.ptel, context.ttb, context.mmucr, context.tea]
     );
     // And the one-shot flag set, on another ring.
     let oneshot = migrate(99);
@@ -163,7 +164,7 @@ fn shared_memory_accesses_per_operation() {
         assert_eq!((mem.reads, mem.writes), (2 + HEADER_WORDS as u64 + p, 2), "receive {:?}", m.kind());
         assert_eq!(mem.barriers, 2);
     }
-    assert_eq!(payload_words(&migrate(0)), 83);
+    assert_eq!(payload_words(&migrate(0)), 84);
 
     // An empty poll: the head index read and the tail index rewrite.
     mem.reset_counts();

@@ -231,10 +231,6 @@ pub struct Instance {
     direct: u32,
     /// The MMU guest's vCPU whose TLB entries this core may hold.
     tlb_owner: Option<(u8, u8)>,
-    /// The vCPUs of each guest (a bit each) this core knows have been
-    /// started: every vCPU 0, the boot list's, and those whose
-    /// `START_VCPU` ran here.
-    started: [u8; MAX_GUESTS],
     pub stats: Stats,
 }
 
@@ -271,7 +267,6 @@ impl Instance {
             doorbell: 0,
             direct: 0,
             tlb_owner: None,
-            started: [0; MAX_GUESTS],
             stats: Stats::ZERO,
         }
     }
@@ -333,7 +328,6 @@ impl Instance {
         self.engine.init(&mut EnginePort(hw));
         for (g, spec) in config.guests.iter().enumerate() {
             if let Some(spec) = spec {
-                self.started[g] = 1;
                 if spec.home[0] == core {
                     self.add_vcpu(Vcpu::fresh(g as u8, 0, spec, spec.entry, 0));
                 }
@@ -341,9 +335,6 @@ impl Instance {
         }
         for &(guest, vcpu, entry) in secondaries {
             let Some(spec) = self.spec(guest).copied() else { continue };
-            if vcpu < spec.vcpus {
-                self.started[guest as usize] |= 1 << vcpu;
-            }
             if vcpu == 0 || vcpu >= spec.vcpus || spec.home[vcpu as usize] != core {
                 continue;
             }
@@ -911,7 +902,7 @@ impl Instance {
                     return Err(HcError::Arg);
                 }
                 self.stats.virtual_ipis += 1;
-                self.route(hw, Post::VirtualIpi { guest, vcpu: a0 as u8, message: a1 as u8 });
+                self.send_ipi(hw, guest, a0 as u8, a1 as u8);
                 r0(0)
             }
             Hypercall::VcpuId => r0(self.vcpus[i].id as u32),
@@ -924,7 +915,6 @@ impl Instance {
                     // The way to its home core is full: the guest retries.
                     return Err(HcError::State);
                 }
-                self.started[guest as usize] |= 1 << a0;
                 r0(0)
             }
             Hypercall::ConsoleWrite => {
@@ -1337,9 +1327,6 @@ impl Instance {
     /// whether it left.
     fn depart<H: CoreHardware>(&mut self, hw: &mut H, i: usize, reason: AwayReason) -> bool {
         let Some(dest) = self.engine.destination() else { return false };
-        if !self.booted_on(self.vcpus[i].guest, dest) {
-            return false;
-        }
         if !self.engine.can_ship(dest) {
             // Keep it here rather than risk it: it goes at a later entry.
             return false;
@@ -1355,25 +1342,6 @@ impl Instance {
         self.engine.depart(&mut EnginePort(hw), v, dest, reason);
         self.stats.departures_out += 1;
         true
-    }
-
-    /// Whether `guest` may have vCPUs sent to `core`. A guest that uses
-    /// the MMU has its kernel set up each core's cache and MMU control
-    /// registers as it boots that CPU: a vCPU sent to a core its guest has
-    /// not booted yet would find them at their reset values, and the
-    /// kernel's own set-up there would then meet the other vCPU's settings
-    /// (Linux's `cpu_init` on vCPU 1 flushed a cache vCPU 0 had enabled,
-    /// with a way count still 0). Such a guest may go only where it has no
-    /// vCPU whose home that is, or one of them has started. Guests without
-    /// the MMU (our test guests) go anywhere.
-    fn booted_on(&self, guest: u8, core: u8) -> bool {
-        let Some(spec) = self.spec(guest) else { return false };
-        if !spec.mmu {
-            return true;
-        }
-        let homed = (0..spec.vcpus).filter(|&v| spec.home[v as usize] == core);
-        let started = self.started[guest as usize];
-        homed.clone().next().is_none() || homed.into_iter().any(|v| started & 1 << v != 0)
     }
 
     /// Return migration: send resident vCPU `i` (away from its home) back.
@@ -1456,17 +1424,7 @@ impl Instance {
             return true;
         }
         if let Some(to) = self.engine.forward_to(guest, vcpu, home) {
-            self.stats.forwarded_messages += 1;
-            if let Post::VirtualIpi { message, .. } = post {
-                if self.engine.queue_ipi(to, guest, vcpu, message) == Some(false) {
-                    // Raised while the same IPI is still on its way: the
-                    // two are one, as they would be at the target.
-                    self.stats.virqs_raised += 1;
-                    self.stats.virqs_coalesced += 1;
-                }
-                return true;
-            }
-            return self.engine.queue(to, post);
+            return self.pass_on(to, post);
         }
         match post {
             Post::StartVcpu { entry, arg, .. } => {
@@ -1482,6 +1440,42 @@ impl Instance {
             _ => self.stats.misrouted += 1,
         }
         true
+    }
+
+    /// A virtual IPI this core's guest raised: delivered here if its
+    /// target is resident, else sent where the engine says the target is
+    /// (docs/mailbox.md, "The location table"), not necessarily its home.
+    fn send_ipi<H: CoreHardware>(&mut self, hw: &mut H, guest: u8, vcpu: u8, message: u8) {
+        let post = Post::VirtualIpi { guest, vcpu, message };
+        let Some(home) = self.home_of(guest, vcpu) else {
+            self.stats.misrouted += 1;
+            return;
+        };
+        if home == self.core || self.find(guest, vcpu).is_some() {
+            self.route(hw, post);
+            return;
+        }
+        match self.engine.ipi_destination(&mut EnginePort(hw), guest, vcpu, home) {
+            Some(to) => {
+                self.pass_on(to, post);
+            }
+            None => self.stats.misrouted += 1,
+        }
+    }
+
+    /// Queue `post`, for a vCPU that is not here, for core `to`.
+    fn pass_on(&mut self, to: u8, post: Post) -> bool {
+        self.stats.forwarded_messages += 1;
+        if let Post::VirtualIpi { guest, vcpu, message } = post {
+            if self.engine.queue_ipi(to, guest, vcpu, message) == Some(false) {
+                // Raised while the same IPI is still on its way: the two
+                // are one, as they would be at the target.
+                self.stats.virqs_raised += 1;
+                self.stats.virqs_coalesced += 1;
+            }
+            return true;
+        }
+        self.engine.queue(to, post)
     }
 
     /// Mail that could not be passed on (its way on was full): a return

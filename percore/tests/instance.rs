@@ -199,6 +199,76 @@ fn a_vcpu_sent_away_for_the_rtos_comes_home_when_the_rtos_exits() {
     assert_eq!((core1.stats.returns_out, core0.stats.returns_in), (1, 1));
 }
 
+/// Virtual IPIs go where the location table says their target is, not to
+/// its home: under on-demand migration the home core holds its mail back
+/// while its RTOS runs, so an IPI routed through it would wait out the
+/// RTOS's whole activation (Linux's cross-core cache flushes spin on
+/// exactly such IPIs). The table is only a hint: a stale or scribbled word
+/// costs one hop.
+#[test]
+fn an_ipi_goes_straight_to_the_core_its_target_is_away_on() {
+    use spumone_migration::layout::{location_offset, location_word};
+    let mut cfg = config(&[rtos(), gpos(3)], Policy::OnDemandMigration);
+    cfg.cores = 3;
+    let secondaries = [(1u8, 1u8, GP_ENTRY), (1, 2, GP_ENTRY)];
+    let mem = shared();
+    let (mut hw0, mut hw1, mut hw2) = (FakeCore::new(0, &mem), FakeCore::new(1, &mem), FakeCore::new(2, &mem));
+    let mut core0 = Instance::boot_with(&mut hw0, cfg, &secondaries);
+    let mut core1 = Instance::boot_with(&mut hw1, cfg, &secondaries);
+    let mut core2 = Instance::boot_with(&mut hw2, cfg, &secondaries);
+    let hint = location_offset(3, 1, 0).unwrap() as usize / 4;
+    assert_eq!(mem.borrow()[hint], 0, "nothing is away yet");
+    // The RTOS is runnable: GPOS vCPU 0 leaves core 0 for core 1.
+    hw0.trap(&mut core0, 0x60, &[RT_VBR]);
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!(core1.stats.departures_in, 1);
+    assert_eq!(mem.borrow()[hint], location_word(1), "core 1 published where vCPU 0 is");
+    let (ctx, _) = hw1.resumed();
+    assert_eq!((ctx.pc, reg(&ctx, 4)), (GP_ENTRY, 0), "the arrival runs first");
+    hw1.trap(&mut core1, 0x60, &[GP_VBR]);
+    hw1.trap(&mut core1, 0x62, &[0]);
+
+    // vCPU 2 (on core 2) sends vCPU 0 IPI message 3: the mail goes to
+    // core 1, and core 0 (busy with its RTOS) never sees it.
+    hw0.icis_sent.clear();
+    hw2.icis_sent.clear();
+    hw2.trap(&mut core2, 0x67, &[0, 3]);
+    assert_eq!(hw2.icis_sent, [1]);
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    let (ctx, _) = hw1.resumed();
+    assert_eq!((ctx.pc, ctx.intevt), (GP_VBR + 0x600, 0xf00 + 0x20 * 3), "delivered on core 1");
+    assert_eq!((core1.stats.forwarded_messages, core0.stats.forwarded_messages), (0, 0));
+    assert!(hw0.icis_sent.is_empty());
+
+    // The RTOS idles: vCPU 0 goes home, and its return says so.
+    hw0.trap(&mut core0, 0x62, &[0]);
+    hw0.trap(&mut core0, 0x63, &[]);
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    hw0.interrupt(&mut core0, ICI_INTEVT);
+    assert_eq!(core0.stats.returns_in, 1);
+    assert_eq!(mem.borrow()[hint], location_word(0));
+    hw2.icis_sent.clear();
+    hw2.trap(&mut core2, 0x67, &[0, 4]);
+    assert_eq!(hw2.icis_sent, [0]);
+
+    // A stale word (core 1, where vCPU 0 no longer is) costs one hop:
+    // core 1 sends the IPI home, where it is delivered.
+    mem.borrow_mut()[hint] = location_word(1);
+    hw2.icis_sent.clear();
+    hw2.trap(&mut core2, 0x67, &[0, 5]);
+    assert_eq!(hw2.icis_sent, [1]);
+    hw1.icis_sent.clear();
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!((core1.stats.forwarded_messages, hw1.icis_sent.as_slice()), (1, &[0][..]));
+    // Garbage, or the sender's own core, names no destination: home.
+    for word in [0xdead_beef, location_word(2), location_word(3)] {
+        mem.borrow_mut()[hint] = word;
+        hw2.icis_sent.clear();
+        hw2.trap(&mut core2, 0x67, &[0, 6]);
+        assert_eq!(hw2.icis_sent, [0], "word {word:#x}");
+    }
+}
+
 #[test]
 fn delayed_preemption_keeps_the_rtos_waiting_until_the_preempt_count_drops() {
     let mem = shared();

@@ -160,31 +160,3 @@ fn exceptions_go_straight_to_a_direct_guest_unless_a_policy_must_see_its_kernel_
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
     assert_eq!(hw.direct_vbr, 0);
 }
-
-#[test]
-fn an_mmu_guest_is_not_sent_to_a_core_it_has_not_booted() {
-    let mem = shared();
-    let cfg = config(&[rtos(), linux_like(2)], Policy::OnDemandMigration);
-    let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
-    let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
-    // The RTOS runs from boot, but vCPU 0 stays: core 1 is vCPU 1's home
-    // and vCPU 1 has not started (a guest without the MMU would go: see
-    // tests/instance.rs).
-    hw0.trap(&mut core0, 0x60, &[RT_VBR]);
-    assert_eq!(core0.stats.departures_out, 0);
-    hw0.trap(&mut core0, 0x6b, &[1000, 0]);
-    hw0.trap(&mut core0, 0x62, &[0]);
-    hw0.trap(&mut core0, 0x63, &[]);
-    assert_eq!(hw0.resumed().0.pc, GP_ENTRY, "vCPU 0 runs at home");
-    // vCPU 0 starts vCPU 1; from then on the RTOS's tick sends it away.
-    hw0.trap(&mut core0, 0x60, &[GP_VBR]);
-    hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 1]);
-    hw1.interrupt(&mut core1, spumone_percore::hw::ICI_INTEVT);
-    assert_eq!(hw1.resumed().0.pc, GP_ENTRY + 0x800, "vCPU 1 runs on core 1");
-    hw0.now = hw0.timer.expect("the RTOS's tick");
-    hw0.interrupt(&mut core0, timer_intevt(0));
-    assert_eq!(hw0.resumed().0.pc, RT_VBR + 0x600, "the RTOS takes its tick");
-    assert_eq!(core0.stats.departures_out, 1, "and vCPU 0 has left for core 1");
-}
