@@ -409,14 +409,18 @@ impl Sweep {
                 let runs: Vec<&Point> = self.points.iter().filter(|p| p.variant == v).collect();
                 let pts = runs.iter().filter_map(|p| p.run.as_ref().map(|r| (p.util as f64, r.hackbench_s))).collect();
                 let failed = runs.iter().filter(|p| p.run.is_none()).count();
-                let label = if failed > 0 { format!("{v} ({failed} runs FAILED, left out)") } else { v.to_string() };
+                let label = match failed {
+                    0 => v.to_string(),
+                    1 => format!("{v} (1 run FAILED, left out)"),
+                    n => format!("{v} ({n} runs FAILED, left out)"),
+                };
                 (label, pts)
             })
             .collect();
-        let utils = self.utils();
-        let (lo, hi) = (utils.first().copied().unwrap_or(0), utils.last().copied().unwrap_or(100));
-        let ideal: Vec<(f64, f64)> = (lo..=hi).map(|u| (u as f64, self.ideal_s(u))).collect();
-        let native = vec![(lo as f64, o.native.hackbench_s), (hi as f64, o.native.hackbench_s)];
+        // The references over the chart's whole axis, 0-100 %, whatever
+        // was swept (a sweep of one utilization would draw them as a dot).
+        let ideal: Vec<(f64, f64)> = (0..=100).map(|u| (u as f64, self.ideal_s(u))).collect();
+        let native = vec![(0.0, o.native.hackbench_s), (100.0, o.native.hackbench_s)];
         let refs = [
             (format!("ideal = guest alone ({:.3} s, measured) x 4 / (4 - U/100)", o.guest_alone.hackbench_s), ideal),
             (format!("native Linux, 4 CPUs ({:.3} s, measured)", o.native.hackbench_s), native),
