@@ -207,6 +207,7 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
         loops: 10,
         utils: vec![0, 50],
         variants: vec![all[0], all[3]], // none, on-demand
+        timeline: true,
     };
     let sweep = run(images(), &params, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let o = &sweep.overhead;
@@ -223,13 +224,88 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     assert!(halted("none", 50) > halted("none", 0), "{} vs {}", halted("none", 50), halted("none", 0));
     let dir = std::env::temp_dir().join(format!("rp1-linux-exp-{}", std::process::id()));
     let files = sweep.write(&dir).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.file_name().unwrap().to_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["linux.csv", "linux.json", "linux.txt", "linux_hackbench.svg", "linux_latency_cdf.svg", "linux_timeline.json"]
+    );
     let csv = std::fs::read_to_string(&files[0]).unwrap();
     assert_eq!(csv.lines().count(), 1 + 3 + 4, "{csv}");
     assert!(csv.lines().nth(4).unwrap().starts_with("none,0,"), "{csv}");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1]).unwrap()).unwrap();
     assert_eq!(json["points"].as_array().unwrap().len(), 4);
-    assert!(std::fs::read_to_string(&files[2]).unwrap().contains("the RTOS is the probe, not TOPPERS/JSP"));
+    assert_eq!((json["timeline"]["variant"].as_str(), json["timeline"]["util"].as_u64()), (Some("none"), Some(50)));
+    let txt = std::fs::read_to_string(&files[2]).unwrap();
+    assert!(txt.contains("the RTOS is the probe, not TOPPERS/JSP"), "{txt}");
+    assert!(txt.contains("linux_latency_cdf.svg  the probe's dispatch latency (CDF) per policy while Linux ran, at 50 %"), "{txt}");
+    assert!(txt.contains("linux_timeline.json    none at 50 % as a Chrome trace ("), "{txt}");
+    assert_full_system_charts(&sweep, &files[3], &files[4]);
+    assert_full_system_timeline(&sweep, &files[5]);
     std::fs::remove_dir_all(&dir).ok();
+    // A directory that cannot be made is an error, not a panic.
+    let err = sweep.write(Path::new("/dev/null/linux")).unwrap_err();
+    assert!(err.starts_with("/dev/null/linux: "), "{err}");
+}
+
+/// One `<svg>` root, closed at the end.
+fn read_svg(path: &Path) -> String {
+    let svg = std::fs::read_to_string(path).unwrap();
+    assert!(svg.trim_start().starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{}", path.display());
+    assert_eq!(svg.matches("<svg").count(), 1, "{}", path.display());
+    svg
+}
+
+/// The charts of a sweep of `none` and `on-demand-migration` at 0 and 50 %:
+/// each policy's line in its own colour (the charts' first two), and the
+/// figures in the legends are the sweep's.
+fn assert_full_system_charts(sweep: &rp1::linux_experiment::Sweep, hackbench: &Path, cdf: &Path) {
+    let lines = |svg: &str, colour: &str| svg.matches(&format!("<polyline fill=\"none\" opacity=\"1\" stroke=\"{colour}\"")).count();
+    let o = &sweep.overhead;
+    let svg = read_svg(hackbench);
+    for text in [
+        "hackbench 1x10 beside the RTOS probe, Linux 6.1 on 4 vCPUs (measured; U is an input)",
+        "hackbench&apos;s own time (s, simulated) (lower is better)",
+        "\nnone\n",
+        "\non-demand-migration\n",
+        &format!("ideal = guest alone ({:.3} s, measured) x 4 / (4 - U/100)", o.guest_alone.hackbench_s),
+        &format!("native Linux, 4 CPUs ({:.3} s, measured)", o.native.hackbench_s),
+    ] {
+        assert!(svg.contains(text), "{text} missing from {}", hackbench.display());
+    }
+    // Per policy: its line and its legend entry; a marker at 0 and 50 %
+    // and one in the legend.
+    assert_eq!((lines(&svg, "#1F77B4"), lines(&svg, "#FF7F0E")), (2, 2));
+    assert_eq!(svg.matches("<circle").count(), 2 * 3);
+    let svg = read_svg(cdf);
+    assert!(svg.contains("RTOS dispatch latency while Linux ran, RTOS util 50 % (measured; hackbench 1x10)"));
+    for p in sweep.points.iter().filter(|p| p.util == 50) {
+        let n = p.latency.as_ref().unwrap().samples;
+        assert_eq!(p.latencies_us.len(), n);
+        // (plotters puts a text's content on a line of its own)
+        let legend = format!("\n{} (mean ", p.variant);
+        assert!(svg.contains(&legend) && svg.contains(&format!(" us, n = {n})\n")), "{legend}... n = {n}");
+    }
+    assert_eq!((lines(&svg, "#1F77B4"), lines(&svg, "#FF7F0E")), (2, 2));
+}
+
+/// The timeline of `none` at 50 %: Linux's four vCPUs and the probe each
+/// ran, every one of the probe's samples is marked, nothing was dropped.
+fn assert_full_system_timeline(sweep: &rp1::linux_experiment::Sweep, path: &Path) {
+    let trace: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let info = &trace["otherData"];
+    assert_eq!((info["policy"].as_str(), info["rtos_util_percent"].as_u64()), (Some("none"), Some(50)));
+    assert_eq!(info["dropped_events"].as_u64(), Some(0));
+    let events = trace["traceEvents"].as_array().unwrap();
+    assert_eq!(events.len() - events.iter().filter(|e| e["ph"] == "M").count(), sweep.timeline.as_ref().unwrap().events);
+    let ran = |guest: &str, vcpu: u64| {
+        events.iter().any(|e| e["ph"] == "X" && e["cat"] == "run" && e["args"]["guest"] == guest && e["args"]["vcpu"] == vcpu)
+    };
+    for vcpu in 0..4 {
+        assert!(ran("linux", vcpu), "no run slice of linux/vcpu{vcpu}");
+    }
+    assert!(ran("rtos_probe", 0), "no run slice of the probe");
+    let marks = events.iter().filter(|e| e["name"].as_str().is_some_and(|n| n.starts_with("rtos_probe/vcpu0 dispatch latency")));
+    assert_eq!(marks.count(), sweep.probe_samples as usize);
 }
 
 /// Under on-demand migration, with the probe ticking for two seconds and

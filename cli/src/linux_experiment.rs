@@ -9,15 +9,26 @@
 //! board image; the run checks Linux's four vCPUs came online and
 //! hackbench exited 0, and a run that fails is reported, not tabulated.
 //!
+//! Files: the tables (`linux.txt`), a row per run (`linux.csv`),
+//! everything (`linux.json`), hackbench's time against utilization per
+//! policy with the ideal (`linux_hackbench.svg`), the probe's latency CDF
+//! per policy at the highest utilization (`linux_latency_cdf.svg`), and a
+//! Chrome-trace timeline of one run, the first policy at the highest
+//! utilization (`linux_timeline.json`, unless [`Params::timeline`] is off).
+//!
 //! Owns: the sweep, its checks, tables and files. Must not touch: the
 //! guest's description ([`crate::linux_guest`]) or the native boot
-//! ([`crate::linux`]).
+//! ([`crate::linux`]); how charts are drawn (`spumone_hosting::charts`) or
+//! timelines exported (`spumone_hosting::trace_export`).
 
 use crate::linux::{boot, LinuxImages};
 use crate::linux_guest::{check, hackbench_seconds, linux_index, LinuxGuest};
 use serde::Serialize;
+use spumone_hosting::charts;
 use spumone_hosting::description::Policy;
 use spumone_hosting::runner::RunResult;
+use spumone_hosting::timeline::Timeline;
+use spumone_hosting::trace_export;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +58,14 @@ pub struct Params {
     pub loops: u32,
     pub utils: Vec<u32>,
     pub variants: Vec<Variant>,
+    /// Keep the events of one run, the first variant at the highest
+    /// utilization, for its timeline (`linux_timeline.json`).
+    pub timeline: bool,
 }
+
+/// At most this many events go into the timeline (about 200 bytes each in
+/// the file); the rest are counted in its `otherData.dropped_events`.
+pub const TIMELINE_MAX_EVENTS: usize = 1_000_000;
 
 /// hackbench's own time and when Linux halted, for one run.
 #[derive(Clone, Debug, Serialize)]
@@ -89,6 +107,9 @@ pub struct Point {
     pub failure: Option<String>,
     /// The probe's dispatch latency (us) while Linux ran.
     pub latency: Option<Latency>,
+    /// Its samples, in order (for the CDF; the JSON has the summary).
+    #[serde(skip)]
+    pub latencies_us: Vec<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -99,12 +120,30 @@ pub struct Latency {
     pub max_us: f64,
 }
 
+/// The timeline of one run of the sweep (the trace itself is written to
+/// `linux_timeline.json`, not into the JSON).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunTimeline {
+    pub variant: &'static str,
+    pub util: u32,
+    /// Trace events kept, and dropped over [`TIMELINE_MAX_EVENTS`].
+    pub events: usize,
+    pub dropped: u64,
+    #[serde(skip)]
+    pub timeline: Timeline,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Sweep {
     pub groups: u32,
     pub loops: u32,
+    /// The probe's samples (1 ms apart) in every run beside it: set by the
+    /// experiment from Linux's measured time alone ([`limit_ms`]).
+    pub probe_samples: u32,
     pub overhead: Overhead,
     pub points: Vec<Point>,
+    /// None: not asked for, or the run did not get as far as running.
+    pub timeline: Option<RunTimeline>,
 }
 
 fn cmdline(p: &Params) -> String {
@@ -129,11 +168,36 @@ fn linux_run(console: &str, result: &RunResult, g: usize) -> Result<LinuxRun, St
     Ok(LinuxRun { hackbench_s, halted_s: exit as f64 / 600e6, host_s: result.host.as_secs_f64() })
 }
 
-fn guest_run(images: &LinuxImages, g: &LinuxGuest, max: u64) -> Result<(LinuxRun, Vec<f64>), String> {
-    let (desc, result) = g.run(images, max)?;
-    let console = check(&desc, &result)?;
-    let lg = linux_index(&desc);
-    let run = linux_run(&console, &result, lg)?;
+/// One run of the pair.
+struct Outcome {
+    /// Linux's figures and the probe's latencies (us) while Linux ran, or
+    /// why the run failed.
+    figures: Result<(LinuxRun, Vec<f64>), String>,
+    /// Its timeline when asked for, whether or not the run passed its
+    /// checks (a failed run's timeline shows how it failed).
+    timeline: Option<Timeline>,
+}
+
+fn guest_run(images: &LinuxImages, g: &LinuxGuest, max: u64, keep_events: bool) -> Outcome {
+    let (desc, result) = match g.run_with(images, max, keep_events) {
+        Ok(r) => r,
+        Err(e) => return Outcome { figures: Err(e), timeline: None },
+    };
+    let timeline = keep_events.then(|| {
+        let options = trace_export::Options { description: Some(&desc), max_events: Some(TIMELINE_MAX_EVENTS) };
+        let mut t = trace_export::timeline_with(&result, options);
+        t.set_info("linux_cmdline", g.cmdline.clone());
+        t.set_info("rtos_util_percent", g.rtos_util);
+        t.set_info("probe_samples", g.probe_samples);
+        t
+    });
+    Outcome { figures: figures(&desc, &result), timeline }
+}
+
+fn figures(desc: &spumone_hosting::description::Description, result: &RunResult) -> Result<(LinuxRun, Vec<f64>), String> {
+    let console = check(desc, result)?;
+    let lg = linux_index(desc);
+    let run = linux_run(&console, result, lg)?;
     // The probe's latencies while Linux ran (after its halt the probe is
     // alone on the machine).
     let until = result.log.exit_cycles[lg].unwrap_or(u64::MAX);
@@ -168,17 +232,19 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> 
     let mut alone = LinuxGuest::new(Policy::None);
     alone.probe_samples = 0;
     alone.cmdline = cmdline(p);
-    let (guest_alone, _) = guest_run(images, &alone, max_cycles(limit_ms(native_run.halted_s)))?;
+    let (guest_alone, _) = guest_run(images, &alone, max_cycles(limit_ms(native_run.halted_s)), false).figures?;
     progress(&format!("guest alone: hackbench {:.3} s", guest_alone.hackbench_s));
     let samples = limit_ms(guest_alone.halted_s);
     let max = max_cycles(samples);
     let mut idle = LinuxGuest::new(Policy::None);
     idle.probe_samples = samples;
     idle.cmdline = cmdline(p);
-    let (guest_beside_idle_rtos, _) = guest_run(images, &idle, max)?;
+    let (guest_beside_idle_rtos, _) = guest_run(images, &idle, max, false).figures?;
     progress(&format!("guest beside an idle RTOS: hackbench {:.3} s", guest_beside_idle_rtos.hackbench_s));
     let overhead = Overhead { native: native_run, guest_alone, guest_beside_idle_rtos };
     let mut points = Vec::new();
+    let mut timeline = None;
+    let timeline_of = p.variants.first().zip(p.utils.iter().max()).filter(|_| p.timeline);
     for v in &p.variants {
         for &util in &p.utils {
             let mut g = LinuxGuest::new(v.policy);
@@ -186,14 +252,27 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> 
             g.rtos_util = util;
             g.probe_samples = samples;
             g.cmdline = cmdline(p);
-            let point = match guest_run(images, &g, max) {
-                Ok((run, lat)) => Point { variant: v.name, util, run: Some(run), failure: None, latency: latency(lat) },
+            let keep_events = timeline.is_none() && timeline_of.is_some_and(|(tv, &tu)| tv.name == v.name && tu == util);
+            let outcome = guest_run(images, &g, max, keep_events);
+            if let Some(t) = outcome.timeline {
+                timeline = Some(RunTimeline { variant: v.name, util, events: t.len(), dropped: t.dropped(), timeline: t });
+            }
+            let point = match outcome.figures {
+                Ok((run, lat)) => Point {
+                    variant: v.name,
+                    util,
+                    run: Some(run),
+                    failure: None,
+                    latency: latency(lat.clone()),
+                    latencies_us: lat,
+                },
                 Err(e) => Point {
                     variant: v.name,
                     util,
                     run: None,
                     failure: Some(e.lines().next().unwrap_or_default().to_string()),
                     latency: None,
+                    latencies_us: Vec::new(),
                 },
             };
             progress(&match &point.run {
@@ -203,10 +282,37 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> 
             points.push(point);
         }
     }
-    Ok(Sweep { groups: p.groups, loops: p.loops, overhead, points })
+    Ok(Sweep { groups: p.groups, loops: p.loops, probe_samples: samples, overhead, points, timeline })
 }
 
 impl Sweep {
+    /// The utilizations swept, in increasing order.
+    pub fn utils(&self) -> Vec<u32> {
+        let mut u: Vec<u32> = self.points.iter().map(|p| p.util).collect();
+        u.sort();
+        u.dedup();
+        u
+    }
+
+    /// The variants swept, in the order they ran.
+    pub fn variants(&self) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Vec::new();
+        for p in &self.points {
+            if !v.contains(&p.variant) {
+                v.push(p.variant);
+            }
+        }
+        v
+    }
+
+    /// The papers' ideal hackbench time at RTOS utilization `util` %: Linux
+    /// alone on the hypervisor (measured), slowed only by the share of core
+    /// 0 the RTOS takes, i.e. with 4 - U/100 cores' worth of its 4:
+    /// alone x 4 / (4 - U/100).
+    pub fn ideal_s(&self, util: u32) -> f64 {
+        self.overhead.guest_alone.hackbench_s * 4.0 / (4.0 - util as f64 / 100.0)
+    }
+
     /// The report: overhead, then hackbench time and the probe's latency
     /// per policy and utilization.
     pub fn table(&self) -> String {
@@ -226,21 +332,7 @@ impl Sweep {
             o.guest_beside_idle_rtos.hackbench_s,
             o.beside_idle_pct()
         );
-        let utils: Vec<u32> = {
-            let mut u: Vec<u32> = self.points.iter().map(|p| p.util).collect();
-            u.sort();
-            u.dedup();
-            u
-        };
-        let variants: Vec<&str> = {
-            let mut v: Vec<&str> = Vec::new();
-            for p in &self.points {
-                if !v.contains(&p.variant) {
-                    v.push(p.variant);
-                }
-            }
-            v
-        };
+        let (utils, variants) = (self.utils(), self.variants());
         let cell = |v: &str, u: u32, f: &dyn Fn(&Point) -> Option<String>| {
             self.points.iter().find(|p| p.variant == v && p.util == u).and_then(f).unwrap_or_else(|| "FAILED".into())
         };
@@ -254,7 +346,7 @@ impl Sweep {
             t.push_str(&"--:|".repeat(utils.len()));
             t.push('\n');
         };
-        t += "hackbench time (s) against RTOS utilization; ideal = guest alone / (1 - U/4) (core 0's share lost)\n";
+        t += "hackbench time (s) against RTOS utilization; ideal = guest alone x 4 / (4 - U/100) (core 0's share lost)\n";
         heading(&mut t);
         for v in &variants {
             let _ = write!(t, "| {v} |");
@@ -265,8 +357,7 @@ impl Sweep {
         }
         let _ = write!(t, "| ideal |");
         for &u in &utils {
-            let ideal = o.guest_alone.hackbench_s / (1.0 - u as f64 / 400.0);
-            let _ = write!(t, " {ideal:.3} |");
+            let _ = write!(t, " {:.3} |", self.ideal_s(u));
         }
         t += "\n\nRTOS dispatch latency while Linux ran (us): mean / p99 / max\n";
         heading(&mut t);
@@ -284,8 +375,90 @@ impl Sweep {
         t
     }
 
-    /// `linux.csv` (one row per run), `linux.json` (everything) and
-    /// `linux.txt` (the table) in `dir`.
+    /// What each file in the output directory holds (the end of
+    /// `linux.txt`).
+    pub fn files_note(&self) -> String {
+        let top = self.utils().last().map_or("-".to_string(), |u| u.to_string());
+        let mut t = String::from(
+            "files:\n\
+             \x20 linux.txt              these tables\n\
+             \x20 linux.csv              a row per run (measured figures; failures with their reason)\n\
+             \x20 linux.json             everything: the inputs, each run's measured figures, failures\n\
+             \x20 linux_hackbench.svg    hackbench's time against RTOS utilization per policy, with native Linux and the ideal\n",
+        );
+        let _ = writeln!(t, "  linux_latency_cdf.svg  the probe's dispatch latency (CDF) per policy while Linux ran, at {top} %");
+        if let Some(r) = &self.timeline {
+            let dropped = if r.dropped > 0 { format!(", {} more dropped", r.dropped) } else { String::new() };
+            let _ = writeln!(
+                t,
+                "  linux_timeline.json    {} at {} % as a Chrome trace ({} events{dropped}; ui.perfetto.dev or chrome://tracing)",
+                r.variant, r.util, r.events
+            );
+        }
+        t
+    }
+
+    /// hackbench's time against utilization per variant (failed runs left
+    /// out and counted in the legend), with native Linux and the ideal.
+    fn hackbench_chart(&self, path: &Path) -> Result<(), String> {
+        let o = &self.overhead;
+        let curves: Vec<(String, Vec<(f64, f64)>)> = self
+            .variants()
+            .into_iter()
+            .map(|v| {
+                let runs: Vec<&Point> = self.points.iter().filter(|p| p.variant == v).collect();
+                let pts = runs.iter().filter_map(|p| p.run.as_ref().map(|r| (p.util as f64, r.hackbench_s))).collect();
+                let failed = runs.iter().filter(|p| p.run.is_none()).count();
+                let label = match failed {
+                    0 => v.to_string(),
+                    1 => format!("{v} (1 run FAILED, left out)"),
+                    n => format!("{v} ({n} runs FAILED, left out)"),
+                };
+                (label, pts)
+            })
+            .collect();
+        // The references over the chart's whole axis, 0-100 %, whatever
+        // was swept (a sweep of one utilization would draw them as a dot).
+        let ideal: Vec<(f64, f64)> = (0..=100).map(|u| (u as f64, self.ideal_s(u))).collect();
+        let native = vec![(0.0, o.native.hackbench_s), (100.0, o.native.hackbench_s)];
+        let refs = [
+            (format!("ideal = guest alone ({:.3} s, measured) x 4 / (4 - U/100)", o.guest_alone.hackbench_s), ideal),
+            (format!("native Linux, 4 CPUs ({:.3} s, measured)", o.native.hackbench_s), native),
+        ];
+        let title = format!(
+            "hackbench {}x{} beside the RTOS probe, Linux 6.1 on 4 vCPUs (measured; U is an input)",
+            self.groups, self.loops
+        );
+        let c: Vec<(&str, &[(f64, f64)])> = curves.iter().map(|(n, p)| (n.as_str(), p.as_slice())).collect();
+        let r: Vec<(&str, &[(f64, f64)])> = refs.iter().map(|(n, p)| (n.as_str(), p.as_slice())).collect();
+        charts::time_vs_utilization(path, &title, "hackbench's own time (s, simulated)", &c, &r)
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// The probe's dispatch latency while Linux ran, per variant, at the
+    /// highest utilization (a failed run is named in the legend, with no
+    /// samples).
+    fn latency_chart(&self, path: &Path) -> Result<(), String> {
+        let top = self.utils().last().copied();
+        let at_top: Vec<&Point> = self.points.iter().filter(|p| Some(p.util) == top).collect();
+        let labels: Vec<String> = at_top
+            .iter()
+            .map(|p| if p.run.is_some() { p.variant.to_string() } else { format!("{} (run FAILED)", p.variant) })
+            .collect();
+        let series: Vec<(&str, &[f64])> =
+            labels.iter().zip(&at_top).map(|(l, p)| (l.as_str(), p.latencies_us.as_slice())).collect();
+        let title = format!(
+            "RTOS dispatch latency while Linux ran, RTOS util {} % (measured; hackbench {}x{})",
+            top.map_or("-".to_string(), |u| u.to_string()),
+            self.groups,
+            self.loops
+        );
+        charts::latency_cdf(path, &title, &series).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// `linux.csv` (one row per run), `linux.json` (everything),
+    /// `linux.txt` (the tables and [`Sweep::files_note`]), the two charts
+    /// and, when there is one, the timeline, in `dir`.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut csv = String::from("variant,util_percent,hackbench_s,halted_s,latency_samples,latency_mean_us,latency_p99_us,latency_max_us,failure\n");
@@ -302,11 +475,22 @@ impl Sweep {
         let files = [
             (dir.join("linux.csv"), csv),
             (dir.join("linux.json"), serde_json::to_string_pretty(self).map_err(|e| e.to_string())?),
-            (dir.join("linux.txt"), self.table()),
+            (dir.join("linux.txt"), format!("{}\n{}", self.table(), self.files_note())),
         ];
         for (path, text) in &files {
             std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        Ok(files.into_iter().map(|(p, _)| p).collect())
+        let mut written: Vec<PathBuf> = files.into_iter().map(|(p, _)| p).collect();
+        let hackbench = dir.join("linux_hackbench.svg");
+        self.hackbench_chart(&hackbench)?;
+        let cdf = dir.join("linux_latency_cdf.svg");
+        self.latency_chart(&cdf)?;
+        written.extend([hackbench, cdf]);
+        if let Some(r) = &self.timeline {
+            let path = dir.join("linux_timeline.json");
+            r.timeline.write(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            written.push(path);
+        }
+        Ok(written)
     }
 }

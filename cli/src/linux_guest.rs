@@ -69,10 +69,21 @@ impl LinuxGuest {
 
     /// Run it on the board image to its end (or `max_cycles`).
     pub fn run(&self, images: &LinuxImages, max_cycles: u64) -> Result<(Description, RunResult), String> {
+        self.run_with(images, max_cycles, false)
+    }
+
+    /// [`LinuxGuest::run`], keeping every scheduling event in the result's
+    /// log when `keep_events` (for a timeline).
+    pub fn run_with(
+        &self,
+        images: &LinuxImages,
+        max_cycles: u64,
+        keep_events: bool,
+    ) -> Result<(Description, RunResult), String> {
         let desc = self.description(images)?;
         let mode = runner::Mode::Native { image: crate::board::image()? };
         let result =
-            runner::run(&desc, RunOptions { max_cycles, keep_events: false, mode }, |_| {}).map_err(|e| e.to_string())?;
+            runner::run(&desc, RunOptions { max_cycles, keep_events, mode }, |_| {}).map_err(|e| e.to_string())?;
         Ok((desc, result))
     }
 }

@@ -2,10 +2,11 @@
 //! backend only: no system fonts, no bitmap codecs; text is emitted as SVG
 //! `<text>` elements the viewer renders with its own fonts).
 //!
-//! Owns: the three charts the experiments report (dispatch-latency CDF per
-//! policy, GPOS throughput versus RTOS utilization with reference lines, the
-//! migration cost's source and destination halves), each a function taking
-//! plain data and writing one SVG file.
+//! Owns: the charts the experiments report (dispatch-latency CDF per
+//! policy, GPOS throughput versus RTOS utilization with reference lines, a
+//! time such as hackbench's versus RTOS utilization with reference lines,
+//! the migration cost's source and destination halves), each a function
+//! taking plain data and writing one SVG file.
 //!
 //! Must not touch: the simulation, the experiment runner or its data files.
 //! These functions compute nothing about the experiments beyond what they
@@ -223,6 +224,46 @@ pub fn throughput_vs_utilization(
     series: &[(&str, &[(f64, f64)])],
     reference_lines: &[(&str, &[(f64, f64)])],
 ) -> Result<(), ChartError> {
+    let axes = Axes {
+        caption: "GPOS throughput vs RTOS utilization",
+        y_desc: "GPOS throughput",
+        legend: SeriesLabelPosition::LowerLeft,
+    };
+    lines_vs_utilization(path, axes, series, reference_lines)
+}
+
+/// A time against RTOS utilization, where lower is better (e.g.
+/// hackbench's time beside the RTOS): one solid line with markers per
+/// policy (`(policy, [(utilization %, seconds)])`) and one dashed grey line
+/// per reference (e.g. the ideal time). `title` is the caption; the y axis
+/// reads "`y_desc` (lower is better)".
+pub fn time_vs_utilization(
+    path: &Path,
+    title: &str,
+    y_desc: &str,
+    series: &[(&str, &[(f64, f64)])],
+    reference_lines: &[(&str, &[(f64, f64)])],
+) -> Result<(), ChartError> {
+    let y_desc = format!("{y_desc} (lower is better)");
+    let axes = Axes { caption: title, y_desc: &y_desc, legend: SeriesLabelPosition::UpperLeft };
+    lines_vs_utilization(path, axes, series, reference_lines)
+}
+
+/// What a chart against RTOS utilization says about itself.
+struct Axes<'a> {
+    caption: &'a str,
+    y_desc: &'a str,
+    legend: SeriesLabelPosition,
+}
+
+/// Lines against RTOS utilization (x from 0 to 100 % or wider, y from 0):
+/// the references dashed in greys, then the series solid with markers.
+fn lines_vs_utilization(
+    path: &Path,
+    axes: Axes<'_>,
+    series: &[(&str, &[(f64, f64)])],
+    reference_lines: &[(&str, &[(f64, f64)])],
+) -> Result<(), ChartError> {
     let finite = |p: &&(f64, f64)| p.0.is_finite() && p.1.is_finite();
     let all = series.iter().chain(reference_lines).flat_map(|(_, p)| p.iter().filter(finite));
     let (mut x0, mut x1, mut y1) = (0.0f64, 100.0f64, 0.0f64);
@@ -235,7 +276,7 @@ pub fn throughput_vs_utilization(
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption("GPOS throughput vs RTOS utilization", (FONT, 24))
+        .caption(axes.caption, (FONT, 24))
         .margin(18)
         .x_label_area_size(52)
         .y_label_area_size(72)
@@ -244,7 +285,7 @@ pub fn throughput_vs_utilization(
     chart
         .configure_mesh()
         .x_desc("RTOS utilization (%)")
-        .y_desc("GPOS throughput")
+        .y_desc(axes.y_desc)
         .x_label_formatter(&|v| tidy(*v))
         .y_label_formatter(&|v| tidy(*v))
         .label_style((FONT, 14))
@@ -281,7 +322,7 @@ pub fn throughput_vs_utilization(
         .label_font((FONT, 14))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerLeft)
+        .position(axes.legend)
         .draw()
         .map_err(err)?;
     root.present().map_err(err)
@@ -493,6 +534,39 @@ mod tests {
             assert!(svg.contains(name), "{name} missing");
         }
         assert!(svg.contains("<circle"), "no markers");
+    }
+
+    #[test]
+    fn time_chart_says_lower_is_better_and_draws_a_line_per_policy() {
+        let dir = Scratch::new("time");
+        let none: Vec<(f64, f64)> = vec![(0.0, 0.66), (50.0, 1.02), (100.0, 1.9)];
+        let dp: Vec<(f64, f64)> = vec![(0.0, 0.61), (50.0, f64::NAN), (100.0, 1.2)];
+        let ideal: Vec<(f64, f64)> = (0..=10).map(|i| (i as f64 * 10.0, 0.5 * 4.0 / (4.0 - i as f64 / 10.0))).collect();
+        let path = dir.path("time.svg");
+        time_vs_utilization(
+            &path,
+            "hackbench beside the RTOS",
+            "hackbench time (s)",
+            &[("none", &none), ("delayed-preemption", &dp)],
+            &[("ideal: 0.5 s x 4 / (4 - U/100)", &ideal)],
+        )
+        .unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert_well_formed_svg(&svg);
+        for text in [
+            "hackbench beside the RTOS",
+            "hackbench time (s) (lower is better)",
+            "RTOS utilization (%)",
+            "none",
+            "delayed-preemption",
+            "ideal: 0.5 s x 4 / (4 - U/100)",
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        // A marker per finite point (the NaN is left out) and one in each
+        // policy's legend entry.
+        assert_eq!(svg.matches("<circle").count(), 3 + 2 + 2);
+        assert!(time_vs_utilization(Path::new("/nonexistent-dir/t.svg"), "t", "s", &[("none", &none)], &[]).is_err());
     }
 
     #[test]

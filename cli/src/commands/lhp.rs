@@ -9,7 +9,8 @@
 //! touch: either of those, the guests, the hypervisor or the simulator.
 //!
 //! Subcommands: `latency`, `throughput`, `migration`, `demo`, `all` (the
-//! first three with their defaults), and `run` (one scenario, its report).
+//! first three with their defaults), `run` (one scenario, its report), and
+//! `linux` (Linux as the GPOS: cli/src/linux_experiment.rs).
 //! Exit status: 0 ok, 1 a run failed (a guest exited non-zero or a run hit
 //! its cycle limit; the message names the scenario), 2 bad arguments.
 
@@ -186,9 +187,14 @@ enum Command {
         /// Messages each hackbench sender passes to each receiver.
         #[arg(long, default_value_t = 100)]
         loops: u32,
-        /// Policies to sweep, comma-separated [default: all five].
+        /// Policies to sweep, comma-separated [default: all five]. The
+        /// timeline is of the first at the highest utilization.
         #[arg(long, value_delimiter = ',')]
         policies: Vec<String>,
+        /// Write no timeline (linux_timeline.json): its run then keeps no
+        /// events either.
+        #[arg(long)]
+        no_timeline: bool,
         /// Output directory [default: target/lhp/linux].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -241,7 +247,10 @@ pub fn main(args: Args) -> ExitCode {
             }),
         Command::Migration { ms, out } => migration(&MigrationParams { ms }, &out_dir(out, "migration")).map(|_| ()),
         Command::Demo { samples, util, out } => demo(&DemoParams { samples, util }, &out_dir(out, "demo")),
-        Command::Linux { utils, groups, loops, policies, out } => linux(utils, groups, loops, policies, &out_dir(out, "linux")),
+        Command::Linux { utils, groups, loops, policies, no_timeline, out } => {
+            let params = rp1::linux_experiment::Params { groups, loops, utils, variants: Vec::new(), timeline: !no_timeline };
+            linux(params, &policies, &out_dir(out, "linux"))
+        }
         Command::All { out } => all(out),
     };
     match result {
@@ -257,19 +266,23 @@ pub fn main(args: Args) -> ExitCode {
     }
 }
 
-fn linux(utils: Vec<u32>, groups: u32, loops: u32, policies: Vec<String>, out: &std::path::Path) -> Result<(), Failure> {
-    use rp1::linux_experiment::{run, variants, Params};
-    for &u in &utils {
+/// `rp1 lhp linux`: `params` as given, its variants from `policies`.
+fn linux(mut params: rp1::linux_experiment::Params, policies: &[String], out: &Path) -> Result<(), Failure> {
+    use rp1::linux_experiment::{run, variants};
+    if params.utils.is_empty() {
+        return Err(bad("--utils is empty".into()));
+    }
+    for &u in &params.utils {
         check_util("--utils", u)?;
     }
-    check_positive("--groups", groups)?;
-    check_positive("--loops", loops)?;
+    check_positive("--groups", params.groups)?;
+    check_positive("--loops", params.loops)?;
     let all = variants();
     let chosen = if policies.is_empty() {
         all.clone()
     } else {
         let mut v = Vec::new();
-        for p in &policies {
+        for p in policies {
             let found = all.iter().find(|x| x.name == p.as_str()).ok_or_else(|| {
                 let names: Vec<&str> = all.iter().map(|x| x.name).collect();
                 bad(format!("--policies: no policy {p:?} (one of {})", names.join(", ")))
@@ -278,13 +291,16 @@ fn linux(utils: Vec<u32>, groups: u32, loops: u32, policies: Vec<String>, out: &
         }
         v
     };
+    params.variants = chosen;
+    // An output directory that cannot be made fails now, not after the sweep.
+    std::fs::create_dir_all(out).map_err(|e| Failure::Run(format!("--out {}: {e}", out.display())))?;
     let images = rp1::linux::build().map_err(Failure::Run)?;
-    let params = Params { groups, loops, utils, variants: chosen };
     let sweep = run(&images, &params, |line| eprintln!("rp1 lhp linux: {line}")).map_err(Failure::Run)?;
     print!("{}", sweep.table());
-    for f in sweep.write(out).map_err(Failure::Run)? {
-        println!("wrote {}", f.display());
-    }
+    let files = sweep.write(out).map_err(Failure::Run)?;
+    println!();
+    print!("{}", sweep.files_note());
+    print_files(&files);
     Ok(())
 }
 
