@@ -252,3 +252,25 @@ fn toppers_series_is_under_200_changed_lines() {
     // The target directory is in the count.
     assert!(text.contains("rp1_spumone"), "{text}");
 }
+
+/// The paper's pairing: TOPPERS on core 0 beside Linux 6.1 on four vCPUs
+/// (the paravirtualized kernel of scripts/build-linux.sh), under on-demand
+/// migration with the burner at 30 %. Linux boots, runs hackbench, exits
+/// 0 and halts; TOPPERS takes every sample, none early, late by a period
+/// or lost, and exits 0.
+#[test]
+fn toppers_beside_linux_keeps_its_ticks_while_linux_runs_hackbench_and_halts() {
+    let Some(src) = toppers_src("toppers_beside_linux_keeps_its_ticks_while_linux_runs_hackbench_and_halts") else {
+        return;
+    };
+    let images = rp1::linux::build().expect("building Linux (scripts/build-linux.sh)");
+    let mut g = rp1::linux_guest::LinuxGuest::new(Policy::OnDemandMigration);
+    g.toppers = Some(image(&src).clone());
+    g.probe_samples = SAMPLES;
+    g.rtos_util = 30;
+    let (desc, result) = g.run(&images, MAX_CYCLES).unwrap_or_else(|e| panic!("{e}"));
+    rp1::linux_guest::check(&desc, &result).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(desc.guests[0].name, "toppers");
+    let line = check_toppers(&result, 30);
+    println!("{line}");
+}

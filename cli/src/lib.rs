@@ -26,3 +26,4 @@ pub mod experiments;
 pub mod linux;
 pub mod linux_guest;
 pub mod linux_experiment;
+pub mod toppers;

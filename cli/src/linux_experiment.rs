@@ -61,6 +61,9 @@ pub struct Params {
     /// Keep the events of one run, the first variant at the highest
     /// utilization, for its timeline (`linux_timeline.json`).
     pub timeline: bool,
+    /// TOPPERS/JSP's image as the RTOS (`crate::toppers::image`); `None`:
+    /// the probe.
+    pub toppers: Option<std::path::PathBuf>,
 }
 
 /// At most this many events go into the timeline (about 200 bytes each in
@@ -144,6 +147,8 @@ pub struct Sweep {
     pub points: Vec<Point>,
     /// None: not asked for, or the run did not get as far as running.
     pub timeline: Option<RunTimeline>,
+    /// Which RTOS ran beside Linux: "the RTOS probe" or TOPPERS/JSP.
+    pub rtos: String,
 }
 
 fn cmdline(p: &Params) -> String {
@@ -238,6 +243,7 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> 
     let max = max_cycles(samples);
     let mut idle = LinuxGuest::new(Policy::None);
     idle.probe_samples = samples;
+    idle.toppers = p.toppers.clone();
     idle.cmdline = cmdline(p);
     let (guest_beside_idle_rtos, _) = guest_run(images, &idle, max, false).figures?;
     progress(&format!("guest beside an idle RTOS: hackbench {:.3} s", guest_beside_idle_rtos.hackbench_s));
@@ -251,6 +257,7 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> 
             g.spin_yield = v.spin_yield;
             g.rtos_util = util;
             g.probe_samples = samples;
+            g.toppers = p.toppers.clone();
             g.cmdline = cmdline(p);
             let keep_events = timeline.is_none() && timeline_of.is_some_and(|(tv, &tu)| tv.name == v.name && tu == util);
             let outcome = guest_run(images, &g, max, keep_events);
@@ -282,7 +289,8 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> 
             points.push(point);
         }
     }
-    Ok(Sweep { groups: p.groups, loops: p.loops, probe_samples: samples, overhead, points, timeline })
+    let rtos = if p.toppers.is_some() { crate::toppers::NAME.to_string() } else { "the RTOS probe".to_string() };
+    Ok(Sweep { groups: p.groups, loops: p.loops, probe_samples: samples, overhead, points, timeline, rtos })
 }
 
 impl Sweep {
@@ -318,14 +326,16 @@ impl Sweep {
     pub fn table(&self) -> String {
         let o = &self.overhead;
         let mut t = format!(
-            "Linux 6.1 (4 vCPUs) beside the RTOS probe on the hypervisor's board image; hackbench={},{};\n\
-             every figure measured in simulated time (600 MHz); the RTOS is the probe, not TOPPERS/JSP\n\n\
+            "Linux 6.1 (4 vCPUs) beside {} on the hypervisor's board image; hackbench={},{};\n\
+             every figure measured in simulated time (600 MHz){}\n\n\
              overhead (hackbench's own time):\n\
              \x20 native Linux, 4 CPUs        {:.3} s\n\
              \x20 guest, no RTOS              {:.3} s  ({:+.1} %)\n\
              \x20 guest beside an idle RTOS   {:.3} s  ({:+.1} %)  (probe ticking every 1 ms, no burner)\n\n",
+            self.rtos,
             self.groups,
             self.loops,
+            if self.rtos.starts_with("TOPPERS") { "" } else { "; the RTOS is the probe, not TOPPERS/JSP" },
             o.native.hackbench_s,
             o.guest_alone.hackbench_s,
             o.alone_pct(),
@@ -426,8 +436,8 @@ impl Sweep {
             (format!("native Linux, 4 CPUs ({:.3} s, measured)", o.native.hackbench_s), native),
         ];
         let title = format!(
-            "hackbench {}x{} beside the RTOS probe, Linux 6.1 on 4 vCPUs (measured; U is an input)",
-            self.groups, self.loops
+            "hackbench {}x{} beside {}, Linux 6.1 on 4 vCPUs (measured; U is an input)",
+            self.groups, self.loops, self.rtos
         );
         let c: Vec<(&str, &[(f64, f64)])> = curves.iter().map(|(n, p)| (n.as_str(), p.as_slice())).collect();
         let r: Vec<(&str, &[(f64, f64)])> = refs.iter().map(|(n, p)| (n.as_str(), p.as_slice())).collect();

@@ -28,13 +28,23 @@ pub struct LinuxGuest {
     /// share of each 500 ms window its burner takes; 0 samples: no RTOS.
     pub probe_samples: u32,
     pub rtos_util: u32,
+    /// The RTOS: TOPPERS/JSP (this image, `crate::toppers::image`) in
+    /// the probe's place, with the same parameters; `None`: the probe.
+    pub toppers: Option<std::path::PathBuf>,
     /// Added to the guest kernel's built-in `console=hvc0`.
     pub cmdline: String,
 }
 
 impl LinuxGuest {
     pub fn new(policy: Policy) -> LinuxGuest {
-        LinuxGuest { policy, spin_yield: false, probe_samples: 200, rtos_util: 0, cmdline: "hackbench=1,10".into() }
+        LinuxGuest {
+            policy,
+            spin_yield: false,
+            probe_samples: 200,
+            rtos_util: 0,
+            toppers: None,
+            cmdline: "hackbench=1,10".into(),
+        }
     }
 
     /// The machine description, as TOML (paths as given).
@@ -44,15 +54,17 @@ impl LinuxGuest {
             self.policy.name(),
             self.spin_yield
         );
-        if self.probe_samples > 0 {
-            t += &probe_toml(probe, self.probe_samples, self.rtos_util, 500, false);
+        match (&self.toppers, self.probe_samples) {
+            (_, 0) => {}
+            (Some(image), n) => t += &crate::toppers::guest_toml(image, n, self.rtos_util, 500),
+            (None, n) => t += &probe_toml(probe, n, self.rtos_util, 500, false),
         }
         t += &format!(
             "\n[[guest]]\nname = \"linux\"\nclass = \"gpos\"\npriority = 1\nimage = \"{}\"\n\
              partition = {{ base = {LINUX_BASE:#x}, size = {LINUX_SIZE:#x} }}\n\
              vcpus = [{{ core = 0 }}, {{ core = 1 }}, {{ core = 2 }}, {{ core = 3 }}]\n\
              interrupts = [{{ source = \"timer\", level = 5 }}, {{ source = \"ipi\", level = 6 }}]\n\
-             interrupt_mask = \"sr\"\nmmu = true\ndirect_exceptions = true\n\
+             interrupt_mask = \"sr\"\nmmu = true\ndirect_exceptions = true\npreempt_count = \"thread_info\"\n\
              linux = {{ initrd = \"{}\", cmdline = \"{}\" }}\n",
             images.vmlinux_guest.display(),
             images.initramfs.display(),

@@ -147,6 +147,19 @@ pub enum InterruptMask {
     Sr,
 }
 
+/// Where the hypervisor learns a guest's preempt count (delayed
+/// preemption; docs/hypercall-abi.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreemptCount {
+    /// From `PREEMPT_COUNT` hypercalls.
+    #[default]
+    Hypercall,
+    /// From the guest's memory: Linux/SH's `thread_info.preempt_count`,
+    /// through bank-1 R7, read when delayed preemption decides.
+    ThreadInfo,
+}
+
 /// Boot parameters for a Linux/SH image: what a boot loader leaves in the
 /// kernel's `empty_zero_page` (`rp1_sim::linux_boot`), with the initramfs
 /// placed after the kernel inside the guest's partition.
@@ -222,6 +235,7 @@ pub struct Guest {
     pub mmu: bool,
     /// Its exceptions other than hypercalls go straight to its handler.
     pub direct_exceptions: bool,
+    pub preempt_count: PreemptCount,
     /// Linux boot parameters for the first image, if it is a Linux kernel.
     pub linux: Option<LinuxBoot>,
 }
@@ -884,6 +898,8 @@ struct RawGuest {
     #[serde(default)]
     direct_exceptions: bool,
     #[serde(default)]
+    preempt_count: PreemptCount,
+    #[serde(default)]
     linux: Option<RawLinux>,
 }
 
@@ -1173,6 +1189,12 @@ fn validate_guest(gi: usize, g: &RawGuest, base_dir: &Path) -> Result<Guest, Inv
     if !(0..=255).contains(&g.priority) {
         return bad(format!("{p}.priority"), format!("{} is not a priority (0-255)", g.priority));
     }
+    if g.preempt_count == PreemptCount::ThreadInfo && g.class == GuestClass::Rtos {
+        return bad(
+            format!("{p}.preempt_count"),
+            "only a GPOS is held in its critical sections: an RTOS's count is never read",
+        );
+    }
     if g.image.0.is_empty() {
         return bad(format!("{p}.image"), "no image: give a path or a non-empty array of paths");
     }
@@ -1322,6 +1344,7 @@ fn validate_guest(gi: usize, g: &RawGuest, base_dir: &Path) -> Result<Guest, Inv
         interrupt_mask: g.interrupt_mask,
         mmu: g.mmu,
         direct_exceptions: g.direct_exceptions,
+        preempt_count: g.preempt_count,
         linux: match &g.linux {
             None => None,
             Some(l) => {
@@ -1576,6 +1599,7 @@ interrupts = [{ source = "ipi", level = 3 }, { source = "timer", level = 5 }]
                 interrupt_mask: InterruptMask::Hypercall,
                 mmu: false,
                 direct_exceptions: false,
+                preempt_count: PreemptCount::Hypercall,
                 linux: None,
             }
         );
@@ -1756,7 +1780,7 @@ level = 4
             (with("words = [1000, 30, -1] }", "words = [1] }, { symbol = \"probe_params\", words = [2] }"),
              "guest[0].params[1].symbol: \"probe_params\" is patched twice (first at guest[0].params[0])"),
             (with("interrupts = [{ source = \"ipi\"", "irqs = 1\ninterrupts = [{ source = \"ipi\""),
-             "guest[1].irqs: unknown field `irqs`, expected one of `name`, `class`, `priority`, `image`, `partition`, `vcpus`, `interrupts`, `params`, `interrupt_mask`, `mmu`, `direct_exceptions`, `linux`"),
+             "guest[1].irqs: unknown field `irqs`, expected one of `name`, `class`, `priority`, `image`, `partition`, `vcpus`, `interrupts`, `params`, `interrupt_mask`, `mmu`, `direct_exceptions`, `preempt_count`, `linux`"),
             // the document
             ("[hypervisor]\npolicy = \"none\"\n".to_string(), "guest: the description has no [[guest]]: at least one guest must run"),
             (format!("{GOOD}\n[[guest]]\nname = \"x\""), "guest[2]: missing field `class`"),
@@ -1961,7 +1985,7 @@ level = 4
         assert_eq!((gpos.interrupt_mask, gpos.mmu, &gpos.linux), (InterruptMask::Hypercall, false, &None));
         let linux = load(&dir.join("linux.toml")).unwrap();
         let g = &linux.guests[1];
-        assert_eq!((g.interrupt_mask, g.mmu), (InterruptMask::Sr, true));
+        assert_eq!((g.interrupt_mask, g.mmu, g.preempt_count), (InterruptMask::Sr, true, PreemptCount::ThreadInfo));
         assert_eq!(
             g.linux,
             Some(LinuxBoot { initrd: Some(dir.join("../../build/linux/initramfs.cpio.gz")), cmdline: "hackbench=1,10".into() })
@@ -1979,6 +2003,15 @@ level = 4
         };
         assert_eq!(err("interrupt_mask = \"imask\"\n"), "guest[0].interrupt_mask: unknown variant `imask`, expected `hypercall` or `sr`");
         assert_eq!(err("mmu = 1\n"), "guest[0].mmu: invalid type: integer `1`, expected a boolean");
+        assert_eq!(
+            err("preempt_count = \"memory\"\n"),
+            "guest[0].preempt_count: unknown variant `memory`, expected `hypercall` or `thread_info`"
+        );
+        let rtos = base.replace("class = \"gpos\"", "class = \"rtos\"");
+        let e = parse(&format!("{rtos}preempt_count = \"thread_info\"\n"), Path::new("/m")).unwrap_err().to_string();
+        assert!(e.contains("guest[0].preempt_count: only a GPOS is held in its critical sections"), "{e}");
+        let ok = parse(&format!("{base}preempt_count = \"thread_info\"\n"), Path::new("/m")).unwrap();
+        assert_eq!(ok.guests[0].preempt_count, PreemptCount::ThreadInfo);
         let long = "x".repeat(256);
         assert_eq!(
             err(&format!("linux = {{ cmdline = \"{long}\" }}\n")),

@@ -7,7 +7,7 @@
 //! parameter patching, and the run loop of either ([`Mode`]). Must not touch: the hypervisor's
 //! decisions (it only reads the instances' counters afterwards).
 
-use crate::description::{self, Description, InterruptMask, InterruptSource};
+use crate::description::{self, Description, InterruptMask, InterruptSource, PreemptCount};
 use crate::hypervisor::{Hypervisor, Log};
 use crate::native::{self, CoreFigures};
 use rp1_sim::loader::load_elf;
@@ -145,6 +145,7 @@ pub fn boot_config(desc: &Description, entries: &[u32]) -> Config {
             sr_imask: guest.interrupt_mask == InterruptMask::Sr,
             mmu: guest.mmu,
             direct_exceptions: guest.direct_exceptions,
+            thread_info_preempt_count: guest.preempt_count == PreemptCount::ThreadInfo,
         });
     }
     // The interrupt destination table: every device source, in the order

@@ -72,7 +72,22 @@ pub struct GuestSpec {
     /// them). The hypervisor still takes them while a policy needs to see
     /// the guest's kernel entries (trap-based migration on an RTOS core).
     pub direct_exceptions: bool,
+    /// The guest's preempt count is read from its memory, not reported by
+    /// `PREEMPT_COUNT`: the word at bank-1 R7 + [`THREAD_INFO_PREEMPT_COUNT`]
+    /// while the vCPU runs privileged (Linux on SH keeps
+    /// `current_thread_info()` in bank-1 R7; 0 in user mode). The
+    /// hypervisor reads it when delayed preemption has to decide, and
+    /// while it holds the RTOS back, again every [`PREEMPT_POLL_CYCLES`].
+    pub thread_info_preempt_count: bool,
 }
+
+/// Byte offset of `preempt_count` in Linux/SH's `struct thread_info`
+/// (task, flags, status, cpu, preempt_count).
+pub const THREAD_INFO_PREEMPT_COUNT: u32 = 16;
+/// How often delayed preemption looks at a count it reads from memory
+/// while the RTOS waits for it to fall (10 us): the guest says nothing when
+/// it drops, so the wait ends at the first look after it does.
+pub const PREEMPT_POLL_CYCLES: u64 = 6_000;
 
 #[cfg(test)]
 mod tests {

@@ -109,6 +109,11 @@ impl Lhp {
         self.policy
     }
 
+    /// Delayed preemption is holding an RTOS back right now.
+    pub const fn holding(&self) -> bool {
+        self.waiting_since.is_some()
+    }
+
     /// Before the scheduler picks: who leaves, who is asked back.
     pub fn plan(&self, view: CoreView) -> Plan {
         // The RTOS idles, or has exited: vCPUs a delay bound sent away come

@@ -196,7 +196,8 @@ pub fn encode(boot: &BootConfig, out: &mut [u32; MAX_WORDS]) -> usize {
         out[at + 2] = g.partition.size;
         out[at + 3] = u32::from_le_bytes(g.home);
         out[at + 4] = g.entry;
-        out[at + 5] = g.timer_level as u32 | (g.ipi_level as u32) << 8 | (g.sr_imask as u32) << 16 | (g.mmu as u32) << 17 | (g.direct_exceptions as u32) << 18;
+        out[at + 5] = g.timer_level as u32 | (g.ipi_level as u32) << 8 | (g.sr_imask as u32) << 16 | (g.mmu as u32) << 17 | (g.direct_exceptions as u32) << 18
+            | (g.thread_info_preempt_count as u32) << 19;
         at += GUEST_WORDS;
     }
     for d in c.devices.iter().flatten().take(devices) {
@@ -338,7 +339,7 @@ pub fn decode(words: &[u32]) -> Result<BootConfig, BootBlockError> {
         if partition.check(r[4], 2, 2).is_none() {
             return Err(BadEntry { guest: gi, vcpu: 0, entry: r[4] });
         }
-        if r[5] >> 19 != 0 {
+        if r[5] >> 20 != 0 {
             return Err(ReservedBits { word: (at - 1) as u8, value: r[5] });
         }
         let (timer_level, ipi_level) = ((r[5] & 0xff) as u8, ((r[5] >> 8) & 0xff) as u8);
@@ -360,6 +361,7 @@ pub fn decode(words: &[u32]) -> Result<BootConfig, BootBlockError> {
             sr_imask: r[5] & 1 << 16 != 0,
             mmu: r[5] & 1 << 17 != 0,
             direct_exceptions: r[5] & 1 << 18 != 0,
+            thread_info_preempt_count: r[5] & 1 << 19 != 0,
         });
     }
     // Fixed priority puts the RTOS first: an RTOS at or below a GPOS would
@@ -465,6 +467,7 @@ mod tests {
             sr_imask: false,
             mmu: false,
             direct_exceptions: false,
+            thread_info_preempt_count: false,
         };
         let gpos = GuestSpec {
             class: GuestClass::GeneralPurpose,
@@ -478,6 +481,7 @@ mod tests {
             sr_imask: true,
             mmu: true,
             direct_exceptions: true,
+            thread_info_preempt_count: true,
         };
         let mut config = Config::EMPTY;
         config.costs = Costs::ZERO;

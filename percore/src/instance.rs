@@ -41,7 +41,7 @@ use crate::config::{Config, Policy, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
 use crate::hw::{timer_intevt, CoreHardware, EnginePort, Entry, TraceEvent, DOORBELL_INTEVT, ICI_INTEVT};
 use crate::post::{Incoming, Post};
 use heapless::Vec;
-use spumone_kernel::guest::{GuestSpec, MAX_GUESTS, MAX_VCPUS};
+use spumone_kernel::guest::{GuestSpec, MAX_GUESTS, MAX_VCPUS, PREEMPT_POLL_CYCLES, THREAD_INFO_PREEMPT_COUNT};
 use spumone_kernel::hypercall::{self, sr, HcError, Hypercall, ERROR_KINDS};
 use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::VcpuContext;
@@ -449,7 +449,24 @@ impl Instance {
                 None => self.stats.spurious += 1,
             },
         }
+        if let (Entry::Interrupt { .. }, Some(cur)) = (entry, self.current) {
+            self.return_if_kernel_exited(hw, cur);
+        }
         self.leave(hw, mail);
+    }
+
+    /// Trap-based migration: vCPU `cur`, away for a kernel entry, was
+    /// interrupted in user mode, so it has left its kernel since; it goes
+    /// home (a guest that reports `KERNEL_EXIT` goes at that call, sooner).
+    /// Only interrupts tell: an exception from user mode is a new kernel
+    /// entry, which it may as well run here.
+    fn return_if_kernel_exited<H: CoreHardware>(&mut self, hw: &mut H, cur: usize) {
+        let v = &self.vcpus[cur];
+        if v.away == Some(AwayReason::KernelEntry) && v.ctx.sr & sr::MD == 0 {
+            // (No room on the way home: it stays, and the next interrupt
+            // that finds it in user mode tries again.)
+            self.return_home(hw, cur);
+        }
     }
 
     /// The end of every entry but the quick ways out: read the mailbox if
@@ -1073,6 +1090,30 @@ impl Instance {
         CoreView { rtos_runnable: self.rtos_runnable(), hosts_rtos: self.hosts_rtos() }
     }
 
+    /// Refresh resident vCPU `i`'s preempt count from its guest's memory,
+    /// if that is where its guest keeps it (`thread_info_preempt_count`):
+    /// the word at bank-1 R7 + 16 while it runs privileged, 0 in user mode
+    /// (no kernel lock is held there). A pointer outside the guest's
+    /// partition, or misaligned, reads as 0: the guest cannot make the
+    /// hypervisor read anything else, nor hold the RTOS with it.
+    fn read_preempt_count<H: CoreHardware>(&mut self, hw: &mut H, i: usize) {
+        let v = &self.vcpus[i];
+        let Some(spec) = self.spec(v.guest).filter(|s| s.thread_info_preempt_count) else { return };
+        let count = if v.ctx.sr & sr::MD == 0 {
+            0
+        } else {
+            match spec.partition.check(v.ctx.bank1[7].wrapping_add(THREAD_INFO_PREEMPT_COUNT), 4, 4) {
+                Some(phys) => {
+                    let mut word = [0u8; 4];
+                    hw.read_guest(phys, &mut word);
+                    u32::from_le_bytes(word)
+                }
+                None => 0,
+            }
+        };
+        self.vcpus[i].ctx.preempt_count = count;
+    }
+
     /// Resident vCPU `i` as delayed preemption sees it.
     fn contender(&self, i: usize) -> Contender {
         let v = &self.vcpus[i];
@@ -1089,6 +1130,9 @@ impl Instance {
         // Delayed preemption: a GPOS vCPU in a critical section keeps the
         // core while the RTOS waits.
         if let (Some(cur), Some(n)) = (self.current, next) {
+            if n != cur && self.lhp.policy() == Policy::DelayedPreemption {
+                self.read_preempt_count(hw, cur);
+            }
             let (running, wanted) = (self.contender(cur), self.contender(n));
             if let Preemption::Hold { first } = self.lhp.preemption(now, running, wanted) {
                 if first {
@@ -1228,6 +1272,12 @@ impl Instance {
             earliest(bound);
         }
         let now = hw.now();
+        // Delayed preemption holds the RTOS for a count only the guest's
+        // memory tells: look again soon.
+        let polled = self.current.and_then(|c| self.spec(self.vcpus[c].guest)).is_some_and(|s| s.thread_info_preempt_count);
+        if self.lhp.holding() && polled {
+            earliest(now + PREEMPT_POLL_CYCLES);
+        }
         // A deferral still running (once it has passed, departures that
         // could not go yet retry with the mail, below).
         if let Some(until) = self.departing.filter(|&u| u > now) {

@@ -160,3 +160,135 @@ fn exceptions_go_straight_to_a_direct_guest_unless_a_policy_must_see_its_kernel_
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
     assert_eq!(hw.direct_vbr, 0);
 }
+
+/// Delayed preemption with a count the guest does not report: the instance
+/// reads Linux's `thread_info.preempt_count` (bank-1 R7 + 16) when the RTOS
+/// wants the core, and while it holds the RTOS back looks again every
+/// `PREEMPT_POLL_CYCLES`; the RTOS runs at the first look that finds 0.
+#[test]
+fn delayed_preemption_reads_the_preempt_count_from_the_guests_thread_info() {
+    use spumone_kernel::guest::PREEMPT_POLL_CYCLES;
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let gp = GuestSpec { thread_info_preempt_count: true, ..linux_like(1) };
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gp], Policy::DelayedPreemption), &[]);
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    assert_eq!(hw.trap(&mut inst, 0x63, &[]).pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    // Its kernel holds a lock: thread_info (in bank-1 R7) says count 1.
+    let thread_info = 0x8000_0000 | (GP_BASE + 0x2000);
+    hw.poke_guest(GP_BASE + 0x2000 + 16, 1);
+    let in_kernel = |hw: &mut FakeCore, ti: u32| {
+        let Some(Leave::Resumed { ctx, .. }) = hw.left.as_mut() else { panic!("nothing runs") };
+        ctx.bank1[7] = ti;
+        ctx.pc
+    };
+    let pc = in_kernel(&mut hw, thread_info);
+    hw.guest_reads = 0;
+    let tick = hw.timer.unwrap();
+    hw.now = tick;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    assert_eq!(hw.resumed().0.pc, pc, "held: the GPOS keeps the core");
+    assert_eq!((inst.stats.delayed_preemptions, hw.guest_reads), (1, 4));
+    // The instance looks again 10 us after the entry's work (what the
+    // fake core charges for an entry, 1,200 cycles at most here).
+    let looks_again = |hw: &FakeCore, entered: u64| {
+        let t = hw.timer.expect("a timer for the next look");
+        assert!(t >= entered + PREEMPT_POLL_CYCLES && t < entered + PREEMPT_POLL_CYCLES + 1200, "{t} after {entered}");
+        t
+    };
+    let poll = looks_again(&hw, tick);
+    // Still 1 at the next look; 0 at the one after: the RTOS runs.
+    hw.now = poll;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    assert_eq!(hw.resumed().0.pc, pc);
+    let poll = looks_again(&hw, poll);
+    hw.poke_guest(GP_BASE + 0x2000 + 16, 0);
+    hw.now = poll;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    assert_eq!(hw.resumed().0.pc, RT_VBR + 0x600, "count 0: the RTOS takes its tick");
+    assert_eq!(inst.stats.delayed_preemptions, 1, "one wait, however many looks");
+}
+
+/// What the count is read through cannot hold the RTOS: in user mode no
+/// kernel lock is held, and a bank-1 R7 outside the guest's partition (or
+/// misaligned) reads as 0 without touching memory.
+#[test]
+fn a_preempt_count_pointer_outside_the_partition_or_user_mode_does_not_hold_the_rtos() {
+    for (what, ti, user) in [
+        ("user mode", 0x8000_0000 | (GP_BASE + 0x2000), true),
+        ("outside", 0x8000_0000 | (RT_BASE + 0x2000), false),
+        ("misaligned", 0x8000_0000 | (GP_BASE + 0x2002), false),
+        ("P0", GP_BASE + 0x2000, false),
+    ] {
+        let mem = shared();
+        let mut hw = FakeCore::new(0, &mem);
+        let gp = GuestSpec { thread_info_preempt_count: true, ..linux_like(1) };
+        let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gp], Policy::DelayedPreemption), &[]);
+        hw.trap(&mut inst, 0x60, &[RT_VBR]);
+        hw.trap(&mut inst, 0x6b, &[1000, 0]);
+        hw.trap(&mut inst, 0x62, &[0]);
+        hw.trap(&mut inst, 0x63, &[]);
+        hw.trap(&mut inst, 0x60, &[GP_VBR]);
+        for at in [GP_BASE + 0x2000 + 16, RT_BASE + 0x2000 + 16, GP_BASE + 0x2002 + 16] {
+            hw.poke_guest(at, 1);
+        }
+        let Some(Leave::Resumed { ctx, .. }) = hw.left.as_mut() else { panic!() };
+        ctx.bank1[7] = ti;
+        if user {
+            ctx.sr &= !sr::MD;
+        }
+        hw.guest_reads = 0;
+        hw.now = hw.timer.unwrap();
+        hw.interrupt(&mut inst, timer_intevt(0));
+        assert_eq!(hw.resumed().0.pc, RT_VBR + 0x600, "{what}: the RTOS runs at once");
+        assert_eq!((inst.stats.delayed_preemptions, hw.guest_reads), (0, 0), "{what}");
+    }
+}
+
+/// Trap-based migration without `KERNEL_EXIT` (Linux's series does not
+/// call it): a vCPU that left for a kernel entry goes home at the first
+/// interrupt that finds it back in user mode. An exception from user mode
+/// (a new kernel entry) does not send it.
+#[test]
+fn trap_based_migration_sends_a_vcpu_home_when_an_interrupt_finds_it_in_user_mode() {
+    use spumone_percore::hw::ICI_INTEVT;
+    let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[rtos(), linux_like(1)], Policy::TrapMigration));
+    hw0.trap(&mut core0, 0x60, &[RT_VBR]);
+    hw0.trap(&mut core0, 0x6b, &[1000, 0]);
+    hw0.trap(&mut core0, 0x62, &[0]);
+    assert_eq!(hw0.trap(&mut core0, 0x63, &[]).pc, GP_ENTRY, "the RTOS idles, the GPOS runs on core 0");
+    hw0.trap(&mut core0, 0x60, &[GP_VBR]);
+    // A user program makes a system call: a kernel entry beside the RTOS.
+    let Some(Leave::Resumed { ctx, .. }) = hw0.left.as_mut() else { panic!() };
+    ctx.sr &= !sr::MD;
+    hw0.trap(&mut core0, 0x10, &[]);
+    assert_eq!(core0.stats.departures_out, 1, "the vCPU left to run its kernel elsewhere");
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    let (handler, _) = hw1.resumed();
+    assert_eq!((handler.pc, handler.sr & sr::MD), (GP_VBR + 0x100, sr::MD), "its handler runs on core 1");
+
+    // Still in its kernel: an interrupt does not send it back.
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!(core1.stats.returns_out, 0);
+    // Its user program makes another system call on core 1: a kernel
+    // entry, handled there.
+    let Some(Leave::Resumed { ctx, .. }) = hw1.left.as_mut() else { panic!() };
+    ctx.sr &= !sr::MD;
+    ctx.pc = 0x0040_0000;
+    hw1.trap(&mut core1, 0x10, &[]);
+    assert_eq!((hw1.resumed().0.pc, core1.stats.returns_out), (GP_VBR + 0x100, 0));
+    // Back in user mode, interrupted: it has left its kernel; home it goes.
+    let Some(Leave::Resumed { ctx, .. }) = hw1.left.as_mut() else { panic!() };
+    ctx.sr &= !sr::MD;
+    ctx.pc = 0x0040_0100;
+    hw1.icis_sent.clear();
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!((core1.stats.returns_out, hw1.icis_sent.as_slice()), (1, &[0][..]));
+    assert_eq!(hw1.left, Some(Leave::Idle));
+    hw0.interrupt(&mut core0, ICI_INTEVT);
+    let (home, _) = hw0.resumed();
+    assert_eq!((home.pc, home.sr & sr::MD, core0.stats.returns_in), (0x0040_0100, 0, 1), "in user mode at home");
+}

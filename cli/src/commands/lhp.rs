@@ -195,6 +195,10 @@ enum Command {
         /// events either.
         #[arg(long)]
         no_timeline: bool,
+        /// The RTOS beside Linux: our probe, or TOPPERS/JSP 1.4.4.1
+        /// (built from the tree in TOPPERS_JSP_SRC; docs/toppers-guest.md).
+        #[arg(long, value_enum, default_value_t = Rtos::Probe)]
+        rtos: Rtos,
         /// Output directory [default: target/lhp/linux].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -206,6 +210,15 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// The RTOS `rp1 lhp linux` runs beside Linux.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Rtos {
+    /// tests/hvguests/rtos_probe.c (everywhere, CI included).
+    Probe,
+    /// TOPPERS/JSP 1.4.4.1 with our application (tests/toppers/).
+    Toppers,
 }
 
 /// How a subcommand ended badly.
@@ -247,8 +260,19 @@ pub fn main(args: Args) -> ExitCode {
             }),
         Command::Migration { ms, out } => migration(&MigrationParams { ms }, &out_dir(out, "migration")).map(|_| ()),
         Command::Demo { samples, util, out } => demo(&DemoParams { samples, util }, &out_dir(out, "demo")),
-        Command::Linux { utils, groups, loops, policies, no_timeline, out } => {
-            let params = rp1::linux_experiment::Params { groups, loops, utils, variants: Vec::new(), timeline: !no_timeline };
+        Command::Linux { utils, groups, loops, policies, no_timeline, rtos, out } => {
+            let toppers = match rtos {
+                Rtos::Probe => None,
+                Rtos::Toppers => match rp1::toppers::image() {
+                    Ok(image) => Some(image),
+                    Err(e) => {
+                        eprintln!("rp1: {e}");
+                        return ExitCode::from(2);
+                    }
+                },
+            };
+            let params =
+                rp1::linux_experiment::Params { groups, loops, utils, variants: Vec::new(), timeline: !no_timeline, toppers };
             linux(params, &policies, &out_dir(out, "linux"))
         }
         Command::All { out } => all(out),

@@ -63,9 +63,21 @@ pub struct FakeCore {
     pub device_levels: Vec<(u32, u8)>,
     pub console: Vec<u8>,
     pub events: Vec<TraceEvent>,
+    /// Guest memory the test wrote (physical address -> byte); every other
+    /// byte reads as the low byte of its address.
+    pub guest_memory: std::collections::BTreeMap<u32, u8>,
+    /// Bytes the instance read from guest memory.
+    pub guest_reads: usize,
 }
 
 impl FakeCore {
+    /// Write a little-endian word of guest memory at physical `phys`.
+    pub fn poke_guest(&mut self, phys: u32, value: u32) {
+        for (i, b) in value.to_le_bytes().into_iter().enumerate() {
+            self.guest_memory.insert(phys + i as u32, b);
+        }
+    }
+
     pub fn new(core: usize, shared: &SharedMem) -> FakeCore {
         FakeCore {
             core,
@@ -86,6 +98,8 @@ impl FakeCore {
             device_levels: Vec::new(),
             console: Vec::new(),
             events: Vec::new(),
+            guest_memory: Default::default(),
+            guest_reads: 0,
         }
     }
 
@@ -229,8 +243,10 @@ impl CoreHardware for FakeCore {
         self.quick = false;
     }
     fn read_guest(&mut self, phys: u32, buf: &mut [u8]) {
+        self.guest_reads += buf.len();
         for (i, b) in buf.iter_mut().enumerate() {
-            *b = (phys as usize + i) as u8;
+            let at = phys + i as u32;
+            *b = self.guest_memory.get(&at).copied().unwrap_or(at as u8);
         }
     }
     fn shared_read(&mut self, offset: u32) -> u32 {
@@ -287,6 +303,7 @@ pub fn rtos() -> GuestSpec {
         sr_imask: false,
         mmu: false,
         direct_exceptions: false,
+        thread_info_preempt_count: false,
     }
 }
 
@@ -303,6 +320,7 @@ pub fn gpos(vcpus: u8) -> GuestSpec {
         sr_imask: false,
         mmu: false,
         direct_exceptions: false,
+        thread_info_preempt_count: false,
     }
 }
 
