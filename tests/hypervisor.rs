@@ -205,7 +205,14 @@ fn without_a_policy_gpos_throughput_collapses_under_rtos_load_and_the_policies_r
     // The RTOS takes half of core 0: the ideal loss is an eighth of the
     // four vCPUs' work. A preempted lock holder stalls all four instead.
     assert!((none as f64) < 0.8 * idle_rtos as f64, "none {none} vs RTOS idle {idle_rtos}");
-    assert!(delayed > none, "delayed {delayed} vs none {none}");
+    // Delayed preemption does not collapse. Whether it beats `none` in this
+    // short run depends on where `none`'s preemptions fall, which moves
+    // with the image's code layout (none 25,616 and delayed 27,521 work
+    // units at b59d52f; 29,324 and 27,401 with the next change to the
+    // instance, which touched neither policy's path): the order is checked
+    // with a clear gap over 2 s in tests/experiments.rs
+    // (without_a_policy_the_gpos_does_less_work_than_under_delayed_preemption).
+    assert!(delayed as f64 > 0.85 * none as f64, "delayed {delayed} vs none {none}");
     assert!(on_demand > none, "on-demand {on_demand} vs none {none}");
     // On-demand moves vCPU 0 off the RTOS's core for every burn: it keeps
     // its share of the work.

@@ -113,18 +113,8 @@ fn a_linux_guest_that_panics_leaves_the_rtos_ticking_on_time() {
 
 #[test]
 fn the_linux_patch_series_is_under_200_changed_lines() {
-    let out = Command::new("bash")
-        .arg(top().join("scripts/patch-size.sh"))
-        .arg(top().join("guests-patches/linux-6.1/paravirt"))
-        .output()
-        .expect("run patch-size.sh");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
-    let total: u32 = text
-        .lines()
-        .find_map(|l| l.split("= ").nth(1)?.split(' ').next()?.parse().ok())
-        .expect("a total line");
-    assert!(total < 200 && total > 100, "{total} changed lines");
+    let (total, text) = rp1_systests::patch_series_size(&top().join("guests-patches/linux-6.1/paravirt"));
+    assert!(total < 200 && total > 100, "{total} changed lines:\n{text}");
 }
 
 #[test]

@@ -82,6 +82,7 @@ fn gpos_vcpu() -> Vcpu {
         sr_imask: false,
         mmu: false,
         direct_exceptions: false,
+        thread_info_preempt_count: false,
     };
     let mut v = Vcpu::fresh(1, 0, &spec, spec.entry, 0);
     v.pending = 0x0101;

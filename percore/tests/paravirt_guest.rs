@@ -165,9 +165,10 @@ fn exceptions_go_straight_to_a_direct_guest_unless_a_policy_must_see_its_kernel_
 /// reads Linux's `thread_info.preempt_count` (bank-1 R7 + 16) when the RTOS
 /// wants the core, and while it holds the RTOS back looks again every
 /// `PREEMPT_POLL_CYCLES`; the RTOS runs at the first look that finds 0.
-#[test]
-fn delayed_preemption_reads_the_preempt_count_from_the_guests_thread_info() {
-    use spumone_kernel::guest::PREEMPT_POLL_CYCLES;
+/// One core under delayed preemption: the RTOS has set its 1 ms tick and
+/// idles; a Linux-like GPOS whose count is in its thread_info runs, its
+/// vector table registered.
+fn delayed_preemption_with_linux_running() -> (FakeCore, Instance) {
     let mem = shared();
     let mut hw = FakeCore::new(0, &mem);
     let gp = GuestSpec { thread_info_preempt_count: true, ..linux_like(1) };
@@ -177,6 +178,13 @@ fn delayed_preemption_reads_the_preempt_count_from_the_guests_thread_info() {
     hw.trap(&mut inst, 0x62, &[0]);
     assert_eq!(hw.trap(&mut inst, 0x63, &[]).pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    (hw, inst)
+}
+
+#[test]
+fn delayed_preemption_reads_the_preempt_count_from_the_guests_thread_info() {
+    use spumone_kernel::guest::PREEMPT_POLL_CYCLES;
+    let (mut hw, mut inst) = delayed_preemption_with_linux_running();
     // Its kernel holds a lock: thread_info (in bank-1 R7) says count 1.
     let thread_info = 0x8000_0000 | (GP_BASE + 0x2000);
     hw.poke_guest(GP_BASE + 0x2000 + 16, 1);
@@ -223,15 +231,7 @@ fn a_preempt_count_pointer_outside_the_partition_or_user_mode_does_not_hold_the_
         ("misaligned", 0x8000_0000 | (GP_BASE + 0x2002), false),
         ("P0", GP_BASE + 0x2000, false),
     ] {
-        let mem = shared();
-        let mut hw = FakeCore::new(0, &mem);
-        let gp = GuestSpec { thread_info_preempt_count: true, ..linux_like(1) };
-        let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gp], Policy::DelayedPreemption), &[]);
-        hw.trap(&mut inst, 0x60, &[RT_VBR]);
-        hw.trap(&mut inst, 0x6b, &[1000, 0]);
-        hw.trap(&mut inst, 0x62, &[0]);
-        hw.trap(&mut inst, 0x63, &[]);
-        hw.trap(&mut inst, 0x60, &[GP_VBR]);
+        let (mut hw, mut inst) = delayed_preemption_with_linux_running();
         for at in [GP_BASE + 0x2000 + 16, RT_BASE + 0x2000 + 16, GP_BASE + 0x2002 + 16] {
             hw.poke_guest(at, 1);
         }

@@ -343,3 +343,23 @@ mod tests {
         }
     }
 }
+
+/// `scripts/patch-size.sh` run over a patch series directory (with
+/// `--limit 200`): the total of changed lines it reports, and its output
+/// (for messages). Panics if the script fails or prints no total.
+pub fn patch_series_size(dir: &Path) -> (u32, String) {
+    let top = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    let out = Command::new("bash")
+        .arg(top.join("scripts/patch-size.sh"))
+        .args(["--limit", "200"])
+        .arg(dir)
+        .output()
+        .expect("run patch-size.sh");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    let total = text
+        .lines()
+        .find_map(|l| l.split("= ").nth(1)?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no total line:\n{text}"));
+    (total, text)
+}
