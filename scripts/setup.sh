@@ -21,6 +21,9 @@ command -v bc >/dev/null || need+=(bc)
 command -v wasm2c >/dev/null || need+=(wabt)
 command -v script >/dev/null || need+=(bsdutils)
 command -v xxd >/dev/null || need+=(xxd)
+# TOPPERS/JSP's configurator is C++ built with the host compiler
+# (scripts/build-toppers.sh, when TOPPERS_JSP_SRC gives its tree).
+command -v g++ >/dev/null || need+=(g++)
 for tool in make flex bison perl patch xz gcc; do
     command -v $tool >/dev/null || need+=("$( [ $tool = xz ] && echo xz-utils || echo $tool )")
 done

@@ -50,16 +50,7 @@ fn build_script(src: &Path) -> Output {
 /// build/toppers/toppers_load.elf, built once per test process.
 fn image(src: &Path) -> &'static PathBuf {
     static IMAGE: OnceLock<PathBuf> = OnceLock::new();
-    IMAGE.get_or_init(|| {
-        let out = build_script(src);
-        assert!(
-            out.status.success(),
-            "build-toppers.sh failed:\n{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        top().join("build/toppers/toppers_load.elf")
-    })
+    IMAGE.get_or_init(|| rp1::toppers::image_from(src).unwrap_or_else(|e| panic!("{e}")))
 }
 
 fn description(toppers: &Path, policy: Policy, spin_yield: bool, util: u32, with_load: bool) -> Description {

@@ -147,8 +147,9 @@ pub struct Sweep {
     pub points: Vec<Point>,
     /// None: not asked for, or the run did not get as far as running.
     pub timeline: Option<RunTimeline>,
-    /// Which RTOS ran beside Linux: "the RTOS probe" or TOPPERS/JSP.
-    pub rtos: String,
+    /// Which RTOS ran beside Linux: "the RTOS probe" or
+    /// [`crate::toppers::NAME`].
+    pub rtos: &'static str,
 }
 
 fn cmdline(p: &Params) -> String {
@@ -289,7 +290,7 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> 
             points.push(point);
         }
     }
-    let rtos = if p.toppers.is_some() { crate::toppers::NAME.to_string() } else { "the RTOS probe".to_string() };
+    let rtos = if p.toppers.is_some() { crate::toppers::NAME } else { "the RTOS probe" };
     Ok(Sweep { groups: p.groups, loops: p.loops, probe_samples: samples, overhead, points, timeline, rtos })
 }
 
@@ -335,7 +336,7 @@ impl Sweep {
             self.rtos,
             self.groups,
             self.loops,
-            if self.rtos.starts_with("TOPPERS") { "" } else { "; the RTOS is the probe, not TOPPERS/JSP" },
+            if self.rtos == crate::toppers::NAME { "" } else { "; the RTOS is the probe, not TOPPERS/JSP" },
             o.native.hackbench_s,
             o.guest_alone.hackbench_s,
             o.alone_pct(),

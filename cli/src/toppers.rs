@@ -7,30 +7,30 @@
 //! touch: the series (guests-patches/toppers-jsp/), the application
 //! (tests/toppers/), the hypervisor.
 
+use crate::programs::workspace_dir;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What an experiment says the RTOS is.
 pub const NAME: &str = "TOPPERS/JSP 1.4.4.1";
 
-fn top() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
-}
-
 /// Build (or find up to date) `build/toppers/toppers_load.elf` from
 /// `TOPPERS_JSP_SRC`; an error that says what to do if it is not set or
 /// the build fails.
 pub fn image() -> Result<PathBuf, String> {
     match std::env::var_os("TOPPERS_JSP_SRC") {
-        Some(p) if !p.is_empty() => {}
-        _ => {
-            return Err("TOPPERS_JSP_SRC is not set: point it at a TOPPERS/JSP 1.4.4.1 tree \
-                        (github.com/ryoon/toppers-jsp at c0222f0; docs/toppers-guest.md)"
-                .into())
-        }
+        Some(p) if !p.is_empty() => image_from(Path::new(&p)),
+        _ => Err("TOPPERS_JSP_SRC is not set: point it at a TOPPERS/JSP 1.4.4.1 tree \
+                  (github.com/ryoon/toppers-jsp at c0222f0; docs/toppers-guest.md)"
+            .into()),
     }
+}
+
+/// [`image`] from the TOPPERS/JSP tree at `src`.
+pub fn image_from(src: &Path) -> Result<PathBuf, String> {
     let out = Command::new("bash")
-        .arg(top().join("scripts/build-toppers.sh"))
+        .arg(workspace_dir().join("scripts/build-toppers.sh"))
+        .env("TOPPERS_JSP_SRC", src)
         .output()
         .map_err(|e| format!("running scripts/build-toppers.sh: {e}"))?;
     if !out.status.success() {
@@ -40,7 +40,7 @@ pub fn image() -> Result<PathBuf, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(top().join("build/toppers/toppers_load.elf"))
+    Ok(workspace_dir().join("build/toppers/toppers_load.elf"))
 }
 
 /// TOPPERS on core 0 at the probe's partition and levels, taking

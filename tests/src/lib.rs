@@ -348,9 +348,8 @@ mod tests {
 /// `--limit 200`): the total of changed lines it reports, and its output
 /// (for messages). Panics if the script fails or prints no total.
 pub fn patch_series_size(dir: &Path) -> (u32, String) {
-    let top = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
     let out = Command::new("bash")
-        .arg(top.join("scripts/patch-size.sh"))
+        .arg(workspace_dir().join("scripts/patch-size.sh"))
         .args(["--limit", "200"])
         .arg(dir)
         .output()

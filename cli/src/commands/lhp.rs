@@ -262,18 +262,14 @@ pub fn main(args: Args) -> ExitCode {
         Command::Demo { samples, util, out } => demo(&DemoParams { samples, util }, &out_dir(out, "demo")),
         Command::Linux { utils, groups, loops, policies, no_timeline, rtos, out } => {
             let toppers = match rtos {
-                Rtos::Probe => None,
-                Rtos::Toppers => match rp1::toppers::image() {
-                    Ok(image) => Some(image),
-                    Err(e) => {
-                        eprintln!("rp1: {e}");
-                        return ExitCode::from(2);
-                    }
-                },
+                Rtos::Probe => Ok(None),
+                Rtos::Toppers => rp1::toppers::image().map(Some).map_err(Failure::BadArguments),
             };
-            let params =
-                rp1::linux_experiment::Params { groups, loops, utils, variants: Vec::new(), timeline: !no_timeline, toppers };
-            linux(params, &policies, &out_dir(out, "linux"))
+            toppers.and_then(|toppers| {
+                let timeline = !no_timeline;
+                let params = rp1::linux_experiment::Params { groups, loops, utils, variants: Vec::new(), timeline, toppers };
+                linux(params, &policies, &out_dir(out, "linux"))
+            })
         }
         Command::All { out } => all(out),
     };
