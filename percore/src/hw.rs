@@ -63,7 +63,9 @@ pub trait CoreHardware {
     /// The interrupted code's registers, as they were before the entry
     /// (PC from SPC, SR from SSR, R15 from SGR, banks by number). The
     /// context's `vbr`, `virtual_imask` and `preempt_count` are not
-    /// hardware state and are left as they are.
+    /// hardware state and are left as they are. On an interrupt entry
+    /// INTEVT holds the accepted interrupt's code, not the interrupted
+    /// code's: the instance puts the vCPU's own back.
     fn save_context(&self, ctx: &mut VcpuContext);
     /// Leave the hypervisor into `ctx`: load every register and resume at
     /// `ctx.pc` with `ctx.sr`, whose IMASK field is replaced by

@@ -422,7 +422,16 @@ impl Instance {
                 }
                 _ => {}
             }
-            hw.save_context(&mut self.vcpus[cur].ctx);
+            let ctx = &mut self.vcpus[cur].ctx;
+            let intevt = ctx.intevt;
+            hw.save_context(ctx);
+            if let Entry::Interrupt { .. } = entry {
+                // Accepting this interrupt overwrote INTEVT with its
+                // physical code. The vCPU may not have read its own yet
+                // (Linux reads it only after clearing SR.BL): it keeps the
+                // code the hypervisor last gave it.
+                ctx.intevt = intevt;
+            }
         }
         let mut mail = false;
         match entry {

@@ -145,6 +145,9 @@ fn on_demand_migration_moves_a_gpos_vcpu_mid_critical_section_and_back_unchanged
     let mut busy = busy_context(in_cs.pc + 0x40);
     busy.virtual_imask = in_cs.virtual_imask;
     busy.preempt_count = 1;
+    // INTEVT is the one register a guest does not write (an interrupt
+    // would overwrite it): it still holds the code it was last given.
+    busy.intevt = in_cs.intevt;
     hw0.left = Some(Leave::Resumed { ctx: busy, imask: 7 });
 
     // The RTOS tick: the GPOS vCPU leaves core 0 before the RTOS runs.
@@ -267,6 +270,45 @@ fn an_ipi_goes_straight_to_the_core_its_target_is_away_on() {
         hw2.trap(&mut core2, 0x67, &[0, 6]);
         assert_eq!(hw2.icis_sent, [0], "word {word:#x}");
     }
+}
+
+/// Linux reads INTEVT only after its entry code has cleared SR.BL (it
+/// saves its registers first), so an RTOS interrupt can enter the
+/// hypervisor between the injection and the read. The hardware then holds
+/// the physical code (0x400, core 0's timer channel); the GPOS must find
+/// its own virtual code again when it resumes. Before the fix it found
+/// 0x400, ran its tick handler in place of the IPI handler, and the IPI
+/// was lost: Linux's boot stalled with a wakeup queued on vCPU 0 forever.
+#[test]
+fn a_guest_preempted_before_reading_intevt_finds_its_own_code_when_it_resumes() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gpos(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    let gp = hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(gp.pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    // An IPI to itself (message 2) enters its vector table.
+    let entered = hw.trap(&mut inst, 0x67, &[0, 2]);
+    assert_eq!((entered.pc, entered.intevt), (GP_VBR + 0x600, 0xf40));
+    // Its handler clears BL and has not read INTEVT yet when the RTOS's
+    // tick comes in.
+    let mut handler = entered;
+    handler.sr &= !sr::BL;
+    handler.pc = GP_VBR + 0x620;
+    let (_, imask) = hw.resumed();
+    hw.left = Some(Leave::Resumed { ctx: handler, imask });
+    hw.now = hw.timer.unwrap();
+    hw.interrupt(&mut inst, timer_intevt(0));
+    let (rt, _) = hw.resumed();
+    assert_eq!((rt.pc, rt.intevt), (RT_VBR + 0x600, 0x400), "the RTOS takes its tick");
+    hw.return_from_interrupt(&mut inst);
+    let back = hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(back.pc, handler.pc, "the GPOS resumes in its handler");
+    assert_eq!(back.intevt, 0xf40, "and reads the IPI's code, not the RTOS tick's");
 }
 
 #[test]

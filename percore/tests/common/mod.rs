@@ -160,6 +160,9 @@ impl FakeCore {
         if let Some(Leave::Resumed { ctx, .. }) = self.left.clone() {
             self.regs = ctx;
         }
+        // As on the SH-4A, accepting the interrupt writes its code to
+        // INTEVT: the interrupted code's INTEVT is gone from the hardware.
+        self.regs.intevt = intevt;
         self.entry = Entry::Interrupt { intevt };
         inst.enter(self);
         self.settle(inst);

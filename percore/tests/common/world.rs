@@ -383,6 +383,8 @@ impl World {
             ctx.vbr = self.live[c].vbr;
             ctx.virtual_imask = self.live[c].virtual_imask;
             ctx.preempt_count = self.live[c].preempt_count;
+            // Not INTEVT: a handler does not write it back.
+            ctx.intevt = self.live[c].intevt;
             self.live[c] = ctx;
         }
     }
@@ -411,6 +413,10 @@ impl World {
         ctx.vbr = old.vbr;
         ctx.virtual_imask = old.virtual_imask;
         ctx.preempt_count = old.preempt_count;
+        // Guests read INTEVT, they do not write it: any interrupt would
+        // overwrite what they wrote (the hypervisor keeps only the codes
+        // it gave them).
+        ctx.intevt = old.intevt;
         let spec = self.spec(v.0);
         assert!(
             spec.partition.check(ctx.pc, 2, 2).is_some(),
@@ -562,6 +568,11 @@ impl World {
         if let Some(v) = vcpu {
             self.hw[c].regs = self.live[c];
             self.models.get_mut(&v).unwrap().shadow = self.live[c];
+        }
+        if let Cause::Interrupt(intevt) = cause {
+            // Accepting an interrupt writes its code to INTEVT, over the
+            // code the interrupted guest may not have read yet.
+            self.hw[c].regs.intevt = intevt;
         }
         self.hw[c].entry = match cause {
             Cause::Boot => unreachable!(),
