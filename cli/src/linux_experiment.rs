@@ -4,8 +4,8 @@
 //! every RTOS utilization, hackbench's time beside the RTOS and the RTOS's
 //! dispatch latency while Linux runs.
 //!
-//! The RTOS is our probe (tests/hvguests): TOPPERS/JSP as the RTOS guest
-//! is not built yet (docs/linux-guest.md). Every figure is measured on the
+//! The RTOS is our probe (tests/hvguests), or TOPPERS/JSP built from a
+//! tree the user provides (docs/toppers-guest.md). Every figure is measured on the
 //! board image; the run checks Linux's four vCPUs came online and
 //! hackbench exited 0, and a run that fails is reported, not tabulated.
 //!
@@ -29,6 +29,7 @@ use spumone_hosting::description::Policy;
 use spumone_hosting::runner::RunResult;
 use spumone_hosting::timeline::Timeline;
 use spumone_hosting::trace_export;
+use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -217,6 +218,22 @@ fn figures(desc: &spumone_hosting::description::Description, result: &RunResult)
     Ok((run, lat))
 }
 
+/// A run's point of the sweep: its figures, or why it failed (the first
+/// line of the reason; the whole console is not kept).
+fn point(v: Variant, util: u32, figures: Result<(LinuxRun, Vec<f64>), String>) -> Point {
+    match figures {
+        Ok((run, lat)) => Point { variant: v.name, util, run: Some(run), failure: None, latency: latency(lat.clone()), latencies_us: lat },
+        Err(e) => Point {
+            variant: v.name,
+            util,
+            run: None,
+            failure: Some(e.lines().next().unwrap_or_default().to_string()),
+            latency: None,
+            latencies_us: Vec::new(),
+        },
+    }
+}
+
 fn latency(mut v: Vec<f64>) -> Option<Latency> {
     if v.is_empty() {
         return None;
@@ -227,7 +244,7 @@ fn latency(mut v: Vec<f64>) -> Option<Latency> {
 }
 
 /// Run the whole experiment; `progress` hears of each run as it ends.
-pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> Result<Sweep, String> {
+pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str) + Send) -> Result<Sweep, String> {
     let native = boot(images, &format!("maxcpus=4 {}", cmdline(p)), 600_000_000 * 60)?;
     let native_run = LinuxRun {
         hackbench_s: native.hackbench_seconds().ok_or("native hackbench printed no time")?,
@@ -249,46 +266,39 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> 
     let (guest_beside_idle_rtos, _) = guest_run(images, &idle, max, false).figures?;
     progress(&format!("guest beside an idle RTOS: hackbench {:.3} s", guest_beside_idle_rtos.hackbench_s));
     let overhead = Overhead { native: native_run, guest_alone, guest_beside_idle_rtos };
-    let mut points = Vec::new();
-    let mut timeline = None;
+    // The sweep's runs are independent and each is deterministic: they run
+    // in parallel (rayon; RAYON_NUM_THREADS caps it) and are put back in
+    // order, so the results do not depend on how many ran at once.
     let timeline_of = p.variants.first().zip(p.utils.iter().max()).filter(|_| p.timeline);
-    for v in &p.variants {
-        for &util in &p.utils {
+    let jobs: Vec<(Variant, u32)> = p.variants.iter().flat_map(|v| p.utils.iter().map(|&u| (*v, u))).collect();
+    let progress = std::sync::Mutex::new(progress);
+    let outcomes: Vec<(Point, Option<Timeline>)> = jobs
+        .par_iter()
+        .map(|&(v, util)| {
             let mut g = LinuxGuest::new(v.policy);
             g.spin_yield = v.spin_yield;
             g.rtos_util = util;
             g.probe_samples = samples;
             g.toppers = p.toppers.clone();
             g.cmdline = cmdline(p);
-            let keep_events = timeline.is_none() && timeline_of.is_some_and(|(tv, &tu)| tv.name == v.name && tu == util);
+            let keep_events = timeline_of.is_some_and(|(tv, &tu)| tv.name == v.name && tu == util);
             let outcome = guest_run(images, &g, max, keep_events);
-            if let Some(t) = outcome.timeline {
-                timeline = Some(RunTimeline { variant: v.name, util, events: t.len(), dropped: t.dropped(), timeline: t });
-            }
-            let point = match outcome.figures {
-                Ok((run, lat)) => Point {
-                    variant: v.name,
-                    util,
-                    run: Some(run),
-                    failure: None,
-                    latency: latency(lat.clone()),
-                    latencies_us: lat,
-                },
-                Err(e) => Point {
-                    variant: v.name,
-                    util,
-                    run: None,
-                    failure: Some(e.lines().next().unwrap_or_default().to_string()),
-                    latency: None,
-                    latencies_us: Vec::new(),
-                },
-            };
-            progress(&match &point.run {
+            let point = point(v, util, outcome.figures);
+            let said = match &point.run {
                 Some(r) => format!("{} at {util} %: hackbench {:.3} s", v.name, r.hackbench_s),
                 None => format!("{} at {util} %: FAILED ({})", v.name, point.failure.as_deref().unwrap_or("")),
-            });
-            points.push(point);
+            };
+            (progress.lock().expect("progress"))(&said);
+            (point, outcome.timeline)
+        })
+        .collect();
+    let mut points = Vec::new();
+    let mut timeline = None;
+    for (point, t) in outcomes {
+        if let Some(t) = t {
+            timeline = Some(RunTimeline { variant: point.variant, util: point.util, events: t.len(), dropped: t.dropped(), timeline: t });
         }
+        points.push(point);
     }
     let rtos = if p.toppers.is_some() { crate::toppers::NAME } else { "the RTOS probe" };
     Ok(Sweep { groups: p.groups, loops: p.loops, probe_samples: samples, overhead, points, timeline, rtos })
