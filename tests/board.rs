@@ -168,3 +168,46 @@ fn a_guest_cannot_reach_a_cores_uram_from_another_core_or_through_a_hypercall() 
     assert_eq!(r.stats[1].forwarded_exceptions, 3, "the address errors went to the guest's own handler");
     assert_eq!(r.stats.iter().map(|s| s.hypercall_errors[2]).sum::<u64>(), 3, "three E_ADDR");
 }
+
+/// `rp1 hv --profile`: sampling the cores' PCs does not change the run
+/// (the same cycles, events and counters), every round of every core is
+/// one sample, and the hypervisor's samples fall in its own functions, by
+/// the image's symbols.
+#[test]
+fn a_profiled_run_is_the_same_run_and_names_the_hypervisors_functions() {
+    let mut s = Scenario::new(Policy::OnDemandMigration);
+    s.hosted = false;
+    s.samples = 50;
+    s.gpos_ms = 50;
+    s.rtos_util = 30;
+    let desc = s.description().unwrap();
+    let opts = || RunOptions { max_cycles: 600_000_000, keep_events: true, mode: s.mode().unwrap() };
+    let plain = runner::run(&desc, opts(), |_| {}).unwrap();
+    let (profiled, profile, code) = runner::run_profiled(&desc, opts(), |_| {}).unwrap();
+    assert_eq!(plain.exit, Exit::Guest(0));
+    assert_eq!((profiled.exit, profiled.cycles), (plain.exit, plain.cycles));
+    assert_eq!(profiled.log.events, plain.log.events);
+    assert_eq!(profiled.stats, plain.stats);
+    // One sample per core per round: at least one per quantum of the run.
+    let cores = profile.inside.len();
+    assert_eq!(cores, 4);
+    for core in 0..cores {
+        let all = profile.inside[core] + profile.outside[core] + profile.asleep[core];
+        assert_eq!(all, profile.total() / 4, "core {core}");
+        assert!(all >= plain.cycles / 1000, "core {core}: {all} samples in {} cycles", plain.cycles);
+    }
+    // Core 0 runs the probe and the hypervisor under on-demand migration:
+    // both show, and so does the instance's entry.
+    assert!(profile.inside[0] > 0 && profile.outside[0] > 0, "{:?} {:?}", profile.inside, profile.outside);
+    let by = profile.by(|pc| code.name_of(pc));
+    assert!(by.iter().any(|(name, _)| name == "w2c_hv_enter"), "{:?}", &by[..by.len().min(10)]);
+    assert_eq!(by.iter().map(|(_, n)| n).sum::<u64>(), profile.inside.iter().sum::<u64>());
+    let text = spumone_hosting::profile::render(&profile, &code, 5);
+    assert!(text.starts_with("where the cores' time went (measured: "), "{text}");
+    let functions = text.split("  samples  share  function\n").nth(1).expect("the function table");
+    assert_eq!(functions.lines().count(), 5, "{text}");
+    // The hosted model has no code on the cores to sample.
+    let hosted = RunOptions { max_cycles: 1000, keep_events: false, mode: runner::Mode::Hosted };
+    let err = runner::run_profiled(&desc, hosted, |_| {}).map(|_| ()).unwrap_err().to_string();
+    assert!(err.contains("a profile samples the board image's code"), "{err}");
+}

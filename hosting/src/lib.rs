@@ -7,7 +7,8 @@
 //! instance's `CoreHardware` on one simulated core), machine descriptions
 //! (`description`), running one (`runner`), and what a run produces: the
 //! text report (`report`), SVG charts (`charts`), Chrome-trace timelines
-//! (`timeline`, `trace_export`).
+//! (`timeline`, `trace_export`), where the board image's time goes
+//! (`profile`).
 //!
 //! Must not touch: the machine's insides (it uses `rp1-sim`'s public API
 //! only: the bus, the cores' registers, the `Host` hook, the loader), or an
@@ -21,6 +22,7 @@ pub mod timeline;
 pub mod core_hw;
 pub mod hypervisor;
 pub mod native;
+pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod trace_export;

@@ -10,6 +10,8 @@
 use crate::description::{self, Description, InterruptMask, InterruptSource, PreemptCount};
 use crate::hypervisor::{Hypervisor, Log};
 use crate::native::{self, CoreFigures};
+use crate::profile::ImageCode;
+use rp1_sim::profile::PcProfile;
 use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config as MachineConfig, Exit, Machine};
 use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
@@ -360,8 +362,25 @@ pub fn prepare_native(desc: &Description, image: &Path) -> Result<Machine, RunEr
 pub fn run(desc: &Description, opts: RunOptions, progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
     match &opts.mode {
         Mode::Hosted => run_hosted(desc, &opts, progress),
-        Mode::Native { image } => run_native(desc, &opts, image, progress),
+        Mode::Native { image } => run_native(desc, &opts, image, progress, None).map(|(r, _)| r),
     }
+}
+
+/// [`run`] on the board image, sampling each core's PC at the end of
+/// every round (`crate::profile`): the run itself is the same, cycle for
+/// cycle. The hosted model has no code of its own on the cores to sample.
+pub fn run_profiled(
+    desc: &Description,
+    opts: RunOptions,
+    progress: impl FnMut(u64),
+) -> Result<(RunResult, PcProfile, ImageCode), RunError> {
+    let Mode::Native { image } = &opts.mode else {
+        return Err(RunError::Board("a profile samples the board image's code; the hosted model runs none".into()));
+    };
+    let code = ImageCode::read(image).map_err(RunError::Board)?;
+    let profile = code.profile(description::CORES as usize);
+    let (result, profile) = run_native(desc, &opts, image, progress, Some(profile))?;
+    Ok((result, profile.expect("the profile handed in"), code))
 }
 
 fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
@@ -404,8 +423,10 @@ fn run_native(
     opts: &RunOptions,
     image: &Path,
     mut progress: impl FnMut(u64),
-) -> Result<RunResult, RunError> {
+    profile: Option<PcProfile>,
+) -> Result<(RunResult, Option<PcProfile>), RunError> {
     let mut machine = prepare_native(desc, image)?;
+    machine.profile = profile;
     let guests = desc.guests.len();
     let mut log = Log {
         consoles: vec![Vec::new(); guests],
@@ -455,7 +476,8 @@ fn run_native(
         let costs = native::TraceReader::counters(&mut machine, core, tracebuf::header::ENTRY_COSTS_OFFSET);
         f.entry_costs = costs.unwrap_or_default();
     }
-    Ok(RunResult {
+    let profile = machine.profile.take();
+    let result = RunResult {
         exit,
         cycles: machine.now,
         host,
@@ -469,7 +491,8 @@ fn run_native(
         mode: opts.mode.clone(),
         board: figures,
         machine_console: machine.console_text(),
-    })
+    };
+    Ok((result, profile))
 }
 
 #[cfg(test)]

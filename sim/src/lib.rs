@@ -6,7 +6,8 @@
 //! physical address map that joins them), `machine` (four cores, simulated
 //! time, the round-robin scheduler), `loader` (ELF images), `linux_boot`
 //! (what a boot loader writes for Linux), `gdb` (remote stub), `report`
-//! (the per-core run summary), `trace`.
+//! (the per-core run summary), `trace`, `profile` (where the cores'
+//! time goes, sampled).
 //!
 //! Owns: the machine alone. Must not touch: the hypervisor. This crate
 //! knows nothing of it and depends on no `spumone-*` crate; the only hook
@@ -24,3 +25,4 @@ pub mod machine;
 pub mod gdb;
 pub mod report;
 pub mod trace;
+pub mod profile;

@@ -97,6 +97,8 @@ pub struct Machine {
     pub trace: Vec<TraceEvent>,
     /// Set to stop at the end of the current step (debugger interrupt).
     pub stop_requested: bool,
+    /// When set, each core's PC is sampled at the end of every round.
+    pub profile: Option<crate::profile::PcProfile>,
 }
 
 impl Machine {
@@ -135,6 +137,7 @@ impl Machine {
             other_serial: Default::default(),
             trace: Vec::new(),
             stop_requested: false,
+            profile: None,
             config,
         })
     }
@@ -240,6 +243,11 @@ impl Machine {
     }
 
     fn after_round(&mut self) {
+        if let Some(p) = self.profile.as_mut() {
+            for (core, cpu) in self.cpus.iter().enumerate() {
+                p.sample(core, cpu.pc, cpu.sleeping || cpu.halted);
+            }
+        }
         self.start_requested_cores(self.now);
         self.bus.sync_interrupts(self.now);
         self.console.extend(self.bus.scif[0].take_output());

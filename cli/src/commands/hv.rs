@@ -50,6 +50,12 @@ pub struct Args {
     /// and print the `rp1 run` command that boots them with the board image.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["hosted", "timeline"])]
     write_boot: Option<PathBuf>,
+    /// Write where the cores' time went to this file: each core's share in
+    /// the hypervisor, in guests and asleep, and the hypervisor's functions
+    /// by samples (each core's PC at the end of every simulated round; the
+    /// run is the same with or without it). The board image only.
+    #[arg(long, value_name = "FILE.txt", conflicts_with_all = ["hosted", "write_boot"])]
+    profile: Option<PathBuf>,
 }
 
 /// Runs `rp1 hv`; bad input is exit status 2.
@@ -62,6 +68,9 @@ pub fn main(args: Args) -> ExitCode {
         }
     }
 }
+
+/// Functions listed in a profile.
+const PROFILE_TOP: usize = 40;
 
 /// `rp1 hv`: Err is bad input (exit status 2).
 fn hv(args: Args) -> Result<ExitCode, String> {
@@ -98,10 +107,19 @@ fn hv(args: Args) -> Result<ExitCode, String> {
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let result = runner::run(&desc, opts, |now| {
+    let tick = |now: u64| {
         progress.set_message(format!("{:.0} of {} ms simulated", now as f64 / CYCLES_PER_MS as f64, args.max_ms));
         progress.tick();
-    });
+    };
+    let mut profile = None;
+    let result = if args.profile.is_some() {
+        runner::run_profiled(&desc, opts, tick).map(|(r, p, code)| {
+            profile = Some(spumone_hosting::profile::render(&p, &code, PROFILE_TOP));
+            r
+        })
+    } else {
+        runner::run(&desc, opts, tick)
+    };
     progress.finish_and_clear();
     let result = match result {
         Ok(r) => r,
@@ -114,6 +132,12 @@ fn hv(args: Args) -> Result<ExitCode, String> {
     };
     if !args.quiet {
         print!("{}", report::render(&desc, &result));
+    }
+    if let (Some(p), Some(text)) = (&args.profile, &profile) {
+        std::fs::write(p, text).map_err(|e| format!("--profile {}: {e}", p.display()))?;
+        if !args.quiet {
+            println!("profile: written to {}", p.display());
+        }
     }
     if let (Some(p), Some(file)) = (&args.timeline, timeline_file) {
         let options = trace_export::Options { description: Some(&desc), max_events: Some(TIMELINE_MAX_EVENTS) };

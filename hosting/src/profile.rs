@@ -1,0 +1,98 @@
+//! Where the board image's time goes: a run's PC samples (`rp1_sim::profile`)
+//! in the image's code, named by the image's own symbols, beside how much
+//! of each core's time the hypervisor, the guests and sleep took.
+//!
+//! Owns: the image's code range and symbol table, and the profile's text.
+//! Must not touch: the run (`runner::run_profiled` samples it) or the
+//! image's build.
+//!
+//! Every figure is measured: samples of the simulated cores, one per core
+//! per round (a quantum of 1,000 cycles, or less at a device event), so a
+//! share is exact to about a sample in a thousand of the run, and a
+//! function's share of the hypervisor's samples is its share of the
+//! hypervisor's time to within the sampling error.
+
+use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+use rp1_sim::profile::PcProfile;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The board image's code: where it runs, and its functions by address.
+pub struct ImageCode {
+    pub start: u32,
+    pub end: u32,
+    /// (address, name), sorted by address.
+    symbols: Vec<(u32, String)>,
+}
+
+impl ImageCode {
+    /// Read the executable segments and function symbols of `image`.
+    pub fn read(image: &Path) -> Result<ImageCode, String> {
+        let bytes = std::fs::read(image).map_err(|e| format!("{}: {e}", image.display()))?;
+        let elf = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", image.display()))?;
+        let (mut start, mut end) = (u32::MAX, 0u32);
+        for seg in elf.segments() {
+            let flags = match seg.flags() {
+                object::SegmentFlags::Elf { p_flags } => p_flags,
+                _ => 0,
+            };
+            if flags & object::elf::PF_X != 0 && seg.size() > 0 {
+                start = start.min(seg.address() as u32);
+                end = end.max((seg.address() + seg.size()) as u32);
+            }
+        }
+        if start >= end {
+            return Err(format!("{}: no executable segment", image.display()));
+        }
+        let mut symbols: Vec<(u32, String)> = elf
+            .symbols()
+            .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
+            .filter_map(|s| Some((s.address() as u32, s.name().ok()?.to_string())))
+            .collect();
+        symbols.sort();
+        Ok(ImageCode { start, end, symbols })
+    }
+
+    /// The function `pc` is in (the nearest symbol at or below it).
+    pub fn name_of(&self, pc: u32) -> String {
+        match self.symbols.partition_point(|(a, _)| *a <= pc) {
+            0 => format!("{pc:#010x}"),
+            i => self.symbols[i - 1].1.clone(),
+        }
+    }
+
+    /// An empty profile of this code for `cores` cores.
+    pub fn profile(&self, cores: usize) -> PcProfile {
+        PcProfile::new(self.start, self.end, cores)
+    }
+}
+
+/// The profile as text: each core's time in the hypervisor, in guests and
+/// asleep, then the hypervisor's `top` functions by samples.
+pub fn render(profile: &PcProfile, code: &ImageCode, top: usize) -> String {
+    let mut out = String::new();
+    let pct = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 * 100.0 / of as f64 };
+    let _ = writeln!(
+        out,
+        "where the cores' time went (measured: each core's PC sampled at the end of every round, {} samples)",
+        profile.total()
+    );
+    let _ = writeln!(out, "core  hypervisor   guests   asleep");
+    for core in 0..profile.inside.len() {
+        let all = profile.inside[core] + profile.outside[core] + profile.asleep[core];
+        let _ = writeln!(
+            out,
+            "{core:>4}  {:>9.1} %  {:>5.1} %  {:>5.1} %",
+            pct(profile.inside[core], all),
+            pct(profile.outside[core], all),
+            pct(profile.asleep[core], all)
+        );
+    }
+    let inside: u64 = profile.inside.iter().sum();
+    let _ = writeln!(out, "\nhypervisor functions ({inside} samples in the image's code {:#010x}-{:#010x}):", code.start, code.end);
+    let _ = writeln!(out, "  samples  share  function");
+    for (name, n) in profile.by(|pc| code.name_of(pc)).into_iter().take(top) {
+        let _ = writeln!(out, "  {n:>7}  {:>4.1} %  {name}", pct(n, inside));
+    }
+    out
+}
