@@ -169,5 +169,5 @@ fn bad_configurations_are_refused() {
     assert_eq!(Machine::new(Config { cores: 0, ..Config::default() }).err(), Some(ConfigError::Cores(0)));
     assert_eq!(Machine::new(Config { cores: 5, ..Config::default() }).err(), Some(ConfigError::Cores(5)));
     assert_eq!(Machine::new(Config { dram_size: 123, ..Config::default() }).err(), Some(ConfigError::DramSize(123)));
-    assert_eq!(Machine::new(Config { quantum: 0, ..Config::default() }).err(), Some(ConfigError::Quantum));
+    assert_eq!(Machine::new(Config { quantum: 0, ..Config::default() }).err(), Some(ConfigError::Quantum(0)));
 }
