@@ -12,9 +12,9 @@
 //! * `rp1 demo` boots the bundled SMP test programs.
 //!
 //! Each subcommand is a module of `commands/`, with its options, what it
-//! prints and its exit codes; `commands/output.rs` is how they write (a
-//! standard stream or an output file that fails never panics: status 141
-//! for a closed pipe, 2 for any other failure). Owns: the list of subcommands only. Must not
+//! prints and its exit codes; `commands/output.rs` is how every one of
+//! them writes (a standard stream or an output file that fails never
+//! panics: status 141 for a closed pipe, 2 for any other failure). Owns: the list of subcommands only. Must not
 //! touch: the simulation, the hypervisor, descriptions, reports,
 //! experiments or guest builds; the subcommands call rp1-sim,
 //! spumone-hosting and this crate's library for those.
@@ -51,8 +51,11 @@ enum Command {
     /// Run a machine description under the hypervisor (its board image, or with --hosted the hosted model) and report.
     ///
     /// Exit status: 0 when every guest exited with status 0; 1 when a guest
-    /// exited with another status, the run reached --max-ms, or it ended
-    /// before every guest exited; 2 for a bad description, image or option.
+    /// exited with another status (printed exactly on stderr), the run
+    /// reached --max-ms, or it ended before every guest exited; 2 for a bad
+    /// description, image, option or output file, or standard output or
+    /// error that cannot be written; 141 when the reader of standard
+    /// output or error has gone (a closed pipe).
     Hv(hv::Args),
     /// Lock-holder-preemption experiments on the simulated RP1.
     Lhp(lhp::Args),

@@ -9,9 +9,10 @@
 //! * any other failure to write a standard stream (`>/dev/full`) ends it
 //!   with status 2 and a message naming the stream, on standard error if
 //!   that can still be written;
-//! * an output file is refused if it is the same file as one of the
-//!   command's inputs (or another output), is emptied only once that is
-//!   checked, and every error writing it names it.
+//! * an output file is opened without truncating it, refused if it is the
+//!   same file as one of the command's inputs (or another output), removed
+//!   on failure only if the command created it, and every error writing it
+//!   names it.
 //!
 //! Owns: these rules. Must not touch: what the subcommands print.
 
@@ -64,8 +65,14 @@ impl StreamError {
     }
 }
 
-/// Write `bytes` to standard output and flush it, so that a failure shows
+/// Write `args` to standard output and flush it, so that a failure shows
 /// here and not when the process exits (where it would be lost).
+pub fn write_out(args: fmt::Arguments<'_>) -> Result<(), StreamError> {
+    let mut out = io::stdout().lock();
+    out.write_fmt(args).and_then(|()| out.flush()).map_err(|error| StreamError { stream: Stream::Stdout, error })
+}
+
+/// Write `bytes` to standard output and flush it.
 pub fn write_out_bytes(bytes: &[u8]) -> Result<(), StreamError> {
     let mut out = io::stdout().lock();
     out.write_all(bytes).and_then(|()| out.flush()).map_err(|error| StreamError { stream: Stream::Stdout, error })
@@ -75,6 +82,23 @@ pub fn write_out_bytes(bytes: &[u8]) -> Result<(), StreamError> {
 pub fn write_err(args: fmt::Arguments<'_>) -> Result<(), StreamError> {
     let mut err = io::stderr().lock();
     err.write_fmt(args).and_then(|()| err.flush()).map_err(|error| StreamError { stream: Stream::Stderr, error })
+}
+
+/// `print!` that returns a [`StreamError`] instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::commands::output::write_out(format_args!($($arg)*))
+    };
+}
+
+/// `println!` that returns a [`StreamError`] instead of panicking.
+macro_rules! outln {
+    () => {
+        $crate::commands::output::write_out(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::commands::output::write_out(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
 /// `eprint!` that returns a [`StreamError`] instead of panicking.
@@ -91,7 +115,7 @@ macro_rules! errln {
     };
 }
 
-pub(crate) use {err, errln};
+pub(crate) use {err, errln, out, outln};
 
 /// How a subcommand failed, other than with an exit status of its own.
 #[derive(Debug)]
@@ -165,6 +189,8 @@ pub struct OutputFile {
     flag: &'static str,
     path: PathBuf,
     writer: BufWriter<File>,
+    /// This command created the file (it did not exist before).
+    created: bool,
 }
 
 impl OutputFile {
@@ -179,12 +205,18 @@ impl OutputFile {
     ) -> Result<OutputFile, String> {
         check_not_input(flag, path, others)?;
         let named = |e: io::Error| format!("{flag} {}: {e}", path.display());
-        let file = match OpenOptions::new().write(true).create_new(true).open(path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => OpenOptions::new().write(true).open(path).map_err(named)?,
+        let (file, created) = match OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(file) => (file, true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                (OpenOptions::new().write(true).open(path).map_err(named)?, false)
+            }
             Err(e) => return Err(named(e)),
         };
-        Ok(OutputFile { flag, path: path.to_path_buf(), writer: BufWriter::new(file) })
+        Ok(OutputFile { flag, path: path.to_path_buf(), writer: BufWriter::new(file), created })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Empty a regular file before writing it (a device such as /dev/null
@@ -216,5 +248,15 @@ impl OutputFile {
     /// its errors with [`OutputFile::error`].
     pub fn writer(&mut self) -> &mut BufWriter<File> {
         &mut self.writer
+    }
+
+    /// The command failed: remove the file if the command created it, and
+    /// leave a file that was there before alone.
+    pub fn discard(self) {
+        let OutputFile { path, writer, created, .. } = self;
+        drop(writer.into_parts());
+        if created {
+            let _ = std::fs::remove_file(&path);
+        }
     }
 }
