@@ -158,7 +158,7 @@ fn a_corrupt_truncated_or_inconsistent_boot_block_is_refused_and_no_guest_runs()
         let first = lines.next().unwrap_or("");
         assert!(first.starts_with(&format!("spumone: {says}")), "{name}: {out}");
         assert_eq!(lines.next(), Some("spumone: no guest runs"), "{name}: {out}");
-        assert!(out.contains("machine halted (every core asleep with interrupts masked, or held in reset)"), "{name}: {out}");
+        assert!(out.contains("machine halted (all cores asleep, nothing can wake them)"), "{name}: {out}");
         assert_eq!(code, Some(0), "{name}: `rp1 run` reports a halted machine as it ends, with 0");
         // Core 0 went to sleep at boot; the others were never started.
         let row = |core: usize| out.lines().find(|l| l.starts_with(&format!("   {core}  "))).unwrap().to_string();

@@ -244,12 +244,22 @@ fn a_stuck_machine_is_not_a_halt() {
     let o = rp1(&["run", s(&stuck)]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("--- rp1 summary: machine stuck (every core asleep or in reset, waiting for an interrupt that nothing will raise)"), "{err}");
-    assert!(err.ends_with(
-        "rp1: the machine is stuck: every core is asleep or in reset, waiting for an interrupt that nothing will raise\n"
-    ), "{err}");
+    assert!(
+        err.contains(
+            "--- rp1 summary: machine stuck (every core asleep or in reset, waiting with interrupts open for one that \
+             nothing will raise)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "rp1: the machine is stuck: every core is asleep or in reset, waiting with interrupts open for an interrupt \
+             that nothing will raise; none halted\n"
+        ),
+        "{err}"
+    );
     let halted = program(&dir, "halt.elf", &sleep_masked());
     let o = rp1(&["run", s(&halted)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stderr(&o).contains("--- rp1 summary: machine halted (every core asleep with interrupts masked, or held in reset)"));
+    assert!(stderr(&o).contains("--- rp1 summary: machine halted (all cores asleep, nothing can wake them)"));
 }

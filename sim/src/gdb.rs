@@ -324,11 +324,11 @@ impl<'m> SimTarget<'m> {
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(core), signal: Signal::SIGSEGV })
             }
             Exit::Halted => {
-                note!("gdb: the machine has halted (every core asleep with interrupts masked, or held in reset)");
+                note!("gdb: the machine has halted (every core asleep or held in reset, nothing can wake one)");
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(self.last_core), signal: Signal::SIGSTOP })
             }
             Exit::Stuck => {
-                note!("gdb: the machine is stuck (every core asleep, waiting for an interrupt that nothing will raise)");
+                note!("gdb: the machine is stuck (every core asleep, waiting with interrupts open for one that nothing will raise)");
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(self.last_core), signal: Signal::SIGSTOP })
             }
         }

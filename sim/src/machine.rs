@@ -82,15 +82,17 @@ pub enum Exit {
     Guest(u32),
     /// The cycle limit was reached.
     CycleLimit,
-    /// Every core is asleep with every maskable interrupt masked
-    /// (SR.IMASK = 15), or held in reset: the machine has halted, the way
-    /// software halts it on purpose (Linux's halt sleeps every CPU with
-    /// interrupts disabled).
+    /// Every core is asleep or held in reset and nothing can wake one, and
+    /// a core went to sleep with every maskable interrupt masked (SR.IMASK
+    /// = 15), or every core is in reset: the machine has halted, the way
+    /// software halts it on purpose. (Linux's halt sleeps the CPU that
+    /// halts with interrupts masked; the other CPUs may be left idle.)
     Halted,
-    /// Every core is asleep or held in reset, at least one of them waiting
-    /// for an interrupt it would take, but none is pending and no device
-    /// will raise one: nothing can ever run again (a lost wake-up, or
-    /// cores waiting on each other).
+    /// Every core is asleep or held in reset, every sleeping core waits
+    /// for an interrupt it would take (none has them masked), but none is
+    /// pending and no device will raise one: nothing can ever run again,
+    /// and no core halted on purpose (a lost wake-up, a timer never
+    /// started, cores waiting on each other).
     Stuck,
     /// A debugger breakpoint was hit on this core.
     Breakpoint(usize),
@@ -328,10 +330,8 @@ impl Machine {
         }
     }
 
-    /// How the machine ended if no core can make progress again:
-    /// [`Exit::Halted`] when every core masks every interrupt (or is in
-    /// reset), [`Exit::Stuck`] when a core would take an interrupt but no
-    /// device event is scheduled and none is pending; `None` otherwise.
+    /// How the machine ended if no core can make progress again
+    /// ([`Exit::Halted`] or [`Exit::Stuck`]); `None` if one still can.
     fn halted(&mut self) -> Option<Exit> {
         if !self.cpus.iter().all(|c| c.halted || c.sleeping) {
             return None;
@@ -355,7 +355,16 @@ impl Machine {
                 }
             }
         }
-        Some(Exit::Stuck)
+        // Nothing will ever wake a core. One that masked interrupts before
+        // it slept stopped on purpose: Linux's halt stops the CPU that
+        // halts that way and can leave the others idle, waiting with
+        // interrupts open. If every core waits with interrupts open, none
+        // stopped: they wait for an interrupt that will never come.
+        if self.cpus.iter().any(|c| !c.halted && !c.accepts_interrupt(15)) {
+            Some(Exit::Halted)
+        } else {
+            Some(Exit::Stuck)
+        }
     }
 
     /// The console output kept (all of it unless `console_limit` is lower

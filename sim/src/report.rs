@@ -11,8 +11,8 @@ pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
     let mut s = String::new();
     let how = match exit {
         Exit::Guest(code) => format!("guest exit code {code}"),
-        Exit::Halted => "machine halted (every core asleep with interrupts masked, or held in reset)".into(),
-        Exit::Stuck => "machine stuck (every core asleep or in reset, waiting for an interrupt that nothing will raise)".into(),
+        Exit::Halted => "machine halted (all cores asleep, nothing can wake them)".into(),
+        Exit::Stuck => "machine stuck (every core asleep or in reset, waiting with interrupts open for one that nothing will raise)".into(),
         Exit::CycleLimit => "cycle limit".into(),
         Exit::Breakpoint(c) => format!("breakpoint on core {c}"),
         Exit::DoubleFault { core, fault } => format!(

@@ -193,30 +193,61 @@ fn stop_at_beyond_the_end_of_a_run_changes_nothing() {
     }
 }
 
+/// SR = MD only (BL = 0, IMASK = 0), then SLEEP, with no timer running.
+const SLEEP_OPEN: [u16; 8] = [
+    0xD002, // MOV.L @(0x0c),R0
+    0x400E, // LDC R0,SR
+    0x001B, // SLEEP
+    0xAFFD, // BRA -> SLEEP
+    0x0009, 0x0009, // NOP, pad
+    0x0000, 0x4000, // .long 0x40000000
+];
+
+/// SLEEP in the reset state (SR.BL = 1, IMASK = 15).
+const SLEEP_MASKED: [u16; 3] = [0x001B, 0xAFFD, 0x0009];
+
 #[test]
 fn asleep_waiting_for_an_interrupt_nothing_raises_is_stuck_not_halted() {
-    // SR = MD only (BL = 0, IMASK = 0), then SLEEP, with no timer running.
-    let words = [
-        0xD002, // MOV.L @(0x0c),R0
-        0x400E, // LDC R0,SR
-        0x001B, // SLEEP
-        0xAFFD, // BRA -> SLEEP
-        0x0009, 0x0009, // NOP, pad
-        0x0000, 0x4000, // .long 0x40000000
-    ];
-    let mut m = boot(4, &words);
+    let mut m = boot(4, &SLEEP_OPEN);
     assert_eq!(m.run(10_000_000), Exit::Stuck);
     assert!(m.now < 10_000, "it stops at once, at {}", m.now);
     let summary = rp1_sim::report::summary(&m, Exit::Stuck, std::time::Duration::ZERO);
     assert!(
-        summary.contains("machine stuck (every core asleep or in reset, waiting for an interrupt that nothing will raise)"),
+        summary.contains(
+            "machine stuck (every core asleep or in reset, waiting with interrupts open for one that nothing will raise)"
+        ),
         "{summary}"
     );
     // The same with interrupts masked is the deliberate halt.
-    let mut m = boot(4, &[0x001B, 0xAFFD, 0x0009]);
+    let mut m = boot(4, &SLEEP_MASKED);
     assert_eq!(m.run(10_000_000), Exit::Halted);
     let summary = rp1_sim::report::summary(&m, Exit::Halted, std::time::Duration::ZERO);
-    assert!(summary.contains("machine halted (every core asleep with interrupts masked, or held in reset)"), "{summary}");
+    assert!(summary.contains("machine halted (all cores asleep, nothing can wake them)"), "{summary}");
+}
+
+/// Core 0 and core 1 each run one of the two sleeps (loaded at
+/// 0x88001000 and 0x88002000), the others stay in reset.
+fn two_sleepers(core0: &[u16], core1: &[u16]) -> Exit {
+    let mut m = machine(4, 128 << 20);
+    for (addr, words) in [(0x0800_1000u32, core0), (0x0800_2000, core1)] {
+        m.bus.load(0, addr, &code(words)).unwrap();
+    }
+    m.cpus[0].reset(0x8800_1000);
+    m.cpus[1].reset(0x8800_2000);
+    m.cpus[1].halted = false;
+    m.run(10_000_000)
+}
+
+#[test]
+fn a_halt_that_leaves_other_cores_idle_is_still_a_halt() {
+    // Linux's halt: the halting CPU sleeps with interrupts masked; another
+    // may stay in the idle loop, asleep with interrupts open and nothing
+    // left to wake it.
+    assert_eq!(two_sleepers(&SLEEP_MASKED, &SLEEP_OPEN), Exit::Halted);
+    assert_eq!(two_sleepers(&SLEEP_OPEN, &SLEEP_MASKED), Exit::Halted);
+    assert_eq!(two_sleepers(&SLEEP_MASKED, &SLEEP_MASKED), Exit::Halted);
+    // No core halted: both wait for an interrupt that never comes.
+    assert_eq!(two_sleepers(&SLEEP_OPEN, &SLEEP_OPEN), Exit::Stuck);
 }
 
 /// Sets TE and RE on SCIF0-3, then writes a byte to each port's SCFTDR

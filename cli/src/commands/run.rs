@@ -110,7 +110,8 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 /// The exit statuses of `rp1 run` (also in `rp1 run --help` and
 /// docs/simulator.md).
 mod status {
-    /// The guest exited with 0, or the machine halted.
+    /// The guest exited with 0, or the machine halted (a core asleep with
+    /// interrupts masked, the others asleep or in reset, none to wake).
     pub const OK: u8 = 0;
     /// The guest exited with another status (printed exactly on stderr).
     pub const GUEST_FAILED: u8 = 1;
@@ -118,7 +119,8 @@ mod status {
     pub const BAD_INPUT: u8 = 2;
     /// A core took an exception with exceptions blocked.
     pub const DOUBLE_FAULT: u8 = 3;
-    /// Every core asleep waiting for an interrupt nothing will raise.
+    /// Every core asleep with interrupts open, waiting for an interrupt
+    /// nothing will raise.
     pub const STUCK: u8 = 4;
     /// A debugger breakpoint.
     pub const BREAKPOINT: u8 = 5;
@@ -273,7 +275,10 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
             status::GUEST_FAILED
         }
         Exit::Stuck => {
-            errln!("rp1: the machine is stuck: every core is asleep or in reset, waiting for an interrupt that nothing will raise")?;
+            errln!(
+                "rp1: the machine is stuck: every core is asleep or in reset, waiting with interrupts open for an \
+                 interrupt that nothing will raise; none halted"
+            )?;
             status::STUCK
         }
         Exit::CycleLimit => {
