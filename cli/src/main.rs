@@ -12,7 +12,9 @@
 //! * `rp1 demo` boots the bundled SMP test programs.
 //!
 //! Each subcommand is a module of `commands/`, with its options, what it
-//! prints and its exit codes. Owns: the list of subcommands only. Must not
+//! prints and its exit codes; `commands/output.rs` is how every one of
+//! them writes (a standard stream or an output file that fails never
+//! panics: status 141 for a closed pipe, 2 for any other failure). Owns: the list of subcommands only. Must not
 //! touch: the simulation, the hypervisor, descriptions, reports,
 //! experiments or guest builds; the subcommands call rp1-sim,
 //! spumone-hosting and this crate's library for those.
@@ -33,12 +35,28 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Boot ELF images on the simulated RP1.
+    ///
+    /// Exit status: 0 when the guest exited with status 0 or the machine
+    /// halted (every core asleep or in reset, nothing to wake one, and a
+    /// core asleep with interrupts masked, as Linux's halt leaves it); 1
+    /// when the guest exited with another status (printed whole on stderr:
+    /// a status is 32 bits, an exit status 8); 2 for a bad image, option or
+    /// output file, or standard output or error that cannot be written; 3
+    /// when a core took an exception with exceptions blocked (SR.BL=1); 4
+    /// when the machine is stuck (every core asleep with interrupts open,
+    /// waiting for one that nothing will raise); 5 at a GDB breakpoint;
+    /// 124 at --max-cycles; 137 when GDB killed the guest; 141 when the
+    /// reader of standard output or error has gone (a closed pipe; nothing
+    /// more is printed).
     Run(run::Args),
     /// Run a machine description under the hypervisor (its board image, or with --hosted the hosted model) and report.
     ///
     /// Exit status: 0 when every guest exited with status 0; 1 when a guest
-    /// exited with another status, the run reached --max-ms, or it ended
-    /// before every guest exited; 2 for a bad description, image or option.
+    /// exited with another status (printed exactly on stderr), the run
+    /// reached --max-ms, or it ended before every guest exited; 2 for a bad
+    /// description, image, option or output file, or standard output or
+    /// error that cannot be written; 141 when the reader of standard
+    /// output or error has gone (a closed pipe).
     Hv(hv::Args),
     /// Lock-holder-preemption experiments on the simulated RP1.
     Lhp(lhp::Args),
@@ -51,7 +69,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    match Cli::parse().command {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return commands::output::clap_exit(e),
+    };
+    match cli.command {
         Command::Run(args) => run::main(args),
         Command::Hv(args) => hv::main(args),
         Command::Lhp(args) => lhp::main(args),

@@ -282,3 +282,102 @@ fn a_guest_exiting_non_zero_or_the_time_limit_exits_1() {
     assert_eq!(stderr(&o), "rp1: stopped at --max-ms 2 (1200000 cycles) with `g` still running\n");
     assert!(stdout(&o).contains("guest 0 `g` (still running):"));
 }
+
+/// `rp1 hv` with an output that is one of its inputs: refused before
+/// anything is written, the input left as it was.
+#[test]
+fn an_output_that_is_an_input_is_refused_and_left_alone() {
+    let dir = scratch("output-is-input");
+    write_image(&dir, "g.elf", 0x8880_0000, &exit_guest(0));
+    let image = dir.join("g.elf");
+    let original = std::fs::read(&image).unwrap();
+    let desc = description(&dir, "g.elf", "");
+    let desc_text = std::fs::read(&desc).unwrap();
+    let cases = [
+        (image.clone(), "guest `g`'s image", image.clone(), &["--hosted"][..]),
+        (desc.clone(), "the description", desc.clone(), &["--hosted"][..]),
+        (image.clone(), "the board image", image.clone(), &["--image", image.to_str().unwrap()][..]),
+    ];
+    for (out, what, input, extra) in cases {
+        let mut args = vec!["hv", desc.to_str().unwrap(), "--timeline", out.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = rp1(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        // The board image case names the guest's image first: it is the
+        // same file.
+        let first = if what == "the board image" { "guest `g`'s image" } else { what };
+        assert_eq!(
+            stderr(&o),
+            format!(
+                "rp1: --timeline {} is the same file as {first} {}: refusing to overwrite it; choose another path\n",
+                out.display(),
+                input.display()
+            )
+        );
+        assert_eq!(std::fs::read(&image).unwrap(), original, "{args:?}");
+        assert_eq!(std::fs::read(&desc).unwrap(), desc_text, "{args:?}");
+    }
+    // A board image that is no guest's image is named as such.
+    let board = dir.join("board.elf");
+    std::fs::write(&board, b"not an image").unwrap();
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--image", board.to_str().unwrap(), "--timeline", board.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is the same file as the board image"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&board).unwrap(), b"not an image");
+
+    // --write-boot into the guests' own directory would write g.elf over
+    // guest g's image.
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--image", board.to_str().unwrap(), "--write-boot", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!(
+            "rp1: --write-boot {} is the same file as guest `g`'s image {}: refusing to overwrite it; choose another path\n",
+            image.display(),
+            image.display()
+        )
+    );
+    assert_eq!(std::fs::read(&image).unwrap(), original);
+    assert!(!dir.join("boot.elf").exists(), "nothing was written");
+}
+
+/// A run that fails after the timeline was opened leaves a file that was
+/// there before as it was, and removes only one it created.
+#[test]
+fn a_failed_run_deletes_no_file_it_did_not_create() {
+    let dir = scratch("failed-run");
+    write_image(&dir, "g.elf", 0x8880_0000, &exit_guest(0));
+    let desc = description(&dir, "g.elf", "");
+    let board = dir.join("board.elf");
+    std::fs::write(&board, b"not an image").unwrap();
+    let existing = dir.join("existing.json");
+    std::fs::write(&existing, b"keep me").unwrap();
+    let fresh = dir.join("fresh.json");
+    for timeline in [&existing, &fresh] {
+        let o = rp1(&[
+            "hv",
+            desc.to_str().unwrap(),
+            "--image",
+            board.to_str().unwrap(),
+            "--timeline",
+            timeline.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).starts_with(&format!("rp1: {}: the board image: ", desc.display())), "{}", stderr(&o));
+    }
+    assert_eq!(std::fs::read(&existing).unwrap(), b"keep me");
+    assert!(!fresh.exists(), "the timeline the run created is removed");
+}
+
+/// A guest status that does not fit in 8 bits is still a failure, printed
+/// whole, as `rp1 run` prints its guest's.
+#[test]
+fn a_guest_status_of_256_is_a_failure() {
+    let dir = scratch("status-256");
+    // mov #1,r4; shll8 r4; trapa #0x6e (EXIT 256); bra .; nop
+    write_image(&dir, "g.elf", 0x8880_0000, &[0xe401, 0x4418, 0xc36e, 0xaffe, 0x0009]);
+    let desc = description(&dir, "g.elf", "");
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--hosted", "--quiet"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "rp1: guest `g` exited with status 256 (0x100)\n");
+}

@@ -20,6 +20,15 @@
 //! Owns: the debugging session. Must not touch: anything of the machine
 //! but its public state and `Machine::run`.
 
+/// A status line for the person at the debugger, on standard error. A
+/// standard error that cannot be written loses the line but must not end
+/// the session (the `rp1` command reports its own failures to write).
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod arch;
 #[cfg(test)]
 mod tests;
@@ -125,9 +134,9 @@ pub fn serve_listener(
     console: ConsoleSink<'_>,
 ) -> Result<GdbOutcome, GdbError> {
     let local = listener.local_addr().map_err(GdbError::Accept)?;
-    eprintln!("gdb: listening on {local}");
+    note!("gdb: listening on {local}");
     let (stream, peer) = listener.accept().map_err(GdbError::Accept)?;
-    eprintln!("gdb: connected from {peer}");
+    note!("gdb: connected from {peer}");
     serve_connection(machine, stream, console)
 }
 
@@ -165,7 +174,7 @@ pub fn serve_connection(
             }
         }
     };
-    eprintln!("gdb: session ended: {outcome:?}");
+    note!("gdb: session ended: {outcome:?}");
     Ok(outcome)
 }
 
@@ -219,14 +228,15 @@ struct SimTarget<'m> {
     /// The core reported in the last stop (Ctrl-C reports it again).
     last_core: usize,
     console: ConsoleSink<'m>,
-    console_echoed: usize,
+    /// SCIF0 bytes echoed so far (`Machine::console_bytes` space).
+    console_echoed: u64,
     exit_code: Option<u32>,
 }
 
 impl<'m> SimTarget<'m> {
     fn new(machine: &'m mut Machine, console: ConsoleSink<'m>) -> SimTarget<'m> {
         let cores = machine.cpus.len();
-        let console_echoed = machine.console.len();
+        let console_echoed = machine.console_bytes;
         SimTarget {
             machine,
             table: OpTable::new(),
@@ -250,11 +260,11 @@ impl<'m> SimTarget<'m> {
     }
 
     fn echo_new_console(&mut self) {
-        let console = &self.machine.console;
-        if self.console_echoed < console.len() {
-            (self.console)(&console[self.console_echoed..]);
-            self.console_echoed = console.len();
+        let new = self.machine.console_since(self.console_echoed);
+        if !new.is_empty() {
+            (self.console)(new);
         }
+        self.console_echoed = self.machine.console_bytes;
     }
 
     fn add_break(&mut self, addr: u32, hw: bool) {
@@ -306,7 +316,7 @@ impl<'m> SimTarget<'m> {
             Exit::Breakpoint(core) => Some(self.breakpoint_stop(core)),
             Exit::Guest(code) => Some(self.exit_stop(code)),
             Exit::DoubleFault { core, fault } => {
-                eprintln!(
+                note!(
                     "gdb: core {core} took {:?} at pc {:#010x} with SR.BL=1 and was reset",
                     fault.exception, fault.pc
                 );
@@ -314,7 +324,11 @@ impl<'m> SimTarget<'m> {
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(core), signal: Signal::SIGSEGV })
             }
             Exit::Halted => {
-                eprintln!("gdb: the machine has halted (every core asleep or held in reset, nothing can wake one)");
+                note!("gdb: the machine has halted (every core asleep or held in reset, nothing can wake one)");
+                Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(self.last_core), signal: Signal::SIGSTOP })
+            }
+            Exit::Stuck => {
+                note!("gdb: the machine is stuck (every core asleep, waiting with interrupts open for one that nothing will raise)");
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(self.last_core), signal: Signal::SIGSTOP })
             }
         }
@@ -332,7 +346,7 @@ impl<'m> SimTarget<'m> {
     }
 
     fn exit_stop(&mut self, code: u32) -> MultiThreadStopReason<u32> {
-        eprintln!("gdb: the guest exited with code {code}");
+        note!("gdb: the guest exited with code {code}");
         self.exit_code = Some(code);
         MultiThreadStopReason::Exited(code as u8)
     }
@@ -345,7 +359,7 @@ impl<'m> SimTarget<'m> {
         let cpu = &mut machine.cpus[core];
         if cpu.halted || cpu.sleeping {
             let state = if cpu.halted { "held in reset" } else { "asleep" };
-            eprintln!("gdb: core {core} is {state}; stepping it does nothing (use continue)");
+            note!("gdb: core {core} is {state}; stepping it does nothing (use continue)");
         } else {
             cpu.step(&mut machine.bus, &self.table);
         }

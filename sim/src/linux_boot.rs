@@ -42,6 +42,25 @@ pub enum BootError {
     CommandLineNul,
     #[error("the initramfs ({size} bytes) does not fit in RAM after the kernel (room for {room} bytes)")]
     InitrdTooLarge { size: usize, room: u32 },
+    #[error("empty_zero_page at {addr:#010x} is not in RAM ({}); the boot parameters need {BOOT_PARAMS_SIZE:#x} bytes there", span(*ram))]
+    ZeroPageOutsideRam { addr: u32, ram: (u32, u32) },
+    #[error("the kernel's end (`_end`) at {addr:#010x} is not in RAM ({}), so there is nowhere after it to place the initramfs", span(*ram))]
+    EndOutsideRam { addr: u32, ram: (u32, u32) },
+}
+
+/// Bytes of `empty_zero_page` the loader writes: the parameters up to and
+/// including the command line.
+pub const BOOT_PARAMS_SIZE: u32 = COMMAND_LINE + COMMAND_LINE_SIZE as u32;
+
+/// "0x08000000-0x0fffffff" for RAM = (base, size).
+fn span((base, size): (u32, u32)) -> String {
+    let last = base as u64 + (size as u64).max(1) - 1;
+    format!("{base:#010x}-{last:#010x}")
+}
+
+/// Whether `len` bytes at physical `addr` lie in `ram` = (base, size).
+fn in_ram(addr: u32, len: u64, (base, size): (u32, u32)) -> bool {
+    addr >= base && addr as u64 + len <= base as u64 + size as u64
 }
 
 /// Where the loader put things.
@@ -78,6 +97,9 @@ pub fn set_boot_params_in(
     ram: (u32, u32),
 ) -> Result<BootParams, BootError> {
     let zero_page = physical(symbol_address(image, "empty_zero_page").ok_or(BootError::NoZeroPage)?);
+    if !in_ram(zero_page, BOOT_PARAMS_SIZE as u64, ram) || !bus.is_memory_range(0, zero_page, BOOT_PARAMS_SIZE as usize) {
+        return Err(BootError::ZeroPageOutsideRam { addr: zero_page, ram });
+    }
     if command_line.len() >= COMMAND_LINE_SIZE {
         return Err(BootError::CommandLineTooLong { len: command_line.len(), max: COMMAND_LINE_SIZE - 1 });
     }
@@ -88,28 +110,34 @@ pub fn set_boot_params_in(
         None => None,
         Some(bytes) => {
             let end = physical(symbol_address(image, "_end").ok_or(BootError::NoEnd)?);
-            let start = (end + INITRD_GAP).next_multiple_of(PAGE);
-            let ram_end = ram.0 + ram.1;
-            let room = ram_end.saturating_sub(start);
-            if bytes.len() as u64 > room as u64 {
-                return Err(BootError::InitrdTooLarge { size: bytes.len(), room });
+            // `_end` is one past the kernel: it may be the end of RAM.
+            if !in_ram(end, 0, ram) {
+                return Err(BootError::EndOutsideRam { addr: end, ram });
             }
-            Some((start, bytes))
+            // In u64: `end` is at most 2^29, RAM ends below 2^32.
+            let start = (end as u64 + INITRD_GAP as u64).next_multiple_of(PAGE as u64);
+            let ram_end = ram.0 as u64 + ram.1 as u64;
+            let room = ram_end.saturating_sub(start);
+            if bytes.len() as u64 > room || !bus.is_memory_range(0, start.min(u32::MAX as u64) as u32, bytes.len()) {
+                return Err(BootError::InitrdTooLarge { size: bytes.len(), room: room as u32 });
+            }
+            Some((start as u32, bytes))
         }
     };
 
+    // Every range below was checked above, so the loads cannot fail.
     let mut line = command_line.as_bytes().to_vec();
     line.push(0);
-    bus.load(0, zero_page + COMMAND_LINE, &line).expect("zero page is in the loaded image");
+    bus.load(0, zero_page + COMMAND_LINE, &line).expect("zero page checked to be in RAM");
     let (loader, start, size) = match placed {
         Some((start, bytes)) => {
-            bus.load(0, start, bytes).expect("range checked above");
+            bus.load(0, start, bytes).expect("initramfs range checked to be in RAM");
             (LOADER_TYPE_UNKNOWN, start - ram.0, bytes.len() as u32)
         }
         None => (0, 0, 0),
     };
     for (offset, value) in [(LOADER_TYPE, loader), (INITRD_START, start), (INITRD_SIZE, size)] {
-        bus.load(0, zero_page + offset, &value.to_le_bytes()).expect("zero page is in the loaded image");
+        bus.load(0, zero_page + offset, &value.to_le_bytes()).expect("zero page checked to be in RAM");
     }
     Ok(BootParams {
         initrd: placed.map(|(start, bytes)| (start, bytes.len() as u32)),

@@ -6,6 +6,10 @@
 //! gives a P1/P2 address there (as Linux's vmlinux and our test programs
 //! do). Every segment must lie entirely in memory; the bytes beyond
 //! p_filesz are zeroed. Nothing is written unless the whole image is valid.
+//!
+//! [`read_image`] reads an image file for that: its ELF header first, so
+//! that something else (`/dev/zero`, a text file) is refused after 52
+//! bytes, and at most [`MAX_IMAGE_FILE`] bytes in all.
 
 use crate::bus::Rp1Bus;
 use object::elf::{FileHeader32, PT_LOAD};
@@ -31,6 +35,67 @@ pub enum LoadError {
     NothingToLoad,
 }
 
+/// The largest image file [`read_image`] reads: 256 MiB. Everything an
+/// image loads must fit in the machine's memory (at most 128 MiB of DRAM);
+/// the rest is symbols and debugging information, which a kernel built
+/// with full debugging information keeps well below this.
+pub const MAX_IMAGE_FILE: u64 = 256 << 20;
+
+/// Bytes of an ELF32 file header.
+const ELF32_HEADER: u64 = 52;
+
+/// Why an image file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Header(#[from] LoadError),
+    #[error("the file is {size} bytes; an image file may have at most {max} bytes (256 MiB)", max = MAX_IMAGE_FILE)]
+    TooLarge { size: u64 },
+    #[error("the file holds more than {max} bytes; an image file may have at most that many (256 MiB)", max = MAX_IMAGE_FILE)]
+    TooLong,
+}
+
+/// Read the ELF image file at `path`: its header first, which must be one
+/// [`load_elf`] accepts, then the rest, at most [`MAX_IMAGE_FILE`] bytes
+/// in all (a regular file's size is checked before reading it).
+pub fn read_image(path: &std::path::Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    (&mut file).take(ELF32_HEADER).read_to_end(&mut bytes)?;
+    check_header(&bytes)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > MAX_IMAGE_FILE {
+        return Err(ReadError::TooLarge { size: meta.len() });
+    }
+    file.take(MAX_IMAGE_FILE + 1 - ELF32_HEADER).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_IMAGE_FILE {
+        return Err(ReadError::TooLong);
+    }
+    Ok(bytes)
+}
+
+/// Check the ELF header at the start of `image`: a 32-bit little-endian
+/// SuperH executable.
+fn check_header(image: &[u8]) -> Result<(&FileHeader32<Endianness>, Endianness), LoadError> {
+    let header = FileHeader32::<Endianness>::parse(image).map_err(|e| LoadError::Malformed(e.to_string()))?;
+    let endian = header.endian().map_err(|e| LoadError::Malformed(e.to_string()))?;
+    if endian != Endianness::Little {
+        return Err(LoadError::WrongClass);
+    }
+    let machine = header.e_machine(endian);
+    if machine != object::elf::EM_SH {
+        return Err(LoadError::WrongMachine(machine));
+    }
+    let kind = header.e_type(endian);
+    if kind != object::elf::ET_EXEC {
+        return Err(LoadError::NotExecutable(kind));
+    }
+    Ok((header, endian))
+}
+
 /// What was loaded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadedImage {
@@ -46,19 +111,7 @@ pub fn physical(addr: u32) -> u32 {
 
 /// Parse and load `image` into `bus` (as core 0 sees memory).
 pub fn load_elf(bus: &mut Rp1Bus, image: &[u8]) -> Result<LoadedImage, LoadError> {
-    let header = FileHeader32::<Endianness>::parse(image).map_err(|e| LoadError::Malformed(e.to_string()))?;
-    let endian = header.endian().map_err(|e| LoadError::Malformed(e.to_string()))?;
-    if endian != Endianness::Little {
-        return Err(LoadError::WrongClass);
-    }
-    let machine = header.e_machine(endian);
-    if machine != object::elf::EM_SH {
-        return Err(LoadError::WrongMachine(machine));
-    }
-    let kind = header.e_type(endian);
-    if kind != object::elf::ET_EXEC {
-        return Err(LoadError::NotExecutable(kind));
-    }
+    let (header, endian) = check_header(image)?;
     let phdrs = header.program_headers(endian, image).map_err(|e| LoadError::Malformed(e.to_string()))?;
 
     // Validate everything first, so a bad image leaves memory untouched.

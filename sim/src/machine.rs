@@ -16,6 +16,16 @@ use crate::bus::Rp1Bus;
 use crate::cpu::{Cpu, OpTable, Stop, TraceEvent};
 use std::sync::Arc;
 
+/// The largest round-robin quantum, in cycles (1/600 of a simulated
+/// second). A core runs at most this long before the next core gets its
+/// turn, and a run stopped by [`Machine::run`]'s limit passes it by less
+/// than a quantum, so the cap bounds both.
+pub const MAX_QUANTUM: u64 = 1_000_000;
+
+/// SCIF1-3 output the machine keeps by default: at least the last this
+/// many bytes of each port (see [`Machine::serial_limit`]).
+pub const SERIAL_KEEP: usize = 64 * 1024;
+
 /// Machine configuration (what the CLI and tests choose).
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -23,7 +33,7 @@ pub struct Config {
     pub cores: usize,
     /// DRAM size in bytes (at physical 0x08000000), up to 128 MiB.
     pub dram_size: u32,
-    /// Round-robin quantum in cycles.
+    /// Round-robin quantum in cycles, 1 to [`MAX_QUANTUM`].
     pub quantum: u64,
     /// Collect an instruction/exception/interrupt trace.
     pub trace: bool,
@@ -42,8 +52,8 @@ pub enum ConfigError {
     Cores(usize),
     #[error("DRAM size must be a non-zero multiple of 4 KiB up to 128 MiB, not {0:#x}")]
     DramSize(u32),
-    #[error("the quantum must be at least 1 cycle")]
-    Quantum,
+    #[error("the quantum must be 1 to {max} cycles, not {0}", max = MAX_QUANTUM)]
+    Quantum(u64),
 }
 
 /// A hypervisor hosted on the machine: Rust code that stands in for the
@@ -72,9 +82,18 @@ pub enum Exit {
     Guest(u32),
     /// The cycle limit was reached.
     CycleLimit,
-    /// Every core is asleep or held in reset and nothing can wake one:
-    /// the machine has halted.
+    /// Every core is asleep or held in reset and nothing can wake one, and
+    /// a core went to sleep with every maskable interrupt masked (SR.IMASK
+    /// = 15), or every core is in reset: the machine has halted, the way
+    /// software halts it on purpose. (Linux's halt sleeps the CPU that
+    /// halts with interrupts masked; the other CPUs may be left idle.)
     Halted,
+    /// Every core is asleep or held in reset, every sleeping core waits
+    /// for an interrupt it would take (none has them masked), but none is
+    /// pending and no device will raise one: nothing can ever run again,
+    /// and no core halted on purpose (a lost wake-up, a timer never
+    /// started, cores waiting on each other).
+    Stuck,
     /// A debugger breakpoint was hit on this core.
     Breakpoint(usize),
     /// A core took an exception while SR.BL was set (or a TLB multiple
@@ -89,10 +108,27 @@ pub struct Machine {
     table: Arc<OpTable<Rp1Bus>>,
     /// Global simulated time: the end of the last completed round.
     pub now: u64,
-    /// Everything the guest wrote to SCIF0.
+    /// What the guest wrote to SCIF0 that the machine keeps: everything,
+    /// unless [`Machine::console_limit`] is lower or a caller cleared it
+    /// (the bytes kept are always the last ones written).
     pub console: Vec<u8>,
-    /// Output of the other SCIF ports.
+    /// Bytes ever written to SCIF0, kept or not.
+    pub console_bytes: u64,
+    /// Keep at least the last this many bytes of SCIF0 output, and at most
+    /// twice as many (the oldest are dropped in bulk); 0 keeps nothing.
+    /// Unlimited by default.
+    pub console_limit: usize,
+    /// Output of the other SCIF ports (index 1-3; 0 stays empty), bounded
+    /// as `console` is by [`Machine::serial_limit`].
     pub other_serial: [Vec<u8>; 4],
+    /// Bytes ever written to each of SCIF1-3 (index 1-3), kept or not.
+    pub serial_bytes: [u64; 4],
+    /// Keep at least the last this many bytes of each of SCIF1-3, and at
+    /// most twice as many; [`SERIAL_KEEP`] by default.
+    pub serial_limit: usize,
+    /// A run never passes this cycle: rounds are cut there (see
+    /// [`Machine::stop_at`]).
+    hard_limit: u64,
     /// Collected trace events (when enabled).
     pub trace: Vec<TraceEvent>,
     /// Set to stop at the end of the current step (debugger interrupt).
@@ -109,8 +145,8 @@ impl Machine {
         if config.dram_size == 0 || config.dram_size > crate::bus::DRAM_MAX || config.dram_size % 4096 != 0 {
             return Err(ConfigError::DramSize(config.dram_size));
         }
-        if config.quantum == 0 {
-            return Err(ConfigError::Quantum);
+        if !(1..=MAX_QUANTUM).contains(&config.quantum) {
+            return Err(ConfigError::Quantum(config.quantum));
         }
         let mut cpus: Vec<Cpu> = (0..config.cores).map(Cpu::new).collect();
         for (i, cpu) in cpus.iter_mut().enumerate() {
@@ -134,7 +170,12 @@ impl Machine {
             table: Arc::new(OpTable::new()),
             now: 0,
             console: Vec::new(),
+            console_bytes: 0,
+            console_limit: usize::MAX,
             other_serial: Default::default(),
+            serial_bytes: [0; 4],
+            serial_limit: SERIAL_KEEP,
+            hard_limit: u64::MAX,
             trace: Vec::new(),
             stop_requested: false,
             profile: None,
@@ -149,16 +190,35 @@ impl Machine {
 
     /// Run until a guest exits, the machine halts, a breakpoint is hit, or
     /// global time reaches `limit` cycles (at the end of the round that
-    /// reaches it: up to a quantum later). Running to `a` then to `b` gives
-    /// exactly the machine state of running to `b` directly.
+    /// reaches it: up to a quantum later, but never past [`Machine::stop_at`]).
+    /// Running to `a` then to `b` gives exactly the machine state of
+    /// running to `b` directly.
     pub fn run(&mut self, limit: u64) -> Exit {
         self.run_hosted(&mut NoHost, limit)
+    }
+
+    /// End every run at `cycle` exactly: the round that would pass it is
+    /// cut there, every core running up to it, and `run` returns
+    /// [`Exit::CycleLimit`] from then on. For a caller's final limit (`rp1
+    /// run --max-cycles`): rounds before `cycle` are not changed, so a run
+    /// that ends earlier is identical with or without it, and slicing a
+    /// run below it still changes nothing.
+    pub fn stop_at(&mut self, cycle: u64) {
+        self.hard_limit = cycle;
+    }
+
+    /// The SCIF0 bytes written after the first `pos` ever written
+    /// ([`Machine::console_bytes`] as it was), as far as they are kept.
+    pub fn console_since(&self, pos: u64) -> &[u8] {
+        let new = self.console_bytes.saturating_sub(pos).min(self.console.len() as u64) as usize;
+        &self.console[self.console.len() - new..]
     }
 
     /// [`Machine::run`] with a hosted hypervisor: whenever a core enters
     /// its host vector base (`Cpu::host_vbr`), `host` runs for that core
     /// before the core executes another instruction.
     pub fn run_hosted<H: Host>(&mut self, host: &mut H, limit: u64) -> Exit {
+        let limit = limit.min(self.hard_limit);
         loop {
             if let Some(code) = self.bus.simctl.exit_code {
                 return Exit::Guest(code);
@@ -166,18 +226,20 @@ impl Machine {
             if self.now >= limit {
                 return Exit::CycleLimit;
             }
-            if self.halted() {
-                return Exit::Halted;
+            if let Some(end) = self.halted() {
+                return end;
             }
             // Rounds end on multiples of the quantum or at device events,
             // never at `limit`: where a caller slices a run must not change
             // how the cores interleave, so the last round may pass `limit`
-            // by less than a quantum.
+            // by less than a quantum. Only `stop_at`, the end of the whole
+            // run, cuts a round.
             let q = self.config.quantum;
-            let mut round_end = (self.now / q + 1) * q;
+            let mut round_end = (self.now / q + 1).saturating_mul(q);
             if let Some(event) = self.bus.next_event(self.now) {
                 round_end = round_end.min(event.max(self.now + 1));
             }
+            round_end = round_end.min(self.hard_limit);
             if let Some(exit) = self.run_round(host, round_end) {
                 return exit;
             }
@@ -250,10 +312,13 @@ impl Machine {
         }
         self.start_requested_cores(self.now);
         self.bus.sync_interrupts(self.now);
-        self.console.extend(self.bus.scif[0].take_output());
+        let out = self.bus.scif[0].take_output();
+        self.console_bytes += out.len() as u64;
+        keep(&mut self.console, &out, self.console_limit);
         for port in 1..4 {
             let out = self.bus.scif[port].take_output();
-            self.other_serial[port].extend(out);
+            self.serial_bytes[port] += out.len() as u64;
+            keep(&mut self.other_serial[port], &out, self.serial_limit);
         }
         for cpu in &mut self.cpus {
             if let Some(t) = cpu.trace.as_mut() {
@@ -273,18 +338,19 @@ impl Machine {
         }
     }
 
-    /// No core can make progress and no device event is scheduled.
-    fn halted(&mut self) -> bool {
+    /// How the machine ended if no core can make progress again
+    /// ([`Exit::Halted`] or [`Exit::Stuck`]); `None` if one still can.
+    fn halted(&mut self) -> Option<Exit> {
         if !self.cpus.iter().all(|c| c.halted || c.sleeping) {
-            return false;
+            return None;
         }
         // Asleep with every maskable interrupt blocked: nothing but an NMI
         // (which the RP1 model has no source for) could wake the machine.
         if self.cpus.iter().all(|c| c.halted || !c.accepts_interrupt(15)) {
-            return true;
+            return Some(Exit::Halted);
         }
         if self.bus.next_event(self.now).is_some() {
-            return false;
+            return None;
         }
         self.bus.sync_interrupts(self.now);
         for (i, cpu) in self.cpus.iter().enumerate() {
@@ -293,15 +359,39 @@ impl Machine {
             }
             if let Some(p) = self.bus.intc.pending(i) {
                 if cpu.accepts_interrupt(p.level) {
-                    return false;
+                    return None;
                 }
             }
         }
-        true
+        // Nothing will ever wake a core. One that masked interrupts before
+        // it slept stopped on purpose: Linux's halt stops the CPU that
+        // halts that way and can leave the others idle, waiting with
+        // interrupts open. If every core waits with interrupts open, none
+        // stopped: they wait for an interrupt that will never come.
+        if self.cpus.iter().any(|c| !c.halted && !c.accepts_interrupt(15)) {
+            Some(Exit::Halted)
+        } else {
+            Some(Exit::Stuck)
+        }
     }
 
-    /// Console output so far, as text (invalid UTF-8 replaced).
+    /// The console output kept (all of it unless `console_limit` is lower
+    /// or a caller cleared it), as text (invalid UTF-8 replaced).
     pub fn console_text(&self) -> String {
         String::from_utf8_lossy(&self.console).into_owned()
+    }
+}
+
+/// Append `new` to `kept`, then, if `kept` holds more than twice `limit`
+/// bytes, drop the oldest so that it holds the last `limit` (in bulk, so
+/// that a port written flat out costs no copy per round).
+fn keep(kept: &mut Vec<u8>, new: &[u8], limit: usize) {
+    if limit == 0 {
+        kept.clear();
+        return;
+    }
+    kept.extend_from_slice(new);
+    if kept.len() > limit.saturating_mul(2) {
+        kept.drain(..kept.len() - limit);
     }
 }

@@ -12,6 +12,7 @@ pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
     let how = match exit {
         Exit::Guest(code) => format!("guest exit code {code}"),
         Exit::Halted => "machine halted (all cores asleep, nothing can wake them)".into(),
+        Exit::Stuck => "machine stuck (every core asleep or in reset, waiting with interrupts open for one that nothing will raise)".into(),
         Exit::CycleLimit => "cycle limit".into(),
         Exit::Breakpoint(c) => format!("breakpoint on core {c}"),
         Exit::DoubleFault { core, fault } => format!(
@@ -57,7 +58,7 @@ pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
             c.id, state, st.instructions, c.cycles, st.exceptions, st.interrupts, st.tlb_misses, st.sleeps, c.pc
         );
     }
-    let _ = writeln!(s, "console: {} bytes on SCIF0", m.console.len());
+    let _ = writeln!(s, "console: {} bytes on SCIF0", m.console_bytes);
     if m.bus.fault_count > 0 {
         let _ = writeln!(s, "bus faults: {} (accesses nothing answered; first ones below)", m.bus.fault_count);
         for f in &m.bus.faults {

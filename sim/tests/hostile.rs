@@ -8,57 +8,8 @@ use rp1_sim::cpu::Exception;
 use rp1_sim::loader::{load_elf, LoadError};
 use rp1_sim::machine::{Config, Exit, Machine};
 
-/// One PT_LOAD segment for `elf`.
-struct Seg {
-    paddr: u32,
-    vaddr: u32,
-    bytes: Vec<u8>,
-    memsz: u32,
-}
-
-/// A minimal ELF32 little-endian SuperH executable.
-fn elf(entry: u32, segs: &[Seg]) -> Vec<u8> {
-    let phoff = 52u32;
-    let data_start = phoff + 32 * segs.len() as u32;
-    let mut out = Vec::new();
-    out.extend_from_slice(&[0x7F, b'E', b'L', b'F', 1, 1, 1, 0]);
-    out.extend_from_slice(&[0; 8]);
-    out.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-    out.extend_from_slice(&42u16.to_le_bytes()); // EM_SH
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&entry.to_le_bytes());
-    out.extend_from_slice(&phoff.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes()); // shoff
-    out.extend_from_slice(&0u32.to_le_bytes()); // flags
-    out.extend_from_slice(&52u16.to_le_bytes());
-    out.extend_from_slice(&32u16.to_le_bytes());
-    out.extend_from_slice(&(segs.len() as u16).to_le_bytes());
-    out.extend_from_slice(&40u16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    out.extend_from_slice(&0u16.to_le_bytes());
-    let mut offset = data_start;
-    for s in segs {
-        for v in [1u32, offset, s.vaddr, s.paddr, s.bytes.len() as u32, s.memsz, 7, 4] {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        offset += s.bytes.len() as u32;
-    }
-    for s in segs {
-        out.extend_from_slice(&s.bytes);
-    }
-    out
-}
-
-fn code(words: &[u16]) -> Vec<u8> {
-    words.iter().flat_map(|w| w.to_le_bytes()).collect()
-}
-
-/// A program at P1 0x88001000 (physical 0x08001000).
-fn program(words: &[u16]) -> Vec<u8> {
-    let bytes = code(words);
-    let memsz = bytes.len() as u32;
-    elf(0x8800_1000, &[Seg { paddr: 0x0800_1000, vaddr: 0x8800_1000, bytes, memsz }])
-}
+mod common;
+use common::{code, elf, program, Seg};
 
 fn machine() -> Machine {
     Machine::new(Config { cores: 1, ..Config::default() }).unwrap()
@@ -218,5 +169,5 @@ fn bad_configurations_are_refused() {
     assert_eq!(Machine::new(Config { cores: 0, ..Config::default() }).err(), Some(ConfigError::Cores(0)));
     assert_eq!(Machine::new(Config { cores: 5, ..Config::default() }).err(), Some(ConfigError::Cores(5)));
     assert_eq!(Machine::new(Config { dram_size: 123, ..Config::default() }).err(), Some(ConfigError::DramSize(123)));
-    assert_eq!(Machine::new(Config { quantum: 0, ..Config::default() }).err(), Some(ConfigError::Quantum));
+    assert_eq!(Machine::new(Config { quantum: 0, ..Config::default() }).err(), Some(ConfigError::Quantum(0)));
 }

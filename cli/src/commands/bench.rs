@@ -13,6 +13,7 @@
 //! (../shared/bench), the harness programs (tests/guests/programs/
 //! bench_work*.c) or the simulator. A wrong CRC panics (exit status 101).
 
+use super::output::{finish, outln, Failure};
 use rp1_sim::loader::{load_elf, symbol_address};
 use rp1_sim::machine::{Config, Exit, Machine};
 use rp1::programs::{build, Platform};
@@ -97,50 +98,55 @@ pub struct Args {
     iters: u32,
 }
 
-/// Runs `rp1 bench`.
+/// Runs `rp1 bench`: 0, or as every subcommand when its output cannot be
+/// written.
 pub fn main(args: Args) -> ExitCode {
+    finish("rp1", bench(args))
+}
+
+fn bench(args: Args) -> Result<ExitCode, Failure> {
     let iters = args.iters;
     let want = format!("{:08x}", host_crc(iters));
     let workload = iters as f64 * 4096.0 * 9.0;
-    println!("workload: ../shared/bench/work.c, ITERS={iters} (~{:.1} M instructions), expected CRC {want}", workload / 1e6);
+    outln!("workload: ../shared/bench/work.c, ITERS={iters} (~{:.1} M instructions), expected CRC {want}", workload / 1e6)?;
 
     let one = run_sim("bench_work", 1, iters);
     let crc_ok = one.console.trim() == format!("crc {want}");
     let our_mips = one.instructions as f64 / one.seconds / 1e6;
-    println!(
+    outln!(
         "rp1-sim (1 core):  crc {}  {:.3} s  {} instructions  {:.0} MIPS  ({} simulated cycles)",
         if crc_ok { "ok" } else { "WRONG" },
         one.seconds,
         one.instructions,
         our_mips,
         one.cycles
-    );
+    )?;
     assert!(crc_ok, "the simulated CRC is wrong: {}", one.console);
 
     match run_peers(iters) {
         Ok(peers) => {
             for (name, crc, secs) in peers {
                 let mips = workload / secs / 1e6;
-                println!(
+                outln!(
                     "{name:<18} crc {}  {secs:.3} s  ~{mips:.0} MIPS  -> rp1-sim is {:.2}x its rate",
                     if crc == want { "ok" } else { "WRONG" },
                     our_mips / mips
-                );
+                )?;
             }
         }
-        Err(e) => println!("peers not measured: {e}"),
+        Err(e) => outln!("peers not measured: {e}")?,
     }
 
     let four = run_sim("bench_work_smp", 4, iters);
     let all_ok = four.console.lines().filter(|l| l.ends_with(&format!("crc {want}"))).count() == 4;
-    println!(
+    outln!(
         "rp1-sim (4 cores): crc {}  {:.3} s  {} instructions  {:.0} MIPS aggregate ({} simulated cycles)",
         if all_ok { "ok" } else { "WRONG" },
         four.seconds,
         four.instructions,
         four.instructions as f64 / four.seconds / 1e6,
         four.cycles
-    );
+    )?;
     assert!(all_ok, "a simulated core computed a wrong CRC:\n{}", four.console);
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

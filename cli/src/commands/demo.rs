@@ -9,10 +9,10 @@
 //! Owns: the list of scenarios and what this subcommand prints. Must not
 //! touch: the programs (tests/guests/programs) or the simulator.
 
+use super::output::{finish, out, outln, Failure};
 use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config, Exit, Machine};
 use rp1::programs::{build, Platform};
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -23,11 +23,16 @@ const SCENARIOS: &[(&str, &str)] = &[
     ("tmu_periodic", "TMU0 periodic interrupts, counted against the simulated cycle counter"),
 ];
 
-/// Runs `rp1 demo`: 0 when every scenario's program exited with 0.
+/// Runs `rp1 demo`: 0 when every scenario's program exited with 0, 1 when
+/// one did not, and as every subcommand when its output cannot be written.
 pub fn main() -> ExitCode {
+    finish("rp1", demo())
+}
+
+fn demo() -> Result<ExitCode, Failure> {
     let mut failed = 0;
     for (program, what) in SCENARIOS {
-        println!("=== {program}: {what}");
+        outln!("=== {program}: {what}")?;
         let elf = build(program, Platform::Rp1);
         let image = std::fs::read(&elf).expect("read the program");
         let mut m = Machine::new(Config::default()).expect("the default machine");
@@ -36,19 +41,18 @@ pub fn main() -> ExitCode {
         let t0 = Instant::now();
         let exit = m.run(6_000_000_000);
         let host = t0.elapsed();
-        print!("{}", m.console_text());
-        let _ = std::io::stdout().flush();
-        print!("{}", rp1_sim::report::summary(&m, exit, host));
-        println!();
+        out!("{}", m.console_text())?;
+        out!("{}", rp1_sim::report::summary(&m, exit, host))?;
+        outln!()?;
         if exit != Exit::Guest(0) {
             failed += 1;
         }
     }
     if failed == 0 {
-        println!("all {} scenarios passed", SCENARIOS.len());
-        ExitCode::SUCCESS
+        outln!("all {} scenarios passed", SCENARIOS.len())?;
+        Ok(ExitCode::SUCCESS)
     } else {
-        println!("{failed} scenario(s) failed");
-        ExitCode::FAILURE
+        outln!("{failed} scenario(s) failed")?;
+        Ok(ExitCode::FAILURE)
     }
 }

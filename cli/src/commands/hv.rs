@@ -8,10 +8,11 @@
 //! or the report's and timeline's contents; it calls spumone-hosting for
 //! those.
 
+use super::output::{check_not_input, errln, finish, out, outln, Failure, OutputFile};
 use rp1_sim::machine::Exit;
 use spumone_hosting::{description, report, runner, trace_export};
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Cycles of the 600 MHz CPU clock per millisecond.
@@ -58,22 +59,31 @@ pub struct Args {
     profile: Option<PathBuf>,
 }
 
-/// Runs `rp1 hv`; bad input is exit status 2.
-pub fn main(args: Args) -> ExitCode {
-    match hv(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("rp1: {e}");
-            ExitCode::from(2)
-        }
-    }
-}
-
 /// Functions listed in a profile.
 const PROFILE_TOP: usize = 40;
 
-/// `rp1 hv`: Err is bad input (exit status 2).
-fn hv(args: Args) -> Result<ExitCode, String> {
+/// Runs `rp1 hv`; bad input is exit status 2.
+pub fn main(args: Args) -> ExitCode {
+    finish("rp1", hv(args))
+}
+
+/// The files a run reads, named for a message: the description, every
+/// guest's images, and the board image if there is one.
+fn inputs(path: &Path, desc: &description::Description, board: Option<&Path>) -> Vec<(String, PathBuf)> {
+    let mut inputs = vec![("the description".to_string(), path.to_path_buf())];
+    for guest in &desc.guests {
+        for image in &guest.images {
+            inputs.push((format!("guest `{}`'s image", guest.name), image.clone()));
+        }
+    }
+    if let Some(board) = board {
+        inputs.push(("the board image".to_string(), board.to_path_buf()));
+    }
+    inputs
+}
+
+/// `rp1 hv`: Err is bad input (exit status 2) or a stream that failed.
+fn hv(args: Args) -> Result<ExitCode, Failure> {
     let path = &args.description;
     let desc = description::load(path).map_err(|e| e.to_string())?;
     desc.check_images().map_err(|mut e| {
@@ -81,13 +91,8 @@ fn hv(args: Args) -> Result<ExitCode, String> {
         e.to_string()
     })?;
     if let Some(dir) = &args.write_boot {
-        return write_boot(&desc, args.image.clone(), dir).map(|()| ExitCode::SUCCESS);
+        return write_boot(&desc, path, args.image.clone(), dir).map(|()| ExitCode::SUCCESS);
     }
-    // Create the timeline file before the run, so a bad path fails at once.
-    let timeline_file = match &args.timeline {
-        Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("--timeline {}: {e}", p.display()))?),
-        None => None,
-    };
     let mode = if args.hosted {
         runner::Mode::Hosted
     } else {
@@ -96,6 +101,20 @@ fn hv(args: Args) -> Result<ExitCode, String> {
             None => rp1::board::image()?,
         };
         runner::Mode::Native { image }
+    };
+    let board = match &mode {
+        runner::Mode::Native { image } => Some(image.as_path()),
+        runner::Mode::Hosted => None,
+    };
+    // Open the timeline before the run, so a bad path fails at once; an
+    // existing file is left as it is until the run has succeeded.
+    let timeline_file = match &args.timeline {
+        Some(p) => Some(OutputFile::open("--timeline", p, &inputs(path, &desc, board))?),
+        None => None,
+    };
+    let profile_file = match &args.profile {
+        Some(p) => Some(OutputFile::open("--profile", p, &inputs(path, &desc, board))?),
+        None => None,
     };
     let opts = runner::RunOptions { max_cycles: args.max_ms * CYCLES_PER_MS, keep_events: args.timeline.is_some(), mode };
     let progress = if !args.quiet && std::io::stderr().is_terminal() {
@@ -124,52 +143,58 @@ fn hv(args: Args) -> Result<ExitCode, String> {
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            if let Some(p) = &args.timeline {
-                let _ = std::fs::remove_file(p);
+            for f in [timeline_file, profile_file].into_iter().flatten() {
+                f.discard();
             }
-            return Err(format!("{}: {e}", path.display()));
+            return Err(format!("{}: {e}", path.display()).into());
         }
     };
-    if !args.quiet {
-        print!("{}", report::render(&desc, &result));
+
+    // The files first: a report that cannot be printed does not lose them.
+    let mut notes = Vec::new();
+    if let (Some(mut file), Some(text)) = (profile_file, profile) {
+        file.truncate()?;
+        std::io::Write::write_all(file.writer(), text.as_bytes()).map_err(|e| file.error(e))?;
+        file.flush()?;
+        notes.push(format!("profile: written to {}", file.path().display()));
     }
-    if let (Some(p), Some(text)) = (&args.profile, &profile) {
-        std::fs::write(p, text).map_err(|e| format!("--profile {}: {e}", p.display()))?;
-        if !args.quiet {
-            println!("profile: written to {}", p.display());
-        }
-    }
-    if let (Some(p), Some(file)) = (&args.timeline, timeline_file) {
+    if let Some(mut file) = timeline_file {
         let options = trace_export::Options { description: Some(&desc), max_events: Some(TIMELINE_MAX_EVENTS) };
         let (timeline, unpaired) = trace_export::export(&result, options);
-        let mut w = std::io::BufWriter::new(file);
-        timeline
-            .write_to(&mut w)
-            .and_then(|()| w.flush())
-            .map_err(|e| format!("--timeline {}: {e}", p.display()))?;
-        if !args.quiet {
-            println!("timeline: {} events written to {} (open it in ui.perfetto.dev or chrome://tracing)", timeline.len(), p.display());
-            if timeline.dropped() > 0 {
-                println!("timeline: {} more events dropped (at most {TIMELINE_MAX_EVENTS} are kept)", timeline.dropped());
-            }
-            if unpaired != trace_export::Unpaired::default() {
-                println!("timeline: unpaired log events: {unpaired:?}");
-            }
+        file.truncate()?;
+        timeline.write_to(file.writer()).map_err(|e| file.error(e))?;
+        file.flush()?;
+        notes.push(format!(
+            "timeline: {} events written to {} (open it in ui.perfetto.dev or chrome://tracing)",
+            timeline.len(),
+            file.path().display()
+        ));
+        if timeline.dropped() > 0 {
+            notes.push(format!("timeline: {} more events dropped (at most {TIMELINE_MAX_EVENTS} are kept)", timeline.dropped()));
+        }
+        if unpaired != trace_export::Unpaired::default() {
+            notes.push(format!("timeline: unpaired log events: {unpaired:?}"));
         }
     }
-    Ok(hv_status(&args, &result))
+    if !args.quiet {
+        out!("{}", report::render(&desc, &result))?;
+        for note in notes {
+            outln!("{note}")?;
+        }
+    }
+    hv_status(&args, &result)
 }
 
 /// 0 when every guest exited with status 0, else 1 with the reason on
 /// stderr.
-fn hv_status(args: &Args, result: &runner::RunResult) -> ExitCode {
+fn hv_status(args: &Args, result: &runner::RunResult) -> Result<ExitCode, Failure> {
     let exits = &result.log.exits;
     if !exits.is_empty() && exits.iter().all(|e| *e == Some(0)) {
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     for (g, name) in result.guests.iter().enumerate() {
         if let Some(Some(status)) = exits.get(g).copied().filter(|s| *s != Some(0)) {
-            eprintln!("rp1: guest `{name}` exited with status {status} ({status:#x})");
+            errln!("rp1: guest `{name}` exited with status {status} ({status:#x})")?;
         }
     }
     let running: Vec<String> = result
@@ -181,43 +206,60 @@ fn hv_status(args: &Args, result: &runner::RunResult) -> ExitCode {
         .collect();
     if !running.is_empty() {
         match result.exit {
-            Exit::CycleLimit => eprintln!(
+            Exit::CycleLimit => errln!(
                 "rp1: stopped at --max-ms {} ({} cycles) with {} still running",
                 args.max_ms,
                 result.cycles,
                 running.join(", ")
-            ),
-            other => eprintln!("rp1: the run ended ({other:?}) with {} still running", running.join(", ")),
+            )?,
+            other => errln!("rp1: the run ended ({other:?}) with {} still running", running.join(", "))?,
         }
     }
-    ExitCode::from(1)
+    Ok(ExitCode::from(1))
 }
 
 
 /// `rp1 hv --write-boot DIR`: the boot block and the patched guest images,
-/// for `rp1 run` (docs/boot-block.md).
-fn write_boot(desc: &description::Description, image: Option<PathBuf>, dir: &std::path::Path) -> Result<(), String> {
+/// for `rp1 run` (docs/boot-block.md). Every file is made before any is
+/// written, and none may be one of the inputs: `--write-boot` into the
+/// directory that holds the guests' images must not overwrite them.
+fn write_boot(
+    desc: &description::Description,
+    path: &Path,
+    image: Option<PathBuf>,
+    dir: &Path,
+) -> Result<(), Failure> {
     let image = match image {
         Some(p) => p,
         None => rp1::board::image()?,
     };
-    std::fs::create_dir_all(dir).map_err(|e| format!("--write-boot {}: {e}", dir.display()))?;
     // The guests' entry points come from loading them, as the runner does.
     let mut machine = rp1_sim::machine::Machine::new(rp1_sim::machine::Config::default()).map_err(|e| e.to_string())?;
     let entries = runner::load_guests(desc, &mut machine).map_err(|e| e.to_string())?;
     let block = spumone_hosting::native::boot_block(&runner::boot_configuration(desc, &entries));
-    let boot = dir.join("boot.elf");
-    std::fs::write(&boot, spumone_hosting::native::boot_block_elf(&block)).map_err(|e| format!("{}: {e}", boot.display()))?;
-    let mut files = vec![image.display().to_string(), boot.display().to_string()];
+    let mut planned = vec![(dir.join("boot.elf"), spumone_hosting::native::boot_block_elf(&block))];
     for guest in &desc.guests {
         for (k, path) in guest.images.iter().enumerate() {
             let bytes = runner::patched_image(desc, guest, path).map_err(|e| e.to_string())?;
             let out = dir.join(format!("{}{}.elf", guest.name, if k == 0 { String::new() } else { format!("-{k}") }));
-            std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
-            files.push(out.display().to_string());
+            planned.push((out, bytes));
         }
     }
-    println!("wrote the boot block ({} words) and {} guest image(s) to {}", block.len(), files.len() - 2, dir.display());
-    println!("boot them: rp1 run {}", files.join(" "));
+    let mut others = inputs(path, desc, Some(&image));
+    for (out, _) in &planned {
+        check_not_input("--write-boot", out, &others)?;
+        if planned.iter().filter(|(o, _)| o == out).count() > 1 {
+            return Err(format!("--write-boot {}: two files would be written to {}", dir.display(), out.display()).into());
+        }
+        others.push(("another file --write-boot writes".to_string(), out.clone()));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("--write-boot {}: {e}", dir.display()))?;
+    let mut files = vec![image.display().to_string()];
+    for (out, bytes) in &planned {
+        std::fs::write(out, bytes).map_err(|e| format!("--write-boot {}: {e}", out.display()))?;
+        files.push(out.display().to_string());
+    }
+    outln!("wrote the boot block ({} words) and {} guest image(s) to {}", block.len(), files.len() - 2, dir.display())?;
+    outln!("boot them: rp1 run {}", files.join(" "))?;
     Ok(())
 }

@@ -12,7 +12,9 @@
 //! first three with their defaults), `run` (one scenario, its report), and
 //! `linux` (Linux as the GPOS: cli/src/linux_experiment.rs).
 //! Exit status: 0 ok, 1 a run failed (a guest exited non-zero or a run hit
-//! its cycle limit; the message names the scenario), 2 bad arguments.
+//! its cycle limit; the message names the scenario), 2 bad arguments or a
+//! standard stream that cannot be written, 141 a closed pipe
+//! (commands/output.rs).
 
 use clap::{ArgAction, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -23,6 +25,7 @@ use rp1::experiments::{
     ThroughputParams, THROUGHPUT_BURN_WINDOW_MS,
 };
 use rp1::lhp::Scenario;
+use super::output::{errln, finish, out, outln, StreamError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -227,6 +230,15 @@ enum Failure {
     BadArguments(String),
     /// Exit 1.
     Run(String),
+    /// A standard stream cannot be written (exit 141 or 2, as every
+    /// subcommand: commands/output.rs).
+    Output(StreamError),
+}
+
+impl From<StreamError> for Failure {
+    fn from(e: StreamError) -> Failure {
+        Failure::Output(e)
+    }
 }
 
 impl From<ExperimentError> for Failure {
@@ -275,14 +287,12 @@ pub fn main(args: Args) -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::BadArguments(e)) => {
-            eprintln!("rp1 lhp: {e}");
-            ExitCode::from(2)
-        }
-        Err(Failure::Run(e)) => {
-            eprintln!("rp1 lhp: {e}");
-            ExitCode::from(1)
-        }
+        Err(Failure::BadArguments(e)) => finish("rp1 lhp", Err(e.into())),
+        Err(Failure::Run(e)) => match errln!("rp1 lhp: {e}") {
+            Ok(()) => ExitCode::from(1),
+            Err(e) => e.report("rp1 lhp"),
+        },
+        Err(Failure::Output(e)) => e.report("rp1 lhp"),
     }
 }
 
@@ -315,12 +325,21 @@ fn linux(mut params: rp1::linux_experiment::Params, policies: &[String], out: &P
     // An output directory that cannot be made fails now, not after the sweep.
     std::fs::create_dir_all(out).map_err(|e| Failure::Run(format!("--out {}: {e}", out.display())))?;
     let images = rp1::linux::build().map_err(Failure::Run)?;
-    let sweep = run(&images, &params, |line| eprintln!("rp1 lhp linux: {line}")).map_err(Failure::Run)?;
-    print!("{}", sweep.table());
+    let mut failed = None;
+    let sweep = run(&images, &params, |line| {
+        if failed.is_none() {
+            failed = errln!("rp1 lhp linux: {line}").err();
+        }
+    })
+    .map_err(Failure::Run)?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    out!("{}", sweep.table())?;
     let files = sweep.write(out).map_err(Failure::Run)?;
-    println!();
-    print!("{}", sweep.files_note());
-    print_files(&files);
+    outln!()?;
+    out!("{}", sweep.files_note())?;
+    print_files(&files)?;
     Ok(())
 }
 
@@ -358,6 +377,8 @@ struct Bar {
     bar: ProgressBar,
     label: String,
     runs: usize,
+    /// The first failure to write a line (the Observer cannot return it).
+    failed: Option<StreamError>,
 }
 
 impl Bar {
@@ -369,14 +390,24 @@ impl Bar {
                 .progress_chars("=> "),
         );
         bar.enable_steady_tick(Duration::from_millis(500));
-        Bar { bar, label: String::new(), runs: 0 }
+        Bar { bar, label: String::new(), runs: 0, failed: None }
     }
 
-    fn line(&self, text: String) {
+    fn line(&mut self, text: String) {
         if self.bar.is_hidden() {
-            eprintln!("{text}");
+            if self.failed.is_none() {
+                self.failed = errln!("{text}").err();
+            }
         } else {
             self.bar.println(text);
+        }
+    }
+
+    /// A line that could not be written, as the experiment's failure.
+    fn check(&mut self) -> Result<(), Failure> {
+        match self.failed.take() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
         }
     }
 }
@@ -414,20 +445,22 @@ impl Observer for Bar {
     }
 }
 
-fn print_files(files: &[PathBuf]) {
-    println!("written:");
+fn print_files(files: &[PathBuf]) -> Result<(), Failure> {
+    outln!("written:")?;
     for f in files {
-        println!("  {}", f.display());
+        outln!("  {}", f.display())?;
     }
+    Ok(())
 }
 
 /// The cost table, when it was an input: the hosted model charges every
 /// hypervisor path from it. The board image measures its costs, so its
 /// experiments print none (a table they did not use would read as one).
-fn print_costs(mode: &Mode, costs: &spumone_hosting::description::Costs) {
+fn print_costs(mode: &Mode, costs: &spumone_hosting::description::Costs) -> Result<(), Failure> {
     if *mode == Mode::Hosted {
-        println!("{}", costs.to_table_string());
+        outln!("{}", costs.to_table_string())?;
     }
+    Ok(())
 }
 
 fn latency(p: &LatencyParams, out: &Path) -> Result<(), Failure> {
@@ -435,20 +468,22 @@ fn latency(p: &LatencyParams, out: &Path) -> Result<(), Failure> {
     check_util("--util", p.util)?;
     let r = {
         let mut bar = Bar::new("latency");
-        experiments::latency(p, &mut bar)?
+        let r = experiments::latency(p, &mut bar)?;
+        bar.check()?;
+        r
     };
-    println!("{}", r.table());
-    println!(
+    outln!("{}", r.table())?;
+    outln!(
         "spin-yield is on in every run: a GPOS vCPU that spins too long on its lock yields its core, which keeps\nthe GPOS alive when migration puts two of its vCPUs on one core (the paper's fix, section 5.3)."
-    );
-    println!("\nruns (each alone):");
+    )?;
+    outln!("\nruns (each alone):")?;
     for s in &r.series {
-        println!("  {:<38} {}", s.variant.label, s.command);
+        outln!("  {:<38} {}", s.variant.label, s.command)?;
     }
-    println!();
-    print_costs(&r.mode, &r.costs);
-    print_files(&r.write(out)?);
-    println!("reproduce: {}", r.command(out));
+    outln!()?;
+    print_costs(&r.mode, &r.costs)?;
+    print_files(&r.write(out)?)?;
+    outln!("reproduce: {}", r.command(out))?;
     Ok(())
 }
 
@@ -462,16 +497,18 @@ fn throughput(p: &ThroughputParams, out: &Path) -> Result<(), Failure> {
     }
     let r = {
         let mut bar = Bar::new("throughput");
-        experiments::throughput(p, &mut bar)?
+        let r = experiments::throughput(p, &mut bar)?;
+        bar.check()?;
+        r
     };
-    println!("{}", r.table());
-    println!(
+    outln!("{}", r.table())?;
+    outln!(
         "The RTOS probe runs {} + 5 * util + 50 periodic samples (ms) so that it is active for the whole of the\nGPOS's run even when the load's start is held up by the burner (docs/experiments.md).\n",
         p.ms
-    );
-    print_costs(&r.mode, &r.costs);
-    print_files(&r.write(out)?);
-    println!("reproduce: {}", r.command(out));
+    )?;
+    print_costs(&r.mode, &r.costs)?;
+    print_files(&r.write(out)?)?;
+    outln!("reproduce: {}", r.command(out))?;
     Ok(())
 }
 
@@ -479,13 +516,15 @@ fn migration(p: &MigrationParams, out: &Path) -> Result<(), Failure> {
     check_positive("--ms", p.ms)?;
     let r = {
         let mut bar = Bar::new("migration");
-        experiments::migration(p, &mut bar)?
+        let r = experiments::migration(p, &mut bar)?;
+        bar.check()?;
+        r
     };
-    println!("{}", r.table());
-    println!("run: {}\n", r.run_command);
-    print_costs(&r.mode, &r.costs);
-    print_files(&r.write(out)?);
-    println!("reproduce: {}", r.command(out));
+    outln!("{}", r.table())?;
+    outln!("run: {}\n", r.run_command)?;
+    print_costs(&r.mode, &r.costs)?;
+    print_files(&r.write(out)?)?;
+    outln!("reproduce: {}", r.command(out))?;
     Ok(())
 }
 
@@ -494,17 +533,19 @@ fn demo(p: &DemoParams, out: &Path) -> Result<(), Failure> {
     check_util("--util", p.util)?;
     let r = {
         let mut bar = Bar::new("demo");
-        experiments::demo(p, &mut bar)?
+        let r = experiments::demo(p, &mut bar)?;
+        bar.check()?;
+        r
     };
-    print!("{}", r.summary());
-    println!("  run: {}\n", r.run_command);
-    print_costs(&r.result.mode, &r.description.costs);
+    out!("{}", r.summary())?;
+    outln!("  run: {}\n", r.run_command)?;
+    print_costs(&r.result.mode, &r.description.costs)?;
     let files = r.write(out)?;
-    println!("written (timeline: open in ui.perfetto.dev or chrome://tracing):");
+    outln!("written (timeline: open in ui.perfetto.dev or chrome://tracing):")?;
     for f in &files {
-        println!("  {}", f.display());
+        outln!("  {}", f.display())?;
     }
-    println!("reproduce: {}", r.command(out));
+    outln!("reproduce: {}", r.command(out))?;
     match r.failure {
         Some(f) => Err(f.into()),
         None => Ok(()),
@@ -513,13 +554,13 @@ fn demo(p: &DemoParams, out: &Path) -> Result<(), Failure> {
 
 fn all(out: Option<PathBuf>) -> Result<(), Failure> {
     let base = out.unwrap_or_else(default_base);
-    println!("== latency ==\n");
+    outln!("== latency ==\n")?;
     latency(&LatencyParams::default(), &base.join("latency"))?;
-    println!("\n== throughput ==\n");
+    outln!("\n== throughput ==\n")?;
     throughput(&ThroughputParams::default(), &base.join("throughput"))?;
-    println!("\n== migration ==\n");
+    outln!("\n== migration ==\n")?;
     migration(&MigrationParams::default(), &base.join("migration"))?;
-    println!("\nreproduce all three: rp1 lhp all --out {}", base.display());
+    outln!("\nreproduce all three: rp1 lhp all --out {}", base.display())?;
     Ok(())
 }
 
@@ -527,7 +568,7 @@ fn run_one(args: &ScenarioArgs) -> Result<(), Failure> {
     let s = args.scenario().map_err(bad)?;
     if args.print_description {
         let (probe, load) = rp1::lhp::guests().map_err(Failure::Run)?;
-        print!("{}", s.description_toml(&probe.display().to_string(), &load.display().to_string()));
+        out!("{}", s.description_toml(&probe.display().to_string(), &load.display().to_string()))?;
         return Ok(());
     }
     let desc = s.description().map_err(Failure::Run)?;
@@ -538,8 +579,8 @@ fn run_one(args: &ScenarioArgs) -> Result<(), Failure> {
         |_| {},
     )
     .map_err(|e| Failure::Run(e.to_string()))?;
-    print!("{}", spumone_hosting::report::render(&desc, &r));
-    println!("reproduce: {}", run_command(&s));
+    out!("{}", spumone_hosting::report::render(&desc, &r))?;
+    outln!("reproduce: {}", run_command(&s))?;
     check_run(&run_command(&s), &s, &r)?;
     Ok(())
 }

@@ -21,6 +21,7 @@
 //! the JSON file. Must not touch: building or booting Linux (the library's
 //! `rp1::linux`) or the machine.
 
+use super::output::{check_not_input, errln, finish, out, outln, Failure, StreamError};
 use indicatif::{ProgressBar, ProgressStyle};
 use rp1_sim::machine::Exit;
 use rp1::linux::{boot, build, seconds, Boot, LinuxImages};
@@ -133,7 +134,27 @@ fn check(cpus: u32, cmdline: &str, b: Boot, max_cycles: u64) -> Result<Row, Stri
     })
 }
 
-fn run_all(cli: &Args, images: &LinuxImages) -> Result<Vec<Row>, String> {
+/// Why the boots did not all pass.
+enum RunFailure {
+    /// A boot failed: exit status 1.
+    Boot(String),
+    /// A standard stream cannot be written.
+    Output(StreamError),
+}
+
+impl From<String> for RunFailure {
+    fn from(e: String) -> RunFailure {
+        RunFailure::Boot(e)
+    }
+}
+
+impl From<StreamError> for RunFailure {
+    fn from(e: StreamError) -> RunFailure {
+        RunFailure::Output(e)
+    }
+}
+
+fn run_all(cli: &Args, images: &LinuxImages) -> Result<Vec<Row>, RunFailure> {
     let max_cycles = (cli.max_seconds * 600e6) as u64;
     let bar = ProgressBar::new(cli.cpus.len() as u64);
     bar.set_style(
@@ -148,26 +169,26 @@ fn run_all(cli: &Args, images: &LinuxImages) -> Result<Vec<Row>, String> {
         bar.set_message(cmdline.clone());
         let b = boot(images, &cmdline, max_cycles).map_err(|e| format!("`{cmdline}`: {e}"))?;
         if cli.console {
-            bar.suspend(|| print!("--- console of `{cmdline}` ---\n{}", b.console));
+            bar.suspend(|| out!("--- console of `{cmdline}` ---\n{}", b.console))?;
         }
         let row = match check(n, &cmdline, b, max_cycles) {
             Ok(row) => row,
             Err(e) => {
                 bar.abandon();
-                return Err(e);
+                return Err(e.into());
             }
         };
         // Through suspend, not bar.println: these lines go to stderr even
         // when it is not a terminal and the bar itself is hidden.
         bar.suspend(|| {
-            eprintln!(
+            errln!(
                 "{cmdline}: booted in {:.4} s, hackbench {:.3} s, halted at {:.4} s (simulated); {:.2} s host",
                 seconds(row.boot_cycles),
                 row.hackbench,
                 seconds(row.cycles),
                 row.host.as_secs_f64()
             )
-        });
+        })?;
         rows.push(row);
         bar.inc(1);
     }
@@ -182,7 +203,7 @@ fn speedup(rows: &[Row], row: &Row) -> Option<f64> {
     (row.hackbench > 0.0).then(|| one.hackbench / row.hackbench)
 }
 
-fn print_table(rows: &[Row]) {
+fn print_table(rows: &[Row]) -> Result<(), StreamError> {
     let header = [
         "CPUs",
         "boot (sim s)",
@@ -220,10 +241,10 @@ fn print_table(rows: &[Row]) {
             .enumerate()
             .map(|(i, (c, w))| if i == 0 { format!("{c:<w$}") } else { format!("{c:>w$}") })
             .collect();
-        println!("| {} |", padded.join(" | "));
+        outln!("| {} |", padded.join(" | "))
     };
-    line(header.iter().map(|h| h.to_string()).collect());
-    println!(
+    line(header.iter().map(|h| h.to_string()).collect())?;
+    outln!(
         "|{}|",
         widths
             .iter()
@@ -231,10 +252,11 @@ fn print_table(rows: &[Row]) {
             .map(|(i, w)| if i == 0 { format!(":{}", "-".repeat(w + 1)) } else { format!("{}:", "-".repeat(w + 1)) })
             .collect::<Vec<_>>()
             .join("|")
-    );
+    )?;
     for row in body {
-        line(row);
+        line(row)?;
     }
+    Ok(())
 }
 
 fn to_json(cli: &Args, images: &LinuxImages, rows: &[Row]) -> serde_json::Value {
@@ -262,36 +284,37 @@ fn to_json(cli: &Args, images: &LinuxImages, rows: &[Row]) -> serde_json::Value 
 }
 
 /// Runs `rp1 linux`: 0 every boot passed, 1 one failed, 2 Linux cannot be
-/// built or the JSON file cannot be written.
+/// built or the JSON file cannot be written (or is one of the images), and
+/// as every subcommand when its output cannot be written.
 pub fn main(cli: Args) -> ExitCode {
-    eprintln!("rp1 linux: building (or finding cached) build/linux/vmlinux and initramfs.cpio.gz");
-    let images = match build() {
-        Ok(images) => images,
-        Err(e) => {
-            eprintln!("rp1 linux: cannot build Linux: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    finish("rp1 linux", linux(cli))
+}
+
+fn linux(cli: Args) -> Result<ExitCode, Failure> {
+    errln!("rp1 linux: building (or finding cached) build/linux/vmlinux and initramfs.cpio.gz")?;
+    let images = build().map_err(|e| format!("cannot build Linux: {e}"))?;
+    if let Some(path) = &cli.json {
+        let inputs = [("the kernel", &images.vmlinux), ("the initramfs", &images.initramfs)];
+        check_not_input("--json", path, &inputs)?;
+    }
     let rows = match run_all(&cli, &images) {
         Ok(rows) => rows,
-        Err(e) => {
-            eprintln!("rp1 linux: FAILED: {e}");
-            return ExitCode::from(1);
+        Err(RunFailure::Boot(e)) => {
+            errln!("rp1 linux: FAILED: {e}")?;
+            return Ok(ExitCode::from(1));
         }
+        Err(RunFailure::Output(e)) => return Err(e.into()),
     };
-    println!(
+    outln!(
         "Linux 6.1 on the simulated RP1 (600 MHz), kernel command line `maxcpus=N hackbench={},{}`; \
          boot = until /init's marker; speedup = 1-CPU hackbench time / this one",
         cli.groups, cli.loops
-    );
-    print_table(&rows);
+    )?;
+    print_table(&rows)?;
     if let Some(path) = &cli.json {
         let text = serde_json::to_string_pretty(&to_json(&cli, &images, &rows)).expect("serializable") + "\n";
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("rp1 linux: {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
-        eprintln!("rp1 linux: wrote {}", path.display());
+        std::fs::write(path, text).map_err(|e| format!("--json {}: {e}", path.display()))?;
+        errln!("rp1 linux: wrote {}", path.display())?;
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }

@@ -7,4 +7,5 @@ pub mod demo;
 pub mod hv;
 pub mod lhp;
 pub mod linux;
+pub mod output;
 pub mod run;

@@ -9,10 +9,11 @@
 //! the loader, Linux boot parameters, the GDB stub, the trace and the
 //! summary).
 
+use super::output::{errln, finish, write_out_bytes, Failure, OutputFile};
 use clap::ValueEnum;
-use rp1_sim::machine::{Config, Exit, Machine};
+use rp1_sim::machine::{Config, Exit, Machine, MAX_QUANTUM};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -20,13 +21,15 @@ use std::time::Instant;
 enum ConsoleMode {
     /// Write SCIF0 output to standard output as it appears.
     Stdout,
-    /// Discard it (the summary still reports its size).
+    /// Discard it (the summary still reports its size); with no
+    /// --console-file the machine keeps none of it.
     None,
 }
 
 #[derive(clap::Args)]
 pub struct Args {
     /// ELF images to load; core 0 starts at the first one's entry point.
+    /// An image file may have at most 256 MiB.
     #[arg(required = true)]
     images: Vec<PathBuf>,
     /// Number of cores (1-4).
@@ -35,19 +38,22 @@ pub struct Args {
     /// DRAM size in MiB (at physical 0x08000000, at most 128).
     #[arg(long, default_value_t = 128)]
     mem: u32,
-    /// Stop after this many simulated cycles (600 MHz).
+    /// Stop after this many simulated cycles (600 MHz): the run ends
+    /// exactly there, whatever the quantum.
     #[arg(long, default_value_t = 60_000_000_000)]
     max_cycles: u64,
-    /// Round-robin quantum in cycles.
-    #[arg(long, default_value_t = 1000)]
+    /// Round-robin quantum in cycles: how long a core runs before the next
+    /// one takes its turn, 1 to 1000000 (1/600 of a simulated second).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_QUANTUM))]
     quantum: u64,
     /// Where SCIF0 output goes.
     #[arg(long, value_enum, default_value_t = ConsoleMode::Stdout)]
     console: ConsoleMode,
-    /// Also write SCIF0 output to this file.
+    /// Also write SCIF0 output to this file (not one of the inputs).
     #[arg(long)]
     console_file: Option<PathBuf>,
-    /// Write an instruction/exception/interrupt trace to this file.
+    /// Write an instruction/exception/interrupt trace to this file (not one
+    /// of the inputs).
     #[arg(long)]
     trace: Option<PathBuf>,
     /// Start core 0 here instead of at the first image's entry point.
@@ -73,18 +79,20 @@ pub struct Args {
 /// Where SCIF0 output goes: standard output, a file, both or neither.
 struct Console {
     to_stdout: bool,
-    file: Option<std::fs::File>,
+    file: Option<OutputFile>,
 }
 
 impl Console {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
         if self.to_stdout {
-            let mut out = std::io::stdout().lock();
-            out.write_all(bytes)?;
-            out.flush()?;
+            write_out_bytes(bytes)?;
         }
         if let Some(f) = self.file.as_mut() {
             f.write_all(bytes)?;
+            f.flush()?;
         }
         Ok(())
     }
@@ -99,20 +107,59 @@ fn parse_u32(s: &str) -> Result<u32, String> {
     r.map_err(|e| format!("{s:?} is not a 32-bit number: {e}"))
 }
 
-/// Runs `rp1 run`; bad input is exit status 2.
-pub fn main(args: Args) -> ExitCode {
-    match run(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("rp1: {e}");
-            ExitCode::from(2)
-        }
-    }
+/// The exit statuses of `rp1 run` (also in `rp1 run --help` and
+/// docs/simulator.md).
+mod status {
+    /// The guest exited with 0, or the machine halted (a core asleep with
+    /// interrupts masked, the others asleep or in reset, none to wake).
+    pub const OK: u8 = 0;
+    /// The guest exited with another status (printed exactly on stderr).
+    pub const GUEST_FAILED: u8 = 1;
+    /// Bad input or options, or an output that cannot be written.
+    pub const BAD_INPUT: u8 = 2;
+    /// A core took an exception with exceptions blocked.
+    pub const DOUBLE_FAULT: u8 = 3;
+    /// Every core asleep with interrupts open, waiting for an interrupt
+    /// nothing will raise.
+    pub const STUCK: u8 = 4;
+    /// A debugger breakpoint.
+    pub const BREAKPOINT: u8 = 5;
+    /// --max-cycles reached.
+    pub const CYCLE_LIMIT: u8 = 124;
+    /// GDB killed the guest.
+    pub const KILLED: u8 = 137;
 }
 
-fn run(args: Args) -> Result<ExitCode, String> {
+/// Runs `rp1 run`; bad input is exit status 2.
+pub fn main(args: Args) -> ExitCode {
+    finish("rp1", run(args))
+}
+
+/// The image at `path`, read header first and at most 256 MiB.
+fn read_image(path: &Path) -> Result<Vec<u8>, String> {
+    rp1_sim::loader::read_image(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The initramfs at `path`: at most `limit` bytes (the machine's RAM),
+/// more is refused without reading it all.
+fn read_initrd(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let named = |e: std::io::Error| format!("--initrd {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(named)?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(named)?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "--initrd {}: the initramfs is larger than the machine's RAM ({limit} bytes)",
+            path.display()
+        ));
+    }
+    Ok(bytes)
+}
+
+fn run(args: Args) -> Result<ExitCode, Failure> {
     if args.mem == 0 || args.mem > 128 {
-        return Err(format!("--mem must be 1 to 128 MiB, not {}", args.mem));
+        return Err(format!("--mem must be 1 to 128 MiB, not {}", args.mem).into());
     }
     let config = Config {
         cores: args.cores,
@@ -123,12 +170,12 @@ fn run(args: Args) -> Result<ExitCode, String> {
     let mut machine = Machine::new(config).map_err(|e| e.to_string())?;
     let mut entry = None;
     for (i, path) in args.images.iter().enumerate() {
-        let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let bytes = read_image(path)?;
         let image = rp1_sim::loader::load_elf(&mut machine.bus, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         entry.get_or_insert(image.entry);
         if i == 0 && (args.cmdline.is_some() || args.initrd.is_some()) {
             let initrd = match &args.initrd {
-                Some(p) => Some(std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?),
+                Some(p) => Some(read_initrd(p, machine.bus.dram_size() as u64)?),
                 None => None,
             };
             let cmdline = args.cmdline.as_deref().unwrap_or("");
@@ -139,32 +186,51 @@ fn run(args: Args) -> Result<ExitCode, String> {
     let entry = args.entry.or(entry).expect("at least one image");
     machine.cpus[0].reset(entry);
 
-    let mut console = Console {
-        to_stdout: args.console == ConsoleMode::Stdout,
-        file: match &args.console_file {
-            Some(p) => Some(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?),
-            None => None,
-        },
-    };
-    let mut trace_file = match &args.trace {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?)),
+    // No output may be an input (or the other output).
+    let mut inputs: Vec<(&str, &Path)> = args.images.iter().map(|p| ("the image", p.as_path())).collect();
+    if let Some(p) = &args.initrd {
+        inputs.push(("the initramfs", p));
+    }
+    let mut console_file = match &args.console_file {
+        Some(p) => Some(OutputFile::open("--console-file", p, &inputs)?),
         None => None,
     };
+    if let Some(p) = &args.console_file {
+        inputs.push(("--console-file", p));
+    }
+    let mut trace_file = match &args.trace {
+        Some(p) => Some(OutputFile::open("--trace", p, &inputs)?),
+        None => None,
+    };
+    for f in console_file.iter_mut().chain(trace_file.iter_mut()) {
+        f.truncate()?;
+    }
+    let mut console = Console { to_stdout: args.console == ConsoleMode::Stdout, file: console_file };
+    if !console.to_stdout && console.file.is_none() {
+        // The console goes nowhere: keep none of it (the summary counts it).
+        machine.console_limit = 0;
+    }
 
     let started = Instant::now();
-    let mut shown = 0usize;
     let mut exit_from_gdb = None;
     if let Some(addr) = &args.gdb {
+        let mut failed = None;
         let mut sink = |bytes: &[u8]| {
-            let _ = console.write(bytes);
+            if failed.is_none() {
+                failed = console.write(bytes).err();
+            }
         };
         let outcome = rp1_sim::gdb::serve_with(&mut machine, addr, &mut sink).map_err(|e| format!("gdb: {e}"))?;
-        shown = machine.console.len();
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        // The session echoed the console as it went.
+        machine.console.clear();
         match outcome {
             rp1_sim::gdb::GdbOutcome::GuestExited(code) => exit_from_gdb = Some(Exit::Guest(code)),
             rp1_sim::gdb::GdbOutcome::Killed => {
-                eprintln!("rp1: killed from gdb");
-                return Ok(ExitCode::from(137));
+                errln!("rp1: killed from gdb")?;
+                return Ok(ExitCode::from(status::KILLED));
             }
             // Detached or connection closed: run on without the debugger.
             _ => {}
@@ -173,17 +239,19 @@ fn run(args: Args) -> Result<ExitCode, String> {
     let exit = match exit_from_gdb {
         Some(exit) => exit,
         None => {
+            // The run ends at --max-cycles exactly, whatever the quantum.
+            machine.stop_at(args.max_cycles);
             // Run in slices so the console streams while the guest runs.
             const SLICE: u64 = 20_000_000;
             loop {
-                let limit = (machine.now + SLICE).min(args.max_cycles);
-                let exit = machine.run(limit);
-                console.write(&machine.console[shown..]).map_err(|e| e.to_string())?;
-                shown = machine.console.len();
+                let exit = machine.run(machine.now.saturating_add(SLICE));
+                console.write(&machine.console)?;
+                machine.console.clear();
                 if let Some(t) = trace_file.as_mut() {
                     let events = std::mem::take(&mut machine.trace);
                     for ev in &events {
-                        writeln!(t, "{}", rp1_sim::trace::format_event(ev, machine.table())).map_err(|e| e.to_string())?;
+                        let line = rp1_sim::trace::format_event(ev, machine.table());
+                        writeln!(t.writer(), "{line}").map_err(|e| t.error(e))?;
                     }
                 }
                 match exit {
@@ -193,21 +261,36 @@ fn run(args: Args) -> Result<ExitCode, String> {
             }
         }
     };
+    if let Some(t) = trace_file.as_mut() {
+        t.flush()?;
+    }
     let host = started.elapsed();
     if !args.quiet {
-        eprint!("{}", rp1_sim::report::summary(&machine, exit, host));
+        super::output::err!("{}", rp1_sim::report::summary(&machine, exit, host))?;
     }
-    Ok(match exit {
-        Exit::Guest(code) => ExitCode::from((code & 0xFF) as u8),
-        Exit::Halted => ExitCode::SUCCESS,
+    let code = match exit {
+        Exit::Guest(0) | Exit::Halted => status::OK,
+        Exit::Guest(code) => {
+            errln!("rp1: the guest exited with status {code} ({code:#x})")?;
+            status::GUEST_FAILED
+        }
+        Exit::Stuck => {
+            errln!(
+                "rp1: the machine is stuck: every core is asleep or in reset, waiting with interrupts open for an \
+                 interrupt that nothing will raise; none halted"
+            )?;
+            status::STUCK
+        }
         Exit::CycleLimit => {
-            eprintln!("rp1: stopped at the cycle limit ({} cycles)", args.max_cycles);
-            ExitCode::from(124)
+            errln!("rp1: stopped at the cycle limit ({} cycles)", args.max_cycles)?;
+            status::CYCLE_LIMIT
         }
-        Exit::DoubleFault { .. } => ExitCode::from(3),
+        Exit::DoubleFault { .. } => status::DOUBLE_FAULT,
         Exit::Breakpoint(core) => {
-            eprintln!("rp1: breakpoint on core {core}");
-            ExitCode::from(5)
+            errln!("rp1: breakpoint on core {core}")?;
+            status::BREAKPOINT
         }
-    })
+    };
+    debug_assert_ne!(code, status::BAD_INPUT);
+    Ok(ExitCode::from(code))
 }

@@ -33,7 +33,10 @@
 //! receive FIFO while SCSCR.RE is 1, SCFCR.RFRST is 0 and the FIFO has
 //! room, and the rest wait on the line, as if the sender obeyed perfect
 //! flow control. So bytes are never lost and ORER, ER, FER, PER and BRK
-//! never occur. The receive timeout is treated as already elapsed: a FIFO
+//! never occur, with one exception: in loopback (SCFCR.LOOP) the guest is
+//! the sender, and bytes it loops back while [`LOOP_LINE_LIMIT`] bytes
+//! already wait on the line are lost (silently; ORER is not modelled), so
+//! a guest cannot make the line grow without bound. The receive timeout is treated as already elapsed: a FIFO
 //! holding fewer bytes than the RTRG trigger sets DR at once.
 //!
 //! Status flags follow the manual's rule: a flag is cleared by writing 0
@@ -61,6 +64,8 @@ pub const BASES: [u32; 4] = [SCIF0_BASE, SCIF1_BASE, SCIF2_BASE, SCIF3_BASE];
 pub const SIZE: u32 = 0x100;
 /// Depth of each FIFO.
 pub const FIFO_SIZE: usize = 16;
+/// Looped-back bytes the line holds for the receiver at most.
+pub const LOOP_LINE_LIMIT: usize = 64 * 1024;
 
 /// Index of each request line in [`Scif::irq_lines`].
 pub const ERI: usize = 0;
@@ -211,7 +216,9 @@ impl Scif {
             let looped = self.fcr & SCFCR_LOOP != 0;
             for byte in self.tx_fifo.drain(..) {
                 if looped {
-                    self.line.push_back(byte);
+                    if self.line.len() < LOOP_LINE_LIMIT {
+                        self.line.push_back(byte);
+                    }
                 } else {
                     self.output.push(byte);
                 }
@@ -543,6 +550,23 @@ mod tests {
         wr(&mut scif, SCFTDR, b'L' as u32);
         assert_eq!(scif.take_output(), b"");
         assert_eq!(rd(&mut scif, SCFRDR), b'L' as u32);
+    }
+
+    #[test]
+    fn loopback_into_a_receiver_that_never_reads_is_bounded() {
+        let mut scif = linux_configured();
+        // Receiver disabled: every looped byte waits on the line.
+        wr(&mut scif, SCSCR, SCSCR_TE as u32);
+        wr(&mut scif, SCFCR, SCFCR_LOOP as u32);
+        for i in 0..LOOP_LINE_LIMIT + 1000 {
+            wr(&mut scif, SCFTDR, i as u32 & 0xff);
+        }
+        assert_eq!(scif.pending_input(), LOOP_LINE_LIMIT);
+        assert_eq!(scif.take_output(), b"");
+        // The first ones are there, in order.
+        wr(&mut scif, SCSCR, (SCSCR_TE | SCSCR_RE) as u32);
+        assert_eq!(rd(&mut scif, SCFRDR), 0);
+        assert_eq!(rd(&mut scif, SCFRDR), 1);
     }
 
     #[test]
