@@ -68,7 +68,7 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         if desc.hypervisor.dispatch_first { ", dispatch first" } else { "" });
     let _ = writeln!(
         out,
-        "run ended: {:?} after {:.6} s simulated ({} cycles), {:.3} s host, {} instructions",
+        "run ended: {} after {:.6} s simulated ({} cycles), {:.3} s host, {} instructions",
         result.exit,
         secs,
         result.cycles,

@@ -305,11 +305,8 @@ impl<'m> SimTarget<'m> {
             Exit::CycleLimit => None,
             Exit::Breakpoint(core) => Some(self.breakpoint_stop(core)),
             Exit::Guest(code) => Some(self.exit_stop(code)),
-            Exit::DoubleFault { core, fault } => {
-                eprintln!(
-                    "gdb: core {core} took {:?} at pc {:#010x} with SR.BL=1 and was reset",
-                    fault.exception, fault.pc
-                );
+            Exit::DoubleFault { core, .. } => {
+                eprintln!("gdb: {exit}; reported to GDB as SIGSEGV");
                 self.last_core = core;
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(core), signal: Signal::SIGSEGV })
             }

@@ -82,6 +82,22 @@ pub enum Exit {
     DoubleFault { core: usize, fault: crate::cpu::DoubleFault },
 }
 
+/// How a run ended, in the words `rp1 run`'s summary uses (addresses and
+/// codes in hex); every report of a run's end prints this, never `Debug`.
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Guest(code) => write!(f, "guest exit code {code}"),
+            Exit::Halted => f.write_str("machine halted (all cores asleep, nothing can wake them)"),
+            Exit::CycleLimit => f.write_str("cycle limit"),
+            Exit::Breakpoint(core) => write!(f, "breakpoint on core {core}"),
+            Exit::DoubleFault { core, fault } => {
+                write!(f, "core {core} faulted: {fault}; software has lost control of the core")
+            }
+        }
+    }
+}
+
 pub struct Machine {
     pub config: Config,
     pub cpus: Vec<Cpu>,

@@ -163,7 +163,7 @@ fn hv_status(args: &Args, result: &runner::RunResult) -> ExitCode {
                 result.cycles,
                 running.join(", ")
             ),
-            other => eprintln!("rp1: the run ended ({other:?}) with {} still running", running.join(", ")),
+            other => eprintln!("rp1: the run ended ({other}) with {} still running", running.join(", ")),
         }
     }
     ExitCode::from(1)

@@ -317,13 +317,38 @@ impl Window {
     }
 }
 
-/// An exception taken while exceptions were blocked (SR.BL = 1), or a TLB
-/// multiple hit: both reset the core.
+/// An exception that reset the core: one taken while exceptions were
+/// blocked (SR.BL = 1), or a reset-type exception (a TLB multiple hit)
+/// whatever SR.BL says. Software has lost control of the core either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DoubleFault {
     /// PC of the instruction that faulted.
     pub pc: u32,
     pub exception: Exception,
+    /// Why it reset the core.
+    pub cause: ResetCause,
+}
+
+/// Why an exception reset the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetCause {
+    /// A general exception while SR.BL was 1: a manual reset (EXPEVT 0x020).
+    Blocked,
+    /// A reset-type exception (TLB multiple hit, EXPEVT 0x140): the core
+    /// resets whatever SR.BL says.
+    ResetType,
+}
+
+/// "data address error on a read (EXPEVT 0x0e0, address 0xa4000000) at pc
+/// 0x88001004 while exceptions were blocked (SR.BL=1)": every number in hex.
+impl std::fmt::Display for DoubleFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at pc {:#010x}", self.exception, self.pc)?;
+        match self.cause {
+            ResetCause::Blocked => f.write_str(" while exceptions were blocked (SR.BL=1), a manual reset (EXPEVT 0x020)"),
+            ResetCause::ResetType => f.write_str(", a reset-type exception (it resets the core whatever SR.BL is)"),
+        }
+    }
 }
 
 /// What the trace option records.
@@ -549,10 +574,13 @@ impl Cpu {
         if let Some(t) = self.trace.as_mut() {
             t.push(TraceEvent::Exception { core: self.id, cycle: self.cycles, pc, expevt: e.code() });
         }
-        // An exception while BL is set is a multiple exception: a manual reset.
-        if self.sr & sr::BL != 0 || e.entry() == Entry::Reset {
-            let code = if self.sr & sr::BL != 0 { 0x020 } else { e.code() };
-            self.double_fault.get_or_insert(DoubleFault { pc, exception: e });
+        // A reset-type exception (TLB multiple hit) resets the core with its
+        // own code whatever BL says; any other exception while BL is set is
+        // a multiple exception: a manual reset (EXPEVT 0x020).
+        if self.sr & sr::BL != 0 || e.is_reset_type() {
+            let (cause, code) =
+                if e.is_reset_type() { (ResetCause::ResetType, e.code()) } else { (ResetCause::Blocked, 0x020) };
+            self.double_fault.get_or_insert(DoubleFault { pc, exception: e, cause });
             self.reset(0xA000_0000);
             self.expevt = code;
             return;
