@@ -14,6 +14,7 @@
 
 use crate::bus::Rp1Bus;
 use crate::cpu::{Cpu, OpTable, Stop, TraceEvent};
+use std::io::Write as _;
 use std::sync::Arc;
 
 /// Machine configuration (what the CLI and tests choose).
@@ -109,10 +110,33 @@ pub struct Machine {
     pub console: Vec<u8>,
     /// Output of the other SCIF ports.
     pub other_serial: [Vec<u8>; 4],
-    /// Collected trace events (when enabled).
+    /// Collected trace events (when enabled and no writer was given with
+    /// `trace_to`; the caller drains it).
     pub trace: Vec<TraceEvent>,
     /// Set to stop at the end of the current step (debugger interrupt).
     pub stop_requested: bool,
+    /// Where the trace goes as it is produced (`trace_to`), if anywhere.
+    trace_out: Option<TraceOut>,
+}
+
+/// The trace writer and the first error it returned.
+struct TraceOut {
+    writer: Box<dyn std::io::Write + Send>,
+    error: Option<std::io::Error>,
+}
+
+impl TraceOut {
+    fn write(&mut self, events: &[TraceEvent], table: &OpTable<Rp1Bus>) {
+        if self.error.is_some() {
+            return;
+        }
+        for ev in events {
+            if let Err(e) = writeln!(self.writer, "{}", crate::trace::format_event(ev, table)) {
+                self.error = Some(e);
+                return;
+            }
+        }
+    }
 }
 
 impl Machine {
@@ -151,6 +175,7 @@ impl Machine {
             other_serial: Default::default(),
             trace: Vec::new(),
             stop_requested: false,
+            trace_out: None,
             config,
         })
     }
@@ -222,7 +247,15 @@ impl Machine {
                     cpu.cycles = cpu.cycles.max(round_end);
                     break;
                 }
-                let stop = cpu.run(&mut self.bus, &table, round_end);
+                // A full trace buffer only hands its events on: the core
+                // runs on as if `run` had not returned.
+                let stop = loop {
+                    let stop = self.cpus[i].run(&mut self.bus, &table, round_end);
+                    self.flush_trace(i);
+                    if stop != Stop::TraceFull {
+                        break stop;
+                    }
+                };
                 self.serve_host(host, i);
                 if self.bus.simctl.exit_code.is_some() {
                     return None;
@@ -240,6 +273,7 @@ impl Machine {
                         }
                     }
                     Stop::Breakpoint => return Some(Exit::Breakpoint(i)),
+                    Stop::TraceFull => continue, // not returned by the loop above
                 }
             }
         }
@@ -263,11 +297,55 @@ impl Machine {
             let out = self.bus.scif[port].take_output();
             self.other_serial[port].extend(out);
         }
-        for cpu in &mut self.cpus {
-            if let Some(t) = cpu.trace.as_mut() {
-                self.trace.append(t);
+        for i in 0..self.cpus.len() {
+            self.flush_trace(i);
+        }
+    }
+
+    /// Hand core `i`'s buffered trace events on: to the trace writer
+    /// (`trace_to`) if there is one, else to `self.trace`. Cores are
+    /// flushed as each finishes its turn, so the events come in the order
+    /// they always did: round by round, core by core.
+    fn flush_trace(&mut self, i: usize) {
+        let Some(events) = self.cpus[i].trace.as_mut() else { return };
+        if events.is_empty() {
+            return;
+        }
+        match self.trace_out.as_mut() {
+            None => self.trace.append(events),
+            Some(out) => {
+                out.write(events, &self.table);
+                events.clear();
             }
         }
+    }
+
+    /// Write the trace (`Config::trace`) to `out` as it is produced, one
+    /// line per event (`trace::format_event`), instead of collecting it in
+    /// `self.trace`. Memory then stays bounded however long the run and
+    /// whatever the quantum: each core buffers at most
+    /// `cpu::TRACE_CHUNK` events before they are written. Writing stops at
+    /// the first error (`trace_error`); the run goes on.
+    pub fn trace_to(&mut self, out: Box<dyn std::io::Write + Send>) {
+        self.trace_out = Some(TraceOut { writer: out, error: None });
+    }
+
+    /// The first error writing the trace, if any.
+    pub fn trace_error(&self) -> Option<&std::io::Error> {
+        self.trace_out.as_ref().and_then(|t| t.error.as_ref())
+    }
+
+    /// Write out every event still buffered and flush the trace writer;
+    /// the first error writing or flushing it.
+    pub fn finish_trace(&mut self) -> std::io::Result<()> {
+        for i in 0..self.cpus.len() {
+            self.flush_trace(i);
+        }
+        let Some(out) = self.trace_out.as_mut() else { return Ok(()) };
+        if let Some(e) = out.error.take() {
+            return Err(e);
+        }
+        out.writer.flush()
     }
 
     /// Start the cores the RESET/STBCR registers released.

@@ -146,9 +146,14 @@ fn run(args: Args) -> Result<ExitCode, String> {
             None => None,
         },
     };
-    let mut trace_file = match &args.trace {
-        Some(p) => Some(std::io::BufWriter::new(std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?)),
-        None => None,
+    // The trace is written as the machine produces it (bounded memory).
+    if let Some(p) = &args.trace {
+        let file = std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        machine.trace_to(Box::new(std::io::BufWriter::with_capacity(1 << 16, file)));
+    }
+    let trace_failed = |machine: &Machine| match (&args.trace, machine.trace_error()) {
+        (Some(p), Some(e)) => Err(format!("--trace {}: {e}", p.display())),
+        _ => Ok(()),
     };
 
     let started = Instant::now();
@@ -180,12 +185,7 @@ fn run(args: Args) -> Result<ExitCode, String> {
                 let exit = machine.run(limit);
                 console.write(&machine.console[shown..]).map_err(|e| e.to_string())?;
                 shown = machine.console.len();
-                if let Some(t) = trace_file.as_mut() {
-                    let events = std::mem::take(&mut machine.trace);
-                    for ev in &events {
-                        writeln!(t, "{}", rp1_sim::trace::format_event(ev, machine.table())).map_err(|e| e.to_string())?;
-                    }
-                }
+                trace_failed(&machine)?;
                 match exit {
                     Exit::CycleLimit if machine.now < args.max_cycles => continue,
                     other => break other,
@@ -193,6 +193,9 @@ fn run(args: Args) -> Result<ExitCode, String> {
             }
         }
     };
+    if let Some(p) = &args.trace {
+        machine.finish_trace().map_err(|e| format!("--trace {}: {e}", p.display()))?;
+    }
     let host = started.elapsed();
     if !args.quiet {
         eprint!("{}", rp1_sim::report::summary(&machine, exit, host));

@@ -158,7 +158,16 @@ pub enum Stop {
     Sleep,
     /// A breakpoint address was reached (debugger).
     Breakpoint,
+    /// The trace buffer holds `TRACE_CHUNK` events: the machine hands them
+    /// on and calls `run` again at once. Nothing else happens in between,
+    /// so where this stop falls changes nothing that is simulated.
+    TraceFull,
 }
+
+/// Events a core's trace buffer (`Cpu::trace`) holds before `run` stops
+/// with [`Stop::TraceFull`]: tracing needs this much memory per core,
+/// whatever the run's length or quantum.
+pub const TRACE_CHUNK: usize = 4096;
 
 /// One SH-4A core.
 #[derive(Clone)]
@@ -231,7 +240,8 @@ pub struct Cpu {
     /// Cleared by the next `run` (and by the debugger when it steps).
     pub break_resume: Option<u32>,
     /// Instruction/exception trace, collected only when enabled (`Some`);
-    /// the machine drains it after every time slice.
+    /// the machine drains it whenever `run` returns (at the latest when it
+    /// holds `TRACE_CHUNK` events).
     pub trace: Option<Vec<TraceEvent>>,
     /// The last instruction fetch's translation, reused while the PC stays
     /// in its window (see `Window`).
@@ -706,6 +716,11 @@ impl Cpu {
             if self.yield_now && !self.slot_pending {
                 self.yield_now = false;
                 return self.yield_stop();
+            }
+            // Not with a yield still owed (after a pending slot): `run`
+            // clears the request when it starts again.
+            if !self.yield_now && self.trace.as_ref().is_some_and(|t| t.len() >= TRACE_CHUNK) {
+                return Stop::TraceFull;
             }
         }
         Stop::Limit
