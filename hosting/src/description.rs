@@ -1654,7 +1654,7 @@ impl Description {
                     .map_err(|e| DescriptionError::new(&field, format!("cannot read {}: {e}", path.display())))?;
                 files.push((field, path, data));
             }
-            for (field, path, data) in &files {
+            for (ii, (field, path, data)) in files.iter().enumerate() {
                 let elf = ElfFile32::<object::Endianness>::parse(data.as_slice()).map_err(|e| {
                     DescriptionError::new(field, format!("{} is not a 32-bit ELF file: {e}", path.display()))
                 })?;
@@ -1680,6 +1680,31 @@ impl Description {
                                 g.partition
                             ),
                         ));
+                    }
+                }
+                // The first image's entry is where vCPU 0 starts, unless the
+                // description gives one: it must be an instruction's
+                // address in the partition (with the MMU off, as a vCPU
+                // starts, P0-P3 addresses are physical in their low 29 bits).
+                if ii == 0 && g.vcpus.first().is_some_and(|v| v.entry.is_none()) {
+                    let entry = header.e_entry.get(endian);
+                    let why = if entry == 0 {
+                        Some("is 0: the image names no entry point".to_string())
+                    } else if entry % 2 != 0 {
+                        Some(format!("{entry:#010x} is not 2-byte aligned (instructions are 16 bits)"))
+                    } else if entry >= 0xE000_0000 {
+                        Some(format!("{entry:#010x} is in P4 (on-chip registers), not in the partition ({})", g.partition))
+                    } else if !g.partition.contains_range(entry & 0x1FFF_FFFF, 2) {
+                        Some(format!(
+                            "{entry:#010x} (physical {:#010x}) is outside the partition ({})",
+                            entry & 0x1FFF_FFFF,
+                            g.partition
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        return Err(DescriptionError::new(field, format!("the entry point of {} {why}", path.display())));
                     }
                 }
             }

@@ -6,6 +6,7 @@
 //! itself.
 
 use crate::description::{cycles_to_us, Description, CYCLES_PER_US};
+use crate::hypervisor::FAULT_STATUS;
 use crate::runner::{Mode, RunResult};
 use spumone_percore::tracebuf::{EntryClass, EntryCosts, EntryOutcome};
 use spumone_kernel::hypercall::{SAMPLE_DISPATCH_LATENCY, SAMPLE_HYPERCALL_ROUND_TRIP, SAMPLE_WORK_UNITS};
@@ -83,6 +84,9 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
             (None, _) => "still running".into(),
         };
         let _ = writeln!(out, "\nguest {g} `{name}` ({status}):");
+        if let Some(fault) = result.fault(g) {
+            let _ = writeln!(out, "  stopped by the hypervisor (status {FAULT_STATUS:#x}) after a fault: {fault}");
+        }
         for line in result.console(g).lines() {
             let _ = writeln!(out, "  | {line}");
         }

@@ -145,7 +145,10 @@ fn hv_status(args: &Args, result: &runner::RunResult) -> ExitCode {
     }
     for (g, name) in result.guests.iter().enumerate() {
         if let Some(Some(status)) = exits.get(g).copied().filter(|s| *s != Some(0)) {
-            eprintln!("rp1: guest `{name}` exited with status {status} ({status:#x})");
+            match result.fault(g) {
+                Some(fault) => eprintln!("rp1: guest `{name}` was stopped by the hypervisor (status {status:#x}) after a fault: {fault}"),
+                None => eprintln!("rp1: guest `{name}` exited with status {status} ({status:#x})"),
+            }
         }
     }
     let running: Vec<String> = result

@@ -243,6 +243,10 @@ pub struct Cpu {
     /// the machine drains it whenever `run` returns (at the latest when it
     /// holds `TRACE_CHUNK` events).
     pub trace: Option<Vec<TraceEvent>>,
+    /// Every exception the core takes, recorded only when enabled (`Some`);
+    /// whoever enabled it drains it. A hosted hypervisor's runner uses it
+    /// to say which exception made the hypervisor stop a guest.
+    pub exception_log: Option<Vec<ExceptionRecord>>,
     /// The last instruction fetch's translation, reused while the PC stays
     /// in its window (see `Window`).
     fetch_window: Window,
@@ -361,6 +365,16 @@ impl std::fmt::Display for DoubleFault {
     }
 }
 
+/// One exception a core took (`Cpu::exception_log`): when (the core's
+/// cycle at the entry), where (the PC of the faulting instruction; of the
+/// branch, for one in a delay slot; of TRAPA itself) and which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExceptionRecord {
+    pub cycle: u64,
+    pub pc: u32,
+    pub exception: Exception,
+}
+
 /// What the trace option records.
 #[derive(Clone, Copy, Debug)]
 pub enum TraceEvent {
@@ -422,6 +436,7 @@ impl Cpu {
             breakpoints: Vec::new(),
             break_resume: None,
             trace: None,
+            exception_log: None,
             fetch_window: Window::EMPTY,
             read_window: Window::EMPTY,
             write_window: Window::EMPTY,
@@ -583,6 +598,9 @@ impl Cpu {
         let pc = self.pc;
         if let Some(t) = self.trace.as_mut() {
             t.push(TraceEvent::Exception { core: self.id, cycle: self.cycles, pc, expevt: e.code() });
+        }
+        if let Some(log) = self.exception_log.as_mut() {
+            log.push(ExceptionRecord { cycle: self.cycles, pc, exception: e });
         }
         // A reset-type exception (TLB multiple hit) resets the core with its
         // own code whatever BL says; any other exception while BL is set is
