@@ -153,6 +153,8 @@ fn tracing_does_not_change_a_run() {
             let events: u64 = m.cpus.iter().map(|c| c.stats.instructions + c.stats.exceptions + c.stats.interrupts).sum();
             assert_eq!(lines.0.load(std::sync::atomic::Ordering::Relaxed), events, "{what}");
             assert!(m.trace.is_empty(), "{what}: nothing collected in memory");
+            let chunk = rp1_sim::cpu::TRACE_CHUNK + 16;
+            assert!(m.cpus.iter().all(|c| c.trace.as_ref().unwrap().capacity() == chunk), "{what}: a trace buffer grew");
         }
     }
 }

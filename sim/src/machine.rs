@@ -155,7 +155,9 @@ impl Machine {
             // Secondary cores are held in reset until core 0 starts them.
             cpu.halted = i != 0;
             if config.trace {
-                cpu.trace = Some(Vec::new());
+                // Room for a full chunk and the few events one step can
+                // add past it: the buffer never grows.
+                cpu.trace = Some(Vec::with_capacity(crate::cpu::TRACE_CHUNK + 16));
             }
         }
         let mut bus = Rp1Bus::new(config.cores, config.dram_size);

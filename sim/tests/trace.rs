@@ -56,7 +56,9 @@ fn a_streamed_trace_needs_bounded_memory_and_is_the_collected_one() {
     streamed.finish_trace().unwrap();
     assert!(streamed.trace.is_empty());
     let capacity = streamed.cpus[0].trace.as_ref().unwrap().capacity();
-    assert!(capacity <= 2 * TRACE_CHUNK, "the core's trace buffer grew to {capacity} events");
+    assert_eq!(capacity, TRACE_CHUNK + 16, "the core's trace buffer grew to {capacity} events");
+    // docs/simulator.md: 32 bytes an event, 128 KiB a core.
+    assert_eq!(std::mem::size_of::<rp1_sim::cpu::TraceEvent>(), 32);
 
     let mut collected = spinning(config);
     assert_eq!(collected.run(1_000_000), Exit::CycleLimit);
