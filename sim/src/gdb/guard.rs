@@ -306,7 +306,7 @@ fn address(b: &[u8]) -> Result<(), &'static str> {
 
 /// Hex-encoded bytes (an even number of digits); how many bytes.
 fn hex_bytes(b: &[u8]) -> Result<usize, &'static str> {
-    if b.len() % 2 != 0 || !b.iter().all(u8::is_ascii_hexdigit) {
+    if !b.len().is_multiple_of(2) || !b.iter().all(u8::is_ascii_hexdigit) {
         return Err(EINVAL);
     }
     Ok(b.len() / 2)
@@ -430,12 +430,10 @@ impl<C: ConnectionExt> Guarded<C> {
                     self.rx = Rx::Body;
                 }
                 // GDB rejected our last packet: send it again.
-                b'-' => {
-                    if !self.last_sent.is_empty() && !self.session.no_ack {
-                        let again = self.last_sent.clone();
-                        self.conn.write_all(&again)?;
-                        self.conn.flush()?;
-                    }
+                b'-' if !self.last_sent.is_empty() && !self.session.no_ack => {
+                    let again = self.last_sent.clone();
+                    self.conn.write_all(&again)?;
+                    self.conn.flush()?;
                 }
                 // Ctrl-C.
                 0x03 => self.ready.push_back(byte),
