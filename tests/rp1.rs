@@ -105,3 +105,56 @@ fn slicing_a_run_does_not_change_it() {
         }
     }
 }
+
+/// Counts the lines written to it (the trace's events).
+#[derive(Clone, Default)]
+struct LineCount(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl std::io::Write for LineCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.0.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A streamed trace (`Machine::trace_to`) stops a core's slice whenever
+/// its buffer fills (`TRACE_CHUNK` events, so only with a quantum longer
+/// than that); that must change nothing simulated: the same exit, console,
+/// cycles and instructions as without a trace, and one trace line per
+/// instruction, exception and interrupt.
+#[test]
+fn tracing_does_not_change_a_run() {
+    let elf_run = |program: &str, quantum: u64, lines: Option<&LineCount>| {
+        let image = std::fs::read(build(program, Platform::Rp1)).unwrap();
+        let mut m = Machine::new(Config { cores: 4, quantum, trace: lines.is_some(), ..Config::default() }).unwrap();
+        let loaded = load_elf(&mut m.bus, &image).unwrap();
+        m.cpus[0].reset(loaded.entry);
+        if let Some(lines) = lines {
+            m.trace_to(Box::new(lines.clone()));
+        }
+        let exit = m.run(MAX_CYCLES);
+        m.finish_trace().unwrap();
+        (exit, m)
+    };
+    for program in ["spinlock", "tmu_periodic", "exceptions"] {
+        for quantum in [1000, 50_000] {
+            let (plain_exit, plain) = elf_run(program, quantum, None);
+            let lines = LineCount::default();
+            let (exit, m) = elf_run(program, quantum, Some(&lines));
+            let what = format!("{program}, quantum {quantum}");
+            assert_eq!(exit, plain_exit, "{what}");
+            assert_eq!(m.console_text(), plain.console_text(), "{what}");
+            let counts = |m: &Machine| m.cpus.iter().map(|c| (c.cycles, c.stats.instructions)).collect::<Vec<_>>();
+            assert_eq!(counts(&m), counts(&plain), "{what}");
+            let events: u64 = m.cpus.iter().map(|c| c.stats.instructions + c.stats.exceptions + c.stats.interrupts).sum();
+            assert_eq!(lines.0.load(std::sync::atomic::Ordering::Relaxed), events, "{what}");
+            assert!(m.trace.is_empty(), "{what}: nothing collected in memory");
+            let chunk = rp1_sim::cpu::TRACE_CHUNK + 16;
+            assert!(m.cpus.iter().all(|c| c.trace.as_ref().unwrap().capacity() == chunk), "{what}: a trace buffer grew");
+        }
+    }
+}

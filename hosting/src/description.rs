@@ -519,8 +519,16 @@ pub struct DescriptionError {
 }
 
 impl DescriptionError {
+    /// The field and message are cut to a readable length ([`shorten`]):
+    /// a 10 MB value is not echoed back.
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        DescriptionError { file: None, field: field.into(), message: message.into(), location: None, snippet: None }
+        DescriptionError {
+            file: None,
+            field: shorten_field(&field.into()),
+            message: shorten(&message.into(), MAX_MESSAGE_CHARS),
+            location: None,
+            snippet: None,
+        }
     }
 
     /// "field: message" (or just the message when no field applies).
@@ -561,40 +569,131 @@ impl fmt::Display for DescriptionError {
 impl std::error::Error for DescriptionError {}
 
 /// Line/column of `span.start` and a one-line snippet with carets (none
-/// when that line is blank).
+/// when that line is blank). A long line is shown as a window of
+/// `SNIPPET_CHARS` characters around the column, with `…` where it is cut.
 fn location_of(text: &str, span: Range<usize>) -> (Location, Option<String>) {
-    let start = span.start.min(text.len());
-    let (mut line, mut line_start) = (1, 0);
-    for (i, c) in text.char_indices() {
-        if i >= start {
-            break;
-        }
-        if c == '\n' {
-            line += 1;
-            line_start = i + 1;
-        }
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
     }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[..line_start].matches('\n').count() + 1;
     let line_text: &str = text[line_start..].split('\n').next().unwrap_or("").trim_end_matches('\r');
-    let column = text[line_start..].char_indices().take_while(|(i, _)| line_start + i < start).count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    if line_text.trim().is_empty() {
+        return (Location { line, column }, None);
+    }
     let span_chars = text
         .get(start..span.end.max(start).min(text.len()))
         .map(|s| s.split('\n').next().unwrap_or("").chars().count())
         .unwrap_or(1)
         .max(1);
-    if line_text.trim().is_empty() {
-        return (Location { line, column }, None);
-    }
+    // A long line is shown as a window from a little before the column.
+    let len = line_text.chars().count();
+    let first = if len <= SNIPPET_CHARS { 0 } else { (column - 1).saturating_sub(SNIPPET_CHARS / 4).min(len - SNIPPET_CHARS) };
+    let shown: String = line_text.chars().skip(first).take(SNIPPET_CHARS).collect();
+    let cut_left = first > 0;
+    let cut_right = line_text.chars().skip(first).nth(SNIPPET_CHARS).is_some();
+    let before = if cut_left { "…" } else { "" };
+    let after = if cut_right { "…" } else { "" };
+    let caret_at = column - 1 - first + usize::from(cut_left);
+    let carets = span_chars.min(shown.chars().count().saturating_sub(column - 1 - first).max(1));
     let gutter = line.to_string().len();
     let snippet = format!(
-        "{:gutter$} |\n{} | {}\n{:gutter$} | {}{}",
+        "{:gutter$} |\n{} | {before}{shown}{after}\n{:gutter$} | {}{}",
         "",
         line,
-        line_text,
         "",
-        " ".repeat(column - 1),
-        "^".repeat(span_chars.min(line_text.chars().count().saturating_sub(column - 1).max(1))),
+        " ".repeat(caret_at),
+        "^".repeat(carets),
     );
     (Location { line, column }, Some(snippet))
+}
+
+/// Most characters of a field path, of a message, of a source line shown
+/// in an error; most characters kept of one value quoted in a message.
+const MAX_FIELD_CHARS: usize = 120;
+const MAX_MESSAGE_CHARS: usize = 600;
+const SNIPPET_CHARS: usize = 100;
+const VALUE_CHARS: usize = 64;
+/// An unquoted word (a path, say) is cut only past this many characters.
+const WORD_CHARS: usize = 256;
+
+/// A field path with every key longer than `VALUE_CHARS` characters cut
+/// to its start and `…`, and the whole to `MAX_FIELD_CHARS`.
+fn shorten_field(field: &str) -> String {
+    let keys: Vec<String> = field
+        .split('.')
+        .map(|key| if key.chars().count() > VALUE_CHARS { key.chars().take(VALUE_CHARS).collect::<String>() + "…" } else { key.to_string() })
+        .collect();
+    let out = keys.join(".");
+    if out.chars().count() > MAX_FIELD_CHARS {
+        out.chars().take(MAX_FIELD_CHARS).collect::<String>() + "…"
+    } else {
+        out
+    }
+}
+
+/// `s` with every quoted value (`"..."`, `` `...` ``) longer than
+/// `VALUE_CHARS` characters and every unquoted word longer than
+/// `WORD_CHARS` cut to its first `VALUE_CHARS` characters and `…`, its
+/// length in characters noted after it, and the whole cut to `max`
+/// characters.
+fn shorten(s: &str, max: usize) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let cut = |out: &mut String, run: &[char]| {
+        out.extend(&run[..VALUE_CHARS]);
+        out.push('…');
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '"' || c == '`' {
+            // The quoted run, `\` escapes included, to its closing quote.
+            let mut j = i + 1;
+            while j < chars.len() && chars[j] != c {
+                j += if chars[j] == '\\' { 2 } else { 1 };
+            }
+            let end = j.min(chars.len());
+            let inner = &chars[i + 1..end];
+            out.push(c);
+            if inner.len() > VALUE_CHARS {
+                cut(&mut out, inner);
+                out.push(c);
+                out.push_str(&format!(" ({} characters)", inner.len()));
+            } else {
+                out.extend(inner);
+                if end < chars.len() {
+                    out.push(c);
+                }
+            }
+            i = end + 1;
+        } else if !c.is_whitespace() {
+            let mut j = i;
+            while j < chars.len() && !chars[j].is_whitespace() && chars[j] != '"' && chars[j] != '`' {
+                j += 1;
+            }
+            // A word's closing punctuation is not part of it.
+            let end = if j > i + 1 && matches!(chars[j - 1], ':' | ',' | ';' | '.') { j - 1 } else { j };
+            let word = &chars[i..end];
+            if word.len() > WORD_CHARS {
+                cut(&mut out, word);
+                out.push_str(&format!(" ({} characters)", word.len()));
+            } else {
+                out.extend(word);
+            }
+            out.extend(&chars[end..j]);
+            i = j;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    if out.chars().count() > max {
+        out = out.chars().take(max).collect::<String>() + "…";
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------
@@ -681,6 +780,135 @@ fn path_at_value(v: &Spanned<DeValue<'_>>, off: usize) -> Option<Vec<Seg>> {
         }
         _ => None,
     }
+}
+
+/// How deep values may nest, in steps of a field path: a description
+/// needs 6 (`guest[0].params[0].words[0]`); anything deeper is refused
+/// before it is read.
+pub const MAX_NESTING: usize = 8;
+
+fn too_deep() -> String {
+    format!(
+        "arrays and tables nested more than {MAX_NESTING} levels deep; a description needs at most 6 \
+         (guest[0].params[0].words[0])"
+    )
+}
+
+/// The first value nested more than `max` levels deep (the top table's
+/// values are at level 1), with its path. toml refuses nesting past 80
+/// levels, which bounds the recursion.
+fn deeper_than(table: &DeTable<'_>, max: usize) -> Option<(Vec<Seg>, Range<usize>)> {
+    fn value(v: &Spanned<DeValue<'_>>, level: usize, max: usize, path: &mut Vec<Seg>) -> Option<Range<usize>> {
+        if level > max {
+            return Some(v.span());
+        }
+        match v.get_ref() {
+            DeValue::Table(t) => {
+                for (k, item) in t.iter() {
+                    path.push(Seg::Key(k.get_ref().to_string()));
+                    if let Some(span) = value(item, level + 1, max, path) {
+                        return Some(span);
+                    }
+                    path.pop();
+                }
+                None
+            }
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    if let Some(span) = value(item, level + 1, max, path) {
+                        return Some(span);
+                    }
+                    path.pop();
+                }
+                None
+            }
+            _ => None,
+        }
+    }
+    let mut path = Vec::new();
+    for (k, v) in table.iter() {
+        path.push(Seg::Key(k.get_ref().to_string()));
+        if let Some(span) = value(v, 1, max, &mut path) {
+            return Some((path, span));
+        }
+        path.pop();
+    }
+    None
+}
+
+/// The field a duplicate key at `span` names: the table it is in (found
+/// through the first occurrence, which the recovered document `root`
+/// holds) and the key; and where the first occurrence starts.
+fn duplicate_key(root: &DeTable<'_>, text: &str, span: Range<usize>) -> Option<(String, Option<usize>)> {
+    let written = text.get(span.clone())?;
+    let key = match written.as_bytes() {
+        [b'"', .., b'"'] | [b'\'', .., b'\''] if written.len() >= 2 => &written[1..written.len() - 1],
+        _ => written,
+    };
+    // Candidates: every key of that name that starts no later, with its
+    // path, and whether its table is an inline table holding the
+    // duplicate too (then it is the one: the deepest such).
+    fn walk(
+        t: &DeTable<'_>,
+        inline_around: Option<usize>,
+        text: &str,
+        key: &str,
+        off: usize,
+        path: &mut Vec<Seg>,
+        best: &mut Option<(bool, usize, Vec<Seg>, usize)>,
+    ) {
+        for (k, v) in t.iter() {
+            path.push(Seg::Key(k.get_ref().to_string()));
+            if k.get_ref().as_ref() == key && k.span().start <= off {
+                // An enclosing inline table beats any table before; of
+                // several, the innermost (latest-starting); else the key
+                // that starts last.
+                let rank = (inline_around.is_some(), inline_around.unwrap_or(k.span().start));
+                if best.as_ref().is_none_or(|(i, s, _, _)| rank >= (*i, *s)) {
+                    *best = Some((rank.0, rank.1, path.clone(), k.span().start));
+                }
+            }
+            walk_value(v, text, key, off, path, best);
+            path.pop();
+        }
+    }
+    fn walk_value(
+        v: &Spanned<DeValue<'_>>,
+        text: &str,
+        key: &str,
+        off: usize,
+        path: &mut Vec<Seg>,
+        best: &mut Option<(bool, usize, Vec<Seg>, usize)>,
+    ) {
+        match v.get_ref() {
+            DeValue::Table(t) => {
+                let span = v.span();
+                let inline = text.get(span.clone()).is_some_and(|s| s.starts_with('{'));
+                if inline && !span_contains(&span, off) {
+                    // An inline table that ended before the duplicate.
+                    return;
+                }
+                walk(t, inline.then_some(span.start), text, key, off, path, best);
+            }
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    walk_value(item, text, key, off, path, best);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut best = None;
+    walk(root, None, text, key, span.start, &mut Vec::new(), &mut best);
+    // The first occurrence is the duplicate itself when toml kept the
+    // second (a table header given twice): then say nothing of it.
+    Some(match best {
+        Some((_, _, path, first)) => (render_path(&path), (first != span.start).then_some(first)),
+        None => (key.to_string(), None),
+    })
 }
 
 /// The field whose key starts last before byte `off` (for syntax errors the
@@ -982,16 +1210,42 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Description, DescriptionErro
         // Name the field the syntax error is in where the recovered part of
         // the document shows it (a duplicate key, a bad value).
         let (partial, _) = DeTable::parse_recoverable(text);
-        let mut field = field_at(partial.get_ref(), e.span());
+        let partial = partial.get_ref();
+        if e.message() == "duplicate key" {
+            // The error points at the second key; the recovered document
+            // holds the first.
+            let (field, first) = e.span().and_then(|span| duplicate_key(partial, text, span)).unwrap_or_default();
+            let message = match first {
+                Some(at) => {
+                    let (l, _) = location_of(text, at..at);
+                    format!("duplicate key (first given at line {}, column {})", l.line, l.column)
+                }
+                None => "duplicate key".to_string(),
+            };
+            return DescriptionError::new(field, message).locate(text, e.span());
+        }
+        if e.message().contains("recursion") {
+            // toml's own limit (80 levels), far beyond ours.
+            let mut field = field_at(partial, e.span());
+            if let Some(cut) = field.char_indices().filter(|&(_, c)| c == '.' || c == '[').nth(MAX_NESTING) {
+                field.truncate(cut.0);
+                field.push('…');
+            }
+            return DescriptionError::new(field, too_deep()).locate(text, e.span());
+        }
+        let mut field = field_at(partial, e.span());
         if field.is_empty() {
             if let Some(off) = e.span().map(|s| s.start) {
                 let mut best = None;
-                last_key_before(partial.get_ref(), off, &mut Vec::new(), &mut best);
+                last_key_before(partial, off, &mut Vec::new(), &mut best);
                 field = best.map(|(_, p)| render_path(&p)).unwrap_or_default();
             }
         }
         DescriptionError::new(field, e.message()).locate(text, e.span())
     })?;
+    if let Some((path, span)) = deeper_than(root.get_ref(), MAX_NESTING) {
+        return Err(DescriptionError::new(render_path(&path), too_deep()).locate(text, Some(span)));
+    }
     let raw: RawDescription = toml::from_str(text).map_err(|e| {
         let message = e.message().replace("expected i64", "expected an integer");
         DescriptionError::new(field_at(root.get_ref(), e.span()), message).locate(text, e.span())
@@ -1400,7 +1654,7 @@ impl Description {
                     .map_err(|e| DescriptionError::new(&field, format!("cannot read {}: {e}", path.display())))?;
                 files.push((field, path, data));
             }
-            for (field, path, data) in &files {
+            for (ii, (field, path, data)) in files.iter().enumerate() {
                 let elf = ElfFile32::<object::Endianness>::parse(data.as_slice()).map_err(|e| {
                     DescriptionError::new(field, format!("{} is not a 32-bit ELF file: {e}", path.display()))
                 })?;
@@ -1426,6 +1680,31 @@ impl Description {
                                 g.partition
                             ),
                         ));
+                    }
+                }
+                // The first image's entry is where vCPU 0 starts, unless the
+                // description gives one: it must be an instruction's
+                // address in the partition (with the MMU off, as a vCPU
+                // starts, P0-P3 addresses are physical in their low 29 bits).
+                if ii == 0 && g.vcpus.first().is_some_and(|v| v.entry.is_none()) {
+                    let entry = header.e_entry.get(endian);
+                    let why = if entry == 0 {
+                        Some("is 0: the image names no entry point".to_string())
+                    } else if entry % 2 != 0 {
+                        Some(format!("{entry:#010x} is not 2-byte aligned (instructions are 16 bits)"))
+                    } else if entry >= 0xE000_0000 {
+                        Some(format!("{entry:#010x} is in P4 (on-chip registers), not in the partition ({})", g.partition))
+                    } else if !g.partition.contains_range(entry & 0x1FFF_FFFF, 2) {
+                        Some(format!(
+                            "{entry:#010x} (physical {:#010x}) is outside the partition ({})",
+                            entry & 0x1FFF_FFFF,
+                            g.partition
+                        ))
+                    } else {
+                        None
+                    };
+                    if let Some(why) = why {
+                        return Err(DescriptionError::new(field, format!("the entry point of {} {why}", path.display())));
                     }
                 }
             }
@@ -1785,7 +2064,6 @@ level = 4
             ("[hypervisor]\npolicy = \"none\"\n".to_string(), "guest: the description has no [[guest]]: at least one guest must run"),
             (format!("{GOOD}\n[[guest]]\nname = \"x\""), "guest[2]: missing field `class`"),
             (with("[costs]", "[cost]"), "cost: unknown field `cost`, expected one of `hypervisor`, `costs`, `guest`"),
-            (with("class = \"gpos\"\n", "class = \"gpos\"\nclass = \"rtos\"\n"), "guest[1].class: duplicate key"),
         ];
         let mut seen = std::collections::HashSet::new();
         for (text, expected) in &cases {
@@ -1794,6 +2072,101 @@ level = 4
             assert!(seen.insert(*expected), "duplicate case {expected}");
         }
         assert!(cases.len() >= 12);
+    }
+
+    /// The line (from 1) of the `n`-th line of `text` that is `line`.
+    fn line_of(text: &str, line: &str, n: usize) -> usize {
+        text.lines().enumerate().filter(|(_, l)| *l == line).nth(n).unwrap_or_else(|| panic!("{line}")).0 + 1
+    }
+
+    /// A duplicate key is named itself, at its second occurrence, with
+    /// where the first is; the error used to name whatever key came last
+    /// before it (`guest[0].vcpus[0].core` for a second `class` after
+    /// `vcpus`).
+    #[test]
+    fn a_duplicate_key_is_named_where_it_is_given_again() {
+        let base = "[hypervisor]\npolicy = \"none\"\n\n[[guest]]\nname = \"g\"\nclass = \"gpos\"\npriority = 1\n\
+                    image = \"g.elf\"\npartition = { base = 0x08800000, size = 0x10000 }\nvcpus = [{ core = 0 }]\n";
+        let text = format!("{base}class = \"rtos\"\n");
+        let e = err(&text);
+        let (first, second) = (line_of(&text, "class = \"gpos\"", 0), line_of(&text, "class = \"rtos\"", 0));
+        assert_eq!(e.summary(), format!("guest[0].class: duplicate key (first given at line {first}, column 1)"));
+        assert_eq!(e.location, Some(Location { line: second, column: 1 }));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "line {second}, column 1: guest[0].class: duplicate key (first given at line {first}, column 1)\n   |\n{second} | class = \"rtos\"\n   | ^^^^^"
+            )
+        );
+        // Right after the first, in an inline table, as a dotted key, in a
+        // later guest, quoted, a whole table.
+        let field = |text: &str| err(text).field;
+        assert_eq!(field(&with("class = \"gpos\"\n", "class = \"gpos\"\nclass = \"rtos\"\n")), "guest[1].class");
+        assert_eq!(field(&with("size = 0x00800000 }", "size = 0x00800000, base = 0x08800000 }")), "guest[0].partition.base");
+        assert_eq!(field(&base.replace("partition = { base = 0x08800000, size = 0x10000 }", "partition.base = 0x08800000\npartition.size = 0x10000\npartition.base = 0")), "guest[0].partition.base");
+        assert_eq!(field(&format!("{base}[[guest]]\nname = \"h\"\nname = \"i\"\n")), "guest[1].name");
+        assert_eq!(field(&format!("{base}\"class\" = \"rtos\"\n")), "guest[0].class");
+        assert_eq!(field(&base.replace("name = \"g\"", "name = \"g\"\nvcpus = [{ core = 1 }]\nparams = [{ symbol = \"s\", words = [1] }]")), "guest[0].vcpus");
+        let e = err(&format!("{base}[hypervisor]\nspin_yield = true\n"));
+        assert_eq!(e.summary(), "hypervisor: duplicate key");
+        assert_eq!(e.location.map(|l| l.line), Some(line_of(&format!("{base}[hypervisor]"), "[hypervisor]", 1)));
+    }
+
+    /// A 10 MB value is not echoed back (it was, three times: in the
+    /// message, the source line and a line of carets): values, keys and
+    /// the source line are cut to a readable length, with the length said.
+    #[test]
+    fn long_values_are_cut_in_errors() {
+        let long = "x".repeat(10_000_000);
+        let e = err(&with("name = \"smp_load\"", &format!("name = \"{long}\"")));
+        let text = e.to_string();
+        assert!(text.len() < 1000, "{} bytes", text.len());
+        let x64 = "x".repeat(64);
+        assert!(
+            text.contains(&format!("guest[1].name: \"{x64}…\" (10000000 characters) is not a name: 1-32 letters")),
+            "{text}"
+        );
+        let snippet: Vec<&str> = text.lines().skip(1).collect();
+        assert_eq!(snippet.len(), 3, "{text}");
+        assert!(snippet[1].ends_with(&format!("name = \"{}…", "x".repeat(92))), "{text}");
+        assert_eq!(snippet[2].trim_start_matches(|c| c != '^').len(), 93, "{text}");
+        // A long key (in the field and serde's message), a long unknown
+        // variant, a long image path.
+        let e = err(&with("priority = 10", &format!("priority = 10\n{} = 1", "k".repeat(100_000))));
+        assert!(e.to_string().len() < 1500, "{}", e.to_string().len());
+        assert_eq!(e.field, format!("guest[0].{}…", "k".repeat(64)));
+        assert!(e.message.starts_with(&format!("unknown field `{}…` (100000 characters), expected one of `name`", "k".repeat(64))), "{e}");
+        let e = err(&with("class = \"rtos\"", &format!("class = \"{}\"", "r".repeat(1_000_000))));
+        assert!(e.to_string().len() < 1000, "{e}");
+        assert!(e.message.ends_with("(1000000 characters), expected `rtos` or `gpos`"), "{e}");
+        let d = parse(&with("\"../guests/rtos_probe.elf\"", &format!("\"{}\"", "p/".repeat(500_000))), Path::new("/m")).unwrap();
+        let e = d.check_images().unwrap_err().to_string();
+        assert!(e.len() < 1000 && e.contains(&format!("cannot read /m/{}p… (1000003 characters): ", "p/".repeat(30))), "{e}");
+    }
+
+    /// Deep nesting is refused with a short error (no stack overflow, no
+    /// echo of the nesting): past `MAX_NESTING` levels by the description's
+    /// own check, past toml's 80 by toml's, both in the same words.
+    #[test]
+    fn deep_nesting_is_refused_clearly() {
+        let too_deep = too_deep();
+        for depth in [9, 100_000] {
+            for (open, close) in [("[", "]"), ("{ a = ", " }")] {
+                let value = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+                let text = with("spin_yield = true", &format!("spin_yield = {value}"));
+                let e = err(&text);
+                assert_eq!(e.message, too_deep, "{depth} {open}");
+                assert!(e.field.starts_with("hypervisor.spin_yield"), "{depth} {open}: {}", e.field);
+                assert!(e.to_string().len() < 600, "{depth} {open}: {}", e.to_string().len());
+                assert_eq!(e.location.map(|l| l.line), Some(line_of(&text, &format!("spin_yield = {value}"), 0)));
+            }
+        }
+        let e = err(&with("spin_yield = true", &format!("{} = 1", vec!["a"; 100_000].join("."))));
+        assert_eq!(e.message, too_deep);
+        assert!(e.to_string().len() < 600, "{}", e.to_string().len());
+        // Eight levels is still a value serde reads (and rejects by type).
+        let e = err(&with("spin_yield = true", &format!("spin_yield = {}1{}", "[".repeat(6), "]".repeat(6))));
+        assert_eq!(e.summary(), "hypervisor.spin_yield: invalid type: sequence, expected a boolean");
     }
 
     #[test]
@@ -2039,6 +2412,21 @@ level = 4
             text.insert_str(at, &insert);
             if let Err(e) = parse(&text, Path::new(".")) {
                 let _ = e.to_string();
+            }
+        }
+
+        /// Whatever is cut, repeated or nested into a good file, parsing
+        /// never panics and an error stays short: at most a message, a
+        /// field and a source line's window.
+        #[test]
+        fn errors_stay_short(cut in 0usize..2000, piece in "[\\[\\]{}=\",.#\n a-z0-9x_-]{1,3}", times in 1usize..40_000) {
+            let mut text = GOOD.to_string();
+            let mut at = cut % (text.len() + 1);
+            while !text.is_char_boundary(at) { at -= 1; }
+            text.insert_str(at, &piece.repeat(times));
+            if let Err(e) = parse(&text, Path::new(".")) {
+                let shown = e.to_string();
+                prop_assert!(shown.chars().count() < 1200, "{} characters:\n{}", shown.chars().count(), shown);
             }
         }
 

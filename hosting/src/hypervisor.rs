@@ -10,7 +10,7 @@
 
 use crate::core_hw::{Sink, SimCore, HOST_VBR};
 use rp1_sim::bus::Rp1Bus;
-use rp1_sim::cpu::Cpu;
+use rp1_sim::cpu::{Cpu, ExceptionRecord};
 use rp1_sim::machine::{Host, Machine};
 use spumone_kernel::guest::MAX_GUESTS;
 use spumone_percore::config::Config;
@@ -28,6 +28,40 @@ pub struct Sample {
     pub value: u32,
 }
 
+/// The exit status the hypervisor gives a guest it stops after an
+/// exception it cannot deliver (the guest set no vector base): see
+/// `forward_exception` in percore/src/instance.rs.
+pub const FAULT_STATUS: u32 = 0xdead;
+
+/// A guest the hypervisor stopped after a fault, and what is known of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestFault {
+    pub guest: u8,
+    /// The vCPU the core was running (the last one dispatched there).
+    pub vcpu: Option<u8>,
+    pub core: usize,
+    /// When the hypervisor stopped the guest.
+    pub cycle: u64,
+    /// The exception, from the core's exception log: the last one the core
+    /// took before the hypervisor stopped the guest (the runner fills it in).
+    pub exception: Option<ExceptionRecord>,
+}
+
+/// "vCPU 0 on core 1 faulted at pc 0x00000000: instruction address error
+/// (EXPEVT 0x0e0, address 0x00000000)".
+impl std::fmt::Display for GuestFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.vcpu {
+            Some(v) => write!(f, "vCPU {v} on core {}", self.core)?,
+            None => write!(f, "a vCPU on core {}", self.core)?,
+        }
+        match self.exception {
+            Some(e) => write!(f, " faulted at pc {:#010x}: {}", e.pc, e.exception),
+            None => f.write_str(" faulted (the exception was not seen)"),
+        }
+    }
+}
+
 /// Everything the instances reported.
 #[derive(Clone, Debug, Default)]
 pub struct Log {
@@ -41,6 +75,10 @@ pub struct Log {
     /// (the cycle of the first exit event).
     pub exits: Vec<Option<u32>>,
     pub exit_cycles: Vec<Option<u64>>,
+    /// Guests stopped with `FAULT_STATUS`, in the order they were.
+    pub faults: Vec<GuestFault>,
+    /// Per core, the vCPU (guest, vCPU) dispatched there, if any.
+    pub dispatched: Vec<Option<(u8, u8)>>,
 }
 
 impl Sink for Log {
@@ -64,7 +102,23 @@ impl Log {
             TraceEvent::Sample { guest, vcpu, kind, value } => {
                 self.samples.push(Sample { cycle, core, guest, vcpu, kind, value });
             }
+            TraceEvent::Dispatch { guest, vcpu } => {
+                if self.dispatched.len() <= core {
+                    self.dispatched.resize(core + 1, None);
+                }
+                self.dispatched[core] = Some((guest, vcpu));
+            }
+            TraceEvent::Undispatch { guest, vcpu } => {
+                if self.dispatched.get(core) == Some(&Some((guest, vcpu))) {
+                    self.dispatched[core] = None;
+                }
+            }
             TraceEvent::GuestExit { guest, status } => {
+                let first = self.exits.get(guest as usize).is_some_and(Option::is_none);
+                if first && status == FAULT_STATUS {
+                    let vcpu = self.dispatched.get(core).copied().flatten().filter(|&(g, _)| g == guest).map(|(_, v)| v);
+                    self.faults.push(GuestFault { guest, vcpu, core, cycle, exception: None });
+                }
                 if let Some(e) = self.exits.get_mut(guest as usize) {
                     e.get_or_insert(status);
                 }

@@ -6,6 +6,7 @@
 //! itself.
 
 use crate::description::{cycles_to_us, Description, CYCLES_PER_US};
+use crate::hypervisor::FAULT_STATUS;
 use crate::runner::{Mode, RunResult};
 use spumone_percore::tracebuf::{EntryClass, EntryCosts, EntryOutcome};
 use spumone_kernel::hypercall::{SAMPLE_DISPATCH_LATENCY, SAMPLE_HYPERCALL_ROUND_TRIP, SAMPLE_WORK_UNITS};
@@ -68,7 +69,7 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         if desc.hypervisor.dispatch_first { ", dispatch first" } else { "" });
     let _ = writeln!(
         out,
-        "run ended: {:?} after {:.6} s simulated ({} cycles), {:.3} s host, {} instructions",
+        "run ended: {} after {:.6} s simulated ({} cycles), {:.3} s host, {} instructions",
         result.exit,
         secs,
         result.cycles,
@@ -83,6 +84,9 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
             (None, _) => "still running".into(),
         };
         let _ = writeln!(out, "\nguest {g} `{name}` ({status}):");
+        if let Some(fault) = result.fault(g) {
+            let _ = writeln!(out, "  stopped by the hypervisor (status {FAULT_STATUS:#x}) after a fault: {fault}");
+        }
         for line in result.console(g).lines() {
             let _ = writeln!(out, "  | {line}");
         }

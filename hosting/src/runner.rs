@@ -8,13 +8,15 @@
 //! decisions (it only reads the instances' counters afterwards).
 
 use crate::description::{self, Description, InterruptMask, InterruptSource, PreemptCount};
-use crate::hypervisor::{Hypervisor, Log};
+use crate::hypervisor::{GuestFault, Hypervisor, Log};
 use crate::native::{self, CoreFigures};
 use crate::profile::ImageCode;
 use rp1_sim::profile::PcProfile;
+use rp1_sim::cpu::{Exception, ExceptionRecord};
 use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config as MachineConfig, Exit, Machine};
 use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
+use spumone_kernel::hypercall::Hypercall;
 use spumone_kernel::ipl::GuestClass;
 use spumone_percore::config::{Config, Costs, DeviceRoute, Policy, MAX_DEVICES};
 use spumone_percore::instance::Stats;
@@ -107,6 +109,11 @@ impl RunResult {
     /// A guest's console output as text.
     pub fn console(&self, guest: usize) -> String {
         String::from_utf8_lossy(self.log.consoles.get(guest).map_or(&[][..], |c| c)).into_owned()
+    }
+
+    /// The fault the hypervisor stopped `guest` for, if it did.
+    pub fn fault(&self, guest: usize) -> Option<&GuestFault> {
+        self.log.faults.iter().find(|f| f.guest as usize == guest)
     }
 
     /// Values of SAMPLEs of `kind` from `guest`, in order.
@@ -383,12 +390,52 @@ pub fn run_profiled(
     Ok((result, profile.expect("the profile handed in"), code))
 }
 
+/// Which exception made the hypervisor stop a guest: each core's
+/// exception log is drained after every slice of the run, and a guest
+/// stopped with `FAULT_STATUS` gets the last exception its core took up
+/// to then (the hypervisor's entry for that exception is what stopped it).
+struct FaultFinder {
+    /// Per core, the last exception of the slices drained so far.
+    last: Vec<Option<ExceptionRecord>>,
+}
+
+impl FaultFinder {
+    /// Start recording every core's exceptions.
+    fn start(machine: &mut Machine) -> FaultFinder {
+        for cpu in &mut machine.cpus {
+            cpu.exception_log = Some(Vec::new());
+        }
+        FaultFinder { last: vec![None; machine.cpus.len()] }
+    }
+
+    /// Drain the logs into the faults `log` holds.
+    fn drain(&mut self, machine: &mut Machine, log: &mut Log) {
+        for (core, cpu) in machine.cpus.iter_mut().enumerate() {
+            let records = cpu.exception_log.as_mut().map(std::mem::take).unwrap_or_default();
+            for fault in log.faults.iter_mut().filter(|f| f.core == core && f.exception.is_none()) {
+                let before = |r: &&ExceptionRecord| r.cycle <= fault.cycle;
+                fault.exception = records.iter().rev().find(before).or(self.last[core].as_ref().filter(before)).copied();
+            }
+            if let Some(&r) = records.last() {
+                self.last[core] = Some(r);
+            }
+        }
+        // A guest that passed FAULT_STATUS to EXIT itself did not fault.
+        log.faults.retain(|f| {
+            !matches!(f.exception, Some(ExceptionRecord { exception: Exception::Trap(imm), .. })
+                if Hypercall::from_imm(imm) == Some(Hypercall::Exit))
+        });
+    }
+}
+
 fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
     let (mut machine, mut hv) = prepare(desc, opts.keep_events)?;
+    let mut faults = FaultFinder::start(&mut machine);
     let started = Instant::now();
     const SLICE: u64 = 6_000_000; // 10 ms
     let exit = loop {
         let exit = machine.run_hosted(&mut hv, (machine.now + SLICE).min(opts.max_cycles));
+        faults.drain(&mut machine, &mut hv.log);
         progress(machine.now);
         match exit {
             Exit::CycleLimit if machine.now < opts.max_cycles => continue,
@@ -436,6 +483,7 @@ fn run_native(
     };
     let cores = description::CORES as usize;
     let mut reader = native::TraceReader::new(cores);
+    let mut faults = FaultFinder::start(&mut machine);
     let started = Instant::now();
     // The rings are drained every simulated millisecond: a core writes far
     // fewer records than a ring holds in that time (docs/trace-ring.md).
@@ -443,6 +491,7 @@ fn run_native(
     let exit = loop {
         let exit = machine.run((machine.now + SLICE).min(opts.max_cycles));
         reader.drain(&mut machine, &mut log);
+        faults.drain(&mut machine, &mut log);
         progress(machine.now);
         match exit {
             Exit::CycleLimit if machine.now < opts.max_cycles => continue,
@@ -498,6 +547,39 @@ fn run_native(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hypervisor::FAULT_STATUS;
+    use spumone_percore::hw::TraceEvent;
+
+    /// A fault is the last exception its core took up to the exit event,
+    /// found in a later slice's drain too; a guest passing FAULT_STATUS to
+    /// EXIT did not fault.
+    #[test]
+    fn the_fault_finder_matches_the_exception_before_the_exit() {
+        let mut m = Machine::new(MachineConfig { cores: 2, ..MachineConfig::default() }).unwrap();
+        let mut finder = FaultFinder::start(&mut m);
+        let mut log = Log { exits: vec![None; 3], ..Log::default() };
+        let rec = |cycle, pc, exception| ExceptionRecord { cycle, pc, exception };
+        let log1 = m.cpus[1].exception_log.as_mut().unwrap();
+        log1.push(rec(10, 0x8880_0000, Exception::Trap(0x6c)));
+        log1.push(rec(20, 0x8880_0002, Exception::IllegalInstruction));
+        // The exit comes in the next slice's events, after more exceptions.
+        finder.drain(&mut m, &mut log);
+        log.event(1, 5, TraceEvent::Dispatch { guest: 0, vcpu: 2 });
+        log.event(1, 25, TraceEvent::GuestExit { guest: 0, status: FAULT_STATUS });
+        m.cpus[1].exception_log.as_mut().unwrap().push(rec(40, 0x8900_0000, Exception::Trap(0x60)));
+        // Guest 1 exits with FAULT_STATUS through EXIT on core 0.
+        m.cpus[0].exception_log.as_mut().unwrap().push(rec(50, 0x8900_0004, Exception::Trap(0x6e)));
+        log.event(0, 52, TraceEvent::GuestExit { guest: 1, status: FAULT_STATUS });
+        // Guest 2 exits 0: no fault.
+        log.event(0, 60, TraceEvent::GuestExit { guest: 2, status: 0 });
+        finder.drain(&mut m, &mut log);
+        assert_eq!(log.faults.len(), 1, "{:?}", log.faults);
+        assert_eq!(
+            log.faults[0].to_string(),
+            "vCPU 2 on core 1 faulted at pc 0x88800002: general illegal instruction (EXPEVT 0x180)"
+        );
+        assert!(m.cpus.iter().all(|c| c.exception_log.as_ref().is_some_and(Vec::is_empty)), "drained");
+    }
 
     /// The hypervisor's built-in cost table and a description's defaults
     /// are one table: a description that sets no cost boots with RP1's.

@@ -17,6 +17,10 @@
 //! Breakpoints go into every core's `Cpu::breakpoints`, and are removed
 //! again when the session ends, however it ends.
 //!
+//! Every packet passes `guard` before `gdbstub` sees it: a packet
+//! `gdbstub` would end the session over (or, with a thread id that is no
+//! core, act on wrongly) gets an error reply instead.
+//!
 //! Owns: the debugging session. Must not touch: anything of the machine
 //! but its public state and `Machine::run`.
 
@@ -30,6 +34,7 @@ macro_rules! note {
 }
 
 pub mod arch;
+pub mod guard;
 #[cfg(test)]
 mod tests;
 
@@ -38,6 +43,7 @@ use crate::cpu::{p4, Cpu, OpTable};
 use crate::devices::Size;
 use crate::machine::{Exit, Machine};
 use arch::{Sh4, Sh4RegId, Sh4Regs};
+use guard::Guarded;
 use gdbstub::common::{Signal, Tid};
 use gdbstub::conn::{Connection, ConnectionExt};
 use gdbstub::stub::{run_blocking, DisconnectReason, GdbStub, GdbStubError, MultiThreadStopReason};
@@ -51,6 +57,9 @@ use gdbstub::target::ext::breakpoints::{
     Breakpoints, BreakpointsOps, HwBreakpoint, HwBreakpointOps, SwBreakpoint, SwBreakpointOps,
 };
 use gdbstub::target::ext::monitor_cmd::{outputln, ConsoleOutput, MonitorCmd, MonitorCmdOps};
+use gdbstub::target::ext::target_description_xml_override::{
+    TargetDescriptionXmlOverride, TargetDescriptionXmlOverrideOps,
+};
 use gdbstub::target::ext::thread_extra_info::{ThreadExtraInfo, ThreadExtraInfoOps};
 use gdbstub::target::{Target, TargetError, TargetResult};
 use std::collections::BTreeMap;
@@ -146,9 +155,13 @@ pub fn serve_connection(
     stream: TcpStream,
     console: ConsoleSink<'_>,
 ) -> Result<GdbOutcome, GdbError> {
+    let cores = machine.cpus.len();
     let mut target = SimTarget::new(machine, console);
     let mut buffer = vec![0u8; PACKET_BUFFER];
-    let stub = GdbStub::<SimTarget<'_>, TcpStream>::builder(stream)
+    // Every packet passes the guard first: gdbstub would end the session
+    // over many a malformed one (guard.rs).
+    let conn = Guarded::new(stream, cores, PACKET_BUFFER);
+    let stub = GdbStub::<SimTarget<'_>, Guarded<TcpStream>>::builder(conn)
         .with_packet_buffer(&mut buffer)
         .build()
         .map_err(|e| GdbError::Protocol(e.to_string()))?;
@@ -180,9 +193,14 @@ pub fn serve_connection(
 
 fn protocol_error_text(e: GdbStubError<TargetFatal, std::io::Error>) -> String {
     if e.is_target_error() {
-        format!("target error: {}", e.into_target_error().expect("checked above"))
-    } else {
-        e.to_string()
+        return format!("target error: {}", e.into_target_error().expect("checked above"));
+    }
+    // The guard answers every packet gdbstub cannot take; should one get
+    // through all the same, say so without gdbstub's plea to file an issue.
+    let text = e.to_string();
+    match text.split_once(" This should never happen!") {
+        Some((first, _)) => format!("{first} (the stub's packet guard let it through)"),
+        None => text,
     }
 }
 
@@ -315,11 +333,8 @@ impl<'m> SimTarget<'m> {
             Exit::CycleLimit => None,
             Exit::Breakpoint(core) => Some(self.breakpoint_stop(core)),
             Exit::Guest(code) => Some(self.exit_stop(code)),
-            Exit::DoubleFault { core, fault } => {
-                note!(
-                    "gdb: core {core} took {:?} at pc {:#010x} with SR.BL=1 and was reset",
-                    fault.exception, fault.pc
-                );
+            Exit::DoubleFault { core, .. } => {
+                note!("gdb: {exit}; reported to GDB as SIGSEGV");
                 self.last_core = core;
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(core), signal: Signal::SIGSEGV })
             }
@@ -458,6 +473,27 @@ impl Target for SimTarget<'_> {
 
     fn support_monitor_cmd(&mut self) -> Option<MonitorCmdOps<'_, Self>> {
         Some(self)
+    }
+
+    fn support_target_description_xml_override(&mut self) -> Option<TargetDescriptionXmlOverrideOps<'_, Self>> {
+        Some(self)
+    }
+}
+
+/// The target description, as gdbstub would serve `Sh4`'s, except that an
+/// annex other than `target.xml` is an error reply (ENOENT) where gdbstub
+/// would end the session.
+impl TargetDescriptionXmlOverride for SimTarget<'_> {
+    fn target_description_xml(&self, annex: &[u8], offset: u64, length: usize, buf: &mut [u8]) -> TargetResult<usize, Self> {
+        if annex != b"target.xml" {
+            return Err(TargetError::Errno(2));
+        }
+        let xml = arch::TARGET_XML.trim().as_bytes();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(xml.len());
+        let end = start.saturating_add(length).min(xml.len());
+        let n = (end - start).min(buf.len());
+        buf[..n].copy_from_slice(&xml[start..start + n]);
+        Ok(n)
     }
 }
 
@@ -681,16 +717,16 @@ struct EventLoop<'m>(PhantomData<&'m mut Machine>);
 
 impl<'m> run_blocking::BlockingEventLoop for EventLoop<'m> {
     type Target = SimTarget<'m>;
-    type Connection = TcpStream;
+    type Connection = Guarded<TcpStream>;
     type StopReason = MultiThreadStopReason<u32>;
 
     #[allow(clippy::type_complexity)]
     fn wait_for_stop_reason(
         target: &mut SimTarget<'m>,
-        conn: &mut TcpStream,
+        conn: &mut Guarded<TcpStream>,
     ) -> Result<
         run_blocking::Event<MultiThreadStopReason<u32>>,
-        run_blocking::WaitForStopReasonError<TargetFatal, <TcpStream as Connection>::Error>,
+        run_blocking::WaitForStopReasonError<TargetFatal, <Guarded<TcpStream> as Connection>::Error>,
     > {
         use run_blocking::{Event, WaitForStopReasonError};
         loop {

@@ -14,6 +14,7 @@
 
 use crate::bus::Rp1Bus;
 use crate::cpu::{Cpu, OpTable, Stop, TraceEvent};
+use std::io::Write as _;
 use std::sync::Arc;
 
 /// The largest round-robin quantum, in cycles (1/600 of a simulated
@@ -101,6 +102,25 @@ pub enum Exit {
     DoubleFault { core: usize, fault: crate::cpu::DoubleFault },
 }
 
+/// How a run ended, in the words `rp1 run`'s summary uses (addresses and
+/// codes in hex); every report of a run's end prints this, never `Debug`.
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exit::Guest(code) => write!(f, "guest exit code {code}"),
+            Exit::Halted => f.write_str("machine halted (all cores asleep, nothing can wake them)"),
+            Exit::Stuck => f.write_str(
+                "machine stuck (every core asleep or in reset, waiting with interrupts open for one that nothing will raise)",
+            ),
+            Exit::CycleLimit => f.write_str("cycle limit"),
+            Exit::Breakpoint(core) => write!(f, "breakpoint on core {core}"),
+            Exit::DoubleFault { core, fault } => {
+                write!(f, "core {core} faulted: {fault}; software has lost control of the core")
+            }
+        }
+    }
+}
+
 pub struct Machine {
     pub config: Config,
     pub cpus: Vec<Cpu>,
@@ -129,12 +149,35 @@ pub struct Machine {
     /// A run never passes this cycle: rounds are cut there (see
     /// [`Machine::stop_at`]).
     hard_limit: u64,
-    /// Collected trace events (when enabled).
+    /// Collected trace events (when enabled and no writer was given with
+    /// `trace_to`; the caller drains it).
     pub trace: Vec<TraceEvent>,
     /// Set to stop at the end of the current step (debugger interrupt).
     pub stop_requested: bool,
     /// When set, each core's PC is sampled at the end of every round.
     pub profile: Option<crate::profile::PcProfile>,
+    /// Where the trace goes as it is produced (`trace_to`), if anywhere.
+    trace_out: Option<TraceOut>,
+}
+
+/// The trace writer and the first error it returned.
+struct TraceOut {
+    writer: Box<dyn std::io::Write + Send>,
+    error: Option<std::io::Error>,
+}
+
+impl TraceOut {
+    fn write(&mut self, events: &[TraceEvent], table: &OpTable<Rp1Bus>) {
+        if self.error.is_some() {
+            return;
+        }
+        for ev in events {
+            if let Err(e) = writeln!(self.writer, "{}", crate::trace::format_event(ev, table)) {
+                self.error = Some(e);
+                return;
+            }
+        }
+    }
 }
 
 impl Machine {
@@ -153,7 +196,9 @@ impl Machine {
             // Secondary cores are held in reset until core 0 starts them.
             cpu.halted = i != 0;
             if config.trace {
-                cpu.trace = Some(Vec::new());
+                // Room for a full chunk and the few events one step can
+                // add past it: the buffer never grows.
+                cpu.trace = Some(Vec::with_capacity(crate::cpu::TRACE_CHUNK + 16));
             }
         }
         let mut bus = Rp1Bus::new(config.cores, config.dram_size);
@@ -179,6 +224,7 @@ impl Machine {
             trace: Vec::new(),
             stop_requested: false,
             profile: None,
+            trace_out: None,
             config,
         })
     }
@@ -271,7 +317,15 @@ impl Machine {
                     cpu.cycles = cpu.cycles.max(round_end);
                     break;
                 }
-                let stop = cpu.run(&mut self.bus, &table, round_end);
+                // A full trace buffer only hands its events on: the core
+                // runs on as if `run` had not returned.
+                let stop = loop {
+                    let stop = self.cpus[i].run(&mut self.bus, &table, round_end);
+                    self.flush_trace(i);
+                    if stop != Stop::TraceFull {
+                        break stop;
+                    }
+                };
                 self.serve_host(host, i);
                 if self.bus.simctl.exit_code.is_some() {
                     return None;
@@ -289,6 +343,7 @@ impl Machine {
                         }
                     }
                     Stop::Breakpoint => return Some(Exit::Breakpoint(i)),
+                    Stop::TraceFull => continue, // not returned by the loop above
                 }
             }
         }
@@ -320,11 +375,55 @@ impl Machine {
             self.serial_bytes[port] += out.len() as u64;
             keep(&mut self.other_serial[port], &out, self.serial_limit);
         }
-        for cpu in &mut self.cpus {
-            if let Some(t) = cpu.trace.as_mut() {
-                self.trace.append(t);
+        for i in 0..self.cpus.len() {
+            self.flush_trace(i);
+        }
+    }
+
+    /// Hand core `i`'s buffered trace events on: to the trace writer
+    /// (`trace_to`) if there is one, else to `self.trace`. Cores are
+    /// flushed as each finishes its turn, so the events come in the order
+    /// they always did: round by round, core by core.
+    fn flush_trace(&mut self, i: usize) {
+        let Some(events) = self.cpus[i].trace.as_mut() else { return };
+        if events.is_empty() {
+            return;
+        }
+        match self.trace_out.as_mut() {
+            None => self.trace.append(events),
+            Some(out) => {
+                out.write(events, &self.table);
+                events.clear();
             }
         }
+    }
+
+    /// Write the trace (`Config::trace`) to `out` as it is produced, one
+    /// line per event (`trace::format_event`), instead of collecting it in
+    /// `self.trace`. Memory then stays bounded however long the run and
+    /// whatever the quantum: each core buffers at most
+    /// `cpu::TRACE_CHUNK` events before they are written. Writing stops at
+    /// the first error (`trace_error`); the run goes on.
+    pub fn trace_to(&mut self, out: Box<dyn std::io::Write + Send>) {
+        self.trace_out = Some(TraceOut { writer: out, error: None });
+    }
+
+    /// The first error writing the trace, if any.
+    pub fn trace_error(&self) -> Option<&std::io::Error> {
+        self.trace_out.as_ref().and_then(|t| t.error.as_ref())
+    }
+
+    /// Write out every event still buffered and flush the trace writer;
+    /// the first error writing or flushing it.
+    pub fn finish_trace(&mut self) -> std::io::Result<()> {
+        for i in 0..self.cpus.len() {
+            self.flush_trace(i);
+        }
+        let Some(out) = self.trace_out.as_mut() else { return Ok(()) };
+        if let Some(e) = out.error.take() {
+            return Err(e);
+        }
+        out.writer.flush()
     }
 
     /// Start the cores the RESET/STBCR registers released.

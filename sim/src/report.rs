@@ -9,23 +9,9 @@ use std::time::Duration;
 
 pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
     let mut s = String::new();
-    let how = match exit {
-        Exit::Guest(code) => format!("guest exit code {code}"),
-        Exit::Halted => "machine halted (all cores asleep, nothing can wake them)".into(),
-        Exit::Stuck => "machine stuck (every core asleep or in reset, waiting with interrupts open for one that nothing will raise)".into(),
-        Exit::CycleLimit => "cycle limit".into(),
-        Exit::Breakpoint(c) => format!("breakpoint on core {c}"),
-        Exit::DoubleFault { core, fault } => format!(
-            "core {core} took {:x?} (EXPEVT {:#05x}) at pc {:#010x} while exceptions were blocked (SR.BL=1); \
-             the core resets and software has lost control",
-            fault.exception,
-            fault.exception.code(),
-            fault.pc
-        ),
-    };
     let total: u64 = m.cpus.iter().map(|c| c.stats.instructions).sum();
     let secs = host.as_secs_f64();
-    let _ = writeln!(s, "\n--- rp1 summary: {how}");
+    let _ = writeln!(s, "\n--- rp1 summary: {exit}");
     let _ = writeln!(
         s,
         "simulated time {:.6} s ({} cycles at {} MHz); host time {:.3} s; {} instructions, {:.1} MIPS",

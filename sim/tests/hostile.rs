@@ -171,3 +171,65 @@ fn bad_configurations_are_refused() {
     assert_eq!(Machine::new(Config { dram_size: 123, ..Config::default() }).err(), Some(ConfigError::DramSize(123)));
     assert_eq!(Machine::new(Config { quantum: 0, ..Config::default() }).err(), Some(ConfigError::Quantum(0)));
 }
+
+/// The run summary names a double fault in words, every address in hex
+/// (it printed `InstructionAddressError(a4000000)`, Rust's Debug text).
+#[test]
+fn a_double_fault_is_reported_in_words_with_hex_addresses() {
+    let img = program(&[0xD001, 0x402B, 0x0009, 0x0009, 0x0000, 0xA400]);
+    let mut m = boot(&img);
+    let exit = m.run(1_000_000);
+    let text = rp1_sim::report::summary(&m, exit, std::time::Duration::ZERO);
+    let want = "--- rp1 summary: core 0 faulted: instruction address error (EXPEVT 0x0e0, address 0xa4000000) \
+                at pc 0xa4000000 while exceptions were blocked (SR.BL=1), a manual reset (EXPEVT 0x020); \
+                software has lost control of the core";
+    assert!(text.contains(want), "{text}");
+    assert!(!text.contains("InstructionAddressError"), "{text}");
+    assert_eq!(exit.to_string(), want.trim_start_matches("--- rp1 summary: "));
+    assert_eq!(m.cpus[0].expevt, 0x020);
+}
+
+/// A core with two UTLB entries for page 0x1000, the MMU on, SR.BL as
+/// given, about to run `mov.l @r1,r0` with r1 = 0x1000.
+fn multiple_hit_machine(sr: u32) -> Machine {
+    let mut m = boot(&program(&[0x6012, 0xAFFE, 0x0009])); // mov.l @r1,r0; bra .; nop
+    let cpu = &mut m.cpus[0];
+    for page in [0x0800_1000u32, 0x0800_2000] {
+        cpu.mmu.pteh = 0x0000_1000;
+        // valid, 4 KiB, privileged read/write, cacheable, dirty
+        cpu.mmu.ptel = page | (1 << 8) | (1 << 4) | (1 << 5) | (1 << 3) | (1 << 2);
+        cpu.mmu.ldtlb();
+    }
+    cpu.mmu.set_mmucr(rp1_sim::cpu::mmu::mmucr::AT);
+    cpu.set_sr(sr);
+    cpu.r[1] = 0x1000;
+    m
+}
+
+/// A TLB multiple hit is a reset-type exception (EXPEVT 0x140): it resets
+/// the core whatever SR.BL is, and is reported as such, not as an
+/// exception "while exceptions were blocked" when BL was 0.
+#[test]
+fn a_tlb_multiple_hit_is_reported_as_the_reset_type_exception_it_is() {
+    for sr in [0x4000_00F0u32, 0x5000_00F0] {
+        let mut m = multiple_hit_machine(sr);
+        let exit = m.run(1_000_000);
+        match exit {
+            Exit::DoubleFault { core: 0, fault } => {
+                assert_eq!(fault.exception, Exception::TlbMultipleHit(0x1000));
+                assert_eq!(fault.cause, rp1_sim::cpu::ResetCause::ResetType);
+            }
+            other => panic!("SR {sr:#x}: expected a reset, got {other:?}"),
+        }
+        assert_eq!(m.cpus[0].expevt, 0x140, "SR {sr:#x}: EXPEVT after the reset");
+        let text = rp1_sim::report::summary(&m, exit, std::time::Duration::ZERO);
+        assert!(
+            text.contains(
+                "core 0 faulted: TLB multiple hit (EXPEVT 0x140, address 0x00001000) at pc 0x88001000, \
+                 a reset-type exception (it resets the core whatever SR.BL is)"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("SR.BL=1"), "{text}");
+    }
+}

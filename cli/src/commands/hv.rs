@@ -194,7 +194,10 @@ fn hv_status(args: &Args, result: &runner::RunResult) -> Result<ExitCode, Failur
     }
     for (g, name) in result.guests.iter().enumerate() {
         if let Some(Some(status)) = exits.get(g).copied().filter(|s| *s != Some(0)) {
-            errln!("rp1: guest `{name}` exited with status {status} ({status:#x})")?;
+            match result.fault(g) {
+                Some(fault) => errln!("rp1: guest `{name}` was stopped by the hypervisor (status {status:#x}) after a fault: {fault}")?,
+                None => errln!("rp1: guest `{name}` exited with status {status} ({status:#x})")?,
+            }
         }
     }
     let running: Vec<String> = result
@@ -212,7 +215,7 @@ fn hv_status(args: &Args, result: &runner::RunResult) -> Result<ExitCode, Failur
                 result.cycles,
                 running.join(", ")
             )?,
-            other => errln!("rp1: the run ended ({other:?}) with {} still running", running.join(", "))?,
+            other => errln!("rp1: the run ended ({other}) with {} still running", running.join(", "))?,
         }
     }
     Ok(ExitCode::from(1))

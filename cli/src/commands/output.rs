@@ -250,6 +250,14 @@ impl OutputFile {
         &mut self.writer
     }
 
+    /// The file itself, what was buffered written, for a writer that
+    /// streams to it on its own (the machine's trace).
+    pub fn into_file(mut self) -> Result<File, String> {
+        self.flush()?;
+        let OutputFile { writer, .. } = self;
+        Ok(writer.into_parts().0)
+    }
+
     /// The command failed: remove the file if the command created it, and
     /// leave a file that was there before alone.
     pub fn discard(self) {

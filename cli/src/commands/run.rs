@@ -12,7 +12,6 @@
 use super::output::{errln, finish, write_out_bytes, Failure, OutputFile};
 use clap::ValueEnum;
 use rp1_sim::machine::{Config, Exit, Machine, MAX_QUANTUM};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -205,6 +204,15 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
     for f in console_file.iter_mut().chain(trace_file.iter_mut()) {
         f.truncate()?;
     }
+    // The trace is written as the machine produces it (bounded memory).
+    if let Some(t) = trace_file.take() {
+        let file = t.into_file()?;
+        machine.trace_to(Box::new(std::io::BufWriter::with_capacity(1 << 16, file)));
+    }
+    let trace_failed = |machine: &Machine| match (&args.trace, machine.trace_error()) {
+        (Some(p), Some(e)) => Err(format!("--trace {}: {e}", p.display())),
+        _ => Ok(()),
+    };
     let mut console = Console { to_stdout: args.console == ConsoleMode::Stdout, file: console_file };
     if !console.to_stdout && console.file.is_none() {
         // The console goes nowhere: keep none of it (the summary counts it).
@@ -247,13 +255,7 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
                 let exit = machine.run(machine.now.saturating_add(SLICE));
                 console.write(&machine.console)?;
                 machine.console.clear();
-                if let Some(t) = trace_file.as_mut() {
-                    let events = std::mem::take(&mut machine.trace);
-                    for ev in &events {
-                        let line = rp1_sim::trace::format_event(ev, machine.table());
-                        writeln!(t.writer(), "{line}").map_err(|e| t.error(e))?;
-                    }
-                }
+                trace_failed(&machine)?;
                 match exit {
                     Exit::CycleLimit if machine.now < args.max_cycles => continue,
                     other => break other,
@@ -261,8 +263,8 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
             }
         }
     };
-    if let Some(t) = trace_file.as_mut() {
-        t.flush()?;
+    if let Some(p) = &args.trace {
+        machine.finish_trace().map_err(|e| format!("--trace {}: {e}", p.display()))?;
     }
     let host = started.elapsed();
     if !args.quiet {

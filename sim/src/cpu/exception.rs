@@ -112,6 +112,38 @@ impl Exception {
         )
     }
 
+    /// What the SH-4A manual calls the exception, for people (reports,
+    /// the GDB stub's messages).
+    pub const fn name(self) -> &'static str {
+        use Exception::*;
+        match self {
+            ItlbMiss(_) => "instruction TLB miss",
+            TlbMissRead(_) => "data TLB miss on a read",
+            TlbMissWrite(_) => "data TLB miss on a write",
+            InitialPageWrite(_) => "initial page write",
+            ItlbProtection(_) => "instruction TLB protection violation",
+            TlbProtectionRead(_) => "data TLB protection violation on a read",
+            TlbProtectionWrite(_) => "data TLB protection violation on a write",
+            InstructionAddressError(_) => "instruction address error",
+            AddressErrorRead(_) => "data address error on a read",
+            AddressErrorWrite(_) => "data address error on a write",
+            FpuError => "FPU exception",
+            TlbMultipleHit(_) => "TLB multiple hit",
+            Trap(_) => "unconditional trap (TRAPA)",
+            IllegalInstruction => "general illegal instruction",
+            SlotIllegalInstruction => "slot illegal instruction",
+            FpuDisabled => "general FPU disable",
+            SlotFpuDisabled => "slot FPU disable",
+        }
+    }
+
+    /// Whether the exception is of the reset type (SH-4A manual,
+    /// exception types): it resets the core whatever SR.BL says. Of the
+    /// exceptions an instruction raises, only the TLB multiple hit is.
+    pub const fn is_reset_type(self) -> bool {
+        matches!(self.entry(), Entry::Reset)
+    }
+
     /// The form this exception takes when raised by the instruction in a
     /// delay slot.
     pub const fn in_delay_slot(self) -> Exception {
@@ -120,6 +152,22 @@ impl Exception {
             Exception::FpuDisabled => Exception::SlotFpuDisabled,
             other => other,
         }
+    }
+}
+
+/// "instruction address error (EXPEVT 0x0e0, address 0xa4000000)": the
+/// name, the EXPEVT code, and the address or TRAPA number it carries, all
+/// in hex.
+impl std::fmt::Display for Exception {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (EXPEVT {:#05x}", self.name(), self.code())?;
+        if let Some(addr) = self.address() {
+            write!(f, ", address {addr:#010x}")?;
+        }
+        if let Exception::Trap(imm) = *self {
+            write!(f, ", #{imm:#04x}")?;
+        }
+        f.write_str(")")
     }
 }
 

@@ -158,7 +158,16 @@ pub enum Stop {
     Sleep,
     /// A breakpoint address was reached (debugger).
     Breakpoint,
+    /// The trace buffer holds `TRACE_CHUNK` events: the machine hands them
+    /// on and calls `run` again at once. Nothing else happens in between,
+    /// so where this stop falls changes nothing that is simulated.
+    TraceFull,
 }
+
+/// Events a core's trace buffer (`Cpu::trace`) holds before `run` stops
+/// with [`Stop::TraceFull`]: tracing needs this much memory per core,
+/// whatever the run's length or quantum.
+pub const TRACE_CHUNK: usize = 4096;
 
 /// One SH-4A core.
 #[derive(Clone)]
@@ -231,8 +240,13 @@ pub struct Cpu {
     /// Cleared by the next `run` (and by the debugger when it steps).
     pub break_resume: Option<u32>,
     /// Instruction/exception trace, collected only when enabled (`Some`);
-    /// the machine drains it after every time slice.
+    /// the machine drains it whenever `run` returns (at the latest when it
+    /// holds `TRACE_CHUNK` events).
     pub trace: Option<Vec<TraceEvent>>,
+    /// Every exception the core takes, recorded only when enabled (`Some`);
+    /// whoever enabled it drains it. A hosted hypervisor's runner uses it
+    /// to say which exception made the hypervisor stop a guest.
+    pub exception_log: Option<Vec<ExceptionRecord>>,
     /// The last instruction fetch's translation, reused while the PC stays
     /// in its window (see `Window`).
     fetch_window: Window,
@@ -317,11 +331,46 @@ impl Window {
     }
 }
 
-/// An exception taken while exceptions were blocked (SR.BL = 1), or a TLB
-/// multiple hit: both reset the core.
+/// An exception that reset the core: one taken while exceptions were
+/// blocked (SR.BL = 1), or a reset-type exception (a TLB multiple hit)
+/// whatever SR.BL says. Software has lost control of the core either way.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DoubleFault {
     /// PC of the instruction that faulted.
+    pub pc: u32,
+    pub exception: Exception,
+    /// Why it reset the core.
+    pub cause: ResetCause,
+}
+
+/// Why an exception reset the core.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResetCause {
+    /// A general exception while SR.BL was 1: a manual reset (EXPEVT 0x020).
+    Blocked,
+    /// A reset-type exception (TLB multiple hit, EXPEVT 0x140): the core
+    /// resets whatever SR.BL says.
+    ResetType,
+}
+
+/// "data address error on a read (EXPEVT 0x0e0, address 0xa4000000) at pc
+/// 0x88001004 while exceptions were blocked (SR.BL=1)": every number in hex.
+impl std::fmt::Display for DoubleFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} at pc {:#010x}", self.exception, self.pc)?;
+        match self.cause {
+            ResetCause::Blocked => f.write_str(" while exceptions were blocked (SR.BL=1), a manual reset (EXPEVT 0x020)"),
+            ResetCause::ResetType => f.write_str(", a reset-type exception (it resets the core whatever SR.BL is)"),
+        }
+    }
+}
+
+/// One exception a core took (`Cpu::exception_log`): when (the core's
+/// cycle at the entry), where (the PC of the faulting instruction; of the
+/// branch, for one in a delay slot; of TRAPA itself) and which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExceptionRecord {
+    pub cycle: u64,
     pub pc: u32,
     pub exception: Exception,
 }
@@ -387,6 +436,7 @@ impl Cpu {
             breakpoints: Vec::new(),
             break_resume: None,
             trace: None,
+            exception_log: None,
             fetch_window: Window::EMPTY,
             read_window: Window::EMPTY,
             write_window: Window::EMPTY,
@@ -549,10 +599,16 @@ impl Cpu {
         if let Some(t) = self.trace.as_mut() {
             t.push(TraceEvent::Exception { core: self.id, cycle: self.cycles, pc, expevt: e.code() });
         }
-        // An exception while BL is set is a multiple exception: a manual reset.
-        if self.sr & sr::BL != 0 || e.entry() == Entry::Reset {
-            let code = if self.sr & sr::BL != 0 { 0x020 } else { e.code() };
-            self.double_fault.get_or_insert(DoubleFault { pc, exception: e });
+        if let Some(log) = self.exception_log.as_mut() {
+            log.push(ExceptionRecord { cycle: self.cycles, pc, exception: e });
+        }
+        // A reset-type exception (TLB multiple hit) resets the core with its
+        // own code whatever BL says; any other exception while BL is set is
+        // a multiple exception: a manual reset (EXPEVT 0x020).
+        if self.sr & sr::BL != 0 || e.is_reset_type() {
+            let (cause, code) =
+                if e.is_reset_type() { (ResetCause::ResetType, e.code()) } else { (ResetCause::Blocked, 0x020) };
+            self.double_fault.get_or_insert(DoubleFault { pc, exception: e, cause });
             self.reset(0xA000_0000);
             self.expevt = code;
             return;
@@ -678,6 +734,11 @@ impl Cpu {
             if self.yield_now && !self.slot_pending {
                 self.yield_now = false;
                 return self.yield_stop();
+            }
+            // Not with a yield still owed (after a pending slot): `run`
+            // clears the request when it starts again.
+            if !self.yield_now && self.trace.as_ref().is_some_and(|t| t.len() >= TRACE_CHUNK) {
+                return Stop::TraceFull;
             }
         }
         Stop::Limit

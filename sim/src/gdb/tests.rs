@@ -497,3 +497,176 @@ fn console_output_reaches_the_sink() {
     assert_eq!(seen, b"A");
     assert_eq!(console, b"A");
 }
+
+// ----- hostile packets -----
+
+/// Packets gdbstub used to end the whole run over (some with "This should
+/// never happen! ... file an issue"), or, for `vCont;s:5`, acted on by
+/// running the whole machine: each gets an error reply now, and the
+/// session goes on.
+#[test]
+fn hostile_packets_get_error_replies_and_the_session_goes_on() {
+    let (port, server) = start_server();
+    let mut c = Client::connect(port);
+    let g = c.cmd("g");
+    for (packet, reply) in [
+        ("T0", "E16"),
+        ("T-1", "E16"),
+        ("T9", "E01"), // a thread id gdbstub asks the target about: not alive
+        ("Hg-1", "E16"),
+        ("Hg5", "E03"),
+        ("Hc9", "E03"),
+        ("vCont;s:0", "E16"),
+        ("vCont;s", "E16"),
+        ("vCont;s:5", "E03"),
+        ("vCont;c:5", "E03"),
+        ("vCont;t:1", "E16"),
+        ("vCont;r88000000,88000004:1", "E16"),
+        ("vCont", "E16"),
+        ("qXfer:features:read:foo.xml:0,ffb", "E02"),
+        ("qXfer:features:read:target.xml", "E16"),
+        ("qThreadExtraInfo,0", "E16"),
+        ("qThreadExtraInfo,9", "E03"),
+        ("qSupported", "E16"),
+        ("m100000000,4", "E16"),
+        ("m88000000,100000", "E07"),
+        ("M88000000,2:0", "E16"),
+        ("G00", "E16"),
+        ("Z0,100000000,2", "E16"),
+        ("p", "E16"),
+        ("D;0", "E16"),
+        ("vKill;0", "E16"),
+        ("X88000000,1:}", "E16"),
+    ] {
+        assert_eq!(c.cmd(packet), reply, "{packet}");
+        // The session goes on, and nothing ran.
+        assert_eq!(c.cmd("?"), "T05thread:01;", "after {packet}");
+        assert_eq!(c.cmd("g"), g, "after {packet}");
+    }
+    // Hc-1 makes a plain `s` a step of every thread, which gdbstub cannot do.
+    assert_eq!(c.cmd("Hc-1"), "OK");
+    assert_eq!(c.cmd("s"), "E16");
+    assert_eq!(c.cmd("Hc1"), "OK");
+    assert_eq!(c.cmd("s"), "T05thread:01;");
+    assert_eq!(c.cmd("p10"), hex_le(ENTRY + 2));
+    // Unknown commands get the empty reply, as before.
+    assert_eq!(c.cmd("qTStatus"), "");
+    assert_eq!(c.cmd("D"), "OK");
+    let end = server.join().unwrap();
+    assert_eq!(end.outcome, Ok(GdbOutcome::Detached));
+}
+
+/// A packet with a bad checksum is answered with `-` (send it again), a
+/// `-` from GDB gets the last reply again, and neither ends the session.
+#[test]
+fn a_bad_checksum_is_refused_and_a_nak_resends_the_reply() {
+    let (port, server) = start_server();
+    let mut c = Client::connect(port);
+    c.stream.write_all(b"$g#00").unwrap();
+    assert_eq!(c.byte(), b'-');
+    c.stream.write_all(b"$?#zz").unwrap();
+    assert_eq!(c.byte(), b'-');
+    assert_eq!(c.cmd("?"), "T05thread:01;");
+    c.stream.write_all(b"-").unwrap();
+    assert_eq!(c.recv(), "T05thread:01;", "the reply again after a NAK");
+    // Noise between packets is ignored; an over-long packet is refused.
+    c.stream.write_all(b"xyz\n").unwrap();
+    assert_eq!(c.cmd(&format!("qRcmd,{}", "61".repeat(3000))), "E07");
+    assert_eq!(c.cmd("p10"), hex_le(ENTRY));
+    assert_eq!(c.cmd("D"), "OK");
+    assert_eq!(server.join().unwrap().outcome, Ok(GdbOutcome::Detached));
+}
+
+/// Reads one reply packet, skipping acknowledgements; None if nothing
+/// comes within `wait` (the target is running).
+fn recv_within(c: &mut Client, wait: Duration) -> Option<String> {
+    c.stream.set_read_timeout(Some(wait)).unwrap();
+    let mut b = [0u8];
+    let first = loop {
+        match c.stream.read(&mut b) {
+            Ok(1) if b[0] == b'+' => continue,
+            Ok(1) => break b[0],
+            Ok(_) => panic!("the stub closed the connection"),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => return None,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    c.stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    assert_eq!(first, b'$', "expected a packet");
+    let mut body = Vec::new();
+    loop {
+        match c.byte() {
+            b'#' => break,
+            x => body.push(x),
+        }
+    }
+    let _sum = [c.byte(), c.byte()];
+    c.stream.write_all(b"+").unwrap();
+    Some(String::from_utf8_lossy(&body).into_owned())
+}
+
+mod random_packets {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A packet body: a command GDB sends (or one that starts like it)
+    /// and a random tail of the characters its arguments use. Detach and
+    /// kill, which end a session by design, are left out.
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        let heads = prop::sample::select(vec![
+            "", "?", "g", "G", "H", "Hg", "Hc", "m", "M", "T", "qAttached", "qfThreadInfo", "qsThreadInfo",
+            "qSupported", "qSupported:", "qXfer:features:read:", "qXfer:features:read:target.xml:", "c", "s",
+            "vCont", "vCont;", "vCont;s:", "vCont;c:", "vCont?", "X", "p", "P", "qRcmd,", "qThreadExtraInfo,", "z",
+            "Z", "Z0,", "q", "Q", "v", "qC", "QStartNoAckMode",
+        ]);
+        let tail = proptest::collection::vec(
+            prop_oneof![4 => prop::sample::select(b"0123456789abcdefx-p.,:;=}*$\x03 ".to_vec()), 1 => any::<u8>()],
+            0..24,
+        );
+        (heads, tail).prop_map(|(h, t)| {
+            let mut b = h.as_bytes().to_vec();
+            b.extend(t);
+            b
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// Random packets with valid framing never end the session: each
+        /// is answered (or, if it resumed the machine, Ctrl-C stops it),
+        /// and afterwards `?` and `g` still answer and `D` detaches.
+        #[test]
+        fn random_packets_never_end_the_session(bodies in proptest::collection::vec(body(), 1..8)) {
+            let (port, server) = start_server();
+            let mut c = Client::connect(port);
+            for b in &bodies {
+                // '$' and '#' cannot be in a body unescaped; the rest may.
+                let mut b: Vec<u8> = b.iter().map(|&x| if x == b'$' || x == b'#' { b'x' } else { x }).collect();
+                // Nor may a random tail detach or kill.
+                if b.first().is_some_and(|&x| x == b'D' || x == b'k') || b.starts_with(b"vKill") {
+                    b[0] = b'x';
+                }
+                let sum = b.iter().fold(0u8, |a, &x| a.wrapping_add(x));
+                c.stream.write_all(&[&b"$"[..], &b, format!("#{sum:02x}").as_bytes()].concat()).unwrap();
+                if recv_within(&mut c, Duration::from_millis(300)).is_none() {
+                    c.stream.write_all(&[0x03]).unwrap();
+                    let stop = recv_within(&mut c, Duration::from_secs(20)).expect("a stop after Ctrl-C");
+                    prop_assert!(stop.starts_with('T'), "{:?}: {stop}", String::from_utf8_lossy(&b));
+                }
+                // A monitor command's output comes as `O` packets before its `OK`.
+                while recv_within(&mut c, Duration::from_millis(30)).is_some() {}
+            }
+            c.stream.write_all(b"$?#3f").unwrap();
+            let stop = recv_within(&mut c, Duration::from_secs(20)).unwrap();
+            prop_assert!(stop.starts_with('T'), "{stop}");
+            c.stream.write_all(b"$g#67").unwrap();
+            let regs = recv_within(&mut c, Duration::from_secs(20)).unwrap();
+            prop_assert!(!regs.is_empty() && !regs.starts_with('E'), "{regs}"); // run-length encoded
+            c.stream.write_all(b"$D#44").unwrap();
+            prop_assert_eq!(recv_within(&mut c, Duration::from_secs(20)), Some("OK".to_string()));
+            let end = server.join().unwrap();
+            prop_assert_eq!(end.outcome, Ok(GdbOutcome::Detached));
+        }
+    }
+}
