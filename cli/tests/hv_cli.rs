@@ -10,44 +10,11 @@
 //! Owns: these tests and their scratch directories. Must not touch: the
 //! repository's files (everything is written under the system's temp dir).
 
+mod common;
+
+use common::{rp1, scratch, stderr, stdout};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// A fresh scratch directory for one test, removed when it ends.
-struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch(test: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("rp1-hv-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
-fn rp1(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rp1")).args(args).output().expect("run rp1")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// A one-guest description: `image` at 0x08800000 (8 MiB), one vCPU on
 /// core 0, `extra` appended to the guest's table.

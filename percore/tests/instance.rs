@@ -272,6 +272,20 @@ fn an_ipi_goes_straight_to_the_core_its_target_is_away_on() {
     }
 }
 
+/// Core 0 with an RTOS (1 ms tick, idle) and a one-vCPU GPOS that runs,
+/// with its vector table set.
+fn rtos_ticking_gpos_running(policy: Policy) -> (FakeCore, Instance) {
+    let mut hw = FakeCore::new(0, &shared());
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gpos(1)], policy), &[]);
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    let gp = hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(gp.pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    (hw, inst)
+}
+
 /// Linux reads INTEVT only after its entry code has cleared SR.BL (it
 /// saves its registers first), so an RTOS interrupt can enter the
 /// hypervisor between the injection and the read. The hardware then holds
@@ -281,15 +295,7 @@ fn an_ipi_goes_straight_to_the_core_its_target_is_away_on() {
 /// was lost: Linux's boot stalled with a wakeup queued on vCPU 0 forever.
 #[test]
 fn a_guest_preempted_before_reading_intevt_finds_its_own_code_when_it_resumes() {
-    let mem = shared();
-    let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gpos(1)], Policy::None), &[]);
-    hw.trap(&mut inst, 0x60, &[RT_VBR]);
-    hw.trap(&mut inst, 0x6b, &[1000, 0]);
-    hw.trap(&mut inst, 0x62, &[0]);
-    let gp = hw.trap(&mut inst, 0x63, &[]);
-    assert_eq!(gp.pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
-    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    let (mut hw, mut inst) = rtos_ticking_gpos_running(Policy::None);
     hw.trap(&mut inst, 0x62, &[0]);
     // An IPI to itself (message 2) enters its vector table.
     let entered = hw.trap(&mut inst, 0x67, &[0, 2]);
@@ -313,15 +319,7 @@ fn a_guest_preempted_before_reading_intevt_finds_its_own_code_when_it_resumes() 
 
 #[test]
 fn delayed_preemption_keeps_the_rtos_waiting_until_the_preempt_count_drops() {
-    let mem = shared();
-    let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), gpos(1)], Policy::DelayedPreemption), &[]);
-    hw.trap(&mut inst, 0x60, &[RT_VBR]);
-    hw.trap(&mut inst, 0x6b, &[1000, 0]);
-    hw.trap(&mut inst, 0x62, &[0]);
-    let gp = hw.trap(&mut inst, 0x63, &[]);
-    assert_eq!(gp.pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
-    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    let (mut hw, mut inst) = rtos_ticking_gpos_running(Policy::DelayedPreemption);
     let in_cs = hw.trap(&mut inst, 0x66, &[1]);
 
     hw.now = hw.timer.unwrap();
