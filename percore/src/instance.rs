@@ -406,6 +406,33 @@ impl Instance {
                 {
                     return self.hypercall_entry(hw, cur, (tra >> 2) as u8);
                 }
+                // The doorbell: the running vCPU lowered its SR.IMASK below
+                // an interrupt held for it. Nothing else changed, so when
+                // nothing is due the interrupt is delivered without a pass
+                // through the scheduler (Linux rings it after most IPIs).
+                // Not for a vCPU that owns device sources (its new level may
+                // open or close them) or that trap-based migration watches.
+                Entry::Interrupt { intevt }
+                    if intevt == DOORBELL_INTEVT
+                        && self.forwards_quietly(cur)
+                        && !self.owns_devices(cur)
+                        && self.nothing_due(hw) =>
+                {
+                    self.stats.doorbells += 1;
+                    let ctx = &mut self.vcpus[cur].ctx;
+                    let own = ctx.intevt;
+                    hw.save_context(ctx);
+                    ctx.intevt = own;
+                    if let Some((bit, intevt)) = self.deliverable(cur) {
+                        self.inject(hw, cur, bit, intevt);
+                    }
+                    let bell = self.held_level(cur);
+                    if bell != self.doorbell {
+                        hw.set_doorbell(bell);
+                        self.doorbell = bell;
+                    }
+                    return hw.resume(&self.vcpus[cur].ctx, self.physical_imask(cur));
+                }
                 Entry::Exception { expevt, tra, .. } if self.forwards_quietly(cur) => {
                     self.stats.forwarded_exceptions += 1;
                     hw.charge(self.config.costs.inject as u64);
