@@ -120,6 +120,10 @@ pub struct Engine {
     /// For this core's home vCPUs: the core each is on while away, why,
     /// and whether its return has been asked for.
     away: [[Option<Away>; MAX_VCPUS]; MAX_GUESTS],
+    /// How many entries of `away` are set: every scheduling pass asks for
+    /// returns, and with none away (always, without migration) it need not
+    /// look at the table.
+    away_count: u8,
     /// The epoch of the last migration this core accepted, per vCPU.
     accepted_epoch: [[Option<u16>; MAX_VCPUS]; MAX_GUESTS],
     /// When the message being received started to be read (the start of a
@@ -137,6 +141,7 @@ impl Engine {
             outbox: Outbox::new(),
             in_flight: Vec::new(),
             away: [[None; MAX_VCPUS]; MAX_GUESTS],
+            away_count: 0,
             accepted_epoch: [[None; MAX_VCPUS]; MAX_GUESTS],
             receive_started: 0,
         }
@@ -150,6 +155,7 @@ impl Engine {
         self.outbox.reset(core, cores);
         self.in_flight.clear();
         self.away = [[None; MAX_VCPUS]; MAX_GUESTS];
+        self.away_count = 0;
         self.accepted_epoch = [[None; MAX_VCPUS]; MAX_GUESTS];
         self.receive_started = 0;
     }
@@ -218,7 +224,9 @@ impl Engine {
         v.away = Some(reason);
         v.epoch = v.epoch.wrapping_add(1);
         if let Some(a) = self.away_entry(v.guest, v.id) {
+            let was_home = a.is_none();
             *a = Some(Away { core: to, reason, return_requested: None });
+            self.away_count += was_home as u8;
         }
         self.ship(hw, v, to, true, start);
     }
@@ -281,7 +289,7 @@ impl Engine {
     /// Ask the cores holding this core's vCPUs displaced for `reason` to
     /// send them back (once each, again after [`RESEND_AFTER`]).
     pub fn request_returns<H: MigrationHardware>(&mut self, hw: &mut H, reason: AwayReason) {
-        if self.away.iter().flatten().all(|a| a.is_none_or(|a| a.reason != reason)) {
+        if self.away_count == 0 || self.away.iter().flatten().all(|a| a.is_none_or(|a| a.reason != reason)) {
             return;
         }
         let now = hw.now();
@@ -353,7 +361,7 @@ impl Engine {
             self.publish_location(hw, v.guest, v.id, self.core);
         } else {
             v.away = None;
-            self.away[g][id] = None;
+            self.away_count -= self.away[g][id].take().is_some() as u8;
         }
         // From reading its message to now (the instance then puts it in
         // its run queue): the half as it ran.

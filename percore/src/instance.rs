@@ -406,6 +406,33 @@ impl Instance {
                 {
                     return self.hypercall_entry(hw, cur, (tra >> 2) as u8);
                 }
+                // The doorbell: the running vCPU lowered its SR.IMASK below
+                // an interrupt held for it. Nothing else changed, so when
+                // nothing is due the interrupt is delivered without a pass
+                // through the scheduler (Linux rings it after most IPIs).
+                // Not for a vCPU that owns device sources (its new level may
+                // open or close them) or that trap-based migration watches.
+                Entry::Interrupt { intevt }
+                    if intevt == DOORBELL_INTEVT
+                        && self.forwards_quietly(cur)
+                        && !self.owns_devices(cur)
+                        && self.nothing_due(hw) =>
+                {
+                    self.stats.doorbells += 1;
+                    let ctx = &mut self.vcpus[cur].ctx;
+                    let own = ctx.intevt;
+                    hw.save_context(ctx);
+                    ctx.intevt = own;
+                    if let Some((bit, intevt)) = self.deliverable(cur) {
+                        self.inject(hw, cur, bit, intevt);
+                    }
+                    let bell = self.held_level(cur);
+                    if bell != self.doorbell {
+                        hw.set_doorbell(bell);
+                        self.doorbell = bell;
+                    }
+                    return hw.resume(&self.vcpus[cur].ctx, self.physical_imask(cur));
+                }
                 Entry::Exception { expevt, tra, .. } if self.forwards_quietly(cur) => {
                     self.stats.forwarded_exceptions += 1;
                     hw.charge(self.config.costs.inject as u64);
@@ -533,6 +560,20 @@ impl Instance {
         }
         let args = hw.args();
         let (r0, r1, local) = self.hypercall(hw, cur, call, args);
+        if local && call == Some(Hypercall::SendIpi) && self.engine.has_waiting() {
+            // A virtual IPI for another core: send it now, and the caller
+            // goes on without a pass through the scheduler (Linux sends
+            // thousands a second; the pass was most of what one cost). If
+            // its ring has no room, the retry timer is armed as the pass
+            // would have armed it.
+            self.send_pending_mail(hw);
+            if self.engine.has_waiting() {
+                self.arm_timer(hw);
+            }
+            if self.armed.is_none_or(|t| hw.now() < t) {
+                return hw.resume_interrupted(r0, r1, self.physical_imask(cur));
+            }
+        }
         if local && self.nothing_due(hw) {
             return hw.resume_interrupted(r0, r1, self.physical_imask(cur));
         }
@@ -847,6 +888,9 @@ impl Instance {
                     Hypercall::PreemptCount => self.config.policy != Policy::DelayedPreemption,
                     Hypercall::SpinYield => !self.config.spin_yield,
                     Hypercall::KernelExit => v.away != Some(AwayReason::KernelEntry),
+                    // To a vCPU on another core: only the outbox changed
+                    // here (the caller sends it before going on).
+                    Hypercall::SendIpi => self.find(guest, args[0] as u8).is_none(),
                     _ => false,
                 }
             }

@@ -292,3 +292,36 @@ fn trap_based_migration_sends_a_vcpu_home_when_an_interrupt_finds_it_in_user_mod
     let (home, _) = hw0.resumed();
     assert_eq!((home.pc, home.sr & sr::MD, core0.stats.returns_in), (0x0040_0100, 0, 1), "in user mode at home");
 }
+
+/// Two interrupts held behind SR.IMASK: the doorbell hands over the higher
+/// (the tick, level 5) and stays raised at the other's level (the IPI, 4),
+/// which enters once the tick's handler gives its level back. The doorbell
+/// is delivered without a pass through the scheduler; what the guest sees
+/// is what that pass gave it.
+#[test]
+fn the_doorbell_delivers_the_highest_held_interrupt_and_stays_up_for_the_next() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[linux_like(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    let deadline = hw.timer.expect("armed");
+    guest_sets_imask(&mut hw, 7);
+    hw.trap(&mut inst, 0x67, &[0, 1]); // an IPI to itself, held
+    assert_eq!(hw.doorbell, 4);
+    hw.now = deadline;
+    hw.interrupt(&mut inst, timer_intevt(0));
+    assert_eq!(hw.doorbell, 5, "the tick's level now");
+    let pc = hw.resumed().0.pc;
+    guest_sets_imask(&mut hw, 0);
+    let switches = inst.stats.switches;
+    hw.interrupt(&mut inst, DOORBELL_INTEVT);
+    let (ctx, imask) = hw.resumed();
+    assert_eq!((ctx.pc, ctx.intevt, ctx.spc, imask), (GP_VBR + 0x600, 0x400, pc, 5));
+    assert_eq!(hw.doorbell, 4, "still up for the IPI");
+    assert_eq!((inst.stats.doorbells, inst.stats.switches), (1, switches));
+    let nested = hw.return_from_interrupt(&mut inst);
+    assert_eq!((nested.pc, nested.intevt), (GP_VBR + 0x600, 0xf20), "the IPI enters as the tick's handler unmasks");
+    assert_eq!(hw.doorbell, 0);
+    assert_eq!(inst.stats.injections, 2);
+}
