@@ -313,6 +313,27 @@ fn hostile_hypercalls_beside_the_rtos_get_abi_results_and_exact_error_counts() {
         let restarts = total(&r, g, kind::RESTARTS, n);
         assert!(restarts > 0, "{what}: no START_VCPU of a running vCPU");
         assert_eq!(sum(&r, |s| s.misrouted), restarts, "{what}: misrouted = ignored START_VCPUs");
+        // The run report shows both, per core: its columns add up to what
+        // the guest received and what it restarted.
+        let text = spumone_hosting::report::error_and_misrouting_counts(&r);
+        let rows: Vec<Vec<u64>> = text
+            .split("core  E_NOSYS  E_VCPU  E_ADDR  E_LEVEL  E_STATE  E_ARG\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{what}: no error table in {text}"))
+            .lines()
+            .take(4)
+            .map(|l| l.split_whitespace().skip(1).map(|n| n.parse().unwrap()).collect())
+            .collect();
+        let columns: Vec<u64> = (0..6).map(|k| rows.iter().map(|row| row[k]).sum()).collect();
+        assert_eq!(columns, guest, "{what}: the report's error table, by code");
+        let misrouted: u64 = text
+            .split("per core: ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{what}: no misrouted line in {text}"))
+            .split_whitespace()
+            .map(|n| n.parse::<u64>().unwrap())
+            .sum();
+        assert_eq!(misrouted, restarts, "{what}: the report's misrouted counts");
 
         // The RTOS beside it kept its schedule.
         let worst = check_probe(&r, m.probe_samples, 50.0, &what);

@@ -59,6 +59,30 @@ pub fn work_units(result: &RunResult) -> u64 {
     result.log.samples.iter().filter(|s| s.kind == SAMPLE_WORK_UNITS).map(|s| s.value as u64).sum()
 }
 
+/// Hypercall errors by code and core, and mail for vCPUs that were not
+/// where it went (`misrouted`), when there are any (docs/hypercall-abi.md,
+/// "Error codes").
+pub fn error_and_misrouting_counts(result: &RunResult) -> String {
+    let mut out = String::new();
+    let errors = result.stats.iter().any(|s| s.hypercall_errors.iter().any(|&n| n > 0));
+    if errors {
+        let _ = writeln!(out, "\nhypercall errors by code\ncore  E_NOSYS  E_VCPU  E_ADDR  E_LEVEL  E_STATE  E_ARG");
+        for (core, s) in result.stats.iter().enumerate() {
+            let e = &s.hypercall_errors;
+            let _ = writeln!(out, "{core:>4}  {:>7}  {:>6}  {:>6}  {:>7}  {:>7}  {:>5}", e[0], e[1], e[2], e[3], e[4], e[5]);
+        }
+    }
+    if result.stats.iter().any(|s| s.misrouted > 0) {
+        let per_core: Vec<String> = result.stats.iter().map(|s| s.misrouted.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "\nmisrouted (a start, IPI or migration for a vCPU that was not there, counted and dropped), per core: {}",
+            per_core.join(" ")
+        );
+    }
+    out
+}
+
 /// The whole report.
 pub fn render(desc: &Description, result: &RunResult) -> String {
     let mut out = String::new();
@@ -69,8 +93,14 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         if desc.hypervisor.dispatch_first { ", dispatch first" } else { "" });
     let _ = writeln!(
         out,
-        "run ended: {} after {:.6} s simulated ({} cycles), {:.3} s host, {} instructions",
+        "run ended: {}{} after {:.6} s simulated ({} cycles), {:.3} s host, {} instructions",
         result.exit,
+        match result.exit {
+            // The hypervisor powers the machine off when the last guest
+            // has exited, with the guests' statuses ORed together.
+            rp1_sim::machine::Exit::Guest(_) => " (every guest's exit status ORed)",
+            _ => "",
+        },
         secs,
         result.cycles,
         result.host.as_secs_f64(),
@@ -129,6 +159,7 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
             m.mailbox.rejected.total()
         );
     }
+    out += &error_and_misrouting_counts(result);
     match &result.mode {
         Mode::Native { image } => {
             let _ = writeln!(out, "\nhypervisor: the board image {}; every cost below is measured", image.display());
