@@ -1619,6 +1619,16 @@ impl Instance {
                         }
                     }
                 }
+                // A release (or other time-driven work) fell due while the
+                // mail was read: it goes first, and the rest is read at a
+                // later entry, which an ICI to this core asks for (taken
+                // once its level is open again: after the RTOS, if one
+                // runs). A flood of messages therefore delays an RTOS
+                // release by one message, not by a ring of them.
+                if self.armed.is_some_and(|t| hw.now() >= t) {
+                    hw.send_ici(self.core as usize);
+                    return;
+                }
             }
         }
     }

@@ -475,3 +475,40 @@ fn an_ipi_to_a_vcpu_on_another_core_is_sent_and_the_caller_goes_on_at_once() {
     let (ctx, _) = hw1.resumed();
     assert_eq!((ctx.pc, ctx.intevt), (GP_VBR + 0x600, 0xf60), "delivered on core 1");
 }
+
+/// A ring full of IPIs for the GPOS vCPU beside the RTOS, and the RTOS's
+/// release falls due while the first is read: the release goes first, the
+/// rest of the mail waits for a later entry (an ICI the core sends itself),
+/// so a flood delays the RTOS by one message, not by a ring of them.
+#[test]
+fn a_release_that_falls_due_while_mail_is_read_goes_before_the_rest_of_the_mail() {
+    let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[rtos(), gpos(2)], Policy::None));
+    hw0.trap(&mut core0, 0x60, &[RT_VBR]);
+    hw0.trap(&mut core0, 0x6b, &[1000, 0]);
+    hw0.trap(&mut core0, 0x62, &[0]);
+    assert_eq!(hw0.trap(&mut core0, 0x63, &[]).pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
+    hw0.trap(&mut core0, 0x60, &[GP_VBR]);
+    hw0.trap(&mut core0, 0x62, &[0]);
+    hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 7]);
+    hw1.interrupt(&mut core1, ICI_INTEVT);
+    hw1.trap(&mut core1, 0x60, &[GP_VBR]);
+    hw1.trap(&mut core1, 0x62, &[0]);
+    for message in 0..5 {
+        hw1.trap(&mut core1, 0x67, &[0, message]);
+    }
+    let received = core0.mailbox_stats().mailbox.received;
+    hw0.icis_sent.clear();
+    hw0.now = hw0.timer.unwrap() - 1;
+    hw0.interrupt(&mut core0, ICI_INTEVT);
+    let (rt, _) = hw0.resumed();
+    assert_eq!((rt.pc, rt.intevt), (RT_VBR + 0x600, 0x400), "the RTOS takes its release");
+    assert_eq!(core0.mailbox_stats().mailbox.received, received + 1, "one message read");
+    assert_eq!(hw0.icis_sent, [0], "the rest asked for");
+    // The RTOS's handler returns and it idles; the ICI it sent itself
+    // brings in the rest.
+    hw0.return_from_interrupt(&mut core0);
+    hw0.trap(&mut core0, 0x63, &[]);
+    hw0.interrupt(&mut core0, ICI_INTEVT);
+    assert_eq!(core0.mailbox_stats().mailbox.received, received + 5);
+    assert_eq!(core0.stats.virqs_raised, 1 + 5, "the RTOS's tick and every IPI");
+}
