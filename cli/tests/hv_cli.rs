@@ -212,7 +212,7 @@ fn a_guest_exiting_0_exits_0_and_writes_a_timeline() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
     let out = stdout(&o);
-    assert!(out.starts_with("policy none, IPL separation on, spin-yield off\nrun ended: guest exit code 0 after "), "{out}");
+    assert!(out.starts_with("policy none, IPL separation on, spin-yield off\nrun ended: guest exit code 0 (every guest's exit status ORed) after "), "{out}");
     let line = out.lines().find(|l| l.starts_with("guest 0 `g` (exited 0 at ")).unwrap_or_else(|| panic!("{out}"));
     assert!(line.ends_with(" ms simulated):"), "{line}");
     assert!(out.contains("the board image") && out.contains("every cost below is measured"), "{out}");
