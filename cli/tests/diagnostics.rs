@@ -10,41 +10,13 @@
 //! Owns: these tests and their scratch directories (under the system's
 //! temp dir). Must not touch: the repository's files.
 
+mod common;
+
+use common::{rp1, scratch, stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A fresh scratch directory for one test, removed when it ends.
-struct Scratch(PathBuf);
-
-impl std::ops::Deref for Scratch {
-    type Target = Path;
-    fn deref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn scratch(test: &str) -> Scratch {
-    let dir = std::env::temp_dir().join(format!("rp1-diag-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Scratch(dir)
-}
-
 const RP1: &str = env!("CARGO_BIN_EXE_rp1");
-
-fn rp1(args: &[&str]) -> Output {
-    Command::new(RP1).args(args).output().expect("run rp1")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A little-endian SuperH ELF32 executable: one loadable segment holding
 /// `code` (16-bit words) at virtual `vaddr` (physical `vaddr & 0x1fffffff`),
@@ -138,10 +110,6 @@ fn a_trace_that_cannot_be_written_is_an_error() {
 }
 
 // ----- rp1 hv: guest images and guest faults -----
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// A one-guest description: `image` at 0x08800000 (8 MiB), one vCPU on
 /// core 0.

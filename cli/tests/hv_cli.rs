@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::{rp1, scratch, stderr, stdout};
+use common::{rp1, scratch, sh_elf, stderr, stdout};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -28,46 +28,6 @@ fn description(dir: &Path, image: &str, extra: &str) -> PathBuf {
     path
 }
 
-/// A little-endian SuperH ELF32 executable with one loadable segment
-/// holding `code` (16-bit instructions) at virtual `vaddr`, physical
-/// `vaddr & 0x1fffffff`, entered at its start. No section headers.
-fn sh_elf(vaddr: u32, code: &[u16]) -> Vec<u8> {
-    const EHSIZE: u32 = 52;
-    const PHENTSIZE: u32 = 32;
-    let offset = EHSIZE + PHENTSIZE;
-    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut f = Vec::new();
-    let half = |f: &mut Vec<u8>, v: u16| f.extend_from_slice(&v.to_le_bytes());
-    let word = |f: &mut Vec<u8>, v: u32| f.extend_from_slice(&v.to_le_bytes());
-    // e_ident: magic, 32-bit, little-endian, version 1, System V
-    f.extend_from_slice(&[0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    half(&mut f, 2); // e_type: ET_EXEC
-    half(&mut f, 42); // e_machine: EM_SH
-    word(&mut f, 1); // e_version
-    word(&mut f, vaddr); // e_entry
-    word(&mut f, EHSIZE); // e_phoff
-    word(&mut f, 0); // e_shoff
-    word(&mut f, 0); // e_flags
-    half(&mut f, EHSIZE as u16);
-    half(&mut f, PHENTSIZE as u16);
-    half(&mut f, 1); // e_phnum
-    half(&mut f, 40); // e_shentsize
-    half(&mut f, 0); // e_shnum
-    half(&mut f, 0); // e_shstrndx
-    assert_eq!(f.len() as u32, EHSIZE);
-    word(&mut f, 1); // p_type: PT_LOAD
-    word(&mut f, offset);
-    word(&mut f, vaddr);
-    word(&mut f, vaddr & 0x1fff_ffff); // p_paddr
-    word(&mut f, bytes.len() as u32); // p_filesz
-    word(&mut f, bytes.len() as u32); // p_memsz
-    word(&mut f, 5); // p_flags: R X
-    word(&mut f, 4); // p_align
-    assert_eq!(f.len() as u32, offset);
-    f.extend_from_slice(&bytes);
-    f
-}
-
 /// `mov #status, r4; trapa #0x6e` (EXIT), then `bra .; nop`.
 fn exit_guest(status: u8) -> Vec<u16> {
     assert!(status < 0x80);
@@ -80,7 +40,7 @@ fn spinning_guest() -> Vec<u16> {
 }
 
 fn write_image(dir: &Path, name: &str, vaddr: u32, code: &[u16]) {
-    std::fs::write(dir.join(name), sh_elf(vaddr, code)).unwrap();
+    std::fs::write(dir.join(name), sh_elf(vaddr, code, &[])).unwrap();
 }
 
 #[test]
