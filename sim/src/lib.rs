@@ -7,7 +7,7 @@
 //! time, the round-robin scheduler), `loader` (ELF images), `linux_boot`
 //! (what a boot loader writes for Linux), `gdb` (remote stub), `report`
 //! (the per-core run summary), `trace`, `profile` (where the cores'
-//! time goes, sampled).
+//! time goes, sampled), `faults` (deterministic fault injection).
 //!
 //! Owns: the machine alone. Must not touch: the hypervisor. This crate
 //! knows nothing of it and depends on no `spumone-*` crate; the only hook
@@ -26,3 +26,4 @@ pub mod gdb;
 pub mod report;
 pub mod trace;
 pub mod profile;
+pub mod faults;

@@ -158,6 +158,9 @@ pub struct Machine {
     pub profile: Option<crate::profile::PcProfile>,
     /// Where the trace goes as it is produced (`trace_to`), if anywhere.
     trace_out: Option<TraceOut>,
+    /// The stalls and flips of the fault plan ([`Machine::set_faults`]),
+    /// if it has any; `None` costs nothing.
+    faults: Option<Box<crate::faults::MachinePlan>>,
 }
 
 /// The trace writer and the first error it returned.
@@ -225,8 +228,36 @@ impl Machine {
             stop_requested: false,
             profile: None,
             trace_out: None,
+            faults: None,
             config,
         })
+    }
+
+    /// Apply the fault plan `plan` from now on (`crate::faults`), replacing
+    /// any earlier one and its counts. Refused, changing nothing, if the
+    /// plan does not fit this machine. An empty plan removes faults: the
+    /// machine then runs exactly as one that never had a plan.
+    pub fn set_faults(&mut self, plan: &crate::faults::Faults) -> Result<(), crate::faults::FaultError> {
+        use crate::faults::{IciPlan, MachinePlan};
+        plan.check(self.cpus.len())?;
+        self.bus.intc.ici_faults = (!plan.ici.is_empty()).then(|| Box::new(IciPlan::new(plan.ici.clone(), plan.seed)));
+        self.faults = (!plan.stalls.is_empty() || !plan.flips.is_empty())
+            .then(|| Box::new(MachinePlan::new(plan.stalls.clone(), plan.flips.clone())));
+        Ok(())
+    }
+
+    /// What the fault plan injected so far.
+    pub fn injected(&self) -> crate::faults::Injected {
+        let mut done = crate::faults::Injected::default();
+        if let Some(ici) = &self.bus.intc.ici_faults {
+            done.ici_lost = ici.lost;
+            done.ici_delayed = ici.delayed;
+        }
+        if let Some(m) = &self.faults {
+            done.stall_cycles = m.stall_cycles;
+            done.words_flipped = m.words_flipped;
+        }
+        done
     }
 
     /// The decoded opcode table (shared by all cores).
@@ -285,6 +316,14 @@ impl Machine {
             if let Some(event) = self.bus.next_event(self.now) {
                 round_end = round_end.min(event.max(self.now + 1));
             }
+            // Faults fall due at round boundaries: flips now, and rounds
+            // are cut where a stall starts or ends or the next flip is due.
+            if let Some(plan) = self.faults.as_mut() {
+                plan.apply_flips(self.now, &mut self.bus.csm);
+                if let Some(event) = plan.next_event(self.now) {
+                    round_end = round_end.min(event);
+                }
+            }
             round_end = round_end.min(self.hard_limit);
             if let Some(exit) = self.run_round(host, round_end) {
                 return exit;
@@ -299,6 +338,16 @@ impl Machine {
     fn run_round<H: Host>(&mut self, host: &mut H, round_end: u64) -> Option<Exit> {
         let table = Arc::clone(&self.table);
         for i in 0..self.cpus.len() {
+            if let Some(plan) = self.faults.as_mut() {
+                // A stopped core passes the round untouched: no
+                // instruction, no interrupt taken.
+                if plan.stalled(i, self.now) {
+                    plan.stall_cycles += round_end - self.now;
+                    let cpu = &mut self.cpus[i];
+                    cpu.cycles = cpu.cycles.max(round_end);
+                    continue;
+                }
+            }
             if self.cpus[i].halted {
                 self.cpus[i].cycles = round_end;
                 continue;

@@ -488,6 +488,9 @@ pub struct Intc {
     latched: u128,
     /// Distributed sources accepted by a core, waiting for INTACKCLR.
     held: u128,
+    /// The ICI faults of the machine's fault plan (`crate::faults`), if
+    /// it has any: consulted at every ICI request, nowhere else.
+    pub(crate) ici_faults: Option<Box<crate::faults::IciPlan>>,
 }
 
 impl Intc {
@@ -512,6 +515,7 @@ impl Intc {
             asserted: 0,
             latched: 0,
             held: 0,
+            ici_faults: None,
         }
     }
 
@@ -776,11 +780,23 @@ impl Mmio for Intc {
                 if clear {
                     self.intici[core] &= !value;
                 } else {
+                    // A fault plan may drop the request or make it late: a
+                    // late request is one made `late` cycles after the
+                    // write (and, as any later request, it holds back one
+                    // already pending).
+                    let mut now = at.now;
+                    if let (Some(plan), true) = (self.ici_faults.as_mut(), value != 0) {
+                        match plan.request(core) {
+                            crate::faults::IciVerdict::Deliver => {}
+                            crate::faults::IciVerdict::Lose => return Ok(()),
+                            crate::faults::IciVerdict::Late(late) => now = now.saturating_add(late),
+                        }
+                    }
                     // A request made while another is pending moves the
                     // time on: whatever the receiver does on taking the ICI
                     // (reading a mailbox) must not see the later sender's
                     // work early. The first request waits a little longer.
-                    self.ici_since[core] = if self.intici[core] == 0 { at.now } else { self.ici_since[core].max(at.now) };
+                    self.ici_since[core] = if self.intici[core] == 0 { now } else { self.ici_since[core].max(now) };
                     self.intici[core] |= value;
                 }
             }
