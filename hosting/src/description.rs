@@ -65,6 +65,8 @@ pub struct Description {
     pub guests: Vec<Guest>,
     /// The directory image paths were resolved against.
     pub base_dir: PathBuf,
+    /// The `[faults]` table: what the machine injects (empty: nothing).
+    pub faults: rp1_sim::faults::Faults,
 }
 
 /// The `[hypervisor]` section.
@@ -984,6 +986,45 @@ struct RawDescription {
     costs: RawCosts,
     #[serde(default)]
     guest: Vec<RawGuest>,
+    faults: Option<RawFaults>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFaults {
+    #[serde(default)]
+    seed: i64,
+    #[serde(default)]
+    ici: Vec<RawIciFault>,
+    #[serde(default)]
+    stall: Vec<RawStall>,
+    #[serde(default)]
+    flip: Vec<RawFlip>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIciFault {
+    core: i64,
+    lost_percent: Option<i64>,
+    lost_nth: Option<i64>,
+    delay_us: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStall {
+    core: i64,
+    at_ms: i64,
+    for_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlip {
+    at_ms: i64,
+    offset: i64,
+    mask: i64,
 }
 
 #[derive(Deserialize)]
@@ -1379,7 +1420,95 @@ fn validate(raw: RawDescription, base_dir: &Path) -> Result<Description, Invalid
         check_device_sources(gi, &guest, &guests)?;
         guests.push(guest);
     }
-    Ok(Description { hypervisor, costs, guests, base_dir: base_dir.to_path_buf() })
+    let faults = match &raw.faults {
+        Some(f) => validate_faults(f)?,
+        None => rp1_sim::faults::Faults::default(),
+    };
+    Ok(Description { hypervisor, costs, guests, base_dir: base_dir.to_path_buf(), faults })
+}
+
+/// Latest time a fault may be given for, in milliseconds (an hour).
+pub const MAX_FAULT_MS: i64 = 3_600_000;
+
+/// The `[faults]` table as the machine's plan.
+fn validate_faults(raw: &RawFaults) -> Result<rp1_sim::faults::Faults, Invalid> {
+    use rp1_sim::faults::{Faults, Flip, IciFault, Stall, CYCLES_PER_MS};
+    let core = |field: String, v: i64| -> Result<usize, Invalid> {
+        if (0..CORES as i64).contains(&v) {
+            Ok(v as usize)
+        } else {
+            bad(field, format!("{v} is not a core (0-{})", CORES - 1))
+        }
+    };
+    let ms = |field: String, v: i64, least: i64| -> Result<u64, Invalid> {
+        if (least..=MAX_FAULT_MS).contains(&v) {
+            Ok(v as u64 * CYCLES_PER_MS)
+        } else {
+            bad(field, format!("{v} must be between {least} and {MAX_FAULT_MS} (milliseconds)"))
+        }
+    };
+    if raw.seed < 0 {
+        return bad("faults.seed", format!("{} must not be negative", raw.seed));
+    }
+    let mut plan = Faults { seed: raw.seed as u64, ..Faults::default() };
+    for (i, f) in raw.ici.iter().enumerate() {
+        let p = format!("faults.ici[{i}]");
+        let core = core(format!("{p}.core"), f.core)?;
+        let fault = match (f.lost_percent, f.lost_nth, f.delay_us) {
+            (Some(v), None, None) => {
+                if !(0..=100).contains(&v) {
+                    return bad(format!("{p}.lost_percent"), format!("{v} must be between 0 and 100"));
+                }
+                IciFault::LosePercent { core, percent: v as u8 }
+            }
+            (None, Some(v), None) => {
+                if v < 1 {
+                    return bad(format!("{p}.lost_nth"), format!("{v}: the ICIs to a core are counted from 1"));
+                }
+                IciFault::LoseNth { core, nth: v as u64 }
+            }
+            (None, None, Some(v)) => {
+                if !(1..=MAX_INTERVAL_US as i64).contains(&v) {
+                    return bad(format!("{p}.delay_us"), format!("{v} must be between 1 and {MAX_INTERVAL_US}"));
+                }
+                IciFault::Delay { core, cycles: v as u64 * CYCLES_PER_US }
+            }
+            _ => return bad(p, "give exactly one of lost_percent, lost_nth and delay_us"),
+        };
+        plan.ici.push(fault);
+    }
+    for (i, s) in raw.stall.iter().enumerate() {
+        let p = format!("faults.stall[{i}]");
+        let core = core(format!("{p}.core"), s.core)?;
+        let at = ms(format!("{p}.at_ms"), s.at_ms, 0)?;
+        let cycles = match s.for_ms {
+            Some(v) => Some(ms(format!("{p}.for_ms"), v, 1)?),
+            None => None,
+        };
+        let stall = Stall { core, at, cycles };
+        let end = |s: &Stall| s.cycles.map_or(u64::MAX, |c| s.at + c);
+        if let Some(j) = plan.stalls.iter().position(|o| o.core == core && o.at < end(&stall) && at < end(o)) {
+            return bad(p, format!("overlaps faults.stall[{j}] on core {core}"));
+        }
+        plan.stalls.push(stall);
+    }
+    for (i, f) in raw.flip.iter().enumerate() {
+        let p = format!("faults.flip[{i}]");
+        let at = ms(format!("{p}.at_ms"), f.at_ms, 0)?;
+        let size = rp1_sim::bus::CSM_SIZE as i64;
+        if !(0..size).contains(&f.offset) || f.offset % 4 != 0 {
+            return bad(format!("{p}.offset"), format!("{:#x} is not a 4-byte-aligned offset in the CSM (0 to {:#x})", f.offset, size - 4));
+        }
+        if !(1..=u32::MAX as i64).contains(&f.mask) {
+            return bad(format!("{p}.mask"), format!("{:#x} must be a non-zero 32-bit mask", f.mask));
+        }
+        plan.flips.push(Flip { at, offset: f.offset as u32, mask: f.mask as u32 });
+    }
+    // What is left to check the machine checks again; nothing should be.
+    if let Err(e) = plan.check(CORES as usize) {
+        return bad("faults", e.to_string());
+    }
+    Ok(plan)
 }
 
 /// Physical sources across guests: each has one owner, the whole machine
@@ -2063,7 +2192,7 @@ level = 4
             // the document
             ("[hypervisor]\npolicy = \"none\"\n".to_string(), "guest: the description has no [[guest]]: at least one guest must run"),
             (format!("{GOOD}\n[[guest]]\nname = \"x\""), "guest[2]: missing field `class`"),
-            (with("[costs]", "[cost]"), "cost: unknown field `cost`, expected one of `hypervisor`, `costs`, `guest`"),
+            (with("[costs]", "[cost]"), "cost: unknown field `cost`, expected one of `hypervisor`, `costs`, `guest`, `faults`"),
         ];
         let mut seen = std::collections::HashSet::new();
         for (text, expected) in &cases {
@@ -2443,5 +2572,56 @@ level = 4
                 prop_assert!(!e.field.is_empty(), "{e}");
             }
         }
+    }
+
+    /// `[faults]` becomes the machine's plan, in cycles; bad values are
+    /// refused naming the field.
+    #[test]
+    fn faults_are_parsed_and_checked() {
+        use rp1_sim::faults::{Faults, Flip, IciFault, Stall};
+        let text = format!(
+            "{GOOD}\n[faults]\nseed = 9\nici = [{{ core = 1, lost_percent = 20 }}, {{ core = 2, lost_nth = 3 }}, {{ core = 3, delay_us = 50 }}]\n\
+             stall = [{{ core = 2, at_ms = 50, for_ms = 20 }}, {{ core = 2, at_ms = 70 }}]\nflip = [{{ at_ms = 30, offset = 0x40, mask = 0x80000001 }}]\n"
+        );
+        let d = parse(&text, Path::new("/m")).unwrap();
+        assert_eq!(
+            d.faults,
+            Faults {
+                seed: 9,
+                ici: vec![
+                    IciFault::LosePercent { core: 1, percent: 20 },
+                    IciFault::LoseNth { core: 2, nth: 3 },
+                    IciFault::Delay { core: 3, cycles: 30_000 },
+                ],
+                stalls: vec![
+                    Stall { core: 2, at: 30_000_000, cycles: Some(12_000_000) },
+                    Stall { core: 2, at: 42_000_000, cycles: None },
+                ],
+                flips: vec![Flip { at: 18_000_000, offset: 0x40, mask: 0x8000_0001 }],
+            }
+        );
+        assert!(parse(GOOD, Path::new("/m")).unwrap().faults.is_empty());
+        let bad = |faults: &str| err(&format!("{GOOD}\n[faults]\n{faults}\n")).summary();
+        assert_eq!(bad("ici = [{ core = 4, lost_percent = 1 }]"), "faults.ici[0].core: 4 is not a core (0-3)");
+        assert_eq!(bad("ici = [{ core = 1, lost_percent = 101 }]"), "faults.ici[0].lost_percent: 101 must be between 0 and 100");
+        assert_eq!(bad("ici = [{ core = 1, lost_nth = 0 }]"), "faults.ici[0].lost_nth: 0: the ICIs to a core are counted from 1");
+        assert_eq!(bad("ici = [{ core = 1, delay_us = 0 }]"), "faults.ici[0].delay_us: 0 must be between 1 and 1000000");
+        assert_eq!(
+            bad("ici = [{ core = 1, lost_nth = 2, delay_us = 5 }]"),
+            "faults.ici[0]: give exactly one of lost_percent, lost_nth and delay_us"
+        );
+        assert_eq!(bad("ici = [{ core = 1 }]"), "faults.ici[0]: give exactly one of lost_percent, lost_nth and delay_us");
+        assert_eq!(bad("stall = [{ core = 1, at_ms = -1 }]"), "faults.stall[0].at_ms: -1 must be between 0 and 3600000 (milliseconds)");
+        assert_eq!(bad("stall = [{ core = 1, at_ms = 1, for_ms = 0 }]"), "faults.stall[0].for_ms: 0 must be between 1 and 3600000 (milliseconds)");
+        assert_eq!(
+            bad("stall = [{ core = 1, at_ms = 10 }, { core = 1, at_ms = 5, for_ms = 6 }]"),
+            "faults.stall[1]: overlaps faults.stall[0] on core 1"
+        );
+        assert_eq!(bad("flip = [{ at_ms = 1, offset = 0x42, mask = 1 }]"), "faults.flip[0].offset: 0x42 is not a 4-byte-aligned offset in the CSM (0 to 0x1fffc)");
+        assert_eq!(bad("flip = [{ at_ms = 1, offset = 0x20000, mask = 1 }]"), "faults.flip[0].offset: 0x20000 is not a 4-byte-aligned offset in the CSM (0 to 0x1fffc)");
+        assert_eq!(bad("flip = [{ at_ms = 1, offset = 0, mask = 0 }]"), "faults.flip[0].mask: 0x0 must be a non-zero 32-bit mask");
+        assert_eq!(bad("flip = [{ at_ms = 1, offset = 0, mask = 0x100000000 }]"), "faults.flip[0].mask: 0x100000000 must be a non-zero 32-bit mask");
+        assert_eq!(bad("seed = -1"), "faults.seed: -1 must not be negative");
+        assert!(bad("lost = 3").contains("unknown field `lost`"), "{}", bad("lost = 3"));
     }
 }

@@ -106,6 +106,13 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         result.host.as_secs_f64(),
         result.instructions
     );
+    if !desc.faults.is_empty() {
+        let _ = writeln!(
+            out,
+            "faults injected (seed {}): {}",
+            desc.faults.seed, result.injected
+        );
+    }
     for (g, name) in result.guests.iter().enumerate() {
         let exit_at = result.log.exit_cycles.get(g).copied().flatten();
         let status = match (result.log.exits.get(g).copied().flatten(), exit_at) {

@@ -103,6 +103,8 @@ pub struct RunResult {
     /// What the machine's console (SCIF0) showed: the board image's own
     /// messages (boot, refusals, panics).
     pub machine_console: String,
+    /// What the description's `[faults]` injected (all zero without).
+    pub injected: rp1_sim::faults::Injected,
 }
 
 impl RunResult {
@@ -361,6 +363,7 @@ pub fn prepare_native(desc: &Description, image: &Path) -> Result<Machine, RunEr
     let block = native::boot_block(&boot_configuration(desc, &entries));
     native::load_boot_block(&mut machine.bus, &block).map_err(RunError::Board)?;
     machine.cpus[0].reset(hv.entry);
+    machine.set_faults(&desc.faults).map_err(|e| RunError::Description(format!("faults: {e}")))?;
     Ok(machine)
 }
 
@@ -429,6 +432,13 @@ impl FaultFinder {
 }
 
 fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
+    if !desc.faults.is_empty() {
+        // The hosted model's instances talk through host memory, not the
+        // CSM and the INTC's ICIs: the faults would not mean the same.
+        return Err(RunError::Description(
+            "faults: fault injection needs the board image (rp1 hv without --hosted); the hosted model sends no ICIs and keeps no mailbox in the CSM".into(),
+        ));
+    }
     let (mut machine, mut hv) = prepare(desc, opts.keep_events)?;
     let mut faults = FaultFinder::start(&mut machine);
     let started = Instant::now();
@@ -462,6 +472,7 @@ fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u6
         mode: Mode::Hosted,
         board: Vec::new(),
         machine_console: machine.console_text(),
+        injected: machine.injected(),
     })
 }
 
@@ -540,6 +551,7 @@ fn run_native(
         mode: opts.mode.clone(),
         board: figures,
         machine_console: machine.console_text(),
+        injected: machine.injected(),
     };
     Ok((result, profile))
 }
@@ -589,5 +601,21 @@ mod tests {
                     image = \"g.elf\"\npartition = { base = 0x08800000, size = 0x10000 }\nvcpus = [{ core = 0 }]\n";
         let desc = description::parse(text, std::path::Path::new(".")).expect("a minimal description");
         assert_eq!(boot_config(&desc, &[0x8880_0000]).costs, Costs::RP1);
+    }
+
+    /// The hosted model refuses `[faults]` (it has no ICIs or CSM mailbox
+    /// to inject into), before it loads anything.
+    #[test]
+    fn the_hosted_model_refuses_faults() {
+        let text = "[hypervisor]\npolicy = \"none\"\n[[guest]]\nname = \"g\"\nclass = \"gpos\"\npriority = 1\n\
+                    image = \"g.elf\"\npartition = { base = 0x08800000, size = 0x10000 }\nvcpus = [{ core = 0 }]\n\
+                    [faults]\nstall = [{ core = 1, at_ms = 1 }]\n";
+        let desc = description::parse(text, std::path::Path::new(".")).expect("a description with faults");
+        let opts = RunOptions { max_cycles: 1000, keep_events: false, mode: Mode::Hosted };
+        let err = run(&desc, opts, |_| {}).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "faults: fault injection needs the board image (rp1 hv without --hosted); the hosted model sends no ICIs and keeps no mailbox in the CSM"
+        );
     }
 }

@@ -300,6 +300,7 @@ mod tests {
             mode: crate::runner::Mode::Hosted,
             board: Vec::new(),
             machine_console: String::new(),
+            injected: Default::default(),
         }
     }
 

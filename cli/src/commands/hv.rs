@@ -91,6 +91,14 @@ fn hv(args: Args) -> Result<ExitCode, Failure> {
         e.to_string()
     })?;
     if let Some(dir) = &args.write_boot {
+        if !desc.faults.is_empty() {
+            // `rp1 run` boots the files without a fault plan.
+            return Err(format!(
+                "{}: --write-boot writes no [faults]: the machine applies them only under `rp1 hv`",
+                path.display()
+            )
+            .into());
+        }
         return write_boot(&desc, path, args.image.clone(), dir).map(|()| ExitCode::SUCCESS);
     }
     let mode = if args.hosted {
