@@ -310,6 +310,7 @@ impl Rp1Bus {
     /// Refresh the INTC's inputs from the devices at time `now`.
     pub fn sync_interrupts(&mut self, now: u64) {
         use crate::devices::intc::Source;
+        self.intc.deliver_late_icis(now);
         for (unit, tmu) in self.tmu.iter().enumerate() {
             for (ch, on) in tmu.irq_lines(now).into_iter().enumerate() {
                 self.intc.set_line(Source::tmu(unit * 3 + ch), on);
@@ -325,9 +326,11 @@ impl Rp1Bus {
     }
 
     /// The earliest cycle after `now` at which a device changes an
-    /// interrupt line by itself (a timer underflow).
+    /// interrupt line by itself (a timer underflow, or a late ICI of the
+    /// fault plan arriving).
     pub fn next_event(&self, now: u64) -> Option<u64> {
-        self.tmu.iter().filter_map(|t| t.next_event(now)).min()
+        let late = self.intc.next_late_ici().filter(|&t| t > now);
+        self.tmu.iter().filter_map(|t| t.next_event(now)).chain(late).min()
     }
 
     fn break_reservations(&mut self, writer: usize, addr: u32) {

@@ -178,6 +178,9 @@ pub(crate) struct IciPlan {
     rng: rand_xorshift::XorShiftRng,
     /// Requests seen per core (to find the n-th).
     requests: [u64; 4],
+    /// Late requests on their way: (arrival, core, bits), in order of
+    /// arrival (equal arrivals in the order they were made).
+    late: std::collections::VecDeque<(u64, usize, u32)>,
     pub(crate) lost: u64,
     pub(crate) delayed: u64,
 }
@@ -185,7 +188,24 @@ pub(crate) struct IciPlan {
 impl IciPlan {
     pub(crate) fn new(rules: Vec<IciFault>, seed: u64) -> IciPlan {
         use rand_core::SeedableRng;
-        IciPlan { rules, rng: rand_xorshift::XorShiftRng::seed_from_u64(seed), requests: [0; 4], lost: 0, delayed: 0 }
+        IciPlan { rules, rng: rand_xorshift::XorShiftRng::seed_from_u64(seed), requests: [0; 4], late: Default::default(), lost: 0, delayed: 0 }
+    }
+
+    /// Hold a late request (bits `value` for `core`) until `arrival`.
+    pub(crate) fn hold(&mut self, arrival: u64, core: usize, value: u32) {
+        let at = self.late.partition_point(|l| l.0 <= arrival);
+        self.late.insert(at, (arrival, core, value));
+    }
+
+    /// The late requests that have arrived by `now`, in order.
+    pub(crate) fn take_late(&mut self, now: u64) -> Vec<(u64, usize, u32)> {
+        let n = self.late.partition_point(|l| l.0 <= now);
+        self.late.drain(..n).collect()
+    }
+
+    /// When the next late request arrives.
+    pub(crate) fn next_late(&self) -> Option<u64> {
+        self.late.front().map(|l| l.0)
     }
 
     /// Decide one request for `core` (a write setting CnINTICI bits).
@@ -370,15 +390,27 @@ mod tests {
         let cicipri = |n: u32| 0xfe41_0090 + 4 * n;
         let cintici = |n: u32| 0xfe41_0070 + 4 * n;
         w(&mut intc, 0, cicipri(1), 0xf);
-        w(&mut intc, 0, cicipri(2), 0xf);
+        w(&mut intc, 0, cicipri(2), 0xff);
         w(&mut intc, 100, cintici(1), 1);
         assert_eq!(intc.pending(1), None, "the first ICI to core 1 is lost");
         w(&mut intc, 200, cintici(1), 1);
         assert_eq!(intc.pending_at(1, 200), Some(Pending { level: 15, intevt: 0xf00 }));
+        // Late requests arrive 700 cycles after their writes; a second one
+        // on its way does not hold back the first.
         w(&mut intc, 300, cintici(2), 1);
+        w(&mut intc, 500, cintici(2), 1 << 4);
+        assert_eq!(intc.next_late_ici(), Some(1000));
+        intc.deliver_late_icis(999);
+        assert_eq!(intc.pending(2), None, "nothing has arrived");
+        intc.deliver_late_icis(1000);
         assert_eq!(intc.pending_at(2, 999), None);
         assert_eq!(intc.pending_at(2, 1000), Some(Pending { level: 15, intevt: 0xf00 }));
+        assert_eq!(intc.next_late_ici(), Some(1200));
+        w(&mut intc, 1000, 0xfe41_0080 + 8, 0xf); // the receiver clears message 0
+        intc.deliver_late_icis(1200);
+        assert_eq!(intc.pending_at(2, 1200).map(|p| p.intevt), Some(0xf20));
+        assert_eq!(intc.next_late_ici(), None);
         let plan = intc.ici_faults.as_ref().unwrap();
-        assert_eq!((plan.lost, plan.delayed), (1, 1));
+        assert_eq!((plan.lost, plan.delayed), (1, 2));
     }
 }

@@ -694,6 +694,32 @@ impl Intc {
         self.latched &= !IRL_BITS;
     }
 
+    /// Set ICI request bits `value` of `core`, made at the sender's
+    /// clock `now`.
+    fn request_ici(&mut self, core: usize, value: u32, now: u64) {
+        // A request made while another is pending moves the time on:
+        // whatever the receiver does on taking the ICI (reading a mailbox)
+        // must not see the later sender's work early. The first request
+        // waits a little longer.
+        self.ici_since[core] = if self.intici[core] == 0 { now } else { self.ici_since[core].max(now) };
+        self.intici[core] |= value;
+    }
+
+    /// Make the late ICI requests of the fault plan that have arrived by
+    /// `now` (a core's clock), in order of arrival, as if written then.
+    pub(crate) fn deliver_late_icis(&mut self, now: u64) {
+        let Some(plan) = self.ici_faults.as_mut() else { return };
+        let due = plan.take_late(now);
+        for (at, core, value) in due {
+            self.request_ici(core, value, at);
+        }
+    }
+
+    /// When the next late ICI request arrives, if one is on its way.
+    pub(crate) fn next_late_ici(&self) -> Option<u64> {
+        self.ici_faults.as_ref().and_then(|p| p.next_late())
+    }
+
     fn read_intreq(&self) -> u32 {
         (0..4usize).fold(0u32, |bits, n| {
             let src = Source::irq(n).expect("IRQ0-3 exist");
@@ -784,20 +810,17 @@ impl Mmio for Intc {
                     // late request is one made `late` cycles after the
                     // write (and, as any later request, it holds back one
                     // already pending).
-                    let mut now = at.now;
                     if let (Some(plan), true) = (self.ici_faults.as_mut(), value != 0) {
                         match plan.request(core) {
                             crate::faults::IciVerdict::Deliver => {}
                             crate::faults::IciVerdict::Lose => return Ok(()),
-                            crate::faults::IciVerdict::Late(late) => now = now.saturating_add(late),
+                            crate::faults::IciVerdict::Late(late) => {
+                                plan.hold(at.now.saturating_add(late), core, value);
+                                return Ok(());
+                            }
                         }
                     }
-                    // A request made while another is pending moves the
-                    // time on: whatever the receiver does on taking the ICI
-                    // (reading a mailbox) must not see the later sender's
-                    // work early. The first request waits a little longer.
-                    self.ici_since[core] = if self.intici[core] == 0 { now } else { self.ici_since[core].max(now) };
-                    self.intici[core] |= value;
+                    self.request_ici(core, value, at.now);
                 }
             }
             Reg::IciPri { clear, core } => {
