@@ -1,0 +1,324 @@
+//! What the hypervisor (the board image) guarantees when the machine
+//! misbehaves: faults injected by the simulator from the description's
+//! `[faults]` table (sim/src/faults.rs, docs/faults.md).
+//!
+//! The machine: the RTOS probe on core 0 (1 ms period, SAMPLES samples)
+//! and the hostile guest in its mailbox mode without scribbling
+//! (tests/hvguests/hostile.c mode 1, region_bytes = 0): four GPOS vCPUs,
+//! one per core, send each other virtual IPIs (messages 0-6), then every
+//! vCPU sends message 7 to every other, then 2 ms of quiet, then each
+//! reports its counts. Under on-demand migration GPOS vCPU 0 leaves core 0
+//! whenever the RTOS wakes, so mail and ICIs also go to and from core 0.
+//!
+//! Everything is deterministic: figures are asserted exactly where the
+//! run fixes them.
+
+use rp1::hvguests::build_guest;
+use rp1::lhp::{Scenario, GPOS_BASE, RTOS_BASE};
+use rp1_sim::faults::Injected;
+use rp1_sim::machine::Exit;
+use spumone_hosting::description::{self, Policy};
+use spumone_hosting::runner::{self, RunOptions, RunResult};
+use spumone_percore::instance::Stats;
+
+const PART_BASE: u32 = GPOS_BASE - 0x8000_0000;
+const PART_SIZE: u32 = 0x0100_0000;
+const SAMPLES: u32 = 40;
+const CYCLES_PER_US: u32 = 600;
+const PROBE: u8 = 0;
+const HOSTILE: u8 = 1;
+/// SAMPLE kinds of the hostile guest (hostile.c).
+const IPI_SENT: u32 = 120;
+const IPI_RECV: u32 = 121;
+const IPI7_RECV: u32 = 122;
+
+/// The description, with `faults` (TOML lines of a `[faults]` table, or
+/// nothing).
+fn toml(faults: &str) -> String {
+    let probe = build_guest("rtos_probe", RTOS_BASE).expect("building rtos_probe");
+    let hostile = build_guest("hostile", GPOS_BASE).expect("building hostile");
+    // mode 1, seed 1, calls, 4 vCPUs, partition, timer 500 us, scribble
+    // 20 ms, recover 5 ms, region_bytes 0 (no scribbling), ipi_gap 300,
+    // scribble_gap, storm period, storm ms.
+    let words = [1u32, 1, 0, 4, PART_BASE, PART_SIZE, 500, 20, 5, 0, 300, 0, 2, 0];
+    let words: Vec<String> = words.iter().map(|w| format!("{w:#x}")).collect();
+    let mut t = format!(
+        "[hypervisor]\npolicy = \"on-demand-migration\"\ndispatch_first = true\n\
+         \n[[guest]]\nname = \"rtos_probe\"\nclass = \"rtos\"\npriority = 10\nimage = \"{}\"\n\
+         partition = {{ base = {:#x}, size = 0x800000 }}\nvcpus = [{{ core = 0 }}]\n\
+         interrupts = [{{ source = \"timer\", level = 12 }}]\n\
+         params = [{{ symbol = \"probe_params\", words = [{SAMPLES}, 0, 1000, 500, 0] }}]\n\
+         \n[[guest]]\nname = \"hostile\"\nclass = \"gpos\"\npriority = 1\nimage = \"{}\"\n\
+         partition = {{ base = {PART_BASE:#x}, size = {PART_SIZE:#x} }}\n\
+         vcpus = [{{ core = 0 }}, {{ core = 1 }}, {{ core = 2 }}, {{ core = 3 }}]\n\
+         interrupts = [{{ source = \"timer\", level = 5 }}, {{ source = \"ipi\", level = 6 }}]\n\
+         params = [{{ symbol = \"hostile_params\", words = [{}] }}]\n",
+        probe.display(),
+        RTOS_BASE - 0x8000_0000,
+        hostile.display(),
+        words.join(", ")
+    );
+    if !faults.is_empty() {
+        t += &format!("\n[faults]\n{faults}\n");
+    }
+    t
+}
+
+fn board_mode() -> runner::Mode {
+    let mut s = Scenario::new(Policy::None);
+    s.hosted = false;
+    s.mode().expect("the board image")
+}
+
+/// Run the machine with `faults` for at most 80 simulated ms.
+fn run(faults: &str) -> RunResult {
+    let desc = description::parse(&toml(faults), std::path::Path::new(".")).expect("a valid description");
+    let opts = RunOptions { max_cycles: 80 * 600_000, keep_events: true, mode: board_mode() };
+    runner::run(&desc, opts, |_| {}).expect("the run")
+}
+
+fn sum(r: &RunResult, f: impl Fn(&Stats) -> u64) -> u64 {
+    r.stats.iter().map(f).sum()
+}
+
+/// Each hostile vCPU's SAMPLE of `kind` (None for a vCPU that did not
+/// report).
+fn per_vcpu(r: &RunResult, kind: u32) -> Vec<Option<u64>> {
+    let mut out = vec![None; 4];
+    for s in r.log.samples.iter().filter(|s| s.guest == HOSTILE && s.kind == kind) {
+        out[s.vcpu as usize] = Some(s.value as u64);
+    }
+    out
+}
+
+/// raised = injected + coalesced + cancelled + still pending, exactly.
+fn check_interrupt_accounting(r: &RunResult, what: &str) -> u64 {
+    let raised = sum(r, |s| s.virqs_raised);
+    let injected = sum(r, |s| s.injections);
+    let coalesced = sum(r, |s| s.virqs_coalesced);
+    let cancelled = sum(r, |s| s.virqs_cancelled);
+    assert_eq!(
+        raised,
+        injected + coalesced + cancelled + r.pending_virqs_at_end,
+        "{what}: raised {raised} != injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
+        r.pending_virqs_at_end
+    );
+    raised
+}
+
+/// The probe took all its samples, none lost or early; the worst latency
+/// in us.
+fn check_probe(r: &RunResult, max_us: f64, what: &str) -> f64 {
+    let c = r.console(PROBE as usize);
+    assert!(
+        c.contains(&format!("samples={SAMPLES} ")) && c.contains(" lost=0 ") && c.contains(" early=0 "),
+        "{what}: the RTOS probe says {c:?}"
+    );
+    let lat = r.samples(PROBE, 0);
+    assert_eq!(lat.len(), SAMPLES as usize, "{what}: latency samples");
+    let worst = *lat.iter().max().unwrap() as f64 / CYCLES_PER_US as f64;
+    assert!(worst < max_us, "{what}: worst RTOS latency {worst:.1} us (bound {max_us} us)");
+    worst
+}
+
+/// Everything a run did that a second run must repeat.
+fn fingerprint(r: &RunResult) -> String {
+    format!("{:?} {} {:?} {:?} {:?} {:?} {:?}", r.exit, r.cycles, r.log.events, r.log.samples, r.stats, r.mailbox, r.injected)
+}
+
+fn report(r: &RunResult, what: &str) {
+    let m = |f: &dyn Fn(&spumone_percore::post::PostStats) -> u64| r.mailbox.iter().map(f).sum::<u64>();
+    eprintln!(
+        "{what}: exit {} at {:.3} ms; injected: {}; exits {:?}; IPIs sent {:?} received {:?} msg7 {:?}; \
+         mailbox sent {} received {} lost {} rejected {} bad_head {}; raised {} pending {}; worst RTOS {:?} us\n  probe: {}\n  hostile: {}",
+        r.exit,
+        r.cycles as f64 / 600_000.0,
+        r.injected,
+        r.log.exits,
+        per_vcpu(r, IPI_SENT),
+        per_vcpu(r, IPI_RECV),
+        per_vcpu(r, IPI7_RECV),
+        m(&|p| p.mailbox.sent),
+        m(&|p| p.mailbox.received),
+        m(&|p| p.mailbox.lost),
+        m(&|p| p.mailbox.rejected.total()),
+        m(&|p| p.mailbox.bad_head),
+        sum(r, |s| s.virqs_raised),
+        r.pending_virqs_at_end,
+        r.samples(PROBE, 0).iter().max().map(|&c| c as f64 / 600.0),
+        r.console(PROBE as usize).trim(),
+        r.console(HOSTILE as usize).lines().last().unwrap_or(""),
+    );
+}
+
+/// Mailbox totals over the cores: (sent, received, lost, bad heads,
+/// corrupt tails).
+fn mail(r: &RunResult) -> (u64, u64, u64, u64, u64) {
+    let m = |f: &dyn Fn(&spumone_percore::post::PostStats) -> u64| r.mailbox.iter().map(f).sum::<u64>();
+    (
+        m(&|p| p.mailbox.sent),
+        m(&|p| p.mailbox.received),
+        m(&|p| p.mailbox.lost),
+        m(&|p| p.mailbox.bad_head),
+        m(&|p| p.mailbox.corrupt_tail),
+    )
+}
+
+/// The guarantees every fault here keeps: the probe's ticks on time
+/// (every sample, none lost or early, worst latency under 50 us, the
+/// bound of tests/board_hostile.rs), the interrupt accounting exact, no
+/// hypervisor panic. Returns the worst RTOS latency in us.
+fn check_rtos_and_accounting(r: &RunResult, what: &str) -> f64 {
+    report(r, what);
+    assert!(!r.machine_console.contains("panic"), "{what}: {}", r.machine_console);
+    assert_eq!(r.log.exits[PROBE as usize], Some(0), "{what}: the probe exits 0");
+    let worst = check_probe(r, 50.0, what);
+    check_interrupt_accounting(r, what);
+    worst
+}
+
+const LOSE_20_ON_GPOS_CORES: &str =
+    "seed = 1\nici = [{ core = 1, lost_percent = 20 }, { core = 2, lost_percent = 20 }, { core = 3, lost_percent = 20 }]";
+
+/// No `[faults]` table and an empty one give the same run, cycle for
+/// cycle (the machine consults nothing without faults); the fault-free
+/// run is the reference the others are compared with.
+#[test]
+fn without_faults_nothing_is_injected_and_nothing_changes() {
+    let plain = run("");
+    let empty = run("seed = 5");
+    assert_eq!(fingerprint(&plain), fingerprint(&empty));
+    assert_eq!(plain.injected, Injected::default());
+    check_rtos_and_accounting(&plain, "no faults");
+    assert_eq!(plain.exit, Exit::Guest(0));
+    let (sent, received, lost, _, _) = mail(&plain);
+    assert_eq!((received, lost), (sent, 0), "no faults: every message received");
+}
+
+/// 20 % of the ICIs to cores 1-3 are dropped (seed 1: 271 of them). The
+/// RTOS on core 0 keeps its ticks, the accounting holds, every vCPU still
+/// gets message 7 and the guest ends well: mail whose ICI was lost is
+/// read at the next ICI to that core.
+///
+/// OPEN PROBLEM (shown, not hidden): nothing re-sends a lost ICI. Mail
+/// whose ICI was lost waits in its ring for the next ICI to its core; at
+/// the end of this run one message was never received (sent = received
+/// + 1, lost 0: not rejected, still in a ring), where the fault-free run
+/// receives every message. The hypervisor has no timeout that looks at
+/// its rings without an ICI, so the last mail to a core can be stranded.
+#[test]
+fn lost_icis_to_the_gpos_cores_keep_the_rtos_on_time_but_can_strand_the_last_message() {
+    let r = run(LOSE_20_ON_GPOS_CORES);
+    let what = "20 % of ICIs to cores 1-3 lost";
+    check_rtos_and_accounting(&r, what);
+    assert_eq!(r.injected, Injected { ici_lost: 271, ..Injected::default() });
+    assert_eq!(r.exit, Exit::Guest(0));
+    assert!(per_vcpu(&r, IPI7_RECV).iter().all(|k| k.is_some_and(|k| k >= 1)), "{what}: message 7 everywhere");
+    let (sent, received, lost, _, _) = mail(&r);
+    assert_eq!((sent - received, lost), (1, 0), "{what}: one message stranded in a ring, none rejected");
+
+    // Lost ICIs into the RTOS's own core (seed 1: 129) do not reach the
+    // RTOS either, and there every message was received in the end.
+    let r = run("seed = 1\nici = [{ core = 0, lost_percent = 20 }]");
+    let what = "20 % of ICIs to core 0 lost";
+    check_rtos_and_accounting(&r, what);
+    assert_eq!(r.injected.ici_lost, 129);
+    assert_eq!(r.exit, Exit::Guest(0));
+    let (sent, received, _, _, _) = mail(&r);
+    assert_eq!(sent, received, "{what}");
+
+    // One lost ICI (the 5th to core 2): every message is received, with
+    // the fault-free run's counts.
+    let r = run("ici = [{ core = 2, lost_nth = 5 }]");
+    check_rtos_and_accounting(&r, "the 5th ICI to core 2 lost");
+    assert_eq!(r.injected.ici_lost, 1);
+    let (sent, received, _, _, _) = mail(&r);
+    assert_eq!(sent, received, "the 5th ICI to core 2 lost: recovered at the next ICI");
+}
+
+/// Every ICI to cores 1-3 arrives 200 us late (1,320 of them): nothing is
+/// lost, the RTOS keeps its ticks.
+#[test]
+fn late_icis_delay_mail_but_lose_nothing() {
+    let r = run("ici = [{ core = 1, delay_us = 200 }, { core = 2, delay_us = 200 }, { core = 3, delay_us = 200 }]");
+    let what = "ICIs to cores 1-3 200 us late";
+    check_rtos_and_accounting(&r, what);
+    assert_eq!(r.injected, Injected { ici_delayed: 1320, ..Injected::default() });
+    assert_eq!(r.exit, Exit::Guest(0));
+    let (sent, received, lost, _, _) = mail(&r);
+    assert_eq!((received, lost), (sent, 0), "{what}");
+}
+
+/// Core 2 stops for 20 ms (from 10 ms, in the middle of the IPI phase):
+/// its vCPU resumes, takes its mail, and the guest ends well; the RTOS
+/// on core 0 keeps its ticks (its worst latency rises, from about 20 to
+/// about 32 us, still under the bound).
+#[test]
+fn a_gpos_core_that_stalls_for_20_ms_recovers_and_the_rtos_keeps_its_ticks() {
+    let r = run("stall = [{ core = 2, at_ms = 10, for_ms = 20 }]");
+    let what = "core 2 stalled 20 ms";
+    check_rtos_and_accounting(&r, what);
+    assert_eq!(r.injected, Injected { stall_cycles: 20 * 600_000, ..Injected::default() });
+    assert_eq!(r.exit, Exit::Guest(0));
+    assert!(per_vcpu(&r, IPI7_RECV).iter().all(|k| k.is_some_and(|k| k >= 1)), "{what}: message 7 everywhere");
+    let (sent, received, lost, _, _) = mail(&r);
+    assert_eq!((received, lost), (sent, 0), "{what}");
+}
+
+/// Core 3 stops for good at 10 ms. The RTOS on core 0 keeps every tick
+/// and the accounting holds; the GPOS cannot finish (its vCPU 3 never
+/// reports, the run ends at the 80 ms limit) and the mail sent to core 3
+/// after it stopped stays in its rings: 24 messages. Nothing in the
+/// hypervisor notices a dead core (no heartbeat): the senders' vCPUs go
+/// on, their IPIs to vCPU 3 are simply never taken.
+#[test]
+fn a_core_that_stops_for_good_does_not_stop_the_rtos() {
+    let r = run("stall = [{ core = 3, at_ms = 10 }]");
+    let what = "core 3 stopped for good";
+    check_rtos_and_accounting(&r, what);
+    assert_eq!(r.injected, Injected { stall_cycles: 70 * 600_000, ..Injected::default() });
+    assert_eq!(r.exit, Exit::CycleLimit);
+    assert_eq!(r.log.exits, vec![Some(0), None], "{what}: the GPOS never ends");
+    assert_eq!(per_vcpu(&r, IPI_SENT)[3], None, "{what}: vCPU 3 never reports");
+    let (sent, received, lost, _, _) = mail(&r);
+    assert_eq!((sent - received, lost), (24, 0), "{what}: messages stranded in core 3's rings");
+}
+
+/// Two mailbox words flip: at 12 ms the head count of ring 4 (core 1 ->
+/// core 2, CSM 0x3100), at 14 ms the tail check word of ring 3 (core 1 ->
+/// core 0, CSM 0x24e4). No message is lost or forged, the RTOS keeps its
+/// ticks, the guest ends well. The head's check word catches the first:
+/// 3 bad heads counted against 2 in the fault-free run (a receiver also
+/// counts a head it read while the sender was rewriting it). The second
+/// leaves no count: 0 corrupt tails; the tail was rewritten before the
+/// sender read it (a flip of a word about to be rewritten is harmless).
+#[test]
+fn flipped_mailbox_words_are_caught_by_the_check_words() {
+    let r = run("flip = [{ at_ms = 12, offset = 0x3100, mask = 0x1 }, { at_ms = 14, offset = 0x24e4, mask = 0x100 }]");
+    let what = "two mailbox words flipped";
+    check_rtos_and_accounting(&r, what);
+    assert_eq!(r.injected, Injected { words_flipped: 2, ..Injected::default() });
+    assert_eq!(r.exit, Exit::Guest(0));
+    let (sent, received, lost, bad_head, corrupt_tail) = mail(&r);
+    assert_eq!((received, lost), (sent, 0), "{what}");
+    assert_eq!((bad_head, corrupt_tail), (3, 0), "{what}: bad heads, corrupt tails");
+}
+
+/// The same plan and seed give the identical run: cycles, event log,
+/// samples, counters, what was injected. Another seed gives another run.
+#[test]
+fn the_same_plan_and_seed_give_the_same_run() {
+    let plan = |seed: u32| {
+        format!(
+            "seed = {seed}\nici = [{{ core = 1, lost_percent = 20 }}, {{ core = 2, delay_us = 50 }}, {{ core = 3, lost_percent = 10 }}]\n\
+             stall = [{{ core = 2, at_ms = 5, for_ms = 5 }}]\nflip = [{{ at_ms = 12, offset = 0x3100, mask = 0x1 }}]"
+        )
+    };
+    let a = run(&plan(7));
+    let b = run(&plan(7));
+    assert_eq!(fingerprint(&a), fingerprint(&b));
+    assert!(a.injected.ici_lost > 0 && a.injected.ici_delayed > 0, "{}", a.injected);
+    let c = run(&plan(8));
+    assert_ne!(fingerprint(&a), fingerprint(&c), "another seed, another choice of lost ICIs");
+    eprintln!("seed 7: {}; seed 8: {}", a.injected, c.injected);
+}
