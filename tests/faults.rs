@@ -216,6 +216,13 @@ fn lost_icis_to_the_gpos_cores_keep_the_rtos_on_time_but_can_strand_the_last_mes
     assert!(per_vcpu(&r, IPI7_RECV).iter().all(|k| k.is_some_and(|k| k >= 1)), "{what}: message 7 everywhere");
     let (sent, received, lost, _, _) = mail(&r);
     assert_eq!((sent - received, lost), (1, 0), "{what}: one message stranded in a ring, none rejected");
+    // The run report says what was injected.
+    let desc = description::parse(&toml(LOSE_20_ON_GPOS_CORES), std::path::Path::new(".")).unwrap();
+    let text = spumone_hosting::report::render(&desc, &r);
+    assert!(
+        text.contains("\nfaults injected (seed 1): 271 ICIs lost, 0 ICIs delayed, 0 core cycles stalled (0.000 ms), 0 CSM words flipped\n"),
+        "{text}"
+    );
 
     // Lost ICIs into the RTOS's own core (seed 1: 129) do not reach the
     // RTOS either, and there every message was received in the end.

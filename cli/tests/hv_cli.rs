@@ -308,3 +308,30 @@ fn a_guest_status_of_256_is_a_failure() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(stderr(&o), "rp1: guest `g` exited with status 256 (0x100)\n");
 }
+
+/// `[faults]` runs on the board image and the report says what was
+/// injected; the hosted model and --write-boot refuse it.
+#[test]
+fn faults_are_reported_on_the_board_image_and_refused_elsewhere() {
+    let dir = scratch("faults");
+    write_image(&dir, "g.elf", 0x8880_0000, &exit_guest(0));
+    let desc = description(&dir, "g.elf", "\n[faults]\nseed = 3\nstall = [{ core = 2, at_ms = 0 }]\n");
+    let o = rp1(&["hv", desc.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let line = out.lines().find(|l| l.starts_with("faults injected (seed 3): ")).unwrap_or_else(|| panic!("{out}"));
+    assert!(line.starts_with("faults injected (seed 3): 0 ICIs lost, 0 ICIs delayed, ") && line.ends_with(" ms), 0 CSM words flipped"), "{line}");
+
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--hosted"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fault injection needs the board image (rp1 hv without --hosted)"), "{}", stderr(&o));
+
+    let boot = dir.join("boot");
+    let o = rp1(&["hv", desc.to_str().unwrap(), "--write-boot", boot.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        format!("rp1: {}: --write-boot writes no [faults]: the machine applies them only under `rp1 hv`\n", desc.display())
+    );
+    assert!(!boot.exists(), "nothing was written");
+}
