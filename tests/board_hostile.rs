@@ -33,7 +33,7 @@ use rp1::lhp::{Scenario, GPOS_BASE, RTOS_BASE};
 use rp1_sim::machine::Exit;
 use spumone_hosting::description::{self, Policy};
 use spumone_hosting::runner::{self, RunOptions, RunResult};
-use spumone_percore::instance::Stats;
+use rp1_systests::runs::{check_interrupt_accounting, sum};
 use spumone_percore::hw::TraceEvent;
 use std::time::Instant;
 
@@ -195,10 +195,6 @@ fn board_mode() -> runner::Mode {
     s.mode().expect("the board image")
 }
 
-fn sum(r: &RunResult, f: impl Fn(&Stats) -> u64) -> u64 {
-    r.stats.iter().map(f).sum()
-}
-
 /// Each vCPU's SAMPLE of `kind` from `guest`: exactly one per vCPU.
 fn per_vcpu(r: &RunResult, guest: u8, kind: u32, vcpus: usize) -> Vec<u64> {
     let mut out = vec![None; vcpus];
@@ -229,25 +225,6 @@ fn check_clean_end(r: &RunResult, what: &str) {
         assert!(f.ring && f.boot_state == 1, "{what}: core {c} booted: {f:?}");
         assert_eq!(f.dropped, 0, "{what}: core {c} dropped trace records");
     }
-}
-
-/// raised = injected + coalesced + cancelled + still pending, exactly.
-fn check_interrupt_accounting(r: &RunResult, what: &str) -> u64 {
-    let raised = sum(r, |s| s.virqs_raised);
-    let injected = sum(r, |s| s.injections);
-    let coalesced = sum(r, |s| s.virqs_coalesced);
-    let cancelled = sum(r, |s| s.virqs_cancelled);
-    assert_eq!(
-        raised,
-        injected + coalesced + cancelled + r.pending_virqs_at_end,
-        "{what}: raised {raised} != injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
-        r.pending_virqs_at_end
-    );
-    eprintln!(
-        "{what}: raised {raised} = injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
-        r.pending_virqs_at_end
-    );
-    raised
 }
 
 /// The probe took all its samples, on time: none lost, none early, the

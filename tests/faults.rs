@@ -19,7 +19,7 @@ use rp1_sim::faults::Injected;
 use rp1_sim::machine::Exit;
 use spumone_hosting::description::{self, Policy};
 use spumone_hosting::runner::{self, RunOptions, RunResult};
-use spumone_percore::instance::Stats;
+use rp1_systests::runs::{check_interrupt_accounting, sum};
 
 const PART_BASE: u32 = GPOS_BASE - 0x8000_0000;
 const PART_SIZE: u32 = 0x0100_0000;
@@ -77,10 +77,6 @@ fn run(faults: &str) -> RunResult {
     runner::run(&desc, opts, |_| {}).expect("the run")
 }
 
-fn sum(r: &RunResult, f: impl Fn(&Stats) -> u64) -> u64 {
-    r.stats.iter().map(f).sum()
-}
-
 /// Each hostile vCPU's SAMPLE of `kind` (None for a vCPU that did not
 /// report).
 fn per_vcpu(r: &RunResult, kind: u32) -> Vec<Option<u64>> {
@@ -89,21 +85,6 @@ fn per_vcpu(r: &RunResult, kind: u32) -> Vec<Option<u64>> {
         out[s.vcpu as usize] = Some(s.value as u64);
     }
     out
-}
-
-/// raised = injected + coalesced + cancelled + still pending, exactly.
-fn check_interrupt_accounting(r: &RunResult, what: &str) -> u64 {
-    let raised = sum(r, |s| s.virqs_raised);
-    let injected = sum(r, |s| s.injections);
-    let coalesced = sum(r, |s| s.virqs_coalesced);
-    let cancelled = sum(r, |s| s.virqs_cancelled);
-    assert_eq!(
-        raised,
-        injected + coalesced + cancelled + r.pending_virqs_at_end,
-        "{what}: raised {raised} != injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
-        r.pending_virqs_at_end
-    );
-    raised
 }
 
 /// The probe took all its samples, none lost or early; the worst latency

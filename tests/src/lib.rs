@@ -362,3 +362,35 @@ pub fn patch_series_size(dir: &Path) -> (u32, String) {
         .unwrap_or_else(|| panic!("no total line:\n{text}"));
     (total, text)
 }
+
+/// The hypervisor runs' shared checks (tests/board_hostile.rs,
+/// tests/faults.rs).
+pub mod runs {
+    use spumone_hosting::runner::RunResult;
+    use spumone_percore::instance::Stats;
+
+    /// A counter summed over the cores.
+    pub fn sum(r: &RunResult, f: impl Fn(&Stats) -> u64) -> u64 {
+        r.stats.iter().map(f).sum()
+    }
+
+    /// raised = injected + coalesced + cancelled + still pending, exactly.
+    /// Returns how many were raised.
+    pub fn check_interrupt_accounting(r: &RunResult, what: &str) -> u64 {
+        let raised = sum(r, |s| s.virqs_raised);
+        let injected = sum(r, |s| s.injections);
+        let coalesced = sum(r, |s| s.virqs_coalesced);
+        let cancelled = sum(r, |s| s.virqs_cancelled);
+        assert_eq!(
+            raised,
+            injected + coalesced + cancelled + r.pending_virqs_at_end,
+            "{what}: raised {raised} != injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
+            r.pending_virqs_at_end
+        );
+        eprintln!(
+            "{what}: raised {raised} = injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
+            r.pending_virqs_at_end
+        );
+        raised
+    }
+}
