@@ -453,16 +453,7 @@ fn the_mailbox_ici_is_closed_while_a_single_vcpu_rtos_runs() {
 /// arrives as before.
 #[test]
 fn an_ipi_to_a_vcpu_on_another_core_is_sent_and_the_caller_goes_on_at_once() {
-    let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[gpos(2)], Policy::None));
-    hw0.trap(&mut core0, 0x60, &[GP_VBR]);
-    hw0.trap(&mut core0, 0x62, &[0]);
-    hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 7]);
-    hw1.interrupt(&mut core1, ICI_INTEVT);
-    hw1.trap(&mut core1, 0x60, &[GP_VBR]);
-    hw1.trap(&mut core1, 0x62, &[0]);
-    hw1.trap(&mut core1, 0x63, &[]);
-    assert_eq!(hw1.left, Some(Leave::Idle));
-    hw0.icis_sent.clear();
+    let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_gpos_vcpus();
     let switches = core0.stats.switches;
     let sent = core0.mailbox_stats().mailbox.sent;
     let before = hw0.resumed().0;
@@ -489,10 +480,7 @@ fn a_release_that_falls_due_while_mail_is_read_goes_before_the_rest_of_the_mail(
     assert_eq!(hw0.trap(&mut core0, 0x63, &[]).pc, GP_ENTRY, "the RTOS idles, the GPOS runs");
     hw0.trap(&mut core0, 0x60, &[GP_VBR]);
     hw0.trap(&mut core0, 0x62, &[0]);
-    hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 7]);
-    hw1.interrupt(&mut core1, ICI_INTEVT);
-    hw1.trap(&mut core1, 0x60, &[GP_VBR]);
-    hw1.trap(&mut core1, 0x62, &[0]);
+    start_gpos_vcpu_1(&mut hw0, &mut core0, &mut hw1, &mut core1);
     for message in 0..5 {
         hw1.trap(&mut core1, 0x67, &[0, message]);
     }

@@ -488,30 +488,6 @@ fn flip(mem: &SharedMem, offset: u32, mask: u32) {
     mem.borrow_mut()[offset as usize / 4] ^= mask;
 }
 
-/// Two cores, GPOS vCPU 0 on core 0 and vCPU 1 started on core 1 (no
-/// RTOS, policy None), both with vector tables and interrupts on; core 1
-/// idles. Returns the machine.
-fn two_gpos_vcpus() -> (SharedMem, FakeCore, Instance, FakeCore, Instance) {
-    let mem = shared();
-    let cfg = config(&[gpos(2)], Policy::None);
-    let mut hw0 = FakeCore::new(0, &mem);
-    let mut core0 = Instance::boot_with(&mut hw0, cfg, &[]);
-    let mut hw1 = FakeCore::new(1, &mem);
-    let mut core1 = Instance::boot_with(&mut hw1, cfg, &[]);
-    hw0.trap(&mut core0, 0x60, &[GP_VBR]);
-    hw0.trap(&mut core0, 0x62, &[0]);
-    hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 7]);
-    hw0.icis_sent.clear();
-    hw1.interrupt(&mut core1, ICI_INTEVT);
-    let (v1, _) = hw1.resumed();
-    assert_eq!((v1.pc, v1.bank0[4]), (GP_ENTRY + 0x800, 7), "vCPU 1 starts on core 1");
-    hw1.trap(&mut core1, 0x60, &[GP_VBR]);
-    hw1.trap(&mut core1, 0x62, &[0]);
-    hw1.trap(&mut core1, 0x63, &[]);
-    assert_eq!(hw1.left, Some(Leave::Idle));
-    (mem, hw0, core0, hw1, core1)
-}
-
 /// A virtual IPI whose slot is damaged in flight is rejected (counted as
 /// a bad checksum) and lost; nothing else is: the next IPI arrives.
 #[test]

@@ -24,6 +24,19 @@ fn guest_sets_imask(hw: &mut FakeCore, level: u32) {
     ctx.sr = ctx.sr & !sr::IMASK | level << sr::IMASK_SHIFT;
 }
 
+/// A one-vCPU Linux-like guest with its vector table and a 1 ms tick,
+/// that has just disabled interrupts itself (local_irq_disable: SR.IMASK
+/// 7, no hypercall); and the tick's deadline.
+fn ticking_with_interrupts_disabled() -> (FakeCore, Instance, u64) {
+    let mut hw = FakeCore::new(0, &shared());
+    let mut inst = Instance::boot_with(&mut hw, config(&[linux_like(1)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    let deadline = hw.timer.expect("armed");
+    guest_sets_imask(&mut hw, 7);
+    (hw, inst, deadline)
+}
+
 #[test]
 fn a_user_program_trapping_in_the_hypercall_range_reaches_its_own_kernel() {
     let mem = shared();
@@ -45,14 +58,7 @@ fn a_user_program_trapping_in_the_hypercall_range_reaches_its_own_kernel() {
 
 #[test]
 fn a_tick_masked_by_sr_imask_waits_in_the_doorbell_and_enters_when_unmasked() {
-    let mem = shared();
-    let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot_with(&mut hw, config(&[linux_like(1)], Policy::None), &[]);
-    hw.trap(&mut inst, 0x60, &[GP_VBR]);
-    hw.trap(&mut inst, 0x6b, &[1000, 0]);
-    let deadline = hw.timer.expect("armed");
-    // local_irq_disable: IMASK 7, no hypercall.
-    guest_sets_imask(&mut hw, 7);
+    let (mut hw, mut inst, deadline) = ticking_with_interrupts_disabled();
     let pc = hw.resumed().0.pc;
     hw.now = deadline;
     hw.interrupt(&mut inst, timer_intevt(0));
@@ -300,13 +306,7 @@ fn trap_based_migration_sends_a_vcpu_home_when_an_interrupt_finds_it_in_user_mod
 /// is what that pass gave it.
 #[test]
 fn the_doorbell_delivers_the_highest_held_interrupt_and_stays_up_for_the_next() {
-    let mem = shared();
-    let mut hw = FakeCore::new(0, &mem);
-    let mut inst = Instance::boot_with(&mut hw, config(&[linux_like(1)], Policy::None), &[]);
-    hw.trap(&mut inst, 0x60, &[GP_VBR]);
-    hw.trap(&mut inst, 0x6b, &[1000, 0]);
-    let deadline = hw.timer.expect("armed");
-    guest_sets_imask(&mut hw, 7);
+    let (mut hw, mut inst, deadline) = ticking_with_interrupts_disabled();
     hw.trap(&mut inst, 0x67, &[0, 1]); // an IPI to itself, held
     assert_eq!(hw.doorbell, 4);
     hw.now = deadline;

@@ -358,6 +358,31 @@ pub fn two_cores(cfg: Config) -> (SharedMem, FakeCore, Instance, FakeCore, Insta
     (mem, hw0, core0, hw1, core1)
 }
 
+/// GPOS vCPU 0, running on core 0, starts vCPU 1 (r4 = 7) on core 1,
+/// which sets its vector table and unmasks: it is running afterwards.
+pub fn start_gpos_vcpu_1(hw0: &mut FakeCore, core0: &mut Instance, hw1: &mut FakeCore, core1: &mut Instance) {
+    hw0.trap(core0, 0x69, &[1, GP_ENTRY + 0x800, 7]);
+    hw0.icis_sent.clear();
+    hw1.interrupt(core1, spumone_percore::hw::ICI_INTEVT);
+    let (v1, _) = hw1.resumed();
+    assert_eq!((v1.pc, v1.bank0[4]), (GP_ENTRY + 0x800, 7), "vCPU 1 starts on core 1");
+    hw1.trap(core1, 0x60, &[GP_VBR]);
+    hw1.trap(core1, 0x62, &[0]);
+}
+
+/// Two cores, GPOS vCPU 0 on core 0 and vCPU 1 started on core 1 (no
+/// RTOS, policy None), both with vector tables and interrupts on; core 1
+/// idles. Returns the machine.
+pub fn two_gpos_vcpus() -> (SharedMem, FakeCore, Instance, FakeCore, Instance) {
+    let (mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[gpos(2)], Policy::None));
+    hw0.trap(&mut core0, 0x60, &[GP_VBR]);
+    hw0.trap(&mut core0, 0x62, &[0]);
+    start_gpos_vcpu_1(&mut hw0, &mut core0, &mut hw1, &mut core1);
+    hw1.trap(&mut core1, 0x63, &[]);
+    assert_eq!(hw1.left, Some(Leave::Idle));
+    (mem, hw0, core0, hw1, core1)
+}
+
 pub fn shared() -> SharedMem {
     Rc::new(RefCell::new(vec![0; 0x2_0000 / 4]))
 }
