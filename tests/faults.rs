@@ -35,6 +35,13 @@ const IPI7_RECV: u32 = 122;
 /// The description, with `faults` (TOML lines of a `[faults]` table, or
 /// nothing).
 fn toml(faults: &str) -> String {
+    toml_with(faults, true)
+}
+
+/// The description; `dispatch_first` false: GPOS vCPU 0 leaves core 0
+/// every time the RTOS wakes (every 1 ms), not only when the RTOS is still
+/// busy after the deferral (which the probe at 0 % never is).
+fn toml_with(faults: &str, dispatch_first: bool) -> String {
     let probe = build_guest("rtos_probe", RTOS_BASE).expect("building rtos_probe");
     let hostile = build_guest("hostile", GPOS_BASE).expect("building hostile");
     // mode 1, seed 1, calls, 4 vCPUs, partition, timer 500 us, scribble
@@ -43,7 +50,7 @@ fn toml(faults: &str) -> String {
     let words = [1u32, 1, 0, 4, PART_BASE, PART_SIZE, 500, 20, 5, 0, 300, 0, 2, 0];
     let words: Vec<String> = words.iter().map(|w| format!("{w:#x}")).collect();
     let mut t = format!(
-        "[hypervisor]\npolicy = \"on-demand-migration\"\ndispatch_first = true\n\
+        "[hypervisor]\npolicy = \"on-demand-migration\"\ndispatch_first = {dispatch_first}\n\
          \n[[guest]]\nname = \"rtos_probe\"\nclass = \"rtos\"\npriority = 10\nimage = \"{}\"\n\
          partition = {{ base = {:#x}, size = 0x800000 }}\nvcpus = [{{ core = 0 }}]\n\
          interrupts = [{{ source = \"timer\", level = 12 }}]\n\
@@ -72,7 +79,11 @@ fn board_mode() -> runner::Mode {
 
 /// Run the machine with `faults` for at most 80 simulated ms.
 fn run(faults: &str) -> RunResult {
-    let desc = description::parse(&toml(faults), std::path::Path::new(".")).expect("a valid description");
+    run_with(faults, true)
+}
+
+fn run_with(faults: &str, dispatch_first: bool) -> RunResult {
+    let desc = description::parse(&toml_with(faults, dispatch_first), std::path::Path::new(".")).expect("a valid description");
     let opts = RunOptions { max_cycles: 80 * 600_000, keep_events: true, mode: board_mode() };
     runner::run(&desc, opts, |_| {}).expect("the run")
 }
@@ -158,6 +169,11 @@ fn check_rtos_and_accounting(r: &RunResult, what: &str) -> f64 {
     worst
 }
 
+/// ICIs raised again per core in the run with 20 % of the ICIs to cores
+/// 1-3 lost, and the ICIs lost in the one that loses 20 % of core 0's.
+const REPEATED_LOST_20: [u64; 4] = [1, 0, 0, 0];
+const LOST_TO_CORE_0: u64 = 122;
+
 const LOSE_20_ON_GPOS_CORES: &str =
     "seed = 1\nici = [{ core = 1, lost_percent = 20 }, { core = 2, lost_percent = 20 }, { core = 3, lost_percent = 20 }]";
 
@@ -176,41 +192,45 @@ fn without_faults_nothing_is_injected_and_nothing_changes() {
     assert_eq!((received, lost), (sent, 0), "no faults: every message received");
 }
 
-/// 20 % of the ICIs to cores 1-3 are dropped (seed 1: 271 of them). The
+/// The ICIs a sender raised again ([`ICI_RECHECK`] after one whose ring
+/// was still unread), per core.
+fn icis_repeated(r: &RunResult) -> Vec<u64> {
+    r.mailbox.iter().map(|m| m.icis_repeated).collect()
+}
+
+/// 20 % of the ICIs to cores 1-3 are dropped (seed 1: 252 of them). The
 /// RTOS on core 0 keeps its ticks, the accounting holds, every vCPU still
-/// gets message 7 and the guest ends well: mail whose ICI was lost is
-/// read at the next ICI to that core.
-///
-/// OPEN PROBLEM (shown, not hidden): nothing re-sends a lost ICI. Mail
-/// whose ICI was lost waits in its ring for the next ICI to its core; at
-/// the end of this run one message was never received (sent = received
-/// + 1, lost 0: not rejected, still in a ring), where the fault-free run
-/// receives every message. The hypervisor has no timeout that looks at
-/// its rings without an ICI, so the last mail to a core can be stranded.
+/// gets message 7, every message is received and the guest ends well.
+/// Mail whose ICI was lost is read at the next ICI to that core, or, if
+/// none comes, when its sender, looking at the ring 1 ms after its ICI
+/// and finding it unread, raises the ICI again (core 0 did, once, here).
+/// On the image before senders looked (89fcea3), the same plan lost 271
+/// ICIs and left one message stranded in a ring for good.
 #[test]
-fn lost_icis_to_the_gpos_cores_keep_the_rtos_on_time_but_can_strand_the_last_message() {
+fn lost_icis_to_the_gpos_cores_are_raised_again_and_no_message_is_stranded() {
     let r = run(LOSE_20_ON_GPOS_CORES);
     let what = "20 % of ICIs to cores 1-3 lost";
     check_rtos_and_accounting(&r, what);
-    assert_eq!(r.injected, Injected { ici_lost: 271, ..Injected::default() });
+    assert_eq!(r.injected, Injected { ici_lost: 252, ..Injected::default() });
     assert_eq!(r.exit, Exit::Guest(0));
     assert!(per_vcpu(&r, IPI7_RECV).iter().all(|k| k.is_some_and(|k| k >= 1)), "{what}: message 7 everywhere");
     let (sent, received, lost, _, _) = mail(&r);
-    assert_eq!((sent - received, lost), (1, 0), "{what}: one message stranded in a ring, none rejected");
+    assert_eq!((received, lost), (sent, 0), "{what}: every message received");
+    assert_eq!(icis_repeated(&r), REPEATED_LOST_20, "{what}: ICIs raised again");
     // The run report says what was injected.
     let desc = description::parse(&toml(LOSE_20_ON_GPOS_CORES), std::path::Path::new(".")).unwrap();
     let text = spumone_hosting::report::render(&desc, &r);
     assert!(
-        text.contains("\nfaults injected (seed 1): 271 ICIs lost, 0 ICIs delayed, 0 core cycles stalled (0.000 ms), 0 CSM words flipped\n"),
+        text.contains("\nfaults injected (seed 1): 252 ICIs lost, 0 ICIs delayed, 0 core cycles stalled (0.000 ms), 0 CSM words flipped\n"),
         "{text}"
     );
 
-    // Lost ICIs into the RTOS's own core (seed 1: 129) do not reach the
-    // RTOS either, and there every message was received in the end.
+    // Lost ICIs into the RTOS's own core do not reach the RTOS either,
+    // and there too every message is received.
     let r = run("seed = 1\nici = [{ core = 0, lost_percent = 20 }]");
     let what = "20 % of ICIs to core 0 lost";
     check_rtos_and_accounting(&r, what);
-    assert_eq!(r.injected.ici_lost, 129);
+    assert_eq!(r.injected.ici_lost, LOST_TO_CORE_0);
     assert_eq!(r.exit, Exit::Guest(0));
     let (sent, received, _, _, _) = mail(&r);
     assert_eq!(sent, received, "{what}");
@@ -224,14 +244,14 @@ fn lost_icis_to_the_gpos_cores_keep_the_rtos_on_time_but_can_strand_the_last_mes
     assert_eq!(sent, received, "the 5th ICI to core 2 lost: recovered at the next ICI");
 }
 
-/// Every ICI to cores 1-3 arrives 200 us late (1,320 of them): nothing is
+/// Every ICI to cores 1-3 arrives 200 us late (1,244 of them): nothing is
 /// lost, the RTOS keeps its ticks.
 #[test]
 fn late_icis_delay_mail_but_lose_nothing() {
     let r = run("ici = [{ core = 1, delay_us = 200 }, { core = 2, delay_us = 200 }, { core = 3, delay_us = 200 }]");
     let what = "ICIs to cores 1-3 200 us late";
     check_rtos_and_accounting(&r, what);
-    assert_eq!(r.injected, Injected { ici_delayed: 1320, ..Injected::default() });
+    assert_eq!(r.injected, Injected { ici_delayed: 1244, ..Injected::default() });
     assert_eq!(r.exit, Exit::Guest(0));
     let (sent, received, lost, _, _) = mail(&r);
     assert_eq!((received, lost), (sent, 0), "{what}");
@@ -239,13 +259,18 @@ fn late_icis_delay_mail_but_lose_nothing() {
 
 /// Core 2 stops for 20 ms (from 10 ms, in the middle of the IPI phase):
 /// its vCPU resumes, takes its mail, and the guest ends well; the RTOS
-/// on core 0 keeps its ticks (its worst latency rises, from about 20 to
-/// about 32 us, still under the bound).
+/// on core 0 keeps its ticks, its worst latency 25.0 us against 22.7 in
+/// the fault-free run. Once a bug: it rose to 31.6 us (33.1 with the ICI
+/// rechecks), because mail for core 2 waited for room in its full ring,
+/// and while any mail waited every hypercall of the RTOS took the full
+/// pass through the hypervisor to try again; now mail refused twice waits
+/// for its retry timer, and the hypercalls leave by the quick exit.
 #[test]
 fn a_gpos_core_that_stalls_for_20_ms_recovers_and_the_rtos_keeps_its_ticks() {
     let r = run("stall = [{ core = 2, at_ms = 10, for_ms = 20 }]");
     let what = "core 2 stalled 20 ms";
-    check_rtos_and_accounting(&r, what);
+    let worst = check_rtos_and_accounting(&r, what);
+    assert!(worst < 26.0, "{what}: worst RTOS latency {worst:.2} us");
     assert_eq!(r.injected, Injected { stall_cycles: 20 * 600_000, ..Injected::default() });
     assert_eq!(r.exit, Exit::Guest(0));
     assert!(per_vcpu(&r, IPI7_RECV).iter().all(|k| k.is_some_and(|k| k >= 1)), "{what}: message 7 everywhere");
@@ -254,11 +279,12 @@ fn a_gpos_core_that_stalls_for_20_ms_recovers_and_the_rtos_keeps_its_ticks() {
 }
 
 /// Core 3 stops for good at 10 ms. The RTOS on core 0 keeps every tick
-/// and the accounting holds; the GPOS cannot finish (its vCPU 3 never
-/// reports, the run ends at the 80 ms limit) and the mail sent to core 3
-/// after it stopped stays in its rings: 24 messages. Nothing in the
-/// hypervisor notices a dead core (no heartbeat): the senders' vCPUs go
-/// on, their IPIs to vCPU 3 are simply never taken.
+/// and the accounting holds; the GPOS cannot finish (its vCPU 3 died with
+/// its core: it never reports, the run ends at the 80 ms limit) and the
+/// mail sent to core 3 after it stopped stays in its rings: 24 messages.
+/// Its senders raise core 3's ICI again at doubling gaps (1, 2, 4, ...
+/// ms: 5 times each in 70 ms), to no avail;
+/// their vCPUs go on, their IPIs to vCPU 3 are simply never taken.
 #[test]
 fn a_core_that_stops_for_good_does_not_stop_the_rtos() {
     let r = run("stall = [{ core = 3, at_ms = 10 }]");
@@ -270,16 +296,74 @@ fn a_core_that_stops_for_good_does_not_stop_the_rtos() {
     assert_eq!(per_vcpu(&r, IPI_SENT)[3], None, "{what}: vCPU 3 never reports");
     let (sent, received, lost, _, _) = mail(&r);
     assert_eq!((sent - received, lost), (24, 0), "{what}: messages stranded in core 3's rings");
+    assert_eq!(icis_repeated(&r), [5, 5, 5, 0], "{what}: ICIs raised again, at doubling gaps");
+}
+
+/// GPOS vCPU 0 leaves core 0 for core 1 every time the RTOS wakes (no
+/// dispatch-first: 28 departures in the fault-free run); core 1 stops for
+/// good at 10 ms. The next departure is never read: core 0 takes vCPU 0
+/// back when the migration's lease and the clocks' skew have passed (3 + 2
+/// ms), counts it, and ships nothing more to core 1, which it now takes
+/// to be unresponsive; vCPU 0 runs on at home below the RTOS and finishes
+/// its phases. Nothing is lost or duplicated (vCPU 0 is taken back once,
+/// the interrupt accounting holds), and the RTOS keeps its ticks. The
+/// GPOS as a whole cannot end: its vCPU 1 was on core 1, and a vCPU on a
+/// dead core dies with it. Before migrations had a lease (image 89fcea3),
+/// the source kept the copy and sent it again every 1 ms for ever, and
+/// vCPU 0 never ran again.
+#[test]
+fn a_migration_to_a_core_that_stopped_times_out_and_the_vcpu_comes_home() {
+    let r = run_with("stall = [{ core = 1, at_ms = 10 }]", false);
+    let what = "core 1 stopped for good";
+    check_rtos_and_accounting(&r, what);
+    let (out, arrived) = (r.stats[0].departures_out, r.stats[1].departures_in);
+    let taken_back: Vec<u64> = r.stats.iter().map(|s| s.migrations_taken_back).collect();
+    assert_eq!((out, arrived, taken_back), (11, 10, vec![1, 0, 0, 0]), "{what}: departures, arrivals, taken back");
+    assert_eq!(r.stats[0].returns_in, 10, "{what}: every vCPU that arrived came back before core 1 stopped");
+    assert_eq!(r.exit, Exit::CycleLimit);
+    let sent = per_vcpu(&r, IPI_SENT);
+    assert_eq!(sent[1], None, "{what}: vCPU 1 died with its core");
+    assert!(sent[0].is_some() && sent[2].is_some() && sent[3].is_some(), "{what}: vCPU 0 ran to its report: {sent:?}");
+    // The run report says so.
+    let desc = description::parse(&toml_with("stall = [{ core = 1, at_ms = 10 }]", false), std::path::Path::new(".")).unwrap();
+    let text = spumone_hosting::report::render(&desc, &r);
+    assert!(text.contains("\nmigrations taken back by their source, per core: 1 0 0 0\n"), "{text}");
+}
+
+/// Core 1 stops for 20 ms (10-30 ms), with vCPU 0 leaving core 0 for it
+/// at every RTOS wake. Core 0 takes vCPU 0 back from the departure core 1
+/// did not read, then ships nothing more there; its two resends, stuck
+/// behind the full ring, are withdrawn. When core 1 resumes it finds the
+/// copy that did reach its ring expired and declines it (counted on core
+/// 1); it also drops, counted as misrouted, the 5 return requests core 0
+/// sent while it believed vCPU 0 away. No vCPU is lost or duplicated: the
+/// guest ends well, every message received.
+#[test]
+fn a_migration_to_a_stalled_core_is_taken_back_and_declined_when_it_resumes() {
+    let r = run_with("stall = [{ core = 1, at_ms = 10, for_ms = 20 }]", false);
+    let what = "core 1 stalled 20 ms";
+    check_rtos_and_accounting(&r, what);
+    let per_core = |f: fn(&spumone_percore::instance::Stats) -> u64| r.stats.iter().map(f).collect::<Vec<u64>>();
+    assert_eq!(per_core(|s| s.migrations_taken_back), [1, 0, 0, 0], "{what}: taken back");
+    assert_eq!(per_core(|s| s.migrations_expired), [0, 1, 0, 0], "{what}: declined");
+    assert_eq!(per_core(|s| s.misrouted), [0, 5, 0, 0], "{what}: return requests for a vCPU no longer there");
+    assert_eq!(r.mailbox[0].withdrawn, 2, "{what}: resends withdrawn");
+    assert_eq!(r.exit, Exit::Guest(0));
+    assert!(per_vcpu(&r, IPI7_RECV).iter().all(|k| k.is_some_and(|k| k >= 1)), "{what}: message 7 everywhere");
+    let (sent, received, lost, _, _) = mail(&r);
+    assert_eq!((received, lost), (sent, 0), "{what}");
 }
 
 /// Two mailbox words flip: at 12 ms the head count of ring 4 (core 1 ->
 /// core 2, CSM 0x3100), at 14 ms the tail check word of ring 3 (core 1 ->
 /// core 0, CSM 0x24e4). No message is lost or forged, the RTOS keeps its
-/// ticks, the guest ends well. The head's check word catches the first:
-/// 3 bad heads counted against 2 in the fault-free run (a receiver also
-/// counts a head it read while the sender was rewriting it). The second
-/// leaves no count: 0 corrupt tails; the tail was rewritten before the
-/// sender read it (a flip of a word about to be rewritten is harmless).
+/// ticks, the guest ends well. What the counts show: 8 bad heads against
+/// 6 in the fault-free run (a receiver also counts a head it read while
+/// its sender was rewriting it: the flip is caught by the head's check
+/// word, but the count alone cannot single it out), and no corrupt tail:
+/// core 0 rewrote its tail before core 1 read it (a flip of a word about
+/// to be rewritten leaves no trace; on an earlier image the same flip was
+/// read first and refused 3 sends as `CorruptTail`).
 #[test]
 fn flipped_mailbox_words_are_caught_by_the_check_words() {
     let r = run("flip = [{ at_ms = 12, offset = 0x3100, mask = 0x1 }, { at_ms = 14, offset = 0x24e4, mask = 0x100 }]");
@@ -289,7 +373,9 @@ fn flipped_mailbox_words_are_caught_by_the_check_words() {
     assert_eq!(r.exit, Exit::Guest(0));
     let (sent, received, lost, bad_head, corrupt_tail) = mail(&r);
     assert_eq!((received, lost), (sent, 0), "{what}");
-    assert_eq!((bad_head, corrupt_tail), (3, 0), "{what}: bad heads, corrupt tails");
+    assert_eq!((bad_head, corrupt_tail), (8, 0), "{what}: bad heads, corrupt tails");
+    let (_, _, _, bad_head, corrupt_tail) = mail(&run(""));
+    assert_eq!((bad_head, corrupt_tail), (6, 0), "no faults: bad heads, corrupt tails");
 }
 
 /// The same plan and seed give the identical run: cycles, event log,
@@ -314,7 +400,7 @@ fn the_same_plan_and_seed_give_the_same_run() {
 /// The limit: the RTOS's own core stops for 5 ms (10-15 ms). Nothing on
 /// that core runs, so nothing can keep the RTOS's ticks: the probe counts
 /// 4 releases lost and 1 overrun, and its first release after the stall
-/// comes 4,598.8 us late. Then it is on time again (the last 20 samples
+/// comes 4,598.1 us late. Then it is on time again (the last 20 samples
 /// under 50 us), the accounting holds and both guests end well.
 #[test]
 fn a_stall_of_the_rtos_core_costs_the_rtos_exactly_its_stalled_releases() {
@@ -325,7 +411,7 @@ fn a_stall_of_the_rtos_core_costs_the_rtos_exactly_its_stalled_releases() {
     assert_eq!(r.injected, Injected { stall_cycles: 5 * 600_000, ..Injected::default() });
     assert_eq!(r.exit, Exit::Guest(0));
     let c = r.console(PROBE as usize);
-    assert!(c.contains(&format!("samples={SAMPLES} ")) && c.contains(" overruns=1 lost=4 ") && c.contains(" max=4598825 "), "{what}: {c}");
+    assert!(c.contains(&format!("samples={SAMPLES} ")) && c.contains(" overruns=1 lost=4 ") && c.contains(" max=4598141 "), "{what}: {c}");
     let lat = r.samples(PROBE, 0);
     assert_eq!(lat.len(), SAMPLES as usize);
     assert!(lat[lat.len() - 20..].iter().all(|&l| l < 50 * CYCLES_PER_US), "{what}: back on time: {lat:?}");

@@ -83,6 +83,33 @@ pub fn error_and_misrouting_counts(result: &RunResult) -> String {
     out
 }
 
+/// What the instances did to get past an unresponsive core or a lost
+/// ICI, when they did anything (docs/faults.md): migrations taken back
+/// (their destination declined them, or had not read them when their
+/// lease ran out), expired copies a destination declined, and ICIs raised
+/// again for a ring still unread 1 ms after its last.
+pub fn recovery_counts(result: &RunResult) -> String {
+    let per_core = |f: &dyn Fn(usize) -> u64| -> Option<String> {
+        let v: Vec<u64> = (0..result.stats.len()).map(f).collect();
+        v.iter().any(|&n| n > 0).then(|| v.iter().map(u64::to_string).collect::<Vec<_>>().join(" "))
+    };
+    let mut out = String::new();
+    let rows: [(&str, Option<String>); 3] = [
+        ("migrations taken back by their source", per_core(&|c| result.stats[c].migrations_taken_back)),
+        ("expired migrations declined", per_core(&|c| result.stats[c].migrations_expired)),
+        ("ICIs raised again for an unread ring", per_core(&|c| result.mailbox.get(c).map_or(0, |m| m.icis_repeated))),
+    ];
+    for (what, counts) in rows {
+        if let Some(counts) = counts {
+            let _ = writeln!(out, "{what}, per core: {counts}");
+        }
+    }
+    if !out.is_empty() {
+        out.insert(0, '\n');
+    }
+    out
+}
+
 /// The whole report.
 pub fn render(desc: &Description, result: &RunResult) -> String {
     let mut out = String::new();
@@ -167,6 +194,7 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         );
     }
     out += &error_and_misrouting_counts(result);
+    out += &recovery_counts(result);
     match &result.mode {
         Mode::Native { image } => {
             let _ = writeln!(out, "\nhypervisor: the board image {}; every cost below is measured", image.display());

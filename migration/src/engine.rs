@@ -6,8 +6,11 @@
 //! Owns, for one core:
 //! - the migrations this core has sent and not yet seen acknowledged (the
 //!   in-flight table: the one copy of each departing vCPU, resent after
-//!   [`RESEND_AFTER`] without word), and the per-vCPU epochs that let a
-//!   destination take a resent copy once only;
+//!   [`RESEND_AFTER`] without word, taken back if its destination declines
+//!   it or has not read it by the time it expires), and the per-vCPU
+//!   epochs that let a destination take a resent copy once only;
+//! - the cores a migration timed out on (nothing is shipped to them until
+//!   they are heard from again);
 //! - where this core's home vCPUs are while away, why, and when their
 //!   return was last asked for (asked again after [`RESEND_AFTER`]);
 //! - the source-half work dispatch-first still owes;
@@ -40,8 +43,18 @@ pub const MAX_IN_FLIGHT: usize = MAX_GUESTS * MAX_VCPUS;
 /// it is sent again (1 ms).
 pub const RESEND_AFTER: u64 = 600_000;
 
-/// How long mail that could not be sent waits before the next try (10 us).
-pub const MAIL_RETRY: u64 = 6_000;
+/// How long a destination has to take a migrated vCPU (3 ms): a copy it
+/// reads later it declines ([`Arrival::Expired`]), and its source takes
+/// the vCPU back.
+pub const MIGRATION_LEASE: u64 = 1_800_000;
+
+/// How far apart two cores' clocks can be, with room to spare (2 ms): on
+/// the simulated RP1 every core reads the machine's cycle count, and a
+/// core runs at most one quantum (at most 1,000,000 cycles) ahead of
+/// another. A source decides that its destination never read a migration
+/// only this long after it expired, so that a destination reading it from
+/// then on finds it expired by its own clock too.
+pub const CLOCK_SKEW: u64 = 1_200_000;
 
 /// What the engine's work costs, in CPU cycles (the instance's cost table
 /// gives them at boot).
@@ -93,6 +106,17 @@ struct InFlight {
     work: u64,
     /// Its source half has been reported (a resend is not a new half).
     reported: bool,
+    /// After this (this core's clock) the destination declines every copy.
+    expires: u64,
+    /// The ring position of the first copy written, once one is.
+    first_sent: Option<u32>,
+    /// The destination has read past the first copy: it took it, or will
+    /// decline a later one (only an answer settles it now).
+    read: bool,
+    /// The destination declined it: it comes back here.
+    declined: bool,
+    /// For a return: why the vCPU was away, should it stay here after all.
+    away_before: Option<AwayReason>,
 }
 
 /// What the destination half made of an arriving vCPU.
@@ -105,6 +129,9 @@ pub enum Arrival {
     Misrouted,
     /// A copy this core has already taken (dropped, acknowledged).
     Stale,
+    /// Read after its migration expired (dropped, declined: its source
+    /// takes it back).
+    Expired,
     /// Taken: the instance puts it on its core.
     Arrived(Vcpu),
 }
@@ -129,6 +156,9 @@ pub struct Engine {
     /// When the message being received started to be read (the start of a
     /// migration's destination half).
     receive_started: u64,
+    /// Bit `c`: a migration to core `c` timed out unread, and nothing has
+    /// come from it since; nothing is shipped there.
+    unresponsive: u8,
 }
 
 impl Engine {
@@ -144,6 +174,7 @@ impl Engine {
             away_count: 0,
             accepted_epoch: [[None; MAX_VCPUS]; MAX_GUESTS],
             receive_started: 0,
+            unresponsive: 0,
         }
     }
 
@@ -158,6 +189,7 @@ impl Engine {
         self.away_count = 0;
         self.accepted_epoch = [[None; MAX_VCPUS]; MAX_GUESTS];
         self.receive_started = 0;
+        self.unresponsive = 0;
     }
 
     /// Set up the mailbox rings this core receives on (once, at boot).
@@ -182,6 +214,12 @@ impl Engine {
         self.outbox.has_waiting()
     }
 
+    /// Whether mail is to be tried at the next entry (queued since the
+    /// last try, or refused only once so far: [`Outbox::has_untried`]).
+    pub fn has_untried(&self) -> bool {
+        self.outbox.has_untried()
+    }
+
     pub fn stats(&self) -> PostStats {
         self.outbox.stats()
     }
@@ -199,10 +237,17 @@ impl Engine {
     }
 
     /// Whether a vCPU can be shipped to core `to` now: room for its post
-    /// and for its in-flight copy. A vCPU that cannot stays where it is
-    /// and goes at a later entry, rather than risk losing it.
+    /// and for its in-flight copy, and `to` has not let a migration time
+    /// out since it was last heard from. A vCPU that cannot stays where it
+    /// is and goes at a later entry, rather than risk losing it.
     pub fn can_ship(&self, to: u8) -> bool {
-        self.outbox.has_room(to) && !self.in_flight.is_full()
+        self.outbox.has_room(to) && !self.in_flight.is_full() && !self.is_unresponsive(to)
+    }
+
+    /// Whether a migration to core `to` timed out unread and nothing has
+    /// come from `to` since.
+    pub fn is_unresponsive(&self, to: u8) -> bool {
+        to < 8 && self.unresponsive & (1 << to) != 0
     }
 
     /// Departure migration, source half: ship `v`, which the instance has
@@ -228,7 +273,7 @@ impl Engine {
             *a = Some(Away { core: to, reason, return_requested: None });
             self.away_count += was_home as u8;
         }
-        self.ship(hw, v, to, true, start);
+        self.ship(hw, v, to, true, start, None);
     }
 
     /// Return migration, source half: send `v` (away from its home, taken
@@ -238,10 +283,11 @@ impl Engine {
         let start = hw.now();
         let costs = self.costs;
         hw.charge(costs.return_source.saturating_sub(costs.mailbox_send) as u64);
+        let away_before = v.away;
         v.away = None;
         v.epoch = v.epoch.wrapping_add(1);
         self.publish_location(hw, v.guest, v.id, home);
-        self.ship(hw, v, home, false, start);
+        self.ship(hw, v, home, false, start, away_before);
     }
 
     /// An arrived vCPU this core has no room for goes back to its home as
@@ -253,17 +299,38 @@ impl Engine {
         }
         let start = hw.now();
         self.publish_location(hw, v.guest, v.id, home);
-        self.ship(hw, v, home, false, start);
+        let away_before = v.away;
+        self.ship(hw, v, home, false, start, away_before);
         true
     }
 
     /// Keep `v`'s copy until it is acknowledged and queue its migration to
-    /// `to` (the post names the copy). The caller has checked there is
-    /// room for both.
-    fn ship<H: MigrationHardware>(&mut self, hw: &mut H, v: Vcpu, to: u8, departure: bool, start: u64) {
+    /// `to` (the post names the copy; `away_before`: for a return, why it
+    /// was away). The caller has checked there is room for both.
+    fn ship<H: MigrationHardware>(
+        &mut self,
+        hw: &mut H,
+        v: Vcpu,
+        to: u8,
+        departure: bool,
+        start: u64,
+        away_before: Option<AwayReason>,
+    ) {
         let post = Post::Migrate { guest: v.guest, vcpu: v.id, epoch: v.epoch, departure };
         let now = hw.now();
-        let f = InFlight { vcpu: v, to, departure, resend_at: now + RESEND_AFTER, work: now - start, reported: false };
+        let f = InFlight {
+            vcpu: v,
+            to,
+            departure,
+            resend_at: now + RESEND_AFTER,
+            work: now - start,
+            reported: false,
+            expires: now + MIGRATION_LEASE,
+            first_sent: None,
+            read: false,
+            declined: false,
+            away_before,
+        };
         let _ = self.in_flight.push(f);
         self.outbox.queue(to, post);
     }
@@ -276,6 +343,13 @@ impl Engine {
         let now = hw.now();
         let mut resent = 0;
         for f in self.in_flight.iter_mut() {
+            if now >= f.expires && !f.read {
+                // Unread when it expired: every copy from now on would be
+                // declined. It is taken back if still unread after
+                // CLOCK_SKEW; if read, it is sent again to get an answer.
+                f.resend_at = u64::MAX;
+                continue;
+            }
             if now >= f.resend_at && self.outbox.has_room(f.to) {
                 let v = &f.vcpu;
                 self.outbox.queue(f.to, Post::Migrate { guest: v.guest, vcpu: v.id, epoch: v.epoch, departure: f.departure });
@@ -284,6 +358,63 @@ impl Engine {
             }
         }
         resent
+    }
+
+    /// A vCPU this core sent and now takes back, if any: its destination
+    /// declined it (read it after it expired), or it expired
+    /// [`CLOCK_SKEW`] ago and its destination had not read its first copy
+    /// (so it has taken none and will decline every one). A destination
+    /// that let a migration time out is taken to be unresponsive: nothing
+    /// is shipped to it until mail comes from it. The vCPU is as it left,
+    /// where it was before ([`Vcpu::away`] restored, the location table
+    /// pointing here again); the instance puts it back on its run queue,
+    /// and calls this only while it has room for it.
+    pub fn reclaim<H: MigrationHardware>(&mut self, hw: &mut H) -> Option<Vcpu> {
+        let now = hw.now();
+        let mut back = None;
+        for (k, f) in self.in_flight.iter_mut().enumerate() {
+            if f.declined {
+                back = Some(k);
+                break;
+            }
+            if f.read || now < f.expires + CLOCK_SKEW {
+                continue;
+            }
+            // Two shared-memory reads, once per migration that expired:
+            // once read past, a tail never comes back.
+            let read = match f.first_sent {
+                None => Some(false),
+                Some(sequence) => self.outbox.read_past(hw, f.to, sequence),
+            };
+            match read {
+                Some(false) => {
+                    self.unresponsive |= 1 << f.to;
+                    back = Some(k);
+                    break;
+                }
+                Some(true) => {
+                    // It has the vCPU (its answer was lost) or will decline
+                    // the next copy: send one to hear which.
+                    f.read = true;
+                    f.resend_at = now;
+                }
+                // An unreadable tail (scribbled): ask again at the next pass.
+                None => {}
+            }
+        }
+        let f = self.in_flight.swap_remove(back?);
+        let mut v = f.vcpu;
+        if f.departure {
+            v.away = None;
+            if let Some(a) = self.away_entry(v.guest, v.id) {
+                let was_away = a.take().is_some();
+                self.away_count -= was_away as u8;
+            }
+        } else {
+            v.away = f.away_before;
+        }
+        self.publish_location(hw, v.guest, v.id, self.core);
+        Some(v)
     }
 
     /// Ask the cores holding this core's vCPUs displaced for `reason` to
@@ -321,9 +452,21 @@ impl Engine {
             self.receive_started = hw.now();
             let incoming = self.outbox.receive(hw, from)?;
             hw.charge(self.costs.mailbox_receive as u64);
+            // Heard from: it is alive.
+            self.unresponsive &= !(1 << from);
+            let of = |f: &InFlight, guest: u8, vcpu: u8, epoch: u16| {
+                f.to == from && (f.vcpu.guest, f.vcpu.id, f.vcpu.epoch) == (guest, vcpu, epoch)
+            };
             match incoming {
-                Incoming::Post(Post::MigrateAck { guest, vcpu }) => {
-                    self.in_flight.retain(|f| !(f.to == from && (f.vcpu.guest, f.vcpu.id) == (guest, vcpu)));
+                Incoming::Post(Post::MigrateAck { guest, vcpu, epoch }) => {
+                    self.in_flight.retain(|f| !of(f, guest, vcpu, epoch));
+                }
+                Incoming::Post(Post::MigrateDeclined { guest, vcpu, epoch }) => {
+                    // Taken back at the next reclaim (unless it already
+                    // was: then nothing matches).
+                    if let Some(f) = self.in_flight.iter_mut().find(|f| of(f, guest, vcpu, epoch)) {
+                        f.declined = true;
+                    }
                 }
                 other => return Some(other),
             }
@@ -331,26 +474,38 @@ impl Engine {
     }
 
     /// Destination half of a migration: `v` arrives from core `from`
-    /// (`already_here`: the instance has a vCPU of that name resident).
+    /// (`already_here`: the instance has a vCPU of that name resident),
+    /// to be taken only while the sender's clock has not passed `expires`.
     pub fn accept<H: MigrationHardware>(
         &mut self,
         hw: &mut H,
         from: u8,
         mut v: Vcpu,
         departure: bool,
+        expires: u64,
         already_here: bool,
     ) -> Arrival {
-        // Whatever it is, tell the sender we have it, so it stops resending.
-        self.outbox.queue(from, Post::MigrateAck { guest: v.guest, vcpu: v.id });
         let (g, id) = (v.guest as usize, v.id as usize);
+        let ack = Post::MigrateAck { guest: v.guest, vcpu: v.id, epoch: v.epoch };
         if g >= MAX_GUESTS || id >= MAX_VCPUS {
+            self.outbox.queue(from, ack);
             return Arrival::Misrouted;
         }
         let newer = self.accepted_epoch[g][id].is_none_or(|last| (v.epoch.wrapping_sub(last) as i16) > 0);
         if !newer || already_here {
-            // A copy sent again after this core had taken the vCPU.
+            // A copy sent again after this core had taken the vCPU: tell
+            // the sender we have it, so it stops resending.
+            self.outbox.queue(from, ack);
             return Arrival::Stale;
         }
+        // Read too late: its sender may have taken it back already (the
+        // ring's tail, published before this check, told it this copy was
+        // unread). Never take it; say so, in case the sender still waits.
+        if hw.now() > expires {
+            self.outbox.queue(from, Post::MigrateDeclined { guest: v.guest, vcpu: v.id, epoch: v.epoch });
+            return Arrival::Expired;
+        }
+        self.outbox.queue(from, ack);
         self.accepted_epoch[g][id] = Some(v.epoch);
         // The vCPU itself is the best acknowledgement of an earlier move.
         self.in_flight.retain(|f| (f.vcpu.guest, f.vcpu.id) != (v.guest, v.id));
@@ -431,11 +586,11 @@ impl Engine {
                 .find(|f| {
                     (f.to, f.vcpu.guest, f.vcpu.id, f.vcpu.epoch, f.departure) == (to, guest, vcpu, epoch, departure)
                 })
-                .map(|f| migrate_message(&f.vcpu, departure))
+                .map(|f| migrate_message(&f.vcpu, departure, f.expires))
         };
-        let mut shipped: heapless::Vec<(u8, u8, u16, u64), MAX_IN_FLIGHT> = heapless::Vec::new();
-        let sent = self.outbox.flush(hw, copy, |g, v, e, at| {
-            let _ = shipped.push((g, v, e, at));
+        let mut shipped: heapless::Vec<(u8, u8, u16, u32, u64), MAX_IN_FLIGHT> = heapless::Vec::new();
+        let sent = self.outbox.flush(hw, copy, |g, v, e, sequence, at| {
+            let _ = shipped.push((g, v, e, sequence, at));
         });
         // The hosted model charges the sends after the fact: they belong to
         // the halves as if charged before the ICIs (0 on the board).
@@ -447,8 +602,9 @@ impl Engine {
         // Each migration's source half, now its message and ICI are out:
         // its own work before, plus this send up to its ICI (not the
         // flush's work for other cores after it).
-        for (g, v, e, at) in shipped {
+        for (g, v, e, sequence, at) in shipped {
             if let Some(f) = self.in_flight.iter_mut().find(|f| (f.vcpu.guest, f.vcpu.id, f.vcpu.epoch) == (g, v, e)) {
+                f.first_sent.get_or_insert(sequence);
                 if !f.reported {
                     f.reported = true;
                     let cycles = (f.work + at.saturating_sub(start) + charged).min(u32::MAX as u64) as u32;
@@ -458,14 +614,35 @@ impl Engine {
         }
     }
 
-    /// When the engine needs the core's timer: soon if mail waits for room,
-    /// and when the first in-flight migration is due to be sent again.
+    /// When the engine needs the core's timer: soon if mail waits for room
+    /// (later after each try that fails: [`crate::outbox::MAIL_RETRY`]),
+    /// when a ring whose ICI was raised is to be looked at again, when the
+    /// first in-flight migration is due to be sent again, and when one
+    /// unread may be taken back.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
-        let mut deadline = self.has_waiting().then_some(now + MAIL_RETRY);
+        let mut deadline = self.outbox.next_deadline(now);
         for f in &self.in_flight {
-            deadline = Some(deadline.map_or(f.resend_at, |d| d.min(f.resend_at)));
+            let due = if f.declined {
+                now
+            } else if f.read {
+                f.resend_at
+            } else {
+                f.resend_at.min(f.expires + CLOCK_SKEW)
+            };
+            deadline = Some(deadline.map_or(due, |d| d.min(due)));
         }
         deadline
+    }
+
+    /// How many migrations this core has sent and not yet settled.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether an in-flight migration needs this core now (a resend, or a
+    /// vCPU to take back): its answer may already wait in the ring.
+    pub fn in_flight_due(&self, now: u64) -> bool {
+        self.in_flight.iter().any(|f| f.declined || now >= f.resend_at || (!f.read && now >= f.expires + CLOCK_SKEW))
     }
 
     fn away_entry(&mut self, guest: u8, vcpu: u8) -> Option<&mut Option<Away>> {

@@ -462,6 +462,33 @@ impl Mailbox {
         write_index(mem, ring + HEAD_OFFSET, index_tag(IndexRole::Head, self.me, to), head);
     }
 
+    /// Whether the receiver of the ring to core `to` has read past message
+    /// `sequence` of it: its tail index, authentic, is beyond it. `None`:
+    /// the tail cannot be read (no such ring, or its check word is wrong;
+    /// nothing is counted, the next send reports it). The receiver
+    /// publishes its tail after reading a slot and before acting on it, so
+    /// `Some(false)` read at time t means whatever it does with that
+    /// message, it does after t. Two reads.
+    pub fn read_past<M: SharedMemory>(&mut self, mem: &mut M, to: usize, sequence: u32) -> Option<bool> {
+        let ring = self.ring(self.me, to)?;
+        let (_, tail) = read_index(mem, ring + TAIL_OFFSET, index_tag(IndexRole::Tail, self.me, to));
+        let tail = tail.ok()?;
+        Some(tail.wrapping_sub(sequence).wrapping_sub(1) < HALF_RANGE)
+    }
+
+    /// The position the next message to core `to` will take (how many
+    /// have been sent on that ring, modulo 2^32).
+    pub fn next_position(&self, to: usize) -> Option<u32> {
+        Some(self.senders.get(to)?.head)
+    }
+
+    /// Whether core `to` has read every message sent to it on this ring
+    /// (`None`: its tail cannot be read). Two reads.
+    pub fn all_read<M: SharedMemory>(&mut self, mem: &mut M, to: usize) -> Option<bool> {
+        let head = self.senders.get(to)?.head;
+        self.read_past(mem, to, head.wrapping_sub(1))
+    }
+
     /// The next message from core `from`, validated. `Ok(None)`: nothing
     /// (more) to deliver now. `Err`: a problem found, reported once and
     /// counted; call again. So a drain is "call until `Ok(None)`", and it

@@ -30,7 +30,7 @@ pub const MESSAGE_MAGIC: u32 = 0x5350_4D42;
 /// Header words before the payload.
 pub const HEADER_WORDS: usize = 4;
 /// Payload words before the context in a `Migrate` message.
-pub const MIGRATE_FIXED_WORDS: usize = 5;
+pub const MIGRATE_FIXED_WORDS: usize = 7;
 /// The largest payload (`Migrate`).
 pub const MAX_PAYLOAD_WORDS: usize = MIGRATE_FIXED_WORDS + CONTEXT_WORDS;
 /// Virtual IPI messages a vCPU can be sent (INTEVT 0xf00 + 0x20 m).
@@ -55,10 +55,11 @@ pub enum MessageKind {
     ReturnRequest = 6,
     Where = 7,
     GuestExit = 8,
+    MigrateDeclined = 9,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 8] = [
+    pub const ALL: [MessageKind; 9] = [
         MessageKind::Migrate,
         MessageKind::MigrateAck,
         MessageKind::VirtualIpi,
@@ -67,6 +68,7 @@ impl MessageKind {
         MessageKind::ReturnRequest,
         MessageKind::Where,
         MessageKind::GuestExit,
+        MessageKind::MigrateDeclined,
     ];
 
     pub const fn from_u8(code: u8) -> Option<MessageKind> {
@@ -79,6 +81,7 @@ impl MessageKind {
             6 => MessageKind::ReturnRequest,
             7 => MessageKind::Where,
             8 => MessageKind::GuestExit,
+            9 => MessageKind::MigrateDeclined,
             _ => return None,
         })
     }
@@ -90,6 +93,7 @@ impl MessageKind {
             MessageKind::StartVcpu => 3,
             MessageKind::GuestExit => 2,
             MessageKind::MigrateAck
+            | MessageKind::MigrateDeclined
             | MessageKind::VirtualIpi
             | MessageKind::Wake
             | MessageKind::ReturnRequest
@@ -118,9 +122,16 @@ pub enum Message {
         timer_period: u32,
         timer_next_deadline: u64,
         timer_oneshot: bool,
+        /// The sender's clock (cycles) after which the receiver must not
+        /// take the vCPU: it declines, and the sender takes it back.
+        expires: u64,
     },
-    /// The receiver of a `Migrate` for this vCPU has accepted it.
-    MigrateAck { guest: u8, vcpu: u8 },
+    /// The receiver of a `Migrate` for this vCPU, of this migration
+    /// epoch, has it (taken now, or already).
+    MigrateAck { guest: u8, vcpu: u8, epoch: u16 },
+    /// The receiver of a `Migrate` for this vCPU, of this migration epoch,
+    /// read it after it expired and did not take it.
+    MigrateDeclined { guest: u8, vcpu: u8, epoch: u16 },
     /// Deliver virtual IPI `message` (0-7) to a vCPU resident on the
     /// receiving core.
     VirtualIpi { guest: u8, vcpu: u8, message: u8 },
@@ -312,6 +323,7 @@ impl Message {
         match self {
             Message::Migrate { .. } => MessageKind::Migrate,
             Message::MigrateAck { .. } => MessageKind::MigrateAck,
+            Message::MigrateDeclined { .. } => MessageKind::MigrateDeclined,
             Message::VirtualIpi { .. } => MessageKind::VirtualIpi,
             Message::Wake { .. } => MessageKind::Wake,
             Message::StartVcpu { .. } => MessageKind::StartVcpu,
@@ -325,7 +337,8 @@ impl Message {
     pub const fn target(&self) -> (u8, u8) {
         match *self {
             Message::Migrate { guest, vcpu, .. }
-            | Message::MigrateAck { guest, vcpu }
+            | Message::MigrateAck { guest, vcpu, .. }
+            | Message::MigrateDeclined { guest, vcpu, .. }
             | Message::VirtualIpi { guest, vcpu, .. }
             | Message::Wake { guest, vcpu }
             | Message::StartVcpu { guest, vcpu, .. }
@@ -350,6 +363,7 @@ impl Message {
                 timer_period,
                 timer_next_deadline,
                 timer_oneshot,
+                expires,
             } => {
                 let flags = if timer_oneshot { FLAG_TIMER_ONESHOT } else { 0 };
                 out[0] = pack(guest, vcpu, reason, flags);
@@ -357,10 +371,14 @@ impl Message {
                 out[2] = timer_period;
                 out[3] = timer_next_deadline as u32;
                 out[4] = (timer_next_deadline >> 32) as u32;
+                out[5] = expires as u32;
+                out[6] = (expires >> 32) as u32;
                 out[MIGRATE_FIXED_WORDS..MAX_PAYLOAD_WORDS].copy_from_slice(&context.to_words());
             }
-            Message::MigrateAck { guest, vcpu }
-            | Message::Wake { guest, vcpu }
+            Message::MigrateAck { guest, vcpu, epoch } | Message::MigrateDeclined { guest, vcpu, epoch } => {
+                out[0] = pack(guest, vcpu, epoch as u8, (epoch >> 8) as u8)
+            }
+            Message::Wake { guest, vcpu }
             | Message::ReturnRequest { guest, vcpu } => out[0] = pack(guest, vcpu, 0, 0),
             Message::VirtualIpi { guest, vcpu, message } => out[0] = pack(guest, vcpu, message, 0),
             Message::Where { guest, vcpu, core } => out[0] = pack(guest, vcpu, core, 0),
@@ -398,9 +416,11 @@ impl Message {
                     timer_period: payload[2],
                     timer_next_deadline: payload[3] as u64 | (payload[4] as u64) << 32,
                     timer_oneshot: flags & FLAG_TIMER_ONESHOT != 0,
+                    expires: payload[5] as u64 | (payload[6] as u64) << 32,
                 }
             }
-            MessageKind::MigrateAck => Message::MigrateAck { guest, vcpu },
+            MessageKind::MigrateAck => Message::MigrateAck { guest, vcpu, epoch: (word0 >> 16) as u16 },
+            MessageKind::MigrateDeclined => Message::MigrateDeclined { guest, vcpu, epoch: (word0 >> 16) as u16 },
             MessageKind::Wake => Message::Wake { guest, vcpu },
             MessageKind::ReturnRequest => Message::ReturnRequest { guest, vcpu },
             MessageKind::VirtualIpi => Message::VirtualIpi { guest, vcpu, message: byte(word0, 2) },
@@ -431,8 +451,9 @@ impl Message {
                     });
                 }
             }
-            MessageKind::MigrateAck
-            | MessageKind::Wake
+            // Bits 31:16 of an acknowledgement or a refusal: the epoch.
+            MessageKind::MigrateAck | MessageKind::MigrateDeclined => {}
+            MessageKind::Wake
             | MessageKind::ReturnRequest
             | MessageKind::StartVcpu
             | MessageKind::GuestExit => check_reserved(0, word0, 0x0000_FFFF)?,
@@ -516,8 +537,8 @@ mod tests {
             assert!(HEADER_WORDS + kind.payload_words() <= SLOT_WORDS as usize);
         }
         assert_eq!(MessageKind::from_u8(0), None);
-        assert_eq!(MessageKind::from_u8(9), None);
-        assert_eq!(MAX_PAYLOAD_WORDS, 84);
+        assert_eq!(MessageKind::from_u8(10), None);
+        assert_eq!(MAX_PAYLOAD_WORDS, 86);
     }
 
     #[test]

@@ -40,8 +40,12 @@ pub enum Post {
     StartVcpu { guest: u8, vcpu: u8, entry: u32, arg: u32 },
     /// Send this vCPU home (its RTOS went idle).
     ReturnRequest { guest: u8, vcpu: u8 },
-    /// The destination has this vCPU (its source may forget its copy).
-    MigrateAck { guest: u8, vcpu: u8 },
+    /// The destination has this vCPU, of this migration epoch (its source
+    /// may forget its copy).
+    MigrateAck { guest: u8, vcpu: u8, epoch: u16 },
+    /// The destination read this migration after it expired and did not
+    /// take the vCPU (its source takes it back).
+    MigrateDeclined { guest: u8, vcpu: u8, epoch: u16 },
     /// Guest `guest` exited with `status` (vCPU 0 names it).
     GuestExit { guest: u8, vcpu: u8, status: u32 },
 }
@@ -55,7 +59,8 @@ impl Post {
             | Post::StartVcpu { guest, vcpu, .. }
             | Post::ReturnRequest { guest, vcpu }
             | Post::GuestExit { guest, vcpu, .. }
-            | Post::MigrateAck { guest, vcpu } => (guest, vcpu),
+            | Post::MigrateAck { guest, vcpu, .. }
+            | Post::MigrateDeclined { guest, vcpu, .. } => (guest, vcpu),
         }
     }
 }
@@ -66,8 +71,9 @@ impl Post {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug)]
 pub enum Incoming {
-    /// A vCPU arrives (the destination half takes it).
-    Migrate { vcpu: Vcpu, departure: bool },
+    /// A vCPU arrives (the destination half takes it, unless the sender's
+    /// clock has passed `expires`).
+    Migrate { vcpu: Vcpu, departure: bool, expires: u64 },
     /// Anything else (never a [`Post::Migrate`]).
     Post(Post),
 }
@@ -87,6 +93,8 @@ pub struct PostStats {
     /// came (acknowledged, or the vCPU came back, while the post waited
     /// for room): nothing left to send, and nothing lost.
     pub withdrawn: u64,
+    /// ICIs raised again for a ring still unread after [`ICI_RECHECK`].
+    pub icis_repeated: u64,
 }
 
 /// This core's outgoing mail.
@@ -105,12 +113,46 @@ pub struct Outbox {
     queued_rings: u8,
     /// Flushes that found nothing for each core, for the republishing rule.
     idle_flushes: [u32; MAX_CORES],
+    /// Per destination core: when to look whether it has read the
+    /// messages before ring position `.1`, sent with an ICI (ICIs are not
+    /// acknowledged, and one can be lost: [`ICI_RECHECK`]).
+    recheck_at: [Option<(u64, u32)>; MAX_CORES],
+    /// How long the next look waits: [`ICI_RECHECK`], doubled after each
+    /// look that finds the ring still unread (up to [`RECHECK_MAX`]), so a
+    /// core that has stopped costs its senders little.
+    recheck_gap: [u64; MAX_CORES],
+    /// Flushes in a row that left mail waiting for room. The next try
+    /// waits [`MAIL_RETRY`] after the first, twice that after the second,
+    /// and so on up to [`MAIL_RETRY_MAX`]. A ring that stays full means
+    /// its receiver is not reading (busy with an RTOS, stalled, dead):
+    /// trying every 10 us would spend the sender's core, which may be the
+    /// RTOS's, on entries that cannot succeed.
+    failed_flushes: u32,
+    /// Something was queued since the last flush: it has not been tried
+    /// yet, so it goes now (mail that was tried and found no room waits
+    /// for its retry time instead).
+    untried: bool,
     counters: OutboxCounters,
 }
 
 /// An idle ring's head index is written again every this many flushes
 /// (each entry of the instance flushes).
 pub const REPUBLISH_EVERY: u32 = 16;
+
+/// How long after raising a core's ICI a sender looks whether that core
+/// has read its ring (1 ms). If it has not, the ICI is raised again: the
+/// hardware does not acknowledge an ICI, and mail whose ICI was lost
+/// would otherwise wait for the next one, for ever if none comes.
+pub const ICI_RECHECK: u64 = 600_000;
+
+/// The longest wait between two such looks at an unread ring (64 ms).
+pub const RECHECK_MAX: u64 = 64 * ICI_RECHECK;
+
+/// How long mail that could not be sent (a full or not-ready ring) first
+/// waits before the next try (10 us), and the longest it waits (1.3 ms,
+/// after 7 failed tries in a row).
+pub const MAIL_RETRY: u64 = 6_000;
+pub const MAIL_RETRY_MAX: u64 = 128 * MAIL_RETRY;
 
 /// The outbox's own counters (64-bit words in this order in core-local
 /// memory: `spumone_kernel::counters`); [`PostStats`] has the same fields.
@@ -121,17 +163,28 @@ pub struct OutboxCounters {
     pub queue_full: u64,
     pub refused: u64,
     pub withdrawn: u64,
+    /// ICIs raised again because their ring was still unread
+    /// [`ICI_RECHECK`] after the last one.
+    pub icis_repeated: u64,
 }
-spumone_kernel::word_counters!(OutboxCounters { waited: u64, queue_full: u64, refused: u64, withdrawn: u64 });
+spumone_kernel::word_counters!(OutboxCounters { waited: u64, queue_full: u64, refused: u64, withdrawn: u64, icis_repeated: u64 });
 
 impl OutboxCounters {
-    pub const ZERO: OutboxCounters = OutboxCounters { waited: 0, queue_full: 0, refused: 0, withdrawn: 0 };
+    pub const ZERO: OutboxCounters =
+        OutboxCounters { waited: 0, queue_full: 0, refused: 0, withdrawn: 0, icis_repeated: 0 };
 }
 
 impl PostStats {
     /// The counters a reader found in an instance's memory, put together.
     pub fn from_parts(mailbox: MailboxStats, c: OutboxCounters) -> PostStats {
-        PostStats { mailbox, waited: c.waited, queue_full: c.queue_full, refused: c.refused, withdrawn: c.withdrawn }
+        PostStats {
+            mailbox,
+            waited: c.waited,
+            queue_full: c.queue_full,
+            refused: c.refused,
+            withdrawn: c.withdrawn,
+            icis_repeated: c.icis_repeated,
+        }
     }
 }
 
@@ -146,6 +199,10 @@ impl Outbox {
             ipi_rings: 0,
             queued_rings: 0,
             idle_flushes: [0; MAX_CORES],
+            recheck_at: [None; MAX_CORES],
+            recheck_gap: [ICI_RECHECK; MAX_CORES],
+            failed_flushes: 0,
+            untried: false,
             counters: OutboxCounters::ZERO,
         }
     }
@@ -158,6 +215,10 @@ impl Outbox {
         self.ipi_rings = 0;
         self.queued_rings = 0;
         self.idle_flushes = [0; MAX_CORES];
+        self.recheck_at = [None; MAX_CORES];
+        self.recheck_gap = [ICI_RECHECK; MAX_CORES];
+        self.failed_flushes = 0;
+        self.untried = false;
         self.counters = OutboxCounters::ZERO;
     }
 
@@ -178,12 +239,35 @@ impl Outbox {
             queue_full: self.counters.queue_full,
             refused: self.counters.refused,
             withdrawn: self.counters.withdrawn,
+            icis_repeated: self.counters.icis_repeated,
+        }
+    }
+
+    /// When this outbox next needs its core: to try again mail that waits
+    /// for room (`now` plus the current retry gap), and to look at a ring
+    /// whose ICI may have been lost ([`ICI_RECHECK`]).
+    pub fn next_deadline(&self, now: u64) -> Option<u64> {
+        let gap = (MAIL_RETRY << self.failed_flushes.saturating_sub(1).min(7)).min(MAIL_RETRY_MAX);
+        let retry = self.has_waiting().then_some(now + gap);
+        let recheck = self.recheck_at.iter().flatten().map(|&(t, _)| t).min();
+        match (retry, recheck) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 
     /// Whether posts are waiting for room.
     pub fn has_waiting(&self) -> bool {
         self.queued_rings | self.ipi_rings != 0
+    }
+
+    /// Whether mail is due to be tried at the next entry, whatever the
+    /// time: something was queued since the last flush, or the last flush
+    /// was the first to leave mail waiting (tried once more at once, as a
+    /// ring is often full only for a moment). After two failures in a row
+    /// mail waits for its retry time ([`Outbox::next_deadline`]).
+    pub fn has_untried(&self) -> bool {
+        self.untried || self.failed_flushes == 1
     }
 
     /// Keep `queued_rings` right after posts to core `to` left its queue.
@@ -216,6 +300,7 @@ impl Outbox {
                 let ok = q.push_back(post).is_ok();
                 if ok {
                     self.queued_rings |= 1 << to;
+                    self.untried = true;
                 }
                 if !ok {
                     self.counters.queue_full += 1;
@@ -238,24 +323,48 @@ impl Outbox {
         let new = *bits & (1 << message) == 0;
         *bits |= 1 << message;
         self.ipi_rings |= 1 << to;
+        self.untried = true;
         Some(new)
     }
 
     /// Send what fits; raise one ICI per core that got mail (or whose full
     /// ring needs draining). A queued `Migrate` is turned into its message
     /// by `migrating(to, guest, vcpu, epoch, departure)` (from the engine's
-    /// in-flight copy; `None`: no copy any more, the post is withdrawn).
-    /// Returns how many messages went out.
+    /// in-flight copy; `None`: no copy any more, the post is withdrawn);
+    /// each one sent is told to `migrated(guest, vcpu, epoch, ring
+    /// position, clock after its ICI)`. Returns how many messages went out.
     pub fn flush<H: MigrationHardware>(
         &mut self,
         hw: &mut H,
         mut migrating: impl FnMut(u8, u8, u8, u16, bool) -> Option<Message>,
-        mut migrated: impl FnMut(u8, u8, u16, u64),
+        mut migrated: impl FnMut(u8, u8, u16, u32, u64),
     ) -> u32 {
+        self.untried = false;
         let mut sent = 0;
         for to in 0..self.queues.len() {
             if to == self.mailbox.me() || to >= self.mailbox.cores() {
                 continue;
+            }
+            if let Some((at, before)) = self.recheck_at[to].filter(|&(t, _)| hw.now() >= t) {
+                // An ICI raised a while ago: has core `to` read the mail
+                // it announced? If not, the ICI may have been lost: raise
+                // it again. (Two reads of its tail index.)
+                let head = self.mailbox.next_position(to).unwrap_or(before);
+                self.recheck_at[to] = match self.mailbox.read_past(&mut Shared(hw), to, before.wrapping_sub(1)) {
+                    // Read; look again for what was sent since, if any.
+                    Some(true) => {
+                        self.recheck_gap[to] = ICI_RECHECK;
+                        (head != before).then_some((hw.now() + ICI_RECHECK, head))
+                    }
+                    unread => {
+                        if unread == Some(false) {
+                            self.counters.icis_repeated += 1;
+                            hw.send_ici(to);
+                        }
+                        self.recheck_gap[to] = (self.recheck_gap[to] * 2).min(RECHECK_MAX);
+                        Some((at.max(hw.now()) + self.recheck_gap[to], head))
+                    }
+                };
             }
             if !self.busy(to) {
                 // Nothing to send. Heal, now and then, a head index
@@ -273,7 +382,7 @@ impl Outbox {
             let mut kicked = false;
             // The migrations that went, told once their ICI is out (with
             // the clock then: the end of their source half).
-            let mut went: heapless::Vec<(u8, u8, u16), OUTBOX> = heapless::Vec::new();
+            let mut went: heapless::Vec<(u8, u8, u16, u32), OUTBOX> = heapless::Vec::new();
             while let Some(post) = self.queues[to].front().copied() {
                 let message = match post {
                     Post::Migrate { guest, vcpu, epoch, departure } => match migrating(to as u8, guest, vcpu, epoch, departure) {
@@ -287,12 +396,12 @@ impl Outbox {
                     other => small_message(&other),
                 };
                 match self.mailbox.send(&mut Shared(hw), to, &message) {
-                    Ok(_) => {
+                    Ok(sequence) => {
                         self.queues[to].pop_front();
                         sent += 1;
                         kicked = true;
                         if let Post::Migrate { guest, vcpu, epoch, .. } = post {
-                            let _ = went.push((guest, vcpu, epoch));
+                            let _ = went.push((guest, vcpu, epoch, sequence));
                         }
                     }
                     Err(e) if e.is_retryable() => {
@@ -343,15 +452,25 @@ impl Outbox {
             }
             if kicked {
                 hw.send_ici(to);
+                let gap = self.recheck_gap[to];
+                let head = self.mailbox.next_position(to).unwrap_or(0);
+                self.recheck_at[to].get_or_insert((hw.now() + gap, head));
             }
             if !went.is_empty() {
                 let at = hw.now();
-                for (guest, vcpu, epoch) in went {
-                    migrated(guest, vcpu, epoch, at);
+                for (guest, vcpu, epoch, sequence) in went {
+                    migrated(guest, vcpu, epoch, sequence, at);
                 }
             }
         }
+        self.failed_flushes = if self.has_waiting() { self.failed_flushes.saturating_add(1) } else { 0 };
         sent
+    }
+
+    /// Whether core `to` has read past message `sequence` of this core's
+    /// ring to it (see [`Mailbox::read_past`]).
+    pub fn read_past<H: MigrationHardware>(&mut self, hw: &mut H, to: u8, sequence: u32) -> Option<bool> {
+        self.mailbox.read_past(&mut Shared(hw), to as usize, sequence)
     }
 
     /// The next valid message from core `from`, if any. Invalid ones are
@@ -384,14 +503,16 @@ fn small_message(post: &Post) -> Message {
         Post::VirtualIpi { guest, vcpu, message } => Message::VirtualIpi { guest, vcpu, message },
         Post::StartVcpu { guest, vcpu, entry, arg } => Message::StartVcpu { guest, vcpu, entry, arg },
         Post::ReturnRequest { guest, vcpu } => Message::ReturnRequest { guest, vcpu },
-        Post::MigrateAck { guest, vcpu } => Message::MigrateAck { guest, vcpu },
+        Post::MigrateAck { guest, vcpu, epoch } => Message::MigrateAck { guest, vcpu, epoch },
+        Post::MigrateDeclined { guest, vcpu, epoch } => Message::MigrateDeclined { guest, vcpu, epoch },
         Post::GuestExit { guest, vcpu, status } => Message::GuestExit { guest, vcpu, status },
         Post::Migrate { .. } => unreachable!("a Migrate post is resolved through the in-flight table"),
     }
 }
 
-/// The `Migrate` message that moves `v` (departure or return).
-pub fn migrate_message(v: &Vcpu, departure: bool) -> Message {
+/// The `Migrate` message that moves `v` (departure or return), not to be
+/// taken after the sender's clock reads `expires`.
+pub fn migrate_message(v: &Vcpu, departure: bool, expires: u64) -> Message {
     Message::Migrate {
         guest: v.guest,
         vcpu: v.id,
@@ -403,6 +524,7 @@ pub fn migrate_message(v: &Vcpu, departure: bool) -> Message {
         timer_period: v.timer.period as u32,
         timer_next_deadline: v.timer.next,
         timer_oneshot: v.timer.oneshot,
+        expires,
     }
 }
 
@@ -417,6 +539,7 @@ fn from_message(m: &Message) -> Option<Incoming> {
             timer_period,
             timer_next_deadline,
             timer_oneshot,
+            expires,
         } => {
             let (away, departure, state) = decode_reason(reason)?;
             let v = Vcpu {
@@ -430,12 +553,15 @@ fn from_message(m: &Message) -> Option<Incoming> {
                 away,
                 return_wanted: false,
             };
-            Incoming::Migrate { vcpu: v, departure }
+            Incoming::Migrate { vcpu: v, departure, expires }
         }
         Message::VirtualIpi { guest, vcpu, message } => Incoming::Post(Post::VirtualIpi { guest, vcpu, message }),
         Message::StartVcpu { guest, vcpu, entry, arg } => Incoming::Post(Post::StartVcpu { guest, vcpu, entry, arg }),
         Message::ReturnRequest { guest, vcpu } => Incoming::Post(Post::ReturnRequest { guest, vcpu }),
-        Message::MigrateAck { guest, vcpu } => Incoming::Post(Post::MigrateAck { guest, vcpu }),
+        Message::MigrateAck { guest, vcpu, epoch } => Incoming::Post(Post::MigrateAck { guest, vcpu, epoch }),
+        Message::MigrateDeclined { guest, vcpu, epoch } => {
+            Incoming::Post(Post::MigrateDeclined { guest, vcpu, epoch })
+        }
         Message::GuestExit { guest, vcpu, status } => Incoming::Post(Post::GuestExit { guest, vcpu, status }),
         _ => return None,
     })
@@ -490,11 +616,13 @@ mod tests {
             for away in [None, Some(AwayReason::RtosActive), Some(AwayReason::KernelEntry), Some(AwayReason::DelayBound)] {
                 for departure in [false, true] {
                     let v = vcpu(state, away);
-                    let Some(Incoming::Migrate { vcpu: w, departure: d }) = from_message(&migrate_message(&v, departure))
+                    let expires = 0x1234_5678_9abc;
+                    let Some(Incoming::Migrate { vcpu: w, departure: d, expires: e }) =
+                        from_message(&migrate_message(&v, departure, expires))
                     else {
                         panic!("not a migration")
                     };
-                    assert_eq!(d, departure);
+                    assert_eq!((d, e), (departure, expires));
                     assert_eq!((w.guest, w.id, w.state, w.ctx, w.pending, w.timer, w.away, w.epoch),
                         (v.guest, v.id, v.state, v.ctx, v.pending, v.timer, v.away, v.epoch));
                     assert!(!w.return_wanted, "not shipped");

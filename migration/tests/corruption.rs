@@ -10,7 +10,7 @@ use common::*;
 use spumone_migration::index::{encode_index, index_check, index_tag, IndexRole};
 use spumone_migration::layout::{ring_offset, HEAD_OFFSET, SLOTS_PER_RING, TAIL_OFFSET};
 use spumone_migration::mailbox::{IndexFault, Mailbox, RecvError, SendError};
-use spumone_migration::message::{checksum, Field, Message, MessageKind, Rejection, HEADER_WORDS, MESSAGE_MAGIC};
+use spumone_migration::message::{checksum, Field, Message, MessageKind, Rejection, HEADER_WORDS, MESSAGE_MAGIC, MIGRATE_FIXED_WORDS};
 
 const CORES: usize = 4;
 /// The ring under test.
@@ -125,8 +125,8 @@ fn every_byte_flip_of_a_slot_is_rejected_and_the_ring_recovers() {
         assert!(s.rejected.bad_checksum > 0 && s.rejected.bad_length > 0 && s.rejected.unknown_kind > 0);
         assert_eq!(s.bad_head + s.overruns, 0);
     }
-    // 3 masks x 4 bytes x (7 + 5 + 88 words).
-    assert_eq!(flips, 3 * 4 * (7 + 5 + 88));
+    // 3 masks x 4 bytes x (7 + 5 + 90 words).
+    assert_eq!(flips, 3 * 4 * (7 + 5 + 90));
 }
 
 #[test]
@@ -304,7 +304,7 @@ fn forged_fields_out_of_range() {
     reseal(&mut mem, offset);
     let s = send(&mut boxes, &mut mem, &migrate(3));
     let offset = slot(CORES, FROM, TO, s);
-    mem.set_word(offset + 4 * (HEADER_WORDS + 5 + VIRTUAL_IMASK_WORD) as u32, 16);
+    mem.set_word(offset + 4 * (HEADER_WORDS + MIGRATE_FIXED_WORDS + VIRTUAL_IMASK_WORD) as u32, 16);
     reseal(&mut mem, offset);
     send(&mut boxes, &mut mem, &numbered(2));
     let (got, errors) = drain_ring(&mut boxes, &mut mem);

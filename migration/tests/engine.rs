@@ -7,13 +7,18 @@
 //! reason and epoch), the acknowledgement that ends its in-flight copy, a
 //! resend after `RESEND_AFTER` that the destination takes once only, and a
 //! queued resend withdrawn because its copy was acknowledged while it
-//! waited for room.
+//! waited for room; and the lease: a copy read after it expired is
+//! declined and its vCPU taken back, one never read is taken back once
+//! the clocks' skew has passed too (its destination then counted as
+//! unresponsive until heard from), one read in time never is, and an
+//! acknowledgement of an earlier migration does not end a later one; and
+//! an ICI raised again while the ring it announced stays unread.
 
 use spumone_kernel::guest::{GuestSpec, Partition};
 use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::{AwayReason, Vcpu};
-use spumone_migration::engine::{Arrival, Engine, MigrationCosts, RESEND_AFTER};
-use spumone_migration::outbox::{Incoming, Post};
+use spumone_migration::engine::{Arrival, Engine, MigrationCosts, CLOCK_SKEW, MIGRATION_LEASE, RESEND_AFTER};
+use spumone_migration::outbox::{Incoming, Post, ICI_RECHECK, MAIL_RETRY, MAIL_RETRY_MAX, RECHECK_MAX};
 use spumone_migration::port::{MigrationEvent, MigrationHardware};
 use spumone_migration::region_size;
 use std::cell::RefCell;
@@ -111,15 +116,16 @@ fn a_departure_arrives_whole_and_its_acknowledgement_ends_the_copy() {
     );
     assert!(e0.next_deadline(hw0.now).is_some(), "the copy waits for its acknowledgement");
 
-    let [Incoming::Migrate { vcpu: arrived, departure: true }] = drain(&mut hw1, &mut e1, 0)[..] else {
+    let [Incoming::Migrate { vcpu: arrived, departure: true, expires }] = drain(&mut hw1, &mut e1, 0)[..] else {
         panic!("not one departure")
     };
-    let Arrival::Arrived(w) = e1.accept(&mut hw1, 0, arrived, true, false) else { panic!("not taken") };
+    assert_eq!(expires, (COSTS.departure_source - COSTS.mailbox_send) as u64 + MIGRATION_LEASE);
+    let Arrival::Arrived(w) = e1.accept(&mut hw1, 0, arrived, true, expires, false) else { panic!("not taken") };
     assert_eq!((w.ctx, w.pending, w.away, w.epoch), (v.ctx, v.pending, Some(AwayReason::RtosActive), 1));
     assert_eq!(hw1.charged, COSTS.departure_destination as u64);
     e1.flush(&mut hw1);
     assert!(drain(&mut hw0, &mut e0, 1).is_empty(), "the acknowledgement is the engine's own");
-    assert_eq!(e0.next_deadline(hw0.now), None, "acknowledged: nothing in flight, nothing waiting");
+    assert_eq!(e0.in_flight(), 0, "acknowledged: nothing in flight");
     // Its home knows where it is: mail for it goes to core 1.
     assert_eq!(e0.forward_to(1, 0, 0), Some(1));
     assert_eq!(e1.forward_to(1, 0, 0), Some(0), "core 1 sends mail for it to its home");
@@ -130,8 +136,8 @@ fn an_unacknowledged_migration_is_sent_again_and_taken_once() {
     let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
     e0.depart(&mut hw0, gpos_vcpu(), 1, AwayReason::KernelEntry);
     e0.flush(&mut hw0);
-    let [Incoming::Migrate { vcpu, departure }] = drain(&mut hw1, &mut e1, 0)[..] else { panic!() };
-    assert!(matches!(e1.accept(&mut hw1, 0, vcpu, departure, false), Arrival::Arrived(_)));
+    let [Incoming::Migrate { vcpu, departure, expires }] = drain(&mut hw1, &mut e1, 0)[..] else { panic!() };
+    assert!(matches!(e1.accept(&mut hw1, 0, vcpu, departure, expires, false), Arrival::Arrived(_)));
     // Core 1's acknowledgement is lost (never flushed); core 0 waits
     // RESEND_AFTER from when it shipped the copy.
     let due = e0.next_deadline(hw0.now).unwrap();
@@ -141,14 +147,16 @@ fn an_unacknowledged_migration_is_sent_again_and_taken_once() {
     hw0.now = due;
     assert_eq!(e0.resend_overdue(&mut hw0), 1);
     e0.flush(&mut hw0);
-    let [Incoming::Migrate { vcpu: again, departure }] = drain(&mut hw1, &mut e1, 0)[..] else { panic!() };
-    assert_eq!(again.epoch, vcpu.epoch);
+    let [Incoming::Migrate { vcpu: again, departure, expires: same }] = drain(&mut hw1, &mut e1, 0)[..] else {
+        panic!()
+    };
+    assert_eq!((again.epoch, same), (vcpu.epoch, expires), "a resend is the same migration, with the same lease");
     // Whether or not the vCPU is still there, the same epoch is old news.
-    assert!(matches!(e1.accept(&mut hw1, 0, again, departure, true), Arrival::Stale));
-    assert!(matches!(e1.accept(&mut hw1, 0, again, departure, false), Arrival::Stale));
+    assert!(matches!(e1.accept(&mut hw1, 0, again, departure, expires, true), Arrival::Stale));
+    assert!(matches!(e1.accept(&mut hw1, 0, again, departure, expires, false), Arrival::Stale));
     e1.flush(&mut hw1);
     drain(&mut hw0, &mut e0, 1);
-    assert_eq!(e0.next_deadline(hw0.now), None);
+    assert_eq!(e0.in_flight(), 0);
 }
 
 #[test]
@@ -172,13 +180,213 @@ fn a_resend_waiting_for_room_is_withdrawn_once_the_copy_is_acknowledged() {
     // Core 1 takes everything and acknowledges the vCPU.
     let got = drain(&mut hw1, &mut e1, 0);
     assert_eq!(got.len(), 8);
-    let Some(&Incoming::Migrate { vcpu, departure }) = got.last() else { panic!() };
-    assert!(matches!(e1.accept(&mut hw1, 0, vcpu, departure, false), Arrival::Arrived(_)));
+    let Some(&Incoming::Migrate { vcpu, departure, expires }) = got.last() else { panic!() };
+    assert!(matches!(e1.accept(&mut hw1, 0, vcpu, departure, expires, false), Arrival::Arrived(_)));
     e1.flush(&mut hw1);
     drain(&mut hw0, &mut e0, 1);
     // The queued resend has no copy left to send: withdrawn, not sent.
     e0.flush(&mut hw0);
     let s = e0.stats();
     assert_eq!((s.mailbox.sent, s.withdrawn, s.refused, s.queue_full), (8, 1, 0, 0));
-    assert_eq!(e0.next_deadline(hw0.now), None);
+    assert_eq!(e0.in_flight(), 0);
+}
+
+/// Core 0 departs a vCPU to core 1 and flushes; what core 1 reads.
+fn depart_one(hw0: &mut Core, e0: &mut Engine, hw1: &mut Core, e1: &mut Engine, v: Vcpu) -> (Vcpu, u64) {
+    e0.depart(hw0, v, 1, AwayReason::RtosActive);
+    e0.flush(hw0);
+    let [Incoming::Migrate { vcpu, departure: true, expires }] = drain(hw1, e1, 0)[..] else { panic!("not one departure") };
+    (vcpu, expires)
+}
+
+#[test]
+fn a_migration_read_after_it_expired_is_declined_and_its_vcpu_taken_back_home() {
+    let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
+    let (v, expires) = depart_one(&mut hw0, &mut e0, &mut hw1, &mut e1, gpos_vcpu());
+    assert_eq!(e0.forward_to(1, 0, 0), Some(1));
+    // Core 1 reads it one cycle late.
+    hw1.now = expires + 1;
+    assert!(matches!(e1.accept(&mut hw1, 0, v, true, expires, false), Arrival::Expired));
+    e1.flush(&mut hw1);
+    assert!(e0.reclaim(&mut hw0).is_none(), "nothing declined yet as far as core 0 knows");
+    assert!(drain(&mut hw0, &mut e0, 1).is_empty(), "the refusal is the engine's own");
+    assert_eq!(e0.next_deadline(hw0.now), Some(hw0.now), "a declined vCPU is due back at once");
+    let back = e0.reclaim(&mut hw0).expect("taken back");
+    assert_eq!((back.ctx, back.pending, back.away, back.epoch), (v.ctx, v.pending, None, v.epoch));
+    assert!(e0.reclaim(&mut hw0).is_none(), "once");
+    assert_eq!(e0.forward_to(1, 0, 0), None, "home again: nothing to forward");
+    assert!(e0.can_ship(1), "core 1 answered: it is alive");
+    assert_eq!(e0.in_flight(), 0);
+    // The vCPU leaves again; the new epoch is taken, the old copy never.
+    let (again, expires) = depart_one(&mut hw0, &mut e0, &mut hw1, &mut e1, back);
+    assert_eq!(again.epoch, v.epoch + 1);
+    assert!(matches!(e1.accept(&mut hw1, 0, again, true, expires, false), Arrival::Arrived(_)));
+}
+
+#[test]
+fn a_migration_never_read_is_taken_back_after_the_lease_and_the_skew_and_never_taken() {
+    let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
+    e0.depart(&mut hw0, gpos_vcpu(), 1, AwayReason::RtosActive);
+    e0.flush(&mut hw0);
+    let expires = (COSTS.departure_source - COSTS.mailbox_send) as u64 + MIGRATION_LEASE;
+    // Core 1 is stopped: core 0 resends every RESEND_AFTER, then gives up.
+    let mut resent = 0;
+    loop {
+        let due = e0.next_deadline(hw0.now).unwrap();
+        hw0.now = due;
+        resent += e0.resend_overdue(&mut hw0);
+        e0.flush(&mut hw0);
+        if let Some(v) = e0.reclaim(&mut hw0) {
+            assert_eq!(hw0.now, expires + CLOCK_SKEW, "not a cycle before");
+            assert_eq!((v.away, v.epoch), (None, 1));
+            break;
+        }
+        assert!(hw0.now < expires + CLOCK_SKEW);
+    }
+    // Sent again while it could still be taken, not after.
+    assert_eq!(resent, (MIGRATION_LEASE - 1) / RESEND_AFTER);
+    assert!(!e0.can_ship(1) && e0.is_unresponsive(1), "nothing more goes to a core that does not read");
+    assert_eq!(e0.in_flight(), 0);
+    // Core 1 wakes up and reads every copy: all expired, all declined.
+    hw1.now = hw0.now;
+    let copies = drain(&mut hw1, &mut e1, 0);
+    assert_eq!(copies.len() as u64, 1 + resent);
+    for c in copies {
+        let Incoming::Migrate { vcpu, departure, expires: e } = c else { panic!() };
+        assert_eq!(e, expires);
+        assert!(matches!(e1.accept(&mut hw1, 0, vcpu, departure, e, false), Arrival::Expired));
+    }
+    e1.flush(&mut hw1);
+    assert!(drain(&mut hw0, &mut e0, 1).is_empty());
+    assert!(e0.can_ship(1), "heard from again");
+    assert!(e0.reclaim(&mut hw0).is_none(), "the refusals find nothing to take back twice");
+}
+
+#[test]
+fn a_migration_read_in_time_is_never_taken_back_even_if_its_answer_is_lost() {
+    let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
+    let (v, expires) = depart_one(&mut hw0, &mut e0, &mut hw1, &mut e1, gpos_vcpu());
+    assert!(matches!(e1.accept(&mut hw1, 0, v, true, expires, false), Arrival::Arrived(_)));
+    // Its acknowledgement never leaves core 1 (not flushed).
+    hw0.now = expires + CLOCK_SKEW + 1;
+    assert_eq!(e0.resend_overdue(&mut hw0), 0, "expired: no use sending it again unless it was read");
+    assert!(e0.reclaim(&mut hw0).is_none(), "core 1 read past it: it may have the vCPU");
+    assert!(e0.can_ship(1));
+    // Read: a copy goes again at once, to hear whether core 1 has it.
+    assert!(e0.in_flight_due(hw0.now));
+    assert_eq!(e0.resend_overdue(&mut hw0), 1);
+    e0.flush(&mut hw0);
+    hw1.now = hw0.now;
+    let [Incoming::Migrate { vcpu: again, departure, expires: e }] = drain(&mut hw1, &mut e1, 0)[..] else { panic!() };
+    assert!(matches!(e1.accept(&mut hw1, 0, again, departure, e, true), Arrival::Stale), "old news, not expired news");
+    e1.flush(&mut hw1);
+    drain(&mut hw0, &mut e0, 1);
+    assert_eq!(e0.in_flight(), 0, "acknowledged at last");
+    assert!(e0.reclaim(&mut hw0).is_none());
+}
+
+#[test]
+fn an_acknowledgement_of_an_earlier_migration_does_not_end_a_later_one() {
+    let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
+    let (v, expires) = depart_one(&mut hw0, &mut e0, &mut hw1, &mut e1, gpos_vcpu());
+    let Arrival::Arrived(w) = e1.accept(&mut hw1, 0, v, true, expires, false) else { panic!() };
+    e1.flush(&mut hw1);
+    drain(&mut hw0, &mut e0, 1);
+    // It comes home (epoch 2), then leaves again (epoch 3).
+    e1.return_home(&mut hw1, w, 0);
+    e1.flush(&mut hw1);
+    let [Incoming::Migrate { vcpu: home, departure: false, expires }] = drain(&mut hw0, &mut e0, 1)[..] else { panic!() };
+    let Arrival::Arrived(home) = e0.accept(&mut hw0, 1, home, false, expires, false) else { panic!() };
+    e0.flush(&mut hw0);
+    e0.depart(&mut hw0, home, 1, AwayReason::RtosActive);
+    e0.flush(&mut hw0);
+    // Core 1 reads its mail: the return's acknowledgement... and, first,
+    // a late acknowledgement of epoch 1 as a guest's scribble or a resend
+    // would leave it. Core 0 must keep the copy of epoch 3.
+    e1.queue(0, Post::MigrateAck { guest: 1, vcpu: 0, epoch: 1 });
+    e1.flush(&mut hw1);
+    drain(&mut hw0, &mut e0, 1);
+    assert!(e0.next_deadline(hw0.now).is_some(), "epoch 3 is still in flight");
+    let [Incoming::Migrate { vcpu: third, .. }] = drain(&mut hw1, &mut e1, 0)[..] else { panic!() };
+    assert_eq!(third.epoch, 3);
+}
+
+#[test]
+fn mail_whose_ici_was_lost_gets_its_ici_again_until_it_is_read() {
+    let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
+    assert_eq!(e0.queue_ipi(1, 0, 1, 3), Some(true));
+    let sent_at = hw0.now; // (the send is charged after its ICI)
+    e0.flush(&mut hw0);
+    assert_eq!(hw0.icis, [1]);
+    // That ICI never reaches core 1. ICI_RECHECK later core 0 looks at the
+    // ring's tail, finds the IPI unread and raises the ICI again; then
+    // waits twice as long before the next look.
+    let first = e0.next_deadline(hw0.now).unwrap();
+    assert_eq!(first, sent_at + ICI_RECHECK);
+    hw0.now = first - 1;
+    e0.flush(&mut hw0);
+    assert_eq!(hw0.icis, [1], "not yet");
+    hw0.now = first;
+    e0.flush(&mut hw0);
+    assert_eq!((hw0.icis.as_slice(), e0.stats().icis_repeated), (&[1, 1][..], 1));
+    assert_eq!(e0.next_deadline(hw0.now), Some(first + 2 * ICI_RECHECK));
+    // Lost again: the gap doubles up to RECHECK_MAX, never more.
+    let mut at = first;
+    for _ in 0..10 {
+        at = e0.next_deadline(hw0.now).unwrap();
+        hw0.now = at;
+        e0.flush(&mut hw0);
+    }
+    assert_eq!(e0.next_deadline(hw0.now), Some(at + RECHECK_MAX));
+    assert_eq!(e0.stats().icis_repeated, 11);
+    // This one arrives: core 1 reads the IPI; the next look finds the ring
+    // read and stops looking.
+    let [Incoming::Post(Post::VirtualIpi { guest: 0, vcpu: 1, message: 3 })] = drain(&mut hw1, &mut e1, 0)[..] else {
+        panic!("the IPI")
+    };
+    hw0.now = e0.next_deadline(hw0.now).unwrap();
+    e0.flush(&mut hw0);
+    assert_eq!(e0.stats().icis_repeated, 11);
+    assert_eq!(e0.next_deadline(hw0.now), None, "all read: nothing to look at");
+    // The next send starts again from ICI_RECHECK.
+    e0.queue_ipi(1, 0, 1, 4);
+    let sent_at = hw0.now;
+    e0.flush(&mut hw0);
+    assert_eq!(e0.next_deadline(hw0.now), Some(sent_at + ICI_RECHECK));
+}
+
+#[test]
+fn mail_for_a_full_ring_is_tried_again_less_and_less_often() {
+    let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
+    for n in 0..9 {
+        assert!(e0.queue(1, Post::StartVcpu { guest: 0, vcpu: 1, entry: 0x8c00_0000, arg: n }));
+    }
+    // Eight fit; the ninth waits. The tries that fail space out: 10 us,
+    // 20 us, ... up to MAIL_RETRY_MAX, since core 1 is not reading.
+    let mut gaps = vec![];
+    for _ in 0..10 {
+        e0.flush(&mut hw0);
+        let retry = e0.next_deadline(hw0.now).unwrap();
+        gaps.push(retry - hw0.now);
+        hw0.now = retry;
+    }
+    // (From 1 ms on, the look at the unread ring, ICI_RECHECK after the
+    // first ICI and then at doubling gaps, comes first some of the time.)
+    let expected: Vec<u64> = (0..6).map(|k| MAIL_RETRY << k).collect();
+    assert_eq!(gaps[..6], expected[..]);
+    assert!(gaps.iter().all(|&g| g <= MAIL_RETRY_MAX) && gaps.contains(&MAIL_RETRY_MAX), "{gaps:?}");
+    assert_eq!(e0.stats().mailbox.sent, 8);
+    // Core 1 reads: the next try sends the ninth, and the gap starts over.
+    assert_eq!(drain(&mut hw1, &mut e1, 0).len(), 8);
+    e0.flush(&mut hw0);
+    assert_eq!(e0.stats().mailbox.sent, 9);
+    assert!(!e0.has_waiting());
+    e0.queue(1, Post::StartVcpu { guest: 0, vcpu: 1, entry: 0x8c00_0000, arg: 9 });
+    drain(&mut hw1, &mut e1, 0);
+    for n in 10..18 {
+        e0.queue(1, Post::StartVcpu { guest: 0, vcpu: 1, entry: 0x8c00_0000, arg: n });
+    }
+    e0.flush(&mut hw0);
+    assert!(e0.has_waiting());
+    assert_eq!(e0.next_deadline(hw0.now), Some(hw0.now + MAIL_RETRY));
 }

@@ -39,8 +39,8 @@ fn every_kind_round_trips_on_every_ring() {
         }
         for (core, b) in boxes.iter().enumerate() {
             let s = b.stats();
-            assert_eq!(s.sent, 7 * (cores as u64 - 1), "core {core}");
-            assert_eq!(s.received, 7 * (cores as u64 - 1), "core {core}");
+            assert_eq!(s.sent, 8 * (cores as u64 - 1), "core {core}");
+            assert_eq!(s.received, 8 * (cores as u64 - 1), "core {core}");
             assert_eq!(s.rejected.total() + s.lost + s.bad_head + s.overruns + s.full, 0);
         }
         assert_eq!(ring_count(cores), cores * (cores - 1));
@@ -67,6 +67,7 @@ fn a_migrated_context_arrives_identical() {
         timer_period: 0xFFFF_FFFE,
         timer_next_deadline: 0xFEDC_BA98_7654_3210,
         timer_oneshot: false,
+        expires: 0x8000_0000_FFFF_FFFF,
     };
     assert_eq!(boxes[1].send(&mut mem, 2, &sent), Ok(0));
     let received = boxes[2].receive(&mut mem, 1).unwrap().unwrap();
@@ -164,7 +165,18 @@ fn shared_memory_accesses_per_operation() {
         assert_eq!((mem.reads, mem.writes), (2 + HEADER_WORDS as u64 + p, 2), "receive {:?}", m.kind());
         assert_eq!(mem.barriers, 2);
     }
-    assert_eq!(payload_words(&migrate(0)), 84);
+    assert_eq!(payload_words(&migrate(0)), 86);
+
+    // Whether the receiver has read past a message: the tail index only.
+    mem.reset_counts();
+    let next = boxes[0].send(&mut mem, 1, &numbered(1)).unwrap();
+    mem.reset_counts();
+    assert_eq!(boxes[0].read_past(&mut mem, 1, next), Some(false));
+    assert_eq!(boxes[0].read_past(&mut mem, 1, next - 1), Some(true));
+    assert_eq!((mem.reads, mem.writes), (4, 0));
+    assert_eq!(boxes[1].receive(&mut mem, 0), Ok(Some(numbered(1))));
+    assert_eq!(boxes[0].read_past(&mut mem, 1, next), Some(true), "its tail is published as it reads");
+    assert_eq!(boxes[0].read_past(&mut mem, 1, next + 1), Some(false));
 
     // An empty poll: the head index read and the tail index rewrite.
     mem.reset_counts();
@@ -236,7 +248,7 @@ fn invalid_messages_are_never_sent() {
             Rejection::BadField { field: Field::Guest, found: MAX_GUESTS as u32, limit: MAX_GUESTS as u32 },
         ),
         (
-            Message::MigrateAck { guest: 0, vcpu: MAX_VCPUS as u8 },
+            Message::MigrateAck { guest: 0, vcpu: MAX_VCPUS as u8, epoch: 0 },
             Rejection::BadField { field: Field::Vcpu, found: MAX_VCPUS as u32, limit: MAX_VCPUS as u32 },
         ),
         (
@@ -252,7 +264,7 @@ fn invalid_messages_are_never_sent() {
     let mut context = distinct_context(1);
     context.virtual_imask = 16;
     let Message::Migrate {
-        guest, vcpu, reason, pending_virqs, timer_period, timer_next_deadline, timer_oneshot, ..
+        guest, vcpu, reason, pending_virqs, timer_period, timer_next_deadline, timer_oneshot, expires, ..
     } = migrate(1)
     else {
         unreachable!()
@@ -266,6 +278,7 @@ fn invalid_messages_are_never_sent() {
         timer_period,
         timer_next_deadline,
         timer_oneshot,
+        expires,
     };
     assert_eq!(
         boxes[0].send(&mut mem, 1, &m),

@@ -93,8 +93,9 @@ fn scenario() -> impl Strategy<Value = (usize, Vec<Op>)> {
 
 fn tagged(id: u32, big: bool) -> Message {
     if big {
-        let Message::Migrate { guest, vcpu, reason, context, timer_period, timer_next_deadline, timer_oneshot, .. } =
-            migrate(id)
+        let Message::Migrate {
+            guest, vcpu, reason, context, timer_period, timer_next_deadline, timer_oneshot, expires, ..
+        } = migrate(id)
         else {
             unreachable!()
         };
@@ -107,6 +108,7 @@ fn tagged(id: u32, big: bool) -> Message {
             timer_period,
             timer_next_deadline,
             timer_oneshot,
+            expires,
         }
     } else {
         numbered(id)

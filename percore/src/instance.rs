@@ -127,6 +127,11 @@ pub struct Stats {
     /// destination recognised as already taken (dropped, acknowledged).
     pub migrations_resent: u64,
     pub stale_migrations: u64,
+    /// Migrations this core sent and took back (the destination declined
+    /// them, or had not read them when they expired), and copies this core
+    /// read after they expired (declined).
+    pub migrations_taken_back: u64,
+    pub migrations_expired: u64,
     /// Dispatch-first departures that never happened: the RTOS finished
     /// within the deferral, and the GPOS vCPUs it had displaced ran here
     /// again without leaving.
@@ -142,7 +147,7 @@ pub struct Stats {
     /// TLB flushes: an MMU guest's vCPU took the core after another.
     pub tlb_flushes: u64,
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, tlb_flushes: u64 });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, tlb_flushes: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -174,6 +179,8 @@ impl Stats {
         migrations_resent: 0,
         departures_avoided: 0,
         stale_migrations: 0,
+        migrations_taken_back: 0,
+        migrations_expired: 0,
         doorbells: 0,
         direct_exceptions: 0,
         tlb_flushes: 0,
@@ -515,7 +522,7 @@ impl Instance {
         // With the ICI closed (an RTOS runs) the mail waits, unless the
         // engine has something due: it may be resending for want of an
         // acknowledgement that is already in the ring.
-        let overdue = self.ici_closed && self.engine.next_deadline(hw.now()).is_some_and(|t| t <= hw.now());
+        let overdue = self.ici_closed && self.engine.in_flight_due(hw.now());
         if mail || overdue {
             self.receive_mail(hw);
         }
@@ -535,11 +542,16 @@ impl Instance {
         self.class(guest) == GuestClass::RealTime && self.spec(guest).is_some_and(|s| s.vcpus == 1)
     }
 
-    /// Whether the running vCPU may simply go on: no mail waits to be sent
-    /// and no time-driven work (virtual timers, slices, bounds, resends:
-    /// everything the core's timer was armed for) is due.
+    /// Whether the running vCPU may simply go on: no mail queued since the
+    /// last flush and no time-driven work (virtual timers, slices, bounds,
+    /// resends, retries of mail a full ring refused: everything the core's
+    /// timer was armed for) is due. Mail its ring refused twice in a row
+    /// waits for its retry time: with a stalled or dead core's ring full,
+    /// every hypercall of the RTOS beside it used to take the full pass to
+    /// try again, which cost the RTOS about 10 us of worst latency
+    /// (docs/faults.md).
     fn nothing_due<H: CoreHardware>(&self, hw: &H) -> bool {
-        !self.engine.has_waiting() && self.armed.is_none_or(|t| hw.now() < t)
+        !self.engine.has_untried() && self.armed.is_none_or(|t| hw.now() < t)
     }
 
     /// Whether an exception of resident vCPU `i` goes to its own handler
@@ -560,7 +572,7 @@ impl Instance {
         }
         let args = hw.args();
         let (r0, r1, local) = self.hypercall(hw, cur, call, args);
-        if local && call == Some(Hypercall::SendIpi) && self.engine.has_waiting() {
+        if local && call == Some(Hypercall::SendIpi) && self.engine.has_untried() {
             // A virtual IPI for another core: send it now, and the caller
             // goes on without a pass through the scheduler (Linux sends
             // thousands a second; the pass was most of what one cost). If
@@ -1353,6 +1365,7 @@ impl Instance {
         self.announce_exits();
         self.retry_returns(hw);
         self.stats.migrations_resent += self.engine.resend_overdue(&mut EnginePort(hw));
+        self.take_back_migrations(hw);
         let plan = self.lhp.plan(self.view());
         if plan.recall_delay_bounded {
             self.engine.request_returns(&mut EnginePort(hw), AwayReason::DelayBound);
@@ -1394,6 +1407,16 @@ impl Instance {
         }
         if !plan.evict_gpos && !plan.recall_displaced {
             self.departing = None;
+        }
+    }
+
+    /// Put back on this core the vCPUs whose migrations the engine takes
+    /// back (declined, or timed out unread), while there is room.
+    fn take_back_migrations<H: CoreHardware>(&mut self, hw: &mut H) {
+        while !self.vcpus.is_full() {
+            let Some(v) = self.engine.reclaim(&mut EnginePort(hw)) else { break };
+            self.stats.migrations_taken_back += 1;
+            self.add_vcpu(v);
         }
     }
 
@@ -1466,11 +1489,12 @@ impl Instance {
 
     /// Destination half: `v` arrives from core `from`; the engine checks
     /// and acknowledges it, the instance puts it on this core.
-    fn accept_immigrant<H: CoreHardware>(&mut self, hw: &mut H, from: u8, v: Vcpu, departure: bool) {
+    fn accept_immigrant<H: CoreHardware>(&mut self, hw: &mut H, from: u8, v: Vcpu, departure: bool, expires: u64) {
         let here = self.find(v.guest, v.id).is_some();
-        let mut v = match self.engine.accept(&mut EnginePort(hw), from, v, departure, here) {
+        let mut v = match self.engine.accept(&mut EnginePort(hw), from, v, departure, expires, here) {
             Arrival::Misrouted => return self.stats.misrouted += 1,
             Arrival::Stale => return self.stats.stale_migrations += 1,
+            Arrival::Expired => return self.stats.migrations_expired += 1,
             Arrival::Arrived(v) => v,
         };
         if self.exited.get(v.guest as usize).is_some_and(|e| e.is_some()) {
@@ -1513,9 +1537,11 @@ impl Instance {
                 }
                 // Started twice, or a migrated context routed as a start:
                 // the guest's mistake, counted.
-                Post::StartVcpu { .. } | Post::Migrate { .. } | Post::MigrateAck { .. } | Post::GuestExit { .. } => {
-                    self.stats.misrouted += 1
-                }
+                Post::StartVcpu { .. }
+                | Post::Migrate { .. }
+                | Post::MigrateAck { .. }
+                | Post::MigrateDeclined { .. }
+                | Post::GuestExit { .. } => self.stats.misrouted += 1,
             }
             return true;
         }
@@ -1611,7 +1637,9 @@ impl Instance {
             }
             while let Some(incoming) = self.engine.receive(&mut EnginePort(hw), from) {
                 match incoming {
-                    Incoming::Migrate { vcpu, departure } => self.accept_immigrant(hw, from, vcpu, departure),
+                    Incoming::Migrate { vcpu, departure, expires } => {
+                        self.accept_immigrant(hw, from, vcpu, departure, expires)
+                    }
                     Incoming::Post(Post::GuestExit { guest, status, .. }) => self.guest_exited(hw, guest, status),
                     Incoming::Post(post) => {
                         if !self.route(hw, post) {

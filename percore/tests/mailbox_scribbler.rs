@@ -466,13 +466,17 @@ fn deliver_icis(hw0: &mut FakeCore, core0: &mut Instance, hw1: &mut FakeCore, co
         if !to0 && !to1 {
             break;
         }
+        // An ICI reaches its core after it was sent: the cores' clocks are
+        // one machine's (a migration's lease is read against them).
         if to1 {
             hw0.icis_sent.clear();
+            hw1.now = hw1.now.max(hw0.now);
             hw1.interrupt(core1, ICI_INTEVT);
             n += 1;
         }
         if to0 {
             hw1.icis_sent.clear();
+            hw0.now = hw0.now.max(hw1.now);
             hw0.interrupt(core0, ICI_INTEVT);
             n += 1;
         }
@@ -644,7 +648,7 @@ fn a_scribbled_head_index_strands_a_return_request() {
             } else {
                 hw1.now = hw1.now.max(t1);
                 hw1.interrupt(&mut core1, timer_intevt(1));
-                if hw1.resumed().0.sr & spumone_kernel::hypercall::sr::BL != 0 {
+                if hw1.left != Some(Leave::Idle) && hw1.resumed().0.sr & spumone_kernel::hypercall::sr::BL != 0 {
                     hw1.return_from_interrupt(&mut core1);
                 }
             }

@@ -114,6 +114,7 @@ pub fn migrate(seed: u32) -> Message {
         timer_period: 1000 + seed,
         timer_next_deadline: 0x0123_4567_89AB_CDEF ^ seed as u64,
         timer_oneshot: true,
+        expires: 0x0000_0002_4000_0000 ^ seed as u64,
     }
 }
 
@@ -121,7 +122,8 @@ pub fn migrate(seed: u32) -> Message {
 pub fn one_of_each_kind(seed: u32) -> Vec<Message> {
     vec![
         migrate(seed),
-        Message::MigrateAck { guest: 0, vcpu: 1 },
+        Message::MigrateAck { guest: 0, vcpu: 1, epoch: 0xfffe },
+        Message::MigrateDeclined { guest: 3, vcpu: 0, epoch: 7 },
         Message::VirtualIpi { guest: 3, vcpu: 2, message: 7 },
         Message::Wake { guest: 2, vcpu: 0 },
         Message::StartVcpu { guest: 0, vcpu: 3, entry: 0x8c01_0000, arg: seed },

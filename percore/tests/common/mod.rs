@@ -156,6 +156,17 @@ impl FakeCore {
         back
     }
 
+    /// Take the core's timer interrupts armed before `t` (the instance's
+    /// own work: a look at a ring whose ICI may have been lost, a mail
+    /// retry), the guest going on after each, then set the clock to `t`.
+    pub fn timer_entries_before(&mut self, inst: &mut Instance, t: u64) {
+        while let Some(due) = self.timer.filter(|&d| d < t) {
+            self.now = self.now.max(due);
+            self.interrupt(inst, spumone_percore::hw::timer_intevt(self.core_id()));
+        }
+        self.now = self.now.max(t);
+    }
+
     pub fn interrupt(&mut self, inst: &mut Instance, intevt: u32) {
         if let Some(Leave::Resumed { ctx, .. }) = self.left.clone() {
             self.regs = ctx;
@@ -381,6 +392,12 @@ pub fn two_gpos_vcpus() -> (SharedMem, FakeCore, Instance, FakeCore, Instance) {
     hw1.trap(&mut core1, 0x63, &[]);
     assert_eq!(hw1.left, Some(Leave::Idle));
     (mem, hw0, core0, hw1, core1)
+}
+
+/// When the virtual timer of vCPU `vcpu` of `guest`, resident on `inst`,
+/// next falls due.
+pub fn vtimer(inst: &Instance, guest: u8, vcpu: u8) -> u64 {
+    inst.resident().iter().find(|v| (v.guest, v.id) == (guest, vcpu)).expect("resident").timer.next
 }
 
 pub fn shared() -> SharedMem {
