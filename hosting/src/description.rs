@@ -46,6 +46,8 @@ pub const MAX_DEVICES_PER_VCPU: usize = spumone_percore::config::MAX_DEVICES_PER
 pub const MAX_INTERVAL_US: u32 = 1_000_000;
 /// Largest single cost (1 s of CPU time), in cycles.
 pub const MAX_COST_CYCLES: u64 = CPU_HZ;
+/// The largest description file read (1 MiB: a real one is a few KiB).
+pub const MAX_DESCRIPTION_BYTES: u64 = 1 << 20;
 
 /// Microseconds for `cycles` at 600 MHz (exact to f64 precision).
 pub fn cycles_to_us(cycles: u64) -> f64 {
@@ -1300,11 +1302,15 @@ pub fn parse(text: &str, base_dir: &Path) -> Result<Description, DescriptionErro
 /// Read and parse the description file at `path`; image paths are resolved
 /// against its directory.
 pub fn load(path: &Path) -> Result<Description, DescriptionError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        let mut err = DescriptionError::new("", format!("cannot read the description: {e}"));
+    let fail = |message: String| {
+        let mut err = DescriptionError::new("", message);
         err.file = Some(path.to_path_buf());
         err
-    })?;
+    };
+    let bytes = rp1_sim::loader::read_at_most(path, MAX_DESCRIPTION_BYTES)
+        .map_err(|e| fail(format!("cannot read the description: {e}")))?
+        .ok_or_else(|| fail(format!("the description is larger than {MAX_DESCRIPTION_BYTES} bytes")))?;
+    let text = String::from_utf8(bytes).map_err(|e| fail(format!("the description is not UTF-8 text: {e}")))?;
     let base_dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -1779,8 +1785,13 @@ impl Description {
             for (ii, path) in g.images.iter().enumerate() {
                 let field =
                     if g.images.len() == 1 { format!("guest[{gi}].image") } else { format!("guest[{gi}].image[{ii}]") };
-                let data = std::fs::read(path)
-                    .map_err(|e| DescriptionError::new(&field, format!("cannot read {}: {e}", path.display())))?;
+                let data = rp1_sim::loader::read_image(path).map_err(|e| {
+                    let message = match e {
+                        rp1_sim::loader::ReadError::Io(e) => format!("cannot read {}: {e}", path.display()),
+                        e => format!("{}: {e}", path.display()),
+                    };
+                    DescriptionError::new(&field, message)
+                })?;
                 files.push((field, path, data));
             }
             for (ii, (field, path, data)) in files.iter().enumerate() {
@@ -2426,7 +2437,7 @@ level = 4
             Err(format!("guest[0].image: segment 0 of {} (0x20000 bytes at physical 0x08800000) is outside the partition (0x08800000-0x0880ffff)", dir.join("g.elf").display()))
         );
         let e = check(b"not an elf".to_vec()).unwrap_err();
-        assert!(e.starts_with("guest[0].image: ") && e.contains("is not a 32-bit ELF file"), "{e}");
+        assert!(e.starts_with("guest[0].image: ") && e.contains("g.elf: not a valid ELF file: "), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -136,11 +136,7 @@ impl TraceReader {
             let w: [u32; RECORD_WORDS] = [w[0], w[1], w[2], w[3]];
             match tracebuf::decode(&w) {
                 Ok(Record::Event { cycle, event }) => log.event(core, cycle, event),
-                Ok(Record::Console { guest, len, bytes }) => {
-                    if let Some(c) = log.consoles.get_mut(guest as usize) {
-                        c.extend_from_slice(&bytes[..len as usize]);
-                    }
-                }
+                Ok(Record::Console { guest, len, bytes }) => log.console_from(core, guest, &bytes[..len as usize]),
                 Err(_) => self.undecodable += 1,
             }
             f.records += 1;

@@ -28,7 +28,7 @@ pub struct ImageCode {
 impl ImageCode {
     /// Read the executable segments and function symbols of `image`.
     pub fn read(image: &Path) -> Result<ImageCode, String> {
-        let bytes = std::fs::read(image).map_err(|e| format!("{}: {e}", image.display()))?;
+        let bytes = rp1_sim::loader::read_image(image).map_err(|e| format!("{}: {e}", image.display()))?;
         let elf = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", image.display()))?;
         let (mut start, mut end) = (u32::MAX, 0u32);
         for seg in elf.segments() {

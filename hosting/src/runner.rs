@@ -288,11 +288,12 @@ pub fn load_guests(desc: &Description, machine: &mut Machine) -> Result<Vec<u32>
             entry.get_or_insert(loaded.entry);
             if let (0, Some(linux)) = (n, &guest.linux) {
                 let initrd = match &linux.initrd {
-                    Some(p) => Some(std::fs::read(p).map_err(|e| RunError::Image {
-                        guest: guest.name.clone(),
-                        path: p.clone(),
-                        error: e.to_string(),
-                    })?),
+                    Some(p) => {
+                        let err = |error: String| RunError::Image { guest: guest.name.clone(), path: p.clone(), error };
+                        let limit = guest.partition.size as u64;
+                        let bytes = rp1_sim::loader::read_at_most(p, limit).map_err(|e| err(e.to_string()))?;
+                        Some(bytes.ok_or_else(|| err(format!("the initramfs is larger than the partition ({limit} bytes)")))?)
+                    }
                     None => None,
                 };
                 let ram = (guest.partition.base, guest.partition.size);
@@ -308,7 +309,7 @@ pub fn load_guests(desc: &Description, machine: &mut Machine) -> Result<Vec<u32>
 /// The bytes of one of `guest`'s images with its parameters patched in.
 pub fn patched_image(_desc: &Description, guest: &description::Guest, path: &Path) -> Result<Vec<u8>, RunError> {
     let err = |error: String| RunError::Image { guest: guest.name.clone(), path: path.to_path_buf(), error };
-    let mut image = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let mut image = rp1_sim::loader::read_image(path).map_err(|e| err(e.to_string()))?;
     for p in &guest.params {
         patch_words(&mut image, &p.symbol, &p.words).map_err(|error| RunError::Param {
             guest: guest.name.clone(),
@@ -358,7 +359,7 @@ pub fn prepare(desc: &Description, keep_events: bool) -> Result<(Machine, Hyperv
 pub fn prepare_native(desc: &Description, image: &Path) -> Result<Machine, RunError> {
     let mut machine = new_machine()?;
     let entries = load_guests(desc, &mut machine)?;
-    let bytes = std::fs::read(image).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))?;
+    let bytes = rp1_sim::loader::read_image(image).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))?;
     let hv = load_elf(&mut machine.bus, &bytes).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))?;
     let block = native::boot_block(&boot_configuration(desc, &entries));
     native::load_boot_block(&mut machine.bus, &block).map_err(RunError::Board)?;
@@ -453,6 +454,7 @@ fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u6
         }
     };
     let host = started.elapsed();
+    hv.log.finish_console();
     Ok(RunResult {
         exit,
         cycles: machine.now,
@@ -515,6 +517,7 @@ fn run_native(
     // logs them.
     log.events.sort_by_key(|&(_, cycle, _)| cycle);
     log.samples.sort_by_key(|s| s.cycle);
+    log.finish_console();
     reader.measure_stacks(&mut machine);
     let mut stats = Vec::new();
     let mut mailbox = Vec::new();

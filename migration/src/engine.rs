@@ -214,10 +214,11 @@ impl Engine {
         self.outbox.has_waiting()
     }
 
-    /// Whether mail is to be tried at the next entry (queued since the
-    /// last try, or refused only once so far: [`Outbox::has_untried`]).
-    pub fn has_untried(&self) -> bool {
-        self.outbox.has_untried()
+    /// Whether mail is to be tried at the next entry at `now` (queued since
+    /// the last try, or refused by a ring whose receiver read something
+    /// less than 10 us ago: [`Outbox::mail_due`]).
+    pub fn mail_due(&self, now: u64) -> bool {
+        self.outbox.mail_due(now)
     }
 
     pub fn stats(&self) -> PostStats {
@@ -615,10 +616,11 @@ impl Engine {
     }
 
     /// When the engine needs the core's timer: soon if mail waits for room
-    /// (later after each try that fails: [`crate::outbox::MAIL_RETRY`]),
-    /// when a ring whose ICI was raised is to be looked at again, when the
-    /// first in-flight migration is due to be sent again, and when one
-    /// unread may be taken back.
+    /// (later the longer its receiver reads nothing:
+    /// [`crate::outbox::MAIL_RETRY`]), when the first in-flight migration
+    /// is due to be sent again, and when one unread may be taken back.
+    /// (Looks at rings whose ICI may have been lost are not in it: see
+    /// [`Engine::next_recheck`].)
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
         let mut deadline = self.outbox.next_deadline(now);
         for f in &self.in_flight {
@@ -632,6 +634,14 @@ impl Engine {
             deadline = Some(deadline.map_or(due, |d| d.min(due)));
         }
         deadline
+    }
+
+    /// When a ring whose ICI may have been lost is next to be looked at.
+    /// Any entry that flushes from then on does it; the instance arms its
+    /// timer for it only when it has nothing else to wake up for, so a
+    /// busy core pays no entry of its own for it.
+    pub fn next_recheck(&self) -> Option<u64> {
+        self.outbox.next_recheck()
     }
 
     /// How many migrations this core has sent and not yet settled.

@@ -254,6 +254,8 @@ struct SenderState {
     head: u32,
     /// The receiver's tail index has been valid at least once.
     receiver_ready: bool,
+    /// The receiver's tail as the last send found it (valid or not).
+    seen_tail: u32,
 }
 
 /// This core's side of one ring it receives on.
@@ -296,7 +298,7 @@ impl Mailbox {
             me,
             cores,
             initialised: false,
-            senders: [SenderState { head: 0, receiver_ready: false }; MAX_CORES],
+            senders: [SenderState { head: 0, receiver_ready: false, seen_tail: 0 }; MAX_CORES],
             receivers: [ReceiverState { tail: 0, reported_head: None }; MAX_CORES],
             stats: MailboxStats::ZERO,
         }
@@ -398,6 +400,7 @@ impl Mailbox {
         let n = payload.len();
         let sender = &mut self.senders[to];
         let (tail_words, tail) = read_index(mem, ring + TAIL_OFFSET, index_tag(IndexRole::Tail, self.me, to));
+        sender.seen_tail = tail_words[0];
         let result = match tail {
             Err(_) if !sender.receiver_ready => {
                 self.stats.not_ready += 1;
@@ -474,6 +477,13 @@ impl Mailbox {
         let (_, tail) = read_index(mem, ring + TAIL_OFFSET, index_tag(IndexRole::Tail, self.me, to));
         let tail = tail.ok()?;
         Some(tail.wrapping_sub(sequence).wrapping_sub(1) < HALF_RANGE)
+    }
+
+    /// The receiver's tail index word as the last send to core `to` read it
+    /// (checked or not): whether it moves between two refused sends tells
+    /// a receiver that reads slowly from one that does not read at all.
+    pub fn seen_tail(&self, to: usize) -> Option<u32> {
+        Some(self.senders.get(to)?.seen_tail)
     }
 
     /// The position the next message to core `to` will take (how many

@@ -117,17 +117,16 @@ pub struct Outbox {
     /// messages before ring position `.1`, sent with an ICI (ICIs are not
     /// acknowledged, and one can be lost: [`ICI_RECHECK`]).
     recheck_at: [Option<(u64, u32)>; MAX_CORES],
-    /// How long the next look waits: [`ICI_RECHECK`], doubled after each
-    /// look that finds the ring still unread (up to [`RECHECK_MAX`]), so a
-    /// core that has stopped costs its senders little.
-    recheck_gap: [u64; MAX_CORES],
-    /// Flushes in a row that left mail waiting for room. The next try
-    /// waits [`MAIL_RETRY`] after the first, twice that after the second,
-    /// and so on up to [`MAIL_RETRY_MAX`]. A ring that stays full means
-    /// its receiver is not reading (busy with an RTOS, stalled, dead):
-    /// trying every 10 us would spend the sender's core, which may be the
-    /// RTOS's, on entries that cannot succeed.
-    failed_flushes: u32,
+    /// Per destination core whose ring refused mail: since when its
+    /// receiver's tail index has read `stuck_tail` (the receiver has read
+    /// nothing since). Mail waiting for such a ring is tried again after
+    /// half that time, at least [`MAIL_RETRY`] and at most
+    /// [`MAIL_RETRY_MAX`]: a receiver that does not read (busy with an
+    /// RTOS, stalled, dead) would otherwise cost the sender's core, which
+    /// may be the RTOS's, an entry every 10 us that cannot succeed, while
+    /// one that reads, however slowly, keeps its senders at the first gap.
+    stuck_since: [Option<u64>; MAX_CORES],
+    stuck_tail: [u32; MAX_CORES],
     /// Something was queued since the last flush: it has not been tried
     /// yet, so it goes now (mail that was tried and found no room waits
     /// for its retry time instead).
@@ -140,17 +139,19 @@ pub struct Outbox {
 pub const REPUBLISH_EVERY: u32 = 16;
 
 /// How long after raising a core's ICI a sender looks whether that core
-/// has read its ring (1 ms). If it has not, the ICI is raised again: the
-/// hardware does not acknowledge an ICI, and mail whose ICI was lost
-/// would otherwise wait for the next one, for ever if none comes.
+/// has read its ring (1 ms), and again every 1 ms while it has not: each
+/// time the ICI is raised again. The hardware does not acknowledge an
+/// ICI, and mail whose ICI was lost would otherwise wait for the next
+/// one, for ever if none comes. The gap does not grow: an ICI raised again
+/// can be lost too, and a receiver waiting on a doubling gap was stranded
+/// for tens of ms (`tests/faults.rs`, 90 % lost). A look costs two reads
+/// at the next entry that falls due; the sender's timer is armed for it
+/// only when nothing else would wake its core.
 pub const ICI_RECHECK: u64 = 600_000;
 
-/// The longest wait between two such looks at an unread ring (64 ms).
-pub const RECHECK_MAX: u64 = 64 * ICI_RECHECK;
-
-/// How long mail that could not be sent (a full or not-ready ring) first
-/// waits before the next try (10 us), and the longest it waits (1.3 ms,
-/// after 7 failed tries in a row).
+/// How long mail that could not be sent (a full or not-ready ring) waits
+/// at least before the next try (10 us), and at most (1.3 ms, once its
+/// receiver has read nothing for 2.6 ms).
 pub const MAIL_RETRY: u64 = 6_000;
 pub const MAIL_RETRY_MAX: u64 = 128 * MAIL_RETRY;
 
@@ -200,8 +201,8 @@ impl Outbox {
             queued_rings: 0,
             idle_flushes: [0; MAX_CORES],
             recheck_at: [None; MAX_CORES],
-            recheck_gap: [ICI_RECHECK; MAX_CORES],
-            failed_flushes: 0,
+            stuck_since: [None; MAX_CORES],
+            stuck_tail: [0; MAX_CORES],
             untried: false,
             counters: OutboxCounters::ZERO,
         }
@@ -216,8 +217,8 @@ impl Outbox {
         self.queued_rings = 0;
         self.idle_flushes = [0; MAX_CORES];
         self.recheck_at = [None; MAX_CORES];
-        self.recheck_gap = [ICI_RECHECK; MAX_CORES];
-        self.failed_flushes = 0;
+        self.stuck_since = [None; MAX_CORES];
+        self.stuck_tail = [0; MAX_CORES];
         self.untried = false;
         self.counters = OutboxCounters::ZERO;
     }
@@ -243,17 +244,19 @@ impl Outbox {
         }
     }
 
-    /// When this outbox next needs its core: to try again mail that waits
-    /// for room (`now` plus the current retry gap), and to look at a ring
-    /// whose ICI may have been lost ([`ICI_RECHECK`]).
+    /// When this outbox next needs its core to try again mail that waits
+    /// for room: `now` plus the current retry gap.
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
-        let gap = (MAIL_RETRY << self.failed_flushes.saturating_sub(1).min(7)).min(MAIL_RETRY_MAX);
-        let retry = self.has_waiting().then_some(now + gap);
-        let recheck = self.recheck_at.iter().flatten().map(|&(t, _)| t).min();
-        match (retry, recheck) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let stuck = self.stuck_since.iter().flatten().map(|&t| now.saturating_sub(t)).min().unwrap_or(0);
+        let gap = (stuck / 2).clamp(MAIL_RETRY, MAIL_RETRY_MAX);
+        self.has_waiting().then_some(now + gap)
+    }
+
+    /// When a ring whose ICI may have been lost is next to be looked at
+    /// ([`ICI_RECHECK`]): any flush from then on does it, so a core that
+    /// enters anyway needs no timer of its own for it.
+    pub fn next_recheck(&self) -> Option<u64> {
+        self.recheck_at.iter().flatten().map(|&(t, _)| t).min()
     }
 
     /// Whether posts are waiting for room.
@@ -261,13 +264,14 @@ impl Outbox {
         self.queued_rings | self.ipi_rings != 0
     }
 
-    /// Whether mail is due to be tried at the next entry, whatever the
-    /// time: something was queued since the last flush, or the last flush
-    /// was the first to leave mail waiting (tried once more at once, as a
-    /// ring is often full only for a moment). After two failures in a row
-    /// mail waits for its retry time ([`Outbox::next_deadline`]).
-    pub fn has_untried(&self) -> bool {
-        self.untried || self.failed_flushes == 1
+    /// Whether mail is due to be tried at the next entry at `now`:
+    /// something was queued since the last flush, or a ring refused mail
+    /// and its receiver has read nothing for less than [`MAIL_RETRY`]
+    /// (tried again at every entry, as a ring is often full only for a
+    /// moment). Mail for a ring stuck longer waits for its retry time
+    /// ([`Outbox::next_deadline`]).
+    pub fn mail_due(&self, now: u64) -> bool {
+        self.untried || self.stuck_since.iter().flatten().any(|&t| now < t + MAIL_RETRY)
     }
 
     /// Keep `queued_rings` right after posts to core `to` left its queue.
@@ -352,21 +356,18 @@ impl Outbox {
                 let head = self.mailbox.next_position(to).unwrap_or(before);
                 self.recheck_at[to] = match self.mailbox.read_past(&mut Shared(hw), to, before.wrapping_sub(1)) {
                     // Read; look again for what was sent since, if any.
-                    Some(true) => {
-                        self.recheck_gap[to] = ICI_RECHECK;
-                        (head != before).then_some((hw.now() + ICI_RECHECK, head))
-                    }
+                    Some(true) => (head != before).then_some((hw.now() + ICI_RECHECK, head)),
                     unread => {
                         if unread == Some(false) {
                             self.counters.icis_repeated += 1;
                             hw.send_ici(to);
                         }
-                        self.recheck_gap[to] = (self.recheck_gap[to] * 2).min(RECHECK_MAX);
-                        Some((at.max(hw.now()) + self.recheck_gap[to], head))
+                        Some((at.max(hw.now()) + ICI_RECHECK, head))
                     }
                 };
             }
             if !self.busy(to) {
+                self.stuck_since[to] = None;
                 // Nothing to send. Heal, now and then, a head index
                 // scribbled on since the last send: the receiver would not
                 // see messages behind it until our next send. (Every send
@@ -450,11 +451,21 @@ impl Outbox {
                     self.ipi_rings &= !(1 << to);
                 }
             }
+            // Mail left means the ring refused it: count the refusals in a
+            // row that found the receiver's tail where the last one did.
+            if self.busy(to) {
+                let tail = self.mailbox.seen_tail(to).unwrap_or(0);
+                if self.stuck_since[to].is_none() || tail != self.stuck_tail[to] {
+                    self.stuck_since[to] = Some(hw.now());
+                    self.stuck_tail[to] = tail;
+                }
+            } else {
+                self.stuck_since[to] = None;
+            }
             if kicked {
                 hw.send_ici(to);
-                let gap = self.recheck_gap[to];
                 let head = self.mailbox.next_position(to).unwrap_or(0);
-                self.recheck_at[to].get_or_insert((hw.now() + gap, head));
+                self.recheck_at[to].get_or_insert((hw.now() + ICI_RECHECK, head));
             }
             if !went.is_empty() {
                 let at = hw.now();
@@ -463,7 +474,6 @@ impl Outbox {
                 }
             }
         }
-        self.failed_flushes = if self.has_waiting() { self.failed_flushes.saturating_add(1) } else { 0 };
         sent
     }
 

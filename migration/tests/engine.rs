@@ -18,7 +18,7 @@ use spumone_kernel::guest::{GuestSpec, Partition};
 use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::{AwayReason, Vcpu};
 use spumone_migration::engine::{Arrival, Engine, MigrationCosts, CLOCK_SKEW, MIGRATION_LEASE, RESEND_AFTER};
-use spumone_migration::outbox::{Incoming, Post, ICI_RECHECK, MAIL_RETRY, MAIL_RETRY_MAX, RECHECK_MAX};
+use spumone_migration::outbox::{Incoming, Post, ICI_RECHECK, MAIL_RETRY, MAIL_RETRY_MAX};
 use spumone_migration::port::{MigrationEvent, MigrationHardware};
 use spumone_migration::region_size;
 use std::cell::RefCell;
@@ -319,9 +319,9 @@ fn mail_whose_ici_was_lost_gets_its_ici_again_until_it_is_read() {
     e0.flush(&mut hw0);
     assert_eq!(hw0.icis, [1]);
     // That ICI never reaches core 1. ICI_RECHECK later core 0 looks at the
-    // ring's tail, finds the IPI unread and raises the ICI again; then
-    // waits twice as long before the next look.
-    let first = e0.next_deadline(hw0.now).unwrap();
+    // ring's tail, finds the IPI unread and raises the ICI again; and so
+    // on every ICI_RECHECK while it stays unread.
+    let first = e0.next_recheck().unwrap();
     assert_eq!(first, sent_at + ICI_RECHECK);
     hw0.now = first - 1;
     e0.flush(&mut hw0);
@@ -329,30 +329,29 @@ fn mail_whose_ici_was_lost_gets_its_ici_again_until_it_is_read() {
     hw0.now = first;
     e0.flush(&mut hw0);
     assert_eq!((hw0.icis.as_slice(), e0.stats().icis_repeated), (&[1, 1][..], 1));
-    assert_eq!(e0.next_deadline(hw0.now), Some(first + 2 * ICI_RECHECK));
-    // Lost again: the gap doubles up to RECHECK_MAX, never more.
-    let mut at = first;
-    for _ in 0..10 {
-        at = e0.next_deadline(hw0.now).unwrap();
-        hw0.now = at;
+    assert_eq!(e0.next_recheck(), Some(first + ICI_RECHECK));
+    // Lost again and again: the gap stays ICI_RECHECK (an ICI raised again
+    // is no less likely to be lost).
+    for k in 1..=10 {
+        assert_eq!(e0.next_recheck(), Some(first + k * ICI_RECHECK));
+        hw0.now = first + k * ICI_RECHECK;
         e0.flush(&mut hw0);
     }
-    assert_eq!(e0.next_deadline(hw0.now), Some(at + RECHECK_MAX));
     assert_eq!(e0.stats().icis_repeated, 11);
     // This one arrives: core 1 reads the IPI; the next look finds the ring
     // read and stops looking.
     let [Incoming::Post(Post::VirtualIpi { guest: 0, vcpu: 1, message: 3 })] = drain(&mut hw1, &mut e1, 0)[..] else {
         panic!("the IPI")
     };
-    hw0.now = e0.next_deadline(hw0.now).unwrap();
+    hw0.now = e0.next_recheck().unwrap();
     e0.flush(&mut hw0);
     assert_eq!(e0.stats().icis_repeated, 11);
-    assert_eq!(e0.next_deadline(hw0.now), None, "all read: nothing to look at");
+    assert_eq!(e0.next_recheck(), None, "all read: nothing to look at");
     // The next send starts again from ICI_RECHECK.
     e0.queue_ipi(1, 0, 1, 4);
     let sent_at = hw0.now;
     e0.flush(&mut hw0);
-    assert_eq!(e0.next_deadline(hw0.now), Some(sent_at + ICI_RECHECK));
+    assert_eq!(e0.next_recheck(), Some(sent_at + ICI_RECHECK));
 }
 
 #[test]
@@ -361,32 +360,39 @@ fn mail_for_a_full_ring_is_tried_again_less_and_less_often() {
     for n in 0..9 {
         assert!(e0.queue(1, Post::StartVcpu { guest: 0, vcpu: 1, entry: 0x8c00_0000, arg: n }));
     }
-    // Eight fit; the ninth waits. The tries that fail space out: 10 us,
-    // 20 us, ... up to MAIL_RETRY_MAX, since core 1 is not reading.
+    // Eight fit; the ninth waits. Core 1 reads nothing: the tries space
+    // out to half the time it has read nothing, from 10 us up to
+    // MAIL_RETRY_MAX.
+    let start = hw0.now;
+    e0.flush(&mut hw0);
+    assert!(e0.mail_due(hw0.now), "refused just now: tried again at the next entry");
+    assert!(!e0.mail_due(start + MAIL_RETRY), "after 10 us without a read: at its retry time only");
+    let mut tries = 0;
     let mut gaps = vec![];
-    for _ in 0..10 {
-        e0.flush(&mut hw0);
+    while hw0.now < start + 20 * MAIL_RETRY_MAX {
         let retry = e0.next_deadline(hw0.now).unwrap();
         gaps.push(retry - hw0.now);
         hw0.now = retry;
+        e0.flush(&mut hw0);
+        tries += 1;
     }
-    // (From 1 ms on, the look at the unread ring, ICI_RECHECK after the
-    // first ICI and then at doubling gaps, comes first some of the time.)
-    let expected: Vec<u64> = (0..6).map(|k| MAIL_RETRY << k).collect();
-    assert_eq!(gaps[..6], expected[..]);
+    assert_eq!(gaps[..2], [MAIL_RETRY, MAIL_RETRY], "the first tries: every 10 us");
     assert!(gaps.iter().all(|&g| g <= MAIL_RETRY_MAX) && gaps.contains(&MAIL_RETRY_MAX), "{gaps:?}");
+    // 15.4 ms of a dead receiver: 1,536 tries at a fixed 10 us; here:
+    assert!(tries < 60, "{tries} tries: {gaps:?}");
     assert_eq!(e0.stats().mailbox.sent, 8);
-    // Core 1 reads: the next try sends the ninth, and the gap starts over.
-    assert_eq!(drain(&mut hw1, &mut e1, 0).len(), 8);
+    // Core 1 reads one message: the ring is still too full for the rest,
+    // but a receiver that reads, however slowly, brings its sender back to
+    // the first gap (and to trying at every entry).
+    assert!(e1.receive(&mut hw1, 0).is_some());
+    assert!(e0.queue(1, Post::StartVcpu { guest: 0, vcpu: 1, entry: 0x8c00_0000, arg: 100 }));
     e0.flush(&mut hw0);
     assert_eq!(e0.stats().mailbox.sent, 9);
-    assert!(!e0.has_waiting());
-    e0.queue(1, Post::StartVcpu { guest: 0, vcpu: 1, entry: 0x8c00_0000, arg: 9 });
-    drain(&mut hw1, &mut e1, 0);
-    for n in 10..18 {
-        e0.queue(1, Post::StartVcpu { guest: 0, vcpu: 1, entry: 0x8c00_0000, arg: n });
-    }
+    assert!(e0.has_waiting() && e0.mail_due(hw0.now), "the tail moved: tried at the next entry");
+    assert_eq!(e0.next_deadline(hw0.now).map(|t| t - hw0.now), Some(MAIL_RETRY));
+    // Core 1 reads: the next try sends the rest, and nothing waits.
+    assert_eq!(drain(&mut hw1, &mut e1, 0).len(), 8);
     e0.flush(&mut hw0);
-    assert!(e0.has_waiting());
-    assert_eq!(e0.next_deadline(hw0.now), Some(hw0.now + MAIL_RETRY));
+    assert_eq!(e0.stats().mailbox.sent, 10);
+    assert!(!e0.has_waiting() && !e0.mail_due(hw0.now));
 }

@@ -545,13 +545,13 @@ impl Instance {
     /// Whether the running vCPU may simply go on: no mail queued since the
     /// last flush and no time-driven work (virtual timers, slices, bounds,
     /// resends, retries of mail a full ring refused: everything the core's
-    /// timer was armed for) is due. Mail its ring refused twice in a row
-    /// waits for its retry time: with a stalled or dead core's ring full,
-    /// every hypercall of the RTOS beside it used to take the full pass to
-    /// try again, which cost the RTOS about 10 us of worst latency
-    /// (docs/faults.md).
+    /// timer was armed for) is due. Mail for a ring whose receiver has read
+    /// nothing for 10 us waits for its retry time: with a stalled or dead
+    /// core's ring full, every hypercall of the RTOS beside it used to take
+    /// the full pass to try again, which cost the RTOS about 10 us of worst
+    /// latency (docs/faults.md).
     fn nothing_due<H: CoreHardware>(&self, hw: &H) -> bool {
-        !self.engine.has_untried() && self.armed.is_none_or(|t| hw.now() < t)
+        !self.engine.mail_due(hw.now()) && self.armed.is_none_or(|t| hw.now() < t)
     }
 
     /// Whether an exception of resident vCPU `i` goes to its own handler
@@ -572,7 +572,7 @@ impl Instance {
         }
         let args = hw.args();
         let (r0, r1, local) = self.hypercall(hw, cur, call, args);
-        if local && call == Some(Hypercall::SendIpi) && self.engine.has_untried() {
+        if local && call == Some(Hypercall::SendIpi) && self.engine.mail_due(hw.now()) {
             // A virtual IPI for another core: send it now, and the caller
             // goes on without a pass through the scheduler (Linux sends
             // thousands a second; the pass was most of what one cost). If
@@ -1352,6 +1352,12 @@ impl Instance {
         // acknowledgement.
         if let Some(t) = self.engine.next_deadline(now) {
             earliest(t);
+        }
+        // A look at a ring whose ICI may have been lost: any entry does it;
+        // the timer is armed for it only if nothing else would wake the
+        // core.
+        if deadline.is_none() {
+            deadline = self.engine.next_recheck();
         }
         self.armed = deadline;
         hw.arm_timer(deadline);

@@ -77,6 +77,16 @@ pub fn read_image(path: &std::path::Path) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// The contents of the file at `path` if it holds at most `limit` bytes,
+/// `Ok(None)` if it holds more: at most `limit + 1` bytes are read, so a
+/// huge or endless file (`/dev/zero`) costs no more than that.
+pub fn read_at_most(path: &std::path::Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
+
 /// Check the ELF header at the start of `image`: a 32-bit little-endian
 /// SuperH executable.
 fn check_header(image: &[u8]) -> Result<(&FileHeader32<Endianness>, Endianness), LoadError> {

@@ -142,18 +142,9 @@ fn read_image(path: &Path) -> Result<Vec<u8>, String> {
 /// The initramfs at `path`: at most `limit` bytes (the machine's RAM),
 /// more is refused without reading it all.
 fn read_initrd(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let named = |e: std::io::Error| format!("--initrd {}: {e}", path.display());
-    let file = std::fs::File::open(path).map_err(named)?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(named)?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "--initrd {}: the initramfs is larger than the machine's RAM ({limit} bytes)",
-            path.display()
-        ));
-    }
-    Ok(bytes)
+    rp1_sim::loader::read_at_most(path, limit)
+        .map_err(|e| format!("--initrd {}: {e}", path.display()))?
+        .ok_or_else(|| format!("--initrd {}: the initramfs is larger than the machine's RAM ({limit} bytes)", path.display()))
 }
 
 fn run(args: Args) -> Result<ExitCode, Failure> {
