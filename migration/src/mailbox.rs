@@ -492,13 +492,6 @@ impl Mailbox {
         Some(self.senders.get(to)?.head)
     }
 
-    /// Whether core `to` has read every message sent to it on this ring
-    /// (`None`: its tail cannot be read). Two reads.
-    pub fn all_read<M: SharedMemory>(&mut self, mem: &mut M, to: usize) -> Option<bool> {
-        let head = self.senders.get(to)?.head;
-        self.read_past(mem, to, head.wrapping_sub(1))
-    }
-
     /// The next message from core `from`, validated. `Ok(None)`: nothing
     /// (more) to deliver now. `Err`: a problem found, reported once and
     /// counted; call again. So a drain is "call until `Ok(None)`", and it

@@ -451,8 +451,8 @@ impl Outbox {
                     self.ipi_rings &= !(1 << to);
                 }
             }
-            // Mail left means the ring refused it: count the refusals in a
-            // row that found the receiver's tail where the last one did.
+            // Mail left means the ring refused it: note since when the
+            // receiver's tail has stayed where this refusal found it.
             if self.busy(to) {
                 let tail = self.mailbox.seen_tail(to).unwrap_or(0);
                 if self.stuck_since[to].is_none() || tail != self.stuck_tail[to] {
