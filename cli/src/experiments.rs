@@ -4,11 +4,16 @@
 //! migration split into its halves, and the side-by-side demo.
 //!
 //! Owns: which scenarios each experiment runs (policies, sizes, the
-//! spin-yield choice), checking that each run ended properly, the
-//! statistics drawn from the runs (latency summaries, throughput, migration
-//! pairing), the text tables and the output files (CSV, JSON, SVG, the
-//! demo's timeline and report). The `rp1 lhp` command only parses
-//! arguments and prints what these functions return.
+//! spin-yield choice) as a list of jobs, running those jobs in parallel on
+//! the host's cores (rayon; each run single-threaded and deterministic,
+//! the outcomes kept in the jobs' order), checking that each run ended
+//! properly, the integers measured from each run (`Figures`, which a
+//! per-scenario result file holds), the statistics drawn from them
+//! (latency summaries, throughput, migration pairing), the text tables and
+//! the output files (CSV, JSON, SVG, the demo's timeline and report). The
+//! `rp1 lhp` command only parses arguments and prints what these functions
+//! return; cli/src/sweep.rs makes job lists of the experiments and merges
+//! their results through the same `*_from` functions.
 //!
 //! Must not touch: the machine descriptions' format or the guests
 //! (cli/src/lhp.rs, tests/hvguests), the hypervisor (percore/, kernel/),
@@ -16,7 +21,8 @@
 //! goes through `lhp::Scenario` and `spumone_hosting`'s public API.
 //!
 //! Every run is deterministic: the same parameters give the same structs,
-//! field for field (host time is deliberately not part of them).
+//! field for field, however many runs went on at once (host time is
+//! deliberately not part of them).
 
 use crate::lhp::Scenario;
 use spumone_hosting::charts;
@@ -27,9 +33,13 @@ use spumone_hosting::trace_export;
 use rp1_sim::machine::Exit;
 use serde_json::{json, Value};
 use spumone_percore::hw::TraceEvent;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Cycles in one simulated millisecond (600 MHz).
@@ -191,7 +201,7 @@ pub fn cycle_limit(s: &Scenario) -> u64 {
 }
 
 /// Why an experiment stopped.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ExperimentError {
     /// The guests could not be built or the description not made or run.
     Setup { scenario: String, message: String },
@@ -216,14 +226,19 @@ impl std::error::Error for ExperimentError {}
 
 /// What an experiment tells its caller while it runs (a progress bar, a
 /// log). Every method has an empty default.
-pub trait Observer {
+///
+/// The runs of a sweep go on in parallel (see [`run_jobs`]), so the
+/// methods are called from the pool's threads, one call at a time, in
+/// whatever order the runs start, advance and finish: `index` says which
+/// run a call is about.
+pub trait Observer: Send {
     /// The experiment is about to make `runs` runs.
     fn planned(&mut self, _runs: usize) {}
     /// Run `index` (from 0) starts: `label` names it, `command` reproduces it.
     fn run_started(&mut self, _index: usize, _label: &str, _command: &str) {}
-    /// The current run has reached `cycles` of simulated time.
-    fn simulated(&mut self, _cycles: u64) {}
-    /// The current run ended after `cycles` simulated, `host` real time.
+    /// Run `index` has reached `cycles` of simulated time.
+    fn simulated(&mut self, _index: usize, _label: &str, _cycles: u64) {}
+    /// Run `index` ended after `cycles` simulated, `host` real time.
     fn run_finished(&mut self, _index: usize, _label: &str, _cycles: u64, _host: Duration) {}
 }
 
@@ -232,77 +247,221 @@ pub struct Quiet;
 
 impl Observer for Quiet {}
 
-/// Counts the runs of one experiment for its observer.
-struct Runs<'a> {
-    obs: &'a mut dyn Observer,
-    next: usize,
-    costs: Option<Costs>,
-    mode: Option<Mode>,
+/// The observer of a sweep whose runs go on in parallel.
+type SharedObserver<'a> = Mutex<&'a mut dyn Observer>;
+
+fn observe(obs: &SharedObserver<'_>, f: impl FnOnce(&mut dyn Observer)) {
+    // A panic in another run's observer call poisons the lock; what it
+    // guards is only a progress display, so carry on with it.
+    let mut guard = obs.lock().unwrap_or_else(|e| e.into_inner());
+    f(&mut **guard)
 }
 
-impl<'a> Runs<'a> {
-    fn new(obs: &'a mut dyn Observer, runs: usize) -> Runs<'a> {
-        obs.planned(runs);
-        Runs { obs, next: 0, costs: None, mode: None }
+/// One run of an experiment: its name in tables and progress lines, its
+/// scenario, and whether it keeps the instances' trace events (the
+/// migration experiment pairs them).
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub label: String,
+    pub scenario: Scenario,
+    pub keep_events: bool,
+}
+
+impl Job {
+    fn new(label: String, scenario: Scenario) -> Job {
+        Job { label, scenario, keep_events: false }
     }
 
-    /// Run `s` (named `label`) to its end, without checking how it ended.
-    fn run_unchecked(
-        &mut self,
-        label: &str,
-        s: &Scenario,
-        keep_events: bool,
-    ) -> Result<(Description, RunResult), ExperimentError> {
-        let command = run_command(s);
-        let index = self.next;
-        self.next += 1;
-        self.obs.run_started(index, label, &command);
-        let setup = |message: String| ExperimentError::Setup { scenario: format!("{label} ({command})"), message };
-        let desc = s.description().map_err(setup)?;
-        let mode = s.mode().map_err(setup)?;
-        let started = Instant::now();
-        let obs = &mut *self.obs;
-        let result =
-            runner::run(&desc, RunOptions { max_cycles: cycle_limit(s), keep_events, mode: mode.clone() }, |now| {
-                obs.simulated(now)
-            })
-            .map_err(|e| setup(e.to_string()))?;
-        self.obs.run_finished(index, label, result.cycles, started.elapsed());
-        match self.costs {
-            None => self.costs = Some(desc.costs),
-            Some(c) if c != desc.costs => {
-                return Err(setup("the runs of one experiment used different cost tables".into()));
+    /// "label (rp1 lhp run ...)": how errors name the job's scenario.
+    fn name(&self) -> String {
+        format!("{} ({})", self.label, run_command(&self.scenario))
+    }
+}
+
+/// What one run measured: the integers every statistic, table and file
+/// of the experiments is drawn from (microseconds, rates and summaries
+/// are computed from these when the results are put together, so results
+/// made from runs in this process and from per-scenario result files read
+/// back are the same to the last bit: docs/experiments.md, "Many machines").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Simulated cycles of the run.
+    pub run_cycles: u64,
+    /// The RTOS probe's dispatch latencies (its SAMPLE(0) reports), in
+    /// cycles, in order.
+    pub latency_cycles: Vec<u64>,
+    /// The load's work units (its SAMPLE(1) reports), summed.
+    pub work_units: u64,
+    /// Cycles of the GPOS's measured run during which the RTOS probe was
+    /// running, and the run's length in cycles (at least 1); `None` when
+    /// the load reported no work (see [`ThroughputPoint::rtos_coverage`]).
+    pub rtos_coverage: Option<(u64, u64)>,
+    /// The migrations paired from the trace events (none unless the run
+    /// kept its events), and the halves without a partner (out, in).
+    pub migrations: Vec<Migration>,
+    pub unpaired_out: u64,
+    pub unpaired_in: u64,
+    /// Why the run does not count (a GPOS vCPU starved: [`starvation`]).
+    pub failed: Option<String>,
+}
+
+impl Figures {
+    /// The figures of run `r` of scenario `s`.
+    pub fn of(s: &Scenario, r: &RunResult) -> Figures {
+        let (migrations, unpaired_out, unpaired_in) = pair_migrations(r);
+        Figures {
+            run_cycles: r.cycles,
+            latency_cycles: r.log.samples.iter().filter(|x| x.kind == SAMPLE_LATENCY).map(|x| x.value as u64).collect(),
+            work_units: report::work_units(r),
+            rtos_coverage: rtos_coverage_cycles(r, s.gpos_ms),
+            migrations,
+            unpaired_out,
+            unpaired_in,
+            failed: starvation(s, r),
+        }
+    }
+
+    /// The dispatch latencies in microseconds (as `report::latencies_us`).
+    pub fn latencies_us(&self) -> Vec<f64> {
+        self.latency_cycles.iter().map(|&c| cycles_to_us(c)).collect()
+    }
+
+    /// Fraction of the GPOS's measured run the RTOS probe covered (0 when
+    /// the load reported no work).
+    pub fn rtos_coverage(&self) -> f64 {
+        match self.rtos_coverage {
+            Some((covered, window)) => (covered as f64 / window as f64).clamp(0.0, 1.0),
+            None => 0.0,
+        }
+    }
+}
+
+/// How one run ended: which hypervisor ran it with which cost table, and
+/// its figures or why it failed ([`check_run`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    #[serde(with = "ModeDef")]
+    pub mode: Mode,
+    #[serde(with = "CostsDef")]
+    pub costs: Costs,
+    pub figures: Result<Figures, ExperimentError>,
+}
+
+/// [`Mode`] as it is written in a per-scenario result file.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Mode", rename_all = "snake_case")]
+enum ModeDef {
+    Native { image: PathBuf },
+    Hosted,
+}
+
+/// [`Costs`] as it is written in a per-scenario result file.
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "Costs", deny_unknown_fields)]
+struct CostsDef {
+    entry_exit: u64,
+    hypercall: u64,
+    vcpu_switch: u64,
+    interrupt_injection: u64,
+    ici_send: u64,
+    ici_latency: u64,
+    mailbox_message: u64,
+    departure_source: u64,
+    departure_destination: u64,
+    return_source: u64,
+    return_destination: u64,
+}
+
+/// Build, run and measure job `index`, telling `obs`; `Err` when the run
+/// could not be made (the guests, the image or the description), an
+/// outcome with failed figures when it ran and ended badly.
+fn run_job(index: usize, job: &Job, obs: &SharedObserver<'_>) -> Result<Outcome, ExperimentError> {
+    let (desc, mode, r) = run_scenario(index, job, obs)?;
+    let figures = check_run(&job.name(), &job.scenario, &r).map(|()| Figures::of(&job.scenario, &r));
+    Ok(Outcome { mode, costs: desc.costs, figures })
+}
+
+/// Run job `index`'s scenario to its end, without checking how it ended.
+fn run_scenario(
+    index: usize,
+    job: &Job,
+    obs: &SharedObserver<'_>,
+) -> Result<(Description, Mode, RunResult), ExperimentError> {
+    let s = &job.scenario;
+    let command = run_command(s);
+    observe(obs, |o| o.run_started(index, &job.label, &command));
+    let setup = |message: String| ExperimentError::Setup { scenario: job.name(), message };
+    let desc = s.description().map_err(setup)?;
+    let mode = s.mode().map_err(setup)?;
+    let started = Instant::now();
+    let options = RunOptions { max_cycles: cycle_limit(s), keep_events: job.keep_events, mode: mode.clone() };
+    let result = runner::run(&desc, options, |now| observe(obs, |o| o.simulated(index, &job.label, now)))
+        .map_err(|e| setup(e.to_string()))?;
+    observe(obs, |o| o.run_finished(index, &job.label, result.cycles, started.elapsed()));
+    Ok((desc, mode, result))
+}
+
+/// Run `jobs` as many at a time as rayon's pool has threads (one per host
+/// core; `RAYON_NUM_THREADS=1` runs them one after the other) and return
+/// their outcomes in the jobs' order. Each run is one thread's, start to
+/// end, and depends on nothing but its scenario, so the outcomes do not
+/// depend on how many ran at once. Once a job has failed, jobs after it
+/// that have not started are not run (a serial run stops at the first
+/// failure; the jobs before it still run, so [`assemble`] meets the same
+/// first failure a serial run would).
+pub fn run_jobs(jobs: &[Job], obs: &mut dyn Observer) -> Vec<Result<Outcome, ExperimentError>> {
+    obs.planned(jobs.len());
+    let obs: SharedObserver<'_> = Mutex::new(obs);
+    let first_failed = AtomicUsize::new(usize::MAX);
+    jobs.par_iter()
+        .enumerate()
+        .map(|(i, job)| {
+            if first_failed.load(Ordering::Relaxed) < i {
+                return Err(ExperimentError::Setup {
+                    scenario: job.name(),
+                    message: "not run: an earlier scenario of the experiment failed".into(),
+                });
             }
+            let outcome = run_job(i, job, &obs);
+            if !matches!(outcome, Ok(Outcome { figures: Ok(_), .. })) {
+                first_failed.fetch_min(i, Ordering::Relaxed);
+            }
+            outcome
+        })
+        .collect()
+}
+
+/// Go through the outcomes of `jobs` in order, as a serial run meets
+/// them: the first run that could not be made, used another hypervisor or
+/// cost table than the first, or failed, is the experiment's error;
+/// otherwise `each` gets every job's index, figures, hypervisor and cost
+/// table (and may fail too). Returns the hypervisor and cost table every
+/// run used (the hosted model and the default table when there were no
+/// runs).
+pub fn assemble(
+    jobs: &[Job],
+    outcomes: Vec<Result<Outcome, ExperimentError>>,
+    mut each: impl FnMut(usize, Figures, &Mode, &Costs) -> Result<(), ExperimentError>,
+) -> Result<(Mode, Costs), ExperimentError> {
+    if outcomes.len() != jobs.len() {
+        return Err(ExperimentError::Setup {
+            scenario: "the experiment".into(),
+            message: format!("{} outcomes for {} runs", outcomes.len(), jobs.len()),
+        });
+    }
+    let mut first: Option<(Mode, Costs)> = None;
+    for (i, (job, outcome)) in jobs.iter().zip(outcomes).enumerate() {
+        let Outcome { mode, costs, figures } = outcome?;
+        let setup = |message: &str| ExperimentError::Setup { scenario: job.name(), message: message.into() };
+        match &first {
+            None => first = Some((mode.clone(), costs)),
+            Some((_, c)) if *c != costs => return Err(setup("the runs of one experiment used different cost tables")),
+            Some((m, _)) if *m != mode => return Err(setup("the runs of one experiment used different hypervisors")),
             Some(_) => {}
         }
-        match &self.mode {
-            None => self.mode = Some(mode),
-            Some(m) if *m != mode => return Err(setup("the runs of one experiment used different hypervisors".into())),
-            Some(_) => {}
-        }
-        Ok((desc, result))
+        each(i, figures?, &mode, &costs)?;
     }
-
-    /// Run `s` and fail unless every guest exited 0 (a run in which a
-    /// GPOS vCPU starved ends properly: see [`starvation`]).
-    fn run(
-        &mut self,
-        label: &str,
-        s: &Scenario,
-        keep_events: bool,
-    ) -> Result<(Description, RunResult), ExperimentError> {
-        let (desc, result) = self.run_unchecked(label, s, keep_events)?;
-        check_run(&format!("{label} ({})", run_command(s)), s, &result)?;
-        Ok((desc, result))
-    }
-
-    fn costs(&self) -> Costs {
-        self.costs.unwrap_or_default()
-    }
-
-    fn mode(&self) -> Mode {
-        self.mode.clone().unwrap_or(Mode::Hosted)
-    }
+    Ok(first.unwrap_or((Mode::Hosted, Costs::default())))
 }
 
 /// One line saying which hypervisor ran an experiment and so whether its
@@ -401,7 +560,8 @@ fn costs_json(c: &Costs) -> Value {
 // ---------------------------------------------------------------------------
 
 /// Parameters of the latency experiment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LatencyParams {
     /// Periodic samples per policy (one per simulated millisecond).
     pub samples: u32,
@@ -470,33 +630,54 @@ pub fn latency_with(
     variants: &[Variant],
     obs: &mut dyn Observer,
 ) -> Result<LatencyResult, ExperimentError> {
-    let mut runs = Runs::new(obs, variants.len());
+    let jobs = latency_jobs(params, variants);
+    let outcomes = run_jobs(&jobs, obs);
+    latency_from(params, variants, &jobs, outcomes)
+}
+
+/// The latency experiment's runs: one per variant.
+pub fn latency_jobs(params: &LatencyParams, variants: &[Variant]) -> Vec<Job> {
+    variants
+        .iter()
+        .map(|v| {
+            Job::new(v.label.clone(), v.scenario(LATENCY_SPIN_YIELD, params.samples, params.util, 4, params.gpos_ms()))
+        })
+        .collect()
+}
+
+/// The latency experiment's result from the outcomes of its
+/// [`latency_jobs`], in their order.
+pub fn latency_from(
+    params: &LatencyParams,
+    variants: &[Variant],
+    jobs: &[Job],
+    outcomes: Vec<Result<Outcome, ExperimentError>>,
+) -> Result<LatencyResult, ExperimentError> {
     let mut series = Vec::new();
-    for v in variants {
-        let s = v.scenario(LATENCY_SPIN_YIELD, params.samples, params.util, 4, params.gpos_ms());
-        let (_, r) = runs.run(&v.label, &s, false)?;
-        let latencies_us = report::latencies_us(&r);
+    let (mode, costs) = assemble(jobs, outcomes, |i, f, _, _| {
+        let latencies_us = f.latencies_us();
         let summary = Summary::of(&latencies_us).ok_or_else(|| ExperimentError::RunFailed {
-            scenario: format!("{} ({})", v.label, run_command(&s)),
+            scenario: jobs[i].name(),
             reason: "the RTOS probe reported no dispatch latency".into(),
         })?;
         series.push(LatencySeries {
-            variant: v.clone(),
-            command: run_command(&s),
+            variant: variants[i].clone(),
+            command: run_command(&jobs[i].scenario),
             latencies_us,
             summary,
-            run_cycles: r.cycles,
-            gpos_work_units: report::work_units(&r),
-            failed: starvation(&s, &r),
+            run_cycles: f.run_cycles,
+            gpos_work_units: f.work_units,
+            failed: f.failed,
         });
-    }
+        Ok(())
+    })?;
     Ok(LatencyResult {
         params: params.clone(),
         gpos_ms: params.gpos_ms(),
         spin_yield: LATENCY_SPIN_YIELD,
         series,
-        mode: runs.mode(),
-        costs: runs.costs(),
+        mode,
+        costs,
     })
 }
 
@@ -604,7 +785,8 @@ impl LatencyResult {
 // ---------------------------------------------------------------------------
 
 /// Parameters of the throughput experiment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ThroughputParams {
     /// RTOS utilizations in percent.
     pub utils: Vec<u32>,
@@ -702,14 +884,17 @@ fn gpos_window(r: &RunResult, gpos_guest: u8, ms: u32) -> Option<(u64, u64)> {
     Some((end.saturating_sub(ms as u64 * CYCLES_PER_MS), end))
 }
 
-/// Fraction of the GPOS's measured run the RTOS probe (guest 0) covered:
+/// How much of the GPOS's measured run the RTOS probe (guest 0) covered:
 /// the probe runs from the start until its last dispatch-latency sample.
-fn rtos_coverage(r: &RunResult, ms: u32) -> f64 {
-    let Some((start, end)) = gpos_window(r, 1, ms) else { return 0.0 };
+/// Returns (cycles covered, the run's length in cycles, at least 1), or
+/// `None` when the load reported no work ([`Figures::rtos_coverage`]
+/// divides them).
+fn rtos_coverage_cycles(r: &RunResult, ms: u32) -> Option<(u64, u64)> {
+    let (start, end) = gpos_window(r, 1, ms)?;
     let rtos_end =
         r.log.samples.iter().filter(|s| s.guest == 0 && s.kind == SAMPLE_LATENCY).map(|s| s.cycle).max().unwrap_or(0);
     let covered = rtos_end.min(end).saturating_sub(start);
-    (covered as f64 / (end - start).max(1) as f64).clamp(0.0, 1.0)
+    Some((covered, (end - start).max(1)))
 }
 
 /// GPOS throughput for `variants` at `params.utils`, and the GPOS alone
@@ -720,56 +905,78 @@ pub fn throughput_with(
     alone_vcpus: &[u32],
     obs: &mut dyn Observer,
 ) -> Result<ThroughputResult, ExperimentError> {
-    let secs = params.ms as f64 / 1000.0;
-    let mut runs = Runs::new(obs, alone_vcpus.len() + variants.len() * params.utils.len());
-    let mut alone = Vec::new();
+    let jobs = throughput_jobs(params, variants, alone_vcpus);
+    let outcomes = run_jobs(&jobs, obs);
+    throughput_from(params, variants, alone_vcpus, &jobs, outcomes)
+}
+
+/// The throughput experiment's runs: the GPOS alone with each of
+/// `alone_vcpus` vCPUs, then each variant at each utilization.
+pub fn throughput_jobs(params: &ThroughputParams, variants: &[Variant], alone_vcpus: &[u32]) -> Vec<Job> {
+    let mut jobs = Vec::new();
     for &n in alone_vcpus {
         let s = Variant::new(Policy::None).scenario(params.spin_yield, 0, 0, n, params.ms);
-        let (_, r) = runs.run(&format!("GPOS alone, {n} vCPU{}", if n == 1 { "" } else { "s" }), &s, false)?;
-        let work_units = report::work_units(&r);
-        alone.push(AloneLine {
-            vcpus: n,
-            work_units,
-            throughput: work_units as f64 / secs,
-            command: run_command(&s),
-            failed: starvation(&s, &r),
-        });
+        jobs.push(Job::new(format!("GPOS alone, {n} vCPU{}", if n == 1 { "" } else { "s" }), s));
     }
-    let mut series = Vec::new();
     for v in variants {
-        let mut points = Vec::new();
         for &u in &params.utils {
-            let mut s = v.scenario(params.spin_yield, throughput_rtos_samples(params.ms, u, params.burn_window_ms), u, 4, params.ms);
+            let samples = throughput_rtos_samples(params.ms, u, params.burn_window_ms);
+            let mut s = v.scenario(params.spin_yield, samples, u, 4, params.ms);
             s.burn_window_ms = params.burn_window_ms;
-            let (_, r) = runs.run(&format!("{} at {u} %", v.label), &s, false)?;
-            let work_units = report::work_units(&r);
-            let throughput = work_units as f64 / secs;
-            let rtos_coverage = rtos_coverage(&r, params.ms);
-            let throughput_under_rtos = if rtos_coverage >= 0.999 {
-                Some(throughput)
-            } else if rtos_coverage == 0.0 {
-                Some(0.0)
-            } else {
-                None
-            };
-            points.push(ThroughputPoint {
-                util: u,
-                work_units,
-                throughput,
-                rtos_coverage,
-                throughput_under_rtos,
-                command: run_command(&s),
-                run_cycles: r.cycles,
-                failed: starvation(&s, &r),
-            });
+            jobs.push(Job::new(format!("{} at {u} %", v.label), s));
         }
-        series.push(ThroughputSeries { variant: v.clone(), points });
     }
+    jobs
+}
+
+/// The throughput experiment's result from the outcomes of its
+/// [`throughput_jobs`], in their order.
+pub fn throughput_from(
+    params: &ThroughputParams,
+    variants: &[Variant],
+    alone_vcpus: &[u32],
+    jobs: &[Job],
+    outcomes: Vec<Result<Outcome, ExperimentError>>,
+) -> Result<ThroughputResult, ExperimentError> {
+    let secs = params.ms as f64 / 1000.0;
+    let mut alone = Vec::new();
+    let mut series: Vec<ThroughputSeries> =
+        variants.iter().map(|v| ThroughputSeries { variant: v.clone(), points: Vec::new() }).collect();
+    let (mode, costs) = assemble(jobs, outcomes, |i, f, _, _| {
+        let command = run_command(&jobs[i].scenario);
+        let throughput = f.work_units as f64 / secs;
+        if i < alone_vcpus.len() {
+            let vcpus = alone_vcpus[i];
+            alone.push(AloneLine { vcpus, work_units: f.work_units, throughput, command, failed: f.failed });
+            return Ok(());
+        }
+        let k = i - alone_vcpus.len();
+        let util = params.utils[k % params.utils.len()];
+        let rtos_coverage = f.rtos_coverage();
+        let throughput_under_rtos = if rtos_coverage >= 0.999 {
+            Some(throughput)
+        } else if rtos_coverage == 0.0 {
+            Some(0.0)
+        } else {
+            None
+        };
+        series[k / params.utils.len()].points.push(ThroughputPoint {
+            util,
+            work_units: f.work_units,
+            throughput,
+            rtos_coverage,
+            throughput_under_rtos,
+            command,
+            run_cycles: f.run_cycles,
+            failed: f.failed,
+        });
+        Ok(())
+    })?;
     let ideal = match alone.iter().find(|a| a.vcpus == 1 && a.failed.is_none()) {
         Some(x1) => params.utils.iter().map(|&u| (u, x1.throughput * (4.0 - u as f64 / 100.0))).collect(),
         None => Vec::new(),
     };
-    Ok(ThroughputResult { params: params.clone(), series, alone, ideal, mode: runs.mode(), costs: runs.costs() })
+    Ok(ThroughputResult { params: params.clone(), series, alone, ideal, mode, costs })
 }
 
 impl ThroughputResult {
@@ -992,7 +1199,7 @@ impl ThroughputResult {
 // ---------------------------------------------------------------------------
 
 /// One migration, both halves, in cycles of simulated time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Migration {
     pub guest: u8,
     pub vcpu: u8,
@@ -1149,7 +1356,8 @@ impl MigrationSummary {
 }
 
 /// Parameters of the migration experiment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MigrationParams {
     /// RTOS samples (1 ms ticks, each one departure and one return).
     pub ms: u32,
@@ -1189,23 +1397,45 @@ impl MigrationResult {
 /// periodic task (every tick departs the GPOS's vCPU 0 from core 0 and
 /// the RTOS's idling returns it), the GPOS load running throughout.
 pub fn migration(params: &MigrationParams, obs: &mut dyn Observer) -> Result<MigrationResult, ExperimentError> {
-    let mut runs = Runs::new(obs, 1);
+    let jobs = migration_jobs(params);
+    let outcomes = run_jobs(&jobs, obs);
+    migration_from(params, &jobs, outcomes)
+}
+
+/// The migration experiment's one run, keeping its events.
+pub fn migration_jobs(params: &MigrationParams) -> Vec<Job> {
     let v = Variant::new(Policy::OnDemandMigration);
     let s = v.scenario(LATENCY_SPIN_YIELD, params.ms, 0, 4, params.ms + 50);
-    let (desc, r) = runs.run(&v.label, &s, true)?;
-    let (migrations, unpaired_out, unpaired_in) = pair_migrations(&r);
-    let charged = (r.mode == Mode::Hosted).then_some(&desc.costs);
+    vec![Job { keep_events: true, ..Job::new(v.label, s) }]
+}
+
+/// The migration experiment's result from the outcome of its
+/// [`migration_jobs`].
+pub fn migration_from(
+    params: &MigrationParams,
+    jobs: &[Job],
+    outcomes: Vec<Result<Outcome, ExperimentError>>,
+) -> Result<MigrationResult, ExperimentError> {
+    let mut run = None;
+    assemble(jobs, outcomes, |i, f, mode, costs| {
+        run = Some((i, f, mode.clone(), *costs));
+        Ok(())
+    })?;
+    let Some((i, f, mode, costs)) = run else {
+        return Err(ExperimentError::Setup { scenario: "migration".into(), message: "no run".into() });
+    };
+    let charged = (mode == Mode::Hosted).then_some(&costs);
     Ok(MigrationResult {
         params: params.clone(),
-        run_command: run_command(&s),
-        departure: MigrationSummary::of(&migrations, true, charged),
-        ret: MigrationSummary::of(&migrations, false, charged),
-        migrations,
-        unpaired_out,
-        unpaired_in,
-        failed: starvation(&s, &r),
-        mode: r.mode.clone(),
-        costs: desc.costs,
+        run_command: run_command(&jobs[i].scenario),
+        departure: MigrationSummary::of(&f.migrations, true, charged),
+        ret: MigrationSummary::of(&f.migrations, false, charged),
+        migrations: f.migrations,
+        unpaired_out: f.unpaired_out,
+        unpaired_in: f.unpaired_in,
+        failed: f.failed,
+        mode,
+        costs,
     })
 }
 
@@ -1401,11 +1631,11 @@ pub struct DemoResult {
 /// The RTOS probe and the SMP load side by side under on-demand migration
 /// with dispatch-first and spin-yield, every event kept.
 pub fn demo(params: &DemoParams, obs: &mut dyn Observer) -> Result<DemoResult, ExperimentError> {
-    let mut runs = Runs::new(obs, 1);
     let v = Variant::dispatch_first();
     let gpos_ms = params.samples + 50;
     let s = v.scenario(true, params.samples, params.util, 4, gpos_ms);
-    let (desc, r) = runs.run_unchecked(&v.label, &s, true)?;
+    obs.planned(1);
+    let (desc, _, r) = run_scenario(0, &Job { keep_events: true, ..Job::new(v.label, s.clone()) }, &Mutex::new(obs))?;
     let scenario = format!("demo ({})", run_command(&s));
     let failure = check_run(&scenario, &s, &r)
         .err()

@@ -5,8 +5,11 @@
 //!   with the SH-4 cross compiler (`rp1 demo`, `rp1 bench`, the tests);
 //! * `hvguests`: builds the hypervisor's test guests (`tests/hvguests`);
 //! * `lhp`: one lock-holder-preemption scenario as a machine description;
-//! * `experiments`: the LHP experiments (`rp1 lhp`): runs, statistics,
-//!   tables, data files, charts;
+//! * `experiments`: the LHP experiments (`rp1 lhp`): runs (in parallel
+//!   on the host's cores), statistics, tables, data files, charts;
+//! * `sweep`: a sweep of them as independent jobs: in-process, or as a
+//!   job list (one command line per scenario) and its per-scenario
+//!   result files merged;
 //! * `linux`: builds Linux with scripts/build-linux.sh and boots it on the
 //!   simulated RP1 (`rp1 linux`, the Linux tests).
 //!
@@ -23,6 +26,7 @@ pub mod programs;
 pub mod hvguests;
 pub mod lhp;
 pub mod experiments;
+pub mod sweep;
 pub mod linux;
 pub mod linux_guest;
 pub mod linux_experiment;

@@ -2,29 +2,37 @@
 //! board image (or, with `--hosted`, the hosted model; docs/experiments.md).
 //!
 //! Owns: the command line only: parsing arguments, the progress bar, and
-//! printing what `rp1::experiments` returns (tables, the cost
-//! table, the command that reproduces a result, where files went). The
-//! experiments themselves, their statistics and output files live in
-//! cli/src/experiments.rs; scenarios in cli/src/lhp.rs. Must not
-//! touch: either of those, the guests, the hypervisor or the simulator.
+//! printing what `rp1::experiments` and `rp1::sweep` return (tables, the
+//! cost table, the command that reproduces a result, where files went,
+//! the job list and what each job did). The experiments themselves, their
+//! statistics and output files live in cli/src/experiments.rs; sweeps as
+//! jobs, job lines and per-scenario result files in cli/src/sweep.rs;
+//! scenarios in cli/src/lhp.rs. Must not touch: any of those, the guests,
+//! the hypervisor or the simulator.
 //!
 //! Subcommands: `latency`, `throughput`, `migration`, `demo`, `all` (the
-//! first three with their defaults), `run` (one scenario, its report), and
-//! `linux` (Linux as the GPOS: cli/src/linux_experiment.rs).
+//! first three with their defaults), `run` (one scenario, its report),
+//! `linux` (Linux as the GPOS: cli/src/linux_experiment.rs), and `merge`
+//! (the per-scenario results of a job list, into a sweep's outputs).
+//! `latency`, `throughput`, `migration` and `all` run their scenarios in
+//! parallel on the host's cores; with `--jobs-out FILE` they write a job
+//! list instead, and with `--job K --job-result FILE` run its line K.
 //! Exit status: 0 ok, 1 a run failed (a guest exited non-zero or a run hit
-//! its cycle limit; the message names the scenario), 2 bad arguments or a
-//! standard stream that cannot be written, 141 a closed pipe
-//! (commands/output.rs).
+//! its cycle limit; the message names the scenario) or an output file
+//! could not be written, 2 bad arguments, bad or missing per-scenario
+//! results (`merge`) or a standard stream that cannot be written, 141 a
+//! closed pipe (commands/output.rs).
 
 use clap::{ArgAction, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use spumone_hosting::description::Policy;
 use spumone_hosting::runner::Mode;
 use rp1::experiments::{
-    self, check_run, cycle_limit, run_command, DemoParams, ExperimentError, LatencyParams, MigrationParams, Observer,
-    ThroughputParams, THROUGHPUT_BURN_WINDOW_MS,
+    self, check_run, cycle_limit, run_command, DemoParams, ExperimentError, LatencyParams, LatencyResult,
+    MigrationParams, MigrationResult, Observer, ThroughputParams, ThroughputResult, THROUGHPUT_BURN_WINDOW_MS,
 };
 use rp1::lhp::Scenario;
+use rp1::sweep::{Experiment, ExperimentResult, Sweep};
 use super::output::{errln, finish, out, outln, StreamError};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -122,6 +130,29 @@ impl ScenarioArgs {
     }
 }
 
+/// A sweep as a job list (docs/experiments.md, "Sweeps on many cores and
+/// many machines").
+#[derive(clap::Args, Clone)]
+struct JobArgs {
+    /// Write the sweep as a job list to FILE instead of running it: one
+    /// `rp1 lhp` command line per scenario, each writing its result to a
+    /// file of its own; run the lines anywhere in any order (GNU parallel,
+    /// a Slurm job array), then `rp1 lhp merge`.
+    #[arg(long, value_name = "FILE", conflicts_with = "job")]
+    jobs_out: Option<PathBuf>,
+    /// Where the job lines write their results [default: OUT/jobs, OUT
+    /// being --out's directory].
+    #[arg(long, value_name = "DIR", requires = "jobs_out")]
+    results_dir: Option<PathBuf>,
+    /// Run job K (from 1: line K of the job list) of the sweep only, and
+    /// write its result to --job-result.
+    #[arg(long, value_name = "K", requires = "job_result")]
+    job: Option<usize>,
+    /// The file job K writes its result to (JSON).
+    #[arg(long, value_name = "FILE", requires = "job")]
+    job_result: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run one scenario and print its report.
@@ -137,6 +168,8 @@ enum Command {
         /// Output directory [default: target/lhp/latency].
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// GPOS throughput against RTOS utilization per policy.
     Throughput {
@@ -156,6 +189,8 @@ enum Command {
         /// Output directory [default: target/lhp/throughput].
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// vCPU migration cost, source and destination halves.
     Migration {
@@ -165,6 +200,8 @@ enum Command {
         /// Output directory [default: target/lhp/migration].
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        jobs: JobArgs,
     },
     /// The RTOS probe and the SMP load side by side under on-demand
     /// migration with dispatch-first: a short report, a timeline, a chart.
@@ -210,6 +247,18 @@ enum Command {
     All {
         /// Output directory; each experiment writes to its own
         /// subdirectory [default: target/lhp].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        jobs: JobArgs,
+    },
+    /// Merge the per-scenario results of a job list (`--jobs-out`) into
+    /// the sweep's tables and files, the same bytes an in-process run of
+    /// the sweep writes.
+    Merge {
+        /// The directory the job lines wrote their results to.
+        dir: PathBuf,
+        /// Output directory [default: the sweep's, as without --jobs-out].
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -259,18 +308,17 @@ fn check_window(ms: u32) -> Result<(), String> {
 /// Runs `rp1 lhp`: 0 ok, 1 a run failed, 2 bad arguments.
 pub fn main(args: Args) -> ExitCode {
     rp1::lhp::set_hosted_default(args.hosted);
+    let hosted = args.hosted;
     let result = match args.command {
         Command::Run(args) => run_one(&args),
-        Command::Latency { samples, util, out } => {
-            latency(&LatencyParams { samples, util }, &out_dir(out, "latency")).map(|_| ())
+        Command::Latency { samples, util, out, jobs } => check_latency(&LatencyParams { samples, util })
+            .and_then(|p| sweep(&Sweep::One(Experiment::Latency(p)), hosted, out, &jobs)),
+        Command::Throughput { utils, ms, spin_yield, burn_window_ms, out, jobs } => {
+            check_throughput(ThroughputParams { utils, ms, spin_yield, burn_window_ms })
+                .and_then(|p| sweep(&Sweep::One(Experiment::Throughput(p)), hosted, out, &jobs))
         }
-        Command::Throughput { utils, ms, spin_yield, burn_window_ms, out } => check_window(burn_window_ms)
-            .map_err(Failure::BadArguments)
-            .and_then(|()| {
-                let params = ThroughputParams { utils, ms, spin_yield, burn_window_ms };
-                throughput(&params, &out_dir(out, "throughput")).map(|_| ())
-            }),
-        Command::Migration { ms, out } => migration(&MigrationParams { ms }, &out_dir(out, "migration")).map(|_| ()),
+        Command::Migration { ms, out, jobs } => check_positive("--ms", ms)
+            .and_then(|()| sweep(&Sweep::One(Experiment::Migration(MigrationParams { ms })), hosted, out, &jobs)),
         Command::Demo { samples, util, out } => demo(&DemoParams { samples, util }, &out_dir(out, "demo")),
         Command::Linux { utils, groups, loops, policies, no_timeline, rtos, out } => {
             let toppers = match rtos {
@@ -283,7 +331,8 @@ pub fn main(args: Args) -> ExitCode {
                 linux(params, &policies, &out_dir(out, "linux"))
             })
         }
-        Command::All { out } => all(out),
+        Command::All { out, jobs } => sweep(&Sweep::All, hosted, out, &jobs),
+        Command::Merge { dir, out } => merge(&dir, out, hosted),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -347,6 +396,15 @@ fn out_dir(out: Option<PathBuf>, sub: &str) -> PathBuf {
     out.unwrap_or_else(|| default_base().join(sub))
 }
 
+/// A sweep's output directory: `--out`, or `target/lhp/<subcommand>`
+/// (`target/lhp` for `all`).
+fn sweep_out(out: Option<PathBuf>, sweep: &Sweep) -> PathBuf {
+    match sweep {
+        Sweep::One(e) => out_dir(out, e.name()),
+        Sweep::All => out.unwrap_or_else(default_base),
+    }
+}
+
 /// `<target>/lhp`, without the `tests/..` of the target directory's path.
 fn default_base() -> PathBuf {
     let target = rp1::programs::target_dir();
@@ -375,7 +433,6 @@ fn check_positive(flag: &str, v: u32) -> Result<(), Failure> {
 /// not a terminal; a line per finished run goes to stderr either way).
 struct Bar {
     bar: ProgressBar,
-    label: String,
     runs: usize,
     /// The first failure to write a line (the Observer cannot return it).
     failed: Option<StreamError>,
@@ -390,7 +447,7 @@ impl Bar {
                 .progress_chars("=> "),
         );
         bar.enable_steady_tick(Duration::from_millis(500));
-        Bar { bar, label: String::new(), runs: 0, failed: None }
+        Bar { bar, runs: 0, failed: None }
     }
 
     fn line(&mut self, text: String) {
@@ -425,12 +482,12 @@ impl Observer for Bar {
     }
 
     fn run_started(&mut self, _index: usize, label: &str, _command: &str) {
-        self.label = label.to_string();
         self.bar.set_message(label.to_string());
     }
 
-    fn simulated(&mut self, cycles: u64) {
-        self.bar.set_message(format!("{}: {} ms simulated", self.label, cycles / 600_000));
+    /// With runs in parallel, the message follows whichever reported last.
+    fn simulated(&mut self, _index: usize, label: &str, cycles: u64) {
+        self.bar.set_message(format!("{label}: {} ms simulated", cycles / 600_000));
     }
 
     fn run_finished(&mut self, index: usize, label: &str, cycles: u64, host: Duration) {
@@ -463,15 +520,88 @@ fn print_costs(mode: &Mode, costs: &spumone_hosting::description::Costs) -> Resu
     Ok(())
 }
 
-fn latency(p: &LatencyParams, out: &Path) -> Result<(), Failure> {
+fn check_latency(p: &LatencyParams) -> Result<LatencyParams, Failure> {
     check_positive("--samples", p.samples)?;
     check_util("--util", p.util)?;
-    let r = {
-        let mut bar = Bar::new("latency");
-        let r = experiments::latency(p, &mut bar)?;
+    Ok(p.clone())
+}
+
+fn check_throughput(p: ThroughputParams) -> Result<ThroughputParams, Failure> {
+    check_window(p.burn_window_ms).map_err(Failure::BadArguments)?;
+    check_positive("--ms", p.ms)?;
+    if p.utils.is_empty() {
+        return Err(bad("--utils is empty".into()));
+    }
+    for &u in &p.utils {
+        check_util("--utils", u)?;
+    }
+    Ok(p)
+}
+
+/// `latency`, `throughput`, `migration` or `all`: run the sweep here (its
+/// runs in parallel), write its job list (`--jobs-out`), or run one job
+/// of it (`--job`).
+fn sweep(sweep: &Sweep, hosted: bool, out: Option<PathBuf>, jobs: &JobArgs) -> Result<(), Failure> {
+    let out = sweep_out(out, sweep);
+    if let Some(file) = &jobs.jobs_out {
+        return write_jobs(sweep, hosted, file, jobs.results_dir.as_deref(), &out);
+    }
+    if let (Some(k), Some(file)) = (jobs.job, &jobs.job_result) {
+        return run_job(sweep, hosted, k, file);
+    }
+    let results = {
+        let mut bar = Bar::new(sweep.name());
+        let results = sweep.run(hosted, &mut bar);
         bar.check()?;
-        r
+        results
     };
+    print_sweep(sweep, results, &out)
+}
+
+/// Print a sweep's results (and write their files) as the sweep does:
+/// each experiment's, in order, to `out` (or, for `all`, its own
+/// subdirectory of `out`), stopping at the first that failed.
+fn print_sweep(
+    sweep: &Sweep,
+    results: Vec<Result<ExperimentResult, ExperimentError>>,
+    out: &Path,
+) -> Result<(), Failure> {
+    match sweep {
+        Sweep::One(_) => {
+            for r in results {
+                print_result(&r?, out)?;
+            }
+        }
+        Sweep::All => {
+            for (i, r) in results.into_iter().enumerate() {
+                let r = r?;
+                let name = result_name(&r);
+                outln!("{}== {name} ==\n", if i == 0 { "" } else { "\n" })?;
+                print_result(&r, &out.join(name))?;
+            }
+            outln!("\nreproduce all three: rp1 lhp all --out {}", out.display())?;
+        }
+    }
+    Ok(())
+}
+
+fn result_name(r: &ExperimentResult) -> &'static str {
+    match r {
+        ExperimentResult::Latency(_) => "latency",
+        ExperimentResult::Throughput(_) => "throughput",
+        ExperimentResult::Migration(_) => "migration",
+    }
+}
+
+fn print_result(r: &ExperimentResult, out: &Path) -> Result<(), Failure> {
+    match r {
+        ExperimentResult::Latency(r) => print_latency(r, out),
+        ExperimentResult::Throughput(r) => print_throughput(r, out),
+        ExperimentResult::Migration(r) => print_migration(r, out),
+    }
+}
+
+fn print_latency(r: &LatencyResult, out: &Path) -> Result<(), Failure> {
     outln!("{}", r.table())?;
     outln!(
         "spin-yield is on in every run: a GPOS vCPU that spins too long on its lock yields its core, which keeps\nthe GPOS alive when migration puts two of its vCPUs on one core (the paper's fix, section 5.3)."
@@ -487,24 +617,11 @@ fn latency(p: &LatencyParams, out: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-fn throughput(p: &ThroughputParams, out: &Path) -> Result<(), Failure> {
-    check_positive("--ms", p.ms)?;
-    if p.utils.is_empty() {
-        return Err(bad("--utils is empty".into()));
-    }
-    for &u in &p.utils {
-        check_util("--utils", u)?;
-    }
-    let r = {
-        let mut bar = Bar::new("throughput");
-        let r = experiments::throughput(p, &mut bar)?;
-        bar.check()?;
-        r
-    };
+fn print_throughput(r: &ThroughputResult, out: &Path) -> Result<(), Failure> {
     outln!("{}", r.table())?;
     outln!(
         "The RTOS probe runs {} + 5 * util + 50 periodic samples (ms) so that it is active for the whole of the\nGPOS's run even when the load's start is held up by the burner (docs/experiments.md).\n",
-        p.ms
+        r.params.ms
     )?;
     print_costs(&r.mode, &r.costs)?;
     print_files(&r.write(out)?)?;
@@ -512,20 +629,88 @@ fn throughput(p: &ThroughputParams, out: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-fn migration(p: &MigrationParams, out: &Path) -> Result<(), Failure> {
-    check_positive("--ms", p.ms)?;
-    let r = {
-        let mut bar = Bar::new("migration");
-        let r = experiments::migration(p, &mut bar)?;
-        bar.check()?;
-        r
-    };
+fn print_migration(r: &MigrationResult, out: &Path) -> Result<(), Failure> {
     outln!("{}", r.table())?;
     outln!("run: {}\n", r.run_command)?;
     print_costs(&r.mode, &r.costs)?;
     print_files(&r.write(out)?)?;
     outln!("reproduce: {}", r.command(out))?;
     Ok(())
+}
+
+/// `--jobs-out FILE`: the sweep's job list, its lines writing their
+/// results to `results` (default `out/jobs`), made absolute so that the
+/// lines run from any directory.
+fn write_jobs(sweep: &Sweep, hosted: bool, file: &Path, results: Option<&Path>, out: &Path) -> Result<(), Failure> {
+    let results = results.map_or_else(|| out.join("jobs"), Path::to_path_buf);
+    std::fs::create_dir_all(&results)
+        .and_then(|()| std::fs::canonicalize(&results))
+        .map_err(|e| Failure::Run(format!("--results-dir {}: {e}", results.display())))
+        .and_then(|results| {
+            let exe = std::env::current_exe().map_err(|e| Failure::Run(format!("cannot find this rp1's path: {e}")))?;
+            let lines = sweep.job_lines(&exe, hosted, &results);
+            let mut text = lines.join("\n");
+            text.push('\n');
+            std::fs::write(file, text).map_err(|e| Failure::Run(format!("--jobs-out {}: {e}", file.display())))?;
+            let out = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+            let (n, command) = (lines.len(), sweep.command(hosted));
+            outln!("{n} jobs of `{command}` written to {}, one command line each;", file.display())?;
+            outln!("job K writes its result to {}.", results.join("job-NNNN.json").display())?;
+            outln!("Run them anywhere, in any order and as many at once as you like, e.g.")?;
+            outln!("  parallel < {}", rp1::sweep::shell_quote(&file.to_string_lossy()))?;
+            outln!("or as a Slurm job array (docs/experiments.md), then merge them:")?;
+            outln!(
+                "  rp1 lhp merge {} --out {}",
+                rp1::sweep::shell_quote(&results.to_string_lossy()),
+                rp1::sweep::shell_quote(&out.to_string_lossy())
+            )?;
+            Ok(())
+        })
+}
+
+/// `--job K --job-result FILE`: run job K of the sweep and write its
+/// result; status 1 (after writing it) if the run failed.
+fn run_job(sweep: &Sweep, hosted: bool, k: usize, file: &Path) -> Result<(), Failure> {
+    let n = sweep.jobs(hosted).len();
+    if k == 0 || k > n {
+        return Err(bad(format!("--job {k}: `{}` has {n} jobs (1-{n})", sweep.command(hosted))));
+    }
+    let r = {
+        let mut bar = Bar::new(&format!("job {k}/{n}"));
+        let r = rp1::sweep::run_job(sweep, hosted, k, &mut bar)?;
+        bar.check()?;
+        r
+    };
+    rp1::sweep::write_result(file, &r)?;
+    outln!("job {k} of {n} ({}): {}", r.label, file.display())?;
+    match &r.outcome.figures {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Failure::Run(e.to_string())),
+    }
+}
+
+/// `rp1 lhp merge DIR`: the per-scenario results of a job list, checked
+/// (status 2 and the file's name when one is missing, unreadable, of
+/// another sweep or there twice), then tabulated and written as the sweep
+/// does.
+fn merge(dir: &Path, out: Option<PathBuf>, hosted: bool) -> Result<(), Failure> {
+    let merged = rp1::sweep::read_results(dir).map_err(|e| bad(e.to_string()))?;
+    if hosted && !merged.hosted {
+        return Err(bad(format!(
+            "{}: the results are of the board image (`{}`), not of --hosted",
+            dir.display(),
+            merged.sweep.command(false)
+        )));
+    }
+    let out = sweep_out(out, &merged.sweep);
+    errln!(
+        "rp1 lhp merge: {} job results of `{}` from {}",
+        merged.outcomes.len(),
+        merged.sweep.command(merged.hosted),
+        dir.display()
+    )?;
+    let sweep = merged.sweep.clone();
+    print_sweep(&sweep, merged.assemble(), &out)
 }
 
 fn demo(p: &DemoParams, out: &Path) -> Result<(), Failure> {
@@ -550,18 +735,6 @@ fn demo(p: &DemoParams, out: &Path) -> Result<(), Failure> {
         Some(f) => Err(f.into()),
         None => Ok(()),
     }
-}
-
-fn all(out: Option<PathBuf>) -> Result<(), Failure> {
-    let base = out.unwrap_or_else(default_base);
-    outln!("== latency ==\n")?;
-    latency(&LatencyParams::default(), &base.join("latency"))?;
-    outln!("\n== throughput ==\n")?;
-    throughput(&ThroughputParams::default(), &base.join("throughput"))?;
-    outln!("\n== migration ==\n")?;
-    migration(&MigrationParams::default(), &base.join("migration"))?;
-    outln!("\nreproduce all three: rp1 lhp all --out {}", base.display())?;
-    Ok(())
 }
 
 fn run_one(args: &ScenarioArgs) -> Result<(), Failure> {
