@@ -133,6 +133,17 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         result.host.as_secs_f64(),
         result.instructions
     );
+    if let Some(j) = result.jit {
+        let _ = writeln!(
+            out,
+            "tier jit: {} translations of {} words, {} KiB of host code held, {} refused, {} flushes",
+            j.translations,
+            j.words,
+            j.code_bytes / 1024,
+            j.refused,
+            j.flushes
+        );
+    }
     if !desc.faults.is_empty() {
         let _ = writeln!(
             out,

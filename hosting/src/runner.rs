@@ -105,6 +105,8 @@ pub struct RunResult {
     pub machine_console: String,
     /// What the description's `[faults]` injected (all zero without).
     pub injected: rp1_sim::faults::Injected,
+    /// The translating tier's counters, when the machine ran on it.
+    pub jit: Option<rp1_sim::cpu::jit::JitStats>,
 }
 
 impl RunResult {
@@ -475,6 +477,7 @@ fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u6
         board: Vec::new(),
         machine_console: machine.console_text(),
         injected: machine.injected(),
+        jit: machine.bus.jit_stats(),
     })
 }
 
@@ -555,6 +558,7 @@ fn run_native(
         board: figures,
         machine_console: machine.console_text(),
         injected: machine.injected(),
+        jit: machine.bus.jit_stats(),
     };
     Ok((result, profile))
 }

@@ -301,6 +301,7 @@ mod tests {
             board: Vec::new(),
             machine_console: String::new(),
             injected: Default::default(),
+            jit: None,
         }
     }
 

@@ -8,6 +8,7 @@
 //! Owns: memory contents and the device instances. Must not touch: CPU
 //! state (it sees only the accessing core's id and clock).
 
+use crate::cpu::jit::{JitStats, Tier};
 use crate::cpu::{code_cache, Bus, BusError, CodeCache};
 use crate::devices::{
     board::Board, cpg::Cpg, intc::Intc, pfc::Pfc, rst::Rst, scif::Scif, simctl::SimCtl, tmu::Tmu, Access,
@@ -120,6 +121,35 @@ impl Rp1Bus {
     /// Bytes of DRAM (starting at [`DRAM_BASE`]).
     pub fn dram_size(&self) -> usize {
         self.dram.len()
+    }
+
+    /// Run decoded code on `tier` from now on (a fresh decoded-code
+    /// cache). An error if the translating tier cannot start on this host.
+    pub fn set_tier(&mut self, tier: Tier) -> Result<(), String> {
+        self.code_cache = Some(Box::new(CodeCache::with_tier(tier)?));
+        Ok(())
+    }
+
+    /// Cap the translating tier's compiled code at `bytes` (see
+    /// `Jit::set_code_cap`); nothing if the tier is off.
+    pub fn set_jit_code_cap(&mut self, bytes: usize) {
+        if let Some(j) = self.code_cache.as_mut().and_then(|c| c.jit_mut()) {
+            j.set_code_cap(bytes);
+        }
+    }
+
+    /// The translating tier's hot threshold (see `Jit::set_hot`);
+    /// nothing if the tier is off.
+    pub fn set_jit_hot(&mut self, visits: u32) {
+        if let Some(j) = self.code_cache.as_mut().and_then(|c| c.jit_mut()) {
+            j.set_hot(visits);
+        }
+    }
+
+    /// The translating tier's counters, if it is on (and not inside a
+    /// core's time slice).
+    pub fn jit_stats(&self) -> Option<JitStats> {
+        self.code_cache.as_ref().and_then(|c| c.jit()).map(|j| j.stats)
     }
 
     pub fn new(cores: usize, dram_size: u32) -> Rp1Bus {
@@ -400,6 +430,22 @@ impl Bus for Rp1Bus {
         let v = read_mem(&self.dram, off, size)?;
         *now += self.latency.dram;
         Some(v)
+    }
+
+    /// DRAM: `read_fast` reads it with no effect but the latency, and
+    /// `write_fast` writes it so when no reservation is held and no code
+    /// is decoded in the block.
+    #[inline(always)]
+    fn plain_ram(&mut self) -> Option<crate::cpu::PlainRam> {
+        Some(crate::cpu::PlainRam {
+            phys: DRAM_BASE,
+            host: self.dram.as_mut_ptr(),
+            len: self.dram.len(),
+            read_latency: self.latency.dram,
+            write_latency: self.latency.dram,
+            reservations: &self.any_reservation,
+            code_marks: self.code_marks.as_ptr(),
+        })
     }
 
     /// DRAM only: `write`'s DRAM case (reservations, latency, the store).

@@ -13,6 +13,7 @@
 //! Owns: the cores, the bus, the opcode table, the console capture.
 
 use crate::bus::Rp1Bus;
+use crate::cpu::jit::Tier;
 use crate::cpu::{Cpu, OpTable, Stop, TraceEvent};
 use std::io::Write as _;
 use std::sync::Arc;
@@ -38,11 +39,53 @@ pub struct Config {
     pub quantum: u64,
     /// Collect an instruction/exception/interrupt trace.
     pub trace: bool,
+    /// The execution tier (`cpu::jit`): `None` takes the environment
+    /// variable `RP1_TIER` (`interp` or `jit`), else the interpreter. The
+    /// tiers give the same machine, cycle for cycle; only host speed
+    /// differs.
+    pub tier: Option<Tier>,
+    /// The translating tier's hot threshold (visits of a word before it
+    /// is translated): `None` takes `RP1_JIT_HOT`, else
+    /// `jit::HOT_THRESHOLD`. Low values translate nearly everything (the
+    /// tier tests use 1); the result is the same machine either way.
+    pub jit_hot: Option<u32>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false }
+        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None }
+    }
+}
+
+/// The hot threshold `Config::jit_hot` names, or `RP1_JIT_HOT` says (a
+/// number from 1 to 65536), or `jit::HOT_THRESHOLD`.
+pub fn resolve_jit_hot(hot: Option<u32>) -> Result<u32, ConfigError> {
+    let hot = match hot {
+        Some(h) => h,
+        None => match std::env::var("RP1_JIT_HOT") {
+            Ok(v) => v.trim().parse().map_err(|_| ConfigError::JitHotVariable(v))?,
+            Err(std::env::VarError::NotPresent) => return Ok(crate::cpu::jit::HOT_THRESHOLD),
+            Err(std::env::VarError::NotUnicode(v)) => {
+                return Err(ConfigError::JitHotVariable(v.to_string_lossy().into_owned()))
+            }
+        },
+    };
+    if (1..=65536).contains(&hot) {
+        Ok(hot)
+    } else {
+        Err(ConfigError::JitHot(hot))
+    }
+}
+
+/// The tier `Config::tier` names, or `RP1_TIER` says, or the interpreter.
+pub fn resolve_tier(tier: Option<Tier>) -> Result<Tier, ConfigError> {
+    if let Some(t) = tier {
+        return Ok(t);
+    }
+    match std::env::var("RP1_TIER") {
+        Ok(v) => v.parse().map_err(|_| ConfigError::TierVariable(v)),
+        Err(std::env::VarError::NotPresent) => Ok(Tier::Interp),
+        Err(std::env::VarError::NotUnicode(v)) => Err(ConfigError::TierVariable(v.to_string_lossy().into_owned())),
     }
 }
 
@@ -55,6 +98,14 @@ pub enum ConfigError {
     DramSize(u32),
     #[error("the quantum must be 1 to {max} cycles, not {0}", max = MAX_QUANTUM)]
     Quantum(u64),
+    #[error("RP1_TIER must be interp or jit, not {0:?}")]
+    TierVariable(String),
+    #[error("the translating tier cannot start: {0}")]
+    Jit(String),
+    #[error("RP1_JIT_HOT must be a number from 1 to 65536, not {0:?}")]
+    JitHotVariable(String),
+    #[error("the hot threshold must be 1 to 65536 visits, not {0}")]
+    JitHot(u32),
 }
 
 /// A hypervisor hosted on the machine: Rust code that stands in for the
@@ -204,7 +255,10 @@ impl Machine {
                 cpu.trace = Some(Vec::with_capacity(crate::cpu::TRACE_CHUNK + 16));
             }
         }
+        let tier = resolve_tier(config.tier)?;
         let mut bus = Rp1Bus::new(config.cores, config.dram_size);
+        bus.set_tier(tier).map_err(ConfigError::Jit)?;
+        bus.set_jit_hot(resolve_jit_hot(config.jit_hot)?);
         // The board's boot monitor leaves SCIF0 set up as the console
         // (transmitter and receiver enabled) before it starts a program;
         // Linux's early console and bare-metal programs rely on that.

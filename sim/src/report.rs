@@ -22,6 +22,22 @@ pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
         total,
         if secs > 0.0 { total as f64 / secs / 1e6 } else { 0.0 }
     );
+    match m.bus.jit_stats() {
+        Some(j) => {
+            let _ = writeln!(
+                s,
+                "tier: jit, {} translations of {} words, {} KiB of host code held, {} refused, {} flushes",
+                j.translations,
+                j.words,
+                j.code_bytes / 1024,
+                j.refused,
+                j.flushes
+            );
+        }
+        None => {
+            let _ = writeln!(s, "tier: interp");
+        }
+    }
     let lat = &m.bus.latency;
     let _ = writeln!(
         s,

@@ -45,6 +45,15 @@ pub struct Args {
     /// one takes its turn, 1 to 1000000 (1/600 of a simulated second).
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=MAX_QUANTUM))]
     quantum: u64,
+    /// Execution tier: interp (the reference interpreter) or jit (hot code
+    /// translated to host code). The same machine, cycle for cycle; only
+    /// host speed differs. Default: $RP1_TIER, else interp.
+    #[arg(long)]
+    tier: Option<rp1_sim::cpu::jit::Tier>,
+    /// With --tier jit: visits of an instruction before its code is
+    /// translated, 1 to 65536. Default: $RP1_JIT_HOT, else 2048.
+    #[arg(long)]
+    jit_hot: Option<u32>,
     /// Where SCIF0 output goes.
     #[arg(long, value_enum, default_value_t = ConsoleMode::Stdout)]
     console: ConsoleMode,
@@ -156,6 +165,8 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         dram_size: args.mem << 20,
         quantum: args.quantum,
         trace: args.trace.is_some(),
+        tier: args.tier,
+        jit_hot: args.jit_hot,
     };
     let mut machine = Machine::new(config).map_err(|e| e.to_string())?;
     let mut entry = None;

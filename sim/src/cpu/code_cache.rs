@@ -26,6 +26,7 @@
 //! Owns: decoded copies of code. Must not touch: memory, CPU state.
 
 use super::decode::{Handler, OpTable};
+use super::jit::{Jit, Tier};
 use super::Bus;
 
 /// Bytes of code per block.
@@ -34,7 +35,7 @@ pub const BLOCK_BYTES: u32 = 1024;
 pub const BLOCK_OPS: usize = (BLOCK_BYTES / 2) as usize;
 /// Direct-mapped slots (by physical block number): up to 1 MiB of distinct
 /// code decoded at once, 5 KiB of host memory per slot in use.
-const SLOTS: usize = 1024;
+pub(crate) const SLOTS: usize = 1024;
 /// A `phys` no block has (blocks are 1 KiB aligned).
 const NO_BLOCK: u32 = u32::MAX;
 
@@ -50,11 +51,17 @@ pub struct Block<B> {
     pub kind: [u8; BLOCK_OPS],
 }
 
+/// A decoded block, its slot number, and the translating tier beside it.
+pub(crate) type BlockAndJit<'a, B> = (&'a Block<B>, usize, Option<&'a mut Jit<B>>);
+
 /// Decoded DRAM code shared by the cores of one bus.
 pub struct CodeCache<B> {
     slots: Vec<Option<Box<Block<B>>>>,
     /// Scratch buffer for the blocks the bus reports written.
     written: Vec<u32>,
+    /// The translating tier's code for these blocks (`Tier::Jit`): it
+    /// lives and dies with them.
+    jit: Option<Jit<B>>,
 }
 
 impl<B: Bus> Default for CodeCache<B> {
@@ -65,7 +72,26 @@ impl<B: Bus> Default for CodeCache<B> {
 
 impl<B: Bus> CodeCache<B> {
     pub fn new() -> CodeCache<B> {
-        CodeCache { slots: (0..SLOTS).map(|_| None).collect(), written: Vec::new() }
+        CodeCache { slots: (0..SLOTS).map(|_| None).collect(), written: Vec::new(), jit: None }
+    }
+
+    /// A cache whose blocks run on `tier`. The translating tier needs a
+    /// Cranelift backend for the host: without one, the error says so.
+    pub fn with_tier(tier: Tier) -> Result<CodeCache<B>, String> {
+        let mut cache = CodeCache::new();
+        if tier == Tier::Jit {
+            cache.jit = Some(Jit::new()?);
+        }
+        Ok(cache)
+    }
+
+    /// The translating tier's state, if this cache has it.
+    pub fn jit(&self) -> Option<&Jit<B>> {
+        self.jit.as_ref()
+    }
+
+    pub fn jit_mut(&mut self) -> Option<&mut Jit<B>> {
+        self.jit.as_mut()
     }
 
     #[inline(always)]
@@ -77,9 +103,13 @@ impl<B: Bus> CodeCache<B> {
     pub fn sync(&mut self, bus: &mut B) {
         bus.drain_code_writes(&mut self.written);
         for &phys in &self.written {
-            if let Some(b) = &mut self.slots[Self::slot(phys)] {
+            let slot = Self::slot(phys);
+            if let Some(b) = &mut self.slots[slot] {
                 if b.phys == phys {
                     b.phys = NO_BLOCK;
+                    if let Some(jit) = &mut self.jit {
+                        jit.drop_block(slot);
+                    }
                 }
             }
         }
@@ -90,8 +120,20 @@ impl<B: Bus> CodeCache<B> {
     /// now if needed; `None` if the bus does not offer that memory as
     /// cacheable code. Call `sync` first if the bus reports code writes.
     pub fn block(&mut self, bus: &mut B, table: &OpTable<B>, phys: u32) -> Option<&Block<B>> {
+        self.block_and_jit(bus, table, phys).map(|(block, _, _)| block)
+    }
+
+    /// `block`, with the block's slot number and the translating tier (if
+    /// on) borrowed beside it.
+    pub(crate) fn block_and_jit(
+        &mut self,
+        bus: &mut B,
+        table: &OpTable<B>,
+        phys: u32,
+    ) -> Option<BlockAndJit<'_, B>> {
         debug_assert_eq!(phys % BLOCK_BYTES, 0);
-        let slot = &mut self.slots[Self::slot(phys)];
+        let index = Self::slot(phys);
+        let slot = &mut self.slots[index];
         if !matches!(slot, Some(b) if b.phys == phys) {
             let bytes = bus.code_block(phys)?;
             if bytes.len() != BLOCK_BYTES as usize {
@@ -114,8 +156,11 @@ impl<B: Bus> CodeCache<B> {
                 b.kind[i] = table.kind(op);
             }
             b.phys = phys;
+            if let Some(jit) = &mut self.jit {
+                jit.drop_block(index);
+            }
         }
-        slot.as_deref()
+        slot.as_deref().map(|b| (b, index, self.jit.as_mut()))
     }
 }
 

@@ -15,6 +15,7 @@ pub mod code_cache;
 pub mod decode;
 pub mod dispatch;
 pub mod exception;
+pub mod jit;
 pub mod mmu;
 pub mod ops;
 pub mod p4;
@@ -123,6 +124,22 @@ pub trait Bus {
     fn write_fast(&mut self, _core: usize, _now: &mut u64, _addr: u32, _size: Size, _value: u32) -> bool {
         false
     }
+    /// The memory whose reads `read_fast` answers, for the translating
+    /// tier to read and write directly (`cpu::jit`). At physical
+    /// `phys + off` with `off + size <= len` (`size` bytes, aligned):
+    /// - a read must be exactly `read_fast`'s: the little-endian bytes at
+    ///   `host + off`, plus `read_latency` cycles, and nothing else;
+    /// - a write, while `*reservations` is false, bit `off / BLOCK_BYTES`
+    ///   of the `code_marks` bitmap is clear and `code_written()` is
+    ///   false, must be exactly `write_fast`'s: the bytes stored, plus
+    ///   `write_latency` cycles, and nothing else.
+    ///
+    /// Valid until the bus is next borrowed mutably by anything but the
+    /// core's handlers.
+    #[inline(always)]
+    fn plain_ram(&mut self) -> Option<PlainRam> {
+        None
+    }
     /// MOVLI.L: start a reservation of `addr` for `core`.
     fn reserve(&mut self, core: usize, addr: u32);
     /// MOVCO.L: whether `core` still holds its reservation; clears it.
@@ -134,6 +151,24 @@ pub trait Bus {
     fn take_device_write(&mut self) -> bool {
         false
     }
+}
+
+/// Memory a bus lets compiled code read directly (`Bus::plain_ram`).
+#[derive(Clone, Copy, Debug)]
+pub struct PlainRam {
+    /// Physical address of its first byte.
+    pub phys: u32,
+    pub host: *mut u8,
+    pub len: usize,
+    /// Cycles a read adds.
+    pub read_latency: u64,
+    /// Cycles a write adds.
+    pub write_latency: u64,
+    /// Whether any core holds a MOVLI.L reservation (read live).
+    pub reservations: *const bool,
+    /// One bit per `code_cache::BLOCK_BYTES` of the memory, set where
+    /// decoded code lives (read live).
+    pub code_marks: *const u64,
 }
 
 /// Counters kept per core for the report.
@@ -298,7 +333,7 @@ const ATTENTION: u32 = 4;
 /// cached: every access still reads or writes the bus, so stores to code
 /// (by any core) are seen by the next fetch exactly as before.
 #[derive(Clone, Copy, Debug)]
-struct Window {
+pub(crate) struct Window {
     mask: u32,
     base: u32,
     delta: u32,
@@ -805,12 +840,21 @@ impl Cpu {
     ) -> (Stop, u64) {
         let mut n: u64 = 0;
         let retired = &mut n;
-        let stop = self.run_decoded_inner(bus, table, cache, limit, retired);
+        // Two copies of the loop: the interpreter's has no trace of the
+        // translating tier.
+        let stop = if cache.jit().is_some() {
+            self.run_decoded_inner::<B, true>(bus, table, cache, limit, retired)
+        } else {
+            self.run_decoded_inner::<B, false>(bus, table, cache, limit, retired)
+        };
         (stop, n)
     }
 
+    /// The loop of `run_decoded`. With `JIT`, a PC of the block that has
+    /// a translation (or just became hot) runs it instead (`jit`'s
+    /// contract: it leaves the state this loop would have reached).
     #[inline(always)]
-    fn run_decoded_inner<B: Bus>(
+    fn run_decoded_inner<B: Bus, const JIT: bool>(
         &mut self,
         bus: &mut B,
         table: &OpTable<B>,
@@ -855,7 +899,7 @@ impl Cpu {
                     }
                 },
             };
-            let Some(block) = cache.block(bus, table, phys & !(code_cache::BLOCK_BYTES - 1)) else {
+            let Some((block, slot, mut jit)) = cache.block_and_jit(bus, table, phys & !(code_cache::BLOCK_BYTES - 1)) else {
                 // Not cacheable (not DRAM): this instruction the direct way.
                 match self.exec_direct(bus, table, retired) {
                     Some(stop) => return stop,
@@ -875,6 +919,29 @@ impl Cpu {
                 // kind, which executes nothing; folding both tests into the
                 // kind keeps the dispatch a single jump.
                 let fast = (pc & CODE_MASK == self.code_vbase) & (self.cycles < limit);
+                if JIT && fast {
+                    if let Some(code) = jit.as_deref_mut().and_then(|j| j.entry(block, table, slot, vbase, i)) {
+                        let mut frame = jit::Frame::new(self, bus, limit);
+                        // SAFETY: `code` was compiled for this block at this
+                        // base and for this bus type, entered as its
+                        // contract asks (the block test above); `frame`
+                        // outlives the call, and nothing else touches the
+                        // CPU or the bus meanwhile.
+                        let exit = unsafe { code(&mut frame as *mut jit::Frame<B> as *mut u8) };
+                        *retired += frame.retired;
+                        if exit == jit::EXIT_EXCEPTION {
+                            if let Some(e) = frame.exception {
+                                self.enter_exception(bus, e);
+                            }
+                            return self.yield_stop();
+                        }
+                        if frame.retired != 0 {
+                            continue;
+                        }
+                        // It ran nothing (its first segment would cross
+                        // the limit): this instruction the loop's way.
+                    }
+                }
                 let kind = if fast { block.kind[i] } else { dispatch::SLOW };
                 if let Some(result) = dispatch::dispatch_or_slow(kind, self, bus, block.ops[i], block.handlers[i]) {
                     self.cycles += 1;

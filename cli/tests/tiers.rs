@@ -1,0 +1,109 @@
+//! The two execution tiers (`--tier interp|jit`) are one machine: every
+//! test program, a hypervisor scenario on the board image and a run cut
+//! into odd slices give the same output on both, cycle for cycle. Only the
+//! host-time figures and the translating tier's own report line may
+//! differ.
+//!
+//! Owns: these comparisons. Must not touch: the programs or the machine.
+//! (The instruction-level and random-program comparisons are unit tests:
+//! sim/src/cpu/jit/tests.rs.)
+
+mod common;
+
+use common::*;
+use rp1::programs::{build, Platform};
+use std::process::{Command, Stdio};
+
+/// Every program of tests/guests/programs but the bench harnesses (which
+/// `rp1 bench` compares itself, and which run long).
+const PROGRAMS: &[&str] = &[
+    "alu", "branch", "crc", "exceptions", "fpu", "fpu_priv", "fpu_vector", "hello", "ici", "irq_levels", "logic",
+    "mac", "memory", "mmu", "muldiv", "selfcheck", "sh4a", "shift", "smp_start", "spinlock", "tmu_periodic",
+];
+
+/// Output with what may differ between tiers taken out: host seconds and
+/// rates ("host time ...", "..., N.N s host, ..."), and the tier's line.
+fn comparable(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.starts_with("tier"))
+        .map(|l| {
+            let mut l = l.to_string();
+            if let Some(at) = l.find("host time") {
+                l.truncate(at);
+            }
+            if let Some(at) = l.find(" s host,") {
+                let start = l[..at].rfind(", ").map_or(at, |p| p + 2);
+                l.replace_range(start..at + " s host,".len(), "");
+            }
+            l
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Runs `rp1 ARGS` on `tier`; the translating tier translates a word at
+/// its second visit, so that nearly all code runs translated.
+fn run_on(tier: &str, args: &[&str]) -> (String, String, Option<i32>) {
+    let o = Command::new(rp1_bin())
+        .args(args)
+        .env("RP1_TIER", tier)
+        .env("RP1_JIT_HOT", "2")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run rp1");
+    (stdout(&o), stderr(&o), o.status.code())
+}
+
+fn same_on_both_tiers(args: &[&str]) -> String {
+    let (out_i, err_i, code_i) = run_on("interp", args);
+    let (out_j, err_j, code_j) = run_on("jit", args);
+    assert_eq!(code_i, code_j, "{args:?}: exit statuses differ\n{err_i}\n{err_j}");
+    assert_eq!(comparable(&out_i), comparable(&out_j), "{args:?}: standard output differs");
+    assert_eq!(comparable(&err_i), comparable(&err_j), "{args:?}: standard error differs");
+    assert!(err_i.contains("tier: interp") || out_i.contains("policy"), "{err_i}");
+    assert!(err_j.contains("tier: jit") || out_j.contains("tier jit: "), "{err_j}{out_j}");
+    assert!(!err_j.contains(" 0 translations") && !out_j.contains(" 0 translations"), "nothing translated: {err_j}{out_j}");
+    out_i + &err_i
+}
+
+#[test]
+fn every_test_program_runs_the_same_on_both_tiers() {
+    for program in PROGRAMS {
+        let elf = build(program, Platform::Rp1);
+        let text = same_on_both_tiers(&["run", "--cores", "4", elf.to_str().expect("utf-8 path")]);
+        assert!(text.contains("--- rp1 summary: "), "{program}: {text}");
+    }
+}
+
+/// Slices of a prime number of cycles end translations anywhere.
+#[test]
+fn odd_quanta_and_a_cycle_limit_cut_translations_the_same_way() {
+    for program in ["crc", "spinlock", "tmu_periodic"] {
+        let elf = build(program, Platform::Rp1);
+        for quantum in ["7", "997"] {
+            same_on_both_tiers(&["run", "--cores", "4", "--quantum", quantum, "--max-cycles", "2000003", elf.to_str().unwrap()]);
+        }
+    }
+}
+
+/// The hypervisor's board image with the RTOS probe and the SMP load guest
+/// under on-demand migration: every latency sample, migration and counter
+/// in the report.
+#[test]
+fn a_hypervisor_scenario_reports_the_same_on_both_tiers() {
+    let text = same_on_both_tiers(&["lhp", "run", "--samples", "20", "--gpos-ms", "20", "--util", "30"]);
+    assert!(text.contains("rtos_probe: samples=20"), "{text}");
+}
+
+#[test]
+fn a_bad_tier_is_refused() {
+    let o = rp1(&["run", "--tier", "fast", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the tier is interp or jit, not \"fast\""), "{}", stderr(&o));
+    let o = Command::new(rp1_bin()).args(["run", "/dev/null"]).env("RP1_TIER", "turbo").stdin(Stdio::null()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("RP1_TIER must be interp or jit, not \"turbo\""), "{}", stderr(&o));
+    let o = rp1(&["run", "--tier", "jit", "--jit-hot", "0", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("the hot threshold must be 1 to 65536 visits, not 0"), "{}", stderr(&o));
+}

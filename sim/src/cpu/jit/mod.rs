@@ -1,0 +1,340 @@
+//! The translating tier: decoded DRAM code compiled to host code with
+//! Cranelift, run in place of the interpreter's inner loop.
+//!
+//! Why: the interpreter pays a dispatch per instruction (`dispatch.rs`).
+//! A translation runs a straight run of a decoded block, loops inside it
+//! included, as one host function.
+//!
+//! The contract (what makes the tier unobservable): a translation entered
+//! at PC `p` of a decoded block, with the block's `code_vbase` set and no
+//! slot pending, does exactly what `Cpu::run_decoded_inner`'s fast path
+//! does from `p`, instruction by instruction: the same state changes in the
+//! same order, the same cycle and retired counts, and it returns at the
+//! first point where that loop would leave its fast path: the cycle limit
+//! reached before an instruction, a PC outside the translated range, a
+//! handler that flagged `code_vbase` (delayed branch, yield request, store
+//! to code, new translation state), or an exception (returned to the loop,
+//! which enters it). Each instruction is one of:
+//! - inlined (`translate::inline`): integer ALU, moves and branches, the
+//!   instructions that touch only registers, T, PR, MACH/MACL and GBR;
+//! - a call of its opcode-table handler through `exec` (everything else:
+//!   memory, FPU, privileged and system instructions), after which the
+//!   translation checks that the handler went on to the next instruction
+//!   and flagged nothing.
+//!
+//! Translations depend only on the decoded block (its words) and the
+//! virtual address it runs at (PC-relative values): nothing inlined reads
+//! SR.MD/RB, FPSCR or the MMU, and handlers read them when they run. So a
+//! translation lives exactly as long as its decoded block, and is keyed by
+//! (block slot, virtual base, entry word).
+//!
+//! When: a word becomes an entry after `HOT_THRESHOLD` visits of the loop
+//! with no translation there. Bounded: compiled code is capped at
+//! `CODE_CAP` bytes; reaching it frees every translation at once (a flush)
+//! and the tier starts again.
+//!
+//! Owns: compiled code and its bookkeeping. Must not touch: instruction
+//! semantics (the handlers in `ops/` are the reference; the inlined ones
+//! are checked against them word by word in the tests), devices, memory.
+
+mod translate;
+
+use super::code_cache::{Block, BLOCK_OPS, SLOTS};
+use super::decode::OpTable;
+use super::{Bus, Cpu, Exception};
+use std::marker::PhantomData;
+
+/// Visits of a word (with no translation) before it is translated, in a
+/// block whose translations were never dropped.
+pub const HOT_THRESHOLD: u32 = 2048;
+/// Each time a block's translations are dropped (a store to it), its
+/// words need twice as many visits, up to `HOT_THRESHOLD << MAX_BACKOFF`:
+/// code that shares its 1 KiB with data the guest writes would otherwise
+/// be compiled again and again, at a thousand times the cost of
+/// interpreting it once.
+pub const MAX_BACKOFF: u8 = 8;
+/// Compiled host code kept at once, in bytes; a flush frees it all.
+pub const CODE_CAP: usize = 64 << 20;
+/// Instruction words one translation covers at most.
+pub const MAX_WORDS: usize = 256;
+/// A heat value that means "never translate from here" (the translator
+/// refused it: a delayed branch whose slot lies outside the block, say).
+const NEVER: u32 = u32::MAX;
+
+/// Which execution tier runs decoded code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Tier {
+    /// The interpreter (the reference).
+    #[default]
+    Interp,
+    /// Hot code translated to host code (this module).
+    Jit,
+}
+
+impl std::str::FromStr for Tier {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Tier, String> {
+        match s {
+            "interp" => Ok(Tier::Interp),
+            "jit" => Ok(Tier::Jit),
+            other => Err(format!("the tier is interp or jit, not {other:?}")),
+        }
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            Tier::Interp => "interp",
+            Tier::Jit => "jit",
+        })
+    }
+}
+
+/// What a translation is called with. `repr(C)`: compiled code reads
+/// `cpu` and `limit` and writes `retired` at their offsets.
+#[repr(C)]
+pub(crate) struct Frame<B> {
+    pub cpu: *mut Cpu,
+    pub bus: *mut B,
+    /// The loop's cycle limit: no instruction starts at or after it.
+    pub limit: u64,
+    /// Instructions retired by this call.
+    pub retired: u64,
+    /// The exception an instruction raised (`EXIT_EXCEPTION`), not yet
+    /// entered: the loop enters it, as after an interpreted instruction.
+    pub exception: Option<Exception>,
+    /// The bus's `plain_ram` (`ram_len` 0 if it has none): loads that
+    /// hit it are inlined.
+    pub ram_host: *mut u8,
+    pub ram_len: u64,
+    pub ram_phys: u32,
+    pub ram_latency: u64,
+    /// Bytes of plain RAM stores may take inline: `ram_len`, or 0 when
+    /// the bus has code writes not yet drained (then every store must
+    /// flag them, which the handler does).
+    pub ram_store_len: u64,
+    pub ram_write_latency: u64,
+    pub ram_reservations: *const bool,
+    pub ram_code_marks: *const u64,
+}
+
+impl<B: Bus> Frame<B> {
+    /// The frame of one call of a translation.
+    pub fn new(cpu: &mut Cpu, bus: &mut B, limit: u64) -> Frame<B> {
+        let ram = bus.plain_ram();
+        let store_ok = !bus.code_written();
+        Frame {
+            cpu,
+            limit,
+            retired: 0,
+            exception: None,
+            ram_host: ram.map_or(std::ptr::null_mut(), |r| r.host),
+            ram_len: ram.map_or(0, |r| r.len as u64),
+            ram_phys: ram.map_or(0, |r| r.phys),
+            ram_latency: ram.map_or(0, |r| r.read_latency),
+            ram_store_len: ram.filter(|_| store_ok).map_or(0, |r| r.len as u64),
+            ram_write_latency: ram.map_or(0, |r| r.write_latency),
+            ram_reservations: ram.map_or(std::ptr::null(), |r| r.reservations),
+            ram_code_marks: ram.map_or(std::ptr::null(), |r| r.code_marks),
+            bus,
+        }
+    }
+}
+
+/// A translation: `frame` is a `*mut Frame<B>`; returns `EXIT_*`.
+pub(crate) type Translated = unsafe extern "C" fn(frame: *mut u8) -> u32;
+
+/// The translation stopped where the loop takes over (state is exactly the
+/// loop's after the last instruction it ran).
+pub(crate) const EXIT_CONTINUE: u32 = 0;
+/// The last instruction raised `Frame::exception` (counted, not entered).
+pub(crate) const EXIT_EXCEPTION: u32 = 1;
+
+/// A handler call from compiled code. The handler runs exactly as the loop
+/// would run it; its exception is parked in the frame.
+///
+/// Safety: `frame` is the live `Frame<B>` of the call, `handler` a
+/// `Handler<B>` of the opcode table.
+pub(crate) unsafe extern "C" fn exec<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {
+    // SAFETY: the caller's contract; a handler pointer round-trips through
+    // `*const ()` unchanged.
+    let (f, h) = unsafe { (&mut *frame, std::mem::transmute::<*const (), super::decode::Handler<B>>(handler)) };
+    match unsafe { h(&mut *f.cpu, &mut *f.bus, op as u16) } {
+        Ok(()) => EXIT_CONTINUE,
+        Err(e) => {
+            f.exception = Some(e);
+            EXIT_EXCEPTION
+        }
+    }
+}
+
+/// `exec` for a delay slot: the handler runs with `in_delay_slot` set, and
+/// its exception becomes the slot form (`Exception::in_delay_slot`).
+///
+/// Safety: as `exec`.
+pub(crate) unsafe extern "C" fn exec_slot<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {
+    // SAFETY: as in `exec`.
+    let (f, h) = unsafe { (&mut *frame, std::mem::transmute::<*const (), super::decode::Handler<B>>(handler)) };
+    let cpu = unsafe { &mut *f.cpu };
+    cpu.in_delay_slot = true;
+    let r = h(cpu, unsafe { &mut *f.bus }, op as u16);
+    cpu.in_delay_slot = false;
+    match r {
+        Ok(()) => EXIT_CONTINUE,
+        Err(e) => {
+            f.exception = Some(e.in_delay_slot());
+            EXIT_EXCEPTION
+        }
+    }
+}
+
+/// The translations of one decoded block at one virtual base.
+struct BlockCode {
+    vbase: u32,
+    /// Visits a word needs before it is translated (see `MAX_BACKOFF`).
+    threshold: u32,
+    heat: [u32; BLOCK_OPS],
+    entry: [Option<Translated>; BLOCK_OPS],
+}
+
+/// Counters of the tier, for the report and the tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JitStats {
+    /// Translations compiled.
+    pub translations: u64,
+    /// Entries the translator refused (they stay interpreted).
+    pub refused: u64,
+    /// Times the code cap was reached and every translation freed.
+    pub flushes: u64,
+    /// Compiled bytes held now.
+    pub code_bytes: u64,
+    /// Guest instruction words translated (over all translations).
+    pub words: u64,
+    /// Blocks whose translations a store dropped.
+    pub dropped: u64,
+}
+
+/// The tier's state, kept beside the decoded-code cache (one per bus).
+pub struct Jit<B> {
+    translator: translate::Translator,
+    blocks: Vec<Option<Box<BlockCode>>>,
+    /// Per slot: how many times its translations were dropped (capped at
+    /// `MAX_BACKOFF`).
+    drops: Vec<u8>,
+    /// Compiled bytes held before a flush (`CODE_CAP` unless changed).
+    code_cap: usize,
+    /// Visits before a word is translated (`HOT_THRESHOLD` unless changed).
+    hot: u32,
+    pub stats: JitStats,
+    _bus: PhantomData<fn(&mut B)>,
+}
+
+impl<B: Bus> Jit<B> {
+    /// A tier for the host this runs on; an error if Cranelift has no
+    /// backend for it.
+    pub fn new() -> Result<Jit<B>, String> {
+        Ok(Jit {
+            translator: translate::Translator::new()?,
+            blocks: (0..SLOTS).map(|_| None).collect(),
+            drops: vec![0; SLOTS],
+            code_cap: CODE_CAP,
+            hot: HOT_THRESHOLD,
+            stats: JitStats::default(),
+            _bus: PhantomData,
+        })
+    }
+
+    /// Hold at most `bytes` of compiled code (flushing everything when a
+    /// translation would start beyond it): `CODE_CAP` by default; smaller
+    /// caps exercise the flush.
+    pub fn set_code_cap(&mut self, bytes: usize) {
+        self.code_cap = bytes;
+    }
+
+    /// Translate a word after `visits` visits (in a block never dropped;
+    /// `MAX_BACKOFF` still doubles it per drop).
+    pub fn set_hot(&mut self, visits: u32) {
+        self.hot = visits.max(1);
+    }
+
+    /// The decoded block in `slot` changed or went: its translations go
+    /// (their code stays allocated until the next flush; `CODE_CAP` counts
+    /// it).
+    pub fn drop_block(&mut self, slot: usize) {
+        if self.blocks[slot].take().is_some_and(|b| b.entry.iter().any(Option::is_some)) {
+            self.drops[slot] = (self.drops[slot] + 1).min(MAX_BACKOFF);
+            self.stats.dropped += 1;
+        }
+    }
+
+    /// The translation entered at word `i` of the block in `slot` running
+    /// at `vbase`, if there is one; otherwise one more visit there, and a
+    /// translation made now if that made the word hot.
+    #[inline(always)]
+    pub(crate) fn entry(&mut self, block: &Block<B>, table: &OpTable<B>, slot: usize, vbase: u32, i: usize) -> Option<Translated> {
+        if let Some(code) = &mut self.blocks[slot] {
+            if code.vbase == vbase {
+                if let Some(f) = code.entry[i] {
+                    return Some(f);
+                }
+                let heat = &mut code.heat[i];
+                if *heat == NEVER {
+                    return None;
+                }
+                *heat += 1;
+                if *heat < code.threshold {
+                    return None;
+                }
+            }
+        }
+        self.visit_cold(block, table, slot, vbase, i)
+    }
+
+    #[inline(never)]
+    fn visit_cold(&mut self, block: &Block<B>, table: &OpTable<B>, slot: usize, vbase: u32, i: usize) -> Option<Translated> {
+        let threshold = self.hot << self.drops[slot];
+        let fresh = || Box::new(BlockCode { vbase, threshold, heat: [0; BLOCK_OPS], entry: [None; BLOCK_OPS] });
+        let code = self.blocks[slot].get_or_insert_with(fresh);
+        if code.vbase != vbase {
+            *code = fresh();
+        }
+        if code.heat[i] < code.threshold {
+            code.heat[i] += 1;
+            return None;
+        }
+        if self.stats.code_bytes as usize >= self.code_cap {
+            self.flush();
+        }
+        match self.translator.translate::<B>(block, table, vbase, i) {
+            Ok(done) => {
+                self.stats.translations += 1;
+                self.stats.words += done.words as u64;
+                self.stats.code_bytes += done.bytes as u64;
+                let code = self.blocks[slot].get_or_insert_with(fresh);
+                code.entry[i] = Some(done.code);
+                Some(done.code)
+            }
+            Err(_) => {
+                self.stats.refused += 1;
+                if let Some(code) = &mut self.blocks[slot] {
+                    code.heat[i] = NEVER;
+                }
+                None
+            }
+        }
+    }
+
+    /// Free every translation and its code.
+    fn flush(&mut self) {
+        for b in &mut self.blocks {
+            *b = None;
+        }
+        self.translator.reset();
+        self.stats.flushes += 1;
+        self.stats.code_bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests;

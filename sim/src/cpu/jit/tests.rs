@@ -1,0 +1,378 @@
+//! The translating tier against the interpreter: instruction by
+//! instruction (every inlined mnemonic, through a translation of one
+//! word), and whole programs (random ones, self-modifying ones, a flush),
+//! compared on everything the machine shows.
+
+use super::translate::{Translator, INLINED};
+use super::*;
+use crate::bus::Rp1Bus;
+use crate::cpu::code_cache::CodeCache;
+use crate::cpu::{sr, OpTable};
+use crate::machine::{Config, Exit, Machine};
+use proptest::prelude::*;
+
+/// A simple xorshift generator, for reproducible values.
+fn rng(seed: &mut u64) -> u32 {
+    *seed ^= *seed << 13;
+    *seed ^= *seed >> 7;
+    *seed ^= *seed << 17;
+    (*seed >> 16) as u32
+}
+
+/// Everything an instruction can change in the CPU, for comparison.
+fn cpu_state(c: &Cpu) -> String {
+    format!(
+        "{:x?} {:x?} sr={:x} gbr={:x} vbr={:x} mach={:x} macl={:x} pr={:x} pc={:x} cyc={} slot={} {:x}->{:x} y={} {:?}",
+        c.r, c.r_bank, c.sr(), c.gbr, c.vbr, c.mach, c.macl, c.pr, c.pc, c.cycles, c.slot_pending,
+        c.branch_pc, c.branch_target, c.yield_now, c.stats
+    )
+}
+
+/// Code and data live at physical 0x0C000000 (P1 0x8C000000).
+const CODE: u32 = 0x0C00_0000;
+const P1: u32 = 0x8000_0000;
+
+/// Every word of every inlined mnemonic (a sample of each, from several
+/// states), and the loads with an inline fast path: a translation of that
+/// one word, run to the next word, leaves exactly the state the opcode
+/// table's handler leaves (plus the cycle the loop adds).
+#[test]
+fn inlined_words_do_what_their_handlers_do() {
+    let table = OpTable::<Rp1Bus>::new();
+    // Loads and stores (inlined with a fast path, the handler behind it).
+    let memory: Vec<&str> =
+        (0..=0xFFFFu16).map(|op| table.mnemonic(op)).filter(|m| m.starts_with("MOV.") && m.contains('@')).collect();
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut translator = Translator::new().expect("a Cranelift backend");
+    let mut checked = 0;
+    let mut first_seen = std::collections::HashSet::new();
+    for op in 0..=0xFFFFu16 {
+        let m = table.mnemonic(op);
+        if !INLINED.contains(&m) && !memory.contains(&m) && !matches!(m, "BF label" | "BT label") {
+            continue;
+        }
+        // A sample of each mnemonic's words, and its first word always.
+        if rng(&mut seed) % 16 != 0 && !first_seen.insert(m) {
+            continue;
+        }
+        first_seen.insert(m);
+        // Word 1 is a branch target (of the BF at word 2), so word 0 is a
+        // segment of its own: run to the limit one cycle on, the
+        // translation runs exactly word 0.
+        let mut code = vec![0x0009u16; 512];
+        code[0] = op;
+        code[2] = 0x8BFD; // bf (word 1)
+        let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+        // Two identical buses with the code decoded (so marked as code).
+        let new_bus = || {
+            let mut bus = Rp1Bus::new(1, 128 << 20);
+            bus.load(0, CODE, &bytes).expect("code fits");
+            let mut cache = CodeCache::<Rp1Bus>::new();
+            cache.block(&mut bus, &table, CODE).expect("DRAM is cacheable");
+            (bus, cache)
+        };
+        let (_, mut cache) = new_bus();
+        let mut scratch = Rp1Bus::new(1, 128 << 20);
+        scratch.load(0, CODE, &bytes).expect("code fits");
+        let block = cache.block(&mut scratch, &table, CODE).expect("DRAM is cacheable");
+        let done = translator.translate(block, &table, P1 | CODE, 0).expect("translates");
+        for round in 0..4 {
+            let (mut bus, _) = new_bus();
+            let (mut bus2, _) = new_bus();
+            let mut c = Cpu::new(0);
+            c.reset(P1 | CODE);
+            c.set_sr(if round % 2 == 0 { sr::MD } else { sr::MD | sr::T });
+            for r in 0..16 {
+                c.r[r] = match rng(&mut seed) % 4 {
+                    0 => P1 | 0x0C00_4000 | (rng(&mut seed) & 0x3FFC),
+                    1 => rng(&mut seed) & 0xFF,
+                    _ => rng(&mut seed),
+                };
+            }
+            c.r[0] &= if round < 2 { 0xFF } else { 0xFFFF_FFFF };
+            c.gbr = P1 | 0x0C00_2000;
+            c.pr = 0x8C00_1234;
+            c.mach = rng(&mut seed);
+            c.macl = rng(&mut seed);
+            // A read and a write fill the windows, so loads and stores
+            // take the fast path (the same write on both buses).
+            if round >= 1 {
+                c.read32(&mut bus, P1 | 0x0C00_0000).expect("DRAM reads");
+                c.write32(&mut bus, P1 | 0x0C00_1000, 5).expect("DRAM writes");
+                bus2.load(0, 0x0C00_1000, &5u32.to_le_bytes()).expect("DRAM");
+            }
+            c.code_vbase = P1 | CODE;
+            let mut c2 = c.clone();
+            // The interpreter's way: the handler, then the loop's cycle.
+            let r1 = table.get(op)(&mut c, &mut bus, op);
+            c.cycles += 1;
+            let limit = c2.cycles + 1;
+            let mut frame = Frame::new(&mut c2, &mut bus2, limit);
+            // SAFETY: entered as the contract asks (block base set, no slot).
+            let exit = unsafe { (done.code)(&mut frame as *mut Frame<Rp1Bus> as *mut u8) };
+            let (retired, exception) = (frame.retired, frame.exception);
+            assert_eq!(retired, 1, "{op:#06x} {m}");
+            match r1 {
+                Ok(()) => assert_eq!(exit, EXIT_CONTINUE, "{op:#06x} {m}"),
+                Err(e) => {
+                    assert_eq!(exit, EXIT_EXCEPTION, "{op:#06x} {m}");
+                    assert_eq!(exception, Some(e), "{op:#06x} {m}");
+                }
+            }
+            assert_eq!(cpu_state(&c), cpu_state(&c2), "{op:#06x} {m} round {round}");
+            assert_eq!(c.code_vbase, c2.code_vbase, "{op:#06x} {m} round {round}");
+            let (mut mem, mut mem2) = (vec![0u8; 0x8000], vec![0u8; 0x8000]);
+            assert!(bus.read_memory(0, 0x0C00_0000, &mut mem) && bus2.read_memory(0, 0x0C00_0000, &mut mem2));
+            assert!(mem == mem2, "{op:#06x} {m} round {round}: memory differs");
+            checked += 1;
+        }
+    }
+    assert!(checked > 2000, "{checked}");
+    for m in INLINED.iter().chain(&memory) {
+        assert!(first_seen.contains(m), "{m} was not checked");
+    }
+}
+
+// ----- whole programs -----
+
+/// Machine-code words for the programs below.
+mod asm {
+    pub fn mov_imm(n: u16, imm: i8) -> u16 {
+        0xE000 | n << 8 | (imm as u8 as u16)
+    }
+    pub fn mov_l_pc(n: u16, disp: u16) -> u16 {
+        0xD000 | n << 8 | disp
+    }
+    pub const NOP: u16 = 0x0009;
+    pub fn dt(n: u16) -> u16 {
+        0x4010 | n << 8
+    }
+    pub fn bf(disp: i8) -> u16 {
+        0x8B00 | disp as u8 as u16
+    }
+    pub fn ldc_vbr(m: u16) -> u16 {
+        0x402E | m << 8
+    }
+    pub fn mov_l_store(m: u16, n: u16) -> u16 {
+        0x2002 | n << 8 | m << 4
+    }
+    pub fn bra(disp: i16) -> u16 {
+        0xA000 | (disp as u16 & 0xFFF)
+    }
+}
+
+/// A program's outcome on one tier: everything compared.
+fn outcome(m: &mut Machine, exit: Exit) -> String {
+    let mut s = format!("{exit:?} now={} console={:?}\n", m.now, m.console_text());
+    for c in &m.cpus {
+        s += &cpu_state(c);
+        s.push('\n');
+    }
+    let data: Vec<u8> = (0..0x200u32).map(|a| m.bus.peek(0, 0x0C00_8000 + a).unwrap_or(0)).collect();
+    s += &format!("{data:x?}");
+    s
+}
+
+/// Run `words` (at P1 0x8C000000) on one core on `tier` for at most
+/// `cycles`, with quantum `quantum`.
+fn run_program(words: &[u16], tier: Tier, quantum: u64, cycles: u64, code_cap: Option<usize>) -> (String, Option<JitStats>) {
+    // Translate at the second visit: nearly everything runs translated.
+    let config = Config { cores: 1, quantum, tier: Some(tier), jit_hot: Some(2), ..Config::default() };
+    let mut m = Machine::new(config).expect("machine");
+    if let Some(cap) = code_cap {
+        m.bus.set_jit_code_cap(cap);
+    }
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    m.bus.load(0, CODE, &bytes).expect("program fits");
+    m.cpus[0].reset(P1 | CODE);
+    let exit = m.run(cycles);
+    let stats = m.bus.jit_stats();
+    (outcome(&mut m, exit), stats)
+}
+
+/// The frame every random program sits in: VBR at an exception handler
+/// that ends the run (SIMCTL exit with EXPEVT), data pointers in r12
+/// (0x8C008000) and r13 (0x8C008100), a loop counter in r14 around
+/// `body` (which starts at word 14), then an exit with status 0.
+fn framed(body: &[u16], loops: i8) -> Vec<u16> {
+    use asm::*;
+    let mut w = vec![
+        mov_l_pc(1, 3),     // 0x00: r1 = VBR (literal at 0x10)
+        ldc_vbr(1),         // 0x02
+        mov_l_pc(12, 3),    // 0x04: r12 = data (0x14)
+        mov_l_pc(13, 4),    // 0x06: r13 = data + 0x100 (0x18)
+        mov_imm(14, loops), // 0x08
+        bra(7),             // 0x0a: to 0x1c, word 14
+        NOP,                // slot
+        NOP,
+        0x0000, 0x8C01, // 0x10: VBR 0x8C010000
+        0x8000, 0x8C00, // 0x14: data
+        0x8100, 0x8C00, // 0x18: data + 0x100
+    ];
+    let start = w.len();
+    w.extend_from_slice(body);
+    w.push(dt(14));
+    let back = start as i64 - (w.len() as i64 + 2);
+    w.push(bf(back as i8));
+    // Exit 0 through SIMCTL (0xBBFF0000), its address at the next
+    // 4-aligned literal after the code.
+    let e = w.len();
+    let lit = (2 * (e + 5)).next_multiple_of(4);
+    w.extend_from_slice(&[0, mov_imm(0, 0), mov_l_store(0, 3), bra(-2), NOP]);
+    w[e] = mov_l_pc(3, ((lit - (((2 * e) & !3) + 4)) / 4) as u16);
+    while 2 * w.len() < lit {
+        w.push(NOP);
+    }
+    w.extend_from_slice(&[0x0000, 0xBBFF]);
+    // The exception handler at VBR + 0x100: exit with EXPEVT.
+    while w.len() < 0x10100 / 2 {
+        w.push(0);
+    }
+    w.extend_from_slice(&[
+        mov_l_pc(1, 2), // r1 = EXPEVT's address (+12)
+        0x6012,         // mov.l @r1,r0
+        mov_l_pc(3, 2), // r3 = SIMCTL (+16)
+        mov_l_store(0, 3),
+        bra(-2),
+        NOP,
+        0x0024, 0xFF00,
+        0x0000, 0xBBFF,
+    ]);
+    w
+}
+
+/// A random instruction for the loop body, with registers r0-r11 free and
+/// r12/r13 data pointers: ALU, loads and stores through the pointers,
+/// short forward branches with and without slots, and now and then a word
+/// that faults (an illegal one, or a load through a random register).
+fn random_word(x: u32) -> u16 {
+    let n = ((x >> 8) % 12) as u16;
+    let m = ((x >> 12) % 12) as u16;
+    let d = ((x >> 16) & 0xF) as u16;
+    match x % 30 {
+        0 => 0x300C | n << 8 | m << 4,  // add
+        1 => 0x7000 | n << 8 | (x >> 20) as u16 & 0xFF, // add #imm
+        2 => 0x3008 | n << 8 | m << 4,  // sub
+        3 => 0x2009 | n << 8 | m << 4,  // and
+        4 => 0x200A | n << 8 | m << 4,  // xor
+        5 => 0x4000 | n << 8,          // shll
+        6 => 0x4001 | n << 8,          // shlr
+        7 => 0x4024 | n << 8,          // rotcl
+        8 => 0x3000 | n << 8 | m << 4,  // cmp/eq
+        9 => 0x3007 | n << 8 | m << 4,  // cmp/gt
+        10 => 0x2008 | n << 8 | m << 4, // tst
+        11 => 0x6003 | n << 8 | m << 4, // mov
+        12 => 0x5000 | n << 8 | 12 << 4 | d, // mov.l @(disp,r12),rn
+        13 => 0x1000 | 13 << 8 | m << 4 | d, // mov.l rm,@(disp,r13)
+        14 => 0x8400 | 12 << 4 | d,          // mov.b @(disp,r12),r0
+        15 => 0x0029 | n << 8,               // movt
+        16 => 0x8B00 | ((x >> 20) as u16 % 4),  // bf +0..3
+        17 => 0x8D00 | ((x >> 20) as u16 % 4),  // bt/s +0..3
+        18 => 0x8F00 | ((x >> 20) as u16 % 4),  // bf/s +0..3
+        19 => 0xA000 | ((x >> 20) as u16 % 4),  // bra +0..3
+        20 => 0x300E | n << 8 | m << 4, // addc
+        21 => 0x0007 | n << 8 | m << 4, // mul.l
+        22 => 0x001A | n << 8,          // sts macl
+        23 => 0x6004 | n << 8 | 12 << 4, // mov.b @r12+,rn ... r12 moves
+        24 => 0x2006 | 13 << 8 | m << 4, // mov.l rm,@-r13
+        25 => 0x600E | n << 8 | m << 4,  // exts.b
+        26 => {
+            if (x >> 20) % 8 == 0 {
+                0xFFFD // an undefined word
+            } else {
+                0x6002 | n << 8 | m << 4 // mov.l @rm,rn: often faults
+            }
+        }
+        27 => 0x4010 | n << 8,          // dt
+        28 => 0x0009,                  // nop
+        _ => 0x400C | n << 8 | m << 4,  // shad
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Random loop bodies, run under both tiers with a random quantum (so
+    /// slices end mid-translation): the same exit, cycles, registers,
+    /// counters, memory and console.
+    #[test]
+    fn random_programs_run_identically(body in prop::collection::vec(any::<u32>(), 4..48), quantum in 1u64..200, loops in 10i8..60) {
+        let words: Vec<u16> = body.iter().map(|&x| random_word(x)).collect();
+        let program = framed(&words, loops);
+        let (interp, _) = run_program(&program, Tier::Interp, quantum, 200_000, None);
+        let (jit, stats) = run_program(&program, Tier::Jit, quantum, 200_000, None);
+        prop_assert_eq!(interp, jit);
+        prop_assert!(stats.is_some());
+    }
+}
+
+/// A loop that rewrites, every iteration, the instruction of a
+/// subroutine it then calls (`add #k,r5` with k = the loop count): the
+/// new instruction runs each time, on both tiers, with the same cycles,
+/// while the loop itself runs translated.
+#[test]
+fn self_modifying_code_runs_the_new_code() {
+    use asm::*;
+    let mut v = vec![
+        mov_l_pc(6, 3),  // 0x00: r6 = 0x8C000400, the subroutine (0x10)
+        0x6263,          // 0x02: mov r6,r2
+        mov_l_pc(3, 3),  // 0x04: r3 = 0x7500, add #0,r5 (0x14)
+        NOP,
+        mov_imm(14, 40), // 0x08
+        bra(7),          // 0x0a: to word 14
+        NOP,
+        NOP,
+        0x0400, 0x8C00, // 0x10
+        0x7500, 0x0000, // 0x14
+        NOP, NOP,
+        // word 14: the loop
+        0x6433,  // mov r3,r4
+        0x34EC,  // add r14,r4: add #r14,r5
+        0x2241,  // mov.w r4,@r2
+        0x460B,  // jsr @r6
+        NOP,     // slot
+        dt(14),
+        bf(-8),  // to word 14
+        // word 21: exit with r5
+        mov_l_pc(1, 2), // SIMCTL (0x34)
+        0x6053,         // mov r5,r0
+        0x2102,         // mov.l r0,@r1
+        bra(-2),
+        NOP,
+        0x0000, 0xBBFF, // 0x34
+    ];
+    while v.len() < 0x200 {
+        v.push(NOP);
+    }
+    v.extend_from_slice(&[0x7500, 0x000B, NOP]); // add #?,r5; rts; nop
+    let (interp, _) = run_program(&v, Tier::Interp, 1000, 1_000_000, None);
+    let (jit, stats) = run_program(&v, Tier::Jit, 1000, 1_000_000, None);
+    assert_eq!(interp, jit);
+    // 40 + 39 + ... + 1: each add runs just after its own store.
+    assert!(interp.starts_with("Guest(820)"), "{interp}");
+    assert!(stats.expect("jit").translations > 0);
+}
+
+/// With a code cap smaller than the program's translations, the tier
+/// flushes again and again; the machine does not notice.
+#[test]
+fn a_full_translation_cache_is_flushed_and_nothing_changes() {
+    let mut seed = 77u64;
+    // No word that may fault (23 and 26 load through moving or random
+    // pointers), so the loop runs all its iterations.
+    let words: Vec<u16> = (0..40)
+        .map(|_| loop {
+            let x = rng(&mut seed);
+            if !matches!(x % 30, 23 | 26) {
+                break random_word(x);
+            }
+        })
+        .collect();
+    let program = framed(&words, 50);
+    let (interp, _) = run_program(&program, Tier::Interp, 37, 400_000, None);
+    let (jit, stats) = run_program(&program, Tier::Jit, 37, 400_000, Some(1));
+    assert_eq!(interp, jit);
+    let stats = stats.expect("jit");
+    assert!(stats.flushes > 1, "{stats:?}");
+    assert!(stats.code_bytes < 64 << 10, "{stats:?}");
+}

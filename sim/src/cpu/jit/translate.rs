@@ -1,0 +1,1015 @@
+//! From a decoded block to Cranelift IR to host code: one straight run of
+//! words, each either inlined or a handler call (see the contract in
+//! `mod.rs`).
+//!
+//! The shape of a translation: one IR block per guest word, which first
+//! tests the cycle limit (exactly where the interpreter tests it: before
+//! every instruction but a delay slot), then does the instruction, then
+//! counts it (one cycle and one retired instruction; a handler adds its
+//! memory latency itself). Branches whose target lies inside the run jump
+//! to that word's IR block, so a loop runs without leaving the function.
+//! Every way out stores the PC, the cycle count and the retired count.
+//!
+//! The cycle and retired counts live in SSA variables and are stored to
+//! the CPU before each handler call and at each exit; everything else
+//! (registers, SR) is read and written in the `Cpu` itself, so a handler
+//! always sees the current state.
+
+use super::{exec, exec_slot, Frame, Translated, EXIT_CONTINUE, EXIT_EXCEPTION, MAX_WORDS};
+use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
+use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
+use crate::cpu::{sr, Bus, Cpu, Window};
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, AbiParam, Block as IrBlock, InstBuilder, MemFlagsData, Signature, Type, Value};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_codegen::Context;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::Module;
+use std::mem::offset_of;
+
+/// A finished translation.
+pub(super) struct Done {
+    pub code: Translated,
+    /// Host code bytes.
+    pub bytes: usize,
+    /// Guest words covered.
+    pub words: usize,
+}
+
+/// The compiler and the memory its code lives in.
+pub(super) struct Translator {
+    module: Option<JITModule>,
+    ctx: Context,
+    fctx: FunctionBuilderContext,
+}
+
+fn new_module() -> Result<JITModule, String> {
+    let mut flags = settings::builder();
+    // The verifier checks Cranelift's own work: our IR is small and
+    // regular, and compile time is what a translating tier pays for.
+    let settings = [
+        ("opt_level", "speed"),
+        ("enable_verifier", "false"),
+        ("regalloc_algorithm", "backtracking"),
+        ("is_pic", "false"),
+        ("use_colocated_libcalls", "false"),
+    ];
+    for (name, value) in settings {
+        flags.set(name, value).map_err(|e| format!("cranelift flag {name}: {e}"))?;
+    }
+    let isa = cranelift_native::builder()
+        .map_err(|e| format!("no Cranelift backend for this host: {e}"))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| format!("cranelift: {e}"))?;
+    Ok(JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names())))
+}
+
+impl Translator {
+    pub fn new() -> Result<Translator, String> {
+        let module = new_module()?;
+        let ctx = module.make_context();
+        Ok(Translator { module: Some(module), ctx, fctx: FunctionBuilderContext::new() })
+    }
+
+    /// Free all compiled code (every `Translated` handed out dies).
+    pub fn reset(&mut self) {
+        if let Some(old) = self.module.take() {
+            // SAFETY: the caller has dropped every translation of this
+            // module (`Jit::flush`), and none is running.
+            unsafe { old.free_memory() };
+        }
+        self.module = new_module().ok();
+    }
+
+    /// Translate the run of `block` (at virtual `vbase`) that starts at
+    /// word `entry`.
+    pub fn translate<B: Bus>(&mut self, block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize) -> Result<Done, String> {
+        let end = run_end(block, table, entry);
+        if end == entry {
+            return Err("nothing to translate here".into());
+        }
+        let module = self.module.as_mut().ok_or("no code memory")?;
+        let config = module.target_config();
+        let ptr = config.pointer_type();
+        self.ctx.func.signature.params.push(AbiParam::new(ptr));
+        self.ctx.func.signature.returns.push(AbiParam::new(types::I32));
+        {
+            let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
+            Emitter::<B>::new(b, ptr, block, table, vbase, entry, end).emit(config);
+        }
+        let id = module.declare_anonymous_function(&self.ctx.func.signature).map_err(|e| e.to_string())?;
+        let defined = module.define_function(id, &mut self.ctx).map_err(|e| e.to_string());
+        let bytes = self.ctx.compiled_code().map_or(0, |c| c.code_info().total_size as usize);
+        module.clear_context(&mut self.ctx);
+        defined?;
+        module.finalize_definitions().map_err(|e| e.to_string())?;
+        let raw = module.get_finalized_function(id);
+        // SAFETY: the function was built with exactly this signature.
+        let code = unsafe { std::mem::transmute::<*const u8, Translated>(raw) };
+        Ok(Done { code, bytes, words: end - entry })
+    }
+}
+
+/// The delayed branches, and whether each is conditional.
+fn delayed(mnemonic: &str) -> Option<bool> {
+    match mnemonic {
+        "BF/S label" | "BT/S label" => Some(true),
+        "BRA label" | "BRAF Rn" | "BSR label" | "BSRF Rn" | "JMP @Rn" | "JSR @Rn" | "RTS" | "RTE" => Some(false),
+        _ => None,
+    }
+}
+
+/// Where the run from `entry` ends (exclusive): after an unconditional
+/// delayed branch and its slot, before a delayed branch whose slot is
+/// not in this block or cannot stand in a slot (the loop runs those), at
+/// the block's end, or after `MAX_WORDS`.
+fn run_end<B: Bus>(block: &Block<B>, table: &OpTable<B>, entry: usize) -> usize {
+    let mut end = entry;
+    while end < BLOCK_OPS && end - entry < MAX_WORDS {
+        let m = table.mnemonic(block.ops[end]);
+        if m == "RTE" {
+            // A handler call that flags its slot: the loop runs the slot.
+            return end + 1;
+        }
+        match delayed(m) {
+            None => end += 1,
+            Some(conditional) => {
+                if end + 1 >= BLOCK_OPS || block.slot_illegal[end + 1] {
+                    return end;
+                }
+                end += 2;
+                if !conditional {
+                    return end;
+                }
+            }
+        }
+    }
+    end
+}
+
+/// For the run `entry..end`: which words are pure (`INLINED`: one cycle,
+/// no way out) and which start a segment (the entry, a target of a branch
+/// of the run, or the word after an impure one).
+fn segments<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize, end: usize) -> (Vec<bool>, Vec<bool>) {
+    let pure: Vec<bool> = (entry..end).map(|w| INLINED.contains(&table.mnemonic(block.ops[w]))).collect();
+    let mut starts: Vec<bool> = (entry..end).map(|w| w == entry || !pure[w - 1 - entry]).collect();
+    for w in entry..end {
+        let op = block.ops[w];
+        let pc = vbase.wrapping_add(2 * w as u32);
+        let target = match table.mnemonic(op) {
+            "BF label" | "BT label" | "BF/S label" | "BT/S label" => pc.wrapping_add(4).wrapping_add(simm8(op) << 1),
+            "BRA label" | "BSR label" => pc.wrapping_add(4).wrapping_add(sdisp12(op) << 1),
+            _ => continue,
+        };
+        let off = target.wrapping_sub(vbase);
+        if off % 2 == 0 && off < BLOCK_BYTES && (entry..end).contains(&((off / 2) as usize)) {
+            starts[(off / 2) as usize - entry] = true;
+        }
+    }
+    (pure, starts)
+}
+
+const TRUSTED: MemFlagsData = MemFlagsData::trusted();
+
+/// Offsets of the `Cpu` fields compiled code reads and writes.
+fn reg_offset(n: usize) -> i32 {
+    (offset_of!(Cpu, r) + 4 * n) as i32
+}
+const SR: i32 = offset_of!(Cpu, sr) as i32;
+const PC: i32 = offset_of!(Cpu, pc) as i32;
+const PR: i32 = offset_of!(Cpu, pr) as i32;
+const GBR: i32 = offset_of!(Cpu, gbr) as i32;
+const MACL: i32 = offset_of!(Cpu, macl) as i32;
+const MACH: i32 = offset_of!(Cpu, mach) as i32;
+const CYCLES: i32 = offset_of!(Cpu, cycles) as i32;
+const CODE_VBASE: i32 = offset_of!(Cpu, code_vbase) as i32;
+const BRANCH_PC: i32 = offset_of!(Cpu, branch_pc) as i32;
+const BRANCH_TARGET: i32 = offset_of!(Cpu, branch_target) as i32;
+const READ_MASK: i32 = (offset_of!(Cpu, read_window) + offset_of!(Window, mask)) as i32;
+const READ_BASE: i32 = (offset_of!(Cpu, read_window) + offset_of!(Window, base)) as i32;
+const READ_DELTA: i32 = (offset_of!(Cpu, read_window) + offset_of!(Window, delta)) as i32;
+const WRITE_MASK: i32 = (offset_of!(Cpu, write_window) + offset_of!(Window, mask)) as i32;
+const WRITE_BASE: i32 = (offset_of!(Cpu, write_window) + offset_of!(Window, base)) as i32;
+const WRITE_DELTA: i32 = (offset_of!(Cpu, write_window) + offset_of!(Window, delta)) as i32;
+
+/// Where a load's value goes.
+#[derive(Clone, Copy)]
+enum LoadTo {
+    /// Rn.
+    Reg(usize),
+    /// Rn, after Rm += size (when m == n the loaded value wins).
+    PostInc { m: usize, n: usize },
+}
+
+/// A branch target: known now, or computed by the guest.
+#[derive(Clone, Copy)]
+enum Target {
+    Fixed(u32),
+    Computed(Value),
+}
+
+struct Emitter<'a, B: Bus> {
+    b: FunctionBuilder<'a>,
+    ptr: Type,
+    block: &'a Block<B>,
+    table: &'a OpTable<B>,
+    vbase: u32,
+    entry: usize,
+    end: usize,
+    frame: Value,
+    cpu: Value,
+    limit: Value,
+    cycles: Variable,
+    retired: Variable,
+    /// IR block of each word of the run that starts a segment (index:
+    /// word - entry); the other words continue their predecessor's block.
+    words: Vec<Option<IrBlock>>,
+    /// Per word of the run: it is one of the inlined instructions that
+    /// cost exactly one cycle and never leave (`INLINED`).
+    pure: Vec<bool>,
+    /// Per word of the run: it starts a segment (the entry, a branch
+    /// target inside the run, or the word after one that is not pure).
+    starts: Vec<bool>,
+    /// Exit storing the PC given as its parameter.
+    exit_at: IrBlock,
+    /// Exit with the PC a handler left in the CPU.
+    exit_as_is: IrBlock,
+    /// Exit with an exception parked in the frame (PC already stored).
+    exit_exception: IrBlock,
+    handler_sig: cranelift_codegen::ir::SigRef,
+    /// `Frame::ram_*`, loaded once.
+    ram_host: Value,
+    ram_len: Value,
+    ram_phys: Value,
+    ram_latency: Value,
+    ram_store_len: Value,
+    ram_write_latency: Value,
+    ram_reservations: Value,
+    ram_code_marks: Value,
+}
+
+impl<'a, B: Bus> Emitter<'a, B> {
+    fn new(
+        mut b: FunctionBuilder<'a>,
+        ptr: Type,
+        block: &'a Block<B>,
+        table: &'a OpTable<B>,
+        vbase: u32,
+        entry: usize,
+        end: usize,
+    ) -> Self {
+        let start = b.create_block();
+        b.append_block_params_for_function_params(start);
+        b.switch_to_block(start);
+        let frame = b.block_params(start)[0];
+        let cpu = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, cpu) as i32);
+        let limit = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, limit) as i32);
+        let cycles = b.declare_var(types::I64);
+        let retired = b.declare_var(types::I64);
+        let c0 = b.ins().load(types::I64, TRUSTED, cpu, CYCLES);
+        b.def_var(cycles, c0);
+        let zero = b.ins().iconst(types::I64, 0);
+        b.def_var(retired, zero);
+        let (pure, starts) = segments(block, table, vbase, entry, end);
+        let words: Vec<Option<IrBlock>> = starts.iter().map(|&s| s.then(|| b.create_block())).collect();
+        let exit_at = b.create_block();
+        b.append_block_param(exit_at, types::I32);
+        let exit_as_is = b.create_block();
+        let exit_exception = b.create_block();
+        let mut sig = Signature::new(b.func.signature.call_conv);
+        sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(types::I32)]);
+        sig.returns.push(AbiParam::new(types::I32));
+        let handler_sig = b.import_signature(sig);
+        let ram_host = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_host) as i32);
+        let ram_len = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_len) as i32);
+        let ram_phys = b.ins().load(types::I32, TRUSTED, frame, offset_of!(Frame<B>, ram_phys) as i32);
+        let ram_latency = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_latency) as i32);
+        let ram_store_len = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_store_len) as i32);
+        let ram_write_latency =
+            b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_write_latency) as i32);
+        let ram_reservations = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_reservations) as i32);
+        let ram_code_marks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_code_marks) as i32);
+        b.ins().jump(words[0].expect("the entry starts a segment"), &[]);
+        Emitter {
+            b,
+            ptr,
+            block,
+            table,
+            vbase,
+            entry,
+            end,
+            frame,
+            cpu,
+            limit,
+            cycles,
+            retired,
+            words,
+            pure,
+            starts,
+            exit_at,
+            exit_as_is,
+            exit_exception,
+            handler_sig,
+            ram_host,
+            ram_len,
+            ram_phys,
+            ram_latency,
+            ram_store_len,
+            ram_write_latency,
+            ram_reservations,
+            ram_code_marks,
+        }
+    }
+
+    fn pc_of(&self, word: usize) -> u32 {
+        self.vbase.wrapping_add(2 * word as u32)
+    }
+
+    fn emit(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) {
+        for word in self.entry..self.end {
+            if let Some(ir) = self.words[word - self.entry] {
+                self.b.switch_to_block(ir);
+                self.segment_test(word);
+            }
+            self.instruction(word);
+        }
+        self.exits();
+        self.b.seal_all_blocks();
+        self.b.finalize(config);
+    }
+
+    /// At the start of a segment of `k` words: the interpreter tests the
+    /// limit before each, and all but the last cost exactly one cycle, so
+    /// the k tests pass exactly when `cycles + k - 1 < limit`. If not, leave
+    /// with the PC at the segment, having run none of it: the loop then
+    /// runs its words one by one (a translation that ran nothing hands the
+    /// loop the instruction at its PC).
+    fn segment_test(&mut self, start: usize) {
+        let mut last = start;
+        while last + 1 < self.end && self.pure[last - self.entry] && !self.starts[last + 1 - self.entry] {
+            last += 1;
+        }
+        let c = self.b.use_var(self.cycles);
+        let c_last = self.b.ins().iadd_imm_s(c, (last - start) as i64);
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c_last, self.limit);
+        let pc = self.const32(self.pc_of(start));
+        let go = self.b.create_block();
+        self.b.ins().brif(over, self.exit_at, &[pc.into()], go, &[]);
+        self.b.switch_to_block(go);
+    }
+
+    /// After a pure word: on to `word` in the same IR block if it does not
+    /// start a segment, else a jump (or the exit past the run's end).
+    fn fall_to(&mut self, word: usize) {
+        if word < self.end && !self.starts[word - self.entry] {
+            return;
+        }
+        self.goto(Target::Fixed(self.pc_of(word)));
+    }
+
+    fn exits(&mut self) {
+        self.b.switch_to_block(self.exit_at);
+        let pc = self.b.block_params(self.exit_at)[0];
+        self.b.ins().store(TRUSTED, pc, self.cpu, PC);
+        self.leave(EXIT_CONTINUE);
+        self.b.switch_to_block(self.exit_as_is);
+        self.leave(EXIT_CONTINUE);
+        self.b.switch_to_block(self.exit_exception);
+        self.leave(EXIT_EXCEPTION);
+    }
+
+    /// Store the counts and return `code`.
+    fn leave(&mut self, code: u32) {
+        let c = self.b.use_var(self.cycles);
+        self.b.ins().store(TRUSTED, c, self.cpu, CYCLES);
+        let r = self.b.use_var(self.retired);
+        self.b.ins().store(TRUSTED, r, self.frame, offset_of!(Frame<B>, retired) as i32);
+        let v = self.b.ins().iconst(types::I32, code as i64);
+        self.b.ins().return_(&[v]);
+    }
+
+    fn const32(&mut self, v: u32) -> Value {
+        self.b.ins().iconst(types::I32, v as i32 as i64)
+    }
+
+    /// One more instruction: a cycle, and one retired.
+    fn count(&mut self) {
+        self.add_cycles(1);
+        let r = self.b.use_var(self.retired);
+        let r = self.b.ins().iadd_imm_s(r, 1);
+        self.b.def_var(self.retired, r);
+    }
+
+    fn add_cycles(&mut self, n: i64) {
+        let c = self.b.use_var(self.cycles);
+        let c = self.b.ins().iadd_imm_s(c, n);
+        self.b.def_var(self.cycles, c);
+    }
+
+    /// Go on at `target`: the word's IR block if it is in this run, else
+    /// out with the PC there.
+    fn goto(&mut self, target: Target) {
+        match target {
+            Target::Fixed(pc) => match self.word_of(pc) {
+                Some(w) => {
+                    let ir = self.words[w - self.entry].expect("jumps go to segment starts");
+                    self.b.ins().jump(ir, &[]);
+                }
+                None => {
+                    let v = self.const32(pc);
+                    self.b.ins().jump(self.exit_at, &[v.into()]);
+                }
+            },
+            Target::Computed(v) => {
+                self.b.ins().jump(self.exit_at, &[v.into()]);
+            }
+        }
+    }
+
+    /// The word of this run at `pc`, if any.
+    fn word_of(&self, pc: u32) -> Option<usize> {
+        let off = pc.wrapping_sub(self.vbase);
+        if !off.is_multiple_of(2) || off >= BLOCK_BYTES {
+            return None;
+        }
+        let w = (off / 2) as usize;
+        (self.entry..self.end).contains(&w).then_some(w)
+    }
+
+    // ----- state access -----
+
+    fn reg(&mut self, n: usize) -> Value {
+        self.b.ins().load(types::I32, TRUSTED, self.cpu, reg_offset(n))
+    }
+    fn set_reg(&mut self, n: usize, v: Value) {
+        self.b.ins().store(TRUSTED, v, self.cpu, reg_offset(n));
+    }
+    fn field(&mut self, offset: i32) -> Value {
+        self.b.ins().load(types::I32, TRUSTED, self.cpu, offset)
+    }
+    fn set_field(&mut self, offset: i32, v: Value) {
+        self.b.ins().store(TRUSTED, v, self.cpu, offset);
+    }
+    /// T as 0 or 1 (i32).
+    fn t(&mut self) -> Value {
+        let s = self.field(SR);
+        self.b.ins().band_imm_s(s, sr::T as i64)
+    }
+    /// T from a comparison result (i8 0/1).
+    fn set_t(&mut self, cond: Value) {
+        let bit = self.b.ins().uextend(types::I32, cond);
+        self.set_t_bit(bit);
+    }
+    /// T from an i32 that is 0 or 1.
+    fn set_t_bit(&mut self, bit: Value) {
+        let s = self.field(SR);
+        let s = self.b.ins().band_imm_s(s, !sr::T as i32 as i64);
+        let s = self.b.ins().bor(s, bit);
+        self.set_field(SR, s);
+    }
+
+    // ----- instructions -----
+
+    /// The word's instruction, counted, and the jump to what follows.
+    fn instruction(&mut self, word: usize) {
+        let op = self.block.ops[word];
+        let pc = self.pc_of(word);
+        let m = self.table.mnemonic(op);
+        let next = Target::Fixed(pc.wrapping_add(2));
+        if let Some(conditional) = delayed(m).filter(|_| m != "RTE") {
+            return self.delayed_branch(word, m, conditional);
+        }
+        match m {
+            "BF label" | "BT label" => {
+                let t = self.t();
+                let taken = if m == "BT label" {
+                    self.b.ins().icmp_imm_s(IntCC::NotEqual, t, 0)
+                } else {
+                    self.b.ins().icmp_imm_s(IntCC::Equal, t, 0)
+                };
+                self.count();
+                let target = pc.wrapping_add(4).wrapping_add(simm8(op) << 1);
+                let (yes, no) = (self.b.create_block(), self.b.create_block());
+                self.b.ins().brif(taken, yes, &[], no, &[]);
+                self.b.switch_to_block(yes);
+                self.goto(Target::Fixed(target));
+                self.b.switch_to_block(no);
+                self.goto(next);
+            }
+            _ if self.inline(op, pc) => {
+                self.count();
+                self.fall_to(word + 1);
+            }
+            _ => {
+                if let Some(slow) = self.memory_fast(op, pc) {
+                    self.count();
+                    self.goto(next);
+                    self.b.switch_to_block(slow);
+                }
+                self.handler_call(word)
+            }
+        }
+    }
+
+    /// A call of the word's handler, then: an exception leaves; a handler
+    /// that went anywhere but the next word, or flagged `code_vbase`,
+    /// leaves with the PC it set; otherwise on to the next word.
+    fn handler_call(&mut self, word: usize) {
+        let pc = self.pc_of(word);
+        let rc = self.call(exec::<B> as *const (), word, pc);
+        let (ok, _) = self.after_call(rc);
+        self.b.switch_to_block(ok);
+        let vb = self.field(CODE_VBASE);
+        let same_block = self.b.ins().icmp_imm_s(IntCC::Equal, vb, self.vbase as i32 as i64);
+        let npc = self.field(PC);
+        let next_pc = self.b.ins().icmp_imm_s(IntCC::Equal, npc, pc.wrapping_add(2) as i32 as i64);
+        let stay = self.b.ins().band(same_block, next_pc);
+        let on = self.b.create_block();
+        self.b.ins().brif(stay, on, &[], self.exit_as_is, &[]);
+        self.b.switch_to_block(on);
+        self.goto(Target::Fixed(pc.wrapping_add(2)));
+    }
+
+    /// Store the PC and cycles, call `helper(frame, handler, op)`, reload
+    /// the cycles (the handler's memory latency) and count the
+    /// instruction. Returns the helper's result.
+    fn call(&mut self, helper: *const (), word: usize, pc: u32) -> Value {
+        let pcv = self.const32(pc);
+        self.set_field(PC, pcv);
+        let c = self.b.use_var(self.cycles);
+        self.b.ins().store(TRUSTED, c, self.cpu, CYCLES);
+        let callee = self.b.ins().iconst(self.ptr, helper as usize as i64);
+        let handler = self.b.ins().iconst(self.ptr, self.block.handlers[word] as *const () as usize as i64);
+        let op = self.b.ins().iconst(types::I32, self.block.ops[word] as i64);
+        let call = self.b.ins().call_indirect(self.handler_sig, callee, &[self.frame, handler, op]);
+        let rc = self.b.inst_results(call)[0];
+        let c = self.b.ins().load(types::I64, TRUSTED, self.cpu, CYCLES);
+        self.b.def_var(self.cycles, c);
+        self.count();
+        rc
+    }
+
+    /// Branch on a helper's result: returns (the block to go on in, the
+    /// block taken on an exception); the exception block is left empty
+    /// for the caller to fill only when it must store a PC first.
+    fn after_call(&mut self, rc: Value) -> (IrBlock, IrBlock) {
+        let ok = self.b.create_block();
+        self.b.ins().brif(rc, self.exit_exception, &[], ok, &[]);
+        (ok, self.exit_exception)
+    }
+
+    /// A delayed branch and its slot (the run always holds the slot).
+    fn delayed_branch(&mut self, word: usize, m: &str, conditional: bool) {
+        let op = self.block.ops[word];
+        let pc = self.pc_of(word);
+        let disp8 = pc.wrapping_add(4).wrapping_add(simm8(op) << 1);
+        let disp12 = pc.wrapping_add(4).wrapping_add(sdisp12(op) << 1);
+        if conditional {
+            let t = self.t();
+            let taken = if m == "BT/S label" {
+                self.b.ins().icmp_imm_s(IntCC::NotEqual, t, 0)
+            } else {
+                self.b.ins().icmp_imm_s(IntCC::Equal, t, 0)
+            };
+            let (yes, no) = (self.b.create_block(), self.b.create_block());
+            self.b.ins().brif(taken, yes, &[], no, &[]);
+            // Not taken: the next word runs as an ordinary instruction.
+            self.b.switch_to_block(no);
+            self.count();
+            self.goto(Target::Fixed(pc.wrapping_add(2)));
+            self.b.switch_to_block(yes);
+        }
+        let target = match m {
+            "BF/S label" | "BT/S label" => Target::Fixed(disp8),
+            "BRA label" | "BSR label" => Target::Fixed(disp12),
+            "BRAF Rn" | "BSRF Rn" => {
+                let r = self.reg(rn(op));
+                Target::Computed(self.b.ins().iadd_imm_s(r, pc.wrapping_add(4) as i32 as i64))
+            }
+            "JMP @Rn" | "JSR @Rn" => Target::Computed(self.reg(rn(op))),
+            "RTS" => Target::Computed(self.field(PR)),
+            _ => unreachable!("{m} is not a delayed branch"),
+        };
+        if matches!(m, "BSR label" | "BSRF Rn" | "JSR @Rn") {
+            let ret = self.const32(pc.wrapping_add(4));
+            self.set_field(PR, ret);
+        }
+        // What `Cpu::delayed_branch` leaves behind once the slot is done.
+        let bpc = self.const32(pc);
+        self.set_field(BRANCH_PC, bpc);
+        let tv = match target {
+            Target::Fixed(t) => self.const32(t),
+            Target::Computed(v) => v,
+        };
+        self.set_field(BRANCH_TARGET, tv);
+        self.count();
+        // The slot: runs whatever the limit says.
+        let slot = word + 1;
+        let slot_pc = pc.wrapping_add(2);
+        if self.inline(self.block.ops[slot], slot_pc) {
+            self.count();
+            self.goto(target);
+            return;
+        }
+        if let Some(slow) = self.memory_fast(self.block.ops[slot], slot_pc) {
+            self.count();
+            self.goto(target);
+            self.b.switch_to_block(slow);
+        }
+        let rc = self.call(exec_slot::<B> as *const (), slot, slot_pc);
+        let failed = self.b.create_block();
+        let ok = self.b.create_block();
+        self.b.ins().brif(rc, failed, &[], ok, &[]);
+        // The branch is re-executed after the handler returns.
+        self.b.switch_to_block(failed);
+        self.set_field(PC, bpc);
+        self.b.ins().jump(self.exit_exception, &[]);
+        self.b.switch_to_block(ok);
+        let vb = self.field(CODE_VBASE);
+        let same_block = self.b.ins().icmp_imm_s(IntCC::Equal, vb, self.vbase as i32 as i64);
+        let on = self.b.create_block();
+        self.b.ins().brif(same_block, on, &[], self.exit_at, &[tv.into()]);
+        self.b.switch_to_block(on);
+        self.goto(target);
+    }
+
+    /// Emit `op` (at `pc`) inline if it is one of the instructions that
+    /// touch only registers: returns false, emitting nothing, otherwise.
+    fn inline(&mut self, op: u16, pc: u32) -> bool {
+        let (n, m) = (rn(op), rm(op));
+        let mnemonic = self.table.mnemonic(op);
+        if !INLINED.contains(&mnemonic) {
+            return false;
+        }
+        match mnemonic {
+            "NOP" => {}
+            "MOV #imm,Rn" => {
+                let v = self.const32(simm8(op));
+                self.set_reg(n, v);
+            }
+            "MOV Rm,Rn" => {
+                let v = self.reg(m);
+                self.set_reg(n, v);
+            }
+            "MOVA @(disp,PC),R0" => {
+                let v = self.const32((pc & !3).wrapping_add(4).wrapping_add(imm8(op) << 2));
+                self.set_reg(0, v);
+            }
+            "MOVT Rn" => {
+                let t = self.t();
+                self.set_reg(n, t);
+            }
+            "CLRT" | "SETT" => {
+                let bit = self.const32((self.table.mnemonic(op) == "SETT") as u32);
+                self.set_t_bit(bit);
+            }
+            "ADD Rm,Rn" => self.binary(n, m, |b, x, y| b.ins().iadd(x, y)),
+            "SUB Rm,Rn" => self.binary(n, m, |b, x, y| b.ins().isub(x, y)),
+            "AND Rm,Rn" => self.binary(n, m, |b, x, y| b.ins().band(x, y)),
+            "OR Rm,Rn" => self.binary(n, m, |b, x, y| b.ins().bor(x, y)),
+            "XOR Rm,Rn" => self.binary(n, m, |b, x, y| b.ins().bxor(x, y)),
+            "XTRCT Rm,Rn" => self.binary(n, m, |b, x, y| {
+                let hi = b.ins().ishl_imm_u(y, 16);
+                let lo = b.ins().ushr_imm_u(x, 16);
+                b.ins().bor(hi, lo)
+            }),
+            "ADD #imm,Rn" => self.unary(n, n, |b, x| b.ins().iadd_imm_s(x, simm8(op) as i32 as i64)),
+            "AND #imm,R0" => self.unary(0, 0, |b, x| b.ins().band_imm_s(x, imm8(op) as i64)),
+            "OR #imm,R0" => self.unary(0, 0, |b, x| b.ins().bor_imm_s(x, imm8(op) as i64)),
+            "XOR #imm,R0" => self.unary(0, 0, |b, x| b.ins().bxor_imm_s(x, imm8(op) as i64)),
+            "NOT Rm,Rn" => self.unary(n, m, |b, x| b.ins().bnot(x)),
+            "NEG Rm,Rn" => self.unary(n, m, |b, x| b.ins().ineg(x)),
+            "EXTS.B Rm,Rn" => self.unary(n, m, |b, x| {
+                let v = b.ins().ireduce(types::I8, x);
+                b.ins().sextend(types::I32, v)
+            }),
+            "EXTS.W Rm,Rn" => self.unary(n, m, |b, x| {
+                let v = b.ins().ireduce(types::I16, x);
+                b.ins().sextend(types::I32, v)
+            }),
+            "EXTU.B Rm,Rn" => self.unary(n, m, |b, x| b.ins().band_imm_s(x, 0xFF)),
+            "EXTU.W Rm,Rn" => self.unary(n, m, |b, x| b.ins().band_imm_s(x, 0xFFFF)),
+            "SWAP.W Rm,Rn" => self.unary(n, m, |b, x| b.ins().rotl_imm_u(x, 16)),
+            "SWAP.B Rm,Rn" => self.unary(n, m, |b, x| {
+                let high = b.ins().band_imm_s(x, 0xFFFF_0000u32 as i32 as i64);
+                let lo = b.ins().band_imm_s(x, 0xFF);
+                let lo = b.ins().ishl_imm_u(lo, 8);
+                let hi = b.ins().ushr_imm_u(x, 8);
+                let hi = b.ins().band_imm_s(hi, 0xFF);
+                let v = b.ins().bor(high, lo);
+                b.ins().bor(v, hi)
+            }),
+            "SHLL2 Rn" => self.unary(n, n, |b, x| b.ins().ishl_imm_u(x, 2)),
+            "SHLR2 Rn" => self.unary(n, n, |b, x| b.ins().ushr_imm_u(x, 2)),
+            "SHLL8 Rn" => self.unary(n, n, |b, x| b.ins().ishl_imm_u(x, 8)),
+            "SHLR8 Rn" => self.unary(n, n, |b, x| b.ins().ushr_imm_u(x, 8)),
+            "SHLL16 Rn" => self.unary(n, n, |b, x| b.ins().ishl_imm_u(x, 16)),
+            "SHLR16 Rn" => self.unary(n, n, |b, x| b.ins().ushr_imm_u(x, 16)),
+            "SHLL Rn" | "SHAL Rn" => self.shift_t(n, |b, x, _| (b.ins().ishl_imm_u(x, 1), b.ins().ushr_imm_u(x, 31))),
+            "SHLR Rn" => self.shift_t(n, |b, x, _| (b.ins().ushr_imm_u(x, 1), b.ins().band_imm_s(x, 1))),
+            "SHAR Rn" => self.shift_t(n, |b, x, _| (b.ins().sshr_imm_u(x, 1), b.ins().band_imm_s(x, 1))),
+            "ROTL Rn" => self.shift_t(n, |b, x, _| (b.ins().rotl_imm_u(x, 1), b.ins().ushr_imm_u(x, 31))),
+            "ROTR Rn" => self.shift_t(n, |b, x, _| (b.ins().rotr_imm_u(x, 1), b.ins().band_imm_s(x, 1))),
+            "ROTCL Rn" => self.shift_t(n, |b, x, t| {
+                let v = b.ins().ishl_imm_u(x, 1);
+                (b.ins().bor(v, t), b.ins().ushr_imm_u(x, 31))
+            }),
+            "ROTCR Rn" => self.shift_t(n, |b, x, t| {
+                let v = b.ins().ushr_imm_u(x, 1);
+                let t = b.ins().ishl_imm_u(t, 31);
+                (b.ins().bor(v, t), b.ins().band_imm_s(x, 1))
+            }),
+            "DT Rn" => {
+                let x = self.reg(n);
+                let v = self.b.ins().iadd_imm_s(x, -1);
+                self.set_reg(n, v);
+                let z = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                self.set_t(z);
+            }
+            "CMP/EQ Rm,Rn" => self.compare(n, m, IntCC::Equal),
+            "CMP/HS Rm,Rn" => self.compare(n, m, IntCC::UnsignedGreaterThanOrEqual),
+            "CMP/GE Rm,Rn" => self.compare(n, m, IntCC::SignedGreaterThanOrEqual),
+            "CMP/HI Rm,Rn" => self.compare(n, m, IntCC::UnsignedGreaterThan),
+            "CMP/GT Rm,Rn" => self.compare(n, m, IntCC::SignedGreaterThan),
+            "TST Rm,Rn" => {
+                let (x, y) = (self.reg(n), self.reg(m));
+                let v = self.b.ins().band(x, y);
+                let z = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                self.set_t(z);
+            }
+            "CMP/PZ Rn" => self.compare_imm(n, IntCC::SignedGreaterThanOrEqual, 0),
+            "CMP/PL Rn" => self.compare_imm(n, IntCC::SignedGreaterThan, 0),
+            "CMP/EQ #imm,R0" => self.compare_imm(0, IntCC::Equal, simm8(op) as i32 as i64),
+            "TST #imm,R0" => {
+                let x = self.reg(0);
+                let v = self.b.ins().band_imm_s(x, imm8(op) as i64);
+                let z = self.b.ins().icmp_imm_s(IntCC::Equal, v, 0);
+                self.set_t(z);
+            }
+            "MUL.L Rm,Rn" => self.product_to(MACL, n, m, |b, x, y| b.ins().imul(x, y)),
+            "MULU.W Rm,Rn" => self.product_to(MACL, n, m, |b, x, y| {
+                let x = b.ins().band_imm_s(x, 0xFFFF);
+                let y = b.ins().band_imm_s(y, 0xFFFF);
+                b.ins().imul(x, y)
+            }),
+            "MULS.W Rm,Rn" => self.product_to(MACL, n, m, |b, x, y| {
+                let x = b.ins().ireduce(types::I16, x);
+                let x = b.ins().sextend(types::I32, x);
+                let y = b.ins().ireduce(types::I16, y);
+                let y = b.ins().sextend(types::I32, y);
+                b.ins().imul(x, y)
+            }),
+            "STS PR,Rn" => self.copy_field_to_reg(PR, n),
+            "STS MACL,Rn" => self.copy_field_to_reg(MACL, n),
+            "STS MACH,Rn" => self.copy_field_to_reg(MACH, n),
+            "STC GBR,Rn" => self.copy_field_to_reg(GBR, n),
+            "LDS Rm,PR" => self.copy_reg_to_field(PR, n),
+            "LDS Rm,MACL" => self.copy_reg_to_field(MACL, n),
+            "LDC Rm,GBR" => self.copy_reg_to_field(GBR, n),
+            // The tests translate a word of every listed mnemonic.
+            other => unreachable!("{other} is listed in INLINED but has no inline form"),
+        }
+        true
+    }
+
+    /// A load or store with an inline fast path (`load_fast`,
+    /// `store_fast`), or `None` having emitted nothing.
+    fn memory_fast(&mut self, op: u16, pc: u32) -> Option<IrBlock> {
+        match self.load_fast(op, pc) {
+            Some(slow) => Some(slow),
+            None => self.store_fast(op),
+        }
+    }
+
+    /// The window test (`Window::lookup(addr, size)`) then plain RAM's
+    /// range test: the host address of the access, with the builder in
+    /// the block where both passed; a miss goes to `slow`.
+    fn plain_ram_address(&mut self, addr: Value, size: u32, window: [i32; 3], len: Value, slow: IrBlock) -> Value {
+        let [mask_at, base_at, delta_at] = window;
+        let mask = self.field(mask_at);
+        let mask = self.b.ins().bor_imm_s(mask, (size - 1) as i64);
+        let masked = self.b.ins().band(addr, mask);
+        let base = self.field(base_at);
+        let hit = self.b.ins().icmp(IntCC::Equal, masked, base);
+        let in_window = self.b.create_block();
+        self.b.ins().brif(hit, in_window, &[], slow, &[]);
+        self.b.switch_to_block(in_window);
+        let delta = self.field(delta_at);
+        let pa = self.b.ins().iadd(addr, delta);
+        let off = self.b.ins().isub(pa, self.ram_phys);
+        let off = self.b.ins().uextend(types::I64, off);
+        let end = self.b.ins().iadd_imm_s(off, size as i64);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+        let in_ram = self.b.create_block();
+        self.b.ins().brif(inside, in_ram, &[], slow, &[]);
+        self.b.switch_to_block(in_ram);
+        off
+    }
+
+    /// A store to plain memory, inline, as `load_fast` for loads: the
+    /// write window, plain RAM, no reservation held anywhere and no
+    /// decoded code in the 1 KiB block (`Cpu::write`'s fast path with
+    /// `Bus::write_fast`, exactly); else the handler.
+    fn store_fast(&mut self, op: u16) -> Option<IrBlock> {
+        let (n, m) = (rn(op), rm(op));
+        let mnemonic = self.table.mnemonic(op);
+        let size: u32 = match mnemonic.split_once(' ').map(|(s, _)| s) {
+            Some("MOV.B") => 1,
+            Some("MOV.W") => 2,
+            Some("MOV.L") => 4,
+            _ => return None,
+        };
+        let operands = mnemonic.split_once(' ').map_or("", |(_, o)| o);
+        let (addr, value, predec) = match operands {
+            "Rm,@Rn" => (self.reg(n), self.reg(m), false),
+            "Rm,@-Rn" => {
+                let r = self.reg(n);
+                (self.b.ins().iadd_imm_s(r, -(size as i64)), self.reg(m), true)
+            }
+            "R0,@(disp,Rn)" => {
+                let r = self.reg(m);
+                (self.b.ins().iadd_imm_s(r, (disp4(op) * size) as i64), self.reg(0), false)
+            }
+            "Rm,@(disp,Rn)" => {
+                let r = self.reg(n);
+                (self.b.ins().iadd_imm_s(r, (disp4(op) * 4) as i64), self.reg(m), false)
+            }
+            "Rm,@(R0,Rn)" => {
+                let (r, r0) = (self.reg(n), self.reg(0));
+                (self.b.ins().iadd(r, r0), self.reg(m), false)
+            }
+            "R0,@(disp,GBR)" => {
+                let g = self.field(GBR);
+                (self.b.ins().iadd_imm_s(g, (imm8(op) * size) as i64), self.reg(0), false)
+            }
+            _ => return None,
+        };
+        let slow = self.b.create_block();
+        let off = self.plain_ram_address(addr, size, [WRITE_MASK, WRITE_BASE, WRITE_DELTA], self.ram_store_len, slow);
+        // No reservation to break.
+        let held = self.b.ins().load(types::I8, TRUSTED, self.ram_reservations, 0);
+        let free = self.b.create_block();
+        self.b.ins().brif(held, slow, &[], free, &[]);
+        self.b.switch_to_block(free);
+        // No decoded code in the block (an aligned access stays in one).
+        let block_no = self.b.ins().ushr_imm_u(off, BLOCK_BYTES.trailing_zeros() as i64);
+        let word_no = self.b.ins().ushr_imm_u(block_no, 6);
+        let word_at = self.b.ins().ishl_imm_u(word_no, 3);
+        let word_at = self.b.ins().iadd(self.ram_code_marks, word_at);
+        let marks = self.b.ins().load(types::I64, TRUSTED, word_at, 0);
+        let bit = self.b.ins().band_imm_s(block_no, 63);
+        let marks = self.b.ins().ushr(marks, bit);
+        let marked = self.b.ins().band_imm_s(marks, 1);
+        let clean = self.b.create_block();
+        self.b.ins().brif(marked, slow, &[], clean, &[]);
+        self.b.switch_to_block(clean);
+        let host = self.b.ins().iadd(self.ram_host, off);
+        let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
+        match size {
+            1 => self.b.ins().istore8(flags, value, host, 0),
+            2 => self.b.ins().istore16(flags, value, host, 0),
+            _ => self.b.ins().store(flags, value, host, 0),
+        };
+        let c = self.b.use_var(self.cycles);
+        let c = self.b.ins().iadd(c, self.ram_write_latency);
+        self.b.def_var(self.cycles, c);
+        if predec {
+            self.set_reg(n, addr);
+        }
+        Some(slow)
+    }
+
+    /// A load from plain memory, inline: if `op` is a load, emits the
+    /// test that the read window translates its address and the bus's
+    /// plain RAM holds it, and the load itself (`Cpu::read`'s fast path
+    /// with `Bus::read_fast`, exactly), leaving the builder after it; and
+    /// returns the block where the test failed, for the caller to do the
+    /// instruction through its handler. `None` (nothing emitted): not a
+    /// load.
+    fn load_fast(&mut self, op: u16, pc: u32) -> Option<IrBlock> {
+        let (n, m) = (rn(op), rm(op));
+        let (size, to): (u32, LoadTo) = match self.table.mnemonic(op) {
+            "MOV.B @Rm,Rn" => (1, LoadTo::Reg(n)),
+            "MOV.W @Rm,Rn" => (2, LoadTo::Reg(n)),
+            "MOV.L @Rm,Rn" => (4, LoadTo::Reg(n)),
+            "MOV.B @Rm+,Rn" => (1, LoadTo::PostInc { m, n }),
+            "MOV.W @Rm+,Rn" => (2, LoadTo::PostInc { m, n }),
+            "MOV.L @Rm+,Rn" => (4, LoadTo::PostInc { m, n }),
+            "MOV.B @(disp,Rm),R0" => (1, LoadTo::Reg(0)),
+            "MOV.W @(disp,Rm),R0" => (2, LoadTo::Reg(0)),
+            "MOV.L @(disp,Rm),Rn" => (4, LoadTo::Reg(n)),
+            "MOV.B @(R0,Rm),Rn" => (1, LoadTo::Reg(n)),
+            "MOV.W @(R0,Rm),Rn" => (2, LoadTo::Reg(n)),
+            "MOV.L @(R0,Rm),Rn" => (4, LoadTo::Reg(n)),
+            "MOV.B @(disp,GBR),R0" => (1, LoadTo::Reg(0)),
+            "MOV.W @(disp,GBR),R0" => (2, LoadTo::Reg(0)),
+            "MOV.L @(disp,GBR),R0" => (4, LoadTo::Reg(0)),
+            "MOV.W @(disp,PC),Rn" => (2, LoadTo::Reg(n)),
+            "MOV.L @(disp,PC),Rn" => (4, LoadTo::Reg(n)),
+            _ => return None,
+        };
+        let mnemonic = self.table.mnemonic(op);
+        let addr = if mnemonic.contains("@(disp,GBR)") {
+            let g = self.field(GBR);
+            self.b.ins().iadd_imm_s(g, (imm8(op) * size) as i64)
+        } else if mnemonic.contains("@(disp,PC)") {
+            let a = if size == 4 { pc & !3 } else { pc };
+            self.const32(a.wrapping_add(4).wrapping_add(imm8(op) * size))
+        } else if mnemonic.contains("@(disp,Rm)") {
+            let r = self.reg(m);
+            self.b.ins().iadd_imm_s(r, (disp4(op) * size) as i64)
+        } else if mnemonic.contains("@(R0,Rm)") {
+            let (r, r0) = (self.reg(m), self.reg(0));
+            self.b.ins().iadd(r, r0)
+        } else {
+            self.reg(m)
+        };
+        let slow = self.b.create_block();
+        let off = self.plain_ram_address(addr, size, [READ_MASK, READ_BASE, READ_DELTA], self.ram_len, slow);
+        let host = self.b.ins().iadd(self.ram_host, off);
+        let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
+        let v = match size {
+            1 => self.b.ins().sload8(types::I32, flags, host, 0),
+            2 => self.b.ins().sload16(types::I32, flags, host, 0),
+            _ => self.b.ins().load(types::I32, flags, host, 0),
+        };
+        let c = self.b.use_var(self.cycles);
+        let c = self.b.ins().iadd(c, self.ram_latency);
+        self.b.def_var(self.cycles, c);
+        match to {
+            LoadTo::Reg(n) => self.set_reg(n, v),
+            LoadTo::PostInc { m, n } => {
+                let next = self.b.ins().iadd_imm_s(addr, size as i64);
+                self.set_reg(m, next);
+                self.set_reg(n, v);
+            }
+        }
+        Some(slow)
+    }
+
+    fn binary(&mut self, n: usize, m: usize, f: impl FnOnce(&mut FunctionBuilder<'a>, Value, Value) -> Value) {
+        let (x, y) = (self.reg(n), self.reg(m));
+        let v = f(&mut self.b, x, y);
+        self.set_reg(n, v);
+    }
+
+    fn unary(&mut self, dest: usize, src: usize, f: impl FnOnce(&mut FunctionBuilder<'a>, Value) -> Value) {
+        let x = self.reg(src);
+        let v = f(&mut self.b, x);
+        self.set_reg(dest, v);
+    }
+
+    /// A one-bit shift or rotate through T: `f(value, t)` gives (result,
+    /// new T as 0/1).
+    fn shift_t(&mut self, n: usize, f: impl FnOnce(&mut FunctionBuilder<'a>, Value, Value) -> (Value, Value)) {
+        let x = self.reg(n);
+        let t = self.t();
+        let (v, new_t) = f(&mut self.b, x, t);
+        self.set_reg(n, v);
+        self.set_t_bit(new_t);
+    }
+
+    fn compare(&mut self, n: usize, m: usize, cc: IntCC) {
+        let (x, y) = (self.reg(n), self.reg(m));
+        let c = self.b.ins().icmp(cc, x, y);
+        self.set_t(c);
+    }
+
+    fn compare_imm(&mut self, n: usize, cc: IntCC, imm: i64) {
+        let x = self.reg(n);
+        let c = self.b.ins().icmp_imm_s(cc, x, imm);
+        self.set_t(c);
+    }
+
+    fn product_to(&mut self, field: i32, n: usize, m: usize, f: impl FnOnce(&mut FunctionBuilder<'a>, Value, Value) -> Value) {
+        let (x, y) = (self.reg(n), self.reg(m));
+        let v = f(&mut self.b, x, y);
+        self.set_field(field, v);
+    }
+
+    fn copy_field_to_reg(&mut self, field: i32, n: usize) {
+        let v = self.field(field);
+        self.set_reg(n, v);
+    }
+
+    /// LDS/LDC Rm,reg: the register is in the n field of these encodings.
+    fn copy_reg_to_field(&mut self, field: i32, n: usize) {
+        let v = self.reg(n);
+        self.set_field(field, v);
+    }
+}
+
+/// The mnemonics `Emitter::inline` emits inline, one cycle each and never
+/// leaving the translation (the tests check words of each against its
+/// handler, and that `inline` takes exactly these).
+pub(super) const INLINED: &[&str] = &[
+    "NOP", "MOV #imm,Rn", "MOV Rm,Rn", "MOVA @(disp,PC),R0", "MOVT Rn", "CLRT", "SETT", "ADD Rm,Rn", "SUB Rm,Rn",
+    "AND Rm,Rn", "OR Rm,Rn", "XOR Rm,Rn", "XTRCT Rm,Rn", "ADD #imm,Rn", "AND #imm,R0", "OR #imm,R0", "XOR #imm,R0",
+    "NOT Rm,Rn", "NEG Rm,Rn", "EXTS.B Rm,Rn", "EXTS.W Rm,Rn", "EXTU.B Rm,Rn", "EXTU.W Rm,Rn", "SWAP.W Rm,Rn",
+    "SWAP.B Rm,Rn", "SHLL2 Rn", "SHLR2 Rn", "SHLL8 Rn", "SHLR8 Rn", "SHLL16 Rn", "SHLR16 Rn", "SHLL Rn", "SHAL Rn",
+    "SHLR Rn", "SHAR Rn", "ROTL Rn", "ROTR Rn", "ROTCL Rn", "ROTCR Rn", "DT Rn", "CMP/EQ Rm,Rn", "CMP/HS Rm,Rn",
+    "CMP/GE Rm,Rn", "CMP/HI Rm,Rn", "CMP/GT Rm,Rn", "TST Rm,Rn", "CMP/PZ Rn", "CMP/PL Rn", "CMP/EQ #imm,R0",
+    "TST #imm,R0", "MUL.L Rm,Rn", "MULU.W Rm,Rn", "MULS.W Rm,Rn", "STS PR,Rn", "STS MACL,Rn", "STS MACH,Rn",
+    "STC GBR,Rn", "LDS Rm,PR", "LDS Rm,MACL", "LDC Rm,GBR",
+];
