@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh Debian machine: the SH-4 cross
 # toolchain (to build the test programs), GXemul and qemu-sh4 (independent
-# references), gdb-multiarch (debugging through the GDB stub), and what a
-# Linux kernel build needs (make, flex, bison, bc, perl, patch, xz).
+# references, and the peers `rp1 bench` times through
+# scripts/bench-peers.sh, which also needs `script`), gdb-multiarch
+# (debugging through the GDB stub), and what a Linux kernel build needs
+# (make, flex, bison, bc, perl, patch, xz).
 # Idempotent: skips apt when everything is already there.
 set -euo pipefail
 need=()
