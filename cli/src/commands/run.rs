@@ -51,7 +51,7 @@ pub struct Args {
     #[arg(long)]
     tier: Option<rp1_sim::cpu::jit::Tier>,
     /// With --tier jit: visits of an instruction before its code is
-    /// translated, 1 to 65536. Default: $RP1_JIT_HOT, else 2048.
+    /// translated, 1 to 65536. Default: $RP1_JIT_HOT, else 32768.
     #[arg(long)]
     jit_hot: Option<u32>,
     /// Where SCIF0 output goes.

@@ -51,8 +51,8 @@ pub struct Block<B> {
     pub kind: [u8; BLOCK_OPS],
 }
 
-/// A decoded block, its slot number, and the translating tier beside it.
-pub(crate) type BlockAndJit<'a, B> = (&'a Block<B>, usize, Option<&'a mut Jit<B>>);
+/// A decoded block and the translating tier beside it.
+pub(crate) type BlockAndJit<'a, B> = (&'a Block<B>, Option<&'a mut Jit<B>>);
 
 /// Decoded DRAM code shared by the cores of one bus.
 pub struct CodeCache<B> {
@@ -103,14 +103,15 @@ impl<B: Bus> CodeCache<B> {
     pub fn sync(&mut self, bus: &mut B) {
         bus.drain_code_writes(&mut self.written);
         for &phys in &self.written {
-            let slot = Self::slot(phys);
-            if let Some(b) = &mut self.slots[slot] {
+            if let Some(b) = &mut self.slots[Self::slot(phys)] {
                 if b.phys == phys {
                     b.phys = NO_BLOCK;
-                    if let Some(jit) = &mut self.jit {
-                        jit.drop_block(slot);
-                    }
                 }
+            }
+            // Translations outlive their decoded block's stay in this cache
+            // (they are keyed by physical block): a store is what ends them.
+            if let Some(jit) = &mut self.jit {
+                jit.drop_written(phys);
             }
         }
         self.written.clear();
@@ -120,11 +121,10 @@ impl<B: Bus> CodeCache<B> {
     /// now if needed; `None` if the bus does not offer that memory as
     /// cacheable code. Call `sync` first if the bus reports code writes.
     pub fn block(&mut self, bus: &mut B, table: &OpTable<B>, phys: u32) -> Option<&Block<B>> {
-        self.block_and_jit(bus, table, phys).map(|(block, _, _)| block)
+        self.block_and_jit(bus, table, phys).map(|(block, _)| block)
     }
 
-    /// `block`, with the block's slot number and the translating tier (if
-    /// on) borrowed beside it.
+    /// `block`, with the translating tier (if on) borrowed beside it.
     pub(crate) fn block_and_jit(
         &mut self,
         bus: &mut B,
@@ -156,11 +156,8 @@ impl<B: Bus> CodeCache<B> {
                 b.kind[i] = table.kind(op);
             }
             b.phys = phys;
-            if let Some(jit) = &mut self.jit {
-                jit.drop_block(index);
-            }
         }
-        slot.as_deref().map(|b| (b, index, self.jit.as_mut()))
+        slot.as_deref().map(|b| (b, self.jit.as_mut()))
     }
 }
 

@@ -899,7 +899,8 @@ impl Cpu {
                     }
                 },
             };
-            let Some((block, slot, mut jit)) = cache.block_and_jit(bus, table, phys & !(code_cache::BLOCK_BYTES - 1)) else {
+            let block_phys = phys & !(code_cache::BLOCK_BYTES - 1);
+            let Some((block, mut jit)) = cache.block_and_jit(bus, table, block_phys) else {
                 // Not cacheable (not DRAM): this instruction the direct way.
                 match self.exec_direct(bus, table, retired) {
                     Some(stop) => return stop,
@@ -920,7 +921,7 @@ impl Cpu {
                 // kind keeps the dispatch a single jump.
                 let fast = (pc & CODE_MASK == self.code_vbase) & (self.cycles < limit);
                 if JIT && fast {
-                    if let Some(code) = jit.as_deref_mut().and_then(|j| j.entry(block, table, slot, vbase, i)) {
+                    if let Some(code) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i)) {
                         let mut frame = jit::Frame::new(self, bus, limit);
                         // SAFETY: `code` was compiled for this block at this
                         // base and for this bus type, entered as its

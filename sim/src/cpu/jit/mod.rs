@@ -26,7 +26,9 @@
 //! virtual address it runs at (PC-relative values): nothing inlined reads
 //! SR.MD/RB, FPSCR or the MMU, and handlers read them when they run. So a
 //! translation lives exactly as long as its decoded block, and is keyed by
-//! (block slot, virtual base, entry word).
+//! (physical block, virtual base, entry word). A block that leaves the
+//! decoded-code cache (another block took its slot) keeps its
+//! translations: only a store to it ends them.
 //!
 //! When: a word becomes an entry after `HOT_THRESHOLD` visits of the loop
 //! with no translation there. Bounded: compiled code is capped at
@@ -39,14 +41,14 @@
 
 mod translate;
 
-use super::code_cache::{Block, BLOCK_OPS, SLOTS};
+use super::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
 use super::decode::OpTable;
 use super::{Bus, Cpu, Exception};
 use std::marker::PhantomData;
 
 /// Visits of a word (with no translation) before it is translated, in a
 /// block whose translations were never dropped.
-pub const HOT_THRESHOLD: u32 = 2048;
+pub const HOT_THRESHOLD: u32 = 32768;
 /// Each time a block's translations are dropped (a store to it), its
 /// words need twice as many visits, up to `HOT_THRESHOLD << MAX_BACKOFF`:
 /// code that shares its 1 KiB with data the guest writes would otherwise
@@ -55,8 +57,11 @@ pub const HOT_THRESHOLD: u32 = 2048;
 pub const MAX_BACKOFF: u8 = 8;
 /// Compiled host code kept at once, in bytes; a flush frees it all.
 pub const CODE_CAP: usize = 64 << 20;
+/// Direct-mapped tables of translated blocks, by physical block number:
+/// 128 MiB of code (all of DRAM) without two blocks sharing an entry.
+const JIT_SLOTS: usize = (128 << 20) / BLOCK_BYTES as usize;
 /// Instruction words one translation covers at most.
-pub const MAX_WORDS: usize = 256;
+pub const MAX_WORDS: usize = 32;
 /// A heat value that means "never translate from here" (the translator
 /// refused it: a delayed branch whose slot lies outside the block, say).
 const NEVER: u32 = u32::MAX;
@@ -191,6 +196,7 @@ pub(crate) unsafe extern "C" fn exec_slot<B: Bus>(frame: *mut Frame<B>, handler:
 
 /// The translations of one decoded block at one virtual base.
 struct BlockCode {
+    phys: u32,
     vbase: u32,
     /// Visits a word needs before it is translated (see `MAX_BACKOFF`).
     threshold: u32,
@@ -219,8 +225,8 @@ pub struct JitStats {
 pub struct Jit<B> {
     translator: translate::Translator,
     blocks: Vec<Option<Box<BlockCode>>>,
-    /// Per slot: how many times its translations were dropped (capped at
-    /// `MAX_BACKOFF`).
+    /// Per table entry: how many times its block's translations were
+    /// dropped (capped at `MAX_BACKOFF`).
     drops: Vec<u8>,
     /// Compiled bytes held before a flush (`CODE_CAP` unless changed).
     code_cap: usize,
@@ -236,8 +242,8 @@ impl<B: Bus> Jit<B> {
     pub fn new() -> Result<Jit<B>, String> {
         Ok(Jit {
             translator: translate::Translator::new()?,
-            blocks: (0..SLOTS).map(|_| None).collect(),
-            drops: vec![0; SLOTS],
+            blocks: (0..JIT_SLOTS).map(|_| None).collect(),
+            drops: vec![0; JIT_SLOTS],
             code_cap: CODE_CAP,
             hot: HOT_THRESHOLD,
             stats: JitStats::default(),
@@ -258,23 +264,34 @@ impl<B: Bus> Jit<B> {
         self.hot = visits.max(1);
     }
 
-    /// The decoded block in `slot` changed or went: its translations go
-    /// (their code stays allocated until the next flush; `CODE_CAP` counts
-    /// it).
-    pub fn drop_block(&mut self, slot: usize) {
-        if self.blocks[slot].take().is_some_and(|b| b.entry.iter().any(Option::is_some)) {
-            self.drops[slot] = (self.drops[slot] + 1).min(MAX_BACKOFF);
-            self.stats.dropped += 1;
+    /// The table entry of physical block `phys`.
+    #[inline(always)]
+    fn index(phys: u32) -> usize {
+        (phys / BLOCK_BYTES) as usize % JIT_SLOTS
+    }
+
+    /// A store reached physical block `phys`: its translations go (their
+    /// code stays allocated until the next flush; `CODE_CAP` counts it),
+    /// and it needs twice the visits to be translated again.
+    pub fn drop_written(&mut self, phys: u32) {
+        let at = Self::index(phys);
+        if self.blocks[at].as_ref().is_some_and(|b| b.phys == phys) {
+            let code = self.blocks[at].take();
+            if code.is_some_and(|b| b.entry.iter().any(Option::is_some)) {
+                self.drops[at] = (self.drops[at] + 1).min(MAX_BACKOFF);
+                self.stats.dropped += 1;
+            }
         }
     }
 
-    /// The translation entered at word `i` of the block in `slot` running
-    /// at `vbase`, if there is one; otherwise one more visit there, and a
-    /// translation made now if that made the word hot.
+    /// The translation entered at word `i` of the decoded `block` (at
+    /// physical `phys`, running at `vbase`), if there is one; otherwise
+    /// one more visit there, and a translation made now if that made the
+    /// word hot.
     #[inline(always)]
-    pub(crate) fn entry(&mut self, block: &Block<B>, table: &OpTable<B>, slot: usize, vbase: u32, i: usize) -> Option<Translated> {
-        if let Some(code) = &mut self.blocks[slot] {
-            if code.vbase == vbase {
+    pub(crate) fn entry(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Translated> {
+        if let Some(code) = &mut self.blocks[Self::index(phys)] {
+            if code.vbase == vbase && code.phys == phys {
                 if let Some(f) = code.entry[i] {
                     return Some(f);
                 }
@@ -288,15 +305,16 @@ impl<B: Bus> Jit<B> {
                 }
             }
         }
-        self.visit_cold(block, table, slot, vbase, i)
+        self.visit_cold(block, table, phys, vbase, i)
     }
 
     #[inline(never)]
-    fn visit_cold(&mut self, block: &Block<B>, table: &OpTable<B>, slot: usize, vbase: u32, i: usize) -> Option<Translated> {
-        let threshold = self.hot << self.drops[slot];
-        let fresh = || Box::new(BlockCode { vbase, threshold, heat: [0; BLOCK_OPS], entry: [None; BLOCK_OPS] });
-        let code = self.blocks[slot].get_or_insert_with(fresh);
-        if code.vbase != vbase {
+    fn visit_cold(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Translated> {
+        let at = Self::index(phys);
+        let threshold = self.hot << self.drops[at];
+        let fresh = || Box::new(BlockCode { phys, vbase, threshold, heat: [0; BLOCK_OPS], entry: [None; BLOCK_OPS] });
+        let code = self.blocks[at].get_or_insert_with(fresh);
+        if code.vbase != vbase || code.phys != phys {
             *code = fresh();
         }
         if code.heat[i] < code.threshold {
@@ -311,13 +329,13 @@ impl<B: Bus> Jit<B> {
                 self.stats.translations += 1;
                 self.stats.words += done.words as u64;
                 self.stats.code_bytes += done.bytes as u64;
-                let code = self.blocks[slot].get_or_insert_with(fresh);
+                let code = self.blocks[at].get_or_insert_with(fresh);
                 code.entry[i] = Some(done.code);
                 Some(done.code)
             }
             Err(_) => {
                 self.stats.refused += 1;
-                if let Some(code) = &mut self.blocks[slot] {
+                if let Some(code) = &mut self.blocks[at] {
                     code.heat[i] = NEVER;
                 }
                 None

@@ -52,7 +52,7 @@ fn inlined_words_do_what_their_handlers_do() {
             continue;
         }
         // A sample of each mnemonic's words, and its first word always.
-        if rng(&mut seed) % 16 != 0 && !first_seen.insert(m) {
+        if !rng(&mut seed).is_multiple_of(16) && !first_seen.insert(m) {
             continue;
         }
         first_seen.insert(m);
@@ -277,7 +277,7 @@ fn random_word(x: u32) -> u16 {
         24 => 0x2006 | 13 << 8 | m << 4, // mov.l rm,@-r13
         25 => 0x600E | n << 8 | m << 4,  // exts.b
         26 => {
-            if (x >> 20) % 8 == 0 {
+            if (x >> 20).is_multiple_of(8) {
                 0xFFFD // an undefined word
             } else {
                 0x6002 | n << 8 | m << 4 // mov.l @rm,rn: often faults
@@ -307,50 +307,71 @@ proptest! {
 }
 
 /// A loop that rewrites, every iteration, the instruction of a
-/// subroutine it then calls (`add #k,r5` with k = the loop count): the
-/// new instruction runs each time, on both tiers, with the same cycles,
-/// while the loop itself runs translated.
-#[test]
-fn self_modifying_code_runs_the_new_code() {
+/// subroutine it then calls twice (`add #k,r5` with k = the loop count); with
+/// `evict`, it also calls a subroutine 1 MiB further on, whose block takes
+/// the first one's slot in the decoded-code cache, so the store lands on a
+/// block that is translated but no longer decoded. The program's result
+/// is its exit status.
+fn self_modifying_program(evict: bool) -> Vec<u16> {
     use asm::*;
     let mut v = vec![
         mov_l_pc(6, 3),  // 0x00: r6 = 0x8C000400, the subroutine (0x10)
         0x6263,          // 0x02: mov r6,r2
         mov_l_pc(3, 3),  // 0x04: r3 = 0x7500, add #0,r5 (0x14)
-        NOP,
+        mov_l_pc(7, 4),  // 0x06: r7 = 0x8C100400, the evictor (0x18)
         mov_imm(14, 40), // 0x08
         bra(7),          // 0x0a: to word 14
         NOP,
         NOP,
         0x0400, 0x8C00, // 0x10
         0x7500, 0x0000, // 0x14
-        NOP, NOP,
+        0x0400, 0x8C10, // 0x18
         // word 14: the loop
-        0x6433,  // mov r3,r4
-        0x34EC,  // add r14,r4: add #r14,r5
-        0x2241,  // mov.w r4,@r2
-        0x460B,  // jsr @r6
-        NOP,     // slot
+        0x6433, // mov r3,r4
+        0x34EC, // add r14,r4: add #r14,r5
+        0x2241, // mov.w r4,@r2
+        0x460B, // jsr @r6 (twice: the second call runs translated)
+        NOP,    // slot
+        0x460B, // jsr @r6
+        NOP,    // slot
+        if evict { 0x470B } else { NOP }, // jsr @r7
+        NOP,    // slot
         dt(14),
-        bf(-8),  // to word 14
-        // word 21: exit with r5
-        mov_l_pc(1, 2), // SIMCTL (0x34)
+        bf(-12), // to word 14
+        // word 25: exit with r5
+        mov_l_pc(1, 2), // SIMCTL (0x3c)
         0x6053,         // mov r5,r0
         0x2102,         // mov.l r0,@r1
         bra(-2),
         NOP,
-        0x0000, 0xBBFF, // 0x34
+        0x0000, 0xBBFF, // 0x3c
     ];
-    while v.len() < 0x200 {
-        v.push(NOP);
-    }
+    v.resize(0x200, NOP);
     v.extend_from_slice(&[0x7500, 0x000B, NOP]); // add #?,r5; rts; nop
-    let (interp, _) = run_program(&v, Tier::Interp, 1000, 1_000_000, None);
-    let (jit, stats) = run_program(&v, Tier::Jit, 1000, 1_000_000, None);
-    assert_eq!(interp, jit);
-    // 40 + 39 + ... + 1: each add runs just after its own store.
-    assert!(interp.starts_with("Guest(820)"), "{interp}");
-    assert!(stats.expect("jit").translations > 0);
+    if evict {
+        v.resize(0x80200, 0);
+        v.extend_from_slice(&[NOP, 0x000B, NOP]); // nop; rts; nop
+    }
+    v
+}
+
+/// The new instruction runs each time, on both tiers, with the same
+/// cycles, while the loop itself runs translated; also when the rewritten
+/// block has been pushed out of the decoded-code cache between its
+/// translation and the store (translations are keyed by physical block,
+/// and the store still ends them).
+#[test]
+fn self_modifying_code_runs_the_new_code() {
+    for evict in [false, true] {
+        let v = self_modifying_program(evict);
+        let (interp, _) = run_program(&v, Tier::Interp, 1000, 1_000_000, None);
+        let (jit, stats) = run_program(&v, Tier::Jit, 1000, 1_000_000, None);
+        assert_eq!(interp, jit, "evict {evict}");
+        // 2 x (40 + 39 + ... + 1): each add runs just after its store.
+        assert!(interp.starts_with("Guest(1640)"), "{interp}");
+        let stats = stats.expect("jit");
+        assert!(stats.translations > 0 && stats.dropped > 0, "{stats:?}");
+    }
 }
 
 /// With a code cap smaller than the program's translations, the tier
