@@ -134,15 +134,7 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         result.instructions
     );
     if let Some(j) = result.jit {
-        let _ = writeln!(
-            out,
-            "tier jit: {} translations of {} words, {} KiB of host code held, {} refused, {} flushes",
-            j.translations,
-            j.words,
-            j.code_bytes / 1024,
-            j.refused,
-            j.flushes
-        );
+        let _ = writeln!(out, "tier jit: {j}");
     }
     if !desc.faults.is_empty() {
         let _ = writeln!(

@@ -62,12 +62,9 @@ impl Default for Config {
 pub fn resolve_jit_hot(hot: Option<u32>) -> Result<u32, ConfigError> {
     let hot = match hot {
         Some(h) => h,
-        None => match std::env::var("RP1_JIT_HOT") {
-            Ok(v) => v.trim().parse().map_err(|_| ConfigError::JitHotVariable(v))?,
-            Err(std::env::VarError::NotPresent) => return Ok(crate::cpu::jit::HOT_THRESHOLD),
-            Err(std::env::VarError::NotUnicode(v)) => {
-                return Err(ConfigError::JitHotVariable(v.to_string_lossy().into_owned()))
-            }
+        None => match env_setting("RP1_JIT_HOT").map_err(ConfigError::JitHotVariable)? {
+            Some(v) => v.trim().parse().map_err(|_| ConfigError::JitHotVariable(v))?,
+            None => return Ok(crate::cpu::jit::HOT_THRESHOLD),
         },
     };
     if (1..=65536).contains(&hot) {
@@ -82,10 +79,19 @@ pub fn resolve_tier(tier: Option<Tier>) -> Result<Tier, ConfigError> {
     if let Some(t) = tier {
         return Ok(t);
     }
-    match std::env::var("RP1_TIER") {
-        Ok(v) => v.parse().map_err(|_| ConfigError::TierVariable(v)),
-        Err(std::env::VarError::NotPresent) => Ok(Tier::Interp),
-        Err(std::env::VarError::NotUnicode(v)) => Err(ConfigError::TierVariable(v.to_string_lossy().into_owned())),
+    match env_setting("RP1_TIER").map_err(ConfigError::TierVariable)? {
+        Some(v) => v.parse().map_err(|_| ConfigError::TierVariable(v)),
+        None => Ok(Tier::Interp),
+    }
+}
+
+/// The environment variable `name`: `None` if unset, its value (lossily
+/// decoded) as the error if it is not Unicode.
+fn env_setting(name: &str) -> Result<Option<String>, String> {
+    match std::env::var(name) {
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(v)) => Err(v.to_string_lossy().into_owned()),
     }
 }
 

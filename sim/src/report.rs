@@ -24,15 +24,7 @@ pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
     );
     match m.bus.jit_stats() {
         Some(j) => {
-            let _ = writeln!(
-                s,
-                "tier: jit, {} translations of {} words, {} KiB of host code held, {} refused, {} flushes",
-                j.translations,
-                j.words,
-                j.code_bytes / 1024,
-                j.refused,
-                j.flushes
-            );
+            let _ = writeln!(s, "tier: jit, {j}");
         }
         None => {
             let _ = writeln!(s, "tier: interp");

@@ -35,7 +35,7 @@ pub const BLOCK_BYTES: u32 = 1024;
 pub const BLOCK_OPS: usize = (BLOCK_BYTES / 2) as usize;
 /// Direct-mapped slots (by physical block number): up to 1 MiB of distinct
 /// code decoded at once, 5 KiB of host memory per slot in use.
-pub(crate) const SLOTS: usize = 1024;
+const SLOTS: usize = 1024;
 /// A `phys` no block has (blocks are 1 KiB aligned).
 const NO_BLOCK: u32 = u32::MAX;
 
@@ -59,8 +59,8 @@ pub struct CodeCache<B> {
     slots: Vec<Option<Box<Block<B>>>>,
     /// Scratch buffer for the blocks the bus reports written.
     written: Vec<u32>,
-    /// The translating tier's code for these blocks (`Tier::Jit`): it
-    /// lives and dies with them.
+    /// The translating tier's code for DRAM blocks (`Tier::Jit`): `sync`
+    /// ends a block's translations when a store reaches it.
     jit: Option<Jit<B>>,
 }
 
@@ -132,8 +132,7 @@ impl<B: Bus> CodeCache<B> {
         phys: u32,
     ) -> Option<BlockAndJit<'_, B>> {
         debug_assert_eq!(phys % BLOCK_BYTES, 0);
-        let index = Self::slot(phys);
-        let slot = &mut self.slots[index];
+        let slot = &mut self.slots[Self::slot(phys)];
         if !matches!(slot, Some(b) if b.phys == phys) {
             let bytes = bus.code_block(phys)?;
             if bytes.len() != BLOCK_BYTES as usize {

@@ -9,25 +9,29 @@
 //! at PC `p` of a decoded block, with the block's `code_vbase` set and no
 //! slot pending, does exactly what `Cpu::run_decoded_inner`'s fast path
 //! does from `p`, instruction by instruction: the same state changes in the
-//! same order, the same cycle and retired counts, and it returns at the
-//! first point where that loop would leave its fast path: the cycle limit
-//! reached before an instruction, a PC outside the translated range, a
-//! handler that flagged `code_vbase` (delayed branch, yield request, store
-//! to code, new translation state), or an exception (returned to the loop,
-//! which enters it). Each instruction is one of:
+//! same order, the same cycle and retired counts, and it returns at a
+//! point where that loop would leave its fast path, or earlier: before a
+//! segment of words that would cross the cycle limit (having run none of
+//! it; a translation that ran nothing leaves the instruction at its PC to
+//! the loop), at a PC outside the translated range, after a handler that
+//! flagged `code_vbase` (delayed branch, yield request, store to code, new
+//! translation state), or at an exception (returned to the loop, which
+//! enters it). Each instruction is one of:
 //! - inlined (`translate::inline`): integer ALU, moves and branches, the
 //!   instructions that touch only registers, T, PR, MACH/MACL and GBR;
+//! - a load or store with an inline fast path for plain RAM
+//!   (`Bus::plain_ram`), its handler behind it;
 //! - a call of its opcode-table handler through `exec` (everything else:
-//!   memory, FPU, privileged and system instructions), after which the
+//!   FPU, privileged and system instructions), after which the
 //!   translation checks that the handler went on to the next instruction
 //!   and flagged nothing.
 //!
 //! Translations depend only on the decoded block (its words) and the
 //! virtual address it runs at (PC-relative values): nothing inlined reads
 //! SR.MD/RB, FPSCR or the MMU, and handlers read them when they run. So a
-//! translation lives exactly as long as its decoded block, and is keyed by
-//! (physical block, virtual base, entry word). A block that leaves the
-//! decoded-code cache (another block took its slot) keeps its
+//! translation stays valid until its block's memory is written, and is
+//! keyed by (physical block, virtual base, entry word). A block that
+//! leaves the decoded-code cache (another block took its slot) keeps its
 //! translations: only a store to it ends them.
 //!
 //! When: a word becomes an entry after `HOT_THRESHOLD` visits of the loop
@@ -219,6 +223,22 @@ pub struct JitStats {
     pub words: u64,
     /// Blocks whose translations a store dropped.
     pub dropped: u64,
+}
+
+/// "12 translations of 300 words, 40 KiB of host code held, 0 refused, 0
+/// flushes": the reports' line (`rp1 run`'s summary, `rp1 hv`'s report).
+impl std::fmt::Display for JitStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} translations of {} words, {} KiB of host code held, {} refused, {} flushes",
+            self.translations,
+            self.words,
+            self.code_bytes / 1024,
+            self.refused,
+            self.flushes
+        )
+    }
 }
 
 /// The tier's state, kept beside the decoded-code cache (one per bus).

@@ -2,13 +2,16 @@
 //! words, each either inlined or a handler call (see the contract in
 //! `mod.rs`).
 //!
-//! The shape of a translation: one IR block per guest word, which first
-//! tests the cycle limit (exactly where the interpreter tests it: before
-//! every instruction but a delay slot), then does the instruction, then
-//! counts it (one cycle and one retired instruction; a handler adds its
-//! memory latency itself). Branches whose target lies inside the run jump
-//! to that word's IR block, so a loop runs without leaving the function.
-//! Every way out stores the PC, the cycle count and the retired count.
+//! The shape of a translation: the run is cut into segments, each a string
+//! of pure words (`INLINED`: one cycle each, no way out) ended by one
+//! other word (a branch, a load or store, a handler call). A segment
+//! starts an IR block with one test of the cycle limit, which passes
+//! exactly when the interpreter's tests before each of its words would
+//! (`segment_test`); then each word is done and counted (one cycle and
+//! one retired instruction; a memory access adds its latency). Branches
+//! whose target lies inside the run jump to that word's IR block (targets
+//! start segments), so a loop runs without leaving the function. Every
+//! way out stores the PC, the cycle count and the retired count.
 //!
 //! The cycle and retired counts live in SSA variables and are stored to
 //! the CPU before each handler call and at each exit; everything else
@@ -98,11 +101,15 @@ impl Translator {
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             Emitter::<B>::new(b, ptr, block, table, vbase, entry, end).emit(config);
         }
-        let id = module.declare_anonymous_function(&self.ctx.func.signature).map_err(|e| e.to_string())?;
-        let defined = module.define_function(id, &mut self.ctx).map_err(|e| e.to_string());
+        // The context is cleared whatever happens: the next translation
+        // starts from an empty function.
+        let defined = match module.declare_anonymous_function(&self.ctx.func.signature) {
+            Ok(id) => module.define_function(id, &mut self.ctx).map(|()| id).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         let bytes = self.ctx.compiled_code().map_or(0, |c| c.code_info().total_size as usize);
         module.clear_context(&mut self.ctx);
-        defined?;
+        let id = defined?;
         module.finalize_definitions().map_err(|e| e.to_string())?;
         let raw = module.get_finalized_function(id);
         // SAFETY: the function was built with exactly this signature.
@@ -518,7 +525,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn handler_call(&mut self, word: usize) {
         let pc = self.pc_of(word);
         let rc = self.call(exec::<B> as *const (), word, pc);
-        let (ok, _) = self.after_call(rc);
+        let ok = self.b.create_block();
+        self.b.ins().brif(rc, self.exit_exception, &[], ok, &[]);
         self.b.switch_to_block(ok);
         let vb = self.field(CODE_VBASE);
         let same_block = self.b.ins().icmp_imm_s(IntCC::Equal, vb, self.vbase as i32 as i64);
@@ -548,15 +556,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.def_var(self.cycles, c);
         self.count();
         rc
-    }
-
-    /// Branch on a helper's result: returns (the block to go on in, the
-    /// block taken on an exception); the exception block is left empty
-    /// for the caller to fill only when it must store a PC first.
-    fn after_call(&mut self, rc: Value) -> (IrBlock, IrBlock) {
-        let ok = self.b.create_block();
-        self.b.ins().brif(rc, self.exit_exception, &[], ok, &[]);
-        (ok, self.exit_exception)
     }
 
     /// A delayed branch and its slot (the run always holds the slot).
