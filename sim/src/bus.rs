@@ -201,6 +201,30 @@ impl Rp1Bus {
         self.code_writes.push(DRAM_BASE + (b as u32) * code_cache::BLOCK_BYTES);
     }
 
+    /// The offset of `addr` in `core`'s own URAM, if it is there (the
+    /// fast paths' test; `decode` is the full map).
+    #[inline(always)]
+    fn own_uram(&self, core: usize, addr: u32) -> Option<usize> {
+        let off = addr.wrapping_sub(*URAM_BASE.get(core)?);
+        (off < URAM_SIZE && core < self.cores).then_some(off as usize)
+    }
+
+    /// `write_fast`'s URAM case: `write_slow`'s effects for a store into
+    /// the core's own URAM (reservations, latency, the store), or false
+    /// having done nothing.
+    #[inline(always)]
+    fn write_own_uram(&mut self, core: usize, now: &mut u64, addr: u32, size: Size, value: u32) -> bool {
+        let Some(off) = self.own_uram(core, addr) else { return false };
+        if off + size.bytes() as usize > URAM_SIZE as usize {
+            return false;
+        }
+        if self.any_reservation {
+            self.break_reservations(core, addr);
+        }
+        *now += self.latency.local;
+        write_mem(&mut self.uram[core], off, size, value).is_some()
+    }
+
     #[inline(always)]
     fn decode(&self, core: usize, addr: u32) -> Region {
         use crate::devices::{board, intc, pfc, rst, scif, simctl, tmu};
@@ -423,12 +447,19 @@ impl Bus for Rp1Bus {
         self.write_slow(core, now, addr, size, value)
     }
 
-    /// DRAM only: `read`'s DRAM case (latency, then the value).
+    /// DRAM and the core's own URAM: `read`'s case for them (latency,
+    /// then the value). URAM is the hypervisor's linear memory (its data
+    /// and stacks), so it is as hot as DRAM when an instance runs.
     #[inline(always)]
-    fn read_fast(&mut self, _core: usize, now: &mut u64, addr: u32, size: Size) -> Option<u32> {
+    fn read_fast(&mut self, core: usize, now: &mut u64, addr: u32, size: Size) -> Option<u32> {
         let off = addr.wrapping_sub(DRAM_BASE) as usize;
-        let v = read_mem(&self.dram, off, size)?;
-        *now += self.latency.dram;
+        if let Some(v) = read_mem(&self.dram, off, size) {
+            *now += self.latency.dram;
+            return Some(v);
+        }
+        let off = self.own_uram(core, addr)?;
+        let v = read_mem(&self.uram[core], off, size)?;
+        *now += self.latency.local;
         Some(v)
     }
 
@@ -448,12 +479,31 @@ impl Bus for Rp1Bus {
         })
     }
 
-    /// DRAM only: `write`'s DRAM case (reservations, latency, the store).
+    /// The core's own URAM: `read_fast` and `write_fast` answer for it,
+    /// and no decoded code is ever kept there (`code_block` is DRAM only).
+    #[inline(always)]
+    fn local_ram(&mut self, core: usize) -> Option<crate::cpu::PlainRam> {
+        if core >= self.cores {
+            return None;
+        }
+        Some(crate::cpu::PlainRam {
+            phys: *URAM_BASE.get(core)?,
+            host: self.uram.get_mut(core)?.as_mut_ptr(),
+            len: URAM_SIZE as usize,
+            read_latency: self.latency.local,
+            write_latency: self.latency.local,
+            reservations: &self.any_reservation,
+            code_marks: std::ptr::null(),
+        })
+    }
+
+    /// DRAM and the core's own URAM: `write`'s case for them
+    /// (reservations, latency, the store).
     #[inline(always)]
     fn write_fast(&mut self, core: usize, now: &mut u64, addr: u32, size: Size, value: u32) -> bool {
         let off = addr.wrapping_sub(DRAM_BASE) as usize;
         if off.wrapping_add(size.bytes() as usize) > self.dram.len() {
-            return false;
+            return self.write_own_uram(core, now, addr, size, value);
         }
         if self.any_reservation {
             self.break_reservations(core, addr);

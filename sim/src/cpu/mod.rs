@@ -140,6 +140,14 @@ pub trait Bus {
     fn plain_ram(&mut self) -> Option<PlainRam> {
         None
     }
+    /// Memory only `core` reaches (its local RAM), offered to compiled
+    /// code as `plain_ram` is, for reads and writes: the same contract,
+    /// except that it never holds decoded code (`code_marks` is unused)
+    /// and `read_fast`/`write_fast` answer for it only on `core`.
+    #[inline(always)]
+    fn local_ram(&mut self, _core: usize) -> Option<PlainRam> {
+        None
+    }
     /// MOVLI.L: start a reservation of `addr` for `core`.
     fn reserve(&mut self, core: usize, addr: u32);
     /// MOVCO.L: whether `core` still holds its reservation; clears it.
@@ -911,6 +919,11 @@ impl Cpu {
             // 1 KiB, aligned), so every PC of it translates through it.
             let vbase = pc & !(code_cache::BLOCK_BYTES - 1);
             self.code_vbase = vbase;
+            // The PC after the last instruction this loop interpreted: a
+            // PC equal to it was reached by falling through, and is not
+            // looked up in the tier (`Jit::entry`). Odd, so no PC matches
+            // it at first.
+            let mut fell_to = u32::MAX;
             loop {
                 let pc = self.pc;
                 let i = (pc as usize >> 1) % code_cache::BLOCK_OPS;
@@ -920,7 +933,11 @@ impl Cpu {
                 // kind, which executes nothing; folding both tests into the
                 // kind keeps the dispatch a single jump.
                 let fast = (pc & CODE_MASK == self.code_vbase) & (self.cycles < limit);
-                if JIT && fast {
+                // Translations are entered where control arrives (not by
+                // falling through: a loop's head is entered from its back
+                // branch), which keeps the tier's lookup off the path of
+                // straight-line interpreted code.
+                if JIT && fast && pc != fell_to {
                     if let Some(code) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i)) {
                         let mut frame = jit::Frame::new(self, bus, limit);
                         // SAFETY: `code` was compiled for this block at this
@@ -930,6 +947,10 @@ impl Cpu {
                         // CPU or the bus meanwhile.
                         let exit = unsafe { code(&mut frame as *mut jit::Frame<B> as *mut u8) };
                         *retired += frame.retired;
+                        if let Some(j) = jit.as_deref_mut() {
+                            j.stats.calls += 1;
+                            j.stats.retired += frame.retired;
+                        }
                         if exit == jit::EXIT_EXCEPTION {
                             if let Some(e) = frame.exception {
                                 self.enter_exception(bus, e);
@@ -937,6 +958,7 @@ impl Cpu {
                             return self.yield_stop();
                         }
                         if frame.retired != 0 {
+                            fell_to = u32::MAX;
                             continue;
                         }
                         // It ran nothing (its first segment would cross
@@ -947,6 +969,7 @@ impl Cpu {
                 if let Some(result) = dispatch::dispatch_or_slow(kind, self, bus, block.ops[i], block.handlers[i]) {
                     self.cycles += 1;
                     *retired += 1;
+                    fell_to = pc.wrapping_add(2);
                     if let Err(e) = result {
                         // The handler changed nothing, so no slot is pending.
                         self.enter_exception(bus, e);
@@ -1278,12 +1301,6 @@ impl Cpu {
         if vaddr & (size.bytes() - 1) != 0 {
             return Err(Exception::AddressErrorRead(vaddr));
         }
-        self.read_unaligned_ok(bus, vaddr, size)
-    }
-
-    /// Read without the alignment check (MOVUA.L splits its access itself).
-    #[inline(always)]
-    fn read_unaligned_ok<B: Bus>(&mut self, bus: &mut B, vaddr: u32, size: Size) -> Result<u32, Exception> {
         match self.data_target(vaddr, false)? {
             Target::Bus(pa) => {
                 self.read_window = self.data_window(vaddr, pa);
@@ -1388,7 +1405,9 @@ impl Cpu {
         let mut v = 0u32;
         for i in 0..4 {
             let a = vaddr.wrapping_add(i);
-            v |= self.read_unaligned_ok(bus, a, Size::Byte)? << (8 * i);
+            // A byte is always aligned, so `read` (with its fast path)
+            // is the whole path here.
+            v |= self.read(bus, a, Size::Byte)? << (8 * i);
         }
         Ok(v)
     }

@@ -113,39 +113,66 @@ pub(crate) struct Frame<B> {
     /// The exception an instruction raised (`EXIT_EXCEPTION`), not yet
     /// entered: the loop enters it, as after an interpreted instruction.
     pub exception: Option<Exception>,
-    /// The bus's `plain_ram` (`ram_len` 0 if it has none): loads that
-    /// hit it are inlined.
-    pub ram_host: *mut u8,
-    pub ram_len: u64,
-    pub ram_phys: u32,
-    pub ram_latency: u64,
-    /// Bytes of plain RAM stores may take inline: `ram_len`, or 0 when
+    /// The bus's `plain_ram` (`len` 0 if it has none): loads that hit it
+    /// are inlined.
+    pub ram: FrameRam,
+    /// Bytes of plain RAM stores may take inline: `ram.len`, or 0 when
     /// the bus has code writes not yet drained (then every store must
     /// flag them, which the handler does).
     pub ram_store_len: u64,
-    pub ram_write_latency: u64,
+    /// `PlainRam::reservations` (of either memory).
     pub ram_reservations: *const bool,
     pub ram_code_marks: *const u64,
+    /// The bus's `local_ram` for this core (`len` 0 if none): loads and
+    /// stores that hit it are inlined (it never holds decoded code).
+    pub local: FrameRam,
+    /// `local.len`, or 0 as for `ram_store_len`.
+    pub local_store_len: u64,
+}
+
+/// A memory compiled code reads (and writes) directly: `PlainRam`'s
+/// fields a translation needs, in a fixed layout.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub(crate) struct FrameRam {
+    pub host: *mut u8,
+    pub len: u64,
+    pub phys: u32,
+    pub latency: u64,
+    pub write_latency: u64,
+}
+
+impl FrameRam {
+    const NONE: FrameRam = FrameRam { host: std::ptr::null_mut(), len: 0, phys: 0, latency: 0, write_latency: 0 };
+
+    fn of(ram: Option<super::PlainRam>) -> FrameRam {
+        ram.map_or(FrameRam::NONE, |r| FrameRam {
+            host: r.host,
+            len: r.len as u64,
+            phys: r.phys,
+            latency: r.read_latency,
+            write_latency: r.write_latency,
+        })
+    }
 }
 
 impl<B: Bus> Frame<B> {
     /// The frame of one call of a translation.
     pub fn new(cpu: &mut Cpu, bus: &mut B, limit: u64) -> Frame<B> {
         let ram = bus.plain_ram();
+        let local = bus.local_ram(cpu.id);
         let store_ok = !bus.code_written();
         Frame {
-            cpu,
             limit,
             retired: 0,
             exception: None,
-            ram_host: ram.map_or(std::ptr::null_mut(), |r| r.host),
-            ram_len: ram.map_or(0, |r| r.len as u64),
-            ram_phys: ram.map_or(0, |r| r.phys),
-            ram_latency: ram.map_or(0, |r| r.read_latency),
+            ram: FrameRam::of(ram),
             ram_store_len: ram.filter(|_| store_ok).map_or(0, |r| r.len as u64),
-            ram_write_latency: ram.map_or(0, |r| r.write_latency),
-            ram_reservations: ram.map_or(std::ptr::null(), |r| r.reservations),
+            ram_reservations: ram.or(local).map_or(std::ptr::null(), |r| r.reservations),
             ram_code_marks: ram.map_or(std::ptr::null(), |r| r.code_marks),
+            local: FrameRam::of(local),
+            local_store_len: local.filter(|_| store_ok).map_or(0, |r| r.len as u64),
+            cpu,
             bus,
         }
     }
@@ -223,6 +250,10 @@ pub struct JitStats {
     pub words: u64,
     /// Blocks whose translations a store dropped.
     pub dropped: u64,
+    /// Times a translation was entered.
+    pub calls: u64,
+    /// Instructions retired inside translations.
+    pub retired: u64,
 }
 
 /// "12 translations of 300 words, 40 KiB of host code held, 0 refused, 0
@@ -231,12 +262,14 @@ impl std::fmt::Display for JitStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} translations of {} words, {} KiB of host code held, {} refused, {} flushes",
+            "{} translations of {} words, {} KiB of host code held, {} refused, {} flushes; {} instructions run translated, {:.1} per entry",
             self.translations,
             self.words,
             self.code_bytes / 1024,
             self.refused,
-            self.flushes
+            self.flushes,
+            self.retired,
+            self.retired as f64 / self.calls.max(1) as f64
         )
     }
 }
@@ -304,10 +337,17 @@ impl<B: Bus> Jit<B> {
         }
     }
 
-    /// The translation entered at word `i` of the decoded `block` (at
-    /// physical `phys`, running at `vbase`), if there is one; otherwise
-    /// one more visit there, and a translation made now if that made the
-    /// word hot.
+    /// Control arrived at word `i` of the decoded `block` (at physical
+    /// `phys`, running at `vbase`): by a branch, an exception return, the
+    /// end of a translation or a new time slice, anything but falling
+    /// through from the word before. The translation entered there, if
+    /// there is one; otherwise one more visit, and a translation made now
+    /// if that made the word hot.
+    ///
+    /// Why only arrivals: the interpreter runs a loop that is not yet hot
+    /// word by word, and if every word it ran were a visit, every word of
+    /// the loop would turn hot together, each compiled as an entry of its
+    /// own (thousands of overlapping translations, most never entered).
     #[inline(always)]
     pub(crate) fn entry(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Translated> {
         if let Some(code) = &mut self.blocks[Self::index(phys)] {

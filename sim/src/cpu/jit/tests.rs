@@ -5,7 +5,7 @@
 
 use super::translate::{Translator, INLINED};
 use super::*;
-use crate::bus::Rp1Bus;
+use crate::bus::{Rp1Bus, URAM_BASE};
 use crate::cpu::code_cache::CodeCache;
 use crate::cpu::{sr, OpTable};
 use crate::machine::{Config, Exit, Machine};
@@ -76,21 +76,24 @@ fn inlined_words_do_what_their_handlers_do() {
         scratch.load(0, CODE, &bytes).expect("code fits");
         let block = cache.block(&mut scratch, &table, CODE).expect("DRAM is cacheable");
         let done = translator.translate(block, &table, P1 | CODE, 0).expect("translates");
-        for round in 0..4 {
+        // Rounds 4 and 5 point the registers and GBR into the core's
+        // URAM (the bus's local RAM) rather than DRAM.
+        for round in 0..6 {
             let (mut bus, _) = new_bus();
             let (mut bus2, _) = new_bus();
             let mut c = Cpu::new(0);
             c.reset(P1 | CODE);
             c.set_sr(if round % 2 == 0 { sr::MD } else { sr::MD | sr::T });
+            let data = if round >= 4 { URAM_BASE[0] } else { 0x0C00_0000 };
             for r in 0..16 {
                 c.r[r] = match rng(&mut seed) % 4 {
-                    0 => P1 | 0x0C00_4000 | (rng(&mut seed) & 0x3FFC),
+                    0 => P1 | data | 0x4000 | (rng(&mut seed) & 0x3FFC),
                     1 => rng(&mut seed) & 0xFF,
                     _ => rng(&mut seed),
                 };
             }
             c.r[0] &= if round < 2 { 0xFF } else { 0xFFFF_FFFF };
-            c.gbr = P1 | 0x0C00_2000;
+            c.gbr = P1 | data | 0x2000;
             c.pr = 0x8C00_1234;
             c.mach = rng(&mut seed);
             c.macl = rng(&mut seed);
@@ -121,13 +124,15 @@ fn inlined_words_do_what_their_handlers_do() {
             }
             assert_eq!(cpu_state(&c), cpu_state(&c2), "{op:#06x} {m} round {round}");
             assert_eq!(c.code_vbase, c2.code_vbase, "{op:#06x} {m} round {round}");
-            let (mut mem, mut mem2) = (vec![0u8; 0x8000], vec![0u8; 0x8000]);
-            assert!(bus.read_memory(0, 0x0C00_0000, &mut mem) && bus2.read_memory(0, 0x0C00_0000, &mut mem2));
-            assert!(mem == mem2, "{op:#06x} {m} round {round}: memory differs");
+            for at in [0x0C00_0000, URAM_BASE[0]] {
+                let (mut mem, mut mem2) = (vec![0u8; 0x8000], vec![0u8; 0x8000]);
+                assert!(bus.read_memory(0, at, &mut mem) && bus2.read_memory(0, at, &mut mem2));
+                assert!(mem == mem2, "{op:#06x} {m} round {round}: memory at {at:#x} differs");
+            }
             checked += 1;
         }
     }
-    assert!(checked > 2000, "{checked}");
+    assert!(checked > 3000, "{checked}");
     for m in INLINED.iter().chain(&memory) {
         assert!(first_seen.contains(m), "{m} was not checked");
     }
@@ -396,4 +401,28 @@ fn a_full_translation_cache_is_flushed_and_nothing_changes() {
     let stats = stats.expect("jit");
     assert!(stats.flushes > 1, "{stats:?}");
     assert!(stats.code_bytes < 64 << 10, "{stats:?}");
+}
+
+/// Words are translated where control arrives, not where it falls
+/// through: a loop of 40 straight words (longer than one translation)
+/// gets exactly two translations, one at its head (entered from the back
+/// branch) and one where the first ends, however often the interpreter
+/// ran the loop's other words one by one. (When every word the loop ran
+/// was a visit, this program made 32.)
+#[test]
+fn only_arrival_points_become_translations() {
+    let add_one_to_r2 = 0x7201;
+    let program = framed(&[add_one_to_r2; 40], 50);
+    // Slices of 200 cycles: each ends somewhere in the loop, and the
+    // words before the end that a translation cannot fit run one by one.
+    let (interp, _) = run_program(&program, Tier::Interp, 200, 1_000_000, None);
+    let (jit, stats) = run_program(&program, Tier::Jit, 200, 1_000_000, None);
+    assert_eq!(interp, jit);
+    assert!(interp.starts_with("Guest(0)"), "{interp}");
+    let stats = stats.expect("jit");
+    assert_eq!(stats.translations, 2, "{stats:?}");
+    // Of the 2,100 instructions of the loop (50 x 40 adds, DT and BF),
+    // most run translated: all but the first iteration and the words
+    // before each slice's end.
+    assert!(stats.retired > 2100 * 3 / 4, "{stats:?}");
 }

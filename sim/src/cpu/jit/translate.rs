@@ -18,7 +18,7 @@
 //! (registers, SR) is read and written in the `Cpu` itself, so a handler
 //! always sees the current state.
 
-use super::{exec, exec_slot, Frame, Translated, EXIT_CONTINUE, EXIT_EXCEPTION, MAX_WORDS};
+use super::{exec, exec_slot, Frame, FrameRam, Translated, EXIT_CONTINUE, EXIT_EXCEPTION, MAX_WORDS};
 use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
 use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
 use crate::cpu::{sr, Bus, Cpu, Window};
@@ -216,6 +216,16 @@ enum Target {
     Computed(Value),
 }
 
+/// A `FrameRam`'s fields, loaded in a translation.
+#[derive(Clone, Copy)]
+struct RamValues {
+    host: Value,
+    len: Value,
+    phys: Value,
+    latency: Value,
+    write_latency: Value,
+}
+
 struct Emitter<'a, B: Bus> {
     b: FunctionBuilder<'a>,
     ptr: Type,
@@ -245,13 +255,12 @@ struct Emitter<'a, B: Bus> {
     /// Exit with an exception parked in the frame (PC already stored).
     exit_exception: IrBlock,
     handler_sig: cranelift_codegen::ir::SigRef,
-    /// `Frame::ram_*`, loaded once.
-    ram_host: Value,
-    ram_len: Value,
-    ram_phys: Value,
-    ram_latency: Value,
+    /// `Frame::ram`, `Frame::local` and the store conditions, loaded once.
+    ram: RamValues,
+    local: RamValues,
+    /// `local` with `Frame::local_store_len` for its length.
+    local_store: RamValues,
     ram_store_len: Value,
-    ram_write_latency: Value,
     ram_reservations: Value,
     ram_code_marks: Value,
 }
@@ -288,13 +297,18 @@ impl<'a, B: Bus> Emitter<'a, B> {
         sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(types::I32)]);
         sig.returns.push(AbiParam::new(types::I32));
         let handler_sig = b.import_signature(sig);
-        let ram_host = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_host) as i32);
-        let ram_len = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_len) as i32);
-        let ram_phys = b.ins().load(types::I32, TRUSTED, frame, offset_of!(Frame<B>, ram_phys) as i32);
-        let ram_latency = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_latency) as i32);
+        let load_ram = |b: &mut FunctionBuilder, at: usize| RamValues {
+            host: b.ins().load(ptr, TRUSTED, frame, (at + offset_of!(FrameRam, host)) as i32),
+            len: b.ins().load(types::I64, TRUSTED, frame, (at + offset_of!(FrameRam, len)) as i32),
+            phys: b.ins().load(types::I32, TRUSTED, frame, (at + offset_of!(FrameRam, phys)) as i32),
+            latency: b.ins().load(types::I64, TRUSTED, frame, (at + offset_of!(FrameRam, latency)) as i32),
+            write_latency: b.ins().load(types::I64, TRUSTED, frame, (at + offset_of!(FrameRam, write_latency)) as i32),
+        };
+        let ram = load_ram(&mut b, offset_of!(Frame<B>, ram));
+        let local = load_ram(&mut b, offset_of!(Frame<B>, local));
+        let local_store =
+            RamValues { len: b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, local_store_len) as i32), ..local };
         let ram_store_len = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_store_len) as i32);
-        let ram_write_latency =
-            b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_write_latency) as i32);
         let ram_reservations = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_reservations) as i32);
         let ram_code_marks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_code_marks) as i32);
         b.ins().jump(words[0].expect("the entry starts a segment"), &[]);
@@ -318,12 +332,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
             exit_as_is,
             exit_exception,
             handler_sig,
-            ram_host,
-            ram_len,
-            ram_phys,
-            ram_latency,
+            ram,
+            local,
+            local_store,
             ram_store_len,
-            ram_write_latency,
             ram_reservations,
             ram_code_marks,
         }
@@ -781,11 +793,17 @@ impl<'a, B: Bus> Emitter<'a, B> {
         }
     }
 
-    /// The window test (`Window::lookup(addr, size)`) then plain RAM's
-    /// range test: the host address of the access, with the builder in
-    /// the block where both passed; a miss goes to `slow`.
-    fn plain_ram_address(&mut self, addr: Value, size: u32, window: [i32; 3], len: Value, slow: IrBlock) -> Value {
-        let [mask_at, base_at, delta_at] = window;
+    /// The window test (`Window::lookup(addr, size)`), then the range
+    /// tests of the bus's plain RAM (`Bus::plain_ram`, DRAM) and of the
+    /// core's local RAM (`Bus::local_ram`, its URAM): the host address of
+    /// the access and its latency, with the builder in the block where the
+    /// tests passed; a miss goes to `slow`. For a store, also what
+    /// `Bus::write_fast` needs to be the whole story: no decoded code in
+    /// the plain RAM's 1 KiB block (an aligned access stays in one), and
+    /// no reservation held anywhere (checked by the caller).
+    fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, slow: IrBlock) -> (Value, Value) {
+        let [mask_at, base_at, delta_at] =
+            if store { [WRITE_MASK, WRITE_BASE, WRITE_DELTA] } else { [READ_MASK, READ_BASE, READ_DELTA] };
         let mask = self.field(mask_at);
         let mask = self.b.ins().bor_imm_s(mask, (size - 1) as i64);
         let masked = self.b.ins().band(addr, mask);
@@ -796,14 +814,59 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.switch_to_block(in_window);
         let delta = self.field(delta_at);
         let pa = self.b.ins().iadd(addr, delta);
-        let off = self.b.ins().isub(pa, self.ram_phys);
+        let found = self.b.create_block();
+        self.b.append_block_param(found, self.ptr);
+        self.b.append_block_param(found, types::I64);
+        // Plain RAM.
+        let (ram, local) = (self.ram, if store { self.local_store } else { self.local });
+        let ram_len = if store { self.ram_store_len } else { ram.len };
+        let try_local = self.b.create_block();
+        let off = self.range_test(pa, size, ram.phys, ram_len, try_local);
+        if store {
+            self.code_mark_test(off, slow);
+        }
+        let host = self.b.ins().iadd(ram.host, off);
+        let latency = if store { ram.write_latency } else { ram.latency };
+        self.b.ins().jump(found, &[host.into(), latency.into()]);
+        // Local RAM.
+        self.b.switch_to_block(try_local);
+        let off = self.range_test(pa, size, local.phys, local.len, slow);
+        let host = self.b.ins().iadd(local.host, off);
+        let latency = if store { local.write_latency } else { local.latency };
+        self.b.ins().jump(found, &[host.into(), latency.into()]);
+        self.b.switch_to_block(found);
+        let params = self.b.block_params(found);
+        (params[0], params[1])
+    }
+
+    /// Whether `size` bytes at physical `pa` lie in the `len` bytes from
+    /// `phys`: their offset (i64), with the builder where they do; else
+    /// on to `miss`.
+    fn range_test(&mut self, pa: Value, size: u32, phys: Value, len: Value, miss: IrBlock) -> Value {
+        let off = self.b.ins().isub(pa, phys);
         let off = self.b.ins().uextend(types::I64, off);
         let end = self.b.ins().iadd_imm_s(off, size as i64);
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
-        let in_ram = self.b.create_block();
-        self.b.ins().brif(inside, in_ram, &[], slow, &[]);
-        self.b.switch_to_block(in_ram);
+        let hit = self.b.create_block();
+        self.b.ins().brif(inside, hit, &[], miss, &[]);
+        self.b.switch_to_block(hit);
         off
+    }
+
+    /// On to `slow` if the plain RAM's block at offset `off` holds
+    /// decoded code (its bit in `code_marks`).
+    fn code_mark_test(&mut self, off: Value, slow: IrBlock) {
+        let block_no = self.b.ins().ushr_imm_u(off, BLOCK_BYTES.trailing_zeros() as i64);
+        let word_no = self.b.ins().ushr_imm_u(block_no, 6);
+        let word_at = self.b.ins().ishl_imm_u(word_no, 3);
+        let word_at = self.b.ins().iadd(self.ram_code_marks, word_at);
+        let marks = self.b.ins().load(types::I64, TRUSTED, word_at, 0);
+        let bit = self.b.ins().band_imm_s(block_no, 63);
+        let marks = self.b.ins().ushr(marks, bit);
+        let marked = self.b.ins().band_imm_s(marks, 1);
+        let clean = self.b.create_block();
+        self.b.ins().brif(marked, slow, &[], clean, &[]);
+        self.b.switch_to_block(clean);
     }
 
     /// A store to plain memory, inline, as `load_fast` for loads: the
@@ -845,25 +908,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
             _ => return None,
         };
         let slow = self.b.create_block();
-        let off = self.plain_ram_address(addr, size, [WRITE_MASK, WRITE_BASE, WRITE_DELTA], self.ram_store_len, slow);
+        let (host, latency) = self.plain_ram_address(addr, size, true, slow);
         // No reservation to break.
         let held = self.b.ins().load(types::I8, TRUSTED, self.ram_reservations, 0);
         let free = self.b.create_block();
         self.b.ins().brif(held, slow, &[], free, &[]);
         self.b.switch_to_block(free);
-        // No decoded code in the block (an aligned access stays in one).
-        let block_no = self.b.ins().ushr_imm_u(off, BLOCK_BYTES.trailing_zeros() as i64);
-        let word_no = self.b.ins().ushr_imm_u(block_no, 6);
-        let word_at = self.b.ins().ishl_imm_u(word_no, 3);
-        let word_at = self.b.ins().iadd(self.ram_code_marks, word_at);
-        let marks = self.b.ins().load(types::I64, TRUSTED, word_at, 0);
-        let bit = self.b.ins().band_imm_s(block_no, 63);
-        let marks = self.b.ins().ushr(marks, bit);
-        let marked = self.b.ins().band_imm_s(marks, 1);
-        let clean = self.b.create_block();
-        self.b.ins().brif(marked, slow, &[], clean, &[]);
-        self.b.switch_to_block(clean);
-        let host = self.b.ins().iadd(self.ram_host, off);
         let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
         match size {
             1 => self.b.ins().istore8(flags, value, host, 0),
@@ -871,7 +921,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             _ => self.b.ins().store(flags, value, host, 0),
         };
         let c = self.b.use_var(self.cycles);
-        let c = self.b.ins().iadd(c, self.ram_write_latency);
+        let c = self.b.ins().iadd(c, latency);
         self.b.def_var(self.cycles, c);
         if predec {
             self.set_reg(n, addr);
@@ -925,8 +975,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             self.reg(m)
         };
         let slow = self.b.create_block();
-        let off = self.plain_ram_address(addr, size, [READ_MASK, READ_BASE, READ_DELTA], self.ram_len, slow);
-        let host = self.b.ins().iadd(self.ram_host, off);
+        let (host, latency) = self.plain_ram_address(addr, size, false, slow);
         let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
         let v = match size {
             1 => self.b.ins().sload8(types::I32, flags, host, 0),
@@ -934,7 +983,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             _ => self.b.ins().load(types::I32, flags, host, 0),
         };
         let c = self.b.use_var(self.cycles);
-        let c = self.b.ins().iadd(c, self.ram_latency);
+        let c = self.b.ins().iadd(c, latency);
         self.b.def_var(self.cycles, c);
         match to {
             LoadTo::Reg(n) => self.set_reg(n, v),
