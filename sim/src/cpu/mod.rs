@@ -938,17 +938,20 @@ impl Cpu {
                 // branch), which keeps the tier's lookup off the path of
                 // straight-line interpreted code.
                 if JIT && fast && pc != fell_to {
-                    if let Some(code) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i)) {
+                    if let Some((code, chain)) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i)) {
                         let mut frame = jit::Frame::new(self, bus, limit);
+                        frame.chain = chain;
                         // SAFETY: `code` was compiled for this block at this
                         // base and for this bus type, entered as its
-                        // contract asks (the block test above); `frame`
-                        // outlives the call, and nothing else touches the
-                        // CPU or the bus meanwhile.
-                        let exit = unsafe { code(&mut frame as *mut jit::Frame<B> as *mut u8) };
+                        // contract asks (the block test above), with its
+                        // block's entry table; `frame` outlives the call,
+                        // and nothing else touches the CPU or the bus
+                        // meanwhile.
+                        let exit = unsafe { jit::enter(code, &mut frame) };
                         *retired += frame.retired;
                         if let Some(j) = jit.as_deref_mut() {
                             j.stats.calls += 1;
+                            j.stats.chained += frame.chained;
                             j.stats.retired += frame.retired;
                         }
                         if exit == jit::EXIT_EXCEPTION {

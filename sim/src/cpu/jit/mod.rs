@@ -128,6 +128,16 @@ pub(crate) struct Frame<B> {
     pub local: FrameRam,
     /// `local.len`, or 0 as for `ram_store_len`.
     pub local_store_len: u64,
+    /// The entry table (`BlockCode::entry`) of the block the translations
+    /// of this call belong to, or null. A translation whose way out is a
+    /// word of the same block with a translation of its own hands over to
+    /// it (`EXIT_CHAIN`) rather than returning to the loop, which would
+    /// only find that translation again and enter it.
+    pub chain: *const Option<Translated>,
+    /// The translation `EXIT_CHAIN` hands over to.
+    pub next: Option<Translated>,
+    /// Hand-overs in this call.
+    pub chained: u64,
 }
 
 /// A memory compiled code reads (and writes) directly: `PlainRam`'s
@@ -172,6 +182,9 @@ impl<B: Bus> Frame<B> {
             ram_code_marks: ram.map_or(std::ptr::null(), |r| r.code_marks),
             local: FrameRam::of(local),
             local_store_len: local.filter(|_| store_ok).map_or(0, |r| r.len as u64),
+            chain: std::ptr::null(),
+            next: None,
+            chained: 0,
             cpu,
             bus,
         }
@@ -186,6 +199,28 @@ pub(crate) type Translated = unsafe extern "C" fn(frame: *mut u8) -> u32;
 pub(crate) const EXIT_CONTINUE: u32 = 0;
 /// The last instruction raised `Frame::exception` (counted, not entered).
 pub(crate) const EXIT_EXCEPTION: u32 = 1;
+/// The translation stopped at a word of its block that has a translation
+/// (`Frame::next`), with the state exactly the loop's there: no slot
+/// pending, nothing flagged, the PC stored.
+pub(crate) const EXIT_CHAIN: u32 = 2;
+
+/// Run the translation `code`, then each one it hands over to, until one
+/// returns to the loop (`EXIT_CONTINUE` or `EXIT_EXCEPTION`).
+///
+/// Safety: as for calling `code` (its block's contract), with
+/// `frame.chain` null or the entry table of `code`'s block.
+pub(crate) unsafe fn enter<B>(code: Translated, frame: &mut Frame<B>) -> u32 {
+    let at = frame as *mut Frame<B> as *mut u8;
+    // SAFETY: the caller's contract; a hand-over comes from the same
+    // block's table, whose translations share the contract.
+    let mut exit = unsafe { code(at) };
+    while exit == EXIT_CHAIN {
+        let Some(next) = frame.next.take() else { break };
+        frame.chained += 1;
+        exit = unsafe { next(at) };
+    }
+    exit
+}
 
 /// A handler call from compiled code. The handler runs exactly as the loop
 /// would run it; its exception is parked in the frame.
@@ -225,6 +260,9 @@ pub(crate) unsafe extern "C" fn exec_slot<B: Bus>(frame: *mut Frame<B>, handler:
     }
 }
 
+/// A translation to enter, and its block's entry table (`Frame::chain`).
+pub(crate) type Entry = (Translated, *const Option<Translated>);
+
 /// The translations of one decoded block at one virtual base.
 struct BlockCode {
     phys: u32,
@@ -250,8 +288,10 @@ pub struct JitStats {
     pub words: u64,
     /// Blocks whose translations a store dropped.
     pub dropped: u64,
-    /// Times a translation was entered.
+    /// Times the loop entered a translation.
     pub calls: u64,
+    /// Times a translation handed over to another (`EXIT_CHAIN`).
+    pub chained: u64,
     /// Instructions retired inside translations.
     pub retired: u64,
 }
@@ -262,14 +302,15 @@ impl std::fmt::Display for JitStats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} translations of {} words, {} KiB of host code held, {} refused, {} flushes; {} instructions run translated, {:.1} per entry",
+            "{} translations of {} words, {} KiB of host code held, {} refused, {} flushes; {} instructions run translated, {:.1} per entry from the loop, {} hand-overs",
             self.translations,
             self.words,
             self.code_bytes / 1024,
             self.refused,
             self.flushes,
             self.retired,
-            self.retired as f64 / self.calls.max(1) as f64
+            self.retired as f64 / self.calls.max(1) as f64,
+            self.chained
         )
     }
 }
@@ -349,11 +390,11 @@ impl<B: Bus> Jit<B> {
     /// the loop would turn hot together, each compiled as an entry of its
     /// own (thousands of overlapping translations, most never entered).
     #[inline(always)]
-    pub(crate) fn entry(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Translated> {
+    pub(crate) fn entry(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Entry> {
         if let Some(code) = &mut self.blocks[Self::index(phys)] {
             if code.vbase == vbase && code.phys == phys {
                 if let Some(f) = code.entry[i] {
-                    return Some(f);
+                    return Some((f, code.entry.as_ptr()));
                 }
                 let heat = &mut code.heat[i];
                 if *heat == NEVER {
@@ -369,7 +410,7 @@ impl<B: Bus> Jit<B> {
     }
 
     #[inline(never)]
-    fn visit_cold(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Translated> {
+    fn visit_cold(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Entry> {
         let at = Self::index(phys);
         let threshold = self.hot << self.drops[at];
         let fresh = || Box::new(BlockCode { phys, vbase, threshold, heat: [0; BLOCK_OPS], entry: [None; BLOCK_OPS] });
@@ -391,7 +432,7 @@ impl<B: Bus> Jit<B> {
                 self.stats.code_bytes += done.bytes as u64;
                 let code = self.blocks[at].get_or_insert_with(fresh);
                 code.entry[i] = Some(done.code);
-                Some(done.code)
+                Some((done.code, code.entry.as_ptr()))
             }
             Err(_) => {
                 self.stats.refused += 1;

@@ -426,3 +426,20 @@ fn only_arrival_points_become_translations() {
     // before each slice's end.
     assert!(stats.retired > 2100 * 3 / 4, "{stats:?}");
 }
+
+/// A translation hands over to the translation of another word of its
+/// block without going back to the loop. The 40-word loop above, in one
+/// slice: iteration 1 is interpreted; in 2 the loop enters the head's new
+/// translation, which ends at word 32 of the loop (interpreted: one
+/// visit); in 3 the loop enters the head again, then word 32's new
+/// translation. From iteration 4 to 50 each is two hand-overs: to word
+/// 32's translation, and back to the head's.
+#[test]
+fn a_loop_across_two_translations_runs_by_hand_overs() {
+    let program = framed(&[0x7201; 40], 50);
+    let (interp, _) = run_program(&program, Tier::Interp, 1_000_000, 1_000_000, None);
+    let (jit, stats) = run_program(&program, Tier::Jit, 1_000_000, 1_000_000, None);
+    assert_eq!(interp, jit);
+    let stats = stats.expect("jit");
+    assert_eq!((stats.translations, stats.calls, stats.chained), (2, 3, 47 * 2), "{stats:?}");
+}

@@ -18,7 +18,7 @@
 //! (registers, SR) is read and written in the `Cpu` itself, so a handler
 //! always sees the current state.
 
-use super::{exec, exec_slot, Frame, FrameRam, Translated, EXIT_CONTINUE, EXIT_EXCEPTION, MAX_WORDS};
+use super::{exec, exec_slot, Frame, FrameRam, Translated, EXIT_CHAIN, EXIT_CONTINUE, EXIT_EXCEPTION, MAX_WORDS};
 use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
 use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
 use crate::cpu::{sr, Bus, Cpu, Window};
@@ -250,6 +250,12 @@ struct Emitter<'a, B: Bus> {
     starts: Vec<bool>,
     /// Exit storing the PC given as its parameter.
     exit_at: IrBlock,
+    /// Way out to a word of this block outside the run (parameters: its
+    /// PC, and its byte offset in the entry table): a hand-over to its
+    /// translation if it has one (`EXIT_CHAIN`), else `exit_at`.
+    chain_exit: IrBlock,
+    /// `Frame::chain`, loaded once.
+    chain: Value,
     /// Exit with the PC a handler left in the CPU.
     exit_as_is: IrBlock,
     /// Exit with an exception parked in the frame (PC already stored).
@@ -291,6 +297,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let words: Vec<Option<IrBlock>> = starts.iter().map(|&s| s.then(|| b.create_block())).collect();
         let exit_at = b.create_block();
         b.append_block_param(exit_at, types::I32);
+        let chain_exit = b.create_block();
+        b.append_block_param(chain_exit, types::I32);
+        b.append_block_param(chain_exit, ptr);
         let exit_as_is = b.create_block();
         let exit_exception = b.create_block();
         let mut sig = Signature::new(b.func.signature.call_conv);
@@ -311,6 +320,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let ram_store_len = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_store_len) as i32);
         let ram_reservations = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_reservations) as i32);
         let ram_code_marks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_code_marks) as i32);
+        let chain = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, chain) as i32);
         b.ins().jump(words[0].expect("the entry starts a segment"), &[]);
         Emitter {
             b,
@@ -329,6 +339,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
             pure,
             starts,
             exit_at,
+            chain_exit,
+            chain,
             exit_as_is,
             exit_exception,
             handler_sig,
@@ -388,6 +400,19 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     fn exits(&mut self) {
+        self.b.switch_to_block(self.chain_exit);
+        let (pc, at) = (self.b.block_params(self.chain_exit)[0], self.b.block_params(self.chain_exit)[1]);
+        let look = self.b.create_block();
+        self.b.ins().brif(self.chain, look, &[], self.exit_at, &[pc.into()]);
+        self.b.switch_to_block(look);
+        let slot = self.b.ins().iadd(self.chain, at);
+        let next = self.b.ins().load(self.ptr, TRUSTED, slot, 0);
+        let hand_over = self.b.create_block();
+        self.b.ins().brif(next, hand_over, &[], self.exit_at, &[pc.into()]);
+        self.b.switch_to_block(hand_over);
+        self.b.ins().store(TRUSTED, next, self.frame, offset_of!(Frame<B>, next) as i32);
+        self.b.ins().store(TRUSTED, pc, self.cpu, PC);
+        self.leave(EXIT_CHAIN);
         self.b.switch_to_block(self.exit_at);
         let pc = self.b.block_params(self.exit_at)[0];
         self.b.ins().store(TRUSTED, pc, self.cpu, PC);
@@ -398,12 +423,16 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.leave(EXIT_EXCEPTION);
     }
 
-    /// Store the counts and return `code`.
+    /// Store the counts (the retired count adds to the frame's: the
+    /// translations of one call share it) and return `code`.
     fn leave(&mut self, code: u32) {
         let c = self.b.use_var(self.cycles);
         self.b.ins().store(TRUSTED, c, self.cpu, CYCLES);
         let r = self.b.use_var(self.retired);
-        self.b.ins().store(TRUSTED, r, self.frame, offset_of!(Frame<B>, retired) as i32);
+        let at = offset_of!(Frame<B>, retired) as i32;
+        let before = self.b.ins().load(types::I64, TRUSTED, self.frame, at);
+        let r = self.b.ins().iadd(before, r);
+        self.b.ins().store(TRUSTED, r, self.frame, at);
         let v = self.b.ins().iconst(types::I32, code as i64);
         self.b.ins().return_(&[v]);
     }
@@ -437,7 +466,15 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 }
                 None => {
                     let v = self.const32(pc);
-                    self.b.ins().jump(self.exit_at, &[v.into()]);
+                    let off = pc.wrapping_sub(self.vbase);
+                    if off.is_multiple_of(2) && off < BLOCK_BYTES {
+                        // Another word of this block.
+                        let at = (off / 2) as i64 * std::mem::size_of::<Option<Translated>>() as i64;
+                        let at = self.b.ins().iconst(self.ptr, at);
+                        self.b.ins().jump(self.chain_exit, &[v.into(), at.into()]);
+                    } else {
+                        self.b.ins().jump(self.exit_at, &[v.into()]);
+                    }
                 }
             },
             Target::Computed(v) => {
