@@ -3,8 +3,9 @@
 //! runs and reports a time, and the kernel halts the machine. Two boots of
 //! the same images are identical to the cycle.
 
-use rp1_sim::machine::Exit;
-use rp1::linux::{boot, build, Boot, LinuxImages};
+use rp1::linux::{boot, boot_with, build, Boot, LinuxImages};
+use rp1_sim::cpu::jit::Tier;
+use rp1_sim::machine::{Config, Exit};
 use std::sync::OnceLock;
 
 /// Far more than a boot and a short hackbench need (about 0.1 s).
@@ -86,6 +87,29 @@ fn two_boots_of_the_same_images_are_identical() {
     assert_eq!((a.boot_cycles, a.boot_instructions), (b.boot_cycles, b.boot_instructions));
     assert_eq!(a.per_core, b.per_core);
     assert_eq!(a.cycles, b.cycles);
+}
+
+/// The translating tier boots the same Linux, cycle for cycle: the
+/// console, when `/init` started, and every core's instructions and
+/// cycles. Translating at the 64th arrival puts most of the boot and of
+/// hackbench in translated code (counted, so this cannot pass by running
+/// the interpreter twice).
+#[test]
+fn linux_boots_and_runs_hackbench_the_same_on_both_tiers() {
+    let on = |tier, jit_hot| {
+        let config = Config { cores: 4, tier: Some(tier), jit_hot, ..Config::default() };
+        let b = boot_with(images(), "hackbench=1,10", MAX_CYCLES, config).expect("boot");
+        assert_eq!(b.exit, Exit::Halted, "{tier}: the kernel should halt the machine; console:\n{}", b.console);
+        b
+    };
+    let (interp, jit) = (on(Tier::Interp, None), on(Tier::Jit, Some(64)));
+    assert_eq!(interp.console, jit.console);
+    assert_eq!((interp.boot_cycles, interp.boot_instructions), (jit.boot_cycles, jit.boot_instructions));
+    assert_eq!(interp.per_core, jit.per_core);
+    assert_eq!((interp.cycles, interp.instructions), (jit.cycles, jit.instructions));
+    assert!(interp.jit.is_none());
+    let stats = jit.jit.expect("the translating tier's counters");
+    assert!(stats.retired > jit.instructions / 2, "{stats:?} of {} instructions", jit.instructions);
 }
 
 #[test]

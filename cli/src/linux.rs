@@ -81,6 +81,8 @@ pub struct Boot {
     pub host: Duration,
     /// Per-core (instructions, cycles) at the end, for determinism checks.
     pub per_core: Vec<(u64, u64)>,
+    /// The translating tier's counters, if the machine ran on it.
+    pub jit: Option<rp1_sim::cpu::jit::JitStats>,
 }
 
 impl Boot {
@@ -114,9 +116,14 @@ pub fn seconds(cycles: u64) -> f64 {
 /// kernel's built-in `console=ttySC0,115200`) and run until the machine
 /// halts or `max_cycles` pass.
 pub fn boot(images: &LinuxImages, cmdline: &str, max_cycles: u64) -> Result<Boot, String> {
+    boot_with(images, cmdline, max_cycles, Config { cores: 4, ..Config::default() })
+}
+
+/// `boot` on a machine of `config` (its execution tier, say).
+pub fn boot_with(images: &LinuxImages, cmdline: &str, max_cycles: u64, config: Config) -> Result<Boot, String> {
     let kernel = std::fs::read(&images.vmlinux).map_err(|e| format!("{}: {e}", images.vmlinux.display()))?;
     let initrd = std::fs::read(&images.initramfs).map_err(|e| format!("{}: {e}", images.initramfs.display()))?;
-    let mut m = Machine::new(Config { cores: 4, ..Config::default() }).map_err(|e| e.to_string())?;
+    let mut m = Machine::new(config).map_err(|e| e.to_string())?;
     let loaded = load_elf(&mut m.bus, &kernel).map_err(|e| format!("vmlinux: {e}"))?;
     set_boot_params(&mut m.bus, &kernel, cmdline, Some(&initrd)).map_err(|e| format!("vmlinux: {e}"))?;
     m.cpus[0].reset(loaded.entry);
@@ -153,6 +160,7 @@ pub fn boot(images: &LinuxImages, cmdline: &str, max_cycles: u64) -> Result<Boot
         instructions: m.cpus.iter().map(|c| c.stats.instructions).sum(),
         host: started.elapsed(),
         per_core: m.cpus.iter().map(|c| (c.stats.instructions, c.cycles)).collect(),
+        jit: m.bus.jit_stats(),
     })
 }
 
