@@ -941,6 +941,7 @@ impl Cpu {
                     if let Some((code, chain)) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i)) {
                         let mut frame = jit::Frame::new(self, bus, limit);
                         frame.chain = chain;
+                        frame.blocks = jit.as_deref().map_or(std::ptr::null(), |j| j.blocks());
                         // SAFETY: `code` was compiled for this block at this
                         // base and for this bus type, entered as its
                         // contract asks (the block test above), with its
@@ -949,6 +950,12 @@ impl Cpu {
                         // meanwhile.
                         let exit = unsafe { jit::enter(code, &mut frame) };
                         *retired += frame.retired;
+                        if frame.crossed != 0 {
+                            // Another block's translation ran last: this
+                            // loop's block is not the PC's, so it looks
+                            // again (through the outer loop).
+                            self.code_vbase = NO_CODE;
+                        }
                         if let Some(j) = jit.as_deref_mut() {
                             j.stats.calls += 1;
                             j.stats.chained += frame.chained;

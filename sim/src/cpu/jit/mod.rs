@@ -64,6 +64,8 @@ pub const CODE_CAP: usize = 64 << 20;
 /// Direct-mapped tables of translated blocks, by physical block number:
 /// 128 MiB of code (all of DRAM) without two blocks sharing an entry.
 const JIT_SLOTS: usize = (128 << 20) / BLOCK_BYTES as usize;
+// Compiled code computes `Jit::index` with a mask.
+const _: () = assert!(JIT_SLOTS.is_power_of_two());
 /// Instruction words one translation covers at most.
 pub const MAX_WORDS: usize = 32;
 /// A heat value that means "never translate from here" (the translator
@@ -136,6 +138,14 @@ pub(crate) struct Frame<B> {
     pub chain: *const Option<Translated>,
     /// The translation `EXIT_CHAIN` hands over to.
     pub next: Option<Translated>,
+    /// The tier's table of blocks (`Jit::blocks`), or null: a translation
+    /// running at a fixed translation (P1 or P2) whose way out is a word
+    /// of another block of the same segment hands over to that word's
+    /// translation too, if the table has one for it at that base.
+    pub blocks: *const Option<Box<BlockCode>>,
+    /// Set by a hand-over to another block: the loop's decoded block is
+    /// no longer the one running, and it must look again.
+    pub crossed: u8,
     /// Hand-overs in this call.
     pub chained: u64,
 }
@@ -184,6 +194,8 @@ impl<B: Bus> Frame<B> {
             local_store_len: local.filter(|_| store_ok).map_or(0, |r| r.len as u64),
             chain: std::ptr::null(),
             next: None,
+            blocks: std::ptr::null(),
+            crossed: 0,
             chained: 0,
             cpu,
             bus,
@@ -263,8 +275,9 @@ pub(crate) unsafe extern "C" fn exec_slot<B: Bus>(frame: *mut Frame<B>, handler:
 /// A translation to enter, and its block's entry table (`Frame::chain`).
 pub(crate) type Entry = (Translated, *const Option<Translated>);
 
-/// The translations of one decoded block at one virtual base.
-struct BlockCode {
+/// The translations of one decoded block at one virtual base. Compiled
+/// code reads `phys`, `vbase` and `entry` (`Frame::blocks`).
+pub(crate) struct BlockCode {
     phys: u32,
     vbase: u32,
     /// Visits a word needs before it is translated (see `MAX_BACKOFF`).
@@ -356,6 +369,11 @@ impl<B: Bus> Jit<B> {
     /// `MAX_BACKOFF` still doubles it per drop).
     pub fn set_hot(&mut self, visits: u32) {
         self.hot = visits.max(1);
+    }
+
+    /// The table of blocks, for `Frame::blocks`.
+    pub(crate) fn blocks(&self) -> *const Option<Box<BlockCode>> {
+        self.blocks.as_ptr()
     }
 
     /// The table entry of physical block `phys`.

@@ -218,7 +218,15 @@ fn framed(body: &[u16], loops: i8) -> Vec<u16> {
     w.extend_from_slice(body);
     w.push(dt(14));
     let back = start as i64 - (w.len() as i64 + 2);
-    w.push(bf(back as i8));
+    if back >= i8::MIN as i64 {
+        w.push(bf(back as i8));
+    } else {
+        // Too far for BF: BT over a BRA back (and its slot).
+        w.push(0x8900 | 1); // bt +1: past the bra and its slot
+        let back = start as i64 - (w.len() as i64 + 2);
+        w.push(bra(back as i16));
+        w.push(NOP);
+    }
     // Exit 0 through SIMCTL (0xBBFF0000), its address at the next
     // 4-aligned literal after the code.
     let e = w.len();
@@ -442,4 +450,50 @@ fn a_loop_across_two_translations_runs_by_hand_overs() {
     assert_eq!(interp, jit);
     let stats = stats.expect("jit");
     assert_eq!((stats.translations, stats.calls, stats.chained), (2, 3, 47 * 2), "{stats:?}");
+}
+
+/// Hand-overs cross blocks in a fixed segment (the programs run in P1): a
+/// loop of 600 words runs from its first 1 KiB block into the next and
+/// branches back. Each of its 20 entries is entered from the loop at its
+/// first arrivals, before the translation before it can hand over; then
+/// every iteration is 20 hand-overs and no entry from the loop. (Without
+/// hand-overs across blocks, the loop entered translations 116 times:
+/// twice an iteration, into the second block and back.)
+#[test]
+fn hand_overs_cross_into_the_next_block_and_back() {
+    let program = framed(&[0x7201; 600], 50);
+    let (interp, _) = run_program(&program, Tier::Interp, 1_000_000, 1_000_000, None);
+    let (jit, stats) = run_program(&program, Tier::Jit, 1_000_000, 1_000_000, None);
+    assert_eq!(interp, jit);
+    assert!(interp.starts_with("Guest(0)"), "{interp}");
+    let stats = stats.expect("jit");
+    // Words 14 to 494 of the first block, 32 apart, and 512 to 608 of the
+    // second (the run from 608 holds DT, BT and BRA back).
+    assert_eq!(stats.translations, 20, "{stats:?}");
+    assert!(stats.calls < 2 * 20, "{stats:?}");
+    assert!(stats.chained > 25 * 20, "{stats:?}");
+}
+
+/// Computed targets hand over too (in P1): each iteration calls a
+/// subroutine in another block (JSR @r12, where r12 points 32 KiB on)
+/// and returns (RTS). After the first iterations the loop never enters
+/// translations again: a hand-over to the subroutine, one back to the
+/// word after the call, and one to the loop's head, each iteration.
+/// (With hand-overs inside a block only, the loop entered translations
+/// 99 times.)
+#[test]
+fn calls_and_returns_hand_over_across_blocks() {
+    let jsr_at_r12 = 0x4C0B;
+    let mut program = framed(&[jsr_at_r12, asm::NOP, 0x7201], 50);
+    // The subroutine at 0x8C008000 (r12): r3 += 1, return.
+    program[0x4000..0x4003].copy_from_slice(&[0x7301, 0x000B, asm::NOP]);
+    let (interp, _) = run_program(&program, Tier::Interp, 1_000_000, 1_000_000, None);
+    let (jit, stats) = run_program(&program, Tier::Jit, 1_000_000, 1_000_000, None);
+    assert_eq!(interp, jit);
+    assert!(interp.starts_with("Guest(0)"), "{interp}");
+    let stats = stats.expect("jit");
+    // The head (JSR and slot), the subroutine, the word after the call.
+    assert_eq!(stats.translations, 3, "{stats:?}");
+    assert!(stats.calls < 10, "{stats:?}");
+    assert!(stats.chained >= 3 * 45, "{stats:?}");
 }

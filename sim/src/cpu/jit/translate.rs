@@ -18,7 +18,10 @@
 //! (registers, SR) is read and written in the `Cpu` itself, so a handler
 //! always sees the current state.
 
-use super::{exec, exec_slot, Frame, FrameRam, Translated, EXIT_CHAIN, EXIT_CONTINUE, EXIT_EXCEPTION, MAX_WORDS};
+use super::{
+    exec, exec_slot, BlockCode, Frame, FrameRam, Jit, Translated, EXIT_CHAIN, EXIT_CONTINUE, EXIT_EXCEPTION, JIT_SLOTS,
+    MAX_WORDS,
+};
 use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
 use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
 use crate::cpu::{sr, Bus, Cpu, Window};
@@ -116,6 +119,13 @@ impl Translator {
         let code = unsafe { std::mem::transmute::<*const u8, Translated>(raw) };
         Ok(Done { code, bytes, words: end - entry })
     }
+}
+
+/// The segment (`addr >> 29`) of `addr` if it is P1 or P2, whose
+/// translation to physical addresses is fixed (`addr & 0x1FFF_FFFF`) for
+/// privileged code, the only code that runs there.
+fn fixed_segment(addr: u32) -> Option<u32> {
+    matches!(addr >> 29, 4 | 5).then_some(addr >> 29)
 }
 
 /// The delayed branches, and whether each is conditional.
@@ -256,6 +266,14 @@ struct Emitter<'a, B: Bus> {
     chain_exit: IrBlock,
     /// `Frame::chain`, loaded once.
     chain: Value,
+    /// Way out to a word of another block of the same fixed segment
+    /// (parameters: its PC, the byte offset of its block's entry in
+    /// `Frame::blocks`, the block's physical address and virtual base,
+    /// and the word's byte offset in the block's entry table): a
+    /// hand-over to its translation if the table has it, else `exit_at`.
+    cross_exit: IrBlock,
+    /// `Frame::blocks`, loaded once.
+    blocks: Value,
     /// Exit with the PC a handler left in the CPU.
     exit_as_is: IrBlock,
     /// Exit with an exception parked in the frame (PC already stored).
@@ -300,6 +318,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let chain_exit = b.create_block();
         b.append_block_param(chain_exit, types::I32);
         b.append_block_param(chain_exit, ptr);
+        let cross_exit = b.create_block();
+        for ty in [types::I32, ptr, types::I32, types::I32, ptr] {
+            b.append_block_param(cross_exit, ty);
+        }
         let exit_as_is = b.create_block();
         let exit_exception = b.create_block();
         let mut sig = Signature::new(b.func.signature.call_conv);
@@ -321,6 +343,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let ram_reservations = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_reservations) as i32);
         let ram_code_marks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_code_marks) as i32);
         let chain = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, chain) as i32);
+        let blocks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, blocks) as i32);
         b.ins().jump(words[0].expect("the entry starts a segment"), &[]);
         Emitter {
             b,
@@ -341,6 +364,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
             exit_at,
             chain_exit,
             chain,
+            cross_exit,
+            blocks,
             exit_as_is,
             exit_exception,
             handler_sig,
@@ -413,6 +438,39 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.ins().store(TRUSTED, next, self.frame, offset_of!(Frame<B>, next) as i32);
         self.b.ins().store(TRUSTED, pc, self.cpu, PC);
         self.leave(EXIT_CHAIN);
+        self.b.switch_to_block(self.cross_exit);
+        let p = self.b.block_params(self.cross_exit).to_vec();
+        let (pc, slot_at, phys, vbase, word_at) = (p[0], p[1], p[2], p[3], p[4]);
+        let look = self.b.create_block();
+        self.b.ins().brif(self.blocks, look, &[], self.exit_at, &[pc.into()]);
+        self.b.switch_to_block(look);
+        let slot = self.b.ins().iadd(self.blocks, slot_at);
+        let code = self.b.ins().load(self.ptr, TRUSTED, slot, 0);
+        let check = self.b.create_block();
+        self.b.ins().brif(code, check, &[], self.exit_at, &[pc.into()]);
+        self.b.switch_to_block(check);
+        let its_phys = self.b.ins().load(types::I32, TRUSTED, code, offset_of!(BlockCode, phys) as i32);
+        let its_vbase = self.b.ins().load(types::I32, TRUSTED, code, offset_of!(BlockCode, vbase) as i32);
+        let same_phys = self.b.ins().icmp(IntCC::Equal, its_phys, phys);
+        let same_vbase = self.b.ins().icmp(IntCC::Equal, its_vbase, vbase);
+        let same = self.b.ins().band(same_phys, same_vbase);
+        let get = self.b.create_block();
+        self.b.ins().brif(same, get, &[], self.exit_at, &[pc.into()]);
+        self.b.switch_to_block(get);
+        let table = self.b.ins().iadd_imm_s(code, offset_of!(BlockCode, entry) as i64);
+        let slot = self.b.ins().iadd(table, word_at);
+        let next = self.b.ins().load(self.ptr, TRUSTED, slot, 0);
+        let hand_over = self.b.create_block();
+        self.b.ins().brif(next, hand_over, &[], self.exit_at, &[pc.into()]);
+        self.b.switch_to_block(hand_over);
+        self.b.ins().store(TRUSTED, next, self.frame, offset_of!(Frame<B>, next) as i32);
+        self.b.ins().store(TRUSTED, table, self.frame, offset_of!(Frame<B>, chain) as i32);
+        let one = self.b.ins().iconst(types::I8, 1);
+        self.b.ins().store(TRUSTED, one, self.frame, offset_of!(Frame<B>, crossed) as i32);
+        // What the loop's outer path would set on finding that block.
+        self.b.ins().store(TRUSTED, vbase, self.cpu, CODE_VBASE);
+        self.b.ins().store(TRUSTED, pc, self.cpu, PC);
+        self.leave(EXIT_CHAIN);
         self.b.switch_to_block(self.exit_at);
         let pc = self.b.block_params(self.exit_at)[0];
         self.b.ins().store(TRUSTED, pc, self.cpu, PC);
@@ -467,19 +525,61 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 None => {
                     let v = self.const32(pc);
                     let off = pc.wrapping_sub(self.vbase);
+                    let entry_size = std::mem::size_of::<Option<Translated>>() as i64;
                     if off.is_multiple_of(2) && off < BLOCK_BYTES {
                         // Another word of this block.
-                        let at = (off / 2) as i64 * std::mem::size_of::<Option<Translated>>() as i64;
-                        let at = self.b.ins().iconst(self.ptr, at);
+                        let at = self.b.ins().iconst(self.ptr, (off / 2) as i64 * entry_size);
                         self.b.ins().jump(self.chain_exit, &[v.into(), at.into()]);
+                    } else if pc.is_multiple_of(2) && fixed_segment(pc).is_some() && fixed_segment(pc) == fixed_segment(self.vbase) {
+                        // A word of another block of the same fixed
+                        // segment (P1 or P2, where the core is privileged
+                        // while this runs): its physical address is known
+                        // now, as the fetch would find it.
+                        let vbase = pc & !(BLOCK_BYTES - 1);
+                        let phys = vbase & 0x1FFF_FFFF;
+                        let slot_size = std::mem::size_of::<Option<Box<BlockCode>>>() as i64;
+                        let slot_at = self.b.ins().iconst(self.ptr, Jit::<B>::index(phys) as i64 * slot_size);
+                        let phys = self.const32(phys);
+                        let vbase = self.const32(vbase);
+                        let word_at = (pc.wrapping_sub(pc & !(BLOCK_BYTES - 1)) / 2) as i64 * entry_size;
+                        let word_at = self.b.ins().iconst(self.ptr, word_at);
+                        let args = [v.into(), slot_at.into(), phys.into(), vbase.into(), word_at.into()];
+                        self.b.ins().jump(self.cross_exit, &args);
                     } else {
                         self.b.ins().jump(self.exit_at, &[v.into()]);
                     }
                 }
             },
-            Target::Computed(v) => {
-                self.b.ins().jump(self.exit_at, &[v.into()]);
-            }
+            Target::Computed(v) => match fixed_segment(self.vbase) {
+                // Computed in P1 or P2 (a return, a call through a
+                // register): the same hand-over, found at run time, if
+                // the target is a word of the same segment.
+                Some(segment) => {
+                    let seg = self.b.ins().ushr_imm_u(v, 29);
+                    let same_segment = self.b.ins().icmp_imm_s(IntCC::Equal, seg, segment as i64);
+                    let odd = self.b.ins().band_imm_s(v, 1);
+                    let even = self.b.ins().icmp_imm_s(IntCC::Equal, odd, 0);
+                    let ok = self.b.ins().band(same_segment, even);
+                    let found = self.b.create_block();
+                    self.b.ins().brif(ok, found, &[], self.exit_at, &[v.into()]);
+                    self.b.switch_to_block(found);
+                    let vbase = self.b.ins().band_imm_s(v, !(BLOCK_BYTES - 1) as i32 as i64);
+                    let phys = self.b.ins().band_imm_s(vbase, 0x1FFF_FFFF);
+                    let index = self.b.ins().ushr_imm_u(phys, BLOCK_BYTES.trailing_zeros() as i64);
+                    let index = self.b.ins().band_imm_s(index, (JIT_SLOTS - 1) as i64);
+                    let index = self.b.ins().uextend(self.ptr, index);
+                    let slot_at = self.b.ins().imul_imm_s(index, std::mem::size_of::<Option<Box<BlockCode>>>() as i64);
+                    let word = self.b.ins().band_imm_s(v, (BLOCK_BYTES - 1) as i64);
+                    let word = self.b.ins().ushr_imm_u(word, 1);
+                    let word = self.b.ins().uextend(self.ptr, word);
+                    let word_at = self.b.ins().imul_imm_s(word, std::mem::size_of::<Option<Translated>>() as i64);
+                    let args = [v.into(), slot_at.into(), phys.into(), vbase.into(), word_at.into()];
+                    self.b.ins().jump(self.cross_exit, &args);
+                }
+                None => {
+                    self.b.ins().jump(self.exit_at, &[v.into()]);
+                }
+            },
         }
     }
 
