@@ -195,6 +195,16 @@ fn run_program(words: &[u16], tier: Tier, quantum: u64, cycles: u64, code_cap: O
     (outcome(&mut m, exit), stats)
 }
 
+/// `program` run to its end in slices of `quantum` cycles on both tiers:
+/// the same outcome, a clean exit, and the translating tier's counters.
+fn translated_run(program: &[u16], quantum: u64) -> JitStats {
+    let (interp, _) = run_program(program, Tier::Interp, quantum, 1_000_000, None);
+    let (jit, stats) = run_program(program, Tier::Jit, quantum, 1_000_000, None);
+    assert_eq!(interp, jit);
+    assert!(interp.starts_with("Guest(0)"), "{interp}");
+    stats.expect("jit")
+}
+
 /// The frame every random program sits in: VBR at an exception handler
 /// that ends the run (SIMCTL exit with EXPEVT), data pointers in r12
 /// (0x8C008000) and r13 (0x8C008100), a loop counter in r14 around
@@ -423,11 +433,7 @@ fn only_arrival_points_become_translations() {
     let program = framed(&[add_one_to_r2; 40], 50);
     // Slices of 200 cycles: each ends somewhere in the loop, and the
     // words before the end that a translation cannot fit run one by one.
-    let (interp, _) = run_program(&program, Tier::Interp, 200, 1_000_000, None);
-    let (jit, stats) = run_program(&program, Tier::Jit, 200, 1_000_000, None);
-    assert_eq!(interp, jit);
-    assert!(interp.starts_with("Guest(0)"), "{interp}");
-    let stats = stats.expect("jit");
+    let stats = translated_run(&program, 200);
     assert_eq!(stats.translations, 2, "{stats:?}");
     // Of the 2,100 instructions of the loop (50 x 40 adds, DT and BF),
     // most run translated: all but the first iteration and the words
@@ -444,11 +450,7 @@ fn only_arrival_points_become_translations() {
 /// 32's translation, and back to the head's.
 #[test]
 fn a_loop_across_two_translations_runs_by_hand_overs() {
-    let program = framed(&[0x7201; 40], 50);
-    let (interp, _) = run_program(&program, Tier::Interp, 1_000_000, 1_000_000, None);
-    let (jit, stats) = run_program(&program, Tier::Jit, 1_000_000, 1_000_000, None);
-    assert_eq!(interp, jit);
-    let stats = stats.expect("jit");
+    let stats = translated_run(&framed(&[0x7201; 40], 50), 1_000_000);
     assert_eq!((stats.translations, stats.calls, stats.chained), (2, 3, 47 * 2), "{stats:?}");
 }
 
@@ -461,12 +463,7 @@ fn a_loop_across_two_translations_runs_by_hand_overs() {
 /// twice an iteration, into the second block and back.)
 #[test]
 fn hand_overs_cross_into_the_next_block_and_back() {
-    let program = framed(&[0x7201; 600], 50);
-    let (interp, _) = run_program(&program, Tier::Interp, 1_000_000, 1_000_000, None);
-    let (jit, stats) = run_program(&program, Tier::Jit, 1_000_000, 1_000_000, None);
-    assert_eq!(interp, jit);
-    assert!(interp.starts_with("Guest(0)"), "{interp}");
-    let stats = stats.expect("jit");
+    let stats = translated_run(&framed(&[0x7201; 600], 50), 1_000_000);
     // Words 14 to 494 of the first block, 32 apart, and 512 to 608 of the
     // second (the run from 608 holds DT, BT and BRA back).
     assert_eq!(stats.translations, 20, "{stats:?}");
@@ -487,11 +484,7 @@ fn calls_and_returns_hand_over_across_blocks() {
     let mut program = framed(&[jsr_at_r12, asm::NOP, 0x7201], 50);
     // The subroutine at 0x8C008000 (r12): r3 += 1, return.
     program[0x4000..0x4003].copy_from_slice(&[0x7301, 0x000B, asm::NOP]);
-    let (interp, _) = run_program(&program, Tier::Interp, 1_000_000, 1_000_000, None);
-    let (jit, stats) = run_program(&program, Tier::Jit, 1_000_000, 1_000_000, None);
-    assert_eq!(interp, jit);
-    assert!(interp.starts_with("Guest(0)"), "{interp}");
-    let stats = stats.expect("jit");
+    let stats = translated_run(&program, 1_000_000);
     // The head (JSR and slot), the subroutine, the word after the call.
     assert_eq!(stats.translations, 3, "{stats:?}");
     assert!(stats.calls < 10, "{stats:?}");

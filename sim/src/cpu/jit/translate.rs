@@ -427,28 +427,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn exits(&mut self) {
         self.b.switch_to_block(self.chain_exit);
         let (pc, at) = (self.b.block_params(self.chain_exit)[0], self.b.block_params(self.chain_exit)[1]);
-        let look = self.b.create_block();
-        self.b.ins().brif(self.chain, look, &[], self.exit_at, &[pc.into()]);
-        self.b.switch_to_block(look);
-        let slot = self.b.ins().iadd(self.chain, at);
-        let next = self.b.ins().load(self.ptr, TRUSTED, slot, 0);
-        let hand_over = self.b.create_block();
-        self.b.ins().brif(next, hand_over, &[], self.exit_at, &[pc.into()]);
-        self.b.switch_to_block(hand_over);
-        self.b.ins().store(TRUSTED, next, self.frame, offset_of!(Frame<B>, next) as i32);
-        self.b.ins().store(TRUSTED, pc, self.cpu, PC);
-        self.leave(EXIT_CHAIN);
+        let next = self.pointer_or_exit(self.chain, at, pc);
+        self.hand_over(next, pc);
         self.b.switch_to_block(self.cross_exit);
         let p = self.b.block_params(self.cross_exit).to_vec();
         let (pc, slot_at, phys, vbase, word_at) = (p[0], p[1], p[2], p[3], p[4]);
-        let look = self.b.create_block();
-        self.b.ins().brif(self.blocks, look, &[], self.exit_at, &[pc.into()]);
-        self.b.switch_to_block(look);
-        let slot = self.b.ins().iadd(self.blocks, slot_at);
-        let code = self.b.ins().load(self.ptr, TRUSTED, slot, 0);
-        let check = self.b.create_block();
-        self.b.ins().brif(code, check, &[], self.exit_at, &[pc.into()]);
-        self.b.switch_to_block(check);
+        let code = self.pointer_or_exit(self.blocks, slot_at, pc);
         let its_phys = self.b.ins().load(types::I32, TRUSTED, code, offset_of!(BlockCode, phys) as i32);
         let its_vbase = self.b.ins().load(types::I32, TRUSTED, code, offset_of!(BlockCode, vbase) as i32);
         let same_phys = self.b.ins().icmp(IntCC::Equal, its_phys, phys);
@@ -458,19 +442,13 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.ins().brif(same, get, &[], self.exit_at, &[pc.into()]);
         self.b.switch_to_block(get);
         let table = self.b.ins().iadd_imm_s(code, offset_of!(BlockCode, entry) as i64);
-        let slot = self.b.ins().iadd(table, word_at);
-        let next = self.b.ins().load(self.ptr, TRUSTED, slot, 0);
-        let hand_over = self.b.create_block();
-        self.b.ins().brif(next, hand_over, &[], self.exit_at, &[pc.into()]);
-        self.b.switch_to_block(hand_over);
-        self.b.ins().store(TRUSTED, next, self.frame, offset_of!(Frame<B>, next) as i32);
+        let next = self.pointer_or_exit(table, word_at, pc);
         self.b.ins().store(TRUSTED, table, self.frame, offset_of!(Frame<B>, chain) as i32);
         let one = self.b.ins().iconst(types::I8, 1);
         self.b.ins().store(TRUSTED, one, self.frame, offset_of!(Frame<B>, crossed) as i32);
         // What the loop's outer path would set on finding that block.
         self.b.ins().store(TRUSTED, vbase, self.cpu, CODE_VBASE);
-        self.b.ins().store(TRUSTED, pc, self.cpu, PC);
-        self.leave(EXIT_CHAIN);
+        self.hand_over(next, pc);
         self.b.switch_to_block(self.exit_at);
         let pc = self.b.block_params(self.exit_at)[0];
         self.b.ins().store(TRUSTED, pc, self.cpu, PC);
@@ -479,6 +457,27 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.leave(EXIT_CONTINUE);
         self.b.switch_to_block(self.exit_exception);
         self.leave(EXIT_EXCEPTION);
+    }
+
+    /// The pointer at `table + at`, with the builder where neither it nor
+    /// `table` is null; else out with the PC `pc`.
+    fn pointer_or_exit(&mut self, table: Value, at: Value, pc: Value) -> Value {
+        let look = self.b.create_block();
+        self.b.ins().brif(table, look, &[], self.exit_at, &[pc.into()]);
+        self.b.switch_to_block(look);
+        let slot = self.b.ins().iadd(table, at);
+        let found = self.b.ins().load(self.ptr, TRUSTED, slot, 0);
+        let on = self.b.create_block();
+        self.b.ins().brif(found, on, &[], self.exit_at, &[pc.into()]);
+        self.b.switch_to_block(on);
+        found
+    }
+
+    /// Hand over to the translation `next`, at `pc` (`EXIT_CHAIN`).
+    fn hand_over(&mut self, next: Value, pc: Value) {
+        self.b.ins().store(TRUSTED, next, self.frame, offset_of!(Frame<B>, next) as i32);
+        self.b.ins().store(TRUSTED, pc, self.cpu, PC);
+        self.leave(EXIT_CHAIN);
     }
 
     /// Store the counts (the retired count adds to the frame's: the
