@@ -12,41 +12,18 @@
 
 mod common;
 
-use common::{rp1, scratch, stderr, stdout};
+use common::{rp1, scratch, sh_elf, sh_elf_entered_at, stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const RP1: &str = env!("CARGO_BIN_EXE_rp1");
-
-/// A little-endian SuperH ELF32 executable: one loadable segment holding
-/// `code` (16-bit words) at virtual `vaddr` (physical `vaddr & 0x1fffffff`),
-/// entered at `entry`.
-fn sh_elf(vaddr: u32, entry: u32, code: &[u16]) -> Vec<u8> {
-    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
-    let mut f = vec![0x7f, b'E', b'L', b'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    for half in [2u16, 42] {
-        f.extend_from_slice(&half.to_le_bytes()); // ET_EXEC, EM_SH
-    }
-    for word in [1u32, entry, 52, 0, 0] {
-        f.extend_from_slice(&word.to_le_bytes()); // version, entry, phoff, shoff, flags
-    }
-    for half in [52u16, 32, 1, 40, 0, 0] {
-        f.extend_from_slice(&half.to_le_bytes());
-    }
-    let len = bytes.len() as u32;
-    for word in [1u32, 84, vaddr, vaddr & 0x1fff_ffff, len, len, 5, 4] {
-        f.extend_from_slice(&word.to_le_bytes()); // PT_LOAD at file offset 84
-    }
-    f.extend_from_slice(&bytes);
-    f
-}
 
 // ----- rp1 run --trace -----
 
 /// `bra .; nop` at P1 0x88000000.
 fn spin_image(dir: &Path) -> PathBuf {
     let path = dir.join("spin.elf");
-    std::fs::write(&path, sh_elf(0x8800_0000, 0x8800_0000, &[0xaffe, 0x0009])).unwrap();
+    std::fs::write(&path, sh_elf(0x8800_0000, &[0xaffe, 0x0009], &[])).unwrap();
     path
 }
 
@@ -147,7 +124,7 @@ fn a_guest_entry_that_cannot_start_is_refused_before_boot() {
         ("p4", 0xe880_0000, "0xe8800000 is in P4 (on-chip registers), not in the partition (0x08800000-0x08ffffff)".to_string()),
     ] {
         let image = dir.join(format!("{name}.elf"));
-        std::fs::write(&image, sh_elf(0x8880_0000, entry, &code)).unwrap();
+        std::fs::write(&image, sh_elf_entered_at(0x8880_0000, entry, &code, &[])).unwrap();
         let desc = description(&dir, &format!("{name}.elf"));
         for hosted in [true, false] {
             let args = if hosted { vec!["hv", "--hosted", desc.to_str().unwrap()] } else { vec!["hv", desc.to_str().unwrap()] };
@@ -161,7 +138,7 @@ fn a_guest_entry_that_cannot_start_is_refused_before_boot() {
         }
     }
     // A P0 entry in the partition (the MMU is off when a vCPU starts) runs.
-    std::fs::write(dir.join("p0ok.elf"), sh_elf(0x0880_0000, 0x0880_0000, &code)).unwrap();
+    std::fs::write(dir.join("p0ok.elf"), sh_elf(0x0880_0000, &code, &[])).unwrap();
     let o = rp1(&["hv", "--hosted", description(&dir, "p0ok.elf").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
@@ -189,7 +166,7 @@ fn a_guest_fault_is_reported_with_pc_expevt_and_vcpu() {
             "faulted at pc 0x88800002: data address error on a read (EXPEVT 0x0e0, address 0x88800001)",
         ),
     ] {
-        std::fs::write(dir.join(format!("{name}.elf")), sh_elf(0x8880_0000, 0x8880_0000, &code)).unwrap();
+        std::fs::write(dir.join(format!("{name}.elf")), sh_elf(0x8880_0000, &code, &[])).unwrap();
         let desc = description(&dir, &format!("{name}.elf"));
         for hosted in [true, false] {
             let args = if hosted { vec!["hv", "--hosted", desc.to_str().unwrap()] } else { vec!["hv", desc.to_str().unwrap()] };
@@ -207,7 +184,7 @@ fn a_guest_fault_is_reported_with_pc_expevt_and_vcpu() {
     }
     // A guest that passes 0xdead to EXIT itself did not fault.
     // mov.l @(4,pc),r4 (0x0000dead); trapa #0x6e; bra .; nop; .long 0xdead
-    std::fs::write(dir.join("dead.elf"), sh_elf(0x8880_0000, 0x8880_0000, &[0xd401, 0xc36e, 0xaffe, 0x0009, 0xdead, 0x0000]))
+    std::fs::write(dir.join("dead.elf"), sh_elf(0x8880_0000, &[0xd401, 0xc36e, 0xaffe, 0x0009, 0xdead, 0x0000], &[]))
         .unwrap();
     let o = rp1(&["hv", "--hosted", description(&dir, "dead.elf").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
@@ -223,7 +200,7 @@ fn a_double_fault_under_hv_is_reported_in_words_with_hex_addresses() {
     let dir = scratch("double-fault");
     // mov.l @(4,pc),r0 (SR = MD|BL|IMASK 15); ldc r0,sr; an undefined word
     let code = [0xd001, 0x400e, 0xfffd, 0x0009, 0x00f0, 0x5000];
-    std::fs::write(dir.join("bl.elf"), sh_elf(0x8880_0000, 0x8880_0000, &code)).unwrap();
+    std::fs::write(dir.join("bl.elf"), sh_elf(0x8880_0000, &code, &[])).unwrap();
     let desc = description(&dir, "bl.elf");
     for hosted in [true, false] {
         let args = if hosted { vec!["hv", "--hosted", desc.to_str().unwrap()] } else { vec!["hv", desc.to_str().unwrap()] };

@@ -60,6 +60,11 @@ pub fn s(p: &Path) -> &str {
 /// `vaddr & 0x1fffffff`, entered at its start, and a symbol table with
 /// `symbols` (global, absolute) when there are any.
 pub fn sh_elf(vaddr: u32, code: &[u16], symbols: &[(&str, u32)]) -> Vec<u8> {
+    sh_elf_entered_at(vaddr, vaddr, code, symbols)
+}
+
+/// `sh_elf` entered at `entry` (anywhere, even outside the segment).
+pub fn sh_elf_entered_at(vaddr: u32, entry: u32, code: &[u16], symbols: &[(&str, u32)]) -> Vec<u8> {
     const EHSIZE: u32 = 52;
     const PHENTSIZE: u32 = 32;
     let offset = EHSIZE + PHENTSIZE;
@@ -90,7 +95,7 @@ pub fn sh_elf(vaddr: u32, code: &[u16], symbols: &[(&str, u32)]) -> Vec<u8> {
     half(&mut f, 2); // e_type: ET_EXEC
     half(&mut f, 42); // e_machine: EM_SH
     word(&mut f, 1); // e_version
-    word(&mut f, vaddr); // e_entry
+    word(&mut f, entry); // e_entry
     word(&mut f, EHSIZE); // e_phoff
     word(&mut f, if sections { shoff } else { 0 }); // e_shoff
     word(&mut f, 0); // e_flags
