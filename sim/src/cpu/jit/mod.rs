@@ -16,11 +16,16 @@
 //! the loop), at a PC outside the translated range, after a handler that
 //! flagged `code_vbase` (delayed branch, yield request, store to code, new
 //! translation state), or at an exception (returned to the loop, which
-//! enters it). Each instruction is one of:
+//! enters it). Where the loop would only find another translation and
+//! enter it, a translation may hand over to it instead (`EXIT_CHAIN`):
+//! within its block, or in P1/P2 to another block (`Frame::crossed`
+//! then sends the loop to look its block up again). Each instruction is
+//! one of:
 //! - inlined (`translate::inline`): integer ALU, moves and branches, the
 //!   instructions that touch only registers, T, PR, MACH/MACL and GBR;
 //! - a load or store with an inline fast path for plain RAM
-//!   (`Bus::plain_ram`), its handler behind it;
+//!   (`Bus::plain_ram`, DRAM) and the core's local RAM (`Bus::local_ram`,
+//!   its URAM), its handler behind it;
 //! - a call of its opcode-table handler through `exec` (everything else:
 //!   FPU, privileged and system instructions), after which the
 //!   translation checks that the handler went on to the next instruction
@@ -34,8 +39,9 @@
 //! leaves the decoded-code cache (another block took its slot) keeps its
 //! translations: only a store to it ends them.
 //!
-//! When: a word becomes an entry after `HOT_THRESHOLD` visits of the loop
-//! with no translation there. Bounded: compiled code is capped at
+//! When: a word becomes an entry after `HOT_THRESHOLD` arrivals of the
+//! loop there (anything but falling through from the word before) with
+//! no translation there. Bounded: compiled code is capped at
 //! `CODE_CAP` bytes; reaching it frees every translation at once (a flush)
 //! and the tier starts again.
 //!
