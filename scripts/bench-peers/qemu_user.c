@@ -5,31 +5,17 @@
  * digits and a newline to standard output and exits with status 0.
  *
  * The kernel (here qemu) enters _start with r15 on the process stack and
- * .bss cleared. System calls follow the SH Linux ABI: `trapa #0x13` with
- * the number in r3, the arguments in r4-r6 and the result in r0.
+ * .bss cleared. System calls: sh_linux.h.
  */
 #include "bench_workload.h"
+#include "sh_linux.h"
 
 #ifndef BENCH_PASSES
 #error "build with -DBENCH_PASSES=<passes>"
 #endif
 
-#define NR_EXIT  1
-#define NR_WRITE 4
-
 static unsigned int table[256];
 static unsigned char buf[BENCH_BUF_BYTES];
-
-static long syscall3(long nr, long a, long b, long c)
-{
-	register long r0 __asm__("r0");
-	register long r3 __asm__("r3") = nr;
-	register long r4 __asm__("r4") = a;
-	register long r5 __asm__("r5") = b;
-	register long r6 __asm__("r6") = c;
-	__asm__ volatile("trapa	#0x13" : "=r"(r0) : "r"(r3), "r"(r4), "r"(r5), "r"(r6) : "memory", "t");
-	return r0;
-}
 
 void _start(void) __attribute__((noreturn));
 
@@ -42,8 +28,8 @@ void _start(void)
 		line[i] = (char)(digit < 10 ? '0' + digit : 'a' + digit - 10);
 	}
 	line[8] = '\n';
-	syscall3(NR_WRITE, 1, (long)line, sizeof line);
-	syscall3(NR_EXIT, 0, 0, 0);
+	sh_linux_syscall3(SH_LINUX_NR_WRITE, 1, (long)line, sizeof line);
+	sh_linux_syscall3(SH_LINUX_NR_EXIT, 0, 0, 0);
 	for (;;)
 		;
 }
