@@ -44,10 +44,10 @@ pub struct Config {
     /// tiers give the same machine, cycle for cycle; only host speed
     /// differs.
     pub tier: Option<Tier>,
-    /// The translating tier's hot threshold (visits of a word before it
-    /// is translated): `None` takes `RP1_JIT_HOT`, else
+    /// The translating tier's hot threshold (visits of a word, arrivals
+    /// there, before it is translated): `None` takes `RP1_JIT_HOT`, else
     /// `jit::HOT_THRESHOLD`. Low values translate nearly everything (the
-    /// tier tests use 1); the result is the same machine either way.
+    /// tier tests use 2); the result is the same machine either way.
     pub jit_hot: Option<u32>,
 }
 

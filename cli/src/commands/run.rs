@@ -50,8 +50,9 @@ pub struct Args {
     /// host speed differs. Default: $RP1_TIER, else interp.
     #[arg(long)]
     tier: Option<rp1_sim::cpu::jit::Tier>,
-    /// With --tier jit: visits of an instruction before its code is
-    /// translated, 1 to 65536. Default: $RP1_JIT_HOT, else 32768.
+    /// With --tier jit: visits of an instruction (jumps, returns and
+    /// slice starts there) before its code is translated, 1 to 65536.
+    /// Default: $RP1_JIT_HOT, else 32768.
     #[arg(long)]
     jit_hot: Option<u32>,
     /// Where SCIF0 output goes.

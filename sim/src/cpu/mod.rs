@@ -161,7 +161,8 @@ pub trait Bus {
     }
 }
 
-/// Memory a bus lets compiled code read directly (`Bus::plain_ram`).
+/// Memory a bus lets compiled code read and write directly
+/// (`Bus::plain_ram`, `Bus::local_ram`).
 #[derive(Clone, Copy, Debug)]
 pub struct PlainRam {
     /// Physical address of its first byte.

@@ -56,8 +56,9 @@ use super::decode::OpTable;
 use super::{Bus, Cpu, Exception};
 use std::marker::PhantomData;
 
-/// Visits of a word (with no translation) before it is translated, in a
-/// block whose translations were never dropped.
+/// Visits of a word (arrivals there with no translation, see `entry`)
+/// before it is translated, in a block whose translations were never
+/// dropped.
 pub const HOT_THRESHOLD: u32 = 32768;
 /// Each time a block's translations are dropped (a store to it), its
 /// words need twice as many visits, up to `HOT_THRESHOLD << MAX_BACKOFF`:

@@ -279,12 +279,13 @@ struct Emitter<'a, B: Bus> {
     /// Exit with an exception parked in the frame (PC already stored).
     exit_exception: IrBlock,
     handler_sig: cranelift_codegen::ir::SigRef,
-    /// `Frame::ram`, `Frame::local` and the store conditions, loaded once.
+    /// `Frame::ram` and `Frame::local`, loaded once; for stores, the same
+    /// with `Frame::ram_store_len` and `Frame::local_store_len` for their
+    /// lengths.
     ram: RamValues,
     local: RamValues,
-    /// `local` with `Frame::local_store_len` for its length.
+    ram_store: RamValues,
     local_store: RamValues,
-    ram_store_len: Value,
     ram_reservations: Value,
     ram_code_marks: Value,
 }
@@ -337,9 +338,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         };
         let ram = load_ram(&mut b, offset_of!(Frame<B>, ram));
         let local = load_ram(&mut b, offset_of!(Frame<B>, local));
-        let local_store =
-            RamValues { len: b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, local_store_len) as i32), ..local };
-        let ram_store_len = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, ram_store_len) as i32);
+        let store_len = |b: &mut FunctionBuilder, at: usize| b.ins().load(types::I64, TRUSTED, frame, at as i32);
+        let ram_store = RamValues { len: store_len(&mut b, offset_of!(Frame<B>, ram_store_len)), ..ram };
+        let local_store = RamValues { len: store_len(&mut b, offset_of!(Frame<B>, local_store_len)), ..local };
         let ram_reservations = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_reservations) as i32);
         let ram_code_marks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_code_marks) as i32);
         let chain = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, chain) as i32);
@@ -371,8 +372,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
             handler_sig,
             ram,
             local,
+            ram_store,
             local_store,
-            ram_store_len,
             ram_reservations,
             ram_code_marks,
         }
@@ -954,10 +955,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.append_block_param(found, self.ptr);
         self.b.append_block_param(found, types::I64);
         // Plain RAM.
-        let (ram, local) = (self.ram, if store { self.local_store } else { self.local });
-        let ram_len = if store { self.ram_store_len } else { ram.len };
+        let (ram, local) = if store { (self.ram_store, self.local_store) } else { (self.ram, self.local) };
         let try_local = self.b.create_block();
-        let off = self.range_test(pa, size, ram.phys, ram_len, try_local);
+        let off = self.range_test(pa, size, ram.phys, ram.len, try_local);
         if store {
             self.code_mark_test(off, slow);
         }
