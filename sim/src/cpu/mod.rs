@@ -341,7 +341,7 @@ const ATTENTION: u32 = 4;
 /// fetch-window miss, and replaces the fetch window. Memory itself is not
 /// cached: every access still reads or writes the bus, so stores to code
 /// (by any core) are seen by the next fetch exactly as before.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Window {
     mask: u32,
     base: u32,

@@ -122,21 +122,25 @@ pub(crate) struct Frame<B> {
     /// The exception an instruction raised (`EXIT_EXCEPTION`), not yet
     /// entered: the loop enters it, as after an interpreted instruction.
     pub exception: Option<Exception>,
-    /// The bus's `plain_ram` (`len` 0 if it has none): loads that hit it
-    /// are inlined.
-    pub ram: FrameRam,
-    /// Bytes of plain RAM stores may take inline: `ram.len`, or 0 when
-    /// the bus has code writes not yet drained (then every store must
-    /// flag them, which the handler does).
-    pub ram_store_len: u64,
+    /// Where the CPU's data windows (`Cpu::read_window`, `write_window`)
+    /// land in the bus's plain RAM and in the core's local RAM, indexed
+    /// by `Direct::at`: compiled code loads and stores there inline.
+    /// Kept up to date by `refresh` (on entry, and after every handler
+    /// call, which may have moved a window).
+    pub direct: [Direct; 4],
     /// `PlainRam::reservations` (of either memory).
     pub ram_reservations: *const bool,
     pub ram_code_marks: *const u64,
-    /// The bus's `local_ram` for this core (`len` 0 if none): loads and
-    /// stores that hit it are inlined (it never holds decoded code).
-    pub local: FrameRam,
-    /// `local.len`, or 0 as for `ram_store_len`.
-    pub local_store_len: u64,
+    /// The bus's `plain_ram` (`len` 0 if it has none) and `local_ram` for
+    /// this core (it never holds decoded code): what `direct` is made
+    /// from.
+    ram: FrameRam,
+    local: FrameRam,
+    /// Stores may go inline: false when the bus has code writes not yet
+    /// drained (then every store must flag them, which the handler does).
+    store_ok: bool,
+    /// The windows `direct` was made from.
+    windows: [super::Window; 2],
     /// The entry table (`BlockCode::entry`) of the block the translations
     /// of this call belong to, or null. A translation whose way out is a
     /// word of the same block with a translation of its own hands over to
@@ -157,16 +161,15 @@ pub(crate) struct Frame<B> {
     pub chained: u64,
 }
 
-/// A memory compiled code reads (and writes) directly: `PlainRam`'s
-/// fields a translation needs, in a fixed layout.
-#[repr(C)]
+/// A memory compiled code reads and writes directly: `PlainRam`'s
+/// fields a frame needs.
 #[derive(Clone, Copy)]
-pub(crate) struct FrameRam {
-    pub host: *mut u8,
-    pub len: u64,
-    pub phys: u32,
-    pub latency: u64,
-    pub write_latency: u64,
+struct FrameRam {
+    host: *mut u8,
+    len: u64,
+    phys: u32,
+    latency: u64,
+    write_latency: u64,
 }
 
 impl FrameRam {
@@ -183,22 +186,80 @@ impl FrameRam {
     }
 }
 
+/// The part of a data window that lies in one plain memory: an access of
+/// `size` bytes at virtual `addr` with `addr - vlo` (wrapping) aligned to
+/// `size` and below `len` is a read or write of host memory at `host +
+/// (addr - vlo)` taking `latency` cycles, exactly as `Cpu::read` or
+/// `Cpu::write` through the window and the bus's fast path would do it.
+/// `vlo` and `len` are multiples of 4, so compiled code tests both with
+/// one comparison: `rotr(addr - vlo, log2 size) < len >> log2 size`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Direct {
+    pub vlo: u32,
+    /// Bytes; 0 when the window has no part in the memory.
+    pub len: u32,
+    pub host: *mut u8,
+    pub latency: u64,
+    /// Offset of `vlo` in its memory (a store finds its block's code mark
+    /// from it).
+    pub offset: u64,
+}
+
+impl Direct {
+    const NONE: Direct = Direct { vlo: 0, len: 0, host: std::ptr::null_mut(), latency: 0, offset: 0 };
+
+    /// Index in `Frame::direct` of the range for loads (`store` false) or
+    /// stores, in plain RAM or the core's local RAM (`local`).
+    pub const fn at(store: bool, local: bool) -> usize {
+        2 * store as usize + local as usize
+    }
+
+    /// Where `window` lands in `ram`.
+    fn of(window: super::Window, ram: &FrameRam, latency: u64) -> Direct {
+        if ram.len == 0 || window.base & !window.mask != 0 {
+            // No memory, or the empty window (it matches no address).
+            return Direct::NONE;
+        }
+        // The window maps `base ..= base | !mask` to `base + delta` on.
+        let span = (!window.mask) as u64 + 1;
+        let start = window.base.wrapping_add(window.delta) as u64;
+        let (lo, hi) = (start.max(ram.phys as u64), (start + span).min(ram.phys as u64 + ram.len));
+        // A part of the window that wraps past 4 GiB is left out: its
+        // accesses take the handler, which is only slower.
+        if lo >= hi || lo % 4 != 0 || (hi - lo) % 4 != 0 || hi - lo > u32::MAX as u64 {
+            return Direct::NONE;
+        }
+        let offset = lo - ram.phys as u64;
+        Direct {
+            vlo: window.base.wrapping_add((lo - start) as u32),
+            len: (hi - lo) as u32,
+            // SAFETY: `offset` is inside the memory (`lo < hi <= phys +
+            // len`).
+            host: unsafe { ram.host.add(offset as usize) },
+            latency,
+            offset,
+        }
+    }
+}
+
 impl<B: Bus> Frame<B> {
     /// The frame of one call of a translation.
     pub fn new(cpu: &mut Cpu, bus: &mut B, limit: u64) -> Frame<B> {
         let ram = bus.plain_ram();
         let local = bus.local_ram(cpu.id);
-        let store_ok = !bus.code_written();
-        Frame {
+        let windows = [cpu.read_window, cpu.write_window];
+        let mut frame = Frame {
             limit,
             retired: 0,
             exception: None,
-            ram: FrameRam::of(ram),
-            ram_store_len: ram.filter(|_| store_ok).map_or(0, |r| r.len as u64),
+            direct: [Direct::NONE; 4],
             ram_reservations: ram.or(local).map_or(std::ptr::null(), |r| r.reservations),
             ram_code_marks: ram.map_or(std::ptr::null(), |r| r.code_marks),
+            ram: FrameRam::of(ram),
             local: FrameRam::of(local),
-            local_store_len: local.filter(|_| store_ok).map_or(0, |r| r.len as u64),
+            store_ok: !bus.code_written(),
+            windows,
             chain: std::ptr::null(),
             next: None,
             blocks: std::ptr::null(),
@@ -206,6 +267,53 @@ impl<B: Bus> Frame<B> {
             chained: 0,
             cpu,
             bus,
+        };
+        for at in 0..4 {
+            frame.direct[at] = frame.range(at);
+        }
+        frame
+    }
+
+    /// After a handler: the direct ranges of a data window it moved.
+    ///
+    /// A window that moved to the other memory leaves that memory's range
+    /// as it was: its translation still holds, since nothing that could
+    /// change a translation happened. Whatever could (`invalidate_windows`:
+    /// SR, MMU and TLB changes) also sets `code_vbase` to `NO_CODE`, as
+    /// does a store to code, and the translation leaves right after that
+    /// handler; the ranges are dropped then all the same. Why keep them:
+    /// code that reads the core's URAM and DRAM in turn (the hypervisor)
+    /// moves its window at nearly every access, and each move took the
+    /// handler.
+    fn refresh(&mut self) {
+        // SAFETY: the frame's CPU is live for the whole call.
+        let cpu = unsafe { &*self.cpu };
+        let windows = [cpu.read_window, cpu.write_window];
+        if cpu.code_vbase == super::NO_CODE {
+            self.direct = [Direct::NONE; 4];
+            self.windows = windows;
+            return;
+        }
+        for (store, window) in [false, true].into_iter().zip(windows) {
+            if window != self.windows[store as usize] {
+                self.windows[store as usize] = window;
+                for local in [false, true] {
+                    let range = self.range(Direct::at(store, local));
+                    if range.len != 0 {
+                        self.direct[Direct::at(store, local)] = range;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Where the window for `direct[at]` lands in its memory now.
+    fn range(&self, at: usize) -> Direct {
+        let (store, ram) = (at >= Direct::at(true, false), if at % 2 == 1 { &self.local } else { &self.ram });
+        match store {
+            false => Direct::of(self.windows[0], ram, ram.latency),
+            true if self.store_ok => Direct::of(self.windows[1], ram, ram.write_latency),
+            true => Direct::NONE,
         }
     }
 }
@@ -250,10 +358,32 @@ pub(crate) unsafe fn enter<B>(code: Translated, frame: &mut Frame<B>) -> u32 {
 /// Safety: `frame` is the live `Frame<B>` of the call, `handler` a
 /// `Handler<B>` of the opcode table.
 pub(crate) unsafe extern "C" fn exec<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {
-    // SAFETY: the caller's contract; a handler pointer round-trips through
-    // `*const ()` unchanged.
-    let (f, h) = unsafe { (&mut *frame, std::mem::transmute::<*const (), super::decode::Handler<B>>(handler)) };
-    match unsafe { h(&mut *f.cpu, &mut *f.bus, op as u16) } {
+    // SAFETY: the caller's contract.
+    unsafe { run_handler(&mut *frame, handler, op, false) }
+}
+
+/// `exec` for a load or store that missed the frame's direct ranges: the
+/// frame then takes the ranges of the window the access moved
+/// (`Frame::refresh`). Other handlers need not: a range left as it was
+/// stays right (see `refresh`), and only an access that missed gains from
+/// a new one.
+///
+/// Safety: as `exec`.
+pub(crate) unsafe extern "C" fn exec_memory<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {
+    // SAFETY: the caller's contract.
+    unsafe { run_handler(&mut *frame, handler, op, true) }
+}
+
+/// Safety: as `exec`.
+#[inline(always)]
+unsafe fn run_handler<B: Bus>(f: &mut Frame<B>, handler: *const (), op: u32, refresh: bool) -> u32 {
+    // SAFETY: a handler pointer round-trips through `*const ()` unchanged.
+    let h = unsafe { std::mem::transmute::<*const (), super::decode::Handler<B>>(handler) };
+    let r = unsafe { h(&mut *f.cpu, &mut *f.bus, op as u16) };
+    if refresh {
+        f.refresh();
+    }
+    match r {
         Ok(()) => EXIT_CONTINUE,
         Err(e) => {
             f.exception = Some(e);
@@ -273,6 +403,7 @@ pub(crate) unsafe extern "C" fn exec_slot<B: Bus>(frame: *mut Frame<B>, handler:
     cpu.in_delay_slot = true;
     let r = h(cpu, unsafe { &mut *f.bus }, op as u16);
     cpu.in_delay_slot = false;
+    f.refresh();
     match r {
         Ok(()) => EXIT_CONTINUE,
         Err(e) => {

@@ -517,3 +517,30 @@ fn inlined_words_read_what_a_handler_wrote() {
     let stats = translated_run(&framed(&body, 30), 100_000);
     assert!(stats.retired > 250, "{stats:?}");
 }
+
+/// Loads and stores that move the data windows between two views of the
+/// same DRAM (P1 and its uncached P2 alias) inside one translation: each
+/// move lands in a slow path that gives the frame the new window's range
+/// while it keeps the other's (`Frame::refresh`), and every access still
+/// reads and writes what the interpreter's do.
+#[test]
+fn windows_moving_between_views_of_memory_inside_a_translation() {
+    use asm::*;
+    let body = [
+        mov_imm(10, 32),
+        0x4A28, // shll16 r10
+        0x4A18, // shll8 r10: 0x20000000
+        0x6BA3, // mov r10,r11
+        0x3ACC, // add r12,r10: r12's data through P2
+        0x3BDC, // add r13,r11: r13's data through P2
+        0x60C2, // mov.l @r12,r0 (P1)
+        0x51A1, // mov.l @(4,r10),r1 (P2)
+        0x301C, // add r1,r0
+        0x7001, // add #1,r0
+        0x2B02, // mov.l r0,@r11 (P2)
+        0x62D2, // mov.l @r13,r2 (P1: what P2 wrote)
+        0x1C21, // mov.l r2,@(4,r12) (P1: what P2 reads next time)
+    ];
+    let stats = translated_run(&framed(&body, 40), 100_000);
+    assert!(stats.retired > 400, "{stats:?}");
+}

@@ -26,12 +26,12 @@
 //! held, which would keep every written field live across the whole run.
 
 use super::{
-    exec, exec_slot, BlockCode, Frame, FrameRam, Jit, Translated, EXIT_CHAIN, EXIT_CONTINUE, EXIT_EXCEPTION, JIT_SLOTS,
+    exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Translated, EXIT_CHAIN, EXIT_CONTINUE, EXIT_EXCEPTION, JIT_SLOTS,
     MAX_WORDS,
 };
 use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
 use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
-use crate::cpu::{sr, Bus, Cpu, Window};
+use crate::cpu::{sr, Bus, Cpu};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, Block as IrBlock, InstBuilder, MemFlagsData, Signature, Type, Value};
 use cranelift_codegen::settings::{self, Configurable};
@@ -222,12 +222,6 @@ const CYCLES: i32 = offset_of!(Cpu, cycles) as i32;
 const CODE_VBASE: i32 = offset_of!(Cpu, code_vbase) as i32;
 const BRANCH_PC: i32 = offset_of!(Cpu, branch_pc) as i32;
 const BRANCH_TARGET: i32 = offset_of!(Cpu, branch_target) as i32;
-const READ_MASK: i32 = (offset_of!(Cpu, read_window) + offset_of!(Window, mask)) as i32;
-const READ_BASE: i32 = (offset_of!(Cpu, read_window) + offset_of!(Window, base)) as i32;
-const READ_DELTA: i32 = (offset_of!(Cpu, read_window) + offset_of!(Window, delta)) as i32;
-const WRITE_MASK: i32 = (offset_of!(Cpu, write_window) + offset_of!(Window, mask)) as i32;
-const WRITE_BASE: i32 = (offset_of!(Cpu, write_window) + offset_of!(Window, base)) as i32;
-const WRITE_DELTA: i32 = (offset_of!(Cpu, write_window) + offset_of!(Window, delta)) as i32;
 
 /// The 32-bit `Cpu` fields a translation holds in SSA variables while it
 /// runs (see the module's header): only handlers change them otherwise.
@@ -266,15 +260,6 @@ enum Target {
     Computed(Value),
 }
 
-/// A `FrameRam`'s fields, loaded in a translation.
-#[derive(Clone, Copy)]
-struct RamValues {
-    host: Value,
-    len: Value,
-    phys: Value,
-    latency: Value,
-    write_latency: Value,
-}
 
 struct Emitter<'a, B: Bus> {
     b: FunctionBuilder<'a>,
@@ -319,13 +304,6 @@ struct Emitter<'a, B: Bus> {
     /// Exit with an exception parked in the frame (PC already stored).
     exit_exception: IrBlock,
     handler_sig: cranelift_codegen::ir::SigRef,
-    /// `Frame::ram` and `Frame::local`, loaded once; for stores, the same
-    /// with `Frame::ram_store_len` and `Frame::local_store_len` for their
-    /// lengths.
-    ram: RamValues,
-    local: RamValues,
-    ram_store: RamValues,
-    local_store: RamValues,
     ram_reservations: Value,
     ram_code_marks: Value,
     /// The `HELD` fields this run uses, as found so far.
@@ -378,18 +356,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
         sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(types::I32)]);
         sig.returns.push(AbiParam::new(types::I32));
         let handler_sig = b.import_signature(sig);
-        let load_ram = |b: &mut FunctionBuilder, at: usize| RamValues {
-            host: b.ins().load(ptr, TRUSTED, frame, (at + offset_of!(FrameRam, host)) as i32),
-            len: b.ins().load(types::I64, TRUSTED, frame, (at + offset_of!(FrameRam, len)) as i32),
-            phys: b.ins().load(types::I32, TRUSTED, frame, (at + offset_of!(FrameRam, phys)) as i32),
-            latency: b.ins().load(types::I64, TRUSTED, frame, (at + offset_of!(FrameRam, latency)) as i32),
-            write_latency: b.ins().load(types::I64, TRUSTED, frame, (at + offset_of!(FrameRam, write_latency)) as i32),
-        };
-        let ram = load_ram(&mut b, offset_of!(Frame<B>, ram));
-        let local = load_ram(&mut b, offset_of!(Frame<B>, local));
-        let store_len = |b: &mut FunctionBuilder, at: usize| b.ins().load(types::I64, TRUSTED, frame, at as i32);
-        let ram_store = RamValues { len: store_len(&mut b, offset_of!(Frame<B>, ram_store_len)), ..ram };
-        let local_store = RamValues { len: store_len(&mut b, offset_of!(Frame<B>, local_store_len)), ..local };
         let ram_reservations = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_reservations) as i32);
         let ram_code_marks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_code_marks) as i32);
         let chain = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, chain) as i32);
@@ -419,10 +385,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
             exit_as_is,
             exit_exception,
             handler_sig,
-            ram,
-            local,
-            ram_store,
-            local_store,
             ram_reservations,
             ram_code_marks,
             held: plan.unwrap_or_default(),
@@ -741,25 +703,32 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 self.fall_to(word + 1);
             }
             _ => {
-                match self.memory_fast(op, pc) {
+                let memory = match self.memory_fast(op, pc) {
                     Some(slow) => {
                         self.count();
                         self.goto(next);
                         self.b.switch_to_block(slow);
+                        true
                     }
-                    None => self.calls = true,
-                }
-                self.handler_call(word)
+                    None => {
+                        self.calls = true;
+                        false
+                    }
+                };
+                self.handler_call(word, memory)
             }
         }
     }
 
-    /// A call of the word's handler, then: an exception leaves; a handler
-    /// that went anywhere but the next word, or flagged `code_vbase`,
-    /// leaves with the PC it set; otherwise on to the next word.
-    fn handler_call(&mut self, word: usize) {
+    /// A call of the word's handler (for a load or store that missed the
+    /// direct ranges, `memory`: one that then brings them up to date),
+    /// then: an exception leaves; a handler that went anywhere but the
+    /// next word, or flagged `code_vbase`, leaves with the PC it set;
+    /// otherwise on to the next word.
+    fn handler_call(&mut self, word: usize, memory: bool) {
         let pc = self.pc_of(word);
-        let rc = self.call(exec::<B> as *const (), word, pc);
+        let helper = if memory { exec_memory::<B> as *const () } else { exec::<B> as *const () };
+        let rc = self.call(helper, word, pc);
         let ok = self.b.create_block();
         self.b.ins().brif(rc, self.exit_exception, &[], ok, &[]);
         self.b.switch_to_block(ok);
@@ -1023,63 +992,60 @@ impl<'a, B: Bus> Emitter<'a, B> {
         }
     }
 
-    /// The window test (`Window::lookup(addr, size)`), then the range
-    /// tests of the bus's plain RAM (`Bus::plain_ram`, DRAM) and of the
-    /// core's local RAM (`Bus::local_ram`, its URAM): the host address of
-    /// the access and its latency, with the builder in the block where the
-    /// tests passed; a miss goes to `slow`. For a store, also what
+    /// The tests that `size` bytes at virtual `addr` lie in one of the
+    /// frame's direct ranges for loads (or stores): the plain RAM's
+    /// (`Bus::plain_ram`, DRAM) first, then the core's local RAM's
+    /// (`Bus::local_ram`, its URAM). Returns the host address of the
+    /// access and its latency, with the builder in the block where a test
+    /// passed; a miss goes to `slow`. For a store, also what
     /// `Bus::write_fast` needs to be the whole story: no decoded code in
     /// the plain RAM's 1 KiB block (an aligned access stays in one), and
     /// no reservation held anywhere (checked by the caller).
     fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, slow: IrBlock) -> (Value, Value) {
-        let [mask_at, base_at, delta_at] =
-            if store { [WRITE_MASK, WRITE_BASE, WRITE_DELTA] } else { [READ_MASK, READ_BASE, READ_DELTA] };
-        let mask = self.field(mask_at);
-        let mask = self.b.ins().bor_imm_s(mask, (size - 1) as i64);
-        let masked = self.b.ins().band(addr, mask);
-        let base = self.field(base_at);
-        let hit = self.b.ins().icmp(IntCC::Equal, masked, base);
-        let in_window = self.b.create_block();
-        self.b.ins().brif(hit, in_window, &[], slow, &[]);
-        self.b.switch_to_block(in_window);
-        let delta = self.field(delta_at);
-        let pa = self.b.ins().iadd(addr, delta);
         let found = self.b.create_block();
         self.b.append_block_param(found, self.ptr);
         self.b.append_block_param(found, types::I64);
-        // Plain RAM.
-        let (ram, local) = if store { (self.ram_store, self.local_store) } else { (self.ram, self.local) };
         let try_local = self.b.create_block();
-        let off = self.range_test(pa, size, ram.phys, ram.len, try_local);
-        if store {
-            self.code_mark_test(off, slow);
-        }
-        let host = self.b.ins().iadd(ram.host, off);
-        let latency = if store { ram.write_latency } else { ram.latency };
+        let (host, latency) = self.direct_test(addr, size, Direct::at(store, false), try_local, store.then_some(slow));
         self.b.ins().jump(found, &[host.into(), latency.into()]);
-        // Local RAM.
         self.b.switch_to_block(try_local);
-        let off = self.range_test(pa, size, local.phys, local.len, slow);
-        let host = self.b.ins().iadd(local.host, off);
-        let latency = if store { local.write_latency } else { local.latency };
+        let (host, latency) = self.direct_test(addr, size, Direct::at(store, true), slow, None);
         self.b.ins().jump(found, &[host.into(), latency.into()]);
         self.b.switch_to_block(found);
         let params = self.b.block_params(found);
         (params[0], params[1])
     }
 
-    /// Whether `size` bytes at physical `pa` lie in the `len` bytes from
-    /// `phys`: their offset (i64), with the builder where they do; else
-    /// on to `miss`.
-    fn range_test(&mut self, pa: Value, size: u32, phys: Value, len: Value, miss: IrBlock) -> Value {
-        let off = self.b.ins().isub(pa, phys);
-        let off = self.b.ins().uextend(types::I64, off);
-        let end = self.b.ins().iadd_imm_s(off, size as i64);
-        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+    /// Whether `size` bytes at virtual `addr` lie in the frame's direct
+    /// range `at` (`Direct`'s one comparison, which also tests the
+    /// alignment): their host address and the latency, with the builder
+    /// where they do; else on to `miss`. With `marked`, then on to it if
+    /// their 1 KiB block of the memory holds decoded code.
+    fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock, marked: Option<IrBlock>) -> (Value, Value) {
+        let field = |name: usize| (offset_of!(Frame<B>, direct) + at * std::mem::size_of::<Direct>() + name) as i32;
+        let vlo = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, vlo)));
+        let len = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, len)));
+        let off = self.b.ins().isub(addr, vlo);
+        let k = size.trailing_zeros() as i64;
+        let (scaled, limit) = if k == 0 {
+            (off, len)
+        } else {
+            (self.b.ins().rotr_imm_u(off, k), self.b.ins().ushr_imm_u(len, k))
+        };
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, scaled, limit);
         let hit = self.b.create_block();
         self.b.ins().brif(inside, hit, &[], miss, &[]);
         self.b.switch_to_block(hit);
-        off
+        let off = self.b.ins().uextend(types::I64, off);
+        let host = self.b.ins().load(self.ptr, TRUSTED, self.frame, field(offset_of!(Direct, host)));
+        let host = self.b.ins().iadd(host, off);
+        let latency = self.b.ins().load(types::I64, TRUSTED, self.frame, field(offset_of!(Direct, latency)));
+        if let Some(marked) = marked {
+            let base = self.b.ins().load(types::I64, TRUSTED, self.frame, field(offset_of!(Direct, offset)));
+            let in_memory = self.b.ins().iadd(base, off);
+            self.code_mark_test(in_memory, marked);
+        }
+        (host, latency)
     }
 
     /// On to `slow` if the plain RAM's block at offset `off` holds
