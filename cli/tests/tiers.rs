@@ -107,3 +107,20 @@ fn a_bad_tier_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("the hot threshold must be 1 to 65536 visits, not 0"), "{}", stderr(&o));
 }
+
+/// With neither `--tier` nor `RP1_TIER`, a machine runs on the translating
+/// tier (this host has a Cranelift backend); `--tier interp` still picks
+/// the interpreter.
+#[test]
+fn the_translating_tier_is_the_default() {
+    let elf = build("hello", Platform::Rp1);
+    let elf = elf.to_str().expect("utf-8 path");
+    let run = |extra: &[&str]| {
+        let o = Command::new(rp1_bin()).arg("run").args(extra).arg(elf).env_remove("RP1_TIER").stdin(Stdio::null()).output();
+        stderr(&o.expect("run rp1"))
+    };
+    let default = run(&[]);
+    assert!(default.contains("tier: jit"), "{default}");
+    let interp = run(&["--tier", "interp"]);
+    assert!(interp.contains("tier: interp"), "{interp}");
+}

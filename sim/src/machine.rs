@@ -40,7 +40,8 @@ pub struct Config {
     /// Collect an instruction/exception/interrupt trace.
     pub trace: bool,
     /// The execution tier (`cpu::jit`): `None` takes the environment
-    /// variable `RP1_TIER` (`interp` or `jit`), else the interpreter. The
+    /// variable `RP1_TIER` (`interp` or `jit`), else the translating tier
+    /// (or the interpreter, on a host Cranelift has no backend for). The
     /// tiers give the same machine, cycle for cycle; only host speed
     /// differs.
     pub tier: Option<Tier>,
@@ -74,14 +75,15 @@ pub fn resolve_jit_hot(hot: Option<u32>) -> Result<u32, ConfigError> {
     }
 }
 
-/// The tier `Config::tier` names, or `RP1_TIER` says, or the interpreter.
-pub fn resolve_tier(tier: Option<Tier>) -> Result<Tier, ConfigError> {
+/// The tier `Config::tier` names, or `RP1_TIER` says (`Some`); `None`
+/// if neither names one.
+pub fn resolve_tier(tier: Option<Tier>) -> Result<Option<Tier>, ConfigError> {
     if let Some(t) = tier {
-        return Ok(t);
+        return Ok(Some(t));
     }
     match env_setting("RP1_TIER").map_err(ConfigError::TierVariable)? {
-        Some(v) => v.parse().map_err(|_| ConfigError::TierVariable(v)),
-        None => Ok(Tier::Interp),
+        Some(v) => v.parse().map(Some).map_err(|_| ConfigError::TierVariable(v)),
+        None => Ok(None),
     }
 }
 
@@ -261,9 +263,14 @@ impl Machine {
                 cpu.trace = Some(Vec::with_capacity(crate::cpu::TRACE_CHUNK + 16));
             }
         }
-        let tier = resolve_tier(config.tier)?;
         let mut bus = Rp1Bus::new(config.cores, config.dram_size);
-        bus.set_tier(tier).map_err(ConfigError::Jit)?;
+        match resolve_tier(config.tier)? {
+            Some(tier) => bus.set_tier(tier).map_err(ConfigError::Jit)?,
+            // The default: the translating tier, the faster on every run
+            // but the shortest (docs/benchmarks.md), where the host has a
+            // Cranelift backend; else the interpreter (it has one already).
+            None => bus.set_tier(Tier::Jit).unwrap_or(()),
+        }
         bus.set_jit_hot(resolve_jit_hot(config.jit_hot)?);
         // The board's boot monitor leaves SCIF0 set up as the console
         // (transmitter and receiver enabled) before it starts a program;

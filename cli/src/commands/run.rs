@@ -47,7 +47,7 @@ pub struct Args {
     quantum: u64,
     /// Execution tier: interp (the reference interpreter) or jit (hot code
     /// translated to host code). The same machine, cycle for cycle; only
-    /// host speed differs. Default: $RP1_TIER, else interp.
+    /// host speed differs. Default: $RP1_TIER, else jit (interp on a host Cranelift has no backend for).
     #[arg(long)]
     tier: Option<rp1_sim::cpu::jit::Tier>,
     /// With --tier jit: visits of an instruction (jumps, returns and

@@ -25,7 +25,8 @@
 //!   instructions that touch only registers, T, PR, MACH/MACL and GBR;
 //! - a load or store with an inline fast path for plain RAM
 //!   (`Bus::plain_ram`, DRAM) and the core's local RAM (`Bus::local_ram`,
-//!   its URAM), its handler behind it;
+//!   its URAM), through the frame's ranges where the data windows land in
+//!   them (`Direct`), its handler behind it;
 //! - a call of its opcode-table handler through `exec` (everything else:
 //!   FPU, privileged and system instructions), after which the
 //!   translation checks that the handler went on to the next instruction
@@ -83,9 +84,9 @@ const NEVER: u32 = u32::MAX;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Tier {
     /// The interpreter (the reference).
-    #[default]
     Interp,
-    /// Hot code translated to host code (this module).
+    /// Hot code translated to host code (this module): the default.
+    #[default]
     Jit,
 }
 
