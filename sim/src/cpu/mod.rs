@@ -942,14 +942,15 @@ impl Cpu {
                     if let Some((code, chain)) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i)) {
                         let mut frame = jit::Frame::new(self, bus, limit);
                         frame.chain = chain;
-                        frame.blocks = jit.as_deref().map_or(std::ptr::null(), |j| j.blocks());
+                        let (blocks, trampoline) = jit.as_deref().map(|j| (j.blocks(), j.trampoline())).expect("the tier gave the entry");
+                        frame.blocks = blocks;
                         // SAFETY: `code` was compiled for this block at this
                         // base and for this bus type, entered as its
                         // contract asks (the block test above), with its
                         // block's entry table; `frame` outlives the call,
                         // and nothing else touches the CPU or the bus
                         // meanwhile.
-                        let exit = unsafe { jit::enter(code, &mut frame) };
+                        let exit = unsafe { jit::enter(trampoline, code, &mut frame) };
                         *retired += frame.retired;
                         if frame.crossed != 0 {
                             // Another block's translation ran last: this

@@ -17,7 +17,7 @@
 //! flagged `code_vbase` (delayed branch, yield request, store to code, new
 //! translation state), or at an exception (returned to the loop, which
 //! enters it). Where the loop would only find another translation and
-//! enter it, a translation may hand over to it instead (`EXIT_CHAIN`):
+//! enter it, a translation may hand over to it instead (a tail call):
 //! within its block, or in P1/P2 to another block (`Frame::crossed`
 //! then sends the loop to look its block up again). Each instruction is
 //! one of:
@@ -145,11 +145,9 @@ pub(crate) struct Frame<B> {
     /// The entry table (`BlockCode::entry`) of the block the translations
     /// of this call belong to, or null. A translation whose way out is a
     /// word of the same block with a translation of its own hands over to
-    /// it (`EXIT_CHAIN`) rather than returning to the loop, which would
+    /// it (a tail call) rather than returning to the loop, which would
     /// only find that translation again and enter it.
     pub chain: *const Option<Translated>,
-    /// The translation `EXIT_CHAIN` hands over to.
-    pub next: Option<Translated>,
     /// The tier's table of blocks (`Jit::blocks`), or null: a translation
     /// running at a fixed translation (P1 or P2) whose way out is a word
     /// of another block of the same segment hands over to that word's
@@ -262,7 +260,6 @@ impl<B: Bus> Frame<B> {
             store_ok: !bus.code_written(),
             windows,
             chain: std::ptr::null(),
-            next: None,
             blocks: std::ptr::null(),
             crossed: 0,
             chained: 0,
@@ -319,38 +316,42 @@ impl<B: Bus> Frame<B> {
     }
 }
 
-/// A translation: `frame` is a `*mut Frame<B>`; returns `EXIT_*`.
-pub(crate) type Translated = unsafe extern "C" fn(frame: *mut u8) -> u32;
+/// A translation: a function of Cranelift's `tail` convention taking
+/// `frame` (a `*mut Frame<B>`) and returning `EXIT_*`. Rust cannot call
+/// that convention: `enter` does, through the translator's trampoline.
+/// Why that convention: a hand-over is then a tail call from the exit
+/// that takes it, a jump the host predicts per exit, where a return to a
+/// loop that called the next translation was one indirect call for all
+/// of them (and a return and a call more).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct Translated(std::ptr::NonNull<u8>);
+
+/// The code `enter` calls: `(frame, translation) -> EXIT_*`, in the host's
+/// own calling convention.
+pub(crate) type Trampoline = unsafe extern "C" fn(frame: *mut u8, code: *const u8) -> u32;
 
 /// The translation stopped where the loop takes over (state is exactly the
 /// loop's after the last instruction it ran).
 pub(crate) const EXIT_CONTINUE: u32 = 0;
 /// The last instruction raised `Frame::exception` (counted, not entered).
 pub(crate) const EXIT_EXCEPTION: u32 = 1;
-/// The translation stopped at a word that has a translation
-/// (`Frame::next`), of its block or (in P1/P2) of another, with the state
-/// exactly the loop's there: no slot pending, nothing flagged, the PC
-/// stored (and, for another block, its base in `code_vbase` and
-/// `Frame::crossed` set).
-pub(crate) const EXIT_CHAIN: u32 = 2;
 
-/// Run the translation `code`, then each one it hands over to, until one
-/// returns to the loop (`EXIT_CONTINUE` or `EXIT_EXCEPTION`).
+/// Run the translation `code` (through `trampoline`, the translator's),
+/// and each one it hands over to, until one returns to the loop
+/// (`EXIT_CONTINUE` or `EXIT_EXCEPTION`). A hand-over is a tail call at a
+/// word that has a translation, of its block or (in P1/P2) of another,
+/// with the state exactly the loop's there: no slot pending, nothing
+/// flagged, the PC stored (and, for another block, its base in
+/// `code_vbase` and `Frame::crossed` set), `Frame::chained` counted.
 ///
 /// Safety: as for calling `code` (its block's contract), with
 /// `frame.chain` null or the entry table of `code`'s block, and
 /// `frame.blocks` null or the tier's table of blocks.
-pub(crate) unsafe fn enter<B>(code: Translated, frame: &mut Frame<B>) -> u32 {
-    let at = frame as *mut Frame<B> as *mut u8;
+pub(crate) unsafe fn enter<B>(trampoline: Trampoline, code: Translated, frame: &mut Frame<B>) -> u32 {
     // SAFETY: the caller's contract; a hand-over comes from those tables,
     // and leaves the state the next translation's contract asks for.
-    let mut exit = unsafe { code(at) };
-    while exit == EXIT_CHAIN {
-        let Some(next) = frame.next.take() else { break };
-        frame.chained += 1;
-        exit = unsafe { next(at) };
-    }
-    exit
+    unsafe { trampoline(frame as *mut Frame<B> as *mut u8, code.0.as_ptr()) }
 }
 
 /// A handler call from compiled code. The handler runs exactly as the loop
@@ -445,7 +446,7 @@ pub struct JitStats {
     pub dropped: u64,
     /// Times the loop entered a translation.
     pub calls: u64,
-    /// Times a translation handed over to another (`EXIT_CHAIN`).
+    /// Times a translation handed over to another (a tail call).
     pub chained: u64,
     /// Instructions retired inside translations.
     pub retired: u64,
@@ -518,6 +519,11 @@ impl<B: Bus> Jit<B> {
     /// The table of blocks, for `Frame::blocks`.
     pub(crate) fn blocks(&self) -> *const Option<Box<BlockCode>> {
         self.blocks.as_ptr()
+    }
+
+    /// What `enter` calls translations through.
+    pub(crate) fn trampoline(&self) -> Trampoline {
+        self.translator.trampoline()
     }
 
     /// The table entry of physical block `phys`.

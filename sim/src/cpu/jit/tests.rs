@@ -112,7 +112,7 @@ fn inlined_words_do_what_their_handlers_do() {
             let limit = c2.cycles + 1;
             let mut frame = Frame::new(&mut c2, &mut bus2, limit);
             // SAFETY: entered as the contract asks (block base set, no slot).
-            let exit = unsafe { (done.code)(&mut frame as *mut Frame<Rp1Bus> as *mut u8) };
+            let exit = unsafe { enter(translator.trampoline(), done.code, &mut frame) };
             let (retired, exception) = (frame.retired, frame.exception);
             assert_eq!(retired, 1, "{op:#06x} {m}");
             match r1 {

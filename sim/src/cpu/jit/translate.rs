@@ -26,14 +26,15 @@
 //! held, which would keep every written field live across the whole run.
 
 use super::{
-    exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Translated, EXIT_CHAIN, EXIT_CONTINUE, EXIT_EXCEPTION, JIT_SLOTS,
-    MAX_WORDS,
+    exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Trampoline, Translated, EXIT_CONTINUE, EXIT_EXCEPTION,
+    JIT_SLOTS, MAX_WORDS,
 };
 use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
 use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
 use crate::cpu::{sr, Bus, Cpu};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{types, AbiParam, Block as IrBlock, InstBuilder, MemFlagsData, Signature, Type, Value};
+use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
@@ -53,8 +54,45 @@ pub(super) struct Done {
 /// The compiler and the memory its code lives in.
 pub(super) struct Translator {
     module: Option<JITModule>,
+    /// Holds the trampoline, which outlives every flush.
+    _trampoline_module: JITModule,
+    trampoline: Trampoline,
     ctx: Context,
     fctx: FunctionBuilderContext,
+}
+
+/// The signature of a translation: `(frame) -> EXIT_*`, `tail` convention.
+fn translation_signature(ptr: Type) -> Signature {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::new(ptr));
+    sig.returns.push(AbiParam::new(types::I32));
+    sig
+}
+
+/// Compile `enter`'s trampoline into `module`: `(frame, code) ->
+/// code(frame)`, called from Rust, calling the `tail` convention.
+fn compile_trampoline(module: &mut JITModule, fctx: &mut FunctionBuilderContext) -> Result<Trampoline, String> {
+    let ptr = module.target_config().pointer_type();
+    let mut ctx = module.make_context();
+    ctx.func.signature.params.extend([AbiParam::new(ptr), AbiParam::new(ptr)]);
+    ctx.func.signature.returns.push(AbiParam::new(types::I32));
+    let mut b = FunctionBuilder::new(&mut ctx.func, fctx);
+    let start = b.create_block();
+    b.append_block_params_for_function_params(start);
+    b.switch_to_block(start);
+    let (frame, code) = (b.block_params(start)[0], b.block_params(start)[1]);
+    let sig = b.import_signature(translation_signature(ptr));
+    let call = b.ins().call_indirect(sig, code, &[frame]);
+    let exit = b.inst_results(call)[0];
+    b.ins().return_(&[exit]);
+    b.seal_all_blocks();
+    b.finalize(module.target_config());
+    let id = module.declare_anonymous_function(&ctx.func.signature).map_err(|e| e.to_string())?;
+    module.define_function(id, &mut ctx).map_err(|e| e.to_string())?;
+    module.finalize_definitions().map_err(|e| e.to_string())?;
+    // SAFETY: the function was built with exactly this signature, in the
+    // host's default convention.
+    Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(module.get_finalized_function(id)) })
 }
 
 fn new_module() -> Result<JITModule, String> {
@@ -67,6 +105,8 @@ fn new_module() -> Result<JITModule, String> {
         ("regalloc_algorithm", "backtracking"),
         ("is_pic", "false"),
         ("use_colocated_libcalls", "false"),
+        // Cranelift's tail calls (hand-overs) need frame pointers.
+        ("preserve_frame_pointers", "true"),
     ];
     for (name, value) in settings {
         flags.set(name, value).map_err(|e| format!("cranelift flag {name}: {e}"))?;
@@ -82,7 +122,15 @@ impl Translator {
     pub fn new() -> Result<Translator, String> {
         let module = new_module()?;
         let ctx = module.make_context();
-        Ok(Translator { module: Some(module), ctx, fctx: FunctionBuilderContext::new() })
+        let mut fctx = FunctionBuilderContext::new();
+        let mut trampoline_module = new_module()?;
+        let trampoline = compile_trampoline(&mut trampoline_module, &mut fctx)?;
+        Ok(Translator { module: Some(module), _trampoline_module: trampoline_module, trampoline, ctx, fctx })
+    }
+
+    /// What calls a translation from Rust (`jit::enter`).
+    pub fn trampoline(&self) -> Trampoline {
+        self.trampoline
     }
 
     /// Free all compiled code (every `Translated` handed out dies).
@@ -114,10 +162,10 @@ impl Translator {
         let mut plan = None;
         loop {
             module.clear_context(&mut self.ctx);
-            self.ctx.func.signature.params.push(AbiParam::new(ptr));
-            self.ctx.func.signature.returns.push(AbiParam::new(types::I32));
+            self.ctx.func.signature = translation_signature(ptr);
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
-            let (used, calls) = Emitter::<B>::new(b, ptr, block, table, vbase, entry, end, plan).emit(config);
+            let host = Host { ptr, conv: module.isa().default_call_conv() };
+            let (used, calls) = Emitter::<B>::new(b, host, block, table, vbase, entry, end, plan).emit(config);
             if plan.is_some() || calls || used == 0 {
                 break;
             }
@@ -134,8 +182,7 @@ impl Translator {
         let id = defined?;
         module.finalize_definitions().map_err(|e| e.to_string())?;
         let raw = module.get_finalized_function(id);
-        // SAFETY: the function was built with exactly this signature.
-        let code = unsafe { std::mem::transmute::<*const u8, Translated>(raw) };
+        let code = Translated(std::ptr::NonNull::new(raw as *mut u8).ok_or("no code address")?);
         Ok(Done { code, bytes, words: end - entry })
     }
 }
@@ -287,7 +334,7 @@ struct Emitter<'a, B: Bus> {
     exit_at: IrBlock,
     /// Way out to a word of this block outside the run (parameters: its
     /// PC, and its byte offset in the entry table): a hand-over to its
-    /// translation if it has one (`EXIT_CHAIN`), else `exit_at`.
+    /// translation if it has one (a hand-over), else `exit_at`.
     chain_exit: IrBlock,
     /// `Frame::chain`, loaded once.
     chain: Value,
@@ -304,6 +351,8 @@ struct Emitter<'a, B: Bus> {
     /// Exit with an exception parked in the frame (PC already stored).
     exit_exception: IrBlock,
     handler_sig: cranelift_codegen::ir::SigRef,
+    /// A translation's, for hand-overs.
+    translation_sig: cranelift_codegen::ir::SigRef,
     ram_reservations: Value,
     ram_code_marks: Value,
     /// The `HELD` fields this run uses, as found so far.
@@ -316,10 +365,18 @@ struct Emitter<'a, B: Bus> {
     calls: bool,
 }
 
+/// What a translation's code depends on in the host: its pointer type,
+/// and the calling convention of the Rust functions it calls (handlers).
+#[derive(Clone, Copy)]
+struct Host {
+    ptr: Type,
+    conv: CallConv,
+}
+
 impl<'a, B: Bus> Emitter<'a, B> {
     fn new(
         mut b: FunctionBuilder<'a>,
-        ptr: Type,
+        Host { ptr, conv }: Host,
         block: &'a Block<B>,
         table: &'a OpTable<B>,
         vbase: u32,
@@ -352,10 +409,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
         }
         let exit_as_is = b.create_block();
         let exit_exception = b.create_block();
-        let mut sig = Signature::new(b.func.signature.call_conv);
+        let mut sig = Signature::new(conv);
         sig.params.extend([AbiParam::new(ptr), AbiParam::new(ptr), AbiParam::new(types::I32)]);
         sig.returns.push(AbiParam::new(types::I32));
         let handler_sig = b.import_signature(sig);
+        let translation_sig = b.import_signature(translation_signature(ptr));
         let ram_reservations = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_reservations) as i32);
         let ram_code_marks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_code_marks) as i32);
         let chain = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, chain) as i32);
@@ -385,6 +443,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             exit_as_is,
             exit_exception,
             handler_sig,
+            translation_sig,
             ram_reservations,
             ram_code_marks,
             held: plan.unwrap_or_default(),
@@ -494,16 +553,28 @@ impl<'a, B: Bus> Emitter<'a, B> {
         found
     }
 
-    /// Hand over to the translation `next`, at `pc` (`EXIT_CHAIN`).
+    /// Hand over to the translation `next`, at `pc`: a tail call, with the
+    /// state the loop would have there (`jit::enter`).
     fn hand_over(&mut self, next: Value, pc: Value) {
-        self.b.ins().store(TRUSTED, next, self.frame, offset_of!(Frame<B>, next) as i32);
         self.b.ins().store(TRUSTED, pc, self.cpu, PC);
-        self.leave(EXIT_CHAIN);
+        self.store_counts();
+        let at = offset_of!(Frame<B>, chained) as i32;
+        let chained = self.b.ins().load(types::I64, TRUSTED, self.frame, at);
+        let chained = self.b.ins().iadd_imm_s(chained, 1);
+        self.b.ins().store(TRUSTED, chained, self.frame, at);
+        self.b.ins().return_call_indirect(self.translation_sig, next, &[self.frame]);
+    }
+
+    /// Store the counts and return `code`.
+    fn leave(&mut self, code: u32) {
+        self.store_counts();
+        let v = self.b.ins().iconst(types::I32, code as i64);
+        self.b.ins().return_(&[v]);
     }
 
     /// Store the counts (the retired count adds to the frame's: the
-    /// translations of one call share it) and return `code`.
-    fn leave(&mut self, code: u32) {
+    /// translations of one call share it).
+    fn store_counts(&mut self) {
         let c = self.b.use_var(self.cycles);
         self.b.ins().store(TRUSTED, c, self.cpu, CYCLES);
         let r = self.b.use_var(self.retired);
@@ -511,8 +582,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let before = self.b.ins().load(types::I64, TRUSTED, self.frame, at);
         let r = self.b.ins().iadd(before, r);
         self.b.ins().store(TRUSTED, r, self.frame, at);
-        let v = self.b.ins().iconst(types::I32, code as i64);
-        self.b.ins().return_(&[v]);
     }
 
     fn const32(&mut self, v: u32) -> Value {
