@@ -123,11 +123,17 @@ impl Rp1Bus {
         self.dram.len()
     }
 
-    /// Run decoded code on `tier` from now on (a fresh decoded-code
-    /// cache). An error if the translating tier cannot start on this host.
+    /// Run decoded code on `tier` from now on (a fresh translating tier,
+    /// or none; the decoded blocks stay). An error, and nothing changed,
+    /// if the translating tier cannot start on this host.
     pub fn set_tier(&mut self, tier: Tier) -> Result<(), String> {
-        self.code_cache = Some(Box::new(CodeCache::with_tier(tier)?));
-        Ok(())
+        match self.code_cache.as_mut() {
+            Some(cache) => cache.set_tier(tier),
+            None => {
+                self.code_cache = Some(Box::new(CodeCache::with_tier(tier)?));
+                Ok(())
+            }
+        }
     }
 
     /// Cap the translating tier's compiled code at `bytes` (see

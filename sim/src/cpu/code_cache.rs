@@ -79,10 +79,18 @@ impl<B: Bus> CodeCache<B> {
     /// Cranelift backend for the host: without one, the error says so.
     pub fn with_tier(tier: Tier) -> Result<CodeCache<B>, String> {
         let mut cache = CodeCache::new();
-        if tier == Tier::Jit {
-            cache.jit = Some(Jit::new()?);
-        }
+        cache.set_tier(tier)?;
         Ok(cache)
+    }
+
+    /// Run this cache's blocks on `tier` from now on: a fresh translating
+    /// tier, or none. On an error nothing changes.
+    pub fn set_tier(&mut self, tier: Tier) -> Result<(), String> {
+        self.jit = match tier {
+            Tier::Jit => Some(Jit::new()?),
+            Tier::Interp => None,
+        };
+        Ok(())
     }
 
     /// The translating tier's state, if this cache has it.
