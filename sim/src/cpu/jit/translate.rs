@@ -11,7 +11,8 @@
 //! one retired instruction; a memory access adds its latency). Branches
 //! whose target lies inside the run jump to that word's IR block (targets
 //! start segments), so a loop runs without leaving the function. Every
-//! way out stores the PC, the cycle count and the retired count.
+//! way out stores the PC, the cycle count and the retired count; a way out
+//! to a word with a translation of its own tail-calls it (a hand-over).
 //!
 //! The cycle and retired counts live in SSA variables and are stored to
 //! the CPU before each handler call and at each exit. Every other write
@@ -19,7 +20,8 @@
 //! current state; but the values of the fields the inlined words use
 //! (`HELD`: R0-R15, SR, PR, GBR, MACH/MACL, which a first pass over the
 //! run finds) are also kept in SSA variables, read from there, and loaded
-//! on entry and after each handler call (which may change any). Why:
+//! on entry and after each handler call (which may change any), in runs
+//! whose words all have an inline or fast-path form. Why:
 //! read back from the `Cpu`, every value one instruction wrote and the
 //! next one read waited for the host to forward the store; and only
 //! reads need the variables, so no way out has to store a field the run
