@@ -126,8 +126,8 @@ pub(crate) struct Frame<B> {
     /// Where the CPU's data windows (`Cpu::read_window`, `write_window`)
     /// land in the bus's plain RAM and in the core's local RAM, indexed
     /// by `Direct::at`: compiled code loads and stores there inline.
-    /// Kept up to date by `refresh` (on entry, and after every handler
-    /// call, which may have moved a window).
+    /// Made on entry; `refresh` adds the ranges of a window a load or
+    /// store that missed them moved.
     pub direct: [Direct; 4],
     /// `PlainRam::reservations` (of either memory).
     pub ram_reservations: *const bool,
@@ -226,12 +226,17 @@ impl Direct {
         let (lo, hi) = (start.max(ram.phys as u64), (start + span).min(ram.phys as u64 + ram.len));
         // A part of the window that wraps past 4 GiB is left out: its
         // accesses take the handler, which is only slower.
-        if lo >= hi || lo % 4 != 0 || (hi - lo) % 4 != 0 || hi - lo > u32::MAX as u64 {
+        if lo >= hi || hi - lo > u32::MAX as u64 {
+            return Direct::NONE;
+        }
+        let vlo = window.base.wrapping_add((lo - start) as u32);
+        // The one comparison tests alignment only from a 4-aligned start.
+        if vlo % 4 != 0 || (hi - lo) % 4 != 0 {
             return Direct::NONE;
         }
         let offset = lo - ram.phys as u64;
         Direct {
-            vlo: window.base.wrapping_add((lo - start) as u32),
+            vlo,
             len: (hi - lo) as u32,
             // SAFETY: `offset` is inside the memory (`lo < hi <= phys +
             // len`).
@@ -279,7 +284,8 @@ impl<B: Bus> Frame<B> {
     /// change a translation happened. Whatever could (`invalidate_windows`:
     /// SR, MMU and TLB changes) also sets `code_vbase` to `NO_CODE`, as
     /// does a store to code, and the translation leaves right after that
-    /// handler; the ranges are dropped then all the same. Why keep them:
+    /// handler, before any access through `direct`; a refresh that sees
+    /// `NO_CODE` drops the ranges all the same. Why keep them:
     /// code that reads the core's URAM and DRAM in turn (the hypervisor)
     /// moves its window at nearly every access, and each move took the
     /// handler.
@@ -361,7 +367,7 @@ pub(crate) unsafe fn enter<B>(trampoline: Trampoline, code: Translated, frame: &
 /// `Handler<B>` of the opcode table.
 pub(crate) unsafe extern "C" fn exec<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {
     // SAFETY: the caller's contract.
-    unsafe { run_handler(&mut *frame, handler, op, false) }
+    unsafe { run_handler(&mut *frame, handler, op, false, false) }
 }
 
 /// `exec` for a load or store that missed the frame's direct ranges: the
@@ -373,43 +379,38 @@ pub(crate) unsafe extern "C" fn exec<B: Bus>(frame: *mut Frame<B>, handler: *con
 /// Safety: as `exec`.
 pub(crate) unsafe extern "C" fn exec_memory<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {
     // SAFETY: the caller's contract.
-    unsafe { run_handler(&mut *frame, handler, op, true) }
+    unsafe { run_handler(&mut *frame, handler, op, true, false) }
 }
 
+/// `exec` for a delay slot: the handler runs with `in_delay_slot` set, and
+/// its exception becomes the slot form (`Exception::in_delay_slot`). The
+/// frame's ranges are refreshed as after `exec_memory`.
+///
+/// Safety: as `exec`.
+pub(crate) unsafe extern "C" fn exec_slot<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {
+    // SAFETY: the caller's contract.
+    unsafe { run_handler(&mut *frame, handler, op, true, true) }
+}
+
+/// The handler call of `exec`, `exec_memory` and `exec_slot`.
+///
 /// Safety: as `exec`.
 #[inline(always)]
-unsafe fn run_handler<B: Bus>(f: &mut Frame<B>, handler: *const (), op: u32, refresh: bool) -> u32 {
+unsafe fn run_handler<B: Bus>(f: &mut Frame<B>, handler: *const (), op: u32, refresh: bool, slot: bool) -> u32 {
     // SAFETY: a handler pointer round-trips through `*const ()` unchanged.
     let h = unsafe { std::mem::transmute::<*const (), super::decode::Handler<B>>(handler) };
-    let r = unsafe { h(&mut *f.cpu, &mut *f.bus, op as u16) };
+    // SAFETY: the caller's contract (the frame's CPU and bus are live).
+    let (cpu, bus) = unsafe { (&mut *f.cpu, &mut *f.bus) };
+    cpu.in_delay_slot = slot;
+    let r = h(cpu, bus, op as u16);
+    cpu.in_delay_slot = false;
     if refresh {
         f.refresh();
     }
     match r {
         Ok(()) => EXIT_CONTINUE,
         Err(e) => {
-            f.exception = Some(e);
-            EXIT_EXCEPTION
-        }
-    }
-}
-
-/// `exec` for a delay slot: the handler runs with `in_delay_slot` set, and
-/// its exception becomes the slot form (`Exception::in_delay_slot`).
-///
-/// Safety: as `exec`.
-pub(crate) unsafe extern "C" fn exec_slot<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {
-    // SAFETY: as in `exec`.
-    let (f, h) = unsafe { (&mut *frame, std::mem::transmute::<*const (), super::decode::Handler<B>>(handler)) };
-    let cpu = unsafe { &mut *f.cpu };
-    cpu.in_delay_slot = true;
-    let r = h(cpu, unsafe { &mut *f.bus }, op as u16);
-    cpu.in_delay_slot = false;
-    f.refresh();
-    match r {
-        Ok(()) => EXIT_CONTINUE,
-        Err(e) => {
-            f.exception = Some(e.in_delay_slot());
+            f.exception = Some(if slot { e.in_delay_slot() } else { e });
             EXIT_EXCEPTION
         }
     }

@@ -293,6 +293,11 @@ const HELD: [i32; 21] = {
 /// Which `HELD` fields (bit i: `HELD[i]`) a run reads or writes.
 type Held = u32;
 
+/// The index in `HELD` of the `Cpu` field at `offset`, if it is held.
+fn held_index(offset: i32) -> Option<usize> {
+    HELD.iter().position(|&h| h == offset)
+}
+
 /// Where a load's value goes.
 #[derive(Clone, Copy)]
 enum LoadTo {
@@ -308,7 +313,6 @@ enum Target {
     Fixed(u32),
     Computed(Value),
 }
-
 
 struct Emitter<'a, B: Bus> {
     b: FunctionBuilder<'a>,
@@ -694,7 +698,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
     /// A 32-bit field of the `Cpu`: its variable if it is held.
     fn field(&mut self, offset: i32) -> Value {
-        if let Some(i) = HELD.iter().position(|&h| h == offset) {
+        if let Some(i) = held_index(offset) {
             self.held |= 1 << i;
             if let Some(vars) = self.vars {
                 return self.b.use_var(vars[i]);
@@ -705,7 +709,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// Store `v` to a 32-bit field of the `Cpu`, and to its variable if
     /// it is held.
     fn set_field(&mut self, offset: i32, v: Value) {
-        if let Some(i) = HELD.iter().position(|&h| h == offset) {
+        if let Some(i) = held_index(offset) {
             self.held |= 1 << i;
             if let Some(vars) = self.vars {
                 self.b.def_var(vars[i], v);
