@@ -7,7 +7,6 @@
 //! where a program's timing is part of what it tests, and two runs of the
 //! same SMP program must agree to the cycle.
 
-use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config, Exit, Machine};
 use rp1_systests::*;
 
@@ -30,7 +29,7 @@ fn run_sliced(program: &str, cores: usize, slice: u64) -> Run {
     let elf = build(program, Platform::Rp1);
     let image = std::fs::read(&elf).unwrap();
     let mut m = Machine::new(Config { cores, ..Config::default() }).unwrap();
-    let loaded = load_elf(&mut m.bus, &image).unwrap_or_else(|e| panic!("{program}: {e}"));
+    let loaded = m.load_elf(&image).unwrap_or_else(|e| panic!("{program}: {e}"));
     m.cpus[0].reset(loaded.entry);
     let exit = loop {
         match m.run((m.now + slice).min(MAX_CYCLES)) {
@@ -131,7 +130,7 @@ fn tracing_does_not_change_a_run() {
     let elf_run = |program: &str, quantum: u64, lines: Option<&LineCount>| {
         let image = std::fs::read(build(program, Platform::Rp1)).unwrap();
         let mut m = Machine::new(Config { cores: 4, quantum, trace: lines.is_some(), ..Config::default() }).unwrap();
-        let loaded = load_elf(&mut m.bus, &image).unwrap();
+        let loaded = m.load_elf(&image).unwrap();
         m.cpus[0].reset(loaded.entry);
         if let Some(lines) = lines {
             m.trace_to(Box::new(lines.clone()));

@@ -266,7 +266,7 @@ exit_common:
 	cmp/eq	#ACTION_IDLE, r0
 	bt	do_idle
 	cmp/eq	#ACTION_HALT, r0
-	bt	do_halt
+	bt	rp1_halt
 	add	#32, r15		/* 0-7: written by Rust (MMIO) when they change */
 	mov	#0, r0			/* FR = PR = SZ = 0: bank 0 first */
 	lds	r0, fpscr
@@ -387,13 +387,18 @@ do_idle:
 	bra	1b
 	 nop
 
-/* Stopped for good (a refused boot configuration, an unused core). */
-do_halt:
+/* Stopped for good (a refused boot configuration, an unused core). The
+ * name is the simulator's for a halt routine (loader::halt_routines): a
+ * core asleep masked here has halted; masked anywhere else, deadlocked. */
+	.globl	rp1_halt
+	.type	rp1_halt, @function
+rp1_halt:
 	mov.l	.Lsr_halt, r0
 	ldc	r0, sr
 1:	sleep
 	bra	1b
 	 nop
+	.size	rp1_halt, . - rp1_halt
 
 	.balign	2
 .Loff_mode:	.word	136	/* (80 - 46) * 4 */

@@ -12,7 +12,6 @@
 //! boot must show (the `rp1 linux` command and tests/linux.rs check that).
 
 use rp1_sim::linux_boot::set_boot_params;
-use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config, Exit, Machine};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -124,7 +123,7 @@ pub fn boot_with(images: &LinuxImages, cmdline: &str, max_cycles: u64, config: C
     let kernel = std::fs::read(&images.vmlinux).map_err(|e| format!("{}: {e}", images.vmlinux.display()))?;
     let initrd = std::fs::read(&images.initramfs).map_err(|e| format!("{}: {e}", images.initramfs.display()))?;
     let mut m = Machine::new(config).map_err(|e| e.to_string())?;
-    let loaded = load_elf(&mut m.bus, &kernel).map_err(|e| format!("vmlinux: {e}"))?;
+    let loaded = m.load_elf(&kernel).map_err(|e| format!("vmlinux: {e}"))?;
     set_boot_params(&mut m.bus, &kernel, cmdline, Some(&initrd)).map_err(|e| format!("vmlinux: {e}"))?;
     m.cpus[0].reset(loaded.entry);
 

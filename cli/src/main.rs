@@ -38,14 +38,17 @@ enum Command {
     ///
     /// Exit status: 0 when the guest exited with status 0 or the machine
     /// halted (every core asleep or in reset, nothing to wake one, and a
-    /// core asleep with interrupts masked, as Linux's halt leaves it); 1
+    /// core asleep with interrupts masked in a halt routine of the image:
+    /// `rp1_halt`, or Linux's `stop_this_cpu`); 1
     /// when the guest exited with another status (printed whole on stderr:
     /// a status is 32 bits, an exit status 8); 2 for a bad image, option or
     /// output file, or standard output or error that cannot be written; 3
     /// when a core took an exception with exceptions blocked (SR.BL=1); 4
     /// when the machine is stuck (every core asleep with interrupts open,
-    /// waiting for one that nothing will raise); 5 at a GDB breakpoint;
-    /// 124 at --max-cycles; 137 when GDB killed the guest; 141 when the
+    /// waiting for one that nothing will raise); 5 at a GDB breakpoint; 6
+    /// when the machine is deadlocked (as for a halt, but a core sleeps
+    /// with interrupts masked outside every halt routine); 124 at
+    /// --max-cycles; 137 when GDB killed the guest; 141 when the
     /// reader of standard output or error has gone (a closed pipe; nothing
     /// more is printed).
     Run(run::Args),

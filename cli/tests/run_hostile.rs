@@ -258,8 +258,35 @@ fn a_stuck_machine_is_not_a_halt() {
         ),
         "{err}"
     );
-    let halted = program(&dir, "halt.elf", &sleep_masked());
+    // Asleep masked in the image's halt routine: the deliberate halt.
+    let halted = write(&dir, "halt.elf", &sh_elf(BASE, &sleep_masked(), &[("rp1_halt", BASE)]));
     let o = rp1(&["run", s(&halted)]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("--- rp1 summary: machine halted (all cores asleep, nothing can wake them)"));
+}
+
+#[test]
+fn asleep_masked_outside_a_halt_routine_is_a_deadlock_not_a_halt() {
+    let dir = scratch("deadlock");
+    let deadlocked = program(&dir, "deadlock.elf", &sleep_masked());
+    let o = rp1(&["run", s(&deadlocked)]);
+    assert_eq!(o.status.code(), Some(6), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "--- rp1 summary: machine deadlocked (every core asleep or in reset, nothing can wake them; core 0 went \
+             to sleep with interrupts masked at {BASE:#010x}, outside every halt routine)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&format!(
+            "rp1: the machine is deadlocked: every core is asleep or in reset and nothing can wake one; core 0 went \
+             to sleep with interrupts masked at {BASE:#010x}, outside every halt routine (rp1_halt, stop_this_cpu)\n"
+        )),
+        "{err}"
+    );
+    // A symbol of another name does not make it a halt.
+    let named = write(&dir, "named.elf", &sh_elf(BASE, &sleep_masked(), &[("halt", BASE)]));
+    assert_eq!(rp1(&["run", s(&named)]).status.code(), Some(6));
 }

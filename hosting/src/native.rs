@@ -185,7 +185,7 @@ mod tests {
         let words = [bootblock::MAGIC, 1, 2, 3];
         let elf = boot_block_elf(&words);
         let mut m = Machine::new(rp1_sim::machine::Config::default()).unwrap();
-        let loaded = rp1_sim::loader::load_elf(&mut m.bus, &elf).expect("a valid ELF");
+        let loaded = m.load_elf(&elf).expect("a valid ELF");
         assert_eq!(loaded.entry, 0x8000_0000 | bootblock::BLOCK_PHYS);
         assert_eq!(read_words(&mut m.bus, 0, bootblock::BLOCK_PHYS, 4).unwrap(), words.to_vec());
     }

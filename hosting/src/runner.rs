@@ -13,7 +13,6 @@ use crate::native::{self, CoreFigures};
 use crate::profile::ImageCode;
 use rp1_sim::profile::PcProfile;
 use rp1_sim::cpu::{Exception, ExceptionRecord};
-use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config as MachineConfig, Exit, Machine};
 use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
 use spumone_kernel::hypercall::Hypercall;
@@ -286,7 +285,7 @@ pub fn load_guests(desc: &Description, machine: &mut Machine) -> Result<Vec<u32>
         for (n, path) in guest.images.iter().enumerate() {
             let image = patched_image(desc, guest, path)?;
             let err = |error: String| RunError::Image { guest: guest.name.clone(), path: path.clone(), error };
-            let loaded = load_elf(&mut machine.bus, &image).map_err(|e| err(e.to_string()))?;
+            let loaded = machine.load_elf(&image).map_err(|e| err(e.to_string()))?;
             entry.get_or_insert(loaded.entry);
             if let (0, Some(linux)) = (n, &guest.linux) {
                 let initrd = match &linux.initrd {
@@ -362,7 +361,7 @@ pub fn prepare_native(desc: &Description, image: &Path) -> Result<Machine, RunEr
     let mut machine = new_machine()?;
     let entries = load_guests(desc, &mut machine)?;
     let bytes = rp1_sim::loader::read_image(image).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))?;
-    let hv = load_elf(&mut machine.bus, &bytes).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))?;
+    let hv = machine.load_elf(&bytes).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))?;
     let block = native::boot_block(&boot_configuration(desc, &entries));
     native::load_boot_block(&mut machine.bus, &block).map_err(RunError::Board)?;
     machine.cpus[0].reset(hv.entry);

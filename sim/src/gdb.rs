@@ -342,6 +342,11 @@ impl<'m> SimTarget<'m> {
                 note!("gdb: the machine has halted (every core asleep or held in reset, nothing can wake one)");
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(self.last_core), signal: Signal::SIGSTOP })
             }
+            Exit::Deadlocked { core, .. } => {
+                note!("gdb: {exit}; reported to GDB as SIGSTOP on that core");
+                self.last_core = core;
+                Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(core), signal: Signal::SIGSTOP })
+            }
             Exit::Stuck => {
                 note!("gdb: the machine is stuck (every core asleep, waiting with interrupts open for one that nothing will raise)");
                 Some(MultiThreadStopReason::SignalWithThread { tid: core_tid(self.last_core), signal: Signal::SIGSTOP })

@@ -161,6 +161,48 @@ pub fn load_elf(bus: &mut Rp1Bus, image: &[u8]) -> Result<LoadedImage, LoadError
     Ok(LoadedImage { entry: header.e_entry(endian), segments })
 }
 
+/// The symbols that name a halt routine: where software stops a core on
+/// purpose by sleeping with interrupts masked. `rp1_halt` is this
+/// project's convention (the hypervisor's board image and test programs
+/// use it); `stop_this_cpu` is where Linux's halt stops each CPU.
+pub const HALT_ROUTINES: [&str; 2] = ["rp1_halt", "stop_this_cpu"];
+
+/// The virtual address ranges of the image's halt routines
+/// ([`HALT_ROUTINES`], for `Machine::halt_routines`): each symbol's
+/// `[address, address + size)`, or, for a symbol of size 0 (a label in
+/// assembly), up to the next symbol above it or the end of its loadable
+/// segment. Empty for an image without a symbol table.
+pub fn halt_routines(image: &[u8]) -> Vec<std::ops::Range<u32>> {
+    use object::{Object, ObjectSegment, ObjectSymbol};
+    let Ok(file) = object::File::parse(image) else { return Vec::new() };
+    let mut starts: Vec<u64> = file.symbols().map(|s| s.address()).collect();
+    starts.sort_unstable();
+    let segment_end = |addr: u64| {
+        file.segments().find(|g| (g.address()..g.address() + g.size()).contains(&addr)).map(|g| g.address() + g.size())
+    };
+    let mut ranges = Vec::new();
+    for sym in file.symbols().filter(|s| s.name().is_ok_and(|n| HALT_ROUTINES.contains(&n))) {
+        let start = sym.address();
+        let end = match sym.size() {
+            0 => {
+                let next = starts.iter().copied().find(|&a| a > start);
+                match (next, segment_end(start)) {
+                    (Some(n), Some(e)) => n.min(e),
+                    (n, e) => match n.or(e) {
+                        Some(end) => end,
+                        None => continue,
+                    },
+                }
+            }
+            size => start + size,
+        };
+        if let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(end)) {
+            ranges.push(start..end);
+        }
+    }
+    ranges
+}
+
 /// The address of symbol `name` in an ELF image's symbol table, if the
 /// image has one and defines it (for tools that patch a loaded image, such
 /// as the benchmark's iteration count or a kernel's boot parameters).

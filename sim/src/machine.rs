@@ -143,11 +143,20 @@ pub enum Exit {
     /// The cycle limit was reached.
     CycleLimit,
     /// Every core is asleep or held in reset and nothing can wake one, and
-    /// a core went to sleep with every maskable interrupt masked (SR.IMASK
-    /// = 15), or every core is in reset: the machine has halted, the way
-    /// software halts it on purpose. (Linux's halt sleeps the CPU that
-    /// halts with interrupts masked; the other CPUs may be left idle.)
+    /// every core that went to sleep with every maskable interrupt masked
+    /// (SR.IMASK = 15) did so inside a halt routine
+    /// ([`Machine::halt_routines`]), at least one did, or every core is in
+    /// reset: the machine has halted, the way software halts it on
+    /// purpose. (Linux's halt sleeps the CPU that halts with interrupts
+    /// masked in `stop_this_cpu`; the other CPUs may be left idle.)
     Halted,
+    /// Every core is asleep or held in reset and nothing can wake one, and
+    /// `core` went to sleep with every maskable interrupt masked, by the
+    /// SLEEP at `pc` (its PC is the next word), outside every halt routine of the machine
+    /// ([`Machine::halt_routines`]): it can never wake, and did not stop
+    /// where its software stops on purpose (a deadlock, a guest that
+    /// masked interrupts and waited for one).
+    Deadlocked { core: usize, pc: u32 },
     /// Every core is asleep or held in reset, every sleeping core waits
     /// for an interrupt it would take (none has them masked), but none is
     /// pending and no device will raise one: nothing can ever run again,
@@ -168,6 +177,11 @@ impl std::fmt::Display for Exit {
         match self {
             Exit::Guest(code) => write!(f, "guest exit code {code}"),
             Exit::Halted => f.write_str("machine halted (all cores asleep, nothing can wake them)"),
+            Exit::Deadlocked { core, pc } => write!(
+                f,
+                "machine deadlocked (every core asleep or in reset, nothing can wake them; core {core} went to sleep \
+                 with interrupts masked at {pc:#010x}, outside every halt routine)"
+            ),
             Exit::Stuck => f.write_str(
                 "machine stuck (every core asleep or in reset, waiting with interrupts open for one that nothing will raise)",
             ),
@@ -215,6 +229,12 @@ pub struct Machine {
     pub stop_requested: bool,
     /// When set, each core's PC is sampled at the end of every round.
     pub profile: Option<crate::profile::PcProfile>,
+    /// Where the loaded software stops on purpose: virtual PC ranges
+    /// (`loader::halt_routines` finds them in an image). A core asleep
+    /// with interrupts masked inside one has halted; anywhere else it is
+    /// deadlocked ([`Exit::Deadlocked`]). Empty by default: then every
+    /// such sleep is a deadlock.
+    pub halt_routines: Vec<std::ops::Range<u32>>,
     /// Where the trace goes as it is produced (`trace_to`), if anywhere.
     trace_out: Option<TraceOut>,
     /// The stalls and flips of the fault plan ([`Machine::set_faults`]),
@@ -294,6 +314,7 @@ impl Machine {
             trace: Vec::new(),
             stop_requested: false,
             profile: None,
+            halt_routines: Vec::new(),
             trace_out: None,
             faults: None,
             config,
@@ -553,8 +574,17 @@ impl Machine {
         }
     }
 
+    /// Load an ELF image into memory ([`crate::loader::load_elf`]) and
+    /// take its halt routines ([`crate::loader::halt_routines`]).
+    pub fn load_elf(&mut self, image: &[u8]) -> Result<crate::loader::LoadedImage, crate::loader::LoadError> {
+        let loaded = crate::loader::load_elf(&mut self.bus, image)?;
+        self.halt_routines.extend(crate::loader::halt_routines(image));
+        Ok(loaded)
+    }
+
     /// How the machine ended if no core can make progress again
-    /// ([`Exit::Halted`] or [`Exit::Stuck`]); `None` if one still can.
+    /// ([`Exit::Halted`], [`Exit::Deadlocked`] or [`Exit::Stuck`]); `None`
+    /// if one still can.
     fn halted(&mut self) -> Option<Exit> {
         if !self.cpus.iter().all(|c| c.halted || c.sleeping) {
             return None;
@@ -562,7 +592,7 @@ impl Machine {
         // Asleep with every maskable interrupt blocked: nothing but an NMI
         // (which the RP1 model has no source for) could wake the machine.
         if self.cpus.iter().all(|c| c.halted || !c.accepts_interrupt(15)) {
-            return Some(Exit::Halted);
+            return Some(self.masked_sleep_end());
         }
         if self.bus.next_event(self.now).is_some() {
             return None;
@@ -579,14 +609,32 @@ impl Machine {
             }
         }
         // Nothing will ever wake a core. One that masked interrupts before
-        // it slept stopped on purpose: Linux's halt stops the CPU that
-        // halts that way and can leave the others idle, waiting with
-        // interrupts open. If every core waits with interrupts open, none
-        // stopped: they wait for an interrupt that will never come.
+        // it slept stopped, on purpose if it did so in a halt routine:
+        // Linux's halt stops the CPU that halts that way and can leave the
+        // others idle, waiting with interrupts open. If every core waits
+        // with interrupts open, none stopped: they wait for an interrupt
+        // that will never come.
         if self.cpus.iter().any(|c| !c.halted && !c.accepts_interrupt(15)) {
-            Some(Exit::Halted)
+            Some(self.masked_sleep_end())
         } else {
             Some(Exit::Stuck)
+        }
+    }
+
+    /// The end of a machine nothing can wake where some core (or every
+    /// core, in reset) sleeps masked: a halt if each such core sleeps in
+    /// a halt routine, else a deadlock named by the first that does not.
+    fn masked_sleep_end(&self) -> Exit {
+        // A sleeping core's PC is the word after its SLEEP (where an
+        // interrupt would return to); the SLEEP is what must lie in a
+        // routine, which may end with it.
+        let slept_at = |c: &Cpu| c.pc.wrapping_sub(2);
+        let stray = self.cpus.iter().find(|c| {
+            !c.halted && !c.accepts_interrupt(15) && !self.halt_routines.iter().any(|r| r.contains(&slept_at(c)))
+        });
+        match stray {
+            Some(c) => Exit::Deadlocked { core: c.id, pc: slept_at(c) },
+            None => Exit::Halted,
         }
     }
 

@@ -218,17 +218,48 @@ fn asleep_waiting_for_an_interrupt_nothing_raises_is_stuck_not_halted() {
         ),
         "{summary}"
     );
-    // The same with interrupts masked is the deliberate halt.
+    // The same with interrupts masked is the deliberate halt, in a halt
+    // routine.
     let mut m = boot(4, &SLEEP_MASKED);
+    m.halt_routines.push(0x8800_1000..0x8800_1006);
     assert_eq!(m.run(10_000_000), Exit::Halted);
     let summary = rp1_sim::report::summary(&m, Exit::Halted, std::time::Duration::ZERO);
     assert!(summary.contains("machine halted (all cores asleep, nothing can wake them)"), "{summary}");
 }
 
+#[test]
+fn asleep_with_interrupts_masked_outside_a_halt_routine_is_a_deadlock() {
+    // No halt routine at all.
+    let mut m = boot(4, &SLEEP_MASKED);
+    let exit = m.run(10_000_000);
+    assert_eq!(exit, Exit::Deadlocked { core: 0, pc: 0x8800_1000 });
+    assert!(m.now < 10_000, "it stops at once, at {}", m.now);
+    let summary = rp1_sim::report::summary(&m, exit, std::time::Duration::ZERO);
+    assert!(
+        summary.contains(
+            "machine deadlocked (every core asleep or in reset, nothing can wake them; core 0 went to sleep with \
+             interrupts masked at 0x88001000, outside every halt routine)"
+        ),
+        "{summary}"
+    );
+    // A halt routine elsewhere does not make it one; one that ends just
+    // before the sleep neither.
+    let mut m = boot(4, &SLEEP_MASKED);
+    m.halt_routines.extend([0x8800_2000..0x8800_2100, 0x8800_0f00..0x8800_1000]);
+    assert_eq!(m.run(10_000_000), Exit::Deadlocked { core: 0, pc: 0x8800_1000 });
+}
+
 /// Core 0 and core 1 each run one of the two sleeps (loaded at
-/// 0x88001000 and 0x88002000), the others stay in reset.
+/// 0x88001000 and 0x88002000, both halt routines), the others stay in
+/// reset.
 fn two_sleepers(core0: &[u16], core1: &[u16]) -> Exit {
+    two_sleepers_halting_in(core0, core1, &[0x8800_1000..0x8800_1006, 0x8800_2000..0x8800_2006])
+}
+
+/// `two_sleepers` with these halt routines.
+fn two_sleepers_halting_in(core0: &[u16], core1: &[u16], halt_routines: &[std::ops::Range<u32>]) -> Exit {
     let mut m = machine(4, 128 << 20);
+    m.halt_routines = halt_routines.to_vec();
     for (addr, words) in [(0x0800_1000u32, core0), (0x0800_2000, core1)] {
         m.bus.load(0, addr, &code(words)).unwrap();
     }
@@ -248,6 +279,12 @@ fn a_halt_that_leaves_other_cores_idle_is_still_a_halt() {
     assert_eq!(two_sleepers(&SLEEP_MASKED, &SLEEP_MASKED), Exit::Halted);
     // No core halted: both wait for an interrupt that never comes.
     assert_eq!(two_sleepers(&SLEEP_OPEN, &SLEEP_OPEN), Exit::Stuck);
+    // Core 1 sleeps masked outside the halt routines: whatever core 0
+    // does, nothing can wake core 1 and it did not halt.
+    let only_core0 = [0x8800_1000..0x8800_1006];
+    let deadlock = Exit::Deadlocked { core: 1, pc: 0x8800_2000 };
+    assert_eq!(two_sleepers_halting_in(&SLEEP_OPEN, &SLEEP_MASKED, &only_core0), deadlock);
+    assert_eq!(two_sleepers_halting_in(&SLEEP_MASKED, &SLEEP_MASKED, &only_core0), deadlock);
 }
 
 /// Sets TE and RE on SCIF0-3, then writes a byte to each port's SCFTDR

@@ -9,7 +9,7 @@ use rp1_sim::loader::{load_elf, LoadError};
 use rp1_sim::machine::{Config, Exit, Machine};
 
 mod common;
-use common::{code, elf, program, Seg};
+use common::{code, elf, elf_with_symbols, program, Seg};
 
 fn machine() -> Machine {
     Machine::new(Config { cores: 1, ..Config::default() }).unwrap()
@@ -17,7 +17,7 @@ fn machine() -> Machine {
 
 fn boot(image: &[u8]) -> Machine {
     let mut m = machine();
-    let loaded = load_elf(&mut m.bus, image).expect("valid image");
+    let loaded = m.load_elf(image).expect("valid image");
     m.cpus[0].reset(loaded.entry);
     m
 }
@@ -157,10 +157,26 @@ fn a_guest_that_spins_forever_stops_at_the_cycle_limit() {
 }
 
 #[test]
-fn sleeping_with_interrupts_masked_is_a_clean_halt() {
-    let img = program(&[0x001B, 0xAFFD, 0x0009]); // SLEEP (reset state: IMASK=15, BL=1)
+fn sleeping_with_interrupts_masked_is_a_halt_only_in_a_halt_routine() {
+    let sleep = [0x001B, 0xAFFD, 0x0009]; // SLEEP (reset state: IMASK=15, BL=1)
+    let mut m = boot(&program(&sleep));
+    assert_eq!(m.run(1_000_000), Exit::Deadlocked { core: 0, pc: 0x8800_1000 });
+    // The same code named as a halt routine by the image's symbols: a
+    // label of size 0 covers up to the next symbol, or its segment's end.
+    for symbols in [vec![("rp1_halt", 0x8800_1000)], vec![("stop_this_cpu", 0x8800_0ffe), ("after", 0x8800_1002)]] {
+        let bytes = code(&sleep);
+        let memsz = bytes.len() as u32;
+        let img = elf_with_symbols(0x8800_1000, &[Seg { paddr: 0x0800_1000, vaddr: 0x8800_1000, bytes, memsz }], &symbols);
+        let mut m = boot(&img);
+        assert_eq!(m.run(1_000_000), Exit::Halted, "{symbols:?}");
+    }
+    // A halt routine that ends before the sleep does not cover it.
+    let bytes = code(&sleep);
+    let memsz = bytes.len() as u32;
+    let symbols = [("rp1_halt", 0x8800_0ff0), ("next", 0x8800_1000)];
+    let img = elf_with_symbols(0x8800_1000, &[Seg { paddr: 0x0800_1000, vaddr: 0x8800_1000, bytes, memsz }], &symbols);
     let mut m = boot(&img);
-    assert_eq!(m.run(1_000_000), Exit::Halted);
+    assert_eq!(m.run(1_000_000), Exit::Deadlocked { core: 0, pc: 0x8800_1000 });
 }
 
 #[test]

@@ -30,7 +30,7 @@
 //! (exit status 101); a peer's wrong CRC is printed as WRONG.
 
 use super::output::{finish, outln, Failure};
-use rp1_sim::loader::{load_elf, symbol_address};
+use rp1_sim::loader::symbol_address;
 use rp1_sim::cpu::jit::Tier;
 use rp1_sim::machine::{Config, Exit, Machine};
 use rp1::programs::{build, Platform};
@@ -74,7 +74,7 @@ fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier) -> SimRun {
     let elf = build(program, Platform::Rp1);
     let image = std::fs::read(&elf).expect("read the harness");
     let mut m = Machine::new(Config { cores, tier: Some(tier), ..Config::default() }).expect("machine");
-    let loaded = load_elf(&mut m.bus, &image).expect("load the harness");
+    let loaded = m.load_elf(&image).expect("load the harness");
     let at = symbol_address(&image, "bench_iters").expect("the harness defines bench_iters");
     m.bus.load(0, at & 0x1FFF_FFFF, &iters.to_le_bytes()).expect("patch bench_iters");
     m.cpus[0].reset(loaded.entry);

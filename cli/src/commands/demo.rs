@@ -10,7 +10,6 @@
 //! touch: the programs (tests/guests/programs) or the simulator.
 
 use super::output::{finish, out, outln, Failure};
-use rp1_sim::loader::load_elf;
 use rp1_sim::machine::{Config, Exit, Machine};
 use rp1::programs::{build, Platform};
 use std::process::ExitCode;
@@ -36,7 +35,7 @@ fn demo() -> Result<ExitCode, Failure> {
         let elf = build(program, Platform::Rp1);
         let image = std::fs::read(&elf).expect("read the program");
         let mut m = Machine::new(Config::default()).expect("the default machine");
-        let loaded = load_elf(&mut m.bus, &image).expect("load the program");
+        let loaded = m.load_elf(&image).expect("load the program");
         m.cpus[0].reset(loaded.entry);
         let t0 = Instant::now();
         let exit = m.run(6_000_000_000);

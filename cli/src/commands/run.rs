@@ -120,7 +120,8 @@ fn parse_u32(s: &str) -> Result<u32, String> {
 /// docs/simulator.md).
 mod status {
     /// The guest exited with 0, or the machine halted (a core asleep with
-    /// interrupts masked, the others asleep or in reset, none to wake).
+    /// interrupts masked in a halt routine, the others asleep or in
+    /// reset, none to wake).
     pub const OK: u8 = 0;
     /// The guest exited with another status (printed exactly on stderr).
     pub const GUEST_FAILED: u8 = 1;
@@ -133,6 +134,9 @@ mod status {
     pub const STUCK: u8 = 4;
     /// A debugger breakpoint.
     pub const BREAKPOINT: u8 = 5;
+    /// As for a halt, but a core sleeps with interrupts masked outside
+    /// every halt routine: it can never wake, and did not stop on purpose.
+    pub const DEADLOCKED: u8 = 6;
     /// --max-cycles reached.
     pub const CYCLE_LIMIT: u8 = 124;
     /// GDB killed the guest.
@@ -173,7 +177,7 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
     let mut entry = None;
     for (i, path) in args.images.iter().enumerate() {
         let bytes = read_image(path)?;
-        let image = rp1_sim::loader::load_elf(&mut machine.bus, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let image = machine.load_elf(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         entry.get_or_insert(image.entry);
         if i == 0 && (args.cmdline.is_some() || args.initrd.is_some()) {
             let initrd = match &args.initrd {
@@ -285,6 +289,14 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
                  interrupt that nothing will raise; none halted"
             )?;
             status::STUCK
+        }
+        Exit::Deadlocked { core, pc } => {
+            errln!(
+                "rp1: the machine is deadlocked: every core is asleep or in reset and nothing can wake one; core \
+                 {core} went to sleep with interrupts masked at {pc:#010x}, outside every halt routine \
+                 (rp1_halt, stop_this_cpu)"
+            )?;
+            status::DEADLOCKED
         }
         Exit::CycleLimit => {
             errln!("rp1: stopped at the cycle limit ({} cycles)", args.max_cycles)?;
