@@ -3,7 +3,7 @@
 //! word), and whole programs (random ones, self-modifying ones, a flush),
 //! compared on everything the machine shows.
 
-use super::translate::{Translator, INLINED};
+use super::translate::{Translator, INLINED, MEMORY_FAST};
 use super::*;
 use crate::bus::{Rp1Bus, URAM_BASE};
 use crate::cpu::code_cache::CodeCache;
@@ -40,8 +40,10 @@ const P1: u32 = 0x8000_0000;
 fn inlined_words_do_what_their_handlers_do() {
     let table = OpTable::<Rp1Bus>::new();
     // Loads and stores (inlined with a fast path, the handler behind it).
-    let memory: Vec<&str> =
-        (0..=0xFFFFu16).map(|op| table.mnemonic(op)).filter(|m| m.starts_with("MOV.") && m.contains('@')).collect();
+    let memory: Vec<&str> = (0..=0xFFFFu16)
+        .map(|op| table.mnemonic(op))
+        .filter(|m| (m.starts_with("MOV.") && m.contains('@')) || MEMORY_FAST.contains(m))
+        .collect();
     let mut seed = 0x2545_F491_4F6C_DD1Du64;
     let mut translator = Translator::new().expect("a Cranelift backend");
     let mut checked = 0;
@@ -51,8 +53,9 @@ fn inlined_words_do_what_their_handlers_do() {
         if !INLINED.contains(&m) && !memory.contains(&m) && !matches!(m, "BF label" | "BT label") {
             continue;
         }
-        // A sample of each mnemonic's words, and its first word always.
-        if !rng(&mut seed).is_multiple_of(16) && !first_seen.insert(m) {
+        // A sample of each mnemonic's words, and its first word always
+        // (every word of the few other loads and stores).
+        if !rng(&mut seed).is_multiple_of(16) && !first_seen.insert(m) && !MEMORY_FAST.contains(&m) {
             continue;
         }
         first_seen.insert(m);
@@ -64,9 +67,14 @@ fn inlined_words_do_what_their_handlers_do() {
         code[2] = 0x8BFD; // bf (word 1)
         let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
         // Two identical buses with the code decoded (so marked as code).
+        // Data the loads read: no two neighbouring bytes alike, so a load
+        // from the wrong address or of the wrong width shows.
+        let pattern: Vec<u8> = (0..0x6000u32).map(|i| (i * 7 + 3 + (i >> 8)) as u8).collect();
         let new_bus = || {
             let mut bus = Rp1Bus::new(1, 128 << 20);
             bus.load(0, CODE, &bytes).expect("code fits");
+            bus.load(0, CODE + 0x2000, &pattern).expect("data fits");
+            bus.load(0, URAM_BASE[0] + 0x2000, &pattern).expect("data fits");
             let mut cache = CodeCache::<Rp1Bus>::new();
             cache.block(&mut bus, &table, CODE).expect("DRAM is cacheable");
             (bus, cache)
@@ -86,9 +94,11 @@ fn inlined_words_do_what_their_handlers_do() {
             c.set_sr(if round % 2 == 0 { sr::MD } else { sr::MD | sr::T });
             let data = if round >= 4 { URAM_BASE[0] } else { 0x0C00_0000 };
             for r in 0..16 {
-                c.r[r] = match rng(&mut seed) % 4 {
+                c.r[r] = match rng(&mut seed) % 5 {
                     0 => P1 | data | 0x4000 | (rng(&mut seed) & 0x3FFC),
-                    1 => rng(&mut seed) & 0xFF,
+                    // At any alignment (MOVUA.L; the rest raise).
+                    1 => P1 | data | 0x4000 | (rng(&mut seed) & 0x3FFF),
+                    2 => rng(&mut seed) & 0xFF,
                     _ => rng(&mut seed),
                 };
             }

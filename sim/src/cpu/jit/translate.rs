@@ -305,6 +305,11 @@ enum LoadTo {
     Reg(usize),
     /// Rn, after Rm += size (when m == n the loaded value wins).
     PostInc { m: usize, n: usize },
+    /// A system register (a `Cpu` field), after Rm += 4 (LDS.L, LDC.L).
+    FieldPostInc { m: usize, field: i32 },
+    /// R0, from 4 bytes at any alignment at Rm, then Rm += 4 if
+    /// `post_inc` (MOVUA.L; when m is 0 the loaded value wins).
+    Unaligned { m: usize, post_inc: bool },
 }
 
 /// A branch target: known now, or computed by the guest.
@@ -1005,6 +1010,57 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 let t = b.ins().ishl_imm_u(t, 31);
                 (b.ins().bor(v, t), b.ins().band_imm_s(x, 1))
             }),
+            "SYNCO" => {}
+            "SHLD Rm,Rn" | "SHAD Rm,Rn" => {
+                let arithmetic = mnemonic == "SHAD Rm,Rn";
+                let (v, amount) = (self.reg(n), self.reg(m));
+                // Cranelift takes a 32-bit shift's amount modulo 32. Left
+                // by `amount & 31` for an amount >= 0; else right by 32 -
+                // (amount & 31), 1 to 32, done as right by 1 then by
+                // !amount & 31 (a right shift by 32 gives 0, or the sign).
+                let left = self.b.ins().ishl(v, amount);
+                let inverse = self.b.ins().bnot(amount);
+                let right = if arithmetic {
+                    let half = self.b.ins().sshr_imm_u(v, 1);
+                    self.b.ins().sshr(half, inverse)
+                } else {
+                    let half = self.b.ins().ushr_imm_u(v, 1);
+                    self.b.ins().ushr(half, inverse)
+                };
+                let negative = self.b.ins().icmp_imm_s(IntCC::SignedLessThan, amount, 0);
+                let result = self.b.ins().select(negative, right, left);
+                self.set_reg(n, result);
+            }
+            "ADDC Rm,Rn" | "SUBC Rm,Rn" => {
+                let add = mnemonic == "ADDC Rm,Rn";
+                let (a, b, t) = (self.reg(n), self.reg(m), self.t());
+                // The carry (borrow) out of either step.
+                let (result, carry1, carry2) = if add {
+                    let first = self.b.ins().iadd(a, b);
+                    let carry1 = self.b.ins().icmp(IntCC::UnsignedLessThan, first, a);
+                    let result = self.b.ins().iadd(first, t);
+                    (result, carry1, self.b.ins().icmp(IntCC::UnsignedLessThan, result, first))
+                } else {
+                    let first = self.b.ins().isub(a, b);
+                    let borrow1 = self.b.ins().icmp(IntCC::UnsignedLessThan, a, b);
+                    let result = self.b.ins().isub(first, t);
+                    (result, borrow1, self.b.ins().icmp(IntCC::UnsignedLessThan, first, t))
+                };
+                self.set_reg(n, result);
+                let carry = self.b.ins().bor(carry1, carry2);
+                self.set_t(carry);
+            }
+            "NEGC Rm,Rn" => {
+                let (x, t) = (self.reg(m), self.t());
+                let zero = self.const32(0);
+                let negated = self.b.ins().isub(zero, x);
+                let result = self.b.ins().isub(negated, t);
+                self.set_reg(n, result);
+                let borrow1 = self.b.ins().icmp_imm_s(IntCC::NotEqual, negated, 0);
+                let borrow2 = self.b.ins().icmp(IntCC::UnsignedLessThan, negated, result);
+                let borrow = self.b.ins().bor(borrow1, borrow2);
+                self.set_t(borrow);
+            }
             "DT Rn" => {
                 let x = self.reg(n);
                 let v = self.b.ins().iadd_imm_s(x, -1);
@@ -1091,6 +1147,41 @@ impl<'a, B: Bus> Emitter<'a, B> {
         (params[0], params[1])
     }
 
+    /// `plain_ram_address` for a read of 4 bytes at any alignment
+    /// (MOVUA.L): all four must lie in one direct range for loads, which
+    /// makes each of the byte reads `Cpu::read32_unaligned` does a read of
+    /// that memory through the window.
+    fn unaligned_ram_address(&mut self, addr: Value, slow: IrBlock) -> (Value, Value) {
+        let found = self.b.create_block();
+        self.b.append_block_param(found, self.ptr);
+        self.b.append_block_param(found, types::I64);
+        for local in [false, true] {
+            let at = Direct::at(false, local);
+            let field = |name: usize| (offset_of!(Frame<B>, direct) + at * std::mem::size_of::<Direct>() + name) as i32;
+            let vlo = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, vlo)));
+            let len = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, len)));
+            let off = self.b.ins().isub(addr, vlo);
+            // In 64 bits, so neither side wraps: off + 4 <= len.
+            let off = self.b.ins().uextend(types::I64, off);
+            let len = self.b.ins().uextend(types::I64, len);
+            let end = self.b.ins().iadd_imm_s(off, 4);
+            let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+            let (hit, miss) = (self.b.create_block(), if local { slow } else { self.b.create_block() });
+            self.b.ins().brif(inside, hit, &[], miss, &[]);
+            self.b.switch_to_block(hit);
+            let host = self.b.ins().load(self.ptr, TRUSTED, self.frame, field(offset_of!(Direct, host)));
+            let host = self.b.ins().iadd(host, off);
+            let latency = self.b.ins().load(types::I64, TRUSTED, self.frame, field(offset_of!(Direct, latency)));
+            self.b.ins().jump(found, &[host.into(), latency.into()]);
+            if !local {
+                self.b.switch_to_block(miss);
+            }
+        }
+        self.b.switch_to_block(found);
+        let params = self.b.block_params(found);
+        (params[0], params[1])
+    }
+
     /// Whether `size` bytes at virtual `addr` lie in the frame's direct
     /// range `at` (`Direct`'s one comparison, which also tests the
     /// alignment): their host address and the latency, with the builder
@@ -1149,11 +1240,23 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let size: u32 = match mnemonic.split_once(' ').map(|(s, _)| s) {
             Some("MOV.B") => 1,
             Some("MOV.W") => 2,
-            Some("MOV.L") => 4,
+            Some("MOV.L" | "STS.L" | "STC.L") => 4,
             _ => return None,
         };
         let operands = mnemonic.split_once(' ').map_or("", |(_, o)| o);
         let (addr, value, predec) = match operands {
+            // A system register pushed (unprivileged ones only; the store
+            // is `MOV.L Rm,@-Rn`'s with the register's value).
+            "PR,@-Rn" | "MACH,@-Rn" | "MACL,@-Rn" | "GBR,@-Rn" => {
+                let field = match operands {
+                    "PR,@-Rn" => PR,
+                    "MACH,@-Rn" => MACH,
+                    "MACL,@-Rn" => MACL,
+                    _ => GBR,
+                };
+                let r = self.reg(n);
+                (self.b.ins().iadd_imm_s(r, -4), self.field(field), true)
+            }
             "Rm,@Rn" => (self.reg(n), self.reg(m), false),
             "Rm,@-Rn" => {
                 let r = self.reg(n);
@@ -1209,6 +1312,13 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn load_fast(&mut self, op: u16, pc: u32) -> Option<IrBlock> {
         let (n, m) = (rn(op), rm(op));
         let (size, to): (u32, LoadTo) = match self.table.mnemonic(op) {
+            // The address register of these is in the n field.
+            "LDS.L @Rm+,PR" => (4, LoadTo::FieldPostInc { m: n, field: PR }),
+            "LDS.L @Rm+,MACH" => (4, LoadTo::FieldPostInc { m: n, field: MACH }),
+            "LDS.L @Rm+,MACL" => (4, LoadTo::FieldPostInc { m: n, field: MACL }),
+            "LDC.L @Rm+,GBR" => (4, LoadTo::FieldPostInc { m: n, field: GBR }),
+            "MOVUA.L @Rm,R0" => (4, LoadTo::Unaligned { m: n, post_inc: false }),
+            "MOVUA.L @Rm+,R0" => (4, LoadTo::Unaligned { m: n, post_inc: true }),
             "MOV.B @Rm,Rn" => (1, LoadTo::Reg(n)),
             "MOV.W @Rm,Rn" => (2, LoadTo::Reg(n)),
             "MOV.L @Rm,Rn" => (4, LoadTo::Reg(n)),
@@ -1242,16 +1352,35 @@ impl<'a, B: Bus> Emitter<'a, B> {
             let (r, r0) = (self.reg(m), self.reg(0));
             self.b.ins().iadd(r, r0)
         } else {
-            self.reg(m)
+            // @Rm or @Rm+: the forms that name their own register keep it
+            // in the n field.
+            let base = match to {
+                LoadTo::FieldPostInc { m, .. } | LoadTo::Unaligned { m, .. } => m,
+                LoadTo::Reg(_) | LoadTo::PostInc { .. } => m,
+            };
+            self.reg(base)
         };
         let slow = self.b.create_block();
-        let (host, latency) = self.plain_ram_address(addr, size, false, slow);
+        let unaligned = matches!(to, LoadTo::Unaligned { .. });
+        let (host, mut latency) = if unaligned {
+            self.unaligned_ram_address(addr, slow)
+        } else {
+            self.plain_ram_address(addr, size, false, slow)
+        };
         let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
         let v = match size {
             1 => self.b.ins().sload8(types::I32, flags, host, 0),
             2 => self.b.ins().sload16(types::I32, flags, host, 0),
             _ => self.b.ins().load(types::I32, flags, host, 0),
         };
+        if unaligned {
+            // MOVUA.L reads an aligned word as one access and any other
+            // as four byte reads (`Cpu::read32_unaligned`).
+            let low = self.b.ins().band_imm_s(addr, 3);
+            let aligned = self.b.ins().icmp_imm_s(IntCC::Equal, low, 0);
+            let four = self.b.ins().imul_imm_s(latency, 4);
+            latency = self.b.ins().select(aligned, latency, four);
+        }
         let c = self.b.use_var(self.cycles);
         let c = self.b.ins().iadd(c, latency);
         self.b.def_var(self.cycles, c);
@@ -1261,6 +1390,18 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 let next = self.b.ins().iadd_imm_s(addr, size as i64);
                 self.set_reg(m, next);
                 self.set_reg(n, v);
+            }
+            LoadTo::FieldPostInc { m, field } => {
+                let next = self.b.ins().iadd_imm_s(addr, 4);
+                self.set_reg(m, next);
+                self.set_field(field, v);
+            }
+            LoadTo::Unaligned { m, post_inc } => {
+                if post_inc {
+                    let next = self.b.ins().iadd_imm_s(addr, 4);
+                    self.set_reg(m, next);
+                }
+                self.set_reg(0, v);
             }
         }
         Some(slow)
@@ -1318,6 +1459,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 }
 
+/// The loads and stores other than `MOV.x` with an inline fast path
+/// (`load_fast`, `store_fast`), for the tests.
+#[cfg(test)]
+pub(super) const MEMORY_FAST: &[&str] = &[
+    "STS.L PR,@-Rn", "STS.L MACH,@-Rn", "STS.L MACL,@-Rn", "STC.L GBR,@-Rn", "LDS.L @Rm+,PR", "LDS.L @Rm+,MACH",
+    "LDS.L @Rm+,MACL", "LDC.L @Rm+,GBR", "MOVUA.L @Rm,R0", "MOVUA.L @Rm+,R0",
+];
+
 /// The mnemonics `Emitter::inline` emits inline, one cycle each and never
 /// leaving the translation (the tests check words of each against its
 /// handler, and that `inline` takes exactly these).
@@ -1329,5 +1478,6 @@ pub(super) const INLINED: &[&str] = &[
     "SHLR Rn", "SHAR Rn", "ROTL Rn", "ROTR Rn", "ROTCL Rn", "ROTCR Rn", "DT Rn", "CMP/EQ Rm,Rn", "CMP/HS Rm,Rn",
     "CMP/GE Rm,Rn", "CMP/HI Rm,Rn", "CMP/GT Rm,Rn", "TST Rm,Rn", "CMP/PZ Rn", "CMP/PL Rn", "CMP/EQ #imm,R0",
     "TST #imm,R0", "MUL.L Rm,Rn", "MULU.W Rm,Rn", "MULS.W Rm,Rn", "STS PR,Rn", "STS MACL,Rn", "STS MACH,Rn",
-    "STC GBR,Rn", "LDS Rm,PR", "LDS Rm,MACL", "LDC Rm,GBR",
+    "STC GBR,Rn", "LDS Rm,PR", "LDS Rm,MACL", "LDC Rm,GBR", "SYNCO", "SHLD Rm,Rn", "SHAD Rm,Rn", "ADDC Rm,Rn",
+    "SUBC Rm,Rn", "NEGC Rm,Rn",
 ];
