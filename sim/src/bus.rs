@@ -503,6 +503,25 @@ impl Bus for Rp1Bus {
         })
     }
 
+    /// The core's own OL memory (P4 0xE5000000): `read` reaches it through
+    /// `read_slow` with the local latency and no other effect. The
+    /// hypervisor's board image keeps its C stack there.
+    #[inline(always)]
+    fn p4_ram(&mut self, core: usize) -> Option<crate::cpu::PlainRam> {
+        if core >= self.cores {
+            return None;
+        }
+        Some(crate::cpu::PlainRam {
+            phys: OLRAM_BASE,
+            host: self.olram.get_mut(core)?.as_mut_ptr(),
+            len: OLRAM_SIZE as usize,
+            read_latency: self.latency.local,
+            write_latency: self.latency.local,
+            reservations: &self.any_reservation,
+            code_marks: std::ptr::null(),
+        })
+    }
+
     /// DRAM and the core's own URAM: `write`'s case for them
     /// (reservations, latency, the store).
     #[inline(always)]

@@ -148,6 +148,17 @@ pub trait Bus {
     fn local_ram(&mut self, _core: usize) -> Option<PlainRam> {
         None
     }
+    /// Memory at a fixed P4 address that only `core` reaches (its operand
+    /// memory), offered to compiled code for loads: `phys` is the P4
+    /// address itself (P4 is not translated, and only privileged code
+    /// reaches it), and a read there through `read` with that address
+    /// must be exactly the host bytes plus `read_latency`. (A store to P4
+    /// also asks for a yield, `p4::write`, so compiled code does not
+    /// store there.)
+    #[inline(always)]
+    fn p4_ram(&mut self, _core: usize) -> Option<PlainRam> {
+        None
+    }
     /// MOVLI.L: start a reservation of `addr` for `core`.
     fn reserve(&mut self, core: usize, addr: u32);
     /// MOVCO.L: whether `core` still holds its reservation; clears it.

@@ -124,11 +124,12 @@ pub(crate) struct Frame<B> {
     /// entered: the loop enters it, as after an interpreted instruction.
     pub exception: Option<Exception>,
     /// Where the CPU's data windows (`Cpu::read_window`, `write_window`)
-    /// land in the bus's plain RAM and in the core's local RAM, indexed
-    /// by `Direct::at`: compiled code loads and stores there inline.
-    /// Made on entry; `refresh` adds the ranges of a window a load or
-    /// store that missed them moved.
-    pub direct: [Direct; 4],
+    /// land in the bus's plain RAM and in the core's local RAM, and, for
+    /// loads by privileged code, the core's P4 memory (`Bus::p4_ram`,
+    /// reached with no window), indexed by `Direct::at`: compiled code
+    /// loads and stores there inline. Made on entry; `refresh` adds the ranges of a
+    /// window a load or store that missed them moved.
+    pub direct: [Direct; 6],
     /// `PlainRam::reservations` (of either memory).
     pub ram_reservations: *const bool,
     pub ram_code_marks: *const u64,
@@ -137,6 +138,9 @@ pub(crate) struct Frame<B> {
     /// from.
     ram: FrameRam,
     local: FrameRam,
+    /// `Bus::p4_ram` for this core, if the core is privileged (`len` 0
+    /// otherwise, or if the bus has none).
+    p4: FrameRam,
     /// Stores may go inline: false when the bus has code writes not yet
     /// drained (then every store must flag them, which the handler does).
     store_ok: bool,
@@ -205,13 +209,37 @@ pub(crate) struct Direct {
     pub offset: u64,
 }
 
+/// The memories compiled code reaches directly, in the order it tests
+/// them (`Direct::at`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Memory {
+    /// `Bus::plain_ram` (DRAM), through the data windows.
+    Plain = 0,
+    /// `Bus::local_ram` (the core's URAM), through the data windows.
+    Local = 1,
+    /// `Bus::p4_ram` (the core's OL memory), at its P4 address.
+    P4 = 2,
+}
+
+impl Memory {
+    pub const ALL: [Memory; 3] = [Memory::Plain, Memory::Local, Memory::P4];
+}
+
 impl Direct {
     const NONE: Direct = Direct { vlo: 0, len: 0, host: std::ptr::null_mut(), latency: 0, offset: 0 };
 
     /// Index in `Frame::direct` of the range for loads (`store` false) or
-    /// stores, in plain RAM or the core's local RAM (`local`).
-    pub const fn at(store: bool, local: bool) -> usize {
-        2 * store as usize + local as usize
+    /// stores in `memory`.
+    pub const fn at(store: bool, memory: Memory) -> usize {
+        3 * store as usize + memory as usize
+    }
+
+    /// All of `ram`, at its own address (a memory reached untranslated).
+    fn whole(ram: &FrameRam, latency: u64) -> Direct {
+        if ram.len == 0 || ram.len > u32::MAX as u64 || ram.phys % 4 != 0 || ram.len % 4 != 0 {
+            return Direct::NONE;
+        }
+        Direct { vlo: ram.phys, len: ram.len as u32, host: ram.host, latency, offset: 0 }
     }
 
     /// Where `window` lands in `ram`.
@@ -252,16 +280,20 @@ impl<B: Bus> Frame<B> {
     pub fn new(cpu: &mut Cpu, bus: &mut B, limit: u64) -> Frame<B> {
         let ram = bus.plain_ram();
         let local = bus.local_ram(cpu.id);
+        // P4 answers privileged code only (user code gets an address
+        // error); a change of SR.MD ends the translation.
+        let p4 = if cpu.privileged() { bus.p4_ram(cpu.id) } else { None };
         let windows = [cpu.read_window, cpu.write_window];
         let mut frame = Frame {
             limit,
             retired: 0,
             exception: None,
-            direct: [Direct::NONE; 4],
+            direct: [Direct::NONE; 6],
             ram_reservations: ram.or(local).map_or(std::ptr::null(), |r| r.reservations),
             ram_code_marks: ram.map_or(std::ptr::null(), |r| r.code_marks),
             ram: FrameRam::of(ram),
             local: FrameRam::of(local),
+            p4: FrameRam::of(p4),
             store_ok: !bus.code_written(),
             windows,
             chain: std::ptr::null(),
@@ -271,8 +303,10 @@ impl<B: Bus> Frame<B> {
             cpu,
             bus,
         };
-        for at in 0..4 {
-            frame.direct[at] = frame.range(at);
+        for store in [false, true] {
+            for memory in Memory::ALL {
+                frame.direct[Direct::at(store, memory)] = frame.range(store, memory);
+            }
         }
         frame
     }
@@ -294,31 +328,39 @@ impl<B: Bus> Frame<B> {
         let cpu = unsafe { &*self.cpu };
         let windows = [cpu.read_window, cpu.write_window];
         if cpu.code_vbase == super::NO_CODE {
-            self.direct = [Direct::NONE; 4];
+            self.direct = [Direct::NONE; 6];
             self.windows = windows;
             return;
         }
         for (store, window) in [false, true].into_iter().zip(windows) {
             if window != self.windows[store as usize] {
                 self.windows[store as usize] = window;
-                for local in [false, true] {
-                    let range = self.range(Direct::at(store, local));
+                for memory in [Memory::Plain, Memory::Local] {
+                    let range = self.range(store, memory);
                     if range.len != 0 {
-                        self.direct[Direct::at(store, local)] = range;
+                        self.direct[Direct::at(store, memory)] = range;
                     }
                 }
             }
         }
     }
 
-    /// Where the window for `direct[at]` lands in its memory now.
-    fn range(&self, at: usize) -> Direct {
-        let (store, ram) = (at >= Direct::at(true, false), if at % 2 == 1 { &self.local } else { &self.ram });
-        match store {
-            false => Direct::of(self.windows[0], ram, ram.latency),
-            true if self.store_ok => Direct::of(self.windows[1], ram, ram.write_latency),
-            true => Direct::NONE,
+    /// Where compiled code may load from (or store to) `memory` now: where
+    /// the data window lands in it, or all of the P4 memory.
+    fn range(&self, store: bool, memory: Memory) -> Direct {
+        if store && !self.store_ok {
+            return Direct::NONE;
         }
+        let (ram, window) = match memory {
+            Memory::Plain => (&self.ram, self.windows[store as usize]),
+            Memory::Local => (&self.local, self.windows[store as usize]),
+            // Loads only: a store to P4 ends the CPU's slice (`p4::write`
+            // asks for a yield, as for a peripheral) and drops the windows,
+            // which compiled code does not do.
+            Memory::P4 if store => return Direct::NONE,
+            Memory::P4 => return Direct::whole(&self.p4, self.p4.latency),
+        };
+        Direct::of(window, ram, if store { ram.write_latency } else { ram.latency })
     }
 }
 

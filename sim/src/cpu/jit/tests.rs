@@ -5,7 +5,7 @@
 
 use super::translate::{Translator, INLINED, MEMORY_FAST};
 use super::*;
-use crate::bus::{Rp1Bus, URAM_BASE};
+use crate::bus::{Rp1Bus, OLRAM_BASE, OLRAM_SIZE, URAM_BASE};
 use crate::cpu::code_cache::CodeCache;
 use crate::cpu::{sr, OpTable};
 use crate::machine::{Config, Exit, Machine};
@@ -75,6 +75,7 @@ fn inlined_words_do_what_their_handlers_do() {
             bus.load(0, CODE, &bytes).expect("code fits");
             bus.load(0, CODE + 0x2000, &pattern).expect("data fits");
             bus.load(0, URAM_BASE[0] + 0x2000, &pattern).expect("data fits");
+            bus.load(0, OLRAM_BASE, &pattern[..OLRAM_SIZE as usize]).expect("data fits");
             let mut cache = CodeCache::<Rp1Bus>::new();
             cache.block(&mut bus, &table, CODE).expect("DRAM is cacheable");
             (bus, cache)
@@ -85,31 +86,43 @@ fn inlined_words_do_what_their_handlers_do() {
         let block = cache.block(&mut scratch, &table, CODE).expect("DRAM is cacheable");
         let done = translator.translate(block, &table, P1 | CODE, 0).expect("translates");
         // Rounds 4 and 5 point the registers and GBR into the core's
-        // URAM (the bus's local RAM) rather than DRAM.
-        for round in 0..6 {
+        // URAM (the bus's local RAM) rather than DRAM; rounds 6 and 7
+        // into its OL memory (the bus's P4 RAM), round 8 too in user mode
+        // (where P4 raises an address error).
+        for round in 0..9 {
             let (mut bus, _) = new_bus();
             let (mut bus2, _) = new_bus();
             let mut c = Cpu::new(0);
             c.reset(P1 | CODE);
-            c.set_sr(if round % 2 == 0 { sr::MD } else { sr::MD | sr::T });
-            let data = if round >= 4 { URAM_BASE[0] } else { 0x0C00_0000 };
+            c.set_sr(match round {
+                8 => 0,
+                _ if round % 2 == 0 => sr::MD,
+                _ => sr::MD | sr::T,
+            });
+            // Where the registers point: P1 views of DRAM or URAM, or P4.
+            let (data, span) = match round {
+                0..=3 => (P1 | 0x0C00_4000, 0x3FFF),
+                4 | 5 => (P1 | URAM_BASE[0] | 0x4000, 0x3FFF),
+                _ => (OLRAM_BASE, OLRAM_SIZE - 1),
+            };
             for r in 0..16 {
                 c.r[r] = match rng(&mut seed) % 5 {
-                    0 => P1 | data | 0x4000 | (rng(&mut seed) & 0x3FFC),
+                    0 => data | (rng(&mut seed) & span & !3),
                     // At any alignment (MOVUA.L; the rest raise).
-                    1 => P1 | data | 0x4000 | (rng(&mut seed) & 0x3FFF),
+                    1 => data | (rng(&mut seed) & span),
                     2 => rng(&mut seed) & 0xFF,
                     _ => rng(&mut seed),
                 };
             }
             c.r[0] &= if round < 2 { 0xFF } else { 0xFFFF_FFFF };
-            c.gbr = P1 | data | 0x2000;
+            c.gbr = if round >= 6 { OLRAM_BASE | 0x1000 } else { (data & !0x7FFF) | 0x2000 };
             c.pr = 0x8C00_1234;
             c.mach = rng(&mut seed);
             c.macl = rng(&mut seed);
             // A read and a write fill the windows, so loads and stores
-            // take the fast path (the same write on both buses).
-            if round >= 1 {
+            // take the fast path (the same write on both buses); not in
+            // user mode, where P1 raises.
+            if (1..8).contains(&round) {
                 c.read32(&mut bus, P1 | 0x0C00_0000).expect("DRAM reads");
                 c.write32(&mut bus, P1 | 0x0C00_1000, 5).expect("DRAM writes");
                 bus2.load(0, 0x0C00_1000, &5u32.to_le_bytes()).expect("DRAM");
@@ -134,8 +147,8 @@ fn inlined_words_do_what_their_handlers_do() {
             }
             assert_eq!(cpu_state(&c), cpu_state(&c2), "{op:#06x} {m} round {round}");
             assert_eq!(c.code_vbase, c2.code_vbase, "{op:#06x} {m} round {round}");
-            for at in [0x0C00_0000, URAM_BASE[0]] {
-                let (mut mem, mut mem2) = (vec![0u8; 0x8000], vec![0u8; 0x8000]);
+            for (at, len) in [(0x0C00_0000, 0x8000), (URAM_BASE[0], 0x8000), (OLRAM_BASE, OLRAM_SIZE as usize)] {
+                let (mut mem, mut mem2) = (vec![0u8; len], vec![0u8; len]);
                 assert!(bus.read_memory(0, at, &mut mem) && bus2.read_memory(0, at, &mut mem2));
                 assert!(mem == mem2, "{op:#06x} {m} round {round}: memory at {at:#x} differs");
             }

@@ -28,8 +28,8 @@
 //! held, which would keep every written field live across the whole run.
 
 use super::{
-    exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Trampoline, Translated, EXIT_CONTINUE, EXIT_EXCEPTION,
-    JIT_SLOTS, MAX_WORDS,
+    exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Memory, Trampoline, Translated, EXIT_CONTINUE,
+    EXIT_EXCEPTION, JIT_SLOTS, MAX_WORDS,
 };
 use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
 use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
@@ -1136,12 +1136,16 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let found = self.b.create_block();
         self.b.append_block_param(found, self.ptr);
         self.b.append_block_param(found, types::I64);
-        let try_local = self.b.create_block();
-        let (host, latency) = self.direct_test(addr, size, Direct::at(store, false), try_local, store.then_some(slow));
-        self.b.ins().jump(found, &[host.into(), latency.into()]);
-        self.b.switch_to_block(try_local);
-        let (host, latency) = self.direct_test(addr, size, Direct::at(store, true), slow, None);
-        self.b.ins().jump(found, &[host.into(), latency.into()]);
+        for memory in Memory::ALL {
+            let next = if memory == Memory::P4 { slow } else { self.b.create_block() };
+            // Only plain RAM holds decoded code.
+            let marked = (store && memory == Memory::Plain).then_some(slow);
+            let (host, latency) = self.direct_test(addr, size, Direct::at(store, memory), next, marked);
+            self.b.ins().jump(found, &[host.into(), latency.into()]);
+            if next != slow {
+                self.b.switch_to_block(next);
+            }
+        }
         self.b.switch_to_block(found);
         let params = self.b.block_params(found);
         (params[0], params[1])
@@ -1155,8 +1159,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let found = self.b.create_block();
         self.b.append_block_param(found, self.ptr);
         self.b.append_block_param(found, types::I64);
-        for local in [false, true] {
-            let at = Direct::at(false, local);
+        for memory in Memory::ALL {
+            let at = Direct::at(false, memory);
             let field = |name: usize| (offset_of!(Frame<B>, direct) + at * std::mem::size_of::<Direct>() + name) as i32;
             let vlo = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, vlo)));
             let len = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, len)));
@@ -1166,14 +1170,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
             let len = self.b.ins().uextend(types::I64, len);
             let end = self.b.ins().iadd_imm_s(off, 4);
             let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
-            let (hit, miss) = (self.b.create_block(), if local { slow } else { self.b.create_block() });
+            let (hit, miss) = (self.b.create_block(), if memory == Memory::P4 { slow } else { self.b.create_block() });
             self.b.ins().brif(inside, hit, &[], miss, &[]);
             self.b.switch_to_block(hit);
             let host = self.b.ins().load(self.ptr, TRUSTED, self.frame, field(offset_of!(Direct, host)));
             let host = self.b.ins().iadd(host, off);
             let latency = self.b.ins().load(types::I64, TRUSTED, self.frame, field(offset_of!(Direct, latency)));
             self.b.ins().jump(found, &[host.into(), latency.into()]);
-            if !local {
+            if miss != slow {
                 self.b.switch_to_block(miss);
             }
         }
