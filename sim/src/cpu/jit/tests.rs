@@ -22,9 +22,10 @@ fn rng(seed: &mut u64) -> u32 {
 /// Everything an instruction can change in the CPU, for comparison.
 fn cpu_state(c: &Cpu) -> String {
     format!(
-        "{:x?} {:x?} sr={:x} gbr={:x} vbr={:x} mach={:x} macl={:x} pr={:x} pc={:x} cyc={} slot={} {:x}->{:x} y={} {:?}",
+        "{:x?} {:x?} sr={:x} gbr={:x} vbr={:x} mach={:x} macl={:x} pr={:x} pc={:x} cyc={} slot={} {:x}->{:x} y={} {:?} \
+         fr={:x?} fpscr={:x} fpul={:x}",
         c.r, c.r_bank, c.sr(), c.gbr, c.vbr, c.mach, c.macl, c.pr, c.pc, c.cycles, c.slot_pending,
-        c.branch_pc, c.branch_target, c.yield_now, c.stats
+        c.branch_pc, c.branch_target, c.yield_now, c.stats, c.fr, c.fpscr(), c.fpul
     )
 }
 
@@ -88,22 +89,31 @@ fn inlined_words_do_what_their_handlers_do() {
         // Rounds 4 and 5 point the registers and GBR into the core's
         // URAM (the bus's local RAM) rather than DRAM; rounds 6 and 7
         // into its OL memory (the bus's P4 RAM), round 8 too in user mode
-        // (where P4 raises an address error).
-        for round in 0..9 {
+        // (where P4 raises an address error). Rounds 9 and 10 are DRAM's
+        // again with the FPU in other modes: FMOV.S then moves pairs, or
+        // raises.
+        for round in 0..11 {
             let (mut bus, _) = new_bus();
             let (mut bus2, _) = new_bus();
             let mut c = Cpu::new(0);
             c.reset(P1 | CODE);
             c.set_sr(match round {
                 8 => 0,
+                10 => sr::MD | sr::FD,
                 _ if round % 2 == 0 => sr::MD,
                 _ => sr::MD | sr::T,
             });
+            if round == 9 {
+                c.set_fpscr(c.fpscr() | crate::cpu::fpscr::SZ);
+            }
+            for fr in c.fr.iter_mut() {
+                *fr = rng(&mut seed);
+            }
             // Where the registers point: P1 views of DRAM or URAM, or P4.
             let (data, span) = match round {
-                0..=3 => (P1 | 0x0C00_4000, 0x3FFF),
                 4 | 5 => (P1 | URAM_BASE[0] | 0x4000, 0x3FFF),
-                _ => (OLRAM_BASE, OLRAM_SIZE - 1),
+                6..=8 => (OLRAM_BASE, OLRAM_SIZE - 1),
+                _ => (P1 | 0x0C00_4000, 0x3FFF),
             };
             for r in 0..16 {
                 c.r[r] = match rng(&mut seed) % 5 {
@@ -115,14 +125,14 @@ fn inlined_words_do_what_their_handlers_do() {
                 };
             }
             c.r[0] &= if round < 2 { 0xFF } else { 0xFFFF_FFFF };
-            c.gbr = if round >= 6 { OLRAM_BASE | 0x1000 } else { (data & !0x7FFF) | 0x2000 };
+            c.gbr = if (6..=8).contains(&round) { OLRAM_BASE | 0x1000 } else { (data & !0x7FFF) | 0x2000 };
             c.pr = 0x8C00_1234;
             c.mach = rng(&mut seed);
             c.macl = rng(&mut seed);
             // A read and a write fill the windows, so loads and stores
             // take the fast path (the same write on both buses); not in
             // user mode, where P1 raises.
-            if (1..8).contains(&round) {
+            if round >= 1 && round != 8 {
                 c.read32(&mut bus, P1 | 0x0C00_0000).expect("DRAM reads");
                 c.write32(&mut bus, P1 | 0x0C00_1000, 5).expect("DRAM writes");
                 bus2.load(0, 0x0C00_1000, &5u32.to_le_bytes()).expect("DRAM");

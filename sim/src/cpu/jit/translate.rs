@@ -269,6 +269,12 @@ const MACL: i32 = offset_of!(Cpu, macl) as i32;
 const MACH: i32 = offset_of!(Cpu, mach) as i32;
 const CYCLES: i32 = offset_of!(Cpu, cycles) as i32;
 const CODE_VBASE: i32 = offset_of!(Cpu, code_vbase) as i32;
+const FPSCR: i32 = offset_of!(Cpu, fpscr) as i32;
+
+/// Offset of FRn (of the current bank) in the `Cpu`.
+fn fr_offset(n: usize) -> i32 {
+    (offset_of!(Cpu, fr) + 4 * n) as i32
+}
 const BRANCH_PC: i32 = offset_of!(Cpu, branch_pc) as i32;
 const BRANCH_TARGET: i32 = offset_of!(Cpu, branch_target) as i32;
 
@@ -310,6 +316,8 @@ enum LoadTo {
     /// R0, from 4 bytes at any alignment at Rm, then Rm += 4 if
     /// `post_inc` (MOVUA.L; when m is 0 the loaded value wins).
     Unaligned { m: usize, post_inc: bool },
+    /// FRn (FMOV.S, single precision), then Rm += 4 if `post_inc`.
+    Fr { n: usize, post_inc: bool },
 }
 
 /// A branch target: known now, or computed by the guest.
@@ -1244,11 +1252,22 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let size: u32 = match mnemonic.split_once(' ').map(|(s, _)| s) {
             Some("MOV.B") => 1,
             Some("MOV.W") => 2,
-            Some("MOV.L" | "STS.L" | "STC.L") => 4,
+            Some("MOV.L" | "STS.L" | "STC.L" | "FMOV.S") => 4,
             _ => return None,
         };
         let operands = mnemonic.split_once(' ').map_or("", |(_, o)| o);
         let (addr, value, predec) = match operands {
+            // FMOV.S FRm to memory: `MOV.L`'s forms with FRm's value (the
+            // guard below sends the other FPU modes to the handler).
+            "FRm,@Rn" => (self.reg(n), self.fr(m), false),
+            "FRm,@-Rn" => {
+                let r = self.reg(n);
+                (self.b.ins().iadd_imm_s(r, -4), self.fr(m), true)
+            }
+            "FRm,@(R0,Rn)" => {
+                let (r, r0) = (self.reg(n), self.reg(0));
+                (self.b.ins().iadd(r, r0), self.fr(m), false)
+            }
             // A system register pushed (unprivileged ones only; the store
             // is `MOV.L Rm,@-Rn`'s with the register's value).
             "PR,@-Rn" | "MACH,@-Rn" | "MACL,@-Rn" | "GBR,@-Rn" => {
@@ -1285,6 +1304,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
             _ => return None,
         };
         let slow = self.b.create_block();
+        if mnemonic.starts_with("FMOV.S") {
+            self.fpu_single_guard(slow);
+        }
         let (host, latency) = self.plain_ram_address(addr, size, true, slow);
         // No reservation to break.
         let held = self.b.ins().load(types::I8, TRUSTED, self.ram_reservations, 0);
@@ -1321,6 +1343,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
             "LDS.L @Rm+,MACH" => (4, LoadTo::FieldPostInc { m: n, field: MACH }),
             "LDS.L @Rm+,MACL" => (4, LoadTo::FieldPostInc { m: n, field: MACL }),
             "LDC.L @Rm+,GBR" => (4, LoadTo::FieldPostInc { m: n, field: GBR }),
+            "FMOV.S @Rm,FRn" | "FMOV.S @(R0,Rm),FRn" => (4, LoadTo::Fr { n, post_inc: false }),
+            "FMOV.S @Rm+,FRn" => (4, LoadTo::Fr { n, post_inc: true }),
             "MOVUA.L @Rm,R0" => (4, LoadTo::Unaligned { m: n, post_inc: false }),
             "MOVUA.L @Rm+,R0" => (4, LoadTo::Unaligned { m: n, post_inc: true }),
             "MOV.B @Rm,Rn" => (1, LoadTo::Reg(n)),
@@ -1360,11 +1384,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
             // in the n field.
             let base = match to {
                 LoadTo::FieldPostInc { m, .. } | LoadTo::Unaligned { m, .. } => m,
-                LoadTo::Reg(_) | LoadTo::PostInc { .. } => m,
+                LoadTo::Reg(_) | LoadTo::PostInc { .. } | LoadTo::Fr { .. } => m,
             };
             self.reg(base)
         };
         let slow = self.b.create_block();
+        if let LoadTo::Fr { .. } = to {
+            self.fpu_single_guard(slow);
+        }
         let unaligned = matches!(to, LoadTo::Unaligned { .. });
         let (host, mut latency) = if unaligned {
             self.unaligned_ram_address(addr, slow)
@@ -1407,8 +1434,36 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 }
                 self.set_reg(0, v);
             }
+            LoadTo::Fr { n, post_inc } => {
+                // FRn is written first, then Rm (`fmov_load_postinc`):
+                // they are different registers.
+                self.b.ins().store(TRUSTED, v, self.cpu, fr_offset(n));
+                if post_inc {
+                    let next = self.b.ins().iadd_imm_s(addr, 4);
+                    self.set_reg(m, next);
+                }
+            }
         }
         Some(slow)
+    }
+
+    /// FRn of the current bank (`Cpu::fr` holds it at index n).
+    fn fr(&mut self, n: usize) -> Value {
+        self.b.ins().load(types::I32, TRUSTED, self.cpu, fr_offset(n))
+    }
+
+    /// On to `slow` unless an FMOV.S with memory is a plain 32-bit move
+    /// now: the FPU enabled (SR.FD clear; else the handler raises) and
+    /// FPSCR.SZ clear (else it moves a pair).
+    fn fpu_single_guard(&mut self, slow: IrBlock) {
+        let sr = self.field(SR);
+        let fd = self.b.ins().band_imm_s(sr, sr::FD as i64);
+        let fpscr = self.b.ins().load(types::I32, TRUSTED, self.cpu, FPSCR);
+        let sz = self.b.ins().band_imm_s(fpscr, crate::cpu::fpscr::SZ as i64);
+        let other = self.b.ins().bor(fd, sz);
+        let plain = self.b.create_block();
+        self.b.ins().brif(other, slow, &[], plain, &[]);
+        self.b.switch_to_block(plain);
     }
 
     fn binary(&mut self, n: usize, m: usize, f: impl FnOnce(&mut FunctionBuilder<'a>, Value, Value) -> Value) {
@@ -1468,7 +1523,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
 #[cfg(test)]
 pub(super) const MEMORY_FAST: &[&str] = &[
     "STS.L PR,@-Rn", "STS.L MACH,@-Rn", "STS.L MACL,@-Rn", "STC.L GBR,@-Rn", "LDS.L @Rm+,PR", "LDS.L @Rm+,MACH",
-    "LDS.L @Rm+,MACL", "LDC.L @Rm+,GBR", "MOVUA.L @Rm,R0", "MOVUA.L @Rm+,R0",
+    "LDS.L @Rm+,MACL", "LDC.L @Rm+,GBR", "MOVUA.L @Rm,R0", "MOVUA.L @Rm+,R0", "FMOV.S @Rm,FRn", "FMOV.S @Rm+,FRn",
+    "FMOV.S @(R0,Rm),FRn", "FMOV.S FRm,@Rn", "FMOV.S FRm,@-Rn", "FMOV.S FRm,@(R0,Rn)",
 ];
 
 /// The mnemonics `Emitter::inline` emits inline, one cycle each and never
