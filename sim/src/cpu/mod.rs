@@ -367,10 +367,6 @@ impl Window {
     /// A TLB translation covers the 1 KiB block.
     const BLOCK: u32 = 0xFFFF_FC00;
 
-    /// P1 (0x80000000-0x9FFFFFFF) as privileged code sees it, whatever
-    /// the MMU: the fixed translation to physical 0-0x1FFFFFFF.
-    pub(crate) const P1: Window = Window { mask: Window::SEGMENT, base: 0x8000_0000, delta: 0x8000_0000 };
-
     /// The window of span `span` (`SEGMENT` or `BLOCK`) holding the
     /// translation `vaddr` -> `paddr`.
     #[inline(always)]

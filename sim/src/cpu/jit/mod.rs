@@ -144,9 +144,6 @@ pub(crate) struct Frame<B> {
     /// Stores may go inline: false when the bus has code writes not yet
     /// drained (then every store must flag them, which the handler does).
     store_ok: bool,
-    /// The core is privileged (SR.MD; a change ends the translation): P1
-    /// is then a fixed translation whatever the windows hold.
-    privileged: bool,
     /// The windows `direct` was made from.
     windows: [super::Window; 2],
     /// The entry table (`BlockCode::entry`) of the block the translations
@@ -298,7 +295,6 @@ impl<B: Bus> Frame<B> {
             local: FrameRam::of(local),
             p4: FrameRam::of(p4),
             store_ok: !bus.code_written(),
-            privileged: cpu.privileged(),
             windows,
             chain: std::ptr::null(),
             blocks: std::ptr::null(),
@@ -364,17 +360,7 @@ impl<B: Bus> Frame<B> {
             Memory::P4 if store => return Direct::NONE,
             Memory::P4 => return Direct::whole(&self.p4, self.p4.latency),
         };
-        let latency = if store { ram.write_latency } else { ram.latency };
-        let range = Direct::of(window, ram, latency);
-        if range.len == 0 && self.privileged {
-            // Where the window is not (empty after a new slice, an
-            // exception or an SR write, or elsewhere): the memory through
-            // P1. An access there through the CPU would go the slow way,
-            // make P1 the window and reach the memory with just these
-            // effects, so going there directly is the same.
-            return Direct::of(super::Window::P1, ram, latency);
-        }
-        range
+        Direct::of(window, ram, if store { ram.write_latency } else { ram.latency })
     }
 }
 
