@@ -109,6 +109,11 @@ fn inlined_words_do_what_their_handlers_do() {
             for fr in c.fr.iter_mut() {
                 *fr = rng(&mut seed);
             }
+            for r in c.r_bank.iter_mut() {
+                *r = rng(&mut seed);
+            }
+            (c.vbr, c.ssr, c.spc, c.sgr, c.dbr) =
+                (rng(&mut seed), rng(&mut seed), rng(&mut seed), rng(&mut seed), rng(&mut seed));
             // Where the registers point: P1 views of DRAM or URAM, or P4.
             let (data, span) = match round {
                 4 | 5 => (P1 | URAM_BASE[0] | 0x4000, 0x3FFF),

@@ -1125,10 +1125,59 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// A load or store with an inline fast path (`load_fast`,
     /// `store_fast`), or `None` having emitted nothing.
     fn memory_fast(&mut self, op: u16, pc: u32) -> Option<IrBlock> {
-        match self.load_fast(op, pc) {
-            Some(slow) => Some(slow),
-            None => self.store_fast(op),
+        if let Some(slow) = self.load_fast(op, pc) {
+            return Some(slow);
         }
+        if let Some(slow) = self.store_fast(op) {
+            return Some(slow);
+        }
+        self.privileged_move(op)
+    }
+
+    /// STC of a privileged register to Rn, inline when the core is
+    /// privileged; else (`None`, nothing emitted) not one of those. The
+    /// returned block is where user mode goes: the handler, which raises.
+    fn privileged_move(&mut self, op: u16) -> Option<IrBlock> {
+        let source = match self.table.mnemonic(op) {
+            "STC SR,Rn" => "SR",
+            "STC VBR,Rn" => "VBR",
+            "STC SSR,Rn" => "SSR",
+            "STC SPC,Rn" => "SPC",
+            "STC SGR,Rn" => "SGR",
+            "STC DBR,Rn" => "DBR",
+            "STC Rm_BANK,Rn" => "Rm_BANK",
+            _ => return None,
+        };
+        let slow = self.b.create_block();
+        self.privileged_guard(slow);
+        let value = self.control_register(op, source);
+        self.set_reg(rn(op), value);
+        Some(slow)
+    }
+
+    /// The value of control register `name` as STC reads it (`Rm_BANK`:
+    /// the bank not in use, `Cpu::r_bank`, numbered by the m field).
+    fn control_register(&mut self, op: u16, name: &str) -> Value {
+        let offset = match name {
+            "SR" => return self.field(SR),
+            "VBR" => offset_of!(Cpu, vbr),
+            "SSR" => offset_of!(Cpu, ssr),
+            "SPC" => offset_of!(Cpu, spc),
+            "SGR" => offset_of!(Cpu, sgr),
+            "DBR" => offset_of!(Cpu, dbr),
+            "Rm_BANK" => offset_of!(Cpu, r_bank) + 4 * (rm(op) & 7),
+            other => unreachable!("{other} is not a control register STC reads"),
+        };
+        self.b.ins().load(types::I32, TRUSTED, self.cpu, offset as i32)
+    }
+
+    /// On to `slow` unless the core is privileged (SR.MD).
+    fn privileged_guard(&mut self, slow: IrBlock) {
+        let sr = self.field(SR);
+        let md = self.b.ins().band_imm_s(sr, sr::MD as i64);
+        let ok = self.b.create_block();
+        self.b.ins().brif(md, ok, &[], slow, &[]);
+        self.b.switch_to_block(ok);
     }
 
     /// The tests that `size` bytes at virtual `addr` lie in one of the
@@ -1256,7 +1305,15 @@ impl<'a, B: Bus> Emitter<'a, B> {
             _ => return None,
         };
         let operands = mnemonic.split_once(' ').map_or("", |(_, o)| o);
+        let privileged_source = mnemonic.starts_with("STC.L") && operands != "GBR,@-Rn";
         let (addr, value, predec) = match operands {
+            // A privileged register pushed (the guard below sends user
+            // mode to the handler, which raises).
+            "SR,@-Rn" | "VBR,@-Rn" | "SSR,@-Rn" | "SPC,@-Rn" | "SGR,@-Rn" | "DBR,@-Rn" | "Rm_BANK,@-Rn" => {
+                let value = self.control_register(op, operands.trim_end_matches(",@-Rn"));
+                let r = self.reg(n);
+                (self.b.ins().iadd_imm_s(r, -4), value, true)
+            }
             // FMOV.S FRm to memory: `MOV.L`'s forms with FRm's value (the
             // guard below sends the other FPU modes to the handler).
             "FRm,@Rn" => (self.reg(n), self.fr(m), false),
@@ -1306,6 +1363,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let slow = self.b.create_block();
         if mnemonic.starts_with("FMOV.S") {
             self.fpu_single_guard(slow);
+        }
+        if privileged_source {
+            self.privileged_guard(slow);
         }
         let (host, latency) = self.plain_ram_address(addr, size, true, slow);
         // No reservation to break.
@@ -1519,12 +1579,15 @@ impl<'a, B: Bus> Emitter<'a, B> {
 }
 
 /// The loads and stores other than `MOV.x` with an inline fast path
-/// (`load_fast`, `store_fast`), for the tests.
+/// (`load_fast`, `store_fast`), and the privileged moves done inline
+/// when the core is privileged (`privileged_move`), for the tests.
 #[cfg(test)]
 pub(super) const MEMORY_FAST: &[&str] = &[
     "STS.L PR,@-Rn", "STS.L MACH,@-Rn", "STS.L MACL,@-Rn", "STC.L GBR,@-Rn", "LDS.L @Rm+,PR", "LDS.L @Rm+,MACH",
     "LDS.L @Rm+,MACL", "LDC.L @Rm+,GBR", "MOVUA.L @Rm,R0", "MOVUA.L @Rm+,R0", "FMOV.S @Rm,FRn", "FMOV.S @Rm+,FRn",
-    "FMOV.S @(R0,Rm),FRn", "FMOV.S FRm,@Rn", "FMOV.S FRm,@-Rn", "FMOV.S FRm,@(R0,Rn)",
+    "FMOV.S @(R0,Rm),FRn", "FMOV.S FRm,@Rn", "FMOV.S FRm,@-Rn", "FMOV.S FRm,@(R0,Rn)", "STC.L SR,@-Rn",
+    "STC.L VBR,@-Rn", "STC.L SSR,@-Rn", "STC.L SPC,@-Rn", "STC.L SGR,@-Rn", "STC.L DBR,@-Rn", "STC.L Rm_BANK,@-Rn",
+    "STC SR,Rn", "STC VBR,Rn", "STC SSR,Rn", "STC SPC,Rn", "STC SGR,Rn", "STC DBR,Rn", "STC Rm_BANK,Rn",
 ];
 
 /// The mnemonics `Emitter::inline` emits inline, one cycle each and never
