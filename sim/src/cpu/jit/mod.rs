@@ -26,9 +26,12 @@
 //! - a load or store with an inline fast path for plain RAM
 //!   (`Bus::plain_ram`, DRAM) and the core's local RAM (`Bus::local_ram`,
 //!   its URAM), through the frame's ranges where the data windows land in
-//!   them (`Direct`), its handler behind it;
+//!   them (`Direct`), and for privileged loads the core's P4 memory
+//!   (`Bus::p4_ram`, its OL memory), its handler behind it (with FMOV.S
+//!   also behind a guard on the FPU's mode); or an STC of a privileged
+//!   register, inline behind a test of SR.MD;
 //! - a call of its opcode-table handler through `exec` (everything else:
-//!   FPU, privileged and system instructions), after which the
+//!   other FPU, privileged and system instructions), after which the
 //!   translation checks that the handler went on to the next instruction
 //!   and flagged nothing.
 //!
