@@ -582,3 +582,74 @@ fn windows_moving_between_views_of_memory_inside_a_translation() {
     let stats = translated_run(&framed(&body, 40), 100_000);
     assert!(stats.retired > 400, "{stats:?}");
 }
+
+/// Core 1 takes a MOVLI.L reservation of a line and waits; meanwhile core
+/// 0's translated loop stores to another line and then once to the
+/// reserved line, or to a third one. Core 1's MOVCO.L then fails, or
+/// succeeds, and it exits with T. Both tiers must agree, cycle for
+/// cycle, on every outcome: a store the translation does while a
+/// reservation is held must break exactly what the interpreter's would
+/// (today such stores take the handler; a fast path for them, tried,
+/// was slower).
+fn reservation_run(tier: Tier, last_store_to_reserved_line: bool) -> (String, Option<JitStats>) {
+    use asm::*;
+    let last = if last_store_to_reserved_line { 0x8C00_8008u32 } else { 0x8C00_8048 };
+    let core0: Vec<u16> = vec![
+        mov_l_pc(1, 5),      // 0x00: r1 = 0x8C008100 (another line)
+        mov_l_pc(2, 6),      // 0x02: r2 = the last store's address
+        mov_imm(3, 127),     // 0x04
+        0x4308,              // 0x06: shll2 r3
+        0x4308,              // 0x08: shll2 r3 (2032 stores)
+        mov_l_store(3, 1),   // 0x0a: mov.l r3,@r1
+        dt(3),               // 0x0c
+        bf(-4),              // 0x0e: to 0x0a
+        mov_l_store(3, 2),   // 0x10: mov.l r3,@r2
+        bra(-2),             // 0x12: bra . (0x12)
+        NOP,                 // 0x14
+        NOP,                 // 0x16
+        0x8100, 0x8C00,      // 0x18
+        last as u16, (last >> 16) as u16, // 0x1c
+    ];
+    let core1: Vec<u16> = vec![
+        mov_l_pc(1, 6),      // 0x00: r1 = 0x8C008000 (the reserved line)
+        0x0163,              // 0x02: movli.l @r1,r0
+        mov_imm(3, 127),     // 0x04
+        0x4308,              // 0x06: shll2 r3
+        0x4308,              // 0x08: shll2 r3
+        0x4308,              // 0x0a: shll2 r3 (8128 turns)
+        dt(3),               // 0x0c
+        bf(-3),              // 0x0e: to 0x0c
+        0x0173,              // 0x10: movco.l r0,@r1
+        0x0429,              // 0x12: movt r4
+        mov_l_pc(5, 2),      // 0x14: r5 = SIMCTL
+        mov_l_store(4, 5),   // 0x16: exit with T
+        bra(-2),             // 0x18: bra .
+        NOP,                 // 0x1a
+        0x8000, 0x8C00,      // 0x1c
+        0x0000, 0xBBFF,      // 0x20
+    ];
+    let config = Config { cores: 2, quantum: 500, tier: Some(tier), jit_hot: Some(2), ..Config::default() };
+    let mut m = Machine::new(config).expect("machine");
+    for (at, words) in [(CODE, &core0), (CODE + 0x2000, &core1)] {
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        m.bus.load(0, at, &bytes).expect("program fits");
+    }
+    m.cpus[0].reset(P1 | CODE);
+    m.cpus[1].reset(P1 | CODE + 0x2000);
+    m.cpus[1].halted = false;
+    let exit = m.run(200_000);
+    let stats = m.bus.jit_stats();
+    (outcome(&mut m, exit), stats)
+}
+
+#[test]
+fn stores_beside_a_reservation_break_exactly_the_reserved_line() {
+    for (to_reserved, t) in [(true, 0), (false, 1)] {
+        let (interp, _) = reservation_run(Tier::Interp, to_reserved);
+        let (jit, stats) = reservation_run(Tier::Jit, to_reserved);
+        assert_eq!(interp, jit);
+        assert!(interp.starts_with(&format!("Guest({t})")), "{interp}");
+        let stats = stats.expect("jit");
+        assert!(stats.retired > 4000, "the store loop ran translated: {stats:?}");
+    }
+}
