@@ -1190,22 +1190,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// the plain RAM's 1 KiB block (an aligned access stays in one), and
     /// no reservation held anywhere (checked by the caller).
     fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, slow: IrBlock) -> (Value, Value) {
-        let found = self.b.create_block();
-        self.b.append_block_param(found, self.ptr);
-        self.b.append_block_param(found, types::I64);
-        for memory in Memory::ALL {
-            let next = if memory == Memory::P4 { slow } else { self.b.create_block() };
+        self.first_memory_hit(slow, |e, memory, miss| {
             // Only plain RAM holds decoded code.
             let marked = (store && memory == Memory::Plain).then_some(slow);
-            let (host, latency) = self.direct_test(addr, size, Direct::at(store, memory), next, marked);
-            self.b.ins().jump(found, &[host.into(), latency.into()]);
-            if next != slow {
-                self.b.switch_to_block(next);
-            }
-        }
-        self.b.switch_to_block(found);
-        let params = self.b.block_params(found);
-        (params[0], params[1])
+            e.direct_test(addr, size, Direct::at(store, memory), miss, marked)
+        })
     }
 
     /// `plain_ram_address` for a read of 4 bytes at any alignment
@@ -1213,29 +1202,42 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// makes each of the byte reads `Cpu::read32_unaligned` does a read of
     /// that memory through the window.
     fn unaligned_ram_address(&mut self, addr: Value, slow: IrBlock) -> (Value, Value) {
+        self.first_memory_hit(slow, |e, memory, miss| {
+            let at = Direct::at(false, memory);
+            let field = |name: usize| (offset_of!(Frame<B>, direct) + at * std::mem::size_of::<Direct>() + name) as i32;
+            let vlo = e.b.ins().load(types::I32, TRUSTED, e.frame, field(offset_of!(Direct, vlo)));
+            let len = e.b.ins().load(types::I32, TRUSTED, e.frame, field(offset_of!(Direct, len)));
+            let off = e.b.ins().isub(addr, vlo);
+            // In 64 bits, so neither side wraps: off + 4 <= len.
+            let off = e.b.ins().uextend(types::I64, off);
+            let len = e.b.ins().uextend(types::I64, len);
+            let end = e.b.ins().iadd_imm_s(off, 4);
+            let inside = e.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+            let hit = e.b.create_block();
+            e.b.ins().brif(inside, hit, &[], miss, &[]);
+            e.b.switch_to_block(hit);
+            let host = e.b.ins().load(e.ptr, TRUSTED, e.frame, field(offset_of!(Direct, host)));
+            let host = e.b.ins().iadd(host, off);
+            let latency = e.b.ins().load(types::I64, TRUSTED, e.frame, field(offset_of!(Direct, latency)));
+            (host, latency)
+        })
+    }
+
+    /// The memories in `Memory::ALL`'s order, each through `test` (which
+    /// emits its test, goes on to the block it is given on a miss, and
+    /// returns the host address and latency where it passed): the first
+    /// hit's host address and latency, with the builder after them; the
+    /// last miss goes to `slow`.
+    fn first_memory_hit(&mut self, slow: IrBlock, mut test: impl FnMut(&mut Self, Memory, IrBlock) -> (Value, Value)) -> (Value, Value) {
         let found = self.b.create_block();
         self.b.append_block_param(found, self.ptr);
         self.b.append_block_param(found, types::I64);
         for memory in Memory::ALL {
-            let at = Direct::at(false, memory);
-            let field = |name: usize| (offset_of!(Frame<B>, direct) + at * std::mem::size_of::<Direct>() + name) as i32;
-            let vlo = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, vlo)));
-            let len = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, len)));
-            let off = self.b.ins().isub(addr, vlo);
-            // In 64 bits, so neither side wraps: off + 4 <= len.
-            let off = self.b.ins().uextend(types::I64, off);
-            let len = self.b.ins().uextend(types::I64, len);
-            let end = self.b.ins().iadd_imm_s(off, 4);
-            let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
-            let (hit, miss) = (self.b.create_block(), if memory == Memory::P4 { slow } else { self.b.create_block() });
-            self.b.ins().brif(inside, hit, &[], miss, &[]);
-            self.b.switch_to_block(hit);
-            let host = self.b.ins().load(self.ptr, TRUSTED, self.frame, field(offset_of!(Direct, host)));
-            let host = self.b.ins().iadd(host, off);
-            let latency = self.b.ins().load(types::I64, TRUSTED, self.frame, field(offset_of!(Direct, latency)));
+            let next = if memory == Memory::P4 { slow } else { self.b.create_block() };
+            let (host, latency) = test(self, memory, next);
             self.b.ins().jump(found, &[host.into(), latency.into()]);
-            if miss != slow {
-                self.b.switch_to_block(miss);
+            if next != slow {
+                self.b.switch_to_block(next);
             }
         }
         self.b.switch_to_block(found);
