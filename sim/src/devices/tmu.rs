@@ -73,11 +73,31 @@ struct Channel {
     /// The cycle at which `anchor_count` was the count.
     anchor_cycle: u64,
     anchor_count: u32,
+    /// `Tmu::first_underflow` of this channel and the state it was worked
+    /// out for: the interrupt lines are asked for at every return to the
+    /// machine, and working it out takes two 128-bit divisions.
+    first_underflow: std::cell::Cell<Option<(UnderflowKey, Option<u64>)>>,
+}
+
+/// What a channel's first underflow after its anchor depends on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct UnderflowKey {
+    anchor_cycle: u64,
+    anchor_count: u32,
+    prescaler: u64,
 }
 
 impl Channel {
     fn new() -> Channel {
-        Channel { tcor: 0xffff_ffff, control: 0, unf: false, running: false, anchor_cycle: 0, anchor_count: 0xffff_ffff }
+        Channel {
+            tcor: 0xffff_ffff,
+            control: 0,
+            unf: false,
+            running: false,
+            anchor_cycle: 0,
+            anchor_count: 0xffff_ffff,
+            first_underflow: std::cell::Cell::new(None),
+        }
     }
 
     /// Pφ divider of the counter clock, or None when TPSC selects a clock
@@ -165,7 +185,26 @@ impl Tmu {
     }
 
     fn unf_at(&self, ch: &Channel, cycle: u64) -> bool {
-        ch.unf || self.state_at(ch, cycle).1
+        ch.unf || self.first_underflow(ch).is_some_and(|first| cycle >= first)
+    }
+
+    /// The first cycle at which the channel has underflowed since its
+    /// anchor (`state_at` then says so from that cycle on), or None if it
+    /// is stopped or never will within u64 cycles. Remembered per channel
+    /// for its anchor and clock.
+    fn first_underflow(&self, ch: &Channel) -> Option<u64> {
+        let prescaler = ch.prescaler().filter(|_| ch.running)?;
+        let key = UnderflowKey { anchor_cycle: ch.anchor_cycle, anchor_count: ch.anchor_count, prescaler };
+        if let Some((k, first)) = ch.first_underflow.get() {
+            if k == key {
+                return first;
+            }
+        }
+        // Elapsed edges exceed the count from edge `anchor + count + 1` on.
+        let edge = self.edges_at(ch.anchor_cycle, prescaler) + ch.anchor_count as u128 + 1;
+        let first = self.cycle_of_edge(edge, prescaler);
+        ch.first_underflow.set(Some((key, first)));
+        first
     }
 
     /// Bring channel `index` up to `cycle` and anchor it there.
@@ -195,11 +234,7 @@ impl Tmu {
         self.channels
             .iter()
             .filter(|ch| ch.running && ch.control & TCR_UNIE != 0 && !self.unf_at(ch, now))
-            .filter_map(|ch| {
-                let prescaler = ch.prescaler()?;
-                let edge = self.edges_at(ch.anchor_cycle, prescaler) + ch.anchor_count as u128 + 1;
-                self.cycle_of_edge(edge, prescaler)
-            })
+            .filter_map(|ch| self.first_underflow(ch))
             .min()
     }
 
