@@ -186,13 +186,8 @@ pub fn halt_routines(image: &[u8]) -> Vec<std::ops::Range<u32>> {
         let end = match sym.size() {
             0 => {
                 let next = starts.iter().copied().find(|&a| a > start);
-                match (next, segment_end(start)) {
-                    (Some(n), Some(e)) => n.min(e),
-                    (n, e) => match n.or(e) {
-                        Some(end) => end,
-                        None => continue,
-                    },
-                }
+                let Some(end) = next.into_iter().chain(segment_end(start)).min() else { continue };
+                end
             }
             size => start + size,
         };

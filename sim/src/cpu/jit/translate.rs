@@ -270,13 +270,13 @@ const MACH: i32 = offset_of!(Cpu, mach) as i32;
 const CYCLES: i32 = offset_of!(Cpu, cycles) as i32;
 const CODE_VBASE: i32 = offset_of!(Cpu, code_vbase) as i32;
 const FPSCR: i32 = offset_of!(Cpu, fpscr) as i32;
+const BRANCH_PC: i32 = offset_of!(Cpu, branch_pc) as i32;
+const BRANCH_TARGET: i32 = offset_of!(Cpu, branch_target) as i32;
 
 /// Offset of FRn (of the current bank) in the `Cpu`.
 fn fr_offset(n: usize) -> i32 {
     (offset_of!(Cpu, fr) + 4 * n) as i32
 }
-const BRANCH_PC: i32 = offset_of!(Cpu, branch_pc) as i32;
-const BRANCH_TARGET: i32 = offset_of!(Cpu, branch_target) as i32;
 
 /// The 32-bit `Cpu` fields a translation holds in SSA variables while it
 /// runs (see the module's header): only handlers change them otherwise.
@@ -1307,25 +1307,30 @@ impl<'a, B: Bus> Emitter<'a, B> {
             _ => return None,
         };
         let operands = mnemonic.split_once(' ').map_or("", |(_, o)| o);
-        let privileged_source = mnemonic.starts_with("STC.L") && operands != "GBR,@-Rn";
+        // What the forms below need tested before the store may go inline.
+        let (mut privileged_source, mut fpu_single) = (false, false);
         let (addr, value, predec) = match operands {
             // A privileged register pushed (the guard below sends user
             // mode to the handler, which raises).
             "SR,@-Rn" | "VBR,@-Rn" | "SSR,@-Rn" | "SPC,@-Rn" | "SGR,@-Rn" | "DBR,@-Rn" | "Rm_BANK,@-Rn" => {
+                privileged_source = true;
                 let value = self.control_register(op, operands.trim_end_matches(",@-Rn"));
                 let r = self.reg(n);
                 (self.b.ins().iadd_imm_s(r, -4), value, true)
             }
             // FMOV.S FRm to memory: `MOV.L`'s forms with FRm's value (the
             // guard below sends the other FPU modes to the handler).
-            "FRm,@Rn" => (self.reg(n), self.fr(m), false),
-            "FRm,@-Rn" => {
-                let r = self.reg(n);
-                (self.b.ins().iadd_imm_s(r, -4), self.fr(m), true)
-            }
-            "FRm,@(R0,Rn)" => {
-                let (r, r0) = (self.reg(n), self.reg(0));
-                (self.b.ins().iadd(r, r0), self.fr(m), false)
+            "FRm,@Rn" | "FRm,@-Rn" | "FRm,@(R0,Rn)" => {
+                fpu_single = true;
+                let (r, value) = (self.reg(n), self.fr(m));
+                match operands {
+                    "FRm,@Rn" => (r, value, false),
+                    "FRm,@-Rn" => (self.b.ins().iadd_imm_s(r, -4), value, true),
+                    _ => {
+                        let r0 = self.reg(0);
+                        (self.b.ins().iadd(r, r0), value, false)
+                    }
+                }
             }
             // A system register pushed (unprivileged ones only; the store
             // is `MOV.L Rm,@-Rn`'s with the register's value).
@@ -1363,7 +1368,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             _ => return None,
         };
         let slow = self.b.create_block();
-        if mnemonic.starts_with("FMOV.S") {
+        if fpu_single {
             self.fpu_single_guard(slow);
         }
         if privileged_source {
@@ -1445,7 +1450,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             // @Rm or @Rm+: the forms that name their own register keep it
             // in the n field.
             let base = match to {
-                LoadTo::FieldPostInc { m, .. } | LoadTo::Unaligned { m, .. } => m,
+                LoadTo::FieldPostInc { m: base, .. } | LoadTo::Unaligned { m: base, .. } => base,
                 LoadTo::Reg(_) | LoadTo::PostInc { .. } | LoadTo::Fr { .. } => m,
             };
             self.reg(base)
@@ -1480,19 +1485,16 @@ impl<'a, B: Bus> Emitter<'a, B> {
         match to {
             LoadTo::Reg(n) => self.set_reg(n, v),
             LoadTo::PostInc { m, n } => {
-                let next = self.b.ins().iadd_imm_s(addr, size as i64);
-                self.set_reg(m, next);
+                self.post_increment(m, addr, size);
                 self.set_reg(n, v);
             }
             LoadTo::FieldPostInc { m, field } => {
-                let next = self.b.ins().iadd_imm_s(addr, 4);
-                self.set_reg(m, next);
+                self.post_increment(m, addr, size);
                 self.set_field(field, v);
             }
             LoadTo::Unaligned { m, post_inc } => {
                 if post_inc {
-                    let next = self.b.ins().iadd_imm_s(addr, 4);
-                    self.set_reg(m, next);
+                    self.post_increment(m, addr, size);
                 }
                 self.set_reg(0, v);
             }
@@ -1501,12 +1503,17 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 // they are different registers.
                 self.b.ins().store(TRUSTED, v, self.cpu, fr_offset(n));
                 if post_inc {
-                    let next = self.b.ins().iadd_imm_s(addr, 4);
-                    self.set_reg(m, next);
+                    self.post_increment(m, addr, size);
                 }
             }
         }
         Some(slow)
+    }
+
+    /// Rm = `addr` + `size`: the address register of an `@Rm+` load.
+    fn post_increment(&mut self, m: usize, addr: Value, size: u32) {
+        let next = self.b.ins().iadd_imm_s(addr, size as i64);
+        self.set_reg(m, next);
     }
 
     /// FRn of the current bank (`Cpu::fr` holds it at index n).
