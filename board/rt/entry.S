@@ -441,6 +441,23 @@ Z_envZ_hw_read8:
 Z_envZ_hw_write8:
 	rts
 	 mov.b	r6, @r5
+/* u32 hw_cas(env, addr r5, expected r6, new r7): if @addr == expected,
+ * store new, atomically against every core (the reservation movli.l takes
+ * is broken by any other core's store to the line, and movco.l then
+ * fails and the loop reads again). A mismatch stores back the word found,
+ * which keeps the loop one shape. Returns the word found; synco after. */
+	.global	Z_envZ_hw_cas
+Z_envZ_hw_cas:
+1:	movli.l	@r5, r0
+	mov	r0, r1
+	cmp/eq	r6, r0
+	bf	2f
+	mov	r7, r0
+2:	movco.l	r0, @r5
+	bf	1b
+	synco
+	rts
+	 mov	r1, r0
 	.global	Z_envZ_hw_synco
 Z_envZ_hw_synco:
 	synco

@@ -244,6 +244,10 @@ impl CoreHardware for Lent<'_> {
         Mmio.write32(rp1::CSM_P2 + offset, value)
     }
 
+    fn shared_compare_exchange(&mut self, offset: u32, expected: u32, new: u32) -> u32 {
+        mmio::compare_exchange(rp1::CSM_P2 + offset, expected, new)
+    }
+
     fn shared_read_block(&mut self, offset: u32, words: &mut [u32]) {
         mmio::copy_words_in(rp1::CSM_P2 + offset, words);
     }

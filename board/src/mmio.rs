@@ -23,6 +23,10 @@ extern "C" {
     /// `words`, a word at a time in the order given.
     fn hw_words_in(addr: u32, words: u32, n: u32);
     fn hw_words_out(addr: u32, words: u32, n: u32);
+    /// If the word at P2 address `addr` (the CSM) holds `expected`, write
+    /// `new`, atomically against every core (`movli.l`/`movco.l`, then
+    /// `synco`). Returns the word found.
+    fn hw_cas(addr: u32, expected: u32, new: u32) -> u32;
     /// `synco`: every access before it is done for every core before any
     /// after it.
     fn hw_synco();
@@ -61,6 +65,12 @@ impl Registers for Mmio {
 pub fn copy_in(phys: u32, buf: &mut [u8]) {
     // SAFETY: `buf` is ours; the C side writes exactly `buf.len()` bytes.
     unsafe { hw_copy_in(phys, buf.as_mut_ptr() as u32, buf.len() as u32) }
+}
+
+/// Compare-and-swap one word of the CSM (P2 address): the word found.
+pub fn compare_exchange(addr: u32, expected: u32, new: u32) -> u32 {
+    // SAFETY: the import touches only the word at `addr`.
+    unsafe { hw_cas(addr, expected, new) }
 }
 
 /// Words of the CSM (P2 address) into `words`.

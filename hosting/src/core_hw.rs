@@ -251,6 +251,16 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         self.mmio_write(MAILBOX_BASE + offset, Size::Long, value);
     }
 
+    fn shared_compare_exchange(&mut self, offset: u32, expected: u32, new: u32) -> u32 {
+        // Hosted instances run one at a time, between the simulated cores'
+        // instructions: nothing can come between the read and the write.
+        let found = self.shared_read(offset);
+        if found == expected {
+            self.shared_write(offset, new);
+        }
+        found
+    }
+
     fn init_interrupts(&mut self, level: u8) {
         let source = Source::tmu(self.core);
         self.set_priority(source, level);

@@ -7,8 +7,9 @@
 //! - the migrations this core has sent and not yet seen acknowledged (the
 //!   in-flight table: the one copy of each departing vCPU, resent after
 //!   [`RESEND_AFTER`] without word, taken back if its destination declines
-//!   it or has not read it by the time it expires), and the per-vCPU
-//!   epochs that let a destination take a resent copy once only;
+//!   it or has not taken it by the time it expires, which the vCPU's claim
+//!   word settles: `crate::claim`), and the per-vCPU epochs that let a
+//!   destination take a resent copy once only;
 //! - the cores a migration timed out on (nothing is shipped to them until
 //!   they are heard from again);
 //! - where this core's home vCPUs are while away, why, and when their
@@ -28,7 +29,8 @@
 //! always knows where its vCPUs are, and mail for a vCPU goes to its home,
 //! which forwards it while the vCPU is away ([`Engine::forward_to`]).
 
-use crate::layout::{location_core, location_offset, location_word};
+use crate::claim::Claim;
+use crate::layout::{claim_offset, location_core, location_offset, location_word};
 use crate::message::Message;
 use crate::outbox::{migrate_message, Incoming, Outbox, Post, PostStats};
 use crate::port::{MigrationEvent, MigrationHardware};
@@ -45,15 +47,17 @@ pub const RESEND_AFTER: u64 = 600_000;
 
 /// How long a destination has to take a migrated vCPU (3 ms): a copy it
 /// reads later it declines ([`Arrival::Expired`]), and its source takes
-/// the vCPU back.
+/// the vCPU back. A source that has heard nothing settles the migration
+/// [`CLOCK_SKEW`] after that, by the vCPU's claim word.
 pub const MIGRATION_LEASE: u64 = 1_800_000;
 
 /// How far apart two cores' clocks can be, with room to spare (2 ms): on
 /// the simulated RP1 every core reads the machine's cycle count, and a
 /// core runs at most one quantum (at most 1,000,000 cycles) ahead of
-/// another. A source decides that its destination never read a migration
-/// only this long after it expired, so that a destination reading it from
-/// then on finds it expired by its own clock too.
+/// another. A source settles a migration it has heard nothing of only
+/// this long after it expired, so that a destination reading it from then
+/// on finds it expired by its own clock too and declines it without
+/// racing the source for its claim word.
 pub const CLOCK_SKEW: u64 = 1_200_000;
 
 /// What the engine's work costs, in CPU cycles (the instance's cost table
@@ -108,15 +112,34 @@ struct InFlight {
     reported: bool,
     /// After this (this core's clock) the destination declines every copy.
     expires: u64,
-    /// The ring position of the first copy written, once one is.
-    first_sent: Option<u32>,
-    /// The destination has read past the first copy: it took it, or will
-    /// decline a later one (only an answer settles it now).
-    read: bool,
+    /// Its claim word was found damaged when the migration was settled:
+    /// nothing says whether the destination took it, so only an answer
+    /// settles it now (a copy is sent every `RESEND_AFTER` to get one).
+    doubtful: bool,
     /// The destination declined it: it comes back here.
     declined: bool,
     /// For a return: why the vCPU was away, should it stay here after all.
     away_before: Option<AwayReason>,
+}
+
+impl InFlight {
+    /// When the source must next act on it: now if it was declined; its
+    /// next resend; or, while it may still be settled by its claim, the
+    /// end of its lease and the clocks' skew.
+    fn due(&self, now: u64) -> u64 {
+        if self.declined {
+            now
+        } else if self.doubtful {
+            self.resend_at
+        } else {
+            self.resend_at.min(self.expires + CLOCK_SKEW)
+        }
+    }
+
+    /// The claim word its source wrote when it shipped it.
+    fn claim(&self) -> Claim {
+        Claim::InFlight { epoch: self.vcpu.epoch, core: self.to }
+    }
 }
 
 /// What the destination half made of an arriving vCPU.
@@ -129,8 +152,8 @@ pub enum Arrival {
     Misrouted,
     /// A copy this core has already taken (dropped, acknowledged).
     Stale,
-    /// Read after its migration expired (dropped, declined: its source
-    /// takes it back).
+    /// Read after its migration expired, or after its source took it back
+    /// (dropped, declined: its source takes it back).
     Expired,
     /// Taken: the instance puts it on its core.
     Arrived(Vcpu),
@@ -196,12 +219,15 @@ impl Engine {
     pub fn init<H: MigrationHardware>(&mut self, hw: &mut H) {
         self.outbox.init(hw);
         if self.core == 0 {
-            // Nothing is away yet. (A word written before this by a core
-            // that booted faster would only cost an IPI one hop.)
+            // Nothing is away yet, nothing claimed. (A word written before
+            // this by a core that booted faster would only cost an IPI one
+            // hop; nothing is shipped before every core has booted.)
             for g in 0..MAX_GUESTS {
                 for id in 0..MAX_VCPUS {
-                    if let Some(at) = location_offset(self.cores as usize, g, id) {
-                        hw.shared_write(at, 0);
+                    for offset in [location_offset, claim_offset] {
+                        if let Some(at) = offset(self.cores as usize, g, id) {
+                            hw.shared_write(at, 0);
+                        }
                     }
                 }
             }
@@ -305,9 +331,10 @@ impl Engine {
         true
     }
 
-    /// Keep `v`'s copy until it is acknowledged and queue its migration to
-    /// `to` (the post names the copy; `away_before`: for a return, why it
-    /// was away). The caller has checked there is room for both.
+    /// Keep `v`'s copy until it is acknowledged, claim it for `to` and
+    /// queue its migration there (the post names the copy; `away_before`:
+    /// for a return, why it was away). The caller has checked there is
+    /// room for both.
     fn ship<H: MigrationHardware>(
         &mut self,
         hw: &mut H,
@@ -327,11 +354,15 @@ impl Engine {
             work: now - start,
             reported: false,
             expires: now + MIGRATION_LEASE,
-            first_sent: None,
-            read: false,
+            doubtful: false,
             declined: false,
             away_before,
         };
+        // This core runs it (or it was just taken here): the plain write
+        // of a claim's owner. The message follows it into shared memory.
+        if let Some(at) = claim_offset(self.cores as usize, v.guest as usize, v.id as usize) {
+            hw.shared_write(at, f.claim().encode());
+        }
         let _ = self.in_flight.push(f);
         self.outbox.queue(to, post);
     }
@@ -344,10 +375,9 @@ impl Engine {
         let now = hw.now();
         let mut resent = 0;
         for f in self.in_flight.iter_mut() {
-            if now >= f.expires && !f.read {
-                // Unread when it expired: every copy from now on would be
-                // declined. It is taken back if still unread after
-                // CLOCK_SKEW; if read, it is sent again to get an answer.
+            if now >= f.expires && !f.doubtful {
+                // Every copy read from now on is declined; its claim
+                // settles it after CLOCK_SKEW.
                 f.resend_at = u64::MAX;
                 continue;
             }
@@ -363,45 +393,57 @@ impl Engine {
 
     /// A vCPU this core sent and now takes back, if any: its destination
     /// declined it (read it after it expired), or it expired
-    /// [`CLOCK_SKEW`] ago and its destination had not read its first copy
-    /// (so it has taken none and will decline every one). A destination
-    /// that let a migration time out is taken to be unresponsive: nothing
-    /// is shipped to it until mail comes from it. The vCPU is as it left,
-    /// where it was before ([`Vcpu::away`] restored, the location table
-    /// pointing here again); the instance puts it back on its run queue,
-    /// and calls this only while it has room for it.
+    /// [`CLOCK_SKEW`] ago without an answer and this core's
+    /// compare-and-swap of its claim word from in flight to reclaimed
+    /// succeeded (so its destination has not taken it and never will). A
+    /// migration whose claim the destination took instead is settled
+    /// without one: the vCPU is there (its answer was lost, or it stopped
+    /// after taking it). A destination that let a migration time out is
+    /// taken to be unresponsive: nothing is shipped to it until mail comes
+    /// from it. The vCPU is as it left, where it was before
+    /// ([`Vcpu::away`] restored, the location table pointing here again);
+    /// the instance puts it back on its run queue, and calls this only
+    /// while it has room for it.
     pub fn reclaim<H: MigrationHardware>(&mut self, hw: &mut H) -> Option<Vcpu> {
         let now = hw.now();
         let mut back = None;
-        for (k, f) in self.in_flight.iter_mut().enumerate() {
-            if f.declined {
-                back = Some(k);
-                break;
-            }
-            if f.read || now < f.expires + CLOCK_SKEW {
-                continue;
-            }
-            // Two shared-memory reads, once per migration that expired:
-            // once read past, a tail never comes back.
-            let read = match f.first_sent {
-                None => Some(false),
-                Some(sequence) => self.outbox.read_past(hw, f.to, sequence),
-            };
-            match read {
-                Some(false) => {
-                    self.unresponsive |= 1 << f.to;
-                    back = Some(k);
-                    break;
+        let mut k = 0;
+        while k < self.in_flight.len() {
+            let f = &mut self.in_flight[k];
+            if f.declined || (!f.doubtful && now >= f.expires + CLOCK_SKEW) {
+                let settled = match claim_offset(self.cores as usize, f.vcpu.guest as usize, f.vcpu.id as usize) {
+                    Some(at) => {
+                        let (mine, reclaimed) = (f.claim(), Claim::Reclaimed { epoch: f.vcpu.epoch, core: self.core });
+                        Some(hw.shared_compare_exchange(at, mine.encode(), reclaimed.encode())).filter(|&w| w != mine.encode())
+                    }
+                    None => None,
+                };
+                match settled.map(Claim::decode) {
+                    // Reclaimed here (or declined: the destination never
+                    // takes a copy it declined, whatever the word says).
+                    _ if f.declined => {
+                        back = Some(k);
+                        break;
+                    }
+                    None => {
+                        self.unresponsive |= 1 << f.to;
+                        back = Some(k);
+                        break;
+                    }
+                    // Another valid claim: only the destination moves the
+                    // word off this migration's, by taking it.
+                    Some(Some(_)) => {
+                        self.in_flight.swap_remove(k);
+                        continue;
+                    }
+                    // A damaged word: ask the destination instead.
+                    Some(None) => {
+                        f.doubtful = true;
+                        f.resend_at = now;
+                    }
                 }
-                Some(true) => {
-                    // It has the vCPU (its answer was lost) or will decline
-                    // the next copy: send one to hear which.
-                    f.read = true;
-                    f.resend_at = now;
-                }
-                // An unreadable tail (scribbled): ask again at the next pass.
-                None => {}
             }
+            k += 1;
         }
         let f = self.in_flight.swap_remove(back?);
         let mut v = f.vcpu;
@@ -499,10 +541,15 @@ impl Engine {
             self.outbox.queue(from, ack);
             return Arrival::Stale;
         }
-        // Read too late: its sender may have taken it back already (the
-        // ring's tail, published before this check, told it this copy was
-        // unread). Never take it; say so, in case the sender still waits.
-        if hw.now() > expires {
+        // Read too late, or its sender took it back (its claim word is no
+        // longer this migration's): never take it; say so, in case the
+        // sender still waits. Taking it is the compare-and-swap of its
+        // claim word: its source cannot take it back after that.
+        let offered = Claim::InFlight { epoch: v.epoch, core: self.core }.encode();
+        let taken = Claim::Taken { epoch: v.epoch, core: self.core }.encode();
+        let late = hw.now() > expires;
+        let at = claim_offset(self.cores as usize, g, id);
+        if late || at.is_some_and(|at| hw.shared_compare_exchange(at, offered, taken) != offered) {
             self.outbox.queue(from, Post::MigrateDeclined { guest: v.guest, vcpu: v.id, epoch: v.epoch });
             return Arrival::Expired;
         }
@@ -589,9 +636,9 @@ impl Engine {
                 })
                 .map(|f| migrate_message(&f.vcpu, departure, f.expires))
         };
-        let mut shipped: heapless::Vec<(u8, u8, u16, u32, u64), MAX_IN_FLIGHT> = heapless::Vec::new();
-        let sent = self.outbox.flush(hw, copy, |g, v, e, sequence, at| {
-            let _ = shipped.push((g, v, e, sequence, at));
+        let mut shipped: heapless::Vec<(u8, u8, u16, u64), MAX_IN_FLIGHT> = heapless::Vec::new();
+        let sent = self.outbox.flush(hw, copy, |g, v, e, at| {
+            let _ = shipped.push((g, v, e, at));
         });
         // The hosted model charges the sends after the fact: they belong to
         // the halves as if charged before the ICIs (0 on the board).
@@ -603,9 +650,8 @@ impl Engine {
         // Each migration's source half, now its message and ICI are out:
         // its own work before, plus this send up to its ICI (not the
         // flush's work for other cores after it).
-        for (g, v, e, sequence, at) in shipped {
+        for (g, v, e, at) in shipped {
             if let Some(f) = self.in_flight.iter_mut().find(|f| (f.vcpu.guest, f.vcpu.id, f.vcpu.epoch) == (g, v, e)) {
-                f.first_sent.get_or_insert(sequence);
                 if !f.reported {
                     f.reported = true;
                     let cycles = (f.work + at.saturating_sub(start) + charged).min(u32::MAX as u64) as u32;
@@ -618,19 +664,13 @@ impl Engine {
     /// When the engine needs the core's timer: soon if mail waits for room
     /// (later the longer its receiver reads nothing:
     /// [`crate::outbox::MAIL_RETRY`]), when the first in-flight migration
-    /// is due to be sent again, and when one unread may be taken back.
+    /// is due to be sent again, and when one may be settled by its claim.
     /// (Looks at rings whose ICI may have been lost are not in it: see
     /// [`Engine::next_recheck`].)
     pub fn next_deadline(&self, now: u64) -> Option<u64> {
         let mut deadline = self.outbox.next_deadline(now);
         for f in &self.in_flight {
-            let due = if f.declined {
-                now
-            } else if f.read {
-                f.resend_at
-            } else {
-                f.resend_at.min(f.expires + CLOCK_SKEW)
-            };
+            let due = f.due(now);
             deadline = Some(deadline.map_or(due, |d| d.min(due)));
         }
         deadline
@@ -649,10 +689,11 @@ impl Engine {
         self.in_flight.len()
     }
 
-    /// Whether an in-flight migration needs this core now (a resend, or a
-    /// vCPU to take back): its answer may already wait in the ring.
+    /// Whether an in-flight migration needs this core now (a resend, or
+    /// one to settle by its claim): its answer may already wait in the
+    /// ring.
     pub fn in_flight_due(&self, now: u64) -> bool {
-        self.in_flight.iter().any(|f| f.declined || now >= f.resend_at || (!f.read && now >= f.expires + CLOCK_SKEW))
+        self.in_flight.iter().any(|f| now >= f.due(now))
     }
 
     fn away_entry(&mut self, guest: u8, vcpu: u8) -> Option<&mut Option<Away>> {

@@ -14,7 +14,9 @@
 //!
 //! After the rings comes the location table: one word per (guest, vCPU),
 //! the core a vCPU away from its home is on, as a hint for the cores that
-//! send it IPIs (see `Engine::ipi_destination`).
+//! send it IPIs (see `Engine::ipi_destination`). Then the claim table:
+//! one word per (guest, vCPU), the claim on its last migration
+//! (`claim`), which settles whether its destination or its source runs it.
 
 use spumone_kernel::guest::{MAX_GUESTS, MAX_VCPUS};
 use static_assertions::const_assert;
@@ -55,13 +57,16 @@ pub const fn ring_count(cores: usize) -> usize {
 /// Bytes of the location table: a word per (guest, vCPU).
 pub const LOCATION_BYTES: u32 = (MAX_GUESTS * MAX_VCPUS * 4) as u32;
 
+/// Bytes of the claim table: a word per (guest, vCPU).
+pub const CLAIM_BYTES: u32 = (MAX_GUESTS * MAX_VCPUS * 4) as u32;
+
 /// Bytes of shared memory the mailbox needs for `cores` cores: the rings,
-/// then the location table.
+/// then the location table, then the claim table.
 pub const fn region_size(cores: usize) -> u32 {
     if cores < 2 {
         return 0;
     }
-    ring_count(cores) as u32 * RING_BYTES + LOCATION_BYTES
+    ring_count(cores) as u32 * RING_BYTES + LOCATION_BYTES + CLAIM_BYTES
 }
 
 /// Byte offset of vCPU (`guest`, `vcpu`)'s location word, or `None` if
@@ -71,6 +76,15 @@ pub const fn location_offset(cores: usize, guest: usize, vcpu: usize) -> Option<
         return None;
     }
     Some(ring_count(cores) as u32 * RING_BYTES + ((guest * MAX_VCPUS + vcpu) * 4) as u32)
+}
+
+/// Byte offset of vCPU (`guest`, `vcpu`)'s claim word, or `None` if
+/// either is out of range or there is no mailbox (one core).
+pub const fn claim_offset(cores: usize, guest: usize, vcpu: usize) -> Option<u32> {
+    match location_offset(cores, guest, vcpu) {
+        Some(at) => Some(at + LOCATION_BYTES),
+        None => None,
+    }
 }
 
 /// A location word: core + 1 (0, as the region starts, means "not known").
@@ -125,7 +139,7 @@ const_assert!(SLOT_BYTES % CACHE_LINE_BYTES == 0);
 const_assert!(SLOTS_PER_RING.is_power_of_two());
 // Four cores' twelve rings take well under half of the CSM.
 const_assert!(region_size(MAX_CORES) <= CSM_BYTES / 2);
-const_assert!(region_size(MAX_CORES) == 37_632 + LOCATION_BYTES);
+const_assert!(region_size(MAX_CORES) == 37_632 + LOCATION_BYTES + CLAIM_BYTES);
 
 #[cfg(test)]
 mod tests {
@@ -145,6 +159,7 @@ mod tests {
                             seen[i] = true;
                             let end = ring_offset(cores, from, to).unwrap() + RING_BYTES;
                             assert!(end <= location_offset(cores, 0, 0).unwrap());
+                            assert!(end <= claim_offset(cores, 0, 0).unwrap());
                         }
                     }
                 }
@@ -167,15 +182,18 @@ mod tests {
         assert_eq!(ring_offset(4, 1, 0), Some(0x24c0));
         assert_eq!(ring_offset(4, 2, 1), Some(0x55c0));
         assert_eq!(slot_offset(0x86c0, 0), 0x8700);
-        assert_eq!(region_size(4), 0x9300 + 0x40);
-        assert_eq!(region_size(2), 2 * RING_BYTES + 0x40);
+        assert_eq!(region_size(4), 0x9300 + 0x40 + 0x40);
+        assert_eq!(region_size(2), 2 * RING_BYTES + 0x40 + 0x40);
     }
 
     #[test]
     fn the_location_table_follows_the_rings_and_names_only_real_cores() {
         assert_eq!(location_offset(4, 0, 0), Some(0x9300));
         assert_eq!(location_offset(4, 3, 3), Some(0x9300 + 15 * 4));
-        assert_eq!(location_offset(4, 3, 3).unwrap() + 4, region_size(4));
+        assert_eq!(location_offset(4, 3, 3).unwrap() + 4, claim_offset(4, 0, 0).unwrap());
+        assert_eq!((claim_offset(4, 0, 0), claim_offset(4, 3, 3)), (Some(0x9340), Some(0x9340 + 15 * 4)));
+        assert_eq!(claim_offset(4, 3, 3).unwrap() + 4, region_size(4));
+        assert_eq!((claim_offset(4, 4, 0), claim_offset(1, 0, 0)), (None, None));
         assert_eq!(location_offset(2, 1, 2), Some(2 * RING_BYTES + 6 * 4));
         assert_eq!((location_offset(4, 4, 0), location_offset(4, 0, 4), location_offset(1, 0, 0)), (None, None, None));
         for core in 0..4 {

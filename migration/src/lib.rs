@@ -9,8 +9,9 @@
 //! From the bottom up:
 //! - the mailbox: the shared-memory layout ([`layout`]), the message
 //!   formats and their validation ([`message`], [`crc`]), the
-//!   self-checking ring indices ([`index`]) and each instance's end of the
-//!   rings with its recovery rules ([`mailbox`]); the protocol is described
+//!   self-checking ring indices ([`index`]), each instance's end of the
+//!   rings with its recovery rules ([`mailbox`]) and the claim words that
+//!   settle a migration in doubt ([`claim`]); the protocol is described
 //!   in `docs/mailbox.md`;
 //! - what the engine may do to its core ([`port`]);
 //! - an instance's outgoing mail and its conversion to and from the wire
@@ -26,6 +27,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+pub mod claim;
 pub mod crc;
 pub mod engine;
 pub mod index;

@@ -335,13 +335,13 @@ impl Outbox {
     /// ring needs draining). A queued `Migrate` is turned into its message
     /// by `migrating(to, guest, vcpu, epoch, departure)` (from the engine's
     /// in-flight copy; `None`: no copy any more, the post is withdrawn);
-    /// each one sent is told to `migrated(guest, vcpu, epoch, ring
-    /// position, clock after its ICI)`. Returns how many messages went out.
+    /// each one sent is told to `migrated(guest, vcpu, epoch, clock after
+    /// its ICI)`. Returns how many messages went out.
     pub fn flush<H: MigrationHardware>(
         &mut self,
         hw: &mut H,
         mut migrating: impl FnMut(u8, u8, u8, u16, bool) -> Option<Message>,
-        mut migrated: impl FnMut(u8, u8, u16, u32, u64),
+        mut migrated: impl FnMut(u8, u8, u16, u64),
     ) -> u32 {
         self.untried = false;
         let mut sent = 0;
@@ -383,7 +383,7 @@ impl Outbox {
             let mut kicked = false;
             // The migrations that went, told once their ICI is out (with
             // the clock then: the end of their source half).
-            let mut went: heapless::Vec<(u8, u8, u16, u32), OUTBOX> = heapless::Vec::new();
+            let mut went: heapless::Vec<(u8, u8, u16), OUTBOX> = heapless::Vec::new();
             while let Some(post) = self.queues[to].front().copied() {
                 let message = match post {
                     Post::Migrate { guest, vcpu, epoch, departure } => match migrating(to as u8, guest, vcpu, epoch, departure) {
@@ -397,12 +397,12 @@ impl Outbox {
                     other => small_message(&other),
                 };
                 match self.mailbox.send(&mut Shared(hw), to, &message) {
-                    Ok(sequence) => {
+                    Ok(_) => {
                         self.queues[to].pop_front();
                         sent += 1;
                         kicked = true;
                         if let Post::Migrate { guest, vcpu, epoch, .. } = post {
-                            let _ = went.push((guest, vcpu, epoch, sequence));
+                            let _ = went.push((guest, vcpu, epoch));
                         }
                     }
                     Err(e) if e.is_retryable() => {
@@ -469,18 +469,12 @@ impl Outbox {
             }
             if !went.is_empty() {
                 let at = hw.now();
-                for (guest, vcpu, epoch, sequence) in went {
-                    migrated(guest, vcpu, epoch, sequence, at);
+                for (guest, vcpu, epoch) in went {
+                    migrated(guest, vcpu, epoch, at);
                 }
             }
         }
         sent
-    }
-
-    /// Whether core `to` has read past message `sequence` of this core's
-    /// ring to it (see [`Mailbox::read_past`]).
-    pub fn read_past<H: MigrationHardware>(&mut self, hw: &mut H, to: u8, sequence: u32) -> Option<bool> {
-        self.mailbox.read_past(&mut Shared(hw), to as usize, sequence)
     }
 
     /// The next valid message from core `from`, if any. Invalid ones are

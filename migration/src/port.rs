@@ -1,9 +1,10 @@
 //! What the migration engine may do to its core: the small hardware trait
 //! it reaches everything through.
 //!
-//! Owns: [`MigrationHardware`] (shared-memory words, the mailbox ICI, the
-//! core's clock, charging hypervisor work, reporting a finished migration
-//! half) and the [`MigrationEvent`]s it reports. Must not touch: anything
+//! Owns: [`MigrationHardware`] (shared-memory words and a compare-and-swap
+//! on them, the mailbox ICI, the core's clock, charging hypervisor work,
+//! reporting a finished migration half) and the [`MigrationEvent`]s it
+//! reports. Must not touch: anything
 //! else of the core. The per-core instance adapts its own, larger
 //! hardware trait to this one (`spumone_percore::hw`), so the engine never
 //! sees registers, interrupt controllers or guest memory.
@@ -42,6 +43,13 @@ pub trait MigrationHardware {
             self.shared_write(offset + 4 * i as u32, w);
         }
     }
+    /// Atomically: if the word at byte `offset` holds `expected`, write
+    /// `new`. Returns the word found (equal to `expected` if it was
+    /// written). `movli.l`/`movco.l` on the SH-4A, with `synco` after; on
+    /// the hosted model, whose instances run one at a time, a read and a
+    /// write. The one operation between cores that is not a plain load or
+    /// store: the engine uses it only on claim words (`crate::claim`).
+    fn shared_compare_exchange(&mut self, offset: u32, expected: u32, new: u32) -> u32;
     /// An ordering point for shared memory (`synco` on the SH-4A; the
     /// simulated machine is sequentially consistent).
     fn barrier(&mut self) {}

@@ -20,6 +20,8 @@ use spumone_kernel::vcpu::{AwayReason, Vcpu};
 use spumone_migration::engine::{Arrival, Engine, MigrationCosts, CLOCK_SKEW, MIGRATION_LEASE, RESEND_AFTER};
 use spumone_migration::outbox::{Incoming, Post, ICI_RECHECK, MAIL_RETRY, MAIL_RETRY_MAX};
 use spumone_migration::port::{MigrationEvent, MigrationHardware};
+use spumone_migration::claim::Claim;
+use spumone_migration::layout::claim_offset;
 use spumone_migration::region_size;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -54,6 +56,14 @@ impl MigrationHardware for Core {
     }
     fn shared_write(&mut self, offset: u32, value: u32) {
         self.shared.borrow_mut()[offset as usize / 4] = value;
+    }
+    fn shared_compare_exchange(&mut self, offset: u32, expected: u32, new: u32) -> u32 {
+        let mut shared = self.shared.borrow_mut();
+        let found = shared[offset as usize / 4];
+        if found == expected {
+            shared[offset as usize / 4] = new;
+        }
+        found
     }
     fn send_ici(&mut self, target: usize) {
         self.icis.push(target);
@@ -262,27 +272,96 @@ fn a_migration_never_read_is_taken_back_after_the_lease_and_the_skew_and_never_t
     assert!(e0.reclaim(&mut hw0).is_none(), "the refusals find nothing to take back twice");
 }
 
+/// The claim word of vCPU (1, 0) on the two-core machine.
+fn claim_word(hw: &Core) -> u32 {
+    hw.shared.borrow()[claim_offset(2, 1, 0).unwrap() as usize / 4]
+}
+
 #[test]
-fn a_migration_read_in_time_is_never_taken_back_even_if_its_answer_is_lost() {
+fn a_migration_taken_in_time_is_never_taken_back_even_if_its_answer_is_lost() {
     let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
     let (v, expires) = depart_one(&mut hw0, &mut e0, &mut hw1, &mut e1, gpos_vcpu());
+    assert_eq!(Claim::decode(claim_word(&hw0)), Some(Claim::InFlight { epoch: 1, core: 1 }));
     assert!(matches!(e1.accept(&mut hw1, 0, v, true, expires, false), Arrival::Arrived(_)));
+    assert_eq!(Claim::decode(claim_word(&hw0)), Some(Claim::Taken { epoch: 1, core: 1 }));
     // Its acknowledgement never leaves core 1 (not flushed).
-    hw0.now = expires + CLOCK_SKEW + 1;
-    assert_eq!(e0.resend_overdue(&mut hw0), 0, "expired: no use sending it again unless it was read");
-    assert!(e0.reclaim(&mut hw0).is_none(), "core 1 read past it: it may have the vCPU");
-    assert!(e0.can_ship(1));
-    // Read: a copy goes again at once, to hear whether core 1 has it.
+    hw0.now = expires + CLOCK_SKEW - 1;
+    assert_eq!(e0.resend_overdue(&mut hw0), 0, "expired: no use sending it again");
+    assert!(!e0.in_flight_due(hw0.now));
+    hw0.now += 1;
     assert!(e0.in_flight_due(hw0.now));
-    assert_eq!(e0.resend_overdue(&mut hw0), 1);
-    e0.flush(&mut hw0);
-    hw1.now = hw0.now;
-    let [Incoming::Migrate { vcpu: again, departure, expires: e }] = drain(&mut hw1, &mut e1, 0)[..] else { panic!() };
-    assert!(matches!(e1.accept(&mut hw1, 0, again, departure, e, true), Arrival::Stale), "old news, not expired news");
+    assert!(e0.reclaim(&mut hw0).is_none(), "core 1 took it: its claim says so");
+    assert_eq!(e0.in_flight(), 0, "settled by the claim, without an answer");
+    assert_eq!(Claim::decode(claim_word(&hw0)), Some(Claim::Taken { epoch: 1, core: 1 }), "and left as it was");
+    assert!(e0.can_ship(1), "a destination that took it is not unresponsive");
+    assert_eq!(e0.forward_to(1, 0, 0), Some(1), "mail for it still goes to core 1");
+    // The late acknowledgement finds nothing to end.
     e1.flush(&mut hw1);
-    drain(&mut hw0, &mut e0, 1);
-    assert_eq!(e0.in_flight(), 0, "acknowledged at last");
-    assert!(e0.reclaim(&mut hw0).is_none());
+    assert!(drain(&mut hw0, &mut e0, 1).is_empty());
+    assert_eq!((e0.in_flight(), e0.next_deadline(hw0.now)), (0, None));
+}
+
+/// The window the claim word closes: core 1 reads the migration (its
+/// ring's tail moves past it) and stops before taking it. Core 0 takes the
+/// vCPU back at the end of the lease and the skew, and core 1, should it
+/// go on with the copy it read, cannot take it, even by a clock that says
+/// the lease still runs.
+#[test]
+fn a_destination_that_reads_a_migration_and_stops_before_taking_it_loses_nothing() {
+    let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
+    let (v, expires) = depart_one(&mut hw0, &mut e0, &mut hw1, &mut e1, gpos_vcpu());
+    hw0.now = expires + CLOCK_SKEW;
+    let back = e0.reclaim(&mut hw0).expect("taken back although read");
+    assert_eq!((back.away, back.epoch, back.ctx), (None, 1, v.ctx));
+    assert_eq!(Claim::decode(claim_word(&hw0)), Some(Claim::Reclaimed { epoch: 1, core: 0 }));
+    assert!(e0.is_unresponsive(1), "it never answered");
+    assert_eq!((e0.in_flight(), e0.forward_to(1, 0, 0)), (0, None));
+    // Core 1 goes on, its clock far behind core 0's.
+    hw1.now = expires - 1;
+    assert!(matches!(e1.accept(&mut hw1, 0, v, true, expires, false), Arrival::Expired), "the source has it");
+    e1.flush(&mut hw1);
+    assert!(drain(&mut hw0, &mut e0, 1).is_empty());
+    assert!(e0.reclaim(&mut hw0).is_none(), "the refusal finds nothing to take back twice");
+    assert!(e0.can_ship(1), "heard from again");
+    // The next migration is a new claim, and taken.
+    let (again, expires) = depart_one(&mut hw0, &mut e0, &mut hw1, &mut e1, back);
+    assert!(matches!(e1.accept(&mut hw1, 0, again, true, expires, false), Arrival::Arrived(_)));
+    assert_eq!(Claim::decode(claim_word(&hw0)), Some(Claim::Taken { epoch: 2, core: 1 }));
+}
+
+/// A claim word damaged while its migration is in doubt settles nothing:
+/// the source asks the destination, which answers from what it did.
+#[test]
+fn a_damaged_claim_word_is_settled_by_the_destinations_answer() {
+    for taken in [false, true] {
+        let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
+        let (v, expires) = depart_one(&mut hw0, &mut e0, &mut hw1, &mut e1, gpos_vcpu());
+        if taken {
+            assert!(matches!(e1.accept(&mut hw1, 0, v, true, expires, false), Arrival::Arrived(_)));
+        }
+        let at = claim_offset(2, 1, 0).unwrap() as usize / 4;
+        hw0.shared.borrow_mut()[at] ^= 0x100;
+        hw0.now = expires + CLOCK_SKEW;
+        assert!(e0.reclaim(&mut hw0).is_none(), "taken {taken}: a damaged word decides nothing");
+        assert_eq!(e0.in_flight(), 1);
+        assert!(e0.in_flight_due(hw0.now));
+        assert_eq!(e0.resend_overdue(&mut hw0), 1, "a copy goes to get an answer");
+        e0.flush(&mut hw0);
+        hw1.now = hw0.now;
+        let [Incoming::Migrate { vcpu: again, departure, expires: e }] = drain(&mut hw1, &mut e1, 0)[..] else { panic!() };
+        let answer = e1.accept(&mut hw1, 0, again, departure, e, taken);
+        e1.flush(&mut hw1);
+        drain(&mut hw0, &mut e0, 1);
+        if taken {
+            assert!(matches!(answer, Arrival::Stale));
+            assert!(e0.reclaim(&mut hw0).is_none());
+            assert_eq!(e0.in_flight(), 0, "acknowledged");
+        } else {
+            assert!(matches!(answer, Arrival::Expired));
+            assert_eq!(e0.reclaim(&mut hw0).map(|b| b.epoch), Some(1), "declined: taken back");
+            assert!(e0.can_ship(1), "it answered");
+        }
+    }
 }
 
 #[test]

@@ -118,6 +118,10 @@ pub trait CoreHardware {
     /// The shared mailbox region: read and write one word at `offset`.
     fn shared_read(&mut self, offset: u32) -> u32;
     fn shared_write(&mut self, offset: u32, value: u32);
+    /// Atomically replace the word at `offset` by `new` if it holds
+    /// `expected`; returns the word found (`MigrationHardware` has the
+    /// contract).
+    fn shared_compare_exchange(&mut self, offset: u32, expected: u32, new: u32) -> u32;
     /// Consecutive words of the mailbox region (a block copy where the
     /// hardware has one; word by word by default).
     fn shared_read_block(&mut self, offset: u32, words: &mut [u32]) {
@@ -206,6 +210,9 @@ impl<H: CoreHardware> MigrationHardware for EnginePort<'_, H> {
     }
     fn shared_write(&mut self, offset: u32, value: u32) {
         self.0.shared_write(offset, value)
+    }
+    fn shared_compare_exchange(&mut self, offset: u32, expected: u32, new: u32) -> u32 {
+        self.0.shared_compare_exchange(offset, expected, new)
     }
     fn shared_read_block(&mut self, offset: u32, words: &mut [u32]) {
         self.0.shared_read_block(offset, words)

@@ -426,18 +426,11 @@ impl Instance {
                         && self.nothing_due(hw) =>
                 {
                     self.stats.doorbells += 1;
-                    let ctx = &mut self.vcpus[cur].ctx;
-                    let own = ctx.intevt;
-                    hw.save_context(ctx);
-                    ctx.intevt = own;
+                    self.save_running(hw, cur, true);
                     if let Some((bit, intevt)) = self.deliverable(cur) {
                         self.inject(hw, cur, bit, intevt);
                     }
-                    let bell = self.held_level(cur);
-                    if bell != self.doorbell {
-                        hw.set_doorbell(bell);
-                        self.doorbell = bell;
-                    }
+                    self.ring_doorbell_at(hw, self.held_level(cur));
                     return hw.resume(&self.vcpus[cur].ctx, self.physical_imask(cur));
                 }
                 Entry::Exception { expevt, tra, .. } if self.forwards_quietly(cur) => {
@@ -456,16 +449,7 @@ impl Instance {
                 }
                 _ => {}
             }
-            let ctx = &mut self.vcpus[cur].ctx;
-            let intevt = ctx.intevt;
-            hw.save_context(ctx);
-            if let Entry::Interrupt { .. } = entry {
-                // Accepting this interrupt overwrote INTEVT with its
-                // physical code. The vCPU may not have read its own yet
-                // (Linux reads it only after clearing SR.BL): it keeps the
-                // code the hypervisor last gave it.
-                ctx.intevt = intevt;
-            }
+            self.save_running(hw, cur, matches!(entry, Entry::Interrupt { .. }));
         }
         let mut mail = false;
         match entry {
@@ -1259,11 +1243,7 @@ impl Instance {
             hw.set_ici_level(if close { 0 } else { self.config.hypervisor_level });
         }
         self.arm_timer(hw);
-        let bell = next.map_or(0, |n| self.held_level(n));
-        if bell != self.doorbell {
-            hw.set_doorbell(bell);
-            self.doorbell = bell;
-        }
+        self.ring_doorbell_at(hw, next.map_or(0, |n| self.held_level(n)));
         let direct = next.map_or(0, |n| self.direct_vbr(n));
         if direct != self.direct {
             hw.set_direct_exceptions(direct);
@@ -1296,6 +1276,29 @@ impl Instance {
     /// Whether resident vCPU `i`'s guest masks with SR.IMASK.
     fn masks_with_sr(&self, i: usize) -> bool {
         self.spec(self.vcpus[i].guest).is_some_and(|s| s.sr_imask)
+    }
+
+    /// Save the registers of running vCPU `cur` into its context. On an
+    /// `interrupt` entry, accepting the interrupt overwrote INTEVT with its
+    /// physical code; the vCPU may not have read its own yet (Linux reads
+    /// it only after clearing SR.BL), so it keeps the code the hypervisor
+    /// last gave it.
+    fn save_running<H: CoreHardware>(&mut self, hw: &mut H, cur: usize, interrupt: bool) {
+        let ctx = &mut self.vcpus[cur].ctx;
+        let own = ctx.intevt;
+        hw.save_context(ctx);
+        if interrupt {
+            ctx.intevt = own;
+        }
+    }
+
+    /// Raise this core's doorbell at `level` (0: lower it), if it is not
+    /// there already.
+    fn ring_doorbell_at<H: CoreHardware>(&mut self, hw: &mut H, level: u8) {
+        if level != self.doorbell {
+            hw.set_doorbell(level);
+            self.doorbell = level;
+        }
     }
 
     /// The level to raise the doorbell at while vCPU `i` runs: the highest
@@ -1389,15 +1392,17 @@ impl Instance {
                 true
             };
             // Send every GPOS vCPU that lives here away while the RTOS runs.
-            while go {
-                let Some(i) = (0..self.vcpus.len()).find(|&i| {
-                    let v = &self.vcpus[i];
-                    Lhp::evictable(self.class(v.guest), v.away, v.state)
-                }) else {
-                    break;
-                };
-                if !self.depart(hw, i, AwayReason::RtosActive) {
-                    break;
+            let evictable = |me: &Self| {
+                (0..me.vcpus.len()).find(|&i| {
+                    let v = &me.vcpus[i];
+                    Lhp::evictable(me.class(v.guest), v.away, v.state)
+                })
+            };
+            if go {
+                while let Some(i) = evictable(self) {
+                    if !self.depart(hw, i, AwayReason::RtosActive) {
+                        break;
+                    }
                 }
             }
         }

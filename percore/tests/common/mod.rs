@@ -269,6 +269,14 @@ impl CoreHardware for FakeCore {
     fn shared_write(&mut self, offset: u32, value: u32) {
         self.shared.borrow_mut()[offset as usize / 4] = value;
     }
+    fn shared_compare_exchange(&mut self, offset: u32, expected: u32, new: u32) -> u32 {
+        let mut shared = self.shared.borrow_mut();
+        let found = shared[offset as usize / 4];
+        if found == expected {
+            shared[offset as usize / 4] = new;
+        }
+        found
+    }
     fn init_interrupts(&mut self, _level: u8) {}
     fn init_device_interrupt(&mut self, intevt: u32, level: u8) {
         self.device_levels.push((intevt, level));
