@@ -243,8 +243,11 @@ fn latency(mut v: Vec<f64>) -> Option<Latency> {
     Some(Latency { samples: v.len(), mean_us: v.iter().sum::<f64>() / v.len() as f64, p99_us: p99, max_us: v[v.len() - 1] })
 }
 
-/// Run the whole experiment; `progress` hears of each run as it ends.
-pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str) + Send) -> Result<Sweep, String> {
+/// Linux's overhead at `p`'s hackbench size: native, alone on the
+/// hypervisor, and beside an RTOS that only takes its ticks (the probe
+/// or `p.toppers`); and how many probe samples (1 ms apart) a run beside
+/// the RTOS gets, from the time alone ([`limit_ms`]).
+pub fn overhead(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)) -> Result<(Overhead, u32), String> {
     let native = boot(images, &format!("maxcpus=4 {}", cmdline(p)), 600_000_000 * 60)?;
     let native_run = LinuxRun {
         hackbench_s: native.hackbench_seconds().ok_or("native hackbench printed no time")?,
@@ -258,14 +261,19 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str) + Se
     let (guest_alone, _) = guest_run(images, &alone, max_cycles(limit_ms(native_run.halted_s)), false).figures?;
     progress(&format!("guest alone: hackbench {:.3} s", guest_alone.hackbench_s));
     let samples = limit_ms(guest_alone.halted_s);
-    let max = max_cycles(samples);
     let mut idle = LinuxGuest::new(Policy::None);
     idle.probe_samples = samples;
     idle.toppers = p.toppers.clone();
     idle.cmdline = cmdline(p);
-    let (guest_beside_idle_rtos, _) = guest_run(images, &idle, max, false).figures?;
+    let (guest_beside_idle_rtos, _) = guest_run(images, &idle, max_cycles(samples), false).figures?;
     progress(&format!("guest beside an idle RTOS: hackbench {:.3} s", guest_beside_idle_rtos.hackbench_s));
-    let overhead = Overhead { native: native_run, guest_alone, guest_beside_idle_rtos };
+    Ok((Overhead { native: native_run, guest_alone, guest_beside_idle_rtos }, samples))
+}
+
+/// Run the whole experiment; `progress` hears of each run as it ends.
+pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str) + Send) -> Result<Sweep, String> {
+    let (overhead, samples) = self::overhead(images, p, &mut progress)?;
+    let max = max_cycles(samples);
     // The sweep's runs are independent and each is deterministic: they run
     // in parallel (rayon; RAYON_NUM_THREADS caps it) and are put back in
     // order, so the results do not depend on how many ran at once.
