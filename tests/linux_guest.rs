@@ -251,6 +251,46 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     assert!(err.starts_with("/dev/null/linux: "), "{err}");
 }
 
+/// `rp1 lhp overhead` at two small sizes: each size has its three runs,
+/// in the order given (they run in parallel), the sums are the sizes'
+/// sums, and the files say the same.
+#[test]
+fn the_overhead_sweep_measures_each_size_and_sums_them() {
+    let sweep = rp1::linux_overhead::run(images(), 1, &[10, 5], None, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sweep.sizes.iter().map(|s| s.loops).collect::<Vec<_>>(), [10, 5]);
+    for s in &sweep.sizes {
+        let o = &s.overhead;
+        for r in [&o.native, &o.guest_alone, &o.guest_beside_idle_rtos] {
+            assert!(r.hackbench_s > 0.0 && r.halted_s > r.hackbench_s, "1x{}: {o:?}", s.loops);
+        }
+    }
+    let native: f64 = sweep.sizes.iter().map(|s| s.overhead.native.hackbench_s).sum();
+    let alone: f64 = sweep.sizes.iter().map(|s| s.overhead.guest_alone.hackbench_s).sum();
+    assert_eq!((sweep.sums.native_s, sweep.sums.guest_alone_s), (native, alone));
+    assert_eq!(sweep.sums.alone_pct, (alone / native - 1.0) * 100.0);
+    // Each size is measured as `rp1 lhp linux` measures its overhead:
+    // the same runs, the same simulated times.
+    let p = rp1::linux_experiment::Params { groups: 1, loops: 10, utils: vec![], variants: vec![], timeline: false, toppers: None };
+    let (single, _) = rp1::linux_experiment::overhead(images(), &p, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let times = |o: &rp1::linux_experiment::Overhead| {
+        [&o.native, &o.guest_alone, &o.guest_beside_idle_rtos].map(|r| (r.hackbench_s, r.halted_s))
+    };
+    assert_eq!(times(&sweep.sizes[0].overhead), times(&single));
+    let dir = std::env::temp_dir().join(format!("rp1-linux-overhead-{}", std::process::id()));
+    let files = sweep.write(&dir).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.file_name().unwrap().to_str().unwrap()).collect();
+    assert_eq!(names, ["overhead.csv", "overhead.json", "overhead.txt"]);
+    let csv = std::fs::read_to_string(&files[0]).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 6, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("10,native,"), "{csv}");
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1]).unwrap()).unwrap();
+    assert_eq!(json["sizes"].as_array().unwrap().len(), 2);
+    assert_eq!(json["sums"]["native_s"].as_f64(), Some(native));
+    let txt = std::fs::read_to_string(&files[2]).unwrap();
+    assert!(txt.contains(&format!("| all | {native:.3} | {alone:.3} (")), "{txt}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// One `<svg>` root, closed at the end.
 fn read_svg(path: &Path) -> String {
     let svg = std::fs::read_to_string(path).unwrap();

@@ -30,4 +30,5 @@ pub mod sweep;
 pub mod linux;
 pub mod linux_guest;
 pub mod linux_experiment;
+pub mod linux_overhead;
 pub mod toppers;

@@ -36,3 +36,22 @@ fn the_cost_table_is_printed_only_when_the_hosted_model_charged_it() {
     assert!(hosted.contains("departure_source            14940"), "{hosted}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `rp1 lhp overhead` refuses bad sizes before it builds or runs
+/// anything: exit 2, the flag and the value named.
+#[test]
+fn the_overhead_sweep_refuses_bad_sizes_with_the_value_named() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--loops", "0"], "rp1 lhp: --loops must be at least 1\n"),
+        (&["--loops", "80,90,80"], "rp1 lhp: --loops 80 is given twice\n"),
+        (&["--groups", "0"], "rp1 lhp: --groups must be at least 1\n"),
+        (&["--loops", "x"], "error: invalid value 'x' for '--loops <LOOPS>': invalid digit found in string\n"),
+    ];
+    for (args, message) in cases {
+        let o = Command::new(env!("CARGO_BIN_EXE_rp1")).args(["lhp", "overhead"]).args(args).output().expect("run rp1");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.starts_with(message), "{args:?}: {stderr}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}

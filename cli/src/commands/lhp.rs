@@ -12,7 +12,9 @@
 //!
 //! Subcommands: `latency`, `throughput`, `migration`, `demo`, `all` (the
 //! first three with their defaults), `run` (one scenario, its report),
-//! `linux` (Linux as the GPOS: cli/src/linux_experiment.rs), and `merge`
+//! `linux` (Linux as the GPOS: cli/src/linux_experiment.rs), `overhead`
+//! (Linux's overhead over several hackbench sizes:
+//! cli/src/linux_overhead.rs), and `merge`
 //! (the per-scenario results of a job list, into a sweep's outputs).
 //! `latency`, `throughput`, `migration` and `all` run their scenarios in
 //! parallel on the host's cores; with `--jobs-out FILE` they write a job
@@ -243,6 +245,25 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Linux's overhead on the hypervisor against native Linux over
+    /// several hackbench sizes, and the overhead of the sums: one run
+    /// moves by tens of percent with the interleaving, a sum over sizes
+    /// much less (docs/linux-guest.md, "Measured").
+    Overhead {
+        /// hackbench groups (hackbench=G,L on Linux's command line).
+        #[arg(long, default_value_t = 4)]
+        groups: u32,
+        /// The sizes: messages each hackbench sender passes to each
+        /// receiver, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "80,90,100,110,120")]
+        loops: Vec<u32>,
+        /// The RTOS beside Linux in the third run of each size.
+        #[arg(long, value_enum, default_value_t = Rtos::Probe)]
+        rtos: Rtos,
+        /// Output directory [default: target/lhp/overhead].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// latency, throughput and migration with their defaults.
     All {
         /// Output directory; each experiment writes to its own
@@ -331,6 +352,13 @@ pub fn main(args: Args) -> ExitCode {
                 linux(params, &policies, &out_dir(out, "linux"))
             })
         }
+        Command::Overhead { groups, loops, rtos, out } => {
+            let toppers = match rtos {
+                Rtos::Probe => Ok(None),
+                Rtos::Toppers => rp1::toppers::image().map(Some).map_err(Failure::BadArguments),
+            };
+            toppers.and_then(|toppers| overhead(groups, &loops, toppers, &out_dir(out, "overhead")))
+        }
         Command::All { out, jobs } => sweep(&Sweep::All, hosted, out, &jobs),
         Command::Merge { dir, out } => merge(&dir, out, hosted),
     };
@@ -388,6 +416,37 @@ fn linux(mut params: rp1::linux_experiment::Params, policies: &[String], out: &P
     let files = sweep.write(out).map_err(Failure::Run)?;
     outln!()?;
     out!("{}", sweep.files_note())?;
+    print_files(&files)?;
+    Ok(())
+}
+
+/// `rp1 lhp overhead`.
+fn overhead(groups: u32, loops: &[u32], toppers: Option<PathBuf>, out: &Path) -> Result<(), Failure> {
+    check_positive("--groups", groups)?;
+    if loops.is_empty() {
+        return Err(bad("--loops is empty".into()));
+    }
+    for &l in loops {
+        check_positive("--loops", l)?;
+    }
+    if let Some(l) = loops.iter().enumerate().find_map(|(i, l)| loops[..i].contains(l).then_some(l)) {
+        return Err(bad(format!("--loops {l} is given twice")));
+    }
+    std::fs::create_dir_all(out).map_err(|e| Failure::Run(format!("--out {}: {e}", out.display())))?;
+    let images = rp1::linux::build().map_err(Failure::Run)?;
+    let failed = std::sync::Mutex::new(None);
+    let sweep = rp1::linux_overhead::run(&images, groups, loops, toppers, |line| {
+        let mut failed = failed.lock().expect("progress");
+        if failed.is_none() {
+            *failed = errln!("rp1 lhp overhead: {line}").err();
+        }
+    })
+    .map_err(Failure::Run)?;
+    if let Some(e) = failed.into_inner().expect("progress") {
+        return Err(e.into());
+    }
+    outln!("{}", sweep.table())?;
+    let files = sweep.write(out).map_err(Failure::Run)?;
     print_files(&files)?;
     Ok(())
 }
