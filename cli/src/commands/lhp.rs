@@ -285,13 +285,24 @@ enum Command {
     },
 }
 
-/// The RTOS `rp1 lhp linux` runs beside Linux.
+/// The RTOS `rp1 lhp linux` and `rp1 lhp overhead` run beside Linux.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Rtos {
     /// tests/hvguests/rtos_probe.c (everywhere, CI included).
     Probe,
     /// TOPPERS/JSP 1.4.4.1 with our application (tests/toppers/).
     Toppers,
+}
+
+impl Rtos {
+    /// TOPPERS/JSP's image for `Toppers` (built from `TOPPERS_JSP_SRC`; a
+    /// missing tree is a bad argument), nothing for the probe.
+    fn toppers_image(self) -> Result<Option<PathBuf>, Failure> {
+        match self {
+            Rtos::Probe => Ok(None),
+            Rtos::Toppers => rp1::toppers::image().map(Some).map_err(Failure::BadArguments),
+        }
+    }
 }
 
 /// How a subcommand ended badly.
@@ -342,22 +353,14 @@ pub fn main(args: Args) -> ExitCode {
             .and_then(|()| sweep(&Sweep::One(Experiment::Migration(MigrationParams { ms })), hosted, out, &jobs)),
         Command::Demo { samples, util, out } => demo(&DemoParams { samples, util }, &out_dir(out, "demo")),
         Command::Linux { utils, groups, loops, policies, no_timeline, rtos, out } => {
-            let toppers = match rtos {
-                Rtos::Probe => Ok(None),
-                Rtos::Toppers => rp1::toppers::image().map(Some).map_err(Failure::BadArguments),
-            };
-            toppers.and_then(|toppers| {
+            rtos.toppers_image().and_then(|toppers| {
                 let timeline = !no_timeline;
                 let params = rp1::linux_experiment::Params { groups, loops, utils, variants: Vec::new(), timeline, toppers };
                 linux(params, &policies, &out_dir(out, "linux"))
             })
         }
         Command::Overhead { groups, loops, rtos, out } => {
-            let toppers = match rtos {
-                Rtos::Probe => Ok(None),
-                Rtos::Toppers => rp1::toppers::image().map(Some).map_err(Failure::BadArguments),
-            };
-            toppers.and_then(|toppers| overhead(groups, &loops, toppers, &out_dir(out, "overhead")))
+            rtos.toppers_image().and_then(|toppers| overhead(groups, &loops, toppers, &out_dir(out, "overhead")))
         }
         Command::All { out, jobs } => sweep(&Sweep::All, hosted, out, &jobs),
         Command::Merge { dir, out } => merge(&dir, out, hosted),
@@ -434,15 +437,14 @@ fn overhead(groups: u32, loops: &[u32], toppers: Option<PathBuf>, out: &Path) ->
     }
     std::fs::create_dir_all(out).map_err(|e| Failure::Run(format!("--out {}: {e}", out.display())))?;
     let images = rp1::linux::build().map_err(Failure::Run)?;
-    let failed = std::sync::Mutex::new(None);
+    let mut failed = None;
     let sweep = rp1::linux_overhead::run(&images, groups, loops, toppers, |line| {
-        let mut failed = failed.lock().expect("progress");
         if failed.is_none() {
-            *failed = errln!("rp1 lhp overhead: {line}").err();
+            failed = errln!("rp1 lhp overhead: {line}").err();
         }
     })
     .map_err(Failure::Run)?;
-    if let Some(e) = failed.into_inner().expect("progress") {
+    if let Some(e) = failed {
         return Err(e.into());
     }
     outln!("{}", sweep.table())?;
