@@ -800,7 +800,7 @@ impl Instance {
                     // (No 64-bit division in the usual case: on time.)
                     let late = now - t.next;
                     let missed = if late < t.period { 1 } else { late / t.period + 1 };
-                    timer.next = t.next + missed * t.period;
+                    timer.next = t.next.saturating_add(missed.saturating_mul(t.period));
                 }
                 self.raise(i, PENDING_TIMER);
             }
@@ -1007,7 +1007,7 @@ impl Instance {
                     return Err(HcError::Arg);
                 }
                 let period = a0 as u64 * 600;
-                *t = VirtualTimer { period, next: hw.now() + period, oneshot: a1 == 1 };
+                *t = VirtualTimer { period, next: hw.now().saturating_add(period), oneshot: a1 == 1 };
                 r0(0)
             }
             Hypercall::TimerAt => {
@@ -1225,7 +1225,7 @@ impl Instance {
                 }
             } else if self.slice.is_none_or(|(g, id, _)| (g, id) != owner) {
                 let len = if core::mem::take(&mut self.short_slice) { SPIN_YIELD_SLICE } else { self.config.time_slice as u64 };
-                self.slice = Some((owner.0, owner.1, hw.now() + len));
+                self.slice = Some((owner.0, owner.1, hw.now().saturating_add(len)));
             }
             if let Some((bit, intevt)) = self.deliverable(n) {
                 self.inject(hw, n, bit, intevt);
@@ -1344,7 +1344,7 @@ impl Instance {
         // memory tells: look again soon.
         let polled = self.current.and_then(|c| self.spec(self.vcpus[c].guest)).is_some_and(|s| s.thread_info_preempt_count);
         if self.lhp.holding() && polled {
-            earliest(now + PREEMPT_POLL_CYCLES);
+            earliest(now.saturating_add(PREEMPT_POLL_CYCLES));
         }
         // A deferral still running (once it has passed, departures that
         // could not go yet retry with the mail, below).
@@ -1386,7 +1386,7 @@ impl Instance {
             // done on the way to the RTOS.
             let go = if self.lhp.ships_context_first(AwayReason::RtosActive) {
                 let now = hw.now();
-                let until = *self.departing.get_or_insert(now + self.config.departure_defer as u64);
+                let until = *self.departing.get_or_insert(now.saturating_add(self.config.departure_defer as u64));
                 now >= until
             } else {
                 true
