@@ -40,7 +40,8 @@ use std::time::Instant;
 /// The hostile guest's partition (physical), as its description gives it.
 const PART_BASE: u32 = GPOS_BASE - 0x8000_0000;
 const PART_SIZE: u32 = 0x0100_0000;
-/// `spumone_migration::region_size(4)`: the mailbox of four cores.
+/// The rings of four cores' mailbox (12 x `RING_BYTES`): the scribbler
+/// spares the location, claim and IPI tables after them.
 const REGION_BYTES: u32 = 37_632;
 const CYCLES_PER_US: u32 = 600;
 
@@ -378,10 +379,14 @@ fn the_mailbox_scribbler_is_rejected_counted_and_ipis_recover() {
         // Every message accounted for: each one sent was received or lost
         // (rejected), none is still in a ring; no forged index (random
         // words pass a CRC-32 check with probability 2^-32), so no overrun
-        // and no resync; the scribbler did hit messages in flight.
+        // and no resync; with migrations through the rings every
+        // millisecond, the scribbler did hit messages in flight. (IPIs are
+        // not mail: without the RTOS the rings carry only the starts.)
         let mb = mailbox_totals(&r);
         assert_eq!(mb.sent, mb.received + mb.lost, "{what}: sent = received + lost");
-        assert!(mb.rejected > 0, "{what}: the scribbler never hit a message in flight");
+        if probe_samples > 0 {
+            assert!(mb.rejected > 0, "{what}: the scribbler never hit a message in flight");
+        }
         assert_eq!(mb.lost, mb.rejected, "{what}: every loss is a counted rejection");
         assert_eq!((mb.overruns, mb.resyncs, mb.refused), (0, 0, 0), "{what}: overruns, sender resyncs, refused posts");
 

@@ -14,7 +14,7 @@ use crate::mmio::{self, Mmio};
 use core::cell::Cell;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_kernel::hypercall::is_hypercall;
-use spumone_percore::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT};
+use spumone_percore::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT, IPI_ICI_INTEVT};
 use spumone_percore::instance::Instance;
 use spumone_percore::rp1::{self, Registers, Rp1};
 use spumone_percore::tracebuf::{self, EntryClass, EntryCosts, EntryOutcome, Writer};
@@ -104,7 +104,7 @@ impl BoardCore {
 pub fn classify(core: usize, entry: Entry) -> EntryClass {
     match entry {
         Entry::Interrupt { intevt } if intevt == timer_intevt(core) => EntryClass::Timer,
-        Entry::Interrupt { intevt } if intevt == ICI_INTEVT => EntryClass::Ici,
+        Entry::Interrupt { intevt } if intevt == ICI_INTEVT || intevt == IPI_ICI_INTEVT => EntryClass::Ici,
         // The INTC's device sources (TMU, SCIF); what is left is nobody's.
         Entry::Interrupt { intevt } if (0x400..0xf00).contains(&intevt) => EntryClass::Device,
         Entry::Interrupt { .. } => EntryClass::Other,
@@ -278,6 +278,14 @@ impl CoreHardware for Lent<'_> {
 
     fn clear_ici(&mut self) {
         self.rp1(&mut Mmio).clear_ici();
+    }
+
+    fn send_ipi_ici(&mut self, target: usize) {
+        self.rp1(&mut Mmio).send_ipi_ici(target);
+    }
+
+    fn take_ipi_ici(&mut self) -> u8 {
+        self.rp1(&mut Mmio).take_ipi_ici()
     }
 
     fn set_ici_level(&mut self, level: u8) {

@@ -15,6 +15,7 @@ use rp1_sim::devices::intc::{self, MaskBit, PriorityField, Source};
 use rp1_sim::devices::{tmu, Size};
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
+use spumone_percore::rp1::ici_priorities;
 
 /// The hypervisor's vector base: the start of each core's ILRAM, where the
 /// board image keeps the entry stubs.
@@ -265,9 +266,9 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         let source = Source::tmu(self.core);
         self.set_priority(source, level);
         self.set_masked(source, false);
-        // CnICIPRI: message 0's priority, bits 3:0 (write-1-to-set).
+        // CnICIPRI: messages 0 (mail) and 2 (IPIs) (write-1-to-set).
         let icipri = intc::BASE + 0x090 + 4 * self.core as u32;
-        self.mmio_write(icipri, Size::Long, level as u32 & 0xf);
+        self.mmio_write(icipri, Size::Long, ici_priorities(level));
         self.start_timer();
     }
 
@@ -293,11 +294,24 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         self.mmio_write(intc::BASE + 0x080 + 4 * core, Size::Long, 1);
     }
 
+    fn send_ipi_ici(&mut self, target: usize) {
+        self.mmio_write(intc::BASE + 0x070 + 4 * target as u32, Size::Long, 1 << (8 + self.core as u32));
+    }
+
+    fn take_ipi_ici(&mut self) -> u8 {
+        let core = self.core as u32;
+        let requests = self.mmio_read(intc::BASE + 0x070 + 4 * core, Size::Long) & 0xf00;
+        if requests != 0 {
+            self.mmio_write(intc::BASE + 0x080 + 4 * core, Size::Long, requests);
+        }
+        (requests >> 8) as u8
+    }
+
     fn set_ici_level(&mut self, level: u8) {
         let core = self.core as u32;
-        self.mmio_write(intc::BASE + 0x0a0 + 4 * core, Size::Long, 0xf);
+        self.mmio_write(intc::BASE + 0x0a0 + 4 * core, Size::Long, ici_priorities(0xf));
         if level != 0 {
-            self.mmio_write(intc::BASE + 0x090 + 4 * core, Size::Long, level as u32 & 0xf);
+            self.mmio_write(intc::BASE + 0x090 + 4 * core, Size::Long, ici_priorities(level));
         }
     }
 

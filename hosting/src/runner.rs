@@ -264,6 +264,24 @@ fn param_offset(image: &[u8], symbol: &str, count: usize) -> Result<(usize, bool
 }
 
 /// A fresh machine for `desc`.
+/// Virtual IPIs raised for a vCPU on another core that were still in
+/// their IPI words (`spumone_migration::ipi`) when the run ended: pending,
+/// but on no core yet.
+fn ipis_left_in_words(machine: &mut Machine) -> u64 {
+    let cores = description::CORES as usize;
+    let mut left = 0;
+    for guest in 0..MAX_GUESTS {
+        for vcpu in 0..MAX_VCPUS {
+            let Some(at) = spumone_migration::layout::ipi_offset(cores, guest, vcpu) else { continue };
+            let mut word = [0u8; 4];
+            if machine.bus.read_memory(0, rp1_sim::bus::CSM_BASE + at, &mut word) {
+                left += (u32::from_le_bytes(word) & spumone_migration::ipi::MESSAGE_BITS).count_ones() as u64;
+            }
+        }
+    }
+    left
+}
+
 fn new_machine() -> Result<Machine, RunError> {
     Machine::new(MachineConfig { cores: description::CORES as usize, ..MachineConfig::default() })
         .map_err(|e| RunError::Machine(e.to_string()))
@@ -470,7 +488,8 @@ fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u6
             .iter()
             .flat_map(|i| i.resident())
             .map(|v| v.pending.count_ones() as u64)
-            .sum(),
+            .sum::<u64>()
+            + ipis_left_in_words(&mut machine),
         log: hv.log,
         mode: Mode::Hosted,
         board: Vec::new(),
@@ -551,7 +570,8 @@ fn run_native(
         mailbox,
         guests: desc.guests.iter().map(|g| g.name.clone()).collect(),
         instance_bytes: figures.iter().map(|f| f.instance_bytes as usize).max().unwrap_or(0),
-        pending_virqs_at_end: figures.iter().map(|f| f.pending_virqs as u64).sum(),
+        pending_virqs_at_end: figures.iter().map(|f| f.pending_virqs as u64).sum::<u64>()
+            + ipis_left_in_words(&mut machine),
         log,
         mode: opts.mode.clone(),
         board: figures,

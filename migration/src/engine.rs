@@ -30,7 +30,8 @@
 //! which forwards it while the vCPU is away ([`Engine::forward_to`]).
 
 use crate::claim::Claim;
-use crate::layout::{claim_offset, location_core, location_offset, location_word};
+use crate::ipi::{self, Raised};
+use crate::layout::{claim_offset, ipi_offset, location_core, location_offset, location_word};
 use crate::message::Message;
 use crate::outbox::{migrate_message, Incoming, Outbox, Post, PostStats};
 use crate::port::{MigrationEvent, MigrationHardware};
@@ -219,12 +220,12 @@ impl Engine {
     pub fn init<H: MigrationHardware>(&mut self, hw: &mut H) {
         self.outbox.init(hw);
         if self.core == 0 {
-            // Nothing is away yet, nothing claimed. (A word written before
+            // Nothing is away yet, nothing claimed, no IPI raised. (A word written before
             // this by a core that booted faster would only cost an IPI one
             // hop; nothing is shipped before every core has booted.)
             for g in 0..MAX_GUESTS {
                 for id in 0..MAX_VCPUS {
-                    for offset in [location_offset, claim_offset] {
+                    for offset in [location_offset, claim_offset, ipi_offset] {
                         if let Some(at) = offset(self.cores as usize, g, id) {
                             hw.shared_write(at, 0);
                         }
@@ -269,6 +270,14 @@ impl Engine {
     /// is and goes at a later entry, rather than risk losing it.
     pub fn can_ship(&self, to: u8) -> bool {
         self.outbox.has_room(to) && !self.in_flight.is_full() && !self.is_unresponsive(to)
+    }
+
+    /// The cores in `cores` (bit `c` for core `c`) were heard from other
+    /// than by mail (they raised this core's IPI ICI): they are alive.
+    /// Without this a core whose guest only sends IPIs here would stay
+    /// unresponsive after one migration to it timed out.
+    pub fn heard_from(&mut self, cores: u8) {
+        self.unresponsive &= !cores;
     }
 
     /// Whether a migration to core `to` timed out unread and nothing has
@@ -604,6 +613,19 @@ impl Engine {
         Some(hint.filter(|&c| c != self.core).unwrap_or(home))
     }
 
+    /// Raise virtual IPI `message` for vCPU (guest, vcpu) in its IPI word
+    /// (`crate::ipi`); the caller then raises ICI message 2 on the core
+    /// [`Engine::ipi_destination`] names, read after this.
+    pub fn raise_ipi<H: MigrationHardware>(&self, hw: &mut H, guest: u8, vcpu: u8, message: u8) -> Raised {
+        ipi::raise(hw, self.cores as usize, guest, vcpu, message)
+    }
+
+    /// Take the IPIs raised for vCPU (guest, vcpu), which this core holds:
+    /// (message bits, bits that were not messages).
+    pub fn take_ipis<H: MigrationHardware>(&self, hw: &mut H, guest: u8, vcpu: u8) -> (u8, u32) {
+        ipi::take(hw, self.cores as usize, guest, vcpu)
+    }
+
     /// Record in the location table that vCPU (guest, vcpu) is on `core`
     /// from now on (its destination half took it, or its return left).
     fn publish_location<H: MigrationHardware>(&self, hw: &mut H, guest: u8, vcpu: u8, core: u8) {
@@ -617,10 +639,6 @@ impl Engine {
         self.outbox.queue(to, post)
     }
 
-    /// Queue a virtual IPI for core `to` (see [`Outbox::queue_ipi`]).
-    pub fn queue_ipi(&mut self, to: u8, guest: u8, vcpu: u8, message: u8) -> Option<bool> {
-        self.outbox.queue_ipi(to, guest, vcpu, message)
-    }
 
     /// Send what fits of the outgoing mail, each message costing
     /// `mailbox_send`. A queued migration sends its in-flight copy; one

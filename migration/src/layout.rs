@@ -17,6 +17,9 @@
 //! send it IPIs (see `Engine::ipi_destination`). Then the claim table:
 //! one word per (guest, vCPU), the claim on its last migration
 //! (`claim`), which settles whether its destination or its source runs it.
+//! Then the IPI table: one word per (guest, vCPU), a bit per virtual IPI
+//! message raised for it and not yet taken by the core that holds it
+//! (docs/mailbox.md, "Virtual IPIs"): IPIs do not go through the rings.
 
 use spumone_kernel::guest::{MAX_GUESTS, MAX_VCPUS};
 use static_assertions::const_assert;
@@ -60,13 +63,16 @@ pub const LOCATION_BYTES: u32 = (MAX_GUESTS * MAX_VCPUS * 4) as u32;
 /// Bytes of the claim table: a word per (guest, vCPU).
 pub const CLAIM_BYTES: u32 = (MAX_GUESTS * MAX_VCPUS * 4) as u32;
 
+/// Bytes of the IPI table: a word per (guest, vCPU).
+pub const IPI_BYTES: u32 = (MAX_GUESTS * MAX_VCPUS * 4) as u32;
+
 /// Bytes of shared memory the mailbox needs for `cores` cores: the rings,
-/// then the location table, then the claim table.
+/// then the location table, the claim table and the IPI table.
 pub const fn region_size(cores: usize) -> u32 {
     if cores < 2 {
         return 0;
     }
-    ring_count(cores) as u32 * RING_BYTES + LOCATION_BYTES + CLAIM_BYTES
+    ring_count(cores) as u32 * RING_BYTES + LOCATION_BYTES + CLAIM_BYTES + IPI_BYTES
 }
 
 /// Byte offset of vCPU (`guest`, `vcpu`)'s location word, or `None` if
@@ -83,6 +89,15 @@ pub const fn location_offset(cores: usize, guest: usize, vcpu: usize) -> Option<
 pub const fn claim_offset(cores: usize, guest: usize, vcpu: usize) -> Option<u32> {
     match location_offset(cores, guest, vcpu) {
         Some(at) => Some(at + LOCATION_BYTES),
+        None => None,
+    }
+}
+
+/// Byte offset of vCPU (`guest`, `vcpu`)'s IPI word, or `None` if either
+/// is out of range or there is no mailbox (one core).
+pub const fn ipi_offset(cores: usize, guest: usize, vcpu: usize) -> Option<u32> {
+    match location_offset(cores, guest, vcpu) {
+        Some(at) => Some(at + LOCATION_BYTES + CLAIM_BYTES),
         None => None,
     }
 }
@@ -139,7 +154,7 @@ const_assert!(SLOT_BYTES % CACHE_LINE_BYTES == 0);
 const_assert!(SLOTS_PER_RING.is_power_of_two());
 // Four cores' twelve rings take well under half of the CSM.
 const_assert!(region_size(MAX_CORES) <= CSM_BYTES / 2);
-const_assert!(region_size(MAX_CORES) == 37_632 + LOCATION_BYTES + CLAIM_BYTES);
+const_assert!(region_size(MAX_CORES) == 37_632 + LOCATION_BYTES + CLAIM_BYTES + IPI_BYTES);
 
 #[cfg(test)]
 mod tests {
@@ -182,8 +197,8 @@ mod tests {
         assert_eq!(ring_offset(4, 1, 0), Some(0x24c0));
         assert_eq!(ring_offset(4, 2, 1), Some(0x55c0));
         assert_eq!(slot_offset(0x86c0, 0), 0x8700);
-        assert_eq!(region_size(4), 0x9300 + 0x40 + 0x40);
-        assert_eq!(region_size(2), 2 * RING_BYTES + 0x40 + 0x40);
+        assert_eq!(region_size(4), 0x9300 + 0x40 + 0x40 + 0x40);
+        assert_eq!(region_size(2), 2 * RING_BYTES + 0x40 + 0x40 + 0x40);
     }
 
     #[test]
@@ -192,7 +207,10 @@ mod tests {
         assert_eq!(location_offset(4, 3, 3), Some(0x9300 + 15 * 4));
         assert_eq!(location_offset(4, 3, 3).unwrap() + 4, claim_offset(4, 0, 0).unwrap());
         assert_eq!((claim_offset(4, 0, 0), claim_offset(4, 3, 3)), (Some(0x9340), Some(0x9340 + 15 * 4)));
-        assert_eq!(claim_offset(4, 3, 3).unwrap() + 4, region_size(4));
+        assert_eq!(claim_offset(4, 3, 3).unwrap() + 4, ipi_offset(4, 0, 0).unwrap());
+        assert_eq!((ipi_offset(4, 0, 0), ipi_offset(4, 3, 3)), (Some(0x9380), Some(0x9380 + 15 * 4)));
+        assert_eq!(ipi_offset(4, 3, 3).unwrap() + 4, region_size(4));
+        assert_eq!((ipi_offset(4, 0, 4), ipi_offset(1, 0, 0)), (None, None));
         assert_eq!((claim_offset(4, 4, 0), claim_offset(1, 0, 0)), (None, None));
         assert_eq!(location_offset(2, 1, 2), Some(2 * RING_BYTES + 6 * 4));
         assert_eq!((location_offset(4, 4, 0), location_offset(4, 0, 4), location_offset(1, 0, 0)), (None, None, None));

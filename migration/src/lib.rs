@@ -13,6 +13,8 @@
 //!   rings with its recovery rules ([`mailbox`]) and the claim words that
 //!   settle a migration in doubt ([`claim`]); the protocol is described
 //!   in `docs/mailbox.md`;
+//! - virtual IPIs, which do not use the rings: a word of bits per vCPU
+//!   ([`ipi`]);
 //! - what the engine may do to its core ([`port`]);
 //! - an instance's outgoing mail and its conversion to and from the wire
 //!   ([`outbox`]);
@@ -31,6 +33,7 @@ pub mod claim;
 pub mod crc;
 pub mod engine;
 pub mod index;
+pub mod ipi;
 pub mod layout;
 pub mod mailbox;
 pub mod message;

@@ -2,8 +2,8 @@
 //!
 //! Owns: this core's [`Mailbox`] end, the queue of [`Post`]s waiting for
 //! room in a ring (nothing is dropped when a ring is full: a post waits
-//! here and goes with the next flush), the virtual IPIs waiting as pending
-//! bits, their counters ([`PostStats`]), and the conversion between posts,
+//! here and goes with the next flush), their counters ([`PostStats`]), and
+//! the conversion between posts,
 //! vCPU records and the mailbox's wire [`Message`] (the `Migrate` reason
 //! byte and the engine's word). Must not touch: the wire format itself
 //! (`message`), the in-flight copies of migrating vCPUs (the engine's: a
@@ -18,10 +18,9 @@ use crate::message::Message;
 use crate::port::{MigrationHardware, Shared};
 use crate::MAX_CORES;
 use heapless::Deque;
-use spumone_kernel::guest::{MAX_GUESTS, MAX_VCPUS};
 use spumone_kernel::vcpu::{AwayReason, RunState, Vcpu, VirtualTimer};
 
-/// Posts other than IPIs waiting for room in a ring, per destination
+/// Posts waiting for room in a ring, per destination
 /// core. Enough for every vCPU of the machine to be migrating to, started
 /// on, and asked back from one core at once: 3 x 16.
 pub const OUTBOX: usize = 48;
@@ -101,15 +100,8 @@ pub struct PostStats {
 pub struct Outbox {
     mailbox: Mailbox,
     queues: [Deque<Post, OUTBOX>; MAX_CORES],
-    /// Virtual IPIs waiting to be sent, per destination core, guest and
-    /// vCPU: a bit per message. An IPI is a pending bit at its target, so
-    /// two not yet sent are one: they wait here without bound on count and
-    /// go after the queued posts (a forwarded IPI never overtakes the vCPU
-    /// it follows).
-    ipis: [[[u8; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES],
-    /// Bit `to`: some IPI for core `to` waits in `ipis`; some post waits in
-    /// `queues[to]` (kept with them, so an idle entry need not look).
-    ipi_rings: u8,
+    /// Bit `to`: some post waits in `queues[to]` (kept with them, so an
+    /// idle entry need not look).
     queued_rings: u8,
     /// Flushes that found nothing for each core, for the republishing rule.
     idle_flushes: [u32; MAX_CORES],
@@ -196,8 +188,6 @@ impl Outbox {
         Outbox {
             mailbox: Mailbox::new(0, 0),
             queues: [const { Deque::new() }; MAX_CORES],
-            ipis: [[[0; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES],
-            ipi_rings: 0,
             queued_rings: 0,
             idle_flushes: [0; MAX_CORES],
             recheck_at: [None; MAX_CORES],
@@ -212,8 +202,6 @@ impl Outbox {
     pub fn reset(&mut self, core: u8, cores: u8) {
         self.mailbox = Mailbox::new(core as usize, cores as usize);
         self.queues.iter_mut().for_each(Deque::clear);
-        self.ipis = [[[0; MAX_VCPUS]; MAX_GUESTS]; MAX_CORES];
-        self.ipi_rings = 0;
         self.queued_rings = 0;
         self.idle_flushes = [0; MAX_CORES];
         self.recheck_at = [None; MAX_CORES];
@@ -261,7 +249,7 @@ impl Outbox {
 
     /// Whether posts are waiting for room.
     pub fn has_waiting(&self) -> bool {
-        self.queued_rings | self.ipi_rings != 0
+        self.queued_rings != 0
     }
 
     /// Whether mail is due to be tried at the next entry at `now`:
@@ -283,7 +271,7 @@ impl Outbox {
 
     /// Whether anything waits for core `to`.
     fn busy(&self, to: usize) -> bool {
-        (self.queued_rings | self.ipi_rings) & (1 << to) != 0
+        self.queued_rings & (1 << to) != 0
     }
 
     /// Whether a post for core `to` can be queued now.
@@ -293,12 +281,8 @@ impl Outbox {
 
     /// Queue `post` for core `to`; [`Outbox::flush`] sends it. Returns
     /// false (counted) if the queue is full: callers check
-    /// [`Outbox::has_room`] first for anything they cannot keep. Virtual
-    /// IPIs always fit.
+    /// [`Outbox::has_room`] first for anything they cannot keep.
     pub fn queue(&mut self, to: u8, post: Post) -> bool {
-        if let Post::VirtualIpi { guest, vcpu, message } = post {
-            return self.queue_ipi(to, guest, vcpu, message).is_some();
-        }
         match self.queues.get_mut(to as usize) {
             Some(q) => {
                 let ok = q.push_back(post).is_ok();
@@ -313,22 +297,6 @@ impl Outbox {
             }
             None => false,
         }
-    }
-
-    /// Queue virtual IPI `message` for (guest, vcpu) via core `to`:
-    /// `Some(true)` if it is new, `Some(false)` if the same IPI was already
-    /// waiting (the two are one, as at the target), `None` if the target
-    /// does not exist.
-    pub fn queue_ipi(&mut self, to: u8, guest: u8, vcpu: u8, message: u8) -> Option<bool> {
-        let bits = self.ipis.get_mut(to as usize)?.get_mut(guest as usize)?.get_mut(vcpu as usize)?;
-        if message >= 8 {
-            return None;
-        }
-        let new = *bits & (1 << message) == 0;
-        *bits |= 1 << message;
-        self.ipi_rings |= 1 << to;
-        self.untried = true;
-        Some(new)
     }
 
     /// Send what fits; raise one ICI per core that got mail (or whose full
@@ -421,36 +389,6 @@ impl Outbox {
                 }
             }
             self.note_queue(to);
-            // Then the IPIs, once the queue ahead of them has gone.
-            if self.queues[to].is_empty() {
-                'ipis: for g in 0..MAX_GUESTS {
-                    for v in 0..MAX_VCPUS {
-                        while self.ipis[to][g][v] != 0 {
-                            let m = self.ipis[to][g][v].trailing_zeros() as u8;
-                            let message = Message::VirtualIpi { guest: g as u8, vcpu: v as u8, message: m };
-                            match self.mailbox.send(&mut Shared(hw), to, &message) {
-                                Ok(_) => {
-                                    self.ipis[to][g][v] &= !(1 << m);
-                                    sent += 1;
-                                    kicked = true;
-                                }
-                                Err(e) if e.is_retryable() => {
-                                    self.counters.waited += 1;
-                                    kicked = true;
-                                    break 'ipis;
-                                }
-                                Err(_) => {
-                                    self.ipis[to][g][v] &= !(1 << m);
-                                    self.counters.refused += 1;
-                                }
-                            }
-                        }
-                    }
-                }
-                if self.ipis[to].iter().flatten().all(|&m| m == 0) {
-                    self.ipi_rings &= !(1 << to);
-                }
-            }
             // Mail left means the ring refused it: note since when the
             // receiver's tail has stayed where this refusal found it.
             if self.busy(to) {

@@ -393,12 +393,12 @@ fn an_acknowledgement_of_an_earlier_migration_does_not_end_a_later_one() {
 #[test]
 fn mail_whose_ici_was_lost_gets_its_ici_again_until_it_is_read() {
     let [(mut hw0, mut e0), (mut hw1, mut e1)] = machine();
-    assert_eq!(e0.queue_ipi(1, 0, 1, 3), Some(true));
+    assert!(e0.queue(1, Post::ReturnRequest { guest: 0, vcpu: 1 }));
     let sent_at = hw0.now; // (the send is charged after its ICI)
     e0.flush(&mut hw0);
     assert_eq!(hw0.icis, [1]);
     // That ICI never reaches core 1. ICI_RECHECK later core 0 looks at the
-    // ring's tail, finds the IPI unread and raises the ICI again; and so
+    // ring's tail, finds the message unread and raises the ICI again; and so
     // on every ICI_RECHECK while it stays unread.
     let first = e0.next_recheck().unwrap();
     assert_eq!(first, sent_at + ICI_RECHECK);
@@ -417,17 +417,17 @@ fn mail_whose_ici_was_lost_gets_its_ici_again_until_it_is_read() {
         e0.flush(&mut hw0);
     }
     assert_eq!(e0.stats().icis_repeated, 11);
-    // This one arrives: core 1 reads the IPI; the next look finds the ring
-    // read and stops looking.
-    let [Incoming::Post(Post::VirtualIpi { guest: 0, vcpu: 1, message: 3 })] = drain(&mut hw1, &mut e1, 0)[..] else {
-        panic!("the IPI")
+    // This one arrives: core 1 reads the message; the next look finds the
+    // ring read and stops looking.
+    let [Incoming::Post(Post::ReturnRequest { guest: 0, vcpu: 1 })] = drain(&mut hw1, &mut e1, 0)[..] else {
+        panic!("the return request")
     };
     hw0.now = e0.next_recheck().unwrap();
     e0.flush(&mut hw0);
     assert_eq!(e0.stats().icis_repeated, 11);
     assert_eq!(e0.next_recheck(), None, "all read: nothing to look at");
     // The next send starts again from ICI_RECHECK.
-    e0.queue_ipi(1, 0, 1, 4);
+    assert!(e0.queue(1, Post::ReturnRequest { guest: 0, vcpu: 1 }));
     let sent_at = hw0.now;
     e0.flush(&mut hw0);
     assert_eq!(e0.next_recheck(), Some(sent_at + ICI_RECHECK));

@@ -153,8 +153,18 @@ pub trait CoreHardware {
     fn send_ici(&mut self, target: usize);
     /// Acknowledge this core's mailbox ICI.
     fn clear_ici(&mut self);
-    /// Set the level this core takes its mailbox ICI at; 0 closes it (an
-    /// ICI raised meanwhile stays pending and is taken once reopened).
+    /// Raise the IPI ICI (message 2, INTEVT [`IPI_ICI_INTEVT`]) on core
+    /// `target`: IPI words for a vCPU there were set
+    /// (`spumone_migration::ipi`). The request bit is the sender's own
+    /// within the message's field (bit 8 + this core), so that the
+    /// receiver learns who sent it.
+    fn send_ipi_ici(&mut self, target: usize);
+    /// Acknowledge this core's IPI ICI: clear the requests it finds and
+    /// return them, bit `c` for core `c`.
+    fn take_ipi_ici(&mut self) -> u8;
+    /// Set the level this core takes its mailbox and IPI ICIs at; 0
+    /// closes them (an ICI raised meanwhile stays pending and is taken
+    /// once reopened).
     fn set_ici_level(&mut self, level: u8);
     /// Raise this core's doorbell, an interrupt request to itself at
     /// `level` that the hardware takes once the running code's SR.IMASK
@@ -193,6 +203,8 @@ pub const fn timer_intevt(core: usize) -> u32 {
 pub const ICI_INTEVT: u32 = 0xf00;
 /// INTEVT of the doorbell (ICI message 1, a core's request to itself).
 pub const DOORBELL_INTEVT: u32 = 0xf20;
+/// INTEVT of the IPI ICI (message 2): a virtual IPI in the IPI words.
+pub const IPI_ICI_INTEVT: u32 = 0xf40;
 
 /// A core's hardware as the migration engine may use it: its clock, the
 /// mailbox's shared words and ICI, charging, and migration trace events.

@@ -38,7 +38,7 @@
 //! ever moved across a small stack.
 
 use crate::config::{Config, Policy, MAX_DEVICES, MAX_DEVICES_PER_VCPU};
-use crate::hw::{timer_intevt, CoreHardware, EnginePort, Entry, TraceEvent, DOORBELL_INTEVT, ICI_INTEVT};
+use crate::hw::{timer_intevt, CoreHardware, EnginePort, Entry, TraceEvent, DOORBELL_INTEVT, ICI_INTEVT, IPI_ICI_INTEVT};
 use crate::post::{Incoming, Post};
 use heapless::Vec;
 use spumone_kernel::guest::{GuestSpec, MAX_GUESTS, MAX_VCPUS, PREEMPT_POLL_CYCLES, THREAD_INFO_PREEMPT_COUNT};
@@ -46,6 +46,7 @@ use spumone_kernel::hypercall::{self, sr, HcError, Hypercall, ERROR_KINDS};
 use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_migration::engine::{Arrival, Engine};
+use spumone_migration::ipi::Raised;
 use spumone_migration::policy::{Contender, CoreView, Lhp, Preemption};
 
 // The resident vCPU record is the kernel's (the migration engine ships
@@ -111,6 +112,8 @@ pub struct Stats {
     pub delay_bound_hits: u64,
     pub spin_yields: u64,
     pub virtual_ipis: u64,
+    /// IPI ICIs taken (virtual IPIs in the IPI words, ICI message 2).
+    pub ipi_icis: u64,
     pub forwarded_messages: u64,
     /// Physical device interrupts taken (each raises its owner's pending
     /// bit), and those taken for a vCPU that is not here (left masked:
@@ -147,7 +150,7 @@ pub struct Stats {
     /// TLB flushes: an MMU guest's vCPU took the core after another.
     pub tlb_flushes: u64,
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, tlb_flushes: u64 });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, tlb_flushes: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -170,6 +173,7 @@ impl Stats {
         delay_bound_hits: 0,
         spin_yields: 0,
         virtual_ipis: 0,
+        ipi_icis: 0,
         forwarded_messages: 0,
         device_interrupts: 0,
         device_interrupts_elsewhere: 0,
@@ -433,6 +437,31 @@ impl Instance {
                     self.ring_doorbell_at(hw, self.held_level(cur));
                     return hw.resume(&self.vcpus[cur].ctx, self.physical_imask(cur));
                 }
+                // The IPI ICI: virtual IPIs in the IPI words. When they are
+                // all for the running vCPU and nothing is due they are
+                // raised and delivered as the doorbell delivers, without a
+                // pass through the scheduler: the way most of Linux's IPIs
+                // come (docs/mailbox.md, "Virtual IPIs").
+                Entry::Interrupt { intevt }
+                    if intevt == IPI_ICI_INTEVT
+                        && self.forwards_quietly(cur)
+                        && !self.owns_devices(cur)
+                        && self.nothing_due(hw) =>
+                {
+                    self.stats.ipi_icis += 1;
+                    let senders = hw.take_ipi_ici();
+                    self.engine.heard_from(senders);
+                    self.save_running(hw, cur, true);
+                    if self.take_ipis(hw) {
+                        // Another vCPU here has an IPI: it may outrank this one.
+                        return self.leave(hw, false);
+                    }
+                    if let Some((bit, intevt)) = self.deliverable(cur) {
+                        self.inject(hw, cur, bit, intevt);
+                    }
+                    self.ring_doorbell_at(hw, self.held_level(cur));
+                    return hw.resume(&self.vcpus[cur].ctx, self.physical_imask(cur));
+                }
                 Entry::Exception { expevt, tra, .. } if self.forwards_quietly(cur) => {
                     self.stats.forwarded_exceptions += 1;
                     hw.charge(self.config.costs.inject as u64);
@@ -461,6 +490,15 @@ impl Instance {
                 self.stats.icis += 1;
                 hw.clear_ici();
                 mail = true;
+            }
+            Entry::Interrupt { intevt } if intevt == IPI_ICI_INTEVT => {
+                // Taken here even while an RTOS keeps the ICIs closed (an
+                // ICI taken then was raised before they closed): the ICI is
+                // gone, and the target may be idle waiting for it.
+                self.stats.ipi_icis += 1;
+                let senders = hw.take_ipi_ici();
+                self.engine.heard_from(senders);
+                self.take_ipis(hw);
             }
             Entry::Interrupt { intevt } if intevt == DOORBELL_INTEVT => {
                 self.stats.doorbells += 1;
@@ -510,6 +548,12 @@ impl Instance {
         if mail || overdue {
             self.receive_mail(hw);
         }
+        // IPI words are looked at in every full pass with the ICIs open:
+        // an IPI whose ICI went to a core its target had left (or was
+        // lost) is found here by the core that holds the target now.
+        if !self.ici_closed {
+            self.take_ipis(hw);
+        }
         self.expire_timers(hw);
         self.schedule_and_leave(hw);
     }
@@ -556,20 +600,6 @@ impl Instance {
         }
         let args = hw.args();
         let (r0, r1, local) = self.hypercall(hw, cur, call, args);
-        if local && call == Some(Hypercall::SendIpi) && self.engine.mail_due(hw.now()) {
-            // A virtual IPI for another core: send it now, and the caller
-            // goes on without a pass through the scheduler (Linux sends
-            // thousands a second; the pass was most of what one cost). If
-            // its ring has no room, the retry timer is armed as the pass
-            // would have armed it.
-            self.send_pending_mail(hw);
-            if self.engine.has_waiting() {
-                self.arm_timer(hw);
-            }
-            if self.armed.is_none_or(|t| hw.now() < t) {
-                return hw.resume_interrupted(r0, r1, self.physical_imask(cur));
-            }
-        }
         if local && self.nothing_due(hw) {
             return hw.resume_interrupted(r0, r1, self.physical_imask(cur));
         }
@@ -644,10 +674,16 @@ impl Instance {
 
     /// Raise virtual interrupt bit(s) `bits` on resident vCPU `i`.
     fn raise(&mut self, i: usize, bits: u16) {
+        self.stats.virqs_raised += bits.count_ones() as u64;
+        self.pend(i, bits);
+    }
+
+    /// Make bits `bits` pending on resident vCPU `i`, raised already (and
+    /// counted where they were: an IPI word's bits by their sender).
+    fn pend(&mut self, i: usize, bits: u16) {
         let v = &mut self.vcpus[i];
         // A source is a pending bit, as on the INTC: raising it again before
         // delivery delivers once. Counted, so no interrupt goes unaccounted.
-        self.stats.virqs_raised += bits.count_ones() as u64;
         self.stats.virqs_coalesced += (v.pending & bits).count_ones() as u64;
         v.pending |= bits;
         if v.state == RunState::Idle {
@@ -884,8 +920,8 @@ impl Instance {
                     Hypercall::PreemptCount => self.config.policy != Policy::DelayedPreemption,
                     Hypercall::SpinYield => !self.config.spin_yield,
                     Hypercall::KernelExit => v.away != Some(AwayReason::KernelEntry),
-                    // To a vCPU on another core: only the outbox changed
-                    // here (the caller sends it before going on).
+                    // To a vCPU on another core: only its IPI word and that
+                    // core's ICI changed (`send_ipi`).
                     Hypercall::SendIpi => self.find(guest, args[0] as u8).is_none(),
                     _ => false,
                 }
@@ -1569,6 +1605,11 @@ impl Instance {
         match post {
             Post::StartVcpu { entry, arg, .. } => {
                 let Some(spec) = self.spec(guest).copied() else { return true };
+                // IPIs raised for it before it started had nowhere to go:
+                // misrouted, and (raised by their senders) cancelled.
+                let (bits, scribbled) = self.engine.take_ipis(&mut EnginePort(hw), guest, vcpu);
+                self.stats.misrouted += (bits.count_ones() + scribbled) as u64;
+                self.stats.virqs_cancelled += bits.count_ones() as u64;
                 let mut v = Vcpu::fresh(guest, vcpu, &spec, entry, arg);
                 // The new vCPU shares its guest's vector table.
                 v.ctx.vbr = self.vcpus.iter().find(|v| v.guest == guest).map_or(0, |v| v.ctx.vbr);
@@ -1586,35 +1627,63 @@ impl Instance {
     /// target is resident, else sent where the engine says the target is
     /// (docs/mailbox.md, "The location table"), not necessarily its home.
     fn send_ipi<H: CoreHardware>(&mut self, hw: &mut H, guest: u8, vcpu: u8, message: u8) {
-        let post = Post::VirtualIpi { guest, vcpu, message };
         let Some(home) = self.home_of(guest, vcpu) else {
             self.stats.misrouted += 1;
             return;
         };
-        if home == self.core || self.find(guest, vcpu).is_some() {
-            self.route(hw, post);
+        if let Some(i) = self.find(guest, vcpu) {
+            self.raise(i, 1 << (PENDING_IPI_SHIFT + message as u32));
             return;
         }
-        match self.engine.ipi_destination(&mut EnginePort(hw), guest, vcpu, home) {
-            Some(to) => {
-                self.pass_on(to, post);
-            }
-            None => self.stats.misrouted += 1,
+        // From its home, a vCPU that is nowhere else has not started.
+        if home == self.core && self.engine.forward_to(guest, vcpu, home).is_none() {
+            self.stats.misrouted += 1;
+            return;
         }
+        // The bit first, the location after (`spumone_migration::ipi`).
+        // Counted as raised here: a bit in a word is pending, on no core.
+        match self.engine.raise_ipi(&mut EnginePort(hw), guest, vcpu, message) {
+            Raised::New => self.stats.virqs_raised += 1,
+            Raised::Coalesced => {
+                // Raised while the same IPI waits in the word: the two are
+                // one, as they would be at the target. The ICI goes again
+                // all the same, in case the first was lost.
+                self.stats.virqs_raised += 1;
+                self.stats.virqs_coalesced += 1;
+            }
+            Raised::NoWord => {
+                self.stats.misrouted += 1;
+                return;
+            }
+        }
+        if let Some(to) = self.engine.ipi_destination(&mut EnginePort(hw), guest, vcpu, home) {
+            hw.send_ipi_ici(to as usize);
+        }
+    }
+
+    /// Take the IPI words of the vCPUs here (of guests with more than one
+    /// vCPU: no other has a word set) and raise what they hold. Returns
+    /// whether a vCPU other than the running one got any.
+    fn take_ipis<H: CoreHardware>(&mut self, hw: &mut H) -> bool {
+        let mut others = false;
+        for i in 0..self.vcpus.len() {
+            let (guest, id) = (self.vcpus[i].guest, self.vcpus[i].id);
+            if self.spec(guest).is_none_or(|s| s.vcpus < 2) {
+                continue;
+            }
+            let (bits, scribbled) = self.engine.take_ipis(&mut EnginePort(hw), guest, id);
+            self.stats.misrouted += scribbled as u64;
+            if bits != 0 {
+                self.pend(i, (bits as u16) << PENDING_IPI_SHIFT);
+                others |= self.current != Some(i);
+            }
+        }
+        others
     }
 
     /// Queue `post`, for a vCPU that is not here, for core `to`.
     fn pass_on(&mut self, to: u8, post: Post) -> bool {
         self.stats.forwarded_messages += 1;
-        if let Post::VirtualIpi { guest, vcpu, message } = post {
-            if self.engine.queue_ipi(to, guest, vcpu, message) == Some(false) {
-                // Raised while the same IPI is still on its way: the two
-                // are one, as they would be at the target.
-                self.stats.virqs_raised += 1;
-                self.stats.virqs_coalesced += 1;
-            }
-            return true;
-        }
         self.engine.queue(to, post)
     }
 

@@ -134,8 +134,9 @@ impl<R: Registers> Rp1<'_, R> {
             self.set_priority(s, level);
             self.set_masked(s, false);
         }
-        // CnICIPRI: message 0's priority, bits 3:0 (write-1-to-set).
-        self.regs.write32(INTC + 0x090 + 4 * self.core as u32, level as u32 & 0xf);
+        // CnICIPRI: messages 0 (mail) and 2 (IPIs), bits 3:0 and 11:8
+        // (write-1-to-set).
+        self.regs.write32(INTC + 0x090 + 4 * self.core as u32, ici_priorities(level));
         let regs = self.timer_registers();
         self.regs.write16(regs + 8, 0); // TCR: no interrupt, UNF clear, Pφ/4
         self.regs.write32(regs, u32::MAX); // TCOR: no reload worth having
@@ -164,12 +165,30 @@ impl<R: Registers> Rp1<'_, R> {
         self.regs.write32(INTC + 0x070 + 4 * target as u32, 1);
     }
 
-    /// This core's mailbox ICI (message 0) at `level`, 0 = never taken:
-    /// CnICIPRICLR clears the field, CnICIPRI sets the new one.
+    /// Raise the IPI ICI (message 2) on `target`: this core's bit of the
+    /// message's field in CnINTICI (bits 11:8, any of which raises it).
+    pub fn send_ipi_ici(&mut self, target: usize) {
+        self.regs.write32(INTC + 0x070 + 4 * target as u32, 1 << (8 + self.core as u32));
+    }
+
+    /// Acknowledge this core's IPI ICI: the senders' bits it finds in
+    /// CnINTICI are cleared (only those: a request made meanwhile stays)
+    /// and returned, bit `c` for core `c`.
+    pub fn take_ipi_ici(&mut self) -> u8 {
+        let requests = self.regs.read32(INTC + 0x070 + 4 * self.core as u32) & 0xf00;
+        if requests != 0 {
+            self.regs.write32(INTC + 0x080 + 4 * self.core as u32, requests);
+        }
+        (requests >> 8) as u8
+    }
+
+    /// This core's mailbox and IPI ICIs (messages 0 and 2) at `level`, 0 =
+    /// never taken: CnICIPRICLR clears the fields, CnICIPRI sets the new
+    /// ones.
     pub fn set_ici_level(&mut self, level: u8) {
-        self.regs.write32(INTC + 0x0a0 + 4 * self.core as u32, 0xf);
+        self.regs.write32(INTC + 0x0a0 + 4 * self.core as u32, ici_priorities(0xf));
         if level != 0 {
-            self.regs.write32(INTC + 0x090 + 4 * self.core as u32, level as u32 & 0xf);
+            self.regs.write32(INTC + 0x090 + 4 * self.core as u32, ici_priorities(level));
         }
     }
 
@@ -268,6 +287,14 @@ impl<R: Registers> Rp1<'_, R> {
     }
 }
 
+/// CnICIPRI's fields for the mailbox ICI (message 0, bits 3:0) and the
+/// IPI ICI (message 2, bits 11:8), both at `level`. Message 1's field is
+/// the doorbell's and stays as it is.
+pub const fn ici_priorities(level: u8) -> u32 {
+    let l = level as u32 & 0xf;
+    l | (l << 8)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,3 +310,4 @@ mod tests {
         assert_eq!(timer_intevt(3), 0x460);
     }
 }
+

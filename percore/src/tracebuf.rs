@@ -80,7 +80,8 @@ pub enum EntryClass {
     Hypercall = 0,
     /// This core's hypervisor timer (virtual timers, slices, bounds).
     Timer = 1,
-    /// The inter-core interrupt: mail from another instance.
+    /// An inter-core interrupt: mail from another instance, or virtual
+    /// IPIs in the IPI words (`spumone_migration::ipi`).
     Ici = 2,
     /// A physical device interrupt routed to a guest.
     Device = 3,
@@ -119,7 +120,7 @@ impl EntryClass {
         match self {
             EntryClass::Hypercall => "hypercall",
             EntryClass::Timer => "timer",
-            EntryClass::Ici => "ICI (mail)",
+            EntryClass::Ici => "ICI (mail, IPIs)",
             EntryClass::Device => "device interrupt",
             EntryClass::Exception => "exception",
             EntryClass::Other => "other interrupt",

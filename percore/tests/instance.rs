@@ -9,7 +9,7 @@ use common::*;
 use spumone_kernel::hypercall::sr;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_percore::config::Policy;
-use spumone_percore::hw::{timer_intevt, TraceEvent, ICI_INTEVT};
+use spumone_percore::hw::{timer_intevt, TraceEvent, ICI_INTEVT, IPI_ICI_INTEVT};
 use spumone_percore::instance::{reg, Instance};
 
 #[test]
@@ -207,14 +207,16 @@ fn a_vcpu_sent_away_for_the_rtos_comes_home_when_the_rtos_exits() {
 }
 
 /// Virtual IPIs go where the location table says their target is, not to
-/// its home: under on-demand migration the home core holds its mail back
+/// its home: under on-demand migration the home core holds its ICIs back
 /// while its RTOS runs, so an IPI routed through it would wait out the
 /// RTOS's whole activation (Linux's cross-core cache flushes spin on
-/// exactly such IPIs). The table is only a hint: a stale or scribbled word
-/// costs one hop.
+/// exactly such IPIs). The IPI itself is a bit in its target's IPI word,
+/// not mail; the table is only a hint for where the ICI goes: a stale or
+/// scribbled word leaves the bit for the core that holds the vCPU to find
+/// at its next full pass.
 #[test]
 fn an_ipi_goes_straight_to_the_core_its_target_is_away_on() {
-    use spumone_migration::layout::{location_offset, location_word};
+    use spumone_migration::layout::{ipi_offset, location_offset, location_word};
     let mut cfg = config(&[rtos(), gpos(3)], Policy::OnDemandMigration);
     cfg.cores = 3;
     let secondaries = [(1u8, 1u8, GP_ENTRY), (1, 2, GP_ENTRY)];
@@ -224,6 +226,7 @@ fn an_ipi_goes_straight_to_the_core_its_target_is_away_on() {
     let mut core1 = Instance::boot_with(&mut hw1, cfg, &secondaries);
     let mut core2 = Instance::boot_with(&mut hw2, cfg, &secondaries);
     let hint = location_offset(3, 1, 0).unwrap() as usize / 4;
+    let word = ipi_offset(3, 1, 0).unwrap() as usize / 4;
     assert_eq!(mem.borrow()[hint], 0, "nothing is away yet");
     // The RTOS is runnable: GPOS vCPU 0 leaves core 0 for core 1.
     hw0.trap(&mut core0, 0x60, &[RT_VBR]);
@@ -235,17 +238,23 @@ fn an_ipi_goes_straight_to_the_core_its_target_is_away_on() {
     hw1.trap(&mut core1, 0x60, &[GP_VBR]);
     hw1.trap(&mut core1, 0x62, &[0]);
 
-    // vCPU 2 (on core 2) sends vCPU 0 IPI message 3: the mail goes to
-    // core 1, and core 0 (busy with its RTOS) never sees it.
+    // vCPU 2 (on core 2) sends vCPU 0 IPI message 3: its bit is set and
+    // the IPI ICI goes to core 1; no mail, and core 0 (busy with its
+    // RTOS) never sees it.
     hw0.icis_sent.clear();
     hw2.icis_sent.clear();
     hw2.trap(&mut core2, 0x67, &[0, 3]);
-    assert_eq!(hw2.icis_sent, [1]);
-    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!((hw2.ipi_icis_sent.as_slice(), hw2.icis_sent.as_slice()), (&[1][..], &[][..]));
+    assert_eq!(mem.borrow()[word], 1 << 3);
+    let switches1 = core1.stats.switches;
+    hw1.interrupt(&mut core1, IPI_ICI_INTEVT);
     let (ctx, _) = hw1.resumed();
     assert_eq!((ctx.pc, ctx.intevt), (GP_VBR + 0x600, 0xf00 + 0x20 * 3), "delivered on core 1");
+    assert_eq!(core1.stats.switches, switches1, "by the quick path: no pass through the scheduler");
+    assert_eq!((mem.borrow()[word], core1.stats.ipi_icis, core1.stats.injections), (0, 1, 1));
     assert_eq!((core1.stats.forwarded_messages, core0.stats.forwarded_messages), (0, 0));
-    assert!(hw0.icis_sent.is_empty());
+    assert!(hw0.icis_sent.is_empty() && hw0.ipi_icis_sent.is_empty());
+    hw1.return_from_interrupt(&mut core1);
 
     // The RTOS idles: vCPU 0 goes home, and its return says so.
     hw0.trap(&mut core0, 0x62, &[0]);
@@ -254,26 +263,38 @@ fn an_ipi_goes_straight_to_the_core_its_target_is_away_on() {
     hw0.interrupt(&mut core0, ICI_INTEVT);
     assert_eq!(core0.stats.returns_in, 1);
     assert_eq!(mem.borrow()[hint], location_word(0));
-    hw2.icis_sent.clear();
+    hw2.ipi_icis_sent.clear();
     hw2.trap(&mut core2, 0x67, &[0, 4]);
-    assert_eq!(hw2.icis_sent, [0]);
+    assert_eq!(hw2.ipi_icis_sent, [0]);
+    hw0.interrupt(&mut core0, IPI_ICI_INTEVT);
+    assert_eq!(hw0.resumed().0.intevt, 0xf00 + 0x20 * 4, "delivered at home");
+    hw0.return_from_interrupt(&mut core0);
 
-    // A stale word (core 1, where vCPU 0 no longer is) costs one hop:
-    // core 1 sends the IPI home, where it is delivered.
+    // A stale word (core 1, where vCPU 0 no longer is): core 1 finds no
+    // IPI for a vCPU of its own and passes nothing on; the bit waits for
+    // core 0, which takes it at its next full pass (here its timer).
     mem.borrow_mut()[hint] = location_word(1);
-    hw2.icis_sent.clear();
+    hw2.ipi_icis_sent.clear();
     hw2.trap(&mut core2, 0x67, &[0, 5]);
-    assert_eq!(hw2.icis_sent, [1]);
+    assert_eq!(hw2.ipi_icis_sent, [1]);
     hw1.icis_sent.clear();
-    hw1.interrupt(&mut core1, ICI_INTEVT);
-    assert_eq!((core1.stats.forwarded_messages, hw1.icis_sent.as_slice()), (1, &[0][..]));
+    hw1.interrupt(&mut core1, IPI_ICI_INTEVT);
+    assert_eq!((core1.stats.forwarded_messages, hw1.icis_sent.len(), hw1.ipi_icis_sent.len()), (0, 0, 0));
+    assert_eq!(mem.borrow()[word], 1 << 5, "still in the word");
+    hw0.interrupt(&mut core0, timer_intevt(0));
+    assert_eq!(hw0.resumed().0.intevt, 0xf00 + 0x20 * 5, "found by core 0");
+    assert_eq!(mem.borrow()[word], 0);
     // Garbage, or the sender's own core, names no destination: home.
-    for word in [0xdead_beef, location_word(2), location_word(3)] {
-        mem.borrow_mut()[hint] = word;
-        hw2.icis_sent.clear();
+    for w in [0xdead_beef, location_word(2), location_word(3)] {
+        mem.borrow_mut()[hint] = w;
+        hw2.ipi_icis_sent.clear();
         hw2.trap(&mut core2, 0x67, &[0, 6]);
-        assert_eq!(hw2.icis_sent, [0], "word {word:#x}");
+        assert_eq!(hw2.ipi_icis_sent, [0], "word {w:#x}");
     }
+    // The same IPI again before the first was taken is one IPI, counted.
+    let coalesced = core2.stats.virqs_coalesced;
+    hw2.trap(&mut core2, 0x67, &[0, 6]);
+    assert_eq!((core2.stats.virqs_coalesced, hw2.ipi_icis_sent.as_slice()), (coalesced + 1, &[0, 0][..]));
 }
 
 /// Core 0 with an RTOS (1 ms tick, idle) and a one-vCPU GPOS that runs,
@@ -451,10 +472,11 @@ fn the_mailbox_ici_is_closed_while_a_single_vcpu_rtos_runs() {
 }
 
 /// A virtual IPI for a vCPU on another core changes nothing on the
-/// sender's core but its outbox: the message goes at once and the caller
-/// resumes by the quick exit, without a pass through the scheduler (Linux
-/// sends thousands a second; the pass was most of their cost). The IPI
-/// arrives as before.
+/// sender's core: its bit goes into the target's IPI word, the IPI ICI to
+/// the target's core, and the caller resumes by the quick exit, without a
+/// pass through the scheduler or any mail (Linux sends thousands a second;
+/// the pass and the ring were most of their cost). The target's core,
+/// idle here, takes the word in its full pass and runs the vCPU.
 #[test]
 fn an_ipi_to_a_vcpu_on_another_core_is_sent_and_the_caller_goes_on_at_once() {
     let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_gpos_vcpus();
@@ -464,20 +486,26 @@ fn an_ipi_to_a_vcpu_on_another_core_is_sent_and_the_caller_goes_on_at_once() {
     let after = hw0.trap(&mut core0, 0x67, &[1, 3]);
     assert!(hw0.quick, "the caller resumed by the quick exit");
     assert_eq!((reg(&after, 0), after.pc), (0, before.pc + 2));
-    assert_eq!((core0.mailbox_stats().mailbox.sent, hw0.icis_sent.as_slice()), (sent + 1, &[1][..]));
-    assert_eq!(core0.stats.switches, switches);
-    hw1.interrupt(&mut core1, ICI_INTEVT);
+    assert_eq!((core0.mailbox_stats().mailbox.sent, hw0.icis_sent.len()), (sent, 0), "no mail");
+    assert_eq!((hw0.ipi_icis_sent.as_slice(), core0.stats.switches), (&[1][..], switches));
+    let (entries, switches1) = (core1.stats.entries, core1.stats.switches);
+    hw1.interrupt(&mut core1, IPI_ICI_INTEVT);
     let (ctx, _) = hw1.resumed();
     assert_eq!((ctx.pc, ctx.intevt), (GP_VBR + 0x600, 0xf60), "delivered on core 1");
+    assert_eq!((core1.stats.entries, core1.stats.ipi_icis, core1.stats.switches), (entries + 1, 1, switches1 + 1));
 }
 
-/// A ring full of IPIs for the GPOS vCPU beside the RTOS, and the RTOS's
-/// release falls due while the first is read: the release goes first, the
-/// rest of the mail waits for a later entry (an ICI the core sends itself),
-/// so a flood delays the RTOS by one message, not by a ring of them.
+/// A ring full of mail for core 0 beside its RTOS (five starts of a
+/// vCPU whose home it is: one starts it, four find it started), and the
+/// RTOS's release falls due while the first is read: the release goes
+/// first, the rest of the mail waits for a later entry (an ICI the core
+/// sends itself), so a flood delays the RTOS by one message, not by a ring
+/// of them.
 #[test]
 fn a_release_that_falls_due_while_mail_is_read_goes_before_the_rest_of_the_mail() {
-    let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[rtos(), gpos(2)], Policy::None));
+    let mut three = gpos(3);
+    three.home = [0, 1, 0, 0];
+    let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[rtos(), three], Policy::None));
     hw0.trap(&mut core0, 0x60, &[RT_VBR]);
     hw0.trap(&mut core0, 0x6b, &[1000, 0]);
     hw0.trap(&mut core0, 0x62, &[0]);
@@ -485,8 +513,8 @@ fn a_release_that_falls_due_while_mail_is_read_goes_before_the_rest_of_the_mail(
     hw0.trap(&mut core0, 0x60, &[GP_VBR]);
     hw0.trap(&mut core0, 0x62, &[0]);
     start_gpos_vcpu_1(&mut hw0, &mut core0, &mut hw1, &mut core1);
-    for message in 0..5 {
-        hw1.trap(&mut core1, 0x67, &[0, message]);
+    for _ in 0..5 {
+        hw1.trap(&mut core1, 0x69, &[2, GP_ENTRY + 0x900, 9]);
     }
     let received = core0.mailbox_stats().mailbox.received;
     hw0.icis_sent.clear();
@@ -506,5 +534,6 @@ fn a_release_that_falls_due_while_mail_is_read_goes_before_the_rest_of_the_mail(
     hw0.timer_entries_before(&mut core0, hw0.now + 1);
     hw0.interrupt(&mut core0, ICI_INTEVT);
     assert_eq!(core0.mailbox_stats().mailbox.received, received + 5);
-    assert_eq!(core0.stats.virqs_raised, 1 + 5, "the RTOS's tick and every IPI");
+    assert!(core0.resident().iter().any(|v| (v.guest, v.id) == (1, 2)), "vCPU 2 started at home");
+    assert_eq!(core0.stats.misrouted, 4, "and the four later starts found it started");
 }

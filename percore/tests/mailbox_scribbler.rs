@@ -6,10 +6,12 @@
 //! core 0) and vCPU 1 (home core 1) that send each other virtual IPIs all
 //! the time and tick every 0.7/1.0 ms, under on-demand migration: GPOS vCPU 0 leaves core 0 for core
 //! 1 whenever the RTOS wakes and comes back when it idles, so every tick is
-//! a departure and a return migration through the mailbox, plus IPIs
-//! forwarded between cores. Between steps a scribbler overwrites words of
-//! the mailbox region (`spumone_migration::region_size(2)` bytes): random
-//! words anywhere, words of messages not read yet, and the ring indices.
+//! a departure and a return migration through the mailbox, and IPIs go
+//! between the cores through the IPI words. Between steps a scribbler
+//! overwrites words of the mailbox region
+//! (`spumone_migration::region_size(2)` bytes): random words anywhere (the
+//! location, claim and IPI words included), words of messages not read
+//! yet, and the ring indices.
 //!
 //! Checked always (the world, common/world.rs): no panic; every entry
 //! returns (a watchdog thread); every context an instance resumes is the
@@ -25,7 +27,7 @@
 //! as it left them) and every IPI sent after the scribbling is delivered.
 //! That holds when the scribbler spares unread migration messages
 //! (`Migrate`, `ReturnRequest`) and the head index of a ring with unread
-//! messages behind it; it damages everything else (IPI messages, empty
+//! messages behind it; it damages everything else (start messages, empty
 //! slots, tail indices, idle head indices, reserved words). Without those
 //! two exceptions it does not hold: the ignored tests at the end show each
 //! defect on its own, deterministically (a damaged `Migrate` loses the
@@ -492,59 +494,70 @@ fn flip(mem: &SharedMem, offset: u32, mask: u32) {
     mem.borrow_mut()[offset as usize / 4] ^= mask;
 }
 
-/// A virtual IPI whose slot is damaged in flight is rejected (counted as
-/// a bad checksum) and lost; nothing else is: the next IPI arrives.
+/// GPOS vCPU 0 on core 0, vector table set and unmasked; vCPU 1 (home
+/// core 1) not started. Nothing has been mailed yet.
+fn gpos_vcpu_0_alone() -> (SharedMem, FakeCore, Instance, FakeCore, Instance) {
+    let (mem, mut hw0, mut core0, hw1, core1) = two_cores(config(&[gpos(2)], Policy::None));
+    hw0.trap(&mut core0, 0x60, &[GP_VBR]);
+    hw0.trap(&mut core0, 0x62, &[0]);
+    (mem, hw0, core0, hw1, core1)
+}
+
+/// A message whose slot is damaged in flight (here the start of vCPU 1) is
+/// rejected (counted as a bad checksum) and lost; nothing else is: the
+/// next one arrives.
 #[test]
-fn a_damaged_ipi_message_costs_exactly_that_ipi() {
-    let (mem, mut hw0, mut core0, mut hw1, mut core1) = two_gpos_vcpus();
+fn a_damaged_message_costs_exactly_that_message() {
+    let (mem, mut hw0, mut core0, mut hw1, mut core1) = gpos_vcpu_0_alone();
     let ring = ring_offset(2, 0, 1).unwrap();
-    assert_eq!(reg(&hw0.trap(&mut core0, 0x67, &[1, 3]), 0), 0);
-    assert_eq!(core0.mailbox_stats().mailbox.sent, 2, "the start, then the IPI");
-    // Message 1 of ring 0->1: its payload is guest 0, vCPU 1, message 3.
-    let slot = slot_offset(ring, 1);
-    assert_eq!(word(&mem, slot + 16), 1 << 8 | 3 << 16);
-    flip(&mem, slot + 16, 1 << 16); // now message 2
+    assert_eq!(reg(&hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 7]), 0), 0);
+    assert_eq!(core0.mailbox_stats().mailbox.sent, 1, "the start");
+    // Message 0 of ring 0->1: a StartVcpu (kind 5) for guest 0, vCPU 1.
+    let slot = slot_offset(ring, 0);
+    assert_eq!((word(&mem, slot + 8) & 0xff, word(&mem, slot + 16) & 0xffff), (5, 1 << 8));
+    flip(&mem, slot + 16, 1 << 9); // now vCPU 3
     hw0.icis_sent.clear();
     hw1.interrupt(&mut core1, ICI_INTEVT);
-    assert_eq!(hw1.left, Some(Leave::Idle), "nothing for vCPU 1");
+    assert_eq!(hw1.left, Some(Leave::Idle), "nothing started");
     let m1 = core1.mailbox_stats().mailbox;
-    assert_eq!((m1.received, m1.lost, m1.rejected.bad_checksum, m1.rejected.total()), (1, 1, 1, 1));
-    // The next IPI goes through.
-    hw0.trap(&mut core0, 0x67, &[1, 5]);
+    assert_eq!((m1.received, m1.lost, m1.rejected.bad_checksum, m1.rejected.total()), (0, 1, 1, 1));
+    // The next start goes through.
+    hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 7]);
     hw0.icis_sent.clear();
     hw1.interrupt(&mut core1, ICI_INTEVT);
     let (ctx, _) = hw1.resumed();
-    assert_eq!((ctx.pc, ctx.intevt), (GP_VBR + 0x600, 0xfa0));
+    assert_eq!((ctx.pc, reg(&ctx, 4)), (GP_ENTRY + 0x800, 7));
     let m1 = core1.mailbox_stats().mailbox;
-    assert_eq!((m1.received, m1.lost), (2, 1));
-    assert_eq!(core1.stats.injections, 1);
-    assert_eq!(core1.stats.virqs_raised, 1, "the damaged IPI was never raised");
+    assert_eq!((m1.received, m1.lost), (1, 1));
+    assert_eq!(core1.stats.misrouted, 0, "the damaged start was never routed");
 }
 
 /// A scribbled tail index makes the sender wait (nothing written, nothing
-/// lost); the receiver's next receive rewrites it and the IPI goes.
+/// lost); the receiver's next receive rewrites it and the message goes
+/// (here a second start of vCPU 1, which core 1 finds started).
 #[test]
 fn a_scribbled_tail_index_delays_and_loses_nothing() {
-    let (mem, mut hw0, mut core0, mut hw1, mut core1) = two_gpos_vcpus();
+    let (mem, mut hw0, mut core0, mut hw1, mut core1) = gpos_vcpu_0_alone();
+    start_gpos_vcpu_1(&mut hw0, &mut core0, &mut hw1, &mut core1);
     let ring = ring_offset(2, 0, 1).unwrap();
     flip(&mem, ring + TAIL_OFFSET + 4, 0x8000_0000);
-    hw0.trap(&mut core0, 0x67, &[1, 2]);
+    hw0.trap(&mut core0, 0x69, &[1, GP_ENTRY + 0x800, 7]);
     let m0 = core0.mailbox_stats();
     assert_eq!((m0.mailbox.sent, m0.mailbox.corrupt_tail, m0.waited), (1, 1, 1));
     assert_eq!(hw0.icis_sent, [1], "the receiver is kicked anyway");
     assert_eq!(hw0.timer, Some(hw0.now + 6_000), "and the sender retries");
     hw0.icis_sent.clear();
     hw1.interrupt(&mut core1, ICI_INTEVT);
-    assert_eq!(hw1.left, Some(Leave::Idle));
+    assert_eq!(core1.mailbox_stats().mailbox.received, 1, "nothing new");
     // The retry.
     hw0.now = hw0.timer.unwrap();
     hw0.interrupt(&mut core0, timer_intevt(0));
     assert_eq!(core0.mailbox_stats().mailbox.sent, 2);
     hw0.icis_sent.clear();
     hw1.interrupt(&mut core1, ICI_INTEVT);
-    assert_eq!(hw1.resumed().0.intevt, 0xf40);
     let m1 = core1.mailbox_stats().mailbox;
     assert_eq!((m1.received, m1.lost, m1.bad_head), (2, 0, 0));
+    assert_eq!(core1.stats.misrouted, 1, "a start of a vCPU that runs");
 }
 
 /// RTOS + GPOS on core 0 under on-demand migration, booted as in

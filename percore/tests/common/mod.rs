@@ -50,6 +50,10 @@ pub struct FakeCore {
     pub powered_off: Option<u32>,
     pub shared: SharedMem,
     pub icis_sent: Vec<usize>,
+    /// Cores this one raised the IPI ICI (message 2) on.
+    pub ipi_icis_sent: Vec<usize>,
+    /// The senders' bits of the IPI ICI the next entry takes.
+    pub ipi_ici_senders: u8,
     /// The level the instance last set its mailbox ICI to (0: closed).
     pub ici_level: u8,
     /// The doorbell's level (0: not raised) and the TLB flushes asked for.
@@ -89,6 +93,8 @@ impl FakeCore {
             powered_off: None,
             shared: Rc::clone(shared),
             icis_sent: Vec::new(),
+            ipi_icis_sent: Vec::new(),
+            ipi_ici_senders: 0,
             ici_level: 15,
             doorbell: 0,
             tlb_flushes: 0,
@@ -294,6 +300,12 @@ impl CoreHardware for FakeCore {
         self.icis_sent.push(target);
     }
     fn clear_ici(&mut self) {}
+    fn send_ipi_ici(&mut self, target: usize) {
+        self.ipi_icis_sent.push(target);
+    }
+    fn take_ipi_ici(&mut self) -> u8 {
+        std::mem::take(&mut self.ipi_ici_senders)
+    }
     fn set_ici_level(&mut self, level: u8) {
         self.ici_level = level;
     }

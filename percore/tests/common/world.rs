@@ -50,7 +50,7 @@ use spumone_kernel::hypercall::{sr, HcError, ERROR_KINDS};
 use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_percore::config::Config;
-use spumone_percore::hw::{timer_intevt, Entry, TraceEvent, ICI_INTEVT};
+use spumone_percore::hw::{timer_intevt, Entry, TraceEvent, ICI_INTEVT, IPI_ICI_INTEVT};
 use spumone_percore::instance::{reg, set_reg, AwayReason, Instance, RunState, Vcpu};
 use std::collections::BTreeMap;
 
@@ -204,6 +204,10 @@ pub struct World {
     pub imask: Vec<u8>,
     /// An ICI waiting for each core, and since when.
     pub ici: Vec<Option<u64>>,
+    /// When each core's IPI ICI (message 2) was raised, if it is pending,
+    /// and by which cores (bit c for core c).
+    pub ipi_ici: Vec<Option<u64>>,
+    pub ipi_ici_from: Vec<u8>,
     /// Interrupted work, continued when the vCPU runs again (by handler
     /// depth: 0 is the guest's own code).
     pub postponed: BTreeMap<(Vid, usize), Act>,
@@ -246,6 +250,8 @@ impl World {
             live: vec![VcpuContext::default(); n],
             imask: vec![15; n],
             ici: vec![None; n],
+            ipi_ici: vec![None; n],
+            ipi_ici_from: vec![0; n],
             postponed: BTreeMap::new(),
             seen: vec![0; n],
             errors: vec![[0; ERROR_KINDS]; n],
@@ -285,9 +291,11 @@ impl World {
             return None;
         }
         let mut best = self.hw[c].timer.map(|t| (t, timer_intevt(c)));
-        if let Some(t) = self.ici[c] {
-            if best.is_none_or(|(b, _)| t < b) {
-                best = Some((t, ICI_INTEVT));
+        for (raised, intevt) in [(self.ici[c], ICI_INTEVT), (self.ipi_ici[c], IPI_ICI_INTEVT)] {
+            if let Some(t) = raised {
+                if best.is_none_or(|(b, _)| t < b) {
+                    best = Some((t, intevt));
+                }
             }
         }
         best.filter(|&(t, _)| t <= by)
@@ -583,6 +591,10 @@ impl World {
         if cause == Cause::Interrupt(ICI_INTEVT) {
             self.ici[c] = None;
         }
+        if cause == Cause::Interrupt(IPI_ICI_INTEVT) {
+            self.ipi_ici[c] = None;
+            self.hw[c].ipi_ici_senders = std::mem::take(&mut self.ipi_ici_from[c]);
+        }
         self.hw[c].left = None;
         self.inst[c].enter(&mut self.hw[c]);
         self.entries += 1;
@@ -599,6 +611,12 @@ impl World {
             // (An ICI to itself asks for the rest of its mail later.)
             assert!(t < self.hw.len(), "core {c} raised an ICI for core {t}");
             self.ici[t] = Some(self.ici[t].map_or(end, |x| x.min(end)));
+        }
+        let ipi_icis: Vec<usize> = self.hw[c].ipi_icis_sent.drain(..).collect();
+        for t in ipi_icis {
+            assert!(t < self.hw.len() && t != c, "core {c} raised an IPI ICI for core {t}");
+            self.ipi_ici[t] = Some(self.ipi_ici[t].map_or(end, |x| x.min(end)));
+            self.ipi_ici_from[t] |= 1 << c;
         }
         let events = self.hw[c].events[self.seen[c]..].to_vec();
         self.seen[c] = self.hw[c].events.len();
