@@ -272,6 +272,32 @@ fn a_migration_never_read_is_taken_back_after_the_lease_and_the_skew_and_never_t
     assert!(e0.reclaim(&mut hw0).is_none(), "the refusals find nothing to take back twice");
 }
 
+/// A core taken to be unresponsive whose only traffic here is IPIs (its
+/// IPI ICIs name it as their sender) is shipped to again once one comes:
+/// IPIs are not mail, and before `Engine::heard_from` nothing else would
+/// have cleared the mark (the fake-core scribbler world found that).
+#[test]
+fn an_ipi_ici_from_an_unresponsive_core_makes_it_a_destination_again() {
+    let [(mut hw0, mut e0), _] = machine();
+    e0.depart(&mut hw0, gpos_vcpu(), 1, AwayReason::RtosActive);
+    e0.flush(&mut hw0);
+    let back = loop {
+        hw0.now = e0.next_deadline(hw0.now).unwrap();
+        e0.resend_overdue(&mut hw0);
+        e0.flush(&mut hw0);
+        if let Some(v) = e0.reclaim(&mut hw0) {
+            break v;
+        }
+    };
+    assert_eq!(back.id, 0);
+    assert!(!e0.can_ship(1) && e0.is_unresponsive(1));
+    // An IPI ICI from core 0 itself or from another core says nothing of core 1.
+    e0.heard_from(0b0101);
+    assert!(e0.is_unresponsive(1));
+    e0.heard_from(0b0010);
+    assert!(e0.can_ship(1) && !e0.is_unresponsive(1), "heard from core 1");
+}
+
 /// The claim word of vCPU (1, 0) on the two-core machine.
 fn claim_word(hw: &Core) -> u32 {
     hw.shared.borrow()[claim_offset(2, 1, 0).unwrap() as usize / 4]
