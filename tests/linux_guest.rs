@@ -223,6 +223,15 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     // (Until a vCPU's INTEVT was kept across the hypervisor's own
     // interrupts, on-demand beside the 50 % burner took seconds to boot,
     // and `none` at 50 % with hackbench 4x100 never finished.)
+    // Migrations, as the hypervisor counted them: none without a policy
+    // that moves vCPUs, and vCPU 0 sent away and back for the burner.
+    let run_of = |v: &str, u: u32| sweep.points.iter().find(|p| p.variant == v && p.util == u).unwrap().run.clone().unwrap();
+    for u in [0, 50] {
+        assert_eq!((run_of("none", u).departures, run_of("none", u).returns), (0, 0), "none at {u} %");
+    }
+    let od = run_of("on-demand-migration", 50);
+    assert!(od.departures > 0 && od.returns > 0 && od.returns <= od.departures, "on-demand at 50 %: {od:?}");
+    assert_eq!((o.native.departures, o.guest_alone.departures), (0, 0));
     let halted = |v: &str, u: u32| sweep.points.iter().find(|p| p.variant == v && p.util == u).unwrap().run.as_ref().unwrap().halted_s;
     assert!(halted("none", 50) > halted("none", 0), "{} vs {}", halted("none", 50), halted("none", 0));
     assert!(halted("on-demand-migration", 50) < halted("none", 50), "{} vs {}", halted("on-demand-migration", 50), halted("none", 50));
@@ -236,6 +245,9 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     let csv = std::fs::read_to_string(&files[0]).unwrap();
     assert_eq!(csv.lines().count(), 1 + 3 + 6, "{csv}");
     assert!(csv.lines().nth(4).unwrap().starts_with("none,0,"), "{csv}");
+    assert!(csv.starts_with("variant,util_percent,hackbench_s,halted_s,departures,returns,latency_samples,"), "{csv}");
+    let none_0: Vec<&str> = csv.lines().nth(4).unwrap().split(',').collect();
+    assert_eq!((none_0[4], none_0[5]), ("0", "0"), "none moves no vCPU: {csv}");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1]).unwrap()).unwrap();
     assert_eq!(json["points"].as_array().unwrap().len(), 6);
     assert_eq!((json["timeline"]["variant"].as_str(), json["timeline"]["util"].as_u64()), (Some("none"), Some(50)));

@@ -79,6 +79,10 @@ pub struct LinuxRun {
     /// Simulated seconds from reset to Linux's halt.
     pub halted_s: f64,
     pub host_s: f64,
+    /// Departure and return migrations the hypervisor made in the run,
+    /// summed over the cores (their source halves; 0 natively).
+    pub departures: u64,
+    pub returns: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -172,7 +176,13 @@ fn max_cycles(limit_ms: u32) -> u64 {
 fn linux_run(console: &str, result: &RunResult, g: usize) -> Result<LinuxRun, String> {
     let hackbench_s = hackbench_seconds(console).ok_or("hackbench printed no time")?;
     let exit = result.log.exit_cycles.get(g).copied().flatten().ok_or("Linux did not halt")?;
-    Ok(LinuxRun { hackbench_s, halted_s: exit as f64 / 600e6, host_s: result.host.as_secs_f64() })
+    Ok(LinuxRun {
+        hackbench_s,
+        halted_s: exit as f64 / 600e6,
+        host_s: result.host.as_secs_f64(),
+        departures: result.stats.iter().map(|s| s.departures_out).sum(),
+        returns: result.stats.iter().map(|s| s.returns_out).sum(),
+    })
 }
 
 /// One run of the pair.
@@ -253,6 +263,8 @@ pub fn overhead(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)
         hackbench_s: native.hackbench_seconds().ok_or("native hackbench printed no time")?,
         halted_s: native.cycles as f64 / 600e6,
         host_s: native.host.as_secs_f64(),
+        departures: 0,
+        returns: 0,
     };
     progress(&format!("native: hackbench {:.3} s", native_run.hackbench_s));
     let mut alone = LinuxGuest::new(Policy::None);
@@ -490,16 +502,20 @@ impl Sweep {
     /// and, when there is one, the timeline, in `dir`.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut csv = String::from("variant,util_percent,hackbench_s,halted_s,latency_samples,latency_mean_us,latency_p99_us,latency_max_us,failure\n");
+        let mut csv = String::from(
+            "variant,util_percent,hackbench_s,halted_s,departures,returns,latency_samples,latency_mean_us,latency_p99_us,latency_max_us,failure\n",
+        );
         let o = &self.overhead;
         for (name, r) in [("native", &o.native), ("guest-alone", &o.guest_alone), ("guest-beside-idle-rtos", &o.guest_beside_idle_rtos)] {
-            let _ = writeln!(csv, "{name},,{:.6},{:.6},,,,,", r.hackbench_s, r.halted_s);
+            let _ = writeln!(csv, "{name},,{:.6},{:.6},{},{},,,,,", r.hackbench_s, r.halted_s, r.departures, r.returns);
         }
         for p in &self.points {
-            let (h, s) = p.run.as_ref().map_or((String::new(), String::new()), |r| (format!("{:.6}", r.hackbench_s), format!("{:.6}", r.halted_s)));
+            let run = p.run.as_ref().map_or(",,,".to_string(), |r| {
+                format!("{:.6},{:.6},{},{}", r.hackbench_s, r.halted_s, r.departures, r.returns)
+            });
             let l = p.latency.as_ref().map_or(",,,".to_string(), |l| format!("{},{:.3},{:.3},{:.3}", l.samples, l.mean_us, l.p99_us, l.max_us));
             let f = p.failure.as_deref().unwrap_or("").replace(',', ";");
-            let _ = writeln!(csv, "{},{},{h},{s},{l},{f}", p.variant, p.util);
+            let _ = writeln!(csv, "{},{},{run},{l},{f}", p.variant, p.util);
         }
         let files = [
             (dir.join("linux.csv"), csv),

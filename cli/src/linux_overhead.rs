@@ -161,7 +161,7 @@ mod tests {
     use super::*;
 
     fn run(hackbench_s: f64) -> LinuxRun {
-        LinuxRun { hackbench_s, halted_s: hackbench_s + 0.1, host_s: 1.0 }
+        LinuxRun { hackbench_s, halted_s: hackbench_s + 0.1, host_s: 1.0, departures: 0, returns: 0 }
     }
 
     fn size(loops: u32, native: f64, alone: f64, beside: f64) -> Size {
