@@ -15,7 +15,7 @@ use rp1_sim::devices::intc::{self, MaskBit, PriorityField, Source};
 use rp1_sim::devices::{tmu, Size};
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
-use spumone_percore::rp1::ici_priorities;
+use spumone_percore::rp1::{ici_priorities, Registers, Rp1};
 
 /// The hypervisor's vector base: the start of each core's ILRAM, where the
 /// board image keeps the entry stubs.
@@ -50,7 +50,36 @@ pub struct SimCore<'a, S: Sink> {
     pub sink: &'a mut S,
 }
 
+/// The registers as the board image reaches them: the ICI and doorbell
+/// sequences below are `percore::rp1`'s own, run on this core's bus, not
+/// a second copy of them.
+impl<S: Sink> Registers for SimCore<'_, S> {
+    fn read32(&mut self, addr: u32) -> u32 {
+        self.mmio_read(addr, Size::Long)
+    }
+    fn write32(&mut self, addr: u32, value: u32) {
+        self.mmio_write(addr, Size::Long, value)
+    }
+    fn read16(&mut self, addr: u32) -> u16 {
+        self.mmio_read(addr, Size::Word) as u16
+    }
+    fn write16(&mut self, addr: u32, value: u16) {
+        self.mmio_write(addr, Size::Word, value as u32)
+    }
+    fn read8(&mut self, addr: u32) -> u8 {
+        self.mmio_read(addr, Size::Byte) as u8
+    }
+    fn write8(&mut self, addr: u32, value: u8) {
+        self.mmio_write(addr, Size::Byte, value as u32)
+    }
+}
+
 impl<S: Sink> SimCore<'_, S> {
+    fn rp1(&mut self) -> Rp1<'_, Self> {
+        let core = self.core;
+        Rp1 { regs: self, core }
+    }
+
     fn mmio_write(&mut self, addr: u32, size: Size, value: u32) {
         // The addresses are the machine's own registers: a fault here is a
         // bug in this file, not something a guest can cause.
@@ -286,43 +315,27 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
     }
 
     fn send_ici(&mut self, target: usize) {
-        self.mmio_write(intc::BASE + 0x070 + 4 * target as u32, Size::Long, 1);
+        self.rp1().send_ici(target);
     }
 
     fn clear_ici(&mut self) {
-        let core = self.core as u32;
-        self.mmio_write(intc::BASE + 0x080 + 4 * core, Size::Long, 1);
+        self.rp1().clear_ici();
     }
 
     fn send_ipi_ici(&mut self, target: usize) {
-        self.mmio_write(intc::BASE + 0x070 + 4 * target as u32, Size::Long, 1 << (8 + self.core as u32));
+        self.rp1().send_ipi_ici(target);
     }
 
     fn take_ipi_ici(&mut self) -> u8 {
-        let core = self.core as u32;
-        let requests = self.mmio_read(intc::BASE + 0x070 + 4 * core, Size::Long) & 0xf00;
-        if requests != 0 {
-            self.mmio_write(intc::BASE + 0x080 + 4 * core, Size::Long, requests);
-        }
-        (requests >> 8) as u8
+        self.rp1().take_ipi_ici()
     }
 
     fn set_ici_level(&mut self, level: u8) {
-        let core = self.core as u32;
-        self.mmio_write(intc::BASE + 0x0a0 + 4 * core, Size::Long, ici_priorities(0xf));
-        if level != 0 {
-            self.mmio_write(intc::BASE + 0x090 + 4 * core, Size::Long, ici_priorities(level));
-        }
+        self.rp1().set_ici_level(level);
     }
 
     fn set_doorbell(&mut self, level: u8) {
-        let core = 4 * self.core as u32;
-        self.mmio_write(intc::BASE + 0x080 + core, Size::Long, 1 << 4);
-        self.mmio_write(intc::BASE + 0x0a0 + core, Size::Long, 0xf0);
-        if level != 0 {
-            self.mmio_write(intc::BASE + 0x090 + core, Size::Long, (level as u32 & 0xf) << 4);
-            self.mmio_write(intc::BASE + 0x070 + core, Size::Long, 1 << 4);
-        }
+        self.rp1().set_doorbell(level);
     }
 
     fn set_direct_exceptions(&mut self, _vbr: u32) {}

@@ -639,7 +639,6 @@ impl Engine {
         self.outbox.queue(to, post)
     }
 
-
     /// Send what fits of the outgoing mail, each message costing
     /// `mailbox_send`. A queued migration sends its in-flight copy; one
     /// whose copy is gone (acknowledged meanwhile) is withdrawn.
