@@ -402,25 +402,38 @@ fn linux(mut params: rp1::linux_experiment::Params, policies: &[String], out: &P
         v
     };
     params.variants = chosen;
-    // An output directory that cannot be made fails now, not after the sweep.
-    std::fs::create_dir_all(out).map_err(|e| Failure::Run(format!("--out {}: {e}", out.display())))?;
-    let images = rp1::linux::build().map_err(Failure::Run)?;
-    let mut failed = None;
-    let sweep = run(&images, &params, |line| {
-        if failed.is_none() {
-            failed = errln!("rp1 lhp linux: {line}").err();
-        }
-    })
-    .map_err(Failure::Run)?;
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
+    let sweep = with_linux_runs("linux", out, |images, progress| run(images, &params, progress))?;
     out!("{}", sweep.table())?;
     let files = sweep.write(out).map_err(Failure::Run)?;
     outln!()?;
     out!("{}", sweep.files_note())?;
     print_files(&files)?;
     Ok(())
+}
+
+/// What `rp1 lhp linux` and `rp1 lhp overhead` do around their runs: make
+/// the output directory (one that cannot be made fails now, not after the
+/// runs), build Linux's images, and run `runs` with them, each progress
+/// line printed as `rp1 lhp NAME: line` on stderr (a failed print fails
+/// the command once the runs are done).
+fn with_linux_runs<T>(
+    name: &str,
+    out: &Path,
+    runs: impl FnOnce(&rp1::linux::LinuxImages, &mut (dyn FnMut(&str) + Send)) -> Result<T, String>,
+) -> Result<T, Failure> {
+    std::fs::create_dir_all(out).map_err(|e| Failure::Run(format!("--out {}: {e}", out.display())))?;
+    let images = rp1::linux::build().map_err(Failure::Run)?;
+    let mut failed = None;
+    let result = runs(&images, &mut |line: &str| {
+        if failed.is_none() {
+            failed = errln!("rp1 lhp {name}: {line}").err();
+        }
+    })
+    .map_err(Failure::Run)?;
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(result),
+    }
 }
 
 /// `rp1 lhp overhead`.
@@ -435,18 +448,9 @@ fn overhead(groups: u32, loops: &[u32], toppers: Option<PathBuf>, out: &Path) ->
     if let Some(l) = loops.iter().enumerate().find_map(|(i, l)| loops[..i].contains(l).then_some(l)) {
         return Err(bad(format!("--loops {l} is given twice")));
     }
-    std::fs::create_dir_all(out).map_err(|e| Failure::Run(format!("--out {}: {e}", out.display())))?;
-    let images = rp1::linux::build().map_err(Failure::Run)?;
-    let mut failed = None;
-    let sweep = rp1::linux_overhead::run(&images, groups, loops, toppers, |line| {
-        if failed.is_none() {
-            failed = errln!("rp1 lhp overhead: {line}").err();
-        }
-    })
-    .map_err(Failure::Run)?;
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
+    let sweep = with_linux_runs("overhead", out, |images, progress| {
+        rp1::linux_overhead::run(images, groups, loops, toppers, progress)
+    })?;
     outln!("{}", sweep.table())?;
     let files = sweep.write(out).map_err(Failure::Run)?;
     print_files(&files)?;
