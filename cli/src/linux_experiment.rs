@@ -40,16 +40,27 @@ pub struct Variant {
     #[serde(skip)]
     pub policy: Policy,
     pub spin_yield: bool,
+    /// Dispatch the RTOS first and ship the preempted vCPU's context
+    /// after, if the vCPU is still preempted then (docs/hypervisor.md).
+    pub dispatch_first: bool,
 }
 
-/// The papers' four policies and on-demand with spin-yield.
+impl Variant {
+    const fn of(name: &'static str, policy: Policy) -> Variant {
+        Variant { name, policy, spin_yield: false, dispatch_first: false }
+    }
+}
+
+/// The papers' four policies, on-demand with spin-yield, and on-demand
+/// with dispatch-first.
 pub fn variants() -> Vec<Variant> {
     vec![
-        Variant { name: "none", policy: Policy::None, spin_yield: false },
-        Variant { name: "delayed-preemption", policy: Policy::DelayedPreemption, spin_yield: false },
-        Variant { name: "trap-migration", policy: Policy::TrapMigration, spin_yield: false },
-        Variant { name: "on-demand-migration", policy: Policy::OnDemandMigration, spin_yield: false },
-        Variant { name: "on-demand+spin-yield", policy: Policy::OnDemandMigration, spin_yield: true },
+        Variant::of("none", Policy::None),
+        Variant::of("delayed-preemption", Policy::DelayedPreemption),
+        Variant::of("trap-migration", Policy::TrapMigration),
+        Variant::of("on-demand-migration", Policy::OnDemandMigration),
+        Variant { spin_yield: true, ..Variant::of("on-demand+spin-yield", Policy::OnDemandMigration) },
+        Variant { dispatch_first: true, ..Variant::of("on-demand+dispatch-first", Policy::OnDemandMigration) },
     ]
 }
 
@@ -297,6 +308,7 @@ pub fn run(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str) + Se
         .map(|&(v, util)| {
             let mut g = LinuxGuest::new(v.policy);
             g.spin_yield = v.spin_yield;
+            g.dispatch_first = v.dispatch_first;
             g.rtos_util = util;
             g.probe_samples = samples;
             g.toppers = p.toppers.clone();

@@ -24,6 +24,8 @@ pub const LINUX_SIZE: u32 = 0x0400_0000;
 pub struct LinuxGuest {
     pub policy: Policy,
     pub spin_yield: bool,
+    /// The hypervisor's `dispatch_first` (docs/hypervisor.md).
+    pub dispatch_first: bool,
     /// The probe's samples (1 ms apart; it exits after the last) and the
     /// share of each 500 ms window its burner takes; 0 samples: no RTOS.
     pub probe_samples: u32,
@@ -40,6 +42,7 @@ impl LinuxGuest {
         LinuxGuest {
             policy,
             spin_yield: false,
+            dispatch_first: false,
             probe_samples: 200,
             rtos_util: 0,
             toppers: None,
@@ -50,9 +53,10 @@ impl LinuxGuest {
     /// The machine description, as TOML (paths as given).
     pub fn description_toml(&self, probe: &str, images: &LinuxImages) -> String {
         let mut t = format!(
-            "[hypervisor]\npolicy = \"{}\"\nspin_yield = {}\n",
+            "[hypervisor]\npolicy = \"{}\"\nspin_yield = {}\ndispatch_first = {}\n",
             self.policy.name(),
-            self.spin_yield
+            self.spin_yield,
+            self.dispatch_first
         );
         match (&self.toppers, self.probe_samples) {
             (_, 0) => {}

@@ -229,7 +229,7 @@ enum Command {
         /// Messages each hackbench sender passes to each receiver.
         #[arg(long, default_value_t = 100)]
         loops: u32,
-        /// Policies to sweep, comma-separated [default: all five]. The
+        /// Policies to sweep, comma-separated [default: all six]. The
         /// timeline is of the first at the highest utilization.
         #[arg(long, value_delimiter = ',')]
         policies: Vec<String>,
