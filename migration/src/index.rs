@@ -14,10 +14,21 @@
 //! check every tag), so a ring whose receiver has not initialised it looks
 //! "not ready" to its sender.
 //!
-//! The writer writes the count, then the check. A reader that catches the
-//! pair half-written (possible on a board, never on the simulator, whose
-//! hosted instances run one at a time) sees a mismatch; the mailbox reads
-//! the pair once more before calling it bad.
+//! The writer writes the count, then the check. A reader on another core
+//! can catch the pair half-written: the new count with the old check, or
+//! (reading the count just before it changes) the old count with the new
+//! check. On the simulated board a core's time slice can end between the
+//! writer's two stores, so the pair can stay half-written for a whole
+//! slice, and reading it again at once does not help. An index moves by
+//! one per write (a send or a receive), so such a pair is a count whose
+//! check is its neighbour's: [`decode_index_in_flux`] reads it as the
+//! older of the two counts, which was the authentic index when the write
+//! began, and everything a reader does with an index is safe with an
+//! older one (a sender sees less room, a receiver fewer messages, until
+//! it reads again). A scribble that moves a count by exactly one with its
+//! check intact reads the same way: the one class of scribble not
+//! reported; the index is still never read as a value its writer did not
+//! write around then, and the next write heals it.
 
 use crate::crc::Crc32;
 
@@ -67,6 +78,21 @@ pub const fn decode_index(tag: u32, words: [u32; INDEX_WORDS]) -> Result<u32, (u
     }
 }
 
+/// [`decode_index`], and a pair caught half-written (see the module's
+/// header) read as the older count: `Ok` for a pair whose check is its
+/// count's, or its count's neighbour's.
+pub const fn decode_index_in_flux(tag: u32, words: [u32; INDEX_WORDS]) -> Result<u32, (u32, u32)> {
+    let [position, found] = words;
+    match decode_index(tag, words) {
+        Ok(position) => Ok(position),
+        // The old count, the new check: the write of position + 1 began.
+        Err(_) if found == index_check(tag, position.wrapping_add(1)) => Ok(position),
+        // The new count, the old check.
+        Err(_) if found == index_check(tag, position.wrapping_sub(1)) => Ok(position.wrapping_sub(1)),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +106,25 @@ mod tests {
         }
         let [p, c] = encode_index(tag, 5);
         assert_eq!(decode_index(tag, [p + 1, c]), Err((index_check(tag, 6), c)));
+    }
+
+    #[test]
+    fn a_pair_caught_half_written_reads_as_the_older_count() {
+        let tag = index_tag(IndexRole::Tail, 2, 0);
+        for old in [0u32, 1, 41, u32::MAX] {
+            let new = old.wrapping_add(1);
+            let [old_count, old_check] = encode_index(tag, old);
+            let [new_count, new_check] = encode_index(tag, new);
+            assert_eq!(decode_index_in_flux(tag, [new_count, old_check]), Ok(old), "new count, old check");
+            assert_eq!(decode_index_in_flux(tag, [old_count, new_check]), Ok(old), "old count, new check");
+            assert_eq!(decode_index_in_flux(tag, [new_count, new_check]), Ok(new));
+            assert!(decode_index(tag, [new_count, old_check]).is_err(), "the strict reading refuses it");
+        }
+        // Two apart, or another ring's check: not a write under way.
+        let [count, _] = encode_index(tag, 7);
+        assert!(decode_index_in_flux(tag, [count, index_check(tag, 9)]).is_err());
+        assert!(decode_index_in_flux(tag, [count, index_check(index_tag(IndexRole::Head, 2, 0), 8)]).is_err());
+        assert!(decode_index_in_flux(tag, [count, 0]).is_err());
     }
 
     #[test]

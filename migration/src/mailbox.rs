@@ -30,7 +30,7 @@
 //!   in shared memory, and even a forged index (one that passes its check)
 //!   costs at most one ring of messages.
 
-use crate::index::{decode_index, encode_index, index_tag, IndexRole, INDEX_WORDS};
+use crate::index::{decode_index_in_flux, encode_index, index_tag, IndexRole, INDEX_WORDS};
 use crate::layout::{ring_offset, slot_offset, HEAD_OFFSET, MAX_CORES, SLOTS_PER_RING, TAIL_OFFSET};
 use crate::message::{
     check_and_decode, check_framing, checksum, routing_word, Message, MessageKind, Rejection, HEADER_WORDS,
@@ -628,19 +628,14 @@ impl Mailbox {
 }
 
 /// Read the index at `offset`: its two words and, if the check matches,
-/// the count. A mismatch is read once more, in case the pair was caught
-/// half-written by its writer on another core.
+/// the count; a pair its writer on another core is half-way through
+/// writing reads as the older count (`index::decode_index_in_flux`).
+/// Reading it again at once would not do: on the simulated board the
+/// writer's time slice can end between its two stores, and a receiver
+/// counted such a pair as a bad head in a run with no fault at all.
 fn read_index<M: SharedMemory>(mem: &mut M, offset: u32, tag: u32) -> ([u32; INDEX_WORDS], Result<u32, (u32, u32)>) {
-    let mut words = [0u32; INDEX_WORDS];
-    let mut result = Err((0, 0));
-    for _attempt in 0..2 {
-        words = [mem.read_u32(offset), mem.read_u32(offset + 4)];
-        result = decode_index(tag, words);
-        if result.is_ok() {
-            break;
-        }
-    }
-    (words, result)
+    let words = [mem.read_u32(offset), mem.read_u32(offset + 4)];
+    (words, decode_index_in_flux(tag, words))
 }
 
 /// Publish `position` as the index at `offset`: the count, then its check.

@@ -331,6 +331,31 @@ fn forged_fields_out_of_range() {
     assert_eq!((counts.bad_field, counts.reserved_bits), (3, 1));
 }
 
+/// A head caught half-written by its sender (the count of message 3
+/// stored, its check not yet; or the check stored and the count read just
+/// before it) is not a bad head: the receiver reads it as the head before
+/// (2 messages), and message 3 once the write is done. A run of the board
+/// image with no fault injected counted such a pair as a bad head: the
+/// sender's time slice ended between its two stores.
+#[test]
+fn a_head_caught_half_written_reads_as_the_head_before_it() {
+    let tag = index_tag(IndexRole::Head, FROM, TO);
+    for half in [[3, index_check(tag, 2)], [2, index_check(tag, 3)]] {
+        let (mut mem, mut boxes) = machine_at(0);
+        send(&mut boxes, &mut mem, &numbered(1));
+        send(&mut boxes, &mut mem, &numbered(2));
+        send(&mut boxes, &mut mem, &numbered(3));
+        let complete = [mem.word(ring() + HEAD_OFFSET), mem.word(ring() + HEAD_OFFSET + 4)];
+        mem.set_word(ring() + HEAD_OFFSET, half[0]);
+        mem.set_word(ring() + HEAD_OFFSET + 4, half[1]);
+        assert_eq!(drain_ring(&mut boxes, &mut mem), (vec![numbered(1), numbered(2)], vec![]), "{half:x?}");
+        mem.set_word(ring() + HEAD_OFFSET, complete[0]);
+        mem.set_word(ring() + HEAD_OFFSET + 4, complete[1]);
+        assert_eq!(drain_ring(&mut boxes, &mut mem), (vec![numbered(3)], vec![]), "{half:x?}");
+        assert_eq!((boxes[TO].stats().bad_head, boxes[TO].stats().lost), (0, 0));
+    }
+}
+
 #[test]
 fn an_absurd_head_is_rejected_once_and_healed_by_the_next_send() {
     let (mut mem, mut boxes) = machine_at(0);
@@ -349,10 +374,10 @@ fn an_absurd_head_is_rejected_once_and_healed_by_the_next_send() {
         }]
     );
     // Reported once; nothing consumed, nothing looped over: the pair is
-    // read twice (in case it was half-written), the tail rewritten.
+    // read, the tail rewritten.
     mem.reset_counts();
     assert_eq!(drain_ring(&mut boxes, &mut mem), (vec![], vec![]));
-    assert_eq!((mem.reads, mem.writes), (4, 2));
+    assert_eq!((mem.reads, mem.writes), (2, 2));
     assert_eq!(boxes[TO].stats().bad_head, 1);
     assert_eq!(boxes[TO].stats().lost, 0);
     // The sender's next message republishes the real head: both arrive.
