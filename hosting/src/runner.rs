@@ -95,6 +95,17 @@ pub struct RunResult {
     /// ended (for the accounting: raised = injected + coalesced +
     /// cancelled + pending).
     pub pending_virqs_at_end: u64,
+    /// Cores that were inside a hypervisor entry when the run was cut off
+    /// by the cycle limit (the board image only), stopped there for good
+    /// by a fault or caught by the limit. Such a core's counters are those
+    /// its last finished entry published, while the IPI words show what
+    /// the unfinished one did: an IPI it had set in a word but not counted,
+    /// or taken from a word but not yet made pending. So the accounting
+    /// (raised = injected + coalesced + cancelled + pending) holds exactly
+    /// only when this is empty. (A run that ends otherwise ends where the
+    /// hypervisor chose, at a power off once every guest has exited, with
+    /// no IPI in flight, or asleep.)
+    pub inside_entry_at_end: Vec<usize>,
     /// Which hypervisor ran (its costs measured or charged).
     pub mode: Mode,
     /// The board image's per-core figures (empty when hosted).
@@ -490,6 +501,9 @@ fn run_hosted(desc: &Description, opts: &RunOptions, mut progress: impl FnMut(u6
             .map(|v| v.pending.count_ones() as u64)
             .sum::<u64>()
             + ipis_left_in_words(&mut machine),
+        // Hosted instances run between the cores' instructions: every
+        // entry is finished.
+        inside_entry_at_end: Vec::new(),
         log: hv.log,
         mode: Mode::Hosted,
         board: Vec::new(),
@@ -533,6 +547,16 @@ fn run_native(
         }
     };
     let host = started.elapsed();
+    let code = crate::profile::ImageCode::read(image).map_err(RunError::Board)?;
+    let cut_off = matches!(exit, Exit::CycleLimit);
+    let inside_entry_at_end = (0..cores)
+        .filter(|&c| {
+            let cpu = &machine.cpus[c];
+            // The entry stub and the Rust entry run with SR.BL set; idle
+            // sleeps with it clear, and a halted core is asleep.
+            cut_off && !cpu.sleeping && cpu.sr() & rp1_sim::cpu::sr::BL != 0 && (code.start..code.end).contains(&cpu.pc)
+        })
+        .collect();
     // The rings are read core by core: put what they held in time order
     // (stable: events of one cycle stay in core order), as a hosted run
     // logs them.
@@ -572,6 +596,7 @@ fn run_native(
         instance_bytes: figures.iter().map(|f| f.instance_bytes as usize).max().unwrap_or(0),
         pending_virqs_at_end: figures.iter().map(|f| f.pending_virqs as u64).sum::<u64>()
             + ipis_left_in_words(&mut machine),
+        inside_entry_at_end,
         log,
         mode: opts.mode.clone(),
         board: figures,

@@ -297,6 +297,7 @@ mod tests {
             guests: vec!["rtos".into(), "gpos".into()],
             instance_bytes: 0,
             pending_virqs_at_end: 0,
+            inside_entry_at_end: Vec::new(),
             mode: crate::runner::Mode::Hosted,
             board: Vec::new(),
             machine_console: String::new(),

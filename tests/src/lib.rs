@@ -374,23 +374,35 @@ pub mod runs {
         r.stats.iter().map(f).sum()
     }
 
-    /// raised = injected + coalesced + cancelled + still pending, exactly.
-    /// Returns how many were raised.
+    /// The IPIs one unfinished hypervisor entry can hold that its core's
+    /// published counters do not show: every message bit of every vCPU
+    /// it hosts, taken from their IPI words at once (a sending entry
+    /// holds one).
+    pub const IPIS_IN_ONE_ENTRY: u64 =
+        spumone_migration::ipi::MESSAGE_BITS.count_ones() as u64 * spumone_percore::instance::MAX_RESIDENT as u64;
+
+    /// raised = injected + coalesced + cancelled + still pending: exactly
+    /// when every core had finished its hypervisor entry at the end;
+    /// otherwise (`RunResult::inside_entry_at_end`: a core stopped for
+    /// good inside one, say) within the IPIs those unfinished entries can
+    /// hold. Returns how many were raised.
     pub fn check_interrupt_accounting(r: &RunResult, what: &str) -> u64 {
         let raised = sum(r, |s| s.virqs_raised);
         let injected = sum(r, |s| s.injections);
         let coalesced = sum(r, |s| s.virqs_coalesced);
         let cancelled = sum(r, |s| s.virqs_cancelled);
-        assert_eq!(
-            raised,
-            injected + coalesced + cancelled + r.pending_virqs_at_end,
-            "{what}: raised {raised} != injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
+        let accounted = injected + coalesced + cancelled + r.pending_virqs_at_end;
+        let slack = IPIS_IN_ONE_ENTRY * r.inside_entry_at_end.len() as u64;
+        let sum = format!(
+            "injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
             r.pending_virqs_at_end
         );
-        eprintln!(
-            "{what}: raised {raised} = injected {injected} + coalesced {coalesced} + cancelled {cancelled} + pending {}",
-            r.pending_virqs_at_end
+        assert!(
+            raised.abs_diff(accounted) <= slack,
+            "{what}: raised {raised} != {sum} (cores inside an entry at the end: {:?})",
+            r.inside_entry_at_end
         );
+        eprintln!("{what}: raised {raised}, {sum} (cores inside an entry at the end: {:?})", r.inside_entry_at_end);
         raised
     }
 }
