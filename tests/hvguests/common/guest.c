@@ -41,6 +41,10 @@ __attribute__((weak)) void secondary_main(uint32_t arg)
 		    (unsigned)arg);
 }
 
+/* Per vCPU: an interrupt handler is running (between its entry and the
+ * end of its IRQ_RESTORE), and another interrupt came in meanwhile. */
+static volatile uint8_t handling[GUEST_MAX_VCPUS], nested[GUEST_MAX_VCPUS];
+
 /* Called by vectors.S with SR.BL = 0 and everything saved. */
 void guest_exception(uint32_t kind, uint32_t code, uint32_t tra,
 		     struct trap_frame *f)
@@ -49,9 +53,37 @@ void guest_exception(uint32_t kind, uint32_t code, uint32_t tra,
 		/* The hypervisor raised our level to this interrupt's (SH-4A
 		 * INTMU semantics); SSR.IMASK holds the level we had. The
 		 * handler runs masked at its own level, then the level goes
-		 * back before whatever the interrupt made ready runs. */
+		 * back before whatever the interrupt made ready runs.
+		 *
+		 * The level goes back by a hypercall, before this frame is
+		 * unwound, and an interrupt pending then is delivered at once,
+		 * on top of it: under a flood of IPIs every handler's
+		 * IRQ_RESTORE took the next one, and the stack grew until it
+		 * overflowed into the next vCPU's (120 handlers deep, 30 ms
+		 * into tests/board_hostile.rs's IPI flood, once the hypervisor
+		 * delivered a little faster). So a handler that finds another
+		 * lowering the level on its vCPU returns at its own level, and
+		 * the other lowers it again; one that came in after that
+		 * handler's last look (between the loop's test and the clear
+		 * of `handling`) is caught by the look after the clear, and
+		 * from the clear on a newcomer lowers the level itself. At
+		 * most three frames deep. */
+		unsigned me = this_vcpu();
+		uint32_t level = (f->ssr >> 4) & 0xf;
+
 		guest_interrupt(code);
-		hv_irq_restore((f->ssr >> 4) & 0xf);
+		if (handling[me]) {
+			nested[me] = 1;
+			return;
+		}
+		handling[me] = 1;
+		do {
+			nested[me] = 0;
+			hv_irq_restore(level);
+		} while (nested[me]);
+		handling[me] = 0;
+		if (nested[me])
+			hv_irq_restore(level);
 		guest_interrupt_exit();
 		return;
 	}

@@ -23,7 +23,9 @@
  * level rises to the interrupt's, so guest_interrupt() runs masked at its
  * own level (only higher levels nest), and SSR.IMASK keeps the level the
  * interrupted code had. guest_exception() restores that level with
- * IRQ_RESTORE after guest_interrupt() and then calls
+ * IRQ_RESTORE after guest_interrupt() (an interrupt that comes in while it
+ * does returns at its own level and leaves the restoring to it, so
+ * handlers nest at most three deep) and then calls
  * guest_interrupt_exit() (weak, empty by default): the place for work the
  * interrupt made ready, such as an RTOS's task dispatch, which must not
  * run at the interrupt's level. Handlers never execute a guest trap
