@@ -227,6 +227,24 @@ impl CoreHardware for Lent<'_> {
         self.action = Action::Resume;
     }
 
+    fn resume_into_interrupt(&mut self, vector: u32, intevt: u32, ssr_imask: u8, physical_imask: u8) {
+        if intevt != self.frame.ctx.intevt {
+            Mmio.write32(rp1::INTEVT, intevt);
+        }
+        self.frame.resume_into_interrupt(vector, intevt, ssr_imask, physical_imask);
+        self.action = Action::Resume;
+        // A pending bit was taken: what a reader sees has changed.
+        self.core.dirty = true;
+    }
+
+    fn resume_with_intevt(&mut self, intevt: u32, physical_imask: u8) {
+        if intevt != self.frame.ctx.intevt {
+            Mmio.write32(rp1::INTEVT, intevt);
+        }
+        self.frame.resume_interrupted_as_is(physical_imask);
+        self.action = Action::Resume;
+    }
+
     fn idle(&mut self) {
         self.action = Action::Idle;
         self.core.dirty = true;

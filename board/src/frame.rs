@@ -120,4 +120,21 @@ impl Frame {
         self.ctx.enter_vector(vector);
         self.set_exit(physical_imask);
     }
+
+    /// Resume the interrupted code in its interrupt handler at `vector`
+    /// (`CoreHardware::resume_into_interrupt`): SR's IMASK `ssr_imask`
+    /// before the entry (what SSR keeps), INTEVT `intevt` (the caller
+    /// wrote the register).
+    pub fn resume_into_interrupt(&mut self, vector: u32, intevt: u32, ssr_imask: u8, physical_imask: u8) {
+        self.ctx.sr = (self.ctx.sr & !sr::IMASK) | ((ssr_imask as u32 & 0xf) << sr::IMASK_SHIFT);
+        self.ctx.enter_vector(vector);
+        self.ctx.intevt = intevt;
+        self.set_exit(physical_imask);
+    }
+
+    /// Resume the interrupted code where it was, every register as the
+    /// entry saved it, with the physical IMASK given.
+    pub fn resume_interrupted_as_is(&mut self, physical_imask: u8) {
+        self.set_exit(physical_imask);
+    }
 }

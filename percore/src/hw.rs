@@ -14,6 +14,7 @@
 //! this trait, its `MigrationHardware`; [`EnginePort`] adapts one to the
 //! other.
 
+use spumone_kernel::hypercall::sr;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_migration::port::{MigrationEvent, MigrationHardware};
 
@@ -109,6 +110,28 @@ pub trait CoreHardware {
         ctx.enter_vector(vector);
         ctx.expevt = expevt;
         ctx.tra = tra;
+        self.resume(&ctx, physical_imask);
+    }
+    /// Resume the interrupted code in its interrupt handler at `vector`, as
+    /// the hypervisor emulates an interrupt entry (`Instance::inject`): its
+    /// SR's IMASK field becomes `ssr_imask` (what SSR keeps), then
+    /// `VcpuContext::enter_vector`, with INTEVT = `intevt` for the handler
+    /// to read, and SR's IMASK `physical_imask`.
+    fn resume_into_interrupt(&mut self, vector: u32, intevt: u32, ssr_imask: u8, physical_imask: u8) {
+        let mut ctx = VcpuContext::default();
+        self.save_context(&mut ctx);
+        ctx.sr = (ctx.sr & !sr::IMASK) | ((ssr_imask as u32 & 0xf) << sr::IMASK_SHIFT);
+        ctx.enter_vector(vector);
+        ctx.intevt = intevt;
+        self.resume(&ctx, physical_imask);
+    }
+    /// Resume the interrupted code where it was, with INTEVT = `intevt`
+    /// (the vCPU's own: an interrupt entry of the hypervisor's overwrote
+    /// it) and the physical IMASK given.
+    fn resume_with_intevt(&mut self, intevt: u32, physical_imask: u8) {
+        let mut ctx = VcpuContext::default();
+        self.save_context(&mut ctx);
+        ctx.intevt = intevt;
         self.resume(&ctx, physical_imask);
     }
 

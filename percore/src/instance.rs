@@ -430,12 +430,7 @@ impl Instance {
                         && self.nothing_due(hw) =>
                 {
                     self.stats.doorbells += 1;
-                    self.save_running(hw, cur, true);
-                    if let Some((bit, intevt)) = self.deliverable(cur) {
-                        self.inject(hw, cur, bit, intevt);
-                    }
-                    self.ring_doorbell_at(hw, self.held_level(cur));
-                    return hw.resume(&self.vcpus[cur].ctx, self.physical_imask(cur));
+                    return self.deliver_in_place(hw, cur, sr_now);
                 }
                 // The IPI ICI: virtual IPIs in the IPI words. When they are
                 // all for the running vCPU and nothing is due they are
@@ -451,16 +446,12 @@ impl Instance {
                     self.stats.ipi_icis += 1;
                     let senders = hw.take_ipi_ici();
                     self.engine.heard_from(senders);
-                    self.save_running(hw, cur, true);
                     if self.take_ipis(hw) {
                         // Another vCPU here has an IPI: it may outrank this one.
+                        self.save_running(hw, cur, true);
                         return self.leave(hw, false);
                     }
-                    if let Some((bit, intevt)) = self.deliverable(cur) {
-                        self.inject(hw, cur, bit, intevt);
-                    }
-                    self.ring_doorbell_at(hw, self.held_level(cur));
-                    return hw.resume(&self.vcpus[cur].ctx, self.physical_imask(cur));
+                    return self.deliver_in_place(hw, cur, sr_now);
                 }
                 Entry::Exception { expevt, tra, .. } if self.forwards_quietly(cur) => {
                     self.stats.forwarded_exceptions += 1;
@@ -695,8 +686,14 @@ impl Instance {
     /// (bit, INTEVT). Between equal levels the lower INTEVT goes first, as
     /// the INTC orders them.
     fn deliverable(&self, i: usize) -> Option<(u16, u16)> {
+        self.deliverable_with_sr(i, self.vcpus[i].ctx.sr)
+    }
+
+    /// [`Instance::deliverable`] for vCPU `i` running with SR `sr` (its
+    /// registers in the entry's frame, not in its context).
+    fn deliverable_with_sr(&self, i: usize, sr: u32) -> Option<(u16, u16)> {
         let v = &self.vcpus[i];
-        if v.pending == 0 || v.ctx.vbr == 0 || v.ctx.sr & sr::BL != 0 {
+        if v.pending == 0 || v.ctx.vbr == 0 || sr & sr::BL != 0 {
             return None;
         }
         let mut best: Option<(u8, u16, u16)> = None;
@@ -721,17 +718,50 @@ impl Instance {
     /// field), which the guest's handler restores with `IRQ_RESTORE` before
     /// its `rte`. Same-level interrupts therefore cannot nest without end.
     fn inject<H: CoreHardware>(&mut self, hw: &mut H, i: usize, bit: u16, intevt: u16) {
+        let physical = self.physical_imask(i) as u32;
+        self.take_delivery(hw, i, bit, intevt);
+        let v = &mut self.vcpus[i];
+        v.ctx.sr = (v.ctx.sr & !sr::IMASK) | (physical << sr::IMASK_SHIFT);
+        v.ctx.enter_vector(v.ctx.vbr.wrapping_add(0x600));
+    }
+
+    /// What delivering pending bit `bit` (INTEVT `intevt`) to vCPU `i`
+    /// does to the instance's records, whoever moves the registers: the
+    /// bit is no longer pending, the vCPU's level rises to the
+    /// interrupt's, its INTEVT is `intevt`; counted, charged and traced.
+    fn take_delivery<H: CoreHardware>(&mut self, hw: &mut H, i: usize, bit: u16, intevt: u16) {
         hw.charge(self.config.costs.inject as u64);
         self.stats.injections += 1;
         let level = self.level_of(i, bit) as u32;
-        let physical = self.physical_imask(i) as u32;
         let v = &mut self.vcpus[i];
         v.pending &= !bit;
-        v.ctx.sr = (v.ctx.sr & !sr::IMASK) | (physical << sr::IMASK_SHIFT);
-        v.ctx.enter_vector(v.ctx.vbr.wrapping_add(0x600));
         v.ctx.intevt = intevt as u32;
         v.ctx.virtual_imask = v.ctx.virtual_imask.max(level);
         hw.trace(TraceEvent::Inject { guest: v.guest, vcpu: v.id, intevt });
+    }
+
+    /// The end of the doorbell's and the IPI ICI's quick paths: the running
+    /// vCPU `cur` (registers in the entry's frame, SR `sr_now`) gets its
+    /// highest deliverable interrupt, if any, by an emulated entry made in
+    /// the frame itself, or goes on where it was with its own INTEVT back;
+    /// the doorbell is re-armed for what is still held. Its context is not
+    /// copied out and back (that was a third of these entries' cost,
+    /// docs/linux-guest.md): the instance's copy of its registers stays as
+    /// the last full pass left it, as after any quick exit.
+    fn deliver_in_place<H: CoreHardware>(&mut self, hw: &mut H, cur: usize, sr_now: u32) {
+        match self.deliverable_with_sr(cur, sr_now) {
+            Some((bit, intevt)) => {
+                let before = self.physical_imask(cur);
+                self.take_delivery(hw, cur, bit, intevt);
+                self.ring_doorbell_at(hw, self.held_level(cur));
+                let vector = self.vcpus[cur].ctx.vbr.wrapping_add(0x600);
+                hw.resume_into_interrupt(vector, intevt as u32, before, self.physical_imask(cur));
+            }
+            None => {
+                self.ring_doorbell_at(hw, self.held_level(cur));
+                hw.resume_with_intevt(self.vcpus[cur].ctx.intevt, self.physical_imask(cur));
+            }
+        }
     }
 
     /// The level and INTEVT of pending-interrupt bit `bit` of vCPU `i`.

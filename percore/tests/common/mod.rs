@@ -258,6 +258,20 @@ impl CoreHardware for FakeCore {
         self.left = Some(Leave::Resumed { ctx, imask: physical_imask });
         self.quick = true;
     }
+    fn resume_into_interrupt(&mut self, vector: u32, intevt: u32, ssr_imask: u8, physical_imask: u8) {
+        let mut ctx = self.regs;
+        ctx.sr = (ctx.sr & !sr::IMASK) | ((ssr_imask as u32) << sr::IMASK_SHIFT);
+        ctx.enter_vector(vector);
+        ctx.intevt = intevt;
+        self.left = Some(Leave::Resumed { ctx, imask: physical_imask });
+        self.quick = true;
+    }
+    fn resume_with_intevt(&mut self, intevt: u32, physical_imask: u8) {
+        let mut ctx = self.regs;
+        ctx.intevt = intevt;
+        self.left = Some(Leave::Resumed { ctx, imask: physical_imask });
+        self.quick = true;
+    }
     fn idle(&mut self) {
         self.left = Some(Leave::Idle);
         self.quick = false;
