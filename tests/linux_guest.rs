@@ -195,6 +195,7 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     let params = Params {
         groups: 1,
         loops: 10,
+        cmdline_extra: String::new(),
         utils: vec![0, 50],
         variants: vec![all[0], all[1], all[3]],
         timeline: true,
@@ -268,7 +269,7 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
 /// sums, and the files say the same.
 #[test]
 fn the_overhead_sweep_measures_each_size_and_sums_them() {
-    let sweep = rp1::linux_overhead::run(images(), 1, &[10, 5], None, |_| {}).unwrap_or_else(|e| panic!("{e}"));
+    let sweep = rp1::linux_overhead::run(images(), 1, &[10, 5], &[String::new()], None, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(sweep.sizes.iter().map(|s| s.loops).collect::<Vec<_>>(), [10, 5]);
     for s in &sweep.sizes {
         let o = &s.overhead;
@@ -282,7 +283,15 @@ fn the_overhead_sweep_measures_each_size_and_sums_them() {
     assert_eq!(sweep.sums.alone_pct, (alone / native - 1.0) * 100.0);
     // Each size is measured as `rp1 lhp linux` measures its overhead:
     // the same runs, the same simulated times.
-    let p = rp1::linux_experiment::Params { groups: 1, loops: 10, utils: vec![], variants: vec![], timeline: false, toppers: None };
+    let p = rp1::linux_experiment::Params {
+        groups: 1,
+        loops: 10,
+        cmdline_extra: String::new(),
+        utils: vec![],
+        variants: vec![],
+        timeline: false,
+        toppers: None,
+    };
     let (single, _) = rp1::linux_experiment::overhead(images(), &p, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let times = |o: &rp1::linux_experiment::Overhead| {
         [&o.native, &o.guest_alone, &o.guest_beside_idle_rtos].map(|r| (r.hackbench_s, r.halted_s))

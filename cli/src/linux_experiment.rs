@@ -68,6 +68,10 @@ pub fn variants() -> Vec<Variant> {
 pub struct Params {
     pub groups: u32,
     pub loops: u32,
+    /// Kernel parameters put before `hackbench=G,L` on every run's command
+    /// line, native and guest alike ("" for none): `rp1 lhp overhead`'s
+    /// command-line variants.
+    pub cmdline_extra: String,
     pub utils: Vec<u32>,
     pub variants: Vec<Variant>,
     /// Keep the events of one run, the first variant at the highest
@@ -169,7 +173,8 @@ pub struct Sweep {
 }
 
 fn cmdline(p: &Params) -> String {
-    format!("hackbench={},{}", p.groups, p.loops)
+    let hackbench = format!("hackbench={},{}", p.groups, p.loops);
+    if p.cmdline_extra.is_empty() { hackbench } else { format!("{} {hackbench}", p.cmdline_extra) }
 }
 
 /// How long (ms) Linux may take beside the RTOS: it takes `alone_s` alone;

@@ -41,11 +41,14 @@ fn the_cost_table_is_printed_only_when_the_hosted_model_charged_it() {
 /// anything: exit 2, the flag and the value named.
 #[test]
 fn the_overhead_sweep_refuses_bad_sizes_with_the_value_named() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--loops", "0"], "rp1 lhp: --loops must be at least 1\n"),
         (&["--loops", "80,90,80"], "rp1 lhp: --loops 80 is given twice\n"),
         (&["--groups", "0"], "rp1 lhp: --groups must be at least 1\n"),
         (&["--loops", "x"], "error: invalid value 'x' for '--loops <LOOPS>': invalid digit found in string\n"),
+        (&["--cmdline-variants", "maxcpus=4;maxcpus=4"], "rp1 lhp: --cmdline-variants: \"maxcpus=4\" is empty or given twice\n"),
+        (&["--cmdline-variants", "a=1;;b=2"], "rp1 lhp: --cmdline-variants: \"\" is empty or given twice\n"),
+        (&["--cmdline-variants", "hackbench=1,1"], "rp1 lhp: --cmdline-variants: \"hackbench=1,1\" may not set hackbench= or hold quotes or non-ASCII\n"),
     ];
     for (args, message) in cases {
         let o = Command::new(env!("CARGO_BIN_EXE_rp1")).args(["lhp", "overhead"]).args(args).output().expect("run rp1");

@@ -257,6 +257,15 @@ enum Command {
         /// receiver, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "80,90,100,110,120")]
         loops: Vec<u32>,
+        /// Run every size once more under each of these kernel command
+        /// lines (parameters put before hackbench=G,L, native and guest
+        /// alike; separated by ';', e.g. "maxcpus=4;rp1ab=1"): each is a
+        /// new interleaving of the same work, so the table's paired figure
+        /// (geometric mean of guest / native over all the runs, with its
+        /// standard error) gets more pairs. The plain command line always
+        /// runs.
+        #[arg(long, value_delimiter = ';')]
+        cmdline_variants: Vec<String>,
         /// The RTOS beside Linux in the third run of each size.
         #[arg(long, value_enum, default_value_t = Rtos::Probe)]
         rtos: Rtos,
@@ -355,13 +364,21 @@ pub fn main(args: Args) -> ExitCode {
         Command::Linux { utils, groups, loops, policies, no_timeline, rtos, out } => {
             rtos.toppers_image().and_then(|toppers| {
                 let timeline = !no_timeline;
-                let params = rp1::linux_experiment::Params { groups, loops, utils, variants: Vec::new(), timeline, toppers };
+                let params = rp1::linux_experiment::Params {
+                    groups,
+                    loops,
+                    cmdline_extra: String::new(),
+                    utils,
+                    variants: Vec::new(),
+                    timeline,
+                    toppers,
+                };
                 linux(params, &policies, &out_dir(out, "linux"))
             })
         }
-        Command::Overhead { groups, loops, rtos, out } => {
-            rtos.toppers_image().and_then(|toppers| overhead(groups, &loops, toppers, &out_dir(out, "overhead")))
-        }
+        Command::Overhead { groups, loops, cmdline_variants, rtos, out } => rtos
+            .toppers_image()
+            .and_then(|toppers| overhead(groups, &loops, &cmdline_variants, toppers, &out_dir(out, "overhead"))),
         Command::All { out, jobs } => sweep(&Sweep::All, hosted, out, &jobs),
         Command::Merge { dir, out } => merge(&dir, out, hosted),
     };
@@ -437,7 +454,7 @@ fn with_linux_runs<T>(
 }
 
 /// `rp1 lhp overhead`.
-fn overhead(groups: u32, loops: &[u32], toppers: Option<PathBuf>, out: &Path) -> Result<(), Failure> {
+fn overhead(groups: u32, loops: &[u32], variants: &[String], toppers: Option<PathBuf>, out: &Path) -> Result<(), Failure> {
     check_positive("--groups", groups)?;
     if loops.is_empty() {
         return Err(bad("--loops is empty".into()));
@@ -448,8 +465,19 @@ fn overhead(groups: u32, loops: &[u32], toppers: Option<PathBuf>, out: &Path) ->
     if let Some(l) = loops.iter().enumerate().find_map(|(i, l)| loops[..i].contains(l).then_some(l)) {
         return Err(bad(format!("--loops {l} is given twice")));
     }
+    let mut extras = vec![String::new()];
+    for v in variants {
+        let v = v.trim();
+        if v.is_empty() || extras.iter().any(|e| e == v) {
+            return Err(bad(format!("--cmdline-variants: {v:?} is empty or given twice")));
+        }
+        if v.contains("hackbench=") || v.contains('"') || !v.is_ascii() {
+            return Err(bad(format!("--cmdline-variants: {v:?} may not set hackbench= or hold quotes or non-ASCII")));
+        }
+        extras.push(v.to_string());
+    }
     let sweep = with_linux_runs("overhead", out, |images, progress| {
-        rp1::linux_overhead::run(images, groups, loops, toppers, progress)
+        rp1::linux_overhead::run(images, groups, loops, &extras, toppers, progress)
     })?;
     outln!("{}", sweep.table())?;
     let files = sweep.write(out).map_err(Failure::Run)?;
