@@ -211,3 +211,38 @@ fn a_profiled_run_is_the_same_run_and_names_the_hypervisors_functions() {
     let err = runner::run_profiled(&desc, hosted, |_| {}).map(|_| ()).unwrap_err().to_string();
     assert!(err.contains("a profile samples the board image's code"), "{err}");
 }
+
+/// What an instance publishes of its pending interrupts (the trace ring's
+/// header, read at the end of a run) is right after a quick exit too. An
+/// IPI reaches a vCPU that masked itself and spins: its core takes the IPI
+/// ICI by the quick path, which raises the IPI and delivers nothing, and
+/// never enters again. The image of 1981593 published only after entries
+/// that were not quick, so the run ended with the IPI raised and 0
+/// pending, and the accounting one short.
+#[test]
+fn an_ipi_left_pending_behind_a_mask_is_published_at_the_end() {
+    let guest = build_guest("masked_ipi", 0x8900_0000).unwrap();
+    let toml = format!(
+        "[hypervisor]\npolicy = \"none\"\n\n\
+         [[guest]]\nname = \"masked_ipi\"\nclass = \"gpos\"\npriority = 1\nimage = \"{}\"\n\
+         partition = {{ base = 0x09000000, size = 0x1000000 }}\nvcpus = [{{ core = 1 }}, {{ core = 2 }}]\n\
+         interrupts = [{{ source = \"ipi\", level = 6 }}]\n",
+        guest.display()
+    );
+    let desc = description::parse(&toml, std::path::Path::new(".")).expect("a valid description");
+    let mut s = Scenario::new(Policy::None);
+    s.hosted = false;
+    let mode = s.mode().unwrap();
+    let r = runner::run(&desc, RunOptions { max_cycles: 60_000_000, keep_events: false, mode }, |_| {}).unwrap();
+    let console = r.console(0);
+    assert_eq!(r.exit, Exit::Guest(0), "{console}\n{}", r.machine_console);
+    assert!(console.contains("masked_ipi: IPI 3 sent to the masked vCPU 1"), "{console}");
+    assert!(r.inside_entry_at_end.is_empty(), "{:?}", r.inside_entry_at_end);
+    // The one IPI (counted as raised by its sender), taken by core 2's
+    // IPI ICI quick path, not delivered.
+    assert_eq!(r.stats[1].virqs_raised, 1);
+    assert_eq!(rp1_systests::runs::sum(&r, |s| s.injections), 0);
+    assert_eq!(r.stats[2].ipi_icis, 1);
+    assert_eq!(r.pending_virqs_at_end, 1);
+    assert_eq!(rp1_systests::runs::check_interrupt_accounting(&r, "masked IPI"), 1);
+}

@@ -83,6 +83,18 @@ pub const VIRTUAL_IPI_INTEVT: u16 = 0xf00;
 /// the vCPU owns (in destination-table order), bit 8 + m IPI message m.
 const PENDING_TIMER: u16 = 1;
 const PENDING_IPI_SHIFT: u32 = 8;
+/// The pending bits of physical device sources (1-7), between the timer's
+/// and the IPIs'.
+const PENDING_DEVICES: u16 = (1 << PENDING_IPI_SHIFT) - 2;
+
+/// A pending interrupt chosen for delivery: its pending bit, INTEVT and
+/// level.
+#[derive(Clone, Copy)]
+struct Delivery {
+    bit: u16,
+    intevt: u16,
+    level: u8,
+}
 
 /// Counters printed in the run report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -570,7 +582,9 @@ impl Instance {
     /// the full pass to try again, which cost the RTOS about 10 us of worst
     /// latency (docs/faults.md).
     fn nothing_due<H: CoreHardware>(&self, hw: &H) -> bool {
-        !self.engine.mail_due(hw.now()) && self.armed.is_none_or(|t| hw.now() < t)
+        // One reading of the clock (each is two or three device reads).
+        let now = hw.now();
+        !self.engine.mail_due(now) && self.armed.is_none_or(|t| now < t)
     }
 
     /// Whether an exception of resident vCPU `i` goes to its own handler
@@ -682,34 +696,52 @@ impl Instance {
         }
     }
 
-    /// The highest-level pending interrupt of vCPU `i` its mask lets in:
-    /// (bit, INTEVT). Between equal levels the lower INTEVT goes first, as
-    /// the INTC orders them.
-    fn deliverable(&self, i: usize) -> Option<(u16, u16)> {
+    /// The highest-level pending interrupt of vCPU `i` its mask lets in.
+    /// Between equal levels the lower INTEVT goes first, as the INTC
+    /// orders them.
+    fn deliverable(&self, i: usize) -> Option<Delivery> {
         self.deliverable_with_sr(i, self.vcpus[i].ctx.sr)
     }
 
     /// [`Instance::deliverable`] for vCPU `i` running with SR `sr` (its
     /// registers in the entry's frame, not in its context).
-    fn deliverable_with_sr(&self, i: usize, sr: u32) -> Option<(u16, u16)> {
+    fn deliverable_with_sr(&self, i: usize, sr: u32) -> Option<Delivery> {
         let v = &self.vcpus[i];
         if v.pending == 0 || v.ctx.vbr == 0 || sr & sr::BL != 0 {
             return None;
         }
-        let mut best: Option<(u8, u16, u16)> = None;
-        for b in 0..16 {
-            let bit = 1u16 << b;
-            if v.pending & bit == 0 {
-                continue;
-            }
-            let Some((level, intevt)) = self.source_of(i, bit) else { continue };
+        let spec = self.spec(v.guest)?;
+        let mut best: Option<Delivery> = None;
+        let mut consider = |level: u8, intevt: u16, bit: u16| {
             if level as u32 > v.ctx.virtual_imask
-                && best.is_none_or(|(l, e, _)| level > l || (level == l && intevt < e))
+                && best.is_none_or(|b| level > b.level || (level == b.level && intevt < b.intevt))
             {
-                best = Some((level, intevt, bit));
+                best = Some(Delivery { bit, intevt, level });
+            }
+        };
+        // In the order of the bits, so that of two sources alike the lower
+        // bit goes first. Of the IPIs only the lowest can win: they share
+        // a level, and its INTEVT is the lowest. (Looking the levels up
+        // bit by bit through `source_of` was a tenth of the doorbell's
+        // and the IPI ICI's quick paths on the board.)
+        if v.pending & PENDING_TIMER != 0 {
+            consider(spec.timer_level, VIRTUAL_TIMER_INTEVT, PENDING_TIMER);
+        }
+        let devices = v.pending & PENDING_DEVICES;
+        if devices != 0 {
+            for b in 1..PENDING_IPI_SHIFT {
+                let bit = 1u16 << b;
+                if let (true, Some((level, intevt))) = (devices & bit != 0, self.source_of(i, bit)) {
+                    consider(level, intevt, bit);
+                }
             }
         }
-        best.map(|(_, intevt, bit)| (bit, intevt))
+        let ipis = v.pending >> PENDING_IPI_SHIFT;
+        if ipis != 0 {
+            let m = ipis.trailing_zeros();
+            consider(spec.ipi_level, VIRTUAL_IPI_INTEVT + 0x20 * m as u16, 1 << (PENDING_IPI_SHIFT + m));
+        }
+        best
     }
 
     /// Emulate the SH-4A interrupt entry into vCPU `i`'s vector table, as
@@ -717,27 +749,26 @@ impl Instance {
     /// accepted interrupt's, and SSR keeps the level it had (its IMASK
     /// field), which the guest's handler restores with `IRQ_RESTORE` before
     /// its `rte`. Same-level interrupts therefore cannot nest without end.
-    fn inject<H: CoreHardware>(&mut self, hw: &mut H, i: usize, bit: u16, intevt: u16) {
+    fn inject<H: CoreHardware>(&mut self, hw: &mut H, i: usize, d: Delivery) {
         let physical = self.physical_imask(i) as u32;
-        self.take_delivery(hw, i, bit, intevt);
+        self.take_delivery(hw, i, d);
         let v = &mut self.vcpus[i];
         v.ctx.sr = (v.ctx.sr & !sr::IMASK) | (physical << sr::IMASK_SHIFT);
         v.ctx.enter_vector(v.ctx.vbr.wrapping_add(0x600));
     }
 
-    /// What delivering pending bit `bit` (INTEVT `intevt`) to vCPU `i`
-    /// does to the instance's records, whoever moves the registers: the
-    /// bit is no longer pending, the vCPU's level rises to the
-    /// interrupt's, its INTEVT is `intevt`; counted, charged and traced.
-    fn take_delivery<H: CoreHardware>(&mut self, hw: &mut H, i: usize, bit: u16, intevt: u16) {
+    /// What delivering `d` to vCPU `i` does to the instance's records,
+    /// whoever moves the registers: its bit is no longer pending, the
+    /// vCPU's level rises to the interrupt's, its INTEVT is the
+    /// interrupt's; counted, charged and traced.
+    fn take_delivery<H: CoreHardware>(&mut self, hw: &mut H, i: usize, d: Delivery) {
         hw.charge(self.config.costs.inject as u64);
         self.stats.injections += 1;
-        let level = self.level_of(i, bit) as u32;
         let v = &mut self.vcpus[i];
-        v.pending &= !bit;
-        v.ctx.intevt = intevt as u32;
-        v.ctx.virtual_imask = v.ctx.virtual_imask.max(level);
-        hw.trace(TraceEvent::Inject { guest: v.guest, vcpu: v.id, intevt });
+        v.pending &= !d.bit;
+        v.ctx.intevt = d.intevt as u32;
+        v.ctx.virtual_imask = v.ctx.virtual_imask.max(d.level as u32);
+        hw.trace(TraceEvent::Inject { guest: v.guest, vcpu: v.id, intevt: d.intevt });
     }
 
     /// The end of the doorbell's and the IPI ICI's quick paths: the running
@@ -750,12 +781,12 @@ impl Instance {
     /// the last full pass left it, as after any quick exit.
     fn deliver_in_place<H: CoreHardware>(&mut self, hw: &mut H, cur: usize, sr_now: u32) {
         match self.deliverable_with_sr(cur, sr_now) {
-            Some((bit, intevt)) => {
+            Some(d) => {
                 let before = self.physical_imask(cur);
-                self.take_delivery(hw, cur, bit, intevt);
+                self.take_delivery(hw, cur, d);
                 self.ring_doorbell_at(hw, self.held_level(cur));
                 let vector = self.vcpus[cur].ctx.vbr.wrapping_add(0x600);
-                hw.resume_into_interrupt(vector, intevt as u32, before, self.physical_imask(cur));
+                hw.resume_into_interrupt(vector, d.intevt as u32, before, self.physical_imask(cur));
             }
             None => {
                 self.ring_doorbell_at(hw, self.held_level(cur));
@@ -1293,8 +1324,8 @@ impl Instance {
                 let len = if core::mem::take(&mut self.short_slice) { SPIN_YIELD_SLICE } else { self.config.time_slice as u64 };
                 self.slice = Some((owner.0, owner.1, hw.now().saturating_add(len)));
             }
-            if let Some((bit, intevt)) = self.deliverable(n) {
-                self.inject(hw, n, bit, intevt);
+            if let Some(d) = self.deliverable(n) {
+                self.inject(hw, n, d);
                 // Trap-based migration moves a GPOS vCPU that enters its
                 // kernel on an RTOS core before the handler runs there.
                 if self.maybe_trap_migrate(hw, n) {
@@ -1379,7 +1410,21 @@ impl Instance {
         if v.pending == 0 || v.ctx.vbr == 0 || !self.masks_with_sr(i) {
             return 0;
         }
-        (0..16).filter(|b| v.pending & 1 << b != 0).map(|b| self.level_of(i, 1 << b)).max().unwrap_or(0)
+        let Some(spec) = self.spec(v.guest) else { return 0 };
+        let mut level = 0;
+        if v.pending & PENDING_TIMER != 0 {
+            level = spec.timer_level;
+        }
+        if v.pending >> PENDING_IPI_SHIFT != 0 {
+            level = level.max(spec.ipi_level);
+        }
+        if v.pending & PENDING_DEVICES != 0 {
+            level = (1..PENDING_IPI_SHIFT)
+                .filter(|b| v.pending & 1 << b != 0)
+                .map(|b| self.level_of(i, 1 << b))
+                .fold(level, u8::max);
+        }
+        level
     }
 
     fn arm_timer<H: CoreHardware>(&mut self, hw: &mut H) {

@@ -519,3 +519,51 @@ fn ipis_are_not_lost_when_the_receiver_is_slow() {
     assert_eq!(seen, [0xf00, 0xfe0]);
     assert_eq!((core1.stats.virqs_raised, core1.stats.virqs_coalesced, core1.stats.injections), (0, 0, 2));
 }
+
+/// Several kinds of interrupt pending behind a mask at once go in the
+/// INTC's order when the mask lifts: the highest level first, and between
+/// equal levels the lowest INTEVT (the timer's 0x400 before the IPIs'
+/// 0xf00 + 0x20 m). Both orders of the two levels, and a tie.
+#[test]
+fn interrupts_pending_behind_a_mask_go_highest_level_first_then_lowest_intevt() {
+    use spumone_kernel::hypercall::sr;
+    for (timer_level, ipi_level, order) in [
+        (5, 4, [0x400, 0xf20, 0xf60]),
+        (4, 6, [0xf20, 0xf60, 0x400]),
+        (4, 4, [0x400, 0xf20, 0xf60]),
+    ] {
+        let mem = shared();
+        let mut spec = gpos(2);
+        (spec.timer_level, spec.ipi_level) = (timer_level, ipi_level);
+        let cfg = config(&[spec], Policy::None);
+        let mut hw0 = FakeCore::new(0, &mem);
+        let mut core0 = spumone_percore::instance::Instance::boot_with(&mut hw0, cfg, &[]);
+        let mut hw1 = FakeCore::new(1, &mem);
+        let mut core1 = spumone_percore::instance::Instance::boot_with(&mut hw1, cfg, &[]);
+        hw0.trap(&mut core0, 0x60, &[GP_VBR]);
+        hw0.trap(&mut core0, 0x62, &[0]);
+        start_gpos_vcpu_1(&mut hw0, &mut core0, &mut hw1, &mut core1);
+        // vCPU 1 arms a one-shot 10 us timer and masks; the tick comes and
+        // waits, then IPIs 3 and 1 from vCPU 0 wait beside it.
+        hw1.trap(&mut core1, 0x6b, &[10, 1]);
+        hw1.trap(&mut core1, 0x61, &[]);
+        let t = hw1.now + 20 * 600;
+        hw1.timer_entries_before(&mut core1, t);
+        hw0.trap(&mut core0, 0x67, &[1, 3]);
+        hw0.trap(&mut core0, 0x67, &[1, 1]);
+        hw1.interrupt(&mut core1, IPI_ICI_INTEVT);
+        assert_eq!(hw1.resumed().0.sr & sr::BL, 0, "nothing gets through the mask");
+        assert_eq!(core1.stats.injections, 0);
+        hw1.trap(&mut core1, 0x62, &[0]);
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            let (ctx, _) = hw1.resumed();
+            if ctx.sr & sr::BL == 0 {
+                break;
+            }
+            seen.push(ctx.intevt);
+            hw1.return_from_interrupt(&mut core1);
+        }
+        assert_eq!(seen, order, "timer at level {timer_level}, IPIs at {ipi_level}");
+    }
+}
