@@ -93,23 +93,32 @@ fn two_boots_of_the_same_images_are_identical() {
 /// console, when `/init` started, and every core's instructions and
 /// cycles. Translating at the 64th arrival puts most of the boot and of
 /// hackbench in translated code (counted, so this cannot pass by running
-/// the interpreter twice).
+/// the interpreter twice); compiled in the background, too.
 #[test]
 fn linux_boots_and_runs_hackbench_the_same_on_both_tiers() {
-    let on = |tier, jit_hot| {
-        let config = Config { cores: 4, tier: Some(tier), jit_hot, ..Config::default() };
+    let on = |tier, jit_hot, background| {
+        let config = Config { cores: 4, tier: Some(tier), jit_hot, jit_background: Some(background), ..Config::default() };
         let b = boot_with(images(), "hackbench=1,10", MAX_CYCLES, config).expect("boot");
         assert_eq!(b.exit, Exit::Halted, "{tier}: the kernel should halt the machine; console:\n{}", b.console);
         b
     };
-    let (interp, jit) = (on(Tier::Interp, None), on(Tier::Jit, Some(64)));
-    assert_eq!(interp.console, jit.console);
-    assert_eq!((interp.boot_cycles, interp.boot_instructions), (jit.boot_cycles, jit.boot_instructions));
-    assert_eq!(interp.per_core, jit.per_core);
-    assert_eq!((interp.cycles, interp.instructions), (jit.cycles, jit.instructions));
+    let interp = on(Tier::Interp, None, false);
     assert!(interp.jit.is_none());
-    let stats = jit.jit.expect("the translating tier's counters");
-    assert!(stats.retired > jit.instructions / 2, "{stats:?} of {} instructions", jit.instructions);
+    // Compiled on the simulating thread (so the count below is the same
+    // every run), then in the background (translations come in whenever
+    // the compiler thread has them).
+    for background in [false, true] {
+        let jit = on(Tier::Jit, Some(64), background);
+        assert_eq!(interp.console, jit.console);
+        assert_eq!((interp.boot_cycles, interp.boot_instructions), (jit.boot_cycles, jit.boot_instructions));
+        assert_eq!(interp.per_core, jit.per_core);
+        assert_eq!((interp.cycles, interp.instructions), (jit.cycles, jit.instructions));
+        let stats = jit.jit.expect("the translating tier's counters");
+        assert_eq!(stats.background, background);
+        if !background {
+            assert!(stats.retired > jit.instructions / 2, "{stats:?} of {} instructions", jit.instructions);
+        }
+    }
 }
 
 #[test]

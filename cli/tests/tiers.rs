@@ -42,12 +42,15 @@ fn comparable(text: &str) -> String {
 }
 
 /// Runs `rp1 ARGS` on `tier`; the translating tier translates a word at
-/// its second visit, so that nearly all code runs translated.
-fn run_on(tier: &str, args: &[&str]) -> (String, String, Option<i32>) {
+/// its second visit, so that nearly all code runs translated, and
+/// compiles on the simulating thread unless `background` (then when its
+/// translations come in, and so its counts, vary from run to run).
+fn run_on(tier: &str, background: bool, args: &[&str]) -> (String, String, Option<i32>) {
     let o = Command::new(rp1_bin())
         .args(args)
         .env("RP1_TIER", tier)
         .env("RP1_JIT_HOT", "2")
+        .env("RP1_JIT_BACKGROUND", if background { "1" } else { "0" })
         .stdin(Stdio::null())
         .output()
         .expect("run rp1");
@@ -55,8 +58,14 @@ fn run_on(tier: &str, args: &[&str]) -> (String, String, Option<i32>) {
 }
 
 fn same_on_both_tiers(args: &[&str]) -> String {
-    let (out_i, err_i, code_i) = run_on("interp", args);
-    let (out_j, err_j, code_j) = run_on("jit", args);
+    let (out_i, err_i, code_i) = run_on("interp", false, args);
+    // Compiled in the background: the same machine, whatever was
+    // translated by when.
+    let (out_b, err_b, code_b) = run_on("jit", true, args);
+    assert_eq!(code_i, code_b, "{args:?}: exit statuses differ (background)\n{err_i}\n{err_b}");
+    assert_eq!(comparable(&out_i), comparable(&out_b), "{args:?}: standard output differs (background)");
+    assert_eq!(comparable(&err_i), comparable(&err_b), "{args:?}: standard error differs (background)");
+    let (out_j, err_j, code_j) = run_on("jit", false, args);
     assert_eq!(code_i, code_j, "{args:?}: exit statuses differ\n{err_i}\n{err_j}");
     assert_eq!(comparable(&out_i), comparable(&out_j), "{args:?}: standard output differs");
     assert_eq!(comparable(&err_i), comparable(&err_j), "{args:?}: standard error differs");
@@ -106,21 +115,32 @@ fn a_bad_tier_is_refused() {
     let o = rp1(&["run", "--tier", "jit", "--jit-hot", "0", "/dev/null"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("the hot threshold must be 1 to 65536 visits, not 0"), "{}", stderr(&o));
+    let o = Command::new(rp1_bin()).args(["run", "/dev/null"]).env("RP1_JIT_BACKGROUND", "yes").stdin(Stdio::null()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("RP1_JIT_BACKGROUND must be 1 or 0, not \"yes\""), "{}", stderr(&o));
 }
 
 /// With neither `--tier` nor `RP1_TIER`, a machine runs on the translating
-/// tier (this host has a Cranelift backend); `--tier interp` still picks
-/// the interpreter.
+/// tier (this host has a Cranelift backend), compiling in the background;
+/// `--tier interp` still picks the interpreter.
 #[test]
 fn the_translating_tier_is_the_default() {
     let elf = build("hello", Platform::Rp1);
     let elf = elf.to_str().expect("utf-8 path");
     let run = |extra: &[&str]| {
-        let o = Command::new(rp1_bin()).arg("run").args(extra).arg(elf).env_remove("RP1_TIER").stdin(Stdio::null()).output();
+        let o = Command::new(rp1_bin())
+            .arg("run")
+            .args(extra)
+            .arg(elf)
+            .env_remove("RP1_TIER")
+            .env_remove("RP1_JIT_BACKGROUND")
+            .stdin(Stdio::null())
+            .output();
         stderr(&o.expect("run rp1"))
     };
     let default = run(&[]);
-    assert!(default.contains("tier: jit"), "{default}");
+    // ... compiling in the background.
+    assert!(default.contains(&format!("tier: jit, {}", rp1_sim::cpu::jit::BACKGROUND_NOTE)), "{default}");
     let interp = run(&["--tier", "interp"]);
     assert!(interp.contains("tier: interp"), "{interp}");
 }

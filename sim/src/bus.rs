@@ -144,6 +144,23 @@ impl Rp1Bus {
         }
     }
 
+    /// Compile translations in the background or not (see
+    /// `Jit::set_background`); nothing if the tier is off.
+    pub fn set_jit_background(&mut self, on: bool) -> Result<(), String> {
+        match self.code_cache.as_mut().and_then(|c| c.jit_mut()) {
+            Some(j) => j.set_background(on),
+            None => Ok(()),
+        }
+    }
+
+    /// Wait for the translations the tier compiles in the background and
+    /// install them (`Jit::settle`); nothing otherwise.
+    pub fn jit_settle(&mut self) {
+        if let Some(j) = self.code_cache.as_mut().and_then(|c| c.jit_mut()) {
+            j.settle();
+        }
+    }
+
     /// The translating tier's hot threshold (see `Jit::set_hot`);
     /// nothing if the tier is off.
     pub fn set_jit_hot(&mut self, visits: u32) {

@@ -47,31 +47,53 @@ pub struct Config {
     pub tier: Option<Tier>,
     /// The translating tier's hot threshold (visits of a word, arrivals
     /// there, before it is translated): `None` takes `RP1_JIT_HOT`, else
-    /// `jit::HOT_THRESHOLD`. Low values translate nearly everything (the
+    /// `jit::BACKGROUND_HOT` compiling in the background, `jit::HOT_THRESHOLD`
+    /// otherwise. Low values translate nearly everything (the
     /// tier tests use 2); the result is the same machine either way.
     pub jit_hot: Option<u32>,
+    /// Compile translations on a host thread of their own (`true`) or on
+    /// the simulating thread when a word turns hot: `None` takes
+    /// `RP1_JIT_BACKGROUND` (`1` or `0`), else `true`. The simulated
+    /// machine is the same either way; the tier's own counters
+    /// (translations, instructions run translated) vary from run to run
+    /// in the background, and are the same every run otherwise.
+    pub jit_background: Option<bool>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None }
+        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None, jit_background: None }
     }
 }
 
 /// The hot threshold `Config::jit_hot` names, or `RP1_JIT_HOT` says (a
-/// number from 1 to 65536), or `jit::HOT_THRESHOLD`.
-pub fn resolve_jit_hot(hot: Option<u32>) -> Result<u32, ConfigError> {
+/// number from 1 to 65536); `None` if neither does (the tier's default for
+/// where it compiles: `jit::HOT_THRESHOLD` or `jit::BACKGROUND_HOT`).
+pub fn resolve_jit_hot(hot: Option<u32>) -> Result<Option<u32>, ConfigError> {
     let hot = match hot {
         Some(h) => h,
         None => match env_setting("RP1_JIT_HOT").map_err(ConfigError::JitHotVariable)? {
             Some(v) => v.trim().parse().map_err(|_| ConfigError::JitHotVariable(v))?,
-            None => return Ok(crate::cpu::jit::HOT_THRESHOLD),
+            None => return Ok(None),
         },
     };
     if (1..=65536).contains(&hot) {
-        Ok(hot)
+        Ok(Some(hot))
     } else {
         Err(ConfigError::JitHot(hot))
+    }
+}
+
+/// Whether `Config::jit_background` or `RP1_JIT_BACKGROUND` (`1` or `0`)
+/// says to compile in the background; by default it does.
+pub fn resolve_jit_background(background: Option<bool>) -> Result<bool, ConfigError> {
+    if let Some(b) = background {
+        return Ok(b);
+    }
+    match env_setting("RP1_JIT_BACKGROUND").map_err(ConfigError::JitBackgroundVariable)?.as_deref() {
+        None | Some("1") => Ok(true),
+        Some("0") => Ok(false),
+        Some(other) => Err(ConfigError::JitBackgroundVariable(other.to_string())),
     }
 }
 
@@ -114,6 +136,8 @@ pub enum ConfigError {
     JitHotVariable(String),
     #[error("the hot threshold must be 1 to 65536 visits, not {0}")]
     JitHot(u32),
+    #[error("RP1_JIT_BACKGROUND must be 1 or 0, not {0:?}")]
+    JitBackgroundVariable(String),
 }
 
 /// A hypervisor hosted on the machine: Rust code that stands in for the
@@ -291,7 +315,10 @@ impl Machine {
             // Cranelift backend; else the interpreter (it has one already).
             None => bus.set_tier(Tier::Jit).unwrap_or(()),
         }
-        bus.set_jit_hot(resolve_jit_hot(config.jit_hot)?);
+        bus.set_jit_background(resolve_jit_background(config.jit_background)?).map_err(ConfigError::Jit)?;
+        if let Some(hot) = resolve_jit_hot(config.jit_hot)? {
+            bus.set_jit_hot(hot);
+        }
         // The board's boot monitor leaves SCIF0 set up as the console
         // (transmitter and receiver enabled) before it starts a program;
         // Linux's early console and bare-metal programs rely on that.

@@ -52,7 +52,9 @@ pub struct Args {
     tier: Option<rp1_sim::cpu::jit::Tier>,
     /// With --tier jit: visits of an instruction (jumps, returns and
     /// slice starts there) before its code is translated, 1 to 65536.
-    /// Default: $RP1_JIT_HOT, else 32768.
+    /// Default: $RP1_JIT_HOT, else 4096 (translations are compiled on a
+    /// thread of their own), or 32768 with RP1_JIT_BACKGROUND=0 (compiled
+    /// on the simulating thread).
     #[arg(long)]
     jit_hot: Option<u32>,
     /// Where SCIF0 output goes.
@@ -172,6 +174,7 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         trace: args.trace.is_some(),
         tier: args.tier,
         jit_hot: args.jit_hot,
+        jit_background: None,
     };
     let mut machine = Machine::new(config).map_err(|e| e.to_string())?;
     let mut entry = None;

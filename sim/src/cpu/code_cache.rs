@@ -51,6 +51,19 @@ pub struct Block<B> {
     pub kind: [u8; BLOCK_OPS],
 }
 
+impl<B> Block<B> {
+    /// A copy, for a compiler on another thread (`jit::background`).
+    pub(crate) fn snapshot(&self) -> Box<Block<B>> {
+        Box::new(Block {
+            phys: self.phys,
+            handlers: self.handlers,
+            ops: self.ops,
+            slot_illegal: self.slot_illegal,
+            kind: self.kind,
+        })
+    }
+}
+
 /// A decoded block and the translating tier beside it.
 pub(crate) type BlockAndJit<'a, B> = (&'a Block<B>, Option<&'a mut Jit<B>>);
 

@@ -75,7 +75,7 @@ pub struct BusError;
 ///
 /// `now` is the accessing core's cycle counter: a device reads the time from
 /// it, and the bus adds the access latency of the region to it.
-pub trait Bus {
+pub trait Bus: 'static {
     fn read(&mut self, core: usize, now: &mut u64, addr: u32, size: Size) -> Result<u32, BusError>;
     fn write(&mut self, core: usize, now: &mut u64, addr: u32, size: Size, value: u32) -> Result<(), BusError>;
     /// Fetch one instruction word (physical address, 2-aligned).
