@@ -284,6 +284,10 @@ fn hostile_hypercalls_beside_the_rtos_get_abi_results_and_exact_error_counts() {
         let traps = total(&r, g, kind::TRAPS, n);
         assert!(calls + traps >= n as u64 * m.hostile.calls as u64, "{what}: {calls} calls, {traps} traps");
         assert!(sum(&r, |s| s.hypercalls) >= calls, "{what}: hypercalls {} < {calls} made", sum(&r, |s| s.hypercalls));
+        // By number: every defined call in its own count, the undefined
+        // ones (E_NOSYS) in none.
+        let by_number = sum(&r, |s| s.hypercalls_by_number.iter().sum());
+        assert_eq!(by_number + board[0], sum(&r, |s| s.hypercalls), "{what}: hypercalls by number and E_NOSYS");
         assert_eq!(total(&r, g, kind::TRAPS_SEEN, n), traps, "{what}: traps reaching the guest's VBR+0x100");
         assert_eq!(sum(&r, |s| s.forwarded_exceptions), traps, "{what}: forwarded_exceptions");
         assert_eq!(sum(&r, |s| s.guest_faults), 0, "{what}: guest_faults");

@@ -111,6 +111,23 @@ pub fn recovery_counts(result: &RunResult) -> String {
 }
 
 /// The whole report.
+/// "hypercalls by number (all cores): TIME_NOW 12000, SEND_IPI 9000,
+/// ...", the most made first; nothing if none was made.
+fn hypercall_counts(result: &RunResult) -> String {
+    use spumone_kernel::hypercall::{Hypercall, DEFINED, FIRST};
+    let mut counts: Vec<(u64, &str)> = (0..DEFINED)
+        .filter_map(|i| Hypercall::from_imm(FIRST + i as u8))
+        .map(|h| (result.stats.iter().map(|s| s.hypercalls_by_number[h.index()]).sum::<u64>(), h.name()))
+        .filter(|&(n, _)| n > 0)
+        .collect();
+    if counts.is_empty() {
+        return String::new();
+    }
+    counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let list: Vec<String> = counts.iter().map(|(n, name)| format!("{name} {n}")).collect();
+    format!("hypercalls by number (all cores): {}\n", list.join(", "))
+}
+
 pub fn render(desc: &Description, result: &RunResult) -> String {
     let mut out = String::new();
     let secs = result.cycles as f64 / 600e6;
@@ -196,6 +213,7 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
             m.mailbox.rejected.total()
         );
     }
+    out += &hypercall_counts(result);
     out += &error_and_misrouting_counts(result);
     out += &recovery_counts(result);
     match &result.mode {

@@ -34,7 +34,39 @@ pub enum Hypercall {
     TimerAt,
 }
 
+/// How many hypercalls are defined (immediates 0x60-0x70).
+pub const DEFINED: usize = 17;
+
 impl Hypercall {
+    /// Its place in `0..DEFINED` (its immediate less `FIRST`).
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Its name in docs/hypercall-abi.md.
+    pub const fn name(self) -> &'static str {
+        use Hypercall::*;
+        match self {
+            SetVector => "SET_VECTOR",
+            IrqDisable => "IRQ_DISABLE",
+            IrqRestore => "IRQ_RESTORE",
+            Idle => "IDLE",
+            Yield => "YIELD",
+            SpinYield => "SPIN_YIELD",
+            PreemptCount => "PREEMPT_COUNT",
+            SendIpi => "SEND_IPI",
+            VcpuId => "VCPU_ID",
+            StartVcpu => "START_VCPU",
+            ConsoleWrite => "CONSOLE_WRITE",
+            TimerSet => "TIMER_SET",
+            TimeNow => "TIME_NOW",
+            Sample => "SAMPLE",
+            Exit => "EXIT",
+            KernelExit => "KERNEL_EXIT",
+            TimerAt => "TIMER_AT",
+        }
+    }
+
     /// The hypercall with `trapa` immediate `imm`, if one is defined.
     pub const fn from_imm(imm: u8) -> Option<Hypercall> {
         use Hypercall::*;
@@ -129,5 +161,23 @@ mod tests {
         assert_eq!(HcError::Arg.to_r0() as i32, -6);
         assert_eq!(HcError::Vcpu.index(), 1);
         assert_eq!(HcError::Arg.index(), ERROR_KINDS - 1);
+    }
+}
+
+#[cfg(test)]
+mod numbering {
+    use super::*;
+
+    /// `index` is the immediate less `FIRST`, for every defined number,
+    /// and nothing past `DEFINED` is defined.
+    #[test]
+    fn every_defined_hypercall_has_its_immediates_place() {
+        for imm in FIRST..=LAST {
+            match Hypercall::from_imm(imm) {
+                Some(h) => assert_eq!(h.index(), (imm - FIRST) as usize, "{}", h.name()),
+                None => assert!((imm - FIRST) as usize >= DEFINED, "{imm:#x}"),
+            }
+        }
+        assert_eq!(Hypercall::from_imm(FIRST + DEFINED as u8 - 1).map(Hypercall::name), Some("TIMER_AT"));
     }
 }

@@ -161,8 +161,11 @@ pub struct Stats {
     pub direct_exceptions: u64,
     /// TLB flushes: an MMU guest's vCPU took the core after another.
     pub tlb_flushes: u64,
+    /// Hypercalls by number (`Hypercall::index`; undefined numbers are
+    /// in `hypercalls` only).
+    pub hypercalls_by_number: [u64; hypercall::DEFINED],
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, tlb_flushes: u64 });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED] });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -200,6 +203,7 @@ impl Stats {
         doorbells: 0,
         direct_exceptions: 0,
         tlb_flushes: 0,
+        hypercalls_by_number: [0; hypercall::DEFINED],
     };
 }
 
@@ -943,6 +947,9 @@ impl Instance {
         args: [u32; 4],
     ) -> (u32, Option<u32>, bool) {
         self.stats.hypercalls += 1;
+        if let Some(call) = call {
+            self.stats.hypercalls_by_number[call.index()] += 1;
+        }
         hw.charge(self.config.costs.hypercall as u64);
         let (guest, id) = (self.vcpus[i].guest, self.vcpus[i].id);
         let result = match call {
