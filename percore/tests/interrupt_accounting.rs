@@ -473,7 +473,6 @@ fn two_instances_with_migration_lose_and_duplicate_no_virtual_interrupt() {
 /// dropped the 25th message and SEND_IPI still returned 0.)
 #[test]
 fn ipis_are_not_lost_when_the_receiver_is_slow() {
-    use spumone_kernel::hypercall::sr;
     use spumone_migration::layout::ipi_offset;
     let mem = shared();
     let mut cfg = config(&[gpos(2)], Policy::None);
@@ -507,16 +506,7 @@ fn ipis_are_not_lost_when_the_receiver_is_slow() {
     // message 0 first (same level, lower INTEVT), 7 when its handler ends.
     hw1.trap(&mut core1, 0x62, &[0]);
     hw1.interrupt(&mut core1, IPI_ICI_INTEVT);
-    let mut seen = Vec::new();
-    for _ in 0..10 {
-        let (ctx, _) = hw1.resumed();
-        if ctx.sr & sr::BL == 0 {
-            break;
-        }
-        seen.push(ctx.intevt);
-        hw1.return_from_interrupt(&mut core1);
-    }
-    assert_eq!(seen, [0xf00, 0xfe0]);
+    assert_eq!(handled_in_turn(&mut hw1, &mut core1), [0xf00, 0xfe0]);
     assert_eq!((core1.stats.virqs_raised, core1.stats.virqs_coalesced, core1.stats.injections), (0, 0, 2));
 }
 
@@ -555,15 +545,22 @@ fn interrupts_pending_behind_a_mask_go_highest_level_first_then_lowest_intevt() 
         assert_eq!(hw1.resumed().0.sr & sr::BL, 0, "nothing gets through the mask");
         assert_eq!(core1.stats.injections, 0);
         hw1.trap(&mut core1, 0x62, &[0]);
-        let mut seen = Vec::new();
-        for _ in 0..10 {
-            let (ctx, _) = hw1.resumed();
-            if ctx.sr & sr::BL == 0 {
-                break;
-            }
-            seen.push(ctx.intevt);
-            hw1.return_from_interrupt(&mut core1);
-        }
-        assert_eq!(seen, order, "timer at level {timer_level}, IPIs at {ipi_level}");
+        assert_eq!(handled_in_turn(&mut hw1, &mut core1), order, "timer at level {timer_level}, IPIs at {ipi_level}");
     }
+}
+
+/// The INTEVTs of the emulated interrupt entries `hw` resumes, one after
+/// another, each handler restoring its level and returning (at most ten):
+/// the order a vCPU's pending interrupts are delivered in.
+fn handled_in_turn(hw: &mut FakeCore, inst: &mut spumone_percore::instance::Instance) -> Vec<u32> {
+    let mut seen = Vec::new();
+    for _ in 0..10 {
+        let (ctx, _) = hw.resumed();
+        if ctx.sr & spumone_kernel::hypercall::sr::BL == 0 {
+            break;
+        }
+        seen.push(ctx.intevt);
+        hw.return_from_interrupt(inst);
+    }
+    seen
 }
