@@ -522,14 +522,9 @@ fn interrupts_pending_behind_a_mask_go_highest_level_first_then_lowest_intevt() 
         (4, 6, [0xf20, 0xf60, 0x400]),
         (4, 4, [0x400, 0xf20, 0xf60]),
     ] {
-        let mem = shared();
         let mut spec = gpos(2);
         (spec.timer_level, spec.ipi_level) = (timer_level, ipi_level);
-        let cfg = config(&[spec], Policy::None);
-        let mut hw0 = FakeCore::new(0, &mem);
-        let mut core0 = spumone_percore::instance::Instance::boot_with(&mut hw0, cfg, &[]);
-        let mut hw1 = FakeCore::new(1, &mem);
-        let mut core1 = spumone_percore::instance::Instance::boot_with(&mut hw1, cfg, &[]);
+        let (_mem, mut hw0, mut core0, mut hw1, mut core1) = two_cores(config(&[spec], Policy::None));
         hw0.trap(&mut core0, 0x60, &[GP_VBR]);
         hw0.trap(&mut core0, 0x62, &[0]);
         start_gpos_vcpu_1(&mut hw0, &mut core0, &mut hw1, &mut core1);
