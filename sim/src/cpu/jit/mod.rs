@@ -95,6 +95,12 @@ const NEVER: u32 = u32::MAX;
 /// A heat value that means "asked for, not answered yet" (compiling in
 /// the background): no more visits counted.
 const ASKED: u32 = u32::MAX - 1;
+/// Translations asked of the compiler thread and not yet answered, at
+/// most: a word that turns hot beyond it is asked for at a later visit.
+/// With `CODE_CAP` (checked when asking, against the code answered so
+/// far) it bounds the code memory in the background: the cap plus this
+/// many translations.
+pub const MAX_IN_FLIGHT: usize = 256;
 
 /// Which execution tier runs decoded code.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -724,6 +730,7 @@ impl<B: Bus> Jit<B> {
         let (epoch, generation) = (self.epoch, self.block_code(at, phys, vbase).generation);
         let result = match &mut self.compile {
             Compile::Here(t) => t.translate::<B>(block, table, vbase, i),
+            Compile::Background(_) if self.asked >= MAX_IN_FLIGHT => return None,
             Compile::Background(c) => {
                 let request = background::Request { block: block.snapshot(), vbase, entry: i, slot: at, generation, epoch };
                 let asked = c.ask(request);
