@@ -95,14 +95,14 @@ fn two_runs_of_the_linux_guest_are_identical() {
     assert_eq!(a.log.exit_cycles, b.log.exit_cycles);
     assert_eq!(a.stats, b.stats);
     assert_eq!(latencies_us(&a), latencies_us(&b));
-    // Linux's clock source reads the clock register: no TIME_NOW on cores
-    // 1-3, where only Linux runs (it was the commonest hypercall of a
-    // hackbench run; the probe on core 0 reads the time with it), and
-    // every call made is a defined one.
+    // The report's counts by number: on cores 1-3, where only Linux runs,
+    // its clock source (TIME_NOW), its IPIs and its idle; every call made
+    // is a defined one.
     let by_number = |h: Hypercall| a.stats[1..].iter().map(|s| s.hypercalls_by_number[h.index()]).sum::<u64>();
-    assert_eq!(by_number(Hypercall::TimeNow), 0);
-    assert!(by_number(Hypercall::SendIpi) > 0 && by_number(Hypercall::Idle) > 0);
-    assert!(a.stats[0].hypercalls_by_number[Hypercall::TimeNow.index()] > 0, "the probe's");
+    for h in [Hypercall::TimeNow, Hypercall::SendIpi, Hypercall::Idle] {
+        assert!(by_number(h) > 0, "{}", h.name());
+    }
+    assert_eq!(by_number(Hypercall::Sample), 0, "SAMPLE is the probe's, on core 0");
     let all: u64 = a.stats.iter().map(|s| s.hypercalls_by_number.iter().sum::<u64>()).sum();
     assert_eq!(all, a.stats.iter().map(|s| s.hypercalls).sum::<u64>());
 }
@@ -214,7 +214,12 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     };
     let sweep = run(images(), &params, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let o = &sweep.overhead;
-    assert!(o.native.hackbench_s > 0.0 && o.guest_alone.hackbench_s >= o.native.hackbench_s);
+    // One short run's time moves by tens of percent with the interleaving
+    // (docs/linux-guest.md, "Paired runs"): the guest alone is within a
+    // factor of two of native, either way, not necessarily slower (it was
+    // faster on the image of bd9eea8 with the series' TIME_NOW clock).
+    let ratio = o.guest_alone.hackbench_s / o.native.hackbench_s;
+    assert!(o.native.hackbench_s > 0.0 && (0.5..2.0).contains(&ratio), "{:?}", o);
     assert_eq!(sweep.points.len(), 6);
     for p in &sweep.points {
         let run = p.run.as_ref().unwrap_or_else(|| panic!("{} at {} %: {:?}", p.variant, p.util, p.failure));
