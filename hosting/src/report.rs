@@ -110,7 +110,6 @@ pub fn recovery_counts(result: &RunResult) -> String {
     out
 }
 
-/// The whole report.
 /// "hypercalls by number (all cores): TIME_NOW 12000, SEND_IPI 9000,
 /// ...", the most made first; nothing if none was made.
 fn hypercall_counts(result: &RunResult) -> String {
@@ -128,6 +127,7 @@ fn hypercall_counts(result: &RunResult) -> String {
     format!("hypercalls by number (all cores): {}\n", list.join(", "))
 }
 
+/// The whole report.
 pub fn render(desc: &Description, result: &RunResult) -> String {
     let mut out = String::new();
     let secs = result.cycles as f64 / 600e6;
