@@ -161,6 +161,14 @@ impl Rp1Bus {
         }
     }
 
+    /// Install background translations only at `jit_settle` (see
+    /// `Jit::set_answers_at_settle_only`); nothing if the tier is off.
+    pub fn set_jit_answers_at_settle_only(&mut self, on: bool) {
+        if let Some(j) = self.code_cache.as_mut().and_then(|c| c.jit_mut()) {
+            j.set_answers_at_settle_only(on);
+        }
+    }
+
     /// The translating tier's hot threshold (see `Jit::set_hot`);
     /// nothing if the tier is off.
     pub fn set_jit_hot(&mut self, visits: u32) {

@@ -574,6 +574,10 @@ pub struct Jit<B> {
     generations: u64,
     /// Translations asked of the compiler thread and not yet answered.
     asked: usize,
+    /// Answers are installed only by `settle`, not at arrivals: a run that
+    /// settles at fixed points is then the same run every time, counters
+    /// included (the tests).
+    answers_at_settle_only: bool,
     blocks: Vec<Option<Box<BlockCode>>>,
     /// Per table entry: how many times its block's translations were
     /// dropped (capped at `MAX_BACKOFF`).
@@ -598,6 +602,7 @@ impl<B: Bus> Jit<B> {
             epoch: 0,
             generations: 0,
             asked: 0,
+            answers_at_settle_only: false,
             blocks: (0..JIT_SLOTS).map(|_| None).collect(),
             drops: vec![0; JIT_SLOTS],
             code_cap: CODE_CAP,
@@ -627,12 +632,11 @@ impl<B: Bus> Jit<B> {
         } else {
             Compile::Here(translate::Translator::new()?)
         };
-        // The old compiler goes with its code (none of it is running).
-        self.blocks.iter_mut().for_each(|b| *b = None);
+        // The old compiler goes with its code (none of it is running),
+        // and with the answers it owed.
+        self.forget_translations();
         self.compile = compile;
-        self.epoch += 1;
         self.asked = 0;
-        self.stats.code_bytes = 0;
         self.stats.background = on;
         if !self.hot_chosen {
             self.hot = if on { BACKGROUND_HOT } else { HOT_THRESHOLD };
@@ -694,7 +698,7 @@ impl<B: Bus> Jit<B> {
     #[inline(always)]
     pub(crate) fn entry(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Entry> {
         if let Compile::Background(c) = &self.compile {
-            if c.has_answers() {
+            if c.has_answers() && !self.answers_at_settle_only {
                 self.take_answers();
             }
         }
@@ -739,18 +743,34 @@ impl<B: Bus> Jit<B> {
                 return None;
             }
         };
+        self.take(at, generation, i, result)
+    }
+
+    /// A translation of word `i` finished (or refused) for the block
+    /// record of table entry `at` with `generation`: counted, and entered
+    /// in that record's entry table if it is still there (else stale: a
+    /// store dropped it or another block took the entry). Returns the
+    /// entry, if it was installed. The one place both ways of compiling
+    /// record their results.
+    fn take(&mut self, at: usize, generation: u64, i: usize, result: Result<translate::Done, String>) -> Option<Entry> {
+        if let Ok(done) = &result {
+            // Held until the next flush whether installed or not.
+            self.stats.code_bytes += done.bytes as u64;
+        }
+        let Some(code) = self.blocks[at].as_mut().filter(|b| b.generation == generation) else {
+            self.stats.stale += 1;
+            return None;
+        };
         match result {
             Ok(done) => {
                 self.stats.translations += 1;
                 self.stats.words += done.words as u64;
-                self.stats.code_bytes += done.bytes as u64;
-                let code = self.block_code(at, phys, vbase);
                 code.entry[i] = Some(done.code);
                 Some((done.code, code.entry.as_ptr()))
             }
             Err(_) => {
                 self.stats.refused += 1;
-                self.block_code(at, phys, vbase).heat[i] = NEVER;
+                code.heat[i] = NEVER;
                 None
             }
         }
@@ -793,52 +813,43 @@ impl<B: Bus> Jit<B> {
         self.answers(true);
     }
 
+    /// Install answers only at `settle` (true), or also whenever they come
+    /// in (false, the default).
+    pub fn set_answers_at_settle_only(&mut self, on: bool) {
+        self.answers_at_settle_only = on;
+    }
+
     /// Install the answers waiting, or with `wait` all still to come.
     fn answers(&mut self, wait: bool) {
-        let Compile::Background(c) = &self.compile else { return };
-        while let Some(a) = c.answer(wait && self.asked > 0) {
+        loop {
+            let wait = wait && self.asked > 0;
+            let Compile::Background(c) = &self.compile else { return };
+            let Some(a) = c.answer(wait) else { return };
             self.asked -= 1;
             if a.epoch != self.epoch {
                 // Compiled before a flush: its code is freed.
                 self.stats.stale += 1;
                 continue;
             }
-            let code = self.blocks[a.slot].as_mut().filter(|b| b.generation == a.generation);
-            match a.result {
-                Ok(done) => {
-                    // Held until the next flush whether installed or not.
-                    self.stats.code_bytes += done.bytes as u64;
-                    match code {
-                        Some(code) => {
-                            self.stats.translations += 1;
-                            self.stats.words += done.words as u64;
-                            code.entry[a.entry] = Some(done.code);
-                        }
-                        None => self.stats.stale += 1,
-                    }
-                }
-                Err(_) => match code {
-                    Some(code) => {
-                        self.stats.refused += 1;
-                        code.heat[a.entry] = NEVER;
-                    }
-                    None => self.stats.stale += 1,
-                },
-            }
+            self.take(a.slot, a.generation, a.entry, a.result);
         }
     }
 
     /// Free every translation and its code.
     fn flush(&mut self) {
-        for b in &mut self.blocks {
-            *b = None;
-        }
+        self.forget_translations();
         match &mut self.compile {
             Compile::Here(t) => t.reset(),
             Compile::Background(c) => c.reset(),
         }
-        self.epoch += 1;
         self.stats.flushes += 1;
+    }
+
+    /// Drop every block's translations, and make the answers still to
+    /// come stale (a new epoch): their code is about to be freed.
+    fn forget_translations(&mut self) {
+        self.blocks.iter_mut().for_each(|b| *b = None);
+        self.epoch += 1;
         self.stats.code_bytes = 0;
     }
 }

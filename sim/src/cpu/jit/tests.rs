@@ -225,10 +225,11 @@ fn run_program(words: &[u16], tier: Tier, quantum: u64, cycles: u64, code_cap: O
 /// `run_program`, and with `settle_every`, on the translating tier
 /// compiling in the background: the run stops every `settle_every`
 /// cycles (which changes nothing in it, `Machine::run`) to wait for the
-/// translations asked for and install them, so that they come in at
-/// points that are the same every run, between which the words asked
-/// for and not yet answered run interpreted, their blocks may be written,
-/// and a flush may come.
+/// translations asked for and install them, and installs them nowhere
+/// else, so that they come in at points that are the same every run
+/// (counters included), between which the words asked for and not yet
+/// answered run interpreted, their blocks may be written, and a flush
+/// may come.
 fn run_program_with(
     words: &[u16],
     tier: Tier,
@@ -247,6 +248,7 @@ fn run_program_with(
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     m.bus.load(0, CODE, &bytes).expect("program fits");
     m.cpus[0].reset(P1 | CODE);
+    m.bus.set_jit_answers_at_settle_only(settle_every.is_some());
     let exit = match settle_every {
         None => m.run(cycles),
         Some(step) => {
@@ -508,8 +510,7 @@ fn a_full_translation_cache_is_flushed_and_nothing_changes() {
     assert!(stats.flushes > 1, "{stats:?}");
     assert!(stats.code_bytes < 64 << 10, "{stats:?}");
     // In the background a flush may come with translations still being
-    // compiled (whether one does depends on when answers come in between
-    // the fixed points): those come back stale, freed with the rest.
+    // compiled: those come back stale, freed with the rest.
     let (background, stats) = run_program_with(&program, Tier::Jit, 37, 400_000, Some(1), Some(500));
     assert_eq!(interp, background);
     let stats = stats.expect("jit");
