@@ -56,6 +56,7 @@
 //! are checked against them word by word in the tests), devices, memory.
 
 mod background;
+mod code_memory;
 mod translate;
 
 use super::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
@@ -82,6 +83,11 @@ pub const BACKGROUND_HOT: u32 = 4096;
 pub const MAX_BACKOFF: u8 = 8;
 /// Compiled host code kept at once, in bytes; a flush frees it all.
 pub const CODE_CAP: usize = 64 << 20;
+/// Address space reserved for code (`code_memory`): the cap, and room
+/// for the translations asked for in the background before it was
+/// reached (`MAX_IN_FLIGHT` of them; the largest seen are about 16 KiB).
+/// A translation that finds no room left is refused.
+const CODE_RESERVE: usize = CODE_CAP + (64 << 20);
 /// Direct-mapped tables of translated blocks, by physical block number:
 /// 128 MiB of code (all of DRAM) without two blocks sharing an entry.
 const JIT_SLOTS: usize = (128 << 20) / BLOCK_BYTES as usize;

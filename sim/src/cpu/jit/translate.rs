@@ -117,7 +117,11 @@ fn new_module() -> Result<JITModule, String> {
         .map_err(|e| format!("no Cranelift backend for this host: {e}"))?
         .finish(settings::Flags::new(flags))
         .map_err(|e| format!("cranelift: {e}"))?;
-    Ok(JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names())))
+    let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+    if let Some(packed) = super::code_memory::PackedCode::reserve(super::CODE_RESERVE) {
+        builder.memory_provider(Box::new(packed));
+    }
+    Ok(JITModule::new(builder))
 }
 
 impl Translator {
