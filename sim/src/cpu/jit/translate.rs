@@ -17,15 +17,19 @@
 //! The cycle and retired counts live in SSA variables and are stored to
 //! the CPU before each handler call and at each exit. Every other write
 //! goes to the `Cpu` at once, so a handler and the loop always see the
-//! current state; but the values of the fields the inlined words use
-//! (`HELD`: R0-R15, SR, PR, GBR, MACH/MACL, which a first pass over the
-//! run finds) are also kept in SSA variables, read from there, and loaded
-//! on entry and after each handler call (which may change any), in runs
-//! whose words all have an inline or fast-path form. Why:
-//! read back from the `Cpu`, every value one instruction wrote and the
-//! next one read waited for the host to forward the store; and only
+//! current state; but the values of the fields the inlined words both
+//! write and read (of `HELD`: R0-R15, SR, PR, GBR, MACH/MACL; a first pass
+//! over the run finds them) are also kept in SSA variables, read from
+//! there, and loaded on entry and after each handler call (which may
+//! change any), in runs whose words all have an inline or fast-path form.
+//! Why: read back from the `Cpu`, every value one instruction wrote and
+//! the next one read waited for the host to forward the store; and only
 //! reads need the variables, so no way out has to store a field the run
 //! held, which would keep every written field live across the whole run.
+//! A field the run only reads is read from the `Cpu` where it is used:
+//! loading every field at entry cost more than the reads (translations
+//! are short, about a dozen words between hand-overs on Linux), and the
+//! variables spilled.
 
 use super::{
     exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Memory, Trampoline, Translated, EXIT_CONTINUE,
@@ -159,10 +163,10 @@ impl Translator {
         let module = self.module.as_mut().ok_or("no code memory")?;
         let config = module.target_config();
         let ptr = config.pointer_type();
-        // The first pass finds the held fields the run uses, and whether
-        // it calls handlers other than behind a memory fast path. Only a
-        // run that does not is emitted again, holding the fields in
-        // variables: after each such call every held field would be loaded
+        // The first pass finds the held fields the run both reads and
+        // writes, and whether it calls handlers other than behind a memory
+        // fast path. Only a run that does not is emitted again, holding
+        // those fields in variables: after each such call every held field would be loaded
         // again, and holding them there too was no faster (paired on the
         // Linux hackbench run: 1.06x the time, spread 0.92-1.16).
         let mut plan = None;
@@ -378,11 +382,15 @@ struct Emitter<'a, B: Bus> {
     translation_sig: cranelift_codegen::ir::SigRef,
     ram_reservations: Value,
     ram_code_marks: Value,
-    /// The `HELD` fields this run uses, as found so far.
+    /// The `HELD` fields this run reads, and writes, as found so far.
+    read: Held,
+    written: Held,
+    /// The fields held in variables (the second pass: the first pass's
+    /// fields both read and written; none in the first).
     held: Held,
     /// In the second pass, the variables of the `HELD` fields (only the
-    /// used ones are defined); in the first, `None`: fields are read from
-    /// the `Cpu`, and `held` records which.
+    /// `held` ones are defined); in the first, `None`: fields are read
+    /// from the `Cpu`, and `read` and `written` record which.
     vars: Option<[Variable; HELD.len()]>,
     /// A word of the run is done by a handler call alone (no fast path).
     calls: bool,
@@ -469,6 +477,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
             translation_sig,
             ram_reservations,
             ram_code_marks,
+            read: 0,
+            written: 0,
             held: plan.unwrap_or_default(),
             vars,
             calls: false,
@@ -482,7 +492,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.vbase.wrapping_add(2 * word as u32)
     }
 
-    /// Emit the run; the `HELD` fields it uses, and whether it calls a
+    /// Emit the run; the `HELD` fields it both reads and writes (those
+    /// worth holding: a field it only reads is read from the `Cpu`, where
+    /// no store of the run waits to be forwarded), and whether it calls a
     /// handler other than behind a memory fast path.
     fn emit(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) -> (Held, bool) {
         for word in self.entry..self.end {
@@ -495,7 +507,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.exits();
         self.b.seal_all_blocks();
         self.b.finalize(config);
-        (self.held, self.calls)
+        (self.read & self.written, self.calls)
     }
 
     /// At the start of a segment of `k` words: the interpreter tests the
@@ -716,8 +728,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// A 32-bit field of the `Cpu`: its variable if it is held.
     fn field(&mut self, offset: i32) -> Value {
         if let Some(i) = held_index(offset) {
-            self.held |= 1 << i;
-            if let Some(vars) = self.vars {
+            self.read |= 1 << i;
+            if let Some(vars) = self.vars.filter(|_| self.held & 1 << i != 0) {
                 return self.b.use_var(vars[i]);
             }
         }
@@ -727,14 +739,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// it is held.
     fn set_field(&mut self, offset: i32, v: Value) {
         if let Some(i) = held_index(offset) {
-            self.held |= 1 << i;
-            if let Some(vars) = self.vars {
+            self.written |= 1 << i;
+            if let Some(vars) = self.vars.filter(|_| self.held & 1 << i != 0) {
                 self.b.def_var(vars[i], v);
             }
         }
         self.b.ins().store(TRUSTED, v, self.cpu, offset);
     }
-    /// Load the held fields the run uses into their variables: on entry,
+    /// Load the held fields into their variables: on entry,
     /// and where the translation goes on after a handler call (which may
     /// have changed any).
     fn load_held(&mut self) {
