@@ -1319,7 +1319,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let size: u32 = match mnemonic.split_once(' ').map(|(s, _)| s) {
             Some("MOV.B") => 1,
             Some("MOV.W") => 2,
-            Some("MOV.L" | "STS.L" | "STC.L" | "FMOV.S") => 4,
+            Some("MOV.L" | "STS.L" | "STC.L" | "FMOV.S" | "MOVCA.L") => 4,
             _ => return None,
         };
         let operands = mnemonic.split_once(' ').map_or("", |(_, o)| o);
@@ -1361,6 +1361,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 (self.b.ins().iadd_imm_s(r, -4), self.field(field), true)
             }
             "Rm,@Rn" => (self.reg(n), self.reg(m), false),
+            // MOVCA.L: with no cache modelled, `MOV.L R0,@Rn` (Linux's
+            // copy and clear loops use it).
+            "R0,@Rn" => (self.reg(n), self.reg(0), false),
             "Rm,@-Rn" => {
                 let r = self.reg(n);
                 (self.b.ins().iadd_imm_s(r, -(size as i64)), self.reg(m), true)
@@ -1613,6 +1616,7 @@ pub(super) const MEMORY_FAST: &[&str] = &[
     "FMOV.S @(R0,Rm),FRn", "FMOV.S FRm,@Rn", "FMOV.S FRm,@-Rn", "FMOV.S FRm,@(R0,Rn)", "STC.L SR,@-Rn",
     "STC.L VBR,@-Rn", "STC.L SSR,@-Rn", "STC.L SPC,@-Rn", "STC.L SGR,@-Rn", "STC.L DBR,@-Rn", "STC.L Rm_BANK,@-Rn",
     "STC SR,Rn", "STC VBR,Rn", "STC SSR,Rn", "STC SPC,Rn", "STC SGR,Rn", "STC DBR,Rn", "STC Rm_BANK,Rn",
+    "MOVCA.L R0,@Rn",
 ];
 
 /// The mnemonics `Emitter::inline` emits inline, one cycle each and never
