@@ -714,38 +714,45 @@ impl Instance {
         if v.pending == 0 || v.ctx.vbr == 0 || sr & sr::BL != 0 {
             return None;
         }
-        let spec = self.spec(v.guest)?;
         let mut best: Option<Delivery> = None;
-        let mut consider = |level: u8, intevt: u16, bit: u16| {
-            if level as u32 > v.ctx.virtual_imask
-                && best.is_none_or(|b| level > b.level || (level == b.level && intevt < b.intevt))
+        self.each_leading_source(i, |d| {
+            if d.level as u32 > v.ctx.virtual_imask
+                && best.is_none_or(|b| d.level > b.level || (d.level == b.level && d.intevt < b.intevt))
             {
-                best = Some(Delivery { bit, intevt, level });
+                best = Some(d);
             }
-        };
-        // In the order of the bits, so that of two sources alike the lower
-        // bit goes first. Of the IPIs only the lowest can win: they share
-        // a level, and its INTEVT is the lowest. (Looking the levels up
-        // bit by bit through `source_of` was a tenth of the doorbell's
-        // and the IPI ICI's quick paths on the board.)
+        });
+        best
+    }
+
+    /// Each pending interrupt of vCPU `i` that could be the first
+    /// delivered, with its level and INTEVT: the timer's, each device's, and
+    /// of the IPIs only the lowest (they share a level, and its INTEVT is
+    /// the lowest), in the order of the bits, so that of two sources alike
+    /// the lower bit comes first. (Looking the levels up bit by bit
+    /// through `source_of` was a tenth of the doorbell's and the IPI ICI's
+    /// quick paths on the board.)
+    fn each_leading_source(&self, i: usize, mut visit: impl FnMut(Delivery)) {
+        let v = &self.vcpus[i];
+        let Some(spec) = self.spec(v.guest) else { return };
         if v.pending & PENDING_TIMER != 0 {
-            consider(spec.timer_level, VIRTUAL_TIMER_INTEVT, PENDING_TIMER);
+            visit(Delivery { bit: PENDING_TIMER, intevt: VIRTUAL_TIMER_INTEVT, level: spec.timer_level });
         }
         let devices = v.pending & PENDING_DEVICES;
         if devices != 0 {
             for b in 1..PENDING_IPI_SHIFT {
                 let bit = 1u16 << b;
                 if let (true, Some((level, intevt))) = (devices & bit != 0, self.source_of(i, bit)) {
-                    consider(level, intevt, bit);
+                    visit(Delivery { bit, intevt, level });
                 }
             }
         }
         let ipis = v.pending >> PENDING_IPI_SHIFT;
         if ipis != 0 {
             let m = ipis.trailing_zeros();
-            consider(spec.ipi_level, VIRTUAL_IPI_INTEVT + 0x20 * m as u16, 1 << (PENDING_IPI_SHIFT + m));
+            let bit = 1 << (PENDING_IPI_SHIFT + m);
+            visit(Delivery { bit, intevt: VIRTUAL_IPI_INTEVT + 0x20 * m as u16, level: spec.ipi_level });
         }
-        best
     }
 
     /// Emulate the SH-4A interrupt entry into vCPU `i`'s vector table, as
@@ -813,10 +820,6 @@ impl Instance {
             }),
             _ => Some((spec.ipi_level, VIRTUAL_IPI_INTEVT + 0x20 * (b - PENDING_IPI_SHIFT) as u16)),
         }
-    }
-
-    fn level_of(&self, i: usize, bit: u16) -> u8 {
-        self.source_of(i, bit).map_or(0, |(level, _)| level)
     }
 
     /// The physical SR.IMASK that runs vCPU `i` at its virtual level:
@@ -1417,20 +1420,8 @@ impl Instance {
         if v.pending == 0 || v.ctx.vbr == 0 || !self.masks_with_sr(i) {
             return 0;
         }
-        let Some(spec) = self.spec(v.guest) else { return 0 };
         let mut level = 0;
-        if v.pending & PENDING_TIMER != 0 {
-            level = spec.timer_level;
-        }
-        if v.pending >> PENDING_IPI_SHIFT != 0 {
-            level = level.max(spec.ipi_level);
-        }
-        if v.pending & PENDING_DEVICES != 0 {
-            level = (1..PENDING_IPI_SHIFT)
-                .filter(|b| v.pending & 1 << b != 0)
-                .map(|b| self.level_of(i, 1 << b))
-                .fold(level, u8::max);
-        }
+        self.each_leading_source(i, |d| level = level.max(d.level));
         level
     }
 
