@@ -811,6 +811,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
                     Some(slow) => {
                         self.count();
                         self.goto(next);
+                        // Laid out after the function's hot code (the
+                        // handler call and its checks behind it too): the
+                        // fast paths of a run then lie together in the
+                        // host's instruction cache.
+                        self.b.set_cold_block(slow);
                         self.b.switch_to_block(slow);
                         true
                     }
@@ -835,6 +840,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let rc = self.call(helper, word, pc);
         let ok = self.b.create_block();
         self.b.ins().brif(rc, self.exit_exception, &[], ok, &[]);
+        if memory {
+            self.b.set_cold_block(ok);
+        }
         self.b.switch_to_block(ok);
         let vb = self.field(CODE_VBASE);
         let same_block = self.b.ins().icmp_imm_s(IntCC::Equal, vb, self.vbase as i32 as i64);
@@ -843,6 +851,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let stay = self.b.ins().band(same_block, next_pc);
         let on = self.b.create_block();
         self.b.ins().brif(stay, on, &[], self.exit_as_is, &[]);
+        if memory {
+            self.b.set_cold_block(on);
+        }
         self.b.switch_to_block(on);
         self.load_held();
         self.goto(Target::Fixed(pc.wrapping_add(2)));
