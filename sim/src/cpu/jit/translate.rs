@@ -363,16 +363,12 @@ struct Emitter<'a, B: Bus> {
     /// PC, and its byte offset in the entry table): a hand-over to its
     /// translation if it has one (a hand-over), else `exit_at`.
     chain_exit: IrBlock,
-    /// `Frame::chain`, loaded once.
-    chain: Value,
     /// Way out to a word of another block of the same fixed segment
     /// (parameters: its PC, the byte offset of its block's entry in
     /// `Frame::blocks`, the block's physical address and virtual base,
     /// and the word's byte offset in the block's entry table): a
     /// hand-over to its translation if the table has it, else `exit_at`.
     cross_exit: IrBlock,
-    /// `Frame::blocks`, loaded once.
-    blocks: Value,
     /// Exit with the PC a handler left in the CPU.
     exit_as_is: IrBlock,
     /// Exit with an exception parked in the frame (PC already stored).
@@ -380,8 +376,6 @@ struct Emitter<'a, B: Bus> {
     handler_sig: cranelift_codegen::ir::SigRef,
     /// A translation's, for hand-overs.
     translation_sig: cranelift_codegen::ir::SigRef,
-    ram_reservations: Value,
-    ram_code_marks: Value,
     /// The `HELD` fields this run reads, and writes, as found so far.
     read: Held,
     written: Held,
@@ -445,10 +439,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
         sig.returns.push(AbiParam::new(types::I32));
         let handler_sig = b.import_signature(sig);
         let translation_sig = b.import_signature(translation_signature(ptr));
-        let ram_reservations = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_reservations) as i32);
-        let ram_code_marks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, ram_code_marks) as i32);
-        let chain = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, chain) as i32);
-        let blocks = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, blocks) as i32);
         let vars = plan.map(|_| HELD.map(|_| b.declare_var(types::I32)));
         let mut emitter = Emitter {
             b,
@@ -468,15 +458,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
             starts,
             exit_at,
             chain_exit,
-            chain,
             cross_exit,
-            blocks,
             exit_as_is,
             exit_exception,
             handler_sig,
             translation_sig,
-            ram_reservations,
-            ram_code_marks,
             read: 0,
             written: 0,
             held: plan.unwrap_or_default(),
@@ -542,12 +528,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn exits(&mut self) {
         self.b.switch_to_block(self.chain_exit);
         let (pc, at) = (self.b.block_params(self.chain_exit)[0], self.b.block_params(self.chain_exit)[1]);
-        let next = self.pointer_or_exit(self.chain, at, pc);
+        let chain = self.frame_pointer(offset_of!(Frame<B>, chain));
+        let next = self.pointer_or_exit(chain, at, pc);
         self.hand_over(next, pc);
         self.b.switch_to_block(self.cross_exit);
         let p = self.b.block_params(self.cross_exit).to_vec();
         let (pc, slot_at, phys, vbase, word_at) = (p[0], p[1], p[2], p[3], p[4]);
-        let code = self.pointer_or_exit(self.blocks, slot_at, pc);
+        let blocks = self.frame_pointer(offset_of!(Frame<B>, blocks));
+        let code = self.pointer_or_exit(blocks, slot_at, pc);
         let its_phys = self.b.ins().load(types::I32, TRUSTED, code, offset_of!(BlockCode, phys) as i32);
         let its_vbase = self.b.ins().load(types::I32, TRUSTED, code, offset_of!(BlockCode, vbase) as i32);
         let same_phys = self.b.ins().icmp(IntCC::Equal, its_phys, phys);
@@ -572,6 +560,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.leave(EXIT_CONTINUE);
         self.b.switch_to_block(self.exit_exception);
         self.leave(EXIT_EXCEPTION);
+    }
+
+    /// The pointer field of the frame at `offset`, loaded where it is
+    /// used: the frame's pointers held from entry to every way out kept
+    /// registers busy for the whole translation, and the values a run
+    /// does use spilled to the stack.
+    fn frame_pointer(&mut self, offset: usize) -> Value {
+        self.b.ins().load(self.ptr, TRUSTED, self.frame, offset as i32)
     }
 
     /// The pointer at `table + at`, with the builder where neither it nor
@@ -1310,7 +1306,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let block_no = self.b.ins().ushr_imm_u(off, BLOCK_BYTES.trailing_zeros() as i64);
         let word_no = self.b.ins().ushr_imm_u(block_no, 6);
         let word_at = self.b.ins().ishl_imm_u(word_no, 3);
-        let word_at = self.b.ins().iadd(self.ram_code_marks, word_at);
+        let marks = self.frame_pointer(offset_of!(Frame<B>, ram_code_marks));
+        let word_at = self.b.ins().iadd(marks, word_at);
         let marks = self.b.ins().load(types::I64, TRUSTED, word_at, 0);
         let bit = self.b.ins().band_imm_s(block_no, 63);
         let marks = self.b.ins().ushr(marks, bit);
@@ -1406,7 +1403,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         }
         let (host, latency) = self.plain_ram_address(addr, size, true, slow);
         // No reservation to break.
-        let held = self.b.ins().load(types::I8, TRUSTED, self.ram_reservations, 0);
+        let reservations = self.frame_pointer(offset_of!(Frame<B>, ram_reservations));
+        let held = self.b.ins().load(types::I8, TRUSTED, reservations, 0);
         let free = self.b.create_block();
         self.b.ins().brif(held, slow, &[], free, &[]);
         self.b.switch_to_block(free);
