@@ -166,9 +166,10 @@ impl Translator {
         // The first pass finds the held fields the run both reads and
         // writes, and whether it calls handlers other than behind a memory
         // fast path. Only a run that does not is emitted again, holding
-        // those fields in variables: after each such call every held field would be loaded
-        // again, and holding them there too was no faster (paired on the
-        // Linux hackbench run: 1.06x the time, spread 0.92-1.16).
+        // those fields in variables: after each such call every held
+        // field would be loaded again, and holding them there too was no
+        // faster (paired on the Linux hackbench run: 1.06x the time,
+        // spread 0.92-1.16).
         let mut plan = None;
         loop {
             module.clear_context(&mut self.ctx);
