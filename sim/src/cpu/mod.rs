@@ -313,6 +313,12 @@ pub struct Cpu {
     /// covers it and no store has reached decoded code: every place that
     /// changes either resets it.
     code_vbase: u32,
+    /// While a translation runs, where compiled code loads and stores
+    /// inline (`jit::Frame` keeps them). Here rather than in the frame
+    /// because compiled code holds the CPU's address in a register for
+    /// the whole translation, and the frame's it spilled: each load or
+    /// store read it back from the stack first.
+    jit_direct: [jit::Direct; jit::DIRECT_RANGES],
 }
 
 /// Selects a PC's decoded block, plus bit 0 so that an odd PC never matches.
@@ -496,6 +502,7 @@ impl Cpu {
             read_window: Window::EMPTY,
             write_window: Window::EMPTY,
             code_vbase: NO_CODE,
+            jit_direct: [jit::Direct::NONE; jit::DIRECT_RANGES],
         };
         cpu.reset(0xA000_0000);
         cpu

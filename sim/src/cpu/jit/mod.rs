@@ -151,19 +151,12 @@ pub(crate) struct Frame<B> {
     /// The exception an instruction raised (`EXIT_EXCEPTION`), not yet
     /// entered: the loop enters it, as after an interpreted instruction.
     pub exception: Option<Exception>,
-    /// Where the CPU's data windows (`Cpu::read_window`, `write_window`)
-    /// land in the bus's plain RAM and in the core's local RAM, and, for
-    /// loads by privileged code, the core's P4 memory (`Bus::p4_ram`,
-    /// reached with no window), indexed by `Direct::at`: compiled code
-    /// loads and stores there inline. Made on entry; `refresh` adds the ranges of a
-    /// window a load or store that missed them moved.
-    pub direct: [Direct; 6],
     /// `PlainRam::reservations` (of either memory).
     pub ram_reservations: *const bool,
     pub ram_code_marks: *const u64,
     /// The bus's `plain_ram` (`len` 0 if it has none) and `local_ram` for
-    /// this core (it never holds decoded code): what `direct` is made
-    /// from.
+    /// this core (it never holds decoded code): what the direct ranges
+    /// (`Cpu::jit_direct`) are made from.
     ram: FrameRam,
     local: FrameRam,
     /// `Bus::p4_ram` for this core, if the core is privileged (`len` 0
@@ -172,7 +165,7 @@ pub(crate) struct Frame<B> {
     /// Stores may go inline: false when the bus has code writes not yet
     /// drained (then every store must flag them, which the handler does).
     store_ok: bool,
-    /// The windows `direct` was made from.
+    /// The windows the direct ranges were made from.
     windows: [super::Window; 2],
     /// The entry table (`BlockCode::entry`) of the block the translations
     /// of this call belong to, or null. A translation whose way out is a
@@ -217,6 +210,10 @@ impl FrameRam {
     }
 }
 
+/// Direct ranges of a call (`Cpu::jit_direct`): loads and stores in each
+/// of `Memory::ALL`.
+pub(crate) const DIRECT_RANGES: usize = 6;
+
 /// The part of a data window that lies in one plain memory: an access of
 /// `size` bytes at virtual `addr` with `addr - vlo` (wrapping) aligned to
 /// `size` and below `len` is a read or write of host memory at `host +
@@ -254,9 +251,9 @@ impl Memory {
 }
 
 impl Direct {
-    const NONE: Direct = Direct { vlo: 0, len: 0, host: std::ptr::null_mut(), latency: 0, offset: 0 };
+    pub(crate) const NONE: Direct = Direct { vlo: 0, len: 0, host: std::ptr::null_mut(), latency: 0, offset: 0 };
 
-    /// Index in `Frame::direct` of the range for loads (`store` false) or
+    /// Index in `Cpu::jit_direct` of the range for loads (`store` false) or
     /// stores in `memory`.
     pub const fn at(store: bool, memory: Memory) -> usize {
         3 * store as usize + memory as usize
@@ -312,11 +309,10 @@ impl<B: Bus> Frame<B> {
         // error); a change of SR.MD ends the translation.
         let p4 = if cpu.privileged() { bus.p4_ram(cpu.id) } else { None };
         let windows = [cpu.read_window, cpu.write_window];
-        let mut frame = Frame {
+        let frame = Frame {
             limit,
             retired: 0,
             exception: None,
-            direct: [Direct::NONE; 6],
             ram_reservations: ram.or(local).map_or(std::ptr::null(), |r| r.reservations),
             ram_code_marks: ram.map_or(std::ptr::null(), |r| r.code_marks),
             ram: FrameRam::of(ram),
@@ -333,7 +329,9 @@ impl<B: Bus> Frame<B> {
         };
         for store in [false, true] {
             for memory in Memory::ALL {
-                frame.direct[Direct::at(store, memory)] = frame.range(store, memory);
+                let range = frame.range(store, memory);
+                // SAFETY: the frame's CPU is live for the whole call.
+                unsafe { (*frame.cpu).jit_direct[Direct::at(store, memory)] = range };
             }
         }
         frame
@@ -346,17 +344,17 @@ impl<B: Bus> Frame<B> {
     /// change a translation happened. Whatever could (`invalidate_windows`:
     /// SR, MMU and TLB changes) also sets `code_vbase` to `NO_CODE`, as
     /// does a store to code, and the translation leaves right after that
-    /// handler, before any access through `direct`; a refresh that sees
+    /// handler, before any access through the ranges; a refresh that sees
     /// `NO_CODE` drops the ranges all the same. Why keep them:
     /// code that reads the core's URAM and DRAM in turn (the hypervisor)
     /// moves its window at nearly every access, and each move took the
     /// handler.
     fn refresh(&mut self) {
         // SAFETY: the frame's CPU is live for the whole call.
-        let cpu = unsafe { &*self.cpu };
+        let cpu = unsafe { &mut *self.cpu };
         let windows = [cpu.read_window, cpu.write_window];
         if cpu.code_vbase == super::NO_CODE {
-            self.direct = [Direct::NONE; 6];
+            cpu.jit_direct = [Direct::NONE; DIRECT_RANGES];
             self.windows = windows;
             return;
         }
@@ -366,7 +364,7 @@ impl<B: Bus> Frame<B> {
                 for memory in [Memory::Plain, Memory::Local] {
                     let range = self.range(store, memory);
                     if range.len != 0 {
-                        self.direct[Direct::at(store, memory)] = range;
+                        cpu.jit_direct[Direct::at(store, memory)] = range;
                     }
                 }
             }

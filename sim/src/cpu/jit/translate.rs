@@ -1228,9 +1228,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn unaligned_ram_address(&mut self, addr: Value, slow: IrBlock) -> (Value, Value) {
         self.first_memory_hit(slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
-            let field = |name: usize| (offset_of!(Frame<B>, direct) + at * std::mem::size_of::<Direct>() + name) as i32;
-            let vlo = e.b.ins().load(types::I32, TRUSTED, e.frame, field(offset_of!(Direct, vlo)));
-            let len = e.b.ins().load(types::I32, TRUSTED, e.frame, field(offset_of!(Direct, len)));
+            let field = |name: usize| (offset_of!(Cpu, jit_direct) + at * std::mem::size_of::<Direct>() + name) as i32;
+            let vlo = e.b.ins().load(types::I32, TRUSTED, e.cpu, field(offset_of!(Direct, vlo)));
+            let len = e.b.ins().load(types::I32, TRUSTED, e.cpu, field(offset_of!(Direct, len)));
             let off = e.b.ins().isub(addr, vlo);
             // In 64 bits, so neither side wraps: off + 4 <= len.
             let off = e.b.ins().uextend(types::I64, off);
@@ -1240,9 +1240,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
             let hit = e.b.create_block();
             e.b.ins().brif(inside, hit, &[], miss, &[]);
             e.b.switch_to_block(hit);
-            let host = e.b.ins().load(e.ptr, TRUSTED, e.frame, field(offset_of!(Direct, host)));
+            let host = e.b.ins().load(e.ptr, TRUSTED, e.cpu, field(offset_of!(Direct, host)));
             let host = e.b.ins().iadd(host, off);
-            let latency = e.b.ins().load(types::I64, TRUSTED, e.frame, field(offset_of!(Direct, latency)));
+            let latency = e.b.ins().load(types::I64, TRUSTED, e.cpu, field(offset_of!(Direct, latency)));
             (host, latency)
         })
     }
@@ -1275,9 +1275,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// where they do; else on to `miss`. With `marked`, then on to it if
     /// their 1 KiB block of the memory holds decoded code.
     fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock, marked: Option<IrBlock>) -> (Value, Value) {
-        let field = |name: usize| (offset_of!(Frame<B>, direct) + at * std::mem::size_of::<Direct>() + name) as i32;
-        let vlo = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, vlo)));
-        let len = self.b.ins().load(types::I32, TRUSTED, self.frame, field(offset_of!(Direct, len)));
+        let field = |name: usize| (offset_of!(Cpu, jit_direct) + at * std::mem::size_of::<Direct>() + name) as i32;
+        let vlo = self.b.ins().load(types::I32, TRUSTED, self.cpu, field(offset_of!(Direct, vlo)));
+        let len = self.b.ins().load(types::I32, TRUSTED, self.cpu, field(offset_of!(Direct, len)));
         let off = self.b.ins().isub(addr, vlo);
         let k = size.trailing_zeros() as i64;
         let (scaled, limit) = if k == 0 {
@@ -1290,11 +1290,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.ins().brif(inside, hit, &[], miss, &[]);
         self.b.switch_to_block(hit);
         let off = self.b.ins().uextend(types::I64, off);
-        let host = self.b.ins().load(self.ptr, TRUSTED, self.frame, field(offset_of!(Direct, host)));
+        let host = self.b.ins().load(self.ptr, TRUSTED, self.cpu, field(offset_of!(Direct, host)));
         let host = self.b.ins().iadd(host, off);
-        let latency = self.b.ins().load(types::I64, TRUSTED, self.frame, field(offset_of!(Direct, latency)));
+        let latency = self.b.ins().load(types::I64, TRUSTED, self.cpu, field(offset_of!(Direct, latency)));
         if let Some(marked) = marked {
-            let base = self.b.ins().load(types::I64, TRUSTED, self.frame, field(offset_of!(Direct, offset)));
+            let base = self.b.ins().load(types::I64, TRUSTED, self.cpu, field(offset_of!(Direct, offset)));
             let in_memory = self.b.ins().iadd(base, off);
             self.code_mark_test(in_memory, marked);
         }
