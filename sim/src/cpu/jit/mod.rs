@@ -25,7 +25,7 @@
 //!   instructions that touch only registers, T, PR, MACH/MACL and GBR;
 //! - a load or store with an inline fast path for plain RAM
 //!   (`Bus::plain_ram`, DRAM) and the core's local RAM (`Bus::local_ram`,
-//!   its URAM), through the frame's ranges where the data windows land in
+//!   its URAM), through the call's ranges where the data windows land in
 //!   them (`Direct`), and for privileged loads the core's P4 memory
 //!   (`Bus::p4_ram`, its OL memory), its handler behind it (with FMOV.S
 //!   also behind a guard on the FPU's mode); or an STC of a privileged
@@ -438,7 +438,7 @@ pub(crate) unsafe extern "C" fn exec<B: Bus>(frame: *mut Frame<B>, handler: *con
     unsafe { run_handler(&mut *frame, handler, op, false, false) }
 }
 
-/// `exec` for a load or store that missed the frame's direct ranges: the
+/// `exec` for a load or store that missed the call's direct ranges: the
 /// frame then takes the ranges of the window the access moved
 /// (`Frame::refresh`). Other handlers need not: a range left as it was
 /// stays right (see `refresh`), and only an access that missed gains from
@@ -452,7 +452,7 @@ pub(crate) unsafe extern "C" fn exec_memory<B: Bus>(frame: *mut Frame<B>, handle
 
 /// `exec` for a delay slot: the handler runs with `in_delay_slot` set, and
 /// its exception becomes the slot form (`Exception::in_delay_slot`). The
-/// frame's ranges are refreshed as after `exec_memory`.
+/// call's ranges are refreshed as after `exec_memory`.
 ///
 /// Safety: as `exec`.
 pub(crate) unsafe extern "C" fn exec_slot<B: Bus>(frame: *mut Frame<B>, handler: *const (), op: u32) -> u32 {

@@ -1205,9 +1205,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// The tests that `size` bytes at virtual `addr` lie in one of the
-    /// frame's direct ranges for loads (or stores): the plain RAM's
-    /// (`Bus::plain_ram`, DRAM) first, then the core's local RAM's
-    /// (`Bus::local_ram`, its URAM). Returns the host address of the
+    /// call's direct ranges (`Cpu::jit_direct`) for loads (or stores):
+    /// the plain RAM's (`Bus::plain_ram`, DRAM) first, then the core's
+    /// local RAM's (`Bus::local_ram`, its URAM). Returns the host address of the
     /// access and its latency, with the builder in the block where a test
     /// passed; a miss goes to `slow`. For a store, also what
     /// `Bus::write_fast` needs to be the whole story: no decoded code in
@@ -1269,7 +1269,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         (params[0], params[1])
     }
 
-    /// Whether `size` bytes at virtual `addr` lie in the frame's direct
+    /// Whether `size` bytes at virtual `addr` lie in the call's direct
     /// range `at` (`Direct`'s one comparison, which also tests the
     /// alignment): their host address and the latency, with the builder
     /// where they do; else on to `miss`. With `marked`, then on to it if
