@@ -212,7 +212,7 @@ impl FrameRam {
 
 /// Direct ranges of a call (`Cpu::jit_direct`): loads and stores in each
 /// of `Memory::ALL`.
-pub(crate) const DIRECT_RANGES: usize = 6;
+pub(crate) const DIRECT_RANGES: usize = 2 * Memory::ALL.len();
 
 /// The part of a data window that lies in one plain memory: an access of
 /// `size` bytes at virtual `addr` with `addr - vlo` (wrapping) aligned to
@@ -256,7 +256,7 @@ impl Direct {
     /// Index in `Cpu::jit_direct` of the range for loads (`store` false) or
     /// stores in `memory`.
     pub const fn at(store: bool, memory: Memory) -> usize {
-        3 * store as usize + memory as usize
+        Memory::ALL.len() * store as usize + memory as usize
     }
 
     /// All of `ram`, at its own address (a memory reached untranslated).

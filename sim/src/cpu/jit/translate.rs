@@ -287,6 +287,12 @@ fn fr_offset(n: usize) -> i32 {
     (offset_of!(Cpu, fr) + 4 * n) as i32
 }
 
+/// Offset in the `Cpu` of field `name` (an `offset_of!(Direct, ..)`) of
+/// direct range `at` (`Direct::at`).
+fn direct_field(at: usize, name: usize) -> i32 {
+    (offset_of!(Cpu, jit_direct) + at * std::mem::size_of::<Direct>() + name) as i32
+}
+
 /// The 32-bit `Cpu` fields a translation holds in SSA variables while it
 /// runs (see the module's header): only handlers change them otherwise.
 const HELD: [i32; 21] = {
@@ -1228,7 +1234,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn unaligned_ram_address(&mut self, addr: Value, slow: IrBlock) -> (Value, Value) {
         self.first_memory_hit(slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
-            let field = |name: usize| (offset_of!(Cpu, jit_direct) + at * std::mem::size_of::<Direct>() + name) as i32;
+            let field = |name: usize| direct_field(at, name);
             let vlo = e.b.ins().load(types::I32, TRUSTED, e.cpu, field(offset_of!(Direct, vlo)));
             let len = e.b.ins().load(types::I32, TRUSTED, e.cpu, field(offset_of!(Direct, len)));
             let off = e.b.ins().isub(addr, vlo);
@@ -1275,7 +1281,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// where they do; else on to `miss`. With `marked`, then on to it if
     /// their 1 KiB block of the memory holds decoded code.
     fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock, marked: Option<IrBlock>) -> (Value, Value) {
-        let field = |name: usize| (offset_of!(Cpu, jit_direct) + at * std::mem::size_of::<Direct>() + name) as i32;
+        let field = |name: usize| direct_field(at, name);
         let vlo = self.b.ins().load(types::I32, TRUSTED, self.cpu, field(offset_of!(Direct, vlo)));
         let len = self.b.ins().load(types::I32, TRUSTED, self.cpu, field(offset_of!(Direct, len)));
         let off = self.b.ins().isub(addr, vlo);
