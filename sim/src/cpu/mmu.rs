@@ -78,32 +78,34 @@ impl TlbEntry {
     /// Mask of the address bits that select the page.
     #[inline(always)]
     pub fn page_mask(&self) -> u32 {
+        // By table, not by branches: the UTLB search computes it for every
+        // entry (`Mmu::utlb_search`).
+        const BY_SIZE: [u32; 4] = [0xFFFF_FC00, 0xFFFF_F000, 0xFFFF_0000, 0xFFF0_0000];
+        // ESZ: 0001 4 KiB, 0010 8 KiB, 0100 64 KiB, 0101 256 KiB, 0111 1 MiB,
+        // 1000 4 MiB, 1100 64 MiB; 0000 is 1 KiB, and the reserved codes
+        // are treated alike.
+        const BY_ESZ: [u32; 16] = {
+            let mut m = [0xFFFF_FC00u32; 16];
+            m[0b0001] = 0xFFFF_F000;
+            m[0b0010] = 0xFFFF_E000;
+            m[0b0100] = 0xFFFF_0000;
+            m[0b0101] = 0xFFFC_0000;
+            m[0b0111] = 0xFFF0_0000;
+            m[0b1000] = 0xFFC0_0000;
+            m[0b1100] = 0xFC00_0000;
+            m
+        };
         if self.ext {
-            return match self.esz {
-                0b0001 => 0xFFFF_F000, // 4 KiB
-                0b0010 => 0xFFFF_E000, // 8 KiB
-                0b0100 => 0xFFFF_0000, // 64 KiB
-                0b0101 => 0xFFFC_0000, // 256 KiB
-                0b0111 => 0xFFF0_0000, // 1 MiB
-                0b1000 => 0xFFC0_0000, // 4 MiB
-                0b1100 => 0xFC00_0000, // 64 MiB
-                // 0b0000 is 1 KiB; the reserved codes are treated alike.
-                _ => 0xFFFF_FC00,
-            };
-        }
-        match self.size {
-            0 => 0xFFFF_FC00,
-            1 => 0xFFFF_F000,
-            2 => 0xFFFF_0000,
-            _ => 0xFFF0_0000,
+            BY_ESZ[(self.esz & 15) as usize]
+        } else {
+            BY_SIZE[(self.size & 3) as usize]
         }
     }
 
     #[inline(always)]
     fn matches(&self, vaddr: u32, asid: u8, ignore_asid: bool) -> bool {
-        self.valid
-            && (self.vpn ^ vaddr) & self.page_mask() == 0
-            && (self.shared || ignore_asid || self.asid == asid)
+        // `&`, not `&&`: no branches in the UTLB search's loop.
+        self.valid & ((self.vpn ^ vaddr) & self.page_mask() == 0) & (self.shared | ignore_asid | (self.asid == asid))
     }
 
     #[inline(always)]
@@ -188,9 +190,18 @@ pub struct Mmu {
     pub ttb: u32,
     pub tea: u32,
     mmucr: u32,
-    pub utlb: [TlbEntry; 64],
+    /// Written only through `ldtlb`, `array_write` and `set_mmucr`, which
+    /// keep `utlb_overlaps` up to date.
+    utlb: [TlbEntry; 64],
     pub itlb: [TlbEntry; 4],
     itlb_next: usize,
+    /// Pairs of UTLB entries that one search could both hit (`overlap`):
+    /// while there are none, a search may stop at its first hit.
+    utlb_overlaps: u32,
+    /// The UTLB entry the last search of each 4 KiB page's slot found
+    /// (by bits 15:12 of the address): tried first. Only a hint: it is
+    /// checked like any entry, and used only with no overlaps.
+    utlb_recent: [u8; 16],
 }
 
 impl Default for Mmu {
@@ -211,7 +222,45 @@ impl Mmu {
             utlb: [TlbEntry::default(); 64],
             itlb: [TlbEntry::default(); 4],
             itlb_next: 0,
+            utlb_overlaps: 0,
+            utlb_recent: [0; 16],
         }
+    }
+
+    /// The UTLB's entries.
+    pub fn utlb(&self) -> &[TlbEntry; 64] {
+        &self.utlb
+    }
+
+    /// Whether UTLB entries `a` and `b` could both match one search: both
+    /// valid, their pages overlapping, and an ASID both can match (equal
+    /// ones, a shared entry, or MMUCR.SV set, under which privileged
+    /// searches ignore ASIDs).
+    fn overlap(&self, a: &TlbEntry, b: &TlbEntry) -> bool {
+        a.valid
+            && b.valid
+            && (a.vpn ^ b.vpn) & a.page_mask() & b.page_mask() == 0
+            && (a.shared || b.shared || a.asid == b.asid || self.mmucr & mmucr::SV != 0)
+    }
+
+    /// Overlapping pairs that include UTLB entry `i`.
+    fn overlaps_of(&self, i: usize) -> u32 {
+        let e = &self.utlb[i];
+        self.utlb.iter().enumerate().filter(|&(j, other)| j != i && self.overlap(e, other)).count() as u32
+    }
+
+    /// UTLB entry `i` is about to be written by `write`: `utlb_overlaps`
+    /// follows it.
+    fn write_utlb(&mut self, i: usize, write: impl FnOnce(&mut TlbEntry)) {
+        self.utlb_overlaps -= self.overlaps_of(i);
+        write(&mut self.utlb[i]);
+        self.utlb_overlaps += self.overlaps_of(i);
+    }
+
+    /// Count the overlapping pairs again (after a change to many entries,
+    /// or to MMUCR.SV).
+    fn count_overlaps(&mut self) {
+        self.utlb_overlaps = (0..64).map(|i| self.overlaps_of(i)).sum::<u32>() / 2;
     }
 
     /// Reset: MMU off. TLB contents are undefined after reset on silicon;
@@ -242,6 +291,7 @@ impl Mmu {
             }
         }
         self.mmucr = value & mmucr::WRITABLE;
+        self.count_overlaps();
     }
 
     fn asid(&self) -> u8 {
@@ -261,14 +311,16 @@ impl Mmu {
     pub fn ldtlb(&mut self) {
         let i = self.urc();
         let ext = self.extended();
-        let e = &mut self.utlb[i];
-        e.vpn = self.pteh & 0xFFFF_FC00;
-        e.asid = self.pteh as u8;
-        e.from_ptel(self.ptel);
-        e.ext = ext;
-        if ext {
-            e.from_ptea(self.ptea);
-        }
+        let (pteh, ptel, ptea) = (self.pteh, self.ptel, self.ptea);
+        self.write_utlb(i, |e| {
+            e.vpn = pteh & 0xFFFF_FC00;
+            e.asid = pteh as u8;
+            e.from_ptel(ptel);
+            e.ext = ext;
+            if ext {
+                e.from_ptea(ptea);
+            }
+        });
         let urb = ((self.mmucr >> mmucr::URB_SHIFT) & mmucr::FIELD6) as usize;
         let mut next = i + 1;
         if next == 64 || (urb != 0 && next >= urb) {
@@ -280,19 +332,34 @@ impl Mmu {
     }
 
     /// Search the UTLB.
-    fn utlb_search(&self, vaddr: u32, privileged: bool) -> Result<Option<usize>, Exception> {
+    fn utlb_search(&mut self, vaddr: u32, privileged: bool) -> Result<Option<usize>, Exception> {
         let ignore_asid = privileged && self.mmucr & mmucr::SV != 0;
         let asid = self.asid();
-        let mut hit = None;
-        for (i, e) in self.utlb.iter().enumerate() {
-            if e.matches(vaddr, asid, ignore_asid) {
-                if hit.is_some() {
-                    return Err(Exception::TlbMultipleHit(vaddr));
-                }
-                hit = Some(i);
+        if self.utlb_overlaps == 0 {
+            // At most one entry can match: the first hit is the answer,
+            // and the one found last in this slot is likely to be it.
+            let slot = (vaddr >> 12) as usize % self.utlb_recent.len();
+            let recent = self.utlb_recent[slot] as usize;
+            if self.utlb[recent].matches(vaddr, asid, ignore_asid) {
+                return Ok(Some(recent));
             }
+            let hit = self.utlb.iter().position(|e| e.matches(vaddr, asid, ignore_asid));
+            if let Some(i) = hit {
+                self.utlb_recent[slot] = i as u8;
+            }
+            return Ok(hit);
         }
-        Ok(hit)
+        // Every entry is compared (a second hit is an exception), so the
+        // hits are gathered with no branch per entry.
+        let mut hits = 0u64;
+        for (i, e) in self.utlb.iter().enumerate() {
+            hits |= (e.matches(vaddr, asid, ignore_asid) as u64) << i;
+        }
+        match hits.count_ones() {
+            0 => Ok(None),
+            1 => Ok(Some(hits.trailing_zeros() as usize)),
+            _ => Err(Exception::TlbMultipleHit(vaddr)),
+        }
     }
 
     /// Translate a data access in P0/U0 or P3 with the MMU on.
@@ -422,36 +489,41 @@ impl Mmu {
                         // An associative UTLB write also checks the ITLB.
                         self.utlb.iter_mut().for_each(|e| set(e, true));
                         self.itlb.iter_mut().for_each(|e| set(e, false));
+                        self.count_overlaps();
                     } else {
                         self.itlb.iter_mut().for_each(|e| set(e, false));
                     }
                 } else {
-                    let e = if utlb {
-                        &mut self.utlb[((addr >> 8) & 63) as usize]
-                    } else {
-                        &mut self.itlb[((addr >> 8) & 3) as usize]
+                    let write = |e: &mut TlbEntry| {
+                        e.vpn = value & 0xFFFF_FC00;
+                        e.valid = value & (1 << 8) != 0;
+                        e.asid = value as u8;
+                        if utlb {
+                            e.dirty = value & (1 << 9) != 0;
+                        }
                     };
-                    e.vpn = value & 0xFFFF_FC00;
-                    e.valid = value & (1 << 8) != 0;
-                    e.asid = value as u8;
                     if utlb {
-                        e.dirty = value & (1 << 9) != 0;
+                        self.write_utlb(((addr >> 8) & 63) as usize, write);
+                    } else {
+                        write(&mut self.itlb[((addr >> 8) & 3) as usize]);
                     }
                 }
             }
             0xF3 | 0xF7 => {
                 let ext = self.extended();
-                let e = if addr >> 24 == 0xF7 {
-                    &mut self.utlb[((addr >> 8) & 63) as usize]
-                } else {
-                    &mut self.itlb[((addr >> 8) & 3) as usize]
+                let write = |e: &mut TlbEntry| {
+                    e.ext = ext;
+                    if addr & (1 << 23) == 0 {
+                        e.from_ptel(value);
+                    } else if ext {
+                        // Data array 2 exists in extended mode only.
+                        e.from_ptea(value);
+                    }
                 };
-                e.ext = ext;
-                if addr & (1 << 23) == 0 {
-                    e.from_ptel(value);
-                } else if ext {
-                    // Data array 2 exists in extended mode only.
-                    e.from_ptea(value);
+                if addr >> 24 == 0xF7 {
+                    self.write_utlb(((addr >> 8) & 63) as usize, write);
+                } else {
+                    write(&mut self.itlb[((addr >> 8) & 3) as usize]);
                 }
             }
             _ => {}
@@ -533,6 +605,67 @@ mod tests {
         assert_eq!(m.translate_data(0x1000, false, true), Err(Exception::TlbMultipleHit(0x1000)));
     }
 
+    /// The UTLB search the MMU makes, the long way: every entry compared.
+    fn search_every_entry(m: &Mmu, vaddr: u32, privileged: bool) -> Result<Option<usize>, Exception> {
+        let ignore_asid = privileged && m.mmucr & mmucr::SV != 0;
+        let hits: Vec<usize> = (0..64).filter(|&i| m.utlb[i].matches(vaddr, m.asid(), ignore_asid)).collect();
+        match hits[..] {
+            [] => Ok(None),
+            [i] => Ok(Some(i)),
+            _ => Err(Exception::TlbMultipleHit(vaddr)),
+        }
+    }
+
+    /// The quick search (first hit, the slot's last hit tried first) is
+    /// used only while no two entries can match one search: through
+    /// loads, array writes and MMUCR changes (SV, TI) that make and undo
+    /// such pairs, every search answers as comparing every entry does,
+    /// and the count of pairs is the one found by comparing every pair.
+    #[test]
+    fn utlb_search_answers_as_comparing_every_entry_does() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 16) as u32
+        };
+        let mut m = Mmu::new();
+        let (mut multiple, mut quick) = (0, 0);
+        for _ in 0..20_000 {
+            // Few pages and ASIDs, so entries overlap often.
+            let vpn = (next() % 8) << 12 | (next() % 2) << 20;
+            let asid = (next() % 3) as u8;
+            let size = next() % 4;
+            let ptel = (next() % 8) << 12 | RW4K & !(1 << 4) | (size >> 1) << 7 | (size & 1) << 4 | (next() % 4 == 0) as u32 * 2;
+            match next() % 16 {
+                0 => m.set_mmucr(mmucr::AT | if next() % 2 == 0 { mmucr::SV } else { 0 } | (next() % 64) << mmucr::URC_SHIFT),
+                1 if next() % 8 == 0 => m.set_mmucr(mmucr::AT | mmucr::TI),
+                2 => m.array_write(0xF600_0000 | (next() % 64) << 8, vpn | (next() % 2) << 8 | asid as u32, true),
+                3 => m.array_write(0xF700_0000 | (next() % 64) << 8, ptel, true),
+                4 => m.array_write(0xF600_0080, vpn | asid as u32, next() % 2 == 0),
+                _ => {
+                    m.pteh = vpn | asid as u32;
+                    m.ptel = ptel;
+                    m.ldtlb();
+                }
+            }
+            let pairs = (0..64).flat_map(|i| (i + 1..64).map(move |j| (i, j)));
+            let overlaps = pairs.filter(|&(i, j)| m.overlap(&m.utlb[i], &m.utlb[j])).count() as u32;
+            assert_eq!(m.utlb_overlaps, overlaps);
+            for _ in 0..4 {
+                m.pteh = next() % 3;
+                let (vaddr, privileged) = ((next() % 8) << 12 | (next() % 2) << 20 | next() % 0x1000, next() % 2 == 0);
+                let want = search_every_entry(&m, vaddr, privileged);
+                multiple += want.is_err() as u32;
+                quick += (m.utlb_overlaps == 0) as u32;
+                assert_eq!(m.utlb_search(vaddr, privileged), want, "{vaddr:#x}");
+            }
+        }
+        // Both ways were taken, and multiple hits were found.
+        assert!(multiple > 100 && quick > 100, "{multiple} multiple hits, {quick} quick searches");
+    }
+
     #[test]
     fn urc_wraps_at_urb() {
         let mut m = Mmu::new();
@@ -563,7 +696,7 @@ mod tests {
         load(&mut m, 0x0040_0000, 7, 0x0810_0000 | RW4K);
         assert!(m.translate_fetch(0x0040_0000, true).is_ok());
         m.array_write(0xF600_0080, 0x0040_0000 | 7, true);
-        assert!(!m.utlb[0].valid);
+        assert!(!m.utlb()[0].valid);
         assert!(m.itlb.iter().all(|e| !e.valid));
     }
 
