@@ -675,6 +675,32 @@ impl Rp1Bus {
 mod tests {
     use super::*;
 
+    /// A core's write to a peripheral through P4 leaves the bus's device
+    /// flag to no one else: another core's next store to DRAM by the slow
+    /// path (its write window empty, as at the start of every slice) does
+    /// not yield for it. It did: the flag stayed set until some core's
+    /// slow write took it, so a core yielded at a point another core's
+    /// register write chose, and where that fell depended on which of its
+    /// stores missed its window (a host-side cache changed the simulated
+    /// run).
+    #[test]
+    fn a_peripheral_write_makes_no_other_core_yield() {
+        use crate::cpu::Cpu;
+        let mut bus = Rp1Bus::new(2, 0x0800_0000);
+        let (mut writer, mut other) = (Cpu::new(1), Cpu::new(0));
+        writer.reset(0xA000_0000);
+        other.reset(0xA000_0000);
+        // TMU0's TSTR (P4), then a store to DRAM through P1.
+        writer.write(&mut bus, crate::devices::tmu::TMU0_BASE + 4, Size::Byte, 0).expect("TSTR takes a write");
+        assert!(writer.yield_now, "the writer yields for its own peripheral write");
+        other.yield_now = false;
+        other.write(&mut bus, 0x8C00_0000, Size::Long, 1).expect("DRAM takes a write");
+        assert!(!other.yield_now, "another core's store to DRAM does not yield");
+        // Its own write to a device still does (SIMCTL's EXIT, through P2).
+        other.write(&mut bus, 0xA000_0000 | crate::devices::simctl::BASE, Size::Long, 0).expect("EXIT takes a write");
+        assert!(other.yield_now, "a store to a device yields");
+    }
+
     /// Each core's URAM is its own: the hypervisor's board image keeps an
     /// instance's whole state there on that premise (docs/board-image.md).
     /// Another core's read or write faults (the CPU raises an address
