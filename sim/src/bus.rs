@@ -701,6 +701,30 @@ mod tests {
         assert!(other.yield_now, "a store to a device yields");
     }
 
+    /// A store-queue burst is a store like any other: one that reaches a
+    /// device makes its core yield (the device may have stopped the
+    /// machine or raised a line), one to DRAM does not.
+    #[test]
+    fn a_store_queue_burst_to_a_device_yields() {
+        use crate::cpu::{p4, Cpu};
+        let mut bus = Rp1Bus::new(1, 0x0800_0000);
+        let mut cpu = Cpu::new(0);
+        cpu.reset(0xA000_0000);
+        cpu.yield_now = false;
+        // MMU off: the burst goes to QACR0's area (address bits 28:26)
+        // and the store-queue address's bits 25:5.
+        let to = |phys: u32| 0xE000_0000 | (phys & 0x03FF_FFE0);
+        cpu.p4.qacr[0] = (0x0C00_0000 >> 24) & 0x1C;
+        p4::flush_store_queue(&mut cpu, &mut bus, to(0x0C00_0000)).expect("DRAM takes the burst");
+        assert!(!cpu.yield_now, "a burst to DRAM");
+        cpu.p4.qacr[0] = (crate::devices::simctl::BASE >> 24) & 0x1C;
+        // SIMCTL takes the first word (EXIT) and refuses the rest.
+        let r = p4::flush_store_queue(&mut cpu, &mut bus, to(crate::devices::simctl::BASE));
+        assert!(r.is_err(), "SIMCTL has no register at +4");
+        assert!(cpu.yield_now, "a burst that reached a device");
+        assert_eq!(bus.simctl.exit_code, Some(0));
+    }
+
     /// Each core's URAM is its own: the hypervisor's board image keeps an
     /// instance's whole state there on that premise (docs/board-image.md).
     /// Another core's read or write faults (the CPU raises an address
