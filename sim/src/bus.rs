@@ -78,7 +78,7 @@ pub struct Rp1Bus {
     /// Reserved 32-byte line per core (MOVLI.L), if any.
     reservation: [Option<u32>; 4],
     any_reservation: bool,
-    /// The last slow-path write went to a device (see `Bus::take_device_write`).
+    /// The last `write` went to a device (see `Bus::take_device_write`).
     device_written: bool,
     pub faults: Vec<BusFault>,
     pub fault_count: u64,
@@ -464,6 +464,10 @@ impl Bus for Rp1Bus {
 
     #[inline(always)]
     fn write(&mut self, core: usize, now: &mut u64, addr: u32, size: Size, value: u32) -> Result<(), BusError> {
+        // The flag tells of this write alone (`take_device_write`): one
+        // that nobody asked about (a P4 write's) must not answer for the
+        // next, another core's perhaps.
+        self.device_written = false;
         if self.any_reservation {
             self.break_reservations(core, addr);
         }

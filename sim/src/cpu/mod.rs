@@ -1383,10 +1383,6 @@ impl Cpu {
         match self.data_target(vaddr, true)? {
             Target::Bus(pa) => {
                 self.write_window = self.data_window(vaddr, pa);
-                // The flag answers for this write only: a write that left it
-                // set and did not ask (another core's through P4, say) must
-                // not make this core yield.
-                bus.take_device_write();
                 let r = bus
                     .write(self.id, &mut self.cycles, pa, size, value)
                     .map_err(|_| Exception::AddressErrorWrite(vaddr));

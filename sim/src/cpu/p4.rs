@@ -174,12 +174,10 @@ pub fn write<B: Bus>(cpu: &mut Cpu, bus: &mut B, vaddr: u32, size: Size, value: 
         }
         _ if vaddr & 0xFFFF_F000 == UBC_BASE => ubc_write(cpu, vaddr, size, value),
         _ => {
-            // A peripheral write may raise an interrupt or start a core
-            // (and the bus's device flag is this write's, answered here).
+            // A peripheral write may raise an interrupt or start a core.
             cpu.request_yield();
-            let r = bus.write(cpu.id, &mut cpu.cycles, vaddr, size, value);
-            bus.take_device_write();
-            r.or_else(|_| bad(vaddr, true))
+            bus.write(cpu.id, &mut cpu.cycles, vaddr, size, value)
+                .or_else(|_| bad(vaddr, true))
         }
     }
 }
@@ -279,7 +277,6 @@ pub fn flush_store_queue<B: Bus>(cpu: &mut Cpu, bus: &mut B, vaddr: u32) -> Resu
     };
     let data = cpu.p4.sq[n];
     for (i, word) in data.iter().enumerate() {
-        bus.take_device_write();
         let r = bus.write(cpu.id, &mut cpu.cycles, target + 4 * i as u32, Size::Long, *word);
         // Like every CPU store: the burst may have reached decoded code,
         // or a device (which may have raised an interrupt line).
