@@ -314,7 +314,7 @@ pub struct Cpu {
     /// changes either resets it.
     code_vbase: u32,
     /// While a translation runs, where compiled code loads and stores
-    /// inline (`jit::Frame` keeps them). Here rather than in the frame
+    /// inline (`jit::Frame` makes them). Here rather than in the frame
     /// because compiled code holds the CPU's address in a register for
     /// the whole translation, and the frame's it spilled: each load or
     /// store read it back from the stack first.

@@ -1234,9 +1234,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn unaligned_ram_address(&mut self, addr: Value, slow: IrBlock) -> (Value, Value) {
         self.first_memory_hit(slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
-            let field = |name: usize| direct_field(at, name);
-            let vlo = e.b.ins().load(types::I32, TRUSTED, e.cpu, field(offset_of!(Direct, vlo)));
-            let len = e.b.ins().load(types::I32, TRUSTED, e.cpu, field(offset_of!(Direct, len)));
+            let vlo = e.direct_load(types::I32, at, offset_of!(Direct, vlo));
+            let len = e.direct_load(types::I32, at, offset_of!(Direct, len));
             let off = e.b.ins().isub(addr, vlo);
             // In 64 bits, so neither side wraps: off + 4 <= len.
             let off = e.b.ins().uextend(types::I64, off);
@@ -1246,10 +1245,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             let hit = e.b.create_block();
             e.b.ins().brif(inside, hit, &[], miss, &[]);
             e.b.switch_to_block(hit);
-            let host = e.b.ins().load(e.ptr, TRUSTED, e.cpu, field(offset_of!(Direct, host)));
-            let host = e.b.ins().iadd(host, off);
-            let latency = e.b.ins().load(types::I64, TRUSTED, e.cpu, field(offset_of!(Direct, latency)));
-            (host, latency)
+            e.direct_host_and_latency(at, off)
         })
     }
 
@@ -1281,9 +1277,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// where they do; else on to `miss`. With `marked`, then on to it if
     /// their 1 KiB block of the memory holds decoded code.
     fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock, marked: Option<IrBlock>) -> (Value, Value) {
-        let field = |name: usize| direct_field(at, name);
-        let vlo = self.b.ins().load(types::I32, TRUSTED, self.cpu, field(offset_of!(Direct, vlo)));
-        let len = self.b.ins().load(types::I32, TRUSTED, self.cpu, field(offset_of!(Direct, len)));
+        let vlo = self.direct_load(types::I32, at, offset_of!(Direct, vlo));
+        let len = self.direct_load(types::I32, at, offset_of!(Direct, len));
         let off = self.b.ins().isub(addr, vlo);
         let k = size.trailing_zeros() as i64;
         let (scaled, limit) = if k == 0 {
@@ -1296,14 +1291,27 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.ins().brif(inside, hit, &[], miss, &[]);
         self.b.switch_to_block(hit);
         let off = self.b.ins().uextend(types::I64, off);
-        let host = self.b.ins().load(self.ptr, TRUSTED, self.cpu, field(offset_of!(Direct, host)));
-        let host = self.b.ins().iadd(host, off);
-        let latency = self.b.ins().load(types::I64, TRUSTED, self.cpu, field(offset_of!(Direct, latency)));
+        let (host, latency) = self.direct_host_and_latency(at, off);
         if let Some(marked) = marked {
-            let base = self.b.ins().load(types::I64, TRUSTED, self.cpu, field(offset_of!(Direct, offset)));
+            let base = self.direct_load(types::I64, at, offset_of!(Direct, offset));
             let in_memory = self.b.ins().iadd(base, off);
             self.code_mark_test(in_memory, marked);
         }
+        (host, latency)
+    }
+
+    /// Field `name` (an `offset_of!(Direct, ..)`) of direct range `at`,
+    /// loaded from the `Cpu` as a `ty`.
+    fn direct_load(&mut self, ty: Type, at: usize, name: usize) -> Value {
+        self.b.ins().load(ty, TRUSTED, self.cpu, direct_field(at, name))
+    }
+
+    /// For an access at byte `off` (64 bits) of direct range `at` that
+    /// its test passed: the host address and the range's latency.
+    fn direct_host_and_latency(&mut self, at: usize, off: Value) -> (Value, Value) {
+        let host = self.direct_load(self.ptr, at, offset_of!(Direct, host));
+        let host = self.b.ins().iadd(host, off);
+        let latency = self.direct_load(types::I64, at, offset_of!(Direct, latency));
         (host, latency)
     }
 
