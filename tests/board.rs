@@ -25,6 +25,16 @@ fn image() -> PathBuf {
     rp1::board::image().expect("the board image builds")
 }
 
+/// Run machine description `toml` on the board image for at most
+/// `max_cycles`.
+fn run_on_the_board(toml: &str, max_cycles: u64) -> runner::RunResult {
+    let desc = description::parse(toml, std::path::Path::new(".")).expect("a valid description");
+    let mut s = Scenario::new(Policy::None);
+    s.hosted = false;
+    let mode = s.mode().unwrap();
+    runner::run(&desc, RunOptions { max_cycles, keep_events: false, mode }, |_| {}).unwrap()
+}
+
 #[test]
 fn the_board_image_builds_from_nothing_to_the_same_bytes() {
     let first = std::fs::read(image()).unwrap();
@@ -149,11 +159,7 @@ fn a_guest_cannot_reach_a_cores_uram_from_another_core_or_through_a_hypercall() 
         probe.display(),
         poke.display()
     );
-    let desc = description::parse(&toml, std::path::Path::new(".")).expect("a valid description");
-    let mut s = Scenario::new(Policy::None);
-    s.hosted = false;
-    let mode = s.mode().unwrap();
-    let r = runner::run(&desc, RunOptions { max_cycles: 60_000_000, keep_events: false, mode }, |_| {}).unwrap();
+    let r = run_on_the_board(&toml, 60_000_000);
     let console = r.console(1);
     println!("{console}");
     assert_eq!(r.exit, Exit::Guest(0), "{console}\n{}", r.machine_console);
@@ -229,11 +235,7 @@ fn an_ipi_left_pending_behind_a_mask_is_published_at_the_end() {
          interrupts = [{{ source = \"ipi\", level = 6 }}]\n",
         guest.display()
     );
-    let desc = description::parse(&toml, std::path::Path::new(".")).expect("a valid description");
-    let mut s = Scenario::new(Policy::None);
-    s.hosted = false;
-    let mode = s.mode().unwrap();
-    let r = runner::run(&desc, RunOptions { max_cycles: 60_000_000, keep_events: false, mode }, |_| {}).unwrap();
+    let r = run_on_the_board(&toml, 60_000_000);
     let console = r.console(0);
     assert_eq!(r.exit, Exit::Guest(0), "{console}\n{}", r.machine_console);
     assert!(console.contains("masked_ipi: IPI 3 sent to the masked vCPU 1"), "{console}");
@@ -245,4 +247,54 @@ fn an_ipi_left_pending_behind_a_mask_is_published_at_the_end() {
     assert_eq!(r.stats[2].ipi_icis, 1);
     assert_eq!(r.pending_virqs_at_end, 1);
     assert_eq!(rp1_systests::runs::check_interrupt_accounting(&r, "masked IPI"), 1);
+}
+
+/// `TIME_NOW` is answered in the board's entry stub only where the
+/// instance's quick exit would leave the caller as it was
+/// (docs/board-image.md). A GPOS that masks by hypercall raises its own
+/// SR.IMASK to 15 with `ldc` and reads the clock, over and over, beside
+/// the RTOS probe on core 0: each of those calls must take the full entry,
+/// whose quick exit puts the vCPU back at its own level (0), so the GPOS
+/// never holds the RTOS's levels back. The guest checks SR after every
+/// call (a stub that answered at any IMASK fails it, and starves the
+/// probe); then it makes 1,000 calls at level 0, which the stub answers.
+#[test]
+fn time_now_is_answered_in_the_entry_stub_only_where_the_callers_sr_stays_as_it_is() {
+    let probe = build_guest("rtos_probe", RTOS_BASE).unwrap();
+    let hog = build_guest("imask_hog", 0x8900_0000).unwrap();
+    let toml = format!(
+        "[hypervisor]\npolicy = \"none\"\n\n\
+         [[guest]]\nname = \"rtos_probe\"\nclass = \"rtos\"\npriority = 10\nimage = \"{}\"\n\
+         partition = {{ base = {:#x}, size = 0x800000 }}\nvcpus = [{{ core = 0 }}]\n\
+         interrupts = [{{ source = \"timer\", level = 12 }}]\n\
+         params = [{{ symbol = \"probe_params\", words = [40, 0, 1000, 500, 0] }}]\n\n\
+         [[guest]]\nname = \"imask_hog\"\nclass = \"gpos\"\npriority = 1\nimage = \"{}\"\n\
+         partition = {{ base = 0x09000000, size = 0x1000000 }}\nvcpus = [{{ core = 0 }}]\n\
+         interrupts = [{{ source = \"timer\", level = 5 }}]\n",
+        probe.display(),
+        RTOS_BASE - 0x8000_0000,
+        hog.display()
+    );
+    let r = run_on_the_board(&toml, 120_000_000);
+    let (probe_console, hog_console) = (r.console(0), r.console(1));
+    assert_eq!(r.exit, Exit::Guest(0), "{probe_console}\n{hog_console}\n{}", r.machine_console);
+    let hogs: u64 = hog_console
+        .split("imask_hog: ")
+        .nth(1)
+        .and_then(|l| l.split(" calls at IMASK 15, each lowered to 0; 1000 at level 0").next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{hog_console}"));
+    // 20 ms of calls that each take the full entry: thousands of them.
+    assert!(hogs > 1_000, "{hogs} calls at IMASK 15");
+    assert!(probe_console.contains("samples=40 ") && probe_console.contains(" lost=0 "), "{probe_console}");
+    let worst = r.samples(0, 0).into_iter().max().unwrap() as f64 / 600.0;
+    assert!(worst < 50.0, "worst RTOS latency {worst:.1} us");
+    // Every call is counted as the instance counts it; the stub answered
+    // the level-0 ones (and the probe's), never the hog's at IMASK 15.
+    let sum = |f: &dyn Fn(&spumone_percore::instance::Stats) -> u64| rp1_systests::runs::sum(&r, f);
+    let time_nows = sum(&|s| s.hypercalls_by_number[spumone_kernel::hypercall::Hypercall::TimeNow.index()]);
+    let in_stub = sum(&|s| s.hypercalls_in_stub);
+    assert!(in_stub >= 1_000, "{in_stub} answered in the stub");
+    assert!(time_nows - in_stub >= hogs, "{time_nows} TIME_NOWs, {in_stub} in the stub, {hogs} at IMASK 15");
+    assert_eq!(sum(&|s| s.hypercalls_by_number.iter().sum()), sum(&|s| s.hypercalls), "hypercalls by number");
 }

@@ -26,6 +26,31 @@
 	.set	KIND_INTERRUPT, 3
 	.set	ACTION_IDLE, 1
 	.set	ACTION_HALT, 2
+	.set	HC_TIME_NOW, 0x6c	/* spumone_kernel::hypercall */
+	/* struct percore past direct_vbr (r15 points there), runtime.c */
+	.set	PD_QUICK_WINDOW, 16
+	.set	PD_SCRATCH2, 20
+	.set	PD_SCRATCH3, 24
+	.set	PD_STATS, 28
+	.set	PD_TIME_NOW_COUNTER, 32
+	.set	PD_QUICK_COUNT, 36
+	/* board_core.rs, QuickWindow */
+	.set	QW_IMASKS, 0
+	.set	QW_FROM_HI, 4
+	.set	QW_FROM_LO, 8
+	.set	QW_UNTIL_HI, 12
+	.set	QW_UNTIL_LO, 16
+
+/* Add one to the u64 counter at r1 + off; r0 = 0; uses r2, r3. */
+	.macro	COUNT64 off
+	mov.l	@(\off, r1), r2
+	mov.l	@(\off + 4, r1), r3
+	sett
+	addc	r0, r2
+	addc	r0, r3
+	mov.l	r2, @(\off, r1)
+	mov.l	r3, @(\off + 4, r1)
+	.endm
 
 /* ---- the reset entry: core 0 from the ELF entry, the others from their
  * reset vector (spumone_c_start starts them). Reset state: SR = MD|RB|BL
@@ -65,51 +90,162 @@ hv_vectors:
  * straight from here, as the hardware would have given it: SPC, SSR,
  * SGR, EXPEVT, TRA, TEA and PTEH are the hardware's, R15 its own; only
  * bank-1 R0 and R1 are not kept (such a guest treats them as scratch on
- * exception entry, as Linux does). Everything else takes the full entry,
- * with every register kept. */
+ * exception entry, as Linux does). A TIME_NOW may be answered here too
+ * (quick_time_now). Everything else takes the full entry, with every
+ * register kept. */
 	.org	0x100
 	mov.l	3f, r15			/* r15 is free: SGR holds the guest's */
-	mov.l	r0, @(8, r15)		/* bank 1 r0 aside (scratch0) */
+	mov.l	r0, @(8, r15)		/* bank 1 r0 and r1 aside (scratch) */
+	mov.l	r1, @(12, r15)
+	mov.l	.Lexpevt_p4, r1
+	mov.l	@r1, r0
+	shlr2	r0
+	shlr2	r0
+	shlr	r0
+	cmp/eq	#(0x160 >> 5), r0	/* a trap */
+	bt	trap_entry
+not_a_hypercall:
 	mov.l	@r15, r0		/* direct_vbr */
 	tst	r0, r0
-	bf	direct_general
+	bf	1f
+	mov.l	@(12, r15), r1
 	mov.l	@(8, r15), r0
 general_entry:
-	mov.l	1f, r15
+	mov.l	2f, r15
 	mov.l	@r15, r15		/* the frame's end */
 	add	#-8, r15		/* 80 mode, 79 exit_sr: exit only */
 	stc.l	spc, @-r15		/* 78 pc */
 	mov.l	r7, @-r15		/* 77 bank 1 r7 */
 	bra	save_common
 	 mov	#KIND_GENERAL, r7
-	.balign	4
-1:	.long	percore + PERCORE_FRAME_END
-3:	.long	percore + PERCORE_DIRECT
-
-/* r15 = &direct_vbr, r0 = the guest's VBR, bank 1 r0 in scratch0. */
-direct_general:
-	mov.l	r1, @(12, r15)		/* bank 1 r1 aside (scratch1) */
-	mov.l	.Lexpevt_p4, r1
-	mov.l	@r1, r0
-	shlr2	r0
-	shlr2	r0
-	shlr	r0
-	cmp/eq	#(0x160 >> 5), r0	/* a trap... */
-	bf	1f
-	add	#-4, r1
-	mov.l	@r1, r0			/* TRA (0xff000020) */
-	shlr2	r0
-	shlr2	r0
-	shlr2	r0
-	shlr	r0
-	cmp/eq	#3, r0			/* ...numbered 0x60-0x7f: a hypercall */
-	bf	1f
-	mov.l	@(12, r15), r1
-	bra	general_entry
-	 mov.l	@(8, r15), r0
 1:	mov	#1, r0
 	bra	direct_count
 	 shll8	r0			/* the offset: 0x100 */
+	.balign	4
+2:	.long	percore + PERCORE_FRAME_END
+3:	.long	percore + PERCORE_DIRECT
+
+/* r15 = &direct_vbr, r1 = &EXPEVT, bank 1 r0 and r1 in scratch. */
+trap_entry:
+	add	#-4, r1
+	mov.l	@r1, r0			/* TRA (0xff000020) */
+	shlr2	r0			/* the trap number */
+	cmp/eq	#HC_TIME_NOW, r0
+	bt	quick_time_now
+	shlr2	r0
+	shlr2	r0
+	shlr	r0
+	cmp/eq	#3, r0			/* numbered 0x60-0x7f: a hypercall */
+	bf	not_a_hypercall
+full_hypercall:
+	mov.l	@(12, r15), r1
+	bra	general_entry
+	 mov.l	@(8, r15), r0
+
+/* TIME_NOW, answered without the Rust entry when the instance's last exit
+ * said it would answer it so (Instance::quick_time_now): the running
+ * vCPU calls from privileged mode (with either register bank: SSR.RB
+ * says whose R0 and R1 get the result), at an SR.IMASK its quick exit would leave as it is
+ * (the window's imasks: bit n, IMASK n; bit 16, the IMASK in the frame's
+ * exit_sr, which the last exit resumed it at), and nothing is due: from <=
+ * the time < until. Otherwise, or on a core that runs no vCPU (imasks 0),
+ * the full entry, which decides the same way. The window is
+ * board_core.rs's QuickWindow, in linear memory (percore.quick_window). Counted as the instance counts it, and in quick_count.
+ * r15 = &direct_vbr, bank 1 r0 and r1 in scratch. */
+quick_time_now:
+	mov.l	r2, @(PD_SCRATCH2, r15)
+	mov.l	r3, @(PD_SCRATCH3, r15)
+	stc	ssr, r0
+	mov.l	.Lsr_md, r1
+	tst	r1, r0			/* privileged */
+	bt	quick_refused
+	shlr2	r0
+	shlr2	r0
+	and	#15, r0			/* its IMASK */
+	mov.l	@(PD_QUICK_WINDOW, r15), r3
+	mov.l	@(QW_IMASKS, r3), r1
+	neg	r0, r2
+	shld	r2, r1
+	shlr	r1			/* T: bit IMASK, allowed outright */
+	bt	quick_imask_ok
+	mov.l	@(QW_IMASKS, r3), r1
+	swap.w	r1, r1
+	shlr	r1			/* T: bit 16, allowed as the last exit left it */
+	bf	quick_refused
+	mov.l	.Lframe_end_p, r1
+	mov.l	@r1, r1
+	add	#-8, r1
+	mov.l	@r1, r1			/* the frame's exit_sr (word 79) */
+	shlr2	r1
+	shlr2	r1
+	mov	#15, r2
+	and	r2, r1
+	cmp/eq	r0, r1
+	bf	quick_refused
+quick_imask_ok:
+	/* The clock as rp1::cycles reads it: the high word, the low word, and
+	 * the high word again if a carry may have come between. */
+	mov.l	.Lsimctl, r0
+	mov.l	@(8, r0), r2
+	mov.l	@(4, r0), r3
+	mov.l	.Lcarry_window, r1
+	cmp/hs	r1, r3
+	bt	1f
+	mov.l	@(8, r0), r2
+1:	mov.l	@(PD_QUICK_WINDOW, r15), r1
+	mov.l	@(QW_FROM_HI, r1), r0
+	cmp/hi	r0, r2
+	bt	2f			/* now > from by the high words */
+	cmp/eq	r0, r2
+	bf	quick_refused
+	mov.l	@(QW_FROM_LO, r1), r0
+	cmp/hs	r0, r3
+	bf	quick_refused
+2:	mov.l	@(QW_UNTIL_HI, r1), r0
+	cmp/hi	r2, r0
+	bt	3f			/* until > now by the high words */
+	cmp/eq	r2, r0
+	bf	quick_refused
+	mov.l	@(QW_UNTIL_LO, r1), r0
+	cmp/hi	r3, r0
+	bf	quick_refused
+3:	stc	ssr, r0			/* the result into the vCPU's R0 and R1: */
+	mov.l	.Lsr_rb, r1
+	tst	r1, r0
+	bf	4f
+	ldc	r3, r0_bank		/* bank 0's, */
+	ldc	r2, r1_bank
+	bra	5f
+	 nop
+4:	mov.l	r3, @(8, r15)		/* or bank 1's, which come back from scratch */
+	mov.l	r2, @(12, r15)
+5:
+	mov	#0, r0
+	mov.l	@(PD_STATS, r15), r1
+	COUNT64	0			/* Stats.entries */
+	COUNT64	8			/* Stats.hypercalls */
+	mov.l	@(PD_TIME_NOW_COUNTER, r15), r1
+	COUNT64	0			/* Stats.hypercalls_by_number[TIME_NOW] */
+	mov.l	@(PD_QUICK_COUNT, r15), r1
+	add	#1, r1
+	mov.l	r1, @(PD_QUICK_COUNT, r15)
+	mov.l	@(PD_SCRATCH2, r15), r2
+	mov.l	@(PD_SCRATCH3, r15), r3
+	mov.l	@(12, r15), r1
+	mov.l	@(8, r15), r0
+	stc	sgr, r15
+	rte				/* SR = SSR, PC = SPC: after the trapa */
+	 nop
+quick_refused:
+	mov.l	@(PD_SCRATCH2, r15), r2
+	bra	full_hypercall
+	 mov.l	@(PD_SCRATCH3, r15), r3
+	.balign	4
+.Lsr_md:	.long	0x40000000
+.Lsr_rb:	.long	0x20000000
+.Lsimctl:	.long	0xbbff0000
+.Lframe_end_p:	.long	percore + PERCORE_FRAME_END
+.Lcarry_window:	.long	0x10000
 
 	.org	0x400
 	mov.l	3f, r15

@@ -50,6 +50,12 @@ struct percore {
 	 * (0: through the hypervisor), +20: how many went so, +24/+28: where
 	 * entry.S keeps two registers meanwhile. */
 	uint32_t direct_vbr, direct_count, scratch[2];
+	/* +32: where entry.S finds when it may answer the running vCPU's
+	 * TIME_NOW itself (board_core.rs, `QuickWindow`), +36/+40 two more
+	 * registers' room, +44 the instance's counters (Stats: entries at +0,
+	 * hypercalls at +8), +48 its TIME_NOW count (P1 addresses in linear
+	 * memory, set at boot); +52 how many TIME_NOWs entry.S answered. */
+	uint32_t quick_window, scratch_more[2], stats, time_now_counter, quick_count;
 	Z_spumone_instance_t instance;
 	wasm_rt_funcref_t table[TABLE_SLOTS];
 };
@@ -59,6 +65,9 @@ _Static_assert(offsetof(struct percore, frame_end) == 4, "entry.S");
 _Static_assert(offsetof(struct percore, c_stack) == 8, "entry.S");
 _Static_assert(offsetof(struct percore, direct_vbr) == 16, "entry.S");
 _Static_assert(offsetof(struct percore, scratch) == 24, "entry.S");
+_Static_assert(offsetof(struct percore, quick_window) == 32, "entry.S");
+_Static_assert(offsetof(struct percore, stats) == 44, "entry.S");
+_Static_assert(offsetof(struct percore, quick_count) == 52, "entry.S, hosting/src/runner.rs");
 _Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
 
 #define FRAME_BYTES 324u /* board/src/frame.rs */
@@ -252,6 +261,12 @@ uint32_t spumone_c_start(uint32_t core)
 	Z_spumone_instantiate(&percore.instance, (struct Z_env_instance_t *)&percore);
 	percore.frame_base = (uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_frame(&percore.instance);
 	percore.frame_end = percore.frame_base + FRAME_BYTES;
+	percore.quick_window =
+		(uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_quick_window(&percore.instance);
+	percore.stats = (uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_stats(&percore.instance);
+	percore.time_now_counter =
+		(uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_time_now_counter(&percore.instance);
+	percore.quick_count = 0;
 	hv_set_vbr(hv_vectors);
 	return Z_spumoneZ_hv_boot(&percore.instance, core, (uint32_t)_start);
 }

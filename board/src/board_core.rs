@@ -15,7 +15,7 @@ use core::cell::Cell;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_kernel::hypercall::is_hypercall;
 use spumone_percore::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT, IPI_ICI_INTEVT};
-use spumone_percore::instance::Instance;
+use spumone_percore::instance::{Instance, QuickTimeNow};
 use spumone_percore::rp1::{self, Registers, Rp1};
 use spumone_percore::tracebuf::{self, EntryClass, EntryCosts, EntryOutcome, Writer};
 
@@ -44,6 +44,34 @@ pub struct BoardCore {
     dirty: bool,
     /// What every entry took, published for a reader (header word 13).
     costs: EntryCosts,
+    /// When entry.S may answer `TIME_NOW` itself (its address is in struct
+    /// percore, board/rt/runtime.c).
+    quick: QuickWindow,
+}
+
+/// When entry.S may answer the running vCPU's `TIME_NOW` itself
+/// (`Instance::quick_time_now`), in the words it reads: `imasks` bit n
+/// allows SR.IMASK n, bit 16 the IMASK the last exit resumed the vCPU at
+/// (0: never); then the times from which and until which (exclusive) it
+/// may, each as its high word and its low word.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QuickWindow {
+    imasks: u32,
+    from: [u32; 2],
+    until: [u32; 2],
+}
+static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 20);
+
+impl QuickWindow {
+    const NEVER: QuickWindow = QuickWindow { imasks: 0, from: [0; 2], until: [0; 2] };
+
+    #[inline(always)]
+    fn of(quick: Option<QuickTimeNow>) -> QuickWindow {
+        let Some(q) = quick else { return QuickWindow::NEVER };
+        let words = |t: u64| [(t >> 32) as u32, t as u32];
+        QuickWindow { imasks: q.imasks as u32 | (q.as_resumed as u32) << 16, from: words(q.from), until: words(q.until) }
+    }
 }
 
 impl Default for BoardCore {
@@ -54,7 +82,7 @@ impl Default for BoardCore {
 
 impl BoardCore {
     pub const fn new() -> BoardCore {
-        BoardCore { id: 0, dirty: true, costs: EntryCosts::ZERO }
+        BoardCore { id: 0, dirty: true, costs: EntryCosts::ZERO, quick: QuickWindow::NEVER }
     }
 
     /// Boot: learn the core number, lay the trace ring out.
@@ -62,6 +90,11 @@ impl BoardCore {
         self.id = core;
         let mut w = Writer::init(trace_words(), core);
         w.set_header(tracebuf::header::ENTRY_COSTS_OFFSET, core::ptr::addr_of!(self.costs) as u32);
+    }
+
+    /// Where entry.S finds the `TIME_NOW` window (a linear-memory offset).
+    pub fn quick_window(&self) -> u32 {
+        core::ptr::addr_of!(self.quick) as u32
     }
 
     /// Count one entry, `cycles` long from the Rust entry to its return.
@@ -330,6 +363,11 @@ impl CoreHardware for Lent<'_> {
 
     fn set_direct_exceptions(&mut self, vbr: u32) {
         Mmio.write32(PERCORE_DIRECT_VBR, vbr);
+    }
+
+    #[inline(always)]
+    fn set_quick_time_now(&mut self, quick: Option<QuickTimeNow>) {
+        self.core.quick = QuickWindow::of(quick);
     }
 
     fn arm_timer(&mut self, deadline: Option<u64>) {

@@ -18,6 +18,9 @@ pub const STACK_PATTERN: u32 = spumone_percore::tracebuf::STACK_PATTERN;
 /// OL memory; +16 is `direct_vbr`, +20 `direct_count` (entry.S's direct
 /// exception path reads the one and counts in the other).
 pub const PERCORE_DIRECT_VBR: u32 = 0xe500_0010;
+/// +52: how many `TIME_NOW`s entry.S answered itself (+32 is where it
+/// finds when it may: `board_core::QuickWindow`).
+pub const PERCORE_QUICK_COUNT: u32 = 0xe500_0034;
 /// Exit status a hypervisor panic ends the run with (| core).
 pub const PANIC_EXIT: u32 = 0xfa00_0000;
 

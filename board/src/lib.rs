@@ -46,6 +46,36 @@ pub extern "C" fn hv_frame() -> u32 {
     core::ptr::addr_of!(FRAME) as u32
 }
 
+/// The linear-memory offsets of the instance's counters (`Stats`), of the
+/// window in which entry.S may answer `TIME_NOW` itself, and of the
+/// `TIME_NOW` count: entry.S counts the calls it answers in `Stats`
+/// (`entries` at +0 and `hypercalls` at +8, asserted here) and in that
+/// count.
+#[no_mangle]
+pub extern "C" fn hv_stats() -> u32 {
+    // SAFETY: only an address is taken, at boot, before any entry.
+    let state = unsafe { &*core::ptr::addr_of!(STATE) };
+    state.instance.counters_ref().0 as *const _ as u32
+}
+
+#[no_mangle]
+pub extern "C" fn hv_quick_window() -> u32 {
+    // SAFETY: as in `hv_stats`.
+    let state = unsafe { &*core::ptr::addr_of!(STATE) };
+    state.core.quick_window()
+}
+
+#[no_mangle]
+pub extern "C" fn hv_time_now_counter() -> u32 {
+    // SAFETY: as in `hv_stats`.
+    let state = unsafe { &*core::ptr::addr_of!(STATE) };
+    let index = spumone_kernel::hypercall::Hypercall::TimeNow.index();
+    &state.instance.counters_ref().0.hypercalls_by_number[index] as *const u64 as u32
+}
+
+static_assertions::const_assert_eq!(core::mem::offset_of!(spumone_percore::instance::Stats, entries), 0);
+static_assertions::const_assert_eq!(core::mem::offset_of!(spumone_percore::instance::Stats, hypercalls), 8);
+
 /// Boot this core's instance. `core` is CPIDR, `entry` the address the
 /// other cores start at. Returns what the stub does next ([`Action`]).
 #[no_mangle]

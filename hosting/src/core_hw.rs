@@ -340,6 +340,8 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
 
     fn set_direct_exceptions(&mut self, _vbr: u32) {}
 
+    fn set_quick_time_now(&mut self, _quick: Option<spumone_percore::instance::QuickTimeNow>) {}
+
     fn flush_tlb(&mut self) {
         let mmucr = self.cpu.mmu.mmucr();
         self.cpu.mmu.set_mmucr(mmucr | rp1_sim::cpu::mmu::mmucr::TI);

@@ -111,7 +111,8 @@ pub fn recovery_counts(result: &RunResult) -> String {
 }
 
 /// "hypercalls by number (all cores): TIME_NOW 12000, SEND_IPI 9000,
-/// ...", the most made first; nothing if none was made.
+/// ...", the most made first, and how many the board's entry stub
+/// answered; nothing if none was made.
 fn hypercall_counts(result: &RunResult) -> String {
     use spumone_kernel::hypercall::{Hypercall, DEFINED, FIRST};
     let mut counts: Vec<(u64, &str)> = (0..DEFINED)
@@ -124,7 +125,9 @@ fn hypercall_counts(result: &RunResult) -> String {
     }
     counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let list: Vec<String> = counts.iter().map(|(n, name)| format!("{name} {n}")).collect();
-    format!("hypercalls by number (all cores): {}\n", list.join(", "))
+    let in_stub: u64 = result.stats.iter().map(|s| s.hypercalls_in_stub).sum();
+    let in_stub = if in_stub > 0 { format!(" ({in_stub} answered in the entry stub)") } else { String::new() };
+    format!("hypercalls by number (all cores): {}{in_stub}\n", list.join(", "))
 }
 
 /// The whole report.

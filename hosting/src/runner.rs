@@ -301,6 +301,8 @@ fn new_machine() -> Result<Machine, RunError> {
 /// Where a core's entry stub counts the exceptions it sent straight to a
 /// guest (its OL memory; board/src/layout.rs, `PERCORE_DIRECT_VBR` + 4).
 const DIRECT_COUNT: u32 = 0xe500_0014;
+/// Where it counts the hypercalls it answered itself (`PERCORE_QUICK_COUNT`).
+const STUB_HYPERCALL_COUNT: u32 = 0xe500_0034;
 
 /// Load every guest image of `desc` (parameters patched) into `machine`;
 /// returns each guest's entry point (its first image's).
@@ -569,10 +571,14 @@ fn run_native(
     for core in 0..cores {
         let mut s = native::TraceReader::counters::<Stats>(&mut machine, core, tracebuf::header::STATS_OFFSET).unwrap_or_default();
         // Counted by the entry stub in the core's OL memory (struct percore,
-        // board/rt/runtime.c: direct_count at +20), not by the instance.
+        // board/rt/runtime.c: direct_count at +20, quick_count at +52), not
+        // by the instance.
         let mut count = [0u8; 4];
         if machine.bus.read_memory(core, DIRECT_COUNT, &mut count) {
             s.direct_exceptions = u32::from_le_bytes(count) as u64;
+        }
+        if machine.bus.read_memory(core, STUB_HYPERCALL_COUNT, &mut count) {
+            s.hypercalls_in_stub = u32::from_le_bytes(count) as u64;
         }
         stats.push(s);
         let m = native::TraceReader::counters::<MailboxStats>(&mut machine, core, tracebuf::header::MAILBOX_STATS_OFFSET);

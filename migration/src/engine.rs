@@ -248,6 +248,12 @@ impl Engine {
         self.outbox.mail_due(now)
     }
 
+    /// From when mail stays not due until the outbox changes
+    /// ([`Outbox::mail_quiet_from`]).
+    pub fn mail_quiet_from(&self) -> Option<u64> {
+        self.outbox.mail_quiet_from()
+    }
+
     pub fn stats(&self) -> PostStats {
         self.outbox.stats()
     }

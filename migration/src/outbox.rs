@@ -262,6 +262,16 @@ impl Outbox {
         self.untried || self.stuck_since.iter().flatten().any(|&t| now < t + MAIL_RETRY)
     }
 
+    /// From when mail stays not due (`mail_due` false) until something is
+    /// queued or a ring refuses mail again: None while something is
+    /// untried; else once every stuck ring has waited [`MAIL_RETRY`].
+    pub fn mail_quiet_from(&self) -> Option<u64> {
+        if self.untried {
+            return None;
+        }
+        Some(self.stuck_since.iter().flatten().map(|&t| t + MAIL_RETRY).max().unwrap_or(0))
+    }
+
     /// Keep `queued_rings` right after posts to core `to` left its queue.
     fn note_queue(&mut self, to: usize) {
         if self.queues[to].is_empty() {

@@ -200,6 +200,11 @@ pub trait CoreHardware {
     /// [`Entry::Exception`]). The hosted model has no such path: there it
     /// does nothing and the exceptions are forwarded as before.
     fn set_direct_exceptions(&mut self, vbr: u32);
+    /// From the next exit on, the running vCPU's `TIME_NOW` may be
+    /// answered without entering the instance as `quick` says (None: it
+    /// may not): the board's entry stub does so. The hosted model has no
+    /// such path and does nothing.
+    fn set_quick_time_now(&mut self, quick: Option<crate::instance::QuickTimeNow>);
     /// Make this core's timer interrupt at `deadline` (cycles), or never.
     fn arm_timer(&mut self, deadline: Option<u64>);
     /// Acknowledge this core's timer interrupt.

@@ -96,6 +96,20 @@ struct Delivery {
     level: u8,
 }
 
+/// When the running vCPU's `TIME_NOW` may be answered without the
+/// instance ([`Instance::quick_time_now`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuickTimeNow {
+    /// The SR.IMASK values it may be called at (bit n: IMASK n), and
+    /// whether also at the one the instance's last exit resumed it at.
+    pub imasks: u16,
+    pub as_resumed: bool,
+    /// From this time (mail refused by a full ring is due until then) to
+    /// this one, exclusive (the core's timer is armed for it).
+    pub from: u64,
+    pub until: u64,
+}
+
 /// Counters printed in the run report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(C)]
@@ -159,13 +173,19 @@ pub struct Stats {
     /// word, never seen by the instance (reading it at every entry would
     /// cost every entry): the host fills this in from that word.
     pub direct_exceptions: u64,
+    /// Hypercalls the board's entry stub answered without entering the
+    /// instance (`TIME_NOW`, [`Instance::quick_time_now`]). Counted in
+    /// `entries`, `hypercalls` and `hypercalls_by_number` too (the stub
+    /// adds to those here); this one in its own word, which the host
+    /// fills in as it does `direct_exceptions`.
+    pub hypercalls_in_stub: u64,
     /// TLB flushes: an MMU guest's vCPU took the core after another.
     pub tlb_flushes: u64,
     /// Hypercalls by number (`Hypercall::index`; undefined numbers are
     /// in `hypercalls` only).
     pub hypercalls_by_number: [u64; hypercall::DEFINED],
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED] });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED] });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -202,6 +222,7 @@ impl Stats {
         migrations_expired: 0,
         doorbells: 0,
         direct_exceptions: 0,
+        hypercalls_in_stub: 0,
         tlb_flushes: 0,
         hypercalls_by_number: [0; hypercall::DEFINED],
     };
@@ -230,6 +251,9 @@ pub struct Instance {
     /// past a vCPU's seventh), the rows in use.
     class_of: [GuestClass; MAX_GUESTS],
     priority_of: [u8; MAX_GUESTS],
+    /// Each guest's `QuickTimeNow::imasks` and `as_resumed`
+    /// ([`Instance::quick_time_now`]).
+    quick_imasks_of: [(u16, bool); MAX_GUESTS],
     device_bits: [u16; MAX_DEVICES],
     device_rows: u8,
     /// The deadline the core's timer was last armed for: until then no
@@ -282,6 +306,7 @@ impl Instance {
             devices_open: 0,
             class_of: [GuestClass::GeneralPurpose; MAX_GUESTS],
             priority_of: [0; MAX_GUESTS],
+            quick_imasks_of: [(0, false); MAX_GUESTS],
             device_bits: [0; MAX_DEVICES],
             device_rows: 0,
             armed: None,
@@ -328,6 +353,19 @@ impl Instance {
             let spec = config.guests[g];
             self.class_of[g] = spec.map_or(GuestClass::GeneralPurpose, |s| s.class);
             self.priority_of[g] = spec.map_or(0, |s| s.priority);
+            // The quick exit resumes a vCPU at its physical IMASK. One that
+            // masks with SR.IMASK has at that entry the level of its SR,
+            // which stays as it is where the IPL separation leaves it so:
+            // up to its class's ceiling. Any other has the level its last
+            // exit gave it (only entries change it), which is the IMASK
+            // that exit resumed.
+            self.quick_imasks_of[g] = match spec {
+                Some(s) if s.sr_imask => {
+                    let ceiling = if config.ipl_separation { s.class.levels().1 } else { 15 };
+                    (((2u32 << ceiling) - 1) as u16, false)
+                }
+                _ => (0, true),
+            };
         }
         self.device_rows = 0;
         for r in 0..MAX_DEVICES {
@@ -591,6 +629,35 @@ impl Instance {
         !self.engine.mail_due(now) && self.armed.is_none_or(|t| now < t)
     }
 
+    /// When a `TIME_NOW` of the running vCPU may be answered without the
+    /// instance (the board's entry stub does, docs/board-image.md): when
+    /// the instance itself would take its quick exit, which leaves every
+    /// register but R0 and R1 as it was. That holds while the vCPU is still
+    /// the running one, calls from privileged mode at an SR.IMASK the quick
+    /// exit leaves as it is, and nothing is due (`nothing_due`) at the time
+    /// the clock is read.
+    ///
+    /// What it returns changes only in the instance's full passes (it does
+    /// not depend on the vCPU's level, which quick exits change), and each
+    /// tells the hardware of a change at its exit.
+    #[inline(always)]
+    pub fn quick_time_now(&self) -> Option<QuickTimeNow> {
+        let cur = self.current?;
+        let from = self.engine.mail_quiet_from()?;
+        let (imasks, as_resumed) = self.quick_imasks_of[self.vcpus[cur].guest as usize];
+        Some(QuickTimeNow { imasks, as_resumed, from, until: self.armed.unwrap_or(u64::MAX) })
+    }
+
+    /// Tell the hardware when it may answer `TIME_NOW` itself: at the end
+    /// of every full pass. (A quick exit changes nothing
+    /// [`Instance::quick_time_now`] looks at: it keeps the vCPU, arms no
+    /// timer and queues no mail. The percore tests check after every entry
+    /// that the hardware was told what it says.)
+    #[inline(always)]
+    fn publish_quick_time_now<H: CoreHardware>(&mut self, hw: &mut H) {
+        hw.set_quick_time_now(self.quick_time_now());
+    }
+
     /// Whether an exception of resident vCPU `i` goes to its own handler
     /// and it stays here (no trap-based migration of it).
     fn forwards_quietly(&self, i: usize) -> bool {
@@ -797,11 +864,11 @@ impl Instance {
                 self.take_delivery(hw, cur, d);
                 self.ring_doorbell_at(hw, self.held_level(cur));
                 let vector = self.vcpus[cur].ctx.vbr.wrapping_add(0x600);
-                hw.resume_into_interrupt(vector, d.intevt as u32, before, self.physical_imask(cur));
+                    hw.resume_into_interrupt(vector, d.intevt as u32, before, self.physical_imask(cur));
             }
             None => {
                 self.ring_doorbell_at(hw, self.held_level(cur));
-                hw.resume_with_intevt(self.vcpus[cur].ctx.intevt, self.physical_imask(cur));
+                    hw.resume_with_intevt(self.vcpus[cur].ctx.intevt, self.physical_imask(cur));
             }
         }
     }
@@ -1364,6 +1431,7 @@ impl Instance {
                 self.tlb_owner = Some(owner);
             }
         }
+        self.publish_quick_time_now(hw);
         match next {
             Some(n) => hw.resume(&self.vcpus[n].ctx, self.physical_imask(n)),
             None => hw.idle(),
