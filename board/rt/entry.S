@@ -145,13 +145,14 @@ full_hypercall:
 /* TIME_NOW, answered without the Rust entry when the instance's last exit
  * said it would answer it so (Instance::quick_time_now): the running
  * vCPU calls from privileged mode (with either register bank: SSR.RB
- * says whose R0 and R1 get the result), at an SR.IMASK its quick exit would leave as it is
- * (the window's imasks: bit n, IMASK n; bit 16, the IMASK in the frame's
- * exit_sr, which the last exit resumed it at), and nothing is due: from <=
- * the time < until. Otherwise, or on a core that runs no vCPU (imasks 0),
- * the full entry, which decides the same way. The window is
- * board_core.rs's QuickWindow, in linear memory (percore.quick_window). Counted as the instance counts it, and in quick_count.
- * r15 = &direct_vbr, bank 1 r0 and r1 in scratch. */
+ * says whose R0 and R1 get the result), at an SR.IMASK its quick exit
+ * would leave as it is (the window's imasks: bit n, IMASK n; bit 16, the
+ * IMASK in the frame's exit_sr, which the last exit resumed it at), and
+ * nothing is due: from <= the time < until. Otherwise, or on a core that
+ * runs no vCPU (imasks 0), the full entry, which decides the same way.
+ * The window is board_core.rs's QuickWindow, in linear memory
+ * (percore.quick_window). Counted as the instance counts it, and in
+ * quick_count. r15 = &direct_vbr, bank 1 r0 and r1 in scratch. */
 quick_time_now:
 	mov.l	r2, @(PD_SCRATCH2, r15)
 	mov.l	r3, @(PD_SCRATCH3, r15)

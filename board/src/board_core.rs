@@ -55,7 +55,7 @@ pub struct BoardCore {
 /// (0: never); then the times from which and until which (exclusive) it
 /// may, each as its high word and its low word.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuickWindow {
     imasks: u32,
     from: [u32; 2],

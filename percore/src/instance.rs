@@ -864,11 +864,11 @@ impl Instance {
                 self.take_delivery(hw, cur, d);
                 self.ring_doorbell_at(hw, self.held_level(cur));
                 let vector = self.vcpus[cur].ctx.vbr.wrapping_add(0x600);
-                    hw.resume_into_interrupt(vector, d.intevt as u32, before, self.physical_imask(cur));
+                hw.resume_into_interrupt(vector, d.intevt as u32, before, self.physical_imask(cur));
             }
             None => {
                 self.ring_doorbell_at(hw, self.held_level(cur));
-                    hw.resume_with_intevt(self.vcpus[cur].ctx.intevt, self.physical_imask(cur));
+                hw.resume_with_intevt(self.vcpus[cur].ctx.intevt, self.physical_imask(cur));
             }
         }
     }
