@@ -106,18 +106,34 @@ impl TraceReader {
     }
 
     /// Take every record each ring holds into `log`, and free their slots.
-    pub fn drain(&mut self, machine: &mut Machine, log: &mut Log) {
+    /// A ring laid out by an image built from other sources than this
+    /// reader (another record version or counters layout) is an error: its
+    /// records and counters would decode as nonsense.
+    pub fn drain(&mut self, machine: &mut Machine, log: &mut Log) -> Result<(), String> {
         for core in 0..self.cores {
-            self.drain_core(machine, core, log);
+            self.drain_core(machine, core, log)?;
         }
+        Ok(())
     }
 
-    fn drain_core(&mut self, machine: &mut Machine, core: usize, log: &mut Log) {
+    fn drain_core(&mut self, machine: &mut Machine, core: usize, log: &mut Log) -> Result<(), String> {
         let base = URAM_BASE[core] + URAM_TRACE;
         let bus = &mut machine.bus;
-        let Some(h) = read_words(bus, core, base, tracebuf::HEADER_WORDS) else { return };
-        if h[header::MAGIC] != tracebuf::MAGIC || h[header::VERSION] != tracebuf::VERSION {
-            return;
+        let Some(h) = read_words(bus, core, base, tracebuf::HEADER_WORDS) else { return Ok(()) };
+        if h[header::MAGIC] != tracebuf::MAGIC {
+            // Not laid out yet (or no instance on this core).
+            return Ok(());
+        }
+        let (version, layout) = (h[header::VERSION], h[header::COUNTERS_LAYOUT]);
+        if version != tracebuf::VERSION || layout != tracebuf::COUNTERS_LAYOUT {
+            return Err(format!(
+                "core {core}'s trace ring is version {version} with counters layout {layout:#010x}, but this host reads \
+                 version {} with layout {:#010x}: the image was built from other sources than this host \
+                 (rebuild the image with scripts/build-hv.sh, or use a host of the image's commit){}",
+                tracebuf::VERSION,
+                tracebuf::COUNTERS_LAYOUT,
+                if layout == 0 { "; layout 0: the image predates the layout word" } else { "" }
+            ));
         }
         let f = &mut self.figures[core];
         f.ring = true;
@@ -128,7 +144,7 @@ impl TraceReader {
         let capacity = h[header::CAPACITY];
         let (head, mut tail) = (h[header::HEAD], h[header::TAIL]);
         if capacity == 0 {
-            return;
+            return Ok(());
         }
         while tail != head {
             let slot = base + 4 * (tracebuf::HEADER_WORDS as u32 + (tail % capacity) * RECORD_WORDS as u32);
@@ -143,6 +159,7 @@ impl TraceReader {
             tail = tail.wrapping_add(1);
         }
         let _ = bus.load(core, base + 4 * header::TAIL as u32, &tail.to_le_bytes());
+        Ok(())
     }
 
     /// The stacks' high-water marks, from the fill patterns.
@@ -188,5 +205,48 @@ mod tests {
         let loaded = m.load_elf(&elf).expect("a valid ELF");
         assert_eq!(loaded.entry, 0x8000_0000 | bootblock::BLOCK_PHYS);
         assert_eq!(read_words(&mut m.bus, 0, bootblock::BLOCK_PHYS, 4).unwrap(), words.to_vec());
+    }
+
+    /// Lay a ring out in core `core`'s URAM as an instance would, with one
+    /// console record, and `edit` applied to its words.
+    fn machine_with_ring(core: usize, edit: impl FnOnce(&mut [u32])) -> Machine {
+        let mut words = vec![0u32; tracebuf::HEADER_WORDS + 4 * RECORD_WORDS];
+        let mut w = tracebuf::Writer::init(&mut words, core as u8);
+        w.push(&tracebuf::encode_console(0, b"hi\n"));
+        edit(&mut words);
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut m = Machine::new(rp1_sim::machine::Config::default()).unwrap();
+        m.bus.load(core, URAM_BASE[core] + URAM_TRACE, &bytes).expect("URAM");
+        m
+    }
+
+    #[test]
+    fn a_ring_of_this_build_is_read() {
+        let mut m = machine_with_ring(2, |_| {});
+        let (mut reader, mut log) = (TraceReader::new(4), Log { consoles: vec![Vec::new()], ..Log::default() });
+        reader.drain(&mut m, &mut log).expect("the same layout");
+        assert_eq!(reader.figures()[2].records, 1);
+        assert_eq!(log.consoles[0], b"hi\n");
+    }
+
+    #[test]
+    fn a_ring_from_an_image_of_other_sources_is_refused_by_name() {
+        // An image whose `Stats` gained a field this host does not know:
+        // its ring says another counters layout.
+        let mut m = machine_with_ring(1, |w| w[header::COUNTERS_LAYOUT] ^= 1);
+        let mut reader = TraceReader::new(4);
+        let mut log = Log { consoles: vec![Vec::new()], ..Log::default() };
+        let err = reader.drain(&mut m, &mut log).unwrap_err();
+        let expected = format!(
+            "core 1's trace ring is version 1 with counters layout {:#010x}, but this host reads version 1 with layout {:#010x}",
+            tracebuf::COUNTERS_LAYOUT ^ 1,
+            tracebuf::COUNTERS_LAYOUT
+        );
+        assert!(err.starts_with(&expected), "{err}");
+        assert!(log.consoles[0].is_empty(), "nothing decoded from it");
+        // And another record version likewise.
+        let mut m = machine_with_ring(0, |w| w[header::VERSION] = 2);
+        let err = TraceReader::new(4).drain(&mut m, &mut log).unwrap_err();
+        assert!(err.starts_with("core 0's trace ring is version 2"), "{err}");
     }
 }

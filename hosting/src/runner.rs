@@ -540,7 +540,7 @@ fn run_native(
     const SLICE: u64 = 600_000;
     let exit = loop {
         let exit = machine.run((machine.now + SLICE).min(opts.max_cycles));
-        reader.drain(&mut machine, &mut log);
+        reader.drain(&mut machine, &mut log).map_err(RunError::Board)?;
         faults.drain(&mut machine, &mut log);
         progress(machine.now);
         match exit {

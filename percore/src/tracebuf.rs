@@ -71,7 +71,22 @@ pub mod header {
     pub const BOOT_STATE: usize = 12;
     /// Byte offset of the board's [`super::EntryCosts`] (0: none kept).
     pub const ENTRY_COSTS_OFFSET: usize = 13;
+    /// [`super::COUNTERS_LAYOUT`] as the instance was built with it.
+    pub const COUNTERS_LAYOUT: usize = 14;
 }
+
+/// The fingerprint of the counters' layouts (`Stats`, `MailboxStats`,
+/// `OutboxCounters`, [`EntryCosts`]; see `spumone_kernel::counters`). The
+/// instance writes it into its ring's header; a reader built from other
+/// sources finds another value and refuses to decode the counters rather
+/// than print nonsense.
+pub const COUNTERS_LAYOUT: u32 = {
+    use spumone_kernel::counters::{fnv1a, Words, FNV_OFFSET};
+    let hash = fnv1a(FNV_OFFSET, &crate::instance::Stats::LAYOUT.to_le_bytes());
+    let hash = fnv1a(hash, &spumone_migration::mailbox::MailboxStats::LAYOUT.to_le_bytes());
+    let hash = fnv1a(hash, &spumone_migration::outbox::OutboxCounters::LAYOUT.to_le_bytes());
+    fnv1a(hash, &EntryCosts::LAYOUT.to_le_bytes())
+};
 
 /// What made a core enter the hypervisor: the rows of [`EntryCosts`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,6 +328,7 @@ impl<'a> Writer<'a> {
         words[header::VERSION] = VERSION;
         words[header::CAPACITY] = Writer::capacity_of(words.len()) as u32;
         words[header::CORE] = core as u32;
+        words[header::COUNTERS_LAYOUT] = COUNTERS_LAYOUT;
         // The magic last: a reader that sees it sees a laid-out ring.
         words[header::MAGIC] = MAGIC;
         Writer { words }
