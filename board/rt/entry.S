@@ -26,7 +26,8 @@
 	.set	KIND_INTERRUPT, 3
 	.set	ACTION_IDLE, 1
 	.set	ACTION_HALT, 2
-	.set	HC_TIME_NOW, 0x6c	/* spumone_kernel::hypercall */
+	.set	HC_TIME_NOW, 0x6c	/* spumone_kernel::hypercall (board/src/lib.rs asserts) */
+	.set	HC_SEND_IPI, 0x67
 	/* struct percore past direct_vbr (r15 points there), runtime.c */
 	.set	PD_QUICK_WINDOW, 16
 	.set	PD_SCRATCH2, 20
@@ -34,12 +35,25 @@
 	.set	PD_STATS, 28
 	.set	PD_TIME_NOW_COUNTER, 32
 	.set	PD_QUICK_COUNT, 36
+	.set	PD_SCRATCH4, 40
+	.set	PD_SCRATCH5, 44
+	.set	PD_IPI_COUNT, 48
+	/* Stats (percore/src/instance.rs; board/src/lib.rs asserts these) */
+	.set	STATS_VIRQS_RAISED, 80	/* virqs_coalesced follows */
+	.set	STATS_VIRTUAL_IPIS, 184
+	.set	STATS_SEND_IPI_COUNT, 384	/* hypercalls_by_number[SEND_IPI] */
 	/* board_core.rs, QuickWindow */
 	.set	QW_IMASKS, 0
 	.set	QW_FROM_HI, 4
 	.set	QW_FROM_LO, 8
 	.set	QW_UNTIL_HI, 12
 	.set	QW_UNTIL_LO, 16
+	.set	QW_IPI_ROUTES, 20
+	.set	QW_IPI_LOCATIONS, 24
+	.set	QW_IPI_WORDS, 28
+	.set	QW_CORES, 32
+	.set	QW_CORE, 36
+	.set	QW_IPI_ICI, 40
 
 /* Add one to the u64 counter at r1 + off; r0 = 0; uses r2, r3. */
 	.macro	COUNT64 off
@@ -131,7 +145,9 @@ trap_entry:
 	mov.l	@r1, r0			/* TRA (0xff000020) */
 	shlr2	r0			/* the trap number */
 	cmp/eq	#HC_TIME_NOW, r0
-	bt	quick_time_now
+	bt	quick_call
+	cmp/eq	#HC_SEND_IPI, r0
+	bt	quick_call
 	shlr2	r0
 	shlr2	r0
 	shlr	r0
@@ -142,20 +158,24 @@ full_hypercall:
 	bra	general_entry
 	 mov.l	@(8, r15), r0
 
-/* TIME_NOW, answered without the Rust entry when the instance's last exit
- * said it would answer it so (Instance::quick_time_now): the running
- * vCPU calls from privileged mode (with either register bank: SSR.RB
- * says whose R0 and R1 get the result), at an SR.IMASK its quick exit
- * would leave as it is (the window's imasks: bit n, IMASK n; bit 16, the
- * IMASK in the frame's exit_sr, which the last exit resumed it at), and
- * nothing is due: from <= the time < until. Otherwise, or on a core that
- * runs no vCPU (imasks 0), the full entry, which decides the same way.
- * The window is board_core.rs's QuickWindow, in linear memory
- * (percore.quick_window). Counted as the instance counts it, and in
- * quick_count. r15 = &direct_vbr, bank 1 r0 and r1 in scratch. */
-quick_time_now:
+/* TIME_NOW and SEND_IPI, answered without the Rust entry when the
+ * instance's last exit said it would answer them so
+ * (Instance::quick_calls): the running vCPU calls from privileged mode
+ * (with either register bank: SSR.RB says whose R0-R5 they are), at an
+ * SR.IMASK its quick exit would leave as it is (the window's imasks: bit
+ * n, IMASK n; bit 16, the IMASK in the frame's exit_sr, which the last
+ * exit resumed it at), and nothing is due: from <= the time < until.
+ * Then TIME_NOW is answered here, and SEND_IPI goes on at
+ * quick_send_ipi. Otherwise, or on a core that runs no vCPU (imasks 0),
+ * the full entry, which decides the same way. The window is
+ * board_core.rs's QuickWindow, in linear memory (percore.quick_window).
+ * Counted as the instance counts it, and in quick_count. r15 =
+ * &direct_vbr, r0 = the trap number, bank 1 r0 and r1 in scratch. */
+quick_call:
 	mov.l	r2, @(PD_SCRATCH2, r15)
 	mov.l	r3, @(PD_SCRATCH3, r15)
+	mov.l	r4, @(PD_SCRATCH4, r15)
+	mov	r0, r4			/* r4 = the call */
 	stc	ssr, r0
 	mov.l	.Lsr_md, r1
 	tst	r1, r0			/* privileged */
@@ -210,7 +230,13 @@ quick_imask_ok:
 	mov.l	@(QW_UNTIL_LO, r1), r0
 	cmp/hi	r3, r0
 	bf	quick_refused
-3:	stc	ssr, r0			/* the result into the vCPU's R0 and R1: */
+3:	mov	r4, r0
+	cmp/eq	#HC_TIME_NOW, r0
+	bt	quick_time_now
+	bra	quick_send_ipi
+	 nop
+quick_time_now:
+	stc	ssr, r0			/* the time into the vCPU's R0 and R1: */
 	mov.l	.Lsr_rb, r1
 	tst	r1, r0
 	bf	4f
@@ -227,11 +253,14 @@ quick_imask_ok:
 	COUNT64	8			/* Stats.hypercalls */
 	mov.l	@(PD_TIME_NOW_COUNTER, r15), r1
 	COUNT64	0			/* Stats.hypercalls_by_number[TIME_NOW] */
+/* Either call answered: count it, give the vCPU back its registers. */
+quick_answered:
 	mov.l	@(PD_QUICK_COUNT, r15), r1
 	add	#1, r1
 	mov.l	r1, @(PD_QUICK_COUNT, r15)
 	mov.l	@(PD_SCRATCH2, r15), r2
 	mov.l	@(PD_SCRATCH3, r15), r3
+	mov.l	@(PD_SCRATCH4, r15), r4
 	mov.l	@(12, r15), r1
 	mov.l	@(8, r15), r0
 	stc	sgr, r15
@@ -239,8 +268,9 @@ quick_imask_ok:
 	 nop
 quick_refused:
 	mov.l	@(PD_SCRATCH2, r15), r2
+	mov.l	@(PD_SCRATCH3, r15), r3
 	bra	full_hypercall
-	 mov.l	@(PD_SCRATCH3, r15), r3
+	 mov.l	@(PD_SCRATCH4, r15), r4
 	.balign	4
 .Lsr_md:	.long	0x40000000
 .Lsr_rb:	.long	0x20000000
@@ -291,6 +321,106 @@ direct_count:
 	 mov	#KIND_INTERRUPT, r7
 	.balign	4
 1:	.long	percore + PERCORE_FRAME_END
+
+/* SEND_IPI, past quick_call's checks: to a vCPU the window's routes allow
+ * (not here, its home another core), sent as Instance::send_ipi sends it:
+ * the message's bit set in the target's IPI word (movli.l/movco.l, as
+ * spumone_migration::ipi::raise), then the IPI ICI raised on the core the
+ * target's location word names if it names another, else on its home
+ * (Engine::ipi_destination); 0 into the caller's R0. Counted as the
+ * instance counts it. Any other target (here, at home here, out of
+ * range) or message (past 7) takes the full entry, which answers or
+ * refuses it. r15 = &direct_vbr; bank 1 r0-r4 in scratch. */
+quick_send_ipi:
+	mov.l	r5, @(PD_SCRATCH5, r15)
+	stc	ssr, r0
+	mov.l	.Lsr_rb_ipi, r1
+	tst	r1, r0
+	bf	1f
+	stc	r4_bank, r2		/* the caller's R4 and R5: bank 0's, */
+	bra	2f
+	 stc	r5_bank, r3
+1:	mov.l	@(PD_SCRATCH4, r15), r2	/* or bank 1's (R4 in scratch) */
+	mov	r5, r3
+2:	mov	#7, r0
+	cmp/hi	r0, r3			/* r3 = the message */
+	bt	ipi_refused
+	mov	#3, r0
+	cmp/hi	r0, r2			/* r2 = the target vCPU */
+	bt	ipi_refused
+	shll2	r2			/* r2 = 4 v */
+	mov.l	@(PD_QUICK_WINDOW, r15), r1
+	mov.l	@(QW_IPI_ROUTES, r1), r0
+	neg	r2, r4
+	shld	r4, r0			/* its route in bits 3:0 */
+	tst	#8, r0
+	bt	ipi_refused
+	and	#3, r0
+	mov	r0, r5			/* r5 = its home */
+	mov	#1, r0
+	shld	r3, r0
+	mov	r0, r3			/* r3 = the message's bit */
+	mov.l	@(QW_IPI_WORDS, r1), r4
+	add	r2, r4			/* r4 = its IPI word */
+3:	movli.l	@r4, r0
+	tst	r3, r0
+	bf	4f			/* raised already: the two are one */
+	or	r3, r0
+	movco.l	r0, @r4
+	bf	3b
+	bra	5f
+	 mov	#0, r3			/* r3 = 0: a new one */
+4:	mov	#1, r3			/* r3 = 1: coalesced */
+5:	synco				/* the bit before the location's read */
+	mov.l	@(QW_IPI_LOCATIONS, r1), r0
+	mov.l	@(r0, r2), r0		/* its location word: core + 1, or 0 */
+	add	#-1, r0
+	mov.l	@(QW_CORES, r1), r4
+	cmp/hs	r4, r0			/* names no core */
+	bt	6f
+	mov.l	@(QW_CORE, r1), r4
+	cmp/eq	r4, r0			/* names this one */
+	bt	6f
+	mov	r0, r5			/* r5 = the core it is on */
+6:	shll2	r5
+	mov.l	.Lintc_intici, r0	/* that core's CnINTICI */
+	mov.l	@(QW_IPI_ICI, r1), r4
+	mov.l	r4, @(r0, r5)		/* its IPI ICI, from this core */
+	mov	r3, r5			/* r5 = coalesced (COUNT64 takes r2, r3) */
+	stc	ssr, r0			/* 0 into the caller's R0: */
+	mov.l	.Lsr_rb_ipi, r4
+	tst	r4, r0
+	mov	#0, r0
+	bt	7f
+	bra	8f
+	 mov.l	r0, @(8, r15)		/* bank 1's, which comes back from scratch, */
+7:	ldc	r0, r0_bank		/* or bank 0's */
+8:	mov.l	@(PD_STATS, r15), r1
+	COUNT64	0			/* Stats.entries */
+	COUNT64	8			/* Stats.hypercalls */
+	add	#STATS_VIRQS_RAISED, r1
+	COUNT64	0			/* Stats.virqs_raised */
+	tst	r5, r5
+	bt	9f
+	COUNT64	8			/* Stats.virqs_coalesced */
+9:	add	#(STATS_VIRTUAL_IPIS - STATS_VIRQS_RAISED), r1
+	COUNT64	0			/* Stats.virtual_ipis */
+	add	#96, r1
+	add	#(STATS_SEND_IPI_COUNT - STATS_VIRTUAL_IPIS - 96), r1
+	COUNT64	0			/* Stats.hypercalls_by_number[SEND_IPI] */
+	mov.l	@(PD_IPI_COUNT, r15), r1
+	add	#1, r1
+	mov.l	r1, @(PD_IPI_COUNT, r15)
+	mov.l	@(PD_SCRATCH5, r15), r5
+	bra	quick_answered
+	 nop
+ipi_refused:
+	mov.l	@(PD_SCRATCH5, r15), r5
+	bra	quick_refused
+	 nop
+	.balign	4
+.Lsr_rb_ipi:	.long	0x20000000
+.Lintc_intici:	.long	0xfe410070	/* rp1::ici_request_register(0) */
 
 /* Push the rest (r7 is saved and holds the kind). */
 save_common:

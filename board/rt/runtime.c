@@ -54,8 +54,10 @@ struct percore {
 	 * TIME_NOW itself (board_core.rs, `QuickWindow`), +36/+40 two more
 	 * registers' room, +44 the instance's counters (Stats: entries at +0,
 	 * hypercalls at +8), +48 its TIME_NOW count (P1 addresses in linear
-	 * memory, set at boot); +52 how many TIME_NOWs entry.S answered. */
-	uint32_t quick_window, scratch_more[2], stats, time_now_counter, quick_count;
+	 * memory, set at boot); +52 how many TIME_NOWs and SEND_IPIs entry.S
+	 * answered; +56/+60 room for two more registers (SEND_IPI's); +64 how
+	 * many of those were SEND_IPIs. */
+	uint32_t quick_window, scratch_more[2], stats, time_now_counter, quick_count, scratch_call[2], ipi_count;
 	Z_spumone_instance_t instance;
 	wasm_rt_funcref_t table[TABLE_SLOTS];
 };
@@ -68,6 +70,8 @@ _Static_assert(offsetof(struct percore, scratch) == 24, "entry.S");
 _Static_assert(offsetof(struct percore, quick_window) == 32, "entry.S");
 _Static_assert(offsetof(struct percore, stats) == 44, "entry.S");
 _Static_assert(offsetof(struct percore, quick_count) == 52, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, scratch_call) == 56, "entry.S");
+_Static_assert(offsetof(struct percore, ipi_count) == 64, "entry.S, hosting/src/runner.rs");
 _Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
 
 #define FRAME_BYTES 324u /* board/src/frame.rs */

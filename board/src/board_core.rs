@@ -15,7 +15,7 @@ use core::cell::Cell;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_kernel::hypercall::is_hypercall;
 use spumone_percore::hw::{timer_intevt, CoreHardware, Entry, TraceEvent, ICI_INTEVT, IPI_ICI_INTEVT};
-use spumone_percore::instance::{Instance, QuickTimeNow};
+use spumone_percore::instance::{Instance, QuickCalls};
 use spumone_percore::rp1::{self, Registers, Rp1};
 use spumone_percore::tracebuf::{self, EntryClass, EntryCosts, EntryOutcome, Writer};
 
@@ -49,28 +49,62 @@ pub struct BoardCore {
     quick: QuickWindow,
 }
 
-/// When entry.S may answer the running vCPU's `TIME_NOW` itself
-/// (`Instance::quick_time_now`), in the words it reads: `imasks` bit n
+/// When entry.S may answer the running vCPU's `TIME_NOW` and `SEND_IPI`
+/// itself (`Instance::quick_calls`), in the words it reads: `imasks` bit n
 /// allows SR.IMASK n, bit 16 the IMASK the last exit resumed the vCPU at
 /// (0: never); then the times from which and until which (exclusive) it
-/// may, each as its high word and its low word.
+/// may, each as its high word and its low word. Then, for `SEND_IPI`
+/// (`QuickSendIpi`): the routes (4 bits per target vCPU: bit 3 allowed,
+/// bits 1:0 its home), the P2 addresses of the guest's vCPU 0's location
+/// word and IPI word in the CSM, the number of cores, this core, and the
+/// value this core writes into a CnINTICI to raise the IPI ICI there.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuickWindow {
     imasks: u32,
     from: [u32; 2],
     until: [u32; 2],
+    ipi_routes: u32,
+    ipi_locations: u32,
+    ipi_words: u32,
+    cores: u32,
+    core: u32,
+    ipi_ici: u32,
 }
-static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 20);
+static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 44);
+// entry.S's QW_* offsets.
+static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ipi_routes), 20);
+static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ipi_ici), 40);
 
 impl QuickWindow {
-    const NEVER: QuickWindow = QuickWindow { imasks: 0, from: [0; 2], until: [0; 2] };
+    const NEVER: QuickWindow = QuickWindow {
+        imasks: 0,
+        from: [0; 2],
+        until: [0; 2],
+        ipi_routes: 0,
+        ipi_locations: 0,
+        ipi_words: 0,
+        cores: 0,
+        core: 0,
+        ipi_ici: 0,
+    };
 
     #[inline(always)]
-    fn of(quick: Option<QuickTimeNow>) -> QuickWindow {
+    fn of(quick: Option<QuickCalls>, core: u8) -> QuickWindow {
         let Some(q) = quick else { return QuickWindow::NEVER };
         let words = |t: u64| [(t >> 32) as u32, t as u32];
-        QuickWindow { imasks: q.imasks as u32 | (q.as_resumed as u32) << 16, from: words(q.from), until: words(q.until) }
+        let ipi = q.send_ipi;
+        QuickWindow {
+            imasks: q.imasks as u32 | (q.as_resumed as u32) << 16,
+            from: words(q.from),
+            until: words(q.until),
+            ipi_routes: ipi.routes as u32,
+            ipi_locations: rp1::CSM_P2 + ipi.locations,
+            ipi_words: rp1::CSM_P2 + ipi.ipi_words,
+            cores: ipi.cores as u32,
+            core: core as u32,
+            ipi_ici: rp1::ipi_ici_request(core as usize),
+        }
     }
 }
 
@@ -366,8 +400,8 @@ impl CoreHardware for Lent<'_> {
     }
 
     #[inline(always)]
-    fn set_quick_time_now(&mut self, quick: Option<QuickTimeNow>) {
-        self.core.quick = QuickWindow::of(quick);
+    fn set_quick_calls(&mut self, quick: Option<QuickCalls>) {
+        self.core.quick = QuickWindow::of(quick, self.core.id);
     }
 
     fn arm_timer(&mut self, deadline: Option<u64>) {

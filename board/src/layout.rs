@@ -18,9 +18,11 @@ pub const STACK_PATTERN: u32 = spumone_percore::tracebuf::STACK_PATTERN;
 /// OL memory; +16 is `direct_vbr`, +20 `direct_count` (entry.S's direct
 /// exception path reads the one and counts in the other).
 pub const PERCORE_DIRECT_VBR: u32 = 0xe500_0010;
-/// +52: how many `TIME_NOW`s entry.S answered itself (+32 is where it
-/// finds when it may: `board_core::QuickWindow`).
+/// +52: how many `TIME_NOW`s and `SEND_IPI`s entry.S answered itself
+/// (+32 is where it finds when it may: `board_core::QuickWindow`), +64
+/// how many of them were `SEND_IPI`s.
 pub const PERCORE_QUICK_COUNT: u32 = 0xe500_0034;
+pub const PERCORE_IPI_COUNT: u32 = 0xe500_0040;
 /// Exit status a hypervisor panic ends the run with (| core).
 pub const PANIC_EXIT: u32 = 0xfa00_0000;
 

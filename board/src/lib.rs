@@ -73,8 +73,22 @@ pub extern "C" fn hv_time_now_counter() -> u32 {
     &state.instance.counters_ref().0.hypercalls_by_number[index] as *const u64 as u32
 }
 
-static_assertions::const_assert_eq!(core::mem::offset_of!(spumone_percore::instance::Stats, entries), 0);
-static_assertions::const_assert_eq!(core::mem::offset_of!(spumone_percore::instance::Stats, hypercalls), 8);
+/// The counters entry.S adds to in `Stats` (its STATS_* offsets).
+mod stub_counters {
+    use core::mem::offset_of;
+    use spumone_kernel::hypercall::Hypercall;
+    use spumone_percore::instance::Stats;
+    use static_assertions::const_assert_eq;
+    const_assert_eq!(offset_of!(Stats, entries), 0);
+    const_assert_eq!(offset_of!(Stats, hypercalls), 8);
+    const_assert_eq!(offset_of!(Stats, virqs_raised), 80);
+    const_assert_eq!(offset_of!(Stats, virqs_coalesced), 88);
+    const_assert_eq!(offset_of!(Stats, virtual_ipis), 184);
+    const_assert_eq!(offset_of!(Stats, hypercalls_by_number) + 8 * Hypercall::SendIpi.index(), 384);
+    // And the trap numbers it knows (HC_TIME_NOW, HC_SEND_IPI).
+    const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::TimeNow.index(), 0x6c);
+    const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::SendIpi.index(), 0x67);
+}
 
 /// Boot this core's instance. `core` is CPIDR, `entry` the address the
 /// other cores start at. Returns what the stub does next ([`Action`]).

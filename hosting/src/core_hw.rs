@@ -340,7 +340,7 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
 
     fn set_direct_exceptions(&mut self, _vbr: u32) {}
 
-    fn set_quick_time_now(&mut self, _quick: Option<spumone_percore::instance::QuickTimeNow>) {}
+    fn set_quick_calls(&mut self, _quick: Option<spumone_percore::instance::QuickCalls>) {}
 
     fn flush_tlb(&mut self) {
         let mmucr = self.cpu.mmu.mmucr();

@@ -126,7 +126,12 @@ fn hypercall_counts(result: &RunResult) -> String {
     counts.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
     let list: Vec<String> = counts.iter().map(|(n, name)| format!("{name} {n}")).collect();
     let in_stub: u64 = result.stats.iter().map(|s| s.hypercalls_in_stub).sum();
-    let in_stub = if in_stub > 0 { format!(" ({in_stub} answered in the entry stub)") } else { String::new() };
+    let ipis: u64 = result.stats.iter().map(|s| s.send_ipis_in_stub).sum();
+    let in_stub = match (in_stub, ipis) {
+        (0, _) => String::new(),
+        (n, 0) => format!(" ({n} answered in the entry stub)"),
+        (n, i) => format!(" ({n} answered in the entry stub, {i} of them SEND_IPIs)"),
+    };
     format!("hypercalls by number (all cores): {}{in_stub}\n", list.join(", "))
 }
 

@@ -303,6 +303,8 @@ fn new_machine() -> Result<Machine, RunError> {
 const DIRECT_COUNT: u32 = 0xe500_0014;
 /// Where it counts the hypercalls it answered itself (`PERCORE_QUICK_COUNT`).
 const STUB_HYPERCALL_COUNT: u32 = 0xe500_0034;
+/// Of those, the `SEND_IPI`s (`PERCORE_IPI_COUNT`).
+const STUB_SEND_IPI_COUNT: u32 = 0xe500_0040;
 
 /// Load every guest image of `desc` (parameters patched) into `machine`;
 /// returns each guest's entry point (its first image's).
@@ -571,7 +573,8 @@ fn run_native(
     for core in 0..cores {
         let mut s = native::TraceReader::counters::<Stats>(&mut machine, core, tracebuf::header::STATS_OFFSET).unwrap_or_default();
         // Counted by the entry stub in the core's OL memory (struct percore,
-        // board/rt/runtime.c: direct_count at +20, quick_count at +52), not
+        // board/rt/runtime.c: direct_count at +20, quick_count at +52,
+        // ipi_count at +64), not
         // by the instance.
         let mut count = [0u8; 4];
         if machine.bus.read_memory(core, DIRECT_COUNT, &mut count) {
@@ -579,6 +582,9 @@ fn run_native(
         }
         if machine.bus.read_memory(core, STUB_HYPERCALL_COUNT, &mut count) {
             s.hypercalls_in_stub = u32::from_le_bytes(count) as u64;
+        }
+        if machine.bus.read_memory(core, STUB_SEND_IPI_COUNT, &mut count) {
+            s.send_ipis_in_stub = u32::from_le_bytes(count) as u64;
         }
         stats.push(s);
         let m = native::TraceReader::counters::<MailboxStats>(&mut machine, core, tracebuf::header::MAILBOX_STATS_OFFSET);

@@ -204,7 +204,7 @@ pub trait CoreHardware {
     /// answered without entering the instance as `quick` says (None: it
     /// may not): the board's entry stub does so. The hosted model has no
     /// such path and does nothing.
-    fn set_quick_time_now(&mut self, quick: Option<crate::instance::QuickTimeNow>);
+    fn set_quick_calls(&mut self, quick: Option<crate::instance::QuickCalls>);
     /// Make this core's timer interrupt at `deadline` (cycles), or never.
     fn arm_timer(&mut self, deadline: Option<u64>);
     /// Acknowledge this core's timer interrupt.

@@ -47,6 +47,7 @@ use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_migration::engine::{Arrival, Engine};
 use spumone_migration::ipi::Raised;
+use spumone_migration::layout::{ipi_offset, location_offset};
 use spumone_migration::policy::{Contender, CoreView, Lhp, Preemption};
 
 // The resident vCPU record is the kernel's (the migration engine ships
@@ -96,18 +97,47 @@ struct Delivery {
     level: u8,
 }
 
-/// When the running vCPU's `TIME_NOW` may be answered without the
-/// instance ([`Instance::quick_time_now`]).
+/// When the running vCPU's commonest hypercalls may be answered without
+/// the instance ([`Instance::quick_calls`]): `TIME_NOW`, and `SEND_IPI` to
+/// a vCPU on another core.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QuickTimeNow {
-    /// The SR.IMASK values it may be called at (bit n: IMASK n), and
-    /// whether also at the one the instance's last exit resumed it at.
+pub struct QuickCalls {
+    /// The SR.IMASK values it may call at (bit n: IMASK n), and whether
+    /// also at the one the instance's last exit resumed it at.
     pub imasks: u16,
     pub as_resumed: bool,
     /// From this time (mail refused by a full ring is due until then) to
     /// this one, exclusive (the core's timer is armed for it).
     pub from: u64,
     pub until: u64,
+    /// Whom its `SEND_IPI` may go to so.
+    pub send_ipi: QuickSendIpi,
+}
+
+/// The vCPUs of the running vCPU's guest whose virtual IPIs need nothing
+/// of the instance here: not resident here, and their home another core.
+/// Such an IPI is a bit set in the target's IPI word and an IPI ICI to
+/// the core its location word names (if it names another core), else to
+/// its home (`Instance::send_ipi`, `Engine::ipi_destination`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct QuickSendIpi {
+    /// Four bits per vCPU `v` at bit 4v: bit 3 set if it may be sent to
+    /// so, bits 1:0 its home core.
+    pub routes: u16,
+    /// Byte offsets in the mailbox region (`spumone_migration::layout`) of
+    /// the guest's vCPU 0's location word and IPI word (vCPU v's: + 4v).
+    pub locations: u32,
+    pub ipi_words: u32,
+    /// The cores a location word may name (as core + 1).
+    pub cores: u8,
+}
+
+impl QuickSendIpi {
+    /// Whether vCPU `v` may be sent to so, and its home.
+    pub fn route(&self, v: u8) -> Option<u8> {
+        let r = self.routes.checked_shr(4 * v as u32).unwrap_or(0);
+        (r & 8 != 0).then_some((r & 3) as u8)
+    }
 }
 
 /// Counters printed in the run report.
@@ -174,18 +204,22 @@ pub struct Stats {
     /// cost every entry): the host fills this in from that word.
     pub direct_exceptions: u64,
     /// Hypercalls the board's entry stub answered without entering the
-    /// instance (`TIME_NOW`, [`Instance::quick_time_now`]). Counted in
-    /// `entries`, `hypercalls` and `hypercalls_by_number` too (the stub
-    /// adds to those here); this one in its own word, which the host
-    /// fills in as it does `direct_exceptions`.
+    /// instance (`TIME_NOW` and `SEND_IPI`, [`Instance::quick_calls`]).
+    /// Counted in `entries`, `hypercalls` and `hypercalls_by_number` too,
+    /// and a `SEND_IPI` in `virtual_ipis`, `virqs_raised` and
+    /// `virqs_coalesced` as `send_ipi` counts it (the stub adds to those
+    /// here); this one in its own word, which the host fills in as it does
+    /// `direct_exceptions`.
     pub hypercalls_in_stub: u64,
+    /// Of those, the `SEND_IPI`s (filled in likewise).
+    pub send_ipis_in_stub: u64,
     /// TLB flushes: an MMU guest's vCPU took the core after another.
     pub tlb_flushes: u64,
     /// Hypercalls by number (`Hypercall::index`; undefined numbers are
     /// in `hypercalls` only).
     pub hypercalls_by_number: [u64; hypercall::DEFINED],
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED] });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, send_ipis_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED] });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -223,6 +257,7 @@ impl Stats {
         doorbells: 0,
         direct_exceptions: 0,
         hypercalls_in_stub: 0,
+        send_ipis_in_stub: 0,
         tlb_flushes: 0,
         hypercalls_by_number: [0; hypercall::DEFINED],
     };
@@ -251,8 +286,8 @@ pub struct Instance {
     /// past a vCPU's seventh), the rows in use.
     class_of: [GuestClass; MAX_GUESTS],
     priority_of: [u8; MAX_GUESTS],
-    /// Each guest's `QuickTimeNow::imasks` and `as_resumed`
-    /// ([`Instance::quick_time_now`]).
+    /// Each guest's `QuickCalls::imasks` and `as_resumed`
+    /// ([`Instance::quick_calls`]).
     quick_imasks_of: [(u16, bool); MAX_GUESTS],
     device_bits: [u16; MAX_DEVICES],
     device_rows: u8,
@@ -629,33 +664,58 @@ impl Instance {
         !self.engine.mail_due(now) && self.armed.is_none_or(|t| now < t)
     }
 
-    /// When a `TIME_NOW` of the running vCPU may be answered without the
-    /// instance (the board's entry stub does, docs/board-image.md): when
-    /// the instance itself would take its quick exit, which leaves every
-    /// register but R0 and R1 as it was. That holds while the vCPU is still
-    /// the running one, calls from privileged mode at an SR.IMASK the quick
-    /// exit leaves as it is, and nothing is due (`nothing_due`) at the time
-    /// the clock is read.
+    /// When a `TIME_NOW` or a `SEND_IPI` of the running vCPU may be answered
+    /// without the instance (the board's entry stub does,
+    /// docs/board-image.md): when the instance itself would take its quick
+    /// exit, which leaves every register but R0 and R1 as it was. That holds
+    /// while the vCPU is still the running one, calls from privileged mode
+    /// at an SR.IMASK the quick exit leaves as it is, and nothing is due
+    /// (`nothing_due`) at the time the clock is read; for `SEND_IPI`, while
+    /// its target is one of [`QuickSendIpi`]'s.
     ///
     /// What it returns changes only in the instance's full passes (it does
-    /// not depend on the vCPU's level, which quick exits change), and each
-    /// tells the hardware of a change at its exit.
+    /// not depend on the vCPU's level, which quick exits change, and only
+    /// full passes move vCPUs), and each tells the hardware of a change at
+    /// its exit.
     #[inline(always)]
-    pub fn quick_time_now(&self) -> Option<QuickTimeNow> {
+    pub fn quick_calls(&self) -> Option<QuickCalls> {
         let cur = self.current?;
         let from = self.engine.mail_quiet_from()?;
-        let (imasks, as_resumed) = self.quick_imasks_of[self.vcpus[cur].guest as usize];
-        Some(QuickTimeNow { imasks, as_resumed, from, until: self.armed.unwrap_or(u64::MAX) })
+        let guest = self.vcpus[cur].guest;
+        let (imasks, as_resumed) = self.quick_imasks_of[guest as usize];
+        let until = self.armed.unwrap_or(u64::MAX);
+        Some(QuickCalls { imasks, as_resumed, from, until, send_ipi: self.quick_send_ipi(guest) })
     }
 
-    /// Tell the hardware when it may answer `TIME_NOW` itself: at the end
-    /// of every full pass. (A quick exit changes nothing
-    /// [`Instance::quick_time_now`] looks at: it keeps the vCPU, arms no
-    /// timer and queues no mail. The percore tests check after every entry
+    /// [`QuickSendIpi`] for the vCPUs of `guest`.
+    #[inline(always)]
+    fn quick_send_ipi(&self, guest: u8) -> QuickSendIpi {
+        let cores = self.config.cores as usize;
+        let (Some(spec), Some(locations), Some(ipi_words)) = (
+            self.spec(guest),
+            location_offset(cores, guest as usize, 0),
+            ipi_offset(cores, guest as usize, 0),
+        ) else {
+            return QuickSendIpi::default();
+        };
+        let mut routes = 0u16;
+        for v in 0..spec.vcpus.min(MAX_VCPUS as u8) {
+            let home = spec.home[v as usize];
+            if home != self.core && (home as usize) < cores && self.find(guest, v).is_none() {
+                routes |= (8 | home as u16) << (4 * v);
+            }
+        }
+        QuickSendIpi { routes, locations, ipi_words, cores: cores as u8 }
+    }
+
+    /// Tell the hardware when it may answer `TIME_NOW` and `SEND_IPI`
+    /// itself: at the end of every full pass. (A quick exit changes nothing
+    /// [`Instance::quick_calls`] looks at: it keeps the vCPU, moves none,
+    /// arms no timer and queues no mail. The percore tests check after every entry
     /// that the hardware was told what it says.)
     #[inline(always)]
-    fn publish_quick_time_now<H: CoreHardware>(&mut self, hw: &mut H) {
-        hw.set_quick_time_now(self.quick_time_now());
+    fn publish_quick_calls<H: CoreHardware>(&mut self, hw: &mut H) {
+        hw.set_quick_calls(self.quick_calls());
     }
 
     /// Whether an exception of resident vCPU `i` goes to its own handler
@@ -1431,7 +1491,7 @@ impl Instance {
                 self.tlb_owner = Some(owner);
             }
         }
-        self.publish_quick_time_now(hw);
+        self.publish_quick_calls(hw);
         match next {
             Some(n) => hw.resume(&self.vcpus[n].ctx, self.physical_imask(n)),
             None => hw.idle(),

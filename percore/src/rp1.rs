@@ -28,6 +28,16 @@ pub const INTC: u32 = 0xfe41_0000;
 /// TMU units: channels 0-2 and 3-5.
 pub const TMU0: u32 = 0xffc1_0000;
 pub const TMU1: u32 = 0xffc2_0000;
+/// Core `target`'s CnINTICI: a write raises the ICI messages whose bits
+/// it sets (the board's entry stub has it as INTC_INTICI).
+pub const fn ici_request_register(target: usize) -> u32 {
+    INTC + 0x070 + 4 * target as u32
+}
+/// What core `core` writes into another's CnINTICI to raise its IPI ICI
+/// (the board's entry stub writes it too).
+pub const fn ipi_ici_request(core: usize) -> u32 {
+    1 << (8 + core as u32)
+}
 /// The CSM through P2 (uncached, untranslated); the mailbox is at its start.
 pub const CSM_P2: u32 = 0xb600_0000;
 /// SIMCTL through P2: +4/+8 the accessing core's cycle counter.
@@ -162,13 +172,13 @@ impl<R: Registers> Rp1<'_, R> {
 
     /// Raise the mailbox ICI (message 0) on `target`.
     pub fn send_ici(&mut self, target: usize) {
-        self.regs.write32(INTC + 0x070 + 4 * target as u32, 1);
+        self.regs.write32(ici_request_register(target), 1);
     }
 
     /// Raise the IPI ICI (message 2) on `target`: this core's bit of the
     /// message's field in CnINTICI (bits 11:8, any of which raises it).
     pub fn send_ipi_ici(&mut self, target: usize) {
-        self.regs.write32(INTC + 0x070 + 4 * target as u32, 1 << (8 + self.core as u32));
+        self.regs.write32(ici_request_register(target), ipi_ici_request(self.core));
     }
 
     /// Acknowledge this core's IPI ICI: the senders' bits it finds in

@@ -495,6 +495,44 @@ fn an_ipi_to_a_vcpu_on_another_core_is_sent_and_the_caller_goes_on_at_once() {
     assert_eq!((core1.stats.entries, core1.stats.ipi_icis, core1.stats.switches), (entries + 1, 1, switches1 + 1));
 }
 
+/// The board's entry stub sends a `SEND_IPI` by what the instance told
+/// the hardware (`QuickCalls::send_ipi`; board/rt/entry.S,
+/// `quick_send_ipi`). A model of that send here, run on what core 0 was
+/// told, leaves the target's IPI word as the instance's own send does and
+/// raises the IPI ICI on the same core, wherever the target's location
+/// word says it is: unknown, on its home, on this core (a stale word: the
+/// instance, which finds no such vCPU here, sends home). It may send only
+/// to a vCPU that is not here and exists.
+#[test]
+fn the_entry_stub_sends_an_ipi_by_the_published_routes_as_the_instance_does() {
+    use spumone_migration::layout::{ipi_offset, location_offset};
+    let (mem, mut hw0, mut core0, _hw1, _core1) = two_gpos_vcpus();
+    let quick = hw0.quick_calls.expect("vCPU 0 runs on core 0").send_ipi;
+    assert_eq!((quick.route(0), quick.route(1), quick.route(2)), (None, Some(1), None), "here; home core 1; none");
+    assert_eq!((quick.locations, quick.ipi_words, quick.cores), (location_offset(2, 0, 0).unwrap(), ipi_offset(2, 0, 0).unwrap(), 2));
+    let word = |base: u32, v: u8| ((base + 4 * v as u32) / 4) as usize;
+    let stub_send = |v: u8, message: u8| -> usize {
+        let home = quick.route(v).expect("a route") as u32;
+        mem.borrow_mut()[word(quick.ipi_words, v)] |= 1 << message;
+        let named = mem.borrow()[word(quick.locations, v)].wrapping_sub(1);
+        (if named < quick.cores as u32 && named != 0 { named } else { home }) as usize
+    };
+    for location in [0, 1, 2, 3, 0xdead_beef] {
+        mem.borrow_mut()[word(quick.locations, 1)] = location;
+        mem.borrow_mut()[word(quick.ipi_words, 1)] = 0x10;
+        hw0.ipi_icis_sent.clear();
+        hw0.trap(&mut core0, 0x67, &[1, 3]);
+        assert!(hw0.quick, "the instance's quick exit");
+        let by_instance = (mem.borrow()[word(quick.ipi_words, 1)], hw0.ipi_icis_sent.clone());
+        mem.borrow_mut()[word(quick.ipi_words, 1)] = 0x10;
+        let to = stub_send(1, 3);
+        let by_stub = (mem.borrow()[word(quick.ipi_words, 1)], vec![to]);
+        assert_eq!(by_stub, by_instance, "location word {location:#x}");
+        assert_eq!(by_instance.0, 0x18);
+    }
+    assert_eq!(hw0.quick_calls.unwrap().send_ipi, quick, "quick exits change nothing it says");
+}
+
 /// A ring full of mail for core 0 beside its RTOS (five starts of a
 /// vCPU whose home it is: one starts it, four find it started), and the
 /// RTOS's release falls due while the first is read: the release goes

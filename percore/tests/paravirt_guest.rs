@@ -328,25 +328,29 @@ fn the_doorbell_delivers_the_highest_held_interrupt_and_stays_up_for_the_next() 
 
 #[test]
 fn time_now_may_be_answered_without_the_instance_at_the_levels_and_times_it_would_answer_at_once() {
-    use spumone_percore::instance::QuickTimeNow;
+    use spumone_migration::layout::{ipi_offset, location_offset};
+    use spumone_percore::instance::{QuickCalls, QuickSendIpi};
+    // Guest 0 of two cores, one vCPU: no IPI is ever sent by the stub.
+    let send_ipi =
+        QuickSendIpi { routes: 0, locations: location_offset(2, 0, 0).unwrap(), ipi_words: ipi_offset(2, 0, 0).unwrap(), cores: 2 };
     // A guest that masks with SR.IMASK: at any level up to its class's
     // ceiling (7), until the core's timer is due (its tick).
     let (hw, inst, deadline) = ticking_with_interrupts_disabled();
-    assert_eq!(hw.quick_time_now, Some(QuickTimeNow { imasks: 0x00ff, as_resumed: false, from: 0, until: deadline }));
-    assert_eq!(inst.quick_time_now(), hw.quick_time_now);
+    assert_eq!(hw.quick_calls, Some(QuickCalls { imasks: 0x00ff, as_resumed: false, from: 0, until: deadline, send_ipi }));
+    assert_eq!(inst.quick_calls(), hw.quick_calls);
 
     // One that masks by hypercall: only at the level its last exit gave
     // it, whatever IRQ_DISABLE and IRQ_RESTORE make that.
     let mut hw = FakeCore::new(0, &shared());
     let mut inst = Instance::boot_with(&mut hw, config(&[rtos()], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
-    let as_resumed = Some(QuickTimeNow { imasks: 0, as_resumed: true, from: 0, until: u64::MAX });
-    assert_eq!(hw.quick_time_now, as_resumed, "no timer armed");
+    let as_resumed = Some(QuickCalls { imasks: 0, as_resumed: true, from: 0, until: u64::MAX, send_ipi });
+    assert_eq!(hw.quick_calls, as_resumed, "no timer armed");
     hw.trap(&mut inst, 0x61, &[]);
     assert_eq!(hw.resumed().1, 15, "IRQ_DISABLE: resumed at level 15");
-    assert_eq!(hw.quick_time_now, as_resumed);
+    assert_eq!(hw.quick_calls, as_resumed);
 
     // Nothing runs: nothing may be answered.
     hw.trap(&mut inst, 0x6e, &[0]);
-    assert_eq!(hw.quick_time_now, None, "the guest exited");
+    assert_eq!(hw.quick_calls, None, "the guest exited");
 }

@@ -15,7 +15,7 @@ use spumone_kernel::ipl::GuestClass;
 use spumone_kernel::vcpu::VcpuContext;
 use spumone_percore::config::{Config, Costs, Policy};
 use spumone_percore::hw::{CoreHardware, Entry, TraceEvent};
-use spumone_percore::instance::{set_reg, Instance, QuickTimeNow};
+use spumone_percore::instance::{set_reg, Instance, QuickCalls};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -61,8 +61,8 @@ pub struct FakeCore {
     pub tlb_flushes: u32,
     /// Where the vCPU's exceptions go straight to (0: the hypervisor).
     pub direct_vbr: u32,
-    /// What the instance last said of `TIME_NOW` (`set_quick_time_now`).
-    pub quick_time_now: Option<QuickTimeNow>,
+    /// What the instance last said of `TIME_NOW` (`set_quick_calls`).
+    pub quick_calls: Option<QuickCalls>,
     pub timer: Option<u64>,
     /// Physical sources unmasked on this core, and the priorities set.
     pub devices_enabled: std::collections::BTreeSet<u32>,
@@ -101,7 +101,7 @@ impl FakeCore {
             doorbell: 0,
             tlb_flushes: 0,
             direct_vbr: 0,
-            quick_time_now: None,
+            quick_calls: None,
             timer: None,
             devices_enabled: Default::default(),
             device_levels: Vec::new(),
@@ -131,7 +131,7 @@ impl FakeCore {
         self.regs = ctx;
         self.entry = Entry::Exception { expevt: 0x160, tra: (imm as u32) << 2, tea: 0 };
         inst.enter(self);
-        self.check_quick_time_now(inst);
+        self.check_quick_calls(inst);
         self.settle(inst);
         // What runs next (an all-zero context when the core went idle).
         match &self.left {
@@ -186,15 +186,15 @@ impl FakeCore {
         self.regs.intevt = intevt;
         self.entry = Entry::Interrupt { intevt };
         inst.enter(self);
-        self.check_quick_time_now(inst);
+        self.check_quick_calls(inst);
         self.settle(inst);
     }
 
     /// What the instance last told the hardware of `TIME_NOW` is what it
     /// works out now: every entry that changes what that depends on tells
     /// the hardware at its exit (the board's entry stub answers by it).
-    pub fn check_quick_time_now(&self, inst: &Instance) {
-        assert_eq!(self.quick_time_now, inst.quick_time_now(), "core {}: TIME_NOW's quick window is stale", self.core);
+    pub fn check_quick_calls(&self, inst: &Instance) {
+        assert_eq!(self.quick_calls, inst.quick_calls(), "core {}: TIME_NOW's quick window is stale", self.core);
     }
 
     /// After a quick exit the recorded context is the interrupted
@@ -239,8 +239,8 @@ impl CoreHardware for FakeCore {
     fn set_direct_exceptions(&mut self, vbr: u32) {
         self.direct_vbr = vbr;
     }
-    fn set_quick_time_now(&mut self, quick: Option<QuickTimeNow>) {
-        self.quick_time_now = quick;
+    fn set_quick_calls(&mut self, quick: Option<QuickCalls>) {
+        self.quick_calls = quick;
     }
     fn save_context(&self, ctx: &mut VcpuContext) {
         let (vbr, vmask, pc) = (ctx.vbr, ctx.virtual_imask, ctx.preempt_count);

@@ -597,7 +597,7 @@ impl World {
         }
         self.hw[c].left = None;
         self.inst[c].enter(&mut self.hw[c]);
-        self.hw[c].check_quick_time_now(&self.inst[c]);
+        self.hw[c].check_quick_calls(&self.inst[c]);
         self.entries += 1;
         let info = self.observe(c, cause, vcpu, start);
         g.after_entry(self, &info);
