@@ -47,7 +47,7 @@ impl ImageCode {
         let mut symbols: Vec<(u32, String)> = elf
             .symbols()
             .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
-            .filter_map(|s| Some((s.address() as u32, s.name().ok()?.to_string())))
+            .filter_map(|s| Some((s.address() as u32, readable(s.name().ok()?))))
             .collect();
         symbols.sort();
         Ok(ImageCode { start, end, symbols })
@@ -64,6 +64,20 @@ impl ImageCode {
     /// An empty profile of this code for `cores` cores.
     pub fn profile(&self, cores: usize) -> PcProfile {
         PcProfile::new(self.start, self.end, cores)
+    }
+}
+
+/// A function's name as a reader wants it: wasm2c names a Rust function
+/// `w2c_` + its mangled (v0) symbol, which is demangled without the crate
+/// hashes
+/// (`spumone_percore::instance::Instance>::nothing_due`, generics and
+/// all); any other name (`w2c_hv_enter`, the C runtime's, the stubs') is
+/// kept as it is.
+fn readable(name: &str) -> String {
+    let Some(mangled) = name.strip_prefix("w2c_").filter(|m| m.starts_with("_R")) else { return name.to_string() };
+    match rustc_demangle::try_demangle(mangled) {
+        Ok(d) => format!("{d:#}"),
+        Err(_) => name.to_string(),
     }
 }
 
@@ -95,4 +109,26 @@ pub fn render(profile: &PcProfile, code: &ImageCode, top: usize) -> String {
         let _ = writeln!(out, "  {n:>7}  {:>4.1} %  {name}", pct(n, inside));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable;
+
+    #[test]
+    fn wasm2c_names_of_rust_functions_are_demangled_and_others_kept() {
+        // As they are in today's image (a method, and a generic one).
+        assert_eq!(
+            readable("w2c__RNvMs1_NtCs44pPcDfbyCB_15spumone_percore8instanceNtB5_8Instance16forwards_quietly"),
+            "<spumone_percore::instance::Instance>::forwards_quietly"
+        );
+        assert_eq!(
+            readable("w2c__RINvMs2_NtCs44pPcDfbyCB_15spumone_percore8instanceNtB6_8Instance9take_ipisNtNtCskMWtRJruGa4_13spumone_board10board_core4LentEB1e_"),
+            "<spumone_percore::instance::Instance>::take_ipis::<spumone_board::board_core::Lent>"
+        );
+        assert_eq!(readable("w2c__RNvNtCs6VDZWQTR7g_4core3fmt5write"), "core::fmt::write");
+        for kept in ["w2c_hv_enter", "memcpy", "i64_load.isra.0", "Z_spumoneZ_hv_enter", "w2c__Rnot_a_symbol"] {
+            assert_eq!(readable(kept), kept);
+        }
+    }
 }
