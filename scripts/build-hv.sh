@@ -11,24 +11,35 @@
 # redone only when an input changes (the sources, the lock file, this
 # script, the tools' versions). Prints the image's path on success.
 #
-# Usage: scripts/build-hv.sh [--force] [--quiet] [--out DIR]
+# Usage: scripts/build-hv.sh [--force] [--quiet] [--attributable] [--out DIR]
 #   --out DIR  build into DIR (default build/hv), with its own cargo target
 #              directory: tests/board.rs builds a second copy from nothing
 #              this way and compares the bytes.
+#   --attributable  for profiling only (with --out): inline nothing that
+#              is not #[inline(always)], in LLVM and in GCC, so that
+#              `rp1 hv --image DIR/spumone.elf --profile F` names the
+#              functions the time goes to instead of hv_enter, into which
+#              the normal build inlines nearly everything. Its timings are
+#              its own (slower), not the image's (docs/board-image.md).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/hv
-force=0 quiet=0
+force=0 quiet=0 attributable=0
 while [ $# -gt 0 ]; do
     case $1 in
         --force) force=1 ;;
         --quiet) quiet=1 ;;
+        --attributable) attributable=1 ;;
         --out) [ $# -ge 2 ] || { echo "build-hv: --out needs a directory" >&2; exit 2; }
                mkdir -p "$2"; out=$(cd "$2" && pwd); shift ;;
         *) echo "build-hv: unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
+if [ $attributable = 1 ] && [ "$out" = "$top/build/hv" ]; then
+    echo "build-hv: --attributable needs --out DIR: build/hv is the image the tests and reports use" >&2
+    exit 2
+fi
 say() { [ $quiet = 1 ] || echo "build-hv: $*" >&2; }
 # One build per output directory at a time: tests start several at once,
 # and the later ones find the first one's result up to date.
@@ -55,6 +66,7 @@ inputs() {
     /usr/bin/rustc --version
     wasm2c --version
     sh4-linux-gnu-gcc --version | head -1
+    echo "attributable=$attributable"
 }
 key=$(inputs | sha256sum | cut -c1-32)
 if [ $force = 0 ] && [ -f "$out/spumone.elf" ] && [ "$(cat "$out/key" 2>/dev/null)" = "$key" ]; then
@@ -94,9 +106,14 @@ sed '/^\[profile.release\]/,$d' "$top/board/Cargo.toml" > "$stage/board/Cargo.to
 } > "$stage/Cargo.toml"
 mv "$stage/board/Cargo.lock" "$stage/Cargo.lock"
 remap="--remap-path-prefix=$stage=/spumone --remap-path-prefix=$HOME=/home"
+no_inline_rust= no_inline_c=()
+if [ $attributable = 1 ]; then
+    no_inline_rust="-C llvm-args=-inline-threshold=0"
+    no_inline_c=(-fno-inline)
+fi
 RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$out/target" \
 RUSTFLAGS="-C link-arg=--initial-memory=$LINEAR_BYTES -C link-arg=--max-memory=$LINEAR_BYTES \
- -C link-arg=-zstack-size=$RUST_STACK -C link-arg=--stack-first $remap" \
+ -C link-arg=-zstack-size=$RUST_STACK -C link-arg=--stack-first $remap $no_inline_rust" \
     /usr/bin/cargo build --quiet --release --locked --manifest-path "$stage/Cargo.toml" \
     -p spumone-board --target wasm32-unknown-unknown -Zbuild-std=core
 cp "$out/target/wasm32-unknown-unknown/release/spumone_board.wasm" "$out/spumone.wasm"
@@ -120,7 +137,7 @@ wasm2c "$out/spumone.wasm" -n spumone -o "$out/spumone.c"
 #    (scripts/fix-sh4-cc1.sh). No bounds checks: URAM's edges are the
 #    hardware's (runtime.c).
 say "sh4-linux-gnu-gcc"
-cflags=(-B"$gccfix/" -m4a-nofpu -ml -O3 -ffreestanding -fno-common -fno-pic -fno-stack-protector
+cflags=(-B"$gccfix/" -m4a-nofpu -ml -O3 "${no_inline_c[@]}" -ffreestanding -fno-common -fno-pic -fno-stack-protector
         -ffunction-sections -fdata-sections -Wall -Wno-unused-function -Wno-unused-variable
         -Wno-unused-but-set-variable -Wno-unused-label -Wno-unused-value -DNDEBUG -fdebug-prefix-map="$top"=/spumone
         -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=1 -DWASM_RT_SKIP_SIGNAL_RECOVERY=1 -I"$out")
