@@ -329,20 +329,19 @@ direct_count:
  * target's location word names if it names another, else on its home
  * (Engine::ipi_destination); 0 into the caller's R0. Counted as the
  * instance counts it. Any other target (here, at home here, out of
- * range) or message (past 7) takes the full entry, which answers or
- * refuses it. r15 = &direct_vbr; bank 1 r0-r4 in scratch. */
+ * range) or message (past 7), or a call made on register bank 1 (from
+ * an exception handler: no guest sends so, and the path would be
+ * untested), takes the full entry, which answers or refuses it. r15 =
+ * &direct_vbr; bank 1 r0-r4 in scratch. */
 quick_send_ipi:
 	mov.l	r5, @(PD_SCRATCH5, r15)
 	stc	ssr, r0
 	mov.l	.Lsr_rb_ipi, r1
 	tst	r1, r0
-	bf	1f
-	stc	r4_bank, r2		/* the caller's R4 and R5: bank 0's, */
-	bra	2f
-	 stc	r5_bank, r3
-1:	mov.l	@(PD_SCRATCH4, r15), r2	/* or bank 1's (R4 in scratch) */
-	mov	r5, r3
-2:	mov	#7, r0
+	bf	ipi_refused		/* called on bank 1: the full entry */
+	stc	r4_bank, r2		/* the caller's R4 and R5 (bank 0's) */
+	stc	r5_bank, r3
+	mov	#7, r0
 	cmp/hi	r0, r3			/* r3 = the message */
 	bt	ipi_refused
 	mov	#3, r0
@@ -387,15 +386,9 @@ quick_send_ipi:
 	mov.l	@(QW_IPI_ICI, r1), r4
 	mov.l	r4, @(r0, r5)		/* its IPI ICI, from this core */
 	mov	r3, r5			/* r5 = coalesced (COUNT64 takes r2, r3) */
-	stc	ssr, r0			/* 0 into the caller's R0: */
-	mov.l	.Lsr_rb_ipi, r4
-	tst	r4, r0
 	mov	#0, r0
-	bt	7f
-	bra	8f
-	 mov.l	r0, @(8, r15)		/* bank 1's, which comes back from scratch, */
-7:	ldc	r0, r0_bank		/* or bank 0's */
-8:	mov.l	@(PD_STATS, r15), r1
+	ldc	r0, r0_bank		/* 0 into the caller's R0 */
+	mov.l	@(PD_STATS, r15), r1
 	COUNT64	0			/* Stats.entries */
 	COUNT64	8			/* Stats.hypercalls */
 	add	#STATS_VIRQS_RAISED, r1
