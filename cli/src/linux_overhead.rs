@@ -18,7 +18,8 @@
 //! Files: the table (`overhead.txt`), a row per run (`overhead.csv`),
 //! everything (`overhead.json`).
 //!
-//! Owns: the sweep over sizes, its sums, table and files. Must not touch:
+//! Owns: the sweep over sizes, its sums, table and files, and the paired
+//! comparison of two sweeps' CSVs (`rp1 lhp compare`). Must not touch:
 //! how one size is measured (`crate::linux_experiment`).
 
 use crate::linux::LinuxImages;
@@ -56,19 +57,99 @@ pub struct Paired {
 impl Paired {
     pub fn of(sizes: &[Size]) -> Paired {
         let stat = |f: fn(&Overhead) -> &LinuxRun| {
-            let logs: Vec<f64> = sizes.iter().map(|s| (f(&s.overhead).hackbench_s / s.overhead.native.hackbench_s).ln()).collect();
-            let n = logs.len() as f64;
-            let mean = logs.iter().sum::<f64>() / n;
-            let se = (logs.len() > 1).then(|| {
-                let var = logs.iter().map(|l| (l - mean) * (l - mean)).sum::<f64>() / (n - 1.0);
-                (var / n).sqrt() * 100.0
-            });
-            ((mean.exp() - 1.0) * 100.0, se)
+            geometric_mean(sizes.iter().map(|s| f(&s.overhead).hackbench_s / s.overhead.native.hackbench_s))
         };
         let (alone_pct, alone_se_pct) = stat(|o| &o.guest_alone);
         let (beside_idle_pct, beside_idle_se_pct) = stat(|o| &o.guest_beside_idle_rtos);
         Paired { pairs: sizes.len(), alone_pct, alone_se_pct, beside_idle_pct, beside_idle_se_pct }
     }
+}
+
+/// The geometric mean of `ratios` as a percentage over 1, and the
+/// standard error of the mean of their logarithms in percent (`None`
+/// with fewer than two).
+fn geometric_mean(ratios: impl Iterator<Item = f64>) -> (f64, Option<f64>) {
+    let logs: Vec<f64> = ratios.map(f64::ln).collect();
+    let n = logs.len() as f64;
+    let mean = logs.iter().sum::<f64>() / n;
+    let se = (logs.len() > 1).then(|| {
+        let var = logs.iter().map(|l| (l - mean) * (l - mean)).sum::<f64>() / (n - 1.0);
+        (var / n).sqrt() * 100.0
+    });
+    ((mean.exp() - 1.0) * 100.0, se)
+}
+
+/// The header `OverheadSweep::write` gives `overhead.csv`.
+const CSV_HEADER: &str = "loops,run,hackbench_s,halted_s,kernel_parameters";
+/// The ways of running, as the CSV names them, and as the comparison says them.
+const RUN_KINDS: [(&str, &str); 3] =
+    [("native", "native"), ("guest-alone", "guest alone"), ("guest-beside-idle-rtos", "guest beside an idle RTOS")];
+
+/// An `overhead.csv`'s hackbench times by (loops, run, kernel parameters).
+fn read_csv(name: &str, text: &str) -> Result<std::collections::BTreeMap<(u32, String, String), f64>, String> {
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, h)) if h.trim_end() == CSV_HEADER => {}
+        _ => return Err(format!("{name}: not an `rp1 lhp overhead` CSV (its first line is not `{CSV_HEADER}`)")),
+    }
+    let mut rows = std::collections::BTreeMap::new();
+    for (i, line) in lines {
+        let at = || format!("{name}, line {}", i + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.splitn(5, ',').collect();
+        let [loops, run, hackbench, _halted, params] = fields[..] else {
+            return Err(format!("{}: {} fields, not 5", at(), fields.len()));
+        };
+        let loops: u32 = loops.parse().map_err(|_| format!("{}: loops `{loops}` is not a number", at()))?;
+        if !RUN_KINDS.iter().any(|(k, _)| *k == run) {
+            return Err(format!("{}: unknown run `{run}`", at()));
+        }
+        let t: f64 = hackbench.parse().map_err(|_| format!("{}: hackbench time `{hackbench}` is not a number", at()))?;
+        if !(t.is_finite() && t > 0.0) {
+            return Err(format!("{}: hackbench time {t} is not a positive time", at()));
+        }
+        if rows.insert((loops, run.to_string(), params.trim_end().to_string()), t).is_some() {
+            return Err(format!("{}: a second row for {loops} loops, {run}, `{}`", at(), params.trim_end()));
+        }
+    }
+    Ok(rows)
+}
+
+/// Two `rp1 lhp overhead` runs (their `overhead.csv` texts, named), paired
+/// run by run: for each way of running, the geometric mean of after /
+/// before over the (size, command line) pairs both have, with its
+/// standard error, and the sums over those pairs. How docs/linux-guest.md
+/// compares two images: the native runs of both should be identical (the
+/// same simulator and kernel), which the text says when they are not.
+pub fn compare(before: (&str, &str), after: (&str, &str)) -> Result<String, String> {
+    let (a, b) = (read_csv(before.0, before.1)?, read_csv(after.0, after.1)?);
+    let common: Vec<&(u32, String, String)> = a.keys().filter(|k| b.contains_key(*k)).collect();
+    if common.is_empty() {
+        return Err(format!("{} and {} have no run in common (the same loops, run and kernel parameters)", before.0, after.0));
+    }
+    let only = a.len() + b.len() - 2 * common.len();
+    let mut out = format!("{} over {}, paired run by run: {} runs in both", after.0, before.0, common.len());
+    if only > 0 {
+        let _ = write!(out, ", {only} in only one (left out)");
+    }
+    out.push('\n');
+    for (kind, said) in RUN_KINDS {
+        let keys: Vec<_> = common.iter().filter(|k| k.1 == kind).collect();
+        if keys.is_empty() {
+            let _ = writeln!(out, "{said}: no pairs");
+            continue;
+        }
+        let (pct, se) = geometric_mean(keys.iter().map(|k| b[**k] / a[**k]));
+        let (sa, sb): (f64, f64) = (keys.iter().map(|k| a[**k]).sum(), keys.iter().map(|k| b[**k]).sum());
+        let se = se.map_or(String::new(), |se| format!(" ± {se:.1} %"));
+        let _ = writeln!(out, "{said}: {pct:+.1} %{se} over {} pairs (sums {sa:.3} s -> {sb:.3} s)", keys.len());
+    }
+    if common.iter().any(|k| k.1 == "native" && a[*k] != b[*k]) {
+        out.push_str("the native runs differ: the two were not made with the same simulator and kernel, so the guest figures mix that in\n");
+    }
+    Ok(out)
 }
 
 /// hackbench's time summed over the sizes, per way of running, and the
@@ -289,5 +370,44 @@ mod tests {
         assert!(t.contains("| 80 |  | 0.200 | 0.300 (+50.0 %) | 0.200 (+0.0 %) |"), "{t}");
         assert!(t.contains("| 90 | maxcpus=4 | 1.000 | 0.900 (-10.0 %) | 1.000 (+0.0 %) |"), "{t}");
         assert!(t.contains("paired over the 2 runs (geometric mean of guest / native ± its standard error): +16.2 % ± 25.5 % alone, +0.0 % ± 0.0 % beside the idle RTOS"), "{t}");
+    }
+
+    const HEADER: &str = "loops,run,hackbench_s,halted_s,kernel_parameters\n";
+
+    /// Two sweeps compared run by run: the native runs equal, the guest
+    /// alone 10 % faster in one pair and 10 % slower in the other
+    /// (geometric mean 0.99 - 1 = -0.5 %, logs ln 0.9 and ln 1.1: se
+    /// 10.0 %), and a run only the second has left out and said.
+    #[test]
+    fn two_sweeps_compare_run_by_run() {
+        let before = format!("{HEADER}80,native,0.200000,0.3,\n80,guest-alone,0.200000,0.3,\n90,native,1.000000,1.1,maxcpus=4\n90,guest-alone,1.000000,1.1,maxcpus=4\n");
+        let after = format!("{before}90,guest-beside-idle-rtos,1.000000,1.1,maxcpus=4\n")
+            .replace("80,guest-alone,0.200000", "80,guest-alone,0.180000")
+            .replace("90,guest-alone,1.000000", "90,guest-alone,1.100000");
+        let t = compare(("a.csv", &before), ("b.csv", &after)).unwrap();
+        let se = (1.1f64.ln() - 0.9f64.ln()).abs() / 2.0 * 100.0;
+        assert!((se - 10.03).abs() < 0.01);
+        assert_eq!(
+            t,
+            "b.csv over a.csv, paired run by run: 4 runs in both, 1 in only one (left out)\n\
+             native: +0.0 % ± 0.0 % over 2 pairs (sums 1.200 s -> 1.200 s)\n\
+             guest alone: -0.5 % ± 10.0 % over 2 pairs (sums 1.200 s -> 1.280 s)\n\
+             guest beside an idle RTOS: no pairs\n"
+        );
+        let other_native = after.replace("80,native,0.200000", "80,native,0.210000");
+        assert!(compare(("a.csv", &before), ("b.csv", &other_native)).unwrap().ends_with("the guest figures mix that in\n"));
+    }
+
+    #[test]
+    fn a_bad_csv_is_refused_by_name_and_line() {
+        let ok = format!("{HEADER}80,native,0.2,0.3,\n");
+        let err = |text: &str| compare(("a.csv", &ok), ("b.csv", text)).unwrap_err();
+        assert_eq!(err("x,y\n"), "b.csv: not an `rp1 lhp overhead` CSV (its first line is not `loops,run,hackbench_s,halted_s,kernel_parameters`)");
+        assert_eq!(err(&format!("{HEADER}80,native\n")), "b.csv, line 2: 2 fields, not 5");
+        assert_eq!(err(&format!("{HEADER}eighty,native,0.2,0.3,\n")), "b.csv, line 2: loops `eighty` is not a number");
+        assert_eq!(err(&format!("{HEADER}80,natve,0.2,0.3,\n")), "b.csv, line 2: unknown run `natve`");
+        assert_eq!(err(&format!("{HEADER}80,native,0,0.3,\n")), "b.csv, line 2: hackbench time 0 is not a positive time");
+        assert_eq!(err(&format!("{HEADER}80,native,0.2,0.3,\n80,native,0.2,0.3,\n")), "b.csv, line 3: a second row for 80 loops, native, ``");
+        assert_eq!(err(&format!("{HEADER}90,native,0.2,0.3,\n")), "a.csv and b.csv have no run in common (the same loops, run and kernel parameters)");
     }
 }

@@ -273,6 +273,16 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Two `rp1 lhp overhead` runs (of two images, say) paired run by run:
+    /// how much the second's hackbench times differ from the first's, per
+    /// way of running, as the geometric mean of the ratios with its
+    /// standard error (docs/linux-guest.md, "Paired runs").
+    Compare {
+        /// The first run's overhead.csv.
+        before: PathBuf,
+        /// The second run's overhead.csv.
+        after: PathBuf,
+    },
     /// latency, throughput and migration with their defaults.
     All {
         /// Output directory; each experiment writes to its own
@@ -379,6 +389,7 @@ pub fn main(args: Args) -> ExitCode {
         Command::Overhead { groups, loops, cmdline_variants, rtos, out } => rtos
             .toppers_image()
             .and_then(|toppers| overhead(groups, &loops, &cmdline_variants, toppers, &out_dir(out, "overhead"))),
+        Command::Compare { before, after } => compare(&before, &after),
         Command::All { out, jobs } => sweep(&Sweep::All, hosted, out, &jobs),
         Command::Merge { dir, out } => merge(&dir, out, hosted),
     };
@@ -391,6 +402,16 @@ pub fn main(args: Args) -> ExitCode {
         },
         Err(Failure::Output(e)) => e.report("rp1 lhp"),
     }
+}
+
+/// `rp1 lhp compare`: the paired comparison of two overhead CSVs.
+fn compare(before: &Path, after: &Path) -> Result<(), Failure> {
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(|e| Failure::Run(format!("{}: {e}", p.display())));
+    let (a, b) = (read(before)?, read(after)?);
+    let (na, nb) = (before.display().to_string(), after.display().to_string());
+    let text = rp1::linux_overhead::compare((&na, &a), (&nb, &b)).map_err(Failure::Run)?;
+    outln!("{}", text.trim_end())?;
+    Ok(())
 }
 
 /// `rp1 lhp linux`: `params` as given, its variants from `policies`.
