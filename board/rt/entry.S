@@ -161,7 +161,8 @@ full_hypercall:
 /* TIME_NOW and SEND_IPI, answered without the Rust entry when the
  * instance's last exit said it would answer them so
  * (Instance::quick_calls): the running vCPU calls from privileged mode
- * (with either register bank: SSR.RB says whose R0-R5 they are), at an
+ * (TIME_NOW on either register bank, SSR.RB saying whose R0 and R1 get
+ * the result; SEND_IPI on bank 0 only), at an
  * SR.IMASK its quick exit would leave as it is (the window's imasks: bit
  * n, IMASK n; bit 16, the IMASK in the frame's exit_sr, which the last
  * exit resumed it at), and nothing is due: from <= the time < until.

@@ -88,6 +88,8 @@ mod stub_counters {
     // And the trap numbers it knows (HC_TIME_NOW, HC_SEND_IPI).
     const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::TimeNow.index(), 0x6c);
     const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::SendIpi.index(), 0x67);
+    // And core 0's CnINTICI (.Lintc_intici), which it indexes by core.
+    const_assert_eq!(spumone_percore::rp1::ici_request_register(0), 0xfe41_0070);
 }
 
 /// Boot this core's instance. `core` is CPIDR, `entry` the address the

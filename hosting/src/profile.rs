@@ -69,10 +69,9 @@ impl ImageCode {
 
 /// A function's name as a reader wants it: wasm2c names a Rust function
 /// `w2c_` + its mangled (v0) symbol, which is demangled without the crate
-/// hashes
-/// (`spumone_percore::instance::Instance>::nothing_due`, generics and
-/// all); any other name (`w2c_hv_enter`, the C runtime's, the stubs') is
-/// kept as it is.
+/// hashes (`<spumone_percore::instance::Instance>::nothing_due`, generics
+/// and all); any other name (`w2c_hv_enter`, the C runtime's, the
+/// stubs') is kept as it is.
 fn readable(name: &str) -> String {
     let Some(mangled) = name.strip_prefix("w2c_").filter(|m| m.starts_with("_R")) else { return name.to_string() };
     match rustc_demangle::try_demangle(mangled) {

@@ -574,17 +574,16 @@ fn run_native(
         let mut s = native::TraceReader::counters::<Stats>(&mut machine, core, tracebuf::header::STATS_OFFSET).unwrap_or_default();
         // Counted by the entry stub in the core's OL memory (struct percore,
         // board/rt/runtime.c: direct_count at +20, quick_count at +52,
-        // ipi_count at +64), not
-        // by the instance.
-        let mut count = [0u8; 4];
-        if machine.bus.read_memory(core, DIRECT_COUNT, &mut count) {
-            s.direct_exceptions = u32::from_le_bytes(count) as u64;
-        }
-        if machine.bus.read_memory(core, STUB_HYPERCALL_COUNT, &mut count) {
-            s.hypercalls_in_stub = u32::from_le_bytes(count) as u64;
-        }
-        if machine.bus.read_memory(core, STUB_SEND_IPI_COUNT, &mut count) {
-            s.send_ipis_in_stub = u32::from_le_bytes(count) as u64;
+        // ipi_count at +64), not by the instance.
+        for (addr, counter) in [
+            (DIRECT_COUNT, &mut s.direct_exceptions),
+            (STUB_HYPERCALL_COUNT, &mut s.hypercalls_in_stub),
+            (STUB_SEND_IPI_COUNT, &mut s.send_ipis_in_stub),
+        ] {
+            let mut count = [0u8; 4];
+            if machine.bus.read_memory(core, addr, &mut count) {
+                *counter = u32::from_le_bytes(count) as u64;
+            }
         }
         stats.push(s);
         let m = native::TraceReader::counters::<MailboxStats>(&mut machine, core, tracebuf::header::MAILBOX_STATS_OFFSET);

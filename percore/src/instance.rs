@@ -711,8 +711,8 @@ impl Instance {
     /// Tell the hardware when it may answer `TIME_NOW` and `SEND_IPI`
     /// itself: at the end of every full pass. (A quick exit changes nothing
     /// [`Instance::quick_calls`] looks at: it keeps the vCPU, moves none,
-    /// arms no timer and queues no mail. The percore tests check after every entry
-    /// that the hardware was told what it says.)
+    /// arms no timer and queues no mail. The percore tests check after
+    /// every entry that the hardware was told what it says.)
     #[inline(always)]
     fn publish_quick_calls<H: CoreHardware>(&mut self, hw: &mut H) {
         hw.set_quick_calls(self.quick_calls());
