@@ -205,13 +205,32 @@ fn a_profiled_run_is_the_same_run_and_names_the_hypervisors_functions() {
     // Core 0 runs the probe and the hypervisor under on-demand migration:
     // both show, and so does the instance's entry.
     assert!(profile.inside[0] > 0 && profile.outside[0] > 0, "{:?} {:?}", profile.inside, profile.outside);
-    let by = profile.by(|pc| code.name_of(pc));
+    let by = profile.by(|pc| code.image.name_of(pc));
     assert!(by.iter().any(|(name, _)| name == "w2c_hv_enter"), "{:?}", &by[..by.len().min(10)]);
     assert_eq!(by.iter().map(|(_, n)| n).sum::<u64>(), profile.inside.iter().sum::<u64>());
+    // The guests' samples, named by their images' symbols core by core:
+    // the probe's only on core 0 (its vCPU never leaves), the GPOS's on
+    // every core; every sample outside the image is in the table once.
+    let guests = profile.outside_by(|pc| code.guest_name_of(pc));
+    let per_core = |prefix: &str| {
+        guests.iter().filter(|(name, _)| name.starts_with(prefix)).fold(vec![0u64; 4], |mut sum, (_, n)| {
+            sum.iter_mut().zip(n).for_each(|(s, n)| *s += n);
+            sum
+        })
+    };
+    let (probe, gpos) = (per_core("rtos_probe: "), per_core("smp_load: "));
+    assert!(probe[0] > 0 && probe[1..] == [0, 0, 0], "{probe:?}");
+    assert!(gpos.iter().all(|&n| n > 0), "{gpos:?}");
+    assert!(guests.iter().any(|(name, _)| name == "rtos_probe: burner_task"), "{:?}", &guests[..guests.len().min(10)]);
+    let all: Vec<u64> = (0..4).map(|c| guests.iter().map(|(_, n)| n[c]).sum()).collect();
+    assert_eq!(all, profile.outside);
     let text = spumone_hosting::profile::render(&profile, &code, 5);
     assert!(text.starts_with("where the cores' time went (measured: "), "{text}");
-    let functions = text.split("  samples  share  function\n").nth(1).expect("the function table");
-    assert_eq!(functions.lines().count(), 5, "{text}");
+    let mut tables = text.split("  samples  share  function\n").skip(1);
+    let functions = tables.next().expect("the function table");
+    assert_eq!(functions.lines().take_while(|l| !l.is_empty()).count(), 5, "{text}");
+    let guest_functions = tables.next().expect("the guests' function table");
+    assert_eq!(guest_functions.lines().count(), 5, "{text}");
     // The hosted model has no code on the cores to sample.
     let hosted = RunOptions { max_cycles: 1000, keep_events: false, mode: runner::Mode::Hosted };
     let err = runner::run_profiled(&desc, hosted, |_| {}).map(|_| ()).unwrap_err().to_string();

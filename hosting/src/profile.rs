@@ -1,8 +1,10 @@
 //! Where the board image's time goes: a run's PC samples (`rp1_sim::profile`)
 //! in the image's code, named by the image's own symbols, beside how much
-//! of each core's time the hypervisor, the guests and sleep took.
+//! of each core's time the hypervisor, the guests and sleep took; and the
+//! guests' samples, core by core, named by the guests' images' symbols.
 //!
-//! Owns: the image's code range and symbol table, and the profile's text.
+//! Owns: the image's and the guests' code ranges and symbol tables, and the
+//! profile's text.
 //! Must not touch: the run (`runner::run_profiled` samples it) or the
 //! image's build.
 //!
@@ -44,10 +46,20 @@ impl ImageCode {
         if start >= end {
             return Err(format!("{}: no executable segment", image.display()));
         }
+        // Functions with their sizes, and the labels assembly code gives
+        // its entry points without a type or a size (Linux's exception
+        // entry, the board's stubs: STT_NOTYPE in a code section), which
+        // would otherwise be counted in the function before them.
         let mut symbols: Vec<(u32, String)> = elf
             .symbols()
-            .filter(|s| s.kind() == SymbolKind::Text && s.size() > 0)
-            .filter_map(|s| Some((s.address() as u32, readable(s.name().ok()?))))
+            .filter(|s| match s.kind() {
+                SymbolKind::Text => s.size() > 0,
+                SymbolKind::Unknown | SymbolKind::Label => {
+                    matches!(s.section(), object::SymbolSection::Section(_)) && (start..end).contains(&(s.address() as u32))
+                }
+                _ => false,
+            })
+            .filter_map(|s| Some((s.address() as u32, readable(s.name().ok().filter(|n| !n.is_empty() && !n.starts_with('$'))?))))
             .collect();
         symbols.sort();
         Ok(ImageCode { start, end, symbols })
@@ -65,6 +77,32 @@ impl ImageCode {
     pub fn profile(&self, cores: usize) -> PcProfile {
         PcProfile::new(self.start, self.end, cores)
     }
+
+    fn contains(&self, pc: u32) -> bool {
+        (self.start..self.end).contains(&pc)
+    }
+}
+
+/// The code a profiled run ran: the board image's and each guest's.
+pub struct RunCode {
+    pub image: ImageCode,
+    /// (guest name, its images' code), in the description's order.
+    pub guests: Vec<(String, Vec<ImageCode>)>,
+}
+
+impl RunCode {
+    /// What a guest's sample at `pc` was running: "guest: function" by the
+    /// first guest image whose code holds it, else user space (a PC below
+    /// P1: a guest's user program, which its images do not name) or code
+    /// no image names.
+    pub fn guest_name_of(&self, pc: u32) -> String {
+        for (guest, images) in &self.guests {
+            if let Some(code) = images.iter().find(|c| c.contains(pc)) {
+                return format!("{guest}: {}", code.name_of(pc));
+            }
+        }
+        if pc < 0x8000_0000 { "(user space)".to_string() } else { "(no image's code)".to_string() }
+    }
 }
 
 /// A function's name as a reader wants it: wasm2c names a Rust function
@@ -81,8 +119,10 @@ fn readable(name: &str) -> String {
 }
 
 /// The profile as text: each core's time in the hypervisor, in guests and
-/// asleep, then the hypervisor's `top` functions by samples.
-pub fn render(profile: &PcProfile, code: &ImageCode, top: usize) -> String {
+/// asleep, then the hypervisor's `top` functions by samples, then the
+/// guests' `top` functions by samples on each core.
+pub fn render(profile: &PcProfile, run: &RunCode, top: usize) -> String {
+    let code = &run.image;
     let mut out = String::new();
     let pct = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 * 100.0 / of as f64 };
     let _ = writeln!(
@@ -106,6 +146,16 @@ pub fn render(profile: &PcProfile, code: &ImageCode, top: usize) -> String {
     let _ = writeln!(out, "  samples  share  function");
     for (name, n) in profile.by(|pc| code.name_of(pc)).into_iter().take(top) {
         let _ = writeln!(out, "  {n:>7}  {:>4.1} %  {name}", pct(n, inside));
+    }
+    let outside: u64 = profile.outside.iter().sum();
+    let cores = profile.outside.len();
+    let _ = writeln!(out, "\nguest functions ({outside} samples of running guest code; by core, then all cores):");
+    let header: String = (0..cores).map(|c| format!("  core {c}")).collect();
+    let _ = writeln!(out, "{header}  samples  share  function");
+    for (name, per_core) in profile.outside_by(|pc| run.guest_name_of(pc)).into_iter().take(top) {
+        let n: u64 = per_core.iter().sum();
+        let columns: String = per_core.iter().map(|c| format!("  {c:>6}")).collect();
+        let _ = writeln!(out, "{columns}  {n:>7}  {:>4.1} %  {name}", pct(n, outside));
     }
     out
 }

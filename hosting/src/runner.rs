@@ -10,7 +10,7 @@
 use crate::description::{self, Description, InterruptMask, InterruptSource, PreemptCount};
 use crate::hypervisor::{GuestFault, Hypervisor, Log};
 use crate::native::{self, CoreFigures};
-use crate::profile::ImageCode;
+use crate::profile::{ImageCode, RunCode};
 use rp1_sim::profile::PcProfile;
 use rp1_sim::cpu::{Exception, ExceptionRecord};
 use rp1_sim::machine::{Config as MachineConfig, Exit, Machine};
@@ -414,18 +414,32 @@ pub fn run(desc: &Description, opts: RunOptions, progress: impl FnMut(u64)) -> R
 /// [`run`] on the board image, sampling each core's PC at the end of
 /// every round (`crate::profile`): the run itself is the same, cycle for
 /// cycle. The hosted model has no code of its own on the cores to sample.
+/// The guests' samples are named by their images' symbols.
 pub fn run_profiled(
     desc: &Description,
     opts: RunOptions,
     progress: impl FnMut(u64),
-) -> Result<(RunResult, PcProfile, ImageCode), RunError> {
+) -> Result<(RunResult, PcProfile, RunCode), RunError> {
     let Mode::Native { image } = &opts.mode else {
         return Err(RunError::Board("a profile samples the board image's code; the hosted model runs none".into()));
     };
     let code = ImageCode::read(image).map_err(RunError::Board)?;
+    let mut guests = Vec::new();
+    for g in &desc.guests {
+        let mut images = Vec::new();
+        for path in &g.images {
+            let code = ImageCode::read(path).map_err(|e| {
+                // (Its message starts with the path, which the error names.)
+                let error = e.strip_prefix(&format!("{}: ", path.display())).unwrap_or(&e).to_string();
+                RunError::Image { guest: g.name.clone(), path: path.clone(), error }
+            });
+            images.push(code?);
+        }
+        guests.push((g.name.clone(), images));
+    }
     let profile = code.profile(description::CORES as usize);
     let (result, profile) = run_native(desc, &opts, image, progress, Some(profile))?;
-    Ok((result, profile.expect("the profile handed in"), code))
+    Ok((result, profile.expect("the profile handed in"), RunCode { image: code, guests }))
 }
 
 /// Which exception made the hypervisor stop a guest: each core's

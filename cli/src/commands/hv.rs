@@ -52,9 +52,10 @@ pub struct Args {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["hosted", "timeline"])]
     write_boot: Option<PathBuf>,
     /// Write where the cores' time went to this file: each core's share in
-    /// the hypervisor, in guests and asleep, and the hypervisor's functions
-    /// by samples (each core's PC at the end of every simulated round; the
-    /// run is the same with or without it). The board image only.
+    /// the hypervisor, in guests and asleep, the hypervisor's functions by
+    /// samples, and the guests' functions by samples on each core (named by
+    /// their images' symbols; each core's PC at the end of every simulated
+    /// round; the run is the same with or without it). The board image only.
     #[arg(long, value_name = "FILE.txt", conflicts_with_all = ["hosted", "write_boot"])]
     profile: Option<PathBuf>,
 }
