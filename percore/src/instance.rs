@@ -289,6 +289,10 @@ pub struct Instance {
     /// Each guest's `QuickCalls::imasks` and `as_resumed`
     /// ([`Instance::quick_calls`]).
     quick_imasks_of: [(u16, bool); MAX_GUESTS],
+    /// Each guest's `QuickCalls::send_ipi`: its offsets are fixed at boot,
+    /// its routes change only when one of its vCPUs comes or goes
+    /// ([`Instance::refresh_send_ipi`]).
+    quick_send_ipi_of: [QuickSendIpi; MAX_GUESTS],
     device_bits: [u16; MAX_DEVICES],
     device_rows: u8,
     /// The deadline the core's timer was last armed for: until then no
@@ -342,6 +346,7 @@ impl Instance {
             class_of: [GuestClass::GeneralPurpose; MAX_GUESTS],
             priority_of: [0; MAX_GUESTS],
             quick_imasks_of: [(0, false); MAX_GUESTS],
+            quick_send_ipi_of: [QuickSendIpi { routes: 0, locations: 0, ipi_words: 0, cores: 0 }; MAX_GUESTS],
             device_bits: [0; MAX_DEVICES],
             device_rows: 0,
             armed: None,
@@ -426,6 +431,9 @@ impl Instance {
             }
         }
         self.engine.init(&mut EnginePort(hw));
+        for g in 0..MAX_GUESTS as u8 {
+            self.refresh_send_ipi(g);
+        }
         for (g, spec) in config.guests.iter().enumerate() {
             if let Some(spec) = spec {
                 if spec.home[0] == core {
@@ -684,12 +692,26 @@ impl Instance {
         let guest = self.vcpus[cur].guest;
         let (imasks, as_resumed) = self.quick_imasks_of[guest as usize];
         let until = self.armed.unwrap_or(u64::MAX);
-        Some(QuickCalls { imasks, as_resumed, from, until, send_ipi: self.quick_send_ipi(guest) })
+        let send_ipi = self.quick_send_ipi_of[guest as usize];
+        Some(QuickCalls { imasks, as_resumed, from, until, send_ipi })
     }
 
-    /// [`QuickSendIpi`] for the vCPUs of `guest`.
-    #[inline(always)]
-    fn quick_send_ipi(&self, guest: u8) -> QuickSendIpi {
+    /// Recompute `guest`'s [`QuickSendIpi`]: at boot, and whenever one of
+    /// its vCPUs comes to or leaves this core (its routes name the vCPUs
+    /// not resident here).
+    fn refresh_send_ipi(&mut self, guest: u8) {
+        if let Some(slot) = self.quick_send_ipi_of.get(guest as usize) {
+            let fresh = self.quick_send_ipi(guest);
+            if *slot != fresh {
+                self.quick_send_ipi_of[guest as usize] = fresh;
+            }
+        }
+    }
+
+    /// [`QuickSendIpi`] for the vCPUs of `guest`, computed afresh from the
+    /// vCPUs resident here now (what [`Instance::quick_calls`] publishes is
+    /// kept from the last change; the tests compare the two).
+    pub fn quick_send_ipi(&self, guest: u8) -> QuickSendIpi {
         let cores = self.config.cores as usize;
         let (Some(spec), Some(locations), Some(ipi_words)) = (
             self.spec(guest),
@@ -757,14 +779,19 @@ impl Instance {
     // ----- vCPUs -----
 
     fn add_vcpu(&mut self, v: Vcpu) -> bool {
-        self.vcpus.push(v).is_ok()
+        let guest = v.guest;
+        let added = self.vcpus.push(v).is_ok();
+        self.refresh_send_ipi(guest);
+        added
     }
 
     fn add_vcpu_front(&mut self, v: Vcpu) -> bool {
+        let guest = v.guest;
         if self.vcpus.insert(0, v).is_err() {
             return false;
         }
         self.current = self.current.map(|c| c + 1);
+        self.refresh_send_ipi(guest);
         true
     }
 
@@ -793,6 +820,7 @@ impl Instance {
     /// pointing at the same vCPU.
     fn take_vcpu(&mut self, i: usize) -> Vcpu {
         let v = self.vcpus.remove(i);
+        self.refresh_send_ipi(v.guest);
         // Whatever it changes in its page tables while away, its entries
         // here would not hear of: they go when it (or another) comes.
         if self.tlb_owner == Some((v.guest, v.id)) {

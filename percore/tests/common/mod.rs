@@ -195,6 +195,11 @@ impl FakeCore {
     /// the hardware at its exit (the board's entry stub answers by it).
     pub fn check_quick_calls(&self, inst: &Instance) {
         assert_eq!(self.quick_calls, inst.quick_calls(), "core {}: TIME_NOW's quick window is stale", self.core);
+        // The routes are kept from the last vCPU that came or went: they
+        // must be what the vCPUs resident now make them.
+        if let (Some(window), Some(v)) = (self.quick_calls, inst.current_vcpu()) {
+            assert_eq!(window.send_ipi, inst.quick_send_ipi(v.guest), "core {}: SEND_IPI's routes are stale", self.core);
+        }
     }
 
     /// After a quick exit the recorded context is the interrupted
