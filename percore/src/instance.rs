@@ -950,6 +950,15 @@ impl Instance {
             Some(d) => {
                 let before = self.physical_imask(cur);
                 self.take_delivery(hw, cur, d);
+                if d.bit == PENDING_TIMER {
+                    // A pending tick armed nothing (`arm_timer`); now that
+                    // it is delivered the next one must be, or a vCPU whose
+                    // entries are all quick ones would get no tick until
+                    // its next full pass. (And the entry stub's window
+                    // ends at the new deadline.)
+                    self.arm_timer(hw);
+                    self.publish_quick_calls(hw);
+                }
                 self.ring_doorbell_at(hw, self.held_level(cur));
                 let vector = self.vcpus[cur].ctx.vbr.wrapping_add(0x600);
                 hw.resume_into_interrupt(vector, d.intevt as u32, before, self.physical_imask(cur));
