@@ -464,12 +464,14 @@ fn every_virtual_interrupt_is_accounted_for_on_the_board_image() {
         eprintln!("{what}: {calls} SEND_IPIs, {by_stub} sent by the entry stub, {icis} IPI ICIs taken");
         assert!(by_stub > 0 && by_stub <= calls, "{what}: {by_stub} of {calls} SEND_IPIs by the stub");
         assert_eq!(sum(&r, |s| s.virtual_ipis), calls, "{what}: virtual IPIs");
-        // And each raised the target core's IPI ICI, taken there. (Two
-        // from one core to another merge if the first was not yet taken;
-        // this load's never meet. A stub that left out the ICI passed
-        // everything else: the IPIs waited in their words for the
-        // target's next full pass.)
-        assert_eq!(sum(&r, |s| s.ipi_icis), by_stub, "{what}: IPI ICIs taken");
+        // And each raised the target core's IPI ICI, taken there: no more
+        // ICIs taken than SEND_IPIs (two from one core to another merge
+        // if the first was not yet taken), and about one per stub send
+        // (the instance's own sends to another core raise one too). A
+        // stub that left out the ICI passed everything else: the IPIs
+        // waited in their words for the target's next full pass, and only
+        // the instance's sends raised ICIs, a tenth of these.
+        assert!(icis <= calls && icis * 10 >= by_stub * 9, "{what}: {icis} IPI ICIs taken for {by_stub} stub sends of {calls}");
     }
 }
 

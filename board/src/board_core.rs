@@ -383,8 +383,8 @@ impl CoreHardware for Lent<'_> {
         self.rp1(&mut Mmio).take_ipi_ici()
     }
 
-    fn set_ici_level(&mut self, level: u8) {
-        self.rp1(&mut Mmio).set_ici_level(level);
+    fn set_ici_levels(&mut self, mail: u8, ipi: u8) {
+        self.rp1(&mut Mmio).set_ici_levels(mail, ipi);
     }
 
     fn set_doorbell(&mut self, level: u8) {

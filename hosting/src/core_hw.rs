@@ -330,8 +330,8 @@ impl<S: Sink> CoreHardware for SimCore<'_, S> {
         self.rp1().take_ipi_ici()
     }
 
-    fn set_ici_level(&mut self, level: u8) {
-        self.rp1().set_ici_level(level);
+    fn set_ici_levels(&mut self, mail: u8, ipi: u8) {
+        self.rp1().set_ici_levels(mail, ipi);
     }
 
     fn set_doorbell(&mut self, level: u8) {

@@ -185,10 +185,11 @@ pub trait CoreHardware {
     /// Acknowledge this core's IPI ICI: clear the requests it finds and
     /// return them, bit `c` for core `c`.
     fn take_ipi_ici(&mut self) -> u8;
-    /// Set the level this core takes its mailbox and IPI ICIs at; 0
-    /// closes them (an ICI raised meanwhile stays pending and is taken
-    /// once reopened).
-    fn set_ici_level(&mut self, level: u8);
+    /// Set the levels this core takes its mailbox ICI and its IPI ICI at;
+    /// 0 closes one (an ICI raised meanwhile stays pending and is taken
+    /// once reopened, or once the running code's SR.IMASK falls below
+    /// its level).
+    fn set_ici_levels(&mut self, mail: u8, ipi: u8);
     /// Raise this core's doorbell, an interrupt request to itself at
     /// `level` that the hardware takes once the running code's SR.IMASK
     /// falls below it (INTEVT [`DOORBELL_INTEVT`]); 0 withdraws it.

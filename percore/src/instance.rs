@@ -315,6 +315,8 @@ pub struct Instance {
     /// The mailbox ICI is closed while a single-vCPU RTOS runs here (see
     /// [`Instance::holds_mail_back`]).
     ici_closed: bool,
+    /// The level the IPI ICI is taken at ([`Instance::ipi_ici_level`]).
+    ipi_ici_level: u8,
     /// The level this core's doorbell is raised at (0: not raised).
     doorbell: u8,
     /// Where the running vCPU's exceptions go straight to (0: here).
@@ -356,6 +358,7 @@ impl Instance {
             departing: None,
             short_slice: false,
             ici_closed: false,
+            ipi_ici_level: 0,
             doorbell: 0,
             direct: 0,
             tlb_owner: None,
@@ -425,6 +428,8 @@ impl Instance {
             }
         }
         hw.init_interrupts(config.hypervisor_level);
+        // (Both ICIs at the hypervisor's level, as `init_interrupts` sets them.)
+        (self.ici_closed, self.ipi_ici_level) = (false, config.hypervisor_level);
         for route in config.devices.iter().flatten() {
             if self.home_of(route.guest, route.vcpu) == Some(core) {
                 hw.init_device_interrupt(route.intevt as u32, route.level);
@@ -656,6 +661,32 @@ impl Instance {
     fn holds_mail_back(&self, i: usize) -> bool {
         let guest = self.vcpus[i].guest;
         self.class(guest) == GuestClass::RealTime && self.spec(guest).is_some_and(|s| s.vcpus == 1)
+    }
+
+    /// The level the IPI ICI is taken at while resident vCPU `n` runs (the
+    /// mailbox ICI's is the hypervisor's). For a vCPU that masks with
+    /// SR.IMASK, its guest's IPI level: an IPI that comes while it has
+    /// interrupts masked then waits in the INTC until it unmasks, as the
+    /// IPI itself would natively, and is delivered by one entry, where at
+    /// the hypervisor's level it took two (the IPI ICI's, which could only
+    /// hold it, then the doorbell's). Not when a vCPU of a guest that has
+    /// IPIs (more than one vCPU) and a higher priority is resident here:
+    /// an IPI for that one must not wait behind this one's mask. The
+    /// hypervisor's level otherwise: a guest that masks by hypercall is
+    /// resumed at the physical level the hypervisor gives it, and an IPI
+    /// for it is held and delivered by that same call.
+    fn ipi_ici_level(&self, n: usize) -> u8 {
+        let hypervisor = self.config.hypervisor_level;
+        let guest = self.vcpus[n].guest;
+        let Some(spec) = self.spec(guest).filter(|s| s.sr_imask && s.ipi_level != 0) else { return hypervisor };
+        let p = self.priority(n);
+        let above = (0..self.vcpus.len())
+            .any(|j| self.priority(j) > p && self.spec(self.vcpus[j].guest).is_some_and(|s| s.vcpus > 1));
+        if above {
+            hypervisor
+        } else {
+            spec.ipi_level.min(hypervisor)
+        }
     }
 
     /// Whether the running vCPU may simply go on: no mail queued since the
@@ -1509,9 +1540,10 @@ impl Instance {
         }
         self.sync_device_routes(hw);
         let close = next.is_some_and(|n| self.holds_mail_back(n));
-        if close != self.ici_closed {
-            self.ici_closed = close;
-            hw.set_ici_level(if close { 0 } else { self.config.hypervisor_level });
+        let ipi = if close { 0 } else { next.map_or(self.config.hypervisor_level, |n| self.ipi_ici_level(n)) };
+        if (close, ipi) != (self.ici_closed, self.ipi_ici_level) {
+            (self.ici_closed, self.ipi_ici_level) = (close, ipi);
+            hw.set_ici_levels(if close { 0 } else { self.config.hypervisor_level }, ipi);
         }
         self.arm_timer(hw);
         self.ring_doorbell_at(hw, next.map_or(0, |n| self.held_level(n)));

@@ -192,13 +192,13 @@ impl<R: Registers> Rp1<'_, R> {
         (requests >> 8) as u8
     }
 
-    /// This core's mailbox and IPI ICIs (messages 0 and 2) at `level`, 0 =
-    /// never taken: CnICIPRICLR clears the fields, CnICIPRI sets the new
-    /// ones.
-    pub fn set_ici_level(&mut self, level: u8) {
+    /// This core's mailbox ICI (message 0) at `mail` and its IPI ICI
+    /// (message 2) at `ipi`, 0 = never taken: CnICIPRICLR clears the
+    /// fields, CnICIPRI sets the new ones.
+    pub fn set_ici_levels(&mut self, mail: u8, ipi: u8) {
         self.regs.write32(INTC + 0x0a0 + 4 * self.core as u32, ici_priorities(0xf));
-        if level != 0 {
-            self.regs.write32(INTC + 0x090 + 4 * self.core as u32, ici_priorities(level));
+        if mail != 0 || ipi != 0 {
+            self.regs.write32(INTC + 0x090 + 4 * self.core as u32, ici_priorities_of(mail, ipi));
         }
     }
 
@@ -301,8 +301,12 @@ impl<R: Registers> Rp1<'_, R> {
 /// IPI ICI (message 2, bits 11:8), both at `level`. Message 1's field is
 /// the doorbell's and stays as it is.
 pub const fn ici_priorities(level: u8) -> u32 {
-    let l = level as u32 & 0xf;
-    l | (l << 8)
+    ici_priorities_of(level, level)
+}
+
+/// CnICIPRI's fields for the mailbox ICI at `mail` and the IPI ICI at `ipi`.
+pub const fn ici_priorities_of(mail: u8, ipi: u8) -> u32 {
+    (mail as u32 & 0xf) | (ipi as u32 & 0xf) << 8
 }
 
 #[cfg(test)]

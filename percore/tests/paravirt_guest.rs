@@ -8,7 +8,7 @@
 mod common;
 
 use common::*;
-use spumone_kernel::guest::GuestSpec;
+use spumone_kernel::guest::{GuestSpec, Partition};
 use spumone_kernel::hypercall::sr;
 use spumone_percore::config::Policy;
 use spumone_percore::hw::{timer_intevt, DOORBELL_INTEVT};
@@ -110,6 +110,51 @@ fn a_tick_delivered_by_the_doorbell_arms_the_next_one() {
     assert_eq!(hw.resumed().0.intevt, 0x400);
     assert_eq!(hw.timer, Some(deadline + 1_200_000));
     assert_eq!(inst.stats.injections, 2);
+}
+
+/// While a vCPU that masks with SR.IMASK runs, its core takes the IPI ICI
+/// at the guest's IPI level (the mailbox ICI stays at the hypervisor's):
+/// an IPI sent while it has interrupts masked waits in the INTC until it
+/// unmasks, and one entry delivers it, not an entry that can only hold it
+/// and a doorbell after. Not beside a higher-priority guest that has IPIs
+/// (they must not wait behind its mask), nor for a guest that masks by
+/// hypercall; both closed while a single-vCPU RTOS runs.
+#[test]
+fn the_ipi_ici_comes_at_the_ipi_level_of_a_vcpu_that_masks_with_sr_imask() {
+    let mem = shared();
+    let mut hw = FakeCore::new(0, &mem);
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), linux_like(2)], Policy::None), &[]);
+    assert_eq!((hw.ici_level, hw.ipi_ici_level), (0, 0), "the RTOS runs");
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    hw.trap(&mut inst, 0x62, &[0]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(hw.resumed().0.pc, GP_ENTRY, "Linux's vCPU 0");
+    assert_eq!((hw.ici_level, hw.ipi_ici_level), (15, 4), "at its IPI level");
+    // The RTOS's tick takes the core: closed again; its idle: reopened.
+    hw.timer_entries_before(&mut inst, hw.now + 600_001);
+    assert_eq!(hw.resumed().0.pc, RT_VBR + 0x600);
+    assert_eq!((hw.ici_level, hw.ipi_ici_level), (0, 0));
+    hw.return_from_interrupt(&mut inst);
+    hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(hw.resumed().0.pc, GP_ENTRY, "Linux again");
+    assert_eq!((hw.ici_level, hw.ipi_ici_level), (15, 4));
+
+    // A guest that masks by hypercall: the hypervisor's level.
+    let mut hw = FakeCore::new(0, &shared());
+    let _inst = Instance::boot_with(&mut hw, config(&[gpos(2)], Policy::None), &[]);
+    assert_eq!((hw.ici_level, hw.ipi_ici_level), (15, 15));
+
+    // Below a resident guest with IPIs and a higher priority (idle now):
+    // the hypervisor's level, so that an IPI for it is taken at once.
+    let mut hw = FakeCore::new(0, &shared());
+    let high = GuestSpec { priority: 3, home: [0, 1, 0, 0], ..gpos(2) };
+    let low = GuestSpec { priority: 2, partition: Partition { base: GP_BASE + 0x100_0000, size: 0x100_0000 }, ..linux_like(2) };
+    let mut inst = Instance::boot_with(&mut hw, config(&[high, low], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(hw.resumed().0.pc, GP_ENTRY, "the lower guest runs while the higher one idles");
+    assert_eq!((hw.ici_level, hw.ipi_ici_level), (15, 15));
 }
 
 #[test]

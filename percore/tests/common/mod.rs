@@ -56,6 +56,8 @@ pub struct FakeCore {
     pub ipi_ici_senders: u8,
     /// The level the instance last set its mailbox ICI to (0: closed).
     pub ici_level: u8,
+    /// The IPI ICI's level (message 2).
+    pub ipi_ici_level: u8,
     /// The doorbell's level (0: not raised) and the TLB flushes asked for.
     pub doorbell: u8,
     pub tlb_flushes: u32,
@@ -98,6 +100,7 @@ impl FakeCore {
             ipi_icis_sent: Vec::new(),
             ipi_ici_senders: 0,
             ici_level: 15,
+            ipi_ici_level: 15,
             doorbell: 0,
             tlb_flushes: 0,
             direct_vbr: 0,
@@ -340,8 +343,8 @@ impl CoreHardware for FakeCore {
     fn take_ipi_ici(&mut self) -> u8 {
         std::mem::take(&mut self.ipi_ici_senders)
     }
-    fn set_ici_level(&mut self, level: u8) {
-        self.ici_level = level;
+    fn set_ici_levels(&mut self, mail: u8, ipi: u8) {
+        (self.ici_level, self.ipi_ici_level) = (mail, ipi);
     }
     fn arm_timer(&mut self, deadline: Option<u64>) {
         self.timer = deadline;
