@@ -105,7 +105,7 @@ mod tests {
         p.sample(1, 0x1000, true);
         p.sample(1, 0x0ffe, false);
         p.sample(7, 0x1000, false); // no such core: ignored
-        assert_eq!((p.inside, p.outside, p.asleep), (vec![2, 0], vec![1, 1], vec![0, 1]));
+        assert_eq!((&p.inside, &p.outside, &p.asleep), (&vec![2, 0], &vec![1, 1], &vec![0, 1]));
         assert_eq!(p.hits.len(), 2);
         // Running code outside the range is kept by PC and core; sleep is not.
         assert_eq!(p.outside_hits.len(), 2);
