@@ -138,11 +138,14 @@ impl Lhp {
     /// Trap-based migration: whether a vCPU of `class` that has just
     /// entered its kernel (a forwarded exception or trap, or a delivered
     /// interrupt) leaves this core.
-    pub fn trap_migrates(&self, class: GuestClass, away: Option<AwayReason>, view: CoreView) -> bool {
+    /// The core's view is asked for last, and only under trap-based
+    /// migration: this is asked at every quick entry of the doorbell and
+    /// the IPI ICI, and building the view scans the core's vCPUs.
+    pub fn trap_migrates(&self, class: GuestClass, away: Option<AwayReason>, view: impl FnOnce() -> CoreView) -> bool {
         self.policy == Policy::TrapMigration
             && class == GuestClass::GeneralPurpose
             && away.is_none()
-            && view.hosts_rtos
+            && view().hosts_rtos
     }
 
     /// A vCPU arriving for `away` goes before the others of its priority:
@@ -284,11 +287,11 @@ mod tests {
     #[test]
     fn trap_migration_moves_only_gpos_vcpus_at_home_on_shared_cores() {
         let t = Lhp::new(Policy::TrapMigration, false, None, false);
-        assert!(t.trap_migrates(GP, None, view(false, true)));
-        assert!(!t.trap_migrates(GP, None, view(false, false)));
-        assert!(!t.trap_migrates(RT, None, view(false, true)));
-        assert!(!t.trap_migrates(GP, Some(AwayReason::KernelEntry), view(false, true)));
-        assert!(!Lhp::OFF.trap_migrates(GP, None, view(false, true)));
+        assert!(t.trap_migrates(GP, None, || view(false, true)));
+        assert!(!t.trap_migrates(GP, None, || view(false, false)));
+        assert!(!t.trap_migrates(RT, None, || view(false, true)));
+        assert!(!t.trap_migrates(GP, Some(AwayReason::KernelEntry), || view(false, true)));
+        assert!(!Lhp::OFF.trap_migrates(GP, None, || view(false, true)));
     }
 
     #[test]

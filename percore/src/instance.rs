@@ -775,7 +775,7 @@ impl Instance {
     /// and it stays here (no trap-based migration of it).
     fn forwards_quietly(&self, i: usize) -> bool {
         let v = &self.vcpus[i];
-        v.ctx.vbr != 0 && !self.lhp.trap_migrates(self.class(v.guest), v.away, self.view())
+        v.ctx.vbr != 0 && !self.lhp.trap_migrates(self.class(v.guest), v.away, || self.view())
     }
 
     /// A hypercall of the running vCPU `cur`.
@@ -1573,7 +1573,7 @@ impl Instance {
     fn direct_vbr(&self, i: usize) -> u32 {
         let v = &self.vcpus[i];
         let direct = self.spec(v.guest).is_some_and(|s| s.direct_exceptions)
-            && !self.lhp.trap_migrates(self.class(v.guest), v.away, self.view());
+            && !self.lhp.trap_migrates(self.class(v.guest), v.away, || self.view());
         if direct { v.ctx.vbr } else { 0 }
     }
 
@@ -1742,7 +1742,7 @@ impl Instance {
     /// whether it left.
     fn maybe_trap_migrate<H: CoreHardware>(&mut self, hw: &mut H, i: usize) -> bool {
         let v = &self.vcpus[i];
-        if !self.lhp.trap_migrates(self.class(v.guest), v.away, self.view()) {
+        if !self.lhp.trap_migrates(self.class(v.guest), v.away, || self.view()) {
             return false;
         }
         self.depart(hw, i, AwayReason::KernelEntry)
