@@ -28,10 +28,11 @@ pub struct ImageCode {
 }
 
 impl ImageCode {
-    /// Read the executable segments and function symbols of `image`.
+    /// Read the executable segments and function symbols of `image`. An
+    /// error does not name the file: the caller does, as its error wants.
     pub fn read(image: &Path) -> Result<ImageCode, String> {
-        let bytes = rp1_sim::loader::read_image(image).map_err(|e| format!("{}: {e}", image.display()))?;
-        let elf = object::File::parse(&*bytes).map_err(|e| format!("{}: {e}", image.display()))?;
+        let bytes = rp1_sim::loader::read_image(image).map_err(|e| e.to_string())?;
+        let elf = object::File::parse(&*bytes).map_err(|e| e.to_string())?;
         let (mut start, mut end) = (u32::MAX, 0u32);
         for seg in elf.segments() {
             let flags = match seg.flags() {
@@ -44,7 +45,7 @@ impl ImageCode {
             }
         }
         if start >= end {
-            return Err(format!("{}: no executable segment", image.display()));
+            return Err("no executable segment".to_string());
         }
         // Functions with their sizes, and the labels assembly code gives
         // its entry points without a type or a size (Linux's exception

@@ -423,23 +423,25 @@ pub fn run_profiled(
     let Mode::Native { image } = &opts.mode else {
         return Err(RunError::Board("a profile samples the board image's code; the hosted model runs none".into()));
     };
-    let code = ImageCode::read(image).map_err(RunError::Board)?;
+    let code = board_image_code(image)?;
     let mut guests = Vec::new();
     for g in &desc.guests {
         let mut images = Vec::new();
         for path in &g.images {
-            let code = ImageCode::read(path).map_err(|e| {
-                // (Its message starts with the path, which the error names.)
-                let error = e.strip_prefix(&format!("{}: ", path.display())).unwrap_or(&e).to_string();
-                RunError::Image { guest: g.name.clone(), path: path.clone(), error }
-            });
-            images.push(code?);
+            let code = ImageCode::read(path);
+            images.push(code.map_err(|error| RunError::Image { guest: g.name.clone(), path: path.clone(), error })?);
         }
         guests.push((g.name.clone(), images));
     }
     let profile = code.profile(description::CORES as usize);
     let (result, profile) = run_native(desc, &opts, image, progress, Some(profile))?;
     Ok((result, profile.expect("the profile handed in"), RunCode { image: code, guests }))
+}
+
+/// The board image's code and symbols ([`ImageCode`]), or an error that
+/// names the image.
+fn board_image_code(image: &Path) -> Result<ImageCode, RunError> {
+    ImageCode::read(image).map_err(|e| RunError::Board(format!("{}: {e}", image.display())))
 }
 
 /// Which exception made the hypervisor stop a guest: each core's
@@ -565,7 +567,7 @@ fn run_native(
         }
     };
     let host = started.elapsed();
-    let code = crate::profile::ImageCode::read(image).map_err(RunError::Board)?;
+    let code = board_image_code(image)?;
     let cut_off = matches!(exit, Exit::CycleLimit);
     let inside_entry_at_end = (0..cores)
         .filter(|&c| {
