@@ -96,6 +96,26 @@ fn linux_alone_gets_its_tick_every_period() {
     assert!(gap < 2 * PERIOD, "Linux went {:.1} ms without a tick", gap as f64 / 600_000.0);
 }
 
+/// Alone, Linux's IPIs come while its vCPUs run below their IPI level,
+/// and the entry stub delivers most of them itself (board/rt/entry.S,
+/// `ipi_ici_entry`): each counted and traced as the instance counts and
+/// traces its own deliveries, so the virtual interrupts still add up and
+/// every injection has its `Inject` record.
+#[test]
+fn the_entry_stub_delivers_most_of_linuxs_ipis_and_accounts_for_each() {
+    use rp1_systests::runs::{check_interrupt_accounting, sum};
+    let g = LinuxGuest { probe_samples: 0, cmdline: "hackbench=4,20".into(), ..LinuxGuest::new(Policy::None) };
+    let (desc, result) = g.run_with(images(), MAX_CYCLES, true).unwrap_or_else(|e| panic!("{g:?}: {e}"));
+    check(&desc, &result).unwrap_or_else(|e| panic!("{e}"));
+    let (icis, by_stub) = (sum(&result, |s| s.ipi_icis), sum(&result, |s| s.ipi_icis_in_stub));
+    assert!(by_stub <= icis && by_stub * 2 > icis, "{by_stub} of {icis} IPI ICIs delivered by the stub");
+    assert!(result.stats.iter().all(|s| s.ipi_icis_in_stub > 0), "on every core: {:?}", result.stats);
+    check_interrupt_accounting(&result, "Linux alone");
+    assert!(result.board.iter().all(|f| f.dropped == 0), "no trace record dropped");
+    let injects = result.log.events.iter().filter(|(_, _, ev)| matches!(ev, TraceEvent::Inject { .. })).count();
+    assert_eq!(injects as u64, sum(&result, |s| s.injections), "an Inject record for every injection");
+}
+
 #[test]
 fn every_policy_runs_linux_to_a_clean_halt_beside_a_busy_rtos() {
     for (policy, spin_yield) in [

@@ -38,10 +38,25 @@
 	.set	PD_SCRATCH4, 40
 	.set	PD_SCRATCH5, 44
 	.set	PD_IPI_COUNT, 48
+	.set	PD_ICI_COUNT, 52
+	.set	PD_SCRATCH6, 56
+	.set	PD_VECTOR, 60
 	/* Stats (percore/src/instance.rs; board/src/lib.rs asserts these) */
 	.set	STATS_VIRQS_RAISED, 80	/* virqs_coalesced follows */
 	.set	STATS_VIRTUAL_IPIS, 184
 	.set	STATS_SEND_IPI_COUNT, 384	/* hypercalls_by_number[SEND_IPI] */
+	.set	STATS_INJECTIONS, 72
+	.set	STATS_IPI_ICIS, 192
+	/* VcpuContext (kernel/src/vcpu.rs; board/src/lib.rs asserts these) */
+	.set	CTX_INTEVT, 4
+	.set	CTX_VBR, 204
+	.set	CTX_VIRTUAL_IMASK, 208
+	/* The trace ring's header words (percore/src/tracebuf.rs) */
+	.set	TRACE_CAPACITY, 8
+	.set	TRACE_HEAD, 12
+	.set	TRACE_TAIL, 16
+	.set	TRACE_DROPPED, 20
+	.set	TRACE_RECORDS, 64
 	/* board_core.rs, QuickWindow */
 	.set	QW_IMASKS, 0
 	.set	QW_FROM_HI, 4
@@ -54,6 +69,12 @@
 	.set	QW_CORES, 32
 	.set	QW_CORE, 36
 	.set	QW_IPI_ICI, 40
+	.set	QW_ICI_LEVEL, 44
+	.set	QW_ICI_CTX, 48
+	.set	QW_ICI_PENDING, 52
+	.set	QW_ICI_WORD, 56
+	.set	QW_ICI_RECORD, 60
+	.set	QW_TRACE, 64
 
 /* Add one to the u64 counter at r1 + off; r0 = 0; uses r2, r3. */
 	.macro	COUNT64 off
@@ -64,6 +85,40 @@
 	addc	r0, r3
 	mov.l	r2, @(\off, r1)
 	mov.l	r3, @(\off + 4, r1)
+	.endm
+
+/* Whether the clock is in the quick window's [from, until) (nothing is
+ * due): the clock as rp1::cycles reads it (the high word, the low word,
+ * and the high word again if a carry may have come between) into r2
+ * (high) and r3 (low), else to \refused. r15 = &direct_vbr; uses r0, r1.
+ * \simctl and \carry name literals holding SIMCTL's P2 address and
+ * 0x10000. */
+	.macro	IN_QUICK_WINDOW refused, simctl, carry
+	mov.l	\simctl, r0
+	mov.l	@(8, r0), r2
+	mov.l	@(4, r0), r3
+	mov.l	\carry, r1
+	cmp/hs	r1, r3
+	bt	1f
+	mov.l	@(8, r0), r2
+1:	mov.l	@(PD_QUICK_WINDOW, r15), r1
+	mov.l	@(QW_FROM_HI, r1), r0
+	cmp/hi	r0, r2
+	bt	2f			/* now > from by the high words */
+	cmp/eq	r0, r2
+	bf	\refused
+	mov.l	@(QW_FROM_LO, r1), r0
+	cmp/hs	r0, r3
+	bf	\refused
+2:	mov.l	@(QW_UNTIL_HI, r1), r0
+	cmp/hi	r2, r0
+	bt	3f			/* until > now by the high words */
+	cmp/eq	r2, r0
+	bf	\refused
+	mov.l	@(QW_UNTIL_LO, r1), r0
+	cmp/hi	r3, r0
+	bf	\refused
+3:
 	.endm
 
 /* ---- the reset entry: core 0 from the ELF entry, the others from their
@@ -205,33 +260,8 @@ quick_call:
 	cmp/eq	r0, r1
 	bf	quick_refused
 quick_imask_ok:
-	/* The clock as rp1::cycles reads it: the high word, the low word, and
-	 * the high word again if a carry may have come between. */
-	mov.l	.Lsimctl, r0
-	mov.l	@(8, r0), r2
-	mov.l	@(4, r0), r3
-	mov.l	.Lcarry_window, r1
-	cmp/hs	r1, r3
-	bt	1f
-	mov.l	@(8, r0), r2
-1:	mov.l	@(PD_QUICK_WINDOW, r15), r1
-	mov.l	@(QW_FROM_HI, r1), r0
-	cmp/hi	r0, r2
-	bt	2f			/* now > from by the high words */
-	cmp/eq	r0, r2
-	bf	quick_refused
-	mov.l	@(QW_FROM_LO, r1), r0
-	cmp/hs	r0, r3
-	bf	quick_refused
-2:	mov.l	@(QW_UNTIL_HI, r1), r0
-	cmp/hi	r2, r0
-	bt	3f			/* until > now by the high words */
-	cmp/eq	r2, r0
-	bf	quick_refused
-	mov.l	@(QW_UNTIL_LO, r1), r0
-	cmp/hi	r3, r0
-	bf	quick_refused
-3:	mov	r4, r0
+	IN_QUICK_WINDOW quick_refused, .Lsimctl, .Lcarry_window
+	mov	r4, r0
 	cmp/eq	#HC_TIME_NOW, r0
 	bt	quick_time_now
 	bra	quick_send_ipi
@@ -312,7 +342,20 @@ direct_count:
 	jmp	@r0
 	 stc	sgr, r15
 
+/* Interrupts. The IPI ICI may be delivered here (ipi_ici_entry); every
+ * other interrupt, and an IPI ICI it declines, takes the full entry. */
 	.org	0x600
+	mov.l	3f, r15			/* r15 is free: SGR holds the guest's */
+	mov.l	r0, @(8, r15)		/* bank 1 r0 and r1 aside */
+	mov.l	r1, @(12, r15)
+	mov.l	4f, r1
+	mov.l	@r1, r0			/* INTEVT */
+	mov.w	5f, r1
+	cmp/eq	r1, r0
+	bt	ipi_ici_entry
+	mov.l	@(12, r15), r1
+	mov.l	@(8, r15), r0
+interrupt_entry:
 	mov.l	1f, r15
 	mov.l	@r15, r15
 	add	#-8, r15
@@ -322,6 +365,182 @@ direct_count:
 	 mov	#KIND_INTERRUPT, r7
 	.balign	4
 1:	.long	percore + PERCORE_FRAME_END
+3:	.long	percore + PERCORE_DIRECT
+4:	.long	0xff000028		/* INTEVT */
+5:	.word	0xf40			/* IPI_ICI_INTEVT */
+	.balign	2
+/* ipi_ici_entry declined: the registers back, and the full entry. (Here,
+ * before it, so that its conditional branches reach.) */
+ici_refused:
+	mov.l	@(PD_SCRATCH2, r15), r2
+	mov.l	@(PD_SCRATCH3, r15), r3
+	mov.l	@(PD_SCRATCH4, r15), r4
+	mov.l	@(PD_SCRATCH5, r15), r5
+	mov.l	@(PD_SCRATCH6, r15), r6
+	mov.l	@(12, r15), r1
+	bra	interrupt_entry
+	 mov.l	@(8, r15), r0
+
+/* The IPI ICI, delivered as the instance's quick path delivers it
+ * (Instance::enter, `deliver_in_place`), when its last exit said this
+ * path may (`QuickIpiIci`, the window's ici_* words: ici_ctx 0 if not)
+ * and, checked here, the running vCPU has nothing pending in the
+ * instance, has a vector table, runs below its IPI level, nothing is due
+ * (the quick window's times) and its IPI word holds exactly one message
+ * m. Then, as the instance would: the ICI's requests are acknowledged;
+ * the message is taken out of the word; the vCPU enters its interrupt
+ * vector (VBR + 0x600) with INTEVT 0xf00 + 0x20 m, SR.IMASK its IPI
+ * level, and SSR, SPC and SGR as the hardware's entry left them (its own
+ * SR, PC and R15); its context's INTEVT and level are recorded; the
+ * `Inject` is traced and counted (entries, ipi_icis, injections, and
+ * ici_count). Every register it had is kept. Otherwise the full entry,
+ * which decides the same way; an ICI already acknowledged here is simply
+ * gone, as it would be after the instance's own acknowledgement.
+ * r15 = &direct_vbr; bank 1 r0 and r1 in scratch. */
+ipi_ici_entry:
+	mov.l	r2, @(PD_SCRATCH2, r15)
+	mov.l	r3, @(PD_SCRATCH3, r15)
+	mov.l	r4, @(PD_SCRATCH4, r15)
+	mov.l	r5, @(PD_SCRATCH5, r15)
+	mov.l	r6, @(PD_SCRATCH6, r15)
+	mov.l	@(PD_QUICK_WINDOW, r15), r4
+	mov.l	@(QW_ICI_CTX, r4), r6	/* r6 = the vCPU's context, 0: not here */
+	tst	r6, r6
+	bt	ici_refused
+	stc	ssr, r0
+	shlr2	r0
+	shlr2	r0
+	and	#15, r0			/* its IMASK */
+	mov.l	@(QW_ICI_LEVEL, r4), r1
+	cmp/hs	r1, r0			/* not below its IPI level */
+	bt	ici_refused
+	mov.l	@(QW_ICI_PENDING, r4), r1
+	mov.w	@r1, r0
+	tst	r0, r0			/* something pending in the instance */
+	bf	ici_refused
+	mov.w	.Lctx_vbr, r0
+	mov.l	@(r0, r6), r5		/* r5 = its VBR */
+	tst	r5, r5
+	bt	ici_refused
+	mov.w	.Lirq_offset, r0
+	add	r0, r5
+	mov.l	r5, @(PD_VECTOR, r15)	/* where it enters */
+	IN_QUICK_WINDOW ici_refused, .Lsimctl_ici, .Lcarry_ici
+	/* Acknowledge the ICI: the senders' bits in this core's CnINTICI
+	 * (Rp1::take_ipi_ici), before the word is read, so that a message
+	 * set after the read comes with a request of its own. */
+	mov.l	@(QW_CORE, r4), r0
+	shll2	r0
+	mov.l	.Lintc_intici_ici, r1
+	add	r0, r1			/* this core's CnINTICI */
+	mov.l	@r1, r0
+	shlr8	r0
+	and	#15, r0
+	tst	r0, r0
+	bt	1f
+	shll8	r0
+	mov.l	r0, @(16, r1)		/* its CnINTICICLR */
+	/* Take the message: the word read and cleared at once only if it is
+	 * one message bit (0-7); anything else is the instance's to sort. */
+1:	mov.l	@(QW_ICI_WORD, r4), r1
+2:	movli.l	@r1, r0
+	tst	r0, r0
+	bt	ici_refused		/* no message */
+	mov	r0, r5
+	shlr8	r5
+	tst	r5, r5
+	bf	ici_refused		/* bits that are no message */
+	mov	r0, r5
+	add	#-1, r5
+	tst	r0, r5
+	bf	ici_refused		/* more than one */
+	mov	r0, r5			/* r5 = the message's bit */
+	mov	#0, r0
+	movco.l	r0, @r1
+	bf	2b
+	/* Its INTEVT: 0xf00 + 0x20 m. */
+	mov.w	.Lvirtual_ipi_intevt, r1
+3:	shlr	r5
+	bt	4f
+	bra	3b
+	 add	#0x20, r1
+4:	mov.l	.Lintevt_ici, r0
+	mov.l	r1, @r0			/* INTEVT, as the vCPU reads it */
+	mov.l	r1, @(CTX_INTEVT, r6)	/* and as the instance keeps it */
+	mov.l	@(QW_ICI_LEVEL, r4), r5
+	mov.w	.Lctx_virtual_imask, r0
+	mov.l	r5, @(r0, r6)		/* its level: the IPI's */
+	/* The Inject record, stamped with the clock read above (r2, r3),
+	 * as Writer::push pushes it (dropped and counted if the ring is full). */
+	mov	#QW_TRACE, r0
+	mov.l	@(r0, r4), r6		/* r6 = the ring */
+	mov.l	@(TRACE_HEAD, r6), r5
+	mov.l	@(TRACE_TAIL, r6), r0
+	neg	r0, r0
+	add	r5, r0			/* head - tail */
+	mov.l	@(TRACE_CAPACITY, r6), r4
+	cmp/hs	r4, r0
+	bt	5f			/* full (or no ring) */
+	mov	r4, r0
+	add	#-1, r0
+	and	r5, r0
+	shll2	r0
+	shll2	r0
+	add	#TRACE_RECORDS, r0
+	add	r6, r0			/* r0 = its record */
+	mov.l	@(PD_QUICK_WINDOW, r15), r4
+	mov.l	@(QW_ICI_RECORD, r4), r4
+	mov.l	r4, @r0
+	mov.l	r1, @(4, r0)
+	mov.l	r3, @(8, r0)
+	mov.l	r2, @(12, r0)
+	add	#1, r5
+	bra	6f
+	 mov.l	r5, @(TRACE_HEAD, r6)
+5:	mov.l	@(TRACE_DROPPED, r6), r0
+	add	#1, r0
+	mov.l	r0, @(TRACE_DROPPED, r6)
+6:	mov	#0, r0
+	mov.l	@(PD_STATS, r15), r1
+	COUNT64	0			/* Stats.entries */
+	add	#STATS_INJECTIONS, r1
+	COUNT64	0			/* Stats.injections */
+	add	#(STATS_IPI_ICIS - STATS_INJECTIONS), r1
+	COUNT64	0			/* Stats.ipi_icis */
+	mov.l	@(PD_ICI_COUNT, r15), r1
+	add	#1, r1
+	mov.l	r1, @(PD_ICI_COUNT, r15)
+	/* SR.IMASK to its IPI level, MD, RB and BL staying set. */
+	mov.l	@(PD_QUICK_WINDOW, r15), r1
+	mov.l	@(QW_ICI_LEVEL, r1), r0
+	shll2	r0
+	shll2	r0
+	stc	sr, r1
+	mov.w	.Lnot_imask, r2
+	and	r2, r1
+	or	r0, r1
+	ldc	r1, sr
+	mov.l	@(PD_SCRATCH2, r15), r2
+	mov.l	@(PD_SCRATCH3, r15), r3
+	mov.l	@(PD_SCRATCH4, r15), r4
+	mov.l	@(PD_SCRATCH5, r15), r5
+	mov.l	@(PD_SCRATCH6, r15), r6
+	mov.l	@(12, r15), r1
+	mov.l	@(8, r15), r0
+	mov.l	@(PD_VECTOR, r15), r15
+	jmp	@r15
+	 stc	sgr, r15
+	.balign	2
+.Lctx_vbr:		.word	CTX_VBR
+.Lctx_virtual_imask:	.word	CTX_VIRTUAL_IMASK
+.Lirq_offset:		.word	0x600
+.Lvirtual_ipi_intevt:	.word	0xf00	/* VIRTUAL_IPI_INTEVT */
+.Lnot_imask:		.word	0xff0f	/* sign-extended: ~0xf0 */
+	.balign	4
+.Lsimctl_ici:		.long	0xbbff0000
+.Lcarry_ici:		.long	0x10000
+.Lintc_intici_ici:	.long	0xfe410070	/* rp1::ici_request_register(0) */
+.Lintevt_ici:		.long	0xff000028
 
 /* SEND_IPI, past quick_call's checks: to a vCPU the window's routes allow
  * (not here, its home another core), sent as Instance::send_ipi sends it:

@@ -56,8 +56,10 @@ struct percore {
 	 * hypercalls at +8), +48 its TIME_NOW count (P1 addresses in linear
 	 * memory, set at boot); +52 how many TIME_NOWs and SEND_IPIs entry.S
 	 * answered; +56/+60 room for two more registers (SEND_IPI's); +64 how
-	 * many of those were SEND_IPIs. */
+	 * many of those were SEND_IPIs; +68 how many IPI ICIs entry.S
+	 * delivered itself, +72/+76 room for two more registers (its). */
 	uint32_t quick_window, scratch_more[2], stats, time_now_counter, quick_count, scratch_call[2], ipi_count;
+	uint32_t ici_count, scratch_ici[2];
 	Z_spumone_instance_t instance;
 	wasm_rt_funcref_t table[TABLE_SLOTS];
 };
@@ -72,6 +74,8 @@ _Static_assert(offsetof(struct percore, stats) == 44, "entry.S");
 _Static_assert(offsetof(struct percore, quick_count) == 52, "entry.S, hosting/src/runner.rs");
 _Static_assert(offsetof(struct percore, scratch_call) == 56, "entry.S");
 _Static_assert(offsetof(struct percore, ipi_count) == 64, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, ici_count) == 68, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, scratch_ici) == 72, "entry.S");
 _Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
 
 #define FRAME_BYTES 324u /* board/src/frame.rs */
@@ -272,7 +276,8 @@ uint32_t spumone_c_start(uint32_t core)
 		(uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_time_now_counter(&percore.instance);
 	percore.quick_count = 0;
 	hv_set_vbr(hv_vectors);
-	return Z_spumoneZ_hv_boot(&percore.instance, core, (uint32_t)_start);
+	return Z_spumoneZ_hv_boot(&percore.instance, core, (uint32_t)_start,
+				 (uint32_t)percore.instance.w2c_memory.data);
 }
 
 /* Every entry (entry.S, after the frame is saved). */

@@ -47,6 +47,12 @@ pub struct BoardCore {
     /// When entry.S may answer `TIME_NOW` itself (its address is in struct
     /// percore, board/rt/runtime.c).
     quick: QuickWindow,
+    /// Where this core's linear memory is (a P1 address): what turns the
+    /// addresses of Rust values into ones entry.S can use.
+    linear: u32,
+    /// The window was published in this entry: `after_exit` fills in the
+    /// IPI ICI's addresses.
+    published: bool,
 }
 
 /// When entry.S may answer the running vCPU's `TIME_NOW` and `SEND_IPI`
@@ -58,6 +64,11 @@ pub struct BoardCore {
 /// bits 1:0 its home), the P2 addresses of the guest's vCPU 0's location
 /// word and IPI word in the CSM, the number of cores, this core, and the
 /// value this core writes into a CnINTICI to raise the IPI ICI there.
+/// Then, for the IPI ICI (`QuickIpiIci`; within the same times): the
+/// running vCPU's IPI level, the P1 addresses of its context and of its
+/// pending bits in the instance (0: the ICI goes to the instance), the P2
+/// address of its IPI word, the first word of its `Inject` trace record,
+/// and the P1 address of the trace ring.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuickWindow {
@@ -70,11 +81,20 @@ pub struct QuickWindow {
     cores: u32,
     core: u32,
     ipi_ici: u32,
+    ici_level: u32,
+    ici_ctx: u32,
+    ici_pending: u32,
+    ici_word: u32,
+    ici_record: u32,
+    trace: u32,
 }
-static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 44);
+static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 68);
 // entry.S's QW_* offsets.
 static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ipi_routes), 20);
 static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ipi_ici), 40);
+static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ici_level), 44);
+static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ici_record), 60);
+static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, trace), 64);
 
 impl QuickWindow {
     const NEVER: QuickWindow = QuickWindow {
@@ -87,13 +107,26 @@ impl QuickWindow {
         cores: 0,
         core: 0,
         ipi_ici: 0,
+        ici_level: 0,
+        ici_ctx: 0,
+        ici_pending: 0,
+        ici_word: 0,
+        ici_record: 0,
+        trace: 0,
     };
 
+    /// The window for `quick` on `core`, whose trace ring is at P1
+    /// address `trace`. The IPI ICI's addresses in the instance are the
+    /// running vCPU's, which `BoardCore::after_exit` fills in.
     #[inline(always)]
-    fn of(quick: Option<QuickCalls>, core: u8) -> QuickWindow {
+    fn of(quick: Option<QuickCalls>, core: u8, trace: u32) -> QuickWindow {
         let Some(q) = quick else { return QuickWindow::NEVER };
         let words = |t: u64| [(t >> 32) as u32, t as u32];
         let ipi = q.send_ipi;
+        let (ici_level, ici_word, ici_record) = match q.ipi_ici {
+            Some(i) => (i.level as u32, rp1::CSM_P2 + i.ipi_word, tracebuf::inject_head(i.guest, i.vcpu)),
+            None => (0, 0, 0),
+        };
         QuickWindow {
             imasks: q.imasks as u32 | (q.as_resumed as u32) << 16,
             from: words(q.from),
@@ -104,6 +137,12 @@ impl QuickWindow {
             cores: ipi.cores as u32,
             core: core as u32,
             ipi_ici: rp1::ipi_ici_request(core as usize),
+            ici_level,
+            ici_ctx: 0,
+            ici_pending: 0,
+            ici_word,
+            ici_record,
+            trace,
         }
     }
 }
@@ -116,12 +155,14 @@ impl Default for BoardCore {
 
 impl BoardCore {
     pub const fn new() -> BoardCore {
-        BoardCore { id: 0, dirty: true, costs: EntryCosts::ZERO, quick: QuickWindow::NEVER }
+        BoardCore { id: 0, dirty: true, costs: EntryCosts::ZERO, quick: QuickWindow::NEVER, linear: 0, published: false }
     }
 
-    /// Boot: learn the core number, lay the trace ring out.
-    pub fn init(&mut self, core: u8) {
+    /// Boot: learn the core number and where linear memory is (P1), lay
+    /// the trace ring out.
+    pub fn init(&mut self, core: u8, linear: u32) {
         self.id = core;
+        self.linear = linear;
         let mut w = Writer::init(trace_words(), core);
         w.set_header(tracebuf::header::ENTRY_COSTS_OFFSET, core::ptr::addr_of!(self.costs) as u32);
     }
@@ -152,6 +193,21 @@ impl BoardCore {
     /// After an entry: publish what a reader wants to know (where the
     /// counters are, what is still pending).
     pub fn after_exit(&mut self, instance: &Instance) {
+        // Where the running vCPU's context and pending bits are, if entry.S
+        // may deliver its IPI ICI: they change only where the window is
+        // published (the running vCPU and where the vCPUs are kept change
+        // only in full passes, which publish it).
+        if core::mem::take(&mut self.published) {
+            let (ctx, pending) = match instance.current_vcpu() {
+                Some(v) if self.quick.ici_level != 0 => (
+                    self.linear + core::ptr::addr_of!(v.ctx) as u32,
+                    self.linear + core::ptr::addr_of!(v.pending) as u32,
+                ),
+                _ => (0, 0),
+            };
+            self.quick.ici_ctx = ctx;
+            self.quick.ici_pending = pending;
+        }
         if !self.dirty {
             return;
         }
@@ -401,7 +457,8 @@ impl CoreHardware for Lent<'_> {
 
     #[inline(always)]
     fn set_quick_calls(&mut self, quick: Option<QuickCalls>) {
-        self.core.quick = QuickWindow::of(quick, self.core.id);
+        self.core.quick = QuickWindow::of(quick, self.core.id, self.core.linear + URAM_TRACE);
+        self.core.published = true;
     }
 
     fn arm_timer(&mut self, deadline: Option<u64>) {

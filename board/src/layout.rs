@@ -23,6 +23,8 @@ pub const PERCORE_DIRECT_VBR: u32 = 0xe500_0010;
 /// how many of them were `SEND_IPI`s.
 pub const PERCORE_QUICK_COUNT: u32 = 0xe500_0034;
 pub const PERCORE_IPI_COUNT: u32 = 0xe500_0040;
+/// +68: how many IPI ICIs entry.S delivered itself (`QuickWindow`'s `ici_*`).
+pub const PERCORE_ICI_COUNT: u32 = 0xe500_0044;
 /// Exit status a hypervisor panic ends the run with (| core).
 pub const PANIC_EXIT: u32 = 0xfa00_0000;
 

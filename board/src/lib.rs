@@ -84,6 +84,24 @@ mod stub_counters {
     const_assert_eq!(offset_of!(Stats, virqs_raised), 80);
     const_assert_eq!(offset_of!(Stats, virqs_coalesced), 88);
     const_assert_eq!(offset_of!(Stats, virtual_ipis), 184);
+    const_assert_eq!(offset_of!(Stats, injections), 72);
+    const_assert_eq!(offset_of!(Stats, ipi_icis), 192);
+    // The IPI ICI's path: what it reads and writes in the running vCPU's
+    // context (CTX_*), where the ICI's message is (INTEVT), which
+    // interrupt it enters (VIRTUAL_IPI_INTEVT + 0x20 m, at VBR + 0x600),
+    // and the trace ring's header and records (TRACE_*).
+    const_assert_eq!(offset_of!(spumone_kernel::vcpu::VcpuContext, intevt), 4);
+    const_assert_eq!(offset_of!(spumone_kernel::vcpu::VcpuContext, vbr), 204);
+    const_assert_eq!(offset_of!(spumone_kernel::vcpu::VcpuContext, virtual_imask), 208);
+    const_assert_eq!(spumone_percore::hw::IPI_ICI_INTEVT, 0xf40);
+    const_assert_eq!(spumone_percore::instance::VIRTUAL_IPI_INTEVT, 0xf00);
+    const_assert_eq!(spumone_migration::ipi::MESSAGE_BITS, 0xff);
+    const_assert_eq!(spumone_percore::tracebuf::HEADER_WORDS, 16);
+    const_assert_eq!(spumone_percore::tracebuf::RECORD_WORDS, 4);
+    const_assert_eq!(spumone_percore::tracebuf::header::CAPACITY, 2);
+    const_assert_eq!(spumone_percore::tracebuf::header::HEAD, 3);
+    const_assert_eq!(spumone_percore::tracebuf::header::TAIL, 4);
+    const_assert_eq!(spumone_percore::tracebuf::header::DROPPED, 5);
     const_assert_eq!(offset_of!(Stats, hypercalls_by_number) + 8 * Hypercall::SendIpi.index(), 384);
     // And the trap numbers it knows (HC_TIME_NOW, HC_SEND_IPI).
     const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::TimeNow.index(), 0x6c);
@@ -93,15 +111,15 @@ mod stub_counters {
 }
 
 /// Boot this core's instance. `core` is CPIDR, `entry` the address the
-/// other cores start at. Returns what the stub does next ([`Action`]).
+/// other cores start at, `linear` where this core's linear memory is (P1). Returns what the stub does next ([`Action`]).
 #[no_mangle]
-pub extern "C" fn hv_boot(core: u32, entry: u32) -> u32 {
+pub extern "C" fn hv_boot(core: u32, entry: u32, linear: u32) -> u32 {
     // SAFETY: one core, one linear memory, entered only from the stub with
     // every interrupt blocked (SR.BL = 1): nothing else can hold a
     // reference to these statics while this runs.
     let (state, frame) = unsafe { (&mut *core::ptr::addr_of_mut!(STATE), &mut *core::ptr::addr_of_mut!(FRAME)) };
     layout::fill_stack_pattern();
-    state.core.init(core as u8);
+    state.core.init(core as u8, linear);
     let mut regs = mmio::Mmio;
     let boot = match read_boot_block(&mut regs) {
         Ok(boot) => boot,

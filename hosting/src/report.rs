@@ -110,6 +110,19 @@ pub fn recovery_counts(result: &RunResult) -> String {
     out
 }
 
+/// "IPI ICIs (all cores): 9000 (8000 delivered in the entry stub),
+/// doorbells 2000": the interrupts virtual IPIs and held interrupts take
+/// the hypervisor's entry for; nothing if there were none.
+fn ipi_entry_counts(result: &RunResult) -> String {
+    let sum = |f: fn(&spumone_percore::instance::Stats) -> u64| result.stats.iter().map(f).sum::<u64>();
+    let (icis, in_stub, doorbells) = (sum(|s| s.ipi_icis), sum(|s| s.ipi_icis_in_stub), sum(|s| s.doorbells));
+    if icis == 0 && doorbells == 0 {
+        return String::new();
+    }
+    let in_stub = if in_stub == 0 { String::new() } else { format!(" ({in_stub} delivered in the entry stub)") };
+    format!("IPI ICIs (all cores): {icis}{in_stub}, doorbells {doorbells}\n")
+}
+
 /// "hypercalls by number (all cores): TIME_NOW 12000, SEND_IPI 9000,
 /// ...", the most made first, and how many the board's entry stub
 /// answered; nothing if none was made.
@@ -222,6 +235,7 @@ pub fn render(desc: &Description, result: &RunResult) -> String {
         );
     }
     out += &hypercall_counts(result);
+    out += &ipi_entry_counts(result);
     out += &error_and_misrouting_counts(result);
     out += &recovery_counts(result);
     match &result.mode {

@@ -281,9 +281,18 @@ impl Engine {
     /// The cores in `cores` (bit `c` for core `c`) were heard from other
     /// than by mail (they raised this core's IPI ICI): they are alive.
     /// Without this a core whose guest only sends IPIs here would stay
-    /// unresponsive after one migration to it timed out.
-    pub fn heard_from(&mut self, cores: u8) {
+    /// unresponsive after one migration to it timed out. Returns whether
+    /// that changed anything.
+    pub fn heard_from(&mut self, cores: u8) -> bool {
+        let before = self.unresponsive;
         self.unresponsive &= !cores;
+        self.unresponsive != before
+    }
+
+    /// Whether some core is taken to be unresponsive (`heard_from` would
+    /// change something).
+    pub fn awaits_news(&self) -> bool {
+        self.unresponsive != 0
     }
 
     /// Whether a migration to core `to` timed out unread and nothing has

@@ -112,6 +112,31 @@ pub struct QuickCalls {
     pub until: u64,
     /// Whom its `SEND_IPI` may go to so.
     pub send_ipi: QuickSendIpi,
+    /// Whether the IPI ICI may be delivered without the instance too
+    /// (within the same times), and how.
+    pub ipi_ici: Option<QuickIpiIci>,
+}
+
+/// The IPI ICI, taken while the running vCPU is below its IPI level, may
+/// be delivered by the hardware's entry path itself (the board's entry
+/// stub does, docs/board-image.md) when the instance's own quick path
+/// would deliver it and nothing else (`Instance::quick_ipi_ici`): then the
+/// ICI can only be for the running vCPU, and delivering it is taking one
+/// message bit out of its IPI word and entering its interrupt vector at
+/// `level`, as `deliver_in_place` does. What the entry path must still
+/// check each time, because quick exits change it: the vCPU has nothing
+/// pending in the instance, its vector table is set (VBR not 0), its
+/// SR.IMASK is below `level`, and the word holds exactly one message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QuickIpiIci {
+    /// Its guest's IPI level: the SR.IMASK it runs its handler at.
+    pub level: u8,
+    /// Byte offset in the mailbox region (`spumone_migration::layout`) of
+    /// its IPI word.
+    pub ipi_word: u32,
+    /// Who it is, for the `Inject` trace record.
+    pub guest: u8,
+    pub vcpu: u8,
 }
 
 /// The vCPUs of the running vCPU's guest whose virtual IPIs need nothing
@@ -218,8 +243,13 @@ pub struct Stats {
     /// Hypercalls by number (`Hypercall::index`; undefined numbers are
     /// in `hypercalls` only).
     pub hypercalls_by_number: [u64; hypercall::DEFINED],
+    /// IPI ICIs the board's entry stub delivered without entering the
+    /// instance ([`QuickIpiIci`]). Counted in `entries`, `ipi_icis` and
+    /// `injections` too (the stub adds to those here); this one in its own
+    /// word, which the host fills in as it does `direct_exceptions`.
+    pub ipi_icis_in_stub: u64,
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, send_ipis_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED] });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, send_ipis_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED], ipi_icis_in_stub: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -260,6 +290,7 @@ impl Stats {
         send_ipis_in_stub: 0,
         tlb_flushes: 0,
         hypercalls_by_number: [0; hypercall::DEFINED],
+        ipi_icis_in_stub: 0,
     };
 }
 
@@ -293,6 +324,10 @@ pub struct Instance {
     /// its routes change only when one of its vCPUs comes or goes
     /// ([`Instance::refresh_send_ipi`]).
     quick_send_ipi_of: [QuickSendIpi; MAX_GUESTS],
+    /// The resident vCPU (by index) whose IPI ICI the entry path may
+    /// deliver, and how: changes only when a vCPU comes or goes
+    /// ([`Instance::ipi_ici_candidate`]).
+    quick_ipi_ici_for: Option<(u8, QuickIpiIci)>,
     device_bits: [u16; MAX_DEVICES],
     device_rows: u8,
     /// The deadline the core's timer was last armed for: until then no
@@ -349,6 +384,7 @@ impl Instance {
             priority_of: [0; MAX_GUESTS],
             quick_imasks_of: [(0, false); MAX_GUESTS],
             quick_send_ipi_of: [QuickSendIpi { routes: 0, locations: 0, ipi_words: 0, cores: 0 }; MAX_GUESTS],
+            quick_ipi_ici_for: None,
             device_bits: [0; MAX_DEVICES],
             device_rows: 0,
             armed: None,
@@ -381,6 +417,7 @@ impl Instance {
         self.config = config;
         self.lhp = config.lhp();
         self.vcpus.clear();
+        self.quick_ipi_ici_for = None;
         self.current = None;
         self.slice = None;
         self.engine.reset(core, config.cores, config.costs.migration());
@@ -481,6 +518,12 @@ impl Instance {
     }
 
     /// The mailbox's counters.
+    /// Whether the engine takes some core to be unresponsive until it
+    /// hears from it (`Engine::awaits_news`).
+    pub fn awaits_news(&self) -> bool {
+        self.engine.awaits_news()
+    }
+
     pub fn mailbox_stats(&self) -> crate::post::PostStats {
         self.engine.stats()
     }
@@ -547,7 +590,10 @@ impl Instance {
                 {
                     self.stats.ipi_icis += 1;
                     let senders = hw.take_ipi_ici();
-                    self.engine.heard_from(senders);
+                    if self.engine.heard_from(senders) {
+                        // It may now be delivered without the instance.
+                        self.publish_quick_calls(hw);
+                    }
                     if self.take_ipis(hw) {
                         // Another vCPU here has an IPI: it may outrank this one.
                         self.save_running(hw, cur, true);
@@ -724,7 +770,52 @@ impl Instance {
         let (imasks, as_resumed) = self.quick_imasks_of[guest as usize];
         let until = self.armed.unwrap_or(u64::MAX);
         let send_ipi = self.quick_send_ipi_of[guest as usize];
-        Some(QuickCalls { imasks, as_resumed, from, until, send_ipi })
+        // (Its index and who it is: a window for one vCPU never opens for
+        // another.)
+        let ipi_ici = match self.quick_ipi_ici_for {
+            Some((i, q)) if i as usize == cur && (q.guest, q.vcpu) == (guest, self.vcpus[cur].id) => {
+                (!self.engine.awaits_news()).then_some(q)
+            }
+            _ => None,
+        };
+        Some(QuickCalls { imasks, as_resumed, from, until, send_ipi, ipi_ici })
+    }
+
+    /// The resident vCPU whose IPI ICI the entry path may deliver while it
+    /// runs, by index, with its [`QuickIpiIci`], worked out afresh (what
+    /// [`Instance::quick_calls`] publishes is kept from the last vCPU that
+    /// came or went; the tests compare the two). `None` where an IPI ICI
+    /// must come to the instance: where more than one resident vCPU has
+    /// IPIs (the ICI may be for either) or none does (a guest of one vCPU:
+    /// its word is never read); where the instance's own quick path would
+    /// not take it (trap-based migration watches the vCPU, it owns device
+    /// sources); where the ICI comes at the hypervisor's level rather than
+    /// the vCPU's IPI level (it masks by hypercall), so that it may come
+    /// while the vCPU masks it; where the IPI level is not one IPL
+    /// separation lets the vCPU run at. (Alone with IPIs here, no
+    /// higher-priority guest with IPIs is resident: the ICI comes at its
+    /// IPI level, `ipi_ici_level`.) While the engine waits to hear from an
+    /// unresponsive core (the ICI's senders would be news) `quick_calls`
+    /// withholds it; the vCPU's VBR, which a quick `SET_VECTOR` changes, is
+    /// left to the entry path to check.
+    pub fn ipi_ici_candidate(&self) -> Option<(u8, QuickIpiIci)> {
+        let mut with_ipis =
+            self.vcpus.iter().enumerate().filter(|(_, v)| self.spec(v.guest).is_some_and(|s| s.vcpus >= 2));
+        let (i, v) = with_ipis.next()?;
+        if with_ipis.next().is_some() {
+            return None;
+        }
+        let spec = self.spec(v.guest)?;
+        let (level, class) = (spec.ipi_level, self.class(v.guest));
+        let runs_at_level = !self.config.ipl_separation || class.physical_imask(level) == level;
+        if !spec.sr_imask || level == 0 || level > self.config.hypervisor_level || !runs_at_level {
+            return None;
+        }
+        if self.owns_devices(i) || self.lhp.trap_migrates(class, v.away, || self.view()) {
+            return None;
+        }
+        let ipi_word = ipi_offset(self.config.cores as usize, v.guest as usize, v.id as usize)?;
+        Some((i as u8, QuickIpiIci { level, ipi_word, guest: v.guest, vcpu: v.id }))
     }
 
     /// Recompute `guest`'s [`QuickSendIpi`]: at boot, and whenever one of
@@ -813,6 +904,7 @@ impl Instance {
         let guest = v.guest;
         let added = self.vcpus.push(v).is_ok();
         self.refresh_send_ipi(guest);
+        self.quick_ipi_ici_for = self.ipi_ici_candidate();
         added
     }
 
@@ -823,6 +915,7 @@ impl Instance {
         }
         self.current = self.current.map(|c| c + 1);
         self.refresh_send_ipi(guest);
+        self.quick_ipi_ici_for = self.ipi_ici_candidate();
         true
     }
 
@@ -852,6 +945,7 @@ impl Instance {
     fn take_vcpu(&mut self, i: usize) -> Vcpu {
         let v = self.vcpus.remove(i);
         self.refresh_send_ipi(v.guest);
+        self.quick_ipi_ici_for = self.ipi_ici_candidate();
         // Whatever it changes in its page tables while away, its entries
         // here would not hear of: they go when it (or another) comes.
         if self.tlb_owner == Some((v.guest, v.id)) {

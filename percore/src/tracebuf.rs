@@ -240,13 +240,20 @@ fn pack(kind: u8, a: u8, b: u8, c: u8) -> u32 {
     kind as u32 | (a as u32) << 8 | (b as u32) << 16 | (c as u32) << 24
 }
 
+/// The first word of an `Inject` record for (`guest`, `vcpu`): the board's
+/// entry stub writes such records itself (board/rt/entry.S), with this
+/// word from its window, then the INTEVT and the cycle.
+pub fn inject_head(guest: u8, vcpu: u8) -> u32 {
+    pack(kind::INJECT, guest, vcpu, 0)
+}
+
 /// The record words of `event` at `cycle`.
 pub fn encode_event(cycle: u64, event: &TraceEvent) -> [u32; RECORD_WORDS] {
     let flag = |departure: bool, cycles: u32| (cycles & 0x7fff_ffff) | (departure as u32) << 31;
     let (w0, w1) = match *event {
         TraceEvent::Dispatch { guest, vcpu } => (pack(kind::DISPATCH, guest, vcpu, 0), 0),
         TraceEvent::Undispatch { guest, vcpu } => (pack(kind::UNDISPATCH, guest, vcpu, 0), 0),
-        TraceEvent::Inject { guest, vcpu, intevt } => (pack(kind::INJECT, guest, vcpu, 0), intevt as u32),
+        TraceEvent::Inject { guest, vcpu, intevt } => (inject_head(guest, vcpu), intevt as u32),
         TraceEvent::MigrateOut { guest, vcpu, to, departure, cycles } => {
             (pack(kind::MIGRATE_OUT, guest, vcpu, to), flag(departure, cycles))
         }

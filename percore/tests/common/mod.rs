@@ -202,6 +202,10 @@ impl FakeCore {
         // must be what the vCPUs resident now make them.
         if let (Some(window), Some(v)) = (self.quick_calls, inst.current_vcpu()) {
             assert_eq!(window.send_ipi, inst.quick_send_ipi(v.guest), "core {}: SEND_IPI's routes are stale", self.core);
+            // And the IPI ICI's, kept likewise.
+            let running = inst.resident().iter().position(|r| (r.guest, r.id) == (v.guest, v.id));
+            let fresh = inst.ipi_ici_candidate().filter(|&(i, _)| Some(i as usize) == running).map(|(_, q)| q);
+            assert_eq!(window.ipi_ici, fresh.filter(|_| !inst.awaits_news()), "core {}: the IPI ICI's window is stale", self.core);
         }
     }
 
