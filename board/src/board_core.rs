@@ -72,6 +72,15 @@ pub struct BoardCore {
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuickWindow {
+    calls: CallsWindow,
+    ici: IciWindow,
+}
+
+/// The window's words for `TIME_NOW` and `SEND_IPI`, rewritten at every
+/// publication (`set_quick_calls`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CallsWindow {
     imasks: u32,
     from: [u32; 2],
     until: [u32; 2],
@@ -81,23 +90,30 @@ pub struct QuickWindow {
     cores: u32,
     core: u32,
     ipi_ici: u32,
-    ici_level: u32,
-    ici_ctx: u32,
-    ici_pending: u32,
-    ici_word: u32,
-    ici_record: u32,
+}
+
+/// The window's words for the IPI ICI, filled in after an exit that
+/// published (`BoardCore::after_exit`); `trace` is set at boot.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IciWindow {
+    level: u32,
+    ctx: u32,
+    pending: u32,
+    word: u32,
+    record: u32,
     trace: u32,
 }
 static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 68);
 // entry.S's QW_* offsets.
-static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ipi_routes), 20);
-static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ipi_ici), 40);
-static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ici_level), 44);
-static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ici_record), 60);
-static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, trace), 64);
+static_assertions::const_assert_eq!(core::mem::offset_of!(CallsWindow, ipi_routes), 20);
+static_assertions::const_assert_eq!(core::mem::offset_of!(CallsWindow, ipi_ici), 40);
+static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ici), 44);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, record), 60 - 44);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, trace), 64 - 44);
 
-impl QuickWindow {
-    const NEVER: QuickWindow = QuickWindow {
+impl CallsWindow {
+    const NEVER: CallsWindow = CallsWindow {
         imasks: 0,
         from: [0; 2],
         until: [0; 2],
@@ -107,27 +123,14 @@ impl QuickWindow {
         cores: 0,
         core: 0,
         ipi_ici: 0,
-        ici_level: 0,
-        ici_ctx: 0,
-        ici_pending: 0,
-        ici_word: 0,
-        ici_record: 0,
-        trace: 0,
     };
 
-    /// The window for `quick` on `core`, whose trace ring is at P1
-    /// address `trace`. The IPI ICI's addresses in the instance are the
-    /// running vCPU's, which `BoardCore::after_exit` fills in.
     #[inline(always)]
-    fn of(quick: Option<QuickCalls>, core: u8, trace: u32) -> QuickWindow {
-        let Some(q) = quick else { return QuickWindow::NEVER };
+    fn of(quick: Option<QuickCalls>, core: u8) -> CallsWindow {
+        let Some(q) = quick else { return CallsWindow::NEVER };
         let words = |t: u64| [(t >> 32) as u32, t as u32];
         let ipi = q.send_ipi;
-        let (ici_level, ici_word, ici_record) = match q.ipi_ici {
-            Some(i) => (i.level as u32, rp1::CSM_P2 + i.ipi_word, tracebuf::inject_head(i.guest, i.vcpu)),
-            None => (0, 0, 0),
-        };
-        QuickWindow {
+        CallsWindow {
             imasks: q.imasks as u32 | (q.as_resumed as u32) << 16,
             from: words(q.from),
             until: words(q.until),
@@ -137,14 +140,15 @@ impl QuickWindow {
             cores: ipi.cores as u32,
             core: core as u32,
             ipi_ici: rp1::ipi_ici_request(core as usize),
-            ici_level,
-            ici_ctx: 0,
-            ici_pending: 0,
-            ici_word,
-            ici_record,
-            trace,
         }
     }
+}
+
+impl QuickWindow {
+    const NEVER: QuickWindow = QuickWindow {
+        calls: CallsWindow::NEVER,
+        ici: IciWindow { level: 0, ctx: 0, pending: 0, word: 0, record: 0, trace: 0 },
+    };
 }
 
 impl Default for BoardCore {
@@ -163,6 +167,7 @@ impl BoardCore {
     pub fn init(&mut self, core: u8, linear: u32) {
         self.id = core;
         self.linear = linear;
+        self.quick.ici.trace = linear + URAM_TRACE;
         let mut w = Writer::init(trace_words(), core);
         w.set_header(tracebuf::header::ENTRY_COSTS_OFFSET, core::ptr::addr_of!(self.costs) as u32);
     }
@@ -190,27 +195,41 @@ impl BoardCore {
         Lent { core: self, frame, kind, action: Action::Halt, stamp: Cell::new(None), loaded: false }
     }
 
-    /// After an entry: publish what a reader wants to know (where the
-    /// counters are, what is still pending).
+    /// After an entry: publish what entry.S needs of the IPI ICI (after an
+    /// exit that published the quick window) and what a reader wants to
+    /// know (where the counters are, what is still pending: after an exit
+    /// that may have changed them). Both are rare; the test of each is
+    /// inline, on every entry's path.
+    #[inline(always)]
     pub fn after_exit(&mut self, instance: &Instance) {
-        // Where the running vCPU's context and pending bits are, if entry.S
-        // may deliver its IPI ICI: they change only where the window is
-        // published (the running vCPU and where the vCPUs are kept change
-        // only in full passes, which publish it).
-        if core::mem::take(&mut self.published) {
-            let (ctx, pending) = match instance.current_vcpu() {
-                Some(v) if self.quick.ici_level != 0 => (
-                    self.linear + core::ptr::addr_of!(v.ctx) as u32,
-                    self.linear + core::ptr::addr_of!(v.pending) as u32,
-                ),
-                _ => (0, 0),
-            };
-            self.quick.ici_ctx = ctx;
-            self.quick.ici_pending = pending;
+        if self.published {
+            self.publish_ipi_ici(instance);
         }
-        if !self.dirty {
-            return;
+        if self.dirty {
+            self.publish_header(instance);
         }
+    }
+
+    /// Whether entry.S may deliver the running vCPU's IPI ICI, and where
+    /// its IPI word, context and pending bits are: this changes only where
+    /// the window is published (`Instance::quick_ipi_ici`).
+    #[inline(never)]
+    fn publish_ipi_ici(&mut self, instance: &Instance) {
+        self.published = false;
+        let ici = &mut self.quick.ici;
+        match (instance.quick_ipi_ici(), instance.current_vcpu()) {
+            (Some(i), Some(v)) => {
+                ici.level = i.level as u32;
+                ici.word = rp1::CSM_P2 + i.ipi_word;
+                ici.record = tracebuf::inject_head(i.guest, i.vcpu);
+                ici.ctx = self.linear + core::ptr::addr_of!(v.ctx) as u32;
+                ici.pending = self.linear + core::ptr::addr_of!(v.pending) as u32;
+            }
+            _ => ici.ctx = 0,
+        }
+    }
+
+    fn publish_header(&mut self, instance: &Instance) {
         self.dirty = false;
         let pending: u32 = instance.resident().iter().map(|v| v.pending.count_ones()).sum();
         let (stats, mailbox, outbox) = instance.counters_ref();
@@ -457,7 +476,7 @@ impl CoreHardware for Lent<'_> {
 
     #[inline(always)]
     fn set_quick_calls(&mut self, quick: Option<QuickCalls>) {
-        self.core.quick = QuickWindow::of(quick, self.core.id, self.core.linear + URAM_TRACE);
+        self.core.quick.calls = CallsWindow::of(quick, self.core.id);
         self.core.published = true;
     }
 

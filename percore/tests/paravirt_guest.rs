@@ -158,7 +158,7 @@ fn the_ipi_ici_comes_at_the_ipi_level_of_a_vcpu_that_masks_with_sr_imask() {
 }
 
 /// Where the IPI ICI comes at the running vCPU's IPI level, the entry path
-/// may deliver it without the instance (`QuickCalls::ipi_ici`, the board's
+/// may deliver it without the instance (`Instance::quick_ipi_ici`, the board's
 /// entry stub does): it says the level and the vCPU's IPI word. Not while
 /// the RTOS runs, nor where another vCPU with IPIs is resident (the ICI may
 /// be for it), nor for a guest that masks by hypercall, nor beside a
@@ -169,17 +169,17 @@ fn the_ipi_ici_comes_at_the_ipi_level_of_a_vcpu_that_masks_with_sr_imask() {
 fn the_ipi_ici_may_be_delivered_without_the_instance_only_where_it_can_be_for_the_running_vcpu_alone() {
     use spumone_migration::layout::ipi_offset;
     use spumone_percore::instance::QuickIpiIci;
-    let ipi_ici = |hw: &FakeCore| hw.quick_calls.and_then(|q| q.ipi_ici);
+    let ipi_ici = |hw: &FakeCore, inst: &Instance| hw.quick_calls.and(inst.quick_ipi_ici());
     let mut hw = FakeCore::new(0, &shared());
     let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), linux_like(2)], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
-    assert_eq!(ipi_ici(&hw), None, "the RTOS runs");
+    assert_eq!(ipi_ici(&hw, &inst), None, "the RTOS runs");
     hw.trap(&mut inst, 0x62, &[0]);
     hw.trap(&mut inst, 0x6b, &[1000, 0]);
     hw.trap(&mut inst, 0x63, &[]);
     assert_eq!(hw.resumed().0.pc, GP_ENTRY, "Linux's vCPU 0");
     let word = ipi_offset(2, 1, 0).unwrap();
-    assert_eq!(ipi_ici(&hw), Some(QuickIpiIci { level: 4, ipi_word: word, guest: 1, vcpu: 0 }));
+    assert_eq!(ipi_ici(&hw, &inst), Some(QuickIpiIci { level: 4, ipi_word: word, guest: 1, vcpu: 0 }));
     hw.check_quick_calls(&inst);
 
     // Trap-based migration watches a GPOS vCPU beside the RTOS.
@@ -188,7 +188,7 @@ fn the_ipi_ici_may_be_delivered_without_the_instance_only_where_it_can_be_for_th
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
     hw.trap(&mut inst, 0x63, &[]);
     assert_eq!(hw.resumed().0.pc, GP_ENTRY);
-    assert_eq!(ipi_ici(&hw), None, "trap-based migration");
+    assert_eq!(ipi_ici(&hw, &inst), None, "trap-based migration");
 
     // Two vCPUs of one guest on the core: the ICI may be for either.
     let mut hw = FakeCore::new(0, &shared());
@@ -196,18 +196,18 @@ fn the_ipi_ici_may_be_delivered_without_the_instance_only_where_it_can_be_for_th
     let mut inst = Instance::boot_with(&mut hw, config(&[two_here], Policy::None), &[(0, 1, GP_ENTRY + 0x100)]);
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
     assert_eq!(hw.resumed().0.pc, GP_ENTRY + 2);
-    assert_eq!(ipi_ici(&hw), None, "another vCPU with IPIs here");
+    assert_eq!(ipi_ici(&hw, &inst), None, "another vCPU with IPIs here");
 
     // One vCPU: no IPIs at all.
-    let (hw, _inst, _) = ticking_with_interrupts_disabled();
-    assert_eq!(ipi_ici(&hw), None, "a guest of one vCPU");
+    let (hw, inst, _) = ticking_with_interrupts_disabled();
+    assert_eq!(ipi_ici(&hw, &inst), None, "a guest of one vCPU");
 
     // A guest that masks by hypercall (its ICI comes at the hypervisor's level).
     let mut hw = FakeCore::new(0, &shared());
     let mut inst = Instance::boot_with(&mut hw, config(&[gpos(2)], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
     assert!(hw.quick_calls.is_some());
-    assert_eq!(ipi_ici(&hw), None, "masks by hypercall");
+    assert_eq!(ipi_ici(&hw, &inst), None, "masks by hypercall");
 
     // Below a resident higher-priority guest with IPIs.
     let mut hw = FakeCore::new(0, &shared());
@@ -218,7 +218,7 @@ fn the_ipi_ici_may_be_delivered_without_the_instance_only_where_it_can_be_for_th
     hw.trap(&mut inst, 0x63, &[]);
     assert_eq!(hw.resumed().0.pc, GP_ENTRY, "the lower guest runs while the higher one idles");
     assert!(hw.quick_calls.is_some());
-    assert_eq!(ipi_ici(&hw), None, "a higher guest with IPIs is resident");
+    assert_eq!(ipi_ici(&hw, &inst), None, "a higher guest with IPIs is resident");
 }
 
 #[test]
@@ -480,7 +480,7 @@ fn time_now_may_be_answered_without_the_instance_at_the_levels_and_times_it_woul
     // A guest that masks with SR.IMASK: at any level up to its class's
     // ceiling (7), until the core's timer is due (its tick).
     let (hw, inst, deadline) = ticking_with_interrupts_disabled();
-    assert_eq!(hw.quick_calls, Some(QuickCalls { imasks: 0x00ff, as_resumed: false, from: 0, until: deadline, send_ipi, ipi_ici: None }));
+    assert_eq!(hw.quick_calls, Some(QuickCalls { imasks: 0x00ff, as_resumed: false, from: 0, until: deadline, send_ipi }));
     assert_eq!(inst.quick_calls(), hw.quick_calls);
 
     // One that masks by hypercall: only at the level its last exit gave
@@ -488,7 +488,7 @@ fn time_now_may_be_answered_without_the_instance_at_the_levels_and_times_it_woul
     let mut hw = FakeCore::new(0, &shared());
     let mut inst = Instance::boot_with(&mut hw, config(&[rtos()], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
-    let as_resumed = Some(QuickCalls { imasks: 0, as_resumed: true, from: 0, until: u64::MAX, send_ipi, ipi_ici: None });
+    let as_resumed = Some(QuickCalls { imasks: 0, as_resumed: true, from: 0, until: u64::MAX, send_ipi });
     assert_eq!(hw.quick_calls, as_resumed, "no timer armed");
     hw.trap(&mut inst, 0x61, &[]);
     assert_eq!(hw.resumed().1, 15, "IRQ_DISABLE: resumed at level 15");

@@ -205,7 +205,9 @@ impl FakeCore {
             // And the IPI ICI's, kept likewise.
             let running = inst.resident().iter().position(|r| (r.guest, r.id) == (v.guest, v.id));
             let fresh = inst.ipi_ici_candidate().filter(|&(i, _)| Some(i as usize) == running).map(|(_, q)| q);
-            assert_eq!(window.ipi_ici, fresh.filter(|_| !inst.awaits_news()), "core {}: the IPI ICI's window is stale", self.core);
+            assert_eq!(inst.quick_ipi_ici(), fresh.filter(|_| !inst.awaits_news()), "core {}: the IPI ICI's window is stale", self.core);
+        } else {
+            assert_eq!(inst.quick_ipi_ici(), None, "core {}: an IPI ICI's window without a quick window", self.core);
         }
     }
 
