@@ -147,6 +147,14 @@ fn the_ipi_ici_comes_at_the_ipi_level_of_a_vcpu_that_masks_with_sr_imask() {
 
     // Below a resident guest with IPIs and a higher priority (idle now):
     // the hypervisor's level, so that an IPI for it is taken at once.
+    let (hw, _inst) = linux_like_below_an_idle_higher_guest_with_ipis();
+    assert_eq!((hw.ici_level, hw.ipi_ici_level), (15, 15));
+}
+
+/// Core 0 of a higher-priority guest of two vCPUs that masks by hypercall
+/// and a lower Linux-like one, both with a vCPU here: the higher one has
+/// set its vector table and idles, the lower one runs.
+fn linux_like_below_an_idle_higher_guest_with_ipis() -> (FakeCore, Instance) {
     let mut hw = FakeCore::new(0, &shared());
     let high = GuestSpec { priority: 3, home: [0, 1, 0, 0], ..gpos(2) };
     let low = GuestSpec { priority: 2, partition: Partition { base: GP_BASE + 0x100_0000, size: 0x100_0000 }, ..linux_like(2) };
@@ -154,7 +162,7 @@ fn the_ipi_ici_comes_at_the_ipi_level_of_a_vcpu_that_masks_with_sr_imask() {
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
     hw.trap(&mut inst, 0x63, &[]);
     assert_eq!(hw.resumed().0.pc, GP_ENTRY, "the lower guest runs while the higher one idles");
-    assert_eq!((hw.ici_level, hw.ipi_ici_level), (15, 15));
+    (hw, inst)
 }
 
 /// Where the IPI ICI comes at the running vCPU's IPI level, the entry path
@@ -210,13 +218,7 @@ fn the_ipi_ici_may_be_delivered_without_the_instance_only_where_it_can_be_for_th
     assert_eq!(ipi_ici(&hw, &inst), None, "masks by hypercall");
 
     // Below a resident higher-priority guest with IPIs.
-    let mut hw = FakeCore::new(0, &shared());
-    let high = GuestSpec { priority: 3, home: [0, 1, 0, 0], ..gpos(2) };
-    let low = GuestSpec { priority: 2, partition: Partition { base: GP_BASE + 0x100_0000, size: 0x100_0000 }, ..linux_like(2) };
-    let mut inst = Instance::boot_with(&mut hw, config(&[high, low], Policy::None), &[]);
-    hw.trap(&mut inst, 0x60, &[GP_VBR]);
-    hw.trap(&mut inst, 0x63, &[]);
-    assert_eq!(hw.resumed().0.pc, GP_ENTRY, "the lower guest runs while the higher one idles");
+    let (hw, inst) = linux_like_below_an_idle_higher_guest_with_ipis();
     assert!(hw.quick_calls.is_some());
     assert_eq!(ipi_ici(&hw, &inst), None, "a higher guest with IPIs is resident");
 }
