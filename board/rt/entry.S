@@ -121,6 +121,20 @@
 3:
 	.endm
 
+/* Bank 1 registers r<k> of \regs (numbers, 2-6) set aside in, or taken
+ * back from, their scratch words (PD_SCRATCH<k>) while a quick path uses
+ * them. r15 = &direct_vbr. */
+	.macro	SAVE_SCRATCH regs:vararg
+	.irp	k, \regs
+	mov.l	r\k, @(PD_SCRATCH\k, r15)
+	.endr
+	.endm
+	.macro	RESTORE_SCRATCH regs:vararg
+	.irp	k, \regs
+	mov.l	@(PD_SCRATCH\k, r15), r\k
+	.endr
+	.endm
+
 /* ---- the reset entry: core 0 from the ELF entry, the others from their
  * reset vector (spumone_c_start starts them). Reset state: SR = MD|RB|BL
  * with IMASK 15, so nothing interrupts the boot. */
@@ -228,9 +242,7 @@ full_hypercall:
  * Counted as the instance counts it, and in quick_count. r15 =
  * &direct_vbr, r0 = the trap number, bank 1 r0 and r1 in scratch. */
 quick_call:
-	mov.l	r2, @(PD_SCRATCH2, r15)
-	mov.l	r3, @(PD_SCRATCH3, r15)
-	mov.l	r4, @(PD_SCRATCH4, r15)
+	SAVE_SCRATCH 2, 3, 4
 	mov	r0, r4			/* r4 = the call */
 	stc	ssr, r0
 	mov.l	.Lsr_md, r1
@@ -289,17 +301,14 @@ quick_answered:
 	mov.l	@(PD_QUICK_COUNT, r15), r1
 	add	#1, r1
 	mov.l	r1, @(PD_QUICK_COUNT, r15)
-	mov.l	@(PD_SCRATCH2, r15), r2
-	mov.l	@(PD_SCRATCH3, r15), r3
-	mov.l	@(PD_SCRATCH4, r15), r4
+	RESTORE_SCRATCH 2, 3, 4
 	mov.l	@(12, r15), r1
 	mov.l	@(8, r15), r0
 	stc	sgr, r15
 	rte				/* SR = SSR, PC = SPC: after the trapa */
 	 nop
 quick_refused:
-	mov.l	@(PD_SCRATCH2, r15), r2
-	mov.l	@(PD_SCRATCH3, r15), r3
+	RESTORE_SCRATCH 2, 3
 	bra	full_hypercall
 	 mov.l	@(PD_SCRATCH4, r15), r4
 	.balign	4
@@ -372,11 +381,7 @@ interrupt_entry:
 /* ipi_ici_entry declined: the registers back, and the full entry. (Here,
  * before it, so that its conditional branches reach.) */
 ici_refused:
-	mov.l	@(PD_SCRATCH2, r15), r2
-	mov.l	@(PD_SCRATCH3, r15), r3
-	mov.l	@(PD_SCRATCH4, r15), r4
-	mov.l	@(PD_SCRATCH5, r15), r5
-	mov.l	@(PD_SCRATCH6, r15), r6
+	RESTORE_SCRATCH 2, 3, 4, 5, 6
 	mov.l	@(12, r15), r1
 	bra	interrupt_entry
 	 mov.l	@(8, r15), r0
@@ -398,11 +403,7 @@ ici_refused:
  * gone, as it would be after the instance's own acknowledgement.
  * r15 = &direct_vbr; bank 1 r0 and r1 in scratch. */
 ipi_ici_entry:
-	mov.l	r2, @(PD_SCRATCH2, r15)
-	mov.l	r3, @(PD_SCRATCH3, r15)
-	mov.l	r4, @(PD_SCRATCH4, r15)
-	mov.l	r5, @(PD_SCRATCH5, r15)
-	mov.l	r6, @(PD_SCRATCH6, r15)
+	SAVE_SCRATCH 2, 3, 4, 5, 6
 	mov.l	@(PD_QUICK_WINDOW, r15), r4
 	mov.l	@(QW_ICI_CTX, r4), r6	/* r6 = the vCPU's context, 0: not here */
 	tst	r6, r6
@@ -520,11 +521,7 @@ ipi_ici_entry:
 	and	r2, r1
 	or	r0, r1
 	ldc	r1, sr
-	mov.l	@(PD_SCRATCH2, r15), r2
-	mov.l	@(PD_SCRATCH3, r15), r3
-	mov.l	@(PD_SCRATCH4, r15), r4
-	mov.l	@(PD_SCRATCH5, r15), r5
-	mov.l	@(PD_SCRATCH6, r15), r6
+	RESTORE_SCRATCH 2, 3, 4, 5, 6
 	mov.l	@(12, r15), r1
 	mov.l	@(8, r15), r0
 	mov.l	@(PD_VECTOR, r15), r15
@@ -554,7 +551,7 @@ ipi_ici_entry:
  * untested), takes the full entry, which answers or refuses it. r15 =
  * &direct_vbr; bank 1 r0-r4 in scratch. */
 quick_send_ipi:
-	mov.l	r5, @(PD_SCRATCH5, r15)
+	SAVE_SCRATCH 5
 	stc	ssr, r0
 	mov.l	.Lsr_rb_ipi, r1
 	tst	r1, r0
@@ -624,11 +621,11 @@ quick_send_ipi:
 	mov.l	@(PD_IPI_COUNT, r15), r1
 	add	#1, r1
 	mov.l	r1, @(PD_IPI_COUNT, r15)
-	mov.l	@(PD_SCRATCH5, r15), r5
+	RESTORE_SCRATCH 5
 	bra	quick_answered
 	 nop
 ipi_refused:
-	mov.l	@(PD_SCRATCH5, r15), r5
+	RESTORE_SCRATCH 5
 	bra	quick_refused
 	 nop
 	.balign	4

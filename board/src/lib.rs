@@ -111,7 +111,8 @@ mod stub_counters {
 }
 
 /// Boot this core's instance. `core` is CPIDR, `entry` the address the
-/// other cores start at, `linear` where this core's linear memory is (P1). Returns what the stub does next ([`Action`]).
+/// other cores start at, `linear` where this core's linear memory is
+/// (P1). Returns what the stub does next ([`Action`]).
 #[no_mangle]
 pub extern "C" fn hv_boot(core: u32, entry: u32, linear: u32) -> u32 {
     // SAFETY: one core, one linear memory, entered only from the stub with

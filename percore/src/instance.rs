@@ -519,13 +519,13 @@ impl Instance {
         self.current.map(|c| &self.vcpus[c])
     }
 
-    /// The mailbox's counters.
     /// Whether the engine takes some core to be unresponsive until it
     /// hears from it (`Engine::awaits_news`).
     pub fn awaits_news(&self) -> bool {
         self.engine.awaits_news()
     }
 
+    /// The mailbox's counters.
     pub fn mailbox_stats(&self) -> crate::post::PostStats {
         self.engine.stats()
     }
@@ -916,11 +916,19 @@ impl Instance {
 
     // ----- vCPUs -----
 
+    /// A vCPU of `guest` came or went: what is kept from the resident
+    /// vCPUs until then is worked out again (`guest`'s `SEND_IPI` routes,
+    /// the vCPU whose IPI ICI the entry path may deliver).
+    #[inline(always)]
+    fn residents_changed(&mut self, guest: u8) {
+        self.refresh_send_ipi(guest);
+        self.quick_ipi_ici_for = self.ipi_ici_candidate();
+    }
+
     fn add_vcpu(&mut self, v: Vcpu) -> bool {
         let guest = v.guest;
         let added = self.vcpus.push(v).is_ok();
-        self.refresh_send_ipi(guest);
-        self.quick_ipi_ici_for = self.ipi_ici_candidate();
+        self.residents_changed(guest);
         added
     }
 
@@ -930,8 +938,7 @@ impl Instance {
             return false;
         }
         self.current = self.current.map(|c| c + 1);
-        self.refresh_send_ipi(guest);
-        self.quick_ipi_ici_for = self.ipi_ici_candidate();
+        self.residents_changed(guest);
         true
     }
 
@@ -960,8 +967,7 @@ impl Instance {
     /// pointing at the same vCPU.
     fn take_vcpu(&mut self, i: usize) -> Vcpu {
         let v = self.vcpus.remove(i);
-        self.refresh_send_ipi(v.guest);
-        self.quick_ipi_ici_for = self.ipi_ici_candidate();
+        self.residents_changed(v.guest);
         // Whatever it changes in its page tables while away, its entries
         // here would not hear of: they go when it (or another) comes.
         if self.tlb_owner == Some((v.guest, v.id)) {
