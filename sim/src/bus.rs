@@ -177,6 +177,12 @@ impl Rp1Bus {
         }
     }
 
+    /// DRAM blocks decoded so far (`CodeCache::decoded`; not inside a
+    /// core's time slice).
+    pub fn code_blocks_decoded(&self) -> Option<u64> {
+        self.code_cache.as_ref().map(|c| c.decoded())
+    }
+
     /// The translating tier's counters, if it is on (and not inside a
     /// core's time slice).
     pub fn jit_stats(&self) -> Option<JitStats> {
