@@ -152,12 +152,19 @@ pub trait Bus: 'static {
     /// memory), offered to compiled code for loads: `phys` is the P4
     /// address itself (P4 is not translated, and only privileged code
     /// reaches it), and a read there through `read` with that address
-    /// must be exactly the host bytes plus `read_latency`. (A store to P4
-    /// also asks for a yield, `p4::write`, so compiled code does not
-    /// store there.)
+    /// must be exactly the host bytes plus `read_latency`. (Stores there
+    /// go through `p4::write`, which decides whether they yield.)
     #[inline(always)]
     fn p4_ram(&mut self, _core: usize) -> Option<PlainRam> {
         None
+    }
+    /// Whether a store of `core` to P4 `addr` reaches memory only that
+    /// core has and nothing else (its operand memory): no device, no
+    /// interrupt line, no core started, and no interrupt request of the
+    /// bus's own that the machine's next look would deliver (`p4::write`
+    /// then need not yield for it while SR.BL is set).
+    fn p4_store_is_quiet(&self, _core: usize, _addr: u32, _size: Size) -> bool {
+        false
     }
     /// MOVLI.L: start a reservation of `addr` for `core`.
     fn reserve(&mut self, core: usize, addr: u32);
@@ -1395,8 +1402,12 @@ impl Cpu {
             }
             Target::P4 => {
                 // CPU-internal P4 registers include the MMU's (MMUCR,
-                // PTEH) and the TLB arrays.
-                self.invalidate_windows();
+                // PTEH) and the TLB arrays; the core's OL memory is
+                // plain memory, and the hypervisor's C stack.
+                let plain = bus.p4_ram(self.id).is_some_and(|r| (vaddr.wrapping_sub(r.phys) as usize) < r.len);
+                if !plain {
+                    self.invalidate_windows();
+                }
                 p4::write(self, bus, vaddr, size, value)
             }
         }

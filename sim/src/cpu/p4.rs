@@ -174,8 +174,16 @@ pub fn write<B: Bus>(cpu: &mut Cpu, bus: &mut B, vaddr: u32, size: Size, value: 
         }
         _ if vaddr & 0xFFFF_F000 == UBC_BASE => ubc_write(cpu, vaddr, size, value),
         _ => {
-            // A peripheral write may raise an interrupt or start a core.
-            cpu.request_yield();
+            // A peripheral write may raise an interrupt or start a core:
+            // the machine looks at both before the next instruction (a
+            // yield). A store to the core's own OL memory does neither,
+            // and with SR.BL set the look could take no interrupt: the run
+            // is the same without it, and the hypervisor's C stack (in OL
+            // memory, stored to with SR.BL set) no longer sends the core
+            // back to the machine at every push.
+            if cpu.sr & super::sr::BL == 0 || !bus.p4_store_is_quiet(cpu.id, vaddr, size) {
+                cpu.request_yield();
+            }
             bus.write(cpu.id, &mut cpu.cycles, vaddr, size, value)
                 .or_else(|_| bad(vaddr, true))
         }

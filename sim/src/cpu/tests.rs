@@ -545,3 +545,37 @@ fn sleep_with_bl_set_is_woken_by_an_interrupt() {
     // Awake with BL set, it does not.
     assert!(!rig.cpu.accept_interrupt(&mut rig.bus, 15, 0x420));
 }
+
+/// A store to the core's own OL memory (the board image's C stack)
+/// does not send the core back to the machine while SR.BL is set: the
+/// machine's look at interrupts could take nothing then. Nor does it
+/// drop the data windows (it changes no translation). With SR.BL
+/// clear, or a late ICI of a fault plan on its way (which the look
+/// would deliver), it yields as a device write does.
+#[test]
+fn a_store_to_ol_memory_yields_only_where_the_machines_look_could_act() {
+    use crate::bus::{Rp1Bus, OLRAM_BASE};
+    let mut bus = Rp1Bus::new(1, 0x0800_0000);
+    let mut cpu = Cpu::new(0);
+    cpu.reset(0xA000_0000);
+    assert_ne!(cpu.sr & sr::BL, 0, "reset sets SR.BL");
+    let ol = OLRAM_BASE + 0x40;
+    let mut store = |cpu: &mut Cpu, bus: &mut Rp1Bus, v: u32| {
+        cpu.yield_now = false;
+        cpu.write(bus, ol, Size::Long, v).expect("OL memory takes a write");
+        assert_eq!(cpu.read(bus, ol, Size::Long), Ok(v));
+        cpu.yield_now
+    };
+    cpu.read(&mut bus, 0x8C00_0000, Size::Long).expect("DRAM reads");
+    let window = cpu.read_window;
+    assert!(!store(&mut cpu, &mut bus, 7), "SR.BL set, nothing on its way");
+    assert!(cpu.read_window == window, "the windows stay");
+    let mut plan = crate::faults::IciPlan::new(Vec::new(), 1);
+    plan.hold(1_000, 0, 1);
+    bus.intc.ici_faults = Some(Box::new(plan));
+    assert!(store(&mut cpu, &mut bus, 8), "a late ICI on its way");
+    bus.intc.ici_faults = None;
+    assert!(!store(&mut cpu, &mut bus, 9));
+    cpu.set_sr(cpu.sr & !sr::BL);
+    assert!(store(&mut cpu, &mut bus, 10), "SR.BL clear");
+}

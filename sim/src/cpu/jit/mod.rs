@@ -162,6 +162,14 @@ pub(crate) struct Frame<B> {
     /// `Bus::p4_ram` for this core, if the core is privileged (`len` 0
     /// otherwise, or if the bus has none).
     p4: FrameRam,
+    /// Stores to `p4` may go inline: the core has SR.BL set and the bus
+    /// calls such a store quiet (`Bus::p4_store_is_quiet`), so
+    /// `p4::write` would not yield for it. Both hold for the whole call:
+    /// SR changes only through handlers that end the translation (and
+    /// drop the ranges, `refresh`), and what would make the bus say
+    /// otherwise (a late ICI of a fault plan) starts at a device write,
+    /// which yields.
+    p4_stores: bool,
     /// Stores may go inline: false when the bus has code writes not yet
     /// drained (then every store must flag them, which the handler does).
     store_ok: bool,
@@ -308,6 +316,7 @@ impl<B: Bus> Frame<B> {
         // P4 answers privileged code only (user code gets an address
         // error); a change of SR.MD ends the translation.
         let p4 = if cpu.privileged() { bus.p4_ram(cpu.id) } else { None };
+        let p4_stores = cpu.sr & super::sr::BL != 0 && p4.is_some_and(|r| bus.p4_store_is_quiet(cpu.id, r.phys, super::Size::Byte));
         let windows = [cpu.read_window, cpu.write_window];
         let frame = Frame {
             limit,
@@ -318,6 +327,7 @@ impl<B: Bus> Frame<B> {
             ram: FrameRam::of(ram),
             local: FrameRam::of(local),
             p4: FrameRam::of(p4),
+            p4_stores,
             store_ok: !bus.code_written(),
             windows,
             chain: std::ptr::null(),
@@ -380,11 +390,10 @@ impl<B: Bus> Frame<B> {
         let (ram, window) = match memory {
             Memory::Plain => (&self.ram, self.windows[store as usize]),
             Memory::Local => (&self.local, self.windows[store as usize]),
-            // Loads only: a store to P4 ends the CPU's slice (`p4::write`
-            // asks for a yield, as for a peripheral) and drops the windows,
-            // which compiled code does not do.
-            Memory::P4 if store => return Direct::NONE,
-            Memory::P4 => return Direct::whole(&self.p4, self.p4.latency),
+            // A store to P4 that `p4::write` would yield for (as for a
+            // peripheral) takes the handler.
+            Memory::P4 if store && !self.p4_stores => return Direct::NONE,
+            Memory::P4 => return Direct::whole(&self.p4, if store { self.p4.write_latency } else { self.p4.latency }),
         };
         Direct::of(window, ram, if store { ram.write_latency } else { ram.latency })
     }

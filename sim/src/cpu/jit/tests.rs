@@ -88,8 +88,9 @@ fn inlined_words_do_what_their_handlers_do() {
         let done = translator.translate(block, &table, P1 | CODE, 0).expect("translates");
         // Rounds 4 and 5 point the registers and GBR into the core's
         // URAM (the bus's local RAM) rather than DRAM; rounds 6 and 7
-        // into its OL memory (the bus's P4 RAM), round 8 too in user mode
-        // (where P4 raises an address error). Rounds 9 and 10 are DRAM's
+        // into its OL memory (the bus's P4 RAM), round 7 with SR.BL set
+        // (where stores there go inline, `p4::write` not yielding for
+        // them), round 8 in user mode (where P4 raises an address error). Rounds 9 and 10 are DRAM's
         // again with the FPU in other modes: FMOV.S then moves pairs, or
         // raises.
         for round in 0..11 {
@@ -99,6 +100,7 @@ fn inlined_words_do_what_their_handlers_do() {
             c.reset(P1 | CODE);
             c.set_sr(match round {
                 8 => 0,
+                7 => sr::MD | sr::T | sr::BL,
                 10 => sr::MD | sr::FD,
                 _ if round % 2 == 0 => sr::MD,
                 _ => sr::MD | sr::T,
