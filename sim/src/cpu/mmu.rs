@@ -202,6 +202,9 @@ pub struct Mmu {
     /// (by bits 15:12 of the address): tried first. Only a hint: it is
     /// checked like any entry, and used only with no overlaps.
     utlb_recent: [u8; 16],
+    /// UTLB changes so far (every write, flush and reset counts one):
+    /// part of `data_state`.
+    utlb_changes: u32,
 }
 
 impl Default for Mmu {
@@ -224,6 +227,7 @@ impl Mmu {
             itlb_next: 0,
             utlb_overlaps: 0,
             utlb_recent: [0; 16],
+            utlb_changes: 0,
         }
     }
 
@@ -255,18 +259,29 @@ impl Mmu {
         self.utlb_overlaps -= self.overlaps_of(i);
         write(&mut self.utlb[i]);
         self.utlb_overlaps += self.overlaps_of(i);
+        self.utlb_changes = self.utlb_changes.wrapping_add(1);
     }
 
     /// Count the overlapping pairs again (after a change to many entries,
     /// or to MMUCR.SV).
     fn count_overlaps(&mut self) {
         self.utlb_overlaps = (0..64).map(|i| self.overlaps_of(i)).sum::<u32>() / 2;
+        self.utlb_changes = self.utlb_changes.wrapping_add(1);
+    }
+
+    /// Everything of the MMU a data translation depends on, as a value
+    /// that differs whenever any of it has changed: the ASID, MMUCR and
+    /// the UTLB's change count.
+    pub fn data_state(&self) -> (u8, u32, u32) {
+        (self.asid(), self.mmucr, self.utlb_changes)
     }
 
     /// Reset: MMU off. TLB contents are undefined after reset on silicon;
     /// here they are cleared so runs are reproducible.
     pub fn reset(&mut self) {
+        let changes = self.utlb_changes;
         *self = Mmu::new();
+        self.utlb_changes = changes.wrapping_add(1);
     }
 
     #[inline(always)]

@@ -315,6 +315,10 @@ pub struct Cpu {
     /// The last data read's and data write's translations.
     read_window: Window,
     write_window: Window,
+    /// What the data windows were made under, as the last time slice
+    /// left them (`data_state`): the next slice keeps them if nothing
+    /// outside the core has changed it since.
+    windows_state: Option<DataState>,
     /// Virtual address of the decoded block the execution loop is running
     /// in (`run_decoded`), or `NO_CODE`. Valid only while the fetch window
     /// covers it and no store has reached decoded code: every place that
@@ -338,6 +342,10 @@ const NO_CODE: u32 = 2;
 /// these rare cases only when the block test fails, instead of testing two
 /// flags after every instruction (`run_decoded`).
 const ATTENTION: u32 = 4;
+
+/// SR.MD and the MMU's `data_state`: a Cpu's data windows are valid
+/// while this is unchanged.
+type DataState = (u32, (u8, u32, u32));
 
 /// A cached translation ("window"): every address with
 /// `addr & mask == base` translates to physical `addr + delta`, with no
@@ -509,6 +517,7 @@ impl Cpu {
             read_window: Window::EMPTY,
             write_window: Window::EMPTY,
             code_vbase: NO_CODE,
+            windows_state: None,
             jit_direct: [jit::Direct::NONE; jit::DIRECT_RANGES],
         };
         cpu.reset(0xA000_0000);
@@ -555,10 +564,28 @@ impl Cpu {
                 std::mem::swap(&mut self.r[i], &mut self.r_bank[i]);
             }
         }
+        let md_changed = (self.sr ^ new) & sr::MD != 0;
         self.sr = new;
         self.request_yield();
-        // SR.MD selects the fetch translation.
-        self.invalidate_windows();
+        if md_changed {
+            // SR.MD selects the translations (P1-P4 are privileged; the
+            // TLB's protection is per mode).
+            self.invalidate_windows();
+        } else {
+            // The data windows still translate as the MMU would: only the
+            // code is looked up again (the loop's way back in after a
+            // yield).
+            self.forget_code();
+        }
+    }
+
+    /// Forget the fetch translation and the code block (the next fetch
+    /// looks both up), keeping the data windows: for changes that move
+    /// the PC or the fetch's privilege but not how data translates.
+    #[inline(always)]
+    fn forget_code(&mut self) {
+        self.code_vbase = NO_CODE;
+        self.fetch_window = Window::EMPTY;
     }
 
     /// Forget the cached translations (see `Window`): call after anything
@@ -649,7 +676,9 @@ impl Cpu {
     /// passes the address after itself.
     #[inline(never)]
     pub fn enter_exception<B: Bus>(&mut self, bus: &mut B, e: Exception) {
-        self.invalidate_windows();
+        // The vector is fetched afresh; the data windows go only if SR.MD
+        // changes (`set_sr`, below).
+        self.forget_code();
         self.stats.exceptions += 1;
         bus.clear_reservation(self.id);
         if let Some(addr) = e.address() {
@@ -773,14 +802,28 @@ impl Cpu {
             return Stop::Sleep;
         }
         self.yield_now = false;
-        // Anything outside this core (the machine, the debugger) may have
-        // changed translation state since the last slice.
-        self.invalidate_windows();
-        if !self.breakpoints.is_empty() || self.trace.is_some() || self.slot_pending {
-            return self.run_checked(bus, table, limit);
+        // Anything outside this core (the machine, the debugger, a hosted
+        // hypervisor) may have changed translation state since the last
+        // slice: the data windows stay only if it is as that slice left
+        // it. (Inside a slice every change drops them where it happens.)
+        if self.windows_state.take() == Some(self.data_state()) {
+            self.forget_code();
+        } else {
+            self.invalidate_windows();
         }
-        self.break_resume = None;
-        self.run_fast(bus, table, limit)
+        let stop = if !self.breakpoints.is_empty() || self.trace.is_some() || self.slot_pending {
+            self.run_checked(bus, table, limit)
+        } else {
+            self.break_resume = None;
+            self.run_fast(bus, table, limit)
+        };
+        self.windows_state = Some(self.data_state());
+        stop
+    }
+
+    /// What a data translation depends on (`windows_state`).
+    fn data_state(&self) -> DataState {
+        (self.sr & sr::MD, self.mmu.data_state())
     }
 
     /// The general loop: breakpoints, tracing, and a delay slot left
@@ -1242,7 +1285,7 @@ impl Cpu {
         if self.rte_slot_fetch {
             // A one-off fetch with RTE's privilege: no window may keep it.
             let phys = self.translate_fetch(pc)?;
-            self.invalidate_windows();
+            self.forget_code();
             return Ok(phys);
         }
         let phys = self.translate_fetch(pc)?;
@@ -1340,7 +1383,15 @@ impl Cpu {
         }
         match self.data_target(vaddr, false)? {
             Target::Bus(pa) => {
-                self.read_window = self.data_window(vaddr, pa);
+                // The window moves only to memory its fast path answers
+                // for: a device read between two reads of memory (the
+                // hypervisor's look at a clock or a register through P2
+                // between its P1 data) leaves the window where it is.
+                let window = self.data_window(vaddr, pa);
+                if let Some(v) = bus.read_fast(self.id, &mut self.cycles, pa, size) {
+                    self.read_window = window;
+                    return Ok(v);
+                }
                 bus.read(self.id, &mut self.cycles, pa, size).map_err(|_| Exception::AddressErrorRead(vaddr))
             }
             Target::P4 => p4::read(self, bus, vaddr, size),
@@ -1389,23 +1440,24 @@ impl Cpu {
         }
         match self.data_target(vaddr, true)? {
             Target::Bus(pa) => {
-                self.write_window = self.data_window(vaddr, pa);
+                let window = self.data_window(vaddr, pa);
                 let r = bus
                     .write(self.id, &mut self.cycles, pa, size, value)
                     .map_err(|_| Exception::AddressErrorWrite(vaddr));
                 if bus.take_device_write() {
                     // A device (SIMCTL, board registers) may have stopped
-                    // the machine or raised an interrupt line.
+                    // the machine or raised an interrupt line. The window
+                    // stays where it was, as for a device read.
                     self.request_yield();
+                } else {
+                    self.write_window = window;
                 }
                 r
             }
             Target::P4 => {
                 // CPU-internal P4 registers include the MMU's (MMUCR,
-                // PTEH) and the TLB arrays; the core's OL memory is
-                // plain memory, and the hypervisor's C stack.
-                let plain = bus.p4_ram(self.id).is_some_and(|r| (vaddr.wrapping_sub(r.phys) as usize) < r.len);
-                if !plain {
+                // PTEH) and the TLB arrays.
+                if p4::changes_translation(vaddr) {
                     self.invalidate_windows();
                 }
                 p4::write(self, bus, vaddr, size, value)

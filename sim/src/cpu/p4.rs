@@ -149,6 +149,19 @@ pub fn read<B: Bus>(cpu: &mut Cpu, bus: &mut B, vaddr: u32, size: Size) -> Resul
     }
 }
 
+/// Whether a write to P4 `vaddr` may change how addresses translate:
+/// the TLB arrays, or the CCN's registers (PTEH's ASID, MMUCR, PASCR).
+/// The rest of P4 is the store queues, the caches' arrays (writes
+/// ignored), the UBC's and CPUOPM's registers, and on the bus the core's
+/// OL memory and the peripherals: none reaches the MMU.
+pub fn changes_translation(vaddr: u32) -> bool {
+    match vaddr >> 24 {
+        0xF2 | 0xF3 | 0xF6 | 0xF7 => true,
+        0xFF => vaddr & 0x00FF_FF00 == 0,
+        _ => false,
+    }
+}
+
 /// Write a P4 address.
 pub fn write<B: Bus>(cpu: &mut Cpu, bus: &mut B, vaddr: u32, size: Size, value: u32) -> Result<(), Exception> {
     match vaddr >> 24 {

@@ -579,3 +579,60 @@ fn a_store_to_ol_memory_yields_only_where_the_machines_look_could_act() {
     cpu.set_sr(cpu.sr & !sr::BL);
     assert!(store(&mut cpu, &mut bus, 10), "SR.BL clear");
 }
+
+/// A core on the RP1 bus about to run `code` from P1 0x8C001000, and the
+/// opcode table to run it with.
+fn rp1_core(code: &[u16]) -> (Cpu, crate::bus::Rp1Bus, OpTable<crate::bus::Rp1Bus>) {
+    let mut bus = crate::bus::Rp1Bus::new(1, 0x0800_0000);
+    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    bus.load(0, 0x0C00_1000, &bytes).expect("DRAM takes the code");
+    let mut cpu = Cpu::new(0);
+    cpu.reset(0x8C00_1000);
+    (cpu, bus, OpTable::new())
+}
+
+/// The data windows are a cache of translations and live only as long as
+/// what they were made under: a time slice keeps the last one's if SR.MD,
+/// the ASID, MMUCR and the UTLB are as that slice left them, and drops
+/// them if anything outside the core (here the ASID, as a debugger or a
+/// hosted hypervisor may write it) changed one.
+#[test]
+fn data_windows_outlive_a_slice_only_while_what_they_were_made_under_stays() {
+    let (mut cpu, mut bus, table) = rp1_core(&[
+        0xD102, // mov.l L_data,r1
+        0x6212, // mov.l @r1,r2 (the read window: all of P1)
+        0xAFFE, // bra .
+        0x0009, // nop
+        0x0009, 0x0009, // (pad)
+        0x2000, 0x8C00, // L_data: .long 0x8C002000
+    ]);
+    assert_eq!(cpu.run(&mut bus, &table, 100), Stop::Limit);
+    let window = cpu.read_window;
+    assert_ne!(window, Window::EMPTY, "the read made a window");
+    assert_eq!(cpu.run(&mut bus, &table, 200), Stop::Limit);
+    assert_eq!(cpu.read_window, window, "a slice with nothing changed keeps it");
+    cpu.mmu.pteh = 0x12;
+    assert_eq!(cpu.run(&mut bus, &table, 300), Stop::Limit);
+    assert_eq!(cpu.read_window, Window::EMPTY, "a new ASID between slices drops it");
+}
+
+/// The read window moves only to memory its fast path answers for: a
+/// read the bus does the slow way (the CSM through P2, between reads of
+/// DRAM through P1) leaves it where it was. An SR write that keeps SR.MD
+/// keeps it too; one that changes SR.MD drops it.
+#[test]
+fn the_read_window_stays_on_memory_across_other_reads_and_same_mode_sr_writes() {
+    use crate::bus::{Rp1Bus, CSM_BASE};
+    let mut bus = Rp1Bus::new(1, 0x0800_0000);
+    let mut cpu = Cpu::new(0);
+    cpu.reset(0xA000_0000);
+    cpu.read(&mut bus, 0x8C00_0000, Size::Long).expect("DRAM reads");
+    let window = cpu.read_window;
+    assert_ne!(window, Window::EMPTY);
+    cpu.read(&mut bus, 0xA000_0000 | CSM_BASE, Size::Long).expect("the CSM reads");
+    assert_eq!(cpu.read_window, window, "a read of the CSM");
+    cpu.set_sr(cpu.sr & !sr::BL);
+    assert_eq!(cpu.read_window, window, "SR.MD unchanged");
+    cpu.set_sr(cpu.sr & !sr::MD);
+    assert_eq!(cpu.read_window, Window::EMPTY, "SR.MD changed");
+}
