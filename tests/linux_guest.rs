@@ -343,6 +343,20 @@ fn the_overhead_sweep_measures_each_size_and_sums_them() {
             assert!(r.hackbench_s > 0.0 && r.halted_s > r.hackbench_s, "1x{}: {o:?}", s.loops);
         }
     }
+    // The guest runs sampled where the cores' time went until Linux
+    // halted: beside the RTOS, whose run goes on for a second after Linux
+    // halts, about as many samples as alone (not twenty times as many);
+    // the RTOS's ticks take the hypervisor a larger share of the machine.
+    for s in &sweep.sizes {
+        let o = &s.overhead;
+        assert_eq!(o.native.samples, None);
+        let (alone, beside) = (o.guest_alone.samples.unwrap(), o.guest_beside_idle_rtos.samples.unwrap());
+        let total = |c: rp1::linux_experiment::CoreSamples| c.hypervisor + c.guests + c.asleep;
+        assert!(total(beside) < 2 * total(alone), "1x{}: {alone:?} {beside:?}", s.loops);
+        assert!(0.0 < alone.hypervisor_pct() && alone.hypervisor_pct() < beside.hypervisor_pct(), "1x{}: {alone:?} {beside:?}", s.loops);
+    }
+    let share = sweep.hypervisor_share.as_ref().expect("every guest run sampled");
+    assert_eq!(share.runs, 2);
     let native: f64 = sweep.sizes.iter().map(|s| s.overhead.native.hackbench_s).sum();
     let alone: f64 = sweep.sizes.iter().map(|s| s.overhead.guest_alone.hackbench_s).sum();
     assert_eq!((sweep.sums.native_s, sweep.sums.guest_alone_s), (native, alone));
@@ -375,6 +389,7 @@ fn the_overhead_sweep_measures_each_size_and_sums_them() {
     assert_eq!(json["sums"]["native_s"].as_f64(), Some(native));
     let txt = std::fs::read_to_string(&files[2]).unwrap();
     assert!(txt.contains(&format!("| all | {native:.3} | {alone:.3} (")), "{txt}");
+    assert!(txt.contains(&format!("busy time (each core's PC sampled at every round's end; measured): {:.2} % alone", share.alone_pct)), "{txt}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -98,6 +98,44 @@ pub struct LinuxRun {
     /// summed over the cores (their source halves; 0 natively).
     pub departures: u64,
     pub returns: u64,
+    /// Where the cores' time went, for the runs that sampled it (the
+    /// overhead's guest runs; `None` natively and in the policy sweep).
+    pub samples: Option<CoreSamples>,
+}
+
+/// Each core's PC sampled at the end of every round of a run (a quantum of
+/// 1,000 cycles, or less at a device event), summed over the cores: in the
+/// hypervisor's board image, in the guests, asleep. Measured, and
+/// deterministic as the run is. Until Linux halts (to the end of that
+/// simulated millisecond): beside the RTOS, whose run goes on for a
+/// second or more after it, none of the RTOS's ticks alone.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub struct CoreSamples {
+    pub hypervisor: u64,
+    pub guests: u64,
+    pub asleep: u64,
+}
+
+impl CoreSamples {
+    pub fn of(p: &rp1_sim::profile::PcProfile) -> CoreSamples {
+        CoreSamples { hypervisor: p.inside.iter().sum(), guests: p.outside.iter().sum(), asleep: p.asleep.iter().sum() }
+    }
+
+    /// The hypervisor's share of the cores' busy time (not asleep), in
+    /// percent: the part of the machine a guest's work did not get.
+    pub fn hypervisor_pct(&self) -> f64 {
+        let busy = self.hypervisor + self.guests;
+        if busy == 0 { 0.0 } else { self.hypervisor as f64 * 100.0 / busy as f64 }
+    }
+
+    /// The sum of `samples` (those that have them).
+    pub fn sum<'a>(samples: impl Iterator<Item = &'a CoreSamples>) -> CoreSamples {
+        samples.fold(CoreSamples { hypervisor: 0, guests: 0, asleep: 0 }, |a, s| CoreSamples {
+            hypervisor: a.hypervisor + s.hypervisor,
+            guests: a.guests + s.guests,
+            asleep: a.asleep + s.asleep,
+        })
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -198,7 +236,20 @@ fn linux_run(console: &str, result: &RunResult, g: usize) -> Result<LinuxRun, St
         host_s: result.host.as_secs_f64(),
         departures: result.stats.iter().map(|s| s.departures_out).sum(),
         returns: result.stats.iter().map(|s| s.returns_out).sum(),
+        samples: None,
     })
+}
+
+/// What a sampled run says of the hypervisor's share, for a report line.
+fn hypervisor_note(r: &LinuxRun) -> String {
+    r.samples.map_or(String::new(), |s| format!("; the hypervisor {:.2} % of the cores' busy time", s.hypervisor_pct()))
+}
+
+/// A run of the overhead's, with where the cores' time went.
+fn sampled_run(images: &LinuxImages, g: &LinuxGuest, max: u64) -> Result<LinuxRun, String> {
+    let (desc, result, profile) = g.run_profiled(images, max)?;
+    let (run, _) = figures(&desc, &result)?;
+    Ok(LinuxRun { samples: Some(CoreSamples::of(&profile)), ..run })
 }
 
 /// One run of the pair.
@@ -281,19 +332,20 @@ pub fn overhead(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)
         host_s: native.host.as_secs_f64(),
         departures: 0,
         returns: 0,
+        samples: None,
     };
     progress(&format!("native: hackbench {:.3} s", native_run.hackbench_s));
     let mut alone = LinuxGuest::new(Policy::None);
     alone.probe_samples = 0;
     alone.cmdline = cmdline(p);
-    let (guest_alone, _) = guest_run(images, &alone, max_cycles(limit_ms(native_run.halted_s)), false).figures?;
+    let guest_alone = sampled_run(images, &alone, max_cycles(limit_ms(native_run.halted_s)))?;
     progress(&format!("guest alone: hackbench {:.3} s", guest_alone.hackbench_s));
     let samples = limit_ms(guest_alone.halted_s);
     let mut idle = LinuxGuest::new(Policy::None);
     idle.probe_samples = samples;
     idle.toppers = p.toppers.clone();
     idle.cmdline = cmdline(p);
-    let (guest_beside_idle_rtos, _) = guest_run(images, &idle, max_cycles(samples), false).figures?;
+    let guest_beside_idle_rtos = sampled_run(images, &idle, max_cycles(samples))?;
     progress(&format!("guest beside an idle RTOS: hackbench {:.3} s", guest_beside_idle_rtos.hackbench_s));
     Ok((Overhead { native: native_run, guest_alone, guest_beside_idle_rtos }, samples))
 }
@@ -378,8 +430,8 @@ impl Sweep {
              every figure measured in simulated time (600 MHz){}\n\n\
              overhead (hackbench's own time):\n\
              \x20 native Linux, 4 CPUs        {:.3} s\n\
-             \x20 guest, no RTOS              {:.3} s  ({:+.1} %)\n\
-             \x20 guest beside an idle RTOS   {:.3} s  ({:+.1} %)  (probe ticking every 1 ms, no burner)\n\n",
+             \x20 guest, no RTOS              {:.3} s  ({:+.1} %){}\n\
+             \x20 guest beside an idle RTOS   {:.3} s  ({:+.1} %){}  (probe ticking every 1 ms, no burner)\n\n",
             self.rtos,
             self.groups,
             self.loops,
@@ -387,8 +439,10 @@ impl Sweep {
             o.native.hackbench_s,
             o.guest_alone.hackbench_s,
             o.alone_pct(),
+            hypervisor_note(&o.guest_alone),
             o.guest_beside_idle_rtos.hackbench_s,
-            o.beside_idle_pct()
+            o.beside_idle_pct(),
+            hypervisor_note(&o.guest_beside_idle_rtos)
         );
         let (utils, variants) = (self.utils(), self.variants());
         let cell = |v: &str, u: u32, f: &dyn Fn(&Point) -> Option<String>| {

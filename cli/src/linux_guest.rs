@@ -88,6 +88,23 @@ impl LinuxGuest {
         self.run_with(images, max_cycles, false)
     }
 
+    /// [`LinuxGuest::run`], each core's PC sampled at the end of every
+    /// round until Linux halts (`runner::run_profiled_until_exit`: the same
+    /// run, cycle for cycle): where the cores' time went while Linux ran,
+    /// the hypervisor's share of it included.
+    pub fn run_profiled(
+        &self,
+        images: &LinuxImages,
+        max_cycles: u64,
+    ) -> Result<(Description, RunResult, rp1_sim::profile::PcProfile), String> {
+        let desc = self.description(images)?;
+        let mode = runner::Mode::Native { image: crate::board::image()? };
+        let opts = RunOptions { max_cycles, keep_events: false, mode };
+        let (result, profile, _) =
+            runner::run_profiled_until_exit(&desc, opts, |_| {}, linux_index(&desc)).map_err(|e| e.to_string())?;
+        Ok((desc, result, profile))
+    }
+
     /// [`LinuxGuest::run`], keeping every scheduling event in the result's
     /// log when `keep_events` (for a timeline).
     pub fn run_with(

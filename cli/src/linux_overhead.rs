@@ -23,7 +23,7 @@
 //! how one size is measured (`crate::linux_experiment`).
 
 use crate::linux::LinuxImages;
-use crate::linux_experiment::{overhead, LinuxRun, Overhead, Params};
+use crate::linux_experiment::{overhead, CoreSamples, LinuxRun, Overhead, Params};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -180,6 +180,49 @@ impl Sums {
     }
 }
 
+/// The hypervisor's share of the cores' busy time in the guest runs
+/// ([`CoreSamples::hypervisor_pct`]), alone and beside the idle RTOS: of
+/// the samples summed over the runs, and the mean of the runs' shares
+/// with its standard error. A measure of the overhead that does not move
+/// with hackbench's interleaving as its time does: what the hypervisor
+/// took of the machine, not how long the guest's work took.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HypervisorShare {
+    pub runs: usize,
+    pub alone_pct: f64,
+    pub alone_mean_pct: f64,
+    pub alone_se_pct: Option<f64>,
+    pub beside_idle_pct: f64,
+    pub beside_idle_mean_pct: f64,
+    pub beside_idle_se_pct: Option<f64>,
+}
+
+impl HypervisorShare {
+    /// `None` unless every size's guest runs were sampled.
+    pub fn of(sizes: &[Size]) -> Option<HypervisorShare> {
+        let alone: Vec<CoreSamples> = sizes.iter().map(|s| s.overhead.guest_alone.samples).collect::<Option<_>>()?;
+        let beside: Vec<CoreSamples> = sizes.iter().map(|s| s.overhead.guest_beside_idle_rtos.samples).collect::<Option<_>>()?;
+        let mean_se = |runs: &[CoreSamples]| {
+            let v: Vec<f64> = runs.iter().map(CoreSamples::hypervisor_pct).collect();
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let se = (v.len() > 1).then(|| (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0) / n).sqrt());
+            (mean, se)
+        };
+        let (alone_mean_pct, alone_se_pct) = mean_se(&alone);
+        let (beside_idle_mean_pct, beside_idle_se_pct) = mean_se(&beside);
+        (!sizes.is_empty()).then(|| HypervisorShare {
+            runs: sizes.len(),
+            alone_pct: CoreSamples::sum(alone.iter()).hypervisor_pct(),
+            alone_mean_pct,
+            alone_se_pct,
+            beside_idle_pct: CoreSamples::sum(beside.iter()).hypervisor_pct(),
+            beside_idle_mean_pct,
+            beside_idle_se_pct,
+        })
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct OverheadSweep {
     pub groups: u32,
@@ -189,6 +232,7 @@ pub struct OverheadSweep {
     pub sizes: Vec<Size>,
     pub sums: Sums,
     pub paired: Paired,
+    pub hypervisor_share: Option<HypervisorShare>,
 }
 
 /// Measure every size of `loops` (`groups` hackbench groups) under each
@@ -228,7 +272,14 @@ pub fn run(
         })
         .collect::<Result<Vec<Size>, String>>()?;
     let rtos = if toppers.is_some() { crate::toppers::NAME } else { "the RTOS probe" };
-    Ok(OverheadSweep { groups, rtos, sums: Sums::of(&sizes), paired: Paired::of(&sizes), sizes })
+    Ok(OverheadSweep {
+        groups,
+        rtos,
+        sums: Sums::of(&sizes),
+        paired: Paired::of(&sizes),
+        hypervisor_share: HypervisorShare::of(&sizes),
+        sizes,
+    })
 }
 
 impl OverheadSweep {
@@ -286,6 +337,22 @@ impl OverheadSweep {
             p.beside_idle_pct,
             pm(p.beside_idle_se_pct)
         );
+        if let Some(h) = &self.hypervisor_share {
+            let pm = |se: Option<f64>| se.map_or(String::new(), |se| format!(" ± {se:.2} %"));
+            let _ = writeln!(
+                t,
+                "the hypervisor's share of the cores' busy time (each core's PC sampled at every round's end; measured): \
+                 {:.2} % alone, {:.2} % beside the idle RTOS over all {} runs' samples; \
+                 the runs' mean {:.2} %{} alone, {:.2} %{} beside",
+                h.alone_pct,
+                h.beside_idle_pct,
+                h.runs,
+                h.alone_mean_pct,
+                pm(h.alone_se_pct),
+                h.beside_idle_mean_pct,
+                pm(h.beside_idle_se_pct)
+            );
+        }
         t
     }
 
@@ -317,7 +384,7 @@ mod tests {
     use super::*;
 
     fn run(hackbench_s: f64) -> LinuxRun {
-        LinuxRun { hackbench_s, halted_s: hackbench_s + 0.1, host_s: 1.0, departures: 0, returns: 0 }
+        LinuxRun { hackbench_s, halted_s: hackbench_s + 0.1, host_s: 1.0, departures: 0, returns: 0, samples: None }
     }
 
     fn size(loops: u32, native: f64, alone: f64, beside: f64) -> Size {
@@ -339,7 +406,14 @@ mod tests {
         assert!((s.guest_beside_idle_rtos_s - 1.25).abs() < 1e-12, "{s:?}");
         assert!(s.alone_pct.abs() < 1e-9, "{s:?}");
         assert!((s.beside_idle_pct - 25.0 / 6.0).abs() < 1e-9, "{s:?}");
-        let sweep = OverheadSweep { groups: 4, rtos: "the RTOS probe", sums: s, paired: Paired::of(&sizes), sizes: sizes.to_vec() };
+        let sweep = OverheadSweep {
+            groups: 4,
+            rtos: "the RTOS probe",
+            sums: s,
+            paired: Paired::of(&sizes),
+            hypervisor_share: HypervisorShare::of(&sizes),
+            sizes: sizes.to_vec(),
+        };
         let t = sweep.table();
         assert!(t.contains("| 80 | 0.200 | 0.300 (+50.0 %) | 0.250 (+25.0 %) |"), "{t}");
         assert!(t.contains("| 90 | 1.000 | 0.900 (-10.0 %) | 1.000 (+0.0 %) |"), "{t}");
@@ -365,11 +439,59 @@ mod tests {
         // With command-line variants the table names each row's.
         let mut rows = sizes.to_vec();
         rows[1].cmdline_extra = "maxcpus=4".into();
-        let sweep = OverheadSweep { groups: 4, rtos: "the RTOS probe", sums: Sums::of(&rows), paired: Paired::of(&rows), sizes: rows };
+        let sweep = OverheadSweep {
+            groups: 4,
+            rtos: "the RTOS probe",
+            sums: Sums::of(&rows),
+            paired: Paired::of(&rows),
+            hypervisor_share: HypervisorShare::of(&rows),
+            sizes: rows,
+        };
         let t = sweep.table();
         assert!(t.contains("| 80 |  | 0.200 | 0.300 (+50.0 %) | 0.200 (+0.0 %) |"), "{t}");
         assert!(t.contains("| 90 | maxcpus=4 | 1.000 | 0.900 (-10.0 %) | 1.000 (+0.0 %) |"), "{t}");
         assert!(t.contains("paired over the 2 runs (geometric mean of guest / native ± its standard error): +16.2 % ± 25.5 % alone, +0.0 % ± 0.0 % beside the idle RTOS"), "{t}");
+    }
+
+    /// The hypervisor's share is of the samples summed over the runs (the
+    /// busy ones: asleep is left out), beside the mean of the runs' shares
+    /// with its standard error: 10 of 100 busy samples and 30 of 100 give
+    /// 20 % either way, the shares 10 % and 30 % a standard error of
+    /// 10 %; 1 of 4 busy and 30 of 100 give 31 of 104, 29.81 %, where the
+    /// mean is 27.5 %. Without samples (a native run has none) there is
+    /// no share, and the table says nothing of it.
+    #[test]
+    fn the_hypervisors_share_is_of_the_busy_samples() {
+        let sampled = |hv: u64, guests: u64, asleep: u64| {
+            let mut r = run(1.0);
+            r.samples = Some(CoreSamples { hypervisor: hv, guests, asleep });
+            r
+        };
+        let two = |a: LinuxRun, b: LinuxRun| {
+            [(80, a.clone(), b.clone()), (90, b, a)].map(|(loops, x, y)| Size {
+                loops,
+                cmdline_extra: String::new(),
+                overhead: Overhead { native: run(1.0), guest_alone: x, guest_beside_idle_rtos: y },
+            })
+        };
+        let h = HypervisorShare::of(&two(sampled(10, 90, 500), sampled(30, 70, 0))).expect("sampled");
+        assert_eq!((h.runs, h.alone_pct, h.beside_idle_pct, h.alone_mean_pct), (2, 20.0, 20.0, 20.0));
+        assert!((h.alone_se_pct.unwrap() - 10.0).abs() < 1e-9, "{h:?}");
+        let h = HypervisorShare::of(&two(sampled(1, 3, 0), sampled(30, 70, 0))).expect("sampled");
+        assert!((h.alone_pct - 3100.0 / 104.0).abs() < 1e-9 && (h.alone_mean_pct - 27.5).abs() < 1e-9, "{h:?}");
+        let sizes = two(sampled(1, 3, 0), sampled(30, 70, 0));
+        let sweep = OverheadSweep {
+            groups: 4,
+            rtos: "the RTOS probe",
+            sums: Sums::of(&sizes),
+            paired: Paired::of(&sizes),
+            hypervisor_share: HypervisorShare::of(&sizes),
+            sizes: sizes.to_vec(),
+        };
+        let t = sweep.table();
+        assert!(t.contains("29.81 % alone, 29.81 % beside the idle RTOS over all 2 runs' samples; the runs' mean 27.50 % ± 2.50 % alone"), "{t}");
+        assert_eq!(HypervisorShare::of(&two(run(1.0), sampled(1, 1, 0))), None);
+        assert_eq!(size(80, 1.0, 1.0, 1.0).overhead.guest_alone.samples, None);
     }
 
     const HEADER: &str = "loops,run,hackbench_s,halted_s,kernel_parameters\n";

@@ -409,7 +409,7 @@ pub fn prepare_native(desc: &Description, image: &Path) -> Result<Machine, RunEr
 pub fn run(desc: &Description, opts: RunOptions, progress: impl FnMut(u64)) -> Result<RunResult, RunError> {
     match &opts.mode {
         Mode::Hosted => run_hosted(desc, &opts, progress),
-        Mode::Native { image } => run_native(desc, &opts, image, progress, None).map(|(r, _)| r),
+        Mode::Native { image } => run_native(desc, &opts, image, progress, None, None).map(|(r, _)| r),
     }
 }
 
@@ -421,6 +421,28 @@ pub fn run_profiled(
     desc: &Description,
     opts: RunOptions,
     progress: impl FnMut(u64),
+) -> Result<(RunResult, PcProfile, RunCode), RunError> {
+    run_profiled_until(desc, opts, progress, None)
+}
+
+/// [`run_profiled`], sampling only until guest `guest` (its index in the
+/// description) has exited: the samples of the simulated millisecond in
+/// which it exited are in, none after (the run goes on to its end as
+/// ever). For a figure of one guest's run beside another that outlives it.
+pub fn run_profiled_until_exit(
+    desc: &Description,
+    opts: RunOptions,
+    progress: impl FnMut(u64),
+    guest: usize,
+) -> Result<(RunResult, PcProfile, RunCode), RunError> {
+    run_profiled_until(desc, opts, progress, Some(guest))
+}
+
+fn run_profiled_until(
+    desc: &Description,
+    opts: RunOptions,
+    progress: impl FnMut(u64),
+    until_exit_of: Option<usize>,
 ) -> Result<(RunResult, PcProfile, RunCode), RunError> {
     let Mode::Native { image } = &opts.mode else {
         return Err(RunError::Board("a profile samples the board image's code; the hosted model runs none".into()));
@@ -436,7 +458,7 @@ pub fn run_profiled(
         guests.push((g.name.clone(), images));
     }
     let profile = code.profile(description::CORES as usize);
-    let (result, profile) = run_native(desc, &opts, image, progress, Some(profile))?;
+    let (result, profile) = run_native(desc, &opts, image, progress, Some(profile), until_exit_of)?;
     Ok((result, profile.expect("the profile handed in"), RunCode { image: code, guests }))
 }
 
@@ -541,9 +563,12 @@ fn run_native(
     image: &Path,
     mut progress: impl FnMut(u64),
     profile: Option<PcProfile>,
+    profile_until_exit_of: Option<usize>,
 ) -> Result<(RunResult, Option<PcProfile>), RunError> {
     let mut machine = prepare_native(desc, image)?;
     machine.profile = profile;
+    // The profile taken out of the machine when that guest has exited.
+    let mut profile_done = None;
     let guests = desc.guests.len();
     let mut log = Log {
         consoles: vec![Vec::new(); guests],
@@ -562,6 +587,9 @@ fn run_native(
         let exit = machine.run((machine.now + SLICE).min(opts.max_cycles));
         reader.drain(&mut machine, &mut log).map_err(RunError::Board)?;
         faults.drain(&mut machine, &mut log);
+        if profile_until_exit_of.is_some_and(|g| log.exit_cycles.get(g).copied().flatten().is_some()) && profile_done.is_none() {
+            profile_done = machine.profile.take();
+        }
         progress(machine.now);
         match exit {
             Exit::CycleLimit if machine.now < opts.max_cycles => continue,
@@ -614,7 +642,7 @@ fn run_native(
         let costs = native::TraceReader::counters(&mut machine, core, tracebuf::header::ENTRY_COSTS_OFFSET);
         f.entry_costs = costs.unwrap_or_default();
     }
-    let profile = machine.profile.take();
+    let profile = profile_done.or_else(|| machine.profile.take());
     let result = RunResult {
         exit,
         cycles: machine.now,
