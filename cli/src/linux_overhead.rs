@@ -70,13 +70,21 @@ impl Paired {
 /// with fewer than two).
 fn geometric_mean(ratios: impl Iterator<Item = f64>) -> (f64, Option<f64>) {
     let logs: Vec<f64> = ratios.map(f64::ln).collect();
-    let n = logs.len() as f64;
-    let mean = logs.iter().sum::<f64>() / n;
-    let se = (logs.len() > 1).then(|| {
-        let var = logs.iter().map(|l| (l - mean) * (l - mean)).sum::<f64>() / (n - 1.0);
-        (var / n).sqrt() * 100.0
+    let (mean, se) = mean_and_se(&logs);
+    ((mean.exp() - 1.0) * 100.0, se.map(|se| se * 100.0))
+}
+
+/// The mean of `values` and its standard error (the sample standard
+/// deviation over the square root of their number; `None` with fewer
+/// than two).
+fn mean_and_se(values: &[f64]) -> (f64, Option<f64>) {
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let se = (values.len() > 1).then(|| {
+        let var = values.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0);
+        (var / n).sqrt()
     });
-    ((mean.exp() - 1.0) * 100.0, se)
+    (mean, se)
 }
 
 /// The header `OverheadSweep::write` gives `overhead.csv`.
@@ -202,13 +210,7 @@ impl HypervisorShare {
     pub fn of(sizes: &[Size]) -> Option<HypervisorShare> {
         let alone: Vec<CoreSamples> = sizes.iter().map(|s| s.overhead.guest_alone.samples).collect::<Option<_>>()?;
         let beside: Vec<CoreSamples> = sizes.iter().map(|s| s.overhead.guest_beside_idle_rtos.samples).collect::<Option<_>>()?;
-        let mean_se = |runs: &[CoreSamples]| {
-            let v: Vec<f64> = runs.iter().map(CoreSamples::hypervisor_pct).collect();
-            let n = v.len() as f64;
-            let mean = v.iter().sum::<f64>() / n;
-            let se = (v.len() > 1).then(|| (v.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0) / n).sqrt());
-            (mean, se)
-        };
+        let mean_se = |runs: &[CoreSamples]| mean_and_se(&runs.iter().map(CoreSamples::hypervisor_pct).collect::<Vec<_>>());
         let (alone_mean_pct, alone_se_pct) = mean_se(&alone);
         let (beside_idle_mean_pct, beside_idle_se_pct) = mean_se(&beside);
         (!sizes.is_empty()).then(|| HypervisorShare {
