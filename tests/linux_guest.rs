@@ -384,6 +384,10 @@ fn the_overhead_sweep_measures_each_size_and_sums_them() {
     let csv = std::fs::read_to_string(&files[0]).unwrap();
     assert_eq!(csv.lines().count(), 1 + 6, "{csv}");
     assert!(csv.lines().nth(1).unwrap().starts_with("10,native,"), "{csv}");
+    // The CSV keeps each guest run's samples: compared with itself, the
+    // hypervisor's share is there and the same.
+    let same = rp1::linux_overhead::compare(("a", &csv), ("b", &csv)).unwrap();
+    assert!(same.contains(&format!("the hypervisor's share {:.2} % -> {0:.2} % (+0.00 ± 0.00 points)", share.alone_mean_pct)), "{same}");
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1]).unwrap()).unwrap();
     assert_eq!(json["sizes"].as_array().unwrap().len(), 2);
     assert_eq!(json["sums"]["native_s"].as_f64(), Some(native));

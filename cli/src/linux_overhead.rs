@@ -87,28 +87,50 @@ fn mean_and_se(values: &[f64]) -> (f64, Option<f64>) {
     (mean, se)
 }
 
-/// The header `OverheadSweep::write` gives `overhead.csv`.
-const CSV_HEADER: &str = "loops,run,hackbench_s,halted_s,kernel_parameters";
+/// The header `OverheadSweep::write` gives `overhead.csv`: with each
+/// run's samples (`CoreSamples`; empty natively), before the kernel
+/// parameters, which stay last since they may hold commas.
+const CSV_HEADER: &str = "loops,run,hackbench_s,halted_s,hypervisor_samples,guest_samples,asleep_samples,kernel_parameters";
+/// The header of the CSVs written before the samples were (still read).
+const CSV_HEADER_V1: &str = "loops,run,hackbench_s,halted_s,kernel_parameters";
+
+/// One row of an `overhead.csv`: the hackbench time, and the run's
+/// samples if it has them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct CsvRun {
+    hackbench_s: f64,
+    samples: Option<CoreSamples>,
+}
 /// The ways of running, as the CSV names them, and as the comparison says them.
 const RUN_KINDS: [(&str, &str); 3] =
     [("native", "native"), ("guest-alone", "guest alone"), ("guest-beside-idle-rtos", "guest beside an idle RTOS")];
 
-/// An `overhead.csv`'s hackbench times by (loops, run, kernel parameters).
-fn read_csv(name: &str, text: &str) -> Result<std::collections::BTreeMap<(u32, String, String), f64>, String> {
+/// An `overhead.csv`'s runs by (loops, run, kernel parameters), in
+/// either header's form.
+fn read_csv(name: &str, text: &str) -> Result<std::collections::BTreeMap<(u32, String, String), CsvRun>, String> {
     let mut lines = text.lines().enumerate();
-    match lines.next() {
-        Some((_, h)) if h.trim_end() == CSV_HEADER => {}
+    let n = match lines.next() {
+        Some((_, h)) if h.trim_end() == CSV_HEADER => 8,
+        Some((_, h)) if h.trim_end() == CSV_HEADER_V1 => 5,
         _ => return Err(format!("{name}: not an `rp1 lhp overhead` CSV (its first line is not `{CSV_HEADER}`)")),
-    }
+    };
     let mut rows = std::collections::BTreeMap::new();
     for (i, line) in lines {
         let at = || format!("{name}, line {}", i + 1);
         if line.trim().is_empty() {
             continue;
         }
-        let fields: Vec<&str> = line.splitn(5, ',').collect();
-        let [loops, run, hackbench, _halted, params] = fields[..] else {
-            return Err(format!("{}: {} fields, not 5", at(), fields.len()));
+        let fields: Vec<&str> = line.splitn(n, ',').collect();
+        if fields.len() != n {
+            return Err(format!("{}: {} fields, not {n}", at(), fields.len()));
+        }
+        let (loops, run, hackbench, params) = (fields[0], fields[1], fields[2], fields[n - 1]);
+        let samples = match fields[4..n - 1] {
+            [hv, guests, asleep] if !(hv.is_empty() && guests.is_empty() && asleep.is_empty()) => {
+                let count = |f: &str| f.parse::<u64>().map_err(|_| format!("{}: sample count `{f}` is not a number", at()));
+                Some(CoreSamples { hypervisor: count(hv)?, guests: count(guests)?, asleep: count(asleep)? })
+            }
+            _ => None,
         };
         let loops: u32 = loops.parse().map_err(|_| format!("{}: loops `{loops}` is not a number", at()))?;
         if !RUN_KINDS.iter().any(|(k, _)| *k == run) {
@@ -118,7 +140,7 @@ fn read_csv(name: &str, text: &str) -> Result<std::collections::BTreeMap<(u32, S
         if !(t.is_finite() && t > 0.0) {
             return Err(format!("{}: hackbench time {t} is not a positive time", at()));
         }
-        if rows.insert((loops, run.to_string(), params.trim_end().to_string()), t).is_some() {
+        if rows.insert((loops, run.to_string(), params.trim_end().to_string()), CsvRun { hackbench_s: t, samples }).is_some() {
             return Err(format!("{}: a second row for {loops} loops, {run}, `{}`", at(), params.trim_end()));
         }
     }
@@ -149,12 +171,26 @@ pub fn compare(before: (&str, &str), after: (&str, &str)) -> Result<String, Stri
             let _ = writeln!(out, "{said}: no pairs");
             continue;
         }
-        let (pct, se) = geometric_mean(keys.iter().map(|k| b[**k] / a[**k]));
-        let (sa, sb): (f64, f64) = (keys.iter().map(|k| a[**k]).sum(), keys.iter().map(|k| b[**k]).sum());
+        let (pct, se) = geometric_mean(keys.iter().map(|k| b[**k].hackbench_s / a[**k].hackbench_s));
+        let sum = |m: &std::collections::BTreeMap<_, CsvRun>| keys.iter().map(|k| m[**k].hackbench_s).sum::<f64>();
+        let (sa, sb) = (sum(&a), sum(&b));
         let se = se.map_or(String::new(), |se| format!(" ± {se:.1} %"));
-        let _ = writeln!(out, "{said}: {pct:+.1} %{se} over {} pairs (sums {sa:.3} s -> {sb:.3} s)", keys.len());
+        let _ = write!(out, "{said}: {pct:+.1} %{se} over {} pairs (sums {sa:.3} s -> {sb:.3} s)", keys.len());
+        // The hypervisor's share, where both runs of every pair have it:
+        // the mean of the pairs' differences in points, with its standard
+        // error.
+        let shares: Option<Vec<(f64, f64)>> =
+            keys.iter().map(|k| Some((a[**k].samples?.hypervisor_pct(), b[**k].samples?.hypervisor_pct()))).collect();
+        if let Some(shares) = shares {
+            let (mean_a, _) = mean_and_se(&shares.iter().map(|s| s.0).collect::<Vec<_>>());
+            let (mean_b, _) = mean_and_se(&shares.iter().map(|s| s.1).collect::<Vec<_>>());
+            let (diff, se) = mean_and_se(&shares.iter().map(|s| s.1 - s.0).collect::<Vec<_>>());
+            let se = se.map_or(String::new(), |se| format!(" ± {se:.2}"));
+            let _ = write!(out, "; the hypervisor's share {mean_a:.2} % -> {mean_b:.2} % ({diff:+.2}{se} points)");
+        }
+        out.push('\n');
     }
-    if common.iter().any(|k| k.1 == "native" && a[*k] != b[*k]) {
+    if common.iter().any(|k| k.1 == "native" && a[*k].hackbench_s != b[*k].hackbench_s) {
         out.push_str("the native runs differ: the two were not made with the same simulator and kernel, so the guest figures mix that in\n");
     }
     Ok(out)
@@ -362,11 +398,13 @@ impl OverheadSweep {
     /// `overhead.txt` (the table), in `dir`.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut csv = String::from("loops,run,hackbench_s,halted_s,kernel_parameters\n");
+        let mut csv = format!("{CSV_HEADER}\n");
         for s in &self.sizes {
             let o = &s.overhead;
             for (name, r) in [("native", &o.native), ("guest-alone", &o.guest_alone), ("guest-beside-idle-rtos", &o.guest_beside_idle_rtos)] {
-                let _ = writeln!(csv, "{},{name},{:.6},{:.6},{}", s.loops, r.hackbench_s, r.halted_s, s.cmdline_extra);
+                let samples =
+                    r.samples.map_or(",,".to_string(), |c| format!("{},{},{}", c.hypervisor, c.guests, c.asleep));
+                let _ = writeln!(csv, "{},{name},{:.6},{:.6},{samples},{}", s.loops, r.hackbench_s, r.halted_s, s.cmdline_extra);
             }
         }
         let files = [
@@ -522,11 +560,50 @@ mod tests {
         assert!(compare(("a.csv", &before), ("b.csv", &other_native)).unwrap().ends_with("the guest figures mix that in\n"));
     }
 
+    /// CSVs with the runs' samples (`CSV_HEADER`, as `write` makes them
+    /// now) compare the hypervisor's share too, pair by pair: shares 10 %
+    /// and 20 % before, 8 % and 17 % after, are a mean 15 % -> 12.5 %,
+    /// differences -2 and -3 points (mean -2.5, se 0.5). Native runs have
+    /// no samples, and say no share. A CSV of the earlier form has none
+    /// either, and compares as it did.
+    #[test]
+    fn sweeps_with_samples_compare_the_hypervisors_share_too() {
+        let v2 = |alone: [(f64, u64); 2]| {
+            format!(
+                "{CSV_HEADER}\n80,native,0.200000,0.3,,,,\n80,guest-alone,{:.6},0.3,{},{},5,\n90,native,1.000000,1.1,,,,p=1,q=2\n90,guest-alone,{:.6},1.1,{},{},0,p=1,q=2\n",
+                alone[0].0,
+                alone[0].1,
+                100 - alone[0].1,
+                alone[1].0,
+                alone[1].1,
+                100 - alone[1].1
+            )
+        };
+        let (before, after) = (v2([(0.2, 10), (1.0, 20)]), v2([(0.2, 8), (1.0, 17)]));
+        let t = compare(("a.csv", &before), ("b.csv", &after)).unwrap();
+        assert_eq!(
+            t,
+            "b.csv over a.csv, paired run by run: 4 runs in both\n\
+             native: +0.0 % ± 0.0 % over 2 pairs (sums 1.200 s -> 1.200 s)\n\
+             guest alone: +0.0 % ± 0.0 % over 2 pairs (sums 1.200 s -> 1.200 s); the hypervisor's share 15.00 % -> 12.50 % (-2.50 ± 0.50 points)\n\
+             guest beside an idle RTOS: no pairs\n"
+        );
+        let rows = read_csv("a.csv", &before).unwrap();
+        assert_eq!(rows[&(90, "native".into(), "p=1,q=2".into())], CsvRun { hackbench_s: 1.0, samples: None });
+        let bad = before.replace("0.3,10,90,5,", "0.3,10,ninety,5,");
+        assert_eq!(compare(("a.csv", &bad), ("b.csv", &after)).unwrap_err(), "a.csv, line 3: sample count `ninety` is not a number");
+        let short = format!("{CSV_HEADER}\n80,native,0.2,0.3,\n");
+        assert_eq!(compare(("a.csv", &short), ("b.csv", &after)).unwrap_err(), "a.csv, line 2: 5 fields, not 8");
+        // Against the earlier form: no share, the times as before.
+        let v1 = format!("{HEADER}80,guest-alone,0.200000,0.3,\n");
+        assert_eq!(compare(("a.csv", &v1), ("b.csv", &after)).unwrap(), "b.csv over a.csv, paired run by run: 1 runs in both, 3 in only one (left out)\nnative: no pairs\nguest alone: +0.0 % over 1 pairs (sums 0.200 s -> 0.200 s)\nguest beside an idle RTOS: no pairs\n");
+    }
+
     #[test]
     fn a_bad_csv_is_refused_by_name_and_line() {
         let ok = format!("{HEADER}80,native,0.2,0.3,\n");
         let err = |text: &str| compare(("a.csv", &ok), ("b.csv", text)).unwrap_err();
-        assert_eq!(err("x,y\n"), "b.csv: not an `rp1 lhp overhead` CSV (its first line is not `loops,run,hackbench_s,halted_s,kernel_parameters`)");
+        assert_eq!(err("x,y\n"), format!("b.csv: not an `rp1 lhp overhead` CSV (its first line is not `{CSV_HEADER}`)"));
         assert_eq!(err(&format!("{HEADER}80,native\n")), "b.csv, line 2: 2 fields, not 5");
         assert_eq!(err(&format!("{HEADER}eighty,native,0.2,0.3,\n")), "b.csv, line 2: loops `eighty` is not a number");
         assert_eq!(err(&format!("{HEADER}80,natve,0.2,0.3,\n")), "b.csv, line 2: unknown run `natve`");
