@@ -631,11 +631,10 @@ impl Bus for Rp1Bus {
         std::mem::take(&mut self.device_written)
     }
 
-    /// The core's OL memory, while no late ICI of a fault plan is on its
-    /// way (the machine's look would deliver it: `sync_interrupts`).
-    fn p4_store_is_quiet(&self, core: usize, addr: u32, size: Size) -> bool {
-        let off = addr.wrapping_sub(OLRAM_BASE) as usize;
-        core < self.cores && off + size.bytes() as usize <= OLRAM_SIZE as usize && self.intc.next_late_ici().is_none()
+    /// While no late ICI of a fault plan is on its way (the machine's look
+    /// would deliver it: `sync_interrupts`).
+    fn p4_ram_stores_are_quiet(&self) -> bool {
+        self.intc.next_late_ici().is_none()
     }
 
     fn clear_reservation(&mut self, core: usize) {

@@ -46,6 +46,9 @@ pub const BLOCK_OPS: usize = (BLOCK_BYTES / 2) as usize;
 /// per way in use.
 const SETS: usize = 1024;
 const WAYS: usize = 2;
+// `block_and_jit` keeps a set's order (most recently used first) with one
+// swap of its two ways.
+const _: () = assert!(WAYS == 2);
 /// A `phys` no block has (blocks are 1 KiB aligned).
 const NO_BLOCK: u32 = u32::MAX;
 

@@ -158,12 +158,11 @@ pub trait Bus: 'static {
     fn p4_ram(&mut self, _core: usize) -> Option<PlainRam> {
         None
     }
-    /// Whether a store of `core` to P4 `addr` reaches memory only that
-    /// core has and nothing else (its operand memory): no device, no
-    /// interrupt line, no core started, and no interrupt request of the
-    /// bus's own that the machine's next look would deliver (`p4::write`
-    /// then need not yield for it while SR.BL is set).
-    fn p4_store_is_quiet(&self, _core: usize, _addr: u32, _size: Size) -> bool {
+    /// Whether a store to `p4_ram` (memory, no device: no interrupt line,
+    /// no core started) leaves nothing for the machine's next look at
+    /// interrupts either: no interrupt request of the bus's own falls due
+    /// there. `p4::write` then need not yield for it while SR.BL is set.
+    fn p4_ram_stores_are_quiet(&self) -> bool {
         false
     }
     /// MOVLI.L: start a reservation of `addr` for `core`.

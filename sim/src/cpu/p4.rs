@@ -194,7 +194,9 @@ pub fn write<B: Bus>(cpu: &mut Cpu, bus: &mut B, vaddr: u32, size: Size, value: 
             // is the same without it, and the hypervisor's C stack (in OL
             // memory, stored to with SR.BL set) no longer sends the core
             // back to the machine at every push.
-            if cpu.sr & super::sr::BL == 0 || !bus.p4_store_is_quiet(cpu.id, vaddr, size) {
+            let in_p4_ram =
+                bus.p4_ram(cpu.id).is_some_and(|r| vaddr.wrapping_sub(r.phys) as usize + size.bytes() as usize <= r.len);
+            if cpu.sr & super::sr::BL == 0 || !in_p4_ram || !bus.p4_ram_stores_are_quiet() {
                 cpu.request_yield();
             }
             bus.write(cpu.id, &mut cpu.cycles, vaddr, size, value)

@@ -163,7 +163,7 @@ pub(crate) struct Frame<B> {
     /// otherwise, or if the bus has none).
     p4: FrameRam,
     /// Stores to `p4` may go inline: the core has SR.BL set and the bus
-    /// calls such a store quiet (`Bus::p4_store_is_quiet`), so
+    /// calls such stores quiet (`Bus::p4_ram_stores_are_quiet`), so
     /// `p4::write` would not yield for it. Both hold for the whole call:
     /// SR changes only through handlers that end the translation (and
     /// drop the ranges, `refresh`), and what would make the bus say
@@ -316,7 +316,7 @@ impl<B: Bus> Frame<B> {
         // P4 answers privileged code only (user code gets an address
         // error); a change of SR.MD ends the translation.
         let p4 = if cpu.privileged() { bus.p4_ram(cpu.id) } else { None };
-        let p4_stores = cpu.sr & super::sr::BL != 0 && p4.is_some_and(|r| bus.p4_store_is_quiet(cpu.id, r.phys, super::Size::Byte));
+        let p4_stores = cpu.sr & super::sr::BL != 0 && p4.is_some() && bus.p4_ram_stores_are_quiet();
         let windows = [cpu.read_window, cpu.write_window];
         let frame = Frame {
             limit,
