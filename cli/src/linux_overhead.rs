@@ -310,17 +310,22 @@ pub fn run(
         })
         .collect::<Result<Vec<Size>, String>>()?;
     let rtos = if toppers.is_some() { crate::toppers::NAME } else { "the RTOS probe" };
-    Ok(OverheadSweep {
-        groups,
-        rtos,
-        sums: Sums::of(&sizes),
-        paired: Paired::of(&sizes),
-        hypervisor_share: HypervisorShare::of(&sizes),
-        sizes,
-    })
+    Ok(OverheadSweep::of(groups, rtos, sizes))
 }
 
 impl OverheadSweep {
+    /// The sweep of `sizes`, with what is worked out from them.
+    pub fn of(groups: u32, rtos: &'static str, sizes: Vec<Size>) -> OverheadSweep {
+        OverheadSweep {
+            groups,
+            rtos,
+            sums: Sums::of(&sizes),
+            paired: Paired::of(&sizes),
+            hypervisor_share: HypervisorShare::of(&sizes),
+            sizes,
+        }
+    }
+
     /// The table: hackbench's time per size and way of running, the sums,
     /// and the overheads.
     pub fn table(&self) -> String {
@@ -446,14 +451,7 @@ mod tests {
         assert!((s.guest_beside_idle_rtos_s - 1.25).abs() < 1e-12, "{s:?}");
         assert!(s.alone_pct.abs() < 1e-9, "{s:?}");
         assert!((s.beside_idle_pct - 25.0 / 6.0).abs() < 1e-9, "{s:?}");
-        let sweep = OverheadSweep {
-            groups: 4,
-            rtos: "the RTOS probe",
-            sums: s,
-            paired: Paired::of(&sizes),
-            hypervisor_share: HypervisorShare::of(&sizes),
-            sizes: sizes.to_vec(),
-        };
+        let sweep = OverheadSweep::of(4, "the RTOS probe", sizes.to_vec());
         let t = sweep.table();
         assert!(t.contains("| 80 | 0.200 | 0.300 (+50.0 %) | 0.250 (+25.0 %) |"), "{t}");
         assert!(t.contains("| 90 | 1.000 | 0.900 (-10.0 %) | 1.000 (+0.0 %) |"), "{t}");
@@ -479,14 +477,7 @@ mod tests {
         // With command-line variants the table names each row's.
         let mut rows = sizes.to_vec();
         rows[1].cmdline_extra = "maxcpus=4".into();
-        let sweep = OverheadSweep {
-            groups: 4,
-            rtos: "the RTOS probe",
-            sums: Sums::of(&rows),
-            paired: Paired::of(&rows),
-            hypervisor_share: HypervisorShare::of(&rows),
-            sizes: rows,
-        };
+        let sweep = OverheadSweep::of(4, "the RTOS probe", rows);
         let t = sweep.table();
         assert!(t.contains("| 80 |  | 0.200 | 0.300 (+50.0 %) | 0.200 (+0.0 %) |"), "{t}");
         assert!(t.contains("| 90 | maxcpus=4 | 1.000 | 0.900 (-10.0 %) | 1.000 (+0.0 %) |"), "{t}");
@@ -520,14 +511,7 @@ mod tests {
         let h = HypervisorShare::of(&two(sampled(1, 3, 0), sampled(30, 70, 0))).expect("sampled");
         assert!((h.alone_pct - 3100.0 / 104.0).abs() < 1e-9 && (h.alone_mean_pct - 27.5).abs() < 1e-9, "{h:?}");
         let sizes = two(sampled(1, 3, 0), sampled(30, 70, 0));
-        let sweep = OverheadSweep {
-            groups: 4,
-            rtos: "the RTOS probe",
-            sums: Sums::of(&sizes),
-            paired: Paired::of(&sizes),
-            hypervisor_share: HypervisorShare::of(&sizes),
-            sizes: sizes.to_vec(),
-        };
+        let sweep = OverheadSweep::of(4, "the RTOS probe", sizes.to_vec());
         let t = sweep.table();
         assert!(t.contains("29.81 % alone, 29.81 % beside the idle RTOS over all 2 runs' samples; the runs' mean 27.50 % ± 2.50 % alone"), "{t}");
         assert_eq!(HypervisorShare::of(&two(run(1.0), sampled(1, 1, 0))), None);
