@@ -100,9 +100,10 @@ fn linux_alone_gets_its_tick_every_period() {
 /// and the entry stub delivers most of them itself (board/rt/entry.S,
 /// `ipi_ici_entry`): each counted and traced as the instance counts and
 /// traces its own deliveries, so the virtual interrupts still add up and
-/// every injection has its `Inject` record.
+/// every injection has its `Inject` record. Its vCPUs' `IDLE`s, alone on
+/// their cores, it answers by sleeping in place (`quick_idle`).
 #[test]
-fn the_entry_stub_delivers_most_of_linuxs_ipis_and_accounts_for_each() {
+fn the_entry_stub_delivers_most_of_linuxs_ipis_and_idles_and_accounts_for_each() {
     use rp1_systests::runs::{check_interrupt_accounting, sum};
     let g = LinuxGuest { probe_samples: 0, cmdline: "hackbench=4,20".into(), ..LinuxGuest::new(Policy::None) };
     let (desc, result) = g.run_with(images(), MAX_CYCLES, true).unwrap_or_else(|e| panic!("{g:?}: {e}"));
@@ -114,6 +115,27 @@ fn the_entry_stub_delivers_most_of_linuxs_ipis_and_accounts_for_each() {
     assert!(result.board.iter().all(|f| f.dropped == 0), "no trace record dropped");
     let injects = result.log.events.iter().filter(|(_, _, ev)| matches!(ev, TraceEvent::Inject { .. })).count();
     assert_eq!(injects as u64, sum(&result, |s| s.injections), "an Inject record for every injection");
+
+    // Alone on its core, each vCPU idles in the entry stub too (entry.S,
+    // `quick_idle`): counted as the instance counts an IDLE, and traced
+    // as the instance traces a vCPU leaving the core and coming back.
+    let idle = Hypercall::Idle.index();
+    for (core, s) in result.stats.iter().enumerate() {
+        assert!(s.idles_in_stub > 0, "core {core}: no IDLE slept in place: {s:?}");
+        assert!(s.idles_in_stub <= s.hypercalls_by_number[idle] && s.idles_in_stub <= s.hypercalls_in_stub, "core {core}: {s:?}");
+        let records = |dispatch: bool| {
+            let on_core = result.log.events.iter().filter(|&&(c, _, _)| c == core);
+            on_core
+                .filter(|(_, _, ev)| match ev {
+                    TraceEvent::Dispatch { .. } => dispatch,
+                    TraceEvent::Undispatch { .. } => !dispatch,
+                    _ => false,
+                })
+                .count() as u64
+        };
+        assert!(records(false) >= s.idles_in_stub, "core {core}: an Undispatch record for every IDLE slept in place");
+        assert!(records(true) >= s.idles_in_stub, "core {core}: a Dispatch record for every wake-up");
+    }
 }
 
 #[test]
@@ -130,6 +152,9 @@ fn every_policy_runs_linux_to_a_clean_halt_beside_a_busy_rtos() {
         let (desc, result) = run(&g);
         check(&desc, &result).unwrap_or_else(|e| panic!("{policy:?} spin-yield {spin_yield}: {e}"));
         assert_eq!(latencies_us(&result).len(), 200, "{policy:?}: the probe took every sample");
+        // Beside the RTOS, Linux's vCPU 0 idles through the instance,
+        // which must see it idle to run the RTOS when it wakes.
+        assert_eq!(result.stats[0].idles_in_stub, 0, "{policy:?}: an IDLE slept in place beside the RTOS");
     }
 }
 

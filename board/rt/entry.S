@@ -28,6 +28,7 @@
 	.set	ACTION_HALT, 2
 	.set	HC_TIME_NOW, 0x6c	/* spumone_kernel::hypercall (board/src/lib.rs asserts) */
 	.set	HC_SEND_IPI, 0x67
+	.set	HC_IDLE, 0x63
 	/* struct percore past direct_vbr (r15 points there), runtime.c */
 	.set	PD_QUICK_WINDOW, 16
 	.set	PD_SCRATCH2, 20
@@ -41,10 +42,18 @@
 	.set	PD_ICI_COUNT, 52
 	.set	PD_SCRATCH6, 56
 	.set	PD_VECTOR, 60
+	/* Past the reach of @(disp, r15): indexed (mov #PD_*, r0). */
+	.set	PD_IDLE_COUNT, 64
+	.set	PD_IDLE_SPC, 68
+	.set	PD_IDLE_SSR, 72
+	.set	PD_IDLE_SGR, 76
+	.set	PD_IDLE_R0, 80
+	.set	PD_IDLE_R1, 84
 	/* Stats (percore/src/instance.rs; board/src/lib.rs asserts these) */
 	.set	STATS_VIRQS_RAISED, 80	/* virqs_coalesced follows */
 	.set	STATS_VIRTUAL_IPIS, 184
 	.set	STATS_SEND_IPI_COUNT, 384	/* hypercalls_by_number[SEND_IPI] */
+	.set	STATS_IDLE_COUNT, 352	/* hypercalls_by_number[IDLE] */
 	.set	STATS_INJECTIONS, 72
 	.set	STATS_IPI_ICIS, 192
 	/* VcpuContext (kernel/src/vcpu.rs; board/src/lib.rs asserts these) */
@@ -75,6 +84,9 @@
 	.set	QW_ICI_WORD, 56
 	.set	QW_ICI_RECORD, 60
 	.set	QW_TRACE, 64
+	.set	QW_IDLE, 68
+	.set	QW_UNDISPATCH_RECORD, 72
+	.set	QW_DISPATCH_RECORD, 76
 
 /* Add one to the u64 counter at r1 + off; r0 = 0; uses r2, r3. */
 	.macro	COUNT64 off
@@ -87,21 +99,27 @@
 	mov.l	r3, @(\off + 4, r1)
 	.endm
 
-/* Whether the clock is in the quick window's [from, until) (nothing is
- * due): the clock as rp1::cycles reads it (the high word, the low word,
- * and the high word again if a carry may have come between) into r2
- * (high) and r3 (low), else to \refused. r15 = &direct_vbr; uses r0, r1.
- * \simctl and \carry name literals holding SIMCTL's P2 address and
- * 0x10000. */
-	.macro	IN_QUICK_WINDOW refused, simctl, carry
+/* The clock as rp1::cycles reads it (the high word, the low word, and
+ * the high word again if a carry may have come between) into r2 (high)
+ * and r3 (low). Uses r0, r1. \simctl and \carry name literals holding
+ * SIMCTL's P2 address and 0x10000. */
+	.macro	READ_CLOCK simctl, carry
 	mov.l	\simctl, r0
 	mov.l	@(8, r0), r2
 	mov.l	@(4, r0), r3
 	mov.l	\carry, r1
 	cmp/hs	r1, r3
-	bt	1f
+	bt	.Lclock_read\@
 	mov.l	@(8, r0), r2
-1:	mov.l	@(PD_QUICK_WINDOW, r15), r1
+.Lclock_read\@:
+	.endm
+
+/* Whether the clock is in the quick window's [from, until) (nothing is
+ * due): the clock (READ_CLOCK) into r2 (high) and r3 (low), else to
+ * \refused. r15 = &direct_vbr; uses r0, r1. */
+	.macro	IN_QUICK_WINDOW refused, simctl, carry
+	READ_CLOCK \simctl, \carry
+	mov.l	@(PD_QUICK_WINDOW, r15), r1
 	mov.l	@(QW_FROM_HI, r1), r0
 	cmp/hi	r0, r2
 	bt	2f			/* now > from by the high words */
@@ -133,6 +151,44 @@
 	.irp	k, \regs
 	mov.l	@(PD_SCRATCH\k, r15), r\k
 	.endr
+	.endm
+
+/* Push a record onto the trace ring, as Writer::push pushes it (dropped
+ * and counted if the ring is full): its first word the quick window's
+ * word at \head, then r1, then the clock (r3 low, r2 high). r4 = the
+ * quick window, r15 = &direct_vbr; uses r0, r4, r5, r6. */
+	.macro	TRACE_PUSH head
+	mov	#QW_TRACE, r0
+	mov.l	@(r0, r4), r6		/* r6 = the ring */
+	mov.l	@(TRACE_HEAD, r6), r5
+	mov.l	@(TRACE_TAIL, r6), r0
+	neg	r0, r0
+	add	r5, r0			/* head - tail */
+	mov.l	@(TRACE_CAPACITY, r6), r4
+	cmp/hs	r4, r0
+	bt	.Lpush_full\@		/* full (or no ring) */
+	mov	r4, r0
+	add	#-1, r0
+	and	r5, r0
+	shll2	r0
+	shll2	r0
+	add	#TRACE_RECORDS, r0
+	add	r6, r0			/* r0 = its record */
+	mov.l	@(PD_QUICK_WINDOW, r15), r4
+	add	#\head, r4
+	mov.l	@r4, r4
+	mov.l	r4, @r0
+	mov.l	r1, @(4, r0)
+	mov.l	r3, @(8, r0)
+	mov.l	r2, @(12, r0)
+	add	#1, r5
+	bra	.Lpushed\@
+	 mov.l	r5, @(TRACE_HEAD, r6)
+.Lpush_full\@:
+	mov.l	@(TRACE_DROPPED, r6), r0
+	add	#1, r0
+	mov.l	r0, @(TRACE_DROPPED, r6)
+.Lpushed\@:
 	.endm
 
 /* ---- the reset entry: core 0 from the ELF entry, the others from their
@@ -213,9 +269,13 @@ trap_entry:
 	add	#-4, r1
 	mov.l	@r1, r0			/* TRA (0xff000020) */
 	shlr2	r0			/* the trap number */
+	tst	#0x60, r0		/* 0x00-0x1f and 0x80-0x9f (Linux's */
+	bt	not_a_hypercall		/* system calls among them): no hypercall */
 	cmp/eq	#HC_TIME_NOW, r0
 	bt	quick_call
 	cmp/eq	#HC_SEND_IPI, r0
+	bt	quick_call
+	cmp/eq	#HC_IDLE, r0
 	bt	quick_call
 	shlr2	r0
 	shlr2	r0
@@ -276,7 +336,11 @@ quick_imask_ok:
 	mov	r4, r0
 	cmp/eq	#HC_TIME_NOW, r0
 	bt	quick_time_now
+	cmp/eq	#HC_SEND_IPI, r0
+	bf	1f
 	bra	quick_send_ipi
+	 nop
+1:	bra	quick_idle
 	 nop
 quick_time_now:
 	stc	ssr, r0			/* the time into the vCPU's R0 and R1: */
@@ -471,37 +535,9 @@ ipi_ici_entry:
 	mov.l	@(QW_ICI_LEVEL, r4), r5
 	mov.w	.Lctx_virtual_imask, r0
 	mov.l	r5, @(r0, r6)		/* its level: the IPI's */
-	/* The Inject record, stamped with the clock read above (r2, r3),
-	 * as Writer::push pushes it (dropped and counted if the ring is full). */
-	mov	#QW_TRACE, r0
-	mov.l	@(r0, r4), r6		/* r6 = the ring */
-	mov.l	@(TRACE_HEAD, r6), r5
-	mov.l	@(TRACE_TAIL, r6), r0
-	neg	r0, r0
-	add	r5, r0			/* head - tail */
-	mov.l	@(TRACE_CAPACITY, r6), r4
-	cmp/hs	r4, r0
-	bt	5f			/* full (or no ring) */
-	mov	r4, r0
-	add	#-1, r0
-	and	r5, r0
-	shll2	r0
-	shll2	r0
-	add	#TRACE_RECORDS, r0
-	add	r6, r0			/* r0 = its record */
-	mov.l	@(PD_QUICK_WINDOW, r15), r4
-	mov.l	@(QW_ICI_RECORD, r4), r4
-	mov.l	r4, @r0
-	mov.l	r1, @(4, r0)
-	mov.l	r3, @(8, r0)
-	mov.l	r2, @(12, r0)
-	add	#1, r5
-	bra	6f
-	 mov.l	r5, @(TRACE_HEAD, r6)
-5:	mov.l	@(TRACE_DROPPED, r6), r0
-	add	#1, r0
-	mov.l	r0, @(TRACE_DROPPED, r6)
-6:	mov	#0, r0
+	/* The Inject record, stamped with the clock read above (r2, r3). */
+	TRACE_PUSH QW_ICI_RECORD
+	mov	#0, r0
 	mov.l	@(PD_STATS, r15), r1
 	COUNT64	0			/* Stats.entries */
 	add	#STATS_INJECTIONS, r1
@@ -631,6 +667,120 @@ ipi_refused:
 	.balign	4
 .Lsr_rb_ipi:	.long	0x20000000
 .Lintc_intici:	.long	0xfe410070	/* rp1::ici_request_register(0) */
+
+/* IDLE, past quick_call's checks, where the instance's last exit said
+ * this path may answer it (the window's idle word, `Instance::quick_idle`:
+ * the vCPU is alone here and its IPI ICI is this path's) and, checked
+ * here, it calls on bank 0 with nothing pending in the instance. Then it
+ * is answered by sleeping in place: 0 into the caller's R0, counted as
+ * the instance counts an IDLE (and in quick_count and idle_count), an
+ * Undispatch record; the vCPU's SPC, SSR, SGR and bank 1 R0 and R1 set
+ * aside; VBR to idle_vectors, whose only entry is idle_wake; and every
+ * level open for the sleep. Any interrupt ends it (the timer is armed for
+ * the window's end, so nothing due is missed): idle_wake puts VBR back,
+ * writes a Dispatch record and returns into the vCPU after its trapa with
+ * the interrupt still requested, to be taken when the vCPU unmasks (at
+ * once if it comes above the vCPU's level) like any other. Otherwise the
+ * full entry, which decides the same way or returns at once. r15 =
+ * &direct_vbr, r2/r3 the clock, bank 1 r0-r4 in scratch. */
+quick_idle:
+	stc	ssr, r0
+	mov.l	.Lsr_rb_idle, r1
+	tst	r1, r0
+	bf	idle_refused		/* called on bank 1 */
+	mov.l	@(PD_QUICK_WINDOW, r15), r4
+	mov	#QW_IDLE, r0
+	mov.l	@(r0, r4), r0
+	tst	r0, r0
+	bt	idle_refused		/* not here, not now */
+	mov.l	@(QW_ICI_PENDING, r4), r1
+	mov.w	@r1, r0
+	tst	r0, r0
+	bf	idle_refused		/* pending: the full entry returns at once */
+	SAVE_SCRATCH 5, 6
+	mov	#0, r1
+	TRACE_PUSH QW_UNDISPATCH_RECORD
+	mov	#0, r0
+	ldc	r0, r0_bank		/* IDLE's result */
+	mov.l	@(PD_STATS, r15), r1
+	COUNT64	0			/* Stats.entries */
+	COUNT64	8			/* Stats.hypercalls */
+	mov.w	.Lstats_idle, r2
+	add	r2, r1
+	COUNT64	0			/* Stats.hypercalls_by_number[IDLE] */
+	mov.l	@(PD_QUICK_COUNT, r15), r1
+	add	#1, r1
+	mov.l	r1, @(PD_QUICK_COUNT, r15)
+	mov	#PD_IDLE_COUNT, r0
+	mov.l	@(r0, r15), r1
+	add	#1, r1
+	mov.l	r1, @(r0, r15)
+	/* What the sleep's interrupt entry will overwrite. */
+	mov	#PD_IDLE_SPC, r0
+	stc	spc, r1
+	mov.l	r1, @(r0, r15)
+	mov	#PD_IDLE_SSR, r0
+	stc	ssr, r1
+	mov.l	r1, @(r0, r15)
+	mov	#PD_IDLE_SGR, r0
+	stc	sgr, r1
+	mov.l	r1, @(r0, r15)
+	mov.l	@(8, r15), r1
+	mov	#PD_IDLE_R0, r0
+	mov.l	r1, @(r0, r15)
+	mov.l	@(12, r15), r1
+	mov	#PD_IDLE_R1, r0
+	mov.l	r1, @(r0, r15)
+	mov.l	.Lidle_vectors, r0
+	ldc	r0, vbr			/* before SR opens: an interrupt may come at once */
+	mov.l	.Lsr_idle_quick, r0
+	ldc	r0, sr
+1:	sleep
+	bra	1b
+	 nop
+idle_refused:
+	bra	quick_refused
+	 nop
+	.balign	2
+.Lstats_idle:	.word	STATS_IDLE_COUNT
+	.balign	4
+.Lsr_rb_idle:	.long	0x20000000
+.Lidle_vectors:	.long	idle_wake - 0x600
+.Lsr_idle_quick: .long	0x60008000	/* MD RB, FD, IMASK 0, BL clear */
+
+/* The interrupt that ended quick_idle's sleep, at idle_vectors + 0x600
+ * (idle_vectors has no other entry: nothing but an interrupt can come
+ * while the core sleeps). */
+idle_wake:
+	mov.l	.Lwake_direct, r15
+	mov.l	.Lwake_hv_vectors, r0
+	ldc	r0, vbr
+	READ_CLOCK .Lsimctl_wake, .Lcarry_wake
+	mov	#0, r1
+	mov.l	@(PD_QUICK_WINDOW, r15), r4
+	TRACE_PUSH QW_DISPATCH_RECORD
+	mov	#PD_IDLE_SPC, r0
+	mov.l	@(r0, r15), r1
+	ldc	r1, spc
+	mov	#PD_IDLE_SSR, r0
+	mov.l	@(r0, r15), r1
+	ldc	r1, ssr
+	mov	#PD_IDLE_SGR, r0
+	mov.l	@(r0, r15), r1
+	ldc	r1, dbr			/* R15 comes back through DBR */
+	RESTORE_SCRATCH 2, 3, 4, 5, 6
+	mov	#PD_IDLE_R1, r0
+	mov.l	@(r0, r15), r1
+	mov	#PD_IDLE_R0, r0
+	mov.l	@(r0, r15), r0
+	stc	dbr, r15
+	rte				/* SR = SSR, PC = SPC: after the trapa */
+	 nop
+	.balign	4
+.Lwake_direct:		.long	percore + PERCORE_DIRECT
+.Lwake_hv_vectors:	.long	hv_vectors
+.Lsimctl_wake:		.long	0xbbff0000
+.Lcarry_wake:		.long	0x10000
 
 /* Push the rest (r7 is saved and holds the kind). */
 save_common:

@@ -57,9 +57,12 @@ struct percore {
 	 * memory, set at boot); +52 how many TIME_NOWs and SEND_IPIs entry.S
 	 * answered; +56/+60 room for two more registers (SEND_IPI's); +64 how
 	 * many of those were SEND_IPIs; +68 how many IPI ICIs entry.S
-	 * delivered itself, +72/+76 room for two more registers (its). */
+	 * delivered itself, +72/+76 room for two more registers (its); +80 how
+ * many IDLEs it answered by sleeping in place, +84-+100 what the vCPU had
+ * in SPC, SSR, SGR and bank 1 R0 and R1 meanwhile. */
 	uint32_t quick_window, scratch_more[2], stats, time_now_counter, quick_count, scratch_call[2], ipi_count;
 	uint32_t ici_count, scratch_ici[2];
+	uint32_t idle_count, idle_spc, idle_ssr, idle_sgr, idle_r0, idle_r1;
 	Z_spumone_instance_t instance;
 	wasm_rt_funcref_t table[TABLE_SLOTS];
 };
@@ -76,6 +79,8 @@ _Static_assert(offsetof(struct percore, scratch_call) == 56, "entry.S");
 _Static_assert(offsetof(struct percore, ipi_count) == 64, "entry.S, hosting/src/runner.rs");
 _Static_assert(offsetof(struct percore, ici_count) == 68, "entry.S, hosting/src/runner.rs");
 _Static_assert(offsetof(struct percore, scratch_ici) == 72, "entry.S");
+_Static_assert(offsetof(struct percore, idle_count) == 80, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, idle_r1) == 100, "entry.S");
 _Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
 
 #define FRAME_BYTES 324u /* board/src/frame.rs */

@@ -68,7 +68,11 @@ pub struct BoardCore {
 /// running vCPU's IPI level, the P1 addresses of its context and of its
 /// pending bits in the instance (0: the ICI goes to the instance), the P2
 /// address of its IPI word, the first word of its `Inject` trace record,
-/// and the P1 address of the trace ring.
+/// and the P1 address of the trace ring. Then, for `IDLE`
+/// (`Instance::quick_idle`; within the same times, and only where the IPI
+/// ICI's words are given): 1 if entry.S may answer it by sleeping in
+/// place, and the first words of the vCPU's `Undispatch` and `Dispatch`
+/// trace records, which it writes around the sleep.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QuickWindow {
@@ -103,14 +107,19 @@ struct IciWindow {
     word: u32,
     record: u32,
     trace: u32,
+    idle: u32,
+    undispatch: u32,
+    dispatch: u32,
 }
-static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 68);
+static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 80);
 // entry.S's QW_* offsets.
 static_assertions::const_assert_eq!(core::mem::offset_of!(CallsWindow, ipi_routes), 20);
 static_assertions::const_assert_eq!(core::mem::offset_of!(CallsWindow, ipi_ici), 40);
 static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ici), 44);
 static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, record), 60 - 44);
 static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, trace), 64 - 44);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, idle), 68 - 44);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, dispatch), 76 - 44);
 
 impl CallsWindow {
     const NEVER: CallsWindow = CallsWindow {
@@ -147,7 +156,7 @@ impl CallsWindow {
 impl QuickWindow {
     const NEVER: QuickWindow = QuickWindow {
         calls: CallsWindow::NEVER,
-        ici: IciWindow { level: 0, ctx: 0, pending: 0, word: 0, record: 0, trace: 0 },
+        ici: IciWindow { level: 0, ctx: 0, pending: 0, word: 0, record: 0, trace: 0, idle: 0, undispatch: 0, dispatch: 0 },
     };
 }
 
@@ -224,8 +233,14 @@ impl BoardCore {
                 ici.record = tracebuf::inject_head(i.guest, i.vcpu);
                 ici.ctx = self.linear + core::ptr::addr_of!(v.ctx) as u32;
                 ici.pending = self.linear + core::ptr::addr_of!(v.pending) as u32;
+                ici.idle = instance.quick_idle() as u32;
+                ici.undispatch = tracebuf::encode_event(0, &TraceEvent::Undispatch { guest: i.guest, vcpu: i.vcpu })[0];
+                ici.dispatch = tracebuf::encode_event(0, &TraceEvent::Dispatch { guest: i.guest, vcpu: i.vcpu })[0];
             }
-            _ => ici.ctx = 0,
+            _ => {
+                ici.ctx = 0;
+                ici.idle = 0;
+            }
         }
     }
 

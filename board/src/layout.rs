@@ -25,6 +25,9 @@ pub const PERCORE_QUICK_COUNT: u32 = 0xe500_0034;
 pub const PERCORE_IPI_COUNT: u32 = 0xe500_0040;
 /// +68: how many IPI ICIs entry.S delivered itself (`QuickWindow`'s `ici_*`).
 pub const PERCORE_ICI_COUNT: u32 = 0xe500_0044;
+/// +80: how many `IDLE`s entry.S answered by sleeping in place
+/// (`QuickWindow`'s idle words).
+pub const PERCORE_IDLE_COUNT: u32 = 0xe500_0050;
 /// Exit status a hypervisor panic ends the run with (| core).
 pub const PANIC_EXIT: u32 = 0xfa00_0000;
 

@@ -103,9 +103,11 @@ mod stub_counters {
     const_assert_eq!(spumone_percore::tracebuf::header::TAIL, 4);
     const_assert_eq!(spumone_percore::tracebuf::header::DROPPED, 5);
     const_assert_eq!(offset_of!(Stats, hypercalls_by_number) + 8 * Hypercall::SendIpi.index(), 384);
+    const_assert_eq!(offset_of!(Stats, hypercalls_by_number) + 8 * Hypercall::Idle.index(), 352);
     // And the trap numbers it knows (HC_TIME_NOW, HC_SEND_IPI).
     const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::TimeNow.index(), 0x6c);
     const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::SendIpi.index(), 0x67);
+    const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::Idle.index(), 0x63);
     // And core 0's CnINTICI (.Lintc_intici), which it indexes by core.
     const_assert_eq!(spumone_percore::rp1::ici_request_register(0), 0xfe41_0070);
 }

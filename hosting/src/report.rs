@@ -140,10 +140,16 @@ fn hypercall_counts(result: &RunResult) -> String {
     let list: Vec<String> = counts.iter().map(|(n, name)| format!("{name} {n}")).collect();
     let in_stub: u64 = result.stats.iter().map(|s| s.hypercalls_in_stub).sum();
     let ipis: u64 = result.stats.iter().map(|s| s.send_ipis_in_stub).sum();
-    let in_stub = match (in_stub, ipis) {
+    let idles: u64 = result.stats.iter().map(|s| s.idles_in_stub).sum();
+    let of_them: Vec<String> = [(ipis, "SEND_IPIs"), (idles, "IDLEs slept in place")]
+        .iter()
+        .filter(|&&(k, _)| k > 0)
+        .map(|(k, what)| format!("{k} {what}"))
+        .collect();
+    let in_stub = match (in_stub, of_them.is_empty()) {
         (0, _) => String::new(),
-        (n, 0) => format!(" ({n} answered in the entry stub)"),
-        (n, i) => format!(" ({n} answered in the entry stub, {i} of them SEND_IPIs)"),
+        (n, true) => format!(" ({n} answered in the entry stub)"),
+        (n, false) => format!(" ({n} answered in the entry stub, of them {})", of_them.join(", ")),
     };
     format!("hypercalls by number (all cores): {}{in_stub}\n", list.join(", "))
 }

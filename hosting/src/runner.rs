@@ -307,6 +307,9 @@ const STUB_HYPERCALL_COUNT: u32 = 0xe500_0034;
 const STUB_SEND_IPI_COUNT: u32 = 0xe500_0040;
 /// Where it counts the IPI ICIs it delivered itself (`PERCORE_ICI_COUNT`).
 const STUB_IPI_ICI_COUNT: u32 = 0xe500_0044;
+/// Where it counts the `IDLE`s it answered by sleeping in place
+/// (`PERCORE_IDLE_COUNT`).
+const STUB_IDLE_COUNT: u32 = 0xe500_0050;
 
 /// Load every guest image of `desc` (parameters patched) into `machine`;
 /// returns each guest's entry point (its first image's).
@@ -620,12 +623,14 @@ fn run_native(
         let mut s = native::TraceReader::counters::<Stats>(&mut machine, core, tracebuf::header::STATS_OFFSET).unwrap_or_default();
         // Counted by the entry stub in the core's OL memory (struct percore,
         // board/rt/runtime.c: direct_count at +20, quick_count at +52,
-        // ipi_count at +64, ici_count at +68), not by the instance.
+        // ipi_count at +64, ici_count at +68, idle_count at +80), not by
+        // the instance.
         for (addr, counter) in [
             (DIRECT_COUNT, &mut s.direct_exceptions),
             (STUB_HYPERCALL_COUNT, &mut s.hypercalls_in_stub),
             (STUB_SEND_IPI_COUNT, &mut s.send_ipis_in_stub),
             (STUB_IPI_ICI_COUNT, &mut s.ipi_icis_in_stub),
+            (STUB_IDLE_COUNT, &mut s.idles_in_stub),
         ] {
             let mut count = [0u8; 4];
             if machine.bus.read_memory(core, addr, &mut count) {

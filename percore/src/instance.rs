@@ -245,8 +245,13 @@ pub struct Stats {
     /// `injections` too (the stub adds to those here); this one in its own
     /// word, which the host fills in as it does `direct_exceptions`.
     pub ipi_icis_in_stub: u64,
+    /// `IDLE`s the board's entry stub answered by sleeping in place
+    /// ([`Instance::quick_idle`]). Counted in `entries`, `hypercalls`,
+    /// `hypercalls_by_number` and `hypercalls_in_stub` too; this one in its
+    /// own word, which the host fills in as it does `direct_exceptions`.
+    pub idles_in_stub: u64,
 }
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, send_ipis_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED], ipi_icis_in_stub: u64 });
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, send_ipis_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED], ipi_icis_in_stub: u64, idles_in_stub: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -288,6 +293,7 @@ impl Stats {
         tlb_flushes: 0,
         hypercalls_by_number: [0; hypercall::DEFINED],
         ipi_icis_in_stub: 0,
+        idles_in_stub: 0,
     };
 }
 
@@ -790,6 +796,24 @@ impl Instance {
             }
             _ => None,
         }
+    }
+
+    /// Whether, where [`Instance::quick_ipi_ici`] gives the running vCPU's
+    /// IPI ICI to the entry path, that path may also answer its `IDLE` by
+    /// sleeping in place until any interrupt is requested, and then
+    /// returning 0 to it with that interrupt still requested (the board's
+    /// entry stub does, docs/board-image.md). So it may where the vCPU is
+    /// the only one resident: the instance would have nothing else to run
+    /// while the vCPU idles, and nothing here for the vCPU (its IPIs come
+    /// through the ICI the stub then delivers, its timer and mail through
+    /// interrupts the instance takes once the vCPU, back from `IDLE`,
+    /// unmasks or at once if they come above its level). What the entry
+    /// path must check each time: nothing pending in the instance (else
+    /// it takes the full entry, which returns at once). The difference a
+    /// guest sees: `IDLE` may return for an interrupt that turns out not
+    /// to be its own, which the ABI allows (docs/hypercall-abi.md).
+    pub fn quick_idle(&self) -> bool {
+        self.vcpus.len() == 1 && self.quick_ipi_ici().is_some()
     }
 
     /// The resident vCPU whose IPI ICI the entry path may deliver while it

@@ -223,6 +223,50 @@ fn the_ipi_ici_may_be_delivered_without_the_instance_only_where_it_can_be_for_th
     assert_eq!(ipi_ici(&hw, &inst), None, "a higher guest with IPIs is resident");
 }
 
+/// `IDLE` may be answered by the entry path sleeping in place
+/// (`Instance::quick_idle`, the board's entry stub does) only where the
+/// running vCPU is alone on its core and its IPI ICI is the entry path's:
+/// not beside the RTOS (the instance must run the RTOS when it wakes, and
+/// sees Linux's vCPU idle, not running in a critical section), nor beside
+/// another vCPU of its own guest, nor for a guest whose ICI the entry path
+/// may not deliver; and never without a quick window.
+#[test]
+fn idle_is_slept_in_place_only_by_a_vcpu_alone_on_its_core() {
+    let mut hw = FakeCore::new(0, &shared());
+    let mut inst = Instance::boot_with(&mut hw, config(&[linux_like(2)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    assert!(hw.quick_calls.is_some() && inst.quick_ipi_ici().is_some());
+    assert!(inst.quick_idle(), "Linux's vCPU alone here");
+    // Not while something is due: the same window as the IPI ICI's.
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    assert!(inst.quick_idle() && hw.quick_calls.is_some_and(|q| q.until == hw.timer.expect("armed")));
+
+    // Beside the RTOS: the IPI ICI is the entry path's, IDLE is not.
+    let mut hw = FakeCore::new(0, &shared());
+    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), linux_like(2)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[RT_VBR]);
+    assert!(!inst.quick_idle(), "the RTOS runs");
+    hw.trap(&mut inst, 0x62, &[0]);
+    hw.trap(&mut inst, 0x6b, &[1000, 0]);
+    hw.trap(&mut inst, 0x63, &[]);
+    assert_eq!(hw.resumed().0.pc, GP_ENTRY, "Linux's vCPU 0");
+    assert!(inst.quick_ipi_ici().is_some());
+    assert!(!inst.quick_idle(), "the RTOS is resident");
+
+    // Two vCPUs of one guest here, a guest masking by hypercall: no IPI
+    // ICI window, so no quick IDLE either.
+    let mut hw = FakeCore::new(0, &shared());
+    let two_here = GuestSpec { home: [0, 0, 0, 0], ..linux_like(2) };
+    let mut inst = Instance::boot_with(&mut hw, config(&[two_here], Policy::None), &[(0, 1, GP_ENTRY + 0x100)]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    assert!(!inst.quick_idle(), "another vCPU here");
+    let mut hw = FakeCore::new(0, &shared());
+    let mut inst = Instance::boot_with(&mut hw, config(&[gpos(2)], Policy::None), &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    assert!(hw.quick_calls.is_some());
+    assert!(!inst.quick_idle(), "masks by hypercall");
+}
+
 #[test]
 fn a_guest_that_masks_with_hypercalls_never_rings_the_doorbell() {
     let mem = shared();
