@@ -317,3 +317,108 @@ fn time_now_is_answered_in_the_entry_stub_only_where_the_callers_sr_stays_as_it_
     assert!(time_nows - in_stub >= hogs, "{time_nows} TIME_NOWs, {in_stub} in the stub, {hogs} at IMASK 15");
     assert_eq!(sum(&|s| s.hypercalls_by_number.iter().sum()), sum(&|s| s.hypercalls), "hypercalls by number");
 }
+
+/// One instruction of the image's disassembly: its mnemonic and, for a
+/// PC-relative branch, its target.
+struct Insn {
+    mnemonic: String,
+    target: Option<u32>,
+}
+
+/// The image's code, disassembled by binutils (`sh4-linux-gnu-objdump`,
+/// which the board build needs anyway), by address.
+fn disassembly(image: &std::path::Path) -> std::collections::BTreeMap<u32, Insn> {
+    let out = Command::new("sh4-linux-gnu-objdump").arg("-d").arg(image).output().expect("sh4-linux-gnu-objdump runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut code = std::collections::BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        // "88001152:\t0b 89       \tbt\t8800116c <quick_call>"
+        let mut fields = line.split('\t');
+        let (Some(addr), Some(_bytes), Some(mnemonic)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        let Some(addr) = addr.trim().strip_suffix(':').and_then(|a| u32::from_str_radix(a, 16).ok()) else { continue };
+        let operands = fields.next().unwrap_or("");
+        let target = operands.split_whitespace().next().and_then(|t| u32::from_str_radix(t, 16).ok());
+        code.insert(addr, Insn { mnemonic: mnemonic.trim().to_string(), target });
+    }
+    code
+}
+
+/// Whether some path from `start` (just after a MOVLI.L) leaves the code
+/// it can follow (a return, a jump or a call through a register, a
+/// sleep, code it cannot see) before a MOVCO.L ends the reservation; the
+/// first such place, if so.
+fn leaves_a_reservation(code: &std::collections::BTreeMap<u32, Insn>, start: u32) -> Option<u32> {
+    let mut todo = vec![start];
+    let mut seen = std::collections::HashSet::new();
+    while let Some(pc) = todo.pop() {
+        if !seen.insert(pc) {
+            continue;
+        }
+        let Some(insn) = code.get(&pc) else { return Some(pc) };
+        let slot = |todo: &mut Vec<u32>, then: Option<u32>| -> Result<(), u32> {
+            // A delayed branch: its slot runs first.
+            match code.get(&(pc + 2)) {
+                Some(s) if s.mnemonic == "movco.l" => Ok(()),
+                Some(_) => {
+                    todo.extend(then);
+                    Ok(())
+                }
+                None => Err(pc + 2),
+            }
+        };
+        let next = pc + 2;
+        let outcome = match insn.mnemonic.as_str() {
+            "movco.l" => Ok(()),
+            "bt" | "bf" => {
+                todo.extend(insn.target);
+                todo.push(next);
+                Ok(())
+            }
+            "bt.s" | "bf.s" | "bt/s" | "bf/s" => match code.get(&next) {
+                Some(s) if s.mnemonic == "movco.l" => Ok(()),
+                Some(_) => {
+                    todo.extend(insn.target);
+                    todo.push(next + 2);
+                    Ok(())
+                }
+                None => Err(next),
+            },
+            "bra" => slot(&mut todo, insn.target),
+            "rte" | "rts" | "jmp" | "jsr" | "braf" | "bsrf" | "bsr" => match slot(&mut todo, None) {
+                Ok(()) if code.get(&next).is_some_and(|s| s.mnemonic == "movco.l") => Ok(()),
+                _ => Err(pc),
+            },
+            "sleep" => Err(pc),
+            _ => {
+                todo.push(next);
+                Ok(())
+            }
+        };
+        if let Err(at) = outcome {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// MOVLI.L takes a reservation that only MOVCO.L ends; an exception or
+/// interrupt drops the reservation of the code it interrupts, but not
+/// one its handler takes, and RTE keeps it. A handler that left one
+/// behind would let the MOVCO.L of the code it interrupted (between that
+/// code's MOVLI.L and MOVCO.L) succeed after another core wrote the line:
+/// the IPI ICI's path in the entry stub did, when it declined a word
+/// (empty, or two messages), and a Linux mutex lost its waiters flag to
+/// it (a waiter never woken, hackbench hung). So on every path from
+/// every MOVLI.L in the image, a MOVCO.L must come before the code
+/// leaves (a return, a jump, a call, a sleep).
+#[test]
+fn no_path_through_the_board_image_leaves_a_reservation_behind() {
+    let code = disassembly(&image());
+    let movlis: Vec<u32> = code.iter().filter(|(_, i)| i.mnemonic == "movli.l").map(|(&a, _)| a).collect();
+    assert!(movlis.len() >= 3, "the IPI ICI's path, SEND_IPI's and hw_cas take reservations: {movlis:x?}");
+    for at in movlis {
+        if let Some(leak) = leaves_a_reservation(&code, at + 2) {
+            panic!("the MOVLI.L at {at:#x} can reach {leak:#x} without a MOVCO.L");
+        }
+    }
+}

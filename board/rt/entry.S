@@ -236,8 +236,12 @@ hv_vectors:
 	mov.l	3f, r15			/* r15 is free: SGR holds the guest's */
 	mov.l	r0, @(8, r15)		/* bank 1 r0 and r1 aside (scratch) */
 	mov.l	r1, @(12, r15)
-	mov.l	.Lexpevt_p4, r1
-	mov.l	@r1, r0
+	mov.l	.Ltra_p4, r1
+	mov.l	@r1, r0			/* TRA: this trap's number, or the last one's */
+	shlr2	r0
+	tst	#0x60, r0		/* 0x00-0x1f and 0x80-0x9f (Linux's system */
+	bt	not_a_hypercall		/* calls among them): no hypercall, whatever this is */
+	mov.l	@(4, r1), r0		/* EXPEVT */
 	shlr2	r0
 	shlr2	r0
 	shlr	r0
@@ -257,20 +261,23 @@ general_entry:
 	mov.l	r7, @-r15		/* 77 bank 1 r7 */
 	bra	save_common
 	 mov	#KIND_GENERAL, r7
-1:	mov	#1, r0
-	bra	direct_count
-	 shll8	r0			/* the offset: 0x100 */
+1:	mov.l	@(4, r15), r1		/* direct_count, as below */
+	add	#1, r1
+	mov.l	r1, @(4, r15)
+	mov.w	.Lvbr_general, r1
+	add	r1, r0
+	jmp	@r0			/* its VBR + 0x100 */
+	 stc	sgr, r15
+.Lvbr_general:	.word	0x100
 	.balign	4
 2:	.long	percore + PERCORE_FRAME_END
 3:	.long	percore + PERCORE_DIRECT
 
-/* r15 = &direct_vbr, r1 = &EXPEVT, bank 1 r0 and r1 in scratch. */
+/* A trap whose number may be a hypercall's. r15 = &direct_vbr, r1 =
+ * &TRA, bank 1 r0 and r1 in scratch. */
 trap_entry:
-	add	#-4, r1
-	mov.l	@r1, r0			/* TRA (0xff000020) */
+	mov.l	@r1, r0			/* TRA */
 	shlr2	r0			/* the trap number */
-	tst	#0x60, r0		/* 0x00-0x1f and 0x80-0x9f (Linux's */
-	bt	not_a_hypercall		/* system calls among them): no hypercall */
 	cmp/eq	#HC_TIME_NOW, r0
 	bt	quick_call
 	cmp/eq	#HC_SEND_IPI, r0
@@ -400,7 +407,7 @@ quick_refused:
 	.balign	4
 1:	.long	percore + PERCORE_FRAME_END
 3:	.long	percore + PERCORE_DIRECT
-.Lexpevt_p4:	.long	0xff000024
+.Ltra_p4:	.long	0xff000020	/* TRA; EXPEVT follows it */
 .Lvbr_tlb:	.word	0x400
 	.balign	2
 
@@ -442,6 +449,19 @@ interrupt_entry:
 4:	.long	0xff000028		/* INTEVT */
 5:	.word	0xf40			/* IPI_ICI_INTEVT */
 	.balign	2
+/* A word ipi_ici_entry does not take: end the reservation its MOVLI.L
+ * took, storing back the word as read (or nothing, if another core wrote
+ * the line since), before declining. Every MOVLI.L here ends in a
+ * MOVCO.L on every path: the reservation would otherwise outlive the
+ * stub, and an interrupted MOVCO.L of the guest's (an interrupt between
+ * its MOVLI.L and MOVCO.L, which drops the guest's own reservation)
+ * would succeed on it after its line was written by another core, as it
+ * did for a Linux mutex (a lost MUTEX_FLAG_WAITERS, a waiter never
+ * woken: docs/board-image.md). r0 = the word, r1 = its address. */
+ici_abandon:
+	movco.l	r0, @r1
+	bra	ici_refused
+	 nop
 /* ipi_ici_entry declined: the registers back, and the full entry. (Here,
  * before it, so that its conditional branches reach.) */
 ici_refused:
@@ -510,15 +530,15 @@ ipi_ici_entry:
 1:	mov.l	@(QW_ICI_WORD, r4), r1
 2:	movli.l	@r1, r0
 	tst	r0, r0
-	bt	ici_refused		/* no message */
+	bt	ici_abandon		/* no message */
 	mov	r0, r5
 	shlr8	r5
 	tst	r5, r5
-	bf	ici_refused		/* bits that are no message */
+	bf	ici_abandon		/* bits that are no message */
 	mov	r0, r5
 	add	#-1, r5
 	tst	r0, r5
-	bf	ici_refused		/* more than one */
+	bf	ici_abandon		/* more than one */
 	mov	r0, r5			/* r5 = the message's bit */
 	mov	#0, r0
 	movco.l	r0, @r1
@@ -622,7 +642,8 @@ quick_send_ipi:
 	bf	3b
 	bra	5f
 	 mov	#0, r3			/* r3 = 0: a new one */
-4:	mov	#1, r3			/* r3 = 1: coalesced */
+4:	movco.l	r0, @r4			/* the word as read: no reservation left (ici_abandon) */
+	mov	#1, r3			/* r3 = 1: coalesced */
 5:	synco				/* the bit before the location's read */
 	mov.l	@(QW_IPI_LOCATIONS, r1), r0
 	mov.l	@(r0, r2), r0		/* its location word: core + 1, or 0 */
