@@ -348,6 +348,7 @@ fn disassembly(image: &std::path::Path) -> std::collections::BTreeMap<u32, Insn>
 /// sleep, code it cannot see) before a MOVCO.L ends the reservation; the
 /// first such place, if so.
 fn leaves_a_reservation(code: &std::collections::BTreeMap<u32, Insn>, start: u32) -> Option<u32> {
+    let is_movco = |at: u32| code.get(&at).map(|i| i.mnemonic == "movco.l");
     let mut todo = vec![start];
     let mut seen = std::collections::HashSet::new();
     while let Some(pc) = todo.pop() {
@@ -355,47 +356,29 @@ fn leaves_a_reservation(code: &std::collections::BTreeMap<u32, Insn>, start: u32
             continue;
         }
         let Some(insn) = code.get(&pc) else { return Some(pc) };
-        let slot = |todo: &mut Vec<u32>, then: Option<u32>| -> Result<(), u32> {
-            // A delayed branch: its slot runs first.
-            match code.get(&(pc + 2)) {
-                Some(s) if s.mnemonic == "movco.l" => Ok(()),
-                Some(_) => {
-                    todo.extend(then);
-                    Ok(())
-                }
-                None => Err(pc + 2),
-            }
-        };
         let next = pc + 2;
-        let outcome = match insn.mnemonic.as_str() {
-            "movco.l" => Ok(()),
-            "bt" | "bf" => {
-                todo.extend(insn.target);
-                todo.push(next);
-                Ok(())
+        // Where control goes on with the reservation still held, or the
+        // place it leaves from. A branch's target must be one objdump
+        // resolved; a delayed branch's slot runs first, and a MOVCO.L there
+        // ends the reservation on every way out.
+        let target = || insn.target.ok_or(pc);
+        let slot_ends = || is_movco(next).ok_or(next);
+        let onwards: Result<Vec<u32>, u32> = match insn.mnemonic.as_str() {
+            "movco.l" => Ok(vec![]),
+            "bt" | "bf" => target().map(|t| vec![t, next]),
+            "bt.s" | "bf.s" | "bt/s" | "bf/s" => {
+                slot_ends().and_then(|ends| if ends { Ok(vec![]) } else { target().map(|t| vec![t, next + 2]) })
             }
-            "bt.s" | "bf.s" | "bt/s" | "bf/s" => match code.get(&next) {
-                Some(s) if s.mnemonic == "movco.l" => Ok(()),
-                Some(_) => {
-                    todo.extend(insn.target);
-                    todo.push(next + 2);
-                    Ok(())
-                }
-                None => Err(next),
-            },
-            "bra" => slot(&mut todo, insn.target),
-            "rte" | "rts" | "jmp" | "jsr" | "braf" | "bsrf" | "bsr" => match slot(&mut todo, None) {
-                Ok(()) if code.get(&next).is_some_and(|s| s.mnemonic == "movco.l") => Ok(()),
-                _ => Err(pc),
-            },
+            "bra" => slot_ends().and_then(|ends| if ends { Ok(vec![]) } else { target().map(|t| vec![t]) }),
+            "rte" | "rts" | "jmp" | "jsr" | "braf" | "bsrf" | "bsr" => {
+                if slot_ends() == Ok(true) { Ok(vec![]) } else { Err(pc) }
+            }
             "sleep" => Err(pc),
-            _ => {
-                todo.push(next);
-                Ok(())
-            }
+            _ => Ok(vec![next]),
         };
-        if let Err(at) = outcome {
-            return Some(at);
+        match onwards {
+            Ok(more) => todo.extend(more),
+            Err(at) => return Some(at),
         }
     }
     None
