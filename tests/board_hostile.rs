@@ -131,6 +131,9 @@ struct Machine {
     dispatch_first: bool,
     probe_samples: u32,
     hostile: Hostile,
+    /// The hostile guest's exceptions other than hypercalls go straight to
+    /// it (`direct_exceptions`, the board image's `hv_vectors_direct`).
+    direct: bool,
 }
 
 impl Machine {
@@ -155,10 +158,11 @@ impl Machine {
             "\n[[guest]]\nname = \"hostile\"\nclass = \"gpos\"\npriority = 1\nimage = \"{}\"\n\
              partition = {{ base = {PART_BASE:#x}, size = {PART_SIZE:#x} }}\nvcpus = [{}]\n\
              interrupts = [{{ source = \"timer\", level = 5 }}, {{ source = \"ipi\", level = 6 }}]\n\
-             params = [{{ symbol = \"hostile_params\", words = [{}] }}]\n",
+             params = [{{ symbol = \"hostile_params\", words = [{}] }}]\ndirect_exceptions = {}\n",
             hostile.display(),
             cores.join(", "),
-            words.join(", ")
+            words.join(", "),
+            self.direct
         );
         t
     }
@@ -257,7 +261,7 @@ fn hostile_hypercalls_beside_the_rtos_get_abi_results_and_exact_error_counts() {
     // traps and home at its KERNEL_EXITs; on-demand migration whenever the
     // RTOS wakes.
     for (policy, dispatch_first) in [("none", false), ("on-demand-migration", true), ("trap-migration", false)] {
-        let m = Machine { policy, dispatch_first, probe_samples: 100, hostile: Hostile::new(0) };
+        let m = Machine { policy, dispatch_first, probe_samples: 100, hostile: Hostile::new(0), direct: false };
         let what = format!("{policy}, dispatch_first {dispatch_first}");
         let r = m.run(600_000_000, false);
         check_clean_end(&r, &what);
@@ -330,6 +334,48 @@ fn hostile_hypercalls_beside_the_rtos_get_abi_results_and_exact_error_counts() {
     assert!(per_code.iter().all(|c| *c == per_code[0]), "per-code errors by policy: {per_code:?}");
 }
 
+/// With direct exceptions the hostile guest's non-hypercall traps reach
+/// its own VBR+0x100 through `hv_vectors_direct`, with nothing passing
+/// through the instance, and its hypercalls (which that table hands to the
+/// usual paths) get the same results as without. Under trap-based
+/// migration the vCPU on core 0 takes its traps through the instance (the
+/// policy must see them) while the others go straight, so the cores' exits
+/// switch VBR between the two tables: a vCPU left on the wrong one would
+/// jump through a null handler or lose its traps from the count.
+#[test]
+fn hostile_traps_go_straight_to_the_guest_with_direct_exceptions() {
+    let mut per_code = Vec::new();
+    for (policy, direct) in [("none", false), ("none", true), ("trap-migration", true)] {
+        let m = Machine { policy, dispatch_first: false, probe_samples: 100, hostile: Hostile::new(0), direct };
+        let what = format!("{policy}, direct {direct}");
+        let r = m.run(600_000_000, false);
+        check_clean_end(&r, &what);
+        let g = m.hostile_guest();
+        let n = m.hostile.cores.len();
+        let console = r.console(g as usize);
+        assert!(console.lines().any(|l| l.contains("hostile: summary") && l.ends_with(" ok")), "{what}: {console}");
+        assert_eq!(per_vcpu(&r, g, kind::MISMATCH, n), vec![0; n], "{what}: {console}");
+        let traps = total(&r, g, kind::TRAPS, n);
+        assert!(traps > 0, "{what}: no trap made");
+        assert_eq!(total(&r, g, kind::TRAPS_SEEN, n), traps, "{what}: traps reaching the guest's VBR+0x100");
+        let forwarded = sum(&r, |s| s.forwarded_exceptions);
+        let straight = sum(&r, |s| s.direct_exceptions);
+        // The guest has no MMU, so its traps are its only exceptions.
+        assert_eq!(forwarded + straight, traps, "{what}: forwarded {forwarded} + direct {straight}");
+        match (policy, direct) {
+            (_, false) => assert_eq!(straight, 0, "{what}"),
+            ("none", true) => assert_eq!(forwarded, 0, "{what}"),
+            _ => assert!(forwarded > 0 && straight > 0, "{what}: forwarded {forwarded}, direct {straight}"),
+        }
+        assert_eq!(sum(&r, |s| s.guest_faults), 0, "{what}: guest_faults");
+        check_probe(&r, m.probe_samples, 50.0, &what);
+        check_interrupt_accounting(&r, &what);
+        eprintln!("{what}: {traps} traps, {forwarded} forwarded, {straight} straight to the guest");
+        per_code.push((1..=6).map(|code| total(&r, g, kind::error(code), n)).collect::<Vec<u64>>());
+    }
+    assert!(per_code.iter().all(|c| *c == per_code[0]), "per-code errors by run: {per_code:?}");
+}
+
 // ----- the mailbox scribbler -----
 
 /// Everything the mailbox counted, summed over the cores.
@@ -365,7 +411,7 @@ fn the_mailbox_scribbler_is_rejected_counted_and_ipis_recover() {
     // Without and with the RTOS on core 0 (GPOS vCPU 0 then migrates
     // through the scribbled mailbox every millisecond).
     for (policy, dispatch_first, probe_samples) in [("none", false, 0), ("on-demand-migration", false, 60)] {
-        let m = Machine { policy, dispatch_first, probe_samples, hostile: Hostile::new(1) };
+        let m = Machine { policy, dispatch_first, probe_samples, hostile: Hostile::new(1), direct: false };
         let what = format!("{policy}, dispatch_first {dispatch_first}, RTOS samples {probe_samples}");
         let r = m.run(600_000_000, true);
         check_clean_end(&r, &what);
@@ -497,7 +543,7 @@ fn a_gpos_timer_shorter_than_a_hypervisor_entry_does_not_stall_the_rtos() {
         hostile.cores = vec![0];
         hostile.storm_period_us = 5;
         hostile.storm_ms = 20;
-        let m = Machine { policy, dispatch_first, probe_samples: 50, hostile };
+        let m = Machine { policy, dispatch_first, probe_samples: 50, hostile, direct: false };
         let r = m.run(120_000_000, false);
         let what = format!("timer storm, {policy}");
         check_clean_end(&r, &what);
@@ -520,7 +566,7 @@ fn an_ipi_flood_at_a_vcpu_beside_the_rtos_does_not_stall_the_rtos() {
         hostile.cores = vec![0, 1];
         hostile.ipi_gap = 0;
         hostile.storm_ms = 30;
-        let m = Machine { policy, dispatch_first, probe_samples: 50, hostile };
+        let m = Machine { policy, dispatch_first, probe_samples: 50, hostile, direct: false };
         let r = m.run(300_000_000, false);
         let what = format!("IPI flood, {policy}");
         check_clean_end(&r, &what);

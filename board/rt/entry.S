@@ -20,7 +20,7 @@
  */
 	.set	PERCORE_FRAME_BASE, 0	/* struct percore in runtime.c */
 	.set	PERCORE_FRAME_END, 4
-	.set	PERCORE_DIRECT, 16	/* direct_vbr, direct_count, scratch0, scratch1 */
+	.set	PERCORE_DIRECT, 16	/* direct_general, direct_count, scratch0, scratch1 */
 	.set	KIND_GENERAL, 1
 	.set	KIND_TLB_MISS, 2
 	.set	KIND_INTERRUPT, 3
@@ -29,33 +29,25 @@
 	.set	HC_TIME_NOW, 0x6c	/* spumone_kernel::hypercall (board/src/lib.rs asserts) */
 	.set	HC_SEND_IPI, 0x67
 	.set	HC_IDLE, 0x63
-	/* struct percore past direct_vbr (r15 points there), runtime.c */
+	/* struct percore past direct_general (r15 points there), runtime.c */
 	.set	PD_QUICK_WINDOW, 16
 	.set	PD_SCRATCH2, 20
 	.set	PD_SCRATCH3, 24
-	.set	PD_STATS, 28
-	.set	PD_TIME_NOW_COUNTER, 32
-	.set	PD_QUICK_COUNT, 36
-	.set	PD_SCRATCH4, 40
-	.set	PD_SCRATCH5, 44
-	.set	PD_IPI_COUNT, 48
-	.set	PD_ICI_COUNT, 52
-	.set	PD_SCRATCH6, 56
-	.set	PD_VECTOR, 60
+	.set	PD_IPI_COALESCED, 28
+	.set	PD_QUICK_COUNT, 32
+	.set	PD_SCRATCH4, 36
+	.set	PD_SCRATCH5, 40
+	.set	PD_IPI_COUNT, 44
+	.set	PD_ICI_COUNT, 48
+	.set	PD_SCRATCH6, 52
+	.set	PD_VECTOR, 56
+	.set	PD_IDLE_COUNT, 60
 	/* Past the reach of @(disp, r15): indexed (mov #PD_*, r0). */
-	.set	PD_IDLE_COUNT, 64
-	.set	PD_IDLE_SPC, 68
-	.set	PD_IDLE_SSR, 72
-	.set	PD_IDLE_SGR, 76
-	.set	PD_IDLE_R0, 80
-	.set	PD_IDLE_R1, 84
-	/* Stats (percore/src/instance.rs; board/src/lib.rs asserts these) */
-	.set	STATS_VIRQS_RAISED, 80	/* virqs_coalesced follows */
-	.set	STATS_VIRTUAL_IPIS, 184
-	.set	STATS_SEND_IPI_COUNT, 384	/* hypercalls_by_number[SEND_IPI] */
-	.set	STATS_IDLE_COUNT, 352	/* hypercalls_by_number[IDLE] */
-	.set	STATS_INJECTIONS, 72
-	.set	STATS_IPI_ICIS, 192
+	.set	PD_IDLE_SPC, 64
+	.set	PD_IDLE_SSR, 68
+	.set	PD_IDLE_SGR, 72
+	.set	PD_IDLE_R0, 76
+	.set	PD_IDLE_R1, 80
 	/* VcpuContext (kernel/src/vcpu.rs; board/src/lib.rs asserts these) */
 	.set	CTX_INTEVT, 4
 	.set	CTX_VBR, 204
@@ -78,25 +70,24 @@
 	.set	QW_CORES, 32
 	.set	QW_CORE, 36
 	.set	QW_IPI_ICI, 40
-	.set	QW_ICI_LEVEL, 44
-	.set	QW_ICI_CTX, 48
-	.set	QW_ICI_PENDING, 52
-	.set	QW_ICI_WORD, 56
-	.set	QW_ICI_RECORD, 60
-	.set	QW_TRACE, 64
-	.set	QW_IDLE, 68
-	.set	QW_UNDISPATCH_RECORD, 72
-	.set	QW_DISPATCH_RECORD, 76
+	.set	QW_UNCLOCKED_SEND_IPI, 44
+	.set	QW_ICI_LEVEL, 48
+	.set	QW_ICI_CTX, 52
+	.set	QW_ICI_PENDING, 56
+	.set	QW_ICI_WORD, 60
+	.set	QW_ICI_RECORD, 64
+	.set	QW_TRACE, 68
+	.set	QW_IDLE, 72
+	.set	QW_UNDISPATCH_RECORD, 76
+	.set	QW_DISPATCH_RECORD, 80
 
-/* Add one to the u64 counter at r1 + off; r0 = 0; uses r2, r3. */
-	.macro	COUNT64 off
-	mov.l	@(\off, r1), r2
-	mov.l	@(\off + 4, r1), r3
-	sett
-	addc	r0, r2
-	addc	r0, r3
-	mov.l	r2, @(\off, r1)
-	mov.l	r3, @(\off + 4, r1)
+/* Add one to the stub's own 32-bit count at r15 + \off (PD_*: r15 =
+ * &direct_general). Uses r1. hosting/src/runner.rs adds these into the
+ * instance's Stats as the instance would have counted the same work. */
+	.macro	COUNT off
+	mov.l	@(\off, r15), r1
+	add	#1, r1
+	mov.l	r1, @(\off, r15)
 	.endm
 
 /* The clock as rp1::cycles reads it (the high word, the low word, and
@@ -116,7 +107,7 @@
 
 /* Whether the clock is in the quick window's [from, until) (nothing is
  * due): the clock (READ_CLOCK) into r2 (high) and r3 (low), else to
- * \refused. r15 = &direct_vbr; uses r0, r1. */
+ * \refused. r15 = &direct_general; uses r0, r1. */
 	.macro	IN_QUICK_WINDOW refused, simctl, carry
 	READ_CLOCK \simctl, \carry
 	mov.l	@(PD_QUICK_WINDOW, r15), r1
@@ -139,9 +130,23 @@
 3:
 	.endm
 
+/* VBR for the vCPU about to run: hv_vectors_direct if its exceptions go
+ * straight to it (percore.direct_general set by the Rust exit), else
+ * hv_vectors. Uses r0. */
+	.macro	SELECT_VECTORS percore_direct, hv, hv_direct
+	mov.l	\percore_direct, r0
+	mov.l	@r0, r0
+	tst	r0, r0
+	mov.l	\hv, r0
+	bt	.Lselected\@
+	mov.l	\hv_direct, r0
+.Lselected\@:
+	ldc	r0, vbr
+	.endm
+
 /* Bank 1 registers r<k> of \regs (numbers, 2-6) set aside in, or taken
  * back from, their scratch words (PD_SCRATCH<k>) while a quick path uses
- * them. r15 = &direct_vbr. */
+ * them. r15 = &direct_general. */
 	.macro	SAVE_SCRATCH regs:vararg
 	.irp	k, \regs
 	mov.l	r\k, @(PD_SCRATCH\k, r15)
@@ -156,7 +161,7 @@
 /* Push a record onto the trace ring, as Writer::push pushes it (dropped
  * and counted if the ring is full): its first word the quick window's
  * word at \head, then r1, then the clock (r3 low, r2 high). r4 = the
- * quick window, r15 = &direct_vbr; uses r0, r4, r5, r6. */
+ * quick window, r15 = &direct_general; uses r0, r4, r5, r6. */
 	.macro	TRACE_PUSH head
 	mov	#QW_TRACE, r0
 	mov.l	@(r0, r4), r6		/* r6 = the ring */
@@ -224,14 +229,11 @@ _start:
 	.section .text.vectors, "ax"
 	.global	hv_vectors
 hv_vectors:
-/* A guest with direct exceptions (percore.direct_vbr, set by the Rust
- * exit for the vCPU it resumes) gets every exception but a hypercall
- * straight from here, as the hardware would have given it: SPC, SSR,
- * SGR, EXPEVT, TRA, TEA and PTEH are the hardware's, R15 its own; only
- * bank-1 R0 and R1 are not kept (such a guest treats them as scratch on
- * exception entry, as Linux does). A TIME_NOW may be answered here too
- * (quick_time_now). Everything else takes the full entry, with every
- * register kept. */
+/* VBR is this table while the running vCPU's exceptions go through the
+ * hypervisor, hv_vectors_direct below while they go straight to it
+ * (SELECT_VECTORS, at every exit into a vCPU). Here every exception and
+ * interrupt is taken with every register kept; a hypercall may be
+ * answered without the full entry (quick_call). */
 	.org	0x100
 	mov.l	3f, r15			/* r15 is free: SGR holds the guest's */
 	mov.l	r0, @(8, r15)		/* bank 1 r0 and r1 aside (scratch) */
@@ -248,7 +250,7 @@ hv_vectors:
 	cmp/eq	#(0x160 >> 5), r0	/* a trap */
 	bt	trap_entry
 not_a_hypercall:
-	mov.l	@r15, r0		/* direct_vbr */
+	mov.l	@r15, r0		/* direct_general */
 	tst	r0, r0
 	bf	1f
 	mov.l	@(12, r15), r1
@@ -264,16 +266,13 @@ general_entry:
 1:	mov.l	@(4, r15), r1		/* direct_count, as below */
 	add	#1, r1
 	mov.l	r1, @(4, r15)
-	mov.w	.Lvbr_general, r1
-	add	r1, r0
 	jmp	@r0			/* its VBR + 0x100 */
 	 stc	sgr, r15
-.Lvbr_general:	.word	0x100
 	.balign	4
 2:	.long	percore + PERCORE_FRAME_END
 3:	.long	percore + PERCORE_DIRECT
 
-/* A trap whose number may be a hypercall's. r15 = &direct_vbr, r1 =
+/* A trap whose number may be a hypercall's. r15 = &direct_general, r1 =
  * &TRA, bank 1 r0 and r1 in scratch. */
 trap_entry:
 	mov.l	@r1, r0			/* TRA */
@@ -303,11 +302,13 @@ full_hypercall:
  * n, IMASK n; bit 16, the IMASK in the frame's exit_sr, which the last
  * exit resumed it at), and nothing is due: from <= the time < until.
  * Then TIME_NOW is answered here, and SEND_IPI goes on at
- * quick_send_ipi. Otherwise, or on a core that runs no vCPU (imasks 0),
+ * quick_send_ipi. A SEND_IPI at an IMASK of the window's
+ * unclocked_send_ipi goes there without the clock (nothing but the
+ * core's timer can be due, and its interrupt comes as the call returns). Otherwise, or on a core that runs no vCPU (imasks 0),
  * the full entry, which decides the same way. The window is
  * board_core.rs's QuickWindow, in linear memory (percore.quick_window).
- * Counted as the instance counts it, and in quick_count. r15 =
- * &direct_vbr, r0 = the trap number, bank 1 r0 and r1 in scratch. */
+ * Counted in quick_count (COUNT). r15 = &direct_general, r0 = the trap
+ * number, bank 1 r0 and r1 in scratch. */
 quick_call:
 	SAVE_SCRATCH 2, 3, 4
 	mov	r0, r4			/* r4 = the call */
@@ -319,8 +320,17 @@ quick_call:
 	shlr2	r0
 	and	#15, r0			/* its IMASK */
 	mov.l	@(PD_QUICK_WINDOW, r15), r3
-	mov.l	@(QW_IMASKS, r3), r1
 	neg	r0, r2
+	mov	#HC_SEND_IPI, r1
+	cmp/eq	r1, r4
+	bf	1f
+	mov.l	@(QW_UNCLOCKED_SEND_IPI, r3), r1
+	shld	r2, r1
+	shlr	r1			/* T: a SEND_IPI at this IMASK needs no clock */
+	bf	1f
+	bra	quick_send_ipi
+	 nop
+1:	mov.l	@(QW_IMASKS, r3), r1
 	shld	r2, r1
 	shlr	r1			/* T: bit IMASK, allowed outright */
 	bt	quick_imask_ok
@@ -361,17 +371,9 @@ quick_time_now:
 4:	mov.l	r3, @(8, r15)		/* or bank 1's, which come back from scratch */
 	mov.l	r2, @(12, r15)
 5:
-	mov	#0, r0
-	mov.l	@(PD_STATS, r15), r1
-	COUNT64	0			/* Stats.entries */
-	COUNT64	8			/* Stats.hypercalls */
-	mov.l	@(PD_TIME_NOW_COUNTER, r15), r1
-	COUNT64	0			/* Stats.hypercalls_by_number[TIME_NOW] */
 /* Either call answered: count it, give the vCPU back its registers. */
 quick_answered:
-	mov.l	@(PD_QUICK_COUNT, r15), r1
-	add	#1, r1
-	mov.l	r1, @(PD_QUICK_COUNT, r15)
+	COUNT	PD_QUICK_COUNT
 	RESTORE_SCRATCH 2, 3, 4
 	mov.l	@(12, r15), r1
 	mov.l	@(8, r15), r0
@@ -390,13 +392,6 @@ quick_refused:
 .Lcarry_window:	.long	0x10000
 
 	.org	0x400
-	mov.l	3f, r15
-	mov.l	r0, @(8, r15)
-	mov.l	@r15, r0
-	tst	r0, r0
-	mov.w	.Lvbr_tlb, r0		/* the offset (direct_count reloads the VBR) */
-	bf	direct_count
-	mov.l	@(8, r15), r0
 	mov.l	1f, r15
 	mov.l	@r15, r15
 	add	#-8, r15
@@ -406,21 +401,7 @@ quick_refused:
 	 mov	#KIND_TLB_MISS, r7
 	.balign	4
 1:	.long	percore + PERCORE_FRAME_END
-3:	.long	percore + PERCORE_DIRECT
 .Ltra_p4:	.long	0xff000020	/* TRA; EXPEVT follows it */
-.Lvbr_tlb:	.word	0x400
-	.balign	2
-
-/* r15 = &direct_vbr, r0 = the vector's offset: count, then enter the
- * guest's handler at its VBR + offset with its own R15. */
-direct_count:
-	mov.l	@(4, r15), r1
-	add	#1, r1
-	mov.l	r1, @(4, r15)		/* direct_count */
-	mov.l	@r15, r1
-	add	r1, r0
-	jmp	@r0
-	 stc	sgr, r15
 
 /* Interrupts. The IPI ICI may be delivered here (ipi_ici_entry); every
  * other interrupt, and an IPI ICI it declines, takes the full entry. */
@@ -481,11 +462,10 @@ ici_refused:
  * vector (VBR + 0x600) with INTEVT 0xf00 + 0x20 m, SR.IMASK its IPI
  * level, and SSR, SPC and SGR as the hardware's entry left them (its own
  * SR, PC and R15); its context's INTEVT and level are recorded; the
- * `Inject` is traced and counted (entries, ipi_icis, injections, and
- * ici_count). Every register it had is kept. Otherwise the full entry,
+ * `Inject` is traced and counted in ici_count. Every register it had is kept. Otherwise the full entry,
  * which decides the same way; an ICI already acknowledged here is simply
  * gone, as it would be after the instance's own acknowledgement.
- * r15 = &direct_vbr; bank 1 r0 and r1 in scratch. */
+ * r15 = &direct_general; bank 1 r0 and r1 in scratch. */
 ipi_ici_entry:
 	SAVE_SCRATCH 2, 3, 4, 5, 6
 	mov.l	@(PD_QUICK_WINDOW, r15), r4
@@ -557,16 +537,7 @@ ipi_ici_entry:
 	mov.l	r5, @(r0, r6)		/* its level: the IPI's */
 	/* The Inject record, stamped with the clock read above (r2, r3). */
 	TRACE_PUSH QW_ICI_RECORD
-	mov	#0, r0
-	mov.l	@(PD_STATS, r15), r1
-	COUNT64	0			/* Stats.entries */
-	add	#STATS_INJECTIONS, r1
-	COUNT64	0			/* Stats.injections */
-	add	#(STATS_IPI_ICIS - STATS_INJECTIONS), r1
-	COUNT64	0			/* Stats.ipi_icis */
-	mov.l	@(PD_ICI_COUNT, r15), r1
-	add	#1, r1
-	mov.l	r1, @(PD_ICI_COUNT, r15)
+	COUNT	PD_ICI_COUNT
 	/* SR.IMASK to its IPI level, MD, RB and BL staying set. */
 	mov.l	@(PD_QUICK_WINDOW, r15), r1
 	mov.l	@(QW_ICI_LEVEL, r1), r0
@@ -600,12 +571,12 @@ ipi_ici_entry:
  * the message's bit set in the target's IPI word (movli.l/movco.l, as
  * spumone_migration::ipi::raise), then the IPI ICI raised on the core the
  * target's location word names if it names another, else on its home
- * (Engine::ipi_destination); 0 into the caller's R0. Counted as the
- * instance counts it. Any other target (here, at home here, out of
+ * (Engine::ipi_destination); 0 into the caller's R0. Counted in
+ * ipi_count (and ipi_coalesced if the bit was set already). Any other target (here, at home here, out of
  * range) or message (past 7), or a call made on register bank 1 (from
  * an exception handler: no guest sends so, and the path would be
  * untested), takes the full entry, which answers or refuses it. r15 =
- * &direct_vbr; bank 1 r0-r4 in scratch. */
+ * &direct_general; bank 1 r0-r4 in scratch. */
 quick_send_ipi:
 	SAVE_SCRATCH 5
 	stc	ssr, r0
@@ -659,25 +630,12 @@ quick_send_ipi:
 	mov.l	.Lintc_intici, r0	/* that core's CnINTICI */
 	mov.l	@(QW_IPI_ICI, r1), r4
 	mov.l	r4, @(r0, r5)		/* its IPI ICI, from this core */
-	mov	r3, r5			/* r5 = coalesced (COUNT64 takes r2, r3) */
 	mov	#0, r0
 	ldc	r0, r0_bank		/* 0 into the caller's R0 */
-	mov.l	@(PD_STATS, r15), r1
-	COUNT64	0			/* Stats.entries */
-	COUNT64	8			/* Stats.hypercalls */
-	add	#STATS_VIRQS_RAISED, r1
-	COUNT64	0			/* Stats.virqs_raised */
-	tst	r5, r5
+	tst	r3, r3
 	bt	9f
-	COUNT64	8			/* Stats.virqs_coalesced */
-9:	add	#(STATS_VIRTUAL_IPIS - STATS_VIRQS_RAISED), r1
-	COUNT64	0			/* Stats.virtual_ipis */
-	add	#96, r1
-	add	#(STATS_SEND_IPI_COUNT - STATS_VIRTUAL_IPIS - 96), r1
-	COUNT64	0			/* Stats.hypercalls_by_number[SEND_IPI] */
-	mov.l	@(PD_IPI_COUNT, r15), r1
-	add	#1, r1
-	mov.l	r1, @(PD_IPI_COUNT, r15)
+	COUNT	PD_IPI_COALESCED
+9:	COUNT	PD_IPI_COUNT
 	RESTORE_SCRATCH 5
 	bra	quick_answered
 	 nop
@@ -693,9 +651,8 @@ ipi_refused:
  * this path may answer it (the window's idle word, `Instance::quick_idle`:
  * the vCPU is alone here and its IPI ICI is this path's) and, checked
  * here, it calls on bank 0 with nothing pending in the instance. Then it
- * is answered by sleeping in place: 0 into the caller's R0, counted as
- * the instance counts an IDLE (and in quick_count and idle_count), an
- * Undispatch record; the vCPU's SPC, SSR, SGR and bank 1 R0 and R1 set
+ * is answered by sleeping in place: 0 into the caller's R0, counted in
+ * quick_count and idle_count, an Undispatch record; the vCPU's SPC, SSR, SGR and bank 1 R0 and R1 set
  * aside; VBR to idle_vectors, whose only entry is idle_wake; and every
  * level open for the sleep. Any interrupt ends it (the timer is armed for
  * the window's end, so nothing due is missed): idle_wake puts VBR back,
@@ -703,7 +660,7 @@ ipi_refused:
  * the interrupt still requested, to be taken when the vCPU unmasks (at
  * once if it comes above the vCPU's level) like any other. Otherwise the
  * full entry, which decides the same way or returns at once. r15 =
- * &direct_vbr, r2/r3 the clock, bank 1 r0-r4 in scratch. */
+ * &direct_general, r2/r3 the clock, bank 1 r0-r4 in scratch. */
 quick_idle:
 	stc	ssr, r0
 	mov.l	.Lsr_rb_idle, r1
@@ -723,19 +680,8 @@ quick_idle:
 	TRACE_PUSH QW_UNDISPATCH_RECORD
 	mov	#0, r0
 	ldc	r0, r0_bank		/* IDLE's result */
-	mov.l	@(PD_STATS, r15), r1
-	COUNT64	0			/* Stats.entries */
-	COUNT64	8			/* Stats.hypercalls */
-	mov.w	.Lstats_idle, r2
-	add	r2, r1
-	COUNT64	0			/* Stats.hypercalls_by_number[IDLE] */
-	mov.l	@(PD_QUICK_COUNT, r15), r1
-	add	#1, r1
-	mov.l	r1, @(PD_QUICK_COUNT, r15)
-	mov	#PD_IDLE_COUNT, r0
-	mov.l	@(r0, r15), r1
-	add	#1, r1
-	mov.l	r1, @(r0, r15)
+	COUNT	PD_QUICK_COUNT
+	COUNT	PD_IDLE_COUNT
 	/* What the sleep's interrupt entry will overwrite. */
 	mov	#PD_IDLE_SPC, r0
 	stc	spc, r1
@@ -762,8 +708,6 @@ quick_idle:
 idle_refused:
 	bra	quick_refused
 	 nop
-	.balign	2
-.Lstats_idle:	.word	STATS_IDLE_COUNT
 	.balign	4
 .Lsr_rb_idle:	.long	0x20000000
 .Lidle_vectors:	.long	idle_wake - 0x600
@@ -774,8 +718,7 @@ idle_refused:
  * while the core sleeps). */
 idle_wake:
 	mov.l	.Lwake_direct, r15
-	mov.l	.Lwake_hv_vectors, r0
-	ldc	r0, vbr
+	SELECT_VECTORS .Lwake_direct, .Lwake_hv_vectors, .Lwake_hv_vectors_direct
 	READ_CLOCK .Lsimctl_wake, .Lcarry_wake
 	mov	#0, r1
 	mov.l	@(PD_QUICK_WINDOW, r15), r4
@@ -800,6 +743,7 @@ idle_wake:
 	.balign	4
 .Lwake_direct:		.long	percore + PERCORE_DIRECT
 .Lwake_hv_vectors:	.long	hv_vectors
+.Lwake_hv_vectors_direct: .long	hv_vectors_direct
 .Lsimctl_wake:		.long	0xbbff0000
 .Lcarry_wake:		.long	0x10000
 
@@ -958,6 +902,7 @@ exit_common:
 	lds.l	@r15+, macl
 	ldc.l	@r15+, gbr
 	/* r15 = word 46 (ssr). Bank 1 r0-r7 are free until the very end. */
+	SELECT_VECTORS .Lexit_direct, .Lexit_hv, .Lexit_hv_direct
 	mov	r15, r1
 	mov.w	.Loff_mode, r0
 	mov.l	@(r0, r1), r2		/* 80 mode */
@@ -1057,8 +1002,76 @@ rp1_halt:
 .Lc_stack_top:	.long	percore + 8
 .Lc_enter:	.long	spumone_c_enter
 .Lpercore:	.long	percore
+.Lexit_direct:	.long	percore + PERCORE_DIRECT
+.Lexit_hv:	.long	hv_vectors
+.Lexit_hv_direct: .long	hv_vectors_direct
 .Lsr_idle:	.long	0x60008000	/* MD RB, FD, IMASK 0, BL clear */
 .Lsr_halt:	.long	0x700080f0	/* MD RB BL, FD, IMASK 15 */
+
+/* ---- the vector table of a vCPU with direct exceptions ----
+ * VBR while the running vCPU's exceptions go straight to it
+ * (percore.direct_general is its VBR + 0x100; SELECT_VECTORS). Such a
+ * guest gets every exception but a hypercall as the hardware would have
+ * given it: SPC, SSR, SGR, EXPEVT, TRA, TEA, PTEH and R15 are as the
+ * exception left them; only bank-1 R0 and R1 are not kept (such a guest
+ * treats them as scratch on exception entry, as Linux does, and they are
+ * not kept across its hypercalls either). A system call is 12
+ * instructions here, a TLB miss 9. Placed so that its interrupt entry
+ * reaches hv_vectors' by a bra. */
+	.org	0xc00
+	.global	hv_vectors_direct
+hv_vectors_direct:
+	.org	0xc00 + 0x100
+	mov.l	.Ldtra_p4, r1
+	mov.l	@r1, r0			/* TRA: this trap's number, or the last one's */
+	shlr2	r0
+	tst	#0x60, r0		/* 0x00-0x1f and 0x80-0x9f: no hypercall */
+	bf	direct_maybe_hypercall
+direct_exception:
+	mov.l	.Ldirect, r1
+	mov.l	@(4, r1), r0
+	add	#1, r0
+	mov.l	r0, @(4, r1)		/* direct_count */
+	mov.l	@r1, r0
+	jmp	@r0			/* its VBR + 0x100 */
+	 nop
+/* TRA says a hypercall's number may have been trapped now: whether this
+ * exception is a trap is EXPEVT's. hv_vectors' paths from here expect
+ * r15 = &direct_general and bank 1 R0 and R1 in scratch: R15 comes back
+ * from SGR on every way out, and R0 and R1 hold nothing of the guest's. */
+direct_maybe_hypercall:
+	mov.l	.Ldirect, r15
+	mov.l	@(4, r1), r0		/* EXPEVT */
+	shlr2	r0
+	shlr2	r0
+	shlr	r0
+	cmp/eq	#(0x160 >> 5), r0	/* a trap */
+	bf	1f
+	bra	trap_entry
+	 nop
+1:	bra	not_a_hypercall
+	 nop
+	.balign	4
+.Ldtra_p4:	.long	0xff000020	/* TRA; EXPEVT follows it */
+.Ldirect:	.long	percore + PERCORE_DIRECT
+
+	.org	0xc00 + 0x400
+	mov.l	.Ldirect_tlb, r1
+	mov.l	@(4, r1), r0
+	add	#1, r0
+	mov.l	r0, @(4, r1)		/* direct_count */
+	mov.l	@r1, r0
+	mov.w	.Ltlb_from_general, r1
+	add	r1, r0
+	jmp	@r0			/* its VBR + 0x400 */
+	 nop
+	.balign	4
+.Ldirect_tlb:		.long	percore + PERCORE_DIRECT
+.Ltlb_from_general:	.word	0x300
+
+	.org	0xc00 + 0x600
+	bra	hv_vectors + 0x600	/* interrupts: as for every vCPU */
+	 nop
 
 /* ---- MMIO accessors behind CoreHardware, as wasm2c names the Rust
  * module's imports: (env, address[, value]). ---- */

@@ -46,21 +46,24 @@ struct percore {
 	uint32_t frame_end;  /* +4 */
 	uint32_t c_stack;    /* +8: top of the C stack */
 	uint32_t core;       /* +12 */
-	/* +16: the running vCPU's VBR if its exceptions go straight to it
-	 * (0: through the hypervisor), +20: how many went so, +24/+28: where
-	 * entry.S keeps two registers meanwhile. */
-	uint32_t direct_vbr, direct_count, scratch[2];
+	/* +16: the running vCPU's VBR + 0x100 if its exceptions go straight
+	 * to it (0: through the hypervisor; entry.S's exits load VBR with
+	 * hv_vectors_direct or hv_vectors by it), +20: how many went so,
+	 * +24/+28: where entry.S keeps two registers meanwhile. */
+	uint32_t direct_general, direct_count, scratch[2];
 	/* +32: where entry.S finds when it may answer the running vCPU's
-	 * TIME_NOW itself (board_core.rs, `QuickWindow`), +36/+40 two more
-	 * registers' room, +44 the instance's counters (Stats: entries at +0,
-	 * hypercalls at +8), +48 its TIME_NOW count (P1 addresses in linear
-	 * memory, set at boot); +52 how many TIME_NOWs and SEND_IPIs entry.S
-	 * answered; +56/+60 room for two more registers (SEND_IPI's); +64 how
-	 * many of those were SEND_IPIs; +68 how many IPI ICIs entry.S
-	 * delivered itself, +72/+76 room for two more registers (its); +80 how
- * many IDLEs it answered by sleeping in place, +84-+100 what the vCPU had
- * in SPC, SSR, SGR and bank 1 R0 and R1 meanwhile. */
-	uint32_t quick_window, scratch_more[2], stats, time_now_counter, quick_count, scratch_call[2], ipi_count;
+	 * hypercalls itself (board_core.rs, `QuickWindow`; a P1 address in
+	 * linear memory, set at boot), +36/+40 two more registers' room.
+	 * What entry.S answers or delivers itself it counts here, not in the
+	 * instance's Stats (hosting/src/runner.rs adds these in as the
+	 * instance would have counted them): +44 how many of its SEND_IPIs
+	 * found the message raised already, +48 how many TIME_NOWs, SEND_IPIs
+	 * and IDLEs it answered, +52/+56 room for two more registers
+	 * (SEND_IPI's), +60 how many of those were SEND_IPIs, +64 how many IPI
+	 * ICIs it delivered, +68/+72 room for two more registers (its), +76
+	 * how many IDLEs it answered by sleeping in place, +80-+96 what the
+	 * vCPU had in SPC, SSR, SGR and bank 1 R0 and R1 meanwhile. */
+	uint32_t quick_window, scratch_more[2], ipi_coalesced, quick_count, scratch_call[2], ipi_count;
 	uint32_t ici_count, scratch_ici[2];
 	uint32_t idle_count, idle_spc, idle_ssr, idle_sgr, idle_r0, idle_r1;
 	Z_spumone_instance_t instance;
@@ -70,17 +73,17 @@ extern struct percore percore;
 _Static_assert(offsetof(struct percore, frame_base) == 0, "entry.S");
 _Static_assert(offsetof(struct percore, frame_end) == 4, "entry.S");
 _Static_assert(offsetof(struct percore, c_stack) == 8, "entry.S");
-_Static_assert(offsetof(struct percore, direct_vbr) == 16, "entry.S");
+_Static_assert(offsetof(struct percore, direct_general) == 16, "entry.S");
 _Static_assert(offsetof(struct percore, scratch) == 24, "entry.S");
 _Static_assert(offsetof(struct percore, quick_window) == 32, "entry.S");
-_Static_assert(offsetof(struct percore, stats) == 44, "entry.S");
-_Static_assert(offsetof(struct percore, quick_count) == 52, "entry.S, hosting/src/runner.rs");
-_Static_assert(offsetof(struct percore, scratch_call) == 56, "entry.S");
-_Static_assert(offsetof(struct percore, ipi_count) == 64, "entry.S, hosting/src/runner.rs");
-_Static_assert(offsetof(struct percore, ici_count) == 68, "entry.S, hosting/src/runner.rs");
-_Static_assert(offsetof(struct percore, scratch_ici) == 72, "entry.S");
-_Static_assert(offsetof(struct percore, idle_count) == 80, "entry.S, hosting/src/runner.rs");
-_Static_assert(offsetof(struct percore, idle_r1) == 100, "entry.S");
+_Static_assert(offsetof(struct percore, ipi_coalesced) == 44, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, quick_count) == 48, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, scratch_call) == 52, "entry.S");
+_Static_assert(offsetof(struct percore, ipi_count) == 60, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, ici_count) == 64, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, scratch_ici) == 68, "entry.S");
+_Static_assert(offsetof(struct percore, idle_count) == 76, "entry.S, hosting/src/runner.rs");
+_Static_assert(offsetof(struct percore, idle_r1) == 96, "entry.S");
 _Static_assert(sizeof(struct percore) <= 0x1000, "percore fits the first 4 KiB of OL memory");
 
 #define FRAME_BYTES 324u /* board/src/frame.rs */
@@ -276,9 +279,6 @@ uint32_t spumone_c_start(uint32_t core)
 	percore.frame_end = percore.frame_base + FRAME_BYTES;
 	percore.quick_window =
 		(uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_quick_window(&percore.instance);
-	percore.stats = (uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_stats(&percore.instance);
-	percore.time_now_counter =
-		(uint32_t)percore.instance.w2c_memory.data + Z_spumoneZ_hv_time_now_counter(&percore.instance);
 	percore.quick_count = 0;
 	hv_set_vbr(hv_vectors);
 	return Z_spumoneZ_hv_boot(&percore.instance, core, (uint32_t)_start,

@@ -9,7 +9,7 @@
 //! this core's own, `percore::rp1` addresses them by core number).
 
 use crate::frame::Frame;
-use crate::layout::{PERCORE_DIRECT_VBR, URAM_TRACE, URAM_TRACE_BYTES};
+use crate::layout::{PERCORE_DIRECT_GENERAL, URAM_TRACE, URAM_TRACE_BYTES};
 use crate::mmio::{self, Mmio};
 use core::cell::Cell;
 use spumone_kernel::vcpu::VcpuContext;
@@ -63,7 +63,9 @@ pub struct BoardCore {
 /// (`QuickSendIpi`): the routes (4 bits per target vCPU: bit 3 allowed,
 /// bits 1:0 its home), the P2 addresses of the guest's vCPU 0's location
 /// word and IPI word in the CSM, the number of cores, this core, and the
-/// value this core writes into a CnINTICI to raise the IPI ICI there.
+/// value this core writes into a CnINTICI to raise the IPI ICI there,
+/// and the IMASKs (bit n, IMASK n) at which it may answer a `SEND_IPI`
+/// without reading the clock (`QuickCalls::unclocked_send_ipi`).
 /// Then, for the IPI ICI (`QuickIpiIci`; within the same times): the
 /// running vCPU's IPI level, the P1 addresses of its context and of its
 /// pending bits in the instance (0: the ICI goes to the instance), the P2
@@ -94,6 +96,7 @@ struct CallsWindow {
     cores: u32,
     core: u32,
     ipi_ici: u32,
+    unclocked_send_ipi: u32,
 }
 
 /// The window's words for the IPI ICI, filled in after an exit that
@@ -111,15 +114,17 @@ struct IciWindow {
     undispatch: u32,
     dispatch: u32,
 }
-static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 80);
+static_assertions::const_assert_eq!(core::mem::size_of::<QuickWindow>(), 84);
 // entry.S's QW_* offsets.
 static_assertions::const_assert_eq!(core::mem::offset_of!(CallsWindow, ipi_routes), 20);
 static_assertions::const_assert_eq!(core::mem::offset_of!(CallsWindow, ipi_ici), 40);
-static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ici), 44);
-static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, record), 60 - 44);
-static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, trace), 64 - 44);
-static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, idle), 68 - 44);
-static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, dispatch), 76 - 44);
+static_assertions::const_assert_eq!(core::mem::offset_of!(CallsWindow, unclocked_send_ipi), 44);
+static_assertions::const_assert_eq!(core::mem::offset_of!(QuickWindow, ici), 48);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, word), 60 - 48);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, record), 64 - 48);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, trace), 68 - 48);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, idle), 72 - 48);
+static_assertions::const_assert_eq!(core::mem::offset_of!(IciWindow, dispatch), 80 - 48);
 
 impl CallsWindow {
     const NEVER: CallsWindow = CallsWindow {
@@ -132,6 +137,7 @@ impl CallsWindow {
         cores: 0,
         core: 0,
         ipi_ici: 0,
+        unclocked_send_ipi: 0,
     };
 
     #[inline(always)]
@@ -149,6 +155,7 @@ impl CallsWindow {
             cores: ipi.cores as u32,
             core: core as u32,
             ipi_ici: rp1::ipi_ici_request(core as usize),
+            unclocked_send_ipi: q.unclocked_send_ipi as u32,
         }
     }
 }
@@ -486,7 +493,10 @@ impl CoreHardware for Lent<'_> {
     }
 
     fn set_direct_exceptions(&mut self, vbr: u32) {
-        Mmio.write32(PERCORE_DIRECT_VBR, vbr);
+        // Where a general exception goes (the TLB miss entry adds 0x300);
+        // nonzero also makes the next exit into a vCPU load
+        // `hv_vectors_direct` into VBR.
+        Mmio.write32(PERCORE_DIRECT_GENERAL, if vbr == 0 { 0 } else { vbr + 0x100 });
     }
 
     #[inline(always)]

@@ -15,19 +15,11 @@ pub const STACK_TOP: u32 = 0x4000;
 /// as the lowest word that no longer holds it.
 pub const STACK_PATTERN: u32 = spumone_percore::tracebuf::STACK_PATTERN;
 /// `struct percore` (board/rt/runtime.c) is at the start of each core's
-/// OL memory; +16 is `direct_vbr`, +20 `direct_count` (entry.S's direct
-/// exception path reads the one and counts in the other).
-pub const PERCORE_DIRECT_VBR: u32 = 0xe500_0010;
-/// +52: how many `TIME_NOW`s and `SEND_IPI`s entry.S answered itself
-/// (+32 is where it finds when it may: `board_core::QuickWindow`), +64
-/// how many of them were `SEND_IPI`s.
-pub const PERCORE_QUICK_COUNT: u32 = 0xe500_0034;
-pub const PERCORE_IPI_COUNT: u32 = 0xe500_0040;
-/// +68: how many IPI ICIs entry.S delivered itself (`QuickWindow`'s `ici_*`).
-pub const PERCORE_ICI_COUNT: u32 = 0xe500_0044;
-/// +80: how many `IDLE`s entry.S answered by sleeping in place
-/// (`QuickWindow`'s idle words).
-pub const PERCORE_IDLE_COUNT: u32 = 0xe500_0050;
+/// OL memory; +16 is `direct_general`, +20 `direct_count` (entry.S's
+/// direct exception paths jump through the one and count in the other,
+/// and its exits choose the vector table by the one). The stub's other
+/// counts follow (runtime.c; hosting/src/runner.rs reads them).
+pub const PERCORE_DIRECT_GENERAL: u32 = 0xe500_0010;
 /// Exit status a hypervisor panic ends the run with (| core).
 pub const PANIC_EXIT: u32 = 0xfa00_0000;
 

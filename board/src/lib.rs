@@ -46,46 +46,20 @@ pub extern "C" fn hv_frame() -> u32 {
     core::ptr::addr_of!(FRAME) as u32
 }
 
-/// The linear-memory offsets of the instance's counters (`Stats`), of the
-/// window in which entry.S may answer `TIME_NOW` itself, and of the
-/// `TIME_NOW` count: entry.S counts the calls it answers in `Stats`
-/// (`entries` at +0 and `hypercalls` at +8, asserted here) and in that
-/// count.
-#[no_mangle]
-pub extern "C" fn hv_stats() -> u32 {
-    // SAFETY: only an address is taken, at boot, before any entry.
-    let state = unsafe { &*core::ptr::addr_of!(STATE) };
-    state.instance.counters_ref().0 as *const _ as u32
-}
-
+/// The linear-memory offset of the window in which entry.S may answer
+/// the running vCPU's hypercalls and deliver its IPI ICI itself.
 #[no_mangle]
 pub extern "C" fn hv_quick_window() -> u32 {
-    // SAFETY: as in `hv_stats`.
+    // SAFETY: only an address is taken, at boot, before any entry.
     let state = unsafe { &*core::ptr::addr_of!(STATE) };
     state.core.quick_window()
 }
 
-#[no_mangle]
-pub extern "C" fn hv_time_now_counter() -> u32 {
-    // SAFETY: as in `hv_stats`.
-    let state = unsafe { &*core::ptr::addr_of!(STATE) };
-    let index = spumone_kernel::hypercall::Hypercall::TimeNow.index();
-    &state.instance.counters_ref().0.hypercalls_by_number[index] as *const u64 as u32
-}
-
-/// The counters entry.S adds to in `Stats` (its STATS_* offsets).
-mod stub_counters {
+/// What entry.S relies on in the Rust side's layouts and numbers.
+mod stub_layouts {
     use core::mem::offset_of;
     use spumone_kernel::hypercall::Hypercall;
-    use spumone_percore::instance::Stats;
     use static_assertions::const_assert_eq;
-    const_assert_eq!(offset_of!(Stats, entries), 0);
-    const_assert_eq!(offset_of!(Stats, hypercalls), 8);
-    const_assert_eq!(offset_of!(Stats, virqs_raised), 80);
-    const_assert_eq!(offset_of!(Stats, virqs_coalesced), 88);
-    const_assert_eq!(offset_of!(Stats, virtual_ipis), 184);
-    const_assert_eq!(offset_of!(Stats, injections), 72);
-    const_assert_eq!(offset_of!(Stats, ipi_icis), 192);
     // The IPI ICI's path: what it reads and writes in the running vCPU's
     // context (CTX_*), where the ICI's message is (INTEVT), which
     // interrupt it enters (VIRTUAL_IPI_INTEVT + 0x20 m, at VBR + 0x600),
@@ -102,9 +76,7 @@ mod stub_counters {
     const_assert_eq!(spumone_percore::tracebuf::header::HEAD, 3);
     const_assert_eq!(spumone_percore::tracebuf::header::TAIL, 4);
     const_assert_eq!(spumone_percore::tracebuf::header::DROPPED, 5);
-    const_assert_eq!(offset_of!(Stats, hypercalls_by_number) + 8 * Hypercall::SendIpi.index(), 384);
-    const_assert_eq!(offset_of!(Stats, hypercalls_by_number) + 8 * Hypercall::Idle.index(), 352);
-    // And the trap numbers it knows (HC_TIME_NOW, HC_SEND_IPI).
+    // And the trap numbers it knows (HC_TIME_NOW, HC_SEND_IPI, HC_IDLE).
     const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::TimeNow.index(), 0x6c);
     const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::SendIpi.index(), 0x67);
     const_assert_eq!(spumone_kernel::hypercall::FIRST as usize + Hypercall::Idle.index(), 0x63);

@@ -18,7 +18,7 @@ use spumone_kernel::guest::{GuestSpec, Partition, MAX_GUESTS, MAX_VCPUS};
 use spumone_kernel::hypercall::Hypercall;
 use spumone_kernel::ipl::GuestClass;
 use spumone_percore::config::{Config, Costs, DeviceRoute, Policy, MAX_DEVICES};
-use spumone_percore::instance::Stats;
+use spumone_percore::instance::{Stats, StubCounts};
 use spumone_percore::bootblock::{self, BootConfig};
 use spumone_migration::mailbox::MailboxStats;
 use spumone_migration::outbox::OutboxCounters;
@@ -298,18 +298,35 @@ fn new_machine() -> Result<Machine, RunError> {
         .map_err(|e| RunError::Machine(e.to_string()))
 }
 
-/// Where a core's entry stub counts the exceptions it sent straight to a
-/// guest (its OL memory; board/src/layout.rs, `PERCORE_DIRECT_VBR` + 4).
-const DIRECT_COUNT: u32 = 0xe500_0014;
-/// Where it counts the hypercalls it answered itself (`PERCORE_QUICK_COUNT`).
-const STUB_HYPERCALL_COUNT: u32 = 0xe500_0034;
-/// Of those, the `SEND_IPI`s (`PERCORE_IPI_COUNT`).
-const STUB_SEND_IPI_COUNT: u32 = 0xe500_0040;
-/// Where it counts the IPI ICIs it delivered itself (`PERCORE_ICI_COUNT`).
-const STUB_IPI_ICI_COUNT: u32 = 0xe500_0044;
-/// Where it counts the `IDLE`s it answered by sleeping in place
-/// (`PERCORE_IDLE_COUNT`).
-const STUB_IDLE_COUNT: u32 = 0xe500_0050;
+/// Where a core's entry stub keeps its own counts, in its OL memory
+/// (`struct percore`, board/rt/runtime.c, which asserts these offsets):
+/// the exceptions it sent straight to a guest (+20), of its `SEND_IPI`s
+/// those already raised (+44), the hypercalls it answered (+48), of those
+/// the `SEND_IPI`s (+60), the IPI ICIs it delivered (+64) and the `IDLE`s
+/// it slept in place (+76).
+const STUB_DIRECT_COUNT: u32 = 0xe500_0014;
+const STUB_IPI_COALESCED: u32 = 0xe500_002c;
+const STUB_HYPERCALL_COUNT: u32 = 0xe500_0030;
+const STUB_SEND_IPI_COUNT: u32 = 0xe500_003c;
+const STUB_IPI_ICI_COUNT: u32 = 0xe500_0040;
+const STUB_IDLE_COUNT: u32 = 0xe500_004c;
+
+/// The entry stub's counts of `core` ([`StubCounts`]); a word that cannot
+/// be read counts 0.
+fn stub_counts(machine: &mut Machine, core: usize) -> StubCounts {
+    let mut word = |addr: u32| {
+        let mut bytes = [0u8; 4];
+        if machine.bus.read_memory(core, addr, &mut bytes) { u32::from_le_bytes(bytes) } else { 0 }
+    };
+    StubCounts {
+        direct: word(STUB_DIRECT_COUNT),
+        calls: word(STUB_HYPERCALL_COUNT),
+        send_ipis: word(STUB_SEND_IPI_COUNT),
+        coalesced: word(STUB_IPI_COALESCED),
+        idles: word(STUB_IDLE_COUNT),
+        ipi_icis: word(STUB_IPI_ICI_COUNT),
+    }
+}
 
 /// Load every guest image of `desc` (parameters patched) into `machine`;
 /// returns each guest's entry point (its first image's).
@@ -621,22 +638,9 @@ fn run_native(
     let mut mailbox = Vec::new();
     for core in 0..cores {
         let mut s = native::TraceReader::counters::<Stats>(&mut machine, core, tracebuf::header::STATS_OFFSET).unwrap_or_default();
-        // Counted by the entry stub in the core's OL memory (struct percore,
-        // board/rt/runtime.c: direct_count at +20, quick_count at +52,
-        // ipi_count at +64, ici_count at +68, idle_count at +80), not by
-        // the instance.
-        for (addr, counter) in [
-            (DIRECT_COUNT, &mut s.direct_exceptions),
-            (STUB_HYPERCALL_COUNT, &mut s.hypercalls_in_stub),
-            (STUB_SEND_IPI_COUNT, &mut s.send_ipis_in_stub),
-            (STUB_IPI_ICI_COUNT, &mut s.ipi_icis_in_stub),
-            (STUB_IDLE_COUNT, &mut s.idles_in_stub),
-        ] {
-            let mut count = [0u8; 4];
-            if machine.bus.read_memory(core, addr, &mut count) {
-                *counter = u32::from_le_bytes(count) as u64;
-            }
-        }
+        // What the entry stub did without the instance, counted in the
+        // core's OL memory, not in the instance's counters.
+        s.add_stub_counts(stub_counts(&mut machine, core));
         stats.push(s);
         let m = native::TraceReader::counters::<MailboxStats>(&mut machine, core, tracebuf::header::MAILBOX_STATS_OFFSET);
         let o = native::TraceReader::counters::<OutboxCounters>(&mut machine, core, tracebuf::header::OUTBOX_COUNTERS_OFFSET);

@@ -112,6 +112,13 @@ pub struct QuickCalls {
     pub until: u64,
     /// Whom its `SEND_IPI` may go to so.
     pub send_ipi: QuickSendIpi,
+    /// The IMASK values (of `imasks`) at which a `SEND_IPI` may be answered
+    /// so without looking at the clock: those below the hypervisor's level,
+    /// while no mail is due at any time (`from` 0). Then the only thing
+    /// that can be due is the core's timer, whose interrupt (at the
+    /// hypervisor's level) is taken as the call returns to the vCPU; the
+    /// full entry would have taken it first, a call's length earlier.
+    pub unclocked_send_ipi: u16,
 }
 
 /// The IPI ICI, taken while the running vCPU is below its IPI level, may
@@ -226,12 +233,11 @@ pub struct Stats {
     /// cost every entry): the host fills this in from that word.
     pub direct_exceptions: u64,
     /// Hypercalls the board's entry stub answered without entering the
-    /// instance (`TIME_NOW` and `SEND_IPI`, [`Instance::quick_calls`]).
-    /// Counted in `entries`, `hypercalls` and `hypercalls_by_number` too,
-    /// and a `SEND_IPI` in `virtual_ipis`, `virqs_raised` and
-    /// `virqs_coalesced` as `send_ipi` counts it (the stub adds to those
-    /// here); this one in its own word, which the host fills in as it does
-    /// `direct_exceptions`.
+    /// instance (`TIME_NOW`, `SEND_IPI` and `IDLE`,
+    /// [`Instance::quick_calls`]). The stub counts these four `*_in_stub`
+    /// in words of its own, never seen by the instance, and nothing else:
+    /// the host adds its work into the other counters as the instance
+    /// would have counted it ([`Stats::add_stub_counts`]).
     pub hypercalls_in_stub: u64,
     /// Of those, the `SEND_IPI`s (filled in likewise).
     pub send_ipis_in_stub: u64,
@@ -241,15 +247,59 @@ pub struct Stats {
     /// in `hypercalls` only).
     pub hypercalls_by_number: [u64; hypercall::DEFINED],
     /// IPI ICIs the board's entry stub delivered without entering the
-    /// instance ([`QuickIpiIci`]). Counted in `entries`, `ipi_icis` and
-    /// `injections` too (the stub adds to those here); this one in its own
-    /// word, which the host fills in as it does `direct_exceptions`.
+    /// instance ([`QuickIpiIci`]).
     pub ipi_icis_in_stub: u64,
-    /// `IDLE`s the board's entry stub answered by sleeping in place
-    /// ([`Instance::quick_idle`]). Counted in `entries`, `hypercalls`,
-    /// `hypercalls_by_number` and `hypercalls_in_stub` too; this one in its
-    /// own word, which the host fills in as it does `direct_exceptions`.
+    /// Of `hypercalls_in_stub`, the `IDLE`s it answered by sleeping in
+    /// place ([`Instance::quick_idle`]).
     pub idles_in_stub: u64,
+}
+
+/// What the board's entry stub counted in its own words (board/rt/
+/// runtime.c, `struct percore`): one count per path, the least it can
+/// keep at its speed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StubCounts {
+    /// Exceptions sent straight to a guest.
+    pub direct: u32,
+    /// Hypercalls answered (`TIME_NOW`, `SEND_IPI`, `IDLE`).
+    pub calls: u32,
+    /// Of those, `SEND_IPI`s.
+    pub send_ipis: u32,
+    /// Of those, `SEND_IPI`s whose message was raised already.
+    pub coalesced: u32,
+    /// Of the calls, `IDLE`s slept in place.
+    pub idles: u32,
+    /// IPI ICIs delivered.
+    pub ipi_icis: u32,
+}
+
+impl Stats {
+    /// Add what the entry stub did into these counters as the instance
+    /// counts the same work: a call answered is an entry and a hypercall
+    /// of its number (the calls neither `SEND_IPI` nor `IDLE` are
+    /// `TIME_NOW`s); a `SEND_IPI` raises a virtual IPI (coalesced if its
+    /// bit was set); an IPI ICI delivered is an entry, an ICI of IPIs and
+    /// an injection.
+    pub fn add_stub_counts(&mut self, c: StubCounts) {
+        let n = |x: u32| x as u64;
+        // Saturating: words read from a crashed image may be anything.
+        let time_nows = n(c.calls).saturating_sub(n(c.send_ipis) + n(c.idles));
+        self.direct_exceptions += n(c.direct);
+        self.hypercalls_in_stub += n(c.calls);
+        self.send_ipis_in_stub += n(c.send_ipis);
+        self.idles_in_stub += n(c.idles);
+        self.ipi_icis_in_stub += n(c.ipi_icis);
+        self.entries += n(c.calls) + n(c.ipi_icis);
+        self.hypercalls += n(c.calls);
+        self.hypercalls_by_number[Hypercall::TimeNow.index()] += time_nows;
+        self.hypercalls_by_number[Hypercall::SendIpi.index()] += n(c.send_ipis);
+        self.hypercalls_by_number[Hypercall::Idle.index()] += n(c.idles);
+        self.virqs_raised += n(c.send_ipis);
+        self.virtual_ipis += n(c.send_ipis);
+        self.virqs_coalesced += n(c.coalesced);
+        self.injections += n(c.ipi_icis);
+        self.ipi_icis += n(c.ipi_icis);
+    }
 }
 spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, send_ipis_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED], ipi_icis_in_stub: u64, idles_in_stub: u64 });
 
@@ -778,7 +828,9 @@ impl Instance {
         let (imasks, as_resumed) = self.quick_imasks_of[guest as usize];
         let until = self.armed.unwrap_or(u64::MAX);
         let send_ipi = self.quick_send_ipi_of[guest as usize];
-        Some(QuickCalls { imasks, as_resumed, from, until, send_ipi })
+        let below_hypervisor = ((1u32 << self.config.hypervisor_level.min(15)) - 1) as u16;
+        let unclocked_send_ipi = if from == 0 { imasks & below_hypervisor } else { 0 };
+        Some(QuickCalls { imasks, as_resumed, from, until, send_ipi, unclocked_send_ipi })
     }
 
     /// Whether, within [`Instance::quick_calls`]' times, the IPI ICI may be

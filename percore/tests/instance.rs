@@ -575,3 +575,29 @@ fn a_release_that_falls_due_while_mail_is_read_goes_before_the_rest_of_the_mail(
     assert!(core0.resident().iter().any(|v| (v.guest, v.id) == (1, 2)), "vCPU 2 started at home");
     assert_eq!(core0.stats.misrouted, 4, "and the four later starts found it started");
 }
+
+#[test]
+fn the_entry_stubs_counts_are_added_as_the_instance_counts_the_same_work() {
+    use spumone_kernel::hypercall::Hypercall;
+    use spumone_percore::instance::{Stats, StubCounts};
+    let mut s = Stats::default();
+    s.entries = 100;
+    s.hypercalls = 60;
+    s.hypercalls_by_number[Hypercall::TimeNow.index()] = 5;
+    s.virqs_raised = 9;
+    s.injections = 4;
+    s.add_stub_counts(StubCounts { direct: 1000, calls: 50, send_ipis: 20, coalesced: 3, idles: 7, ipi_icis: 18 });
+    // 50 calls: 20 SEND_IPIs, 7 IDLEs, so 23 TIME_NOWs.
+    assert_eq!((s.entries, s.hypercalls), (100 + 50 + 18, 60 + 50));
+    let by = |s: &Stats, h: Hypercall| s.hypercalls_by_number[h.index()];
+    assert_eq!((by(&s, Hypercall::TimeNow), by(&s, Hypercall::SendIpi), by(&s, Hypercall::Idle)), (5 + 23, 20, 7));
+    assert_eq!((s.virqs_raised, s.virtual_ipis, s.virqs_coalesced), (9 + 20, 20, 3));
+    assert_eq!((s.injections, s.ipi_icis), (4 + 18, 18));
+    assert_eq!(
+        (s.direct_exceptions, s.hypercalls_in_stub, s.send_ipis_in_stub, s.idles_in_stub, s.ipi_icis_in_stub),
+        (1000, 50, 20, 7, 18)
+    );
+    // Words that make no sense (a crashed image's) do not panic.
+    s.add_stub_counts(StubCounts { calls: 1, send_ipis: u32::MAX, idles: u32::MAX, ..StubCounts::default() });
+    assert_eq!(by(&s, Hypercall::TimeNow), 28);
+}

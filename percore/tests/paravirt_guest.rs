@@ -526,15 +526,29 @@ fn time_now_may_be_answered_without_the_instance_at_the_levels_and_times_it_woul
     // A guest that masks with SR.IMASK: at any level up to its class's
     // ceiling (7), until the core's timer is due (its tick).
     let (hw, inst, deadline) = ticking_with_interrupts_disabled();
-    assert_eq!(hw.quick_calls, Some(QuickCalls { imasks: 0x00ff, as_resumed: false, from: 0, until: deadline, send_ipi }));
+    // SEND_IPI at the same levels without the clock: 7 is below the
+    // hypervisor's 15, and no mail waits.
+    let quick = QuickCalls { imasks: 0x00ff, as_resumed: false, from: 0, until: deadline, send_ipi, unclocked_send_ipi: 0x00ff };
+    assert_eq!(hw.quick_calls, Some(quick));
     assert_eq!(inst.quick_calls(), hw.quick_calls);
+
+    // Without IPL separation it may mask up to 15, the hypervisor's own
+    // level: at 15 its SEND_IPI needs the clock (a due timer would wait for
+    // it to unmask), below it not.
+    let mut hw = FakeCore::new(0, &shared());
+    let mut cfg = config(&[linux_like(1)], Policy::None);
+    cfg.ipl_separation = false;
+    let mut inst = Instance::boot_with(&mut hw, cfg, &[]);
+    hw.trap(&mut inst, 0x60, &[GP_VBR]);
+    let q = hw.quick_calls.expect("a window");
+    assert_eq!((q.imasks, q.unclocked_send_ipi), (0xffff, 0x7fff));
 
     // One that masks by hypercall: only at the level its last exit gave
     // it, whatever IRQ_DISABLE and IRQ_RESTORE make that.
     let mut hw = FakeCore::new(0, &shared());
     let mut inst = Instance::boot_with(&mut hw, config(&[rtos()], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[RT_VBR]);
-    let as_resumed = Some(QuickCalls { imasks: 0, as_resumed: true, from: 0, until: u64::MAX, send_ipi });
+    let as_resumed = Some(QuickCalls { imasks: 0, as_resumed: true, from: 0, until: u64::MAX, send_ipi, unclocked_send_ipi: 0 });
     assert_eq!(hw.quick_calls, as_resumed, "no timer armed");
     hw.trap(&mut inst, 0x61, &[]);
     assert_eq!(hw.resumed().1, 15, "IRQ_DISABLE: resumed at level 15");
