@@ -173,10 +173,10 @@ fn check_rtos_and_accounting(r: &RunResult, what: &str) -> f64 {
 
 /// ICIs raised again per core in the run with 20 % of the ICIs to cores
 /// 1-3 lost, and the ICIs lost in the one that loses 20 % of core 0's.
-const REPEATED_LOST_20: [u64; 4] = [0, 0, 0, 0];
-const LOST_TO_CORE_0: u64 = 246;
+const REPEATED_LOST_20: [u64; 4] = [2, 0, 0, 0];
+const LOST_TO_CORE_0: u64 = 245;
 /// The ICIs lost in the run with 20 % of those to cores 1-3 lost.
-const LOST_20: u64 = 507;
+const LOST_20: u64 = 519;
 
 const LOSE_20_ON_GPOS_CORES: &str =
     "seed = 1\nici = [{ core = 1, lost_percent = 20 }, { core = 2, lost_percent = 20 }, { core = 3, lost_percent = 20 }]";
@@ -217,7 +217,7 @@ fn icis_repeated(r: &RunResult) -> Vec<u64> {
 /// before senders looked (89fcea3), the same plan lost 271 ICIs and ended
 /// with one message unread in a ring, which nothing would ever have read.
 ///
-/// With 90 % of the ICIs to core 3 lost (232), core 0 raises core 3's ICI
+/// With 90 % of the ICIs to core 3 lost (224), core 0 raises core 3's ICI
 /// again 9 times, the guest still ends well, and one message is still
 /// unread when it powers the machine off: a raised-again ICI is lost as
 /// often as any other, so at that rate mail can wait several looks, 1 ms
@@ -248,7 +248,7 @@ fn lost_icis_to_the_gpos_cores_are_raised_again_and_the_rtos_keeps_its_ticks() {
     let r = run("seed = 1\nici = [{ core = 3, lost_percent = 90 }]");
     let what = "90 % of ICIs to core 3 lost";
     check_rtos_and_accounting(&r, what);
-    assert_eq!(r.injected.ici_lost, 232);
+    assert_eq!(r.injected.ici_lost, 224);
     assert_eq!(r.exit, Exit::Guest(0));
     assert_eq!(icis_repeated(&r), [9, 0, 0, 0], "{what}: ICIs raised again");
     let (sent, received, lost, _, _) = mail(&r);
@@ -280,7 +280,7 @@ fn late_icis_delay_mail_but_lose_nothing() {
     let r = run("ici = [{ core = 1, delay_us = 200 }, { core = 2, delay_us = 200 }, { core = 3, delay_us = 200 }]");
     let what = "ICIs to cores 1-3 200 us late";
     check_rtos_and_accounting(&r, what);
-    assert_eq!(r.injected, Injected { ici_delayed: 2572, ..Injected::default() });
+    assert_eq!(r.injected, Injected { ici_delayed: 2588, ..Injected::default() });
     assert_eq!(r.exit, Exit::Guest(0));
     let (sent, received, lost, _, _) = mail(&r);
     assert_eq!((received, lost), (sent, 0), "{what}");
@@ -351,12 +351,13 @@ fn a_migration_to_a_core_that_stopped_times_out_and_the_vcpu_comes_home() {
     let r = run_with("stall = [{ core = 1, at_ms = 10 }]", false);
     let what = "core 1 stopped for good";
     check_rtos_and_accounting(&r, what);
-    // Core 0 was inside an entry at the 80 ms limit, and so was core 1,
-    // stopped there (in its guest on the images from deedb1d to f4ebe32:
-    // where it stops is the image's timing): an unfinished
+    // Core 0 was inside an entry at the 80 ms limit, and core 1 stopped
+    // in its guest (inside an entry on image 1981593, on first versions of
+    // the IPI ICI's stub path and of `IDLE` slept in the entry stub, and
+    // on 9f8d396: where it stops is the image's timing): an unfinished
     // entry's IPIs may be out of the count
     // (docs/faults.md), which the accounting check allows for.
-    assert_eq!(r.inside_entry_at_end, vec![0, 1], "{what}: cores inside an entry at the end");
+    assert_eq!(r.inside_entry_at_end, vec![0], "{what}: cores inside an entry at the end");
     let (out, arrived) = (r.stats[0].departures_out, r.stats[1].departures_in);
     let taken_back: Vec<u64> = r.stats.iter().map(|s| s.migrations_taken_back).collect();
     assert_eq!((out, arrived, taken_back), (11, 10, vec![1, 0, 0, 0]), "{what}: departures, arrivals, taken back");

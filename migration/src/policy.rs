@@ -218,6 +218,17 @@ impl Lhp {
         class == GuestClass::GeneralPurpose && away.is_none()
     }
 
+    /// Whether the policy's decisions depend on what a GPOS vCPU is doing
+    /// while it shares the core with the RTOS: delayed preemption reads
+    /// its preempt count, on-demand migration sends it away when the RTOS
+    /// wakes, trap-based migration follows its kernel entries. Under any
+    /// of them the instance must see such a vCPU go idle (an idle vCPU is
+    /// none of these things); under none, whether it idles or runs is the
+    /// scheduler's business alone.
+    pub const fn watches_the_gpos(&self) -> bool {
+        !matches!(self.policy, Policy::None)
+    }
+
     /// Whether `SPIN_YIELD` gives the core to the spinning vCPU's equals.
     pub const fn spin_yields(&self) -> bool {
         self.spin_yield
@@ -264,6 +275,14 @@ mod tests {
         for policy in [Policy::None, Policy::DelayedPreemption, Policy::TrapMigration] {
             let p = Lhp::new(policy, false, Some(100), false).plan(view(true, true));
             assert!(!p.evict_gpos && !p.recall_displaced, "{policy:?}");
+        }
+    }
+
+    #[test]
+    fn only_no_policy_leaves_a_gpos_vcpus_idling_to_the_scheduler() {
+        for policy in [Policy::None, Policy::DelayedPreemption, Policy::TrapMigration, Policy::OnDemandMigration] {
+            let lhp = Lhp::new(policy, true, Some(1000), true);
+            assert_eq!(lhp.watches_the_gpos(), policy != Policy::None, "{policy:?}");
         }
     }
 

@@ -854,18 +854,31 @@ impl Instance {
     /// IPI ICI to the entry path, that path may also answer its `IDLE` by
     /// sleeping in place until any interrupt is requested, and then
     /// returning 0 to it with that interrupt still requested (the board's
-    /// entry stub does, docs/board-image.md). So it may where the vCPU is
-    /// the only one resident: the instance would have nothing else to run
-    /// while the vCPU idles, and nothing here for the vCPU (its IPIs come
-    /// through the ICI the stub then delivers, its timer and mail through
-    /// interrupts the instance takes once the vCPU, back from `IDLE`,
-    /// unmasks or at once if they come above its level). What the entry
-    /// path must check each time: nothing pending in the instance (else
-    /// it takes the full entry, which returns at once). The difference a
-    /// guest sees: `IDLE` may return for an interrupt that turns out not
-    /// to be its own, which the ABI allows (docs/hypercall-abi.md).
+    /// entry stub does, docs/board-image.md). So it may where the instance
+    /// would have nothing else to run while the vCPU idles: the vCPU is
+    /// the only one resident, or every other one waits (idle or exited)
+    /// and no policy watches the vCPU ([`Lhp::watches_the_gpos`]: to the
+    /// instance it is still running). Another vCPU here can only become
+    /// runnable at an interrupt (its timer, mail, an ICI), which ends the
+    /// sleep and enters the instance, which then runs it. Nothing here is
+    /// for the vCPU meanwhile (its IPIs come through the ICI the stub then
+    /// delivers, its timer and mail through interrupts the instance takes
+    /// once the vCPU, back from `IDLE`, unmasks or at once if they come
+    /// above its level). What the entry path must check each time:
+    /// nothing pending in the instance (else it takes the full entry,
+    /// which returns at once). The difference a guest sees: `IDLE` may
+    /// return for an interrupt that turns out not to be its own, which the
+    /// ABI allows (docs/hypercall-abi.md). The difference another guest
+    /// sees: an RTOS waking beside such a sleep takes the core from a
+    /// running vCPU (its context saved, as when it is busy) rather than
+    /// from an idle core.
     pub fn quick_idle(&self) -> bool {
-        self.vcpus.len() == 1 && self.quick_ipi_ici().is_some()
+        let Some(cur) = self.current else { return false };
+        let others_wait = || {
+            !self.lhp.watches_the_gpos()
+                && self.vcpus.iter().enumerate().all(|(i, v)| i == cur || v.state != RunState::Runnable)
+        };
+        (self.vcpus.len() == 1 || others_wait()) && self.quick_ipi_ici().is_some()
     }
 
     /// The resident vCPU whose IPI ICI the entry path may deliver while it

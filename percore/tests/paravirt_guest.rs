@@ -231,7 +231,7 @@ fn the_ipi_ici_may_be_delivered_without_the_instance_only_where_it_can_be_for_th
 /// another vCPU of its own guest, nor for a guest whose ICI the entry path
 /// may not deliver; and never without a quick window.
 #[test]
-fn idle_is_slept_in_place_only_by_a_vcpu_alone_on_its_core() {
+fn idle_is_slept_in_place_only_where_nothing_else_here_could_run() {
     let mut hw = FakeCore::new(0, &shared());
     let mut inst = Instance::boot_with(&mut hw, config(&[linux_like(2)], Policy::None), &[]);
     hw.trap(&mut inst, 0x60, &[GP_VBR]);
@@ -241,17 +241,22 @@ fn idle_is_slept_in_place_only_by_a_vcpu_alone_on_its_core() {
     hw.trap(&mut inst, 0x6b, &[1000, 0]);
     assert!(inst.quick_idle() && hw.quick_calls.is_some_and(|q| q.until == hw.timer.expect("armed")));
 
-    // Beside the RTOS: the IPI ICI is the entry path's, IDLE is not.
-    let mut hw = FakeCore::new(0, &shared());
-    let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), linux_like(2)], Policy::None), &[]);
-    hw.trap(&mut inst, 0x60, &[RT_VBR]);
-    assert!(!inst.quick_idle(), "the RTOS runs");
-    hw.trap(&mut inst, 0x62, &[0]);
-    hw.trap(&mut inst, 0x6b, &[1000, 0]);
-    hw.trap(&mut inst, 0x63, &[]);
-    assert_eq!(hw.resumed().0.pc, GP_ENTRY, "Linux's vCPU 0");
-    assert!(inst.quick_ipi_ici().is_some());
-    assert!(!inst.quick_idle(), "the RTOS is resident");
+    // Beside the RTOS, once it waits for its timer: the IPI ICI is the
+    // entry path's, and IDLE too unless a policy watches Linux's vCPU (an
+    // idle one must not hold the RTOS back under delayed preemption; the
+    // migration policies watch it too, `Lhp::watches_the_gpos`).
+    for policy in [Policy::None, Policy::DelayedPreemption] {
+        let mut hw = FakeCore::new(0, &shared());
+        let mut inst = Instance::boot_with(&mut hw, config(&[rtos(), linux_like(2)], policy), &[]);
+        hw.trap(&mut inst, 0x60, &[RT_VBR]);
+        assert!(!inst.quick_idle(), "the RTOS runs");
+        hw.trap(&mut inst, 0x62, &[0]);
+        hw.trap(&mut inst, 0x6b, &[1000, 0]);
+        hw.trap(&mut inst, 0x63, &[]);
+        assert_eq!(hw.resumed().0.pc, GP_ENTRY, "Linux's vCPU 0");
+        assert!(inst.quick_ipi_ici().is_some(), "{policy:?}: the IPI ICI");
+        assert_eq!(inst.quick_idle(), policy == Policy::None, "{policy:?}: IDLE");
+    }
 
     // Two vCPUs of one guest here, a guest masking by hypercall: no IPI
     // ICI window, so no quick IDLE either.
