@@ -232,6 +232,16 @@ fn check_clean_end(r: &RunResult, what: &str) {
     }
 }
 
+/// The hostile guest's end of a clean run (`check_clean_end`): its number,
+/// its vCPUs and its console, whose summary line says ok.
+fn hostile_summary_ok(m: &Machine, r: &RunResult, what: &str) -> (u8, usize, String) {
+    check_clean_end(r, what);
+    let g = m.hostile_guest();
+    let console = r.console(g as usize);
+    assert!(console.lines().any(|l| l.contains("hostile: summary") && l.ends_with(" ok")), "{what}: {console}");
+    (g, m.hostile.cores.len(), console)
+}
+
 /// The probe took all its samples, on time: none lost, none early, the
 /// worst latency below `max_us`. Returns the worst latency in us.
 fn check_probe(r: &RunResult, samples: u32, max_us: f64, what: &str) -> f64 {
@@ -264,12 +274,9 @@ fn hostile_hypercalls_beside_the_rtos_get_abi_results_and_exact_error_counts() {
         let m = Machine { policy, dispatch_first, probe_samples: 100, hostile: Hostile::new(0), direct: false };
         let what = format!("{policy}, dispatch_first {dispatch_first}");
         let r = m.run(600_000_000, false);
-        check_clean_end(&r, &what);
-        let g = m.hostile_guest();
-        let n = m.hostile.cores.len();
-        let console = r.console(g as usize);
+        let (g, n, console) = hostile_summary_ok(&m, &r, &what);
         let summary = console.lines().find(|l| l.contains("hostile: summary")).unwrap_or("");
-        assert!(summary.ends_with(" ok") && summary.contains(" mismatches=0 "), "{what}: {console}");
+        assert!(summary.contains(" mismatches=0 "), "{what}: {console}");
 
         // The guest's own oracle: every r0 and every preserved register.
         assert_eq!(per_vcpu(&r, g, kind::MISMATCH, n), vec![0; n], "{what}: {console}");
@@ -349,11 +356,7 @@ fn hostile_traps_go_straight_to_the_guest_with_direct_exceptions() {
         let m = Machine { policy, dispatch_first: false, probe_samples: 100, hostile: Hostile::new(0), direct };
         let what = format!("{policy}, direct {direct}");
         let r = m.run(600_000_000, false);
-        check_clean_end(&r, &what);
-        let g = m.hostile_guest();
-        let n = m.hostile.cores.len();
-        let console = r.console(g as usize);
-        assert!(console.lines().any(|l| l.contains("hostile: summary") && l.ends_with(" ok")), "{what}: {console}");
+        let (g, n, console) = hostile_summary_ok(&m, &r, &what);
         assert_eq!(per_vcpu(&r, g, kind::MISMATCH, n), vec![0; n], "{what}: {console}");
         let traps = total(&r, g, kind::TRAPS, n);
         assert!(traps > 0, "{what}: no trap made");
@@ -414,11 +417,7 @@ fn the_mailbox_scribbler_is_rejected_counted_and_ipis_recover() {
         let m = Machine { policy, dispatch_first, probe_samples, hostile: Hostile::new(1), direct: false };
         let what = format!("{policy}, dispatch_first {dispatch_first}, RTOS samples {probe_samples}");
         let r = m.run(600_000_000, true);
-        check_clean_end(&r, &what);
-        let g = m.hostile_guest();
-        let n = m.hostile.cores.len();
-        let console = r.console(g as usize);
-        assert!(console.lines().any(|l| l.contains("hostile: summary") && l.ends_with(" ok")), "{what}: {console}");
+        let (g, n, _) = hostile_summary_ok(&m, &r, &what);
 
         // The scribbler scribbled, everyone made progress.
         let scribbles = per_vcpu(&r, g, kind::SCRIBBLES, n);
