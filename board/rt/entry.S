@@ -81,13 +81,14 @@
 	.set	QW_UNDISPATCH_RECORD, 76
 	.set	QW_DISPATCH_RECORD, 80
 
-/* Add one to the stub's own 32-bit count at r15 + \off (PD_*: r15 =
- * &direct_general). Uses r1. hosting/src/runner.rs adds these into the
- * instance's Stats as the instance would have counted the same work. */
-	.macro	COUNT off
-	mov.l	@(\off, r15), r1
-	add	#1, r1
-	mov.l	r1, @(\off, r15)
+/* Add one to the stub's own 32-bit count at \base + \off (by default
+ * PD_* off r15 = &direct_general), through \tmp. hosting/src/runner.rs
+ * adds these into the instance's Stats as the instance would have
+ * counted the same work. */
+	.macro	COUNT off, base=r15, tmp=r1
+	mov.l	@(\off, \base), \tmp
+	add	#1, \tmp
+	mov.l	\tmp, @(\off, \base)
 	.endm
 
 /* The clock as rp1::cycles reads it (the high word, the low word, and
@@ -263,9 +264,7 @@ general_entry:
 	mov.l	r7, @-r15		/* 77 bank 1 r7 */
 	bra	save_common
 	 mov	#KIND_GENERAL, r7
-1:	mov.l	@(4, r15), r1		/* direct_count, as below */
-	add	#1, r1
-	mov.l	r1, @(4, r15)
+1:	COUNT	4			/* direct_count */
 	jmp	@r0			/* its VBR + 0x100 */
 	 stc	sgr, r15
 	.balign	4
@@ -304,8 +303,9 @@ full_hypercall:
  * Then TIME_NOW is answered here, and SEND_IPI goes on at
  * quick_send_ipi. A SEND_IPI at an IMASK of the window's
  * unclocked_send_ipi goes there without the clock (nothing but the
- * core's timer can be due, and its interrupt comes as the call returns). Otherwise, or on a core that runs no vCPU (imasks 0),
- * the full entry, which decides the same way. The window is
+ * core's timer can be due, and its interrupt comes as the call
+ * returns). Otherwise, or on a core that runs no vCPU (imasks 0), the
+ * full entry, which decides the same way. The window is
  * board_core.rs's QuickWindow, in linear memory (percore.quick_window).
  * Counted in quick_count (COUNT). r15 = &direct_general, r0 = the trap
  * number, bank 1 r0 and r1 in scratch. */
@@ -462,8 +462,8 @@ ici_refused:
  * vector (VBR + 0x600) with INTEVT 0xf00 + 0x20 m, SR.IMASK its IPI
  * level, and SSR, SPC and SGR as the hardware's entry left them (its own
  * SR, PC and R15); its context's INTEVT and level are recorded; the
- * `Inject` is traced and counted in ici_count. Every register it had is kept. Otherwise the full entry,
- * which decides the same way; an ICI already acknowledged here is simply
+ * `Inject` is traced and counted in ici_count. Every register it had is
+ * kept. Otherwise the full entry, which decides the same way; an ICI already acknowledged here is simply
  * gone, as it would be after the instance's own acknowledgement.
  * r15 = &direct_general; bank 1 r0 and r1 in scratch. */
 ipi_ici_entry:
@@ -572,8 +572,8 @@ ipi_ici_entry:
  * spumone_migration::ipi::raise), then the IPI ICI raised on the core the
  * target's location word names if it names another, else on its home
  * (Engine::ipi_destination); 0 into the caller's R0. Counted in
- * ipi_count (and ipi_coalesced if the bit was set already). Any other target (here, at home here, out of
- * range) or message (past 7), or a call made on register bank 1 (from
+ * ipi_count (and ipi_coalesced if the bit was set already). Any other
+ * target (here, at home here, out of range) or message (past 7), or a call made on register bank 1 (from
  * an exception handler: no guest sends so, and the path would be
  * untested), takes the full entry, which answers or refuses it. r15 =
  * &direct_general; bank 1 r0-r4 in scratch. */
@@ -649,11 +649,12 @@ ipi_refused:
 
 /* IDLE, past quick_call's checks, where the instance's last exit said
  * this path may answer it (the window's idle word, `Instance::quick_idle`:
- * the vCPU is alone here and its IPI ICI is this path's) and, checked
+ * nothing else here could run meanwhile and its IPI ICI is this path's)
+ * and, checked
  * here, it calls on bank 0 with nothing pending in the instance. Then it
  * is answered by sleeping in place: 0 into the caller's R0, counted in
- * quick_count and idle_count, an Undispatch record; the vCPU's SPC, SSR, SGR and bank 1 R0 and R1 set
- * aside; VBR to idle_vectors, whose only entry is idle_wake; and every
+ * quick_count and idle_count, an Undispatch record; the vCPU's SPC,
+ * SSR, SGR and bank 1 R0 and R1 set aside; VBR to idle_vectors, whose only entry is idle_wake; and every
  * level open for the sleep. Any interrupt ends it (the timer is armed for
  * the window's end, so nothing due is missed): idle_wake puts VBR back,
  * writes a Dispatch record and returns into the vCPU after its trapa with
@@ -1029,9 +1030,7 @@ hv_vectors_direct:
 	bf	direct_maybe_hypercall
 direct_exception:
 	mov.l	.Ldirect, r1
-	mov.l	@(4, r1), r0
-	add	#1, r0
-	mov.l	r0, @(4, r1)		/* direct_count */
+	COUNT	4, r1, r0		/* direct_count */
 	mov.l	@r1, r0
 	jmp	@r0			/* its VBR + 0x100 */
 	 nop
@@ -1057,9 +1056,7 @@ direct_maybe_hypercall:
 
 	.org	0xc00 + 0x400
 	mov.l	.Ldirect_tlb, r1
-	mov.l	@(4, r1), r0
-	add	#1, r0
-	mov.l	r0, @(4, r1)		/* direct_count */
+	COUNT	4, r1, r0		/* direct_count */
 	mov.l	@r1, r0
 	mov.w	.Ltlb_from_general, r1
 	add	r1, r0

@@ -279,14 +279,6 @@ mod tests {
     }
 
     #[test]
-    fn only_no_policy_leaves_a_gpos_vcpus_idling_to_the_scheduler() {
-        for policy in [Policy::None, Policy::DelayedPreemption, Policy::TrapMigration, Policy::OnDemandMigration] {
-            let lhp = Lhp::new(policy, true, Some(1000), true);
-            assert_eq!(lhp.watches_the_gpos(), policy != Policy::None, "{policy:?}");
-        }
-    }
-
-    #[test]
     fn delayed_preemption_holds_until_the_count_drops_and_counts_once() {
         let mut d = Lhp::new(Policy::DelayedPreemption, false, Some(50), false);
         let gpos = |count| Contender { class: GP, runnable: true, preempt_count: count };

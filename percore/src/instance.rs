@@ -253,6 +253,7 @@ pub struct Stats {
     /// place ([`Instance::quick_idle`]).
     pub idles_in_stub: u64,
 }
+spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, send_ipis_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED], ipi_icis_in_stub: u64, idles_in_stub: u64 });
 
 /// What the board's entry stub counted in its own words (board/rt/
 /// runtime.c, `struct percore`): one count per path, the least it can
@@ -272,36 +273,6 @@ pub struct StubCounts {
     /// IPI ICIs delivered.
     pub ipi_icis: u32,
 }
-
-impl Stats {
-    /// Add what the entry stub did into these counters as the instance
-    /// counts the same work: a call answered is an entry and a hypercall
-    /// of its number (the calls neither `SEND_IPI` nor `IDLE` are
-    /// `TIME_NOW`s); a `SEND_IPI` raises a virtual IPI (coalesced if its
-    /// bit was set); an IPI ICI delivered is an entry, an ICI of IPIs and
-    /// an injection.
-    pub fn add_stub_counts(&mut self, c: StubCounts) {
-        let n = |x: u32| x as u64;
-        // Saturating: words read from a crashed image may be anything.
-        let time_nows = n(c.calls).saturating_sub(n(c.send_ipis) + n(c.idles));
-        self.direct_exceptions += n(c.direct);
-        self.hypercalls_in_stub += n(c.calls);
-        self.send_ipis_in_stub += n(c.send_ipis);
-        self.idles_in_stub += n(c.idles);
-        self.ipi_icis_in_stub += n(c.ipi_icis);
-        self.entries += n(c.calls) + n(c.ipi_icis);
-        self.hypercalls += n(c.calls);
-        self.hypercalls_by_number[Hypercall::TimeNow.index()] += time_nows;
-        self.hypercalls_by_number[Hypercall::SendIpi.index()] += n(c.send_ipis);
-        self.hypercalls_by_number[Hypercall::Idle.index()] += n(c.idles);
-        self.virqs_raised += n(c.send_ipis);
-        self.virtual_ipis += n(c.send_ipis);
-        self.virqs_coalesced += n(c.coalesced);
-        self.injections += n(c.ipi_icis);
-        self.ipi_icis += n(c.ipi_icis);
-    }
-}
-spumone_kernel::word_counters!(Stats { entries: u64, hypercalls: u64, hypercall_errors: [u64; ERROR_KINDS], switches: u64, injections: u64, virqs_raised: u64, virqs_coalesced: u64, virqs_cancelled: u64, forwarded_exceptions: u64, timer_interrupts: u64, icis: u64, departures_out: u64, departures_in: u64, returns_out: u64, returns_in: u64, delayed_preemptions: u64, delay_bound_hits: u64, spin_yields: u64, virtual_ipis: u64, ipi_icis: u64, forwarded_messages: u64, device_interrupts: u64, device_interrupts_elsewhere: u64, spurious: u64, guest_faults: u64, misrouted: u64, migrations_resent: u64, stale_migrations: u64, migrations_taken_back: u64, migrations_expired: u64, departures_avoided: u64, doorbells: u64, direct_exceptions: u64, hypercalls_in_stub: u64, send_ipis_in_stub: u64, tlb_flushes: u64, hypercalls_by_number: [u64; hypercall::DEFINED], ipi_icis_in_stub: u64, idles_in_stub: u64 });
 
 impl Stats {
     pub const ZERO: Stats = Stats {
@@ -345,6 +316,33 @@ impl Stats {
         ipi_icis_in_stub: 0,
         idles_in_stub: 0,
     };
+
+    /// Add what the entry stub did into these counters as the instance
+    /// counts the same work: a call answered is an entry and a hypercall
+    /// of its number (the calls neither `SEND_IPI` nor `IDLE` are
+    /// `TIME_NOW`s); a `SEND_IPI` raises a virtual IPI (coalesced if its
+    /// bit was set); an IPI ICI delivered is an entry, an ICI of IPIs and
+    /// an injection.
+    pub fn add_stub_counts(&mut self, c: StubCounts) {
+        let n = |x: u32| x as u64;
+        // Saturating: words read from a crashed image may be anything.
+        let time_nows = n(c.calls).saturating_sub(n(c.send_ipis) + n(c.idles));
+        self.direct_exceptions += n(c.direct);
+        self.hypercalls_in_stub += n(c.calls);
+        self.send_ipis_in_stub += n(c.send_ipis);
+        self.idles_in_stub += n(c.idles);
+        self.ipi_icis_in_stub += n(c.ipi_icis);
+        self.entries += n(c.calls) + n(c.ipi_icis);
+        self.hypercalls += n(c.calls);
+        self.hypercalls_by_number[Hypercall::TimeNow.index()] += time_nows;
+        self.hypercalls_by_number[Hypercall::SendIpi.index()] += n(c.send_ipis);
+        self.hypercalls_by_number[Hypercall::Idle.index()] += n(c.idles);
+        self.virqs_raised += n(c.send_ipis);
+        self.virtual_ipis += n(c.send_ipis);
+        self.virqs_coalesced += n(c.coalesced);
+        self.injections += n(c.ipi_icis);
+        self.ipi_icis += n(c.ipi_icis);
+    }
 }
 
 /// The state of one core's hypervisor.
