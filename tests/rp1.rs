@@ -88,6 +88,30 @@ fn smp_runs_are_deterministic_to_the_cycle() {
     }
 }
 
+/// An ICI latency (`Config::ici_latency`) delays when a receiver can take
+/// an ICI and nothing else: the `ici` program, whose cores wait for every
+/// delivery, passes the same. Five of its waits are for a delivery sent
+/// after the last such wait ended (the four senders' rounds, then the
+/// four messages to core 1 in one write): 5 x 20,000 cycles later, less 8
+/// the plain run's polling spent there; the held message's wait overlaps
+/// the receiver's own delay loop.
+#[test]
+fn an_ici_latency_delays_delivery_only() {
+    let run = |latency: u64| {
+        let image = std::fs::read(build("ici", Platform::Rp1)).unwrap();
+        let mut m = Machine::new(Config { cores: 4, ici_latency: Some(latency), ..Config::default() }).unwrap();
+        let loaded = m.load_elf(&image).unwrap();
+        m.cpus[0].reset(loaded.entry);
+        let exit = m.run(MAX_CYCLES);
+        (exit, m.console_text(), m.cpus[0].cycles)
+    };
+    let (plain_exit, plain_console, plain_cycles) = run(0);
+    let (exit, console, cycles) = run(20_000);
+    assert_eq!(exit, plain_exit);
+    assert_eq!(console, plain_console);
+    assert_eq!(cycles - plain_cycles, 5 * 20_000 - 8, "{cycles} against {plain_cycles}");
+}
+
 /// Where a caller stops and resumes the machine must not change the run:
 /// the Linux boot test and the CLI slice runs differently. (Rounds used to
 /// end at the caller's limit, so odd slices changed the interleaving.)

@@ -58,11 +58,38 @@ pub struct Config {
     /// (translations, instructions run translated) vary from run to run
     /// in the background, and are the same every run otherwise.
     pub jit_background: Option<bool>,
+    /// Cycles from an inter-core interrupt's request to the first clock
+    /// reading of its receiver that can take it, 0 to [`MAX_ICI_LATENCY`]:
+    /// `None` takes `RP1_ICI_LATENCY`, else 0 (the receiver can take it
+    /// from the sender's clock on). A model parameter of the interconnect,
+    /// for experiments on how IPI latency moves a guest's behaviour
+    /// (docs/linux-guest.md); every figure of the tests is at 0.
+    pub ici_latency: Option<u64>,
 }
+
+/// The largest ICI latency, in cycles (a simulated millisecond).
+pub const MAX_ICI_LATENCY: u64 = 600_000;
 
 impl Default for Config {
     fn default() -> Self {
-        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None, jit_background: None }
+        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None, jit_background: None, ici_latency: None }
+    }
+}
+
+/// The ICI latency `Config::ici_latency` names, or `RP1_ICI_LATENCY`
+/// says (cycles, 0 to [`MAX_ICI_LATENCY`]); 0 if neither does.
+pub fn resolve_ici_latency(latency: Option<u64>) -> Result<u64, ConfigError> {
+    let latency = match latency {
+        Some(l) => l,
+        None => match env_setting("RP1_ICI_LATENCY").map_err(ConfigError::IciLatencyVariable)? {
+            Some(v) => v.trim().parse().map_err(|_| ConfigError::IciLatencyVariable(v))?,
+            None => 0,
+        },
+    };
+    if latency <= MAX_ICI_LATENCY {
+        Ok(latency)
+    } else {
+        Err(ConfigError::IciLatency(latency))
     }
 }
 
@@ -138,6 +165,10 @@ pub enum ConfigError {
     JitHot(u32),
     #[error("RP1_JIT_BACKGROUND must be 1 or 0, not {0:?}")]
     JitBackgroundVariable(String),
+    #[error("RP1_ICI_LATENCY must be a number of cycles from 0 to {max}, not {0:?}", max = MAX_ICI_LATENCY)]
+    IciLatencyVariable(String),
+    #[error("the ICI latency must be 0 to {max} cycles, not {0}", max = MAX_ICI_LATENCY)]
+    IciLatency(u64),
 }
 
 /// A hypervisor hosted on the machine: Rust code that stands in for the
@@ -319,6 +350,7 @@ impl Machine {
         if let Some(hot) = resolve_jit_hot(config.jit_hot)? {
             bus.set_jit_hot(hot);
         }
+        bus.intc.ici_latency = resolve_ici_latency(config.ici_latency)?;
         // The board's boot monitor leaves SCIF0 set up as the console
         // (transmitter and receiver enabled) before it starts a program;
         // Linux's early console and bare-metal programs rely on that.

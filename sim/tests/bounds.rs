@@ -12,7 +12,7 @@ use common::{code, elf, elf_with_symbols, Seg};
 use proptest::prelude::*;
 use rp1_sim::linux_boot::{set_boot_params, BootError, BOOT_PARAMS_SIZE};
 use rp1_sim::loader::{load_elf, read_image, LoadError, ReadError, MAX_IMAGE_FILE};
-use rp1_sim::machine::{Config, ConfigError, Exit, Machine, MAX_QUANTUM, SERIAL_KEEP};
+use rp1_sim::machine::{Config, ConfigError, Exit, Machine, MAX_ICI_LATENCY, MAX_QUANTUM, SERIAL_KEEP};
 
 const DRAM: (u32, u32) = (0x0800_0000, 128 << 20);
 
@@ -375,4 +375,14 @@ fn image_files_are_read_header_first_and_up_to_a_limit() {
     let missing = dir.join("missing.elf");
     assert!(matches!(read_image(&missing), Err(ReadError::Io(_))));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_ici_latency_is_capped() {
+    assert!(Machine::new(Config { ici_latency: Some(MAX_ICI_LATENCY), ..Config::default() }).is_ok());
+    for l in [MAX_ICI_LATENCY + 1, u64::MAX] {
+        let err = Machine::new(Config { ici_latency: Some(l), ..Config::default() }).err();
+        assert_eq!(err, Some(ConfigError::IciLatency(l)));
+        assert_eq!(err.unwrap().to_string(), format!("the ICI latency must be 0 to 600000 cycles, not {l}"));
+    }
 }

@@ -11,7 +11,7 @@
 
 use super::output::{errln, finish, write_out_bytes, Failure, OutputFile};
 use clap::ValueEnum;
-use rp1_sim::machine::{Config, Exit, Machine, MAX_QUANTUM};
+use rp1_sim::machine::{Config, Exit, Machine, MAX_ICI_LATENCY, MAX_QUANTUM};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -57,6 +57,11 @@ pub struct Args {
     /// on the simulating thread).
     #[arg(long)]
     jit_hot: Option<u32>,
+    /// Cycles from an inter-core interrupt's request to when its receiver
+    /// can take it, 0 to 600000: a model parameter of the interconnect.
+    /// Default: $RP1_ICI_LATENCY, else 0.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=MAX_ICI_LATENCY))]
+    ici_latency: Option<u64>,
     /// Where SCIF0 output goes.
     #[arg(long, value_enum, default_value_t = ConsoleMode::Stdout)]
     console: ConsoleMode,
@@ -175,6 +180,7 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         tier: args.tier,
         jit_hot: args.jit_hot,
         jit_background: None,
+        ici_latency: args.ici_latency,
     };
     let mut machine = Machine::new(config).map_err(|e| e.to_string())?;
     let mut entry = None;

@@ -491,6 +491,9 @@ pub struct Intc {
     /// The ICI faults of the machine's fault plan (`crate::faults`), if
     /// it has any: consulted at every ICI request, nowhere else.
     pub(crate) ici_faults: Option<Box<crate::faults::IciPlan>>,
+    /// Cycles from an ICI request to the first clock reading at which its
+    /// receiver can take it (`machine::Config::ici_latency`; 0 by default).
+    pub(crate) ici_latency: u64,
 }
 
 impl Intc {
@@ -516,6 +519,7 @@ impl Intc {
             latched: 0,
             held: 0,
             ici_faults: None,
+            ici_latency: 0,
         }
     }
 
@@ -695,8 +699,9 @@ impl Intc {
     }
 
     /// Set ICI request bits `value` of `core`, made at the sender's
-    /// clock `now`.
+    /// clock `now` (seen by the receiver `ici_latency` cycles later).
     fn request_ici(&mut self, core: usize, value: u32, now: u64) {
+        let now = now.saturating_add(self.ici_latency);
         // A request made while another is pending moves the time on:
         // whatever the receiver does on taking the ICI (reading a mailbox)
         // must not see the later sender's work early. The first request
@@ -1071,6 +1076,21 @@ mod tests {
         intc.write(Access { core: 0, now: 9000 }, cintici(1) - BASE, Size::Long, 1 << 4).unwrap();
         assert_eq!(intc.pending_at(1, 8999), None);
         assert_eq!(intc.pending_at(1, 9000).map(|p| p.intevt), Some(0xf00));
+    }
+
+    /// With an ICI latency, a request made at 5000 is seen from 5000 plus
+    /// the latency on, by every message and every later request alike.
+    #[test]
+    fn an_ici_latency_delays_when_the_receiver_can_take_it() {
+        let mut intc = Intc::new(2);
+        intc.ici_latency = 700;
+        wr(&mut intc, cicipri(1), 0xff);
+        intc.write(Access { core: 0, now: 5000 }, cintici(1) - BASE, Size::Long, 1).unwrap();
+        assert_eq!(intc.pending_at(1, 5699), None);
+        assert_eq!(intc.pending_at(1, 5700), Some(Pending { level: 15, intevt: 0xf00 }));
+        intc.write(Access { core: 0, now: 9000 }, cintici(1) - BASE, Size::Long, 1 << 4).unwrap();
+        assert_eq!(intc.pending_at(1, 9699), None);
+        assert_eq!(intc.pending_at(1, 9700).map(|p| p.intevt), Some(0xf00));
     }
 
     #[test]
