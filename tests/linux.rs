@@ -48,11 +48,15 @@ fn four_cpus_come_up_init_runs_hackbench_and_the_machine_halts() {
             "Each sender will pass 10 messages of 100 bytes",
             "Time: ",
             "rp1-init: hackbench exit status 0",
+            "rp1-init: context switches during hackbench ",
             "rp1-init: halting",
             "reboot: System halted",
         ],
     );
     assert_eq!(b.cpus_online(), Some(4));
+    // Each of hackbench's 40 tasks was switched to at least once.
+    let switches = rp1::linux_guest::context_switches(&b.console).expect("/init counts the context switches");
+    assert!(switches >= 40, "{switches} context switches");
     let t = b.hackbench_seconds().expect("hackbench time");
     assert!(t > 0.0 && t < 1.0, "hackbench took {t} s of simulated time");
     for bad in ["Oops", "BUG:", "Kernel panic", "Unable to handle", "unexpected IRQ"] {

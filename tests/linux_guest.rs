@@ -7,7 +7,7 @@
 //! one that no longer applies is refused by name.
 
 use rp1::linux::{build, LinuxImages};
-use rp1::linux_guest::{check, hackbench_seconds, linux_index, LinuxGuest};
+use rp1::linux_guest::{check, context_switches, hackbench_seconds, linux_index, LinuxGuest};
 use spumone_hosting::description::Policy;
 use spumone_hosting::report::latencies_us;
 use spumone_hosting::runner::RunResult;
@@ -52,6 +52,9 @@ fn linux_boots_on_four_vcpus_beside_the_rtos_runs_hackbench_and_halts() {
     }
     let t = hackbench_seconds(&console).expect("hackbench prints its time");
     assert!(t > 0.0 && t < 0.5, "hackbench took {t} s");
+    // Each of hackbench's 40 tasks was switched to at least once.
+    let switches = context_switches(&console).expect("/init counts the context switches");
+    assert!(switches >= 40, "{switches} context switches");
     let exit = result.log.exit_cycles[linux_index(&desc)].expect("Linux exited");
     assert!(exit < result.cycles, "Linux halted before the run ended");
     assert_probe_on_time(&result, 200);
@@ -403,9 +406,17 @@ fn the_overhead_sweep_measures_each_size_and_sums_them() {
     };
     let (single, _) = rp1::linux_experiment::overhead(images(), &p, |_| {}).unwrap_or_else(|e| panic!("{e}"));
     let times = |o: &rp1::linux_experiment::Overhead| {
-        [&o.native, &o.guest_alone, &o.guest_beside_idle_rtos].map(|r| (r.hackbench_s, r.halted_s))
+        [&o.native, &o.guest_alone, &o.guest_beside_idle_rtos].map(|r| (r.hackbench_s, r.halted_s, r.context_switches))
     };
     assert_eq!(times(&sweep.sizes[0].overhead), times(&single));
+    // Every run says its context switches (each of hackbench's 40 tasks
+    // ran at least once); two native runs are too few for the fit.
+    for s in &sweep.sizes {
+        for r in [&s.overhead.native, &s.overhead.guest_alone, &s.overhead.guest_beside_idle_rtos] {
+            assert!(r.context_switches.is_some_and(|n| n >= 40), "1x{}: {r:?}", s.loops);
+        }
+    }
+    assert_eq!(sweep.same_scheduling, None);
     let dir = std::env::temp_dir().join(format!("rp1-linux-overhead-{}", std::process::id()));
     let files = sweep.write(&dir).unwrap();
     let names: Vec<&str> = files.iter().map(|f| f.file_name().unwrap().to_str().unwrap()).collect();
@@ -413,6 +424,8 @@ fn the_overhead_sweep_measures_each_size_and_sums_them() {
     let csv = std::fs::read_to_string(&files[0]).unwrap();
     assert_eq!(csv.lines().count(), 1 + 6, "{csv}");
     assert!(csv.lines().nth(1).unwrap().starts_with("10,native,"), "{csv}");
+    let native_switches = sweep.sizes[0].overhead.native.context_switches.unwrap();
+    assert!(csv.lines().nth(1).unwrap().ends_with(&format!(",,,,{native_switches},")), "{csv}");
     // The CSV keeps each guest run's samples: compared with itself, the
     // hypervisor's share is there and the same.
     let same = rp1::linux_overhead::compare(("a", &csv), ("b", &csv)).unwrap();

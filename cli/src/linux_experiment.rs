@@ -22,7 +22,7 @@
 //! timelines exported (`spumone_hosting::trace_export`).
 
 use crate::linux::{boot, LinuxImages};
-use crate::linux_guest::{check, hackbench_seconds, linux_index, LinuxGuest};
+use crate::linux_guest::{check, context_switches, hackbench_seconds, linux_index, LinuxGuest};
 use serde::Serialize;
 use spumone_hosting::charts;
 use spumone_hosting::description::Policy;
@@ -101,6 +101,10 @@ pub struct LinuxRun {
     /// Where the cores' time went, for the runs that sampled it (the
     /// overhead's guest runs; `None` natively and in the policy sweep).
     pub samples: Option<CoreSamples>,
+    /// Context switches Linux made on all its CPUs while hackbench ran,
+    /// as /init read them from /proc/stat (measured; `None` if it did not
+    /// say). hackbench's time follows them (docs/linux-guest.md).
+    pub context_switches: Option<u64>,
 }
 
 /// Each core's PC sampled at the end of every round of a run (a quantum of
@@ -237,6 +241,7 @@ fn linux_run(console: &str, result: &RunResult, g: usize) -> Result<LinuxRun, St
         departures: result.stats.iter().map(|s| s.departures_out).sum(),
         returns: result.stats.iter().map(|s| s.returns_out).sum(),
         samples: None,
+        context_switches: context_switches(console),
     })
 }
 
@@ -333,6 +338,7 @@ pub fn overhead(images: &LinuxImages, p: &Params, mut progress: impl FnMut(&str)
         departures: 0,
         returns: 0,
         samples: None,
+        context_switches: context_switches(&native.console),
     };
     progress(&format!("native: hackbench {:.3} s", native_run.hackbench_s));
     let mut alone = LinuxGuest::new(Policy::None);

@@ -167,6 +167,18 @@ pub fn hackbench_seconds(console: &str) -> Option<f64> {
     after[..end].parse().ok()
 }
 
+/// What /init says of the context switches Linux made on all its CPUs
+/// while hackbench ran (its line "rp1-init: context switches during
+/// hackbench N", N read from /proc/stat's `ctxt` before and after; -1 if
+/// it could not read them): `None` without a count. Read up to the last
+/// digit, as [`hackbench_seconds`] reads.
+pub fn context_switches(console: &str) -> Option<u64> {
+    const LINE: &str = "rp1-init: context switches during hackbench ";
+    let after = &console[console.find(LINE)? + LINE.len()..];
+    let end = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+    after[..end].parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::hackbench_seconds;
@@ -177,5 +189,14 @@ mod tests {
         assert_eq!(hackbench_seconds("Time: 0.021rp1-init: hackbench exit status 0\n"), Some(0.021));
         assert_eq!(hackbench_seconds("Time: \n"), None);
         assert_eq!(hackbench_seconds("no time\n"), None);
+    }
+
+    #[test]
+    fn the_context_switches_are_read_from_inits_line() {
+        use super::context_switches;
+        assert_eq!(context_switches("x\nrp1-init: context switches during hackbench 123456\nrp1-init: halting\n"), Some(123456));
+        assert_eq!(context_switches("rp1-init: context switches during hackbench 77[ 1.0] cpu3\n"), Some(77));
+        assert_eq!(context_switches("rp1-init: context switches during hackbench -1\n"), None, "/init could not read them");
+        assert_eq!(context_switches("Time: 0.021\n"), None);
     }
 }
