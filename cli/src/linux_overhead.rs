@@ -88,8 +88,10 @@ fn mean_and_se(values: &[f64]) -> (f64, Option<f64>) {
 }
 
 /// The header `OverheadSweep::write` gives `overhead.csv`: with each
-/// run's samples (`CoreSamples`; empty natively), before the kernel
-/// parameters, which stay last since they may hold commas.
+/// run's samples (`CoreSamples`; empty natively) and context switches
+/// (empty if /init did not say them; `compare` does not read them),
+/// before the kernel parameters, which stay last since they may hold
+/// commas.
 const CSV_HEADER: &str =
     "loops,run,hackbench_s,halted_s,hypervisor_samples,guest_samples,asleep_samples,context_switches,kernel_parameters";
 /// The headers of the CSVs written before the context switches were, and
@@ -267,9 +269,9 @@ impl HypervisorShare {
 
 /// The guest against native Linux at the same scheduling: hackbench's
 /// time follows how many context switches Linux makes for the work, and
-/// that moves with the machine's timing (a few hundred cycles more or less
-/// on an IPI's way change it by tens of percent: docs/linux-guest.md, "Why
-/// hackbench's time moves"). So each guest run is compared with what the
+/// that moves with the machine's timing (tens of cycles on the entry
+/// stub's paths, or a thousand on an IPI's way, change the time by 5-10 %:
+/// docs/linux-guest.md, "Why hackbench's time moves"). So each guest run is compared with what the
 /// native runs take for its loops and its context switches: a
 /// least-squares fit of the native runs' times, `time = base + per_loop x
 /// loops + per_switch x switches`, evaluated at the guest run's. The
