@@ -352,6 +352,10 @@ fn the_full_system_experiment_runs_checks_and_writes_its_files() {
     assert_eq!((json["timeline"]["variant"].as_str(), json["timeline"]["util"].as_u64()), (Some("none"), Some(50)));
     let txt = std::fs::read_to_string(&files[2]).unwrap();
     assert!(txt.contains("the RTOS is the probe, not TOPPERS/JSP"), "{txt}");
+    // The overhead's runs say their context switches.
+    let switches = o.native.context_switches.expect("native Linux's /init counts them");
+    assert!(txt.contains(&format!("native Linux, 4 CPUs        {:.3} s; {switches} context switches\n", o.native.hackbench_s)), "{txt}");
+    assert!(txt.contains(&format!("; {} context switches  (probe ticking", o.guest_beside_idle_rtos.context_switches.unwrap())), "{txt}");
     assert!(txt.contains("linux_latency_cdf.svg  the probe's dispatch latency (CDF) per policy while Linux ran, at 50 %"), "{txt}");
     assert!(txt.contains("linux_timeline.json    none at 50 % as a Chrome trace ("), "{txt}");
     assert_full_system_charts(&sweep, &files[3], &files[4]);

@@ -250,6 +250,12 @@ fn hypervisor_note(r: &LinuxRun) -> String {
     r.samples.map_or(String::new(), |s| format!("; the hypervisor {:.2} % of the cores' busy time", s.hypervisor_pct()))
 }
 
+/// The context switches of a run, for a report line: hackbench's time
+/// follows them (docs/linux-guest.md, "Why hackbench's time moves").
+fn switches_note(r: &LinuxRun) -> String {
+    r.context_switches.map_or(String::new(), |n| format!("; {n} context switches"))
+}
+
 /// A run of the overhead's, with where the cores' time went.
 fn sampled_run(images: &LinuxImages, g: &LinuxGuest, max: u64) -> Result<LinuxRun, String> {
     let (desc, result, profile) = g.run_profiled(images, max)?;
@@ -435,20 +441,23 @@ impl Sweep {
             "Linux 6.1 (4 vCPUs) beside {} on the hypervisor's board image; hackbench={},{};\n\
              every figure measured in simulated time (600 MHz){}\n\n\
              overhead (hackbench's own time):\n\
-             \x20 native Linux, 4 CPUs        {:.3} s\n\
-             \x20 guest, no RTOS              {:.3} s  ({:+.1} %){}\n\
-             \x20 guest beside an idle RTOS   {:.3} s  ({:+.1} %){}  (probe ticking every 1 ms, no burner)\n\n",
+             \x20 native Linux, 4 CPUs        {:.3} s{}\n\
+             \x20 guest, no RTOS              {:.3} s  ({:+.1} %){}{}\n\
+             \x20 guest beside an idle RTOS   {:.3} s  ({:+.1} %){}{}  (probe ticking every 1 ms, no burner)\n\n",
             self.rtos,
             self.groups,
             self.loops,
             if self.rtos == crate::toppers::NAME { "" } else { "; the RTOS is the probe, not TOPPERS/JSP" },
             o.native.hackbench_s,
+            switches_note(&o.native),
             o.guest_alone.hackbench_s,
             o.alone_pct(),
             hypervisor_note(&o.guest_alone),
+            switches_note(&o.guest_alone),
             o.guest_beside_idle_rtos.hackbench_s,
             o.beside_idle_pct(),
-            hypervisor_note(&o.guest_beside_idle_rtos)
+            hypervisor_note(&o.guest_beside_idle_rtos),
+            switches_note(&o.guest_beside_idle_rtos)
         );
         let (utils, variants) = (self.utils(), self.variants());
         let cell = |v: &str, u: u32, f: &dyn Fn(&Point) -> Option<String>| {
