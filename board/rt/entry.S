@@ -463,8 +463,9 @@ ici_refused:
  * level, and SSR, SPC and SGR as the hardware's entry left them (its own
  * SR, PC and R15); its context's INTEVT and level are recorded; the
  * `Inject` is traced and counted in ici_count. Every register it had is
- * kept. Otherwise the full entry, which decides the same way; an ICI already acknowledged here is simply
- * gone, as it would be after the instance's own acknowledgement.
+ * kept. Otherwise the full entry, which decides the same way; an ICI
+ * already acknowledged here is simply gone, as it would be after the
+ * instance's own acknowledgement.
  * r15 = &direct_general; bank 1 r0 and r1 in scratch. */
 ipi_ici_entry:
 	SAVE_SCRATCH 2, 3, 4, 5, 6
@@ -573,8 +574,9 @@ ipi_ici_entry:
  * target's location word names if it names another, else on its home
  * (Engine::ipi_destination); 0 into the caller's R0. Counted in
  * ipi_count (and ipi_coalesced if the bit was set already). Any other
- * target (here, at home here, out of range) or message (past 7), or a call made on register bank 1 (from
- * an exception handler: no guest sends so, and the path would be
+ * target (here, at home here, out of range) or message (past 7), or a
+ * call made on register bank 1 (from an exception handler: no guest
+ * sends so, and the path would be
  * untested), takes the full entry, which answers or refuses it. r15 =
  * &direct_general; bank 1 r0-r4 in scratch. */
 quick_send_ipi:
@@ -650,11 +652,12 @@ ipi_refused:
 /* IDLE, past quick_call's checks, where the instance's last exit said
  * this path may answer it (the window's idle word, `Instance::quick_idle`:
  * nothing else here could run meanwhile and its IPI ICI is this path's)
- * and, checked
- * here, it calls on bank 0 with nothing pending in the instance. Then it
+ * and, checked here, it calls on bank 0 with nothing pending in the
+ * instance. Then it
  * is answered by sleeping in place: 0 into the caller's R0, counted in
  * quick_count and idle_count, an Undispatch record; the vCPU's SPC,
- * SSR, SGR and bank 1 R0 and R1 set aside; VBR to idle_vectors, whose only entry is idle_wake; and every
+ * SSR, SGR and bank 1 R0 and R1 set aside; VBR to idle_vectors, whose
+ * only entry is idle_wake; and every
  * level open for the sleep. Any interrupt ends it (the timer is armed for
  * the window's end, so nothing due is missed): idle_wake puts VBR back,
  * writes a Dispatch record and returns into the vCPU after its trapa with

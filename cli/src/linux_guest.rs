@@ -162,8 +162,15 @@ pub fn check(desc: &Description, result: &RunResult) -> Result<String, String> {
 /// last digit: the guest's console reaches the report core by core, so
 /// another vCPU's output can land between it and its newline.
 pub fn hackbench_seconds(console: &str) -> Option<f64> {
-    let after = &console[console.find("Time: ")? + "Time: ".len()..];
-    let end = after.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(after.len());
+    number_after(console, "Time: ", |c| c.is_ascii_digit() || c == '.')
+}
+
+/// The number that follows the first `marker` in `console`, read while
+/// `part` says its characters are the number's: up to its last digit
+/// though another vCPU's output follows it on the same line.
+fn number_after<T: std::str::FromStr>(console: &str, marker: &str, part: impl Fn(char) -> bool) -> Option<T> {
+    let after = &console[console.find(marker)? + marker.len()..];
+    let end = after.find(|c: char| !part(c)).unwrap_or(after.len());
     after[..end].parse().ok()
 }
 
@@ -173,10 +180,7 @@ pub fn hackbench_seconds(console: &str) -> Option<f64> {
 /// it could not read them): `None` without a count. Read up to the last
 /// digit, as [`hackbench_seconds`] reads.
 pub fn context_switches(console: &str) -> Option<u64> {
-    const LINE: &str = "rp1-init: context switches during hackbench ";
-    let after = &console[console.find(LINE)? + LINE.len()..];
-    let end = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
-    after[..end].parse().ok()
+    number_after(console, "rp1-init: context switches during hackbench ", |c| c.is_ascii_digit())
 }
 
 #[cfg(test)]
