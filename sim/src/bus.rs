@@ -78,6 +78,9 @@ pub struct Rp1Bus {
     /// Reserved 32-byte line per core (MOVLI.L), if any.
     reservation: [Option<u32>; 4],
     any_reservation: bool,
+    /// What the TMU and SCIF lines were last driven from
+    /// (`sync_interrupts`).
+    lines: LinesDriven,
     /// The last `write` went to a device (see `Bus::take_device_write`).
     device_written: bool,
     pub faults: Vec<BusFault>,
@@ -115,6 +118,32 @@ enum Dev {
     Rst,
     Board,
     SimCtl,
+}
+
+/// The span of time over which the TMU and SCIF interrupt lines
+/// `sync_interrupts` last drove hold their values: from the time they
+/// were driven at to the first timer underflow after it that raises a
+/// line (`Tmu::next_event`). In it, with no access to a TMU or a SCIF
+/// since, every line is unchanged: a SCIF's lines follow its registers
+/// alone, and a TMU's change with time only where a channel underflows
+/// (they rise then, and fall only when software writes). About three
+/// quarters of the calls fall in it (every core's slice starts with one,
+/// four slices a round), and each otherwise evaluates six timer channels
+/// and drives eighteen lines.
+#[derive(Clone, Copy, Debug)]
+struct LinesDriven {
+    from: u64,
+    until: u64,
+}
+
+impl LinesDriven {
+    /// Never driven, or a device was accessed since.
+    const STALE: LinesDriven = LinesDriven { from: u64::MAX, until: 0 };
+
+    /// Whether the lines as driven still hold at `now`.
+    fn hold_at(&self, now: u64) -> bool {
+        (self.from..self.until).contains(&now)
+    }
 }
 
 impl Rp1Bus {
@@ -210,6 +239,7 @@ impl Rp1Bus {
             latency: Latency::default(),
             reservation: [None; 4],
             any_reservation: false,
+            lines: LinesDriven::STALE,
             device_written: false,
             faults: Vec::new(),
             fault_count: 0,
@@ -314,6 +344,10 @@ impl Rp1Bus {
     }
 
     fn device(&mut self, dev: Dev) -> &mut dyn Mmio {
+        if matches!(dev, Dev::Tmu(_) | Dev::Scif(_)) {
+            // A read may change a device too (a receive FIFO's).
+            self.lines = LinesDriven::STALE;
+        }
         match dev {
             Dev::Intc => &mut self.intc,
             Dev::Tmu(i) => &mut self.tmu[i],
@@ -402,6 +436,15 @@ impl Rp1Bus {
     pub fn sync_interrupts(&mut self, now: u64) {
         use crate::devices::intc::Source;
         self.intc.deliver_late_icis(now);
+        if self.lines.hold_at(now) {
+            // The lines are what they were when last driven, and driving
+            // a line again with its value changes nothing.
+            return;
+        }
+        self.lines = LinesDriven {
+            from: now,
+            until: self.tmu.iter().filter_map(|t| t.next_event(now)).min().unwrap_or(u64::MAX),
+        };
         for (unit, tmu) in self.tmu.iter().enumerate() {
             for (ch, on) in tmu.irq_lines(now).into_iter().enumerate() {
                 self.intc.set_line(Source::tmu(unit * 3 + ch), on);
@@ -690,6 +733,50 @@ impl Rp1Bus {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `sync_interrupts` drives the TMU and SCIF lines again only where
+    /// they may have changed (`LinesDriven`). A timer started and a
+    /// SCIF's transmit interrupt enabled between two calls in one held
+    /// span are seen at the next; an underflow is seen from its cycle on
+    /// and not a cycle before, and a call at an earlier clock (a later
+    /// core's in the same round) sees the line as it was then.
+    #[test]
+    fn interrupt_lines_follow_device_accesses_and_underflows() {
+        use crate::devices::intc::Source;
+        use crate::devices::{scif, tmu};
+        let mut bus = Rp1Bus::new(1, 0x0800_0000);
+        let timer = Source::tmu(0);
+        let transmit = Source::scif(0, 3).expect("SCIF0 has a TXI line");
+        bus.sync_interrupts(100);
+        assert!(!bus.intc.requested(timer) && !bus.intc.requested(transmit));
+        // TMU0 channel 0: TCOR = TCNT = 9, UNIE, started; at cycle 100.
+        let mut now = 100;
+        for (reg, size, value) in [(0x08, Size::Long, 9), (0x0C, Size::Long, 9), (0x10, Size::Word, tmu::TCR_UNIE as u32), (0x04, Size::Byte, 1)] {
+            bus.write(0, &mut now, tmu::TMU0_BASE + reg, size, value).expect("a TMU register");
+        }
+        bus.sync_interrupts(now);
+        let underflow = bus.next_event(now).expect("the running channel underflows");
+        assert!(underflow > now + 1);
+        bus.sync_interrupts(underflow - 1);
+        assert!(!bus.intc.requested(timer), "a cycle before the underflow");
+        bus.sync_interrupts(underflow);
+        assert!(bus.intc.requested(timer), "at the underflow");
+        bus.sync_interrupts(underflow - 1);
+        assert!(!bus.intc.requested(timer), "an earlier clock, after a later one");
+        bus.sync_interrupts(underflow + 5);
+        assert!(bus.intc.requested(timer));
+        // TDFE is set out of reset: enabling TIE raises TXI, read at the
+        // same clock as the last call.
+        let mut now = underflow + 5;
+        bus.write(0, &mut now, scif::SCIF0_BASE + 0x08, Size::Word, scif::SCSCR_TIE as u32).expect("SCSCR");
+        bus.sync_interrupts(underflow + 5);
+        assert!(bus.intc.requested(transmit), "TIE set between two calls");
+        // Clearing UNF (write 0 to it) lowers the timer's line.
+        let mut now = underflow + 5;
+        bus.write(0, &mut now, tmu::TMU0_BASE + 0x10, Size::Word, tmu::TCR_UNIE as u32).expect("TCR");
+        bus.sync_interrupts(underflow + 5);
+        assert!(!bus.intc.requested(timer), "UNF cleared between two calls");
+    }
 
     /// A core's write to a peripheral through P4 leaves the bus's device
     /// flag to no one else: another core's next store to DRAM by the slow

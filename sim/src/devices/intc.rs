@@ -560,7 +560,7 @@ impl Intc {
     }
 
     /// Whether `src` is requesting, before masks and priorities.
-    fn requested(&self, src: Source) -> bool {
+    pub(crate) fn requested(&self, src: Source) -> bool {
         let bit = src.bit();
         match src.kind() {
             Kind::Irl => !self.irq_mode() && (self.asserted | if self.irl_retained() { self.latched } else { 0 }) & bit != 0,
