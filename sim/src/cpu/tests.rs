@@ -560,7 +560,7 @@ fn a_store_to_ol_memory_yields_only_where_the_machines_look_could_act() {
     cpu.reset(0xA000_0000);
     assert_ne!(cpu.sr & sr::BL, 0, "reset sets SR.BL");
     let ol = OLRAM_BASE + 0x40;
-    let mut store = |cpu: &mut Cpu, bus: &mut Rp1Bus, v: u32| {
+    let store = |cpu: &mut Cpu, bus: &mut Rp1Bus, v: u32| {
         cpu.yield_now = false;
         cpu.write(bus, ol, Size::Long, v).expect("OL memory takes a write");
         assert_eq!(cpu.read(bus, ol, Size::Long), Ok(v));
