@@ -67,6 +67,8 @@ pub struct Rp1Bus {
     pub olram: Vec<Vec<u8>>,
     pub ilram: Vec<Vec<u8>>,
     pub intc: Intc,
+    /// Changed only through the bus's accesses (`device`), which tell
+    /// `sync_interrupts` to drive their lines again (`LinesDriven`).
     pub tmu: [Tmu; 2],
     pub scif: [Scif; 4],
     pub cpg: Cpg,
@@ -443,7 +445,7 @@ impl Rp1Bus {
         }
         self.lines = LinesDriven {
             from: now,
-            until: self.tmu.iter().filter_map(|t| t.next_event(now)).min().unwrap_or(u64::MAX),
+            until: self.next_underflow(now).unwrap_or(u64::MAX),
         };
         for (unit, tmu) in self.tmu.iter().enumerate() {
             for (ch, on) in tmu.irq_lines(now).into_iter().enumerate() {
@@ -464,7 +466,13 @@ impl Rp1Bus {
     /// fault plan arriving).
     pub fn next_event(&self, now: u64) -> Option<u64> {
         let late = self.intc.next_late_ici().filter(|&t| t > now);
-        self.tmu.iter().filter_map(|t| t.next_event(now)).chain(late).min()
+        self.next_underflow(now).into_iter().chain(late).min()
+    }
+
+    /// The earliest cycle after `now` at which a timer underflow raises a
+    /// TMU line.
+    fn next_underflow(&self, now: u64) -> Option<u64> {
+        self.tmu.iter().filter_map(|t| t.next_event(now)).min()
     }
 
     fn break_reservations(&mut self, writer: usize, addr: u32) {

@@ -79,13 +79,7 @@ impl Default for Config {
 /// The ICI latency `Config::ici_latency` names, or `RP1_ICI_LATENCY`
 /// says (cycles, 0 to [`MAX_ICI_LATENCY`]); 0 if neither does.
 pub fn resolve_ici_latency(latency: Option<u64>) -> Result<u64, ConfigError> {
-    let latency = match latency {
-        Some(l) => l,
-        None => match env_setting("RP1_ICI_LATENCY").map_err(ConfigError::IciLatencyVariable)? {
-            Some(v) => v.trim().parse().map_err(|_| ConfigError::IciLatencyVariable(v))?,
-            None => 0,
-        },
-    };
+    let latency = number_setting(latency, "RP1_ICI_LATENCY", ConfigError::IciLatencyVariable)?.unwrap_or(0);
     if latency <= MAX_ICI_LATENCY {
         Ok(latency)
     } else {
@@ -97,17 +91,9 @@ pub fn resolve_ici_latency(latency: Option<u64>) -> Result<u64, ConfigError> {
 /// number from 1 to 65536); `None` if neither does (the tier's default for
 /// where it compiles: `jit::HOT_THRESHOLD` or `jit::BACKGROUND_HOT`).
 pub fn resolve_jit_hot(hot: Option<u32>) -> Result<Option<u32>, ConfigError> {
-    let hot = match hot {
-        Some(h) => h,
-        None => match env_setting("RP1_JIT_HOT").map_err(ConfigError::JitHotVariable)? {
-            Some(v) => v.trim().parse().map_err(|_| ConfigError::JitHotVariable(v))?,
-            None => return Ok(None),
-        },
-    };
-    if (1..=65536).contains(&hot) {
-        Ok(Some(hot))
-    } else {
-        Err(ConfigError::JitHot(hot))
+    match number_setting(hot, "RP1_JIT_HOT", ConfigError::JitHotVariable)? {
+        Some(h) if !(1..=65536).contains(&h) => Err(ConfigError::JitHot(h)),
+        hot => Ok(hot),
     }
 }
 
@@ -132,6 +118,19 @@ pub fn resolve_tier(tier: Option<Tier>) -> Result<Option<Tier>, ConfigError> {
     }
     match env_setting("RP1_TIER").map_err(ConfigError::TierVariable)? {
         Some(v) => v.parse().map(Some).map_err(|_| ConfigError::TierVariable(v)),
+        None => Ok(None),
+    }
+}
+
+/// `value` if the configuration gives it, else the environment variable
+/// `name` read as a number (`bad` makes the error for one that is not);
+/// `None` if neither says.
+fn number_setting<T: std::str::FromStr>(value: Option<T>, name: &str, bad: fn(String) -> ConfigError) -> Result<Option<T>, ConfigError> {
+    if value.is_some() {
+        return Ok(value);
+    }
+    match env_setting(name).map_err(bad)? {
+        Some(v) => v.trim().parse().map(Some).map_err(|_| bad(v)),
         None => Ok(None),
     }
 }
