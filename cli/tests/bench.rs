@@ -34,6 +34,9 @@ fn bench_runs_from_the_repository_and_checks_every_crc() {
         assert_eq!(lines_starting(&out, &format!("rp1-sim {tier} 1 core:  crc ok ")).len(), 1, "{out}");
         assert_eq!(lines_starting(&out, &format!("rp1-sim {tier} 4 cores: crc ok ")).len(), 1, "{out}");
     }
+    // The run in long rounds: the same instructions, the right CRC.
+    let long = lines_starting(&out, "rp1-sim jit    1 core, rounds of 100000 cycles: crc ok ");
+    assert!(long.len() == 1 && long[0].contains("(instructions identical)"), "{out}");
     let tiers = lines_starting(&out, "jit / interp: ");
     assert!(tiers.len() == 1 && tiers[0].ends_with("simulated cycles and instructions identical"), "{out}");
 

@@ -8,7 +8,11 @@
 //! scripts/bench-peers.sh, which builds it for each peer with the same
 //! compiler and flags), printing every rate and the ratios: these machines
 //! are shared and noisy, so only ratios measured side by side mean
-//! anything. Then the same workload on all four simulated cores at once.
+//! anything. The translating tier's one-core run is made once more in
+//! rounds of 100,000 cycles instead of the default quantum's: the same
+//! instructions (checked), so the difference in host time is what the
+//! machine's rounds cost, which qemu-sh4 in user mode does not pay.
+//! Then the same workload on all four simulated cores at once.
 //! Every simulated run is made on both execution tiers (the interpreter
 //! and the translating tier, `rp1_sim::cpu::jit`), which must agree on
 //! every cycle and instruction.
@@ -70,10 +74,17 @@ struct SimRun {
     seconds: f64,
 }
 
-fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier) -> SimRun {
+/// Rounds of this many cycles for the run that measures what the
+/// machine's rounds cost (`ROUNDS_LINE`): a hundredth of the default
+/// quantum's rounds.
+const LONG_QUANTUM: u64 = 100_000;
+
+fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier, quantum: Option<u64>) -> SimRun {
     let elf = build(program, Platform::Rp1);
     let image = std::fs::read(&elf).expect("read the harness");
-    let mut m = Machine::new(Config { cores, tier: Some(tier), ..Config::default() }).expect("machine");
+    let defaults = Config::default();
+    let config = Config { cores, tier: Some(tier), quantum: quantum.unwrap_or(defaults.quantum), ..defaults };
+    let mut m = Machine::new(config).expect("machine");
     let loaded = m.load_elf(&image).expect("load the harness");
     let at = symbol_address(&image, "bench_iters").expect("the harness defines bench_iters");
     m.bus.load(0, at & 0x1FFF_FFFF, &iters.to_le_bytes()).expect("patch bench_iters");
@@ -95,7 +106,7 @@ fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier) -> SimRun {
 fn on_both_tiers(program: &str, cores: usize, iters: u32, want: &str) -> Result<Vec<SimRun>, Failure> {
     let mut runs = Vec::new();
     for tier in [Tier::Interp, Tier::Jit] {
-        let run = run_sim(program, cores, iters, tier);
+        let run = run_sim(program, cores, iters, tier, None);
         let right = run.console.lines().filter(|l| l.ends_with(&format!("crc {want}"))).count() == cores;
         let (label, rate) = if cores == 1 { ("1 core: ", "MIPS") } else { ("4 cores:", "MIPS aggregate") };
         outln!(
@@ -192,6 +203,29 @@ fn bench(args: Args) -> Result<ExitCode, Failure> {
     let mips = |r: &SimRun| r.instructions as f64 / r.seconds / 1e6;
     let (interp_mips, jit_mips) = (mips(&one_core[0]), mips(&one_core[1]));
 
+    // What the machine's rounds cost: the same run in rounds a hundred
+    // times longer. One core and no interrupt make it the same program
+    // run (the same instructions, checked; only the machine's clock at
+    // the end, the end of the last round, differs), so the difference is the host time of the rounds
+    // themselves (the machine's turn, the loop's way into translated
+    // code, the instructions interpreted where a round starts inside a
+    // translation), which qemu-sh4 in user mode does not have.
+    let long = run_sim("bench_work", 1, iters, Tier::Jit, Some(LONG_QUANTUM));
+    let long_right = long.console.lines().any(|l| l.ends_with(&format!("crc {want}")));
+    let long_same = long.instructions == one_core[1].instructions;
+    let long_mips = mips(&long);
+    outln!(
+        "rp1-sim jit    1 core, rounds of {LONG_QUANTUM} cycles: crc {}  {:.3} s  {:.0} MIPS  (instructions {}): \
+         the rounds of the default {}-cycle quantum took {:.0} % of the jit run above",
+        if long_right { "ok" } else { "WRONG" },
+        long.seconds,
+        long_mips,
+        if long_same { "identical" } else { "DIFFERENT" },
+        Config::default().quantum,
+        100.0 * (1.0 - long.seconds / one_core[1].seconds)
+    )?;
+    assert!(long_right && long_same, "the long-round run differs:\n{}", long.console);
+
     match run_peers(iters) {
         Ok(peers) => {
             for peer in peers {
@@ -201,10 +235,11 @@ fn bench(args: Args) -> Result<ExitCode, Failure> {
                         let peer_mips = workload / secs / 1e6;
                         outln!(
                             "{name:<18} crc {}  {secs:.3} s  ~{peer_mips:.0} MIPS  -> rp1-sim is {:.2}x its rate \
-                             (interp), {:.2}x (jit)",
+                             (interp), {:.2}x (jit), {:.2}x (jit, long rounds)",
                             if crc == want { "ok" } else { "WRONG" },
                             interp_mips / peer_mips,
-                            jit_mips / peer_mips
+                            jit_mips / peer_mips,
+                            long_mips / peer_mips
                         )?;
                     }
                     Err(why) => outln!("{name:<18} not measured: {why}")?,
