@@ -539,6 +539,20 @@ fn only_arrival_points_become_translations() {
     assert!(stats.retired > 2100 * 3 / 4, "{stats:?}");
 }
 
+/// A slice that ends inside a run of pure words: the translation runs
+/// them up to the limit itself, each tested as the interpreter tests it
+/// (`limit_ladder`), and leaves at the first word it may not start. The
+/// loop of 40 adds above in slices of 200 cycles: the same run as the
+/// interpreter's, with 1,821 instructions translated in 13 entries from
+/// the loop. (When a failed segment test left at the segment's start,
+/// the loop entered the next translation only to see its first test fail
+/// too, then interpreted up to the limit: 1,695 translated in 23 entries.)
+#[test]
+fn a_slice_that_ends_among_pure_words_runs_them_translated() {
+    let stats = translated_run(&framed(&[0x7201; 40], 50), 200);
+    assert_eq!((stats.translations, stats.retired, stats.calls), (2, 1821, 13), "{stats:?}");
+}
+
 /// A translation hands over to the translation of another word of its
 /// block without going back to the loop. The 40-word loop above, in one
 /// slice: iteration 1 is interpreted; in 2 the loop enters the head's new

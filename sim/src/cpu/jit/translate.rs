@@ -7,7 +7,9 @@
 //! other word (a branch, a load or store, a handler call). A segment
 //! starts an IR block with one test of the cycle limit, which passes
 //! exactly when the interpreter's tests before each of its words would
-//! (`segment_test`); then each word is done and counted (one cycle and
+//! (`segment_test`; where it fails, the words before the limit run one
+//! by one, each tested, `limit_ladder`); then each word is done and
+//! counted (one cycle and
 //! one retired instruction; a memory access adds its latency). Branches
 //! whose target lies inside the run jump to that word's IR block (targets
 //! start segments), so a loop runs without leaving the function. Every
@@ -505,10 +507,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
 
     /// At the start of a segment of `k` words: the interpreter tests the
     /// limit before each, and all but the last cost exactly one cycle, so
-    /// the k tests pass exactly when `cycles + k - 1 < limit`. If not, leave
-    /// with the PC at the segment, having run none of it: the loop then
-    /// runs its words one by one (a translation that ran nothing hands the
-    /// loop the instruction at its PC).
+    /// the k tests pass exactly when `cycles + k - 1 < limit`. If not, the
+    /// words the limit leaves room for run one by one, each tested
+    /// (`limit_ladder`), and the translation leaves with the PC at the
+    /// first word not run (one that ran nothing hands the loop the
+    /// instruction at its PC).
     fn segment_test(&mut self, start: usize) {
         let mut last = start;
         while last + 1 < self.end && self.pure[last - self.entry] && !self.starts[last + 1 - self.entry] {
@@ -517,10 +520,45 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let c = self.b.use_var(self.cycles);
         let c_last = self.b.ins().iadd_imm_s(c, (last - start) as i64);
         let over = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c_last, self.limit);
-        let pc = self.const32(self.pc_of(start));
         let go = self.b.create_block();
-        self.b.ins().brif(over, self.exit_at, &[pc.into()], go, &[]);
+        if last == start {
+            let pc = self.const32(self.pc_of(start));
+            self.b.ins().brif(over, self.exit_at, &[pc.into()], go, &[]);
+        } else {
+            let ladder = self.b.create_block();
+            self.b.ins().brif(over, ladder, &[], go, &[]);
+            self.b.set_cold_block(ladder);
+            self.b.switch_to_block(ladder);
+            self.limit_ladder(start, last);
+        }
         self.b.switch_to_block(go);
+    }
+
+    /// Where a segment's test failed (`segment_test`): its words up to the
+    /// limit, each tested first as the interpreter tests it, then out with
+    /// the PC at the first word not run. Only pure words can run here
+    /// (the test failed, so the limit falls before `last`, the one word
+    /// that may not be pure), so each is its inline form again, one cycle.
+    /// Why: leaving at the segment's start handed those words to the
+    /// loop, which entered the next translation only to have its first
+    /// test fail the same way and then interpreted them, at every round
+    /// that ended in a run of pure words (on `rp1 bench`'s CRC loop about
+    /// a third of a round's host time).
+    fn limit_ladder(&mut self, start: usize, last: usize) {
+        for word in start..last {
+            let c = self.b.use_var(self.cycles);
+            let done = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c, self.limit);
+            let pc = self.const32(self.pc_of(word));
+            let run = self.b.create_block();
+            self.b.ins().brif(done, self.exit_at, &[pc.into()], run, &[]);
+            self.b.set_cold_block(run);
+            self.b.switch_to_block(run);
+            let inlined = self.inline(self.block.ops[word], self.pc_of(word));
+            debug_assert!(inlined, "a segment's words before its last are pure");
+            self.count();
+        }
+        let pc = self.const32(self.pc_of(last));
+        self.b.ins().jump(self.exit_at, &[pc.into()]);
     }
 
     /// After a pure word: on to `word` in the same IR block if it does not
