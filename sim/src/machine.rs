@@ -442,6 +442,9 @@ impl Machine {
     /// before the core executes another instruction.
     pub fn run_hosted<H: Host>(&mut self, host: &mut H, limit: u64) -> Exit {
         let limit = limit.min(self.hard_limit);
+        // Shared with the cores for the whole call, not cloned at every
+        // round (two atomic operations a round).
+        let table = Arc::clone(&self.table);
         loop {
             if let Some(code) = self.bus.simctl.exit_code {
                 return Exit::Guest(code);
@@ -471,7 +474,7 @@ impl Machine {
                 }
             }
             round_end = round_end.min(self.hard_limit);
-            if let Some(exit) = self.run_round(host, round_end) {
+            if let Some(exit) = self.run_round(host, &table, round_end) {
                 return exit;
             }
             self.now = round_end;
@@ -481,8 +484,7 @@ impl Machine {
 
     /// Run every core up to `round_end`, unless a core hits a breakpoint or
     /// double-faults.
-    fn run_round<H: Host>(&mut self, host: &mut H, round_end: u64) -> Option<Exit> {
-        let table = Arc::clone(&self.table);
+    fn run_round<H: Host>(&mut self, host: &mut H, table: &OpTable<Rp1Bus>, round_end: u64) -> Option<Exit> {
         for i in 0..self.cpus.len() {
             if let Some(plan) = self.faults.as_mut() {
                 // A stopped core passes the round untouched: no
@@ -515,7 +517,7 @@ impl Machine {
                 // A full trace buffer only hands its events on: the core
                 // runs on as if `run` had not returned.
                 let stop = loop {
-                    let stop = self.cpus[i].run(&mut self.bus, &table, round_end);
+                    let stop = self.cpus[i].run(&mut self.bus, table, round_end);
                     self.flush_trace(i);
                     if stop != Stop::TraceFull {
                         break stop;
@@ -579,11 +581,18 @@ impl Machine {
     /// (`trace_to`) if there is one, else to `self.trace`. Cores are
     /// flushed as each finishes its turn, so the events come in the order
     /// they always did: round by round, core by core.
+    #[inline]
     fn flush_trace(&mut self, i: usize) {
-        let Some(events) = self.cpus[i].trace.as_mut() else { return };
-        if events.is_empty() {
-            return;
+        // Called for every core at every round; the events are rare.
+        if self.cpus[i].trace.as_ref().is_some_and(|events| !events.is_empty()) {
+            self.hand_trace_on(i);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn hand_trace_on(&mut self, i: usize) {
+        let Some(events) = self.cpus[i].trace.as_mut() else { return };
         match self.trace_out.as_mut() {
             None => self.trace.append(events),
             Some(out) => {
