@@ -75,8 +75,8 @@ struct SimRun {
 }
 
 /// Rounds of this many cycles for the run that measures what the
-/// machine's rounds cost (`ROUNDS_LINE`): a hundredth of the default
-/// quantum's rounds.
+/// machine's rounds cost (the line after the one-core runs): a hundredth
+/// of the default quantum's rounds.
 const LONG_QUANTUM: u64 = 100_000;
 
 fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier, quantum: Option<u64>) -> SimRun {
@@ -206,10 +206,11 @@ fn bench(args: Args) -> Result<ExitCode, Failure> {
     // What the machine's rounds cost: the same run in rounds a hundred
     // times longer. One core and no interrupt make it the same program
     // run (the same instructions, checked; only the machine's clock at
-    // the end, the end of the last round, differs), so the difference is the host time of the rounds
-    // themselves (the machine's turn, the loop's way into translated
-    // code, the instructions interpreted where a round starts inside a
-    // translation), which qemu-sh4 in user mode does not have.
+    // the end, the end of the last round, differs), so the difference is
+    // the host time of the rounds themselves (the machine's turn, the
+    // loop's way in and out of translated code, the instructions
+    // interpreted where a round starts inside a translation), which
+    // qemu-sh4 in user mode does not have.
     let long = run_sim("bench_work", 1, iters, Tier::Jit, Some(LONG_QUANTUM));
     let long_right = long.console.lines().any(|l| l.ends_with(&format!("crc {want}")));
     let long_same = long.instructions == one_core[1].instructions;
