@@ -101,13 +101,19 @@ fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier, quantum: Option<
     }
 }
 
+/// Whether the run's console has the CRC `want` from each of its `cores`
+/// cores.
+fn every_core_printed(run: &SimRun, cores: usize, want: &str) -> bool {
+    run.console.lines().filter(|l| l.ends_with(&format!("crc {want}"))).count() == cores
+}
+
 /// `program` on `cores` cores on each tier, one line each; every core
 /// must print the expected CRC (a wrong one panics).
 fn on_both_tiers(program: &str, cores: usize, iters: u32, want: &str) -> Result<Vec<SimRun>, Failure> {
     let mut runs = Vec::new();
     for tier in [Tier::Interp, Tier::Jit] {
         let run = run_sim(program, cores, iters, tier, None);
-        let right = run.console.lines().filter(|l| l.ends_with(&format!("crc {want}"))).count() == cores;
+        let right = every_core_printed(&run, cores, want);
         let (label, rate) = if cores == 1 { ("1 core: ", "MIPS") } else { ("4 cores:", "MIPS aggregate") };
         outln!(
             "rp1-sim {tier:<6} {label} crc {}  {:.3} s  {} instructions  {:.0} {rate}  ({} simulated cycles)",
@@ -212,7 +218,7 @@ fn bench(args: Args) -> Result<ExitCode, Failure> {
     // interpreted where a round starts inside a translation), which
     // qemu-sh4 in user mode does not have.
     let long = run_sim("bench_work", 1, iters, Tier::Jit, Some(LONG_QUANTUM));
-    let long_right = long.console.lines().any(|l| l.ends_with(&format!("crc {want}")));
+    let long_right = every_core_printed(&long, 1, &want);
     let long_same = long.instructions == one_core[1].instructions;
     let long_mips = mips(&long);
     outln!(
