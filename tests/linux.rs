@@ -97,22 +97,36 @@ fn two_boots_of_the_same_images_are_identical() {
 /// console, when `/init` started, and every core's instructions and
 /// cycles. Translating at the 64th arrival puts most of the boot and of
 /// hackbench in translated code (counted, so this cannot pass by running
-/// the interpreter twice); compiled in the background, too.
+/// the interpreter twice); compiled in the background, too. The
+/// reference is the interpreter stopping every core at every round's end;
+/// the translating tier runs as the default machine does, a lone core
+/// running through round ends with nothing to do (`cpu::Rounds`; the
+/// boot runs on one core for its first part, and idle cores sleep).
 #[test]
 fn linux_boots_and_runs_hackbench_the_same_on_both_tiers() {
-    let on = |tier, jit_hot, background| {
-        let config = Config { cores: 4, tier: Some(tier), jit_hot, jit_background: Some(background), ..Config::default() };
+    let on = |tier, jit_hot, background, fuse| {
+        let config = Config {
+            cores: 4,
+            tier: Some(tier),
+            jit_hot,
+            jit_background: Some(background),
+            fuse_rounds: Some(fuse),
+            ..Config::default()
+        };
         let b = boot_with(images(), "hackbench=1,10", MAX_CYCLES, config).expect("boot");
         assert_eq!(b.exit, Exit::Halted, "{tier}: the kernel should halt the machine; console:\n{}", b.console);
         b
     };
-    let interp = on(Tier::Interp, None, false);
+    let interp = on(Tier::Interp, None, false, false);
     assert!(interp.jit.is_none());
+    assert_eq!(interp.rounds.passed, 0);
     // Compiled on the simulating thread (so the count below is the same
     // every run), then in the background (translations come in whenever
     // the compiler thread has them).
     for background in [false, true] {
-        let jit = on(Tier::Jit, Some(64), background);
+        let jit = on(Tier::Jit, Some(64), background, true);
+        assert_eq!(jit.rounds.looked + jit.rounds.passed, interp.rounds.looked);
+        assert!(jit.rounds.passed > interp.rounds.looked / 10, "{:?} of {:?}", jit.rounds, interp.rounds);
         assert_eq!(interp.console, jit.console);
         assert_eq!((interp.boot_cycles, interp.boot_instructions), (jit.boot_cycles, jit.boot_instructions));
         assert_eq!(interp.per_core, jit.per_core);

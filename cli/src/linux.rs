@@ -82,6 +82,8 @@ pub struct Boot {
     pub per_core: Vec<(u64, u64)>,
     /// The translating tier's counters, if the machine ran on it.
     pub jit: Option<rp1_sim::cpu::jit::JitStats>,
+    /// The machine's rounds, and those passed with no look at their end.
+    pub rounds: rp1_sim::machine::RoundCounts,
 }
 
 impl Boot {
@@ -160,6 +162,7 @@ pub fn boot_with(images: &LinuxImages, cmdline: &str, max_cycles: u64, config: C
         host: started.elapsed(),
         per_core: m.cpus.iter().map(|c| (c.stats.instructions, c.cycles)).collect(),
         jit: m.bus.jit_stats(),
+        rounds: m.rounds,
     })
 }
 

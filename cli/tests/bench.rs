@@ -21,7 +21,7 @@ fn lines_starting<'a>(text: &'a str, prefix: &str) -> Vec<&'a str> {
 
 #[test]
 fn bench_runs_from_the_repository_and_checks_every_crc() {
-    let o = rp1(&["bench", "10"]);
+    let o = rp1(&["bench", "--repeat", "2", "10"]);
     let out = stdout(&o);
     assert!(o.status.success(), "{:?}\n{out}{}", o.status, stderr(&o));
     assert!(!out.contains("shared/"), "the bench needs nothing outside the repository:\n{out}");
@@ -34,9 +34,12 @@ fn bench_runs_from_the_repository_and_checks_every_crc() {
         assert_eq!(lines_starting(&out, &format!("rp1-sim {tier} 1 core:  crc ok ")).len(), 1, "{out}");
         assert_eq!(lines_starting(&out, &format!("rp1-sim {tier} 4 cores: crc ok ")).len(), 1, "{out}");
     }
-    // The run in long rounds: the same instructions, the right CRC.
-    let long = lines_starting(&out, "rp1-sim jit    1 core, rounds of 100000 cycles: crc ok ");
-    assert!(long.len() == 1 && long[0].contains("(instructions identical)"), "{out}");
+    // Two runs of each, medians: and the runs that stop at every round's
+    // end, the same instructions and cycles, the right CRC.
+    let jit = lines_starting(&out, "rp1-sim jit    1 core:  crc ok ");
+    assert!(jit[0].contains("(median of 2 runs, "), "{out}");
+    let unfused = lines_starting(&out, "rp1-sim jit    1 core, stopping at every round's end (--no-fuse-rounds): crc ok ");
+    assert!(unfused.len() == 1 && unfused[0].contains("(instructions and cycles identical)"), "{out}");
     let tiers = lines_starting(&out, "jit / interp: ");
     assert!(tiers.len() == 1 && tiers[0].ends_with("simulated cycles and instructions identical"), "{out}");
 

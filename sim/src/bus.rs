@@ -85,6 +85,9 @@ pub struct Rp1Bus {
     lines: LinesDriven,
     /// The last `write` went to a device (see `Bus::take_device_write`).
     device_written: bool,
+    /// A read or write reached a device since `take_device_access` last
+    /// asked.
+    device_accessed: bool,
     pub faults: Vec<BusFault>,
     pub fault_count: u64,
     /// Decoded DRAM code for the cores (`cpu::code_cache`); `None` while
@@ -243,6 +246,7 @@ impl Rp1Bus {
             any_reservation: false,
             lines: LinesDriven::STALE,
             device_written: false,
+            device_accessed: false,
             faults: Vec::new(),
             fault_count: 0,
             code_cache: Some(Box::new(CodeCache::new())),
@@ -682,6 +686,14 @@ impl Bus for Rp1Bus {
         std::mem::take(&mut self.device_written)
     }
 
+    fn take_device_access(&mut self) -> bool {
+        std::mem::take(&mut self.device_accessed)
+    }
+
+    fn device_access_flag(&mut self) -> Option<*const bool> {
+        Some(&self.device_accessed)
+    }
+
     /// While no late ICI of a fault plan is on its way (the machine's look
     /// would deliver it: `sync_interrupts`).
     fn p4_ram_stores_are_quiet(&self) -> bool {
@@ -703,7 +715,10 @@ impl Rp1Bus {
         *now += latency;
         let at = Access { core, now: *now };
         let value = match region {
-            Region::Device(dev, off) => self.device(dev).read(at, off, size).ok(),
+            Region::Device(dev, off) => {
+                self.device_accessed = true;
+                self.device(dev).read(at, off, size).ok()
+            }
             ref r => self.memory(core, r).and_then(|(m, off)| read_mem(m, off, size)),
         };
         value.ok_or_else(|| self.fault(core, at.now, addr, size, false))
@@ -718,6 +733,7 @@ impl Rp1Bus {
         let done = match region {
             Region::Device(dev, off) => {
                 self.device_written = true;
+                self.device_accessed = true;
                 self.device(dev).write(at, off, size, value).ok()
             }
             ref r => self.memory(core, r).and_then(|(m, off)| write_mem(m, off, size, value)),

@@ -14,7 +14,7 @@
 
 use crate::bus::Rp1Bus;
 use crate::cpu::jit::Tier;
-use crate::cpu::{Cpu, OpTable, Stop, TraceEvent};
+use crate::cpu::{Cpu, OpTable, Rounds, Stop, TraceEvent};
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -65,6 +65,12 @@ pub struct Config {
     /// for experiments on how IPI latency moves a guest's behaviour
     /// (docs/linux-guest.md); every figure of the tests is at 0.
     pub ici_latency: Option<u64>,
+    /// Let a core that runs alone run through the ends of rounds at which
+    /// the machine would find nothing to do (`cpu::Rounds`): `None` takes
+    /// `RP1_FUSE_ROUNDS` (`1` or `0`), else `true`. The machine is the
+    /// same either way, cycle for cycle; `false` stops every core at every
+    /// round's end, the reference the tests compare with.
+    pub fuse_rounds: Option<bool>,
 }
 
 /// The largest ICI latency, in cycles (a simulated millisecond).
@@ -72,7 +78,7 @@ pub const MAX_ICI_LATENCY: u64 = 600_000;
 
 impl Default for Config {
     fn default() -> Self {
-        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None, jit_background: None, ici_latency: None }
+        Config { cores: 4, dram_size: 128 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None, jit_background: None, ici_latency: None, fuse_rounds: None }
     }
 }
 
@@ -100,13 +106,25 @@ pub fn resolve_jit_hot(hot: Option<u32>) -> Result<Option<u32>, ConfigError> {
 /// Whether `Config::jit_background` or `RP1_JIT_BACKGROUND` (`1` or `0`)
 /// says to compile in the background; by default it does.
 pub fn resolve_jit_background(background: Option<bool>) -> Result<bool, ConfigError> {
-    if let Some(b) = background {
-        return Ok(b);
+    switch_setting(background, "RP1_JIT_BACKGROUND", ConfigError::JitBackgroundVariable)
+}
+
+/// Whether `Config::fuse_rounds` or `RP1_FUSE_ROUNDS` (`1` or `0`) says
+/// to let a lone core run through empty round ends; by default it does.
+pub fn resolve_fuse_rounds(fuse: Option<bool>) -> Result<bool, ConfigError> {
+    switch_setting(fuse, "RP1_FUSE_ROUNDS", ConfigError::FuseRoundsVariable)
+}
+
+/// `value` if the configuration gives it, else the environment variable
+/// `name` (`1` or `0`; `bad` makes the error for anything else), else on.
+fn switch_setting(value: Option<bool>, name: &str, bad: fn(String) -> ConfigError) -> Result<bool, ConfigError> {
+    if let Some(v) = value {
+        return Ok(v);
     }
-    match env_setting("RP1_JIT_BACKGROUND").map_err(ConfigError::JitBackgroundVariable)?.as_deref() {
+    match env_setting(name).map_err(bad)?.as_deref() {
         None | Some("1") => Ok(true),
         Some("0") => Ok(false),
-        Some(other) => Err(ConfigError::JitBackgroundVariable(other.to_string())),
+        Some(other) => Err(bad(other.to_string())),
     }
 }
 
@@ -164,6 +182,8 @@ pub enum ConfigError {
     JitHot(u32),
     #[error("RP1_JIT_BACKGROUND must be 1 or 0, not {0:?}")]
     JitBackgroundVariable(String),
+    #[error("RP1_FUSE_ROUNDS must be 1 or 0, not {0:?}")]
+    FuseRoundsVariable(String),
     #[error("RP1_ICI_LATENCY must be a number of cycles from 0 to {max}, not {0:?}", max = MAX_ICI_LATENCY)]
     IciLatencyVariable(String),
     #[error("the ICI latency must be 0 to {max} cycles, not {0}", max = MAX_ICI_LATENCY)]
@@ -294,6 +314,31 @@ pub struct Machine {
     /// The stalls and flips of the fault plan ([`Machine::set_faults`]),
     /// if it has any; `None` costs nothing.
     faults: Option<Box<crate::faults::MachinePlan>>,
+    /// `Config::fuse_rounds` as resolved.
+    fuse_rounds: bool,
+    /// The rounds run so far.
+    pub rounds: RoundCounts,
+}
+
+/// How many rounds the machine ran, and through how many ends of them a
+/// lone core ran on (`cpu::Rounds`): measured, for the report.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RoundCounts {
+    /// Rounds whose end the machine looked at.
+    pub looked: u64,
+    /// Rounds a lone core ran through, no look at their end.
+    pub passed: u64,
+}
+
+/// A round's turns (`Machine::run_round`) as they go.
+struct Turns {
+    /// The end of the round: moved on when a core runs through rounds.
+    end: u64,
+    /// How far the round's first run may take its core; `end` once a
+    /// core has run.
+    horizon: u64,
+    /// The core that ran through rounds, if one did.
+    alone: Option<usize>,
 }
 
 /// The trace writer and the first error it returned.
@@ -350,6 +395,7 @@ impl Machine {
             bus.set_jit_hot(hot);
         }
         bus.intc.ici_latency = resolve_ici_latency(config.ici_latency)?;
+        let fuse_rounds = resolve_fuse_rounds(config.fuse_rounds)?;
         // The board's boot monitor leaves SCIF0 set up as the console
         // (transmitter and receiver enabled) before it starts a program;
         // Linux's early console and bare-metal programs rely on that.
@@ -375,6 +421,8 @@ impl Machine {
             halt_routines: Vec::new(),
             trace_out: None,
             faults: None,
+            fuse_rounds,
+            rounds: RoundCounts::default(),
             config,
         })
     }
@@ -474,30 +522,128 @@ impl Machine {
                 }
             }
             round_end = round_end.min(self.hard_limit);
-            if let Some(exit) = self.run_round(host, &table, round_end) {
+            let horizon = self.fused_horizon(limit, round_end);
+            let (end, exit) = self.run_round(host, &table, round_end, horizon);
+            if let Some(exit) = exit {
                 return exit;
             }
-            self.now = round_end;
+            self.now = end;
             self.after_round();
         }
     }
 
+    /// How far a core that runs alone may run through rounds (`cpu::Rounds`)
+    /// from the round ending at `round_end`: to the first device event,
+    /// the end of the round that reaches `limit`, or the hard limit, where
+    /// the loop above would do something; just `round_end` when fusing is
+    /// off, or a fault plan or the profile wants every round's end.
+    fn fused_horizon(&self, limit: u64, round_end: u64) -> u64 {
+        if !self.fuse_rounds || self.faults.is_some() || self.profile.is_some() {
+            return round_end;
+        }
+        let q = self.config.quantum;
+        // The loop returns at the first round end at or past `limit`: with
+        // no event before it, the first multiple of the quantum there.
+        let mut horizon = limit.div_ceil(q).saturating_mul(q).min(self.hard_limit);
+        if let Some(event) = self.bus.next_event(self.now) {
+            horizon = horizon.min(event);
+        }
+        horizon.max(round_end)
+    }
+
+    /// Whether core `i` runs alone with nothing to take it out of that:
+    /// every other core in reset or asleep with no interrupt it would take,
+    /// and none pending for `i` itself (even masked: an SR write could open
+    /// it). Then the ends of rounds up to the next device event find
+    /// nothing to do as long as `i` leaves the devices alone.
+    fn runs_alone(&self, i: usize) -> bool {
+        if self.bus.intc.pending(i).is_some() {
+            return false;
+        }
+        self.cpus.iter().enumerate().all(|(j, c)| {
+            j == i || c.halted || (c.sleeping && self.bus.intc.pending(j).is_none_or(|p| !c.accepts_interrupt(p.level)))
+        })
+    }
+
+    /// Whether every core is in reset or asleep with no interrupt it would
+    /// take.
+    fn all_idle(&self) -> bool {
+        self.cpus.iter().enumerate().all(|(j, c)| {
+            c.halted || (c.sleeping && self.bus.intc.pending(j).is_none_or(|p| !c.accepts_interrupt(p.level)))
+        })
+    }
+
     /// Run every core up to `round_end`, unless a core hits a breakpoint or
-    /// double-faults.
-    fn run_round<H: Host>(&mut self, host: &mut H, table: &OpTable<Rp1Bus>, round_end: u64) -> Option<Exit> {
+    /// double-faults. The first core to run in the round may run on
+    /// through rounds up to `horizon` if it runs alone (`cpu::Rounds`,
+    /// `runs_alone`). Returns the end of the last round run; if the run
+    /// stops there (an exit), `self.now` is that round's start.
+    fn run_round<H: Host>(
+        &mut self,
+        host: &mut H,
+        table: &OpTable<Rp1Bus>,
+        round_end: u64,
+        horizon: u64,
+    ) -> (u64, Option<Exit>) {
+        self.rounds.looked += 1;
+        let mut round_end = round_end;
+        if horizon > round_end && self.all_idle() {
+            // No core runs, and none will before the next device event:
+            // every turn to the horizon finds its core asleep.
+            let q = self.config.quantum;
+            self.rounds.passed += (horizon - 1) / q - self.now / q;
+            round_end = horizon;
+        }
+        let mut turns = Turns { end: round_end, horizon, alone: None };
+        let result = self.turns(host, table, &mut turns);
+        let end = turns.end;
+        if let Some(alone) = turns.alone.filter(|_| end > round_end) {
+            // The rounds it ran through, as the machine would have run
+            // them one by one: the cores before it had their turn in each
+            // (asleep with nothing to wake them, or in reset: their clocks
+            // reach the round's end), and so did the cores after it,
+            // except in the last round if the run stops in it.
+            let q = self.config.quantum;
+            let last_start = self.now.max((end - 1) / q * q);
+            for (j, cpu) in self.cpus.iter_mut().enumerate() {
+                if j < alone {
+                    cpu.cycles = cpu.cycles.max(end);
+                } else if j > alone && result.is_err() {
+                    cpu.cycles = cpu.cycles.max(last_start);
+                }
+            }
+            if matches!(result, Err(Some(_))) {
+                self.now = last_start;
+            }
+        }
+        match result {
+            Ok(()) | Err(None) => (end, None),
+            Err(Some(exit)) => {
+                if matches!(exit, Exit::DoubleFault { .. }) {
+                    self.after_round();
+                }
+                (end, Some(exit))
+            }
+        }
+    }
+
+    /// The cores' turns of `run_round`, core by core: `Err(None)` if a
+    /// guest's exit cut them short (the machine stops after this round),
+    /// `Err(Some(exit))` if a core stopped the run.
+    fn turns<H: Host>(&mut self, host: &mut H, table: &OpTable<Rp1Bus>, turns: &mut Turns) -> Result<(), Option<Exit>> {
         for i in 0..self.cpus.len() {
             if let Some(plan) = self.faults.as_mut() {
                 // A stopped core passes the round untouched: no
                 // instruction, no interrupt taken.
                 if plan.stalled(i, self.now) {
-                    plan.stall_cycles += round_end - self.now;
+                    plan.stall_cycles += turns.end - self.now;
                     let cpu = &mut self.cpus[i];
-                    cpu.cycles = cpu.cycles.max(round_end);
+                    cpu.cycles = cpu.cycles.max(turns.end);
                     continue;
                 }
             }
             if self.cpus[i].halted {
-                self.cpus[i].cycles = round_end;
+                self.cpus[i].cycles = turns.end;
                 continue;
             }
             loop {
@@ -511,40 +657,49 @@ impl Machine {
                 self.serve_host(host, i);
                 let cpu = &mut self.cpus[i];
                 if cpu.sleeping {
-                    cpu.cycles = cpu.cycles.max(round_end);
+                    cpu.cycles = cpu.cycles.max(turns.end);
                     break;
                 }
+                // Only the round's first run may pass the round's end:
+                // the horizon holds until some core has run.
+                let mut rounds = Rounds { end: turns.end, quantum: self.config.quantum, horizon: turns.end, passed: 0 };
+                if turns.horizon > turns.end && self.runs_alone(i) {
+                    rounds.horizon = turns.horizon;
+                    turns.alone = Some(i);
+                }
+                turns.horizon = turns.end;
                 // A full trace buffer only hands its events on: the core
                 // runs on as if `run` had not returned.
                 let stop = loop {
-                    let stop = self.cpus[i].run(&mut self.bus, table, round_end);
+                    let stop = self.cpus[i].run_rounds(&mut self.bus, table, &mut rounds);
                     self.flush_trace(i);
                     if stop != Stop::TraceFull {
                         break stop;
                     }
                 };
+                turns.end = rounds.end;
+                self.rounds.passed += rounds.passed;
                 self.serve_host(host, i);
                 if self.bus.simctl.exit_code.is_some() {
-                    return None;
+                    return Err(None);
                 }
                 if let Some(fault) = self.cpus[i].double_fault.take() {
-                    self.after_round();
-                    return Some(Exit::DoubleFault { core: i, fault });
+                    return Err(Some(Exit::DoubleFault { core: i, fault }));
                 }
-                self.start_requested_cores(round_end);
+                self.start_requested_cores(turns.end);
                 match stop {
                     Stop::Limit => break,
                     Stop::Yield | Stop::Sleep => {
-                        if self.cpus[i].cycles >= round_end && !self.cpus[i].sleeping {
+                        if self.cpus[i].cycles >= turns.end && !self.cpus[i].sleeping {
                             break;
                         }
                     }
-                    Stop::Breakpoint => return Some(Exit::Breakpoint(i)),
+                    Stop::Breakpoint => return Err(Some(Exit::Breakpoint(i))),
                     Stop::TraceFull => continue, // not returned by the loop above
                 }
             }
         }
-        None
+        Ok(())
     }
 
     /// Run the hosted hypervisor for core `i` if the core entered it.

@@ -36,6 +36,13 @@ pub fn summary(m: &Machine, exit: Exit, host: Duration) -> String {
         "timing: 1 cycle per instruction, extra cycles per access: DRAM +{}, CSM +{}, local memory +{}, devices +{}; quantum {} cycles",
         lat.dram, lat.csm, lat.local, lat.mmio, m.config.quantum
     );
+    let rounds = m.rounds;
+    let _ = writeln!(
+        s,
+        "rounds: {}, {} of them passed with no look at their end (one core running alone, or none)",
+        rounds.looked + rounds.passed,
+        rounds.passed
+    );
     let _ = writeln!(s, "core  state     instructions        cycles  exceptions  interrupts  tlb-misses  sleeps  pc");
     for c in &m.cpus {
         let state = if c.halted {

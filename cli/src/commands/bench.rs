@@ -8,11 +8,15 @@
 //! scripts/bench-peers.sh, which builds it for each peer with the same
 //! compiler and flags), printing every rate and the ratios: these machines
 //! are shared and noisy, so only ratios measured side by side mean
-//! anything. The translating tier's one-core run is made once more in
-//! rounds of 100,000 cycles instead of the default quantum's: the same
-//! instructions (checked), so the difference in host time is what the
-//! machine's rounds cost, which qemu-sh4 in user mode does not pay.
-//! Then the same workload on all four simulated cores at once.
+//! anything. The translating tier's one-core run and the peers are timed
+//! `--repeat` times, in turn (ours, then the peers, again and again), and
+//! the medians are printed, with each ratio the median of the ratios of
+//! runs made side by side. Each of those one-core runs is made twice:
+//! as the machine runs by default, and with every core stopping at every
+//! round's end (`--no-fuse-rounds`), the same instructions and cycles
+//! (checked), so the difference in host time is what running through the
+//! ends of empty rounds saves (`rp1_sim::cpu::Rounds`). Then the same
+//! workload on all four simulated cores at once.
 //! Every simulated run is made on both execution tiers (the interpreter
 //! and the translating tier, `rp1_sim::cpu::jit`), which must agree on
 //! every cycle and instruction.
@@ -25,7 +29,8 @@
 //! taken to be ITERS x 4096 x 9 (the inner loop, checked with
 //! `sh4-linux-gnu-objdump -d`), and their times include their start-up.
 //!
-//! Usage: rp1 bench [ITERS] (default 2000; 4096 x 9 instructions per pass).
+//! Usage: rp1 bench [--repeat N] [ITERS] (default 2000; 4096 x 9
+//! instructions per pass; 5 repeats).
 //!
 //! Owns: the measurement and what it prints. Must not touch: the workload
 //! (bench_workload.h), the harness programs (tests/guests/programs/
@@ -74,16 +79,12 @@ struct SimRun {
     seconds: f64,
 }
 
-/// Rounds of this many cycles for the run that measures what the
-/// machine's rounds cost (the line after the one-core runs): a hundredth
-/// of the default quantum's rounds.
-const LONG_QUANTUM: u64 = 100_000;
-
-fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier, quantum: Option<u64>) -> SimRun {
+/// `program` on `cores` cores on `tier`, with rounds fused where a lone
+/// core can run through them if `fuse` (the default machine).
+fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier, fuse: bool) -> SimRun {
     let elf = build(program, Platform::Rp1);
     let image = std::fs::read(&elf).expect("read the harness");
-    let defaults = Config::default();
-    let config = Config { cores, tier: Some(tier), quantum: quantum.unwrap_or(defaults.quantum), ..defaults };
+    let config = Config { cores, tier: Some(tier), fuse_rounds: Some(fuse), ..Config::default() };
     let mut m = Machine::new(config).expect("machine");
     let loaded = m.load_elf(&image).expect("load the harness");
     let at = symbol_address(&image, "bench_iters").expect("the harness defines bench_iters");
@@ -107,26 +108,52 @@ fn every_core_printed(run: &SimRun, cores: usize, want: &str) -> bool {
     run.console.lines().filter(|l| l.ends_with(&format!("crc {want}"))).count() == cores
 }
 
-/// `program` on `cores` cores on each tier, one line each; every core
-/// must print the expected CRC (a wrong one panics).
-fn on_both_tiers(program: &str, cores: usize, iters: u32, want: &str) -> Result<Vec<SimRun>, Failure> {
-    let mut runs = Vec::new();
-    for tier in [Tier::Interp, Tier::Jit] {
-        let run = run_sim(program, cores, iters, tier, None);
-        let right = every_core_printed(&run, cores, want);
-        let (label, rate) = if cores == 1 { ("1 core: ", "MIPS") } else { ("4 cores:", "MIPS aggregate") };
-        outln!(
-            "rp1-sim {tier:<6} {label} crc {}  {:.3} s  {} instructions  {:.0} {rate}  ({} simulated cycles)",
-            if right { "ok" } else { "WRONG" },
-            run.seconds,
-            run.instructions,
-            run.instructions as f64 / run.seconds / 1e6,
-            run.cycles
-        )?;
-        assert!(right, "a simulated core computed a wrong CRC ({tier}):\n{}", run.console);
-        runs.push(run);
+/// `program` on `cores` cores on `tier`; every core must print the
+/// expected CRC (a wrong one panics).
+fn checked_run(program: &str, cores: usize, iters: u32, tier: Tier, fuse: bool, want: &str) -> SimRun {
+    let run = run_sim(program, cores, iters, tier, fuse);
+    assert!(every_core_printed(&run, cores, want), "a simulated core computed a wrong CRC ({tier}):\n{}", run.console);
+    run
+}
+
+/// The line of a run on `tier` (`note` after it, if any).
+fn print_run(run: &SimRun, tier: Tier, cores: usize, note: &str) -> Result<(), Failure> {
+    let (label, rate) = if cores == 1 { ("1 core: ", "MIPS") } else { ("4 cores:", "MIPS aggregate") };
+    outln!(
+        "rp1-sim {tier:<6} {label} crc ok  {:.3} s  {} instructions  {:.0} {rate}  ({} simulated cycles){note}",
+        run.seconds,
+        run.instructions,
+        mips(run),
+        run.cycles
+    )?;
+    Ok(())
+}
+
+fn mips(r: &SimRun) -> f64 {
+    r.instructions as f64 / r.seconds / 1e6
+}
+
+/// The median of `values` (the mean of the middle two of an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return f64::NAN;
     }
-    Ok(runs)
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// The run of `runs` with the median host time (the later of the middle
+/// two of an even count).
+fn median_run(runs: &[SimRun]) -> &SimRun {
+    let mut order: Vec<&SimRun> = runs.iter().collect();
+    order.sort_by(|a, b| a.seconds.total_cmp(&b.seconds));
+    order[order.len() / 2]
 }
 
 /// One peer's line from scripts/bench-peers.sh: its CRC and wall-clock
@@ -184,6 +211,10 @@ pub struct Args {
     /// Passes over the 4 KiB buffer (4096 x 9 instructions each).
     #[arg(default_value_t = 2000)]
     iters: u32,
+    /// Times the translating tier's one-core runs and the peers are
+    /// timed, in turn (1 to 100): medians are printed.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    repeat: u32,
 }
 
 /// Runs `rp1 bench`: 0, or as every subcommand when its output cannot be
@@ -204,72 +235,113 @@ fn bench(args: Args) -> Result<ExitCode, Failure> {
 
     // Both execution tiers, one after the other in this run: the same
     // simulated machine (checked: cycles and instructions must agree), at
-    // two host speeds.
-    let one_core = on_both_tiers("bench_work", 1, iters, &want)?;
-    let mips = |r: &SimRun| r.instructions as f64 / r.seconds / 1e6;
-    let (interp_mips, jit_mips) = (mips(&one_core[0]), mips(&one_core[1]));
-
-    // What the machine's rounds cost: the same run in rounds a hundred
-    // times longer. One core and no interrupt make it the same program
-    // run (the same instructions, checked; only the machine's clock at
-    // the end, the end of the last round, differs), so the difference is
-    // the host time of the rounds themselves (the machine's turn, the
-    // loop's way in and out of translated code, the instructions
-    // interpreted where a round starts inside a translation), which
-    // qemu-sh4 in user mode does not have.
-    let long = run_sim("bench_work", 1, iters, Tier::Jit, Some(LONG_QUANTUM));
-    let long_right = every_core_printed(&long, 1, &want);
-    let long_same = long.instructions == one_core[1].instructions;
-    let long_mips = mips(&long);
+    // two host speeds. The interpreter once (it is slow, and far from
+    // the peers either way); the translating tier `repeat` times, each
+    // time also with every round's end looked at (the same program run:
+    // the same instructions and cycles, checked), then the peers: ratios
+    // of runs made side by side, on a machine whose speed drifts.
+    let repeat = args.repeat as usize;
+    let interp = checked_run("bench_work", 1, iters, Tier::Interp, true, &want);
+    print_run(&interp, Tier::Interp, 1, "")?;
+    let (mut fused, mut unfused, mut peer_runs) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..repeat {
+        fused.push(checked_run("bench_work", 1, iters, Tier::Jit, true, &want));
+        unfused.push(checked_run("bench_work", 1, iters, Tier::Jit, false, &want));
+        peer_runs.push(run_peers(iters));
+    }
+    let jit = median_run(&fused);
+    let times = |runs: &[SimRun]| {
+        let (lo, hi) = runs.iter().fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(r.seconds), hi.max(r.seconds)));
+        if runs.len() > 1 {
+            format!("  (median of {} runs, {lo:.3}-{hi:.3} s)", runs.len())
+        } else {
+            String::new()
+        }
+    };
+    print_run(jit, Tier::Jit, 1, &times(&fused))?;
+    let same = |a: &SimRun, b: &SimRun| a.cycles == b.cycles && a.instructions == b.instructions;
+    let alike = fused.iter().chain(&unfused).all(|r| same(r, jit));
+    let saved: Vec<f64> = fused.iter().zip(&unfused).map(|(f, u)| 1.0 - f.seconds / u.seconds).collect();
+    let looked = median_run(&unfused);
     outln!(
-        "rp1-sim jit    1 core, rounds of {LONG_QUANTUM} cycles: crc {}  {:.3} s  {:.0} MIPS  (instructions {}): \
-         the rounds of the default {}-cycle quantum took {:.0} % of the jit run above",
-        if long_right { "ok" } else { "WRONG" },
-        long.seconds,
-        long_mips,
-        if long_same { "identical" } else { "DIFFERENT" },
-        Config::default().quantum,
-        100.0 * (1.0 - long.seconds / one_core[1].seconds)
+        "rp1-sim jit    1 core, stopping at every round's end (--no-fuse-rounds): crc ok  {:.3} s  {:.0} MIPS  \
+         (instructions and cycles {}){}: running through the ends of empty rounds saved {:.0} % of its host time",
+        looked.seconds,
+        mips(looked),
+        if alike { "identical" } else { "DIFFERENT" },
+        times(&unfused),
+        100.0 * median(&saved)
     )?;
-    assert!(long_right && long_same, "the long-round run differs:\n{}", long.console);
+    assert!(alike, "the runs through round ends simulated a different machine");
 
-    match run_peers(iters) {
-        Ok(peers) => {
-            for peer in peers {
-                let name = peer.name;
-                match peer.run {
-                    Ok((crc, secs)) => {
-                        let peer_mips = workload / secs / 1e6;
-                        outln!(
-                            "{name:<18} crc {}  {secs:.3} s  ~{peer_mips:.0} MIPS  -> rp1-sim is {:.2}x its rate \
-                             (interp), {:.2}x (jit), {:.2}x (jit, long rounds)",
-                            if crc == want { "ok" } else { "WRONG" },
-                            interp_mips / peer_mips,
-                            jit_mips / peer_mips,
-                            long_mips / peer_mips
-                        )?;
+    // Each peer's runs, by name, in the order of the repeats.
+    let mut peers: Vec<(String, Vec<Result<(String, f64), String>>)> = Vec::new();
+    let mut failed = None;
+    for run in peer_runs {
+        match run {
+            Ok(lines) => {
+                for peer in lines {
+                    match peers.iter_mut().find(|(name, _)| *name == peer.name) {
+                        Some((_, runs)) => runs.push(peer.run),
+                        None => peers.push((peer.name, vec![peer.run])),
                     }
-                    Err(why) => outln!("{name:<18} not measured: {why}")?,
                 }
             }
+            Err(e) => failed = Some(e),
         }
-        Err(e) => outln!("peers not measured: {e}")?,
+    }
+    if peers.is_empty() {
+        let why = failed.unwrap_or_else(|| "no runs".to_string());
+        outln!("peers not measured: {why}")?;
+    }
+    for (name, runs) in peers {
+        // A peer is measured if every run of it was, with the right CRC.
+        let measured: Result<Vec<(String, f64)>, String> = runs.into_iter().collect();
+        let timed = match measured {
+            Ok(timed) if timed.len() == repeat => timed,
+            Ok(_) => {
+                outln!("{name:<18} not measured: it was timed in only some of the runs")?;
+                continue;
+            }
+            Err(why) => {
+                outln!("{name:<18} not measured: {why}")?;
+                continue;
+            }
+        };
+        let right = timed.iter().all(|(crc, _)| *crc == want);
+        let secs: Vec<f64> = timed.iter().map(|(_, s)| *s).collect();
+        let peer_mips = |s: f64| workload / s / 1e6;
+        let ratio = |runs: &[SimRun]| median(&runs.iter().zip(&secs).map(|(r, &s)| mips(r) / peer_mips(s)).collect::<Vec<_>>());
+        let median_secs = median(&secs);
+        outln!(
+            "{name:<18} crc {}  {median_secs:.3} s  ~{:.0} MIPS  -> rp1-sim is {:.2}x its rate (interp), {:.2}x (jit), \
+             {:.2}x (jit, stopping at every round's end)",
+            if right { "ok" } else { "WRONG" },
+            peer_mips(median_secs),
+            mips(&interp) / peer_mips(median_secs),
+            ratio(&fused),
+            ratio(&unfused)
+        )?;
     }
 
-    let four_cores = on_both_tiers("bench_work_smp", 4, iters, &want)?;
-    let same = |a: &SimRun, b: &SimRun| a.cycles == b.cycles && a.instructions == b.instructions;
-    let identical = same(&one_core[0], &one_core[1]) && same(&four_cores[0], &four_cores[1]);
+    let mut four_cores = Vec::new();
+    for tier in [Tier::Interp, Tier::Jit] {
+        let run = checked_run("bench_work_smp", 4, iters, tier, true, &want);
+        print_run(&run, tier, 4, "")?;
+        four_cores.push(run);
+    }
+    let identical = same(&interp, jit) && same(&four_cores[0], &four_cores[1]);
     outln!(
         "jit / interp: {:.2}x on 1 core, {:.2}x on 4 cores; simulated cycles and instructions {}",
-        jit_mips / interp_mips,
+        mips(jit) / mips(&interp),
         mips(&four_cores[1]) / mips(&four_cores[0]),
         if identical { "identical" } else { "DIFFER" }
     )?;
     assert!(identical, "the tiers simulated different machines");
     outln!(
         "measured: every time (host wall clock, the peers' start-up included) and rp1-sim's instruction and \
-         cycle counts; derived: the MIPS and ratios, the peers' (~) from ITERS x {BUF_BYTES} x {INSNS_PER_BYTE} \
-         instructions"
+         cycle counts; derived: the MIPS, the medians and ratios, the peers' (~) from ITERS x {BUF_BYTES} x \
+         {INSNS_PER_BYTE} instructions"
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -283,6 +355,16 @@ mod tests {
         // bench_workload.h's header: one pass and 10,000 passes.
         assert_eq!(host_crc(1), 0x5e4e_1995);
         assert_eq!(host_crc(10_000), 0xdd98_b31c);
+    }
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
+        assert_eq!(median(&[7.0]), 7.0);
+        assert!(median(&[]).is_nan());
+        let run = |seconds| SimRun { console: String::new(), instructions: 1, cycles: 1, seconds };
+        assert_eq!(median_run(&[run(0.3), run(0.1), run(0.2), run(0.4)]).seconds, 0.3);
     }
 
     #[test]

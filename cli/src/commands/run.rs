@@ -62,6 +62,12 @@ pub struct Args {
     /// Default: $RP1_ICI_LATENCY, else 0.
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=MAX_ICI_LATENCY))]
     ici_latency: Option<u64>,
+    /// Stop every core at every round's end, even one that runs alone
+    /// with nothing for the machine to do there (the same machine, cycle
+    /// for cycle, only slower: for comparing). Default: $RP1_FUSE_ROUNDS
+    /// (1 or 0), else a lone core runs through such round ends.
+    #[arg(long)]
+    no_fuse_rounds: bool,
     /// Where SCIF0 output goes.
     #[arg(long, value_enum, default_value_t = ConsoleMode::Stdout)]
     console: ConsoleMode,
@@ -181,6 +187,7 @@ fn run(args: Args) -> Result<ExitCode, Failure> {
         jit_hot: args.jit_hot,
         jit_background: None,
         ici_latency: args.ici_latency,
+        fuse_rounds: args.no_fuse_rounds.then_some(false),
     };
     let mut machine = Machine::new(config).map_err(|e| e.to_string())?;
     let mut entry = None;

@@ -176,6 +176,77 @@ pub trait Bus: 'static {
     fn take_device_write(&mut self) -> bool {
         false
     }
+    /// Whether any access (read or write, by anyone) reached a device
+    /// rather than memory since the last call, and forget it. A core runs
+    /// on past the end of a round (`Rounds`) only while this says no: a
+    /// device read may have moved an interrupt line that the machine's
+    /// look at the round's end would see. A bus that does not tell says
+    /// yes (the default), and its cores stop at every round's end.
+    fn take_device_access(&mut self) -> bool {
+        true
+    }
+    /// Where the flag `take_device_access` takes lives, for compiled code
+    /// to read (it must read true exactly when `take_device_access` would
+    /// answer yes); `None` if the bus keeps none.
+    fn device_access_flag(&mut self) -> Option<*const bool> {
+        None
+    }
+}
+
+/// The rounds one `Cpu::run_rounds` call may run the core through.
+///
+/// Why: the machine runs its cores in rounds (`machine.rs`), and at each
+/// round's end it looks at interrupts and devices and gives every core its
+/// turn. Where one core runs and nothing else can happen, that look finds
+/// nothing, and leaving the core's loop for it cost a fifth of the host
+/// time of a one-core run. The machine then passes a `horizon` beyond the
+/// round's end: the rounds up to it are the ones it has shown cannot
+/// change anything on their own (no device event, no other core running,
+/// no interrupt pending), and the core runs through their ends as long as
+/// nothing it does could change that either: it stops at the end of the
+/// round in which it yields (a device write, an SR write, an exception:
+/// `run` returns there as always) or reads a device
+/// (`Bus::take_device_access`). Either way `end` is then the end of the
+/// round the core was in, exactly where the machine's next look falls
+/// had it stopped at every round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rounds {
+    /// The end of the round the core is in: no instruction starts at or
+    /// after it. Moved on by the call when the core passes it.
+    pub end: u64,
+    /// The rounds' length: every round the core passes into ends at the
+    /// next multiple of it (or at `horizon`).
+    pub quantum: u64,
+    /// The core never runs past this; `end` or below: one round only.
+    pub horizon: u64,
+    /// Round ends the core ran through.
+    pub passed: u64,
+}
+
+impl Rounds {
+    /// One round, ending at `limit`: what `Cpu::run` runs.
+    pub fn single(limit: u64) -> Rounds {
+        Rounds { end: limit, quantum: 1, horizon: limit, passed: 0 }
+    }
+
+    /// At the end of a round, a core whose clock reads `cycles`: whether
+    /// it runs on (into the round `end` now closes) or stops. It runs on
+    /// if the horizon is further and no device was reached since the call
+    /// began, through as many rounds as its clock has passed (one
+    /// instruction may take longer than a round: the machine would then
+    /// give it turns in which it runs nothing).
+    #[cold]
+    #[inline(never)]
+    fn pass<B: Bus>(&mut self, bus: &mut B, cycles: u64) -> bool {
+        if self.end >= self.horizon || bus.take_device_access() {
+            return false;
+        }
+        while cycles >= self.end && self.end < self.horizon {
+            self.end = ((self.end / self.quantum + 1) * self.quantum).min(self.horizon);
+            self.passed += 1;
+        }
+        cycles < self.end
+    }
 }
 
 /// Memory a bus lets compiled code read and write directly
@@ -329,6 +400,18 @@ pub struct Cpu {
     /// the whole translation, and the frame's it spilled: each load or
     /// store read it back from the stack first.
     jit_direct: [jit::Direct; jit::DIRECT_RANGES],
+    /// The cycle limit of the translation running (`jit::Frame::new` sets
+    /// it): no instruction starts at or after it. In the `Cpu`, whose
+    /// pointer compiled code holds in a register, so that each test of it
+    /// is one compare with memory; a translation that runs on into the
+    /// next round moves it on (`Rounds`).
+    jit_limit: u64,
+    /// How far a translation may move `jit_limit` on, round by round, at
+    /// `jit_quantum` a round (`Rounds`: `jit::Frame::in_rounds` sets them,
+    /// and a handler that reaches a device brings the horizon back to the
+    /// limit). `jit_limit` itself when the translation may not.
+    jit_horizon: u64,
+    jit_quantum: u64,
 }
 
 /// Selects a PC's decoded block, plus bit 0 so that an odd PC never matches.
@@ -518,6 +601,9 @@ impl Cpu {
             code_vbase: NO_CODE,
             windows_state: None,
             jit_direct: [jit::Direct::NONE; jit::DIRECT_RANGES],
+            jit_limit: 0,
+            jit_horizon: 0,
+            jit_quantum: 1,
         };
         cpu.reset(0xA000_0000);
         cpu
@@ -797,6 +883,14 @@ impl Cpu {
     /// the machine's attention. A delayed branch and its slot are never
     /// split.
     pub fn run<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>, limit: u64) -> Stop {
+        self.run_rounds(bus, table, &mut Rounds::single(limit))
+    }
+
+    /// `run` through the machine's rounds (`Rounds`): as `run` to
+    /// `rounds.end`, but the core may run on through later rounds, and
+    /// `rounds.end` is then the end of the round it stopped in. Tracing,
+    /// breakpoints and a pending slot take one round only.
+    pub fn run_rounds<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>, rounds: &mut Rounds) -> Stop {
         if self.halted || self.sleeping {
             return Stop::Sleep;
         }
@@ -811,10 +905,14 @@ impl Cpu {
             self.invalidate_windows();
         }
         let stop = if !self.breakpoints.is_empty() || self.trace.is_some() || self.slot_pending {
-            self.run_checked(bus, table, limit)
+            self.run_checked(bus, table, rounds.end)
         } else {
             self.break_resume = None;
-            self.run_fast(bus, table, limit)
+            if rounds.horizon > rounds.end {
+                // Only this call's device accesses count.
+                bus.take_device_access();
+            }
+            self.run_fast(bus, table, rounds)
         };
         self.windows_state = Some(self.data_state());
         stop
@@ -869,14 +967,14 @@ impl Cpu {
 
     /// The loop without breakpoints or trace, entered with no slot pending:
     /// through the bus's decoded-code cache if it has one.
-    fn run_fast<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>, limit: u64) -> Stop {
+    fn run_fast<B: Bus>(&mut self, bus: &mut B, table: &OpTable<B>, rounds: &mut Rounds) -> Stop {
         let mut retired: u64 = 0;
         let stop = match bus.take_code_cache() {
             Some(mut cache) => {
                 // Other cores, the loader or a debugger may have stored to
                 // decoded code since this cache was last used.
                 cache.sync(bus);
-                let (stop, n) = self.run_decoded(bus, table, &mut cache, limit);
+                let (stop, n) = self.run_decoded(bus, table, &mut cache, rounds);
                 retired = n;
                 bus.put_code_cache(cache);
                 stop
@@ -884,7 +982,7 @@ impl Cpu {
             None => loop {
                 // With no slot pending, `run_checked`'s loop condition is
                 // the cycle limit alone.
-                if self.cycles >= limit {
+                if self.cycles >= rounds.end && !rounds.pass(bus, self.cycles) {
                     break Stop::Limit;
                 }
                 if let Some(stop) = self.exec_direct(bus, table, &mut retired) {
@@ -912,16 +1010,16 @@ impl Cpu {
         bus: &mut B,
         table: &OpTable<B>,
         cache: &mut CodeCache<B>,
-        limit: u64,
+        rounds: &mut Rounds,
     ) -> (Stop, u64) {
         let mut n: u64 = 0;
         let retired = &mut n;
         // Two copies of the loop: the interpreter's has no trace of the
         // translating tier.
         let stop = if cache.jit().is_some() {
-            self.run_decoded_inner::<B, true>(bus, table, cache, limit, retired)
+            self.run_decoded_inner::<B, true>(bus, table, cache, rounds, retired)
         } else {
-            self.run_decoded_inner::<B, false>(bus, table, cache, limit, retired)
+            self.run_decoded_inner::<B, false>(bus, table, cache, rounds, retired)
         };
         (stop, n)
     }
@@ -935,9 +1033,11 @@ impl Cpu {
         bus: &mut B,
         table: &OpTable<B>,
         cache: &mut CodeCache<B>,
-        limit: u64,
+        rounds: &mut Rounds,
         retired: &mut u64,
     ) -> Stop {
+        // The end of the round the core is in (`rounds.end`, kept here).
+        let mut limit = rounds.end;
         'outer: loop {
             // What the last instruction left for the loop when its block
             // could not be kept (see `ATTENTION`): a delayed branch's slot
@@ -953,7 +1053,10 @@ impl Cpu {
                 return self.yield_stop();
             }
             if self.cycles >= limit {
-                return Stop::Limit;
+                if !rounds.pass(bus, self.cycles) {
+                    return Stop::Limit;
+                }
+                limit = rounds.end;
             }
             // The slow path: find the PC's block. First drop the blocks
             // stores have reached (including this core's, which reset
@@ -1007,7 +1110,7 @@ impl Cpu {
                 // straight-line interpreted code.
                 if JIT && fast && pc != fell_to {
                     if let Some((code, chain)) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i)) {
-                        let mut frame = jit::Frame::new(self, bus, limit);
+                        let mut frame = jit::Frame::in_rounds(self, bus, rounds);
                         frame.chain = chain;
                         let (blocks, trampoline) = jit.as_deref().map(|j| (j.blocks(), j.trampoline())).expect("the tier gave the entry");
                         frame.blocks = blocks;
@@ -1018,6 +1121,14 @@ impl Cpu {
                         // and nothing else touches the CPU or the bus
                         // meanwhile.
                         let exit = unsafe { jit::enter(trampoline, code, &mut frame) };
+                        // It may have run on into later rounds, each
+                        // (but perhaps the last, at the horizon) a
+                        // quantum long.
+                        if self.jit_limit > rounds.end {
+                            rounds.passed += (self.jit_limit - rounds.end).div_ceil(rounds.quantum);
+                            rounds.end = self.jit_limit;
+                        }
+                        limit = rounds.end;
                         *retired += frame.retired;
                         if frame.crossed != 0 {
                             // Another block's translation ran last: this
@@ -1061,7 +1172,11 @@ impl Cpu {
                 }
                 if pc & CODE_MASK == self.code_vbase {
                     // The next instruction of the block, at the limit.
-                    return Stop::Limit;
+                    if !rounds.pass(bus, self.cycles) {
+                        return Stop::Limit;
+                    }
+                    limit = rounds.end;
+                    continue;
                 }
                 if self.code_vbase != vbase | ATTENTION {
                     // Another block, or this one is no longer valid.

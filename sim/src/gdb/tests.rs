@@ -32,7 +32,7 @@ fn program_bytes() -> Vec<u8> {
 /// A two-core machine with the test program loaded and core 0 at ENTRY;
 /// core 1 stays held in reset.
 fn test_machine() -> Machine {
-    let config = Config { cores: 2, dram_size: 1 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None, jit_background: None, ici_latency: None };
+    let config = Config { cores: 2, dram_size: 1 << 20, quantum: 1000, trace: false, tier: None, jit_hot: None, jit_background: None, ici_latency: None, fuse_rounds: None };
     let mut m = Machine::new(config).expect("valid config");
     m.bus.load(0, crate::bus::DRAM_BASE, &program_bytes()).expect("DRAM");
     let cpu = &mut m.cpus[0];

@@ -138,14 +138,13 @@ impl std::fmt::Display for Tier {
     }
 }
 
-/// What a translation is called with. `repr(C)`: compiled code reads
-/// `cpu` and `limit` and writes `retired` at their offsets.
+/// What a translation is called with (and `Cpu::jit_limit`, the loop's
+/// cycle limit). `repr(C)`: compiled code reads and writes its fields at
+/// their offsets.
 #[repr(C)]
 pub(crate) struct Frame<B> {
     pub cpu: *mut Cpu,
     pub bus: *mut B,
-    /// The loop's cycle limit: no instruction starts at or after it.
-    pub limit: u64,
     /// Instructions retired by this call.
     pub retired: u64,
     /// The exception an instruction raised (`EXIT_EXCEPTION`), not yet
@@ -191,6 +190,10 @@ pub(crate) struct Frame<B> {
     pub crossed: u8,
     /// Hand-overs in this call.
     pub chained: u64,
+    /// The bus's flag of device accesses (`Bus::device_access_flag`), or
+    /// null: after a handler that set it, the core runs through no more
+    /// round ends in this call (`Cpu::jit_horizon`).
+    pub device_access: *const bool,
 }
 
 /// A memory compiled code reads and writes directly: `PlainRam`'s
@@ -309,6 +312,25 @@ impl Direct {
 }
 
 impl<B: Bus> Frame<B> {
+    /// The frame of one call of a translation in `rounds` (whose `end` is
+    /// the limit): the translation may run through round ends up to
+    /// `rounds.horizon` (`Cpu::jit_horizon`) if the bus keeps a flag of
+    /// device accesses and no device was reached since the run began.
+    pub fn in_rounds(cpu: &mut Cpu, bus: &mut B, rounds: &super::Rounds) -> Frame<B> {
+        let mut frame = Frame::new(cpu, bus, rounds.end);
+        // SAFETY: the frame's CPU and bus are live for the whole call.
+        let (cpu, bus) = unsafe { (&mut *frame.cpu, &mut *frame.bus) };
+        if let Some(flag) = bus.device_access_flag() {
+            frame.device_access = flag;
+            // SAFETY: the flag is the bus's, live with it.
+            if !unsafe { *flag } {
+                cpu.jit_horizon = rounds.horizon.max(rounds.end);
+                cpu.jit_quantum = rounds.quantum;
+            }
+        }
+        frame
+    }
+
     /// The frame of one call of a translation.
     pub fn new(cpu: &mut Cpu, bus: &mut B, limit: u64) -> Frame<B> {
         let ram = bus.plain_ram();
@@ -318,8 +340,9 @@ impl<B: Bus> Frame<B> {
         let p4 = if cpu.privileged() { bus.p4_ram(cpu.id) } else { None };
         let p4_stores = cpu.sr & super::sr::BL != 0 && p4.is_some() && bus.p4_ram_stores_are_quiet();
         let windows = [cpu.read_window, cpu.write_window];
+        cpu.jit_limit = limit;
+        cpu.jit_horizon = limit;
         let frame = Frame {
-            limit,
             retired: 0,
             exception: None,
             ram_reservations: ram.or(local).map_or(std::ptr::null(), |r| r.reservations),
@@ -334,6 +357,7 @@ impl<B: Bus> Frame<B> {
             blocks: std::ptr::null(),
             crossed: 0,
             chained: 0,
+            device_access: std::ptr::null(),
             cpu,
             bus,
         };
@@ -481,6 +505,11 @@ unsafe fn run_handler<B: Bus>(f: &mut Frame<B>, handler: *const (), op: u32, ref
     cpu.in_delay_slot = slot;
     let r = h(cpu, bus, op as u16);
     cpu.in_delay_slot = false;
+    // SAFETY: the flag, if any, is the bus's, live with it.
+    if !f.device_access.is_null() && unsafe { *f.device_access } {
+        // The core stops at the end of this round (`Rounds::pass`).
+        cpu.jit_horizon = cpu.jit_limit;
+    }
     if refresh {
         f.refresh();
     }

@@ -221,7 +221,7 @@ fn outcome(m: &mut Machine, exit: Exit) -> String {
 /// Run `words` (at P1 0x8C000000) on one core on `tier` for at most
 /// `cycles`, with quantum `quantum`.
 fn run_program(words: &[u16], tier: Tier, quantum: u64, cycles: u64, code_cap: Option<usize>) -> (String, Option<JitStats>) {
-    run_program_with(words, tier, quantum, cycles, code_cap, None)
+    run_program_with(words, tier, quantum, cycles, code_cap, None, tier == Tier::Jit)
 }
 
 /// `run_program`, and with `settle_every`, on the translating tier
@@ -231,7 +231,9 @@ fn run_program(words: &[u16], tier: Tier, quantum: u64, cycles: u64, code_cap: O
 /// else, so that they come in at points that are the same every run
 /// (counters included), between which the words asked for and not yet
 /// answered run interpreted, their blocks may be written, and a flush
-/// may come.
+/// may come. A lone core runs through round ends (`cpu::Rounds`) if
+/// `fuse`: `run_program` has the interpreter, the reference, stop at
+/// every round's end, and the translating tier run through them.
 fn run_program_with(
     words: &[u16],
     tier: Tier,
@@ -239,10 +241,13 @@ fn run_program_with(
     cycles: u64,
     code_cap: Option<usize>,
     settle_every: Option<u64>,
+    fuse: bool,
 ) -> (String, Option<JitStats>) {
     // Translate at the second visit: nearly everything runs translated.
     let background = Some(settle_every.is_some());
-    let config = Config { cores: 1, quantum, tier: Some(tier), jit_hot: Some(2), jit_background: background, ..Config::default() };
+    let fuse_rounds = Some(fuse);
+    let config =
+        Config { cores: 1, quantum, tier: Some(tier), jit_hot: Some(2), jit_background: background, fuse_rounds, ..Config::default() };
     let mut m = Machine::new(config).expect("machine");
     if let Some(cap) = code_cap {
         m.bus.set_jit_code_cap(cap);
@@ -272,8 +277,14 @@ fn run_program_with(
 /// `program` run to its end in slices of `quantum` cycles on both tiers:
 /// the same outcome, a clean exit, and the translating tier's counters.
 fn translated_run(program: &[u16], quantum: u64) -> JitStats {
+    translated_run_with(program, quantum, true)
+}
+
+/// `translated_run`, the translating tier running through round ends
+/// only if `fuse`.
+fn translated_run_with(program: &[u16], quantum: u64, fuse: bool) -> JitStats {
     let (interp, _) = run_program(program, Tier::Interp, quantum, 1_000_000, None);
-    let (jit, stats) = run_program(program, Tier::Jit, quantum, 1_000_000, None);
+    let (jit, stats) = run_program_with(program, Tier::Jit, quantum, 1_000_000, None, None, fuse);
     assert_eq!(interp, jit);
     assert!(interp.starts_with("Guest(0)"), "{interp}");
     stats.expect("jit")
@@ -400,7 +411,7 @@ proptest! {
         let (jit, stats) = run_program(&program, Tier::Jit, quantum, 200_000, None);
         prop_assert_eq!(&interp, &jit);
         prop_assert!(stats.is_some());
-        let (background, _) = run_program_with(&program, Tier::Jit, quantum, 200_000, None, Some(997));
+        let (background, _) = run_program_with(&program, Tier::Jit, quantum, 200_000, None, Some(997), true);
         prop_assert_eq!(interp, background);
     }
 }
@@ -482,7 +493,7 @@ fn self_modifying_code_runs_the_new_code_when_compiled_in_the_background() {
     for evict in [false, true] {
         let v = self_modifying_program(evict);
         let (interp, _) = run_program(&v, Tier::Interp, 50, 1_000_000, None);
-        let (jit, stats) = run_program_with(&v, Tier::Jit, 50, 1_000_000, None, Some(50));
+        let (jit, stats) = run_program_with(&v, Tier::Jit, 50, 1_000_000, None, Some(50), true);
         assert_eq!(interp, jit, "evict {evict}");
         let stats = stats.expect("jit");
         assert!(stats.translations > 0 && stats.stale > 0, "{stats:?}");
@@ -505,15 +516,17 @@ fn a_full_translation_cache_is_flushed_and_nothing_changes() {
         })
         .collect();
     let program = framed(&words, 50);
+    // Every round's end: a core that runs through them stays in its
+    // translations, and asks for fewer.
     let (interp, _) = run_program(&program, Tier::Interp, 37, 400_000, None);
-    let (jit, stats) = run_program(&program, Tier::Jit, 37, 400_000, Some(1));
+    let (jit, stats) = run_program_with(&program, Tier::Jit, 37, 400_000, Some(1), None, false);
     assert_eq!(interp, jit);
     let stats = stats.expect("jit");
     assert!(stats.flushes > 1, "{stats:?}");
     assert!(stats.code_bytes < 64 << 10, "{stats:?}");
     // In the background a flush may come with translations still being
     // compiled: those come back stale, freed with the rest.
-    let (background, stats) = run_program_with(&program, Tier::Jit, 37, 400_000, Some(1), Some(500));
+    let (background, stats) = run_program_with(&program, Tier::Jit, 37, 400_000, Some(1), Some(500), false);
     assert_eq!(interp, background);
     let stats = stats.expect("jit");
     assert!(stats.flushes > 1, "{stats:?}");
@@ -542,15 +555,27 @@ fn only_arrival_points_become_translations() {
 /// A slice that ends inside a run of pure words: the translation runs
 /// them up to the limit itself, each tested as the interpreter tests it
 /// (`limit_ladder`), and leaves at the first word it may not start. The
-/// loop of 40 adds above in slices of 200 cycles: the same run as the
-/// interpreter's, with 1,821 instructions translated in 13 entries from
-/// the loop. (When a failed segment test left at the segment's start,
-/// the loop entered the next translation only to see its first test fail
-/// too, then interpreted up to the limit: 1,695 translated in 23 entries.)
+/// loop of 40 adds above in rounds of 200 cycles, stopping at each round's
+/// end: the same run as the interpreter's, with 1,821 instructions
+/// translated in 13 entries from the loop. (When a failed segment test
+/// left at the segment's start, the loop entered the next translation only
+/// to see its first test fail too, then interpreted up to the limit: 1,695
+/// translated in 23 entries.)
 #[test]
 fn a_slice_that_ends_among_pure_words_runs_them_translated() {
-    let stats = translated_run(&framed(&[0x7201; 40], 50), 200);
+    let stats = translated_run_with(&framed(&[0x7201; 40], 50), 200, false);
     assert_eq!((stats.translations, stats.retired, stats.calls), (2, 1821, 13), "{stats:?}");
+}
+
+/// The same loop with the core let run through round ends (`cpu::Rounds`,
+/// one core, nothing else on the machine): the translation goes on at
+/// each end itself (`pass_or_exit`) instead of leaving to the loop. The
+/// same run, with 2,051 instructions translated in 3 entries: all but the
+/// loop's first pass (interpreted while its words turn hot) and the exit.
+#[test]
+fn a_translation_runs_on_through_round_ends() {
+    let stats = translated_run_with(&framed(&[0x7201; 40], 50), 200, true);
+    assert_eq!((stats.translations, stats.retired, stats.calls), (2, 2051, 3), "{stats:?}");
 }
 
 /// A translation hands over to the translation of another word of its

@@ -279,6 +279,9 @@ const GBR: i32 = offset_of!(Cpu, gbr) as i32;
 const MACL: i32 = offset_of!(Cpu, macl) as i32;
 const MACH: i32 = offset_of!(Cpu, mach) as i32;
 const CYCLES: i32 = offset_of!(Cpu, cycles) as i32;
+const LIMIT: i32 = offset_of!(Cpu, jit_limit) as i32;
+const HORIZON: i32 = offset_of!(Cpu, jit_horizon) as i32;
+const QUANTUM: i32 = offset_of!(Cpu, jit_quantum) as i32;
 const CODE_VBASE: i32 = offset_of!(Cpu, code_vbase) as i32;
 const FPSCR: i32 = offset_of!(Cpu, fpscr) as i32;
 const BRANCH_PC: i32 = offset_of!(Cpu, branch_pc) as i32;
@@ -354,7 +357,6 @@ struct Emitter<'a, B: Bus> {
     end: usize,
     frame: Value,
     cpu: Value,
-    limit: Value,
     cycles: Variable,
     retired: Variable,
     /// IR block of each word of the run that starts a segment (index:
@@ -423,7 +425,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
         b.switch_to_block(start);
         let frame = b.block_params(start)[0];
         let cpu = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, cpu) as i32);
-        let limit = b.ins().load(types::I64, TRUSTED, frame, offset_of!(Frame<B>, limit) as i32);
         let cycles = b.declare_var(types::I64);
         let retired = b.declare_var(types::I64);
         let c0 = b.ins().load(types::I64, TRUSTED, cpu, CYCLES);
@@ -459,7 +460,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
             end,
             frame,
             cpu,
-            limit,
             cycles,
             retired,
             words,
@@ -517,21 +517,62 @@ impl<'a, B: Bus> Emitter<'a, B> {
         while last + 1 < self.end && self.pure[last - self.entry] && !self.starts[last + 1 - self.entry] {
             last += 1;
         }
+        let head = self.b.current_block().expect("a segment starts a block");
         let c = self.b.use_var(self.cycles);
         let c_last = self.b.ins().iadd_imm_s(c, (last - start) as i64);
-        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c_last, self.limit);
+        let limit = self.limit();
+        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c_last, limit);
         let go = self.b.create_block();
+        let cold = self.b.create_block();
+        self.b.ins().brif(over, cold, &[], go, &[]);
+        self.b.set_cold_block(cold);
+        self.b.switch_to_block(cold);
+        let stop = self.b.create_block();
+        self.b.set_cold_block(stop);
+        self.pass_round(limit, head, stop);
+        self.b.switch_to_block(stop);
         if last == start {
             let pc = self.const32(self.pc_of(start));
-            self.b.ins().brif(over, self.exit_at, &[pc.into()], go, &[]);
+            self.b.ins().jump(self.exit_at, &[pc.into()]);
         } else {
-            let ladder = self.b.create_block();
-            self.b.ins().brif(over, ladder, &[], go, &[]);
-            self.b.set_cold_block(ladder);
-            self.b.switch_to_block(ladder);
             self.limit_ladder(start, last);
         }
         self.b.switch_to_block(go);
+    }
+
+    /// The limit (`Cpu::jit_limit`, the end of the round), read where it
+    /// is tested: a round may end further on in the same call
+    /// (`pass_round`).
+    fn limit(&mut self) -> Value {
+        self.b.ins().load(types::I64, TRUSTED, self.cpu, LIMIT)
+    }
+
+    /// Where a segment's test failed against `limit`: the first of its
+    /// words to start at or past the limit (the round's end) is pure or
+    /// its last, and only pure words run before it, which reach no device.
+    /// So whether the core would run on into the next round there
+    /// (`Rounds::pass`) is known now: if the limit is below the horizon
+    /// (`Cpu::jit_horizon`, which a device access brings back to the
+    /// limit), the limit moves on a round (`Cpu::jit_quantum`) and the
+    /// segment is tested again from `head` (again and again, a round at a
+    /// time, if one instruction passed several ends); if not, on to
+    /// `stop`, where the core stops at the limit as before. Seven host
+    /// instructions or so, in a cold block: with the division, the count
+    /// and a test of the device flag here as well, host code grew a third
+    /// on the Linux run, and its host time with it.
+    fn pass_round(&mut self, limit: Value, head: IrBlock, stop: IrBlock) {
+        let horizon = self.b.ins().load(types::I64, TRUSTED, self.cpu, HORIZON);
+        let last = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, limit, horizon);
+        let passed = self.b.create_block();
+        self.b.ins().brif(last, stop, &[], passed, &[]);
+        self.b.set_cold_block(passed);
+        self.b.switch_to_block(passed);
+        // Below the horizon, the limit is a multiple of the quantum.
+        let q = self.b.ins().load(types::I64, TRUSTED, self.cpu, QUANTUM);
+        let end = self.b.ins().iadd(limit, q);
+        let end = self.b.ins().umin(end, horizon);
+        self.b.ins().store(TRUSTED, end, self.cpu, LIMIT);
+        self.b.ins().jump(head, &[]);
     }
 
     /// Where a segment's test failed (`segment_test`): its words up to the
@@ -548,7 +589,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn limit_ladder(&mut self, start: usize, last: usize) {
         for word in start..last {
             let c = self.b.use_var(self.cycles);
-            let done = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c, self.limit);
+            let limit = self.limit();
+            let done = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c, limit);
             let pc = self.const32(self.pc_of(word));
             let run = self.b.create_block();
             self.b.ins().brif(done, self.exit_at, &[pc.into()], run, &[]);
