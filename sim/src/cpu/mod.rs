@@ -402,8 +402,9 @@ pub struct Cpu {
     jit_direct: [jit::Direct; jit::DIRECT_RANGES],
     /// The cycle limit of the translation running (`jit::Frame::new` sets
     /// it): no instruction starts at or after it. In the `Cpu`, whose
-    /// pointer compiled code holds in a register, so that each test of it
-    /// is one compare with memory; a translation that runs on into the
+    /// address compiled code holds in a register, so that each test of it
+    /// is a load from there and a compare (from the frame, whose address
+    /// is spilled, it was two loads); a translation that runs on into the
     /// next round moves it on (`Rounds`).
     jit_limit: u64,
     /// How far a translation may move `jit_limit` on, round by round, at
