@@ -510,7 +510,8 @@ impl Machine {
             // run, cuts a round.
             let q = self.config.quantum;
             let mut round_end = (self.now / q + 1).saturating_mul(q);
-            if let Some(event) = self.bus.next_event(self.now) {
+            let event = self.bus.next_event(self.now);
+            if let Some(event) = event {
                 round_end = round_end.min(event.max(self.now + 1));
             }
             // Faults fall due at round boundaries: flips now, and rounds
@@ -522,7 +523,7 @@ impl Machine {
                 }
             }
             round_end = round_end.min(self.hard_limit);
-            let horizon = self.fused_horizon(limit, round_end);
+            let horizon = self.fused_horizon(limit, round_end, event);
             let (end, exit) = self.run_round(host, &table, round_end, horizon);
             if let Some(exit) = exit {
                 return exit;
@@ -533,11 +534,12 @@ impl Machine {
     }
 
     /// How far a core that runs alone may run through rounds (`cpu::Rounds`)
-    /// from the round ending at `round_end`: to the first device event,
-    /// the end of the round that reaches `limit`, or the hard limit, where
-    /// the loop above would do something; just `round_end` when fusing is
-    /// off, or a fault plan or the profile wants every round's end.
-    fn fused_horizon(&self, limit: u64, round_end: u64) -> u64 {
+    /// from the round ending at `round_end`: to the first device event
+    /// (`event`, the bus's next), the end of the round that reaches
+    /// `limit`, or the hard limit, where the loop above would do
+    /// something; just `round_end` when fusing is off, or a fault plan or
+    /// the profile wants every round's end.
+    fn fused_horizon(&self, limit: u64, round_end: u64, event: Option<u64>) -> u64 {
         if !self.fuse_rounds || self.faults.is_some() || self.profile.is_some() {
             return round_end;
         }
@@ -545,7 +547,7 @@ impl Machine {
         // The loop returns at the first round end at or past `limit`: with
         // no event before it, the first multiple of the quantum there.
         let mut horizon = limit.div_ceil(q).saturating_mul(q).min(self.hard_limit);
-        if let Some(event) = self.bus.next_event(self.now) {
+        if let Some(event) = event {
             horizon = horizon.min(event);
         }
         horizon.max(round_end)
@@ -557,12 +559,14 @@ impl Machine {
     /// it). Then the ends of rounds up to the next device event find
     /// nothing to do as long as `i` leaves the devices alone.
     fn runs_alone(&self, i: usize) -> bool {
-        if self.bus.intc.pending(i).is_some() {
-            return false;
-        }
-        self.cpus.iter().enumerate().all(|(j, c)| {
-            j == i || c.halted || (c.sleeping && self.bus.intc.pending(j).is_none_or(|p| !c.accepts_interrupt(p.level)))
-        })
+        // The cores' states first: with several running (the common case
+        // on a multi-core run) no interrupt controller is asked.
+        let others_stopped = self.cpus.iter().enumerate().all(|(j, c)| j == i || c.halted || c.sleeping);
+        others_stopped
+            && self.bus.intc.pending(i).is_none()
+            && self.cpus.iter().enumerate().all(|(j, c)| {
+                j == i || c.halted || self.bus.intc.pending(j).is_none_or(|p| !c.accepts_interrupt(p.level))
+            })
     }
 
     /// Whether every core is in reset or asleep with no interrupt it would
