@@ -302,7 +302,19 @@ pub enum Stop {
 pub const TRACE_CHUNK: usize = 4096;
 
 /// One SH-4A core.
+///
+/// Page-aligned, so that where its fields fall within a host page is the
+/// same in every run. Translated code stores the guest registers here at
+/// every write and loads guest memory beside them, and the host takes a
+/// load whose address matches a recent store's in its low 12 bits for
+/// one that depends on it (4K aliasing). Placed wherever the allocator
+/// put it, the core's registers fell among the page offsets of the bench
+/// loop's table lookups in about two runs of five, which then took 0.23-
+/// 0.25 s instead of 0.13-0.16 s (`rp1 run bench_work.elf` with 10,000
+/// passes; with address-space randomization off, every run was fast).
+/// Aligned, the run takes the same time every run (docs/benchmarks.md).
 #[derive(Clone)]
+#[repr(align(4096))]
 pub struct Cpu {
     /// Physical core id (CPIDR).
     pub id: usize,
