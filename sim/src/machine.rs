@@ -564,17 +564,19 @@ impl Machine {
         let others_stopped = self.cpus.iter().enumerate().all(|(j, c)| j == i || c.halted || c.sleeping);
         others_stopped
             && self.bus.intc.pending(i).is_none()
-            && self.cpus.iter().enumerate().all(|(j, c)| {
-                j == i || c.halted || self.bus.intc.pending(j).is_none_or(|p| !c.accepts_interrupt(p.level))
-            })
+            && (0..self.cpus.len()).all(|j| j == i || self.cpus[j].halted || !self.takes_pending(j))
     }
 
     /// Whether every core is in reset or asleep with no interrupt it would
     /// take.
     fn all_idle(&self) -> bool {
-        self.cpus.iter().enumerate().all(|(j, c)| {
-            c.halted || (c.sleeping && self.bus.intc.pending(j).is_none_or(|p| !c.accepts_interrupt(p.level)))
-        })
+        (0..self.cpus.len()).all(|j| self.cpus[j].halted || (self.cpus[j].sleeping && !self.takes_pending(j)))
+    }
+
+    /// Whether core `j` would take the interrupt pending for it now (one
+    /// requested for a later clock reading included).
+    fn takes_pending(&self, j: usize) -> bool {
+        self.bus.intc.pending(j).is_some_and(|p| self.cpus[j].accepts_interrupt(p.level))
     }
 
     /// Run every core up to `round_end`, unless a core hits a breakpoint or
@@ -824,15 +826,8 @@ impl Machine {
             return None;
         }
         self.bus.sync_interrupts(self.now);
-        for (i, cpu) in self.cpus.iter().enumerate() {
-            if cpu.halted {
-                continue;
-            }
-            if let Some(p) = self.bus.intc.pending(i) {
-                if cpu.accepts_interrupt(p.level) {
-                    return None;
-                }
-            }
+        if (0..self.cpus.len()).any(|i| !self.cpus[i].halted && self.takes_pending(i)) {
+            return None;
         }
         // Nothing will ever wake a core. One that masked interrupts before
         // it slept stopped, on purpose if it did so in a halt routine:

@@ -79,15 +79,27 @@ struct SimRun {
     seconds: f64,
 }
 
-/// `program` on `cores` cores on `tier`, with rounds fused where a lone
+/// A harness program's image, built if it is not yet.
+struct Harness {
+    name: &'static str,
+    image: Vec<u8>,
+}
+
+impl Harness {
+    fn build(name: &'static str) -> Harness {
+        let elf = build(name, Platform::Rp1);
+        Harness { name, image: std::fs::read(&elf).expect("read the harness") }
+    }
+}
+
+/// `harness` on `cores` cores on `tier`, with rounds fused where a lone
 /// core can run through them if `fuse` (the default machine).
-fn run_sim(program: &str, cores: usize, iters: u32, tier: Tier, fuse: bool) -> SimRun {
-    let elf = build(program, Platform::Rp1);
-    let image = std::fs::read(&elf).expect("read the harness");
+fn run_sim(harness: &Harness, cores: usize, iters: u32, tier: Tier, fuse: bool) -> SimRun {
+    let (program, image) = (harness.name, &harness.image);
     let config = Config { cores, tier: Some(tier), fuse_rounds: Some(fuse), ..Config::default() };
     let mut m = Machine::new(config).expect("machine");
-    let loaded = m.load_elf(&image).expect("load the harness");
-    let at = symbol_address(&image, "bench_iters").expect("the harness defines bench_iters");
+    let loaded = m.load_elf(image).expect("load the harness");
+    let at = symbol_address(image, "bench_iters").expect("the harness defines bench_iters");
     m.bus.load(0, at & 0x1FFF_FFFF, &iters.to_le_bytes()).expect("patch bench_iters");
     m.cpus[0].reset(loaded.entry);
     let t0 = Instant::now();
@@ -108,10 +120,10 @@ fn every_core_printed(run: &SimRun, cores: usize, want: &str) -> bool {
     run.console.lines().filter(|l| l.ends_with(&format!("crc {want}"))).count() == cores
 }
 
-/// `program` on `cores` cores on `tier`; every core must print the
+/// `harness` on `cores` cores on `tier`; every core must print the
 /// expected CRC (a wrong one panics).
-fn checked_run(program: &str, cores: usize, iters: u32, tier: Tier, fuse: bool, want: &str) -> SimRun {
-    let run = run_sim(program, cores, iters, tier, fuse);
+fn checked_run(harness: &Harness, cores: usize, iters: u32, tier: Tier, fuse: bool, want: &str) -> SimRun {
+    let run = run_sim(harness, cores, iters, tier, fuse);
     assert!(every_core_printed(&run, cores, want), "a simulated core computed a wrong CRC ({tier}):\n{}", run.console);
     run
 }
@@ -241,12 +253,13 @@ fn bench(args: Args) -> Result<ExitCode, Failure> {
     // the same instructions and cycles, checked), then the peers: ratios
     // of runs made side by side, on a machine whose speed drifts.
     let repeat = args.repeat as usize;
-    let interp = checked_run("bench_work", 1, iters, Tier::Interp, true, &want);
+    let one_core = Harness::build("bench_work");
+    let interp = checked_run(&one_core, 1, iters, Tier::Interp, true, &want);
     print_run(&interp, Tier::Interp, 1, "")?;
     let (mut fused, mut unfused, mut peer_runs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..repeat {
-        fused.push(checked_run("bench_work", 1, iters, Tier::Jit, true, &want));
-        unfused.push(checked_run("bench_work", 1, iters, Tier::Jit, false, &want));
+        fused.push(checked_run(&one_core, 1, iters, Tier::Jit, true, &want));
+        unfused.push(checked_run(&one_core, 1, iters, Tier::Jit, false, &want));
         peer_runs.push(run_peers(iters));
     }
     let jit = median_run(&fused);
@@ -325,8 +338,9 @@ fn bench(args: Args) -> Result<ExitCode, Failure> {
     }
 
     let mut four_cores = Vec::new();
+    let smp = Harness::build("bench_work_smp");
     for tier in [Tier::Interp, Tier::Jit] {
-        let run = checked_run("bench_work_smp", 4, iters, tier, true, &want);
+        let run = checked_run(&smp, 4, iters, tier, true, &want);
         print_run(&run, tier, 4, "")?;
         four_cores.push(run);
     }

@@ -190,9 +190,10 @@ pub(crate) struct Frame<B> {
     pub crossed: u8,
     /// Hand-overs in this call.
     pub chained: u64,
-    /// The bus's flag of device accesses (`Bus::device_access_flag`), or
-    /// null: after a handler that set it, the core runs through no more
-    /// round ends in this call (`Cpu::jit_horizon`).
+    /// The bus's flag of device accesses (`Bus::device_access_flag`) if
+    /// the call may run through round ends, else null (then a handler
+    /// pays one test of it): after a handler that set the flag, the core
+    /// runs through no more round ends in this call (`Cpu::jit_horizon`).
     pub device_access: *const bool,
 }
 
@@ -320,11 +321,14 @@ impl<B: Bus> Frame<B> {
         let mut frame = Frame::new(cpu, bus, rounds.end);
         // SAFETY: the frame's CPU and bus are live for the whole call.
         let (cpu, bus) = unsafe { (&mut *frame.cpu, &mut *frame.bus) };
+        if rounds.horizon <= rounds.end {
+            return frame;
+        }
         if let Some(flag) = bus.device_access_flag() {
-            frame.device_access = flag;
             // SAFETY: the flag is the bus's, live with it.
             if !unsafe { *flag } {
-                cpu.jit_horizon = rounds.horizon.max(rounds.end);
+                frame.device_access = flag;
+                cpu.jit_horizon = rounds.horizon;
                 cpu.jit_quantum = rounds.quantum;
             }
         }
