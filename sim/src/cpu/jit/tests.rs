@@ -19,13 +19,17 @@ fn rng(seed: &mut u64) -> u32 {
     (*seed >> 16) as u32
 }
 
-/// Everything an instruction can change in the CPU, for comparison.
+/// Everything an instruction can change in the CPU, for comparison. The
+/// pending branch (`branch_pc`, `branch_target`) only while a slot is
+/// pending: nothing reads it after, and translated code leaves it unset
+/// where the slot cannot raise.
 fn cpu_state(c: &Cpu) -> String {
+    let branch = if c.slot_pending { format!("{:x}->{:x}", c.branch_pc, c.branch_target) } else { String::new() };
     format!(
-        "{:x?} {:x?} sr={:x} gbr={:x} vbr={:x} mach={:x} macl={:x} pr={:x} pc={:x} cyc={} slot={} {:x}->{:x} y={} {:?} \
+        "{:x?} {:x?} sr={:x} gbr={:x} vbr={:x} mach={:x} macl={:x} pr={:x} pc={:x} cyc={} slot={} {branch} y={} {:?} \
          fr={:x?} fpscr={:x} fpul={:x}",
         c.r, c.r_bank, c.sr(), c.gbr, c.vbr, c.mach, c.macl, c.pr, c.pc, c.cycles, c.slot_pending,
-        c.branch_pc, c.branch_target, c.yield_now, c.stats, c.fr, c.fpscr(), c.fpul
+        c.yield_now, c.stats, c.fr, c.fpscr(), c.fpul
     )
 }
 

@@ -1000,16 +1000,18 @@ impl<'a, B: Bus> Emitter<'a, B> {
             let ret = self.const32(pc.wrapping_add(4));
             self.set_field(PR, ret);
         }
-        // What `Cpu::delayed_branch` leaves behind once the slot is done.
         let bpc = self.const32(pc);
-        self.set_field(BRANCH_PC, bpc);
         let tv = match target {
             Target::Fixed(t) => self.const32(t),
             Target::Computed(v) => v,
         };
-        self.set_field(BRANCH_TARGET, tv);
         self.count();
-        // The slot: runs whatever the limit says.
+        // The slot: runs whatever the limit says. `branch_pc` and
+        // `branch_target` are read only by the interpreter's run of a
+        // pending slot (`Cpu::step_slot` and its kin), and translated code
+        // never leaves one pending: only the handler's way stores them, as
+        // `Cpu::delayed_branch` would. Stored at every branch, they were
+        // two stores a loop pass (docs/benchmarks.md).
         let slot = word + 1;
         let slot_pc = pc.wrapping_add(2);
         if self.inline(self.block.ops[slot], slot_pc) {
@@ -1025,6 +1027,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
             }
             None => self.calls = true,
         }
+        // What `Cpu::delayed_branch` leaves for the slot's handler.
+        self.set_field(BRANCH_PC, bpc);
+        self.set_field(BRANCH_TARGET, tv);
         let rc = self.call(exec_slot::<B> as *const (), slot, slot_pc);
         let failed = self.b.create_block();
         let ok = self.b.create_block();
