@@ -413,11 +413,13 @@ pub struct Cpu {
     /// store read it back from the stack first.
     jit_direct: [jit::Direct; jit::DIRECT_RANGES],
     /// The cycle limit of the translation running (`jit::Frame::new` sets
-    /// it): no instruction starts at or after it. In the `Cpu`, whose
-    /// address compiled code holds in a register, so that each test of it
-    /// is a load from there and a compare (from the frame, whose address
-    /// is spilled, it was two loads); a translation that runs on into the
-    /// next round moves it on (`Rounds`).
+    /// it, `jit::JIT_LIMIT_MAX` at most): no instruction starts at or
+    /// after it. In the `Cpu`, whose address compiled code holds in a
+    /// register (from the frame, whose address is spilled, each read was
+    /// two loads); compiled code reads it on entry, around handler calls
+    /// and on the way out, and counts the clock against it in between; a
+    /// translation that runs on into the next round moves it on
+    /// (`Rounds`).
     jit_limit: u64,
     /// How far a translation may move `jit_limit` on, round by round, at
     /// `jit_quantum` a round (`Rounds`: `jit::Frame::in_rounds` sets them,

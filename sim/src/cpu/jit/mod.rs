@@ -97,6 +97,14 @@ const _: () = assert!(JIT_SLOTS.is_power_of_two());
 pub const MAX_WORDS: usize = 32;
 /// A heat value that means "never translate from here" (the translator
 /// refused it: a delayed branch whose slot lies outside the block, say).
+/// The highest cycle limit (and horizon) a translation is given: compiled
+/// code counts the cycles left before the limit as a signed 64-bit number
+/// (`translate`), which holds the distance from any clock below 2^63 to
+/// this. A clock never gets near it (2^63 cycles at 600 MHz are 487
+/// years); a loop's limit past it (`Machine::run(u64::MAX)`) stops the
+/// translation there instead, which it never reaches.
+pub(crate) const JIT_LIMIT_MAX: u64 = i64::MAX as u64;
+
 const NEVER: u32 = u32::MAX;
 /// A heat value that means "asked for, not answered yet" (compiling in
 /// the background): no more visits counted.
@@ -328,7 +336,7 @@ impl<B: Bus> Frame<B> {
             // SAFETY: the flag is the bus's, live with it.
             if !unsafe { *flag } {
                 frame.device_access = flag;
-                cpu.jit_horizon = rounds.horizon;
+                cpu.jit_horizon = rounds.horizon.min(JIT_LIMIT_MAX);
                 cpu.jit_quantum = rounds.quantum;
             }
         }
@@ -344,8 +352,8 @@ impl<B: Bus> Frame<B> {
         let p4 = if cpu.privileged() { bus.p4_ram(cpu.id) } else { None };
         let p4_stores = cpu.sr & super::sr::BL != 0 && p4.is_some() && bus.p4_ram_stores_are_quiet();
         let windows = [cpu.read_window, cpu.write_window];
-        cpu.jit_limit = limit;
-        cpu.jit_horizon = limit;
+        cpu.jit_limit = limit.min(JIT_LIMIT_MAX);
+        cpu.jit_horizon = cpu.jit_limit;
         let frame = Frame {
             retired: 0,
             exception: None,

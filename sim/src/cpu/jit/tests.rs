@@ -756,3 +756,29 @@ fn stores_beside_a_reservation_break_exactly_the_reserved_line() {
         assert!(stats.retired > 4000, "the store loop ran translated: {stats:?}");
     }
 }
+
+/// A core run with no limit (`Cpu::run` to `u64::MAX`, one round) runs its
+/// loop translated and stops where the interpreter does. Compiled code
+/// counts the clock against the limit in signed 64 bits; the limit it is
+/// given is `JIT_LIMIT_MAX` at most, else every limit test of a
+/// translation failed at once and the loop ran interpreted.
+#[test]
+fn a_run_with_no_limit_runs_translated() {
+    let program = framed(&[0x7201; 8], 100);
+    let run = |tier: Tier| {
+        let config = Config { cores: 1, tier: Some(tier), jit_hot: Some(2), jit_background: Some(false), ..Config::default() };
+        let mut m = Machine::new(config).expect("machine");
+        let bytes: Vec<u8> = program.iter().flat_map(|w| w.to_le_bytes()).collect();
+        m.bus.load(0, CODE, &bytes).expect("program fits");
+        m.cpus[0].reset(P1 | CODE);
+        let table = OpTable::new();
+        let stop = m.cpus[0].run(&mut m.bus, &table, u64::MAX);
+        (format!("{stop:?} {}", cpu_state(&m.cpus[0])), m.bus.jit_stats())
+    };
+    let (interp, _) = run(Tier::Interp);
+    let (jit, stats) = run(Tier::Jit);
+    assert_eq!(interp, jit);
+    let stats = stats.expect("jit");
+    // 100 passes of 10 words; the first two are interpreted.
+    assert!(stats.retired >= 98 * 10, "{stats:?}");
+}

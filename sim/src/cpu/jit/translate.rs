@@ -17,7 +17,9 @@
 //! to a word with a translation of its own tail-calls it (a hand-over).
 //!
 //! The cycle and retired counts live in SSA variables and are stored to
-//! the CPU before each handler call and at each exit. Every other write
+//! the CPU before each handler call and at each exit; the clock as its
+//! distance from the limit (`Emitter::past`), so that a test of the limit
+//! is one compare with a constant. Every other write
 //! goes to the `Cpu` at once, so a handler and the loop always see the
 //! current state; but the values of the fields the inlined words both
 //! write and read (of `HELD`: R0-R15, SR, PR, GBR, MACH/MACL; a first pass
@@ -357,7 +359,12 @@ struct Emitter<'a, B: Bus> {
     end: usize,
     frame: Value,
     cpu: Value,
-    cycles: Variable,
+    /// The CPU's clock less the limit (`Cpu::jit_limit`): negative until
+    /// the limit, signed (`JIT_LIMIT_MAX` keeps it in range). The clock is
+    /// the limit plus this wherever it is stored. Why not the clock: a
+    /// test of the limit was then a load of it, an add and a compare; of
+    /// this it is a compare with a constant.
+    past: Variable,
     retired: Variable,
     /// IR block of each word of the run that starts a segment (index:
     /// word - entry); the other words continue their predecessor's block.
@@ -425,10 +432,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
         b.switch_to_block(start);
         let frame = b.block_params(start)[0];
         let cpu = b.ins().load(ptr, TRUSTED, frame, offset_of!(Frame<B>, cpu) as i32);
-        let cycles = b.declare_var(types::I64);
+        let past = b.declare_var(types::I64);
         let retired = b.declare_var(types::I64);
         let c0 = b.ins().load(types::I64, TRUSTED, cpu, CYCLES);
-        b.def_var(cycles, c0);
+        let limit = b.ins().load(types::I64, TRUSTED, cpu, LIMIT);
+        let p0 = b.ins().isub(c0, limit);
+        b.def_var(past, p0);
         let zero = b.ins().iconst(types::I64, 0);
         b.def_var(retired, zero);
         let (pure, starts) = segments(block, table, vbase, entry, end);
@@ -460,7 +469,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             end,
             frame,
             cpu,
-            cycles,
+            past,
             retired,
             words,
             pure,
@@ -518,10 +527,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
             last += 1;
         }
         let head = self.b.current_block().expect("a segment starts a block");
-        let c = self.b.use_var(self.cycles);
-        let c_last = self.b.ins().iadd_imm_s(c, (last - start) as i64);
-        let limit = self.limit();
-        let over = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c_last, limit);
+        // The clock at `last`, `last - start` on, reaches the limit.
+        let past = self.b.use_var(self.past);
+        let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -((last - start) as i64));
         let go = self.b.create_block();
         let cold = self.b.create_block();
         self.b.ins().brif(over, cold, &[], go, &[]);
@@ -529,7 +537,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.switch_to_block(cold);
         let stop = self.b.create_block();
         self.b.set_cold_block(stop);
-        self.pass_round(limit, head, stop);
+        self.pass_round(head, stop);
         self.b.switch_to_block(stop);
         if last == start {
             let pc = self.const32(self.pc_of(start));
@@ -541,13 +549,29 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// The limit (`Cpu::jit_limit`, the end of the round), read where it
-    /// is tested: a round may end further on in the same call
+    /// is needed: a round may end further on in the same call
     /// (`pass_round`).
     fn limit(&mut self) -> Value {
         self.b.ins().load(types::I64, TRUSTED, self.cpu, LIMIT)
     }
 
-    /// Where a segment's test failed against `limit`: the first of its
+    /// The CPU's clock: the limit plus `past`.
+    fn clock(&mut self) -> Value {
+        let limit = self.limit();
+        let past = self.b.use_var(self.past);
+        self.b.ins().iadd(limit, past)
+    }
+
+    /// `past` from the CPU's clock (after a handler, which may have added
+    /// to it).
+    fn reload_clock(&mut self) {
+        let c = self.b.ins().load(types::I64, TRUSTED, self.cpu, CYCLES);
+        let limit = self.limit();
+        let past = self.b.ins().isub(c, limit);
+        self.b.def_var(self.past, past);
+    }
+
+    /// Where a segment's test failed against the limit: the first of its
     /// words to start at or past the limit (the round's end) is pure or
     /// its last, and only pure words run before it, which reach no device.
     /// So whether the core would run on into the next round there
@@ -556,11 +580,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// limit), the limit moves on a round (`Cpu::jit_quantum`) and the
     /// segment is tested again from `head` (again and again, a round at a
     /// time, if one instruction passed several ends); if not, on to
-    /// `stop`, where the core stops at the limit as before. Seven host
+    /// `stop`, where the core stops at the limit as before. Ten host
     /// instructions or so, in a cold block: with the division, the count
     /// and a test of the device flag here as well, host code grew a third
     /// on the Linux run, and its host time with it.
-    fn pass_round(&mut self, limit: Value, head: IrBlock, stop: IrBlock) {
+    fn pass_round(&mut self, head: IrBlock, stop: IrBlock) {
+        let limit = self.limit();
         let horizon = self.b.ins().load(types::I64, TRUSTED, self.cpu, HORIZON);
         let last = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, limit, horizon);
         let passed = self.b.create_block();
@@ -572,6 +597,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let end = self.b.ins().iadd(limit, q);
         let end = self.b.ins().umin(end, horizon);
         self.b.ins().store(TRUSTED, end, self.cpu, LIMIT);
+        let moved = self.b.ins().isub(end, limit);
+        let past = self.b.use_var(self.past);
+        let past = self.b.ins().isub(past, moved);
+        self.b.def_var(self.past, past);
         self.b.ins().jump(head, &[]);
     }
 
@@ -588,9 +617,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// host time, docs/benchmarks.md).
     fn limit_ladder(&mut self, start: usize, last: usize) {
         for word in start..last {
-            let c = self.b.use_var(self.cycles);
-            let limit = self.limit();
-            let done = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, c, limit);
+            let past = self.b.use_var(self.past);
+            let done = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, 0);
             let pc = self.const32(self.pc_of(word));
             let run = self.b.create_block();
             self.b.ins().brif(done, self.exit_at, &[pc.into()], run, &[]);
@@ -694,7 +722,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// Store the counts (the retired count adds to the frame's: the
     /// translations of one call share it).
     fn store_counts(&mut self) {
-        let c = self.b.use_var(self.cycles);
+        let c = self.clock();
         self.b.ins().store(TRUSTED, c, self.cpu, CYCLES);
         let r = self.b.use_var(self.retired);
         let at = offset_of!(Frame<B>, retired) as i32;
@@ -716,9 +744,16 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     fn add_cycles(&mut self, n: i64) {
-        let c = self.b.use_var(self.cycles);
-        let c = self.b.ins().iadd_imm_s(c, n);
-        self.b.def_var(self.cycles, c);
+        let past = self.b.use_var(self.past);
+        let past = self.b.ins().iadd_imm_s(past, n);
+        self.b.def_var(self.past, past);
+    }
+
+    /// A memory access's latency (64 bits) on the clock.
+    fn add_latency(&mut self, latency: Value) {
+        let past = self.b.use_var(self.past);
+        let past = self.b.ins().iadd(past, latency);
+        self.b.def_var(self.past, past);
     }
 
     /// Go on at `target`: the word's IR block if it is in this run, else
@@ -951,15 +986,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn call(&mut self, helper: *const (), word: usize, pc: u32) -> Value {
         let pcv = self.const32(pc);
         self.set_field(PC, pcv);
-        let c = self.b.use_var(self.cycles);
+        let c = self.clock();
         self.b.ins().store(TRUSTED, c, self.cpu, CYCLES);
         let callee = self.b.ins().iconst(self.ptr, helper as usize as i64);
         let handler = self.b.ins().iconst(self.ptr, self.block.handlers[word] as *const () as usize as i64);
         let op = self.b.ins().iconst(types::I32, self.block.ops[word] as i64);
         let call = self.b.ins().call_indirect(self.handler_sig, callee, &[self.frame, handler, op]);
         let rc = self.b.inst_results(call)[0];
-        let c = self.b.ins().load(types::I64, TRUSTED, self.cpu, CYCLES);
-        self.b.def_var(self.cycles, c);
+        self.reload_clock();
         self.count();
         rc
     }
@@ -1515,9 +1549,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             2 => self.b.ins().istore16(flags, value, host, 0),
             _ => self.b.ins().store(flags, value, host, 0),
         };
-        let c = self.b.use_var(self.cycles);
-        let c = self.b.ins().iadd(c, latency);
-        self.b.def_var(self.cycles, c);
+        self.add_latency(latency);
         if predec {
             self.set_reg(n, addr);
         }
@@ -1608,9 +1640,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             let four = self.b.ins().imul_imm_s(latency, 4);
             latency = self.b.ins().select(aligned, latency, four);
         }
-        let c = self.b.use_var(self.cycles);
-        let c = self.b.ins().iadd(c, latency);
-        self.b.def_var(self.cycles, c);
+        self.add_latency(latency);
         match to {
             LoadTo::Reg(n) => self.set_reg(n, v),
             LoadTo::PostInc { m, n } => {
