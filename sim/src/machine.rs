@@ -341,6 +341,17 @@ struct Turns {
     alone: Option<usize>,
 }
 
+/// How a round's turns (`Machine::turns`) ended.
+enum Turned {
+    /// Every core had its turn.
+    All,
+    /// A guest's exit (SIMCTL) cut them short: the machine stops after
+    /// this round.
+    CutShort,
+    /// A core stopped the run (a breakpoint, a double fault).
+    Stopped(Exit),
+}
+
 /// The trace writer and the first error it returned.
 struct TraceOut {
     writer: Box<dyn std::io::Write + Send>,
@@ -614,17 +625,17 @@ impl Machine {
             for (j, cpu) in self.cpus.iter_mut().enumerate() {
                 if j < alone {
                     cpu.cycles = cpu.cycles.max(end);
-                } else if j > alone && result.is_err() {
+                } else if j > alone && !matches!(result, Turned::All) {
                     cpu.cycles = cpu.cycles.max(last_start);
                 }
             }
-            if matches!(result, Err(Some(_))) {
+            if matches!(result, Turned::Stopped(_)) {
                 self.now = last_start;
             }
         }
         match result {
-            Ok(()) | Err(None) => (end, None),
-            Err(Some(exit)) => {
+            Turned::All | Turned::CutShort => (end, None),
+            Turned::Stopped(exit) => {
                 if matches!(exit, Exit::DoubleFault { .. }) {
                     self.after_round();
                 }
@@ -633,10 +644,8 @@ impl Machine {
         }
     }
 
-    /// The cores' turns of `run_round`, core by core: `Err(None)` if a
-    /// guest's exit cut them short (the machine stops after this round),
-    /// `Err(Some(exit))` if a core stopped the run.
-    fn turns<H: Host>(&mut self, host: &mut H, table: &OpTable<Rp1Bus>, turns: &mut Turns) -> Result<(), Option<Exit>> {
+    /// The cores' turns of `run_round`, core by core.
+    fn turns<H: Host>(&mut self, host: &mut H, table: &OpTable<Rp1Bus>, turns: &mut Turns) -> Turned {
         for i in 0..self.cpus.len() {
             if let Some(plan) = self.faults.as_mut() {
                 // A stopped core passes the round untouched: no
@@ -687,10 +696,10 @@ impl Machine {
                 self.rounds.passed += rounds.passed;
                 self.serve_host(host, i);
                 if self.bus.simctl.exit_code.is_some() {
-                    return Err(None);
+                    return Turned::CutShort;
                 }
                 if let Some(fault) = self.cpus[i].double_fault.take() {
-                    return Err(Some(Exit::DoubleFault { core: i, fault }));
+                    return Turned::Stopped(Exit::DoubleFault { core: i, fault });
                 }
                 self.start_requested_cores(turns.end);
                 match stop {
@@ -700,12 +709,12 @@ impl Machine {
                             break;
                         }
                     }
-                    Stop::Breakpoint => return Err(Some(Exit::Breakpoint(i))),
+                    Stop::Breakpoint => return Turned::Stopped(Exit::Breakpoint(i)),
                     Stop::TraceFull => continue, // not returned by the loop above
                 }
             }
         }
-        Ok(())
+        Turned::All
     }
 
     /// Run the hosted hypervisor for core `i` if the core entered it.

@@ -332,6 +332,11 @@ impl<B: Bus> Frame<B> {
         if rounds.horizon <= rounds.end {
             return frame;
         }
+        // Compiled code moves the limit on by one quantum at a time
+        // (`translate::pass_round`), where `Rounds::pass` finds the next
+        // end by division: the same ends if this one is a multiple of the
+        // quantum, as every round's end below a horizon is.
+        debug_assert_eq!(rounds.end % rounds.quantum, 0, "a round's end below the horizon: {rounds:?}");
         if let Some(flag) = bus.device_access_flag() {
             // SAFETY: the flag is the bus's, live with it.
             if !unsafe { *flag } {
