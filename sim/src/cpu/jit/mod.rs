@@ -95,16 +95,15 @@ const JIT_SLOTS: usize = (128 << 20) / BLOCK_BYTES as usize;
 const _: () = assert!(JIT_SLOTS.is_power_of_two());
 /// Instruction words one translation covers at most.
 pub const MAX_WORDS: usize = 32;
+/// The highest cycle limit (and horizon) a translation is given: compiled
+/// code keeps its clock less the limit as a signed 64-bit number
+/// (`translate`), which holds that difference for any clock below 2^63.
+/// A clock never gets near it (2^63 cycles at 600 MHz are 487 years); a
+/// loop's limit past it (`Cpu::run(.., u64::MAX)`) stops the translation
+/// there instead, which it never reaches.
+pub(crate) const JIT_LIMIT_MAX: u64 = i64::MAX as u64;
 /// A heat value that means "never translate from here" (the translator
 /// refused it: a delayed branch whose slot lies outside the block, say).
-/// The highest cycle limit (and horizon) a translation is given: compiled
-/// code counts the cycles left before the limit as a signed 64-bit number
-/// (`translate`), which holds the distance from any clock below 2^63 to
-/// this. A clock never gets near it (2^63 cycles at 600 MHz are 487
-/// years); a loop's limit past it (`Machine::run(u64::MAX)`) stops the
-/// translation there instead, which it never reaches.
-pub(crate) const JIT_LIMIT_MAX: u64 = i64::MAX as u64;
-
 const NEVER: u32 = u32::MAX;
 /// A heat value that means "asked for, not answered yet" (compiling in
 /// the background): no more visits counted.
