@@ -19,7 +19,10 @@
 //! The cycle and retired counts live in SSA variables and are stored to
 //! the CPU before each handler call and at each exit; the clock as its
 //! distance from the limit (`Emitter::past`), so that a test of the limit
-//! is one compare with a constant. Every other write
+//! is one compare with a constant. What the words add to them at fixed
+//! amounts is carried at compile time (`Emitter::lazy`) and added where
+//! the code joins other code entered with other amounts (a loop's jump
+//! back, an exit), so a loop adds to each once a pass. Every other write
 //! goes to the `Cpu` at once, so a handler and the loop always see the
 //! current state; but the values of the fields the inlined words both
 //! write and read (of `HELD`: R0-R15, SR, PR, GBR, MACH/MACL; a first pass
@@ -43,7 +46,8 @@ use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
 use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
 use crate::cpu::{sr, Bus, Cpu};
 use cranelift_codegen::ir::condcodes::IntCC;
-use cranelift_codegen::ir::{types, AbiParam, Block as IrBlock, InstBuilder, MemFlagsData, Signature, Type, Value};
+use cranelift_codegen::entity::SecondaryMap;
+use cranelift_codegen::ir::{types, AbiParam, BlockArg, Block as IrBlock, InstBuilder, MemFlagsData, Signature, Type, Value};
 use cranelift_codegen::isa::CallConv;
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_codegen::Context;
@@ -366,6 +370,18 @@ struct Emitter<'a, B: Bus> {
     /// this it is a compare with a constant.
     past: Variable,
     retired: Variable,
+    /// Cycles and retired instructions known here but not yet added to
+    /// `past` and `retired` (the value of either is its variable plus
+    /// this). Why: a translation counted each segment as it ended, an
+    /// add to each variable, which a loop then paid at every segment it
+    /// passed; carried along instead, the counts of a loop's segments
+    /// are added once a pass, where it jumps back (docs/benchmarks.md).
+    lazy: Lazy,
+    /// The `lazy` counts each IR block is entered with, fixed by the
+    /// first branch to it (the exits' at nought): a later branch from
+    /// where the counts differ adds the difference to the variables
+    /// first (`jump`, `brif`).
+    entry_lazy: SecondaryMap<IrBlock, Option<Lazy>>,
     /// IR block of each word of the run that starts a segment (index:
     /// word - entry); the other words continue their predecessor's block.
     words: Vec<Option<IrBlock>>,
@@ -406,6 +422,14 @@ struct Emitter<'a, B: Bus> {
     vars: Option<[Variable; HELD.len()]>,
     /// A word of the run is done by a handler call alone (no fast path).
     calls: bool,
+}
+
+/// Counts a translation knows at compile time and has not yet added to
+/// its variables (`Emitter::lazy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Lazy {
+    cycles: i64,
+    retired: i64,
 }
 
 /// What a translation's code depends on in the host: its pointer type,
@@ -471,6 +495,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
             cpu,
             past,
             retired,
+            lazy: Lazy::default(),
+            entry_lazy: SecondaryMap::new(),
             words,
             pure,
             starts,
@@ -487,8 +513,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
             vars,
             calls: false,
         };
+        for exit in [exit_at, chain_exit, cross_exit, exit_as_is, exit_exception] {
+            emitter.entry_lazy[exit] = Some(Lazy::default());
+        }
         emitter.load_held();
-        emitter.b.ins().jump(emitter.words[0].expect("the entry starts a segment"), &[]);
+        emitter.jump(emitter.words[0].expect("the entry starts a segment"), &[]);
         emitter
     }
 
@@ -503,7 +532,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn emit(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) -> (Held, bool) {
         for word in self.entry..self.end {
             if let Some(ir) = self.words[word - self.entry] {
-                self.b.switch_to_block(ir);
+                self.switch_to(ir);
                 self.segment_test(word);
             }
             self.instruction(word);
@@ -529,23 +558,23 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let head = self.b.current_block().expect("a segment starts a block");
         // The clock at `last`, `last - start` on, reaches the limit.
         let past = self.b.use_var(self.past);
-        let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -((last - start) as i64));
+        let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -((last - start) as i64) - self.lazy.cycles);
         let go = self.b.create_block();
         let cold = self.b.create_block();
-        self.b.ins().brif(over, cold, &[], go, &[]);
+        self.brif(over, cold, &[], go, &[]);
         self.b.set_cold_block(cold);
-        self.b.switch_to_block(cold);
+        self.switch_to(cold);
         let stop = self.b.create_block();
         self.b.set_cold_block(stop);
         self.pass_round(head, stop);
-        self.b.switch_to_block(stop);
+        self.switch_to(stop);
         if last == start {
             let pc = self.const32(self.pc_of(start));
-            self.b.ins().jump(self.exit_at, &[pc.into()]);
+            self.jump(self.exit_at, &[pc.into()]);
         } else {
             self.limit_ladder(start, last);
         }
-        self.b.switch_to_block(go);
+        self.switch_to(go);
     }
 
     /// The limit (`Cpu::jit_limit`, the end of the round), read where it
@@ -559,7 +588,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn clock(&mut self) -> Value {
         let limit = self.limit();
         let past = self.b.use_var(self.past);
-        self.b.ins().iadd(limit, past)
+        let clock = self.b.ins().iadd(limit, past);
+        match self.lazy.cycles {
+            0 => clock,
+            n => self.b.ins().iadd_imm_s(clock, n),
+        }
     }
 
     /// `past` from the CPU's clock (after a handler, which may have added
@@ -569,6 +602,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let limit = self.limit();
         let past = self.b.ins().isub(c, limit);
         self.b.def_var(self.past, past);
+        self.lazy.cycles = 0;
     }
 
     /// Where a segment's test failed against the limit: the first of its
@@ -589,9 +623,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let horizon = self.b.ins().load(types::I64, TRUSTED, self.cpu, HORIZON);
         let last = self.b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, limit, horizon);
         let passed = self.b.create_block();
-        self.b.ins().brif(last, stop, &[], passed, &[]);
+        self.brif(last, stop, &[], passed, &[]);
         self.b.set_cold_block(passed);
-        self.b.switch_to_block(passed);
+        self.switch_to(passed);
         // Below the horizon, the limit is a multiple of the quantum.
         let q = self.b.ins().load(types::I64, TRUSTED, self.cpu, QUANTUM);
         let end = self.b.ins().iadd(limit, q);
@@ -601,7 +635,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let past = self.b.use_var(self.past);
         let past = self.b.ins().isub(past, moved);
         self.b.def_var(self.past, past);
-        self.b.ins().jump(head, &[]);
+        self.jump(head, &[]);
     }
 
     /// Where a segment's test failed (`segment_test`): its words up to the
@@ -618,18 +652,18 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn limit_ladder(&mut self, start: usize, last: usize) {
         for word in start..last {
             let past = self.b.use_var(self.past);
-            let done = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, 0);
+            let done = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -self.lazy.cycles);
             let pc = self.const32(self.pc_of(word));
             let run = self.b.create_block();
-            self.b.ins().brif(done, self.exit_at, &[pc.into()], run, &[]);
+            self.brif(done, self.exit_at, &[pc.into()], run, &[]);
             self.b.set_cold_block(run);
-            self.b.switch_to_block(run);
+            self.switch_to(run);
             let inlined = self.inline(self.block.ops[word], self.pc_of(word));
             debug_assert!(inlined, "a segment's words before its last are pure");
             self.count();
         }
         let pc = self.const32(self.pc_of(last));
-        self.b.ins().jump(self.exit_at, &[pc.into()]);
+        self.jump(self.exit_at, &[pc.into()]);
     }
 
     /// After a pure word: on to `word` in the same IR block if it does not
@@ -642,12 +676,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     fn exits(&mut self) {
-        self.b.switch_to_block(self.chain_exit);
+        self.switch_to(self.chain_exit);
         let (pc, at) = (self.b.block_params(self.chain_exit)[0], self.b.block_params(self.chain_exit)[1]);
         let chain = self.frame_pointer(offset_of!(Frame<B>, chain));
         let next = self.pointer_or_exit(chain, at, pc);
         self.hand_over(next, pc);
-        self.b.switch_to_block(self.cross_exit);
+        self.switch_to(self.cross_exit);
         let p = self.b.block_params(self.cross_exit).to_vec();
         let (pc, slot_at, phys, vbase, word_at) = (p[0], p[1], p[2], p[3], p[4]);
         let blocks = self.frame_pointer(offset_of!(Frame<B>, blocks));
@@ -658,8 +692,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let same_vbase = self.b.ins().icmp(IntCC::Equal, its_vbase, vbase);
         let same = self.b.ins().band(same_phys, same_vbase);
         let get = self.b.create_block();
-        self.b.ins().brif(same, get, &[], self.exit_at, &[pc.into()]);
-        self.b.switch_to_block(get);
+        self.brif(same, get, &[], self.exit_at, &[pc.into()]);
+        self.switch_to(get);
         let table = self.b.ins().iadd_imm_s(code, offset_of!(BlockCode, entry) as i64);
         let next = self.pointer_or_exit(table, word_at, pc);
         self.b.ins().store(TRUSTED, table, self.frame, offset_of!(Frame<B>, chain) as i32);
@@ -668,13 +702,13 @@ impl<'a, B: Bus> Emitter<'a, B> {
         // What the loop's outer path would set on finding that block.
         self.b.ins().store(TRUSTED, vbase, self.cpu, CODE_VBASE);
         self.hand_over(next, pc);
-        self.b.switch_to_block(self.exit_at);
+        self.switch_to(self.exit_at);
         let pc = self.b.block_params(self.exit_at)[0];
         self.b.ins().store(TRUSTED, pc, self.cpu, PC);
         self.leave(EXIT_CONTINUE);
-        self.b.switch_to_block(self.exit_as_is);
+        self.switch_to(self.exit_as_is);
         self.leave(EXIT_CONTINUE);
-        self.b.switch_to_block(self.exit_exception);
+        self.switch_to(self.exit_exception);
         self.leave(EXIT_EXCEPTION);
     }
 
@@ -690,13 +724,13 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// `table` is null; else out with the PC `pc`.
     fn pointer_or_exit(&mut self, table: Value, at: Value, pc: Value) -> Value {
         let look = self.b.create_block();
-        self.b.ins().brif(table, look, &[], self.exit_at, &[pc.into()]);
-        self.b.switch_to_block(look);
+        self.brif(table, look, &[], self.exit_at, &[pc.into()]);
+        self.switch_to(look);
         let slot = self.b.ins().iadd(table, at);
         let found = self.b.ins().load(self.ptr, TRUSTED, slot, 0);
         let on = self.b.create_block();
-        self.b.ins().brif(found, on, &[], self.exit_at, &[pc.into()]);
-        self.b.switch_to_block(on);
+        self.brif(found, on, &[], self.exit_at, &[pc.into()]);
+        self.switch_to(on);
         found
     }
 
@@ -724,6 +758,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn store_counts(&mut self) {
         let c = self.clock();
         self.b.ins().store(TRUSTED, c, self.cpu, CYCLES);
+        debug_assert_eq!(self.lazy.retired, 0, "the exits are entered with no count outstanding");
         let r = self.b.use_var(self.retired);
         let at = offset_of!(Frame<B>, retired) as i32;
         let before = self.b.ins().load(types::I64, TRUSTED, self.frame, at);
@@ -737,16 +772,71 @@ impl<'a, B: Bus> Emitter<'a, B> {
 
     /// One more instruction: a cycle, and one retired.
     fn count(&mut self) {
-        self.add_cycles(1);
-        let r = self.b.use_var(self.retired);
-        let r = self.b.ins().iadd_imm_s(r, 1);
-        self.b.def_var(self.retired, r);
+        self.lazy.cycles += 1;
+        self.lazy.retired += 1;
     }
 
-    fn add_cycles(&mut self, n: i64) {
-        let past = self.b.use_var(self.past);
-        let past = self.b.ins().iadd_imm_s(past, n);
-        self.b.def_var(self.past, past);
+    /// Add `self.lazy` less `to` to the variables, leaving `to` outstanding.
+    fn settle(&mut self, to: Lazy) {
+        for (var, by) in [(self.past, self.lazy.cycles - to.cycles), (self.retired, self.lazy.retired - to.retired)] {
+            if by != 0 {
+                let v = self.b.use_var(var);
+                let v = self.b.ins().iadd_imm_s(v, by);
+                self.b.def_var(var, v);
+            }
+        }
+        self.lazy = to;
+    }
+
+    /// The counts `block` is entered with: the first branch to it fixes
+    /// them as the counts outstanding there.
+    fn entry_counts(&mut self, block: IrBlock) -> Lazy {
+        *self.entry_lazy[block].get_or_insert(self.lazy)
+    }
+
+    /// Continue in `block`, with the counts it is entered with.
+    fn switch_to(&mut self, block: IrBlock) {
+        self.b.switch_to_block(block);
+        self.lazy = self.entry_counts(block);
+    }
+
+    /// Jump to `block`, the counts settled to the ones it is entered with.
+    fn jump(&mut self, block: IrBlock, args: &[BlockArg]) {
+        let to = self.entry_counts(block);
+        self.settle(to);
+        self.b.ins().jump(block, args);
+    }
+
+    /// Branch to `yes` if `cond`, else to `no`. A side whose block is
+    /// entered with other counts than the ones outstanding here goes
+    /// through a cold block of its own that settles them (in practice
+    /// the exits, entered with none).
+    fn brif(&mut self, cond: Value, yes: IrBlock, yes_args: &[BlockArg], no: IrBlock, no_args: &[BlockArg]) {
+        let here = self.lazy;
+        let side = |e: &mut Self, block: IrBlock| {
+            if e.entry_counts(block) == here {
+                None
+            } else {
+                let settle = e.b.create_block();
+                e.entry_lazy[settle] = Some(here);
+                Some(settle)
+            }
+        };
+        let (yes_settle, no_settle) = (side(self, yes), side(self, no));
+        self.b.ins().brif(
+            cond,
+            yes_settle.unwrap_or(yes),
+            if yes_settle.is_some() { &[] } else { yes_args },
+            no_settle.unwrap_or(no),
+            if no_settle.is_some() { &[] } else { no_args },
+        );
+        for (settle, block, args) in [(yes_settle, yes, yes_args), (no_settle, no, no_args)] {
+            if let Some(settle) = settle {
+                self.b.set_cold_block(settle);
+                self.switch_to(settle);
+                self.jump(block, args);
+            }
+        }
     }
 
     /// A memory access's latency (64 bits) on the clock.
@@ -763,7 +853,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             Target::Fixed(pc) => match self.word_of(pc) {
                 Some(w) => {
                     let ir = self.words[w - self.entry].expect("jumps go to segment starts");
-                    self.b.ins().jump(ir, &[]);
+                    self.jump(ir, &[]);
                 }
                 None => {
                     let v = self.const32(pc);
@@ -772,7 +862,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
                     if off.is_multiple_of(2) && off < BLOCK_BYTES {
                         // Another word of this block.
                         let at = self.b.ins().iconst(self.ptr, (off / 2) as i64 * entry_size);
-                        self.b.ins().jump(self.chain_exit, &[v.into(), at.into()]);
+                        self.jump(self.chain_exit, &[v.into(), at.into()]);
                     } else if pc.is_multiple_of(2) && fixed_segment(pc).is_some() && fixed_segment(pc) == fixed_segment(self.vbase) {
                         // A word of another block of the same fixed
                         // segment (P1 or P2, where the core is privileged
@@ -787,9 +877,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
                         let word_at = (pc.wrapping_sub(pc & !(BLOCK_BYTES - 1)) / 2) as i64 * entry_size;
                         let word_at = self.b.ins().iconst(self.ptr, word_at);
                         let args = [v.into(), slot_at.into(), phys.into(), vbase.into(), word_at.into()];
-                        self.b.ins().jump(self.cross_exit, &args);
+                        self.jump(self.cross_exit, &args);
                     } else {
-                        self.b.ins().jump(self.exit_at, &[v.into()]);
+                        self.jump(self.exit_at, &[v.into()]);
                     }
                 }
             },
@@ -804,8 +894,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
                     let even = self.b.ins().icmp_imm_s(IntCC::Equal, odd, 0);
                     let ok = self.b.ins().band(same_segment, even);
                     let found = self.b.create_block();
-                    self.b.ins().brif(ok, found, &[], self.exit_at, &[v.into()]);
-                    self.b.switch_to_block(found);
+                    self.brif(ok, found, &[], self.exit_at, &[v.into()]);
+                    self.switch_to(found);
                     let vbase = self.b.ins().band_imm_s(v, !(BLOCK_BYTES - 1) as i32 as i64);
                     let phys = self.b.ins().band_imm_s(vbase, 0x1FFF_FFFF);
                     let index = self.b.ins().ushr_imm_u(phys, BLOCK_BYTES.trailing_zeros() as i64);
@@ -817,10 +907,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
                     let word = self.b.ins().uextend(self.ptr, word);
                     let word_at = self.b.ins().imul_imm_s(word, std::mem::size_of::<Option<Translated>>() as i64);
                     let args = [v.into(), slot_at.into(), phys.into(), vbase.into(), word_at.into()];
-                    self.b.ins().jump(self.cross_exit, &args);
+                    self.jump(self.cross_exit, &args);
                 }
                 None => {
-                    self.b.ins().jump(self.exit_at, &[v.into()]);
+                    self.jump(self.exit_at, &[v.into()]);
                 }
             },
         }
@@ -915,10 +1005,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 self.count();
                 let target = pc.wrapping_add(4).wrapping_add(simm8(op) << 1);
                 let (yes, no) = (self.b.create_block(), self.b.create_block());
-                self.b.ins().brif(taken, yes, &[], no, &[]);
-                self.b.switch_to_block(yes);
+                self.brif(taken, yes, &[], no, &[]);
+                self.switch_to(yes);
                 self.goto(Target::Fixed(target));
-                self.b.switch_to_block(no);
+                self.switch_to(no);
                 self.goto(next);
             }
             _ if self.inline(op, pc) => {
@@ -935,7 +1025,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
                         // fast paths of a run then lie together in the
                         // host's instruction cache.
                         self.b.set_cold_block(slow);
-                        self.b.switch_to_block(slow);
+                        self.switch_to(slow);
                         true
                     }
                     None => {
@@ -958,22 +1048,22 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let helper = if memory { exec_memory::<B> as *const () } else { exec::<B> as *const () };
         let rc = self.call(helper, word, pc);
         let ok = self.b.create_block();
-        self.b.ins().brif(rc, self.exit_exception, &[], ok, &[]);
+        self.brif(rc, self.exit_exception, &[], ok, &[]);
         if memory {
             self.b.set_cold_block(ok);
         }
-        self.b.switch_to_block(ok);
+        self.switch_to(ok);
         let vb = self.field(CODE_VBASE);
         let same_block = self.b.ins().icmp_imm_s(IntCC::Equal, vb, self.vbase as i32 as i64);
         let npc = self.field(PC);
         let next_pc = self.b.ins().icmp_imm_s(IntCC::Equal, npc, pc.wrapping_add(2) as i32 as i64);
         let stay = self.b.ins().band(same_block, next_pc);
         let on = self.b.create_block();
-        self.b.ins().brif(stay, on, &[], self.exit_as_is, &[]);
+        self.brif(stay, on, &[], self.exit_as_is, &[]);
         if memory {
             self.b.set_cold_block(on);
         }
-        self.b.switch_to_block(on);
+        self.switch_to(on);
         self.load_held();
         self.goto(Target::Fixed(pc.wrapping_add(2)));
     }
@@ -995,6 +1085,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let rc = self.b.inst_results(call)[0];
         self.reload_clock();
         self.count();
+        // The ways out after a handler are entered with nothing
+        // outstanding, and a handler call costs far more than the adds.
+        self.settle(Lazy::default());
         rc
     }
 
@@ -1012,12 +1105,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 self.b.ins().icmp_imm_s(IntCC::Equal, t, 0)
             };
             let (yes, no) = (self.b.create_block(), self.b.create_block());
-            self.b.ins().brif(taken, yes, &[], no, &[]);
+            self.brif(taken, yes, &[], no, &[]);
             // Not taken: the next word runs as an ordinary instruction.
-            self.b.switch_to_block(no);
+            self.switch_to(no);
             self.count();
             self.goto(Target::Fixed(pc.wrapping_add(2)));
-            self.b.switch_to_block(yes);
+            self.switch_to(yes);
         }
         let target = match m {
             "BF/S label" | "BT/S label" => Target::Fixed(disp8),
@@ -1057,7 +1150,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             Some(slow) => {
                 self.count();
                 self.goto(target);
-                self.b.switch_to_block(slow);
+                self.switch_to(slow);
             }
             None => self.calls = true,
         }
@@ -1067,17 +1160,17 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let rc = self.call(exec_slot::<B> as *const (), slot, slot_pc);
         let failed = self.b.create_block();
         let ok = self.b.create_block();
-        self.b.ins().brif(rc, failed, &[], ok, &[]);
+        self.brif(rc, failed, &[], ok, &[]);
         // The branch is re-executed after the handler returns.
-        self.b.switch_to_block(failed);
+        self.switch_to(failed);
         self.set_field(PC, bpc);
-        self.b.ins().jump(self.exit_exception, &[]);
-        self.b.switch_to_block(ok);
+        self.jump(self.exit_exception, &[]);
+        self.switch_to(ok);
         let vb = self.field(CODE_VBASE);
         let same_block = self.b.ins().icmp_imm_s(IntCC::Equal, vb, self.vbase as i32 as i64);
         let on = self.b.create_block();
-        self.b.ins().brif(same_block, on, &[], self.exit_at, &[tv.into()]);
-        self.b.switch_to_block(on);
+        self.brif(same_block, on, &[], self.exit_at, &[tv.into()]);
+        self.switch_to(on);
         self.load_held();
         self.goto(target);
     }
@@ -1326,8 +1419,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let sr = self.field(SR);
         let md = self.b.ins().band_imm_s(sr, sr::MD as i64);
         let ok = self.b.create_block();
-        self.b.ins().brif(md, ok, &[], slow, &[]);
-        self.b.switch_to_block(ok);
+        self.brif(md, ok, &[], slow, &[]);
+        self.switch_to(ok);
     }
 
     /// The tests that `size` bytes at virtual `addr` lie in one of the
@@ -1363,8 +1456,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
             let end = e.b.ins().iadd_imm_s(off, 4);
             let inside = e.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
             let hit = e.b.create_block();
-            e.b.ins().brif(inside, hit, &[], miss, &[]);
-            e.b.switch_to_block(hit);
+            e.brif(inside, hit, &[], miss, &[]);
+            e.switch_to(hit);
             e.direct_host_and_latency(at, off)
         })
     }
@@ -1381,12 +1474,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
         for memory in Memory::ALL {
             let next = if memory == Memory::P4 { slow } else { self.b.create_block() };
             let (host, latency) = test(self, memory, next);
-            self.b.ins().jump(found, &[host.into(), latency.into()]);
+            self.jump(found, &[host.into(), latency.into()]);
             if next != slow {
-                self.b.switch_to_block(next);
+                self.switch_to(next);
             }
         }
-        self.b.switch_to_block(found);
+        self.switch_to(found);
         let params = self.b.block_params(found);
         (params[0], params[1])
     }
@@ -1408,8 +1501,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         };
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, scaled, limit);
         let hit = self.b.create_block();
-        self.b.ins().brif(inside, hit, &[], miss, &[]);
-        self.b.switch_to_block(hit);
+        self.brif(inside, hit, &[], miss, &[]);
+        self.switch_to(hit);
         let off = self.b.ins().uextend(types::I64, off);
         let (host, latency) = self.direct_host_and_latency(at, off);
         if let Some(marked) = marked {
@@ -1448,8 +1541,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let marks = self.b.ins().ushr(marks, bit);
         let marked = self.b.ins().band_imm_s(marks, 1);
         let clean = self.b.create_block();
-        self.b.ins().brif(marked, slow, &[], clean, &[]);
-        self.b.switch_to_block(clean);
+        self.brif(marked, slow, &[], clean, &[]);
+        self.switch_to(clean);
     }
 
     /// A store to plain memory, inline, as `load_fast` for loads: the
@@ -1541,8 +1634,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let reservations = self.frame_pointer(offset_of!(Frame<B>, ram_reservations));
         let held = self.b.ins().load(types::I8, TRUSTED, reservations, 0);
         let free = self.b.create_block();
-        self.b.ins().brif(held, slow, &[], free, &[]);
-        self.b.switch_to_block(free);
+        self.brif(held, slow, &[], free, &[]);
+        self.switch_to(free);
         let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
         match size {
             1 => self.b.ins().istore8(flags, value, host, 0),
@@ -1690,8 +1783,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let sz = self.b.ins().band_imm_s(fpscr, crate::cpu::fpscr::SZ as i64);
         let other = self.b.ins().bor(fd, sz);
         let plain = self.b.create_block();
-        self.b.ins().brif(other, slow, &[], plain, &[]);
-        self.b.switch_to_block(plain);
+        self.brif(other, slow, &[], plain, &[]);
+        self.switch_to(plain);
     }
 
     fn binary(&mut self, n: usize, m: usize, f: impl FnOnce(&mut FunctionBuilder<'a>, Value, Value) -> Value) {
