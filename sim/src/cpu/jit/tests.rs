@@ -419,10 +419,12 @@ proptest! {
         prop_assert_eq!(interp, background);
     }
 
-    /// The same with bodies short enough that the loop's translation
-    /// leaves its register stores outstanding (`DEFER_MAX_WORDS`): every
-    /// way out of it (a round's end, a fault, a load or store the direct
-    /// ranges miss) must leave the interpreter's state.
+    /// The same with bodies of 2 to 11 words, so that the whole loop is
+    /// one short translation that jumps back into itself, with its counts
+    /// carried from word to word and settled at the jump back
+    /// (`Emitter::lazy`): every way out of it (a round's end, a fault, a
+    /// load or store the direct ranges miss) must leave the interpreter's
+    /// state and counts.
     #[test]
     fn short_random_loops_run_identically(body in prop::collection::vec(any::<u32>(), 2..12), quantum in 1u64..120, loops in 10i8..60) {
         let words: Vec<u16> = body.iter().map(|&x| random_word(x)).collect();

@@ -33,10 +33,6 @@
 //! the next one read waited for the host to forward the store; and only
 //! reads need the variables, so no way out has to store a field the run
 //! held, which would keep every written field live across the whole run.
-//! The exception: a short run that loops (`DEFER_MAX_WORDS`) leaves its
-//! held fields' stores outstanding (`Lazy::stores`) until a handler call,
-//! a way out, or a jump to code entered with fewer outstanding (a loop's
-//! head keeps outstanding only the fields live there, `live_fields`).
 //! A field the run only reads is read from the `Cpu` where it is used:
 //! loading every field at entry cost more than the reads (translations
 //! are short, about a dozen words between hand-overs on Linux), and the
@@ -188,14 +184,11 @@ impl Translator {
             self.ctx.func.signature = translation_signature(ptr);
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let host = Host { ptr, conv: module.isa().default_call_conv() };
-            let second = plan.is_some();
-            let (used, calls, uses) = Emitter::<B>::new(b, host, block, table, vbase, entry, end, plan).emit(config);
-            if second || calls || used == 0 {
+            let (used, calls) = Emitter::<B>::new(b, host, block, table, vbase, entry, end, plan).emit(config);
+            if plan.is_some() || calls || used == 0 {
                 break;
             }
-            let live = live_fields(block, table, vbase, entry, &uses);
-            let defer = end - entry <= DEFER_MAX_WORDS && has_loop(block, table, vbase, entry, end);
-            plan = Some(Plan { held: used, live, defer });
+            plan = Some(used);
         }
         // The context is cleared whatever happens: the next translation
         // starts from an empty function.
@@ -264,8 +257,12 @@ fn segments<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usi
     let pure: Vec<bool> = (entry..end).map(|w| INLINED.contains(&table.mnemonic(block.ops[w]))).collect();
     let mut starts: Vec<bool> = (entry..end).map(|w| w == entry || !pure[w - 1 - entry]).collect();
     for w in entry..end {
-        let Some(target) = fixed_target(table, block.ops[w], vbase.wrapping_add(2 * w as u32)) else {
-            continue;
+        let op = block.ops[w];
+        let pc = vbase.wrapping_add(2 * w as u32);
+        let target = match table.mnemonic(op) {
+            "BF label" | "BT label" | "BF/S label" | "BT/S label" => pc.wrapping_add(4).wrapping_add(simm8(op) << 1),
+            "BRA label" | "BSR label" => pc.wrapping_add(4).wrapping_add(sdisp12(op) << 1),
+            _ => continue,
         };
         let off = target.wrapping_sub(vbase);
         if off % 2 == 0 && off < BLOCK_BYTES && (entry..end).contains(&((off / 2) as usize)) {
@@ -273,91 +270,6 @@ fn segments<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usi
         }
     }
     (pure, starts)
-}
-
-/// The target of a branch with a fixed one (BF, BT and their delayed
-/// forms, BRA, BSR) at `pc`.
-fn fixed_target<B: Bus>(table: &OpTable<B>, op: u16, pc: u32) -> Option<u32> {
-    match table.mnemonic(op) {
-        "BF label" | "BT label" | "BF/S label" | "BT/S label" => Some(pc.wrapping_add(4).wrapping_add(simm8(op) << 1)),
-        "BRA label" | "BSR label" => Some(pc.wrapping_add(4).wrapping_add(sdisp12(op) << 1)),
-        _ => None,
-    }
-}
-
-/// What the second pass over a run holds: the fields (`HELD`) it both
-/// reads and writes, per word of the run which of them are live where it
-/// starts (`live_fields`), and whether their stores are left outstanding
-/// until the code needs them in the `Cpu` (`DEFER_MAX_WORDS`).
-struct Plan {
-    held: Held,
-    live: Vec<Held>,
-    defer: bool,
-}
-
-/// Per word of the run from `entry` whose words read and write `uses`
-/// (per word: the fields it reads before writing them, and the fields
-/// it writes), the `HELD` fields some word reads later in the run before
-/// writing them: a guide to which stores a jump back may leave
-/// outstanding (`Emitter::live_at`), so a guess is enough: a word's way
-/// on is taken to be the next word, and the target of its branch or of
-/// the delayed branch before it if that lies in the run.
-fn live_fields<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize, uses: &[(Held, Held)]) -> Vec<Held> {
-    let end = entry + uses.len();
-    let pc_of = |w: usize| vbase.wrapping_add(2 * w as u32);
-    let in_run = |pc: u32| {
-        let off = pc.wrapping_sub(vbase);
-        (off % 2 == 0 && off < BLOCK_BYTES && (entry..end).contains(&((off / 2) as usize))).then(|| (off / 2) as usize - entry)
-    };
-    let targets: Vec<Option<usize>> = (entry..end)
-        .map(|w| {
-            let own = fixed_target(table, block.ops[w], pc_of(w));
-            let before = (w > entry && delayed(table.mnemonic(block.ops[w - 1])).is_some())
-                .then(|| fixed_target(table, block.ops[w - 1], pc_of(w - 1)))
-                .flatten();
-            own.or(before).and_then(in_run)
-        })
-        .collect();
-    let mut live = vec![0; uses.len()];
-    loop {
-        let mut changed = false;
-        for i in (0..uses.len()).rev() {
-            let next = live.get(i + 1).copied().unwrap_or(0);
-            let out = next | targets[i].map_or(0, |t| live[t]);
-            let (read, written) = uses[i];
-            let at = read | (out & !written);
-            changed |= at != live[i];
-            live[i] = at;
-        }
-        if !changed {
-            return live;
-        }
-    }
-}
-
-/// The longest run whose held fields' stores are left outstanding
-/// (`Plan::defer`), in words; and it must loop (`has_loop`). Why: a loop
-/// that stays in its translation then stores, at its jump back, only the
-/// fields it writes before reading them, not each write (on `rp1
-/// bench`'s CRC loop, six of eight stores a pass). But every way out then
-/// stores what is outstanding there, and in longer runs with many ways
-/// out that cost more to compile than it saved: deferring in every run
-/// that loops, Linux's boot took 2 % more host instructions (compiled on
-/// the simulating thread), all of it in the register allocator (its loop
-/// runs of 17 to 32 words took 30 to 45 % longer to compile and grew by
-/// a third), and its translated code ran no fewer; at this bound that
-/// cost is gone (docs/benchmarks.md).
-const DEFER_MAX_WORDS: usize = 16;
-
-/// Whether the run from `entry` to `end` has a branch back to a word of
-/// its own (a loop that stays in the translation).
-fn has_loop<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize, end: usize) -> bool {
-    (entry..end).any(|w| {
-        fixed_target(table, block.ops[w], vbase.wrapping_add(2 * w as u32)).is_some_and(|t| {
-            let off = t.wrapping_sub(vbase);
-            off % 2 == 0 && (entry..=w).contains(&((off / 2) as usize))
-        })
-    })
 }
 
 const TRUSTED: MemFlagsData = MemFlagsData::trusted();
@@ -470,19 +382,6 @@ struct Emitter<'a, B: Bus> {
     /// where the counts differ adds the difference to the variables
     /// first (`jump`, `brif`).
     entry_lazy: SecondaryMap<IrBlock, Option<Lazy>>,
-    /// Per IR block of a word of the run: the held fields live there
-    /// (`Plan::live`), whose stores the block leaves outstanding from
-    /// whatever branch comes to it (the first branch's outstanding
-    /// stores too): a loop then stores at its jump back only the fields
-    /// it writes before reading, and stores the others on its ways out.
-    live_at: SecondaryMap<IrBlock, Held>,
-    /// The word being emitted, and per word of the run the fields it
-    /// reads before writing them and the fields it writes (for
-    /// `live_fields`, from the first pass).
-    word: usize,
-    uses: Vec<(Held, Held)>,
-    /// Held fields' stores are left outstanding (`Plan::defer`).
-    defer: bool,
     /// IR block of each word of the run that starts a segment (index:
     /// word - entry); the other words continue their predecessor's block.
     words: Vec<Option<IrBlock>>,
@@ -525,14 +424,12 @@ struct Emitter<'a, B: Bus> {
     calls: bool,
 }
 
-/// What a translation knows at compile time and has not yet done
-/// (`Emitter::lazy`): counts not added to its variables, and held fields
-/// whose variables are not yet stored to the `Cpu`.
+/// Counts a translation knows at compile time and has not yet added to
+/// its variables (`Emitter::lazy`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Lazy {
     cycles: i64,
     retired: i64,
-    stores: Held,
 }
 
 /// What a translation's code depends on in the host: its pointer type,
@@ -552,7 +449,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         vbase: u32,
         entry: usize,
         end: usize,
-        plan: Option<Plan>,
+        plan: Option<Held>,
     ) -> Self {
         let start = b.create_block();
         b.append_block_params_for_function_params(start);
@@ -585,7 +482,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         sig.returns.push(AbiParam::new(types::I32));
         let handler_sig = b.import_signature(sig);
         let translation_sig = b.import_signature(translation_signature(ptr));
-        let vars = plan.as_ref().map(|_| HELD.map(|_| b.declare_var(types::I32)));
+        let vars = plan.map(|_| HELD.map(|_| b.declare_var(types::I32)));
         let mut emitter = Emitter {
             b,
             ptr,
@@ -600,10 +497,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
             retired,
             lazy: Lazy::default(),
             entry_lazy: SecondaryMap::new(),
-            live_at: SecondaryMap::new(),
-            word: entry,
-            uses: vec![(0, 0); end - entry],
-            defer: plan.as_ref().is_some_and(|p| p.defer),
             words,
             pure,
             starts,
@@ -616,19 +509,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
             translation_sig,
             read: 0,
             written: 0,
-            held: plan.as_ref().map_or(0, |p| p.held),
+            held: plan.unwrap_or_default(),
             vars,
             calls: false,
         };
         for exit in [exit_at, chain_exit, cross_exit, exit_as_is, exit_exception] {
             emitter.entry_lazy[exit] = Some(Lazy::default());
-        }
-        if let Some(plan) = plan.as_ref().filter(|p| p.defer) {
-            for (w, live) in plan.live.iter().enumerate() {
-                if let Some(ir) = emitter.words[w] {
-                    emitter.live_at[ir] = live & plan.held;
-                }
-            }
         }
         emitter.load_held();
         emitter.jump(emitter.words[0].expect("the entry starts a segment"), &[]);
@@ -643,9 +529,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// worth holding: a field it only reads is read from the `Cpu`, where
     /// no store of the run waits to be forwarded), and whether it calls a
     /// handler other than behind a memory fast path.
-    fn emit(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) -> (Held, bool, Vec<(Held, Held)>) {
+    fn emit(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) -> (Held, bool) {
         for word in self.entry..self.end {
-            self.word = word;
             if let Some(ir) = self.words[word - self.entry] {
                 self.switch_to(ir);
                 self.segment_test(word);
@@ -655,7 +540,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.exits();
         self.b.seal_all_blocks();
         self.b.finalize(config);
-        (self.read & self.written, self.calls, self.uses)
+        (self.read & self.written, self.calls)
     }
 
     /// At the start of a segment of `k` words: the interpreter tests the
@@ -765,9 +650,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// 1.30 M interpreted instructions before, 0.29 M after; 0.98x its
     /// host time, docs/benchmarks.md).
     fn limit_ladder(&mut self, start: usize, last: usize) {
-        let at = self.word;
         for word in start..last {
-            self.word = word;
             let past = self.b.use_var(self.past);
             let done = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -self.lazy.cycles);
             let pc = self.const32(self.pc_of(word));
@@ -779,7 +662,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
             debug_assert!(inlined, "a segment's words before its last are pure");
             self.count();
         }
-        self.word = at;
         let pc = self.const32(self.pc_of(last));
         self.jump(self.exit_at, &[pc.into()]);
     }
@@ -876,7 +758,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn store_counts(&mut self) {
         let c = self.clock();
         self.b.ins().store(TRUSTED, c, self.cpu, CYCLES);
-        debug_assert_eq!(self.lazy, Lazy::default(), "the exits are entered with nothing outstanding");
+        debug_assert_eq!(self.lazy.retired, 0, "the exits are entered with no count outstanding");
         let r = self.b.use_var(self.retired);
         let at = offset_of!(Frame<B>, retired) as i32;
         let before = self.b.ins().load(types::I64, TRUSTED, self.frame, at);
@@ -894,11 +776,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.lazy.retired += 1;
     }
 
-    /// Do what `self.lazy` has outstanding beyond `to`: add the counts'
-    /// difference to the variables, and store the held fields `to`
-    /// leaves out. Then `to` is outstanding (a field it has that was not
-    /// outstanding here has its value in the `Cpu` already, so storing it
-    /// later stores what is there).
+    /// Add `self.lazy` less `to` to the variables, leaving `to` outstanding.
     fn settle(&mut self, to: Lazy) {
         for (var, by) in [(self.past, self.lazy.cycles - to.cycles), (self.retired, self.lazy.retired - to.retired)] {
             if by != 0 {
@@ -907,43 +785,22 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 self.b.def_var(var, v);
             }
         }
-        let stores = self.lazy.stores & !to.stores;
-        if let (Some(vars), true) = (self.vars, stores != 0) {
-            for (i, &offset) in HELD.iter().enumerate().filter(|&(i, _)| stores & 1 << i != 0) {
-                let v = self.b.use_var(vars[i]);
-                self.b.ins().store(TRUSTED, v, self.cpu, offset);
-            }
-        }
         self.lazy = to;
     }
 
-    /// Whether going from `here` to a block entered with `to` takes any
-    /// work (`settle`).
-    fn unsettled(here: Lazy, to: Lazy) -> bool {
-        here.cycles != to.cycles || here.retired != to.retired || here.stores & !to.stores != 0
-    }
-
-    /// Store every outstanding held field (before a handler call, which
-    /// reads the `Cpu`).
-    fn store_outstanding(&mut self) {
-        self.settle(Lazy { stores: 0, ..self.lazy });
-    }
-
-    /// What `block` is entered with: fixed by the first branch to it, as
-    /// what is outstanding there, with the stores of the fields live in
-    /// it (`live_at`) outstanding too.
+    /// The counts `block` is entered with: the first branch to it fixes
+    /// them as the counts outstanding there.
     fn entry_counts(&mut self, block: IrBlock) -> Lazy {
-        let first = Lazy { stores: self.lazy.stores | self.live_at[block], ..self.lazy };
-        *self.entry_lazy[block].get_or_insert(first)
+        *self.entry_lazy[block].get_or_insert(self.lazy)
     }
 
-    /// Continue in `block`, with what it is entered with outstanding.
+    /// Continue in `block`, with the counts it is entered with.
     fn switch_to(&mut self, block: IrBlock) {
         self.b.switch_to_block(block);
         self.lazy = self.entry_counts(block);
     }
 
-    /// Jump to `block`, settled to what it is entered with.
+    /// Jump to `block`, the counts settled to the ones it is entered with.
     fn jump(&mut self, block: IrBlock, args: &[BlockArg]) {
         let to = self.entry_counts(block);
         self.settle(to);
@@ -951,14 +808,13 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// Branch to `yes` if `cond`, else to `no`. A side whose block is
-    /// entered with less outstanding than here, or other counts, goes
+    /// entered with other counts than the ones outstanding here goes
     /// through a cold block of its own that settles them (in practice
-    /// the exits, entered with nothing outstanding).
+    /// the exits, entered with none).
     fn brif(&mut self, cond: Value, yes: IrBlock, yes_args: &[BlockArg], no: IrBlock, no_args: &[BlockArg]) {
         let here = self.lazy;
         let side = |e: &mut Self, block: IrBlock| {
-            let to = e.entry_counts(block);
-            if !Self::unsettled(here, to) {
+            if e.entry_counts(block) == here {
                 None
             } else {
                 let settle = e.b.create_block();
@@ -1082,28 +938,19 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn field(&mut self, offset: i32) -> Value {
         if let Some(i) = held_index(offset) {
             self.read |= 1 << i;
-            let (read, written) = &mut self.uses[self.word - self.entry];
-            if *written & 1 << i == 0 {
-                *read |= 1 << i;
-            }
             if let Some(vars) = self.vars.filter(|_| self.held & 1 << i != 0) {
                 return self.b.use_var(vars[i]);
             }
         }
         self.b.ins().load(types::I32, TRUSTED, self.cpu, offset)
     }
-    /// `v` to a 32-bit field of the `Cpu`: to its variable if it is
-    /// held, the store left outstanding (`Lazy::stores`); else stored.
+    /// Store `v` to a 32-bit field of the `Cpu`, and to its variable if
+    /// it is held.
     fn set_field(&mut self, offset: i32, v: Value) {
         if let Some(i) = held_index(offset) {
             self.written |= 1 << i;
-            self.uses[self.word - self.entry].1 |= 1 << i;
             if let Some(vars) = self.vars.filter(|_| self.held & 1 << i != 0) {
                 self.b.def_var(vars[i], v);
-                if self.defer {
-                    self.lazy.stores |= 1 << i;
-                    return;
-                }
             }
         }
         self.b.ins().store(TRUSTED, v, self.cpu, offset);
@@ -1227,7 +1074,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// caller's to load again where the translation goes on (no way out
     /// reads them).
     fn call(&mut self, helper: *const (), word: usize, pc: u32) -> Value {
-        self.store_outstanding();
         let pcv = self.const32(pc);
         self.set_field(PC, pcv);
         let c = self.clock();
