@@ -239,13 +239,16 @@ pub(crate) const DIRECT_RANGES: usize = 2 * Memory::ALL.len();
 /// (addr - vlo)` taking `latency` cycles, exactly as `Cpu::read` or
 /// `Cpu::write` through the window and the bus's fast path would do it.
 /// `vlo` and `len` are multiples of 4, so compiled code tests both with
-/// one comparison: `rotr(addr - vlo, log2 size) < len >> log2 size`.
+/// one comparison: `rotr(addr - vlo, log2 size) < len >> log2 size`,
+/// the right side kept here for each size (`limit`): shifted where it is
+/// used, it was an instruction more per access.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Direct {
     pub vlo: u32,
-    /// Bytes; 0 when the window has no part in the memory.
-    pub len: u32,
+    /// `len >> k`, the length in units of 2^k bytes, for k = 0, 1, 2; `len`
+    /// is in bytes, 0 when the window has no part in the memory.
+    pub limit: [u32; 3],
     pub host: *mut u8,
     pub latency: u64,
     /// Offset of `vlo` in its memory (a store finds its block's code mark
@@ -270,7 +273,16 @@ impl Memory {
 }
 
 impl Direct {
-    pub(crate) const NONE: Direct = Direct { vlo: 0, len: 0, host: std::ptr::null_mut(), latency: 0, offset: 0 };
+    pub(crate) const NONE: Direct = Direct { vlo: 0, limit: [0; 3], host: std::ptr::null_mut(), latency: 0, offset: 0 };
+
+    fn new(vlo: u32, len: u32, host: *mut u8, latency: u64, offset: u64) -> Direct {
+        Direct { vlo, limit: [len, len >> 1, len >> 2], host, latency, offset }
+    }
+
+    /// Bytes; 0 when the window has no part in the memory.
+    pub fn len(&self) -> u32 {
+        self.limit[0]
+    }
 
     /// Index in `Cpu::jit_direct` of the range for loads (`store` false) or
     /// stores in `memory`.
@@ -283,7 +295,7 @@ impl Direct {
         if ram.len == 0 || ram.len > u32::MAX as u64 || ram.phys % 4 != 0 || ram.len % 4 != 0 {
             return Direct::NONE;
         }
-        Direct { vlo: ram.phys, len: ram.len as u32, host: ram.host, latency, offset: 0 }
+        Direct::new(ram.phys, ram.len as u32, ram.host, latency, 0)
     }
 
     /// Where `window` lands in `ram`.
@@ -307,15 +319,9 @@ impl Direct {
             return Direct::NONE;
         }
         let offset = lo - ram.phys as u64;
-        Direct {
-            vlo,
-            len: (hi - lo) as u32,
-            // SAFETY: `offset` is inside the memory (`lo < hi <= phys +
-            // len`).
-            host: unsafe { ram.host.add(offset as usize) },
-            latency,
-            offset,
-        }
+        // SAFETY: `offset` is inside the memory (`lo < hi <= phys + len`).
+        let host = unsafe { ram.host.add(offset as usize) };
+        Direct::new(vlo, (hi - lo) as u32, host, latency, offset)
     }
 }
 
@@ -413,7 +419,7 @@ impl<B: Bus> Frame<B> {
                 self.windows[store as usize] = window;
                 for memory in [Memory::Plain, Memory::Local] {
                     let range = self.range(store, memory);
-                    if range.len != 0 {
+                    if range.len() != 0 {
                         cpu.jit_direct[Direct::at(store, memory)] = range;
                     }
                 }

@@ -1448,7 +1448,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.first_memory_hit(slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
             let vlo = e.direct_load(types::I32, at, offset_of!(Direct, vlo));
-            let len = e.direct_load(types::I32, at, offset_of!(Direct, len));
+            let len = e.direct_load(types::I32, at, offset_of!(Direct, limit));
             let off = e.b.ins().isub(addr, vlo);
             // In 64 bits, so neither side wraps: off + 4 <= len.
             let off = e.b.ins().uextend(types::I64, off);
@@ -1491,14 +1491,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// their 1 KiB block of the memory holds decoded code.
     fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock, marked: Option<IrBlock>) -> (Value, Value) {
         let vlo = self.direct_load(types::I32, at, offset_of!(Direct, vlo));
-        let len = self.direct_load(types::I32, at, offset_of!(Direct, len));
+        let k = size.trailing_zeros();
+        let limit = self.direct_load(types::I32, at, offset_of!(Direct, limit) + 4 * k as usize);
         let off = self.b.ins().isub(addr, vlo);
-        let k = size.trailing_zeros() as i64;
-        let (scaled, limit) = if k == 0 {
-            (off, len)
-        } else {
-            (self.b.ins().rotr_imm_u(off, k), self.b.ins().ushr_imm_u(len, k))
-        };
+        let scaled = if k == 0 { off } else { self.b.ins().rotr_imm_u(off, k as i64) };
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, scaled, limit);
         let hit = self.b.create_block();
         self.brif(inside, hit, &[], miss, &[]);
