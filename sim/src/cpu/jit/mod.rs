@@ -233,7 +233,8 @@ impl FrameRam {
 /// of `Memory::ALL`.
 pub(crate) const DIRECT_RANGES: usize = 2 * Memory::ALL.len();
 
-/// The part of a data window that lies in one plain memory: an access of
+/// The part of a data window that lies in one plain memory, from virtual
+/// address `vlo` (kept negated, `minus_vlo`) for `len` bytes: an access of
 /// `size` bytes at virtual `addr` with `addr - vlo` (wrapping) aligned to
 /// `size` and below `len` is a read or write of host memory at `host +
 /// (addr - vlo)` taking `latency` cycles, exactly as `Cpu::read` or
@@ -245,7 +246,10 @@ pub(crate) const DIRECT_RANGES: usize = 2 * Memory::ALL.len();
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Direct {
-    pub vlo: u32,
+    /// `vlo` negated (wrapping): compiled code takes `addr + minus_vlo`,
+    /// which the host does in one instruction (`lea`) where `addr - vlo`
+    /// took a copy and a subtraction.
+    pub minus_vlo: u32,
     /// `len >> k`, the length in units of 2^k bytes, for k = 0, 1, 2; `len`
     /// is in bytes, 0 when the window has no part in the memory.
     pub limit: [u32; 3],
@@ -273,10 +277,10 @@ impl Memory {
 }
 
 impl Direct {
-    pub(crate) const NONE: Direct = Direct { vlo: 0, limit: [0; 3], host: std::ptr::null_mut(), latency: 0, offset: 0 };
+    pub(crate) const NONE: Direct = Direct { minus_vlo: 0, limit: [0; 3], host: std::ptr::null_mut(), latency: 0, offset: 0 };
 
     fn new(vlo: u32, len: u32, host: *mut u8, latency: u64, offset: u64) -> Direct {
-        Direct { vlo, limit: [len, len >> 1, len >> 2], host, latency, offset }
+        Direct { minus_vlo: vlo.wrapping_neg(), limit: [len, len >> 1, len >> 2], host, latency, offset }
     }
 
     /// Bytes; 0 when the window has no part in the memory.

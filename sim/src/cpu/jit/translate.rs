@@ -1447,9 +1447,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn unaligned_ram_address(&mut self, addr: Value, slow: IrBlock) -> (Value, Value) {
         self.first_memory_hit(slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
-            let vlo = e.direct_load(types::I32, at, offset_of!(Direct, vlo));
+            let minus_vlo = e.direct_load(types::I32, at, offset_of!(Direct, minus_vlo));
             let len = e.direct_load(types::I32, at, offset_of!(Direct, limit));
-            let off = e.b.ins().isub(addr, vlo);
+            let off = e.b.ins().iadd(addr, minus_vlo);
             // In 64 bits, so neither side wraps: off + 4 <= len.
             let off = e.b.ins().uextend(types::I64, off);
             let len = e.b.ins().uextend(types::I64, len);
@@ -1490,10 +1490,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// where they do; else on to `miss`. With `marked`, then on to it if
     /// their 1 KiB block of the memory holds decoded code.
     fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock, marked: Option<IrBlock>) -> (Value, Value) {
-        let vlo = self.direct_load(types::I32, at, offset_of!(Direct, vlo));
+        let minus_vlo = self.direct_load(types::I32, at, offset_of!(Direct, minus_vlo));
         let k = size.trailing_zeros();
         let limit = self.direct_load(types::I32, at, offset_of!(Direct, limit) + 4 * k as usize);
-        let off = self.b.ins().isub(addr, vlo);
+        let off = self.b.ins().iadd(addr, minus_vlo);
         let scaled = if k == 0 { off } else { self.b.ins().rotr_imm_u(off, k as i64) };
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, scaled, limit);
         let hit = self.b.create_block();
