@@ -401,6 +401,19 @@ fn random_word(x: u32) -> u16 {
     }
 }
 
+/// The loop of `body`'s random words (`random_word`, `framed`), run on
+/// the interpreter and on the translating tier with `quantum`: the same
+/// outcome. Returns the program and the interpreter's outcome.
+fn random_loop_on_both_tiers(body: &[u32], quantum: u64, loops: i8) -> Result<(Vec<u16>, String), TestCaseError> {
+    let words: Vec<u16> = body.iter().map(|&x| random_word(x)).collect();
+    let program = framed(&words, loops);
+    let (interp, _) = run_program(&program, Tier::Interp, quantum, 200_000, None);
+    let (jit, stats) = run_program(&program, Tier::Jit, quantum, 200_000, None);
+    prop_assert_eq!(&interp, &jit);
+    prop_assert!(stats.is_some());
+    Ok((program, interp))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -409,12 +422,7 @@ proptest! {
     /// counters, memory and console.
     #[test]
     fn random_programs_run_identically(body in prop::collection::vec(any::<u32>(), 4..48), quantum in 1u64..200, loops in 10i8..60) {
-        let words: Vec<u16> = body.iter().map(|&x| random_word(x)).collect();
-        let program = framed(&words, loops);
-        let (interp, _) = run_program(&program, Tier::Interp, quantum, 200_000, None);
-        let (jit, stats) = run_program(&program, Tier::Jit, quantum, 200_000, None);
-        prop_assert_eq!(&interp, &jit);
-        prop_assert!(stats.is_some());
+        let (program, interp) = random_loop_on_both_tiers(&body, quantum, loops)?;
         let (background, _) = run_program_with(&program, Tier::Jit, quantum, 200_000, None, Some(997), true);
         prop_assert_eq!(interp, background);
     }
@@ -427,12 +435,7 @@ proptest! {
     /// state and counts.
     #[test]
     fn short_random_loops_run_identically(body in prop::collection::vec(any::<u32>(), 2..12), quantum in 1u64..120, loops in 10i8..60) {
-        let words: Vec<u16> = body.iter().map(|&x| random_word(x)).collect();
-        let program = framed(&words, loops);
-        let (interp, _) = run_program(&program, Tier::Interp, quantum, 200_000, None);
-        let (jit, stats) = run_program(&program, Tier::Jit, quantum, 200_000, None);
-        prop_assert_eq!(&interp, &jit);
-        prop_assert!(stats.is_some());
+        random_loop_on_both_tiers(&body, quantum, loops)?;
     }
 }
 
