@@ -789,7 +789,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// The counts `block` is entered with: the first branch to it fixes
-    /// them as the counts outstanding there.
+    /// them as the counts outstanding there (or, for a block switched to
+    /// before any branch reaches it, the counts outstanding at that
+    /// switch: any amounts will do, as long as every later branch to it
+    /// settles to them).
     fn entry_counts(&mut self, block: IrBlock) -> Lazy {
         *self.entry_lazy[block].get_or_insert(self.lazy)
     }
@@ -1448,6 +1451,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.first_memory_hit(slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
             let minus_vlo = e.direct_load(types::I32, at, offset_of!(Direct, minus_vlo));
+            // `limit[0]`: the length in bytes.
             let len = e.direct_load(types::I32, at, offset_of!(Direct, limit));
             let off = e.b.ins().iadd(addr, minus_vlo);
             // In 64 bits, so neither side wraps: off + 4 <= len.
