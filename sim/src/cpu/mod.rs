@@ -412,6 +412,10 @@ pub struct Cpu {
     /// the whole translation, and the frame's it spilled: each load or
     /// store read it back from the stack first.
     jit_direct: [jit::Direct; jit::DIRECT_RANGES],
+    /// What `jit_direct` was made from, if it is still exactly what
+    /// those inputs make (`jit::Frame::new` then keeps it; a frame that
+    /// moves a range drops this).
+    jit_direct_made_from: Option<jit::DirectInputs>,
     /// The cycle limit of the translation running (`jit::Frame::new` sets
     /// it, `jit::JIT_LIMIT_MAX` at most): no instruction starts at or
     /// after it. In the `Cpu`, whose address compiled code holds in a
@@ -616,6 +620,7 @@ impl Cpu {
             code_vbase: NO_CODE,
             windows_state: None,
             jit_direct: [jit::Direct::NONE; jit::DIRECT_RANGES],
+            jit_direct_made_from: None,
             jit_limit: 0,
             jit_horizon: 0,
             jit_quantum: 1,

@@ -20,6 +20,8 @@
  *    read of a PR=10 (read-only) page works, a write to it is a TLB
  *    protection violation (0x0c0), and a read of a privileged-only page
  *    is one too (0x0a0);
+ *  - a page remapped at every pass of a loop reads the frame of each
+ *    pass;
  *  - switching AT off again restores untranslated P0.
  *
  * The test pages are mapped uncached (C=0) and filled through P2, so
@@ -208,6 +210,20 @@ int main(void)
 	check_eq("unmapped page reaches the miss handler", unmapped, 1);
 	check_eq("  TEA", last_tea, TEST_VA + 9 * PAGE_SIZE);
 	check_eq("  counted as a read miss", misses_read, before + 1);
+
+	/* One page remapped at every pass of a loop, in turn to frames 6
+	 * and 7: each read sees the frame mapped at that pass. (On the
+	 * translating tier, a translation entered after the LDTLB must not
+	 * read through the direct range the previous pass's mapping made.)
+	 * MMUCR.TI first, so the new entry never hits beside the old one. */
+	uint32_t remapped = 0;
+	for (unsigned i = 0; i < 64; i++) {
+		REG32(MMUCR) = MMUCR_AT | MMUCR_TI;
+		load_tlb(TEST_VA + 8 * PAGE_SIZE,
+			 test_frame(6 + (i & 1)) | PTEL_V | PTEL_SZ_4K | PTEL_PR_PRIV_RW | PTEL_D);
+		remapped += read_va(TEST_VA + 8 * PAGE_SIZE + 4) - 0xf0000001u;
+	}
+	check_eq("a page remapped at every pass reads each frame in turn", remapped, 32 * 0x600 + 32 * 0x700);
 
 	/* User mode, code and stack through the identity map. */
 	uint32_t v = rp1_run_user(user_code, TEST_VA + 3 * PAGE_SIZE,

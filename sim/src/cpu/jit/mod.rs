@@ -206,7 +206,7 @@ pub(crate) struct Frame<B> {
 
 /// A memory compiled code reads and writes directly: `PlainRam`'s
 /// fields a frame needs.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct FrameRam {
     host: *mut u8,
     len: u64,
@@ -232,6 +232,21 @@ impl FrameRam {
 /// Direct ranges of a call (`Cpu::jit_direct`): loads and stores in each
 /// of `Memory::ALL`.
 pub(crate) const DIRECT_RANGES: usize = 2 * Memory::ALL.len();
+
+/// Everything `Frame::range` makes the direct ranges from (`Cpu::
+/// jit_direct_made_from`): a frame whose inputs equal the last frame's
+/// finds its ranges already made. Why keep them: the loop enters a
+/// translation every hundred instructions or so on Linux, and making
+/// six ranges took more host instructions than a short translation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DirectInputs {
+    ram: FrameRam,
+    local: FrameRam,
+    p4: FrameRam,
+    p4_stores: bool,
+    store_ok: bool,
+    windows: [super::Window; 2],
+}
 
 /// The part of a data window that lies in one plain memory, from virtual
 /// address `vlo` (kept negated, `minus_vlo`) for `len` bytes: an access of
@@ -387,12 +402,23 @@ impl<B: Bus> Frame<B> {
             cpu,
             bus,
         };
-        for store in [false, true] {
-            for memory in Memory::ALL {
-                let range = frame.range(store, memory);
-                // SAFETY: the frame's CPU is live for the whole call.
-                unsafe { (*frame.cpu).jit_direct[Direct::at(store, memory)] = range };
+        let inputs = DirectInputs {
+            ram: frame.ram,
+            local: frame.local,
+            p4: frame.p4,
+            p4_stores,
+            store_ok: frame.store_ok,
+            windows,
+        };
+        // SAFETY: the frame's CPU is live for the whole call.
+        let cpu = unsafe { &mut *frame.cpu };
+        if cpu.jit_direct_made_from != Some(inputs) {
+            for store in [false, true] {
+                for memory in Memory::ALL {
+                    cpu.jit_direct[Direct::at(store, memory)] = frame.range(store, memory);
+                }
             }
+            cpu.jit_direct_made_from = Some(inputs);
         }
         frame
     }
@@ -415,11 +441,14 @@ impl<B: Bus> Frame<B> {
         let windows = [cpu.read_window, cpu.write_window];
         if cpu.code_vbase == super::NO_CODE {
             cpu.jit_direct = [Direct::NONE; DIRECT_RANGES];
+            cpu.jit_direct_made_from = None;
             self.windows = windows;
             return;
         }
         for (store, window) in [false, true].into_iter().zip(windows) {
             if window != self.windows[store as usize] {
+                // The ranges are no longer those the frame's inputs make.
+                cpu.jit_direct_made_from = None;
                 self.windows[store as usize] = window;
                 for memory in [Memory::Plain, Memory::Local] {
                     let range = self.range(store, memory);

@@ -801,3 +801,37 @@ fn a_run_with_no_limit_runs_translated() {
     // 100 passes of 10 words; the first two are interpreted.
     assert!(stats.retired >= 98 * 10, "{stats:?}");
 }
+
+/// A call's direct ranges are made again when the data windows moved
+/// since the last call made them (`DirectInputs`), and kept when nothing
+/// did: a core that remaps a page (LDTLB, which leaves the translation
+/// without touching the ranges) must not read the old frame through the
+/// range the last call made.
+#[test]
+fn a_frame_makes_its_ranges_again_after_the_windows_moved() {
+    let mut m = Machine::new(Config { cores: 1, ..Config::default() }).expect("machine");
+    let (cpu, bus) = (&mut m.cpus[0], &mut m.bus);
+    cpu.reset(P1 | CODE);
+    let loads = Direct::at(false, Memory::Plain);
+    let page = 0x0040_0000u32;
+    // The 1 KiB block at `page` mapped to the physical frame `frame`.
+    let mapped = |frame: u32| crate::cpu::Window { mask: crate::cpu::Window::BLOCK, base: page, delta: frame.wrapping_sub(page) };
+    let host_of = |bus: &mut Rp1Bus, frame: u32| bus.plain_ram().map(|r| r.host.wrapping_add((frame - r.phys) as usize)).expect("DRAM");
+
+    cpu.read_window = mapped(0x0C00_6000);
+    let _ = Frame::new(cpu, bus, 1000);
+    let first = cpu.jit_direct[loads];
+    assert_eq!((first.minus_vlo, first.len(), first.host), (page.wrapping_neg(), 1024, host_of(bus, 0x0C00_6000)));
+    // The same inputs: the same ranges.
+    let _ = Frame::new(cpu, bus, 2000);
+    assert_eq!(cpu.jit_direct[loads], first);
+    // The page remapped to another frame: that frame's range.
+    cpu.read_window = mapped(0x0C00_7000);
+    let _ = Frame::new(cpu, bus, 3000);
+    let second = cpu.jit_direct[loads];
+    assert_eq!((second.minus_vlo, second.len(), second.host), (page.wrapping_neg(), 1024, host_of(bus, 0x0C00_7000)));
+    // Unmapped (the empty window): no range.
+    cpu.read_window = crate::cpu::Window::EMPTY;
+    let _ = Frame::new(cpu, bus, 4000);
+    assert_eq!(cpu.jit_direct[loads].len(), 0);
+}
