@@ -3,7 +3,7 @@
 //! word), and whole programs (random ones, self-modifying ones, a flush),
 //! compared on everything the machine shows.
 
-use super::translate::{Translator, INLINED, MEMORY_FAST};
+use super::translate::{loops_back, Translator, INLINED, MEMORY_FAST};
 use super::*;
 use crate::bus::{Rp1Bus, OLRAM_BASE, OLRAM_SIZE, URAM_BASE};
 use crate::cpu::code_cache::CodeCache;
@@ -834,4 +834,33 @@ fn a_frame_makes_its_ranges_again_after_the_windows_moved() {
     cpu.read_window = crate::cpu::Window::EMPTY;
     let _ = Frame::new(cpu, bus, 4000);
     assert_eq!(cpu.jit_direct[loads].len(), 0);
+}
+
+/// Which runs count as loops (and are compiled with Cranelift's mid-end,
+/// `translate::Effort`): a branch back to a word of the run, its own
+/// included; not a branch forward, nor one back to before the run's entry.
+#[test]
+fn a_run_loops_when_a_branch_goes_back_into_it() {
+    use asm::*;
+    let table = OpTable::<Rp1Bus>::new();
+    let loops = |words: &[u16], entry: usize, end: usize| {
+        let mut code = vec![NOP; 512];
+        code[..words.len()].copy_from_slice(words);
+        let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+        let mut bus = Rp1Bus::new(1, 128 << 20);
+        bus.load(0, CODE, &bytes).expect("code fits");
+        let mut cache = CodeCache::<Rp1Bus>::new();
+        let block = cache.block(&mut bus, &table, CODE).expect("DRAM is cacheable");
+        loops_back(block, &table, P1 | CODE, entry, end)
+    };
+    // dt r1; bf to word 0: a loop.
+    assert!(loops(&[NOP, dt(1), bf(-4)], 0, 3));
+    // The same entered at word 1: its branch goes back before the entry.
+    assert!(!loops(&[NOP, dt(1), bf(-4)], 1, 3));
+    // bf to itself.
+    assert!(loops(&[NOP, bf(-2)], 0, 2));
+    // Forward, over a word.
+    assert!(!loops(&[dt(1), bf(0), NOP, NOP], 0, 4));
+    // bra back over its slot to the entry.
+    assert!(loops(&[dt(1), NOP, bra(-4), NOP], 0, 4));
 }

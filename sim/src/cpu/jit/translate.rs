@@ -68,6 +68,8 @@ pub(super) struct Done {
 /// The compiler and the memory its code lives in.
 pub(super) struct Translator {
     module: Option<JITModule>,
+    /// The ISA at `Effort::Speed`, for runs that loop.
+    loop_isa: cranelift_codegen::isa::OwnedTargetIsa,
     /// Holds the trampoline, which outlives every flush.
     _trampoline_module: JITModule,
     trampoline: Trampoline,
@@ -109,20 +111,30 @@ fn compile_trampoline(module: &mut JITModule, fctx: &mut FunctionBuilderContext)
     Ok(unsafe { std::mem::transmute::<*const u8, Trampoline>(module.get_finalized_function(id)) })
 }
 
-fn new_module() -> Result<JITModule, String> {
+/// How hard Cranelift works on a translation (`opt_level`).
+///
+/// A run that loops (a branch back inside it) is compiled with the
+/// mid-end (`Speed`: the e-graph and alias analysis), everything else
+/// without (`None`). Why two: most translations are straight runs of a
+/// dozen words between hand-overs (Linux), where the e-graph pass cost a
+/// quarter of each compile and the code ran no faster, while a loop
+/// runs its code many times an entry, and the CRC loop of `rp1 bench`
+/// took 1.05x the time compiled without it (though 1.8 % fewer host
+/// instructions). Measured by cachegrind and `farm-bench`
+/// (docs/benchmarks.md, 2026-12-07, twentieth session).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Effort {
+    None,
+    Speed,
+}
+
+/// The host's ISA with our flags at `effort`.
+fn host_isa(effort: Effort) -> Result<cranelift_codegen::isa::OwnedTargetIsa, String> {
     let mut flags = settings::builder();
     // The verifier checks Cranelift's own work: our IR is small and
     // regular, and compile time is what a translating tier pays for.
-    // No mid-end optimisation (`opt_level` none: no e-graph, no alias
-    // analysis): the IR comes out of the emitter with its constants
-    // folded and its loads placed, and the e-graph pass cost a quarter
-    // of each compile for code that ran no faster. Measured by
-    // cachegrind (docs/benchmarks.md): Cranelift took 7.5 G host
-    // instructions compiling for the Linux hackbench run against 10.0 G,
-    // the translated code 11.8 G against 12.1 G; a bench pass 227,165
-    // against 231,266.
     let settings = [
-        ("opt_level", "none"),
+        ("opt_level", if effort == Effort::Speed { "speed" } else { "none" }),
         ("enable_verifier", "false"),
         ("regalloc_algorithm", "backtracking"),
         ("is_pic", "false"),
@@ -133,11 +145,16 @@ fn new_module() -> Result<JITModule, String> {
     for (name, value) in settings {
         flags.set(name, value).map_err(|e| format!("cranelift flag {name}: {e}"))?;
     }
-    let isa = cranelift_native::builder()
+    cranelift_native::builder()
         .map_err(|e| format!("no Cranelift backend for this host: {e}"))?
         .finish(settings::Flags::new(flags))
-        .map_err(|e| format!("cranelift: {e}"))?;
-    let mut builder = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        .map_err(|e| format!("cranelift: {e}"))
+}
+
+/// A module whose own ISA compiles at `Effort::None` (runs that loop are
+/// compiled with `Translator::loop_isa` and given to it as bytes).
+fn new_module() -> Result<JITModule, String> {
+    let mut builder = JITBuilder::with_isa(host_isa(Effort::None)?, cranelift_module::default_libcall_names());
     if let Some(packed) = super::code_memory::PackedCode::reserve(super::CODE_RESERVE) {
         builder.memory_provider(Box::new(packed));
     }
@@ -151,7 +168,8 @@ impl Translator {
         let mut fctx = FunctionBuilderContext::new();
         let mut trampoline_module = new_module()?;
         let trampoline = compile_trampoline(&mut trampoline_module, &mut fctx)?;
-        Ok(Translator { module: Some(module), _trampoline_module: trampoline_module, trampoline, ctx, fctx })
+        let loop_isa = host_isa(Effort::Speed)?;
+        Ok(Translator { module: Some(module), loop_isa, _trampoline_module: trampoline_module, trampoline, ctx, fctx })
     }
 
     /// What calls a translation from Rust (`jit::enter`).
@@ -200,8 +218,10 @@ impl Translator {
         }
         // The context is cleared whatever happens: the next translation
         // starts from an empty function.
+        let effort = if loops_back(block, table, vbase, entry, end) { Effort::Speed } else { Effort::None };
         let defined = match module.declare_anonymous_function(&self.ctx.func.signature) {
-            Ok(id) => module.define_function(id, &mut self.ctx).map(|()| id).map_err(|e| e.to_string()),
+            Ok(id) if effort == Effort::None => module.define_function(id, &mut self.ctx).map(|()| id).map_err(|e| e.to_string()),
+            Ok(id) => define_with(module, &*self.loop_isa, id, &mut self.ctx).map(|()| id),
             Err(e) => Err(e.to_string()),
         };
         let bytes = self.ctx.compiled_code().map_or(0, |c| c.code_info().total_size as usize);
@@ -212,6 +232,40 @@ impl Translator {
         let code = Translated(std::ptr::NonNull::new(raw as *mut u8).ok_or("no code address")?);
         Ok(Done { code, bytes, words: end - entry })
     }
+}
+
+/// Compile `ctx`'s function with `isa` (another than the module's) and
+/// define it in `module` as `id`, as `JITModule::define_function` does
+/// with the module's own.
+fn define_with(module: &mut JITModule, isa: &dyn cranelift_codegen::isa::TargetIsa, id: cranelift_module::FuncId, ctx: &mut Context) -> Result<(), String> {
+    let mut control = cranelift_codegen::control::ControlPlane::default();
+    ctx.compile(isa, &mut control).map_err(|e| format!("{:?}", e.inner))?;
+    let compiled = ctx.compiled_code().ok_or("no compiled code")?;
+    let alignment = compiled.buffer.alignment as u64;
+    let relocs: Vec<_> =
+        compiled.buffer.relocs().iter().map(|r| cranelift_module::ModuleReloc::from_mach_reloc(r, &ctx.func, id)).collect();
+    let bytes = compiled.code_buffer();
+    module.define_function_bytes(id, alignment, bytes, &relocs).map_err(|e| e.to_string())
+}
+
+/// The word a branch of the run at `w` jumps to, if it is a fixed target
+/// inside the run `entry..end`.
+fn target_in_run<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize, end: usize, w: usize) -> Option<usize> {
+    let op = block.ops[w];
+    let pc = vbase.wrapping_add(2 * w as u32);
+    let target = match table.mnemonic(op) {
+        "BF label" | "BT label" | "BF/S label" | "BT/S label" => pc.wrapping_add(4).wrapping_add(simm8(op) << 1),
+        "BRA label" | "BSR label" => pc.wrapping_add(4).wrapping_add(sdisp12(op) << 1),
+        _ => return None,
+    };
+    let off = target.wrapping_sub(vbase);
+    (off % 2 == 0 && off < BLOCK_BYTES && (entry..end).contains(&((off / 2) as usize))).then_some((off / 2) as usize)
+}
+
+/// Whether the run `entry..end` loops: a branch of it goes back to a word
+/// at or before its own.
+pub(super) fn loops_back<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize, end: usize) -> bool {
+    (entry..end).any(|w| target_in_run(block, table, vbase, entry, end, w).is_some_and(|t| t <= w))
 }
 
 /// The segment (`addr >> 29`) of `addr` if it is P1 or P2, whose
@@ -265,16 +319,8 @@ fn segments<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usi
     let pure: Vec<bool> = (entry..end).map(|w| INLINED.contains(&table.mnemonic(block.ops[w]))).collect();
     let mut starts: Vec<bool> = (entry..end).map(|w| w == entry || !pure[w - 1 - entry]).collect();
     for w in entry..end {
-        let op = block.ops[w];
-        let pc = vbase.wrapping_add(2 * w as u32);
-        let target = match table.mnemonic(op) {
-            "BF label" | "BT label" | "BF/S label" | "BT/S label" => pc.wrapping_add(4).wrapping_add(simm8(op) << 1),
-            "BRA label" | "BSR label" => pc.wrapping_add(4).wrapping_add(sdisp12(op) << 1),
-            _ => continue,
-        };
-        let off = target.wrapping_sub(vbase);
-        if off % 2 == 0 && off < BLOCK_BYTES && (entry..end).contains(&((off / 2) as usize)) {
-            starts[(off / 2) as usize - entry] = true;
+        if let Some(t) = target_in_run(block, table, vbase, entry, end, w) {
+            starts[t - entry] = true;
         }
     }
     (pure, starts)
