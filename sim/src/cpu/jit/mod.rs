@@ -160,27 +160,10 @@ pub(crate) struct Frame<B> {
     /// `PlainRam::reservations` (of either memory).
     pub ram_reservations: *const bool,
     pub ram_code_marks: *const u64,
-    /// The bus's `plain_ram` (`len` 0 if it has none) and `local_ram` for
-    /// this core (it never holds decoded code): what the direct ranges
-    /// (`Cpu::jit_direct`) are made from.
-    ram: FrameRam,
-    local: FrameRam,
-    /// `Bus::p4_ram` for this core, if the core is privileged (`len` 0
-    /// otherwise, or if the bus has none).
-    p4: FrameRam,
-    /// Stores to `p4` may go inline: the core has SR.BL set and the bus
-    /// calls such stores quiet (`Bus::p4_ram_stores_are_quiet`), so
-    /// `p4::write` would not yield for it. Both hold for the whole call:
-    /// SR changes only through handlers that end the translation (and
-    /// drop the ranges, `refresh`), and what would make the bus say
-    /// otherwise (a late ICI of a fault plan) starts at a device write,
-    /// which yields.
-    p4_stores: bool,
-    /// Stores may go inline: false when the bus has code writes not yet
-    /// drained (then every store must flag them, which the handler does).
-    store_ok: bool,
-    /// The windows the direct ranges were made from.
-    windows: [super::Window; 2],
+    /// What the direct ranges (`Cpu::jit_direct`) are made from; its
+    /// windows follow the data windows as a handler moves them
+    /// (`refresh`).
+    inputs: DirectInputs,
     /// The entry table (`BlockCode::entry`) of the block the translations
     /// of this call belong to, or null. A translation whose way out is a
     /// word of the same block with a translation of its own hands over to
@@ -240,11 +223,25 @@ pub(crate) const DIRECT_RANGES: usize = 2 * Memory::ALL.len();
 /// six ranges took more host instructions than a short translation.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DirectInputs {
+    /// The bus's `plain_ram` (`len` 0 if it has none) and `local_ram` for
+    /// this core (it never holds decoded code).
     ram: FrameRam,
     local: FrameRam,
+    /// `Bus::p4_ram` for this core, if the core is privileged (`len` 0
+    /// otherwise, or if the bus has none).
     p4: FrameRam,
+    /// Stores to `p4` may go inline: the core has SR.BL set and the bus
+    /// calls such stores quiet (`Bus::p4_ram_stores_are_quiet`), so
+    /// `p4::write` would not yield for it. Both hold for the whole call:
+    /// SR changes only through handlers that end the translation (and
+    /// drop the ranges, `refresh`), and what would make the bus say
+    /// otherwise (a late ICI of a fault plan) starts at a device write,
+    /// which yields.
     p4_stores: bool,
+    /// Stores may go inline: false when the bus has code writes not yet
+    /// drained (then every store must flag them, which the handler does).
     store_ok: bool,
+    /// The data windows (read, write).
     windows: [super::Window; 2],
 }
 
@@ -380,7 +377,14 @@ impl<B: Bus> Frame<B> {
         // error); a change of SR.MD ends the translation.
         let p4 = if cpu.privileged() { bus.p4_ram(cpu.id) } else { None };
         let p4_stores = cpu.sr & super::sr::BL != 0 && p4.is_some() && bus.p4_ram_stores_are_quiet();
-        let windows = [cpu.read_window, cpu.write_window];
+        let inputs = DirectInputs {
+            ram: FrameRam::of(ram),
+            local: FrameRam::of(local),
+            p4: FrameRam::of(p4),
+            p4_stores,
+            store_ok: !bus.code_written(),
+            windows: [cpu.read_window, cpu.write_window],
+        };
         cpu.jit_limit = limit.min(JIT_LIMIT_MAX);
         cpu.jit_horizon = cpu.jit_limit;
         let frame = Frame {
@@ -388,12 +392,7 @@ impl<B: Bus> Frame<B> {
             exception: None,
             ram_reservations: ram.or(local).map_or(std::ptr::null(), |r| r.reservations),
             ram_code_marks: ram.map_or(std::ptr::null(), |r| r.code_marks),
-            ram: FrameRam::of(ram),
-            local: FrameRam::of(local),
-            p4: FrameRam::of(p4),
-            p4_stores,
-            store_ok: !bus.code_written(),
-            windows,
+            inputs,
             chain: std::ptr::null(),
             blocks: std::ptr::null(),
             crossed: 0,
@@ -401,14 +400,6 @@ impl<B: Bus> Frame<B> {
             device_access: std::ptr::null(),
             cpu,
             bus,
-        };
-        let inputs = DirectInputs {
-            ram: frame.ram,
-            local: frame.local,
-            p4: frame.p4,
-            p4_stores,
-            store_ok: frame.store_ok,
-            windows,
         };
         // SAFETY: the frame's CPU is live for the whole call.
         let cpu = unsafe { &mut *frame.cpu };
@@ -442,14 +433,14 @@ impl<B: Bus> Frame<B> {
         if cpu.code_vbase == super::NO_CODE {
             cpu.jit_direct = [Direct::NONE; DIRECT_RANGES];
             cpu.jit_direct_made_from = None;
-            self.windows = windows;
+            self.inputs.windows = windows;
             return;
         }
         for (store, window) in [false, true].into_iter().zip(windows) {
-            if window != self.windows[store as usize] {
+            if window != self.inputs.windows[store as usize] {
                 // The ranges are no longer those the frame's inputs make.
                 cpu.jit_direct_made_from = None;
-                self.windows[store as usize] = window;
+                self.inputs.windows[store as usize] = window;
                 for memory in [Memory::Plain, Memory::Local] {
                     let range = self.range(store, memory);
                     if range.len() != 0 {
@@ -463,16 +454,17 @@ impl<B: Bus> Frame<B> {
     /// Where compiled code may load from (or store to) `memory` now: where
     /// the data window lands in it, or all of the P4 memory.
     fn range(&self, store: bool, memory: Memory) -> Direct {
-        if store && !self.store_ok {
+        let inputs = &self.inputs;
+        if store && !inputs.store_ok {
             return Direct::NONE;
         }
         let (ram, window) = match memory {
-            Memory::Plain => (&self.ram, self.windows[store as usize]),
-            Memory::Local => (&self.local, self.windows[store as usize]),
+            Memory::Plain => (&inputs.ram, inputs.windows[store as usize]),
+            Memory::Local => (&inputs.local, inputs.windows[store as usize]),
             // A store to P4 that `p4::write` would yield for (as for a
             // peripheral) takes the handler.
-            Memory::P4 if store && !self.p4_stores => return Direct::NONE,
-            Memory::P4 => return Direct::whole(&self.p4, if store { self.p4.write_latency } else { self.p4.latency }),
+            Memory::P4 if store && !inputs.p4_stores => return Direct::NONE,
+            Memory::P4 => return Direct::whole(&inputs.p4, if store { inputs.p4.write_latency } else { inputs.p4.latency }),
         };
         Direct::of(window, ram, if store { ram.write_latency } else { ram.latency })
     }
