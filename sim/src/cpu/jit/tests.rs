@@ -864,3 +864,38 @@ fn a_run_loops_when_a_branch_goes_back_into_it() {
     // bra back over its slot to the entry.
     assert!(loops(&[dt(1), NOP, bra(-4), NOP], 0, 4));
 }
+
+/// A translated loop that calls a handler at every pass: each pass
+/// writes a byte to the SCIF through the store's handler (a device:
+/// never the fast path), the byte a register the inlined words just
+/// wrote, and another that T fed. The handler must see those values: a
+/// translation that kept them in its variables past the call (a store
+/// deferred, as tried in the twenty-first session, docs/benchmarks.md)
+/// would print other bytes than the interpreter.
+#[test]
+fn a_looping_run_stores_its_registers_before_each_handler() {
+    use asm::*;
+    let body = [
+        mov_imm(9, -61), // r9 = 0xFFFFFFC3
+        0x4928,          // shll16 r9: SCIF0, 0xFFC30000
+        mov_imm(0, 32),
+        0x8194, // mov.w r0,@(8,r9): SCSCR = TE
+        0x790C, // add #12,r9: SCFTDR
+        0x7501, // add #1,r5
+        0x2950, // mov.b r5,@r9
+        0x6053, // mov r5,r0
+        0x8803, // cmp/eq #3,r0
+        0x0729, // movt r7
+        0x387C, // add r7,r8
+        0x7801, // add #1,r8
+        0x2980, // mov.b r8,@r9
+    ];
+    let program = framed(&body, 20);
+    let (interp, _) = run_program(&program, Tier::Interp, 100_000, 1_000_000, None);
+    let stats = translated_run(&program, 100_000);
+    assert!(stats.retired > 200, "{stats:?}");
+    // Two bytes a pass: r5 (1 to 20), then r8 (1 a pass, and 1 more
+    // from the third pass on, where T was set).
+    let console: String = (1..=20u8).flat_map(|i| [i, i + u8::from(i >= 3)]).map(char::from).collect();
+    assert!(interp.contains(&format!("console={console:?}")), "{interp}");
+}
