@@ -87,6 +87,11 @@ impl Rst {
         std::mem::take(&mut self.starts)
     }
 
+    /// Whether a core was released and not yet taken (`take_starts`).
+    pub fn has_starts(&self) -> bool {
+        !self.starts.is_empty()
+    }
+
     /// Whether `core`'s clock is stopped (STBCR.MSTP): it must not execute.
     pub fn is_module_stopped(&self, core: usize) -> bool {
         self.stbcr.get(core).is_none_or(|bits| bits & STBCR_MSTP != 0)
