@@ -801,13 +801,17 @@ impl Machine {
     }
 
     /// Start the cores the RESET/STBCR registers released. Called after
-    /// every turn of every core, and nearly always with none: tested
-    /// first, so that the call costs one test wherever the compiler puts
-    /// it.
+    /// every turn of every core, and nearly always with none: the test is
+    /// inlined at the callers, the work is not.
+    #[inline(always)]
     fn start_requested_cores(&mut self, now: u64) {
-        if !self.bus.rst.has_starts() {
-            return;
+        if self.bus.rst.has_starts() {
+            self.start_released_cores(now);
         }
+    }
+
+    #[inline(never)]
+    fn start_released_cores(&mut self, now: u64) {
         for (core, entry) in self.bus.rst.take_starts() {
             if let Some(cpu) = self.cpus.get_mut(core) {
                 cpu.reset(entry);

@@ -88,6 +88,7 @@ impl Rst {
     }
 
     /// Whether a core was released and not yet taken (`take_starts`).
+    #[inline]
     pub fn has_starts(&self) -> bool {
         !self.starts.is_empty()
     }
