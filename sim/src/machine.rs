@@ -810,6 +810,8 @@ impl Machine {
         }
     }
 
+    /// `start_requested_cores`' work, where a core was released: reset
+    /// and run each from its entry, its clock brought up to `now`.
     #[inline(never)]
     fn start_released_cores(&mut self, now: u64) {
         for (core, entry) in self.bus.rst.take_starts() {

@@ -94,6 +94,8 @@ pub const MAX_CORES: usize = 4;
 pub const ICI_INTEVT_BASE: u16 = 0xf00;
 /// ICI messages per core.
 pub const ICI_MESSAGES: usize = 8;
+// A core's INTICI holds a nibble per message (`Intc::pending_at` walks them).
+const _: () = assert!(4 * ICI_MESSAGES == u32::BITS as usize);
 
 /// ICR0.IRLM: IRQ/IRL3-0 pins are four IRQ inputs instead of IRL.
 pub const ICR0_IRLM: u32 = 1 << 23;
