@@ -98,6 +98,12 @@ pub struct Rp1Bus {
     /// DRAM checks it (`note_dram_store`): memory must only be changed
     /// through `Bus::write`/`write_fast`, `load` or `poke`.
     code_marks: Vec<u64>,
+    /// The same bitmap with, besides the code marks, the blocks holding a
+    /// reserved line (MOVLI.L): where a store to DRAM must take
+    /// `write_fast`'s whole path. Compiled code tests only this bit
+    /// before a store (`PlainRam::store_marks`), so a reservation held on
+    /// one line does not send every store of every core to its handler.
+    store_marks: Vec<u64>,
     /// Physical addresses of marked blocks stored to, not yet drained.
     code_writes: Vec<u32>,
 }
@@ -251,6 +257,7 @@ impl Rp1Bus {
             fault_count: 0,
             code_cache: Some(Box::new(CodeCache::new())),
             code_marks: vec![0; (dram_size / code_cache::BLOCK_BYTES).div_ceil(64) as usize],
+            store_marks: vec![0; (dram_size / code_cache::BLOCK_BYTES).div_ceil(64) as usize],
             code_writes: Vec::new(),
         }
     }
@@ -271,7 +278,35 @@ impl Rp1Bus {
     #[inline(never)]
     fn code_store(&mut self, b: usize) {
         self.code_marks[b / 64] &= !(1 << (b % 64));
+        self.mark_store_block(b);
         self.code_writes.push(DRAM_BASE + (b as u32) * code_cache::BLOCK_BYTES);
+    }
+
+    /// Sets DRAM block `b`'s bit of `store_marks` from what it stands
+    /// for: the block's code mark, or a reservation of a line in it.
+    fn mark_store_block(&mut self, b: usize) {
+        let block = code_cache::BLOCK_BYTES;
+        let coded = self.code_marks[b / 64] & (1 << (b % 64)) != 0;
+        let reserved = self.reservation.iter().flatten().any(|&line| {
+            let off = line.wrapping_sub(DRAM_BASE) as usize;
+            off < self.dram.len() && off / block as usize == b
+        });
+        let bit = 1 << (b % 64);
+        if coded || reserved {
+            self.store_marks[b / 64] |= bit;
+        } else {
+            self.store_marks[b / 64] &= !bit;
+        }
+    }
+
+    /// After `line`'s reservation was set or dropped: its block's bit of
+    /// `store_marks` again, if it is in DRAM.
+    fn mark_reserved_line(&mut self, line: Option<u32>) {
+        let Some(line) = line else { return };
+        let off = line.wrapping_sub(DRAM_BASE) as usize;
+        if off < self.dram.len() {
+            self.mark_store_block(off / code_cache::BLOCK_BYTES as usize);
+        }
     }
 
     /// The offset of `addr` in `core`'s own URAM, if it is there (the
@@ -481,12 +516,17 @@ impl Rp1Bus {
 
     fn break_reservations(&mut self, writer: usize, addr: u32) {
         let line = addr & !31;
+        let mut broken = false;
         for (core, r) in self.reservation.iter_mut().enumerate() {
             if core != writer && *r == Some(line) {
                 *r = None;
+                broken = true;
             }
         }
-        self.any_reservation = self.reservation.iter().any(Option::is_some);
+        if broken {
+            self.any_reservation = self.reservation.iter().any(Option::is_some);
+            self.mark_reserved_line(Some(line));
+        }
     }
 }
 
@@ -571,7 +611,7 @@ impl Bus for Rp1Bus {
             read_latency: self.latency.dram,
             write_latency: self.latency.dram,
             reservations: &self.any_reservation,
-            code_marks: self.code_marks.as_ptr(),
+            store_marks: self.store_marks.as_ptr(),
         })
     }
 
@@ -589,7 +629,7 @@ impl Bus for Rp1Bus {
             read_latency: self.latency.local,
             write_latency: self.latency.local,
             reservations: &self.any_reservation,
-            code_marks: std::ptr::null(),
+            store_marks: std::ptr::null(),
         })
     }
 
@@ -608,7 +648,7 @@ impl Bus for Rp1Bus {
             read_latency: self.latency.local,
             write_latency: self.latency.local,
             reservations: &self.any_reservation,
-            code_marks: std::ptr::null(),
+            store_marks: std::ptr::null(),
         })
     }
 
@@ -646,6 +686,7 @@ impl Bus for Rp1Bus {
         }
         let b = off / len;
         self.code_marks[b / 64] |= 1 << (b % 64);
+        self.store_marks[b / 64] |= 1 << (b % 64);
         Some(&self.dram[off..off + len])
     }
 
@@ -672,14 +713,17 @@ impl Bus for Rp1Bus {
     }
 
     fn reserve(&mut self, core: usize, addr: u32) {
-        self.reservation[core] = Some(addr & !31);
+        let before = self.reservation[core].replace(addr & !31);
         self.any_reservation = true;
+        self.mark_reserved_line(before);
+        self.mark_reserved_line(Some(addr & !31));
     }
 
     fn take_reservation(&mut self, core: usize) -> bool {
-        let held = self.reservation[core].take().is_some();
+        let held = self.reservation[core].take();
         self.any_reservation = self.reservation.iter().any(Option::is_some);
-        held
+        self.mark_reserved_line(held);
+        held.is_some()
     }
 
     fn take_device_write(&mut self) -> bool {
@@ -701,8 +745,9 @@ impl Bus for Rp1Bus {
     }
 
     fn clear_reservation(&mut self, core: usize) {
-        if self.reservation[core].take().is_some() {
+        if let Some(line) = self.reservation[core].take() {
             self.any_reservation = self.reservation.iter().any(Option::is_some);
+            self.mark_reserved_line(Some(line));
         }
     }
 }
@@ -850,6 +895,50 @@ mod tests {
         assert!(r.is_err(), "SIMCTL has no register at +4");
         assert!(cpu.yield_now, "a burst that reached a device");
         assert_eq!(bus.simctl.exit_code, Some(0));
+    }
+
+    /// Compiled stores to DRAM test one bit per 1 KiB block
+    /// (`store_marks`): set where decoded code lives or a core holds a
+    /// reservation of a line, clear again once neither is true, whichever
+    /// way the reservation ends (MOVCO, a clear, another core's store to
+    /// its line). A store elsewhere does not take the slow path because
+    /// some core holds a reservation.
+    #[test]
+    fn store_marks_follow_code_and_reserved_lines() {
+        let mut bus = Rp1Bus::new(2, 0x0800_0000);
+        let block = |addr: u32| ((addr - DRAM_BASE) / code_cache::BLOCK_BYTES) as usize;
+        let marked = |bus: &Rp1Bus, addr: u32| bus.store_marks[block(addr) / 64] & (1 << (block(addr) % 64)) != 0;
+        let any_marked = |bus: &Rp1Bus| bus.store_marks.iter().any(|&w| w != 0);
+        let (line, beside, elsewhere) = (DRAM_BASE + 0x8004, DRAM_BASE + 0x8020, DRAM_BASE + 0x9000);
+        assert!(!any_marked(&bus));
+        bus.reserve(1, line);
+        assert!(marked(&bus, line) && !marked(&bus, elsewhere));
+        // A second reservation in the block; MOVCO ends the first.
+        bus.reserve(0, beside);
+        assert!(bus.take_reservation(1));
+        assert!(marked(&bus, line), "core 0 still holds a line of the block");
+        // Core 1 stores to core 0's line: broken, the block clear.
+        let mut now = 0;
+        bus.write(1, &mut now, beside, Size::Long, 7).expect("DRAM");
+        assert!(!bus.take_reservation(0));
+        assert!(!any_marked(&bus));
+        // A core moving its reservation to another block.
+        bus.reserve(0, line);
+        bus.reserve(0, elsewhere);
+        assert!(!marked(&bus, line) && marked(&bus, elsewhere));
+        bus.clear_reservation(0);
+        assert!(!any_marked(&bus));
+        // Code: marked while decoded, whatever reservations come and go;
+        // a store to it ends both marks.
+        assert!(bus.code_block(DRAM_BASE + 0x8000).is_some());
+        bus.reserve(1, line);
+        bus.clear_reservation(1);
+        assert!(marked(&bus, line), "decoded code");
+        bus.write(0, &mut now, beside, Size::Long, 7).expect("DRAM");
+        assert!(!any_marked(&bus) && bus.code_written());
+        // A reservation outside DRAM marks nothing.
+        bus.reserve(0, URAM_BASE[0] + 0x40);
+        assert!(!any_marked(&bus));
     }
 
     /// Each core's URAM is its own: the hypervisor's board image keeps an

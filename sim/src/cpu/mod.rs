@@ -129,10 +129,11 @@ pub trait Bus: 'static {
     /// `phys + off` with `off + size <= len` (`size` bytes, aligned):
     /// - a read must be exactly `read_fast`'s: the little-endian bytes at
     ///   `host + off`, plus `read_latency` cycles, and nothing else;
-    /// - a write, while `*reservations` is false, bit `off / BLOCK_BYTES`
-    ///   of the `code_marks` bitmap is clear and `code_written()` is
-    ///   false, must be exactly `write_fast`'s: the bytes stored, plus
-    ///   `write_latency` cycles, and nothing else.
+    /// - a write, while bit `off / BLOCK_BYTES` of the `store_marks`
+    ///   bitmap is clear and `code_written()` is false, must be exactly
+    ///   `write_fast`'s: the bytes stored, plus `write_latency` cycles,
+    ///   and nothing else. (The marks cover the blocks holding decoded
+    ///   code and those holding a reserved line.)
     ///
     /// Valid until the bus is next borrowed mutably by anything but the
     /// core's handlers.
@@ -142,8 +143,10 @@ pub trait Bus: 'static {
     }
     /// Memory only `core` reaches (its local RAM), offered to compiled
     /// code as `plain_ram` is, for reads and writes: the same contract,
-    /// except that it never holds decoded code (`code_marks` is unused)
-    /// and `read_fast`/`write_fast` answer for it only on `core`.
+    /// except that it never holds decoded code and has no `store_marks`
+    /// (a write is `write_fast`'s while `*reservations` is false and
+    /// `code_written()` is false), and `read_fast`/`write_fast` answer
+    /// for it only on `core`.
     #[inline(always)]
     fn local_ram(&mut self, _core: usize) -> Option<PlainRam> {
         None
@@ -263,9 +266,11 @@ pub struct PlainRam {
     pub write_latency: u64,
     /// Whether any core holds a MOVLI.L reservation (read live).
     pub reservations: *const bool,
-    /// One bit per `code_cache::BLOCK_BYTES` of the memory, set where
-    /// decoded code lives (read live).
-    pub code_marks: *const u64,
+    /// One bit per `code_cache::BLOCK_BYTES` of the memory, set where a
+    /// write must take the bus's whole path: decoded code lives there,
+    /// or a core holds a reservation of a line in it (read live). Null
+    /// for a memory without (then `reservations` says).
+    pub store_marks: *const u64,
 }
 
 /// Counters kept per core for the report.

@@ -157,9 +157,12 @@ pub(crate) struct Frame<B> {
     /// The exception an instruction raised (`EXIT_EXCEPTION`), not yet
     /// entered: the loop enters it, as after an interpreted instruction.
     pub exception: Option<Exception>,
-    /// `PlainRam::reservations` (of either memory).
+    /// `PlainRam::reservations` (of either memory), which stores to the
+    /// local and P4 memories test.
     pub ram_reservations: *const bool,
-    pub ram_code_marks: *const u64,
+    /// The plain RAM's `PlainRam::store_marks`, which stores to it test
+    /// instead.
+    pub ram_store_marks: *const u64,
     /// What the direct ranges (`Cpu::jit_direct`) are made from; its
     /// windows follow the data windows as a handler moves them
     /// (`refresh`).
@@ -267,8 +270,8 @@ pub(crate) struct Direct {
     pub limit: [u32; 3],
     pub host: *mut u8,
     pub latency: u64,
-    /// Offset of `vlo` in its memory (a store finds its block's code mark
-    /// from it).
+    /// Offset of `vlo` in its memory (a store finds its block's store
+    /// mark from it).
     pub offset: u64,
 }
 
@@ -391,7 +394,7 @@ impl<B: Bus> Frame<B> {
             retired: 0,
             exception: None,
             ram_reservations: ram.or(local).map_or(std::ptr::null(), |r| r.reservations),
-            ram_code_marks: ram.map_or(std::ptr::null(), |r| r.code_marks),
+            ram_store_marks: ram.map_or(std::ptr::null(), |r| r.store_marks),
             inputs,
             chain: std::ptr::null(),
             blocks: std::ptr::null(),

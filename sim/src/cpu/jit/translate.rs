@@ -1486,15 +1486,29 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// local RAM's (`Bus::local_ram`, its URAM). Returns the host address of the
     /// access and its latency, with the builder in the block where a test
     /// passed; a miss goes to `slow`. For a store, also what
-    /// `Bus::write_fast` needs to be the whole story: no decoded code in
-    /// the plain RAM's 1 KiB block (an aligned access stays in one), and
-    /// no reservation held anywhere (checked by the caller).
+    /// `Bus::write_fast` needs to be the whole story (`PlainRam`'s
+    /// contract), else on to `slow`: in the plain RAM, a clear store mark
+    /// for its 1 KiB block (an aligned access stays in one: no decoded
+    /// code there and no reserved line); in the others, no reservation
+    /// held anywhere.
     fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, slow: IrBlock) -> (Value, Value) {
         self.first_memory_hit(slow, |e, memory, miss| {
-            // Only plain RAM holds decoded code.
             let marked = (store && memory == Memory::Plain).then_some(slow);
-            e.direct_test(addr, size, Direct::at(store, memory), miss, marked)
+            let found = e.direct_test(addr, size, Direct::at(store, memory), miss, marked);
+            if store && memory != Memory::Plain {
+                e.no_reservation_test(slow);
+            }
+            found
         })
+    }
+
+    /// On to `slow` if any core holds a reservation.
+    fn no_reservation_test(&mut self, slow: IrBlock) {
+        let reservations = self.frame_pointer(offset_of!(Frame<B>, ram_reservations));
+        let held = self.b.ins().load(types::I8, TRUSTED, reservations, 0);
+        let free = self.b.create_block();
+        self.brif(held, slow, &[], free, &[]);
+        self.switch_to(free);
     }
 
     /// `plain_ram_address` for a read of 4 bytes at any alignment
@@ -1562,7 +1576,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         if let Some(marked) = marked {
             let base = self.direct_load(types::I64, at, offset_of!(Direct, offset));
             let in_memory = self.b.ins().iadd(base, off);
-            self.code_mark_test(in_memory, marked);
+            self.store_mark_test(in_memory, marked);
         }
         (host, latency)
     }
@@ -1582,13 +1596,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
         (host, latency)
     }
 
-    /// On to `slow` if the plain RAM's block at offset `off` holds
-    /// decoded code (its bit in `code_marks`).
-    fn code_mark_test(&mut self, off: Value, slow: IrBlock) {
+    /// On to `slow` if the plain RAM's block at offset `off` is marked
+    /// for stores (`PlainRam::store_marks`: decoded code or a reserved
+    /// line there).
+    fn store_mark_test(&mut self, off: Value, slow: IrBlock) {
         let block_no = self.b.ins().ushr_imm_u(off, BLOCK_BYTES.trailing_zeros() as i64);
         let word_no = self.b.ins().ushr_imm_u(block_no, 6);
         let word_at = self.b.ins().ishl_imm_u(word_no, 3);
-        let marks = self.frame_pointer(offset_of!(Frame<B>, ram_code_marks));
+        let marks = self.frame_pointer(offset_of!(Frame<B>, ram_store_marks));
         let word_at = self.b.ins().iadd(marks, word_at);
         let marks = self.b.ins().load(types::I64, TRUSTED, word_at, 0);
         let bit = self.b.ins().band_imm_s(block_no, 63);
@@ -1600,9 +1615,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// A store to plain memory, inline, as `load_fast` for loads: the
-    /// write window, plain RAM, no reservation held anywhere and no
-    /// decoded code in the 1 KiB block (`Cpu::write`'s fast path with
-    /// `Bus::write_fast`, exactly); else the handler.
+    /// write window, a direct memory, and what `plain_ram_address` tests
+    /// for stores (`Cpu::write`'s fast path with `Bus::write_fast`,
+    /// exactly); else the handler.
     fn store_fast(&mut self, op: u16) -> Option<IrBlock> {
         let (n, m) = (rn(op), rm(op));
         let mnemonic = self.table.mnemonic(op);
@@ -1684,12 +1699,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
             self.privileged_guard(slow);
         }
         let (host, latency) = self.plain_ram_address(addr, size, true, slow);
-        // No reservation to break.
-        let reservations = self.frame_pointer(offset_of!(Frame<B>, ram_reservations));
-        let held = self.b.ins().load(types::I8, TRUSTED, reservations, 0);
-        let free = self.b.create_block();
-        self.brif(held, slow, &[], free, &[]);
-        self.switch_to(free);
         let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
         match size {
             1 => self.b.ins().istore8(flags, value, host, 0),
