@@ -232,6 +232,8 @@ impl Rp1Bus {
     pub fn new(cores: usize, dram_size: u32) -> Rp1Bus {
         let cpg = Cpg::new();
         let pclk = cpg.peripheral_hz();
+        // One bit per DRAM block, for `code_marks` and `store_marks`.
+        let mark_words = (dram_size / code_cache::BLOCK_BYTES).div_ceil(64) as usize;
         Rp1Bus {
             cores,
             dram: vec![0; dram_size as usize],
@@ -256,8 +258,8 @@ impl Rp1Bus {
             faults: Vec::new(),
             fault_count: 0,
             code_cache: Some(Box::new(CodeCache::new())),
-            code_marks: vec![0; (dram_size / code_cache::BLOCK_BYTES).div_ceil(64) as usize],
-            store_marks: vec![0; (dram_size / code_cache::BLOCK_BYTES).div_ceil(64) as usize],
+            code_marks: vec![0; mark_words],
+            store_marks: vec![0; mark_words],
             code_writes: Vec::new(),
         }
     }
@@ -600,8 +602,8 @@ impl Bus for Rp1Bus {
     }
 
     /// DRAM: `read_fast` reads it with no effect but the latency, and
-    /// `write_fast` writes it so when no reservation is held and no code
-    /// is decoded in the block.
+    /// `write_fast` writes it so where its block's store mark is clear:
+    /// no code decoded there and no line of it reserved.
     #[inline(always)]
     fn plain_ram(&mut self) -> Option<crate::cpu::PlainRam> {
         Some(crate::cpu::PlainRam {
