@@ -55,6 +55,7 @@
 //! semantics (the handlers in `ops/` are the reference; the inlined ones
 //! are checked against them word by word in the tests), devices, memory.
 
+mod access;
 mod background;
 mod code_memory;
 mod translate;

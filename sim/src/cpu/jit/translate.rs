@@ -38,12 +38,13 @@
 //! are short, about a dozen words between hand-overs on Linux), and the
 //! variables spilled.
 
+use super::access::{self, Access, Address, Data, Guard, Run};
 use super::{
     exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Memory, Trampoline, Translated, EXIT_CONTINUE,
     EXIT_EXCEPTION, JIT_SLOTS, MAX_WORDS,
 };
 use crate::cpu::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};
-use crate::cpu::decode::{disp4, imm8, rm, rn, sdisp12, simm8, OpTable};
+use crate::cpu::decode::{imm8, rm, rn, sdisp12, simm8, OpTable};
 use crate::cpu::{sr, Bus, Cpu};
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::entity::SecondaryMap;
@@ -332,12 +333,12 @@ const TRUSTED: MemFlagsData = MemFlagsData::trusted();
 const fn reg_offset(n: usize) -> i32 {
     (offset_of!(Cpu, r) + 4 * n) as i32
 }
-const SR: i32 = offset_of!(Cpu, sr) as i32;
+pub(super) const SR: i32 = offset_of!(Cpu, sr) as i32;
 const PC: i32 = offset_of!(Cpu, pc) as i32;
-const PR: i32 = offset_of!(Cpu, pr) as i32;
-const GBR: i32 = offset_of!(Cpu, gbr) as i32;
-const MACL: i32 = offset_of!(Cpu, macl) as i32;
-const MACH: i32 = offset_of!(Cpu, mach) as i32;
+pub(super) const PR: i32 = offset_of!(Cpu, pr) as i32;
+pub(super) const GBR: i32 = offset_of!(Cpu, gbr) as i32;
+pub(super) const MACL: i32 = offset_of!(Cpu, macl) as i32;
+pub(super) const MACH: i32 = offset_of!(Cpu, mach) as i32;
 const CYCLES: i32 = offset_of!(Cpu, cycles) as i32;
 const LIMIT: i32 = offset_of!(Cpu, jit_limit) as i32;
 const HORIZON: i32 = offset_of!(Cpu, jit_horizon) as i32;
@@ -382,22 +383,6 @@ type Held = u32;
 /// The index in `HELD` of the `Cpu` field at `offset`, if it is held.
 fn held_index(offset: i32) -> Option<usize> {
     HELD.iter().position(|&h| h == offset)
-}
-
-/// Where a load's value goes.
-#[derive(Clone, Copy)]
-enum LoadTo {
-    /// Rn.
-    Reg(usize),
-    /// Rn, after Rm += size (when m == n the loaded value wins).
-    PostInc { m: usize, n: usize },
-    /// A system register (a `Cpu` field), after Rm += 4 (LDS.L, LDC.L).
-    FieldPostInc { m: usize, field: i32 },
-    /// R0, from 4 bytes at any alignment at Rm, then Rm += 4 if
-    /// `post_inc` (MOVUA.L; when m is 0 the loaded value wins).
-    Unaligned { m: usize, post_inc: bool },
-    /// FRn (FMOV.S, single precision), then Rm += 4 if `post_inc`.
-    Fr { n: usize, post_inc: bool },
 }
 
 /// A branch target: known now, or computed by the guest.
@@ -584,10 +569,22 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// no store of the run waits to be forwarded), and whether it calls a
     /// handler other than behind a memory fast path.
     fn emit(mut self, config: cranelift_codegen::isa::TargetFrontendConfig) -> (Held, bool) {
+        // Words before this are in a run already tried as one.
+        let mut run_to = self.entry;
         for word in self.entry..self.end {
             if let Some(ir) = self.words[word - self.entry] {
                 self.switch_to(ir);
+                if word < run_to {
+                    // Reached when the run's way failed (or by a branch).
+                    self.b.set_cold_block(ir);
+                }
                 self.segment_test(word);
+            }
+            if word >= run_to {
+                if let Some(run) = self.run_at(word) {
+                    run_to = word + run.accesses.len();
+                    self.base_run(word, &run);
+                }
             }
             self.instruction(word);
         }
@@ -1422,53 +1419,27 @@ impl<'a, B: Bus> Emitter<'a, B> {
         true
     }
 
-    /// A load or store with an inline fast path (`load_fast`,
-    /// `store_fast`), or `None` having emitted nothing.
+    /// A load or store with an inline fast path (`access_fast`), or an
+    /// STC with one (`privileged_move`); `None`, having emitted nothing,
+    /// for any other word.
     fn memory_fast(&mut self, op: u16, pc: u32) -> Option<IrBlock> {
-        if let Some(slow) = self.load_fast(op, pc) {
-            return Some(slow);
+        match access::access(self.table.mnemonic(op), op, pc) {
+            Some(a) => Some(self.access_fast(a)),
+            None => self.privileged_move(op),
         }
-        if let Some(slow) = self.store_fast(op) {
-            return Some(slow);
-        }
-        self.privileged_move(op)
     }
 
     /// STC of a privileged register to Rn, inline when the core is
     /// privileged; else (`None`, nothing emitted) not one of those. The
     /// returned block is where user mode goes: the handler, which raises.
     fn privileged_move(&mut self, op: u16) -> Option<IrBlock> {
-        let source = match self.table.mnemonic(op) {
-            "STC SR,Rn" => "SR",
-            "STC VBR,Rn" => "VBR",
-            "STC SSR,Rn" => "SSR",
-            "STC SPC,Rn" => "SPC",
-            "STC SGR,Rn" => "SGR",
-            "STC DBR,Rn" => "DBR",
-            "STC Rm_BANK,Rn" => "Rm_BANK",
-            _ => return None,
-        };
+        let source = self.table.mnemonic(op).strip_prefix("STC ")?.strip_suffix(",Rn")?;
+        let field = access::control_offset(source, op)?;
         let slow = self.b.create_block();
         self.privileged_guard(slow);
-        let value = self.control_register(op, source);
+        let value = self.field(field);
         self.set_reg(rn(op), value);
         Some(slow)
-    }
-
-    /// The value of control register `name` as STC reads it (`Rm_BANK`:
-    /// the bank not in use, `Cpu::r_bank`, numbered by the m field).
-    fn control_register(&mut self, op: u16, name: &str) -> Value {
-        let offset = match name {
-            "SR" => return self.field(SR),
-            "VBR" => offset_of!(Cpu, vbr),
-            "SSR" => offset_of!(Cpu, ssr),
-            "SPC" => offset_of!(Cpu, spc),
-            "SGR" => offset_of!(Cpu, sgr),
-            "DBR" => offset_of!(Cpu, dbr),
-            "Rm_BANK" => offset_of!(Cpu, r_bank) + 4 * (rm(op) & 7),
-            other => unreachable!("{other} is not a control register STC reads"),
-        };
-        self.b.ins().load(types::I32, TRUSTED, self.cpu, offset as i32)
     }
 
     /// On to `slow` unless the core is privileged (SR.MD).
@@ -1518,20 +1489,65 @@ impl<'a, B: Bus> Emitter<'a, B> {
     fn unaligned_ram_address(&mut self, addr: Value, slow: IrBlock) -> (Value, Value) {
         self.first_memory_hit(slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
-            let minus_vlo = e.direct_load(types::I32, at, offset_of!(Direct, minus_vlo));
-            // `limit[0]`: the length in bytes.
-            let len = e.direct_load(types::I32, at, offset_of!(Direct, limit));
-            let off = e.b.ins().iadd(addr, minus_vlo);
-            // In 64 bits, so neither side wraps: off + 4 <= len.
-            let off = e.b.ins().uextend(types::I64, off);
-            let len = e.b.ins().uextend(types::I64, len);
-            let end = e.b.ins().iadd_imm_s(off, 4);
-            let inside = e.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
-            let hit = e.b.create_block();
-            e.brif(inside, hit, &[], miss, &[]);
-            e.switch_to(hit);
-            e.direct_host_and_latency(at, off)
+            let off = e.offset_in(addr, at);
+            e.span_end_test(off, 4, at, miss)
         })
+    }
+
+    /// `plain_ram_address` for `bytes` at 4-aligned virtual `addr` (a
+    /// run's span, `base_run`): all must lie in one direct range, with,
+    /// for stores, the store marks of the blocks of its first and last
+    /// byte clear (a span is at most a block long: `MAX_WORDS` words, each
+    /// at most 60 bytes on from the base), or no reservation held.
+    fn span_address(&mut self, addr: Value, bytes: u32, store: bool, slow: IrBlock) -> (Value, Value) {
+        debug_assert!(bytes <= BLOCK_BYTES);
+        self.first_memory_hit(slow, |e, memory, miss| {
+            let at = Direct::at(store, memory);
+            let off = e.offset_in(addr, at);
+            // Aligned and starting inside (`Direct`'s test for 4 bytes).
+            let quarters = e.direct_load(types::I32, at, offset_of!(Direct, limit) + 8);
+            let scaled = e.b.ins().rotr_imm_u(off, 2);
+            let inside = e.b.ins().icmp(IntCC::UnsignedLessThan, scaled, quarters);
+            let first_in = e.b.create_block();
+            e.brif(inside, first_in, &[], miss, &[]);
+            e.switch_to(first_in);
+            let (host, latency) = e.span_end_test(off, bytes, at, miss);
+            if store && memory == Memory::Plain {
+                let base = e.direct_load(types::I64, at, offset_of!(Direct, offset));
+                let off = e.b.ins().uextend(types::I64, off);
+                let first = e.b.ins().iadd(base, off);
+                e.store_mark_test(first, slow);
+                let last = e.b.ins().iadd_imm_s(first, bytes as i64 - 1);
+                e.store_mark_test(last, slow);
+            } else if store {
+                e.no_reservation_test(slow);
+            }
+            (host, latency)
+        })
+    }
+
+    /// `addr`'s offset (32 bits, wrapping) from the start of direct range
+    /// `at`.
+    fn offset_in(&mut self, addr: Value, at: usize) -> Value {
+        let minus_vlo = self.direct_load(types::I32, at, offset_of!(Direct, minus_vlo));
+        self.b.ins().iadd(addr, minus_vlo)
+    }
+
+    /// On to `miss` unless `bytes` from offset `off` of direct range `at`
+    /// lie in it: their host address and the latency, with the builder
+    /// where they do.
+    fn span_end_test(&mut self, off: Value, bytes: u32, at: usize, miss: IrBlock) -> (Value, Value) {
+        // `limit[0]`: the length in bytes.
+        let len = self.direct_load(types::I32, at, offset_of!(Direct, limit));
+        // In 64 bits, so neither side wraps: off + bytes <= len.
+        let off = self.b.ins().uextend(types::I64, off);
+        let len = self.b.ins().uextend(types::I64, len);
+        let end = self.b.ins().iadd_imm_s(off, bytes as i64);
+        let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
+        let hit = self.b.create_block();
+        self.brif(inside, hit, &[], miss, &[]);
+        self.switch_to(hit);
+        self.direct_host_and_latency(at, off)
     }
 
     /// The memories in `Memory::ALL`'s order, each through `test` (which
@@ -1614,181 +1630,50 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.switch_to(clean);
     }
 
-    /// A store to plain memory, inline, as `load_fast` for loads: the
-    /// write window, a direct memory, and what `plain_ram_address` tests
-    /// for stores (`Cpu::write`'s fast path with `Bus::write_fast`,
-    /// exactly); else the handler.
-    fn store_fast(&mut self, op: u16) -> Option<IrBlock> {
-        let (n, m) = (rn(op), rm(op));
-        let mnemonic = self.table.mnemonic(op);
-        let size: u32 = match mnemonic.split_once(' ').map(|(s, _)| s) {
-            Some("MOV.B") => 1,
-            Some("MOV.W") => 2,
-            Some("MOV.L" | "STS.L" | "STC.L" | "FMOV.S" | "MOVCA.L") => 4,
-            _ => return None,
-        };
-        let operands = mnemonic.split_once(' ').map_or("", |(_, o)| o);
-        // What the forms below need tested before the store may go inline.
-        let (mut privileged_source, mut fpu_single) = (false, false);
-        let (addr, value, predec) = match operands {
-            // A privileged register pushed (the guard below sends user
-            // mode to the handler, which raises).
-            "SR,@-Rn" | "VBR,@-Rn" | "SSR,@-Rn" | "SPC,@-Rn" | "SGR,@-Rn" | "DBR,@-Rn" | "Rm_BANK,@-Rn" => {
-                privileged_source = true;
-                let value = self.control_register(op, operands.trim_end_matches(",@-Rn"));
+    /// A load or store inline (`Cpu::read` or `Cpu::write`'s fast path
+    /// with `Bus::read_fast` or `Bus::write_fast`, exactly): the test of
+    /// its guard, and that the data window translates its address to a
+    /// direct memory (`plain_ram_address`), then the access itself,
+    /// leaving the builder after it. Returns the block where a test
+    /// failed, for the caller to do the word through its handler.
+    fn access_fast(&mut self, a: Access) -> IrBlock {
+        let slow = self.b.create_block();
+        self.guard(a.guard, slow);
+        let addr = match a.address {
+            Address::At(n) | Address::PostInc(n) => self.reg(n),
+            Address::PreDec(n) => {
                 let r = self.reg(n);
-                (self.b.ins().iadd_imm_s(r, -4), value, true)
+                self.b.ins().iadd_imm_s(r, -(a.size as i64))
             }
-            // FMOV.S FRm to memory: `MOV.L`'s forms with FRm's value (the
-            // guard below sends the other FPU modes to the handler).
-            "FRm,@Rn" | "FRm,@-Rn" | "FRm,@(R0,Rn)" => {
-                fpu_single = true;
-                let (r, value) = (self.reg(n), self.fr(m));
-                match operands {
-                    "FRm,@Rn" => (r, value, false),
-                    "FRm,@-Rn" => (self.b.ins().iadd_imm_s(r, -4), value, true),
-                    _ => {
-                        let r0 = self.reg(0);
-                        (self.b.ins().iadd(r, r0), value, false)
-                    }
-                }
-            }
-            // A system register pushed (unprivileged ones only; the store
-            // is `MOV.L Rm,@-Rn`'s with the register's value).
-            "PR,@-Rn" | "MACH,@-Rn" | "MACL,@-Rn" | "GBR,@-Rn" => {
-                let field = match operands {
-                    "PR,@-Rn" => PR,
-                    "MACH,@-Rn" => MACH,
-                    "MACL,@-Rn" => MACL,
-                    _ => GBR,
-                };
+            Address::Disp(n, d) => {
                 let r = self.reg(n);
-                (self.b.ins().iadd_imm_s(r, -4), self.field(field), true)
+                self.b.ins().iadd_imm_s(r, d as i64)
             }
-            "Rm,@Rn" => (self.reg(n), self.reg(m), false),
-            // MOVCA.L: with no cache modelled, `MOV.L R0,@Rn` (Linux's
-            // copy and clear loops use it).
-            "R0,@Rn" => (self.reg(n), self.reg(0), false),
-            "Rm,@-Rn" => {
-                let r = self.reg(n);
-                (self.b.ins().iadd_imm_s(r, -(size as i64)), self.reg(m), true)
-            }
-            "R0,@(disp,Rn)" => {
-                let r = self.reg(m);
-                (self.b.ins().iadd_imm_s(r, (disp4(op) * size) as i64), self.reg(0), false)
-            }
-            "Rm,@(disp,Rn)" => {
-                let r = self.reg(n);
-                (self.b.ins().iadd_imm_s(r, (disp4(op) * 4) as i64), self.reg(m), false)
-            }
-            "Rm,@(R0,Rn)" => {
+            Address::Indexed(n) => {
                 let (r, r0) = (self.reg(n), self.reg(0));
-                (self.b.ins().iadd(r, r0), self.reg(m), false)
+                self.b.ins().iadd(r, r0)
             }
-            "R0,@(disp,GBR)" => {
+            Address::Gbr(d) => {
                 let g = self.field(GBR);
-                (self.b.ins().iadd_imm_s(g, (imm8(op) * size) as i64), self.reg(0), false)
+                self.b.ins().iadd_imm_s(g, d as i64)
             }
-            _ => return None,
+            Address::Fixed(at) => self.const32(at),
         };
-        let slow = self.b.create_block();
-        if fpu_single {
-            self.fpu_single_guard(slow);
-        }
-        if privileged_source {
-            self.privileged_guard(slow);
-        }
-        let (host, latency) = self.plain_ram_address(addr, size, true, slow);
-        let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
-        match size {
-            1 => self.b.ins().istore8(flags, value, host, 0),
-            2 => self.b.ins().istore16(flags, value, host, 0),
-            _ => self.b.ins().store(flags, value, host, 0),
-        };
-        self.add_latency(latency);
-        if predec {
-            self.set_reg(n, addr);
-        }
-        Some(slow)
-    }
-
-    /// A load from plain memory, inline: if `op` is a load, emits the
-    /// test that the read window translates its address and the bus's
-    /// plain RAM holds it, and the load itself (`Cpu::read`'s fast path
-    /// with `Bus::read_fast`, exactly), leaving the builder after it; and
-    /// returns the block where the test failed, for the caller to do the
-    /// instruction through its handler. `None` (nothing emitted): not a
-    /// load.
-    fn load_fast(&mut self, op: u16, pc: u32) -> Option<IrBlock> {
-        let (n, m) = (rn(op), rm(op));
-        let (size, to): (u32, LoadTo) = match self.table.mnemonic(op) {
-            // The address register of these is in the n field.
-            "LDS.L @Rm+,PR" => (4, LoadTo::FieldPostInc { m: n, field: PR }),
-            "LDS.L @Rm+,MACH" => (4, LoadTo::FieldPostInc { m: n, field: MACH }),
-            "LDS.L @Rm+,MACL" => (4, LoadTo::FieldPostInc { m: n, field: MACL }),
-            "LDC.L @Rm+,GBR" => (4, LoadTo::FieldPostInc { m: n, field: GBR }),
-            "FMOV.S @Rm,FRn" | "FMOV.S @(R0,Rm),FRn" => (4, LoadTo::Fr { n, post_inc: false }),
-            "FMOV.S @Rm+,FRn" => (4, LoadTo::Fr { n, post_inc: true }),
-            "MOVUA.L @Rm,R0" => (4, LoadTo::Unaligned { m: n, post_inc: false }),
-            "MOVUA.L @Rm+,R0" => (4, LoadTo::Unaligned { m: n, post_inc: true }),
-            "MOV.B @Rm,Rn" => (1, LoadTo::Reg(n)),
-            "MOV.W @Rm,Rn" => (2, LoadTo::Reg(n)),
-            "MOV.L @Rm,Rn" => (4, LoadTo::Reg(n)),
-            "MOV.B @Rm+,Rn" => (1, LoadTo::PostInc { m, n }),
-            "MOV.W @Rm+,Rn" => (2, LoadTo::PostInc { m, n }),
-            "MOV.L @Rm+,Rn" => (4, LoadTo::PostInc { m, n }),
-            "MOV.B @(disp,Rm),R0" => (1, LoadTo::Reg(0)),
-            "MOV.W @(disp,Rm),R0" => (2, LoadTo::Reg(0)),
-            "MOV.L @(disp,Rm),Rn" => (4, LoadTo::Reg(n)),
-            "MOV.B @(R0,Rm),Rn" => (1, LoadTo::Reg(n)),
-            "MOV.W @(R0,Rm),Rn" => (2, LoadTo::Reg(n)),
-            "MOV.L @(R0,Rm),Rn" => (4, LoadTo::Reg(n)),
-            "MOV.B @(disp,GBR),R0" => (1, LoadTo::Reg(0)),
-            "MOV.W @(disp,GBR),R0" => (2, LoadTo::Reg(0)),
-            "MOV.L @(disp,GBR),R0" => (4, LoadTo::Reg(0)),
-            "MOV.W @(disp,PC),Rn" => (2, LoadTo::Reg(n)),
-            "MOV.L @(disp,PC),Rn" => (4, LoadTo::Reg(n)),
-            _ => return None,
-        };
-        let mnemonic = self.table.mnemonic(op);
-        let addr = if mnemonic.contains("@(disp,GBR)") {
-            let g = self.field(GBR);
-            self.b.ins().iadd_imm_s(g, (imm8(op) * size) as i64)
-        } else if mnemonic.contains("@(disp,PC)") {
-            let a = if size == 4 { pc & !3 } else { pc };
-            self.const32(a.wrapping_add(4).wrapping_add(imm8(op) * size))
-        } else if mnemonic.contains("@(disp,Rm)") {
-            let r = self.reg(m);
-            self.b.ins().iadd_imm_s(r, (disp4(op) * size) as i64)
-        } else if mnemonic.contains("@(R0,Rm)") {
-            let (r, r0) = (self.reg(m), self.reg(0));
-            self.b.ins().iadd(r, r0)
-        } else {
-            // @Rm or @Rm+: the forms that name their own register keep it
-            // in the n field.
-            let base = match to {
-                LoadTo::FieldPostInc { m: base, .. } | LoadTo::Unaligned { m: base, .. } => base,
-                LoadTo::Reg(_) | LoadTo::PostInc { .. } | LoadTo::Fr { .. } => m,
-            };
-            self.reg(base)
-        };
-        let slow = self.b.create_block();
-        if let LoadTo::Fr { .. } = to {
-            self.fpu_single_guard(slow);
-        }
-        let unaligned = matches!(to, LoadTo::Unaligned { .. });
-        let (host, mut latency) = if unaligned {
+        // A store's value, read before its address register is written.
+        let value = a.store.then(|| self.data(a.data));
+        let (host, mut latency) = if a.unaligned {
             self.unaligned_ram_address(addr, slow)
         } else {
-            self.plain_ram_address(addr, size, false, slow)
+            self.plain_ram_address(addr, a.size, a.store, slow)
         };
-        let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
-        let v = match size {
-            1 => self.b.ins().sload8(types::I32, flags, host, 0),
-            2 => self.b.ins().sload16(types::I32, flags, host, 0),
-            _ => self.b.ins().load(types::I32, flags, host, 0),
+        let loaded = match value {
+            Some(v) => {
+                self.store_sized(a.size, v, host, 0);
+                None
+            }
+            None => Some(self.load_sized(a.size, host, 0)),
         };
-        if unaligned {
+        if a.unaligned {
             // MOVUA.L reads an aligned word as one access and any other
             // as four byte reads (`Cpu::read32_unaligned`).
             let low = self.b.ins().band_imm_s(addr, 3);
@@ -1797,43 +1682,130 @@ impl<'a, B: Bus> Emitter<'a, B> {
             latency = self.b.ins().select(aligned, latency, four);
         }
         self.add_latency(latency);
-        match to {
-            LoadTo::Reg(n) => self.set_reg(n, v),
-            LoadTo::PostInc { m, n } => {
-                self.post_increment(m, addr, size);
-                self.set_reg(n, v);
+        match a.address {
+            Address::PreDec(n) => self.set_reg(n, addr),
+            Address::PostInc(n) => {
+                let next = self.b.ins().iadd_imm_s(addr, a.size as i64);
+                self.set_reg(n, next);
             }
-            LoadTo::FieldPostInc { m, field } => {
-                self.post_increment(m, addr, size);
-                self.set_field(field, v);
-            }
-            LoadTo::Unaligned { m, post_inc } => {
-                if post_inc {
-                    self.post_increment(m, addr, size);
-                }
-                self.set_reg(0, v);
-            }
-            LoadTo::Fr { n, post_inc } => {
-                // FRn is written first, then Rm (`fmov_load_postinc`):
-                // they are different registers.
-                self.b.ins().store(TRUSTED, v, self.cpu, fr_offset(n));
-                if post_inc {
-                    self.post_increment(m, addr, size);
-                }
+            _ => {}
+        }
+        // After the address register: when a load's register is that one
+        // too (`MOV.L @Rm+,Rm`), the loaded value wins.
+        if let Some(v) = loaded {
+            self.set_data(a.data, v);
+        }
+        slow
+    }
+
+    /// The run of accesses off one base register that starts at `word`
+    /// (`access::base_run`), if any.
+    fn run_at(&self, word: usize) -> Option<Run> {
+        access::base_run((word..self.end).map(|w| {
+            let op = self.block.ops[w];
+            access::access(self.table.mnemonic(op), op, self.pc_of(w))
+        }))
+    }
+
+    /// `run` (starting at `word`) as one, where it can be: its guards,
+    /// one test that its whole span lies in one direct memory (and, for
+    /// stores, what `plain_ram_address` tests there, for the one or two
+    /// blocks the span touches), and one test that the interpreter's
+    /// limit tests before each of its words would all pass (each word
+    /// costs a cycle and the memory's latency, so the last's is enough);
+    /// then the accesses, the base register's new value and the counts,
+    /// and on to the word after the run. Exact because each of its words
+    /// alone would have passed the same tests and done the same. Where a
+    /// test fails the builder is left, in a cold block, where the words
+    /// go one by one as ever.
+    fn base_run(&mut self, word: usize, run: &Run) {
+        let k = run.accesses.len() as i64;
+        let one_by_one = self.b.create_block();
+        self.b.set_cold_block(one_by_one);
+        for guard in [Guard::Privileged, Guard::FpuSingle] {
+            if run.accesses.iter().any(|(a, _)| a.guard == guard) {
+                self.guard(guard, one_by_one);
             }
         }
-        Some(slow)
+        let base = self.reg(run.base);
+        let low = self.b.ins().iadd_imm_s(base, run.low as i64);
+        let span = (run.high - run.low) as u32;
+        let (host, latency) = self.span_address(low, span, run.store, one_by_one);
+        let past = self.b.use_var(self.past);
+        let before_last = self.b.ins().imul_imm_s(latency, k - 1);
+        let at_last = self.b.ins().iadd(past, before_last);
+        let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at_last, -(k - 1) - self.lazy.cycles);
+        let go = self.b.create_block();
+        self.brif(over, one_by_one, &[], go, &[]);
+        self.switch_to(go);
+        for &(a, at) in &run.accesses {
+            if run.store {
+                let v = self.data(a.data);
+                self.store_sized(4, v, host, at - run.low);
+            } else {
+                let v = self.load_sized(4, host, at - run.low);
+                self.set_data(a.data, v);
+            }
+            self.count();
+        }
+        let latency = self.b.ins().imul_imm_s(latency, k);
+        self.add_latency(latency);
+        if run.step != 0 {
+            let moved = self.b.ins().iadd_imm_s(base, run.step as i64);
+            self.set_reg(run.base, moved);
+        }
+        self.goto(Target::Fixed(self.pc_of(word + run.accesses.len())));
+        self.switch_to(one_by_one);
     }
 
-    /// Rm = `addr` + `size`: the address register of an `@Rm+` load.
-    fn post_increment(&mut self, m: usize, addr: Value, size: u32) {
-        let next = self.b.ins().iadd_imm_s(addr, size as i64);
-        self.set_reg(m, next);
+    /// On to `slow` unless `guard` holds.
+    fn guard(&mut self, guard: Guard, slow: IrBlock) {
+        match guard {
+            Guard::None => {}
+            Guard::Privileged => self.privileged_guard(slow),
+            Guard::FpuSingle => self.fpu_single_guard(slow),
+        }
     }
 
-    /// FRn of the current bank (`Cpu::fr` holds it at index n).
-    fn fr(&mut self, n: usize) -> Value {
-        self.b.ins().load(types::I32, TRUSTED, self.cpu, fr_offset(n))
+    /// The value of a store's register.
+    fn data(&mut self, data: Data) -> Value {
+        match data {
+            Data::Reg(n) => self.reg(n),
+            Data::Field(offset) => self.field(offset),
+            Data::Fr(n) => self.b.ins().load(types::I32, TRUSTED, self.cpu, fr_offset(n)),
+        }
+    }
+
+    /// A loaded value to its register.
+    fn set_data(&mut self, data: Data, v: Value) {
+        match data {
+            Data::Reg(n) => self.set_reg(n, v),
+            Data::Field(offset) => self.set_field(offset, v),
+            Data::Fr(n) => {
+                self.b.ins().store(TRUSTED, v, self.cpu, fr_offset(n));
+            }
+        }
+    }
+
+    /// `size` bytes at `host + offset` of guest memory (little-endian, as
+    /// the bus keeps it), sign-extended to 32 bits.
+    fn load_sized(&mut self, size: u32, host: Value, offset: i32) -> Value {
+        let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
+        match size {
+            1 => self.b.ins().sload8(types::I32, flags, host, offset),
+            2 => self.b.ins().sload16(types::I32, flags, host, offset),
+            _ => self.b.ins().load(types::I32, flags, host, offset),
+        }
+    }
+
+    /// The low `size` bytes of `v` to `host + offset` of guest memory.
+    fn store_sized(&mut self, size: u32, v: Value, host: Value, offset: i32) {
+        let flags = TRUSTED.with_endianness(cranelift_codegen::ir::Endianness::Little);
+        match size {
+            1 => self.b.ins().istore8(flags, v, host, offset),
+            2 => self.b.ins().istore16(flags, v, host, offset),
+            _ => self.b.ins().store(flags, v, host, offset),
+        };
     }
 
     /// On to `slow` unless an FMOV.S with memory is a plain 32-bit move
@@ -1903,7 +1875,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
 }
 
 /// The loads and stores other than `MOV.x` with an inline fast path
-/// (`load_fast`, `store_fast`), and the privileged moves done inline
+/// (`access::access`, `access_fast`), and the privileged moves done inline
 /// when the core is privileged (`privileged_move`), for the tests.
 #[cfg(test)]
 pub(super) const MEMORY_FAST: &[&str] = &[
