@@ -1134,7 +1134,7 @@ impl Cpu {
                 // branch), which keeps the tier's lookup off the path of
                 // straight-line interpreted code.
                 if JIT && fast && pc != fell_to {
-                    if let Some((code, chain)) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i)) {
+                    if let Some((code, chain)) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i, || jit::memory_hints(&self.r, bus, self.id))) {
                         let mut frame = jit::Frame::in_rounds(self, bus, rounds);
                         frame.chain = chain;
                         let (blocks, trampoline) = jit.as_deref().map(|j| (j.blocks(), j.trampoline())).expect("the tier gave the entry");

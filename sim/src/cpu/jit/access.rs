@@ -51,6 +51,16 @@ impl Address {
         }
     }
 
+    /// The general register the address is relative to, if any, and for
+    /// @(R0,Rn) R0 as well (either may be the pointer).
+    pub(super) fn base(self) -> Option<(usize, Option<usize>)> {
+        match self {
+            Address::At(n) | Address::PostInc(n) | Address::PreDec(n) | Address::Disp(n, _) => Some((n, None)),
+            Address::Indexed(n) => Some((n, Some(0))),
+            Address::Gbr(_) | Address::Fixed(_) => None,
+        }
+    }
+
     /// What the word adds to its base register.
     fn step(self, size: u32) -> i32 {
         match self {

@@ -33,13 +33,15 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 /// What the simulating thread asks for: the run of `block` (a copy, as it
-/// was when asked) from word `entry`, at virtual `vbase`. `slot`,
+/// was when asked) from word `entry`, at virtual `vbase`, with the
+/// memories the registers pointed into then (`hints`). `slot`,
 /// `generation` and `epoch` come back with the answer, to tell whether it
 /// still applies.
 pub(super) struct Request<B> {
     pub block: Box<Block<B>>,
     pub vbase: u32,
     pub entry: usize,
+    pub hints: super::MemoryHints,
     pub slot: usize,
     pub generation: u64,
     pub epoch: u64,
@@ -102,7 +104,7 @@ impl<B: Bus> Compiler<B> {
                     match message {
                         Message::Reset => translator.reset(),
                         Message::Translate(r) => {
-                            let result = translator.translate::<B>(&r.block, &table, r.vbase, r.entry);
+                            let result = translator.translate::<B>(&r.block, &table, r.vbase, r.entry, &r.hints);
                             let answer =
                                 Answer { slot: r.slot, generation: r.generation, epoch: r.epoch, entry: r.entry, result };
                             // Counted before it is sent: the receiver never

@@ -292,6 +292,37 @@ impl Memory {
     pub const ALL: [Memory; 3] = [Memory::Plain, Memory::Local, Memory::P4];
 }
 
+/// For each general register, the memory its value pointed into when a
+/// translation was asked for (`memory_hints`), if that could be told: the
+/// translation tests an access off a register it has not yet written
+/// against that memory first (`translate::Emitter::memory_order`). Only
+/// the order of the tests depends on it, never what an access does: an
+/// address lies in at most one of the direct ranges.
+pub(crate) type MemoryHints = [Option<Memory>; 16];
+
+/// `MemoryHints` for registers `r` of core `core`: a value in P1 or P2
+/// (fixed translation, privileged code) whose physical address is in
+/// DRAM or the core's URAM, or one in the core's OL memory at its P4
+/// address. Why: the hypervisor's stubs and wasm2c's code reach the
+/// core's URAM and OL memory through a few base registers, and each of
+/// those accesses first missed the DRAM test (and the URAM one, for OL
+/// memory); guests' code reaches DRAM, tested first anyway.
+pub(crate) fn memory_hints<B: Bus>(r: &[u32; 16], bus: &mut B, core: usize) -> MemoryHints {
+    let memories = [(Memory::Plain, bus.plain_ram()), (Memory::Local, bus.local_ram(core)), (Memory::P4, bus.p4_ram(core))];
+    let holds = |ram: &super::PlainRam, addr: u32| addr.wrapping_sub(ram.phys) < ram.len as u32;
+    r.map(|v| {
+        memories.iter().find_map(|&(memory, ram)| {
+            let ram = ram?;
+            let at = match memory {
+                Memory::P4 => v,
+                _ if matches!(v >> 29, 4 | 5) => v & 0x1FFF_FFFF,
+                _ => return None,
+            };
+            holds(&ram, at).then_some(memory)
+        })
+    })
+}
+
 impl Direct {
     pub(crate) const NONE: Direct = Direct { minus_vlo: 0, limit: [0; 3], host: std::ptr::null_mut(), latency: 0, offset: 0 };
 
@@ -789,7 +820,15 @@ impl<B: Bus> Jit<B> {
     /// the loop would turn hot together, each compiled as an entry of its
     /// own (thousands of overlapping translations, most never entered).
     #[inline(always)]
-    pub(crate) fn entry(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Entry> {
+    pub(crate) fn entry(
+        &mut self,
+        block: &Block<B>,
+        table: &OpTable<B>,
+        phys: u32,
+        vbase: u32,
+        i: usize,
+        hints: impl FnOnce() -> MemoryHints,
+    ) -> Option<Entry> {
         if let Compile::Background(c) = &self.compile {
             if c.has_answers() && !self.answers_at_settle_only {
                 self.take_answers();
@@ -810,11 +849,19 @@ impl<B: Bus> Jit<B> {
                 }
             }
         }
-        self.visit_cold(block, table, phys, vbase, i)
+        self.visit_cold(block, table, phys, vbase, i, hints)
     }
 
     #[inline(never)]
-    fn visit_cold(&mut self, block: &Block<B>, table: &OpTable<B>, phys: u32, vbase: u32, i: usize) -> Option<Entry> {
+    fn visit_cold(
+        &mut self,
+        block: &Block<B>,
+        table: &OpTable<B>,
+        phys: u32,
+        vbase: u32,
+        i: usize,
+        hints: impl FnOnce() -> MemoryHints,
+    ) -> Option<Entry> {
         let at = Self::index(phys);
         let code = self.block_code(at, phys, vbase);
         if code.heat[i] < code.threshold {
@@ -826,10 +873,11 @@ impl<B: Bus> Jit<B> {
         }
         let (epoch, generation) = (self.epoch, self.block_code(at, phys, vbase).generation);
         let result = match &mut self.compile {
-            Compile::Here(t) => t.translate::<B>(block, table, vbase, i),
+            Compile::Here(t) => t.translate::<B>(block, table, vbase, i, &hints()),
             Compile::Background(_) if self.asked >= MAX_IN_FLIGHT => return None,
             Compile::Background(c) => {
-                let request = background::Request { block: block.snapshot(), vbase, entry: i, slot: at, generation, epoch };
+                let hints = hints();
+                let request = background::Request { block: block.snapshot(), vbase, entry: i, hints, slot: at, generation, epoch };
                 let asked = c.ask(request);
                 self.asked += asked as usize;
                 self.block_code(at, phys, vbase).heat[i] = if asked { ASKED } else { NEVER };

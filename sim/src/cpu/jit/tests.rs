@@ -89,7 +89,11 @@ fn inlined_words_do_what_their_handlers_do() {
         let mut scratch = Rp1Bus::new(1, 128 << 20);
         scratch.load(0, CODE, &bytes).expect("code fits");
         let block = cache.block(&mut scratch, &table, CODE).expect("DRAM is cacheable");
-        let done = translator.translate(block, &table, P1 | CODE, 0).expect("translates");
+        // Hints of every kind (`memory_hints`), right or wrong for the
+        // rounds below: the order of the memory tests changes no result.
+        let kinds = [None, Some(Memory::Local), Some(Memory::P4), Some(Memory::Plain)];
+        let hints: MemoryHints = std::array::from_fn(|n| kinds[(n + op as usize) % 4]);
+        let done = translator.translate(block, &table, P1 | CODE, 0, &hints).expect("translates");
         // Rounds 4 and 5 point the registers and GBR into the core's
         // URAM (the bus's local RAM) rather than DRAM; rounds 6 and 7
         // into its OL memory (the bus's P4 RAM), round 7 with SR.BL set
@@ -180,6 +184,30 @@ fn inlined_words_do_what_their_handlers_do() {
     for m in INLINED.iter().chain(&memory) {
         assert!(first_seen.contains(m), "{m} was not checked");
     }
+}
+
+/// Which memory a register's value points into, for the order of the
+/// tests: DRAM and the core's own URAM through P1 or P2, its OL memory at
+/// its P4 address; nothing through the MMU's segments, another core's
+/// URAM or past a memory's end.
+#[test]
+fn memory_hints_name_the_memory_a_pointer_reaches() {
+    let mut bus = Rp1Bus::new(2, 128 << 20);
+    let mut r = [0u32; 16];
+    r[0] = P1 | 0x0C00_0000; // DRAM
+    r[1] = 0xA800_0000; // DRAM's first byte, through P2
+    r[2] = P1 | URAM_BASE[1]; // core 1's URAM
+    r[3] = P1 | (URAM_BASE[1] + 0x1_FFFC);
+    r[4] = OLRAM_BASE + OLRAM_SIZE - 4; // OL memory
+    r[5] = OLRAM_BASE + OLRAM_SIZE; // just past it
+    r[6] = 0x0C00_0000; // P0: the MMU's
+    r[7] = P1 | URAM_BASE[0]; // core 0's URAM
+    r[8] = P1 | (0x0800_0000 + (128 << 20)); // just past DRAM
+    let hints = memory_hints(&r, &mut bus, 1);
+    use Memory::*;
+    let expected = [Some(Plain), Some(Plain), Some(Local), Some(Local), Some(P4), None, None, None, None];
+    assert_eq!(hints[..9], expected);
+    assert!(hints[9..].iter().all(Option::is_none), "{hints:?}");
 }
 
 // ----- whole programs -----

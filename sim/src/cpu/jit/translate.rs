@@ -39,6 +39,7 @@
 //! variables spilled.
 
 use super::access::{self, Access, Address, Data, Guard, Run};
+use super::MemoryHints;
 use super::{
     exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Memory, Trampoline, Translated, EXIT_CONTINUE,
     EXIT_EXCEPTION, JIT_SLOTS, MAX_WORDS,
@@ -189,8 +190,16 @@ impl Translator {
     }
 
     /// Translate the run of `block` (at virtual `vbase`) that starts at
-    /// word `entry`.
-    pub fn translate<B: Bus>(&mut self, block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize) -> Result<Done, String> {
+    /// word `entry`, testing accesses off each register against the
+    /// memory of `hints` first.
+    pub fn translate<B: Bus>(
+        &mut self,
+        block: &Block<B>,
+        table: &OpTable<B>,
+        vbase: u32,
+        entry: usize,
+        hints: &MemoryHints,
+    ) -> Result<Done, String> {
         let end = run_end(block, table, entry);
         if end == entry {
             return Err("nothing to translate here".into());
@@ -211,7 +220,7 @@ impl Translator {
             self.ctx.func.signature = translation_signature(ptr);
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let host = Host { ptr, conv: module.isa().default_call_conv() };
-            let (used, calls) = Emitter::<B>::new(b, host, block, table, vbase, entry, end, plan).emit(config);
+            let (used, calls) = Emitter::<B>::new(b, host, block, table, (vbase, entry, end), hints, plan).emit(config);
             if plan.is_some() || calls || used == 0 {
                 break;
             }
@@ -461,6 +470,11 @@ struct Emitter<'a, B: Bus> {
     vars: Option<[Variable; HELD.len()]>,
     /// A word of the run is done by a handler call alone (no fast path).
     calls: bool,
+    /// The memory each register points into, as far as the words emitted
+    /// so far tell: where it pointed when the run was asked for
+    /// (`jit::memory_hints`), followed through copies and additions, and
+    /// nothing once a word writes it otherwise (`memory_order`).
+    hints: MemoryHints,
 }
 
 /// Counts a translation knows at compile time and has not yet added to
@@ -485,9 +499,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         Host { ptr, conv }: Host,
         block: &'a Block<B>,
         table: &'a OpTable<B>,
-        vbase: u32,
-        entry: usize,
-        end: usize,
+        (vbase, entry, end): (u32, usize, usize),
+        hints: &MemoryHints,
         plan: Option<Held>,
     ) -> Self {
         let start = b.create_block();
@@ -551,6 +564,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             held: plan.unwrap_or_default(),
             vars,
             calls: false,
+            hints: *hints,
         };
         for exit in [exit_at, chain_exit, cross_exit, exit_as_is, exit_exception] {
             emitter.entry_lazy[exit] = Some(Lazy::default());
@@ -986,6 +1000,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.field(reg_offset(n))
     }
     fn set_reg(&mut self, n: usize, v: Value) {
+        self.hints[n] = None;
+        self.set_field(reg_offset(n), v)
+    }
+    /// `set_reg` for an access's address register moved on (@-Rn, @Rn+):
+    /// it still points where it did (`memory_order`).
+    fn set_address_reg(&mut self, n: usize, v: Value) {
         self.set_field(reg_offset(n), v)
     }
     /// A 32-bit field of the `Cpu`: its variable if it is held.
@@ -1237,6 +1257,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         if !INLINED.contains(&mnemonic) {
             return false;
         }
+        let hints_before = self.hints;
         match mnemonic {
             "NOP" => {}
             "MOV #imm,Rn" => {
@@ -1416,6 +1437,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
             // The tests translate a word of every listed mnemonic.
             other => unreachable!("{other} is listed in INLINED but has no inline form"),
         }
+        // A pointer copied, or moved on by an offset, still points where
+        // it did (`memory_order`).
+        match mnemonic {
+            "MOV Rm,Rn" => self.hints[n] = hints_before[m],
+            "ADD #imm,Rn" => self.hints[n] = hints_before[n],
+            "ADD Rm,Rn" => self.hints[n] = hints_before[n].or(hints_before[m]),
+            _ => {}
+        }
         true
     }
 
@@ -1462,8 +1491,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// for its 1 KiB block (an aligned access stays in one: no decoded
     /// code there and no reserved line); in the others, no reservation
     /// held anywhere.
-    fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, slow: IrBlock) -> (Value, Value) {
-        self.first_memory_hit(slow, |e, memory, miss| {
+    fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
+        self.first_memory_hit(order, slow, |e, memory, miss| {
             let marked = (store && memory == Memory::Plain).then_some(slow);
             let found = e.direct_test(addr, size, Direct::at(store, memory), miss, marked);
             if store && memory != Memory::Plain {
@@ -1486,8 +1515,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// (MOVUA.L): all four must lie in one direct range for loads, which
     /// makes each of the byte reads `Cpu::read32_unaligned` does a read of
     /// that memory through the window.
-    fn unaligned_ram_address(&mut self, addr: Value, slow: IrBlock) -> (Value, Value) {
-        self.first_memory_hit(slow, |e, memory, miss| {
+    fn unaligned_ram_address(&mut self, addr: Value, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
+        self.first_memory_hit(order, slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
             let off = e.offset_in(addr, at);
             e.span_end_test(off, 4, at, miss)
@@ -1499,9 +1528,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// for stores, the store marks of the blocks of its first and last
     /// byte clear (a span is at most a block long: `MAX_WORDS` words, each
     /// at most 60 bytes on from the base), or no reservation held.
-    fn span_address(&mut self, addr: Value, bytes: u32, store: bool, slow: IrBlock) -> (Value, Value) {
+    fn span_address(&mut self, addr: Value, bytes: u32, store: bool, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
         debug_assert!(bytes <= BLOCK_BYTES);
-        self.first_memory_hit(slow, |e, memory, miss| {
+        self.first_memory_hit(order, slow, |e, memory, miss| {
             let at = Direct::at(store, memory);
             let off = e.offset_in(addr, at);
             // Aligned and starting inside (`Direct`'s test for 4 bytes).
@@ -1550,17 +1579,41 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.direct_host_and_latency(at, off)
     }
 
-    /// The memories in `Memory::ALL`'s order, each through `test` (which
-    /// emits its test, goes on to the block it is given on a miss, and
-    /// returns the host address and latency where it passed): the first
-    /// hit's host address and latency, with the builder after them; the
-    /// last miss goes to `slow`.
-    fn first_memory_hit(&mut self, slow: IrBlock, mut test: impl FnMut(&mut Self, Memory, IrBlock) -> (Value, Value)) -> (Value, Value) {
+    /// The order to test the direct memories in for an access off general
+    /// register `base` (and, for @(R0,Rn), R0): the memory the register
+    /// points into as far as the run knows (`hints`) first, then the
+    /// others in `Memory::ALL`'s order. Why: a register's value when the
+    /// run was asked for is a good guess of where it points each time
+    /// (a stack, a linear memory's base), and a copy or an offset of it
+    /// too; a value loaded or computed otherwise is not known.
+    fn memory_order(&self, base: Option<(usize, Option<usize>)>) -> [Memory; 3] {
+        let hint = |n: usize| self.hints[n];
+        let first = base.and_then(|(n, other)| hint(n).or_else(|| other.and_then(hint)));
+        let mut order = Memory::ALL;
+        if let Some(first) = first {
+            let at = order.iter().position(|&m| m == first).expect("one of ALL");
+            order[..=at].rotate_right(1);
+        }
+        order
+    }
+
+    /// The memories in `order`, each through `test` (which emits its
+    /// test, goes on to the block it is given on a miss, and returns the
+    /// host address and latency where it passed): the first hit's host
+    /// address and latency, with the builder after them; the last miss
+    /// goes to `slow`. The order changes only the host code: an address
+    /// lies in at most one memory's direct range.
+    fn first_memory_hit(
+        &mut self,
+        order: [Memory; 3],
+        slow: IrBlock,
+        mut test: impl FnMut(&mut Self, Memory, IrBlock) -> (Value, Value),
+    ) -> (Value, Value) {
         let found = self.b.create_block();
         self.b.append_block_param(found, self.ptr);
         self.b.append_block_param(found, types::I64);
-        for memory in Memory::ALL {
-            let next = if memory == Memory::P4 { slow } else { self.b.create_block() };
+        for (k, memory) in order.into_iter().enumerate() {
+            let next = if k + 1 == order.len() { slow } else { self.b.create_block() };
             let (host, latency) = test(self, memory, next);
             self.jump(found, &[host.into(), latency.into()]);
             if next != slow {
@@ -1661,10 +1714,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
         };
         // A store's value, read before its address register is written.
         let value = a.store.then(|| self.data(a.data));
+        let order = self.memory_order(a.address.base());
         let (host, mut latency) = if a.unaligned {
-            self.unaligned_ram_address(addr, slow)
+            self.unaligned_ram_address(addr, order, slow)
         } else {
-            self.plain_ram_address(addr, a.size, a.store, slow)
+            self.plain_ram_address(addr, a.size, a.store, order, slow)
         };
         let loaded = match value {
             Some(v) => {
@@ -1683,10 +1737,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
         }
         self.add_latency(latency);
         match a.address {
-            Address::PreDec(n) => self.set_reg(n, addr),
+            Address::PreDec(n) => self.set_address_reg(n, addr),
             Address::PostInc(n) => {
                 let next = self.b.ins().iadd_imm_s(addr, a.size as i64);
-                self.set_reg(n, next);
+                self.set_address_reg(n, next);
             }
             _ => {}
         }
@@ -1730,7 +1784,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let base = self.reg(run.base);
         let low = self.b.ins().iadd_imm_s(base, run.low as i64);
         let span = (run.high - run.low) as u32;
-        let (host, latency) = self.span_address(low, span, run.store, one_by_one);
+        let order = self.memory_order(Some((run.base, None)));
+        let (host, latency) = self.span_address(low, span, run.store, order, one_by_one);
         let past = self.b.use_var(self.past);
         let before_last = self.b.ins().imul_imm_s(latency, k - 1);
         let at_last = self.b.ins().iadd(past, before_last);
@@ -1752,7 +1807,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.add_latency(latency);
         if run.step != 0 {
             let moved = self.b.ins().iadd_imm_s(base, run.step as i64);
-            self.set_reg(run.base, moved);
+            self.set_address_reg(run.base, moved);
         }
         self.goto(Target::Fixed(self.pc_of(word + run.accesses.len())));
         self.switch_to(one_by_one);
