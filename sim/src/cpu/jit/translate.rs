@@ -1492,7 +1492,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// code there and no reserved line); in the others, no reservation
     /// held anywhere.
     fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
-        self.first_memory_hit(order, slow, |e, memory, miss| {
+        self.first_memory_hit(&order, slow, |e, memory, miss| {
             let marked = (store && memory == Memory::Plain).then_some(slow);
             let found = e.direct_test(addr, size, Direct::at(store, memory), miss, marked);
             if store && memory != Memory::Plain {
@@ -1516,7 +1516,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// makes each of the byte reads `Cpu::read32_unaligned` does a read of
     /// that memory through the window.
     fn unaligned_ram_address(&mut self, addr: Value, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
-        self.first_memory_hit(order, slow, |e, memory, miss| {
+        self.first_memory_hit(&order, slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
             let off = e.offset_in(addr, at);
             e.span_end_test(off, 4, at, miss)
@@ -1524,13 +1524,15 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// `plain_ram_address` for `bytes` at 4-aligned virtual `addr` (a
-    /// run's span, `base_run`): all must lie in one direct range, with,
-    /// for stores, the store marks of the blocks of its first and last
+    /// run's span, `base_run`), in one of `memories`, tested in that
+    /// order: all must lie in its direct range, with, for stores to the
+    /// plain RAM, the store marks of the blocks of its first and last
     /// byte clear (a span is at most a block long: `MAX_WORDS` words, each
-    /// at most 60 bytes on from the base), or no reservation held.
-    fn span_address(&mut self, addr: Value, bytes: u32, store: bool, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
+    /// at most 60 bytes on from the base), and to the others no
+    /// reservation held.
+    fn span_address(&mut self, addr: Value, bytes: u32, store: bool, memories: &[Memory], slow: IrBlock) -> (Value, Value) {
         debug_assert!(bytes <= BLOCK_BYTES);
-        self.first_memory_hit(order, slow, |e, memory, miss| {
+        self.first_memory_hit(memories, slow, |e, memory, miss| {
             let at = Direct::at(store, memory);
             let off = e.offset_in(addr, at);
             // Aligned and starting inside (`Direct`'s test for 4 bytes).
@@ -1605,14 +1607,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// lies in at most one memory's direct range.
     fn first_memory_hit(
         &mut self,
-        order: [Memory; 3],
+        order: &[Memory],
         slow: IrBlock,
         mut test: impl FnMut(&mut Self, Memory, IrBlock) -> (Value, Value),
     ) -> (Value, Value) {
         let found = self.b.create_block();
         self.b.append_block_param(found, self.ptr);
         self.b.append_block_param(found, types::I64);
-        for (k, memory) in order.into_iter().enumerate() {
+        for (k, &memory) in order.iter().enumerate() {
             let next = if k + 1 == order.len() { slow } else { self.b.create_block() };
             let (host, latency) = test(self, memory, next);
             self.jump(found, &[host.into(), latency.into()]);
@@ -1762,9 +1764,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// `run` (starting at `word`) as one, where it can be: its guards,
-    /// one test that its whole span lies in one direct memory (and, for
-    /// stores, what `plain_ram_address` tests there, for the one or two
-    /// blocks the span touches), and one test that the interpreter's
+    /// one test that its whole span lies in one direct memory
+    /// (`span_address`: for stores, what `plain_ram_address` tests there,
+    /// for the one or two blocks the span touches), and one test that the
+    /// interpreter's
     /// limit tests before each of its words would all pass (each word
     /// costs a cycle and the memory's latency, so the last's is enough);
     /// then the accesses, the base register's new value and the counts,
@@ -1784,8 +1787,17 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let base = self.reg(run.base);
         let low = self.b.ins().iadd_imm_s(base, run.low as i64);
         let span = (run.high - run.low) as u32;
-        let order = self.memory_order(Some((run.base, None)));
-        let (host, latency) = self.span_address(low, span, run.store, order, one_by_one);
+        // Only the memory the base is known to point into, or for user
+        // code (outside P1 and P2) DRAM: a run elsewhere goes one by one.
+        // Testing the others too cost compile time on every run (on a
+        // Linux boot, more than the runs saved) for runs that seldom need
+        // them; a privileged run off an unknown base tests them all.
+        let memories = match self.hints[run.base] {
+            Some(memory) => vec![memory],
+            None if fixed_segment(self.vbase).is_none() => vec![Memory::Plain],
+            None => Memory::ALL.to_vec(),
+        };
+        let (host, latency) = self.span_address(low, span, run.store, &memories, one_by_one);
         let past = self.b.use_var(self.past);
         let before_last = self.b.ins().imul_imm_s(latency, k - 1);
         let at_last = self.b.ins().iadd(past, before_last);
