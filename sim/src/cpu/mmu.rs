@@ -321,7 +321,7 @@ impl Mmu {
         self.mmucr & mmucr::ME != 0
     }
 
-    /// LDTLB: PTEH/PTEL/PTEA into UTLB[URC], then advance URC (wrapping at
+    /// LDTLB: PTEH/PTEL/PTEA into `UTLB[URC]`, then advance URC (wrapping at
     /// URB when URB is non-zero).
     pub fn ldtlb(&mut self) {
         let i = self.urc();

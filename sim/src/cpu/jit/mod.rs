@@ -29,7 +29,10 @@
 //!   them (`Direct`), and for privileged loads the core's P4 memory
 //!   (`Bus::p4_ram`, its OL memory), its handler behind it (with FMOV.S
 //!   also behind a guard on the FPU's mode); or an STC of a privileged
-//!   register, inline behind a test of SR.MD;
+//!   register, inline behind a test of SR.MD; a run of 4-byte loads or
+//!   stores off one base register is done as one where one test of its
+//!   span and one of the limit pass (`access.rs`,
+//!   `translate::Emitter::base_run`), else word by word;
 //! - a call of its opcode-table handler through `exec` (everything else:
 //!   other FPU, privileged and system instructions), after which the
 //!   translation checks that the handler went on to the next instruction
@@ -37,7 +40,9 @@
 //!
 //! Translations depend only on the decoded block (its words) and the
 //! virtual address it runs at (PC-relative values): nothing inlined reads
-//! SR.MD/RB, FPSCR or the MMU, and handlers read them when they run. So a
+//! SR.MD/RB, FPSCR or the MMU, and handlers read them when they run. (The
+//! order of their memory tests also follows where the registers pointed
+//! when they were asked for, `MemoryHints`, which changes no result.) So a
 //! translation stays valid until its block's memory is written, and is
 //! keyed by (physical block, virtual base, entry word). A block that
 //! leaves the decoded-code cache (another block took its slot) keeps its
