@@ -14,10 +14,17 @@
 //! what the instructions do (the handlers in `ops/`; the translation's
 //! forms are checked against them word by word in the tests).
 
-use super::translate::{GBR, MACH, MACL, PR, SR};
 use crate::cpu::decode::{disp4, imm8, rm, rn};
 use crate::cpu::Cpu;
 use std::mem::offset_of;
+
+/// Offsets of the `Cpu`'s system registers these accesses read or write
+/// (`Data::Field`), as `translate.rs` addresses every field.
+const SR: i32 = offset_of!(Cpu, sr) as i32;
+const PR: i32 = offset_of!(Cpu, pr) as i32;
+const GBR: i32 = offset_of!(Cpu, gbr) as i32;
+const MACL: i32 = offset_of!(Cpu, macl) as i32;
+const MACH: i32 = offset_of!(Cpu, mach) as i32;
 
 /// Where a load or store finds its address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -342,12 +342,12 @@ const TRUSTED: MemFlagsData = MemFlagsData::trusted();
 const fn reg_offset(n: usize) -> i32 {
     (offset_of!(Cpu, r) + 4 * n) as i32
 }
-pub(super) const SR: i32 = offset_of!(Cpu, sr) as i32;
+const SR: i32 = offset_of!(Cpu, sr) as i32;
 const PC: i32 = offset_of!(Cpu, pc) as i32;
-pub(super) const PR: i32 = offset_of!(Cpu, pr) as i32;
-pub(super) const GBR: i32 = offset_of!(Cpu, gbr) as i32;
-pub(super) const MACL: i32 = offset_of!(Cpu, macl) as i32;
-pub(super) const MACH: i32 = offset_of!(Cpu, mach) as i32;
+const PR: i32 = offset_of!(Cpu, pr) as i32;
+const GBR: i32 = offset_of!(Cpu, gbr) as i32;
+const MACL: i32 = offset_of!(Cpu, macl) as i32;
+const MACH: i32 = offset_of!(Cpu, mach) as i32;
 const CYCLES: i32 = offset_of!(Cpu, cycles) as i32;
 const LIMIT: i32 = offset_of!(Cpu, jit_limit) as i32;
 const HORIZON: i32 = offset_of!(Cpu, jit_horizon) as i32;
