@@ -239,7 +239,6 @@ pub(super) fn base_run(accesses: impl IntoIterator<Item = Option<Access>>) -> Op
     run.filter(|r| r.accesses.len() >= 2)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1493,13 +1493,34 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// held anywhere.
     fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
         self.first_memory_hit(&order, slow, |e, memory, miss| {
-            let marked = (store && memory == Memory::Plain).then_some(slow);
-            let found = e.direct_test(addr, size, Direct::at(store, memory), miss, marked);
-            if store && memory != Memory::Plain {
-                e.no_reservation_test(slow);
+            let at = Direct::at(store, memory);
+            let (off, host, latency) = e.direct_test(addr, size, at, miss);
+            if store {
+                // An aligned access stays in one block.
+                e.store_tests(memory, at, off, None, slow);
             }
-            found
+            (host, latency)
         })
+    }
+
+    /// For a store of the bytes from offset `first` (64 bits) of direct
+    /// range `at` of `memory` up to offset `last` if given (else in
+    /// `first`'s block; at most the next block), what `Bus::write_fast`
+    /// needs to be the whole story, else on to `slow`: in the plain RAM,
+    /// clear store marks for their blocks; in the others, no reservation
+    /// held anywhere.
+    fn store_tests(&mut self, memory: Memory, at: usize, first: Value, last: Option<Value>, slow: IrBlock) {
+        if memory != Memory::Plain {
+            self.no_reservation_test(slow);
+            return;
+        }
+        let base = self.direct_load(types::I64, at, offset_of!(Direct, offset));
+        let in_memory = self.b.ins().iadd(base, first);
+        self.store_mark_test(in_memory, slow);
+        if let Some(last) = last {
+            let in_memory = self.b.ins().iadd(base, last);
+            self.store_mark_test(in_memory, slow);
+        }
     }
 
     /// On to `slow` if any core holds a reservation.
@@ -1519,7 +1540,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.first_memory_hit(&order, slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
             let off = e.offset_in(addr, at);
-            e.span_end_test(off, 4, at, miss)
+            let off = e.b.ins().uextend(types::I64, off);
+            e.end_test(off, 4, at, miss);
+            e.direct_host_and_latency(at, off)
         })
     }
 
@@ -1534,24 +1557,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
         debug_assert!(bytes <= BLOCK_BYTES);
         self.first_memory_hit(memories, slow, |e, memory, miss| {
             let at = Direct::at(store, memory);
-            let off = e.offset_in(addr, at);
-            // Aligned and starting inside (`Direct`'s test for 4 bytes).
-            let quarters = e.direct_load(types::I32, at, offset_of!(Direct, limit) + 8);
-            let scaled = e.b.ins().rotr_imm_u(off, 2);
-            let inside = e.b.ins().icmp(IntCC::UnsignedLessThan, scaled, quarters);
-            let first_in = e.b.create_block();
-            e.brif(inside, first_in, &[], miss, &[]);
-            e.switch_to(first_in);
-            let (host, latency) = e.span_end_test(off, bytes, at, miss);
-            if store && memory == Memory::Plain {
-                let base = e.direct_load(types::I64, at, offset_of!(Direct, offset));
-                let off = e.b.ins().uextend(types::I64, off);
-                let first = e.b.ins().iadd(base, off);
-                e.store_mark_test(first, slow);
-                let last = e.b.ins().iadd_imm_s(first, bytes as i64 - 1);
-                e.store_mark_test(last, slow);
-            } else if store {
-                e.no_reservation_test(slow);
+            // Its first word aligned and inside, then its end inside.
+            let (off, host, latency) = e.direct_test(addr, 4, at, miss);
+            e.end_test(off, bytes, at, miss);
+            if store {
+                let last = e.b.ins().iadd_imm_s(off, bytes as i64 - 1);
+                e.store_tests(memory, at, off, Some(last), slow);
             }
             (host, latency)
         })
@@ -1564,21 +1575,18 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.b.ins().iadd(addr, minus_vlo)
     }
 
-    /// On to `miss` unless `bytes` from offset `off` of direct range `at`
-    /// lie in it: their host address and the latency, with the builder
-    /// where they do.
-    fn span_end_test(&mut self, off: Value, bytes: u32, at: usize, miss: IrBlock) -> (Value, Value) {
+    /// On to `miss` unless `bytes` from offset `off` (64 bits) of direct
+    /// range `at` lie in it, with the builder where they do.
+    fn end_test(&mut self, off: Value, bytes: u32, at: usize, miss: IrBlock) {
         // `limit[0]`: the length in bytes.
         let len = self.direct_load(types::I32, at, offset_of!(Direct, limit));
         // In 64 bits, so neither side wraps: off + bytes <= len.
-        let off = self.b.ins().uextend(types::I64, off);
         let len = self.b.ins().uextend(types::I64, len);
         let end = self.b.ins().iadd_imm_s(off, bytes as i64);
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, end, len);
         let hit = self.b.create_block();
         self.brif(inside, hit, &[], miss, &[]);
         self.switch_to(hit);
-        self.direct_host_and_latency(at, off)
     }
 
     /// The order to test the direct memories in for an access off general
@@ -1629,14 +1637,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
 
     /// Whether `size` bytes at virtual `addr` lie in the call's direct
     /// range `at` (`Direct`'s one comparison, which also tests the
-    /// alignment): their host address and the latency, with the builder
-    /// where they do; else on to `miss`. With `marked`, then on to it if
-    /// their 1 KiB block of the memory holds decoded code.
-    fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock, marked: Option<IrBlock>) -> (Value, Value) {
-        let minus_vlo = self.direct_load(types::I32, at, offset_of!(Direct, minus_vlo));
+    /// alignment): their offset in the range (64 bits), host address and
+    /// the latency, with the builder where they do; else on to `miss`.
+    fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock) -> (Value, Value, Value) {
+        let off = self.offset_in(addr, at);
         let k = size.trailing_zeros();
         let limit = self.direct_load(types::I32, at, offset_of!(Direct, limit) + 4 * k as usize);
-        let off = self.b.ins().iadd(addr, minus_vlo);
         let scaled = if k == 0 { off } else { self.b.ins().rotr_imm_u(off, k as i64) };
         let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, scaled, limit);
         let hit = self.b.create_block();
@@ -1644,12 +1650,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.switch_to(hit);
         let off = self.b.ins().uextend(types::I64, off);
         let (host, latency) = self.direct_host_and_latency(at, off);
-        if let Some(marked) = marked {
-            let base = self.direct_load(types::I64, at, offset_of!(Direct, offset));
-            let in_memory = self.b.ins().iadd(base, off);
-            self.store_mark_test(in_memory, marked);
-        }
-        (host, latency)
+        (off, host, latency)
     }
 
     /// Field `name` (an `offset_of!(Direct, ..)`) of direct range `at`,
