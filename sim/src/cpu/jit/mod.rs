@@ -56,6 +56,10 @@
 //! `CODE_CAP` bytes; reaching it frees every translation at once (a flush)
 //! and the tier starts again.
 //!
+//! Host tools: under `perf record` translations are named by their guest
+//! PC in perf's map, and `RP1_JIT_LISTING=<file>` writes out each one's
+//! IR and host code (`profile`); neither changes what they do.
+//!
 //! Owns: compiled code and its bookkeeping. Must not touch: instruction
 //! semantics (the handlers in `ops/` are the reference; the inlined ones
 //! are checked against them word by word in the tests), devices, memory.
@@ -63,6 +67,7 @@
 mod access;
 mod background;
 mod code_memory;
+mod profile;
 mod translate;
 
 use super::code_cache::{Block, BLOCK_BYTES, BLOCK_OPS};

@@ -1101,3 +1101,41 @@ fn runs_of_fpu_moves_follow_the_fpu_mode() {
         }
     }
 }
+
+/// What host tools are told (`profile`): with a listing asked for, each
+/// translation appends its guest PC, length, effort, IR and host code;
+/// named for perf, a run compiled again (after a store or a flush) gets
+/// a name of its own, where a second definition under the first would
+/// be refused and the run left to the interpreter.
+#[test]
+fn translations_are_listed_and_named_for_host_tools() {
+    let table = OpTable::<Rp1Bus>::new();
+    // Words 4-7: add #1,r1; dt r2; bf word 4; nop (a loop of its own).
+    let mut code = vec![0x0009u16; 512];
+    code[4..7].copy_from_slice(&[0x7101, 0x4210, 0x8BFC]);
+    let bytes: Vec<u8> = code.iter().flat_map(|w| w.to_le_bytes()).collect();
+    let mut bus = Rp1Bus::new(1, 128 << 20);
+    bus.load(0, CODE, &bytes).expect("code fits");
+    let mut cache = CodeCache::<Rp1Bus>::new();
+    let block = cache.block(&mut bus, &table, CODE).expect("DRAM is cacheable");
+    let path = std::env::temp_dir().join(format!("rp1-listing-{}.txt", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let file = std::fs::File::options().create(true).append(true).open(&path).expect("a temporary file");
+    let mut listed = Translator::with_profiling(profile::Profiling::listing_to(file)).expect("a Cranelift backend");
+    let done = listed.translate(block, &table, P1 | CODE, 4, &[None; 16]).expect("translates");
+    let text = std::fs::read_to_string(&path).expect("the listing");
+    let _ = std::fs::remove_file(&path);
+    // The run: words 4 to the block's end (nothing ends it sooner but
+    // MAX_WORDS), a loop, so compiled with the mid-end.
+    let header = format!("=== translation at 0x8c000008: {} words, effort Speed, {} bytes of host code", MAX_WORDS, done.bytes);
+    assert_eq!(done.words, MAX_WORDS);
+    assert!(text.starts_with(&header), "{}", &text[..text.len().min(200)]);
+    assert!(text.contains("function u0:"), "the IR follows the header");
+    assert!(text.contains("--- host code\n") && text.contains("ret"), "then the host code");
+    assert_eq!(text.matches("=== translation").count(), 1);
+    // Named: the same run twice, both compiled.
+    let mut named = Translator::with_profiling(profile::Profiling::named()).expect("a Cranelift backend");
+    for _ in 0..2 {
+        named.translate(block, &table, P1 | CODE, 4, &[None; 16]).expect("a second name, a second translation");
+    }
+}

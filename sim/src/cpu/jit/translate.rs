@@ -39,6 +39,7 @@
 //! variables spilled.
 
 use super::access::{self, Access, Address, Data, Guard, Run};
+use super::profile::Profiling;
 use super::MemoryHints;
 use super::{
     exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Memory, Trampoline, Translated, EXIT_CONTINUE,
@@ -77,6 +78,8 @@ pub(super) struct Translator {
     trampoline: Trampoline,
     ctx: Context,
     fctx: FunctionBuilderContext,
+    /// Names for perf and the listing (`profile`).
+    profiling: Profiling,
 }
 
 /// The signature of a translation: `(frame) -> EXIT_*`, `tail` convention.
@@ -171,7 +174,21 @@ impl Translator {
         let mut trampoline_module = new_module()?;
         let trampoline = compile_trampoline(&mut trampoline_module, &mut fctx)?;
         let loop_isa = host_isa(Effort::Speed)?;
-        Ok(Translator { module: Some(module), loop_isa, _trampoline_module: trampoline_module, trampoline, ctx, fctx })
+        Ok(Translator {
+            module: Some(module),
+            loop_isa,
+            _trampoline_module: trampoline_module,
+            trampoline,
+            ctx,
+            fctx,
+            profiling: Profiling::from_env(),
+        })
+    }
+
+    /// The same, telling host tools what `profiling` asks (tests).
+    #[cfg(test)]
+    pub fn with_profiling(profiling: Profiling) -> Result<Translator, String> {
+        Ok(Translator { profiling, ..Translator::new()? })
     }
 
     /// What calls a translation from Rust (`jit::enter`).
@@ -229,12 +246,25 @@ impl Translator {
         // The context is cleared whatever happens: the next translation
         // starts from an empty function.
         let effort = if loops_back(block, table, vbase, entry, end) { Effort::Speed } else { Effort::None };
-        let defined = match module.declare_anonymous_function(&self.ctx.func.signature) {
+        let (pc, words) = (vbase.wrapping_add(2 * entry as u32), end - entry);
+        let ir = self.profiling.wants_disassembly().then(|| {
+            self.ctx.set_disasm(true);
+            self.ctx.func.display().to_string()
+        });
+        let declared = match self.profiling.name(pc, words) {
+            Some(name) => module.declare_function(&name, cranelift_module::Linkage::Local, &self.ctx.func.signature),
+            None => module.declare_anonymous_function(&self.ctx.func.signature),
+        };
+        let defined = match declared {
             Ok(id) if effort == Effort::None => module.define_function(id, &mut self.ctx).map(|()| id).map_err(|e| e.to_string()),
             Ok(id) => define_with(module, &*self.loop_isa, id, &mut self.ctx).map(|()| id),
             Err(e) => Err(e.to_string()),
         };
         let bytes = self.ctx.compiled_code().map_or(0, |c| c.code_info().total_size as usize);
+        if let Some(ir) = ir {
+            let host = self.ctx.compiled_code().and_then(|c| c.vcode.as_deref()).unwrap_or("(not compiled)\n");
+            self.profiling.list(pc, words, &format!("{effort:?}"), bytes, &ir, host);
+        }
         module.clear_context(&mut self.ctx);
         let id = defined?;
         module.finalize_definitions().map_err(|e| e.to_string())?;
