@@ -1134,10 +1134,15 @@ impl Cpu {
                 // branch), which keeps the tier's lookup off the path of
                 // straight-line interpreted code.
                 if JIT && fast && pc != fell_to {
-                    if let Some((code, chain)) = jit.as_deref_mut().and_then(|j| j.entry(block, table, block_phys, vbase, i, || jit::memory_hints(&self.r, bus, self.id))) {
-                        let mut frame = jit::Frame::in_rounds(self, bus, rounds);
+                    let id = self.id;
+                    if let Some((code, chain)) = jit
+                        .as_deref_mut()
+                        .and_then(|j| j.entry(block, table, block_phys, vbase, i, || (jit::memory_hints(&self.r, bus, id), jit::latencies(bus, id))))
+                    {
+                        let (blocks, trampoline, latencies) =
+                            jit.as_deref().and_then(|j| Some((j.blocks(), j.trampoline(), j.latencies()?))).expect("the tier gave the entry");
+                        let mut frame = jit::Frame::in_rounds(self, bus, rounds, latencies);
                         frame.chain = chain;
-                        let (blocks, trampoline) = jit.as_deref().map(|j| (j.blocks(), j.trampoline())).expect("the tier gave the entry");
                         frame.blocks = blocks;
                         // SAFETY: `code` was compiled for this block at this
                         // base and for this bus type, entered as its

@@ -42,6 +42,7 @@ pub(super) struct Request<B> {
     pub vbase: u32,
     pub entry: usize,
     pub hints: super::MemoryHints,
+    pub latencies: super::Latencies,
     pub slot: usize,
     pub generation: u64,
     pub epoch: u64,
@@ -104,7 +105,7 @@ impl<B: Bus> Compiler<B> {
                     match message {
                         Message::Reset => translator.reset(),
                         Message::Translate(r) => {
-                            let result = translator.translate::<B>(&r.block, &table, r.vbase, r.entry, &r.hints);
+                            let result = translator.translate::<B>(&r.block, &table, r.vbase, r.entry, &r.hints, &r.latencies);
                             let answer =
                                 Answer { slot: r.slot, generation: r.generation, epoch: r.epoch, entry: r.entry, result };
                             // Counted before it is sent: the receiver never

@@ -42,7 +42,10 @@
 //! virtual address it runs at (PC-relative values): nothing inlined reads
 //! SR.MD/RB, FPSCR or the MMU, and handlers read them when they run. (The
 //! order of their memory tests also follows where the registers pointed
-//! when they were asked for, `MemoryHints`, which changes no result.) So a
+//! when they were asked for, `MemoryHints`, which changes no result; and
+//! an inline access counts its memory's latency as the bus gave it when
+//! the tier's first translation was asked for, `Latencies`, which a frame
+//! holds them to.) So a
 //! translation stays valid until its block's memory is written, and is
 //! keyed by (physical block, virtual base, entry word). A block that
 //! leaves the decoded-code cache (another block took its slot) keeps its
@@ -199,6 +202,8 @@ pub(crate) struct Frame<B> {
     /// pays one test of it): after a handler that set the flag, the core
     /// runs through no more round ends in this call (`Cpu::jit_horizon`).
     pub device_access: *const bool,
+    /// The latencies the call's translations count (`Jit::latencies`).
+    assumed: *const Latencies,
 }
 
 /// A memory compiled code reads and writes directly: `PlainRam`'s
@@ -229,6 +234,27 @@ impl FrameRam {
 /// Direct ranges of a call (`Cpu::jit_direct`): loads and stores in each
 /// of `Memory::ALL`.
 pub(crate) const DIRECT_RANGES: usize = 2 * Memory::ALL.len();
+
+/// The latency of each direct range (`Direct::at`), which translations
+/// count at compile time (`Jit::latencies`): an access that a range takes
+/// adds nothing at run time but its share of a count already carried
+/// (`translate::Lazy`). Where a memory's latency is not that one (the
+/// bus's changed since), a frame makes no range of it (`Frame::range`),
+/// and its accesses take their handlers, which add the latency there is.
+pub(crate) type Latencies = [u64; DIRECT_RANGES];
+
+/// The latencies of `bus`'s direct memories for `core` now (0 for one it
+/// does not have).
+pub(crate) fn latencies<B: Bus>(bus: &mut B, core: usize) -> Latencies {
+    let mut latencies = [0; DIRECT_RANGES];
+    for (memory, ram) in [(Memory::Plain, bus.plain_ram()), (Memory::Local, bus.local_ram(core)), (Memory::P4, bus.p4_ram(core))] {
+        if let Some(ram) = ram {
+            latencies[Direct::at(false, memory)] = ram.read_latency;
+            latencies[Direct::at(true, memory)] = ram.write_latency;
+        }
+    }
+    latencies
+}
 
 /// Everything `Frame::range` makes the direct ranges from (`Cpu::
 /// jit_direct_made_from`): a frame whose inputs equal the last frame's
@@ -263,8 +289,9 @@ pub(crate) struct DirectInputs {
 /// address `vlo` (kept negated, `minus_vlo`) for `len` bytes: an access of
 /// `size` bytes at virtual `addr` with `addr - vlo` (wrapping) aligned to
 /// `size` and below `len` is a read or write of host memory at `host +
-/// (addr - vlo)` taking `latency` cycles, exactly as `Cpu::read` or
-/// `Cpu::write` through the window and the bus's fast path would do it.
+/// (addr - vlo)` taking the latency the translation counts for it
+/// (`Latencies`), exactly as `Cpu::read` or `Cpu::write` through the
+/// window and the bus's fast path would do it.
 /// `vlo` and `len` are multiples of 4, so compiled code tests both with
 /// one comparison: `rotr(addr - vlo, log2 size) < len >> log2 size`,
 /// the right side kept here for each size (`limit`): shifted where it is
@@ -280,7 +307,6 @@ pub(crate) struct Direct {
     /// is in bytes, 0 when the window has no part in the memory.
     pub limit: [u32; 3],
     pub host: *mut u8,
-    pub latency: u64,
     /// Offset of `vlo` in its memory (a store finds its block's store
     /// mark from it).
     pub offset: u64,
@@ -334,10 +360,10 @@ pub(crate) fn memory_hints<B: Bus>(r: &[u32; 16], bus: &mut B, core: usize) -> M
 }
 
 impl Direct {
-    pub(crate) const NONE: Direct = Direct { minus_vlo: 0, limit: [0; 3], host: std::ptr::null_mut(), latency: 0, offset: 0 };
+    pub(crate) const NONE: Direct = Direct { minus_vlo: 0, limit: [0; 3], host: std::ptr::null_mut(), offset: 0 };
 
-    fn new(vlo: u32, len: u32, host: *mut u8, latency: u64, offset: u64) -> Direct {
-        Direct { minus_vlo: vlo.wrapping_neg(), limit: [len, len >> 1, len >> 2], host, latency, offset }
+    fn new(vlo: u32, len: u32, host: *mut u8, offset: u64) -> Direct {
+        Direct { minus_vlo: vlo.wrapping_neg(), limit: [len, len >> 1, len >> 2], host, offset }
     }
 
     /// Bytes; 0 when the window has no part in the memory.
@@ -352,15 +378,15 @@ impl Direct {
     }
 
     /// All of `ram`, at its own address (a memory reached untranslated).
-    fn whole(ram: &FrameRam, latency: u64) -> Direct {
+    fn whole(ram: &FrameRam) -> Direct {
         if ram.len == 0 || ram.len > u32::MAX as u64 || ram.phys % 4 != 0 || ram.len % 4 != 0 {
             return Direct::NONE;
         }
-        Direct::new(ram.phys, ram.len as u32, ram.host, latency, 0)
+        Direct::new(ram.phys, ram.len as u32, ram.host, 0)
     }
 
     /// Where `window` lands in `ram`.
-    fn of(window: super::Window, ram: &FrameRam, latency: u64) -> Direct {
+    fn of(window: super::Window, ram: &FrameRam) -> Direct {
         if ram.len == 0 || window.base & !window.mask != 0 {
             // No memory, or the empty window (it matches no address).
             return Direct::NONE;
@@ -382,7 +408,7 @@ impl Direct {
         let offset = lo - ram.phys as u64;
         // SAFETY: `offset` is inside the memory (`lo < hi <= phys + len`).
         let host = unsafe { ram.host.add(offset as usize) };
-        Direct::new(vlo, (hi - lo) as u32, host, latency, offset)
+        Direct::new(vlo, (hi - lo) as u32, host, offset)
     }
 }
 
@@ -391,8 +417,8 @@ impl<B: Bus> Frame<B> {
     /// the limit): the translation may run through round ends up to
     /// `rounds.horizon` (`Cpu::jit_horizon`) if the bus keeps a flag of
     /// device accesses and no device was reached since the run began.
-    pub fn in_rounds(cpu: &mut Cpu, bus: &mut B, rounds: &super::Rounds) -> Frame<B> {
-        let mut frame = Frame::new(cpu, bus, rounds.end);
+    pub fn in_rounds(cpu: &mut Cpu, bus: &mut B, rounds: &super::Rounds, assumed: &Latencies) -> Frame<B> {
+        let mut frame = Frame::new(cpu, bus, rounds.end, assumed);
         // SAFETY: the frame's CPU and bus are live for the whole call.
         let (cpu, bus) = unsafe { (&mut *frame.cpu, &mut *frame.bus) };
         if rounds.horizon <= rounds.end {
@@ -414,8 +440,10 @@ impl<B: Bus> Frame<B> {
         frame
     }
 
-    /// The frame of one call of a translation.
-    pub fn new(cpu: &mut Cpu, bus: &mut B, limit: u64) -> Frame<B> {
+    /// The frame of one call of a translation compiled counting the
+    /// latencies `assumed` (`Jit::latencies`; the same for every frame of
+    /// a CPU, so not one of the inputs its ranges are kept by).
+    pub fn new(cpu: &mut Cpu, bus: &mut B, limit: u64, assumed: &Latencies) -> Frame<B> {
         let ram = bus.plain_ram();
         let local = bus.local_ram(cpu.id);
         // P4 answers privileged code only (user code gets an address
@@ -443,6 +471,7 @@ impl<B: Bus> Frame<B> {
             crossed: 0,
             chained: 0,
             device_access: std::ptr::null(),
+            assumed,
             cpu,
             bus,
         };
@@ -497,21 +526,30 @@ impl<B: Bus> Frame<B> {
     }
 
     /// Where compiled code may load from (or store to) `memory` now: where
-    /// the data window lands in it, or all of the P4 memory.
+    /// the data window lands in it, or all of the P4 memory; nowhere if
+    /// its latency now is not the one translations count.
     fn range(&self, store: bool, memory: Memory) -> Direct {
         let inputs = &self.inputs;
         if store && !inputs.store_ok {
             return Direct::NONE;
         }
-        let (ram, window) = match memory {
-            Memory::Plain => (&inputs.ram, inputs.windows[store as usize]),
-            Memory::Local => (&inputs.local, inputs.windows[store as usize]),
+        let ram = match memory {
+            Memory::Plain => &inputs.ram,
+            Memory::Local => &inputs.local,
             // A store to P4 that `p4::write` would yield for (as for a
             // peripheral) takes the handler.
             Memory::P4 if store && !inputs.p4_stores => return Direct::NONE,
-            Memory::P4 => return Direct::whole(&inputs.p4, if store { inputs.p4.write_latency } else { inputs.p4.latency }),
+            Memory::P4 => &inputs.p4,
         };
-        Direct::of(window, ram, if store { ram.write_latency } else { ram.latency })
+        // SAFETY: the tier's latencies outlive the call.
+        let assumed = unsafe { &*self.assumed };
+        if (if store { ram.write_latency } else { ram.latency }) != assumed[Direct::at(store, memory)] {
+            return Direct::NONE;
+        }
+        match memory {
+            Memory::P4 => Direct::whole(ram),
+            _ => Direct::of(inputs.windows[store as usize], ram),
+        }
     }
 }
 
@@ -723,6 +761,10 @@ pub struct Jit<B> {
     hot: u32,
     /// `hot` was set (`set_hot`), not taken from where the tier compiles.
     hot_chosen: bool,
+    /// The latencies every translation counts: the bus's when the first
+    /// was asked for (a bus's do not change in practice; where they
+    /// would, `Frame::range` keeps translations exact).
+    latencies: Option<Latencies>,
     pub stats: JitStats,
     _bus: PhantomData<fn(&mut B)>,
 }
@@ -742,6 +784,7 @@ impl<B: Bus> Jit<B> {
             code_cap: CODE_CAP,
             hot: HOT_THRESHOLD,
             hot_chosen: false,
+            latencies: None,
             stats: JitStats::default(),
             _bus: PhantomData,
         })
@@ -798,6 +841,12 @@ impl<B: Bus> Jit<B> {
         }
     }
 
+    /// The latencies the translations count (`Latencies`), once one was
+    /// asked for.
+    pub(crate) fn latencies(&self) -> Option<&Latencies> {
+        self.latencies.as_ref()
+    }
+
     /// The table entry of physical block `phys`.
     #[inline(always)]
     fn index(phys: u32) -> usize {
@@ -837,7 +886,7 @@ impl<B: Bus> Jit<B> {
         phys: u32,
         vbase: u32,
         i: usize,
-        hints: impl FnOnce() -> MemoryHints,
+        hints: impl FnOnce() -> (MemoryHints, Latencies),
     ) -> Option<Entry> {
         if let Compile::Background(c) = &self.compile {
             if c.has_answers() && !self.answers_at_settle_only {
@@ -870,7 +919,7 @@ impl<B: Bus> Jit<B> {
         phys: u32,
         vbase: u32,
         i: usize,
-        hints: impl FnOnce() -> MemoryHints,
+        hints: impl FnOnce() -> (MemoryHints, Latencies),
     ) -> Option<Entry> {
         let at = Self::index(phys);
         let code = self.block_code(at, phys, vbase);
@@ -882,12 +931,17 @@ impl<B: Bus> Jit<B> {
             self.flush();
         }
         let (epoch, generation) = (self.epoch, self.block_code(at, phys, vbase).generation);
+        if matches!(self.compile, Compile::Background(_)) && self.asked >= MAX_IN_FLIGHT {
+            return None;
+        }
+        let (hints, now) = hints();
+        // The first translation's are every translation's.
+        let latencies = *self.latencies.get_or_insert(now);
         let result = match &mut self.compile {
-            Compile::Here(t) => t.translate::<B>(block, table, vbase, i, &hints()),
-            Compile::Background(_) if self.asked >= MAX_IN_FLIGHT => return None,
+            Compile::Here(t) => t.translate::<B>(block, table, vbase, i, &hints, &latencies),
             Compile::Background(c) => {
-                let hints = hints();
-                let request = background::Request { block: block.snapshot(), vbase, entry: i, hints, slot: at, generation, epoch };
+                let request =
+                    background::Request { block: block.snapshot(), vbase, entry: i, hints, latencies, slot: at, generation, epoch };
                 let asked = c.ask(request);
                 self.asked += asked as usize;
                 self.block_code(at, phys, vbase).heat[i] = if asked { ASKED } else { NEVER };

@@ -93,17 +93,28 @@ fn inlined_words_do_what_their_handlers_do() {
         // rounds below: the order of the memory tests changes no result.
         let kinds = [None, Some(Memory::Local), Some(Memory::P4), Some(Memory::Plain)];
         let hints: MemoryHints = std::array::from_fn(|n| kinds[(n + op as usize) % 4]);
-        let done = translator.translate(block, &table, P1 | CODE, 0, &hints).expect("translates");
+        // The latencies it counts: the bus's, as the tier's first request
+        // found them (`Jit::latencies`).
+        let assumed = latencies(&mut scratch, 0);
+        let done = translator.translate(block, &table, P1 | CODE, 0, &hints, &assumed).expect("translates");
         // Rounds 4 and 5 point the registers and GBR into the core's
         // URAM (the bus's local RAM) rather than DRAM; rounds 6 and 7
         // into its OL memory (the bus's P4 RAM), round 7 with SR.BL set
         // (where stores there go inline, `p4::write` not yielding for
         // them), round 8 in user mode (where P4 raises an address error). Rounds 9 and 10 are DRAM's
         // again with the FPU in other modes: FMOV.S then moves pairs, or
-        // raises.
-        for round in 0..11 {
+        // raises. In round 11 DRAM and local memory have other latencies
+        // than the translation counts: the frame gives it no range of
+        // them, and their accesses take the handlers.
+        for round in 0..12 {
             let (mut bus, _) = new_bus();
             let (mut bus2, _) = new_bus();
+            if round == 11 {
+                for b in [&mut bus, &mut bus2] {
+                    b.latency.dram = 3;
+                    b.latency.local = 2;
+                }
+            }
             let mut c = Cpu::new(0);
             c.reset(P1 | CODE);
             c.set_sr(match round {
@@ -158,7 +169,7 @@ fn inlined_words_do_what_their_handlers_do() {
             let r1 = table.get(op)(&mut c, &mut bus, op);
             c.cycles += 1;
             let limit = c2.cycles + 1;
-            let mut frame = Frame::new(&mut c2, &mut bus2, limit);
+            let mut frame = Frame::new(&mut c2, &mut bus2, limit, &assumed);
             // SAFETY: entered as the contract asks (block base set, no slot).
             let exit = unsafe { enter(translator.trampoline(), done.code, &mut frame) };
             let (retired, exception) = (frame.retired, frame.exception);
@@ -886,21 +897,22 @@ fn a_frame_makes_its_ranges_again_after_the_windows_moved() {
     let mapped = |frame: u32| crate::cpu::Window { mask: crate::cpu::Window::BLOCK, base: page, delta: frame.wrapping_sub(page) };
     let host_of = |bus: &mut Rp1Bus, frame: u32| bus.plain_ram().map(|r| r.host.wrapping_add((frame - r.phys) as usize)).expect("DRAM");
 
+    let assumed = latencies(bus, 0);
     cpu.read_window = mapped(0x0C00_6000);
-    let _ = Frame::new(cpu, bus, 1000);
+    let _ = Frame::new(cpu, bus, 1000, &assumed);
     let first = cpu.jit_direct[loads];
     assert_eq!((first.minus_vlo, first.len(), first.host), (page.wrapping_neg(), 1024, host_of(bus, 0x0C00_6000)));
     // The same inputs: the same ranges.
-    let _ = Frame::new(cpu, bus, 2000);
+    let _ = Frame::new(cpu, bus, 2000, &assumed);
     assert_eq!(cpu.jit_direct[loads], first);
     // The page remapped to another frame: that frame's range.
     cpu.read_window = mapped(0x0C00_7000);
-    let _ = Frame::new(cpu, bus, 3000);
+    let _ = Frame::new(cpu, bus, 3000, &assumed);
     let second = cpu.jit_direct[loads];
     assert_eq!((second.minus_vlo, second.len(), second.host), (page.wrapping_neg(), 1024, host_of(bus, 0x0C00_7000)));
     // Unmapped (the empty window): no range.
     cpu.read_window = crate::cpu::Window::EMPTY;
-    let _ = Frame::new(cpu, bus, 4000);
+    let _ = Frame::new(cpu, bus, 4000, &assumed);
     assert_eq!(cpu.jit_direct[loads].len(), 0);
 }
 
@@ -1122,7 +1134,7 @@ fn translations_are_listed_and_named_for_host_tools() {
     let _ = std::fs::remove_file(&path);
     let file = std::fs::File::options().create(true).append(true).open(&path).expect("a temporary file");
     let mut listed = Translator::with_profiling(profile::Profiling::listing_to(file)).expect("a Cranelift backend");
-    let done = listed.translate(block, &table, P1 | CODE, 4, &[None; 16]).expect("translates");
+    let done = listed.translate(block, &table, P1 | CODE, 4, &[None; 16], &latencies(&mut bus, 0)).expect("translates");
     let text = std::fs::read_to_string(&path).expect("the listing");
     let _ = std::fs::remove_file(&path);
     // The run: words 4 to the block's end (nothing ends it sooner but
@@ -1136,6 +1148,6 @@ fn translations_are_listed_and_named_for_host_tools() {
     // Named: the same run twice, both compiled.
     let mut named = Translator::with_profiling(profile::Profiling::named()).expect("a Cranelift backend");
     for _ in 0..2 {
-        named.translate(block, &table, P1 | CODE, 4, &[None; 16]).expect("a second name, a second translation");
+        named.translate(block, &table, P1 | CODE, 4, &[None; 16], &latencies(&mut bus, 0)).expect("a second name, a second translation");
     }
 }

@@ -10,7 +10,8 @@
 //! (`segment_test`; where it fails, the words before the limit run one
 //! by one, each tested, `limit_ladder`); then each word is done and
 //! counted (one cycle and
-//! one retired instruction; a memory access adds its latency). Branches
+//! one retired instruction; a memory access adds its latency, known at
+//! compile time for the memories it reaches inline, `jit::Latencies`). Branches
 //! whose target lies inside the run jump to that word's IR block (targets
 //! start segments), so a loop runs without leaving the function. Every
 //! way out stores the PC, the cycle count and the retired count; a way out
@@ -40,7 +41,7 @@
 
 use super::access::{self, Access, Address, Data, Guard, Run};
 use super::profile::Profiling;
-use super::MemoryHints;
+use super::{Latencies, MemoryHints};
 use super::{
     exec, exec_memory, exec_slot, BlockCode, Direct, Frame, Jit, Memory, Trampoline, Translated, EXIT_CONTINUE,
     EXIT_EXCEPTION, JIT_SLOTS, MAX_WORDS,
@@ -216,6 +217,7 @@ impl Translator {
         vbase: u32,
         entry: usize,
         hints: &MemoryHints,
+        latencies: &Latencies,
     ) -> Result<Done, String> {
         let end = run_end(block, table, entry);
         if end == entry {
@@ -237,7 +239,7 @@ impl Translator {
             self.ctx.func.signature = translation_signature(ptr);
             let b = FunctionBuilder::new(&mut self.ctx.func, &mut self.fctx);
             let host = Host { ptr, conv: module.isa().default_call_conv() };
-            let (used, calls) = Emitter::<B>::new(b, host, block, table, (vbase, entry, end), hints, plan).emit(config);
+            let (used, calls) = Emitter::<B>::new(b, host, block, table, (vbase, entry, end), (hints, latencies), plan).emit(config);
             if plan.is_some() || calls || used == 0 {
                 break;
             }
@@ -505,6 +507,9 @@ struct Emitter<'a, B: Bus> {
     /// (`jit::memory_hints`), followed through copies and additions, and
     /// nothing once a word writes it otherwise (`memory_order`).
     hints: MemoryHints,
+    /// What each direct range's accesses cost (`jit::Latencies`), counted
+    /// at compile time.
+    latencies: Latencies,
 }
 
 /// Counts a translation knows at compile time and has not yet added to
@@ -530,7 +535,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         block: &'a Block<B>,
         table: &'a OpTable<B>,
         (vbase, entry, end): (u32, usize, usize),
-        hints: &MemoryHints,
+        (hints, latencies): (&MemoryHints, &Latencies),
         plan: Option<Held>,
     ) -> Self {
         let start = b.create_block();
@@ -595,6 +600,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             vars,
             calls: false,
             hints: *hints,
+            latencies: *latencies,
         };
         for exit in [exit_at, chain_exit, cross_exit, exit_as_is, exit_exception] {
             emitter.entry_lazy[exit] = Some(Lazy::default());
@@ -1514,23 +1520,26 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// call's direct ranges (`Cpu::jit_direct`) for loads (or stores):
     /// the plain RAM's (`Bus::plain_ram`, DRAM) first, then the core's
     /// local RAM's (`Bus::local_ram`, its URAM). Returns the host address of the
-    /// access and its latency, with the builder in the block where a test
-    /// passed; a miss goes to `slow`. For a store, also what
+    /// access, with the builder in the block where a test passed and its
+    /// latency counted (`Lazy`; the memory tested first's, and another's
+    /// settled where its hit joins); a miss goes to `slow`. For a store, also what
     /// `Bus::write_fast` needs to be the whole story (`PlainRam`'s
     /// contract), else on to `slow`: in the plain RAM, a clear store mark
     /// for its 1 KiB block (an aligned access stays in one: no decoded
     /// code there and no reserved line); in the others, no reservation
     /// held anywhere.
-    fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
+    fn plain_ram_address(&mut self, addr: Value, size: u32, store: bool, order: [Memory; 3], slow: IrBlock) -> Value {
         self.first_memory_hit(&order, slow, |e, memory, miss| {
             let at = Direct::at(store, memory);
-            let (off, host, latency) = e.direct_test(addr, size, at, miss);
+            let (off, host) = e.direct_test(addr, size, at, miss);
             if store {
                 // An aligned access stays in one block.
                 e.store_tests(memory, at, off, None, slow);
             }
-            (host, latency)
+            e.lazy.cycles += e.latencies[at] as i64;
+            (host, None)
         })
+        .0
     }
 
     /// For a store of the bytes from offset `first` (64 bits) of direct
@@ -1567,13 +1576,15 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// makes each of the byte reads `Cpu::read32_unaligned` does a read of
     /// that memory through the window.
     fn unaligned_ram_address(&mut self, addr: Value, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
-        self.first_memory_hit(&order, slow, |e, memory, miss| {
+        let (host, latency) = self.first_memory_hit(&order, slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
             let off = e.offset_in(addr, at);
             let off = e.b.ins().uextend(types::I64, off);
             e.end_test(off, 4, at, miss);
-            e.direct_host_and_latency(at, off)
-        })
+            let host = e.direct_host(at, off);
+            (host, Some(e.latency_of(at)))
+        });
+        (host, latency.expect("each test returned a latency"))
     }
 
     /// `plain_ram_address` for `bytes` at 4-aligned virtual `addr` (a
@@ -1582,19 +1593,21 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// plain RAM, the store marks of the blocks of its first and last
     /// byte clear (a span is at most a block long: `MAX_WORDS` words, each
     /// at most 60 bytes on from the base), and to the others no
-    /// reservation held.
-    fn span_address(&mut self, addr: Value, bytes: u32, store: bool, memories: &[Memory], slow: IrBlock) -> (Value, Value) {
+    /// reservation held. With the host address, the memory's latency as a
+    /// value where more than one was tested (with one, it is known now).
+    fn span_address(&mut self, addr: Value, bytes: u32, store: bool, memories: &[Memory], slow: IrBlock) -> (Value, Option<Value>) {
         debug_assert!(bytes <= BLOCK_BYTES);
+        let several = memories.len() > 1;
         self.first_memory_hit(memories, slow, |e, memory, miss| {
             let at = Direct::at(store, memory);
             // Its first word aligned and inside, then its end inside.
-            let (off, host, latency) = e.direct_test(addr, 4, at, miss);
+            let (off, host) = e.direct_test(addr, 4, at, miss);
             e.end_test(off, bytes, at, miss);
             if store {
                 let last = e.b.ins().iadd_imm_s(off, bytes as i64 - 1);
                 e.store_tests(memory, at, off, Some(last), slow);
             }
-            (host, latency)
+            (host, several.then(|| e.latency_of(at)))
         })
     }
 
@@ -1639,37 +1652,43 @@ impl<'a, B: Bus> Emitter<'a, B> {
 
     /// The memories in `order`, each through `test` (which emits its
     /// test, goes on to the block it is given on a miss, and returns the
-    /// host address and latency where it passed): the first hit's host
-    /// address and latency, with the builder after them; the last miss
-    /// goes to `slow`. The order changes only the host code: an address
-    /// lies in at most one memory's direct range.
+    /// host address where it passed, and the latency as a value if the
+    /// caller counts it at run time, the same for every memory): the
+    /// first hit's host address (and latency), with the builder after
+    /// them; the last miss goes to `slow`. The order changes only the host
+    /// code: an address lies in at most one memory's direct range.
     fn first_memory_hit(
         &mut self,
         order: &[Memory],
         slow: IrBlock,
-        mut test: impl FnMut(&mut Self, Memory, IrBlock) -> (Value, Value),
-    ) -> (Value, Value) {
+        mut test: impl FnMut(&mut Self, Memory, IrBlock) -> (Value, Option<Value>),
+    ) -> (Value, Option<Value>) {
         let found = self.b.create_block();
         self.b.append_block_param(found, self.ptr);
-        self.b.append_block_param(found, types::I64);
+        let mut with_latency = None;
         for (k, &memory) in order.iter().enumerate() {
             let next = if k + 1 == order.len() { slow } else { self.b.create_block() };
             let (host, latency) = test(self, memory, next);
-            self.jump(found, &[host.into(), latency.into()]);
+            if *with_latency.get_or_insert(latency.is_some()) && self.b.block_params(found).len() == 1 {
+                self.b.append_block_param(found, types::I64);
+            }
+            debug_assert_eq!(with_latency, Some(latency.is_some()), "every memory's test returns a latency, or none does");
+            let args: Vec<BlockArg> = std::iter::once(host).chain(latency).map(BlockArg::from).collect();
+            self.jump(found, &args);
             if next != slow {
                 self.switch_to(next);
             }
         }
         self.switch_to(found);
         let params = self.b.block_params(found);
-        (params[0], params[1])
+        (params[0], params.get(1).copied())
     }
 
     /// Whether `size` bytes at virtual `addr` lie in the call's direct
     /// range `at` (`Direct`'s one comparison, which also tests the
-    /// alignment): their offset in the range (64 bits), host address and
-    /// the latency, with the builder where they do; else on to `miss`.
-    fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock) -> (Value, Value, Value) {
+    /// alignment): their offset in the range (64 bits) and host address,
+    /// with the builder where they do; else on to `miss`.
+    fn direct_test(&mut self, addr: Value, size: u32, at: usize, miss: IrBlock) -> (Value, Value) {
         let off = self.offset_in(addr, at);
         let k = size.trailing_zeros();
         let limit = self.direct_load(types::I32, at, offset_of!(Direct, limit) + 4 * k as usize);
@@ -1679,8 +1698,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.brif(inside, hit, &[], miss, &[]);
         self.switch_to(hit);
         let off = self.b.ins().uextend(types::I64, off);
-        let (host, latency) = self.direct_host_and_latency(at, off);
-        (off, host, latency)
+        let host = self.direct_host(at, off);
+        (off, host)
     }
 
     /// Field `name` (an `offset_of!(Direct, ..)`) of direct range `at`,
@@ -1690,12 +1709,16 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// For an access at byte `off` (64 bits) of direct range `at` that
-    /// its test passed: the host address and the range's latency.
-    fn direct_host_and_latency(&mut self, at: usize, off: Value) -> (Value, Value) {
+    /// its test passed: the host address.
+    fn direct_host(&mut self, at: usize, off: Value) -> Value {
         let host = self.direct_load(self.ptr, at, offset_of!(Direct, host));
-        let host = self.b.ins().iadd(host, off);
-        let latency = self.direct_load(types::I64, at, offset_of!(Direct, latency));
-        (host, latency)
+        self.b.ins().iadd(host, off)
+    }
+
+    /// Direct range `at`'s latency, as a value (for what counts it at run
+    /// time: a run's, an unaligned read's).
+    fn latency_of(&mut self, at: usize) -> Value {
+        self.b.ins().iconst(types::I64, self.latencies[at] as i64)
     }
 
     /// On to `slow` if the plain RAM's block at offset `off` is marked
@@ -1748,10 +1771,11 @@ impl<'a, B: Bus> Emitter<'a, B> {
         // A store's value, read before its address register is written.
         let value = a.store.then(|| self.data(a.data));
         let order = self.memory_order(a.address.base());
-        let (host, mut latency) = if a.unaligned {
-            self.unaligned_ram_address(addr, order, slow)
+        let (host, latency) = if a.unaligned {
+            let (host, latency) = self.unaligned_ram_address(addr, order, slow);
+            (host, Some(latency))
         } else {
-            self.plain_ram_address(addr, a.size, a.store, order, slow)
+            (self.plain_ram_address(addr, a.size, a.store, order, slow), None)
         };
         let loaded = match value {
             Some(v) => {
@@ -1760,15 +1784,15 @@ impl<'a, B: Bus> Emitter<'a, B> {
             }
             None => Some(self.load_sized(a.size, host, 0)),
         };
-        if a.unaligned {
+        if let Some(latency) = latency {
             // MOVUA.L reads an aligned word as one access and any other
             // as four byte reads (`Cpu::read32_unaligned`).
             let low = self.b.ins().band_imm_s(addr, 3);
             let aligned = self.b.ins().icmp_imm_s(IntCC::Equal, low, 0);
             let four = self.b.ins().imul_imm_s(latency, 4);
-            latency = self.b.ins().select(aligned, latency, four);
+            let latency = self.b.ins().select(aligned, latency, four);
+            self.add_latency(latency);
         }
-        self.add_latency(latency);
         match a.address {
             Address::PreDec(n) => self.set_address_reg(n, addr),
             Address::PostInc(n) => {
@@ -1829,10 +1853,17 @@ impl<'a, B: Bus> Emitter<'a, B> {
             None => Memory::ALL.to_vec(),
         };
         let (host, latency) = self.span_address(low, span, run.store, &memories, one_by_one);
+        // The clock when the last word starts: past the limit, or not.
         let past = self.b.use_var(self.past);
-        let before_last = self.b.ins().imul_imm_s(latency, k - 1);
-        let at_last = self.b.ins().iadd(past, before_last);
-        let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at_last, -(k - 1) - self.lazy.cycles);
+        let known = self.latencies[Direct::at(run.store, memories[0])] as i64;
+        let over = match latency {
+            Some(latency) => {
+                let before_last = self.b.ins().imul_imm_s(latency, k - 1);
+                let at_last = self.b.ins().iadd(past, before_last);
+                self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, at_last, -(k - 1) - self.lazy.cycles)
+            }
+            None => self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -(k - 1) * (1 + known) - self.lazy.cycles),
+        };
         let go = self.b.create_block();
         self.brif(over, one_by_one, &[], go, &[]);
         self.switch_to(go);
@@ -1846,8 +1877,13 @@ impl<'a, B: Bus> Emitter<'a, B> {
             }
             self.count();
         }
-        let latency = self.b.ins().imul_imm_s(latency, k);
-        self.add_latency(latency);
+        match latency {
+            Some(latency) => {
+                let latency = self.b.ins().imul_imm_s(latency, k);
+                self.add_latency(latency);
+            }
+            None => self.lazy.cycles += k * known,
+        }
         if run.step != 0 {
             let moved = self.b.ins().iadd_imm_s(base, run.step as i64);
             self.set_address_reg(run.base, moved);
