@@ -98,12 +98,14 @@ pub struct Rp1Bus {
     /// DRAM checks it (`note_dram_store`): memory must only be changed
     /// through `Bus::write`/`write_fast`, `load` or `poke`.
     code_marks: Vec<u64>,
-    /// The same bitmap with, besides the code marks, the blocks holding a
-    /// reserved line (MOVLI.L): where a store to DRAM must take
-    /// `write_fast`'s whole path. Compiled code tests only this bit
-    /// before a store (`PlainRam::store_marks`), so a reservation held on
-    /// one line does not send every store of every core to its handler.
-    store_marks: Vec<u64>,
+    /// One byte per block (non-zero: marked) for the code marks and,
+    /// besides them, the blocks holding a reserved line (MOVLI.L): where a
+    /// store to DRAM must take `write_fast`'s whole path. Compiled code
+    /// tests only this byte before a store (`PlainRam::store_marks`), so
+    /// a reservation held on one line does not send every store of every
+    /// core to its handler. Bytes, not bits: the test is one load then,
+    /// where a bit took five instructions more at every store.
+    store_marks: Vec<u8>,
     /// Physical addresses of marked blocks stored to, not yet drained.
     code_writes: Vec<u32>,
 }
@@ -232,8 +234,10 @@ impl Rp1Bus {
     pub fn new(cores: usize, dram_size: u32) -> Rp1Bus {
         let cpg = Cpg::new();
         let pclk = cpg.peripheral_hz();
-        // One bit per DRAM block, for `code_marks` and `store_marks`.
-        let mark_words = (dram_size / code_cache::BLOCK_BYTES).div_ceil(64) as usize;
+        // One bit per DRAM block for `code_marks`, one byte for
+        // `store_marks`.
+        let blocks = (dram_size / code_cache::BLOCK_BYTES) as usize;
+        let mark_words = blocks.div_ceil(64);
         Rp1Bus {
             cores,
             dram: vec![0; dram_size as usize],
@@ -259,7 +263,7 @@ impl Rp1Bus {
             fault_count: 0,
             code_cache: Some(Box::new(CodeCache::new())),
             code_marks: vec![0; mark_words],
-            store_marks: vec![0; mark_words],
+            store_marks: vec![0; blocks],
             code_writes: Vec::new(),
         }
     }
@@ -284,7 +288,7 @@ impl Rp1Bus {
         self.code_writes.push(DRAM_BASE + (b as u32) * code_cache::BLOCK_BYTES);
     }
 
-    /// Sets DRAM block `b`'s bit of `store_marks` from what it stands
+    /// Sets DRAM block `b`'s byte of `store_marks` from what it stands
     /// for: the block's code mark, or a reservation of a line in it.
     fn mark_store_block(&mut self, b: usize) {
         let block = code_cache::BLOCK_BYTES;
@@ -293,15 +297,10 @@ impl Rp1Bus {
             let off = line.wrapping_sub(DRAM_BASE) as usize;
             off < self.dram.len() && off / block as usize == b
         });
-        let bit = 1 << (b % 64);
-        if coded || reserved {
-            self.store_marks[b / 64] |= bit;
-        } else {
-            self.store_marks[b / 64] &= !bit;
-        }
+        self.store_marks[b] = (coded || reserved) as u8;
     }
 
-    /// After `line`'s reservation was set or dropped: its block's bit of
+    /// After `line`'s reservation was set or dropped: its block's byte of
     /// `store_marks` again, if it is in DRAM.
     fn mark_reserved_line(&mut self, line: Option<u32>) {
         let Some(line) = line else { return };
@@ -688,7 +687,7 @@ impl Bus for Rp1Bus {
         }
         let b = off / len;
         self.code_marks[b / 64] |= 1 << (b % 64);
-        self.store_marks[b / 64] |= 1 << (b % 64);
+        self.store_marks[b] = 1;
         Some(&self.dram[off..off + len])
     }
 
@@ -909,8 +908,8 @@ mod tests {
     fn store_marks_follow_code_and_reserved_lines() {
         let mut bus = Rp1Bus::new(2, 0x0800_0000);
         let block = |addr: u32| ((addr - DRAM_BASE) / code_cache::BLOCK_BYTES) as usize;
-        let marked = |bus: &Rp1Bus, addr: u32| bus.store_marks[block(addr) / 64] & (1 << (block(addr) % 64)) != 0;
-        let any_marked = |bus: &Rp1Bus| bus.store_marks.iter().any(|&w| w != 0);
+        let marked = |bus: &Rp1Bus, addr: u32| bus.store_marks[block(addr)] != 0;
+        let any_marked = |bus: &Rp1Bus| bus.store_marks.iter().any(|&m| m != 0);
         let (line, beside, elsewhere) = (DRAM_BASE + 0x8004, DRAM_BASE + 0x8020, DRAM_BASE + 0x9000);
         assert!(!any_marked(&bus));
         bus.reserve(1, line);

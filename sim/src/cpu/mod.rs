@@ -129,8 +129,8 @@ pub trait Bus: 'static {
     /// `phys + off` with `off + size <= len` (`size` bytes, aligned):
     /// - a read must be exactly `read_fast`'s: the little-endian bytes at
     ///   `host + off`, plus `read_latency` cycles, and nothing else;
-    /// - a write, while bit `off / BLOCK_BYTES` of the `store_marks`
-    ///   bitmap is clear and `code_written()` is false, must be exactly
+    /// - a write, while byte `off / BLOCK_BYTES` of `store_marks` is 0
+    ///   and `code_written()` is false, must be exactly
     ///   `write_fast`'s: the bytes stored, plus `write_latency` cycles,
     ///   and nothing else. (The marks cover the blocks holding decoded
     ///   code and those holding a reserved line.)
@@ -266,11 +266,11 @@ pub struct PlainRam {
     pub write_latency: u64,
     /// Whether any core holds a MOVLI.L reservation (read live).
     pub reservations: *const bool,
-    /// One bit per `code_cache::BLOCK_BYTES` of the memory, set where a
-    /// write must take the bus's whole path: decoded code lives there,
-    /// or a core holds a reservation of a line in it (read live). Null
-    /// for a memory without (then `reservations` says).
-    pub store_marks: *const u64,
+    /// One byte per `code_cache::BLOCK_BYTES` of the memory, non-zero
+    /// where a write must take the bus's whole path: decoded code lives
+    /// there, or a core holds a reservation of a line in it (read live).
+    /// Null for a memory without (then `reservations` says).
+    pub store_marks: *const u8,
 }
 
 /// Counters kept per core for the report.

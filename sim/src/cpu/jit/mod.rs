@@ -176,7 +176,7 @@ pub(crate) struct Frame<B> {
     pub ram_reservations: *const bool,
     /// The plain RAM's `PlainRam::store_marks`, which stores to it test
     /// instead.
-    pub ram_store_marks: *const u64,
+    pub ram_store_marks: *const u8,
     /// What the direct ranges (`Cpu::jit_direct`) are made from; its
     /// windows follow the data windows as a handler moves them
     /// (`refresh`).

@@ -1726,14 +1726,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// line there).
     fn store_mark_test(&mut self, off: Value, slow: IrBlock) {
         let block_no = self.b.ins().ushr_imm_u(off, BLOCK_BYTES.trailing_zeros() as i64);
-        let word_no = self.b.ins().ushr_imm_u(block_no, 6);
-        let word_at = self.b.ins().ishl_imm_u(word_no, 3);
         let marks = self.frame_pointer(offset_of!(Frame<B>, ram_store_marks));
-        let word_at = self.b.ins().iadd(marks, word_at);
-        let marks = self.b.ins().load(types::I64, TRUSTED, word_at, 0);
-        let bit = self.b.ins().band_imm_s(block_no, 63);
-        let marks = self.b.ins().ushr(marks, bit);
-        let marked = self.b.ins().band_imm_s(marks, 1);
+        let mark_at = self.b.ins().iadd(marks, block_no);
+        let marked = self.b.ins().load(types::I8, TRUSTED, mark_at, 0);
         let clean = self.b.create_block();
         self.brif(marked, slow, &[], clean, &[]);
         self.switch_to(clean);
