@@ -872,7 +872,9 @@ impl<B: Bus> Jit<B> {
     /// end of a translation or a new time slice, anything but falling
     /// through from the word before. The translation entered there, if
     /// there is one; otherwise one more visit, and a translation made now
-    /// if that made the word hot.
+    /// if that made the word hot (`hints_and_latencies` gives what it is
+    /// asked for with: where the registers point, and the bus's
+    /// latencies, which the first request fixes for every translation).
     ///
     /// Why only arrivals: the interpreter runs a loop that is not yet hot
     /// word by word, and if every word it ran were a visit, every word of
@@ -886,7 +888,7 @@ impl<B: Bus> Jit<B> {
         phys: u32,
         vbase: u32,
         i: usize,
-        hints: impl FnOnce() -> (MemoryHints, Latencies),
+        hints_and_latencies: impl FnOnce() -> (MemoryHints, Latencies),
     ) -> Option<Entry> {
         if let Compile::Background(c) = &self.compile {
             if c.has_answers() && !self.answers_at_settle_only {
@@ -908,7 +910,7 @@ impl<B: Bus> Jit<B> {
                 }
             }
         }
-        self.visit_cold(block, table, phys, vbase, i, hints)
+        self.visit_cold(block, table, phys, vbase, i, hints_and_latencies)
     }
 
     #[inline(never)]
@@ -919,7 +921,7 @@ impl<B: Bus> Jit<B> {
         phys: u32,
         vbase: u32,
         i: usize,
-        hints: impl FnOnce() -> (MemoryHints, Latencies),
+        hints_and_latencies: impl FnOnce() -> (MemoryHints, Latencies),
     ) -> Option<Entry> {
         let at = Self::index(phys);
         let code = self.block_code(at, phys, vbase);
@@ -934,7 +936,7 @@ impl<B: Bus> Jit<B> {
         if matches!(self.compile, Compile::Background(_)) && self.asked >= MAX_IN_FLIGHT {
             return None;
         }
-        let (hints, now) = hints();
+        let (hints, now) = hints_and_latencies();
         // The first translation's are every translation's.
         let latencies = *self.latencies.get_or_insert(now);
         let result = match &mut self.compile {
