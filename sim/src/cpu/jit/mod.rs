@@ -243,11 +243,16 @@ pub(crate) const DIRECT_RANGES: usize = 2 * Memory::ALL.len();
 /// and its accesses take their handlers, which add the latency there is.
 pub(crate) type Latencies = [u64; DIRECT_RANGES];
 
+/// Each of `Memory::ALL` as `bus` offers it to `core` now, if it does.
+fn direct_memories<B: Bus>(bus: &mut B, core: usize) -> [(Memory, Option<super::PlainRam>); 3] {
+    [(Memory::Plain, bus.plain_ram()), (Memory::Local, bus.local_ram(core)), (Memory::P4, bus.p4_ram(core))]
+}
+
 /// The latencies of `bus`'s direct memories for `core` now (0 for one it
 /// does not have).
 pub(crate) fn latencies<B: Bus>(bus: &mut B, core: usize) -> Latencies {
     let mut latencies = [0; DIRECT_RANGES];
-    for (memory, ram) in [(Memory::Plain, bus.plain_ram()), (Memory::Local, bus.local_ram(core)), (Memory::P4, bus.p4_ram(core))] {
+    for (memory, ram) in direct_memories(bus, core) {
         if let Some(ram) = ram {
             latencies[Direct::at(false, memory)] = ram.read_latency;
             latencies[Direct::at(true, memory)] = ram.write_latency;
@@ -344,7 +349,7 @@ pub(crate) type MemoryHints = [Option<Memory>; 16];
 /// those accesses first missed the DRAM test (and the URAM one, for OL
 /// memory); guests' code reaches DRAM, tested first anyway.
 pub(crate) fn memory_hints<B: Bus>(r: &[u32; 16], bus: &mut B, core: usize) -> MemoryHints {
-    let memories = [(Memory::Plain, bus.plain_ram()), (Memory::Local, bus.local_ram(core)), (Memory::P4, bus.p4_ram(core))];
+    let memories = direct_memories(bus, core);
     let holds = |ram: &super::PlainRam, addr: u32| addr.wrapping_sub(ram.phys) < ram.len as u32;
     r.map(|v| {
         memories.iter().find_map(|&(memory, ram)| {

@@ -1574,17 +1574,17 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// `plain_ram_address` for a read of 4 bytes at any alignment
     /// (MOVUA.L): all four must lie in one direct range for loads, which
     /// makes each of the byte reads `Cpu::read32_unaligned` does a read of
-    /// that memory through the window.
-    fn unaligned_ram_address(&mut self, addr: Value, order: [Memory; 3], slow: IrBlock) -> (Value, Value) {
-        let (host, latency) = self.first_memory_hit(&order, slow, |e, memory, miss| {
+    /// that memory through the window. Its latency comes back as a value
+    /// (always `Some`): four byte reads cost four times one.
+    fn unaligned_ram_address(&mut self, addr: Value, order: [Memory; 3], slow: IrBlock) -> (Value, Option<Value>) {
+        self.first_memory_hit(&order, slow, |e, memory, miss| {
             let at = Direct::at(false, memory);
             let off = e.offset_in(addr, at);
             let off = e.b.ins().uextend(types::I64, off);
             e.end_test(off, 4, at, miss);
             let host = e.direct_host(at, off);
             (host, Some(e.latency_of(at)))
-        });
-        (host, latency.expect("each test returned a latency"))
+        })
     }
 
     /// `plain_ram_address` for `bytes` at 4-aligned virtual `addr` (a
@@ -1665,14 +1665,13 @@ impl<'a, B: Bus> Emitter<'a, B> {
     ) -> (Value, Option<Value>) {
         let found = self.b.create_block();
         self.b.append_block_param(found, self.ptr);
-        let mut with_latency = None;
         for (k, &memory) in order.iter().enumerate() {
             let next = if k + 1 == order.len() { slow } else { self.b.create_block() };
             let (host, latency) = test(self, memory, next);
-            if *with_latency.get_or_insert(latency.is_some()) && self.b.block_params(found).len() == 1 {
+            if k == 0 && latency.is_some() {
                 self.b.append_block_param(found, types::I64);
             }
-            debug_assert_eq!(with_latency, Some(latency.is_some()), "every memory's test returns a latency, or none does");
+            debug_assert_eq!(self.b.block_params(found).len(), 1 + latency.is_some() as usize, "every memory's test returns a latency, or none does");
             let args: Vec<BlockArg> = std::iter::once(host).chain(latency).map(BlockArg::from).collect();
             self.jump(found, &args);
             if next != slow {
@@ -1766,9 +1765,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
         // A store's value, read before its address register is written.
         let value = a.store.then(|| self.data(a.data));
         let order = self.memory_order(a.address.base());
+        // Only MOVUA.L's latency is counted at run time.
         let (host, latency) = if a.unaligned {
-            let (host, latency) = self.unaligned_ram_address(addr, order, slow);
-            (host, Some(latency))
+            self.unaligned_ram_address(addr, order, slow)
         } else {
             (self.plain_ram_address(addr, a.size, a.store, order, slow), None)
         };
