@@ -98,7 +98,9 @@ pub trait Bus: 'static {
     /// The `code_cache::BLOCK_BYTES` of memory at physical `phys` (aligned),
     /// for decoding, if it is memory whose stores the bus reports: from now
     /// on a store there (by anyone) shows in `code_written` and
-    /// `drain_code_writes`. `None`: not cacheable.
+    /// `drain_code_writes`. `None`: not cacheable. A block given out lies
+    /// in `plain_ram`: the translating tier counts a load of its bytes as
+    /// a read of that memory (`jit::translate::literal`).
     fn code_block(&mut self, _phys: u32) -> Option<&[u8]> {
         None
     }
@@ -1144,13 +1146,23 @@ impl Cpu {
                         let mut frame = jit::Frame::in_rounds(self, bus, rounds, latencies);
                         frame.chain = chain;
                         frame.blocks = blocks;
-                        // SAFETY: `code` was compiled for this block at this
-                        // base and for this bus type, entered as its
-                        // contract asks (the block test above), with its
-                        // block's entry table; `frame` outlives the call,
-                        // and nothing else touches the CPU or the bus
-                        // meanwhile.
-                        let exit = unsafe { jit::enter(trampoline, code, &mut frame) };
+                        // Not if the bus's latencies changed (never in
+                        // practice; a test's): the tier starts again, and
+                        // this instruction goes the loop's way.
+                        let entered = frame.latencies_hold();
+                        let exit = if entered {
+                            // SAFETY: `code` was compiled for this block at
+                            // this base and for this bus type, entered as
+                            // its contract asks (the block test above),
+                            // with its block's entry table and the
+                            // latencies it counts; `frame` outlives the
+                            // call, and nothing else touches the CPU or
+                            // the bus meanwhile.
+                            unsafe { jit::enter(trampoline, code, &mut frame) }
+                        } else {
+                            jit.as_deref_mut().expect("the tier gave the entry").forget_latencies();
+                            jit::EXIT_CONTINUE
+                        };
                         // It may have run on into later rounds, each
                         // (but perhaps the last, at the horizon) a
                         // quantum long.
@@ -1167,7 +1179,7 @@ impl Cpu {
                             self.code_vbase = NO_CODE;
                         }
                         if let Some(j) = jit.as_deref_mut() {
-                            j.stats.calls += 1;
+                            j.stats.calls += entered as u64;
                             j.stats.chained += frame.chained;
                             j.stats.retired += frame.retired;
                         }

@@ -530,6 +530,18 @@ impl<B: Bus> Frame<B> {
         }
     }
 
+    /// Whether the plain RAM's read latency is still the one the call's
+    /// translations count (`Latencies`). They count it at compile time for
+    /// their `literal` loads too, which have no way to the handler; so a
+    /// frame where it changed is not entered: the tier starts again from
+    /// the bus's new latencies (`Jit::forget_latencies`).
+    pub fn latencies_hold(&self) -> bool {
+        // SAFETY: the tier's latencies outlive the call.
+        let assumed = unsafe { &*self.assumed };
+        let ram = &self.inputs.ram;
+        ram.len == 0 || ram.latency == assumed[Direct::at(false, Memory::Plain)]
+    }
+
     /// Where compiled code may load from (or store to) `memory` now: where
     /// the data window lands in it, or all of the P4 memory; nowhere if
     /// its latency now is not the one translations count.
@@ -767,8 +779,10 @@ pub struct Jit<B> {
     /// `hot` was set (`set_hot`), not taken from where the tier compiles.
     hot_chosen: bool,
     /// The latencies every translation counts: the bus's when the first
-    /// was asked for (a bus's do not change in practice; where they
-    /// would, `Frame::range` keeps translations exact).
+    /// was asked for. A bus's do not change in practice; where they
+    /// would, `Frame::range` keeps translations exact for the memories of
+    /// their accesses, and a change of the plain RAM's read latency
+    /// starts the tier again (`forget_latencies`).
     latencies: Option<Latencies>,
     pub stats: JitStats,
     _bus: PhantomData<fn(&mut B)>,
@@ -1045,6 +1059,14 @@ impl<B: Bus> Jit<B> {
             }
             self.take(a.slot, a.generation, a.entry, a.result);
         }
+    }
+
+    /// The bus's latencies are no longer those every translation counts
+    /// (`Frame::latencies_hold`): every translation goes (a flush), and
+    /// the next one asked for takes the latencies there are then.
+    pub(crate) fn forget_latencies(&mut self) {
+        self.flush();
+        self.latencies = None;
     }
 
     /// Free every translation and its code.

@@ -3,7 +3,7 @@
 //! word), and whole programs (random ones, self-modifying ones, a flush),
 //! compared on everything the machine shows.
 
-use super::translate::{loops_back, Translator, INLINED, MEMORY_FAST};
+use super::translate::{literal, loops_back, Translator, INLINED, MEMORY_FAST};
 use super::*;
 use crate::bus::{Rp1Bus, OLRAM_BASE, OLRAM_SIZE, URAM_BASE};
 use crate::cpu::code_cache::CodeCache;
@@ -97,21 +97,28 @@ fn inlined_words_do_what_their_handlers_do() {
         // found them (`Jit::latencies`).
         let assumed = latencies(&mut scratch, 0);
         let done = translator.translate(block, &table, P1 | CODE, 0, &hints, &assumed).expect("translates");
+        // A load of a literal of the block is its value, counted at the
+        // plain RAM's latency: only privileged code reaches P1 (a fetch
+        // there in user mode raises), so round 8 is not its case.
+        let folded = literal(block, &table, P1 | CODE, P1 | CODE, op).is_some();
         // Rounds 4 and 5 point the registers and GBR into the core's
         // URAM (the bus's local RAM) rather than DRAM; rounds 6 and 7
         // into its OL memory (the bus's P4 RAM), round 7 with SR.BL set
         // (where stores there go inline, `p4::write` not yielding for
         // them), round 8 in user mode (where P4 raises an address error). Rounds 9 and 10 are DRAM's
         // again with the FPU in other modes: FMOV.S then moves pairs, or
-        // raises. In round 11 DRAM and local memory have other latencies
-        // than the translation counts: the frame gives it no range of
-        // them, and their accesses take the handlers.
+        // raises. In round 11 local memory has another latency than the
+        // translation counts: the frame gives it no range of it, and its
+        // accesses take the handlers. (Where DRAM's changed, the loop
+        // enters no translation: `a_change_of_latency_starts_the_tier_again`.)
         for round in 0..12 {
+            if round == 8 && folded {
+                continue;
+            }
             let (mut bus, _) = new_bus();
             let (mut bus2, _) = new_bus();
             if round == 11 {
                 for b in [&mut bus, &mut bus2] {
-                    b.latency.dram = 3;
                     b.latency.local = 2;
                 }
             }
@@ -170,6 +177,7 @@ fn inlined_words_do_what_their_handlers_do() {
             c.cycles += 1;
             let limit = c2.cycles + 1;
             let mut frame = Frame::new(&mut c2, &mut bus2, limit, &assumed);
+            assert!(frame.latencies_hold());
             // SAFETY: entered as the contract asks (block base set, no slot).
             let exit = unsafe { enter(translator.trampoline(), done.code, &mut frame) };
             let (retired, exception) = (frame.retired, frame.exception);
@@ -394,13 +402,15 @@ fn framed(body: &[u16], loops: i8) -> Vec<u16> {
 
 /// A random instruction for the loop body, with registers r0-r11 free and
 /// r12/r13 data pointers: ALU, loads and stores through the pointers,
-/// short forward branches with and without slots, and now and then a word
+/// PC-relative loads, short forward branches with and without slots (a
+/// PC-relative load among them then loads from the slot's PC on), and
+/// now and then a word
 /// that faults (an illegal one, or a load through a random register).
 fn random_word(x: u32) -> u16 {
     let n = ((x >> 8) % 12) as u16;
     let m = ((x >> 12) % 12) as u16;
     let d = ((x >> 16) & 0xF) as u16;
-    match x % 30 {
+    match x % 32 {
         0 => 0x300C | n << 8 | m << 4,  // add
         1 => 0x7000 | n << 8 | (x >> 20) as u16 & 0xFF, // add #imm
         2 => 0x3008 | n << 8 | m << 4,  // sub
@@ -436,7 +446,11 @@ fn random_word(x: u32) -> u16 {
         }
         27 => 0x4010 | n << 8,          // dt
         28 => 0x0009,                  // nop
-        _ => 0x400C | n << 8 | m << 4,  // shad
+        29 => 0x400C | n << 8 | m << 4,  // shad
+        // PC-relative loads: of the loop's own words, the exit's, or
+        // past them (the literals of the block or of the next).
+        30 => 0xD000 | n << 8 | (x >> 20) as u16 & 0xFF, // mov.l @(disp,pc),rn
+        _ => 0x9000 | n << 8 | (x >> 20) as u16 & 0xFF,  // mov.w @(disp,pc),rn
     }
 }
 
@@ -601,17 +615,104 @@ fn self_modifying_code_runs_the_new_code_when_compiled_in_the_background() {
     }
 }
 
+/// A loop that adds a PC-relative literal to r5 eight times, then stores
+/// the literal plus one back in its place (at P1 0x8C000000 + `literal`),
+/// 10 times over; then exits with r5: 8 x (1 + 2 + ... + 10) = 440.
+fn literal_rewriting_program(literal: u32) -> Vec<u16> {
+    use asm::*;
+    let mut v = vec![
+        mov_l_pc(6, 2),  // 0x00: r6 = the literal's address (0x0c)
+        mov_imm(5, 0),   // 0x02
+        mov_imm(14, 10), // 0x04
+        bra(3),          // 0x06: to 0x10
+        NOP,
+        NOP,
+        literal as u16, 0x8C00 | (literal >> 16) as u16, // 0x0c
+        mov_imm(13, 8), // 0x10: the outer loop
+        mov_l_pc(1, ((literal - 0x14) / 4) as u16), // 0x12: the inner loop
+        0x351C,            // add r1,r5
+        dt(13),
+        bf(-5),            // to 0x12
+        0x7101,            // add #1,r1
+        mov_l_store(1, 6), // the literal, one more
+        dt(14),
+        bf(-10), // to 0x10
+        // 0x22: exit with r5
+        mov_l_pc(1, 9), // SIMCTL (0x48)
+        0x6053,         // mov r5,r0
+        0x2102,         // mov.l r0,@r1
+        bra(-2),
+        NOP,
+    ];
+    v.resize(0x48 / 2, NOP);
+    v.extend_from_slice(&[0x0000, 0xBBFF]);
+    v.resize(0x800 / 2, NOP);
+    v[literal as usize / 2] = 1;
+    v[literal as usize / 2 + 1] = 0;
+    v
+}
+
+/// A load of a literal of its own block is compiled as the literal's
+/// value (`translate::literal`); a store to the literal ends the block's
+/// translations as a store to its code does, so the next load reads the
+/// new value, with the same cycles as the interpreter's. With the literal
+/// the block's last word, and the first of the next block (a load the
+/// translation does through the memory, since a store there does not end
+/// this block's translations).
+#[test]
+fn a_literal_rewritten_is_read_anew() {
+    for literal in [0x40, 0x3FC, 0x400] {
+        let v = literal_rewriting_program(literal);
+        let (interp, _) = run_program(&v, Tier::Interp, 1000, 1_000_000, None);
+        let (jit, stats) = run_program(&v, Tier::Jit, 1000, 1_000_000, None);
+        assert_eq!(interp, jit, "literal at {literal:#x}");
+        assert!(interp.starts_with("Guest(440)"), "{interp}");
+        let stats = stats.expect("jit");
+        assert!(stats.translations > 0 && stats.retired > 0, "{stats:?}");
+    }
+}
+
+/// Translations count the plain RAM's read latency as it was when the
+/// first was asked for; where the bus's changes, the loop enters none of
+/// them, and the tier starts again (a flush) from the new latencies. The
+/// same machine as the interpreter's, a loop of PC-relative loads with
+/// DRAM's latency changed in its middle.
+#[test]
+fn a_change_of_latency_starts_the_tier_again() {
+    let run = |tier: Tier| {
+        let config =
+            Config { cores: 1, quantum: 20, tier: Some(tier), jit_hot: Some(2), jit_background: Some(false), ..Config::default() };
+        let mut m = Machine::new(config).expect("machine");
+        // r1 += the literal at 0x24 (the loop's own words), 100 times.
+        let program = framed(&[0xD201, 0x312C], 100);
+        let bytes: Vec<u8> = program.iter().flat_map(|w| w.to_le_bytes()).collect();
+        m.bus.load(0, CODE, &bytes).expect("program fits");
+        m.cpus[0].reset(P1 | CODE);
+        let first = m.run(300);
+        m.bus.latency.dram += 2;
+        let exit = m.run(1_000_000);
+        (format!("{first:?} {}", outcome(&mut m, exit)), m.bus.jit_stats())
+    };
+    let (interp, _) = run(Tier::Interp);
+    let (jit, stats) = run(Tier::Jit);
+    assert_eq!(interp, jit);
+    let stats = stats.expect("jit");
+    assert!(interp.starts_with("CycleLimit Guest(0)"), "{interp}");
+    assert!(stats.flushes == 1 && stats.translations >= 2, "{stats:?}");
+}
+
 /// With a code cap smaller than the program's translations, the tier
 /// flushes again and again; the machine does not notice.
 #[test]
 fn a_full_translation_cache_is_flushed_and_nothing_changes() {
     let mut seed = 77u64;
     // No word that may fault (23 and 26 load through moving or random
-    // pointers), so the loop runs all its iterations.
+    // pointers) or leave the loop (16 to 19: a forward branch among its
+    // last words skips its DT and BF), so it runs all its iterations.
     let words: Vec<u16> = (0..40)
         .map(|_| loop {
             let x = rng(&mut seed);
-            if !matches!(x % 30, 23 | 26) {
+            if !matches!(x % 32, 16..=19 | 23 | 26) {
                 break random_word(x);
             }
         })

@@ -3,7 +3,8 @@
 //! `mod.rs`).
 //!
 //! The shape of a translation: the run is cut into segments, each a string
-//! of pure words (`INLINED`: one cycle each, no way out) ended by one
+//! of pure words (`INLINED`: one cycle each, no way out; and loads of a
+//! literal, `literal`, whose value and latency are known now) ended by one
 //! other word (a branch, a load or store, a handler call). A segment
 //! starts an IR block with one test of the cycle limit, which passes
 //! exactly when the interpreter's tests before each of its words would
@@ -354,11 +355,53 @@ fn run_end<B: Bus>(block: &Block<B>, table: &OpTable<B>, entry: usize) -> usize 
     end
 }
 
-/// For the run `entry..end`: which words are pure (`INLINED`: one cycle,
-/// no way out) and which start a segment (the entry, a target of a branch
-/// of the run, or the word after an impure one).
+/// The value the PC-relative load `op` at `pc` of `block` (at `vbase`)
+/// reads, if it is known when the word is translated: a `MOV.L` or
+/// `MOV.W @(disp,PC),Rn` of code in P1 or P2 whose literal lies in the
+/// word's own block. Why it is known: there the core is privileged and
+/// the load's address translates to the physical address of the block's
+/// own bytes, which are the decoded words (`Block::ops`); and a store to
+/// them, by any core, the store queue or the loader, ends the block's
+/// translations as a store to its code does (`code_cache`). What the load
+/// costs is known too: the plain RAM's read latency (code blocks are
+/// plain RAM, `Bus::code_block`), which every frame holds to
+/// (`Frame::latencies_hold`). Compilers put a function's constants and
+/// addresses after its code: in the hypervisor's hot code these loads
+/// are about a fifth of the words, each an address test and a load
+/// before.
+pub(super) fn literal<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, pc: u32, op: u16) -> Option<u32> {
+    let size = match table.mnemonic(op) {
+        "MOV.L @(disp,PC),Rn" => 4,
+        "MOV.W @(disp,PC),Rn" => 2,
+        _ => return None,
+    };
+    fixed_segment(vbase)?;
+    // As the handlers compute it (`ops::load_store::mov_l_pc`).
+    let from = if size == 4 { pc & !3 } else { pc };
+    let addr = from.wrapping_add(4).wrapping_add(imm8(op) * size);
+    let off = addr.wrapping_sub(vbase);
+    if off.checked_add(size)? > BLOCK_BYTES {
+        return None;
+    }
+    let i = (off / 2) as usize;
+    // Both aligned (`vbase` is a block's), and the words little-endian.
+    Some(match size {
+        4 => block.ops[i] as u32 | (block.ops[i + 1] as u32) << 16,
+        _ => block.ops[i] as i16 as i32 as u32,
+    })
+}
+
+/// For the run `entry..end`: which words are pure (one of `INLINED`, or a
+/// `literal` load: no way out, and a cost known now, `Emitter::cost`) and
+/// which start a segment (the entry, a target of a branch of the run, or
+/// the word after an impure one).
 fn segments<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize, end: usize) -> (Vec<bool>, Vec<bool>) {
-    let pure: Vec<bool> = (entry..end).map(|w| INLINED.contains(&table.mnemonic(block.ops[w]))).collect();
+    let pure: Vec<bool> = (entry..end)
+        .map(|w| {
+            let op = block.ops[w];
+            INLINED.contains(&table.mnemonic(op)) || literal(block, table, vbase, vbase.wrapping_add(2 * w as u32), op).is_some()
+        })
+        .collect();
     let mut starts: Vec<bool> = (entry..end).map(|w| w == entry || !pure[w - 1 - entry]).collect();
     for w in entry..end {
         if let Some(t) = target_in_run(block, table, vbase, entry, end, w) {
@@ -465,8 +508,8 @@ struct Emitter<'a, B: Bus> {
     /// IR block of each word of the run that starts a segment (index:
     /// word - entry); the other words continue their predecessor's block.
     words: Vec<Option<IrBlock>>,
-    /// Per word of the run: it is one of the inlined instructions that
-    /// cost exactly one cycle and never leave (`INLINED`).
+    /// Per word of the run: it never leaves, and costs what is known now
+    /// (`INLINED`, one cycle; a `literal` load, `cost`).
     pure: Vec<bool>,
     /// Per word of the run: it starts a segment (the entry, a branch
     /// target inside the run, or the word after one that is not pure).
@@ -645,8 +688,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// At the start of a segment of `k` words: the interpreter tests the
-    /// limit before each, and all but the last cost exactly one cycle, so
-    /// the k tests pass exactly when `cycles + k - 1 < limit`. If not, the
+    /// limit before each, and all but the last are pure, each costing
+    /// what `cost` says (mostly one cycle), so the k tests pass exactly
+    /// when the clock plus the first k - 1 costs is below the limit. If not, the
     /// words the limit leaves room for run one by one, each tested
     /// (`limit_ladder`), and the translation leaves with the PC at the
     /// first word not run (one that ran nothing hands the loop the
@@ -657,9 +701,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
             last += 1;
         }
         let head = self.b.current_block().expect("a segment starts a block");
-        // The clock at `last`, `last - start` on, reaches the limit.
+        // The clock at `last`, the words before it on, reaches the limit.
+        let before_last: u64 = (start..last).map(|w| self.cost(w)).sum();
         let past = self.b.use_var(self.past);
-        let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -((last - start) as i64) - self.lazy.cycles);
+        let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -(before_last as i64) - self.lazy.cycles);
         let go = self.b.create_block();
         let cold = self.b.create_block();
         self.brif(over, cold, &[], go, &[]);
@@ -739,11 +784,21 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.jump(head, &[]);
     }
 
+    /// The cycles pure word `word` costs: one, and for a `literal` load
+    /// the plain RAM's read latency.
+    fn cost(&self, word: usize) -> u64 {
+        let op = self.block.ops[word];
+        match literal(self.block, self.table, self.vbase, self.pc_of(word), op) {
+            Some(_) => 1 + self.latencies[Direct::at(false, Memory::Plain)],
+            None => 1,
+        }
+    }
+
     /// Where a segment's test failed (`segment_test`): its words up to the
     /// limit, each tested first as the interpreter tests it, then out with
     /// the PC at the first word not run. Only pure words can run here
     /// (the test failed, so the limit falls before `last`, the one word
-    /// that may not be pure), so each is its inline form again, one cycle.
+    /// that may not be pure), so each is its inline form again.
     /// Why: leaving at the segment's start handed those words to the
     /// loop, which entered the next translation only to have its first
     /// test fail the same way and then interpreted them, at every round
@@ -1286,10 +1341,18 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
 
     /// Emit `op` (at `pc`) inline if it is one of the instructions that
-    /// touch only registers: returns false, emitting nothing, otherwise.
+    /// touch only registers, or a load of a `literal`: returns false,
+    /// emitting nothing, otherwise.
     fn inline(&mut self, op: u16, pc: u32) -> bool {
         let (n, m) = (rn(op), rm(op));
         let mnemonic = self.table.mnemonic(op);
+        if let Some(value) = literal(self.block, self.table, self.vbase, pc, op) {
+            // What the handler's read adds (`Bus::read_fast`).
+            self.lazy.cycles += self.latencies[Direct::at(false, Memory::Plain)] as i64;
+            let v = self.const32(value);
+            self.set_reg(n, v);
+            return true;
+        }
         if !INLINED.contains(&mnemonic) {
             return false;
         }
