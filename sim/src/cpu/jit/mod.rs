@@ -45,7 +45,9 @@
 //! when they were asked for, `MemoryHints`, which changes no result; and
 //! an inline access counts its memory's latency as the bus gave it when
 //! the tier's first translation was asked for, `Latencies`, which a frame
-//! holds them to.) So a
+//! holds them to. A PC-relative load whose literal lies in the block is
+//! compiled as the literal's value where the code runs in P1 or P2, which
+//! only privileged code reaches: `translate::literal`.) So a
 //! translation stays valid until its block's memory is written, and is
 //! keyed by (physical block, virtual base, entry word). A block that
 //! leaves the decoded-code cache (another block took its slot) keeps its
