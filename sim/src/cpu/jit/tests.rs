@@ -701,6 +701,77 @@ fn a_change_of_latency_starts_the_tier_again() {
     assert!(stats.flushes == 1 && stats.translations >= 2, "{stats:?}");
 }
 
+/// A loop that reads the CCN's TTB through base registers loaded from
+/// literals (as the hypervisor's exception entry reads PTEH, TTB, TEA and
+/// the rest): translated, such a read loads the `Cpu`'s field
+/// (`Emitter::ccn_field`), where the base's value is known. Two traps
+/// for what "known" may mean: the inner loop's head is reached with the
+/// base a literal made the CCN's the first time and a DRAM pointer after
+/// (a branch target forgets what the words before it made known), and
+/// an ADD that the run compiles twice: in a delayed branch's slot (on
+/// the taken way, and as the next word on the other) and at a segment's
+/// start (in its limit ladder, and on its way). Exits with r5: 100 x
+/// (3 x TTB + 2 x 7).
+fn ccn_reading_program() -> Vec<u16> {
+    use asm::*;
+    let mut v = vec![
+        mov_l_pc(1, 16), // 0x00: r1 = 0xFF000000 (0x44)
+        mov_l_pc(2, 17), // 0x02: r2 = TTB's value (0x48)
+        0x1122,          // 0x04: mov.l r2,@(8,r1): TTB
+        mov_l_pc(2, 17), // 0x06: r2 = TEA's value (0x4c)
+        0x1123,          // 0x08: mov.l r2,@(12,r1): TEA
+        mov_imm(14, 100), // 0x0a
+        mov_imm(5, 0),   // 0x0c
+        NOP,             // 0x0e
+        mov_l_pc(6, 12), // 0x10: the outer loop; r6 = 0xFF000000
+        mov_imm(13, 3),  // 0x12
+        0x5062,          // 0x14: the inner loop; mov.l @(8,r6),r0
+        0x350C,          // 0x16: add r0,r5
+        mov_l_pc(6, 13), // 0x18: r6 = a DRAM pointer (0x50)
+        0x4D10,          // 0x1a: dt r13
+        bf(-6),          // 0x1c: to 0x14
+        mov_l_pc(7, 13), // 0x1e: r7 = 0xFF000004 (0x54)
+        0x6962,          // 0x20: mov.l @r6,r9 (ends a segment)
+        0x7704,          // 0x22: add #4,r7 (its limit ladder has it too)
+        0x6072,          // 0x24: mov.l @r7,r0: TTB
+        0x350C,          // 0x26: add r0,r5
+        mov_l_pc(7, 10), // 0x28: r7 = 0xFF000004 (0x54)
+        0x0008,          // 0x2a: clrt
+        0x8D02,          // 0x2c: bt/s 0x34 (never taken)
+        0x7704,          // 0x2e: add #4,r7 (the slot)
+        0x6072,          // 0x30: mov.l @r7,r0: TTB
+        0x350C,          // 0x32: add r0,r5
+        0x4E10,          // 0x34: dt r14
+        bf(-21),         // 0x36: to 0x10
+        mov_l_pc(1, 7),  // 0x38: SIMCTL (0x58)
+        0x6053,          // 0x3a: mov r5,r0
+        0x2102,          // 0x3c: mov.l r0,@r1
+        bra(-2),
+        NOP,
+        NOP,
+        0x0000, 0xFF00, // 0x44
+        0x0100, 0x0000, // 0x48: TTB
+        0x5678, 0x0000, // 0x4c: TEA
+        0x07F8, 0x8C00, // 0x50: the DRAM pointer, 8 before 0x8C000800
+        0x0004, 0xFF00, // 0x54
+        0x0000, 0xBBFF, // 0x58
+    ];
+    v.resize(0x800 / 2, NOP);
+    v.extend_from_slice(&[7, 0]);
+    v
+}
+
+#[test]
+fn ccn_registers_read_through_known_addresses() {
+    let v = ccn_reading_program();
+    let (interp, _) = run_program(&v, Tier::Interp, 1000, 1_000_000, None);
+    let (jit, stats) = run_program(&v, Tier::Jit, 1000, 1_000_000, None);
+    assert_eq!(interp, jit);
+    assert!(interp.starts_with(&format!("Guest({})", 100 * (3 * 0x100 + 2 * 7))), "{interp}");
+    let stats = stats.expect("jit");
+    assert!(stats.retired > 2000, "{stats:?}");
+}
+
 /// With a code cap smaller than the program's translations, the tier
 /// flushes again and again; the machine does not notice.
 #[test]

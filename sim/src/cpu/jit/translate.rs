@@ -550,6 +550,17 @@ struct Emitter<'a, B: Bus> {
     /// (`jit::memory_hints`), followed through copies and additions, and
     /// nothing once a word writes it otherwise (`memory_order`).
     hints: MemoryHints,
+    /// The value each general register holds, where the words emitted so
+    /// far make it known now: set by a constant (`MOV #imm`, `MOVA`, a
+    /// `literal` load), copied and moved on by a constant (`MOV Rm,Rn`,
+    /// `ADD #imm`), nothing once written otherwise or by a handler, and
+    /// nothing at all at a word other words of the run branch to
+    /// (`targets`). Words emitted out of their order (a limit ladder, a
+    /// slot on a branch's taken way, a run's way) leave it as it was.
+    /// What it is for: `ccn_field`.
+    known: [Option<u32>; 16],
+    /// Per word of the run: a branch of the run goes to it.
+    targets: Vec<bool>,
     /// What each direct range's accesses cost (`jit::Latencies`), counted
     /// at compile time.
     latencies: Latencies,
@@ -595,6 +606,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let zero = b.ins().iconst(types::I64, 0);
         b.def_var(retired, zero);
         let (pure, starts) = segments(block, table, vbase, entry, end);
+        let mut targets = vec![false; end - entry];
+        for w in entry..end {
+            if let Some(t) = target_in_run(block, table, vbase, entry, end, w) {
+                targets[t - entry] = true;
+            }
+        }
         let words: Vec<Option<IrBlock>> = starts.iter().map(|&s| s.then(|| b.create_block())).collect();
         let exit_at = b.create_block();
         b.append_block_param(exit_at, types::I32);
@@ -643,6 +660,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
             vars,
             calls: false,
             hints: *hints,
+            known: [None; 16],
+            targets,
             latencies: *latencies,
         };
         for exit in [exit_at, chain_exit, cross_exit, exit_as_is, exit_exception] {
@@ -665,6 +684,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
         // Words before this are in a run already tried as one.
         let mut run_to = self.entry;
         for word in self.entry..self.end {
+            if self.targets[word - self.entry] {
+                // Reached from elsewhere in the run too.
+                self.known = [None; 16];
+            }
             if let Some(ir) = self.words[word - self.entry] {
                 self.switch_to(ir);
                 if word < run_to {
@@ -676,7 +699,9 @@ impl<'a, B: Bus> Emitter<'a, B> {
             if word >= run_to {
                 if let Some(run) = self.run_at(word) {
                     run_to = word + run.accesses.len();
+                    let known = self.known;
                     self.base_run(word, &run);
+                    self.known = known;
                 }
             }
             self.instruction(word);
@@ -806,6 +831,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// 1.30 M interpreted instructions before, 0.29 M after; 0.98x its
     /// host time, docs/benchmarks.md).
     fn limit_ladder(&mut self, start: usize, last: usize) {
+        let known = self.known;
         for word in start..last {
             let past = self.b.use_var(self.past);
             let done = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -self.lazy.cycles);
@@ -820,6 +846,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         }
         let pc = self.const32(self.pc_of(last));
         self.jump(self.exit_at, &[pc.into()]);
+        self.known = known;
     }
 
     /// After a pure word: on to `word` in the same IR block if it does not
@@ -1092,11 +1119,13 @@ impl<'a, B: Bus> Emitter<'a, B> {
     }
     fn set_reg(&mut self, n: usize, v: Value) {
         self.hints[n] = None;
+        self.known[n] = None;
         self.set_field(reg_offset(n), v)
     }
     /// `set_reg` for an access's address register moved on (@-Rn, @Rn+):
     /// it still points where it did (`memory_order`).
     fn set_address_reg(&mut self, n: usize, v: Value) {
+        self.known[n] = None;
         self.set_field(reg_offset(n), v)
     }
     /// A 32-bit field of the `Cpu`: its variable if it is held.
@@ -1157,7 +1186,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let m = self.table.mnemonic(op);
         let next = Target::Fixed(pc.wrapping_add(2));
         if let Some(conditional) = delayed(m).filter(|_| m != "RTE") {
-            return self.delayed_branch(word, m, conditional);
+            // The slot is emitted on the taken way first; the not-taken
+            // way runs it as the next word.
+            let known = self.known;
+            self.delayed_branch(word, m, conditional);
+            self.known = known;
+            return;
         }
         match m {
             "BF label" | "BT label" => {
@@ -1195,6 +1229,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
                     }
                     None => {
                         self.calls = true;
+                        // Whatever the handler writes.
+                        self.known = [None; 16];
                         false
                     }
                 };
@@ -1351,12 +1387,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
             self.lazy.cycles += self.latencies[Direct::at(false, Memory::Plain)] as i64;
             let v = self.const32(value);
             self.set_reg(n, v);
+            self.known[n] = Some(value);
             return true;
         }
         if !INLINED.contains(&mnemonic) {
             return false;
         }
         let hints_before = self.hints;
+        let known_before = self.known;
         match mnemonic {
             "NOP" => {}
             "MOV #imm,Rn" => {
@@ -1542,6 +1580,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
             "MOV Rm,Rn" => self.hints[n] = hints_before[m],
             "ADD #imm,Rn" => self.hints[n] = hints_before[n],
             "ADD Rm,Rn" => self.hints[n] = hints_before[n].or(hints_before[m]),
+            _ => {}
+        }
+        // Values known now (`known`; `set_reg` forgot the register's).
+        match mnemonic {
+            "MOV #imm,Rn" => self.known[n] = Some(simm8(op)),
+            "MOVA @(disp,PC),R0" => self.known[0] = Some((pc & !3).wrapping_add(4).wrapping_add(imm8(op) << 2)),
+            "MOV Rm,Rn" => self.known[n] = known_before[m],
+            "ADD #imm,Rn" => self.known[n] = known_before[n].map(|v| v.wrapping_add(simm8(op))),
             _ => {}
         }
         true
@@ -1804,6 +1850,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// failed, for the caller to do the word through its handler.
     fn access_fast(&mut self, a: Access) -> IrBlock {
         let slow = self.b.create_block();
+        if let Some(offset) = self.ccn_field(a) {
+            // No way to `slow`: the load cannot miss or raise.
+            let v = self.b.ins().load(types::I32, TRUSTED, self.cpu, offset);
+            self.set_data(a.data, v);
+            return slow;
+        }
         self.guard(a.guard, slow);
         let addr = match a.address {
             Address::At(n) | Address::PostInc(n) => self.reg(n),
@@ -1864,6 +1916,40 @@ impl<'a, B: Bus> Emitter<'a, B> {
             self.set_data(a.data, v);
         }
         slow
+    }
+
+    /// The `Cpu` field that load `a` reads, if its address is known now
+    /// (`known`) and is one of the CCN's registers that `p4::ccn_read`
+    /// answers with a field as it is, and the code runs in P1 or P2, so
+    /// privileged (the hypervisor's exception entry reads PTEH, PTEL,
+    /// TTB, TEA, TRA, EXPEVT and INTEVT off a base register loaded from a
+    /// literal). Such a read is `Cpu::read`'s exactly: no window holds a
+    /// P4 address, the address is aligned, and `p4::read` adds no cycles.
+    fn ccn_field(&self, a: Access) -> Option<i32> {
+        if a.store || a.size != 4 || a.unaligned || a.guard != Guard::None || fixed_segment(self.vbase).is_none() {
+            return None;
+        }
+        let addr = match a.address {
+            Address::At(n) => self.known[n]?,
+            Address::Disp(n, d) => self.known[n]?.wrapping_add(d),
+            _ => return None,
+        };
+        if addr & 0xFFFF_FF03 != 0xFF00_0000 {
+            return None;
+        }
+        let mmu = offset_of!(Cpu, mmu);
+        let field = match addr & 0xFF {
+            0x00 => mmu + offset_of!(crate::cpu::mmu::Mmu, pteh),
+            0x04 => mmu + offset_of!(crate::cpu::mmu::Mmu, ptel),
+            0x08 => mmu + offset_of!(crate::cpu::mmu::Mmu, ttb),
+            0x0C => mmu + offset_of!(crate::cpu::mmu::Mmu, tea),
+            0x20 => offset_of!(Cpu, tra),
+            0x24 => offset_of!(Cpu, expevt),
+            0x28 => offset_of!(Cpu, intevt),
+            0x34 => mmu + offset_of!(crate::cpu::mmu::Mmu, ptea),
+            _ => return None,
+        };
+        Some(field as i32)
     }
 
     /// The run of accesses off one base register that starts at `word`
