@@ -28,7 +28,9 @@
 //!   its URAM), through the call's ranges where the data windows land in
 //!   them (`Direct`), and for privileged loads the core's P4 memory
 //!   (`Bus::p4_ram`, its OL memory), its handler behind it (with FMOV.S
-//!   also behind a guard on the FPU's mode); or an STC of a privileged
+//!   also behind a guard on the FPU's mode; a load of one of the CCN's
+//!   registers at an address known at compile time reads the `Cpu`'s
+//!   field, `translate::Emitter::ccn_field`); or an STC of a privileged
 //!   register, inline behind a test of SR.MD; a run of 4-byte loads or
 //!   stores off one base register is done as one where one test of its
 //!   span and one of the limit pass (`access.rs`,
