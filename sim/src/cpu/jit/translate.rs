@@ -366,9 +366,9 @@ fn run_end<B: Bus>(block: &Block<B>, table: &OpTable<B>, entry: usize) -> usize 
 /// costs is known too: the plain RAM's read latency (code blocks are
 /// plain RAM, `Bus::code_block`), which every frame holds to
 /// (`Frame::latencies_hold`). Compilers put a function's constants and
-/// addresses after its code: in the hypervisor's hot code these loads
-/// are about a fifth of the words, each an address test and a load
-/// before.
+/// addresses after its code: one instruction in seven of the
+/// hypervisor's `w2c_hv_enter` is such a load, each an address test and
+/// a load before.
 pub(super) fn literal<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, pc: u32, op: u16) -> Option<u32> {
     let size = match table.mnemonic(op) {
         "MOV.L @(disp,PC),Rn" => 4,
