@@ -260,6 +260,27 @@ fn ccn_read(cpu: &Cpu, vaddr: u32) -> Result<u32, Exception> {
     })
 }
 
+/// The offset in the `Cpu` of the field that `ccn_read` answers with as
+/// it is for a 4-byte read of `vaddr`, if it does (the translating tier
+/// reads it directly where it knows the address, `jit::translate`).
+pub(crate) fn ccn_field_offset(vaddr: u32) -> Option<usize> {
+    if vaddr & 0xFFFF_FF03 != 0xFF00_0000 {
+        return None;
+    }
+    let mmu = std::mem::offset_of!(Cpu, mmu);
+    Some(match vaddr & 0xFC {
+        0x00 => mmu + std::mem::offset_of!(super::mmu::Mmu, pteh),
+        0x04 => mmu + std::mem::offset_of!(super::mmu::Mmu, ptel),
+        0x08 => mmu + std::mem::offset_of!(super::mmu::Mmu, ttb),
+        0x0C => mmu + std::mem::offset_of!(super::mmu::Mmu, tea),
+        0x20 => std::mem::offset_of!(Cpu, tra),
+        0x24 => std::mem::offset_of!(Cpu, expevt),
+        0x28 => std::mem::offset_of!(Cpu, intevt),
+        0x34 => mmu + std::mem::offset_of!(super::mmu::Mmu, ptea),
+        _ => return None,
+    })
+}
+
 fn ccn_write(cpu: &mut Cpu, vaddr: u32, value: u32) -> Result<(), Exception> {
     match vaddr & 0xFC {
         0x00 => cpu.mmu.pteh = value & 0xFFFF_FCFF,
@@ -316,6 +337,26 @@ pub fn flush_store_queue<B: Bus>(cpu: &mut Cpu, bus: &mut B, vaddr: u32) -> Resu
 mod tests {
     use super::*;
     use crate::cpu::BusError;
+
+    /// Every CCN address `ccn_field_offset` names a field for reads that
+    /// field as `ccn_read` answers it (each field set to a value of its
+    /// own first); every other address in and around the CCN's names
+    /// none, or one `ccn_read` also answers with that field.
+    #[test]
+    fn ccn_field_offsets_are_the_fields_ccn_read_answers_with() {
+        let mut cpu = Cpu::new(0);
+        (cpu.mmu.pteh, cpu.mmu.ptel, cpu.mmu.ttb, cpu.mmu.tea, cpu.mmu.ptea) = (0x100, 0x200, 0x300, 0x400, 0x500);
+        (cpu.tra, cpu.expevt, cpu.intevt) = (0x600, 0x700, 0x800);
+        let mut named = 0;
+        for vaddr in (0xFEFF_FF00u32..=0xFF00_0200).step_by(2) {
+            let Some(at) = ccn_field_offset(vaddr) else { continue };
+            named += 1;
+            // SAFETY: `at` is the offset of a `u32` field of `Cpu`.
+            let field = unsafe { (&cpu as *const Cpu as *const u8).add(at).cast::<u32>().read_unaligned() };
+            assert_eq!(ccn_read(&cpu, vaddr), Ok(field), "{vaddr:#x}");
+        }
+        assert_eq!(named, 8);
+    }
 
     /// A bus with nothing on it: every access that reaches it fails, so a
     /// test sees exactly what the core answers itself.

@@ -370,15 +370,8 @@ fn run_end<B: Bus>(block: &Block<B>, table: &OpTable<B>, entry: usize) -> usize 
 /// hypervisor's `w2c_hv_enter` is such a load, each an address test and
 /// a load before.
 pub(super) fn literal<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, pc: u32, op: u16) -> Option<u32> {
-    let size = match table.mnemonic(op) {
-        "MOV.L @(disp,PC),Rn" => 4,
-        "MOV.W @(disp,PC),Rn" => 2,
-        _ => return None,
-    };
     fixed_segment(vbase)?;
-    // As the handlers compute it (`ops::load_store::mov_l_pc`).
-    let from = if size == 4 { pc & !3 } else { pc };
-    let addr = from.wrapping_add(4).wrapping_add(imm8(op) * size);
+    let Access { size, address: Address::Fixed(addr), .. } = access::access(table.mnemonic(op), op, pc)? else { return None };
     let off = addr.wrapping_sub(vbase);
     if off.checked_add(size)? > BLOCK_BYTES {
         return None;
@@ -392,23 +385,24 @@ pub(super) fn literal<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, 
 }
 
 /// For the run `entry..end`: which words are pure (one of `INLINED`, or a
-/// `literal` load: no way out, and a cost known now, `Emitter::cost`) and
-/// which start a segment (the entry, a target of a branch of the run, or
-/// the word after an impure one).
-fn segments<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize, end: usize) -> (Vec<bool>, Vec<bool>) {
+/// `literal` load: no way out, and a cost known now, `Emitter::cost`),
+/// which are targets of its branches, and which start a segment (the
+/// entry, a target, or the word after an impure one).
+fn segments<B: Bus>(block: &Block<B>, table: &OpTable<B>, vbase: u32, entry: usize, end: usize) -> (Vec<bool>, Vec<bool>, Vec<bool>) {
     let pure: Vec<bool> = (entry..end)
         .map(|w| {
             let op = block.ops[w];
             INLINED.contains(&table.mnemonic(op)) || literal(block, table, vbase, vbase.wrapping_add(2 * w as u32), op).is_some()
         })
         .collect();
-    let mut starts: Vec<bool> = (entry..end).map(|w| w == entry || !pure[w - 1 - entry]).collect();
+    let mut targets = vec![false; end - entry];
     for w in entry..end {
         if let Some(t) = target_in_run(block, table, vbase, entry, end, w) {
-            starts[t - entry] = true;
+            targets[t - entry] = true;
         }
     }
-    (pure, starts)
+    let starts = (entry..end).map(|w| w == entry || !pure[w - 1 - entry] || targets[w - entry]).collect();
+    (pure, targets, starts)
 }
 
 const TRUSTED: MemFlagsData = MemFlagsData::trusted();
@@ -605,13 +599,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         b.def_var(past, p0);
         let zero = b.ins().iconst(types::I64, 0);
         b.def_var(retired, zero);
-        let (pure, starts) = segments(block, table, vbase, entry, end);
-        let mut targets = vec![false; end - entry];
-        for w in entry..end {
-            if let Some(t) = target_in_run(block, table, vbase, entry, end, w) {
-                targets[t - entry] = true;
-            }
-        }
+        let (pure, targets, starts) = segments(block, table, vbase, entry, end);
         let words: Vec<Option<IrBlock>> = starts.iter().map(|&s| s.then(|| b.create_block())).collect();
         let exit_at = b.create_block();
         b.append_block_param(exit_at, types::I32);
@@ -1406,8 +1394,10 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 self.set_reg(n, v);
             }
             "MOVA @(disp,PC),R0" => {
-                let v = self.const32((pc & !3).wrapping_add(4).wrapping_add(imm8(op) << 2));
+                let at = (pc & !3).wrapping_add(4).wrapping_add(imm8(op) << 2);
+                let v = self.const32(at);
                 self.set_reg(0, v);
+                self.known[0] = Some(at);
             }
             "MOVT Rn" => {
                 let t = self.t();
@@ -1585,7 +1575,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
         // Values known now (`known`; `set_reg` forgot the register's).
         match mnemonic {
             "MOV #imm,Rn" => self.known[n] = Some(simm8(op)),
-            "MOVA @(disp,PC),R0" => self.known[0] = Some((pc & !3).wrapping_add(4).wrapping_add(imm8(op) << 2)),
             "MOV Rm,Rn" => self.known[n] = known_before[m],
             "ADD #imm,Rn" => self.known[n] = known_before[n].map(|v| v.wrapping_add(simm8(op))),
             _ => {}
@@ -1920,7 +1909,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
 
     /// The `Cpu` field that load `a` reads, if its address is known now
     /// (`known`) and is one of the CCN's registers that `p4::ccn_read`
-    /// answers with a field as it is, and the code runs in P1 or P2, so
+    /// answers with a field as it is (`p4::ccn_field_offset`), and the
+    /// code runs in P1 or P2, so
     /// privileged (the hypervisor's exception entry reads PTEH, PTEL,
     /// TTB, TEA, TRA, EXPEVT and INTEVT off a base register loaded from a
     /// literal). Such a read is `Cpu::read`'s exactly: no window holds a
@@ -1934,22 +1924,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             Address::Disp(n, d) => self.known[n]?.wrapping_add(d),
             _ => return None,
         };
-        if addr & 0xFFFF_FF03 != 0xFF00_0000 {
-            return None;
-        }
-        let mmu = offset_of!(Cpu, mmu);
-        let field = match addr & 0xFF {
-            0x00 => mmu + offset_of!(crate::cpu::mmu::Mmu, pteh),
-            0x04 => mmu + offset_of!(crate::cpu::mmu::Mmu, ptel),
-            0x08 => mmu + offset_of!(crate::cpu::mmu::Mmu, ttb),
-            0x0C => mmu + offset_of!(crate::cpu::mmu::Mmu, tea),
-            0x20 => offset_of!(Cpu, tra),
-            0x24 => offset_of!(Cpu, expevt),
-            0x28 => offset_of!(Cpu, intevt),
-            0x34 => mmu + offset_of!(crate::cpu::mmu::Mmu, ptea),
-            _ => return None,
-        };
-        Some(field as i32)
+        crate::cpu::p4::ccn_field_offset(addr).map(|at| at as i32)
     }
 
     /// The run of accesses off one base register that starts at `word`
