@@ -25,6 +25,8 @@ const PR: i32 = offset_of!(Cpu, pr) as i32;
 const GBR: i32 = offset_of!(Cpu, gbr) as i32;
 const MACL: i32 = offset_of!(Cpu, macl) as i32;
 const MACH: i32 = offset_of!(Cpu, mach) as i32;
+const FPUL: i32 = offset_of!(Cpu, fpul) as i32;
+const FPSCR: i32 = offset_of!(Cpu, fpscr) as i32;
 
 /// Where a load or store finds its address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,6 +101,14 @@ pub(super) enum Guard {
     Privileged,
     /// An FMOV.S is a plain 32-bit move now: SR.FD and FPSCR.SZ clear.
     FpuSingle,
+    /// The FPU is enabled (SR.FD clear): FPUL or FPSCR pushed, FPUL
+    /// popped.
+    Fpu,
+}
+
+impl Guard {
+    /// Every guard but `None`, in the order a run tests them.
+    pub(super) const TESTED: [Guard; 3] = [Guard::Privileged, Guard::FpuSingle, Guard::Fpu];
 }
 
 /// A load or store with an inline fast path.
@@ -115,8 +125,9 @@ pub(super) struct Access {
 }
 
 /// The offset in the `Cpu` of control register `name` as STC and STC.L
-/// read it (`Rm_BANK`: the bank not in use, `Cpu::r_bank`, numbered by
-/// the m field of `op`).
+/// read it, and LDC and LDC.L write it (`Rm_BANK` or `Rn_BANK`: the bank
+/// not in use, `Cpu::r_bank`, numbered by bits 4-6 of `op`, the m field's
+/// low three, in either form).
 pub(super) fn control_offset(name: &str, op: u16) -> Option<i32> {
     let offset = match name {
         "SR" => return Some(SR),
@@ -125,7 +136,7 @@ pub(super) fn control_offset(name: &str, op: u16) -> Option<i32> {
         "SPC" => offset_of!(Cpu, spc),
         "SGR" => offset_of!(Cpu, sgr),
         "DBR" => offset_of!(Cpu, dbr),
-        "Rm_BANK" => offset_of!(Cpu, r_bank) + 4 * (rm(op) & 7),
+        "Rm_BANK" | "Rn_BANK" => offset_of!(Cpu, r_bank) + 4 * (rm(op) & 7),
         _ => return None,
     };
     Some(offset as i32)
@@ -144,6 +155,8 @@ pub(super) fn access(mnemonic: &str, op: u16, pc: u32) -> Option<Access> {
     };
     let plain = |store, address, data| Some(Access { size, store, address, data, guard: Guard::None, unaligned: false });
     let fpu = |store, address, n| Some(Access { size, store, address, data: Data::Fr(n), guard: Guard::FpuSingle, unaligned: false });
+    let fpu_register =
+        |store, address, field| Some(Access { size, store, address, data: Data::Field(field), guard: Guard::Fpu, unaligned: false });
     match operands {
         // Stores.
         // A privileged register pushed.
@@ -159,6 +172,10 @@ pub(super) fn access(mnemonic: &str, op: u16, pc: u32) -> Option<Access> {
         "MACH,@-Rn" => plain(true, Address::PreDec(n), Data::Field(MACH)),
         "MACL,@-Rn" => plain(true, Address::PreDec(n), Data::Field(MACL)),
         "GBR,@-Rn" => plain(true, Address::PreDec(n), Data::Field(GBR)),
+        // FPU system registers pushed (the hypervisor's save of a
+        // context: `board/rt/entry.S`).
+        "FPUL,@-Rn" => fpu_register(true, Address::PreDec(n), FPUL),
+        "FPSCR,@-Rn" => fpu_register(true, Address::PreDec(n), FPSCR),
         "Rm,@Rn" => plain(true, Address::At(n), Data::Reg(m)),
         // MOVCA.L: with no cache modelled, `MOV.L R0,@Rn` (Linux's copy
         // and clear loops use it).
@@ -175,6 +192,15 @@ pub(super) fn access(mnemonic: &str, op: u16, pc: u32) -> Option<Access> {
         "@Rm+,MACH" => plain(false, Address::PostInc(n), Data::Field(MACH)),
         "@Rm+,MACL" => plain(false, Address::PostInc(n), Data::Field(MACL)),
         "@Rm+,GBR" if head == "LDC.L" => plain(false, Address::PostInc(n), Data::Field(GBR)),
+        // A privileged register popped, but SR (whose write changes the
+        // mode, the bank, the interrupt mask: the handler's).
+        "@Rm+,VBR" | "@Rm+,SSR" | "@Rm+,SPC" | "@Rm+,SGR" | "@Rm+,DBR" | "@Rm+,Rn_BANK" if head == "LDC.L" => {
+            let field = control_offset(operands.trim_start_matches("@Rm+,"), op)?;
+            Some(Access { size, store: false, address: Address::PostInc(n), data: Data::Field(field), guard: Guard::Privileged, unaligned: false })
+        }
+        // FPUL popped (not FPSCR, whose write may change the FPU's modes
+        // and swap the FR banks: the handler's).
+        "@Rm+,FPUL" => fpu_register(false, Address::PostInc(n), FPUL),
         "@Rm,FRn" => fpu(false, Address::At(m), n),
         "@(R0,Rm),FRn" => fpu(false, Address::Indexed(m), n),
         "@Rm+,FRn" => fpu(false, Address::PostInc(m), n),
@@ -258,7 +284,7 @@ mod tests {
         let table = OpTable::<Rp1Bus>::new();
         for op in 0..=0xFFFFu16 {
             let m = table.mnemonic(op);
-            let listed = (m.starts_with("MOV.") && m.contains('@')) || (MEMORY_FAST.contains(&m) && !m.starts_with("STC "));
+            let listed = (m.starts_with("MOV.") && m.contains('@')) || (MEMORY_FAST.contains(&m) && !m.starts_with("STC ") && !m.starts_with("LDC Rm,"));
             assert_eq!(access(m, op, 0x8C00_0000).is_some(), listed, "{op:04x} {m}");
         }
     }

@@ -26,10 +26,10 @@ fn rng(seed: &mut u64) -> u32 {
 fn cpu_state(c: &Cpu) -> String {
     let branch = if c.slot_pending { format!("{:x}->{:x}", c.branch_pc, c.branch_target) } else { String::new() };
     format!(
-        "{:x?} {:x?} sr={:x} gbr={:x} vbr={:x} mach={:x} macl={:x} pr={:x} pc={:x} cyc={} slot={} {branch} y={} {:?} \
-         fr={:x?} fpscr={:x} fpul={:x}",
-        c.r, c.r_bank, c.sr(), c.gbr, c.vbr, c.mach, c.macl, c.pr, c.pc, c.cycles, c.slot_pending,
-        c.yield_now, c.stats, c.fr, c.fpscr(), c.fpul
+        "{:x?} {:x?} sr={:x} gbr={:x} vbr={:x} ssr={:x} spc={:x} sgr={:x} dbr={:x} mach={:x} macl={:x} pr={:x} pc={:x} \
+         cyc={} slot={} {branch} y={} {:?} fr={:x?} fpscr={:x} fpul={:x}",
+        c.r, c.r_bank, c.sr(), c.gbr, c.vbr, c.ssr, c.spc, c.sgr, c.dbr, c.mach, c.macl, c.pr, c.pc, c.cycles,
+        c.slot_pending, c.yield_now, c.stats, c.fr, c.fpscr(), c.fpul
     )
 }
 
@@ -456,14 +456,19 @@ fn random_word(x: u32) -> u16 {
 
 /// A random word for loop bodies made of runs of accesses off one base
 /// register (`access::base_run`): mostly 4-byte stores off r13 and loads
-/// off r12 in each of their forms (registers, PR, a bank register, FPU
-/// registers; @-Rn, @Rn, @(disp,Rn), @Rn+), now and then a word that
-/// ends a run (the base as the data, a byte access, another base) or any
-/// word of `random_word`.
+/// off r12 in each of their forms (registers, PR, a bank register, FPUL,
+/// FPSCR, FPU registers, SSR; @-Rn, @Rn, @(disp,Rn), @Rn+), now and then
+/// a word that ends a run (the base as the data, a byte access, another
+/// base) or any word of `random_word`.
 fn random_run_word(x: u32) -> u16 {
     let n = ((x >> 8) % 12) as u16;
     let d = ((x >> 16) & 0xF) as u16;
-    match x % 20 {
+    match x % 25 {
+        20 => 0x4C87 | (n & 7) << 4,        // ldc.l @r12+,rn_bank
+        21 => 0x4D52,                       // sts.l fpul,@-r13
+        22 => 0x4D62,                       // sts.l fpscr,@-r13
+        23 => 0x4C56,                       // lds.l @r12+,fpul
+        24 => 0x4C37,                       // ldc.l @r12+,ssr
         0..=3 => 0x2D06 | n << 4,           // mov.l rn,@-r13
         4 => 0x2D02 | n << 4,               // mov.l rn,@r13
         5 => 0x1D00 | n << 4 | d,           // mov.l rn,@(disp,r13)
@@ -1242,18 +1247,15 @@ fn runs_stop_where_the_limit_falls() {
     assert!(translated > 300, "{translated} instructions translated");
 }
 
-/// Runs of FMOV.S stores and loads while the FPU changes mode under a
-/// translation: from the fifth-last pass, SR.FD set (the run's first
-/// word raises, as alone) or FPSCR.SZ set (each word moves a pair,
-/// through its handler). `r8` holds the mode's bit, `set` is the word
-/// that sets it from r8 and r9.
-fn fpu_mode_program(make_r8: &[u16], set: &[u16]) -> Vec<u16> {
+/// Runs of FPU stores and loads (`run`, four words: two pushes off r13,
+/// two pops) while the FPU changes mode under a translation: from the
+/// fifth-last pass, SR.FD set (the run's first word raises, as alone) or
+/// FPSCR.SZ set (each FMOV.S moves a pair, through its handler). `r8`
+/// holds the mode's bit, `set` is the word that sets it from r8 and r9.
+fn fpu_mode_program(make_r8: &[u16], set: &[u16], run: [u16; 4]) -> Vec<u16> {
     let mut body = make_r8.to_vec();
+    body.extend_from_slice(&run);
     body.extend_from_slice(&[
-        0xFD1B, // fmov.s fr1,@-r13
-        0xFD2B, // fmov.s fr2,@-r13
-        0xF3D9, // fmov.s @r13+,fr3
-        0xF4D9, // fmov.s @r13+,fr4
         0x60E3, // mov r14,r0
         0x8805, // cmp/eq #5,r0
         0x8B00 | set.len() as u16 - 1, // bf past the set
@@ -1264,23 +1266,29 @@ fn fpu_mode_program(make_r8: &[u16], set: &[u16]) -> Vec<u16> {
 
 #[test]
 fn runs_of_fpu_moves_follow_the_fpu_mode() {
+    // fmov.s fr1,@-r13; fmov.s fr2,@-r13; fmov.s @r13+,fr3; fmov.s @r13+,fr4
+    let fmov = [0xFD1B, 0xFD2B, 0xF3D9, 0xF4D9];
+    // sts.l fpul,@-r13; sts.l fpscr,@-r13; lds.l @r13+,fpul (twice)
+    let fpul = [0x4D52, 0x4D62, 0x4D56, 0x4D56];
     // r8 = 0x8000 (SR.FD): mov #-128,r8; shll8 r8; extu.w r8,r8. Then
     // stc sr,r9; or r8,r9; ldc r9,sr.
-    let fd = fpu_mode_program(&[0xE880, 0x4818, 0x688D], &[0x0902, 0x298B, 0x490E]);
+    let (make_fd, set_fd) = ([0xE880, 0x4818, 0x688D].as_slice(), [0x0902, 0x298B, 0x490E].as_slice());
     // r8 = 0x100000 (FPSCR.SZ): mov #1,r8; shll16 r8; shll2 r8; shll2 r8. Then lds r8,fpscr.
-    let sz = fpu_mode_program(&[0xE801, 0x4828, 0x4808, 0x4808], &[0x486A]);
-    for (name, program) in [("FD", fd), ("SZ", sz)] {
-        for quantum in [7, 1000] {
-            let (interp, _) = run_program(&program, Tier::Interp, quantum, 1_000_000, None);
-            let (jit, stats) = run_program(&program, Tier::Jit, quantum, 1_000_000, None);
-            assert_eq!(interp, jit, "{name} quantum {quantum}");
-            assert!(stats.expect("jit").translations > 0);
-            if name == "FD" {
-                // The FPU-disabled exception at the run's first word
-                // (0x22), a double fault with SR.BL set from reset.
-                assert!(interp.starts_with("DoubleFault { core: 0, fault: DoubleFault { pc: 2348810274, exception: FpuDisabled"), "{interp}");
-            } else {
-                assert!(interp.starts_with("Guest(0)"), "{interp}");
+    let (make_sz, set_sz) = ([0xE801, 0x4828, 0x4808, 0x4808].as_slice(), [0x486A].as_slice());
+    for (name, run) in [("FMOV.S", fmov), ("FPUL and FPSCR", fpul)] {
+        for (mode, program) in [("FD", fpu_mode_program(make_fd, set_fd, run)), ("SZ", fpu_mode_program(make_sz, set_sz, run))] {
+            for quantum in [7, 1000] {
+                let (interp, _) = run_program(&program, Tier::Interp, quantum, 1_000_000, None);
+                let (jit, stats) = run_program(&program, Tier::Jit, quantum, 1_000_000, None);
+                assert_eq!(interp, jit, "{name}, {mode}, quantum {quantum}");
+                assert!(stats.expect("jit").translations > 0);
+                if mode == "FD" {
+                    // The FPU-disabled exception at the run's first word
+                    // (0x22), a double fault with SR.BL set from reset.
+                    assert!(interp.starts_with("DoubleFault { core: 0, fault: DoubleFault { pc: 2348810274, exception: FpuDisabled"), "{interp}");
+                } else {
+                    assert!(interp.starts_with("Guest(0)"), "{interp}");
+                }
             }
         }
     }

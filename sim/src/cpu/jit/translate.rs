@@ -1592,16 +1592,26 @@ impl<'a, B: Bus> Emitter<'a, B> {
         }
     }
 
-    /// STC of a privileged register to Rn, inline when the core is
-    /// privileged; else (`None`, nothing emitted) not one of those. The
+    /// STC of a privileged register to Rn, or LDC of Rm to one (but SR,
+    /// whose write changes the mode: the handler's), inline when the core
+    /// is privileged; else (`None`, nothing emitted) not one of those. The
     /// returned block is where user mode goes: the handler, which raises.
     fn privileged_move(&mut self, op: u16) -> Option<IrBlock> {
-        let source = self.table.mnemonic(op).strip_prefix("STC ")?.strip_suffix(",Rn")?;
-        let field = access::control_offset(source, op)?;
+        let m = self.table.mnemonic(op);
+        // LDC keeps its source register in the n field.
+        let (field, load) = if let Some(source) = m.strip_prefix("STC ").and_then(|o| o.strip_suffix(",Rn")) {
+            (access::control_offset(source, op)?, false)
+        } else {
+            let target = m.strip_prefix("LDC Rm,").filter(|&t| t != "SR")?;
+            (access::control_offset(target, op)?, true)
+        };
         let slow = self.b.create_block();
         self.privileged_guard(slow);
-        let value = self.field(field);
-        self.set_reg(rn(op), value);
+        if load {
+            self.copy_reg_to_field(field, rn(op));
+        } else {
+            self.copy_field_to_reg(field, rn(op));
+        }
         Some(slow)
     }
 
@@ -1952,7 +1962,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let k = run.accesses.len() as i64;
         let one_by_one = self.b.create_block();
         self.b.set_cold_block(one_by_one);
-        for guard in [Guard::Privileged, Guard::FpuSingle] {
+        for guard in Guard::TESTED {
             if run.accesses.iter().any(|(a, _)| a.guard == guard) {
                 self.guard(guard, one_by_one);
             }
@@ -2016,6 +2026,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             Guard::None => {}
             Guard::Privileged => self.privileged_guard(slow),
             Guard::FpuSingle => self.fpu_single_guard(slow),
+            Guard::Fpu => self.fpu_guard(slow),
         }
     }
 
@@ -2072,6 +2083,16 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let plain = self.b.create_block();
         self.brif(other, slow, &[], plain, &[]);
         self.switch_to(plain);
+    }
+
+    /// On to `slow` unless the FPU is enabled (SR.FD clear; else the
+    /// handler raises).
+    fn fpu_guard(&mut self, slow: IrBlock) {
+        let sr = self.field(SR);
+        let fd = self.b.ins().band_imm_s(sr, sr::FD as i64);
+        let enabled = self.b.create_block();
+        self.brif(fd, slow, &[], enabled, &[]);
+        self.switch_to(enabled);
     }
 
     fn binary(&mut self, n: usize, m: usize, f: impl FnOnce(&mut FunctionBuilder<'a>, Value, Value) -> Value) {
@@ -2136,7 +2157,9 @@ pub(super) const MEMORY_FAST: &[&str] = &[
     "FMOV.S @(R0,Rm),FRn", "FMOV.S FRm,@Rn", "FMOV.S FRm,@-Rn", "FMOV.S FRm,@(R0,Rn)", "STC.L SR,@-Rn",
     "STC.L VBR,@-Rn", "STC.L SSR,@-Rn", "STC.L SPC,@-Rn", "STC.L SGR,@-Rn", "STC.L DBR,@-Rn", "STC.L Rm_BANK,@-Rn",
     "STC SR,Rn", "STC VBR,Rn", "STC SSR,Rn", "STC SPC,Rn", "STC SGR,Rn", "STC DBR,Rn", "STC Rm_BANK,Rn",
-    "MOVCA.L R0,@Rn",
+    "MOVCA.L R0,@Rn", "LDC.L @Rm+,VBR", "LDC.L @Rm+,SSR", "LDC.L @Rm+,SPC", "LDC.L @Rm+,SGR", "LDC.L @Rm+,DBR",
+    "LDC.L @Rm+,Rn_BANK", "STS.L FPUL,@-Rn", "STS.L FPSCR,@-Rn", "LDS.L @Rm+,FPUL", "LDC Rm,VBR", "LDC Rm,SSR",
+    "LDC Rm,SPC", "LDC Rm,SGR", "LDC Rm,DBR", "LDC Rm,Rn_BANK",
 ];
 
 /// The mnemonics `Emitter::inline` emits inline, one cycle each and never
