@@ -9,12 +9,16 @@
 //! 60 pops). Alone, each word tests its address against the direct
 //! memories, its block's store mark and the cycle limit; a run tests its
 //! whole span and the limit at its last word once (`Emitter::base_run`).
+//! A stretch (`stretch`) does the same for loads and stores mixed with
+//! register-only words, off registers that are copies of one register
+//! moved by constants: unoptimised C reaches every local variable that
+//! way (`mov r14,r1; add #-32,r1; mov.l @(56,r1),r2`).
 //!
 //! Owns: decoding only, no IR (`translate.rs` emits). Must not touch:
 //! what the instructions do (the handlers in `ops/`; the translation's
 //! forms are checked against them word by word in the tests).
 
-use crate::cpu::decode::{disp4, imm8, rm, rn};
+use crate::cpu::decode::{disp4, imm8, rm, rn, simm8};
 use crate::cpu::Cpu;
 use std::mem::offset_of;
 
@@ -71,7 +75,7 @@ impl Address {
     }
 
     /// What the word adds to its base register.
-    fn step(self, size: u32) -> i32 {
+    pub(super) fn step(self, size: u32) -> i32 {
         match self {
             Address::PreDec(_) => -(size as i32),
             Address::PostInc(_) => size as i32,
@@ -265,6 +269,106 @@ pub(super) fn base_run(accesses: impl IntoIterator<Item = Option<Access>>) -> Op
     run.filter(|r| r.accesses.len() >= 2)
 }
 
+/// A word as a stretch (`stretch`) sees it.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Word<'a> {
+    /// A word with no way out whose cost is known now (the translation's
+    /// pure words), by mnemonic.
+    Pure(&'a str, u16),
+    /// A load or store with an inline fast path.
+    Access(Access),
+    /// Anything else: it ends a stretch.
+    Other,
+}
+
+/// Loads and stores mixed with pure words, all 4-byte accesses at
+/// addresses that are one register's value before the stretch (`root`)
+/// plus a constant, done as one (`Emitter::stretch_run`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Stretch {
+    pub root: usize,
+    /// Each word in order: pure (`None`), or an access and its byte
+    /// offset from the root's value before the stretch. The last is an
+    /// access.
+    pub words: Vec<Option<(Access, i32)>>,
+    /// The bytes the loads reach, `low..high` from the root's value, if
+    /// there are loads; and the stores'.
+    pub loads: Option<(i32, i32)>,
+    pub stores: Option<(i32, i32)>,
+}
+
+/// What a pure word leaves in a register, as a stretch follows it: a
+/// register's value before the stretch plus a constant, or not known.
+type Symbolic = Option<(usize, i32)>;
+
+/// Follow pure word `mnemonic` (`op`) through `regs`: a copy or a move
+/// by a constant keeps what is known; any other word forgets the
+/// registers it may write (its n field and R0, which the forms with an
+/// immediate or MOVA write), but the ones that write none.
+fn follow(regs: &mut [Symbolic; 16], mnemonic: &str, op: u16) {
+    let (n, m) = (rn(op), rm(op));
+    match mnemonic {
+        "MOV Rm,Rn" => regs[n] = regs[m],
+        "ADD #imm,Rn" => regs[n] = regs[n].map(|(root, at)| (root, at.wrapping_add(simm8(op) as i32))),
+        "NOP" | "CLRT" | "SETT" | "SYNCO" | "TST Rm,Rn" | "TST #imm,R0" | "MUL.L Rm,Rn" | "MULU.W Rm,Rn"
+        | "MULS.W Rm,Rn" | "LDS Rm,PR" | "LDS Rm,MACL" | "LDC Rm,GBR" => {}
+        _ if mnemonic.starts_with("CMP/") => {}
+        _ => {
+            regs[n] = None;
+            regs[0] = None;
+        }
+    }
+}
+
+/// The longest stretch (`Stretch`) the words given start, if it holds
+/// two accesses or more. A word joins while it is pure, or a 4-byte
+/// aligned-form access (@Rn, @-Rn, @Rn+, @(disp,Rn)) whose register
+/// holds the root's value before the stretch plus a constant, the root
+/// being the first access's. The stretch ends at its last access. Every
+/// access's address is then known as the root plus a constant; and each
+/// word still reads and writes its registers as it would alone, in
+/// order, so a store of a register the stretch moved stores its value
+/// there.
+pub(super) fn stretch<'a>(words: impl IntoIterator<Item = Word<'a>>) -> Option<Stretch> {
+    let mut regs: [Symbolic; 16] = std::array::from_fn(|n| Some((n, 0)));
+    let mut root = None;
+    let mut items = Vec::new();
+    let mut accesses_end = 0;
+    for word in words {
+        match word {
+            Word::Pure(mnemonic, op) => {
+                follow(&mut regs, mnemonic, op);
+                items.push(None);
+            }
+            Word::Access(a) => {
+                let Some((n, disp)) = a.address.from_base(a.size).filter(|_| a.size == 4 && !a.unaligned) else { break };
+                let Some((r, at)) = regs[n] else { break };
+                if *root.get_or_insert(r) != r {
+                    break;
+                }
+                items.push(Some((a, at.wrapping_add(disp))));
+                accesses_end = items.len();
+                regs[n] = regs[n].map(|(r, at)| (r, at.wrapping_add(a.address.step(a.size))));
+                if let (false, Data::Reg(d)) = (a.store, a.data) {
+                    regs[d] = None;
+                }
+            }
+            Word::Other => break,
+        }
+    }
+    items.truncate(accesses_end);
+    let span = |store: bool| {
+        let offsets = items.iter().flatten().filter(|(a, _)| a.store == store).map(|&(_, at)| at);
+        let low = offsets.clone().min()?;
+        // One alignment test, of the lowest, covers every access.
+        offsets.clone().all(|at| (at - low) % 4 == 0).then(|| (low, offsets.max().map_or(low, |high| high + 4)))
+    };
+    let (loads, stores) = (span(false), span(true));
+    let count = |store: bool| items.iter().flatten().filter(|(a, _)| a.store == store).count();
+    let aligned = (loads.is_some() || count(false) == 0) && (stores.is_some() || count(true) == 0);
+    (items.iter().flatten().count() >= 2 && aligned).then(|| Stretch { root: root.expect("an access"), words: items, loads, stores })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +379,56 @@ mod tests {
     fn decoded(words: &[u16]) -> Vec<Option<Access>> {
         let table = OpTable::<Rp1Bus>::new();
         words.iter().map(|&op| access(table.mnemonic(op), op, 0x8C00_0000)).collect()
+    }
+
+    /// Words as a stretch sees them (pure: the translation's `INLINED`).
+    fn stretch_words(words: &[u16]) -> Option<Stretch> {
+        let table = OpTable::<Rp1Bus>::new();
+        let words: Vec<Word> = words
+            .iter()
+            .map(|&op| {
+                let m = table.mnemonic(op);
+                match access(m, op, 0x8C00_0000) {
+                    Some(a) => Word::Access(a),
+                    None if crate::cpu::jit::translate::INLINED.contains(&m) => Word::Pure(m, op),
+                    None => Word::Other,
+                }
+            })
+            .collect();
+        stretch(words)
+    }
+
+    /// The body of an unoptimised C loop (`for (i = 0; i < n; i++) v =
+    /// v * 33 + i;` at -O0, the GPOS load's `kernel_work`): every local
+    /// reached off a copy of r14 moved by -32, a stretch of 27 words
+    /// that ends at its last access, before the compare and the branch.
+    #[test]
+    fn a_stretch_follows_copies_of_the_frame_pointer() {
+        let body = [
+            0x61E3, 0x71E0, 0x521E, 0x6123, 0xE305, 0x413D, 0x321C, 0x61E3, 0x71E0, 0x63E3, 0x73E0, 0x533F,
+            0x323C, 0x112E, 0x61E3, 0x71E0, 0x62E3, 0x72E0, 0x522F, 0x7201, 0x112F, 0x62E3, 0x72E0, 0x61E3,
+            0x71E0, 0x522F, 0x511C, 0x3212, 0x8BE2,
+        ];
+        let s = stretch_words(&body).expect("a stretch");
+        assert_eq!((s.root, s.words.len(), s.loads, s.stores), (14, 27, Some((16, 32)), Some((24, 32))));
+        let offsets: Vec<(bool, i32)> = s.words.iter().flatten().map(|&(a, at)| (a.store, at)).collect();
+        assert_eq!(offsets, [(false, 24), (false, 28), (true, 24), (false, 28), (true, 28), (false, 28), (false, 16)]);
+        // shld r3,r1 (word 5) forgets r1: a load off it (mov.l
+        // @(4,r1),r2 as word 6) ends the stretch before it, with one
+        // access (none).
+        let mut cut = body;
+        cut[6] = 0x5211;
+        assert_eq!(stretch_words(&cut), None);
+        // mov.l @(4,r1),r2 after the first access instead: two.
+        cut[3] = 0x5211;
+        assert_eq!(stretch_words(&cut).map(|s| s.words.len()), Some(4));
+        // Off two roots: mov r14,r1; mov.l @r1,r2; mov.l @r13,r3 (one
+        // access only: none).
+        assert_eq!(stretch_words(&[0x61E3, 0x6212, 0x63D2]), None);
+        // A load into the base forgets it: mov.l @r1,r1; mov.l @r1,r2.
+        assert_eq!(stretch_words(&[0x6112, 0x6212]), None);
+        // Offsets not all a multiple of four apart: add #1 between.
+        assert_eq!(stretch_words(&[0x6212, 0x7101, 0x6312]), None);
     }
 
     /// Every word with a fast path, and none other: the `MOV.x` forms

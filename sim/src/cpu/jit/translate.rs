@@ -40,7 +40,7 @@
 //! are short, about a dozen words between hand-overs on Linux), and the
 //! variables spilled.
 
-use super::access::{self, Access, Address, Data, Guard, Run};
+use super::access::{self, Access, Address, Data, Guard, Run, Stretch, Word};
 use super::profile::Profiling;
 use super::{Latencies, MemoryHints};
 use super::{
@@ -685,12 +685,15 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 self.segment_test(word);
             }
             if word >= run_to {
+                let (known, hints) = (self.known, self.hints);
                 if let Some(run) = self.run_at(word) {
                     run_to = word + run.accesses.len();
-                    let known = self.known;
                     self.base_run(word, &run);
-                    self.known = known;
+                } else if let Some((stretch, memory)) = self.stretch_at(word) {
+                    run_to = word + stretch.words.len();
+                    self.stretch_run(word, &stretch, memory);
                 }
+                (self.known, self.hints) = (known, hints);
             }
             self.instruction(word);
         }
@@ -2017,6 +2020,111 @@ impl<'a, B: Bus> Emitter<'a, B> {
             self.set_address_reg(run.base, moved);
         }
         self.goto(Target::Fixed(self.pc_of(word + run.accesses.len())));
+        self.switch_to(one_by_one);
+    }
+
+    /// The stretch of loads, stores and pure words that starts at `word`
+    /// (`access::stretch`), if any, and the one memory its root register
+    /// points into as far as the run knows (`hints`; for user code,
+    /// outside P1 and P2, DRAM), if its loads and its stores each span at
+    /// most a block (so that the one or two blocks a store span touches
+    /// are the ones its tests look at).
+    fn stretch_at(&self, word: usize) -> Option<(Stretch, Memory)> {
+        let stretch = access::stretch((word..self.end).map(|w| {
+            let (op, pc) = (self.block.ops[w], self.pc_of(w));
+            let mnemonic = self.table.mnemonic(op);
+            if self.pure[w - self.entry] {
+                Word::Pure(mnemonic, op)
+            } else {
+                access::access(mnemonic, op, pc).map_or(Word::Other, Word::Access)
+            }
+        }))?;
+        let memory = match self.hints[stretch.root] {
+            Some(memory) => memory,
+            None if fixed_segment(self.vbase).is_none() => Memory::Plain,
+            None => return None,
+        };
+        let short = |span: Option<(i32, i32)>| span.is_none_or(|(low, high)| (high - low) as u32 <= BLOCK_BYTES);
+        (short(stretch.loads) && short(stretch.stores)).then_some((stretch, memory))
+    }
+
+    /// `stretch` (starting at `word`) as one, where it can be: its guards;
+    /// one test that its loads' span lies in `memory`'s direct range for
+    /// loads, and one that its stores' span lies in the range for stores
+    /// (with the store marks or the reservations `span_address` tests);
+    /// one test that the interpreter's limit tests before each of its
+    /// words would all pass (each word's cost is known now: the last's
+    /// is enough). Then the words in order, each reading and writing its
+    /// registers as alone, the accesses through the spans' host
+    /// addresses, and on to the word after the stretch. Exact because
+    /// each word alone would have passed the same tests and done the
+    /// same: pure words do not change the guards' bits, and an access's
+    /// address is the root's value before the stretch plus its offset.
+    /// Where a test fails the builder is left, in a cold block, where the
+    /// words go one by one as ever.
+    fn stretch_run(&mut self, word: usize, stretch: &Stretch, memory: Memory) {
+        let one_by_one = self.b.create_block();
+        self.b.set_cold_block(one_by_one);
+        for guard in Guard::TESTED {
+            if stretch.words.iter().flatten().any(|(a, _)| a.guard == guard) {
+                self.guard(guard, one_by_one);
+            }
+        }
+        let root = self.reg(stretch.root);
+        let mut host = [None, None];
+        for (store, span) in [(false, stretch.loads), (true, stretch.stores)] {
+            if let Some((low, high)) = span {
+                let addr = self.b.ins().iadd_imm_s(root, low as i64);
+                let (at, latency) = self.span_address(addr, (high - low) as u32, store, &[memory], one_by_one);
+                debug_assert!(latency.is_none(), "one memory: its latency is known now");
+                host[store as usize] = Some((at, low));
+            }
+        }
+        let costs: Vec<u64> = (word..word + stretch.words.len())
+            .zip(&stretch.words)
+            .map(|(w, item)| match item {
+                None => self.cost(w),
+                Some((a, _)) => 1 + self.latencies[Direct::at(a.store, memory)],
+            })
+            .collect();
+        let before_last: u64 = costs[..costs.len() - 1].iter().sum();
+        let past = self.b.use_var(self.past);
+        let over = self.b.ins().icmp_imm_s(IntCC::SignedGreaterThanOrEqual, past, -(before_last as i64) - self.lazy.cycles);
+        let go = self.b.create_block();
+        self.brif(over, one_by_one, &[], go, &[]);
+        self.switch_to(go);
+        for (w, (item, cost)) in (word..).zip(stretch.words.iter().zip(costs)) {
+            let Some((a, at)) = *item else {
+                let inlined = self.inline(self.block.ops[w], self.pc_of(w));
+                debug_assert!(inlined, "a stretch's words but its accesses are pure");
+                self.count();
+                continue;
+            };
+            let (base, low) = host[a.store as usize].expect("a span for each kind of access");
+            // A store's value, read before its address register moves.
+            let value = a.store.then(|| self.data(a.data));
+            let loaded = match value {
+                Some(v) => {
+                    self.store_sized(4, v, base, at - low);
+                    None
+                }
+                None => Some(self.load_sized(4, base, at - low)),
+            };
+            let step = a.address.step(a.size);
+            if step != 0 {
+                let n = a.address.base().expect("a register's form").0;
+                let r = self.reg(n);
+                let moved = self.b.ins().iadd_imm_s(r, step as i64);
+                self.set_address_reg(n, moved);
+            }
+            // After the address register: a load into it wins.
+            if let Some(v) = loaded {
+                self.set_data(a.data, v);
+            }
+            self.count();
+            self.lazy.cycles += cost as i64 - 1;
+        }
+        self.goto(Target::Fixed(self.pc_of(word + stretch.words.len())));
         self.switch_to(one_by_one);
     }
 
