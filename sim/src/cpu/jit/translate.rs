@@ -1620,10 +1620,19 @@ impl<'a, B: Bus> Emitter<'a, B> {
 
     /// On to `slow` unless the core is privileged (SR.MD).
     fn privileged_guard(&mut self, slow: IrBlock) {
+        self.sr_guard(sr::MD, true, slow);
+    }
+
+    /// On to `slow` unless SR's `bit` is set (`set`) or clear.
+    fn sr_guard(&mut self, bit: u32, set: bool, slow: IrBlock) {
         let sr = self.field(SR);
-        let md = self.b.ins().band_imm_s(sr, sr::MD as i64);
+        let value = self.b.ins().band_imm_s(sr, bit as i64);
         let ok = self.b.create_block();
-        self.brif(md, ok, &[], slow, &[]);
+        if set {
+            self.brif(value, ok, &[], slow, &[]);
+        } else {
+            self.brif(value, slow, &[], ok, &[]);
+        }
         self.switch_to(ok);
     }
 
@@ -2196,11 +2205,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
     /// On to `slow` unless the FPU is enabled (SR.FD clear; else the
     /// handler raises).
     fn fpu_guard(&mut self, slow: IrBlock) {
-        let sr = self.field(SR);
-        let fd = self.b.ins().band_imm_s(sr, sr::FD as i64);
-        let enabled = self.b.create_block();
-        self.brif(fd, slow, &[], enabled, &[]);
-        self.switch_to(enabled);
+        self.sr_guard(sr::FD, false, slow);
     }
 
     fn binary(&mut self, n: usize, m: usize, f: impl FnOnce(&mut FunctionBuilder<'a>, Value, Value) -> Value) {
