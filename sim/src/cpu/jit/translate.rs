@@ -558,6 +558,11 @@ struct Emitter<'a, B: Bus> {
     /// What each direct range's accesses cost (`jit::Latencies`), counted
     /// at compile time.
     latencies: Latencies,
+    /// Inside a stretch's one way (`stretch_run`), the values of the
+    /// `HELD` fields its words wrote, not yet stored to the `Cpu`: nothing
+    /// leaves that way and no handler runs on it, so only each field's
+    /// last value needs its store, where the way ends. `None` elsewhere.
+    unstored: Option<[Option<Value>; HELD.len()]>,
 }
 
 /// Counts a translation knows at compile time and has not yet added to
@@ -651,6 +656,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             known: [None; 16],
             targets,
             latencies: *latencies,
+            unstored: None,
         };
         for exit in [exit_at, chain_exit, cross_exit, exit_as_is, exit_exception] {
             emitter.entry_lazy[exit] = Some(Lazy::default());
@@ -1119,26 +1125,44 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.known[n] = None;
         self.set_field(reg_offset(n), v)
     }
-    /// A 32-bit field of the `Cpu`: its variable if it is held.
+    /// A 32-bit field of the `Cpu`: its variable if it is held (or its
+    /// value not yet stored, `unstored`).
     fn field(&mut self, offset: i32) -> Value {
         if let Some(i) = held_index(offset) {
             self.read |= 1 << i;
+            if let Some(v) = self.unstored.and_then(|u| u[i]) {
+                return v;
+            }
             if let Some(vars) = self.vars.filter(|_| self.held & 1 << i != 0) {
                 return self.b.use_var(vars[i]);
             }
         }
         self.b.ins().load(types::I32, TRUSTED, self.cpu, offset)
     }
-    /// Store `v` to a 32-bit field of the `Cpu`, and to its variable if
-    /// it is held.
+    /// Store `v` to a 32-bit field of the `Cpu` (where a stretch's way
+    /// ends, inside one: `unstored`), and to its variable if it is held.
     fn set_field(&mut self, offset: i32, v: Value) {
         if let Some(i) = held_index(offset) {
             self.written |= 1 << i;
             if let Some(vars) = self.vars.filter(|_| self.held & 1 << i != 0) {
                 self.b.def_var(vars[i], v);
             }
+            if let Some(unstored) = self.unstored.as_mut() {
+                unstored[i] = Some(v);
+                return;
+            }
         }
         self.b.ins().store(TRUSTED, v, self.cpu, offset);
+    }
+    /// Store the fields a stretch's way left `unstored`, and stop
+    /// deferring.
+    fn store_unstored(&mut self) {
+        let Some(unstored) = self.unstored.take() else { return };
+        for (&offset, v) in HELD.iter().zip(unstored) {
+            if let Some(v) = v {
+                self.b.ins().store(TRUSTED, v, self.cpu, offset);
+            }
+        }
     }
     /// Load the held fields into their variables: on entry,
     /// and where the translation goes on after a handler call (which may
@@ -2102,6 +2126,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
         let go = self.b.create_block();
         self.brif(over, one_by_one, &[], go, &[]);
         self.switch_to(go);
+        self.unstored = Some([None; HELD.len()]);
         for (w, (item, cost)) in (word..).zip(stretch.words.iter().zip(costs)) {
             let Some((a, at)) = *item else {
                 let inlined = self.inline(self.block.ops[w], self.pc_of(w));
@@ -2133,6 +2158,7 @@ impl<'a, B: Bus> Emitter<'a, B> {
             self.count();
             self.lazy.cycles += cost as i64 - 1;
         }
+        self.store_unstored();
         self.goto(Target::Fixed(self.pc_of(word + stretch.words.len())));
         self.switch_to(one_by_one);
     }
