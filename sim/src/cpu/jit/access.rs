@@ -357,16 +357,15 @@ pub(super) fn stretch<'a>(words: impl IntoIterator<Item = Word<'a>>) -> Option<S
         }
     }
     items.truncate(accesses_end);
-    let span = |store: bool| {
-        let offsets = items.iter().flatten().filter(|(a, _)| a.store == store).map(|&(_, at)| at);
-        let low = offsets.clone().min()?;
-        // One alignment test, of the lowest, covers every access.
-        offsets.clone().all(|at| (at - low) % 4 == 0).then(|| (low, offsets.max().map_or(low, |high| high + 4)))
-    };
+    let offsets = |store: bool| items.iter().flatten().filter(move |(a, _)| a.store == store).map(|&(_, at)| at);
+    let span = |store: bool| Some((offsets(store).min()?, offsets(store).max()? + 4));
+    // One alignment test, of the lowest, covers every access of a kind.
+    let aligned = |store: bool| span(store).is_none_or(|(low, _)| offsets(store).all(|at| (at - low) % 4 == 0));
+    if items.iter().flatten().count() < 2 || !aligned(false) || !aligned(true) {
+        return None;
+    }
     let (loads, stores) = (span(false), span(true));
-    let count = |store: bool| items.iter().flatten().filter(|(a, _)| a.store == store).count();
-    let aligned = (loads.is_some() || count(false) == 0) && (stores.is_some() || count(true) == 0);
-    (items.iter().flatten().count() >= 2 && aligned).then(|| Stretch { root: root.expect("an access"), words: items, loads, stores })
+    Some(Stretch { root: root.expect("an access"), words: items, loads, stores })
 }
 
 #[cfg(test)]

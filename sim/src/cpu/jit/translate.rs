@@ -1912,8 +1912,6 @@ impl<'a, B: Bus> Emitter<'a, B> {
             }
             Address::Fixed(at) => self.const32(at),
         };
-        // A store's value, read before its address register is written.
-        let value = a.store.then(|| self.data(a.data));
         let order = self.memory_order(a.address.base());
         // Only MOVUA.L's latency is counted at run time.
         let (host, latency) = if a.unaligned {
@@ -1921,13 +1919,12 @@ impl<'a, B: Bus> Emitter<'a, B> {
         } else {
             (self.plain_ram_address(addr, a.size, a.store, order, slow), None)
         };
-        let loaded = match value {
-            Some(v) => {
-                self.store_sized(a.size, v, host, 0);
-                None
-            }
-            None => Some(self.load_sized(a.size, host, 0)),
+        let moved = match a.address {
+            Address::PreDec(_) => Some(addr),
+            Address::PostInc(_) => Some(self.b.ins().iadd_imm_s(addr, a.size as i64)),
+            _ => None,
         };
+        self.access_at(a, host, 0, moved);
         if let Some(latency) = latency {
             // MOVUA.L reads an aligned word as one access and any other
             // as four byte reads (`Cpu::read32_unaligned`).
@@ -1937,20 +1934,28 @@ impl<'a, B: Bus> Emitter<'a, B> {
             let latency = self.b.ins().select(aligned, latency, four);
             self.add_latency(latency);
         }
-        match a.address {
-            Address::PreDec(n) => self.set_address_reg(n, addr),
-            Address::PostInc(n) => {
-                let next = self.b.ins().iadd_imm_s(addr, a.size as i64);
-                self.set_address_reg(n, next);
-            }
-            _ => {}
+        slow
+    }
+
+    /// Access `a` at `host + offset` of guest memory, its tests passed: a
+    /// store's value read first, then the access; then the address
+    /// register's new value `moved` (@-Rn, @Rn+), where the caller moves
+    /// it here; then a load's value, which wins where its register is the
+    /// address register too (`MOV.L @Rm+,Rm`).
+    fn access_at(&mut self, a: Access, host: Value, offset: i32, moved: Option<Value>) {
+        let loaded = if a.store {
+            let v = self.data(a.data);
+            self.store_sized(a.size, v, host, offset);
+            None
+        } else {
+            Some(self.load_sized(a.size, host, offset))
+        };
+        if let (Some(v), Address::PreDec(n) | Address::PostInc(n)) = (moved, a.address) {
+            self.set_address_reg(n, v);
         }
-        // After the address register: when a load's register is that one
-        // too (`MOV.L @Rm+,Rm`), the loaded value wins.
         if let Some(v) = loaded {
             self.set_data(a.data, v);
         }
-        slow
     }
 
     /// The `Cpu` field that load `a` reads, if its address is known now
@@ -2032,13 +2037,8 @@ impl<'a, B: Bus> Emitter<'a, B> {
         self.brif(over, one_by_one, &[], go, &[]);
         self.switch_to(go);
         for &(a, at) in &run.accesses {
-            if run.store {
-                let v = self.data(a.data);
-                self.store_sized(4, v, host, at - run.low);
-            } else {
-                let v = self.load_sized(4, host, at - run.low);
-                self.set_data(a.data, v);
-            }
+            // The base register moves once, after the run.
+            self.access_at(a, host, at - run.low, None);
             self.count();
         }
         match latency {
@@ -2135,26 +2135,14 @@ impl<'a, B: Bus> Emitter<'a, B> {
                 continue;
             };
             let (base, low) = host[a.store as usize].expect("a span for each kind of access");
-            // A store's value, read before its address register moves.
-            let value = a.store.then(|| self.data(a.data));
-            let loaded = match value {
-                Some(v) => {
-                    self.store_sized(4, v, base, at - low);
-                    None
+            let moved = match a.address {
+                Address::PreDec(n) | Address::PostInc(n) => {
+                    let r = self.reg(n);
+                    Some(self.b.ins().iadd_imm_s(r, a.address.step(a.size) as i64))
                 }
-                None => Some(self.load_sized(4, base, at - low)),
+                _ => None,
             };
-            let step = a.address.step(a.size);
-            if step != 0 {
-                let n = a.address.base().expect("a register's form").0;
-                let r = self.reg(n);
-                let moved = self.b.ins().iadd_imm_s(r, step as i64);
-                self.set_address_reg(n, moved);
-            }
-            // After the address register: a load into it wins.
-            if let Some(v) = loaded {
-                self.set_data(a.data, v);
-            }
+            self.access_at(a, base, at - low, moved);
             self.count();
             self.lazy.cycles += cost as i64 - 1;
         }
